@@ -1,0 +1,92 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type {
+  SqlDriverAdapter,
+  SqlDriverAdapterFactory,
+  SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import pg from 'pg';
+
+export type { SqlDriverAdapterFactory };
+
+export interface PostgresPoolOptions {
+  /** Maximum pool size. */
+  max?: number;
+}
+
+/** Driver adapter for a PostgreSQL server. */
+export function postgresAdapter(url: string, options: PostgresPoolOptions = {}): PrismaPg {
+  return new PrismaPg({ connectionString: url, max: options.max ?? 10 });
+}
+
+/** Driver adapter for an open PGlite instance (one connection; the adapter serialises access). */
+export function pgliteAdapter(db: PGlite): PrismaPGlite {
+  return new PrismaPGlite(db);
+}
+
+/**
+ * adapter-pg 7.10 cannot decode PostgreSQL's internal `"char"` type (OID 18), which the schema
+ * engine's catalog queries return (relkind, contype, ...). Decode it as text. Only the migration
+ * tooling needs this; application queries never select `"char"` columns.
+ */
+let charTypePatched = false;
+export async function decodeInternalCharAsText(): Promise<void> {
+  if (charTypePatched) return;
+  charTypePatched = true;
+  const { default: Result } = await import('pg/lib/result.js');
+  const addFields = Result.prototype.addFields;
+  Result.prototype.addFields = function patchedAddFields(fields) {
+    for (const field of fields) if (field.dataTypeID === 18) field.dataTypeID = 25;
+    return addFields.call(this, fields);
+  };
+}
+
+/**
+ * The schema engine sends whole multi-statement migration scripts through `executeRaw`, which
+ * the extended query protocol (pg and PGlite alike) refuses. Route argument-less
+ * multi-statement SQL to `executeScript`.
+ */
+export function acceptScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const executeRaw = adapter.executeRaw.bind(adapter);
+  adapter.executeRaw = async (query) => {
+    const statements = query.sql
+      .replace(/--.*$/gm, '')
+      .split(';')
+      .filter((part) => part.trim() !== '');
+    if (query.args.length === 0 && statements.length > 1) {
+      await adapter.executeScript(query.sql);
+      return 0;
+    }
+    return executeRaw(query);
+  };
+  return adapter;
+}
+
+/**
+ * A factory for the schema engine: `main` is the database to migrate, and the shadow database
+ * (where the engine replays migration history) is always a fresh in-memory PGlite that is
+ * closed afterwards. This never lets the engine pick a shadow database on the server (adapter-pg
+ * 7.10 can silently use the main database as its shadow).
+ */
+export function migrationFactory(
+  main: SqlDriverAdapterFactory,
+  openShadow: () => Promise<PGlite>,
+): SqlMigrationAwareDriverAdapterFactory & { closeShadows(): Promise<void> } {
+  const shadows: PGlite[] = [];
+  return {
+    provider: main.provider,
+    adapterName: main.adapterName,
+    async connect() {
+      return acceptScripts(await main.connect());
+    },
+    async connectToShadowDb() {
+      const shadow = await openShadow();
+      shadows.push(shadow);
+      return acceptScripts(await pgliteAdapter(shadow).connect());
+    },
+    async closeShadows() {
+      await Promise.all(shadows.splice(0).map((db) => db.close().catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { config } from '../config.ts';
+import { applyMigrations, createMigration, migrationDrift } from './migrate.ts';
+
+/**
+ * npm run db:migrate                     apply pending migrations to the configured database
+ * npm run db:migrate:dev -- --name x     write a migration for changes to prisma/schema.prisma
+ * npm run db:drift                       fail when the migrations do not produce the schema
+ */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'migrate': {
+      const applied = await applyMigrations(config().database);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return 0;
+    }
+    case 'migrate:dev': {
+      const index = rest.indexOf('--name');
+      const name = index >= 0 ? rest[index + 1] : undefined;
+      if (!name) {
+        console.error('usage: npm run db:migrate:dev -- --name <snake_case_name>');
+        return 2;
+      }
+      const dir = await createMigration(name);
+      console.log(dir ? `created ${dir}` : 'no schema changes: no migration written');
+      return 0;
+    }
+    case 'drift': {
+      const sql = await migrationDrift();
+      if (!sql) {
+        console.log('migrations match prisma/schema.prisma');
+        return 0;
+      }
+      console.error('prisma/schema.prisma differs from the migrations; run npm run db:migrate:dev -- --name <x>\n');
+      console.error(sql);
+      return 1;
+    }
+    default:
+      console.error('usage: db <migrate | migrate:dev --name x | drift>');
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,133 @@
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { Plugin } from 'graphql-yoga';
+
+/**
+ * GraphiQL, self-contained (its JavaScript and CSS are inlined: no CDN, works offline), opening
+ * on example tabs. The page is rendered once and served compressed when the browser accepts it.
+ */
+
+export const EXAMPLE_TABS = [
+  {
+    query: `# Priority 4+ Australian stories on a topic, newest first, with authors in byline order.
+# Page on with: articles(first: 10, after: "<pageInfo.endCursor>")
+query RecentAustralianHighPriority {
+  articles(
+    first: 10
+    filter: {
+      isAustralian: true
+      priority: { gte: 4 }
+      topics: { some: { name: { contains: "ai" } } }
+    }
+    orderBy: [{ field: PUBLISHED_AT, direction: DESC }]
+  ) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id
+        title
+        source
+        publishedAt
+        priority
+        authors { name }
+        topics { name slug }
+      }
+    }
+  }
+}`,
+  },
+  {
+    query: `# Authors with the most articles, each with their latest three.
+query BusiestAuthors {
+  authors(first: 5, orderBy: [{ field: ARTICLE_COUNT, direction: DESC }]) {
+    totalCount
+    edges {
+      node {
+        name
+        articleCount
+        articles(first: 3) {
+          edges { node { title publishedAt } }
+        }
+      }
+    }
+  }
+}`,
+  },
+  {
+    query: `# Stories whose title mentions a word, from one publication, in a date range.
+query TitleSearch {
+  articles(
+    first: 20
+    filter: {
+      title: { contains: "model" }
+      source: { equals: "The Australian Financial Review" }
+      publishedAt: { gte: "2025-01-01T00:00:00Z", lt: "2027-01-01T00:00:00Z" }
+    }
+  ) {
+    totalCount
+    edges { node { title url publishedAt } }
+  }
+}`,
+  },
+];
+
+const gzip = promisify(zlib.gzip);
+const brotli = promisify(zlib.brotliCompress);
+
+type Encoded = { body: Uint8Array; encoding?: 'br' | 'gzip' };
+
+function pickEncoding(acceptEncoding: string | null): 'br' | 'gzip' | undefined {
+  const accepted = new Set(
+    (acceptEncoding ?? '')
+      .split(',')
+      .map((part) => part.trim().split(';'))
+      .filter(([, q]) => !q || !/^q=0(\.0*)?$/.test(q.trim()))
+      .map(([name]) => name!.toLowerCase()),
+  );
+  if (accepted.has('br')) return 'br';
+  if (accepted.has('gzip')) return 'gzip';
+  return undefined;
+}
+
+/** Serves GraphiQL on GET {endpoint} for browsers (requests that accept text/html). */
+export function useGraphiQLPage(endpoint: string): Plugin {
+  const html = renderGraphiQL({
+    title: 'Newsgraph GraphiQL',
+    endpoint,
+    defaultTabs: EXAMPLE_TABS,
+    defaultEditorToolsVisibility: false,
+  });
+  const raw = Buffer.from(html, 'utf8');
+  const variants = new Map<string, Promise<Encoded>>();
+  const variant = (encoding: 'br' | 'gzip' | undefined): Promise<Encoded> => {
+    const key = encoding ?? 'identity';
+    let found = variants.get(key);
+    if (!found) {
+      found =
+        encoding === 'br'
+          ? brotli(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 9 } }).then((body) => ({ body, encoding }))
+          : encoding === 'gzip'
+            ? gzip(raw, { level: 9 }).then((body) => ({ body, encoding }))
+            : Promise.resolve({ body: raw });
+      variants.set(key, found);
+    }
+    return found;
+  };
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (request.method !== 'GET' || url.pathname !== endpoint) return;
+      if (!(request.headers.get('accept') ?? '').includes('text/html')) return;
+      const { body, encoding } = await variant(pickEncoding(request.headers.get('accept-encoding')));
+      const headers: Record<string, string> = {
+        'content-type': 'text/html; charset=utf-8',
+        vary: 'Accept-Encoding',
+        'cache-control': 'no-cache',
+      };
+      if (encoding) headers['content-encoding'] = encoding;
+      endResponse(new fetchAPI.Response(body as BodyInit, { status: 200, headers }));
+    },
+  };
+}

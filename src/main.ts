@@ -1,0 +1,41 @@
+import { createServer as createHttpServer } from 'node:http';
+import { config, ConfigError } from './config.ts';
+
+/** Boots the API: configuration, migrations (embedded database), demo data, then listens. */
+async function main(): Promise<void> {
+  const settings = config();
+  const { prisma, migrateDatabase, disconnect } = await import('./db/client.ts');
+  if (settings.migrateOnStart) {
+    const applied = await migrateDatabase();
+    if (applied.length) console.log(`migrations applied: ${applied.join(', ')}`);
+  }
+  if (settings.seedDemoData) {
+    const { seedDemoData } = await import('./seed/demo.ts');
+    const inserted = await seedDemoData(prisma);
+    if (inserted) console.log(`demo data loaded: ${inserted} articles`);
+  }
+  const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
+  const yoga = createServer();
+  const server = createHttpServer(yoga);
+  server.listen(settings.port, settings.host, () => {
+    const where =
+      settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
+    console.log(`Newsgraph API on http://localhost:${settings.port}${GRAPHQL_ENDPOINT} (${where})`);
+  });
+  const stop = (signal: string) => {
+    console.log(`${signal}: shutting down`);
+    server.close(() => {
+      disconnect().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

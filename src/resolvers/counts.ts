@@ -1,0 +1,53 @@
+import { createContextCache } from '@pothos/core';
+import DataLoader from 'dataloader';
+import type { Db } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+
+/**
+ * Filtered article totals for nested connections (Author.articles.totalCount,
+ * Topic.articles.totalCount): one grouped COUNT per distinct filter per request, whatever the
+ * number of parents on the page.
+ */
+
+type Parent = 'author' | 'topic';
+
+function countLoader(db: Db, parent: Parent, where: Prisma.ArticleWhereInput) {
+  return new DataLoader<number, number>(async (ids) => {
+    const counts = new Map<number, number>();
+    if (parent === 'author') {
+      const groups = await db.articleAuthor.groupBy({
+        by: ['authorId'],
+        where: { authorId: { in: [...ids] }, article: where },
+        _count: { _all: true },
+      });
+      for (const group of groups) counts.set(group.authorId, group._count._all);
+    } else {
+      const groups = await db.articleTopic.groupBy({
+        by: ['topicId'],
+        where: { topicId: { in: [...ids] }, article: where },
+        _count: { _all: true },
+      });
+      for (const group of groups) counts.set(group.topicId, group._count._all);
+    }
+    return ids.map((id) => counts.get(id) ?? 0);
+  });
+}
+
+const loaders = createContextCache(() => new Map<string, DataLoader<number, number>>());
+
+export function countArticlesOf(
+  context: object,
+  db: Db,
+  parent: Parent,
+  parentId: number,
+  where: Prisma.ArticleWhereInput,
+): Promise<number> {
+  const perRequest = loaders(context);
+  const key = `${parent}:${JSON.stringify(where)}`;
+  let loader = perRequest.get(key);
+  if (!loader) {
+    loader = countLoader(db, parent, where);
+    perRequest.set(key, loader);
+  }
+  return loader.load(parentId);
+}

@@ -1,0 +1,36 @@
+import { ErrorCode, UserInputError } from '../errors.ts';
+import type { Direction, KeyKind, SortTerm } from './pagination.ts';
+
+export interface OrderInput<F extends string> {
+  field: F;
+  direction?: Direction | null;
+}
+
+/** Turns a public orderBy list into sort terms; each field at most once. */
+export function sortTerms<F extends string>(
+  orderBy: readonly OrderInput<F>[] | null | undefined,
+  columns: Record<F, { column: string; kind: KeyKind }>,
+  fallback: readonly { field: F; direction: Direction }[],
+): SortTerm[] {
+  const given = orderBy && orderBy.length > 0 ? orderBy : fallback;
+  const seen = new Set<F>();
+  return given.map(({ field, direction }) => {
+    if (seen.has(field)) {
+      throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"orderBy" names ${field} more than once`, {
+        argumentName: 'orderBy',
+      });
+    }
+    seen.add(field);
+    return { ...columns[field], direction: direction ?? 'ASC' };
+  });
+}
+
+export type NamedOrderField = 'NAME' | 'ARTICLE_COUNT' | 'CREATED_AT';
+
+/** Authors and topics sort the same ways; name A-Z by default. */
+export const NAMED_COLUMNS = {
+  NAME: { column: 'name', kind: 'string' },
+  ARTICLE_COUNT: { column: 'articleCount', kind: 'int' },
+  CREATED_AT: { column: 'createdAt', kind: 'date' },
+} as const;
+export const DEFAULT_NAMED_ORDER = [{ field: 'NAME', direction: 'ASC' }] as const;

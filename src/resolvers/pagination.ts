@@ -1,0 +1,247 @@
+import { ErrorCode, UserInputError } from '../errors.ts';
+
+/**
+ * Keyset (cursor) pagination shared by every connection. A cursor records the sort key of a
+ * row (its ordered values and id) and the ordering it belongs to, so pages stay stable while
+ * rows are inserted, and a cursor from another ordering or a tampered one is refused.
+ */
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export type Direction = 'ASC' | 'DESC';
+export type KeyKind = 'date' | 'int' | 'string';
+export type KeyValue = Date | number | string;
+
+export interface ConnectionArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** One ordering term; `column` names the Prisma scalar field. The id tie-breaker is implicit. */
+export interface SortTerm {
+  column: string;
+  kind: KeyKind;
+  direction: Direction;
+}
+
+export interface PageWindow {
+  /** Rows to fetch: the page size plus one to learn whether more exist. */
+  take: number;
+  size: number;
+  /** True when paging backwards (`last`): fetch in reverse order, then reverse the rows. */
+  backward: boolean;
+  after: KeyValue[] | null;
+  before: KeyValue[] | null;
+}
+
+function checkSize(name: 'first' | 'last', value: number | null | undefined): number | null {
+  if (value == null) return null;
+  if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
+    throw new UserInputError(
+      ErrorCode.INVALID_PAGE_SIZE,
+      `"${name}" must be between 0 and ${MAX_PAGE_SIZE}; got ${value}`,
+      {
+        argumentName: name,
+        max: MAX_PAGE_SIZE,
+      },
+    );
+  }
+  return value;
+}
+
+export function orderSignature(terms: readonly SortTerm[]): string {
+  return terms.map((term) => `${term.column}:${term.direction}`).join(',');
+}
+
+export function encodeCursor(terms: readonly SortTerm[], values: readonly KeyValue[]): string {
+  const plain = values.map((value) => (value instanceof Date ? value.toISOString() : value));
+  return Buffer.from(JSON.stringify([orderSignature(terms), plain]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumentName: string): KeyValue[] {
+  const invalid = (why: string) =>
+    new UserInputError(ErrorCode.INVALID_CURSOR, `"${argumentName}" is not a cursor of this list: ${why}`, {
+      argumentName,
+    });
+  if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid('malformed');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('malformed');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[1])) throw invalid('malformed');
+  const [signature, raw] = parsed as [unknown, unknown[]];
+  if (signature !== orderSignature(terms)) throw invalid('it was issued for a different orderBy');
+  const kinds: KeyKind[] = [...terms.map((term) => term.kind), 'int'];
+  if (raw.length !== kinds.length) throw invalid('malformed');
+  return raw.map((value, index) => {
+    const kind = kinds[index];
+    if (kind === 'int' && Number.isSafeInteger(value)) return value as number;
+    if (kind === 'string' && typeof value === 'string') return value;
+    if (kind === 'date' && typeof value === 'string') {
+      const date = new Date(value);
+      if (!Number.isNaN(date.getTime())) return date;
+    }
+    throw invalid('malformed');
+  });
+}
+
+/** Validates first/last/after/before into the window to fetch. */
+export function pageWindow(terms: readonly SortTerm[], args: ConnectionArgs): PageWindow {
+  const first = checkSize('first', args.first);
+  const last = checkSize('last', args.last);
+  if (first != null && last != null) {
+    throw new UserInputError(ErrorCode.INVALID_PAGE_SIZE, 'Pass "first" or "last", not both', { argumentName: 'last' });
+  }
+  const backward = last != null || (first == null && args.before != null && args.after == null);
+  const size = first ?? last ?? DEFAULT_PAGE_SIZE;
+  return {
+    take: size + 1,
+    size,
+    backward,
+    after: args.after != null ? decodeCursor(terms, args.after, 'after') : null,
+    before: args.before != null ? decodeCursor(terms, args.before, 'before') : null,
+  };
+}
+
+type Where = Record<string, unknown>;
+
+/**
+ * The Prisma condition "row comes after `values` in `terms` order" (or before it), as the
+ * expanded lexicographic comparison (a > x) OR (a = x AND b > y) OR ... with the id last.
+ * `wrap` nests a column condition when the sorted row is reached through a relation.
+ */
+export function keysetWhere(
+  terms: readonly SortTerm[],
+  values: readonly KeyValue[],
+  side: 'after' | 'before',
+  wrap: (condition: Where) => Where = (condition) => condition,
+): Where {
+  const all = [...terms, { column: 'id', kind: 'int' as const, direction: tieBreakDirection(terms) }];
+  const branches = all.map((term, index) => {
+    const ascending = term.direction === 'ASC';
+    const op = (side === 'after') === ascending ? 'gt' : 'lt';
+    const equalities = all.slice(0, index).map((prior, j) => wrap({ [prior.column]: values[j] }));
+    return { AND: [...equalities, wrap({ [term.column]: { [op]: values[index] } })] };
+  });
+  return { OR: branches };
+}
+
+export function tieBreakDirection(terms: readonly SortTerm[]): Direction {
+  return terms.at(-1)?.direction ?? 'DESC';
+}
+
+/** Prisma orderBy for `terms` plus the id tie-breaker; reversed when paging backwards. */
+export function orderByFor(
+  terms: readonly SortTerm[],
+  backward: boolean,
+  wrap: (order: Record<string, Direction>) => Record<string, unknown> = (order) => order,
+): Record<string, unknown>[] {
+  const flip = (direction: Direction): Direction => (backward ? (direction === 'ASC' ? 'DESC' : 'ASC') : direction);
+  const lower = (direction: Direction) => flip(direction).toLowerCase() as Direction;
+  return [
+    ...terms.map((term) => wrap({ [term.column]: lower(term.direction) })),
+    wrap({ id: lower(tieBreakDirection(terms)) }),
+  ];
+}
+
+/** The keyset conditions for a window (either, both or neither side). */
+export function windowWhere(
+  terms: readonly SortTerm[],
+  window: PageWindow,
+  wrap?: (condition: Where) => Where,
+): Where[] {
+  const conditions: Where[] = [];
+  if (window.after) conditions.push(keysetWhere(terms, window.after, 'after', wrap));
+  if (window.before) conditions.push(keysetWhere(terms, window.before, 'before', wrap));
+  return conditions;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Connection<T> {
+  edges: Edge<T>[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: () => Promise<number>;
+}
+
+/** Builds the connection from rows fetched with `window.take` in (possibly reversed) order. */
+export function toConnection<T extends { id: number }>(
+  rows: T[],
+  terms: readonly SortTerm[],
+  window: PageWindow,
+  totalCount: () => Promise<number>,
+): Connection<T> {
+  const hasMore = rows.length > window.size;
+  const page = rows.slice(0, window.size);
+  if (window.backward) page.reverse();
+  const edges = page.map((node) => ({
+    node,
+    cursor: encodeCursor(terms, [
+      ...terms.map((term) => (node as unknown as Record<string, KeyValue>)[term.column]!),
+      node.id,
+    ]),
+  }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: window.backward ? window.before != null : hasMore,
+      hasPreviousPage: window.backward ? hasMore : window.after != null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount,
+  };
+}
+
+/** A lazy value computed at most once (totals are counted only when a client asks for them). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= load());
+}
+
+/** A page query: the caller's findMany receives the keyset where, order and take to apply. */
+export interface PageQuery<W> {
+  where: { AND: (W | Where)[] };
+  orderBy: Record<string, unknown>[];
+  take: number;
+}
+
+/** Runs one page of a keyset-paginated list; `count` runs only if the total is asked for. */
+export async function paginate<W, Row extends { id: number }>(
+  terms: readonly SortTerm[],
+  window: PageWindow,
+  where: W,
+  findMany: (query: PageQuery<W>) => Promise<Row[]>,
+  count: (where: W) => Promise<number>,
+): Promise<Connection<Row>> {
+  const rows = await findMany({
+    where: { AND: [where, ...windowWhere(terms, window)] },
+    orderBy: orderByFor(terms, window.backward),
+    take: window.take,
+  });
+  return toConnection(
+    rows,
+    terms,
+    window,
+    once(() => count(where)),
+  );
+}
+
+/** Merges the columns a cursor needs into a selection planned from the GraphQL query. */
+export function selectWithKeys<S extends { select?: object; include?: object }>(
+  selection: S,
+  terms: readonly SortTerm[],
+): { select?: NonNullable<S['select']>; include?: NonNullable<S['include']> } {
+  if (selection.include || !selection.select)
+    return { include: (selection.include ?? {}) as NonNullable<S['include']> };
+  const keys = Object.fromEntries([['id', true], ...terms.map((term) => [term.column, true])]);
+  return { select: { ...selection.select, ...keys } as NonNullable<S['select']> };
+}

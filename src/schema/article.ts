@@ -1,0 +1,147 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { prisma } from '../db/client.ts';
+import { ErrorCode, UserInputError } from '../errors.ts';
+import { findArticle, listArticles } from '../resolvers/articles.ts';
+import type { ArticleFilterInput } from '../resolvers/filters.ts';
+import type { Connection } from '../resolvers/pagination.ts';
+import { Author, AuthorFilter } from './author.ts';
+import { builder } from './builder.ts';
+import { DateTimeFilter, IntFilter, OrderDirection, StringFilter } from './common.ts';
+import { Topic, TopicFilter } from './topic.ts';
+
+export const Article = builder.prismaNode('Article', {
+  id: { field: 'id' },
+  // node(id:) of a deleted or unknown row is null, not an error.
+  nullable: true,
+  // Columns are selected per query: a list that does not ask for `body` never loads it.
+  select: { id: true },
+  description: 'A news article filed by an analyst.',
+  fields: (t) => ({
+    title: t.exposeString('title'),
+    url: t.exposeString('url', { description: 'Link to the original story.' }),
+    source: t.exposeString('source', { description: 'Publication name, e.g. "The Australian Financial Review".' }),
+    publishedAt: t.expose('publishedAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the article was filed here.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    priority: t.exposeInt('priority', { description: '1 (lowest) to 5 (highest).' }),
+    isAustralian: t.exposeBoolean('isAustralian', { description: 'Relevant to Australia.' }),
+    description: t.exposeString('description'),
+    summary: t.exposeString('summary'),
+    body: t.exposeString('body', { description: 'Full text.' }),
+  }),
+});
+
+// Relations to types that point back at Article are added once both refs exist.
+builder.prismaObjectFields(Article, (t) => ({
+  authors: t.field({
+    type: [Author],
+    description: 'Authors in byline order.',
+    select: (_args, _ctx, nestedSelection) => ({
+      authors: { orderBy: { position: 'asc' }, select: { author: nestedSelection(true) } },
+    }),
+    resolve: (article) => article.authors.map((byline) => byline.author),
+  }),
+  topics: t.field({
+    type: [Topic],
+    description: 'Topics, A-Z.',
+    select: (_args, _ctx, nestedSelection) => ({
+      topics: { orderBy: { topic: { name: 'asc' } }, select: { topic: nestedSelection(true) } },
+    }),
+    resolve: (article) => article.topics.map((tag) => tag.topic),
+  }),
+}));
+
+export const ArticleConnection = builder.connectionObject({
+  type: Article,
+  name: 'ArticleConnection',
+  fields: (t) => ({
+    totalCount: t.int({
+      description: 'Articles matching the filter, across all pages.',
+      resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
+    }),
+  }),
+});
+
+export const ArticleOrderField = builder.enumType('ArticleOrderField', {
+  values: ['PUBLISHED_AT', 'CREATED_AT', 'PRIORITY', 'TITLE'] as const,
+});
+
+export const ArticleOrder = builder.inputType('ArticleOrder', {
+  fields: (t) => ({
+    field: t.field({ type: ArticleOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, defaultValue: 'ASC' }),
+  }),
+});
+
+export const AuthorRelationFilter = builder.inputType('AuthorRelationFilter', {
+  description: "Conditions on an article's authors.",
+  fields: (t) => ({
+    some: t.field({ type: AuthorFilter, description: 'At least one author matches.' }),
+    every: t.field({ type: AuthorFilter, description: 'Every author matches (true when there are none).' }),
+    none: t.field({ type: AuthorFilter, description: 'No author matches.' }),
+  }),
+});
+
+export const TopicRelationFilter = builder.inputType('TopicRelationFilter', {
+  description: "Conditions on an article's topics.",
+  fields: (t) => ({
+    some: t.field({ type: TopicFilter, description: 'At least one topic matches.' }),
+    every: t.field({ type: TopicFilter, description: 'Every topic matches (true when there are none).' }),
+    none: t.field({ type: TopicFilter, description: 'No topic matches.' }),
+  }),
+});
+
+export const ArticleFilter = builder.inputRef<ArticleFilterInput>('ArticleFilter').implement({
+  description: 'All given conditions must hold; combine with AND, OR and NOT.',
+  fields: (t) => ({
+    AND: t.field({ type: [ArticleFilter] }),
+    OR: t.field({ type: [ArticleFilter] }),
+    NOT: t.field({ type: ArticleFilter }),
+    priority: t.field({ type: IntFilter }),
+    publishedAt: t.field({ type: DateTimeFilter }),
+    createdAt: t.field({ type: DateTimeFilter }),
+    isAustralian: t.boolean(),
+    source: t.field({ type: StringFilter }),
+    title: t.field({ type: StringFilter }),
+    text: t.string({ description: 'Case-insensitive substring of the title, description, summary or body.' }),
+    authors: t.field({ type: AuthorRelationFilter }),
+    topics: t.field({ type: TopicRelationFilter }),
+  }),
+});
+
+/** Arguments of every article list (Query.articles, Author.articles, Topic.articles). */
+export const articleListArgs = builder.args((t) => ({
+  filter: t.field({ type: ArticleFilter }),
+  orderBy: t.field({
+    type: [ArticleOrder],
+    description: 'Default: newest first (PUBLISHED_AT DESC). Ties are broken by id.',
+  }),
+}));
+
+builder.queryFields((t) => ({
+  article: t.prismaField({
+    type: 'Article',
+    nullable: true,
+    description: 'One article, by `id` or by `url` (exactly one of them).',
+    args: {
+      id: t.arg.globalID({ for: Article }),
+      url: t.arg.string(),
+    },
+    resolve: (query, _root, args) => {
+      if ((args.id == null) === (args.url == null)) {
+        throw new UserInputError(ErrorCode.BAD_USER_INPUT, 'Pass exactly one of "id" and "url"');
+      }
+      return findArticle(prisma, args.id ? { id: Number(args.id.id) } : { url: args.url! }, query);
+    },
+  }),
+  articles: t.connection(
+    {
+      type: Article,
+      description: 'Articles matching `filter`, in `orderBy` order, a page at a time (default 20, at most 100).',
+      args: articleListArgs,
+      resolve: (_root, args, context, info) =>
+        listArticles(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } })),
+    },
+    ArticleConnection,
+  ),
+}));

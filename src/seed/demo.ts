@@ -1,0 +1,358 @@
+import type { Db } from '../db/client.ts';
+import { seededRandom, slugify, type Random } from './random.ts';
+
+/**
+ * The deterministic demo dataset: 500+ articles, 80 authors, 40 topics over two years, plus one
+ * record with the facts of a real tracker entry. Loaded only into an empty database, in one
+ * transaction, so a restart never duplicates it and an interrupted load leaves nothing behind.
+ */
+
+export const DEMO_SEED = 20260407;
+export const DEMO_SIZES = { articles: 500, authors: 80, topics: 40 } as const;
+/** Publication dates fall in these two years (fixed, so the data never depends on today). */
+const RANGE_START = Date.UTC(2024, 10, 1);
+const RANGE_END = Date.UTC(2026, 9, 31);
+
+const FIRST_NAMES = [
+  'Amelia',
+  'James',
+  'Olivia',
+  'Liam',
+  'Charlotte',
+  'Noah',
+  'Isla',
+  'Lucas',
+  'Mia',
+  'Ethan',
+  'Grace',
+  'Hiroshi',
+  'Priya',
+  'Mateo',
+  'Zoe',
+  'Chen',
+  'Aisha',
+  'Tom',
+  'Hannah',
+  'Ravi',
+  'Sofia',
+  'Daniel',
+  'Emily',
+  'Kai',
+  'Fatima',
+  'Jack',
+  'Lena',
+  'Marcus',
+  'Nina',
+  'Oscar',
+];
+const LAST_NAMES = [
+  'Nguyen',
+  'Smith',
+  'Patel',
+  'Williams',
+  'Brown',
+  'Kowalski',
+  'Tanaka',
+  'Garcia',
+  'Murphy',
+  "O'Brien",
+  'Chen',
+  'Singh',
+  'Taylor',
+  'Wilson',
+  'Anderson',
+  'Rossi',
+  'Haddad',
+  'Kim',
+  'Walsh',
+  'Fischer',
+  'Lee',
+  'Martin',
+  'Clarke',
+  'Novak',
+  'Hughes',
+  'Dubois',
+  'Silva',
+  'Campbell',
+  'Ahmed',
+  'Kelly',
+];
+
+export const TOPIC_NAMES = [
+  'AI',
+  'AI Safety',
+  'AI Security',
+  'AI Regulation',
+  'Frontier Models',
+  'Open-Source AI',
+  'Semiconductors',
+  'Export Controls',
+  'China',
+  'United States',
+  'European Union',
+  'Australia',
+  'Cybersecurity',
+  'Biosecurity',
+  'Compute',
+  'Data Centres',
+  'Elections',
+  'Misinformation',
+  'Privacy',
+  'Copyright',
+  'Labour Markets',
+  'Education',
+  'Healthcare',
+  'Defence',
+  'Autonomous Weapons',
+  'Robotics',
+  'Quantum Computing',
+  'Energy',
+  'Climate',
+  'Venture Capital',
+  'Big Tech',
+  'Antitrust',
+  'OpenAI',
+  'Anthropic',
+  'Google',
+  'Microsoft',
+  'Meta',
+  'Nvidia',
+  'Standards',
+  'International Governance',
+] as const;
+
+const PUBLICATIONS = [
+  'The Australian Financial Review',
+  'The Sydney Morning Herald',
+  'The Guardian Australia',
+  'ABC News',
+  'The Age',
+  'Reuters',
+  'Bloomberg',
+  'Financial Times',
+  'The New York Times',
+  'The Economist',
+  'Nikkei Asia',
+  'The Conversation',
+  'MIT Technology Review',
+  'Wired',
+  'The Verge',
+  'Politico Europe',
+] as const;
+const DOMAINS: Record<(typeof PUBLICATIONS)[number], string> = {
+  'The Australian Financial Review': 'www.afr.com',
+  'The Sydney Morning Herald': 'www.smh.com.au',
+  'The Guardian Australia': 'www.theguardian.com',
+  'ABC News': 'www.abc.net.au',
+  'The Age': 'www.theage.com.au',
+  Reuters: 'www.reuters.com',
+  Bloomberg: 'www.bloomberg.com',
+  'Financial Times': 'www.ft.com',
+  'The New York Times': 'www.nytimes.com',
+  'The Economist': 'www.economist.com',
+  'Nikkei Asia': 'asia.nikkei.com',
+  'The Conversation': 'theconversation.com',
+  'MIT Technology Review': 'www.technologyreview.com',
+  Wired: 'www.wired.com',
+  'The Verge': 'www.theverge.com',
+  'Politico Europe': 'www.politico.eu',
+};
+const AUSTRALIAN = new Set<string>([
+  'The Australian Financial Review',
+  'The Sydney Morning Herald',
+  'The Guardian Australia',
+  'ABC News',
+  'The Age',
+  'The Conversation',
+]);
+
+const ACTORS = [
+  'Canberra',
+  'Regulators',
+  'Lawmakers',
+  'Start-ups',
+  'Chipmakers',
+  'Universities',
+  'Banks',
+  'Hospitals',
+  'Insurers',
+  'Researchers',
+  'Unions',
+  'Telcos',
+  'Defence officials',
+  'Publishers',
+  'Investors',
+];
+const VERBS = [
+  'weigh',
+  'push for',
+  'warn over',
+  'back',
+  'question',
+  'race to adopt',
+  'call for limits on',
+  'bet big on',
+  'scramble to secure',
+  'rethink',
+];
+const SUBJECTS = [
+  'frontier AI oversight',
+  'model evaluations',
+  'chip export rules',
+  'data centre power demand',
+  'AI copyright claims',
+  'deepfake election ads',
+  'safety testing standards',
+  'open-weight models',
+  'AI tutoring in schools',
+  'automated hiring tools',
+  'AI-assisted diagnosis',
+  'model theft by rivals',
+  'compute thresholds',
+  'incident reporting rules',
+  'AI liability laws',
+];
+const TAILS = [
+  '',
+  '',
+  ' as deadline looms',
+  ' after landmark report',
+  ' amid industry pushback',
+  ': what it means for Australia',
+  ' in $2bn deal',
+  ' as rivals close the gap',
+  ' despite safety concerns',
+];
+
+function makeAuthors(random: Random): string[] {
+  const names = new Set<string>(['Shirin Ghaffary', 'Maggie Eastland']);
+  while (names.size < DEMO_SIZES.authors) names.add(`${random.pick(FIRST_NAMES)} ${random.pick(LAST_NAMES)}`);
+  return [...names];
+}
+
+function sentence(random: Random, subject: string): string {
+  const openers = [
+    'The move follows months of debate over',
+    'Officials say the plan addresses',
+    'Critics argue the focus on',
+    'Industry groups welcomed the attention to',
+    'Analysts expect further scrutiny of',
+  ];
+  const closers = [
+    'before the end of the year.',
+    'across the region.',
+    'in coming months.',
+    'as competition intensifies.',
+    'under the new framework.',
+  ];
+  return `${random.pick(openers)} ${subject} ${random.pick(closers)}`;
+}
+
+export interface DemoArticle {
+  title: string;
+  url: string;
+  source: string;
+  publishedAt: Date;
+  createdAt: Date;
+  priority: number;
+  isAustralian: boolean;
+  description: string;
+  summary: string;
+  body: string;
+  authors: string[];
+  topics: string[];
+}
+
+/** The tracker record the demo data must contain (facts only; the prose is our own). */
+export const EXAMPLE_RECORD: DemoArticle = {
+  title: 'OpenAI, Google, and Anthropic Collaborate to Combat Chinese AI Model Theft',
+  url: 'https://www.afr.com/world/north-america/openai-google-and-anthropic-collaborate-to-combat-chinese-ai-model-theft-20260407',
+  source: 'The Australian Financial Review',
+  publishedAt: new Date('2026-04-07T01:24:00.000Z'),
+  createdAt: new Date('2026-04-07T02:00:00.000Z'),
+  priority: 4,
+  isAustralian: true,
+  description: 'Three rival US AI developers are pooling information to stop competitors copying their models.',
+  summary:
+    'Through the Frontier Model Forum, the companies share signals of distillation attempts, in which outside actors query frontier models to train imitations. Demo summary written for Newsgraph.',
+  body: 'Demo body written for Newsgraph. Rival AI developers are sharing information through an industry forum to detect attempts to extract the capabilities of their models in breach of their terms of service.',
+  authors: ['Shirin Ghaffary', 'Maggie Eastland'],
+  topics: ['AI', 'AI Security', 'China', 'Frontier Models', 'OpenAI', 'Anthropic', 'Google'],
+};
+
+/** The demo articles, deterministic for a seed. */
+export function demoArticles(seed = DEMO_SEED): { authors: string[]; articles: DemoArticle[] } {
+  const random = seededRandom(seed);
+  const authors = makeAuthors(random);
+  const articles: DemoArticle[] = [];
+  const titles = new Set<string>([EXAMPLE_RECORD.title]);
+  while (articles.length < DEMO_SIZES.articles) {
+    const subject = random.pick(SUBJECTS);
+    const title = `${random.pick(ACTORS)} ${random.pick(VERBS)} ${subject}${random.pick(TAILS)}`;
+    if (titles.has(title)) continue;
+    titles.add(title);
+    const source = random.pick(PUBLICATIONS);
+    const publishedAt = new Date(RANGE_START + Math.floor((random.next() * (RANGE_END - RANGE_START)) / 60000) * 60000);
+    const createdAt = new Date(publishedAt.getTime() + random.int(10, 36 * 60) * 60000);
+    const paragraphs = Array.from({ length: random.int(3, 6) }, () => sentence(random, subject));
+    articles.push({
+      title,
+      url: `https://${DOMAINS[source]}/news/${slugify(title)}-${articles.length + 1}`,
+      source,
+      publishedAt,
+      createdAt,
+      priority: random.int(1, 5),
+      isAustralian: AUSTRALIAN.has(source) ? random.next() < 0.85 : random.next() < 0.15,
+      description: sentence(random, subject),
+      summary: paragraphs.slice(0, 2).join(' '),
+      body: paragraphs.join('\n\n'),
+      authors: random.sample(authors, random.int(1, 4)),
+      topics: random.sample(TOPIC_NAMES, random.int(1, 8)),
+    });
+  }
+  articles.push(EXAMPLE_RECORD);
+  return { authors, articles };
+}
+
+/** Loads the demo dataset when the database has no articles; returns how many were inserted. */
+export async function seedDemoData(db: Db, seed = DEMO_SEED): Promise<number> {
+  const { authors, articles } = demoArticles(seed);
+  return db.$transaction(
+    async (tx) => {
+      // Serialise concurrent seeders (two replicas starting at once) before checking emptiness.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(7031)`;
+      if ((await tx.article.count()) > 0) return 0;
+      const authorRows = await tx.author.createManyAndReturn({
+        data: authors.map((name) => ({ name })),
+        select: { id: true, name: true },
+      });
+      const topicRows = await tx.topic.createManyAndReturn({
+        data: TOPIC_NAMES.map((name) => ({ name, slug: slugify(name) })),
+        select: { id: true, name: true },
+      });
+      const authorId = new Map(authorRows.map((row) => [row.name, row.id]));
+      const topicId = new Map(topicRows.map((row) => [row.name, row.id]));
+      const articleRows = await tx.article.createManyAndReturn({
+        data: articles.map(({ authors: _a, topics: _t, ...article }) => ({ ...article, updatedAt: article.createdAt })),
+        select: { id: true, url: true },
+      });
+      const articleId = new Map(articleRows.map((row) => [row.url, row.id]));
+      await tx.articleAuthor.createMany({
+        data: articles.flatMap((article) =>
+          article.authors.map((name, position) => ({
+            articleId: articleId.get(article.url)!,
+            authorId: authorId.get(name)!,
+            position,
+          })),
+        ),
+      });
+      await tx.articleTopic.createMany({
+        data: articles.flatMap((article) =>
+          article.topics.map((name) => ({ articleId: articleId.get(article.url)!, topicId: topicId.get(name)! })),
+        ),
+      });
+      return articleRows.length;
+    },
+    { timeout: 120_000, maxWait: 30_000 },
+  );
+}
