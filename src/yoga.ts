@@ -1,6 +1,12 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { createYoga, maskError as defaultMaskError, type YogaServerInstance } from 'graphql-yoga';
+import {
+  createYoga,
+  isAsyncIterable,
+  maskError as defaultMaskError,
+  type Plugin,
+  type YogaServerInstance,
+} from 'graphql-yoga';
 import { createContext, type Context } from './context.ts';
 import { ErrorCode } from './errors.ts';
 import { useGraphiQLPage } from './graphiql.ts';
@@ -24,6 +30,33 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
   return defaultMaskError(error, message, isDev);
 }
 
+/**
+ * graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code;
+ * those are the client's input errors like any other.
+ */
+function useVariableErrorCodes(): Plugin {
+  return {
+    onExecute: () => ({
+      onExecuteDone: ({ result, setResult }) => {
+        if (isAsyncIterable(result) || result.data || !result.errors?.length) return;
+        if (!result.errors.every((error) => !error.path && error.extensions?.code == null)) return;
+        setResult({
+          ...result,
+          errors: result.errors.map(
+            (error) =>
+              new GraphQLError(error.message, {
+                nodes: error.nodes,
+                source: error.source,
+                positions: error.positions,
+                extensions: { ...error.extensions, code: ErrorCode.BAD_USER_INPUT },
+              }),
+          ),
+        });
+      },
+    }),
+  };
+}
+
 /** The server as a fetch handler: importable by tests and the benchmark; opens no port. */
 export function createServer(): YogaServerInstance<Record<string, unknown>, Context> {
   return createYoga<Record<string, unknown>, Context>({
@@ -33,6 +66,6 @@ export function createServer(): YogaServerInstance<Record<string, unknown>, Cont
     maskedErrors: { maskError },
     graphiql: false,
     landingPage: false,
-    plugins: [useGraphiQLPage(GRAPHQL_ENDPOINT)],
+    plugins: [useGraphiQLPage(GRAPHQL_ENDPOINT), useVariableErrorCodes()],
   });
 }

@@ -167,7 +167,9 @@ function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget
   }
   if (input.OR) {
     budget.count();
-    and.push({ OR: budget.list(input.OR, 'OR').map((sub) => articleWhereAt(sub, depth + 1, budget)) });
+    const branches = budget.list(input.OR, 'OR').map((sub) => articleWhereAt(sub, depth + 1, budget));
+    // An empty OR is false (no alternative holds); Prisma would treat it as no condition.
+    and.push(branches.length ? { OR: branches } : { id: { in: [] } });
   }
   if (input.NOT) {
     budget.count();

@@ -41,16 +41,17 @@ builder.prismaObjectFields(Author, (t) => ({
   ),
 }));
 
-export const IDFilter = builder.inputType('IDFilter', {
+export const AuthorIDFilter = builder.inputType('AuthorIDFilter', {
+  description: 'Author global IDs; an ID of another type is refused.',
   fields: (t) => ({
-    equals: t.globalID(),
-    in: t.globalIDList(),
+    equals: t.globalID({ for: Author }),
+    in: t.globalIDList({ for: Author }),
   }),
 });
 
 export const AuthorFilter = builder.inputType('AuthorFilter', {
   fields: (t) => ({
-    id: t.field({ type: IDFilter }),
+    id: t.field({ type: AuthorIDFilter }),
     name: t.field({ type: StringFilter }),
   }),
 });

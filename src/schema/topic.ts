@@ -6,7 +6,7 @@ import { countArticlesOf } from '../resolvers/counts.ts';
 import { toConnection, type Connection } from '../resolvers/pagination.ts';
 import { listTopics } from '../resolvers/topics.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
-import { IDFilter, NamedOrder } from './author.ts';
+import { NamedOrder } from './author.ts';
 import { builder } from './builder.ts';
 import { StringFilter } from './common.ts';
 
@@ -44,9 +44,17 @@ builder.prismaObjectFields(Topic, (t) => ({
   ),
 }));
 
+export const TopicIDFilter = builder.inputType('TopicIDFilter', {
+  description: 'Topic global IDs; an ID of another type is refused.',
+  fields: (t) => ({
+    equals: t.globalID({ for: Topic }),
+    in: t.globalIDList({ for: Topic }),
+  }),
+});
+
 export const TopicFilter = builder.inputType('TopicFilter', {
   fields: (t) => ({
-    id: t.field({ type: IDFilter }),
+    id: t.field({ type: TopicIDFilter }),
     name: t.field({ type: StringFilter }),
     slug: t.field({ type: StringFilter }),
   }),

@@ -1,0 +1,234 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { graphql } from './gql/index.ts';
+import type { ArticleFilter } from './gql/graphql.ts';
+import { codes, execute, query } from './support/api.ts';
+import { globalId, newestFirst, seedDemo, type SeededArticle } from './support/demo.ts';
+
+const FilteredArticles = graphql(`
+  query FilteredArticles($filter: ArticleFilter, $first: Int) {
+    articles(filter: $filter, first: $first) {
+      totalCount
+      edges {
+        node {
+          url
+        }
+      }
+    }
+  }
+`);
+
+let articles: SeededArticle[];
+const authorIds = new Map<string, number>();
+const topicIds = new Map<string, number>();
+const topicSlugs = new Map<string, string>();
+
+beforeAll(async () => {
+  articles = await seedDemo();
+  for (const author of await prisma.author.findMany()) authorIds.set(author.name, author.id);
+  for (const topic of await prisma.topic.findMany()) {
+    topicIds.set(topic.name, topic.id);
+    topicSlugs.set(topic.name, topic.slug);
+  }
+});
+
+/** Checks the API against an independent predicate over the demo data: count and first page. */
+async function expectFilter(filter: ArticleFilter, predicate: (article: SeededArticle) => boolean) {
+  const expected = articles.filter(predicate).sort(newestFirst);
+  const { articles: page } = await query(FilteredArticles, { filter, first: 100 });
+  expect(page.totalCount).toBe(expected.length);
+  expect(page.edges.map((edge) => edge.node.url)).toEqual(expected.slice(0, 100).map((article) => article.url));
+  return expected.length;
+}
+
+const lower = (value: string) => value.toLowerCase();
+const T = (iso: string) => new Date(iso).getTime();
+
+describe('ArticleFilter scalar operators (each checked against an independent oracle)', () => {
+  it('priority: equals, in, gt, gte, lt, lte', async () => {
+    expect(await expectFilter({ priority: { equals: 3 } }, (a) => a.priority === 3)).toBeGreaterThan(0);
+    await expectFilter({ priority: { in: [1, 5] } }, (a) => a.priority === 1 || a.priority === 5);
+    await expectFilter({ priority: { gt: 3 } }, (a) => a.priority > 3);
+    await expectFilter({ priority: { gte: 4 } }, (a) => a.priority >= 4);
+    await expectFilter({ priority: { lt: 2 } }, (a) => a.priority < 2);
+    await expectFilter({ priority: { lte: 2 } }, (a) => a.priority <= 2);
+    await expectFilter({ priority: { gte: 2, lte: 4 } }, (a) => a.priority >= 2 && a.priority <= 4);
+    await expectFilter({ priority: { in: [] } }, () => false);
+  });
+
+  it('publishedAt and createdAt: gt, gte, lt, lte (with boundary instants)', async () => {
+    const boundary = articles[10]!.publishedAt.toISOString();
+    await expectFilter({ publishedAt: { gt: boundary } }, (a) => a.publishedAt.getTime() > T(boundary));
+    await expectFilter({ publishedAt: { gte: boundary } }, (a) => a.publishedAt.getTime() >= T(boundary));
+    await expectFilter({ publishedAt: { lt: boundary } }, (a) => a.publishedAt.getTime() < T(boundary));
+    await expectFilter({ publishedAt: { lte: boundary } }, (a) => a.publishedAt.getTime() <= T(boundary));
+    const from = '2025-03-01T00:00:00.000Z';
+    const to = '2025-06-01T00:00:00+10:00';
+    expect(
+      await expectFilter(
+        { createdAt: { gte: from, lt: to } },
+        (a) => a.createdAt.getTime() >= T(from) && a.createdAt.getTime() < T(to),
+      ),
+    ).toBeGreaterThan(0);
+    const created = articles[20]!.createdAt.toISOString();
+    await expectFilter({ createdAt: { gt: created } }, (a) => a.createdAt.getTime() > T(created));
+    await expectFilter({ createdAt: { lte: created } }, (a) => a.createdAt.getTime() <= T(created));
+  });
+
+  it('isAustralian', async () => {
+    expect(await expectFilter({ isAustralian: true }, (a) => a.isAustralian)).toBeGreaterThan(0);
+    expect(await expectFilter({ isAustralian: false }, (a) => !a.isAustralian)).toBeGreaterThan(0);
+  });
+
+  it('source and title: equals, in, contains, startsWith, case-insensitively', async () => {
+    await expectFilter(
+      { source: { equals: 'the australian financial review' } },
+      (a) => a.source === 'The Australian Financial Review',
+    );
+    await expectFilter(
+      { source: { in: ['REUTERS', 'bloomberg'] } },
+      (a) => a.source === 'Reuters' || a.source === 'Bloomberg',
+    );
+    await expectFilter({ source: { contains: 'TIMES' } }, (a) => lower(a.source).includes('times'));
+    await expectFilter({ source: { startsWith: 'the' } }, (a) => lower(a.source).startsWith('the'));
+    const title = articles[42]!.title;
+    expect(await expectFilter({ title: { equals: title.toUpperCase() } }, (a) => lower(a.title) === lower(title))).toBe(
+      1,
+    );
+    await expectFilter({ title: { in: [lower(title), 'no such title'] } }, (a) => lower(a.title) === lower(title));
+    await expectFilter({ title: { contains: 'Chip' } }, (a) => lower(a.title).includes('chip'));
+    await expectFilter({ title: { startsWith: 'regulators' } }, (a) => lower(a.title).startsWith('regulators'));
+    await expectFilter(
+      { title: { contains: 'ai', startsWith: 'Banks' } },
+      (a) => lower(a.title).includes('ai') && lower(a.title).startsWith('banks'),
+    );
+  });
+
+  it('text: contains in title, description, summary or body', async () => {
+    const fields = (a: SeededArticle) => [a.title, a.description, a.summary, a.body].map(lower);
+    expect(
+      await expectFilter({ text: 'Deepfake' }, (a) => fields(a).some((f) => f.includes('deepfake'))),
+    ).toBeGreaterThan(0);
+    // only in bodies of some articles: the demo body repeats the subject in sentences
+    await expectFilter({ text: 'in coming months' }, (a) => fields(a).some((f) => f.includes('in coming months')));
+    await expectFilter({ text: 'distillation' }, (a) => fields(a).some((f) => f.includes('distillation')));
+  });
+});
+
+describe('ArticleFilter relation operators', () => {
+  it('authors: some, every, none by name and by id', async () => {
+    const name = 'Shirin Ghaffary';
+    expect(
+      await expectFilter({ authors: { some: { name: { equals: name } } } }, (a) => a.authors.includes(name)),
+    ).toBeGreaterThan(0);
+    const id = authorIds.get(name)!;
+    await expectFilter({ authors: { some: { id: { equals: globalId('Author', id) } } } }, (a) =>
+      a.authors.includes(name),
+    );
+    const two = ['Maggie Eastland', [...authorIds.keys()][5]!];
+    await expectFilter(
+      { authors: { some: { id: { in: two.map((n) => globalId('Author', authorIds.get(n)!)) } } } },
+      (a) => a.authors.some((n) => two.includes(n)),
+    );
+    await expectFilter(
+      { authors: { none: { name: { startsWith: 'a' } } } },
+      (a) => !a.authors.some((n) => lower(n).startsWith('a')),
+    );
+    await expectFilter({ authors: { every: { name: { contains: 'e' } } } }, (a) =>
+      a.authors.every((n) => lower(n).includes('e')),
+    );
+  });
+
+  it('topics: some, every, none by name, slug and id', async () => {
+    await expectFilter({ topics: { some: { slug: { equals: 'ai-safety' } } } }, (a) => a.topics.includes('AI Safety'));
+    await expectFilter({ topics: { some: { name: { in: ['china', 'AUSTRALIA'] } } } }, (a) =>
+      a.topics.some((t) => t === 'China' || t === 'Australia'),
+    );
+    await expectFilter(
+      { topics: { none: { id: { equals: globalId('Topic', topicIds.get('AI')!) } } } },
+      (a) => !a.topics.includes('AI'),
+    );
+    await expectFilter({ topics: { every: { name: { startsWith: 'a' } } } }, (a) =>
+      a.topics.every((t) => lower(t).startsWith('a')),
+    );
+    await expectFilter({ topics: { some: { slug: { startsWith: 'ai' } } } }, (a) =>
+      a.topics.some((t) => topicSlugs.get(t)!.startsWith('ai')),
+    );
+  });
+
+  it('AND, OR and NOT compose, including nested', async () => {
+    await expectFilter(
+      { AND: [{ priority: { gte: 3 } }, { isAustralian: true }] },
+      (a) => a.priority >= 3 && a.isAustralian,
+    );
+    await expectFilter(
+      { OR: [{ priority: { equals: 5 } }, { source: { equals: 'Wired' } }] },
+      (a) => a.priority === 5 || a.source === 'Wired',
+    );
+    await expectFilter({ NOT: { isAustralian: true } }, (a) => !a.isAustralian);
+    await expectFilter(
+      {
+        priority: { gte: 2 },
+        OR: [
+          { topics: { some: { name: { equals: 'China' } } } },
+          { NOT: { authors: { some: { name: { startsWith: 'M' } } } } },
+        ],
+        NOT: { AND: [{ isAustralian: false }, { priority: { equals: 2 } }] },
+      },
+      (a) =>
+        a.priority >= 2 &&
+        (a.topics.includes('China') || !a.authors.some((n) => lower(n).startsWith('m'))) &&
+        !(a.isAustralian === false && a.priority === 2),
+    );
+    await expectFilter({ OR: [] }, () => false);
+    await expectFilter({ AND: [] }, () => true);
+  });
+
+  it('narrows to the tracker record with a combined filter', async () => {
+    expect(
+      await expectFilter(
+        {
+          isAustralian: true,
+          priority: { equals: 4 },
+          authors: { some: { name: { equals: 'maggie eastland' } } },
+          topics: { some: { slug: { equals: 'frontier-models' } } },
+          publishedAt: { gte: '2026-04-07T00:00:00Z', lt: '2026-04-08T00:00:00Z' },
+        },
+        (a) =>
+          a.isAustralian &&
+          a.priority === 4 &&
+          a.authors.includes('Maggie Eastland') &&
+          a.topics.includes('Frontier Models') &&
+          a.publishedAt.getTime() >= T('2026-04-07T00:00:00Z') &&
+          a.publishedAt.getTime() < T('2026-04-08T00:00:00Z'),
+      ),
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('hostile or malformed filters', () => {
+  it('refuses nesting deeper than the limit with BAD_USER_INPUT', async () => {
+    let filter: ArticleFilter = { isAustralian: true };
+    for (let i = 0; i < 8; i++) filter = { NOT: filter };
+    expect(codes(await execute(FilteredArticles, { filter }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('refuses lists longer than 100 values with BAD_USER_INPUT', async () => {
+    const filter = { priority: { in: Array.from({ length: 101 }, (_, i) => i) } };
+    expect(codes(await execute(FilteredArticles, { filter }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('refuses a malformed date with BAD_USER_INPUT', async () => {
+    for (const value of ['yesterday', '2026-13-45', '2026-04-07T10:00:00']) {
+      expect(codes(await execute(FilteredArticles, { filter: { publishedAt: { gt: value } } }))).toEqual([
+        'BAD_USER_INPUT',
+      ]);
+    }
+  });
+
+  it('refuses an author id given as a topic id with INVALID_ID', async () => {
+    const filter = { topics: { some: { id: { equals: globalId('Author', 1) } } } };
+    const result = await execute(FilteredArticles, { filter });
+    expect(codes(result)).toEqual(['INVALID_ID']);
+  });
+});
