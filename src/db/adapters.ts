@@ -26,6 +26,28 @@ export function pgliteAdapter(db: PGlite): PrismaPGlite {
 }
 
 /**
+ * A PostgreSQL adapter factory for the schema engine. adapter-pg's `executeScript` splits a
+ * script on every `;`, which breaks functions and triggers (`$$ ... ; ... $$`); send the whole
+ * script in one simple-protocol query instead, as `psql` would.
+ */
+export function postgresMigrationAdapter(url: string): { factory: SqlDriverAdapterFactory; close(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const base = new PrismaPg(pool);
+  const factory: SqlDriverAdapterFactory = {
+    provider: base.provider,
+    adapterName: base.adapterName,
+    async connect() {
+      const adapter = await base.connect();
+      adapter.executeScript = async (script) => {
+        await pool.query(script);
+      };
+      return adapter;
+    },
+  };
+  return { factory, close: () => pool.end() };
+}
+
+/**
  * adapter-pg 7.10 cannot decode PostgreSQL's internal `"char"` type (OID 18), which the schema
  * engine's catalog queries return (relkind, contype, ...). Decode it as text. Only the migration
  * tooling needs this; application queries never select `"char"` columns.

@@ -7,7 +7,7 @@ import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-e
 import * as wasmBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { PGlite } from '@electric-sql/pglite';
 import type { DatabaseTarget } from '../config.ts';
-import { migrationFactory, pgliteAdapter, postgresAdapter, decodeInternalCharAsText } from './adapters.ts';
+import { decodeInternalCharAsText, migrationFactory, pgliteAdapter, postgresMigrationAdapter } from './adapters.ts';
 import { openPGlite } from './pglite.ts';
 
 /**
@@ -129,9 +129,10 @@ async function engineFor(target: DatabaseTarget | OpenDatabase): Promise<EngineS
   }
   if (target.kind === 'postgres') {
     await decodeInternalCharAsText();
+    const server = postgresMigrationAdapter(target.url);
     return openEngine(
-      migrationFactory(postgresAdapter(target.url, { max: 2 }), () => openPGlite('memory://')),
-      async () => {},
+      migrationFactory(server.factory, () => openPGlite('memory://')),
+      () => server.close(),
     );
   }
   const db = await openPGlite(target.dataDir);

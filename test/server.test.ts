@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from './support/process.ts';
+import { databaseUrl, serverUrl } from './support/targets.ts';
+
+/**
+ * The real process, as `npm start` runs it: on an empty database it migrates and loads the
+ * demo data; restarted on the same data it loads nothing twice.
+ */
+
+const COUNT = '{ articles(first: 1) { totalCount } authors { totalCount } topics { totalCount } }';
+let env: Record<string, string | undefined>;
+let cleanup: () => Promise<void>;
+
+async function post(server: RunningServer, query: string) {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: unknown[] } };
+}
+
+beforeAll(async () => {
+  if (serverUrl) {
+    const name = `newsgraph_server_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    env = { DATABASE_URL: databaseUrl(name), MIGRATE_ON_START: 'true', SEED_DEMO_DATA: 'true', PGLITE_DIR: undefined };
+    cleanup = async () => {
+      const drop = new pg.Client({ connectionString: serverUrl });
+      await drop.connect();
+      await drop.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await drop.end();
+    };
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-server-'));
+    env = { DATABASE_URL: undefined, PGLITE_DIR: path.join(dir, 'data'), MIGRATE_ON_START: undefined, SEED_DEMO_DATA: undefined };
+    cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+afterAll(async () => cleanup());
+
+describe('the server process', () => {
+  it('creates, migrates and seeds an empty database on first start, and keeps it on restart', async () => {
+    const first = await startServer(env);
+    try {
+      const { status, body } = await post(first, COUNT);
+      expect(status).toBe(200);
+      expect(body.data.articles.totalCount).toBeGreaterThanOrEqual(500);
+      expect(body.data.authors.totalCount).toBe(80);
+      expect(body.data.topics.totalCount).toBe(40);
+      expect(first.output()).toMatch(/demo data loaded: 501 articles/);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+
+    const second = await startServer(env);
+    try {
+      const { body } = await post(second, COUNT);
+      expect(body.data.articles.totalCount).toBe(501);
+      expect(body.data.authors.totalCount).toBe(80);
+      expect(second.output()).not.toMatch(/demo data loaded/);
+      expect(second.output()).not.toMatch(/migrations applied/);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+
+  it('refuses to start on a bad setting, naming the variable', async () => {
+    await expect(startServer({ ...env, PORT: 'eighty' })).rejects.toThrow(/PORT/);
+  });
+});
