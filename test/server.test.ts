@@ -40,7 +40,12 @@ beforeAll(async () => {
     };
   } else {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-server-'));
-    env = { DATABASE_URL: undefined, PGLITE_DIR: path.join(dir, 'data'), MIGRATE_ON_START: undefined, SEED_DEMO_DATA: undefined };
+    env = {
+      DATABASE_URL: undefined,
+      PGLITE_DIR: path.join(dir, 'data'),
+      MIGRATE_ON_START: undefined,
+      SEED_DEMO_DATA: undefined,
+    };
     cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -67,8 +67,9 @@ export function readMigrations(dir = migrationsDir): MigrationList {
   };
 }
 
-function schemaFiles() {
-  return { files: [{ path: schemaPath, content: fs.readFileSync(schemaPath, 'utf8') }] };
+/** The Prisma schema to migrate towards: prisma/schema.prisma unless a text is given (tests). */
+function schemaFiles(content = fs.readFileSync(schemaPath, 'utf8')) {
+  return { files: [{ path: schemaPath, content }] };
 }
 
 export class MigrationError extends Error {
@@ -168,12 +169,12 @@ export async function applyMigrations(
 }
 
 /** The SQL that would take a database built from the migrations to prisma/schema.prisma; '' when none. */
-export async function migrationDrift(migrations = readMigrations()): Promise<string> {
+export async function migrationDrift(migrations = readMigrations(), schema?: string): Promise<string> {
   // A throwaway in-memory database: the diff replays migrations on a shadow database only.
   return withEngine({ kind: 'pglite', dataDir: 'memory://' }, async (engine) => {
     const result = await engine.diff({
       from: { tag: 'migrations', ...migrations },
-      to: { tag: 'schemaDatamodel', ...schemaFiles() },
+      to: { tag: 'schemaDatamodel', ...schemaFiles(schema) },
       script: true,
       exitCode: null,
       filters: noFilters,
@@ -188,7 +189,11 @@ export async function migrationDrift(migrations = readMigrations()): Promise<str
  * difference between the migration history and prisma/schema.prisma. Works on a throwaway
  * in-memory database, so it needs no server and cannot touch real data.
  */
-export async function createMigration(name: string, migrations = readMigrations()): Promise<string | null> {
+export async function createMigration(
+  name: string,
+  migrations = readMigrations(),
+  schema?: string,
+): Promise<string | null> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new MigrationError('migration names use a-z, 0-9 and _');
   return withEngine({ kind: 'pglite', dataDir: 'memory://' }, async (engine) => {
     await engine.applyMigrations({ migrationsList: migrations, filters: noFilters });
@@ -200,7 +205,7 @@ export async function createMigration(name: string, migrations = readMigrations(
       draft: false,
       migrationName: name,
       migrationsList: migrations,
-      schema: schemaFiles(),
+      schema: schemaFiles(schema),
       filters: noFilters,
     });
     if (!out.migrationScript) return null;

@@ -1,0 +1,119 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from './support/process.ts';
+
+/**
+ * GraphiQL as a developer meets it: Debian's Chromium loads GET /graphql from the real server
+ * with every request to another host blocked, runs the example query and shows its result.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+let server: RunningServer;
+let dataDir: string | undefined;
+
+beforeAll(async () => {
+  if (process.env.DATABASE_URL) {
+    // this file's own fresh database on the PostgreSQL server (test/support/database.ts)
+    server = await startServer({ SEED_DEMO_DATA: 'true', MIGRATE_ON_START: 'true' });
+  } else {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-graphiql-'));
+    server = await startServer({ PGLITE_DIR: dataDir, SEED_DEMO_DATA: 'true' });
+  }
+});
+
+afterAll(async () => {
+  await server?.stop();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('GraphiQL', () => {
+  it('is served self-contained and compressed when the browser accepts it', async () => {
+    const plain = await rawGet(`${server.url}/graphql`, { accept: 'text/html' });
+    expect(plain.headers['content-type']).toMatch(/text\/html/);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const html = plain.body.toString('utf8');
+    expect(html).toContain('<title>Newsgraph GraphiQL</title>');
+    // no script or stylesheet is loaded from another host
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="(https?:)?\/\//);
+
+    const br = await rawGet(`${server.url}/graphql`, { accept: 'text/html', 'accept-encoding': 'gzip, deflate, br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(zlib.brotliDecompressSync(br.body).toString('utf8')).toBe(html);
+    expect(br.body.length).toBeLessThan(plain.body.length / 3);
+
+    const gz = await rawGet(`${server.url}/graphql`, { accept: 'text/html', 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(zlib.gunzipSync(gz.body).toString('utf8')).toBe(html);
+  });
+
+  it('loads in Chromium with outside requests blocked, runs the example query and shows the result', async () => {
+    expect(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`).toBe(true);
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const outside: string[] = [];
+      const serverHost = new URL(server.url).host;
+      await page.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.protocol === 'data:' || url.protocol === 'blob:' || url.host === serverHost) return route.continue();
+        outside.push(url.href);
+        return route.abort();
+      });
+      await page.goto(`${server.url}/graphql`);
+      const editor = page.locator('.graphiql-query-editor');
+      await editor.waitFor({ timeout: 20_000 });
+      await expect.poll(() => editor.innerText(), { timeout: 20_000 }).toContain('RecentAustralianHighPriority');
+      await page.locator('.graphiql-execute-button').click();
+      const response = page.locator('.graphiql-response');
+      await expect.poll(() => response.innerText(), { timeout: 20_000 }).toContain('"totalCount"');
+      // the editor renders spaces as non-breaking spaces
+      const text = (await response.innerText()).replace(/\s+/g, ' ');
+      expect(text).toContain('"edges"');
+      expect(text).not.toContain('"errors"');
+
+      const api = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query:
+            '{ articles(filter: { isAustralian: true, priority: { gte: 4 }, topics: { some: { name: { contains: "ai" } } } }) { totalCount } }',
+        }),
+      });
+      const { data } = (await api.json()) as { data: { articles: { totalCount: number } } };
+      expect(data.articles.totalCount).toBeGreaterThan(0);
+      expect(text).toContain(`"totalCount": ${data.articles.totalCount},`);
+      expect(outside).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
