@@ -1,12 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import {
-  createYoga,
-  isAsyncIterable,
-  maskError as defaultMaskError,
-  type Plugin,
-  type YogaServerInstance,
-} from 'graphql-yoga';
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { createContext, type Context } from './context.ts';
 import { ErrorCode } from './errors.ts';
 import { useGraphiQLPage } from './graphiql.ts';
@@ -15,43 +9,35 @@ import { schema } from './schema/index.ts';
 export const GRAPHQL_ENDPOINT = '/graphql';
 
 /**
- * Pothos reports bad global IDs given to `t.arg.globalID({ for })` (an ID of another type) as a
- * PothosValidationError; give those a code instead of masking them as unexpected.
+ * Gives client errors that arrive without a code their code, before error masking sees them
+ * (so they are neither masked nor logged as server faults):
+ * - Pothos reports a global ID of the wrong type for `t.arg.globalID({ for })`, or a node ID of a
+ *   type that is not a node, as a PothosValidationError;
+ * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code.
  */
-function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  if (error instanceof GraphQLError && error.originalError instanceof PothosValidationError) {
-    const code = /\bid\b/i.test(error.originalError.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;
-    return new GraphQLError(error.originalError.message, {
-      nodes: error.nodes,
-      path: error.path,
-      extensions: { code },
-    });
-  }
-  return defaultMaskError(error, message, isDev);
+export function codeClientError(error: GraphQLError): GraphQLError {
+  if (error.extensions?.code != null) return error;
+  const original = error.originalError;
+  let code: ErrorCode | undefined;
+  if (original instanceof PothosValidationError)
+    code = /\bid\b/i.test(original.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;
+  else if (!error.path && (!original || original instanceof GraphQLError)) code = ErrorCode.BAD_USER_INPUT;
+  if (!code) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code },
+  });
 }
 
-/**
- * graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code;
- * those are the client's input errors like any other.
- */
-function useVariableErrorCodes(): Plugin {
+function useClientErrorCodes(): Plugin {
   return {
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {
-        if (isAsyncIterable(result) || result.data || !result.errors?.length) return;
-        if (!result.errors.every((error) => !error.path && error.extensions?.code == null)) return;
-        setResult({
-          ...result,
-          errors: result.errors.map(
-            (error) =>
-              new GraphQLError(error.message, {
-                nodes: error.nodes,
-                source: error.source,
-                positions: error.positions,
-                extensions: { ...error.extensions, code: ErrorCode.BAD_USER_INPUT },
-              }),
-          ),
-        });
+        if (isAsyncIterable(result) || !result.errors?.length) return;
+        setResult({ ...result, errors: result.errors.map(codeClientError) });
       },
     }),
   };
@@ -63,9 +49,8 @@ export function createServer(): YogaServerInstance<Record<string, unknown>, Cont
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     context: ({ request }) => createContext({ request }),
-    maskedErrors: { maskError },
     graphiql: false,
     landingPage: false,
-    plugins: [useGraphiQLPage(GRAPHQL_ENDPOINT), useVariableErrorCodes()],
+    plugins: [useGraphiQLPage(GRAPHQL_ENDPOINT), useClientErrorCodes()],
   });
 }

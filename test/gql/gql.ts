@@ -29,6 +29,7 @@ type Documents = {
     "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Article {\n        title\n      }\n      ... on Author {\n        name\n      }\n      ... on Topic {\n        slug\n      }\n    }\n  }\n": typeof types.NodeByIdDocument,
     "\n  query AuthorById($id: ID!) {\n    author(id: $id) {\n      name\n      articleCount\n    }\n  }\n": typeof types.AuthorByIdDocument,
     "\n  query TopicBySlug($slug: String, $id: ID) {\n    topic(slug: $slug, id: $id) {\n      id\n      name\n      articleCount\n    }\n  }\n": typeof types.TopicBySlugDocument,
+    "\n  query MaskedTitles {\n    articles(first: 5) {\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n": typeof types.MaskedTitlesDocument,
     "\n  query Page(\n    $filter: ArticleFilter\n    $orderBy: [ArticleOrder!]\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n  ) {\n    articles(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          url\n          priority\n          title\n        }\n      }\n    }\n  }\n": typeof types.PageDocument,
 };
 const documents: Documents = {
@@ -47,6 +48,7 @@ const documents: Documents = {
     "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Article {\n        title\n      }\n      ... on Author {\n        name\n      }\n      ... on Topic {\n        slug\n      }\n    }\n  }\n": types.NodeByIdDocument,
     "\n  query AuthorById($id: ID!) {\n    author(id: $id) {\n      name\n      articleCount\n    }\n  }\n": types.AuthorByIdDocument,
     "\n  query TopicBySlug($slug: String, $id: ID) {\n    topic(slug: $slug, id: $id) {\n      id\n      name\n      articleCount\n    }\n  }\n": types.TopicBySlugDocument,
+    "\n  query MaskedTitles {\n    articles(first: 5) {\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n": types.MaskedTitlesDocument,
     "\n  query Page(\n    $filter: ArticleFilter\n    $orderBy: [ArticleOrder!]\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n  ) {\n    articles(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          url\n          priority\n          title\n        }\n      }\n    }\n  }\n": types.PageDocument,
 };
 
@@ -124,6 +126,10 @@ export function graphql(source: "\n  query AuthorById($id: ID!) {\n    author(id
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query TopicBySlug($slug: String, $id: ID) {\n    topic(slug: $slug, id: $id) {\n      id\n      name\n      articleCount\n    }\n  }\n"): (typeof documents)["\n  query TopicBySlug($slug: String, $id: ID) {\n    topic(slug: $slug, id: $id) {\n      id\n      name\n      articleCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MaskedTitles {\n    articles(first: 5) {\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query MaskedTitles {\n    articles(first: 5) {\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
