@@ -138,6 +138,37 @@ describe('relay pagination over articles', () => {
     expect(new Set([...seen, ...after]).size).toBe(seen.length + after.length);
   });
 
+  it('pages backwards from a cursor across rows inserted in between', async () => {
+    const filter = { source: { equals: 'Backwards Bulletin' } };
+    const base = new Date('2025-02-01T00:00:00Z').getTime();
+    const create = (n: number, at: number) =>
+      prisma.article.create({
+        data: {
+          title: `Backwards ${n}`,
+          url: `https://backwards.example/${n}`,
+          source: 'Backwards Bulletin',
+          publishedAt: new Date(at),
+          priority: 3,
+        },
+      });
+    for (let n = 0; n < 12; n++) await create(n, base - n * 3_600_000);
+    // the last page of the list (oldest rows), then everything before it
+    const tail = await query(Page, { filter, last: 4 });
+    expect(tail.articles.edges.map((edge) => edge.node.url)).toEqual(
+      [8, 9, 10, 11].map((n) => `https://backwards.example/${n}`),
+    );
+    await create(100, base - 4.5 * 3_600_000); // between rows 4 and 5: not yet seen
+    await create(101, base - 20 * 3_600_000); // after the whole tail: behind the cursor
+    const before = await query(Page, { filter, last: 100, before: tail.articles.pageInfo.startCursor });
+    expect(before.articles.edges.map((edge) => edge.node.url)).toEqual([
+      ...[0, 1, 2, 3, 4].map((n) => `https://backwards.example/${n}`),
+      'https://backwards.example/100',
+      ...[5, 6, 7].map((n) => `https://backwards.example/${n}`),
+    ]);
+    expect(before.articles.pageInfo.hasPreviousPage).toBe(false);
+    expect(before.articles.pageInfo.hasNextPage).toBe(true);
+  });
+
   it('breaks ties by id so every row appears once, in every ordering', async () => {
     const at = new Date('2024-12-25T00:00:00Z');
     await prisma.article.createMany({
@@ -181,7 +212,10 @@ describe('relay pagination over articles', () => {
       { field: 'PUBLISHED_AT', direction: 'DESC' },
     ];
     // the demo rows only: other tests in this file add rows from these two sources
-    const filter = { isAustralian: false, NOT: { source: { in: ['Between Pages Gazette', 'Tie Times'] } } };
+    const filter = {
+      isAustralian: false,
+      NOT: { source: { in: ['Between Pages Gazette', 'Tie Times', 'Backwards Bulletin'] } },
+    };
     const expected = articles
       .filter((a) => !a.isAustralian)
       .sort((a, b) => b.priority - a.priority || newestFirst(a, b))
