@@ -1,14 +1,36 @@
 import { initContextCache } from '@pothos/core';
+import { GraphQLError } from 'graphql';
+import { prisma } from './db/client.ts';
+import { authenticate, AuthenticationError, type Viewer } from './resolvers/apiKeys.ts';
 
-/** Per-request state: the Pothos cache that holds this request's DataLoaders. */
+/** Per-request state: who is asking, a request id, and the Pothos cache holding this request's DataLoaders. */
 export interface Context {
   requestId: string;
+  viewer: Viewer;
 }
 
-export function createContext({ request }: { request: Request }): Context {
+/**
+ * Builds the context. A request without Authorization is anonymous (read-only); a malformed,
+ * unknown or revoked key ends the request with HTTP 401 and code UNAUTHENTICATED, never a
+ * silent fall-back to anonymous.
+ */
+export async function createContext({ request }: { request: Request }): Promise<Context> {
+  let viewer: Viewer;
+  try {
+    viewer = await authenticate(prisma, request.headers.get('authorization'));
+  } catch (error) {
+    if (!(error instanceof AuthenticationError)) throw error;
+    throw new GraphQLError(error.message, {
+      extensions: {
+        code: 'UNAUTHENTICATED',
+        http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="newsgraph"' } },
+      },
+    });
+  }
   return {
     ...initContextCache(),
     requestId: requestIdFrom(request),
+    viewer,
   } satisfies Context;
 }
 

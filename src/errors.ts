@@ -22,3 +22,78 @@ export class UserInputError extends GraphQLError {
     this.name = 'UserInputError';
   }
 }
+
+/**
+ * Expected failures of mutations. They are returned as members of each mutation's result union
+ * (Pothos errors plugin), all implementing `interface Error { message, code }`.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+}
+
+export interface FieldIssue {
+  /** Path of the field in the mutation's arguments, e.g. ['input', 'authors', '2', 'name']. */
+  path: string[];
+  /** Machine-readable reason: REQUIRED, TOO_LONG, TOO_MANY, OUT_OF_RANGE, INVALID_URL, ... */
+  code: string;
+  message: string;
+}
+
+export class ValidationError extends AppError {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(readonly fields: FieldIssue[]) {
+    super(
+      `${fields.length} invalid field${fields.length === 1 ? '' : 's'}: ${fields.map((f) => f.path.join('.')).join(', ')}`,
+    );
+    this.name = 'ValidationError';
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'NOT_FOUND';
+  constructor(
+    readonly typename: string,
+    readonly id: number,
+  ) {
+    super(`No ${typename} with that id`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class DuplicateUrlError extends AppError {
+  readonly code = 'DUPLICATE_URL';
+  constructor(readonly existingId: number) {
+    super('An article with this URL (after normalization) already exists');
+    this.name = 'DuplicateUrlError';
+  }
+}
+
+export class VersionConflictError extends AppError {
+  readonly code = 'VERSION_CONFLICT';
+  constructor(
+    readonly articleId: number,
+    readonly currentVersion: number,
+  ) {
+    super(`The article was changed since version you read; it is now at version ${currentVersion}`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+export class InUseError extends AppError {
+  readonly code = 'IN_USE';
+  constructor(
+    readonly typename: string,
+    readonly articleCount: number,
+  ) {
+    super(`This ${typename} is still used by ${articleCount} article${articleCount === 1 ? '' : 's'}`);
+    this.name = 'InUseError';
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly code = 'FORBIDDEN';
+  constructor(readonly requiredRole: 'EDITOR' | 'ADMIN') {
+    super(`This needs an API key with the ${requiredRole} role`);
+    this.name = 'ForbiddenError';
+  }
+}

@@ -12,7 +12,15 @@ async function main(): Promise<void> {
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');
     const inserted = await seedDemoData(prisma);
-    if (inserted) console.log(`demo data loaded: ${inserted} articles`);
+    if (inserted) {
+      console.log(`demo data loaded: ${inserted} articles`);
+      // Once, with the demo data: a key to try the mutations locally.
+      const { createApiKey } = await import('./resolvers/apiKeys.ts');
+      const { secret } = await createApiKey(prisma, 'local-admin', 'ADMIN');
+      console.log(
+        `Admin API key "local-admin" for local use (shown once; send it as "Authorization: Bearer <key>"):\n${secret}`,
+      );
+    }
   }
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
   const yoga = createServer();

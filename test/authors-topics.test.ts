@@ -161,6 +161,7 @@ describe('authors and topics lists', () => {
       data: {
         title: 'Counting',
         url: 'https://count.example/1',
+        urlKey: 'https://count.example/1',
         source: 'Count',
         publishedAt: new Date(),
         priority: 1,

@@ -30,6 +30,7 @@ beforeAll(async () => {
     data: TITLES.map((title, n) => ({
       title,
       url: `https://escaping.example/${n}`,
+      urlKey: `https://escaping.example/${n}`,
       source: n % 2 ? '50% Off_Weekly' : '50 Off Weekly',
       publishedAt: new Date('2026-01-01T00:00:00Z'),
       priority: 3,

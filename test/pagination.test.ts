@@ -115,6 +115,7 @@ describe('relay pagination over articles', () => {
         data: {
           title: `Between ${n}`,
           url: `https://between.example/${n}`,
+          urlKey: `https://between.example/${n}`,
           source: 'Between Pages Gazette',
           publishedAt: new Date(at),
           priority: 3,
@@ -146,6 +147,7 @@ describe('relay pagination over articles', () => {
         data: {
           title: `Backwards ${n}`,
           url: `https://backwards.example/${n}`,
+          urlKey: `https://backwards.example/${n}`,
           source: 'Backwards Bulletin',
           publishedAt: new Date(at),
           priority: 3,
@@ -175,6 +177,7 @@ describe('relay pagination over articles', () => {
       data: Array.from({ length: 30 }, (_, n) => ({
         title: n % 2 ? 'Same title' : 'Same Title',
         url: `https://ties.example/${n}`,
+        urlKey: `https://ties.example/${n}`,
         source: 'Tie Times',
         publishedAt: at,
         priority: 2 + (n % 2),

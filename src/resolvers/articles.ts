@@ -79,6 +79,6 @@ export function nestedArticlePage(plan: ArticlePagePlan, articleSelection: Artic
   };
 }
 
-export function findArticle(db: Db, where: { id: number } | { url: string }, selection: ArticleSelection = {}) {
+export function findArticle(db: Db, where: { id: number } | { urlKey: string }, selection: ArticleSelection = {}) {
   return db.article.findUnique({ ...selection, where } as Prisma.ArticleFindUniqueArgs);
 }

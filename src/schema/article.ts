@@ -3,6 +3,7 @@ import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import { findArticle, listArticles } from '../resolvers/articles.ts';
 import type { ArticleFilterInput } from '../resolvers/filters.ts';
+import { isHttpUrl, normalizeUrl } from '../resolvers/urls.ts';
 import type { Connection } from '../resolvers/pagination.ts';
 import { Author, AuthorFilter } from './author.ts';
 import { builder } from './builder.ts';
@@ -28,6 +29,21 @@ export const Article = builder.prismaNode('Article', {
     description: t.exposeString('description'),
     summary: t.exposeString('summary'),
     body: t.exposeString('body', { description: 'Full text.' }),
+    version: t.exposeInt('version', {
+      description: 'Increases with every change; pass it to updateArticle as expectedVersion.',
+    }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      description: 'Name of the API key that filed the article. Editors and admins only (null for others).',
+      authScopes: { editor: true },
+      unauthorizedResolver: () => null,
+    }),
+    updatedBy: t.exposeString('updatedBy', {
+      nullable: true,
+      description: 'Name of the API key that last changed the article. Editors and admins only (null for others).',
+      authScopes: { editor: true },
+      unauthorizedResolver: () => null,
+    }),
   }),
 });
 
@@ -122,7 +138,7 @@ builder.queryFields((t) => ({
   article: t.prismaField({
     type: 'Article',
     nullable: true,
-    description: 'One article, by `id` or by `url` (exactly one of them).',
+    description: 'One article, by `id` or by `url` (exactly one of them; the URL matches in normalized form).',
     args: {
       id: t.arg.globalID({ for: Article }),
       url: t.arg.string(),
@@ -131,7 +147,10 @@ builder.queryFields((t) => ({
       if ((args.id == null) === (args.url == null)) {
         throw new UserInputError(ErrorCode.BAD_USER_INPUT, 'Pass exactly one of "id" and "url"');
       }
-      return findArticle(prisma, args.id ? { id: Number(args.id.id) } : { url: args.url! }, query);
+      if (args.id) return findArticle(prisma, { id: Number(args.id.id) }, query);
+      if (!isHttpUrl(args.url!))
+        throw new UserInputError(ErrorCode.BAD_USER_INPUT, '"url" must be an absolute http(s) URL');
+      return findArticle(prisma, { urlKey: normalizeUrl(args.url!) }, query);
     },
   }),
   articles: t.connection(

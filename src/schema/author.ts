@@ -1,11 +1,15 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
+import { ForbiddenError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
+import { createAuthor, deleteAuthor, mergeAuthors, updateAuthor } from '../resolvers/catalogWrites.ts';
 import { nestedArticlePage, planArticlePage } from '../resolvers/articles.ts';
 import { listAuthors } from '../resolvers/authors.ts';
 import { countArticlesOf } from '../resolvers/counts.ts';
 import { toConnection, type Connection } from '../resolvers/pagination.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
-import { builder } from './builder.ts';
+import { builder, encodeGlobalID } from './builder.ts';
 import { OrderDirection, StringFilter } from './common.ts';
 
 export const Author = builder.prismaNode('Author', {
@@ -96,4 +100,66 @@ builder.queryFields((t) => ({
     },
     AuthorConnection,
   ),
+}));
+
+const CreateAuthorInput = builder.inputType('CreateAuthorInput', {
+  fields: (t) => ({ name: t.string({ required: true, description: '1-200 characters; whitespace is collapsed.' }) }),
+});
+const UpdateAuthorInput = builder.inputType('UpdateAuthorInput', {
+  fields: (t) => ({
+    id: t.globalID({ for: Author, required: true }),
+    name: t.string({ required: true, description: 'The new name.' }),
+  }),
+});
+const DeleteAuthorInput = builder.inputType('DeleteAuthorInput', {
+  fields: (t) => ({ id: t.globalID({ for: Author, required: true }) }),
+});
+const MergeAuthorsInput = builder.inputType('MergeAuthorsInput', {
+  fields: (t) => ({
+    sourceIds: t.globalIDList({ for: Author, required: true, description: 'Authors to merge away (1-50).' }),
+    targetId: t.globalID({ for: Author, required: true, description: 'The author that remains.' }),
+  }),
+});
+
+function loadAuthor(id: number, context: Context, info: GraphQLResolveInfo) {
+  return prisma.author.findUniqueOrThrow({
+    where: { id },
+    ...queryFromInfo({ context, info, path: ['author'], typeName: 'Author', select: { id: true } }),
+  });
+}
+
+builder.mutationFields((t) => ({
+  createAuthor: t.field({
+    type: Author,
+    description: 'Adds an author (EDITOR).',
+    args: { input: t.arg({ type: CreateAuthorInput, required: true }) },
+    errors: { types: [ValidationError, ForbiddenError], dataField: { name: 'author' } },
+    resolve: async (_root, { input }, context, info) =>
+      loadAuthor((await createAuthor(prisma, input, context.viewer)).id, context, info),
+  }),
+  updateAuthor: t.field({
+    type: Author,
+    description: 'Renames an author (EDITOR).',
+    args: { input: t.arg({ type: UpdateAuthorInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError], dataField: { name: 'author' } },
+    resolve: async (_root, { input }, context, info) =>
+      loadAuthor((await updateAuthor(prisma, input, context.viewer)).id, context, info),
+  }),
+  deleteAuthor: t.field({
+    type: 'ID',
+    description: 'Deletes an author no article uses (ADMIN); merge it into another author instead when articles do.',
+    args: { input: t.arg({ type: DeleteAuthorInput, required: true }) },
+    errors: { types: [NotFoundError, InUseError, ForbiddenError], dataField: { name: 'deletedId' } },
+    resolve: async (_root, { input }, context) =>
+      encodeGlobalID('Author', (await deleteAuthor(prisma, input, context.viewer)).id),
+  }),
+  mergeAuthors: t.field({
+    type: Author,
+    description:
+      'Moves every byline of the sources to the target and deletes the sources, in one transaction (ADMIN). Byline order is kept; duplicates collapse.',
+    args: { input: t.arg({ type: MergeAuthorsInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError], dataField: { name: 'author' } },
+    resolve: async (_root, { input }, context, info) =>
+      loadAuthor((await mergeAuthors(prisma, input, context.viewer)).id, context, info),
+  }),
 }));

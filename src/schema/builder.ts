@@ -1,12 +1,15 @@
 import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
+import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError, Kind } from 'graphql';
 import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
+import { hasRole } from '../resolvers/apiKeys.ts';
 
 /** Global IDs are base64("Type:id") with a positive integer id; anything else is INVALID_ID. */
 function decodeGlobalID(globalID: string): { typename: string; id: string } {
@@ -18,7 +21,7 @@ function decodeGlobalID(globalID: string): { typename: string; id: string } {
   return { typename: match[1]!, id: match[2]! };
 }
 
-function encodeGlobalID(typename: string, id: string | number | bigint): string {
+export function encodeGlobalID(typename: string, id: string | number | bigint): string {
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
 }
 
@@ -39,9 +42,14 @@ function parseDateTime(value: unknown): Date {
   return date;
 }
 
+function capitalize(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
+  AuthScopes: { editor: boolean; admin: boolean };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
@@ -51,7 +59,19 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [RelayPlugin, PrismaPlugin, DataloaderPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, PrismaPlugin, DataloaderPlugin],
+  scopeAuth: {
+    authScopes: (context) => ({
+      editor: hasRole(context.viewer, 'EDITOR'),
+      admin: hasRole(context.viewer, 'ADMIN'),
+    }),
+  },
+  errors: {
+    // Only our own expected failures become results; anything else stays an unexpected, masked error.
+    defaultTypes: [],
+    defaultResultOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Success` },
+    defaultUnionOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Result` },
+  },
   relay: {
     decodeGlobalID,
     encodeGlobalID,
@@ -80,3 +100,4 @@ builder.scalarType('DateTime', {
 });
 
 builder.queryType({});
+builder.mutationType({});

@@ -1,6 +1,8 @@
 import { builder } from './builder.ts';
 import './article.ts';
+import './articleMutations.ts';
 import './author.ts';
 import './topic.ts';
+import './viewer.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

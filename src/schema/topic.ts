@@ -1,13 +1,16 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
-import { ErrorCode, UserInputError } from '../errors.ts';
+import { ErrorCode, ForbiddenError, InUseError, NotFoundError, UserInputError, ValidationError } from '../errors.ts';
+import { createTopic, deleteTopic, mergeTopics, updateTopic } from '../resolvers/catalogWrites.ts';
 import { nestedArticlePage, planArticlePage } from '../resolvers/articles.ts';
 import { countArticlesOf } from '../resolvers/counts.ts';
 import { toConnection, type Connection } from '../resolvers/pagination.ts';
 import { listTopics } from '../resolvers/topics.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
 import { NamedOrder } from './author.ts';
-import { builder } from './builder.ts';
+import { builder, encodeGlobalID } from './builder.ts';
 import { StringFilter } from './common.ts';
 
 export const Topic = builder.prismaNode('Topic', {
@@ -95,4 +98,70 @@ builder.queryFields((t) => ({
     },
     TopicConnection,
   ),
+}));
+
+const CreateTopicInput = builder.inputType('CreateTopicInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: '1-200 characters; whitespace is collapsed.' }),
+    slug: t.string({ description: 'Default: derived from the name.' }),
+  }),
+});
+const UpdateTopicInput = builder.inputType('UpdateTopicInput', {
+  fields: (t) => ({
+    id: t.globalID({ for: Topic, required: true }),
+    name: t.string({ description: 'The new name; the slug follows it unless `slug` is given.' }),
+    slug: t.string(),
+  }),
+});
+const DeleteTopicInput = builder.inputType('DeleteTopicInput', {
+  fields: (t) => ({ id: t.globalID({ for: Topic, required: true }) }),
+});
+const MergeTopicsInput = builder.inputType('MergeTopicsInput', {
+  fields: (t) => ({
+    sourceIds: t.globalIDList({ for: Topic, required: true, description: 'Topics to merge away (1-50).' }),
+    targetId: t.globalID({ for: Topic, required: true, description: 'The topic that remains.' }),
+  }),
+});
+
+function loadTopic(id: number, context: Context, info: GraphQLResolveInfo) {
+  return prisma.topic.findUniqueOrThrow({
+    where: { id },
+    ...queryFromInfo({ context, info, path: ['topic'], typeName: 'Topic', select: { id: true } }),
+  });
+}
+
+builder.mutationFields((t) => ({
+  createTopic: t.field({
+    type: Topic,
+    description: 'Adds a topic (EDITOR).',
+    args: { input: t.arg({ type: CreateTopicInput, required: true }) },
+    errors: { types: [ValidationError, ForbiddenError], dataField: { name: 'topic' } },
+    resolve: async (_root, { input }, context, info) =>
+      loadTopic((await createTopic(prisma, input, context.viewer)).id, context, info),
+  }),
+  updateTopic: t.field({
+    type: Topic,
+    description: 'Renames a topic (EDITOR).',
+    args: { input: t.arg({ type: UpdateTopicInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError], dataField: { name: 'topic' } },
+    resolve: async (_root, { input }, context, info) =>
+      loadTopic((await updateTopic(prisma, input, context.viewer)).id, context, info),
+  }),
+  deleteTopic: t.field({
+    type: 'ID',
+    description: 'Deletes a topic no article uses (ADMIN).',
+    args: { input: t.arg({ type: DeleteTopicInput, required: true }) },
+    errors: { types: [NotFoundError, InUseError, ForbiddenError], dataField: { name: 'deletedId' } },
+    resolve: async (_root, { input }, context) =>
+      encodeGlobalID('Topic', (await deleteTopic(prisma, input, context.viewer)).id),
+  }),
+  mergeTopics: t.field({
+    type: Topic,
+    description:
+      'Moves every article of the sources to the target and deletes the sources, in one transaction (ADMIN).',
+    args: { input: t.arg({ type: MergeTopicsInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError], dataField: { name: 'topic' } },
+    resolve: async (_root, { input }, context, info) =>
+      loadTopic((await mergeTopics(prisma, input, context.viewer)).id, context, info),
+  }),
 }));

@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.ts';
+import { normalizeUrl } from '../resolvers/urls.ts';
 import { seededRandom, slugify, type Random } from './random.ts';
 
 /**
@@ -333,7 +334,11 @@ export async function seedDemoData(db: Db, seed = DEMO_SEED): Promise<number> {
       const authorId = new Map(authorRows.map((row) => [row.name, row.id]));
       const topicId = new Map(topicRows.map((row) => [row.name, row.id]));
       const articleRows = await tx.article.createManyAndReturn({
-        data: articles.map(({ authors: _a, topics: _t, ...article }) => ({ ...article, updatedAt: article.createdAt })),
+        data: articles.map(({ authors: _a, topics: _t, ...article }) => ({
+          ...article,
+          urlKey: normalizeUrl(article.url),
+          updatedAt: article.createdAt,
+        })),
         select: { id: true, url: true },
       });
       const articleId = new Map(articleRows.map((row) => [row.url, row.id]));

@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import { disconnect, prisma } from '../db/client.ts';
+import { ApiKeyNameTaken, createApiKey, listApiKeys, revokeApiKey, type Role } from '../resolvers/apiKeys.ts';
+
+const USAGE = `usage:
+  npm run apikey -- create --name <name> --role editor|admin   prints the new key once
+  npm run apikey -- list
+  npm run apikey -- revoke --name <name>`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { name: { type: 'string' }, role: { type: 'string' } },
+  });
+  const [command] = positionals;
+  if (command === 'create') {
+    const role = values.role?.toUpperCase();
+    if (!values.name || (role !== 'EDITOR' && role !== 'ADMIN')) {
+      console.error(USAGE);
+      return 2;
+    }
+    try {
+      const { secret, record } = await createApiKey(prisma, values.name, role as Role);
+      console.log(`Created ${record.role} key "${record.name}". Store it now; it is not shown again:\n${secret}`);
+      return 0;
+    } catch (error) {
+      if (error instanceof ApiKeyNameTaken || error instanceof TypeError) {
+        console.error(error.message);
+        return 1;
+      }
+      throw error;
+    }
+  }
+  if (command === 'list') {
+    const keys = await listApiKeys(prisma);
+    if (!keys.length) console.log('no keys');
+    for (const key of keys) {
+      const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
+      const used = key.lastUsedAt ? `last used ${key.lastUsedAt.toISOString()}` : 'never used';
+      console.log(
+        `${key.name}\t${key.role}\t${key.prefix}…\t${state}\t${used}\tcreated ${key.createdAt.toISOString()}`,
+      );
+    }
+    return 0;
+  }
+  if (command === 'revoke') {
+    if (!values.name) {
+      console.error(USAGE);
+      return 2;
+    }
+    if (await revokeApiKey(prisma, values.name)) {
+      console.log(`revoked "${values.name}"`);
+      return 0;
+    }
+    console.error(`no active key named "${values.name}"`);
+    return 1;
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2))
+  .then(async (code) => {
+    await disconnect();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    await disconnect().catch(() => undefined);
+    process.exit(1);
+  });

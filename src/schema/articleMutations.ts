@@ -1,0 +1,146 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Context } from '../context.ts';
+import { prisma } from '../db/client.ts';
+import { DuplicateUrlError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
+import { createArticle, deleteArticle, updateArticle, upsertArticle } from '../resolvers/articleWrites.ts';
+import { Article } from './article.ts';
+import { Author } from './author.ts';
+import { builder, encodeGlobalID } from './builder.ts';
+import { Topic } from './topic.ts';
+import './errors.ts';
+
+/** Article mutations: one `input` argument each; expected failures are members of the result union. */
+
+export const AuthorRef = builder.inputType('AuthorRef', {
+  description: 'An existing author by `id`, or by `name` (connected when it exists, created when not). Exactly one.',
+  fields: (t) => ({
+    id: t.globalID({ for: Author }),
+    name: t.string(),
+  }),
+});
+
+export const TopicRef = builder.inputType('TopicRef', {
+  description: 'An existing topic by `id`, or by `name` (matched by slug or name, created when new). Exactly one.',
+  fields: (t) => ({
+    id: t.globalID({ for: Topic }),
+    name: t.string(),
+  }),
+});
+
+export const CreateArticleInput = builder.inputType('CreateArticleInput', {
+  fields: (t) => ({
+    title: t.string({ required: true, description: '1-500 characters.' }),
+    url: t.string({ required: true, description: 'Absolute http(s) URL, at most 2,048 characters.' }),
+    source: t.string({ required: true, description: 'Publication name, 1-200 characters.' }),
+    publishedAt: t.field({ type: 'DateTime', required: true, description: 'Not more than a day in the future.' }),
+    priority: t.int({ required: true, description: '1 (lowest) to 5 (highest).' }),
+    isAustralian: t.boolean({ description: 'Default false.' }),
+    description: t.string({ description: 'At most 5,000 characters.' }),
+    summary: t.string({ description: 'At most 20,000 characters.' }),
+    body: t.string({ description: 'At most 500,000 characters.' }),
+    authors: t.field({ type: [AuthorRef], description: 'In byline order; at most 20.' }),
+    topics: t.field({ type: [TopicRef], description: 'At most 50.' }),
+  }),
+});
+
+export const TopicsChange = builder.inputType('TopicsChange', {
+  description: 'Either `set` (replace all), or `add` and/or `remove`.',
+  fields: (t) => ({
+    set: t.field({ type: [TopicRef] }),
+    add: t.field({ type: [TopicRef] }),
+    remove: t.field({ type: [TopicRef], description: 'Topics not on the article are ignored; none are created.' }),
+  }),
+});
+
+export const UpdateArticleInput = builder.inputType('UpdateArticleInput', {
+  description: 'Fields left out keep their values.',
+  fields: (t) => ({
+    id: t.globalID({ for: Article, required: true }),
+    expectedVersion: t.int({
+      required: true,
+      description: 'The `version` you read; a stale one gives VersionConflictError.',
+    }),
+    title: t.string(),
+    url: t.string(),
+    source: t.string(),
+    publishedAt: t.field({ type: 'DateTime' }),
+    priority: t.int(),
+    isAustralian: t.boolean(),
+    description: t.string(),
+    summary: t.string(),
+    body: t.string(),
+    authors: t.field({ type: [AuthorRef], description: 'Replaces the byline, in this order.' }),
+    topics: t.field({ type: TopicsChange }),
+  }),
+});
+
+export const DeleteArticleInput = builder.inputType('DeleteArticleInput', {
+  fields: (t) => ({ id: t.globalID({ for: Article, required: true }) }),
+});
+
+export const UpsertArticleSuccessRef = builder.objectRef<{ id: number; created: boolean }>('UpsertArticleSuccess');
+
+/** The written article, loaded with what the mutation's selection asks for under `article`. */
+function loadArticle(id: number, context: Context, info: GraphQLResolveInfo) {
+  return prisma.article.findUniqueOrThrow({
+    where: { id },
+    ...queryFromInfo({ context, info, path: ['article'], typeName: 'Article', select: { id: true } }),
+  });
+}
+
+builder.mutationFields((t) => ({
+  createArticle: t.field({
+    type: Article,
+    description: 'Files a new article (EDITOR). Authors and topics named for the first time are created.',
+    args: { input: t.arg({ type: CreateArticleInput, required: true }) },
+    errors: { types: [ValidationError, DuplicateUrlError, ForbiddenError], dataField: { name: 'article' } },
+    resolve: async (_root, { input }, context, info) => {
+      const { id } = await createArticle(prisma, input, context.viewer);
+      return loadArticle(id, context, info);
+    },
+  }),
+  upsertArticle: t.field({
+    type: UpsertArticleSuccessRef,
+    description:
+      'Files the article, or updates the one with the same normalized URL (EDITOR). Concurrent upserts of one story make one row.',
+    args: { input: t.arg({ type: CreateArticleInput, required: true }) },
+    errors: { types: [ValidationError, ForbiddenError], directResult: true },
+    resolve: (_root, { input }, context) => upsertArticle(prisma, input, context.viewer),
+  }),
+  updateArticle: t.field({
+    type: Article,
+    description: 'Changes an article if it is still at `expectedVersion` (EDITOR).',
+    args: { input: t.arg({ type: UpdateArticleInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, VersionConflictError, DuplicateUrlError, ForbiddenError],
+      dataField: { name: 'article' },
+    },
+    resolve: async (_root, { input }, context, info) => {
+      const { id } = await updateArticle(prisma, input, context.viewer);
+      return loadArticle(id, context, info);
+    },
+  }),
+  deleteArticle: t.field({
+    type: 'ID',
+    description: 'Deletes an article (ADMIN).',
+    args: { input: t.arg({ type: DeleteArticleInput, required: true }) },
+    errors: { types: [NotFoundError, ForbiddenError], dataField: { name: 'deletedId' } },
+    resolve: async (_root, { input }, context) => {
+      const { id } = await deleteArticle(prisma, input, context.viewer);
+      return encodeGlobalID('Article', id);
+    },
+  }),
+}));
+
+builder.objectType(UpsertArticleSuccessRef, {
+  fields: (t) => ({
+    created: t.exposeBoolean('created', {
+      description: 'True when a new article was filed, false when one was updated.',
+    }),
+    article: t.prismaField({
+      type: 'Article',
+      resolve: (query, result) => prisma.article.findUniqueOrThrow({ ...query, where: { id: result.id } }),
+    }),
+  }),
+});
