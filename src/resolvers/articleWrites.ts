@@ -141,7 +141,10 @@ async function replaceAuthors(tx: Tx, issues: Issues, articleId: number, refs: R
   checkDistinct(issues, ['input', 'authors'], refs, ids, 'author');
   issues.throwIfAny();
   await tx.articleAuthor.deleteMany({ where: { articleId } });
-  await tx.articleAuthor.createMany({ data: ids.map((authorId, position) => ({ articleId, authorId, position })) });
+  // Rows go in author-id order: the count triggers then lock author rows in one global order,
+  // so concurrent writes of overlapping bylines cannot deadlock.
+  const rows = ids.map((authorId, position) => ({ articleId, authorId, position }));
+  await tx.articleAuthor.createMany({ data: rows.sort((a, b) => a.authorId - b.authorId) });
 }
 
 async function replaceTopics(tx: Tx, issues: Issues, articleId: number, refs: Ref[], path: string[]): Promise<void> {
@@ -149,7 +152,9 @@ async function replaceTopics(tx: Tx, issues: Issues, articleId: number, refs: Re
   checkDistinct(issues, path, refs, ids, 'topic');
   issues.throwIfAny();
   await tx.articleTopic.deleteMany({ where: { articleId } });
-  await tx.articleTopic.createMany({ data: ids.map((topicId) => ({ articleId, topicId: topicId! })) });
+  // topic-id order, for the same reason as authors
+  const sorted = ids.map((topicId) => topicId!).sort((a, b) => a - b);
+  await tx.articleTopic.createMany({ data: sorted.map((topicId) => ({ articleId, topicId })) });
 }
 
 /** A unique-constraint violation: on an article row, only urlKey can raise it (join rows are de-duplicated first). */
@@ -291,7 +296,7 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
         if (removing.size)
           await tx.articleTopic.deleteMany({ where: { articleId: id, topicId: { in: [...removing] } } });
         await tx.articleTopic.createMany({
-          data: added.map((topicId) => ({ articleId: id, topicId: topicId! })),
+          data: added.map((topicId) => ({ articleId: id, topicId: topicId! })).sort((a, b) => a.topicId - b.topicId),
           skipDuplicates: true,
         });
         const total = await tx.articleTopic.count({ where: { articleId: id } });

@@ -80,7 +80,8 @@ export async function resolveAuthorRefs(
       select: { id: true, name: true },
     });
     for (const row of existing) ids.set(row.name.toLowerCase(), row.id);
-    const missing = [...new Set(names.filter((name) => !ids.has(name.toLowerCase())))];
+    // sorted: concurrent inserts take unique-index locks in one order (no deadlocks)
+    const missing = [...new Set(names.filter((name) => !ids.has(name.toLowerCase())))].sort();
     if (missing.length) {
       await tx.$executeRaw`INSERT INTO "Author" ("name") SELECT unnest(${missing}::text[]) ON CONFLICT DO NOTHING`;
       const created = await tx.author.findMany({ where: { name: { in: missing } }, select: { id: true, name: true } });
@@ -129,7 +130,9 @@ export async function resolveTopicRefs(
     await lookup();
     const missing = byName.filter((ref) => idOf(ref) === undefined);
     if (missing.length && options.create) {
-      const unique = [...new Map(missing.map((ref) => [ref.slug, ref])).values()];
+      const unique = [...new Map(missing.map((ref) => [ref.slug, ref])).values()].sort((a, b) =>
+        a.slug < b.slug ? -1 : 1,
+      );
       await tx.$executeRaw`INSERT INTO "Topic" ("name", "slug") SELECT * FROM unnest(${unique.map((r) => r.name)}::text[], ${unique.map((r) => r.slug)}::text[]) ON CONFLICT DO NOTHING`;
       await lookup();
     }

@@ -1,0 +1,442 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { graphql } from './gql/index.ts';
+import type { CreateArticleInput } from './gql/graphql.ts';
+import { execute, query } from './support/api.ts';
+import { callers, snapshot, type Caller } from './support/keys.ts';
+
+const CreateArticle = graphql(`
+  mutation CreateArticle($input: CreateArticleInput!) {
+    createArticle(input: $input) {
+      __typename
+      ... on CreateArticleSuccess {
+        article {
+          id
+          title
+          url
+          version
+          createdAt
+          updatedAt
+          createdBy
+          updatedBy
+          authors {
+            id
+            name
+          }
+          topics {
+            id
+            name
+            slug
+          }
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+      ... on DuplicateUrlError {
+        existingId
+      }
+    }
+  }
+`);
+
+const UpsertArticle = graphql(`
+  mutation UpsertArticle($input: CreateArticleInput!) {
+    upsertArticle(input: $input) {
+      __typename
+      ... on UpsertArticleSuccess {
+        created
+        article {
+          id
+          title
+          url
+          version
+          summary
+          authors {
+            name
+          }
+        }
+      }
+      ... on Error {
+        code
+      }
+    }
+  }
+`);
+
+const UpdateArticle = graphql(`
+  mutation UpdateArticle($input: UpdateArticleInput!) {
+    updateArticle(input: $input) {
+      __typename
+      ... on UpdateArticleSuccess {
+        article {
+          id
+          title
+          source
+          priority
+          summary
+          version
+          updatedAt
+          updatedBy
+          authors {
+            name
+          }
+          topics {
+            name
+          }
+        }
+      }
+      ... on Error {
+        code
+      }
+      ... on VersionConflictError {
+        currentVersion
+      }
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+      ... on DuplicateUrlError {
+        existingId
+      }
+    }
+  }
+`);
+
+const DeleteArticle = graphql(`
+  mutation DeleteArticle($input: DeleteArticleInput!) {
+    deleteArticle(input: $input) {
+      __typename
+      ... on DeleteArticleSuccess {
+        deletedId
+      }
+      ... on Error {
+        code
+      }
+    }
+  }
+`);
+
+let as: Record<Caller, Record<string, string>>;
+let counter = 0;
+
+beforeAll(async () => {
+  as = await callers();
+});
+
+function articleInput(overrides: Partial<CreateArticleInput> = {}): CreateArticleInput {
+  counter += 1;
+  return {
+    title: `Story ${counter}`,
+    url: `https://news.example/stories/${counter}`,
+    source: 'The Example Herald',
+    publishedAt: '2026-03-01T09:30:00Z',
+    priority: 3,
+    ...overrides,
+  };
+}
+
+async function create(input: CreateArticleInput, caller: Caller = 'editor') {
+  const result = await execute(CreateArticle, { input }, as[caller]);
+  expect(result.errors).toBeUndefined();
+  return result.data!.createArticle;
+}
+
+async function created(input: CreateArticleInput) {
+  const result = await create(input);
+  if (result.__typename !== 'CreateArticleSuccess') throw new Error(`expected success, got ${JSON.stringify(result)}`);
+  return result.article;
+}
+
+describe('createArticle', () => {
+  it('files an article with authors in byline order, connecting or creating authors and topics', async () => {
+    await prisma.author.create({ data: { name: 'Existing Writer' } });
+    const article = await created(
+      articleInput({
+        title: '  Chips, export rules and the race for compute  ',
+        isAustralian: true,
+        authors: [{ name: 'Zed New-Writer' }, { name: 'existing   writer' }, { name: 'Amy First' }],
+        topics: [{ name: 'Export Controls' }, { name: 'AI & Society' }],
+      }),
+    );
+    expect(article.title).toBe('Chips, export rules and the race for compute');
+    expect(article.version).toBe(1);
+    expect(article.authors.map((a) => a.name)).toEqual(['Zed New-Writer', 'Existing Writer', 'Amy First']);
+    expect(article.topics.map((t) => [t.name, t.slug])).toEqual([
+      ['AI & Society', 'ai-and-society'],
+      ['Export Controls', 'export-controls'],
+    ]);
+    expect(article.createdBy).toBe('test-editor');
+    expect(article.updatedBy).toBe('test-editor');
+    expect(await prisma.author.count({ where: { name: { contains: 'Existing Writer', mode: 'insensitive' } } })).toBe(1);
+
+    // the same topic by another spelling of its name (same slug), and an author by id
+    const again = await created(
+      articleInput({ authors: [{ id: article.authors[0]!.id }], topics: [{ name: 'export controls' }, { id: article.topics[0]!.id }] }),
+    );
+    expect(again.authors.map((a) => a.id)).toEqual([article.authors[0]!.id]);
+    expect(again.topics.map((t) => t.id).sort()).toEqual(article.topics.map((t) => t.id).sort());
+  });
+
+  it('reports every invalid field at once, with paths and codes, and writes nothing', async () => {
+    const before = await snapshot();
+    const tooManyAuthors = Array.from({ length: 21 }, (_, i) => ({ name: `Author ${i}` }));
+    const result = await create({
+      title: '   ',
+      url: 'ftp://files.example/x',
+      source: 'S'.repeat(201),
+      publishedAt: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+      priority: 9,
+      description: 'd'.repeat(5_001),
+      authors: tooManyAuthors,
+      topics: [{ name: '!!!' }, { id: Buffer.from('Topic:1').toString('base64'), name: 'both' }, { name: ' ' }],
+    });
+    expect(result.__typename).toBe('ValidationError');
+    if (result.__typename !== 'ValidationError') return;
+    expect(result.code).toBe('VALIDATION_FAILED');
+    const issues = result.fields.map((f) => `${f.path.join('.')}:${f.code}`).sort();
+    expect(issues).toEqual(
+      [
+        'input.title:REQUIRED',
+        'input.url:INVALID_URL',
+        'input.source:TOO_LONG',
+        'input.publishedAt:IN_FUTURE',
+        'input.priority:OUT_OF_RANGE',
+        'input.description:TOO_LONG',
+        'input.authors:TOO_MANY',
+        'input.topics.0.name:INVALID_NAME',
+        'input.topics.1:INVALID_REF',
+        'input.topics.2.name:REQUIRED',
+      ].sort(),
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses URLs over 2,048 characters and non-absolute ones', async () => {
+    for (const [url, code] of [
+      [`https://long.example/${'a'.repeat(2048)}`, 'TOO_LONG'],
+      ['/relative/path', 'INVALID_URL'],
+      ['javascript:alert(1)', 'INVALID_URL'],
+    ] as const) {
+      const result = await create(articleInput({ url }));
+      expect(result.__typename === 'ValidationError' && result.fields.map((f) => f.code)).toEqual([code]);
+    }
+  });
+
+  it('returns DuplicateUrlError with the existing id for a URL that normalizes to a filed one', async () => {
+    const first = await created(articleInput({ url: 'https://www.dup.example/world/story-1' }));
+    const before = await snapshot();
+    const result = await create(
+      articleInput({ url: 'HTTPS://WWW.Dup.Example/world/story-1/?utm_source=newsletter&utm_medium=email#comments' }),
+    );
+    expect(result.__typename).toBe('DuplicateUrlError');
+    expect(result.__typename === 'DuplicateUrlError' && result.existingId).toBe(first.id);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('is atomic: a failure midway leaves no article, author or topic behind', async () => {
+    const before = await snapshot();
+    const result = await create(
+      articleInput({
+        authors: [{ name: 'Only Created If All Succeeds' }, { id: Buffer.from('Author:999999').toString('base64') }],
+        topics: [{ name: 'Brand New Topic' }],
+      }),
+    );
+    expect(result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`)).toEqual([
+      'input.authors.1.id:NOT_FOUND',
+    ]);
+    expect(await snapshot()).toEqual(before);
+    expect(await prisma.author.findUnique({ where: { name: 'Only Created If All Succeeds' } })).toBeNull();
+  });
+
+  it('refuses the same author twice in one byline', async () => {
+    const result = await create(articleInput({ authors: [{ name: 'Twice Named' }, { name: 'twice  named' }] }));
+    expect(result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`)).toEqual([
+      'input.authors.1:DUPLICATE',
+    ]);
+  });
+
+  it('looks articles up by any form of their URL', async () => {
+    const article = await created(articleInput({ url: 'https://lookup.example/a/b' }));
+    const Lookup = graphql(`
+      query LookupByUrl($url: String!) {
+        article(url: $url) {
+          id
+        }
+      }
+    `);
+    const found = await query(Lookup, { url: 'https://LOOKUP.example/a/b/?utm_campaign=x#top' });
+    expect(found.article?.id).toBe(article.id);
+  });
+});
+
+describe('upsertArticle', () => {
+  it('creates, then updates the same story filed under another form of its URL', async () => {
+    const input = articleInput({ url: 'https://upsert.example/story', summary: 'first', authors: [{ name: 'Up Sert' }] });
+    const first = await execute(UpsertArticle, { input }, as.editor);
+    const a = first.data!.upsertArticle;
+    expect(a.__typename === 'UpsertArticleSuccess' && a.created).toBe(true);
+    const second = await execute(
+      UpsertArticle,
+      { input: { ...input, url: 'https://UPSERT.example/story/?fbclid=abc', title: 'Updated title', summary: undefined, authors: undefined } },
+      as.editor,
+    );
+    const b = second.data!.upsertArticle;
+    if (a.__typename !== 'UpsertArticleSuccess' || b.__typename !== 'UpsertArticleSuccess') throw new Error('expected success');
+    expect(b.created).toBe(false);
+    expect(b.article.id).toBe(a.article.id);
+    expect(b.article.title).toBe('Updated title');
+    expect(b.article.version).toBe(2);
+    // left out: kept
+    expect(b.article.summary).toBe('first');
+    expect(b.article.authors.map((x) => x.name)).toEqual(['Up Sert']);
+    // the link as last filed is kept; its normalized form is the identity
+    expect(b.article.url).toBe('https://UPSERT.example/story/?fbclid=abc');
+  });
+
+  it('makes exactly one row from 20 concurrent upserts whose URLs normalize alike', async () => {
+    const variants = Array.from({ length: 20 }, (_, i) =>
+      i % 2 ? `https://concurrent.example/story/?utm_source=s${i}` : `HTTPS://Concurrent.Example/story#part${i}`,
+    );
+    const results = await Promise.all(
+      variants.map((url, i) =>
+        execute(UpsertArticle, { input: articleInput({ url, title: `Concurrent ${i}`, authors: [{ name: 'Racing Author' }], topics: [{ name: 'Racing' }] }) }, as.editor),
+      ),
+    );
+    const outcomes = results.map((r) => r.data?.upsertArticle);
+    expect(outcomes.every((o) => o?.__typename === 'UpsertArticleSuccess')).toBe(true);
+    expect(outcomes.filter((o) => o?.__typename === 'UpsertArticleSuccess' && o.created)).toHaveLength(1);
+    const rows = await prisma.article.findMany({ where: { urlKey: 'https://concurrent.example/story' }, include: { authors: true, topics: true } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.version).toBe(20);
+    expect(rows[0]!.authors).toHaveLength(1);
+    expect(rows[0]!.topics).toHaveLength(1);
+    expect(await prisma.author.count({ where: { name: 'Racing Author' } })).toBe(1);
+    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Racing Author' } })).articleCount).toBe(1);
+  });
+});
+
+describe('concurrent writes', () => {
+  it('files articles with overlapping bylines in opposite orders at once (no deadlock)', async () => {
+    await prisma.author.createMany({ data: [{ name: 'Lock Alpha' }, { name: 'Lock Beta' }, { name: 'Lock Gamma' }] });
+    const orders = [
+      ['Lock Alpha', 'Lock Beta', 'Lock Gamma'],
+      ['Lock Gamma', 'Lock Beta', 'Lock Alpha'],
+    ];
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        execute(CreateArticle, { input: articleInput({ authors: orders[i % 2]!.map((name) => ({ name })), topics: [{ name: i % 2 ? 'Lock T1' : 'Lock T2' }, { name: i % 2 ? 'Lock T2' : 'Lock T1' }] }) }, as.editor),
+      ),
+    );
+    expect(results.map((r) => r.errors ?? r.data?.createArticle.__typename)).toEqual(Array(16).fill('CreateArticleSuccess'));
+    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Lock Beta' } })).articleCount).toBe(16);
+    expect((await prisma.topic.findUniqueOrThrow({ where: { slug: 'lock-t1' } })).articleCount).toBe(16);
+  });
+});
+
+describe('updateArticle', () => {
+  it('changes the given fields, keeps the rest, and increments version and updatedAt', async () => {
+    const article = await created(articleInput({ summary: 'keep me', authors: [{ name: 'B Second' }, { name: 'A First' }], topics: [{ name: 'One' }, { name: 'Two' }] }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const result = await execute(
+      UpdateArticle,
+      {
+        input: {
+          id: article.id,
+          expectedVersion: 1,
+          priority: 5,
+          source: 'Corrected Source',
+          authors: [{ name: 'A First' }, { name: 'B Second' }, { name: 'C Third' }],
+          topics: { add: [{ name: 'Three' }], remove: [{ name: 'One' }, { name: 'Not On It' }] },
+        },
+      },
+      as.admin,
+    );
+    const out = result.data!.updateArticle;
+    if (out.__typename !== 'UpdateArticleSuccess') throw new Error(JSON.stringify(out));
+    expect(out.article.version).toBe(2);
+    expect(out.article.priority).toBe(5);
+    expect(out.article.source).toBe('Corrected Source');
+    expect(out.article.summary).toBe('keep me');
+    expect(out.article.title).toBe(article.title);
+    expect(new Date(out.article.updatedAt).getTime()).toBeGreaterThan(new Date(article.updatedAt).getTime());
+    expect(out.article.updatedBy).toBe('test-admin');
+    expect(out.article.authors.map((a) => a.name)).toEqual(['A First', 'B Second', 'C Third']);
+    expect(out.article.topics.map((t) => t.name)).toEqual(['Three', 'Two']);
+    expect(await prisma.topic.findUnique({ where: { slug: 'not-on-it' } })).toBeNull();
+
+    const set = await execute(UpdateArticle, { input: { id: article.id, expectedVersion: 2, topics: { set: [{ name: 'Only' }] } } }, as.editor);
+    const setOut = set.data!.updateArticle;
+    expect(setOut.__typename === 'UpdateArticleSuccess' && setOut.article.topics.map((t) => t.name)).toEqual(['Only']);
+  });
+
+  it('returns VersionConflictError with the current version for a stale expectedVersion, changing nothing', async () => {
+    const article = await created(articleInput());
+    await execute(UpdateArticle, { input: { id: article.id, expectedVersion: 1, title: 'Second' } }, as.editor);
+    const before = await snapshot();
+    const stale = await execute(UpdateArticle, { input: { id: article.id, expectedVersion: 1, title: 'Lost update' } }, as.editor);
+    const out = stale.data!.updateArticle;
+    expect(out.__typename).toBe('VersionConflictError');
+    expect(out.__typename === 'VersionConflictError' && out.currentVersion).toBe(2);
+    expect(await snapshot()).toEqual(before);
+    expect((await prisma.article.findFirstOrThrow({ where: { title: 'Second' } })).version).toBe(2);
+  });
+
+  it('lets exactly one of 10 concurrent updates with the same expectedVersion succeed', async () => {
+    const article = await created(articleInput());
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        execute(UpdateArticle, { input: { id: article.id, expectedVersion: 1, title: `Racer ${i}`, authors: [{ name: `Racer ${i}` }] } }, as.editor),
+      ),
+    );
+    const kinds = results.map((r) => r.data?.updateArticle.__typename);
+    expect(kinds.filter((k) => k === 'UpdateArticleSuccess')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'VersionConflictError')).toHaveLength(9);
+    const row = await prisma.article.findFirstOrThrow({ where: { urlKey: article.url }, include: { authors: { include: { author: true } } } });
+    expect(row.version).toBe(2);
+    expect(row.authors.map((a) => a.author.name)).toEqual([row.title]);
+  });
+
+  it('returns NotFoundError for an article that does not exist', async () => {
+    const id = Buffer.from('Article:987654').toString('base64');
+    const result = await execute(UpdateArticle, { input: { id, expectedVersion: 1, title: 'x' } }, as.editor);
+    expect(result.data!.updateArticle.__typename).toBe('NotFoundError');
+  });
+
+  it('refuses null for required fields, an empty change, and a URL of another article', async () => {
+    const one = await created(articleInput());
+    const two = await created(articleInput());
+    const nulls = await execute(UpdateArticle, { input: { id: one.id, expectedVersion: 1, title: null, priority: null } }, as.editor);
+    const out = nulls.data!.updateArticle;
+    expect(out.__typename === 'ValidationError' && out.fields.map((f) => `${f.path.join('.')}:${f.code}`).sort()).toEqual([
+      'input.priority:REQUIRED',
+      'input.title:REQUIRED',
+    ]);
+    const empty = await execute(UpdateArticle, { input: { id: one.id, expectedVersion: 1 } }, as.editor);
+    expect(empty.data!.updateArticle.__typename === 'ValidationError' && empty.data!.updateArticle.fields[0]!.code).toBe('NOTHING_TO_UPDATE');
+    const dup = await execute(UpdateArticle, { input: { id: one.id, expectedVersion: 1, url: `${two.url}/` } }, as.editor);
+    expect(dup.data!.updateArticle.__typename === 'DuplicateUrlError' && dup.data!.updateArticle.existingId).toBe(two.id);
+    expect((await prisma.article.findFirstOrThrow({ where: { urlKey: one.url } })).version).toBe(1);
+  });
+});
+
+describe('deleteArticle', () => {
+  it('deletes (admin), updates author counts, and returns NotFoundError the second time', async () => {
+    const article = await created(articleInput({ authors: [{ name: 'Counted Once' }] }));
+    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(1);
+    const result = await execute(DeleteArticle, { input: { id: article.id } }, as.admin);
+    expect(result.data!.deleteArticle.__typename === 'DeleteArticleSuccess' && result.data!.deleteArticle.deletedId).toBe(article.id);
+    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(0);
+    const again = await execute(DeleteArticle, { input: { id: article.id } }, as.admin);
+    expect(again.data!.deleteArticle.__typename).toBe('NotFoundError');
+  });
+});
