@@ -177,11 +177,16 @@ describe('createArticle', () => {
     ]);
     expect(article.createdBy).toBe('test-editor');
     expect(article.updatedBy).toBe('test-editor');
-    expect(await prisma.author.count({ where: { name: { contains: 'Existing Writer', mode: 'insensitive' } } })).toBe(1);
+    expect(await prisma.author.count({ where: { name: { contains: 'Existing Writer', mode: 'insensitive' } } })).toBe(
+      1,
+    );
 
     // the same topic by another spelling of its name (same slug), and an author by id
     const again = await created(
-      articleInput({ authors: [{ id: article.authors[0]!.id }], topics: [{ name: 'export controls' }, { id: article.topics[0]!.id }] }),
+      articleInput({
+        authors: [{ id: article.authors[0]!.id }],
+        topics: [{ name: 'export controls' }, { id: article.topics[0]!.id }],
+      }),
     );
     expect(again.authors.map((a) => a.id)).toEqual([article.authors[0]!.id]);
     expect(again.topics.map((t) => t.id).sort()).toEqual(article.topics.map((t) => t.id).sort());
@@ -251,18 +256,18 @@ describe('createArticle', () => {
         topics: [{ name: 'Brand New Topic' }],
       }),
     );
-    expect(result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`)).toEqual([
-      'input.authors.1.id:NOT_FOUND',
-    ]);
+    expect(
+      result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`),
+    ).toEqual(['input.authors.1.id:NOT_FOUND']);
     expect(await snapshot()).toEqual(before);
     expect(await prisma.author.findUnique({ where: { name: 'Only Created If All Succeeds' } })).toBeNull();
   });
 
   it('refuses the same author twice in one byline', async () => {
     const result = await create(articleInput({ authors: [{ name: 'Twice Named' }, { name: 'twice  named' }] }));
-    expect(result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`)).toEqual([
-      'input.authors.1:DUPLICATE',
-    ]);
+    expect(
+      result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`),
+    ).toEqual(['input.authors.1:DUPLICATE']);
   });
 
   it('looks articles up by any form of their URL', async () => {
@@ -281,17 +286,30 @@ describe('createArticle', () => {
 
 describe('upsertArticle', () => {
   it('creates, then updates the same story filed under another form of its URL', async () => {
-    const input = articleInput({ url: 'https://upsert.example/story', summary: 'first', authors: [{ name: 'Up Sert' }] });
+    const input = articleInput({
+      url: 'https://upsert.example/story',
+      summary: 'first',
+      authors: [{ name: 'Up Sert' }],
+    });
     const first = await execute(UpsertArticle, { input }, as.editor);
     const a = first.data!.upsertArticle;
     expect(a.__typename === 'UpsertArticleSuccess' && a.created).toBe(true);
     const second = await execute(
       UpsertArticle,
-      { input: { ...input, url: 'https://UPSERT.example/story/?fbclid=abc', title: 'Updated title', summary: undefined, authors: undefined } },
+      {
+        input: {
+          ...input,
+          url: 'https://UPSERT.example/story/?fbclid=abc',
+          title: 'Updated title',
+          summary: undefined,
+          authors: undefined,
+        },
+      },
       as.editor,
     );
     const b = second.data!.upsertArticle;
-    if (a.__typename !== 'UpsertArticleSuccess' || b.__typename !== 'UpsertArticleSuccess') throw new Error('expected success');
+    if (a.__typename !== 'UpsertArticleSuccess' || b.__typename !== 'UpsertArticleSuccess')
+      throw new Error('expected success');
     expect(b.created).toBe(false);
     expect(b.article.id).toBe(a.article.id);
     expect(b.article.title).toBe('Updated title');
@@ -309,13 +327,27 @@ describe('upsertArticle', () => {
     );
     const results = await Promise.all(
       variants.map((url, i) =>
-        execute(UpsertArticle, { input: articleInput({ url, title: `Concurrent ${i}`, authors: [{ name: 'Racing Author' }], topics: [{ name: 'Racing' }] }) }, as.editor),
+        execute(
+          UpsertArticle,
+          {
+            input: articleInput({
+              url,
+              title: `Concurrent ${i}`,
+              authors: [{ name: 'Racing Author' }],
+              topics: [{ name: 'Racing' }],
+            }),
+          },
+          as.editor,
+        ),
       ),
     );
     const outcomes = results.map((r) => r.data?.upsertArticle);
     expect(outcomes.every((o) => o?.__typename === 'UpsertArticleSuccess')).toBe(true);
     expect(outcomes.filter((o) => o?.__typename === 'UpsertArticleSuccess' && o.created)).toHaveLength(1);
-    const rows = await prisma.article.findMany({ where: { urlKey: 'https://concurrent.example/story' }, include: { authors: true, topics: true } });
+    const rows = await prisma.article.findMany({
+      where: { urlKey: 'https://concurrent.example/story' },
+      include: { authors: true, topics: true },
+    });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.version).toBe(20);
     expect(rows[0]!.authors).toHaveLength(1);
@@ -334,10 +366,21 @@ describe('concurrent writes', () => {
     ];
     const results = await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
-        execute(CreateArticle, { input: articleInput({ authors: orders[i % 2]!.map((name) => ({ name })), topics: [{ name: i % 2 ? 'Lock T1' : 'Lock T2' }, { name: i % 2 ? 'Lock T2' : 'Lock T1' }] }) }, as.editor),
+        execute(
+          CreateArticle,
+          {
+            input: articleInput({
+              authors: orders[i % 2]!.map((name) => ({ name })),
+              topics: [{ name: i % 2 ? 'Lock T1' : 'Lock T2' }, { name: i % 2 ? 'Lock T2' : 'Lock T1' }],
+            }),
+          },
+          as.editor,
+        ),
       ),
     );
-    expect(results.map((r) => r.errors ?? r.data?.createArticle.__typename)).toEqual(Array(16).fill('CreateArticleSuccess'));
+    expect(results.map((r) => r.errors ?? r.data?.createArticle.__typename)).toEqual(
+      Array(16).fill('CreateArticleSuccess'),
+    );
     expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Lock Beta' } })).articleCount).toBe(16);
     expect((await prisma.topic.findUniqueOrThrow({ where: { slug: 'lock-t1' } })).articleCount).toBe(16);
   });
@@ -345,7 +388,13 @@ describe('concurrent writes', () => {
 
 describe('updateArticle', () => {
   it('changes the given fields, keeps the rest, and increments version and updatedAt', async () => {
-    const article = await created(articleInput({ summary: 'keep me', authors: [{ name: 'B Second' }, { name: 'A First' }], topics: [{ name: 'One' }, { name: 'Two' }] }));
+    const article = await created(
+      articleInput({
+        summary: 'keep me',
+        authors: [{ name: 'B Second' }, { name: 'A First' }],
+        topics: [{ name: 'One' }, { name: 'Two' }],
+      }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 5));
     const result = await execute(
       UpdateArticle,
@@ -374,7 +423,11 @@ describe('updateArticle', () => {
     expect(out.article.topics.map((t) => t.name)).toEqual(['Three', 'Two']);
     expect(await prisma.topic.findUnique({ where: { slug: 'not-on-it' } })).toBeNull();
 
-    const set = await execute(UpdateArticle, { input: { id: article.id, expectedVersion: 2, topics: { set: [{ name: 'Only' }] } } }, as.editor);
+    const set = await execute(
+      UpdateArticle,
+      { input: { id: article.id, expectedVersion: 2, topics: { set: [{ name: 'Only' }] } } },
+      as.editor,
+    );
     const setOut = set.data!.updateArticle;
     expect(setOut.__typename === 'UpdateArticleSuccess' && setOut.article.topics.map((t) => t.name)).toEqual(['Only']);
   });
@@ -383,7 +436,11 @@ describe('updateArticle', () => {
     const article = await created(articleInput());
     await execute(UpdateArticle, { input: { id: article.id, expectedVersion: 1, title: 'Second' } }, as.editor);
     const before = await snapshot();
-    const stale = await execute(UpdateArticle, { input: { id: article.id, expectedVersion: 1, title: 'Lost update' } }, as.editor);
+    const stale = await execute(
+      UpdateArticle,
+      { input: { id: article.id, expectedVersion: 1, title: 'Lost update' } },
+      as.editor,
+    );
     const out = stale.data!.updateArticle;
     expect(out.__typename).toBe('VersionConflictError');
     expect(out.__typename === 'VersionConflictError' && out.currentVersion).toBe(2);
@@ -395,13 +452,20 @@ describe('updateArticle', () => {
     const article = await created(articleInput());
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        execute(UpdateArticle, { input: { id: article.id, expectedVersion: 1, title: `Racer ${i}`, authors: [{ name: `Racer ${i}` }] } }, as.editor),
+        execute(
+          UpdateArticle,
+          { input: { id: article.id, expectedVersion: 1, title: `Racer ${i}`, authors: [{ name: `Racer ${i}` }] } },
+          as.editor,
+        ),
       ),
     );
     const kinds = results.map((r) => r.data?.updateArticle.__typename);
     expect(kinds.filter((k) => k === 'UpdateArticleSuccess')).toHaveLength(1);
     expect(kinds.filter((k) => k === 'VersionConflictError')).toHaveLength(9);
-    const row = await prisma.article.findFirstOrThrow({ where: { urlKey: article.url }, include: { authors: { include: { author: true } } } });
+    const row = await prisma.article.findFirstOrThrow({
+      where: { urlKey: article.url },
+      include: { authors: { include: { author: true } } },
+    });
     expect(row.version).toBe(2);
     expect(row.authors.map((a) => a.author.name)).toEqual([row.title]);
   });
@@ -415,16 +479,27 @@ describe('updateArticle', () => {
   it('refuses null for required fields, an empty change, and a URL of another article', async () => {
     const one = await created(articleInput());
     const two = await created(articleInput());
-    const nulls = await execute(UpdateArticle, { input: { id: one.id, expectedVersion: 1, title: null, priority: null } }, as.editor);
+    const nulls = await execute(
+      UpdateArticle,
+      { input: { id: one.id, expectedVersion: 1, title: null, priority: null } },
+      as.editor,
+    );
     const out = nulls.data!.updateArticle;
-    expect(out.__typename === 'ValidationError' && out.fields.map((f) => `${f.path.join('.')}:${f.code}`).sort()).toEqual([
-      'input.priority:REQUIRED',
-      'input.title:REQUIRED',
-    ]);
+    expect(
+      out.__typename === 'ValidationError' && out.fields.map((f) => `${f.path.join('.')}:${f.code}`).sort(),
+    ).toEqual(['input.priority:REQUIRED', 'input.title:REQUIRED']);
     const empty = await execute(UpdateArticle, { input: { id: one.id, expectedVersion: 1 } }, as.editor);
-    expect(empty.data!.updateArticle.__typename === 'ValidationError' && empty.data!.updateArticle.fields[0]!.code).toBe('NOTHING_TO_UPDATE');
-    const dup = await execute(UpdateArticle, { input: { id: one.id, expectedVersion: 1, url: `${two.url}/` } }, as.editor);
-    expect(dup.data!.updateArticle.__typename === 'DuplicateUrlError' && dup.data!.updateArticle.existingId).toBe(two.id);
+    expect(
+      empty.data!.updateArticle.__typename === 'ValidationError' && empty.data!.updateArticle.fields[0]!.code,
+    ).toBe('NOTHING_TO_UPDATE');
+    const dup = await execute(
+      UpdateArticle,
+      { input: { id: one.id, expectedVersion: 1, url: `${two.url}/` } },
+      as.editor,
+    );
+    expect(dup.data!.updateArticle.__typename === 'DuplicateUrlError' && dup.data!.updateArticle.existingId).toBe(
+      two.id,
+    );
     expect((await prisma.article.findFirstOrThrow({ where: { urlKey: one.url } })).version).toBe(1);
   });
 });
@@ -434,7 +509,9 @@ describe('deleteArticle', () => {
     const article = await created(articleInput({ authors: [{ name: 'Counted Once' }] }));
     expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(1);
     const result = await execute(DeleteArticle, { input: { id: article.id } }, as.admin);
-    expect(result.data!.deleteArticle.__typename === 'DeleteArticleSuccess' && result.data!.deleteArticle.deletedId).toBe(article.id);
+    expect(
+      result.data!.deleteArticle.__typename === 'DeleteArticleSuccess' && result.data!.deleteArticle.deletedId,
+    ).toBe(article.id);
     expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(0);
     const again = await execute(DeleteArticle, { input: { id: article.id } }, as.admin);
     expect(again.data!.deleteArticle.__typename).toBe('NotFoundError');

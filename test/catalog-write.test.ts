@@ -155,7 +155,8 @@ let n = 0;
 async function article(authors: string[], topics: string[] = []) {
   n += 1;
   const authorIds = [];
-  for (const name of authors) authorIds.push((await prisma.author.upsert({ where: { name }, create: { name }, update: {} })).id);
+  for (const name of authors)
+    authorIds.push((await prisma.author.upsert({ where: { name }, create: { name }, update: {} })).id);
   const topicIds = [];
   for (const name of topics) {
     const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
@@ -176,28 +177,48 @@ async function article(authors: string[], topics: string[] = []) {
 }
 
 const bylineOf = async (articleId: number) =>
-  (await prisma.articleAuthor.findMany({ where: { articleId }, orderBy: { position: 'asc' }, include: { author: true } })).map(
-    (row) => row.author.name,
-  );
+  (
+    await prisma.articleAuthor.findMany({
+      where: { articleId },
+      orderBy: { position: 'asc' },
+      include: { author: true },
+    })
+  ).map((row) => row.author.name);
 
 describe('authors', () => {
   it('creates with a cleaned name and refuses a name taken in any case', async () => {
     const made = await execute(CreateAuthor, { input: { name: '  Jane   Q.  Reporter ' } }, as.editor);
-    expect(made.data!.createAuthor.__typename === 'CreateAuthorSuccess' && made.data!.createAuthor.author.name).toBe('Jane Q. Reporter');
+    expect(made.data!.createAuthor.__typename === 'CreateAuthorSuccess' && made.data!.createAuthor.author.name).toBe(
+      'Jane Q. Reporter',
+    );
     const again = await execute(CreateAuthor, { input: { name: 'jane q. reporter' } }, as.editor);
-    expect(again.data!.createAuthor.__typename === 'ValidationError' && again.data!.createAuthor.fields).toEqual([{ path: ['input', 'name'], code: 'TAKEN' }]);
+    expect(again.data!.createAuthor.__typename === 'ValidationError' && again.data!.createAuthor.fields).toEqual([
+      { path: ['input', 'name'], code: 'TAKEN' },
+    ]);
     const long = await execute(CreateAuthor, { input: { name: 'x'.repeat(201) } }, as.editor);
-    expect(long.data!.createAuthor.__typename === 'ValidationError' && long.data!.createAuthor.fields[0]!.code).toBe('TOO_LONG');
+    expect(long.data!.createAuthor.__typename === 'ValidationError' && long.data!.createAuthor.fields[0]!.code).toBe(
+      'TOO_LONG',
+    );
   });
 
   it('renames, refusing a name another author has', async () => {
     const a = await prisma.author.create({ data: { name: 'Rename Me' } });
     await prisma.author.create({ data: { name: 'Already There' } });
     const ok = await execute(UpdateAuthor, { input: { id: globalId('Author', a.id), name: 'Renamed' } }, as.editor);
-    expect(ok.data!.updateAuthor.__typename === 'UpdateAuthorSuccess' && ok.data!.updateAuthor.author.name).toBe('Renamed');
-    const clash = await execute(UpdateAuthor, { input: { id: globalId('Author', a.id), name: 'ALREADY THERE' } }, as.editor);
+    expect(ok.data!.updateAuthor.__typename === 'UpdateAuthorSuccess' && ok.data!.updateAuthor.author.name).toBe(
+      'Renamed',
+    );
+    const clash = await execute(
+      UpdateAuthor,
+      { input: { id: globalId('Author', a.id), name: 'ALREADY THERE' } },
+      as.editor,
+    );
     expect(clash.data!.updateAuthor.__typename).toBe('ValidationError');
-    const missing = await execute(UpdateAuthor, { input: { id: globalId('Author', 999999), name: 'Nobody' } }, as.editor);
+    const missing = await execute(
+      UpdateAuthor,
+      { input: { id: globalId('Author', 999999), name: 'Nobody' } },
+      as.editor,
+    );
     expect(missing.data!.updateAuthor.__typename).toBe('NotFoundError');
   });
 
@@ -223,7 +244,12 @@ describe('authors', () => {
     );
     const result = await execute(
       MergeAuthors,
-      { input: { sourceIds: [globalId('Author', ids['M Source A']!), globalId('Author', ids['M Source B']!)], targetId: globalId('Author', ids['M Target']!) } },
+      {
+        input: {
+          sourceIds: [globalId('Author', ids['M Source A']!), globalId('Author', ids['M Source B']!)],
+          targetId: globalId('Author', ids['M Target']!),
+        },
+      },
       as.admin,
     );
     const out = result.data!.mergeAuthors;
@@ -239,12 +265,28 @@ describe('authors', () => {
   it('refuses a merge into one of its sources, of unknown authors, and writes nothing', async () => {
     const a = await prisma.author.create({ data: { name: 'Merge Self' } });
     const before = await snapshot();
-    const self = await execute(MergeAuthors, { input: { sourceIds: [globalId('Author', a.id)], targetId: globalId('Author', a.id) } }, as.admin);
-    expect(self.data!.mergeAuthors.__typename === 'ValidationError' && self.data!.mergeAuthors.fields[0]!.code).toBe('IS_TARGET');
-    const none = await execute(MergeAuthors, { input: { sourceIds: [], targetId: globalId('Author', a.id) } }, as.admin);
+    const self = await execute(
+      MergeAuthors,
+      { input: { sourceIds: [globalId('Author', a.id)], targetId: globalId('Author', a.id) } },
+      as.admin,
+    );
+    expect(self.data!.mergeAuthors.__typename === 'ValidationError' && self.data!.mergeAuthors.fields[0]!.code).toBe(
+      'IS_TARGET',
+    );
+    const none = await execute(
+      MergeAuthors,
+      { input: { sourceIds: [], targetId: globalId('Author', a.id) } },
+      as.admin,
+    );
     expect(none.data!.mergeAuthors.__typename).toBe('ValidationError');
-    const unknown = await execute(MergeAuthors, { input: { sourceIds: [globalId('Author', 999999)], targetId: globalId('Author', a.id) } }, as.admin);
-    expect(unknown.data!.mergeAuthors.__typename === 'NotFoundError' && unknown.data!.mergeAuthors.id).toBe(globalId('Author', 999999));
+    const unknown = await execute(
+      MergeAuthors,
+      { input: { sourceIds: [globalId('Author', 999999)], targetId: globalId('Author', a.id) } },
+      as.admin,
+    );
+    expect(unknown.data!.mergeAuthors.__typename === 'NotFoundError' && unknown.data!.mergeAuthors.id).toBe(
+      globalId('Author', 999999),
+    );
     expect(await snapshot()).toEqual(before);
   });
 });
@@ -252,24 +294,40 @@ describe('authors', () => {
 describe('topics', () => {
   it('creates with a slug from the name (or a given one), refusing taken names and bad slugs', async () => {
     const made = await execute(CreateTopic, { input: { name: 'Quantum   Sensing' } }, as.editor);
-    expect(made.data!.createTopic.__typename === 'CreateTopicSuccess' && made.data!.createTopic.topic).toMatchObject({ name: 'Quantum Sensing', slug: 'quantum-sensing' });
+    expect(made.data!.createTopic.__typename === 'CreateTopicSuccess' && made.data!.createTopic.topic).toMatchObject({
+      name: 'Quantum Sensing',
+      slug: 'quantum-sensing',
+    });
     const custom = await execute(CreateTopic, { input: { name: 'Café Policy', slug: 'cafe-policy-2' } }, as.editor);
-    expect(custom.data!.createTopic.__typename === 'CreateTopicSuccess' && custom.data!.createTopic.topic.slug).toBe('cafe-policy-2');
+    expect(custom.data!.createTopic.__typename === 'CreateTopicSuccess' && custom.data!.createTopic.topic.slug).toBe(
+      'cafe-policy-2',
+    );
     const taken = await execute(CreateTopic, { input: { name: 'quantum sensing' } }, as.editor);
-    expect(taken.data!.createTopic.__typename === 'ValidationError' && taken.data!.createTopic.fields.map((f) => `${f.path.join('.')}:${f.code}`)).toEqual([
-      'input.name:TAKEN',
-      'input.slug:TAKEN',
-    ]);
+    expect(
+      taken.data!.createTopic.__typename === 'ValidationError' &&
+        taken.data!.createTopic.fields.map((f) => `${f.path.join('.')}:${f.code}`),
+    ).toEqual(['input.name:TAKEN', 'input.slug:TAKEN']);
     const bad = await execute(CreateTopic, { input: { name: 'Fine', slug: 'Not A Slug!' } }, as.editor);
-    expect(bad.data!.createTopic.__typename === 'ValidationError' && bad.data!.createTopic.fields[0]!.code).toBe('INVALID_SLUG');
+    expect(bad.data!.createTopic.__typename === 'ValidationError' && bad.data!.createTopic.fields[0]!.code).toBe(
+      'INVALID_SLUG',
+    );
   });
 
   it('renames with the slug following the name, and refuses empty changes', async () => {
     const topic = await prisma.topic.create({ data: { name: 'Old Name', slug: 'old-name' } });
-    const renamed = await execute(UpdateTopic, { input: { id: globalId('Topic', topic.id), name: 'New Name' } }, as.editor);
-    expect(renamed.data!.updateTopic.__typename === 'UpdateTopicSuccess' && renamed.data!.updateTopic.topic).toEqual({ name: 'New Name', slug: 'new-name' });
+    const renamed = await execute(
+      UpdateTopic,
+      { input: { id: globalId('Topic', topic.id), name: 'New Name' } },
+      as.editor,
+    );
+    expect(renamed.data!.updateTopic.__typename === 'UpdateTopicSuccess' && renamed.data!.updateTopic.topic).toEqual({
+      name: 'New Name',
+      slug: 'new-name',
+    });
     const empty = await execute(UpdateTopic, { input: { id: globalId('Topic', topic.id) } }, as.editor);
-    expect(empty.data!.updateTopic.__typename === 'ValidationError' && empty.data!.updateTopic.fields[0]!.code).toBe('NOTHING_TO_UPDATE');
+    expect(empty.data!.updateTopic.__typename === 'ValidationError' && empty.data!.updateTopic.fields[0]!.code).toBe(
+      'NOTHING_TO_UPDATE',
+    );
   });
 
   it('refuses to delete a topic in use, and merges topics collapsing duplicates', async () => {
@@ -279,8 +337,15 @@ describe('topics', () => {
     const target = await prisma.topic.findUniqueOrThrow({ where: { slug: 't-target' } });
     const refused = await execute(DeleteTopic, { input: { id: globalId('Topic', source.id) } }, as.admin);
     expect(refused.data!.deleteTopic.__typename === 'InUseError' && refused.data!.deleteTopic.articleCount).toBe(2);
-    const merged = await execute(MergeTopics, { input: { sourceIds: [globalId('Topic', source.id)], targetId: globalId('Topic', target.id) } }, as.admin);
-    expect(merged.data!.mergeTopics.__typename === 'MergeTopicsSuccess' && merged.data!.mergeTopics.topic).toEqual({ slug: 't-target', articleCount: 2 });
+    const merged = await execute(
+      MergeTopics,
+      { input: { sourceIds: [globalId('Topic', source.id)], targetId: globalId('Topic', target.id) } },
+      as.admin,
+    );
+    expect(merged.data!.mergeTopics.__typename === 'MergeTopicsSuccess' && merged.data!.mergeTopics.topic).toEqual({
+      slug: 't-target',
+      articleCount: 2,
+    });
     expect(await prisma.articleTopic.count({ where: { articleId: { in: [a.id, b.id] }, topicId: target.id } })).toBe(2);
     expect(await prisma.topic.findUnique({ where: { id: source.id } })).toBeNull();
   });

@@ -62,6 +62,19 @@ describe('the server process', () => {
       expect(body.data.authors.totalCount).toBe(80);
       expect(body.data.topics.totalCount).toBe(40);
       expect(first.output()).toMatch(/demo data loaded: 501 articles/);
+      // the admin key printed once with the demo data works for mutations
+      const key = /Admin API key "local-admin".*\n(ngk_[A-Za-z0-9_-]{43})/.exec(first.output())?.[1];
+      expect(key).toBeDefined();
+      const created = await fetch(`${first.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({
+          query: 'mutation { createTopic(input: { name: "Printed Key Works" }) { __typename } }',
+        }),
+      });
+      expect(
+        ((await created.json()) as { data: { createTopic: { __typename: string } } }).data.createTopic.__typename,
+      ).toBe('CreateTopicSuccess');
     } finally {
       expect(await first.stop()).toBe(0);
     }
@@ -72,6 +85,7 @@ describe('the server process', () => {
       expect(body.data.articles.totalCount).toBe(501);
       expect(body.data.authors.totalCount).toBe(80);
       expect(second.output()).not.toMatch(/demo data loaded/);
+      expect(second.output()).not.toMatch(/API key/);
       expect(second.output()).not.toMatch(/migrations applied/);
     } finally {
       expect(await second.stop()).toBe(0);

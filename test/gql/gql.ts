@@ -14,6 +14,20 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n    mutation AccessCreateArticle($input: CreateArticleInput!) {\n      createArticle(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessCreateArticleDocument,
+    "\n    mutation AccessUpsertArticle($input: CreateArticleInput!) {\n      upsertArticle(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessUpsertArticleDocument,
+    "\n    mutation AccessUpdateArticle($input: UpdateArticleInput!) {\n      updateArticle(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessUpdateArticleDocument,
+    "\n    mutation AccessDeleteArticle($input: DeleteArticleInput!) {\n      deleteArticle(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessDeleteArticleDocument,
+    "\n    mutation AccessCreateAuthor($input: CreateAuthorInput!) {\n      createAuthor(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessCreateAuthorDocument,
+    "\n    mutation AccessUpdateAuthor($input: UpdateAuthorInput!) {\n      updateAuthor(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessUpdateAuthorDocument,
+    "\n    mutation AccessDeleteAuthor($input: DeleteAuthorInput!) {\n      deleteAuthor(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessDeleteAuthorDocument,
+    "\n    mutation AccessMergeAuthors($input: MergeAuthorsInput!) {\n      mergeAuthors(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessMergeAuthorsDocument,
+    "\n    mutation AccessCreateTopic($input: CreateTopicInput!) {\n      createTopic(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessCreateTopicDocument,
+    "\n    mutation AccessUpdateTopic($input: UpdateTopicInput!) {\n      updateTopic(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessUpdateTopicDocument,
+    "\n    mutation AccessDeleteTopic($input: DeleteTopicInput!) {\n      deleteTopic(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessDeleteTopicDocument,
+    "\n    mutation AccessMergeTopics($input: MergeTopicsInput!) {\n      mergeTopics(input: $input) {\n        __typename\n      }\n    }\n  ": typeof types.AccessMergeTopicsDocument,
+    "\n  query EditorFields($id: ID!, $ids: [ID!]!, $authorId: ID!, $slug: String!) {\n    article(id: $id) {\n      createdBy\n      updatedBy\n    }\n    node(id: $id) {\n      ... on Article {\n        createdBy\n        updatedBy\n      }\n    }\n    nodes(ids: $ids) {\n      ... on Article {\n        createdBy\n      }\n    }\n    articles(first: 5) {\n      edges {\n        node {\n          createdBy\n          updatedBy\n        }\n      }\n    }\n    author(id: $authorId) {\n      articles(first: 5) {\n        edges {\n          node {\n            createdBy\n          }\n        }\n      }\n    }\n    topic(slug: $slug) {\n      articles(first: 5) {\n        edges {\n          node {\n            updatedBy\n          }\n        }\n      }\n    }\n  }\n": typeof types.EditorFieldsDocument,
+    "\n  query Viewer {\n    viewer {\n      anonymous\n      keyName\n      role\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  mutation CreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          title\n          url\n          version\n          createdAt\n          updatedAt\n          createdBy\n          updatedBy\n          authors {\n            id\n            name\n          }\n          topics {\n            id\n            name\n            slug\n          }\n        }\n      }\n      ... on Error {\n        code\n        message\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n      ... on DuplicateUrlError {\n        existingId\n      }\n    }\n  }\n": typeof types.CreateArticleDocument,
     "\n  mutation UpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on UpsertArticleSuccess {\n        created\n        article {\n          id\n          title\n          url\n          version\n          summary\n          authors {\n            name\n          }\n        }\n      }\n      ... on Error {\n        code\n      }\n    }\n  }\n": typeof types.UpsertArticleDocument,
     "\n  mutation UpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n      ... on UpdateArticleSuccess {\n        article {\n          id\n          title\n          source\n          priority\n          summary\n          version\n          updatedAt\n          updatedBy\n          authors {\n            name\n          }\n          topics {\n            name\n          }\n        }\n      }\n      ... on Error {\n        code\n      }\n      ... on VersionConflictError {\n        currentVersion\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n      ... on DuplicateUrlError {\n        existingId\n      }\n    }\n  }\n": typeof types.UpdateArticleDocument,
@@ -46,6 +60,20 @@ type Documents = {
     "\n  query Page(\n    $filter: ArticleFilter\n    $orderBy: [ArticleOrder!]\n    $first: Int\n    $after: String\n    $last: Int\n    $before: String\n  ) {\n    articles(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          url\n          priority\n          title\n        }\n      }\n    }\n  }\n": typeof types.PageDocument,
 };
 const documents: Documents = {
+    "\n    mutation AccessCreateArticle($input: CreateArticleInput!) {\n      createArticle(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessCreateArticleDocument,
+    "\n    mutation AccessUpsertArticle($input: CreateArticleInput!) {\n      upsertArticle(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessUpsertArticleDocument,
+    "\n    mutation AccessUpdateArticle($input: UpdateArticleInput!) {\n      updateArticle(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessUpdateArticleDocument,
+    "\n    mutation AccessDeleteArticle($input: DeleteArticleInput!) {\n      deleteArticle(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessDeleteArticleDocument,
+    "\n    mutation AccessCreateAuthor($input: CreateAuthorInput!) {\n      createAuthor(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessCreateAuthorDocument,
+    "\n    mutation AccessUpdateAuthor($input: UpdateAuthorInput!) {\n      updateAuthor(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessUpdateAuthorDocument,
+    "\n    mutation AccessDeleteAuthor($input: DeleteAuthorInput!) {\n      deleteAuthor(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessDeleteAuthorDocument,
+    "\n    mutation AccessMergeAuthors($input: MergeAuthorsInput!) {\n      mergeAuthors(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessMergeAuthorsDocument,
+    "\n    mutation AccessCreateTopic($input: CreateTopicInput!) {\n      createTopic(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessCreateTopicDocument,
+    "\n    mutation AccessUpdateTopic($input: UpdateTopicInput!) {\n      updateTopic(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessUpdateTopicDocument,
+    "\n    mutation AccessDeleteTopic($input: DeleteTopicInput!) {\n      deleteTopic(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessDeleteTopicDocument,
+    "\n    mutation AccessMergeTopics($input: MergeTopicsInput!) {\n      mergeTopics(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessMergeTopicsDocument,
+    "\n  query EditorFields($id: ID!, $ids: [ID!]!, $authorId: ID!, $slug: String!) {\n    article(id: $id) {\n      createdBy\n      updatedBy\n    }\n    node(id: $id) {\n      ... on Article {\n        createdBy\n        updatedBy\n      }\n    }\n    nodes(ids: $ids) {\n      ... on Article {\n        createdBy\n      }\n    }\n    articles(first: 5) {\n      edges {\n        node {\n          createdBy\n          updatedBy\n        }\n      }\n    }\n    author(id: $authorId) {\n      articles(first: 5) {\n        edges {\n          node {\n            createdBy\n          }\n        }\n      }\n    }\n    topic(slug: $slug) {\n      articles(first: 5) {\n        edges {\n          node {\n            updatedBy\n          }\n        }\n      }\n    }\n  }\n": types.EditorFieldsDocument,
+    "\n  query Viewer {\n    viewer {\n      anonymous\n      keyName\n      role\n    }\n  }\n": types.ViewerDocument,
     "\n  mutation CreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          title\n          url\n          version\n          createdAt\n          updatedAt\n          createdBy\n          updatedBy\n          authors {\n            id\n            name\n          }\n          topics {\n            id\n            name\n            slug\n          }\n        }\n      }\n      ... on Error {\n        code\n        message\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n      ... on DuplicateUrlError {\n        existingId\n      }\n    }\n  }\n": types.CreateArticleDocument,
     "\n  mutation UpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on UpsertArticleSuccess {\n        created\n        article {\n          id\n          title\n          url\n          version\n          summary\n          authors {\n            name\n          }\n        }\n      }\n      ... on Error {\n        code\n      }\n    }\n  }\n": types.UpsertArticleDocument,
     "\n  mutation UpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n      ... on UpdateArticleSuccess {\n        article {\n          id\n          title\n          source\n          priority\n          summary\n          version\n          updatedAt\n          updatedBy\n          authors {\n            name\n          }\n          topics {\n            name\n          }\n        }\n      }\n      ... on Error {\n        code\n      }\n      ... on VersionConflictError {\n        currentVersion\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n      ... on DuplicateUrlError {\n        existingId\n      }\n    }\n  }\n": types.UpdateArticleDocument,
@@ -92,6 +120,62 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessCreateArticle($input: CreateArticleInput!) {\n      createArticle(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessCreateArticle($input: CreateArticleInput!) {\n      createArticle(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessUpsertArticle($input: CreateArticleInput!) {\n      upsertArticle(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessUpsertArticle($input: CreateArticleInput!) {\n      upsertArticle(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessUpdateArticle($input: UpdateArticleInput!) {\n      updateArticle(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessUpdateArticle($input: UpdateArticleInput!) {\n      updateArticle(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessDeleteArticle($input: DeleteArticleInput!) {\n      deleteArticle(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessDeleteArticle($input: DeleteArticleInput!) {\n      deleteArticle(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessCreateAuthor($input: CreateAuthorInput!) {\n      createAuthor(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessCreateAuthor($input: CreateAuthorInput!) {\n      createAuthor(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessUpdateAuthor($input: UpdateAuthorInput!) {\n      updateAuthor(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessUpdateAuthor($input: UpdateAuthorInput!) {\n      updateAuthor(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessDeleteAuthor($input: DeleteAuthorInput!) {\n      deleteAuthor(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessDeleteAuthor($input: DeleteAuthorInput!) {\n      deleteAuthor(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessMergeAuthors($input: MergeAuthorsInput!) {\n      mergeAuthors(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessMergeAuthors($input: MergeAuthorsInput!) {\n      mergeAuthors(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessCreateTopic($input: CreateTopicInput!) {\n      createTopic(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessCreateTopic($input: CreateTopicInput!) {\n      createTopic(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessUpdateTopic($input: UpdateTopicInput!) {\n      updateTopic(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessUpdateTopic($input: UpdateTopicInput!) {\n      updateTopic(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessDeleteTopic($input: DeleteTopicInput!) {\n      deleteTopic(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessDeleteTopic($input: DeleteTopicInput!) {\n      deleteTopic(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n    mutation AccessMergeTopics($input: MergeTopicsInput!) {\n      mergeTopics(input: $input) {\n        __typename\n      }\n    }\n  "): (typeof documents)["\n    mutation AccessMergeTopics($input: MergeTopicsInput!) {\n      mergeTopics(input: $input) {\n        __typename\n      }\n    }\n  "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query EditorFields($id: ID!, $ids: [ID!]!, $authorId: ID!, $slug: String!) {\n    article(id: $id) {\n      createdBy\n      updatedBy\n    }\n    node(id: $id) {\n      ... on Article {\n        createdBy\n        updatedBy\n      }\n    }\n    nodes(ids: $ids) {\n      ... on Article {\n        createdBy\n      }\n    }\n    articles(first: 5) {\n      edges {\n        node {\n          createdBy\n          updatedBy\n        }\n      }\n    }\n    author(id: $authorId) {\n      articles(first: 5) {\n        edges {\n          node {\n            createdBy\n          }\n        }\n      }\n    }\n    topic(slug: $slug) {\n      articles(first: 5) {\n        edges {\n          node {\n            updatedBy\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query EditorFields($id: ID!, $ids: [ID!]!, $authorId: ID!, $slug: String!) {\n    article(id: $id) {\n      createdBy\n      updatedBy\n    }\n    node(id: $id) {\n      ... on Article {\n        createdBy\n        updatedBy\n      }\n    }\n    nodes(ids: $ids) {\n      ... on Article {\n        createdBy\n      }\n    }\n    articles(first: 5) {\n      edges {\n        node {\n          createdBy\n          updatedBy\n        }\n      }\n    }\n    author(id: $authorId) {\n      articles(first: 5) {\n        edges {\n          node {\n            createdBy\n          }\n        }\n      }\n    }\n    topic(slug: $slug) {\n      articles(first: 5) {\n        edges {\n          node {\n            updatedBy\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Viewer {\n    viewer {\n      anonymous\n      keyName\n      role\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      anonymous\n      keyName\n      role\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
