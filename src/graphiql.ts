@@ -72,6 +72,39 @@ query TitleSearch {
   }
 }`,
   },
+  {
+    query: `# File a story (or update it if its link is already filed), then correct it.
+# Needs an EDITOR or ADMIN key: put yours in the Headers tab below.
+# (npm start prints an admin key with the demo data; npm run apikey -- create makes more.)
+mutation FileStory {
+  upsertArticle(input: {
+    title: "Example story filed from GraphiQL"
+    url: "https://news.example/graphiql-story?utm_source=docs"
+    source: "The Example Herald"
+    publishedAt: "2026-04-07T01:24:00Z"
+    priority: 3
+    isAustralian: true
+    authors: [{ name: "Ada Example" }, { name: "Shirin Ghaffary" }]
+    topics: [{ name: "AI Safety" }]
+  }) {
+    __typename
+    ... on UpsertArticleSuccess { created article { id version title authors { name } } }
+    ... on ValidationError { fields { path code message } }
+    ... on Error { code message }
+  }
+}
+
+mutation CorrectStory($id: ID!, $version: Int!) {
+  updateArticle(input: { id: $id, expectedVersion: $version, priority: 4 }) {
+    __typename
+    ... on UpdateArticleSuccess { article { version priority updatedAt } }
+    ... on VersionConflictError { currentVersion }
+    ... on Error { code message }
+  }
+}`,
+    variables: '{ "id": "<id from FileStory>", "version": 1 }',
+    headers: '{ "Authorization": "Bearer <your API key>" }',
+  },
 ];
 
 const gzip = promisify(zlib.gzip);

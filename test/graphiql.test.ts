@@ -92,6 +92,10 @@ describe('GraphiQL', () => {
       const editor = page.locator('.graphiql-query-editor');
       await editor.waitFor({ timeout: 20_000 });
       await expect.poll(() => editor.innerText(), { timeout: 20_000 }).toContain('RecentAustralianHighPriority');
+      // the example tabs: filters and pagination, nested lists, a text search, and a mutation
+      await expect
+        .poll(async () => (await page.locator('.graphiql-tab').allInnerTexts()).map((text) => text.trim()))
+        .toEqual(['RecentAustralianHighPriority', 'BusiestAuthors', 'TitleSearch', 'FileStory']);
       await page.locator('.graphiql-execute-button').click();
       const response = page.locator('.graphiql-response');
       await expect.poll(() => response.innerText(), { timeout: 20_000 }).toContain('"totalCount"');

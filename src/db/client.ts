@@ -48,12 +48,12 @@ function observedFactory(factory: SqlDriverAdapterFactory): SqlDriverAdapterFact
 }
 
 let embedded: PGlite | undefined;
+let opening: Promise<PGlite> | undefined;
 
 function createFactory(): SqlDriverAdapterFactory {
   const target = config().database;
   if (target.kind === 'postgres') return postgresAdapter(target.url);
   // Opened on first use, so importing the schema (codegen, type generation) touches no data.
-  let opening: Promise<PGlite> | undefined;
   const open = () => (opening ??= openPGlite(target.dataDir).then((db) => (embedded = db)));
   return {
     provider: 'postgres',
@@ -74,7 +74,11 @@ export async function migrateDatabase(): Promise<string[]> {
   return applyMigrations({ kind: 'pglite-open', db: embedded! });
 }
 
+/** Closes the connection (and the embedded database); safe to call more than once. */
 export async function disconnect(): Promise<void> {
   await prisma.$disconnect();
-  await embedded?.close();
+  const db = embedded;
+  embedded = undefined;
+  opening = undefined;
+  if (db && !db.closed) await db.close();
 }
