@@ -270,6 +270,15 @@ describe('createArticle', () => {
     ).toEqual(['input.authors.1:DUPLICATE']);
   });
 
+  it('does not let clients set id, createdAt, updatedAt, version or createdBy', async () => {
+    for (const field of ['id', 'createdAt', 'updatedAt', 'version', 'createdBy']) {
+      const input = { ...articleInput(), [field]: field === 'version' ? 7 : 'x' } as CreateArticleInput;
+      const result = await execute(CreateArticle, { input }, as.editor);
+      expect(result.data ?? null, field).toBeNull();
+      expect(result.errors?.[0]?.extensions?.code, field).toBe('BAD_USER_INPUT');
+    }
+  });
+
   it('looks articles up by any form of their URL', async () => {
     const article = await created(articleInput({ url: 'https://lookup.example/a/b' }));
     const Lookup = graphql(`
