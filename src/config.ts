@@ -24,6 +24,31 @@ const EnvSchema = z.object({
   MIGRATE_ON_START: booleanString.optional(),
   /** Fill an empty database with the deterministic demo dataset at start-up. Default: embedded only. */
   SEED_DEMO_DATA: booleanString.optional(),
+  MAX_DEPTH: z.coerce.number().int().min(1).default(10),
+  MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+  MAX_DIRECTIVES: z.coerce.number().int().min(0).default(10),
+  MAX_TOKENS: z.coerce.number().int().min(100).default(2000),
+  MAX_COST: z.coerce.number().int().min(1).default(50_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
+  /** Operations per batched request (a JSON array); 0 refuses batches. */
+  BATCH_LIMIT: z.coerce.number().int().min(0).max(100).default(0),
+  /** Comma-separated origins allowed to call the API from browsers, e.g. https://app.example.com. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin is scheme://host[:port]'))),
+  /** GraphiQL at GET /graphql. Default: on, except in production. */
+  GRAPHIQL: booleanString.optional(),
+  /** Schema introspection. Default: on, except in production. */
+  INTROSPECTION: booleanString.optional(),
+  /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
 export type Config = {
@@ -33,6 +58,15 @@ export type Config = {
   host: string | undefined;
   migrateOnStart: boolean;
   seedDemoData: boolean;
+  limits: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
+  maxBodyBytes: number;
+  batchLimit: number;
+  corsOrigins: string[];
+  graphiql: boolean;
+  introspection: boolean;
+  /** Production mode: no field suggestions in errors; GraphiQL and introspection off unless enabled. */
+  production: boolean;
+  shutdownTimeoutMs: number;
 };
 
 export type DatabaseTarget = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
@@ -59,6 +93,20 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     host: e.HOST,
     migrateOnStart: e.MIGRATE_ON_START ?? embedded,
     seedDemoData: e.SEED_DEMO_DATA ?? embedded,
+    limits: {
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxTokens: e.MAX_TOKENS,
+      maxCost: e.MAX_COST,
+    },
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    batchLimit: e.BATCH_LIMIT,
+    corsOrigins: e.CORS_ORIGINS,
+    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
+    introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+    production: e.NODE_ENV === 'production',
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }
 

@@ -23,21 +23,32 @@ async function main(): Promise<void> {
     }
   }
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
-  const yoga = createServer();
-  const server = createHttpServer(yoga);
+  const { Lifecycle } = await import('./http.ts');
+  const lifecycle = new Lifecycle();
+  const server = createHttpServer(createServer(settings, lifecycle));
   server.listen(settings.port, settings.host, () => {
     const where =
       settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
     console.log(`Newsgraph API on http://localhost:${settings.port}${GRAPHQL_ENDPOINT} (${where})`);
   });
+
+  // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in
+  // flight finish (a mutation in flight commits and answers), then the database closes.
   const stop = (signal: string) => {
-    console.log(`${signal}: shutting down`);
+    if (lifecycle.draining) return;
+    lifecycle.draining = true;
+    console.log(`${signal}: finishing requests in flight, then exiting`);
+    setTimeout(() => {
+      console.error(`shutdown took longer than ${settings.shutdownTimeoutMs} ms; exiting anyway`);
+      process.exit(1);
+    }, settings.shutdownTimeoutMs).unref();
     server.close(() => {
       disconnect().then(
         () => process.exit(0),
         () => process.exit(1),
       );
     });
+    server.closeIdleConnections();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

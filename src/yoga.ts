@@ -1,9 +1,12 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
 import { ErrorCode } from './errors.ts';
 import { useGraphiQLPage } from './graphiql.ts';
+import { Lifecycle, useHealthEndpoints, useRequestLimits, useSchemaExposure } from './http.ts';
+import { useQueryLimits } from './limits.ts';
 import { schema } from './schema/index.ts';
 
 export const GRAPHQL_ENDPOINT = '/graphql';
@@ -43,14 +46,43 @@ function useClientErrorCodes(): Plugin {
   };
 }
 
+export type ServerSettings = Pick<
+  Config,
+  'limits' | 'maxBodyBytes' | 'batchLimit' | 'corsOrigins' | 'graphiql' | 'introspection' | 'production'
+>;
+
 /** The server as a fetch handler: importable by tests and the benchmark; opens no port. */
-export function createServer(): YogaServerInstance<Record<string, unknown>, Context> {
+export function createServer(
+  settings: ServerSettings = config(),
+  lifecycle: Lifecycle = new Lifecycle(),
+): YogaServerInstance<Record<string, unknown>, Context> {
+  const allowed = new Set(settings.corsOrigins);
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     context: ({ request }) => createContext({ request }),
     graphiql: false,
     landingPage: false,
-    plugins: [useGraphiQLPage(GRAPHQL_ENDPOINT), useClientErrorCodes()],
+    batching: settings.batchLimit > 0 ? { limit: settings.batchLimit } : false,
+    // Only allow-listed origins get CORS headers (credentials included); others get none.
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      if (!origin || !allowed.has(origin)) return false;
+      return {
+        origin,
+        credentials: true,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
+        maxAge: 600,
+      };
+    },
+    plugins: [
+      useHealthEndpoints(lifecycle),
+      ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),
+      useRequestLimits({ maxBodyBytes: settings.maxBodyBytes, batchLimit: settings.batchLimit }),
+      useSchemaExposure({ introspection: settings.introspection, suggestions: !settings.production }),
+      useQueryLimits(settings.limits),
+      useClientErrorCodes(),
+    ],
   });
 }

@@ -1,0 +1,130 @@
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { prisma } from './db/client.ts';
+
+/** HTTP-level protections and operations endpoints, as Yoga plugins. */
+
+function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+/** Reads at most `limit` bytes of a body; null when it is longer (reading stops there). */
+async function readLimited(request: Request, limit: number): Promise<string | null> {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const JSON_TYPES = new Set(['application/json', 'application/graphql-response+json']);
+
+/**
+ * POST bodies: JSON only (a cross-site HTML form can send only urlencoded, multipart or plain
+ * text, so forms execute nothing), at most `maxBodyBytes` (HTTP 413), and a JSON array of
+ * operations only when batching is enabled, up to `batchLimit`.
+ */
+export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: number }): Plugin {
+  const tooLarge = () =>
+    errorResponse(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${options.maxBodyBytes} bytes`);
+  return {
+    onRequestParse({ request, setRequestParser }) {
+      if (request.method !== 'POST') return;
+      setRequestParser(async (incoming): Promise<GraphQLParams | GraphQLParams[] | Response> => {
+        if (Number(incoming.headers.get('content-length') ?? 0) > options.maxBodyBytes) return tooLarge();
+        const type = (incoming.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+        if (!JSON_TYPES.has(type)) {
+          return errorResponse(415, 'UNSUPPORTED_MEDIA_TYPE', 'POST a JSON body with Content-Type: application/json');
+        }
+        const text = await readLimited(incoming, options.maxBodyBytes);
+        if (text === null) return tooLarge();
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return errorResponse(400, 'BAD_REQUEST', 'The request body is not valid JSON');
+        }
+        if (Array.isArray(body)) {
+          if (options.batchLimit === 0)
+            return errorResponse(400, 'BATCHING_DISABLED', 'Send one operation per request');
+          if (body.length > options.batchLimit) {
+            return errorResponse(400, 'BATCH_TOO_LARGE', `At most ${options.batchLimit} operations per batch`);
+          }
+          if (!body.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item))) {
+            return errorResponse(400, 'BAD_REQUEST', 'Each batched operation is a JSON object');
+          }
+          return body as GraphQLParams[];
+        }
+        if (typeof body !== 'object' || body === null)
+          return errorResponse(400, 'BAD_REQUEST', 'The request body is a JSON object');
+        return body as GraphQLParams;
+      });
+    },
+  };
+}
+
+/** Readiness turns false at once when the process starts shutting down. */
+export class Lifecycle {
+  draining = false;
+}
+
+/** GET /healthz: the process is alive. GET /readyz: it can serve (database reachable, not draining). */
+export function useHealthEndpoints(lifecycle: Lifecycle): Plugin {
+  const json = (status: number, body: object) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
+  return {
+    async onRequest({ url, endResponse }) {
+      if (url.pathname === '/healthz') return endResponse(json(200, { status: 'ok' }));
+      if (url.pathname !== '/readyz') return;
+      if (lifecycle.draining) return endResponse(json(503, { status: 'shutting down' }));
+      const reachable = await Promise.race([
+        prisma.$queryRaw`SELECT 1`.then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref()),
+      ]);
+      endResponse(reachable ? json(200, { status: 'ready' }) : json(503, { status: 'database unavailable' }));
+    },
+  };
+}
+
+/** Production hardening of error messages and schema exposure. */
+export function useSchemaExposure(options: { introspection: boolean; suggestions: boolean }): Plugin {
+  const strip = (error: Error) =>
+    !(error instanceof GraphQLError)
+      ? error
+      : new GraphQLError(error.message.replace(/ ?Did you mean .*\?$/, ''), {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          path: error.path,
+          originalError: error.originalError,
+          extensions: error.extensions,
+        });
+  return {
+    onValidate({ addValidationRule }) {
+      if (!options.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
+      if (options.suggestions) return;
+      return ({ result, setResult }) => {
+        if (result.length) setResult(result.map(strip));
+      };
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import {
+  GraphQLError,
+  Kind,
+  getNamedType,
+  getNullableType,
+  isListType,
+  type ASTVisitor,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  isObjectType,
+  isInterfaceType,
+  type GraphQLOutputType,
+  getArgumentValues,
+  Lexer,
+  Source,
+  TokenKind,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { MAX_PAGE_SIZE } from './resolvers/pagination.ts';
+
+/**
+ * Limits on what one request may ask for, checked before anything executes (no SQL runs for a
+ * refused query): tokens while parsing; depth, aliases and directives while validating; cost
+ * (list fields multiply by their page size) with the variables, just before execution.
+ */
+
+export interface QueryLimits {
+  maxTokens: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxCost: number;
+}
+
+export const LimitCode = {
+  TOO_MANY_TOKENS: 'TOO_MANY_TOKENS',
+  QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
+  TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
+  TOO_MANY_DIRECTIVES: 'TOO_MANY_DIRECTIVES',
+  QUERY_TOO_COSTLY: 'QUERY_TOO_COSTLY',
+} as const;
+
+function limitError(
+  code: string,
+  message: string,
+  limit: number,
+  nodes?: readonly FieldNode[] | FieldNode,
+): GraphQLError {
+  return new GraphQLError(message, { nodes, extensions: { code, limit } });
+}
+
+/** Walks the selections of one operation, entering each fragment once per path (cycles are a validation error of their own). */
+function walk(
+  selectionSet: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  visit: (field: FieldNode, depth: number) => boolean,
+  depth = 1,
+  seen: Set<string> = new Set(),
+): void {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value.startsWith('__')) continue; // introspection is bounded by the token limit
+      if (!visit(selection, depth)) return;
+      if (selection.selectionSet) walk(selection.selectionSet, fragments, visit, depth + 1, seen);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      walk(selection.selectionSet, fragments, visit, depth, seen);
+    } else {
+      const name = selection.name.value;
+      const fragment = fragments.get(name);
+      if (!fragment || seen.has(name)) continue;
+      walk(fragment.selectionSet, fragments, visit, depth, new Set([...seen, name]));
+    }
+  }
+}
+
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const map = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) map.set(definition.name.value, definition);
+  }
+  return map;
+}
+
+/** Validation rule: depth of field nesting, aliases and directives per operation. */
+export function shapeLimitsRule(limits: QueryLimits) {
+  return (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(operation: OperationDefinitionNode) {
+      const fragments = fragmentsOf(context.getDocument());
+      let aliases = 0;
+      let directives = operation.directives?.length ?? 0;
+      let failed = false;
+      walk(operation.selectionSet, fragments, (field, depth) => {
+        if (failed) return false;
+        if (depth > limits.maxDepth) {
+          context.reportError(
+            limitError(
+              LimitCode.QUERY_TOO_DEEP,
+              `Query is deeper than ${limits.maxDepth} levels`,
+              limits.maxDepth,
+              field,
+            ),
+          );
+          failed = true;
+          return false;
+        }
+        if (field.alias) aliases += 1;
+        directives += field.directives?.length ?? 0;
+        return true;
+      });
+      if (failed) return;
+      for (const fragment of fragments.values()) directives += fragment.directives?.length ?? 0;
+      if (aliases > limits.maxAliases) {
+        context.reportError(
+          limitError(LimitCode.TOO_MANY_ALIASES, `More than ${limits.maxAliases} aliases`, limits.maxAliases),
+        );
+      }
+      if (directives > limits.maxDirectives) {
+        context.reportError(
+          limitError(
+            LimitCode.TOO_MANY_DIRECTIVES,
+            `More than ${limits.maxDirectives} directives`,
+            limits.maxDirectives,
+          ),
+        );
+      }
+    },
+  });
+}
+
+/** Default page size assumed for a connection without first/last, and list sizes for plain lists. */
+const DEFAULT_PAGE = 20;
+const LIST_SIZES: Record<string, number> = { 'Article.authors': 20, 'Article.topics': 50 };
+
+/**
+ * The cost of an operation: every field costs 1, and the cost of what is selected under a list
+ * is multiplied by its size: `first`/`last` (default 20) for connections (their edges are not
+ * counted again), the number of ids for `nodes`, the input limits for an article's authors (20)
+ * and topics (50), 100 for any other list.
+ */
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+  cap: number,
+): number {
+  const fragments = fragmentsOf(document);
+  const costOf = (selectionSet: SelectionSetNode, parent: GraphQLOutputType, seen: Set<string>): number => {
+    let total = 0;
+    const named = getNamedType(parent);
+    for (const selection of selectionSet.selections) {
+      if (total > cap) return total;
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition
+          ? (schema.getType(selection.typeCondition.name.value) as GraphQLOutputType)
+          : parent;
+        total += costOf(selection.selectionSet, type ?? parent, seen);
+        continue;
+      }
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = fragments.get(selection.name.value);
+        if (!fragment || seen.has(fragment.name.value)) continue;
+        const type = schema.getType(fragment.typeCondition.name.value) as GraphQLOutputType;
+        total += costOf(fragment.selectionSet, type ?? parent, new Set([...seen, fragment.name.value]));
+        continue;
+      }
+      if (selection.name.value.startsWith('__')) continue;
+      total += 1;
+      if (!selection.selectionSet) continue;
+      let field: GraphQLField<unknown, unknown> | undefined;
+      if (isObjectType(named) || isInterfaceType(named)) field = named.getFields()[selection.name.value];
+      if (!field) {
+        // a union or unknown field: count the selection once
+        total += costOf(selection.selectionSet, parent, seen);
+        continue;
+      }
+      const child = costOf(selection.selectionSet, field.type, seen);
+      total += child * multiplier(named.name, field, selection, variables);
+    }
+    return total;
+  };
+  const root = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  if (!root) return 0;
+  return costOf(operation.selectionSet, root, new Set());
+}
+
+function multiplier(
+  parentName: string,
+  field: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  variables: Record<string, unknown>,
+): number {
+  let args: Record<string, unknown> = {};
+  try {
+    args = getArgumentValues(field, node, variables);
+  } catch {
+    return 1; // invalid arguments fail validation or coercion on their own
+  }
+  if (getNamedType(field.type).name.endsWith('Connection')) {
+    const size = (args.first ?? args.last) as number | undefined;
+    // sizes over the maximum are refused by the field itself (INVALID_PAGE_SIZE), before any SQL
+    return typeof size === 'number' && size >= 0 ? Math.min(Math.max(size, 1), MAX_PAGE_SIZE + 1) : DEFAULT_PAGE;
+  }
+  // a connection's edges are already counted by the connection's page size
+  if (parentName.endsWith('Connection')) return 1;
+  if (field.name === 'nodes' && Array.isArray(args.ids)) return Math.max(args.ids.length, 1);
+  if (isListType(getNullableType(field.type))) return LIST_SIZES[`${parentName}.${field.name}`] ?? 100;
+  return 1;
+}
+
+/** Lexical tokens of a document, counting stops past `stopAfter`; a lexing error ends the count (the parser reports it). */
+function countTokens(source: string, stopAfter: number): number {
+  const lexer = new Lexer(new Source(source));
+  let count = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) {
+      count += 1;
+      if (count > stopAfter) break;
+    }
+  } catch {
+    // syntax errors are the parser's to report
+  }
+  return count;
+}
+
+/** Yoga plugin: token limit before parsing, shape limits at validation, cost before execution. */
+export function useQueryLimits(limits: QueryLimits): Plugin {
+  return {
+    onParams({ params, setResult }) {
+      // counted before parsing, so an oversized document costs no parser work
+      if (typeof params.query === 'string' && countTokens(params.query, limits.maxTokens) > limits.maxTokens) {
+        setResult({
+          errors: [
+            limitError(
+              LimitCode.TOO_MANY_TOKENS,
+              `Document has more than ${limits.maxTokens} tokens`,
+              limits.maxTokens,
+            ),
+          ],
+        });
+      }
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(shapeLimitsRule(limits));
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const document = args.document as DocumentNode;
+      const operation = document.definitions.find(
+        (definition): definition is OperationDefinitionNode =>
+          definition.kind === Kind.OPERATION_DEFINITION &&
+          (args.operationName == null || definition.name?.value === args.operationName),
+      );
+      if (!operation) return;
+      const cost = operationCost(
+        args.schema,
+        document,
+        operation,
+        (args.variableValues ?? {}) as Record<string, unknown>,
+        limits.maxCost,
+      );
+      if (cost > limits.maxCost) {
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError(
+              `Query costs more than ${limits.maxCost} (page sizes multiply the cost of what they select)`,
+              {
+                extensions: { code: LimitCode.QUERY_TOO_COSTLY, limit: limits.maxCost },
+              },
+            ),
+          ],
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,198 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../src/config.ts';
+import { prisma } from '../../src/db/client.ts';
+import { createServer } from '../../src/yoga.ts';
+import { recordStatements } from '../support/api.ts';
+import { snapshot } from '../support/keys.ts';
+
+/**
+ * Hostile queries are refused before execution, with a code, and without a single SQL
+ * statement sent. Each test sends the concrete payload.
+ */
+
+const yoga = createServer();
+
+async function post(query: string, variables?: object) {
+  const { statements, result } = await recordStatements(async () => {
+    const response = await yoga.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as {
+        data?: unknown;
+        errors?: { message: string; extensions?: { code?: string } }[];
+      },
+    };
+  });
+  return { ...result, statements, codes: (result.body.errors ?? []).map((e) => e.extensions?.code) };
+}
+
+beforeAll(async () => {
+  await prisma.topic.create({ data: { name: 'Seeded', slug: 'seeded' } });
+});
+
+describe('query limits', () => {
+  it('refuses alias overloading (31 aliases) before execution', async () => {
+    const fields = Array.from({ length: 31 }, (_, i) => `a${i}: topics(first: 1) { totalCount }`).join(' ');
+    const result = await post(`{ ${fields} }`);
+    expect(result.codes).toEqual(['TOO_MANY_ALIASES']);
+    expect(result.statements).toEqual([]);
+    const fine = await post(`{ ${Array.from({ length: 30 }, (_, i) => `a${i}: viewer { anonymous }`).join(' ')} }`);
+    expect(fine.body.errors).toBeUndefined();
+  });
+
+  it('refuses field duplication past the token limit', async () => {
+    const result = await post(`{ topics { edges { node { ${'name '.repeat(3000)} } } } }`);
+    expect(result.codes).toEqual(['TOO_MANY_TOKENS']);
+    expect(result.statements).toEqual([]);
+  });
+
+  it('refuses nesting deeper than 10 levels, and accepts 10', async () => {
+    const prefix =
+      '{ authors(first: 1) { edges { node { articles(first: 1) { edges { node { topics { articles(first: 1) {';
+    // levels: authors 1, edges 2, node 3, articles 4, edges 5, node 6, topics 7, articles 8, ...
+    const ten = await post(`${prefix} pageInfo { hasNextPage } } } } } } } } } }`);
+    expect(ten.body.errors).toBeUndefined();
+    const eleven = await post(`${prefix} edges { node { title } } } } } } } } } } }`);
+    expect(eleven.codes).toEqual(['QUERY_TOO_DEEP']);
+    expect(eleven.statements).toEqual([]);
+  });
+
+  it('refuses circular fragments', async () => {
+    const result = await post(`
+      query { articles { edges { node { ...A } } } }
+      fragment A on Article { authors { ...B } }
+      fragment B on Author { articles { edges { node { ...A } } } }`);
+    expect(result.codes).toContain('GRAPHQL_VALIDATION_FAILED');
+    expect(result.body.errors!.some((e) => /cannot spread fragment "A" within itself/i.test(e.message))).toBe(true);
+    expect(result.statements).toEqual([]);
+  });
+
+  it('refuses directive overloading', async () => {
+    const fields = Array.from({ length: 11 }, (_, i) => `f${i}: viewer @include(if: true) { anonymous }`).join(' ');
+    const result = await post(`{ ${fields} }`);
+    expect(result.codes).toEqual(['TOO_MANY_DIRECTIVES']);
+    expect(result.statements).toEqual([]);
+  });
+
+  it('lets the heaviest legitimate page through: 100 articles with authors and topics', async () => {
+    const result = await post(
+      `{ articles(first: 100) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id title url source publishedAt priority isAustralian description summary authors { id name } topics { id name slug } } } } }`,
+    );
+    expect(result.body.errors).toBeUndefined();
+  });
+
+  it('refuses articles -> topics -> articles(first: 100) nested three deep (too deep, and too costly), even through variables', async () => {
+    const query = `query ($n: Int) { articles(first: $n) { edges { node { topics { articles(first: $n) { edges { node { topics { articles(first: $n) { edges { node { title } } } } } } } } } } } }`;
+    const result = await post(query, { n: 100 });
+    expect(result.codes).toEqual(['QUERY_TOO_DEEP']);
+    expect(result.statements).toEqual([]);
+    // with the depth limit out of the way, its cost refuses it
+    const deepAllowed = createServer({ ...config(), limits: { ...config().limits, maxDepth: 30 } });
+    const { statements, result: response } = await recordStatements(async () =>
+      deepAllowed.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { n: 100 } }),
+      }),
+    );
+    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors.map((e) => e.extensions.code)).toEqual(['QUERY_TOO_COSTLY']);
+    expect(statements).toEqual([]);
+    const twoDeep = await post(
+      `{ articles(first: 100) { edges { node { topics { articles(first: 100) { edges { node { title } } } } } } } }`,
+    );
+    expect(twoDeep.codes).toEqual(['QUERY_TOO_COSTLY']);
+  });
+
+  it('refuses a huge first with INVALID_PAGE_SIZE before any SQL', async () => {
+    const result = await post(`{ articles(first: 1000000) { edges { node { title } } } }`);
+    expect(result.codes).toEqual(['INVALID_PAGE_SIZE']);
+    expect(result.statements).toEqual([]);
+  });
+
+  it('refuses a tampered cursor before any SQL', async () => {
+    const cursor = Buffer.from(`["publishedAt:DESC",["2026-01-01T00:00:00Z","1 OR 1=1"]]`).toString('base64url');
+    const result = await post(`query ($c: String) { articles(after: $c) { edges { node { title } } } }`, { c: cursor });
+    expect(result.codes).toEqual(['INVALID_CURSOR']);
+    expect(result.statements).toEqual([]);
+  });
+
+  it('treats %, _ and quotes in filter strings as text (no error, no match, no change)', async () => {
+    const before = await snapshot();
+    for (const value of ['%', '_', "' OR '1'='1", '"; DROP TABLE "Article"; --', '\\']) {
+      const result = await post(`query ($v: String) { articles(filter: { title: { contains: $v } }) { totalCount } }`, {
+        v: value,
+      });
+      expect(result.body.errors, value).toBeUndefined();
+      expect((result.body.data as { articles: { totalCount: number } }).articles.totalCount).toBe(0);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('request shape', () => {
+  it('refuses batched JSON arrays unless batching is enabled, and over its limit', async () => {
+    const body = JSON.stringify([{ query: '{ viewer { anonymous } }' }, { query: '{ viewer { anonymous } }' }]);
+    const refused = await yoga.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'BATCHING_DISABLED',
+    );
+
+    const batching = createServer({ ...config(), batchLimit: 2 });
+    const ok = await batching.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual([
+      { data: { viewer: { anonymous: true } } },
+      { data: { viewer: { anonymous: true } } },
+    ]);
+    const three = JSON.stringify(Array.from({ length: 3 }, () => ({ query: '{ viewer { anonymous } }' })));
+    const tooMany = await batching.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: three,
+    });
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'BATCH_TOO_LARGE',
+    );
+  });
+
+  it('refuses bodies over 1 MB with HTTP 413, with or without Content-Length', async () => {
+    const big = JSON.stringify({ query: `{ viewer { anonymous } }`, variables: { pad: 'x'.repeat(1_100_000) } });
+    const declared = await yoga.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(big.length) },
+      body: big,
+    });
+    expect(declared.status).toBe(413);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 12; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(100_000)));
+        controller.close();
+      },
+    });
+    const chunked = await yoga.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
+  });
+});
