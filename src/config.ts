@@ -47,6 +47,12 @@ const EnvSchema = z.object({
   GRAPHIQL: booleanString.optional(),
   /** Schema introspection. Default: on, except in production. */
   INTROSPECTION: booleanString.optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** PostgreSQL statement_timeout for every statement, in ms (0: none). Servers only. */
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** How long a request waits for a database connection before failing, in ms. */
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -67,6 +73,10 @@ export type Config = {
   /** Production mode: no field suggestions in errors; GraphiQL and introspection off unless enabled. */
   production: boolean;
   shutdownTimeoutMs: number;
+  dbPoolSize: number;
+  statementTimeoutMs: number;
+  dbConnectTimeoutMs: number;
+  logLevel: string;
 };
 
 export type DatabaseTarget = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
@@ -107,6 +117,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
     production: e.NODE_ENV === 'production',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    dbPoolSize: e.DB_POOL_SIZE,
+    statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
   };
 }
 

@@ -1,6 +1,7 @@
 import { initContextCache } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { prisma } from './db/client.ts';
+import { requestIdOf } from './observability.ts';
 import { authenticate, AuthenticationError, type Viewer } from './resolvers/apiKeys.ts';
 
 /** Per-request state: who is asking, a request id, and the Pothos cache holding this request's DataLoaders. */
@@ -29,13 +30,7 @@ export async function createContext({ request }: { request: Request }): Promise<
   }
   return {
     ...initContextCache(),
-    requestId: requestIdFrom(request),
+    requestId: requestIdOf(request),
     viewer,
   } satisfies Context;
-}
-
-/** A caller-supplied X-Request-Id is kept only when it is short and plain (it ends up in logs). */
-function requestIdFrom(request: Request): string {
-  const given = request.headers.get('x-request-id');
-  return given && /^[\w.:-]{1,64}$/.test(given) ? given : crypto.randomUUID();
 }

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
   const { Lifecycle } = await import('./http.ts');
   const lifecycle = new Lifecycle();
-  const server = createHttpServer(createServer(settings, lifecycle));
+  const server = createHttpServer(createServer(settings, { lifecycle }));
   server.listen(settings.port, settings.host, () => {
     const where =
       settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';

@@ -7,6 +7,7 @@ import { ErrorCode } from './errors.ts';
 import { useGraphiQLPage } from './graphiql.ts';
 import { Lifecycle, useHealthEndpoints, useRequestLimits, useSchemaExposure } from './http.ts';
 import { useQueryLimits } from './limits.ts';
+import { createLogger, createMetrics, useObservability, type Logger, type Metrics } from './observability.ts';
 import { schema } from './schema/index.ts';
 
 export const GRAPHQL_ENDPOINT = '/graphql';
@@ -52,10 +53,19 @@ export type ServerSettings = Pick<
 >;
 
 /** The server as a fetch handler: importable by tests and the benchmark; opens no port. */
+export interface ServerParts {
+  lifecycle?: Lifecycle;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
 export function createServer(
   settings: ServerSettings = config(),
-  lifecycle: Lifecycle = new Lifecycle(),
+  parts: ServerParts = {},
 ): YogaServerInstance<Record<string, unknown>, Context> {
+  const lifecycle = parts.lifecycle ?? new Lifecycle();
+  const logger = parts.logger ?? createLogger(config().logLevel);
+  const metrics = parts.metrics ?? createMetrics();
   const allowed = new Set(settings.corsOrigins);
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -63,6 +73,8 @@ export function createServer(
     context: ({ request }) => createContext({ request }),
     graphiql: false,
     landingPage: false,
+    // our own plugin logs (JSON, with request ids); Yoga's would print unstructured lines
+    logging: false,
     batching: settings.batchLimit > 0 ? { limit: settings.batchLimit } : false,
     // Only allow-listed origins get CORS headers (credentials included); others get none.
     cors: (request) => {
@@ -77,6 +89,7 @@ export function createServer(
       };
     },
     plugins: [
+      useObservability(logger, metrics),
       useHealthEndpoints(lifecycle),
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),
       useRequestLimits({ maxBodyBytes: settings.maxBodyBytes, batchLimit: settings.batchLimit }),

@@ -13,11 +13,23 @@ export type { SqlDriverAdapterFactory };
 export interface PostgresPoolOptions {
   /** Maximum pool size. */
   max?: number;
+  /** Server-side limit on any one statement (PostgreSQL statement_timeout), in ms; 0 for none. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection (from the pool or the server) before failing, in ms. */
+  connectionTimeoutMs?: number;
 }
 
-/** Driver adapter for a PostgreSQL server. */
-export function postgresAdapter(url: string, options: PostgresPoolOptions = {}): PrismaPg {
-  return new PrismaPg({ connectionString: url, max: options.max ?? 10 });
+/** Driver adapter for a PostgreSQL server, over a pool we own (so its state can be reported). */
+export function postgresAdapter(url: string, options: PostgresPoolOptions = {}): { adapter: PrismaPg; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+  });
+  // a connection that breaks while idle (database restarted) is dropped, not fatal
+  pool.on('error', () => undefined);
+  return { adapter: new PrismaPg(pool), pool };
 }
 
 /** Driver adapter for an open PGlite instance (one connection; the adapter serialises access). */

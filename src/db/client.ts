@@ -49,10 +49,20 @@ function observedFactory(factory: SqlDriverAdapterFactory): SqlDriverAdapterFact
 
 let embedded: PGlite | undefined;
 let opening: Promise<PGlite> | undefined;
+let pool: import('pg').Pool | undefined;
 
 function createFactory(): SqlDriverAdapterFactory {
   const target = config().database;
-  if (target.kind === 'postgres') return postgresAdapter(target.url);
+  if (target.kind === 'postgres') {
+    const settings = config();
+    const server = postgresAdapter(target.url, {
+      max: settings.dbPoolSize,
+      statementTimeoutMs: settings.statementTimeoutMs,
+      connectionTimeoutMs: settings.dbConnectTimeoutMs,
+    });
+    pool = server.pool;
+    return server.adapter;
+  }
   // Opened on first use, so importing the schema (codegen, type generation) touches no data.
   const open = () => (opening ??= openPGlite(target.dataDir).then((db) => (embedded = db)));
   return {
@@ -72,6 +82,12 @@ export async function migrateDatabase(): Promise<string[]> {
   if (target.kind === 'postgres') return applyMigrations(target);
   await prisma.$connect();
   return applyMigrations({ kind: 'pglite-open', db: embedded! });
+}
+
+/** Connections by state, for metrics: the pool's on a server, one for the embedded database. */
+export function poolStats(): { total: number; idle: number; waiting: number } {
+  if (pool) return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  return { total: embedded ? 1 : 0, idle: 0, waiting: 0 };
 }
 
 /** Closes the connection (and the embedded database); safe to call more than once. */

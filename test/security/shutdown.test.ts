@@ -29,7 +29,7 @@ afterAll(async () => cleanup());
 describe('graceful shutdown', () => {
   it('readiness fails as soon as draining starts', async () => {
     const lifecycle = new Lifecycle();
-    const yoga = createServer(undefined, lifecycle);
+    const yoga = createServer(undefined, { lifecycle });
     expect((await yoga.fetch('http://newsgraph.test/readyz')).status).toBe(200);
     lifecycle.draining = true;
     const draining = await yoga.fetch('http://newsgraph.test/readyz');

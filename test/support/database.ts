@@ -33,6 +33,7 @@ if (serverUrl) {
 }
 process.env.NODE_ENV = 'test';
 process.env.SEED_DEMO_DATA = 'false';
+process.env.LOG_LEVEL ??= 'silent';
 
 afterAll(async () => {
   const { disconnect } = await import('../../src/db/client.ts');

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable } from 'graphql-yoga';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { poolStats } from './db/client.ts';
+
+/**
+ * Structured logs (one JSON line per request and per unexpected error, each with the request
+ * id, which is also returned as X-Request-Id) and Prometheus metrics at GET /metrics.
+ * Authorization headers and API keys never reach a log line.
+ */
+
+export type { Logger };
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // belt and braces: nothing we log carries headers, but if a value ever does, it is censored
+      redact: {
+        paths: [
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          '*.headers.authorization',
+          'key',
+          'apiKey',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination as never,
+  );
+}
+
+const requestIds = new WeakMap<Request, string>();
+
+/** The request's id: a caller's X-Request-Id when it is short and plain (it ends up in logs), else a new UUID. */
+export function requestIdOf(request: Request): string {
+  let id = requestIds.get(request);
+  if (!id) {
+    const given = request.headers.get('x-request-id');
+    id = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+    requestIds.set(request, id);
+  }
+  return id;
+}
+
+/** Redacts anything that looks like one of our API keys from free text (error messages). */
+export function scrub(text: string): string {
+  return text.replace(/ngk_[A-Za-z0-9_-]{10,}/g, 'ngk_[redacted]').replace(/Bearer\s+\S+/gi, 'Bearer [redacted]');
+}
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'operation' | 'status'>;
+  duration: Histogram<'operation'>;
+  errors: Counter<'code'>;
+  rateLimited: Counter<'kind'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics: Metrics = {
+    registry,
+    requests: new Counter({
+      name: 'newsgraph_http_requests_total',
+      help: 'HTTP requests by GraphQL operation name and status',
+      labelNames: ['operation', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'newsgraph_http_request_duration_seconds',
+      help: 'Request latency by GraphQL operation name',
+      labelNames: ['operation'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'newsgraph_graphql_errors_total',
+      help: 'GraphQL errors and error results by code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'newsgraph_rate_limited_total',
+      help: 'Requests refused by the rate limiter',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+  };
+  new Gauge({
+    name: 'newsgraph_db_pool_connections',
+    help: 'Database connections by state (the embedded database has one)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const stats = poolStats();
+      this.set({ state: 'total' }, stats.total);
+      this.set({ state: 'idle' }, stats.idle);
+      this.set({ state: 'waiting' }, stats.waiting);
+    },
+  });
+  return metrics;
+}
+
+/** A bounded label: operation names are client-chosen, so only plain short ones are kept. */
+function operationLabel(name: string | null | undefined): string {
+  return name && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'anonymous';
+}
+
+interface RequestState {
+  start: number;
+  operation: string;
+}
+
+export function useObservability(log: Logger, metrics: Metrics): Plugin {
+  const state = new WeakMap<Request, RequestState>();
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      state.set(request, { start: performance.now(), operation: 'none' });
+      if (url.pathname === '/metrics' && request.method === 'GET') {
+        return metrics.registry.metrics().then((text) => {
+          endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.registry.contentType } }));
+        });
+      }
+    },
+    onParams({ request, params }) {
+      const entry = state.get(request);
+      if (entry) entry.operation = operationLabel(params.operationName);
+    },
+    onExecute({ args }) {
+      const { requestId, request } = args.contextValue as { requestId?: string; request?: Request };
+      const entry = request ? state.get(request) : undefined;
+      if (entry) {
+        const operation = (args.document as DocumentNode).definitions.find(
+          (definition): definition is OperationDefinitionNode =>
+            definition.kind === Kind.OPERATION_DEFINITION &&
+            (args.operationName == null || definition.name?.value === args.operationName),
+        );
+        entry.operation = operationLabel(operation?.name?.value);
+      }
+      return {
+        onExecuteDone({ result }) {
+          if (isAsyncIterable(result)) return;
+          for (const error of result.errors ?? []) {
+            const code = String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+            metrics.errors.inc({ code });
+            const original = error.originalError;
+            if (original && !('extensions' in original)) {
+              log.error(
+                {
+                  requestId,
+                  path: error.path?.join('.'),
+                  err: { type: original.name, message: scrub(original.message), stack: scrub(original.stack ?? '') },
+                },
+                'unexpected error',
+              );
+            }
+          }
+          // expected failures returned as result-union members count by their code too
+          const data = result.data as Record<string, unknown> | null | undefined;
+          for (const value of Object.values(data ?? {})) {
+            const code = (value as { __typename?: string } | null)?.__typename?.endsWith('Error')
+              ? (value as { __typename: string }).__typename
+              : undefined;
+            if (code) metrics.errors.inc({ code });
+          }
+        },
+      };
+    },
+    onResponse({ request, response }) {
+      const requestId = requestIdOf(request);
+      response.headers.set('x-request-id', requestId);
+      const entry = state.get(request);
+      const url = new URL(request.url);
+      if (url.pathname === '/metrics' || url.pathname === '/healthz' || url.pathname === '/readyz') return;
+      const seconds = entry ? (performance.now() - entry.start) / 1000 : 0;
+      const operation = entry?.operation ?? 'none';
+      metrics.requests.inc({ operation, status: String(response.status) });
+      metrics.duration.observe({ operation }, seconds);
+      log.info(
+        {
+          requestId,
+          method: request.method,
+          path: url.pathname,
+          status: response.status,
+          operation,
+          ms: Math.round(seconds * 1000),
+        },
+        'request',
+      );
+    },
+  };
+}

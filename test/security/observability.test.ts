@@ -1,0 +1,85 @@
+import { Writable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../src/config.ts';
+import { prisma } from '../../src/db/client.ts';
+import { createApiKey } from '../../src/resolvers/apiKeys.ts';
+import { createLogger, createMetrics } from '../../src/observability.ts';
+import { createServer } from '../../src/yoga.ts';
+
+/** Logs carry a request id (also sent back in X-Request-Id) and never a key; /metrics reports. */
+
+const lines: Record<string, unknown>[] = [];
+const sink = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n').filter(Boolean))
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
+const metrics = createMetrics();
+const yoga = createServer(config(), { logger: createLogger('info', sink), metrics });
+let key: string;
+
+beforeAll(async () => {
+  key = (await createApiKey(prisma, 'observed-editor', 'EDITOR')).secret;
+});
+
+async function post(query: string, headers: Record<string, string> = {}) {
+  return yoga.fetch('http://newsgraph.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query }),
+  });
+}
+
+describe('structured logs', () => {
+  it('log one JSON line per request with the request id returned in X-Request-Id, never the key', async () => {
+    const response = await post('query Whoami { viewer { keyName } }', { authorization: `Bearer ${key}` });
+    const requestId = response.headers.get('x-request-id');
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const line = lines.find((entry) => entry.requestId === requestId);
+    expect(line).toMatchObject({ msg: 'request', status: 200, operation: 'Whoami', method: 'POST', path: '/graphql' });
+    expect(JSON.stringify(lines)).not.toContain(key);
+    expect(JSON.stringify(lines)).not.toMatch(/authorization/i);
+  });
+
+  it('keep a plain caller-supplied request id and replace a hostile one', async () => {
+    expect((await post('{ viewer { anonymous } }', { 'x-request-id': 'trace-42.a' })).headers.get('x-request-id')).toBe(
+      'trace-42.a',
+    );
+    const hostile = await post('{ viewer { anonymous } }', { 'x-request-id': 'evil\n{"level":60}' });
+    expect(hostile.headers.get('x-request-id')).not.toContain('evil');
+  });
+
+  it('log unexpected errors with the request id, masked for the client', async () => {
+    await prisma.$executeRawUnsafe('ALTER TABLE "Topic" RENAME TO "TopicGone"');
+    try {
+      const response = await post('{ topics { totalCount } }', { authorization: `Bearer ${key}` });
+      const requestId = response.headers.get('x-request-id');
+      const body = (await response.json()) as { errors: { message: string }[] };
+      expect(body.errors[0]!.message).toBe('Unexpected error.');
+      const error = lines.find((entry) => entry.requestId === requestId && entry.msg === 'unexpected error');
+      expect(error).toBeDefined();
+      expect(error!.level).toBe(50);
+      expect(JSON.stringify(error)).not.toContain(key);
+    } finally {
+      await prisma.$executeRawUnsafe('ALTER TABLE "TopicGone" RENAME TO "Topic"');
+    }
+  });
+});
+
+describe('Prometheus metrics', () => {
+  it('count requests and latency by operation, errors by code, and report the database pool', async () => {
+    await post('query CountMe { topics { totalCount } }');
+    await post('query CountMe { topics { totalCount } }');
+    await post('{ articles(after: "garbage") { totalCount } }');
+    const response = await yoga.fetch('http://newsgraph.test/metrics');
+    expect(response.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/newsgraph_http_requests_total\{operation="CountMe",status="200"\} 2/);
+    expect(text).toMatch(/newsgraph_http_request_duration_seconds_count\{operation="CountMe"\} 2/);
+    expect(text).toMatch(/newsgraph_graphql_errors_total\{code="INVALID_CURSOR"\} 1/);
+    expect(text).toMatch(/newsgraph_db_pool_connections\{state="total"\} [1-9]/);
+    expect(text).toMatch(/# TYPE newsgraph_rate_limited_total counter/);
+  });
+});
