@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RateLimitSettings } from './rateLimit.ts';
 
 /**
  * Every setting the server reads, parsed once at boot. A bad value stops the process with a
@@ -52,6 +53,19 @@ const EnvSchema = z.object({
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
   /** How long a request waits for a database connection before failing, in ms. */
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /** Requests per window per anonymous client address; 0: no limit. */
+  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).default(120),
+  /** Requests per window per API key; 0: no limit. */
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(1_200),
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+  TRUST_PROXY: booleanString.default(false),
+  /** Share rate-limit counters between replicas through this Redis. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional(),
+  REDIS_PREFIX: z.string().default('newsgraph:ratelimit:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
@@ -77,6 +91,7 @@ export type Config = {
   statementTimeoutMs: number;
   dbConnectTimeoutMs: number;
   logLevel: string;
+  rateLimits: RateLimitSettings;
 };
 
 export type DatabaseTarget = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
@@ -121,6 +136,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    rateLimits: {
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      anonymous: e.RATE_LIMIT_ANONYMOUS,
+      perKey: e.RATE_LIMIT_PER_KEY,
+      trustProxy: e.TRUST_PROXY,
+      redisUrl: e.REDIS_URL,
+      redisPrefix: e.REDIS_PREFIX,
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { ErrorCode } from './errors.ts';
 import { useGraphiQLPage } from './graphiql.ts';
 import { Lifecycle, useHealthEndpoints, useRequestLimits, useSchemaExposure } from './http.ts';
 import { useQueryLimits } from './limits.ts';
+import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import { createLogger, createMetrics, useObservability, type Logger, type Metrics } from './observability.ts';
 import { schema } from './schema/index.ts';
 
@@ -49,7 +50,7 @@ function useClientErrorCodes(): Plugin {
 
 export type ServerSettings = Pick<
   Config,
-  'limits' | 'maxBodyBytes' | 'batchLimit' | 'corsOrigins' | 'graphiql' | 'introspection' | 'production'
+  'limits' | 'maxBodyBytes' | 'batchLimit' | 'corsOrigins' | 'graphiql' | 'introspection' | 'production' | 'rateLimits'
 >;
 
 /** The server as a fetch handler: importable by tests and the benchmark; opens no port. */
@@ -57,6 +58,8 @@ export interface ServerParts {
   lifecycle?: Lifecycle;
   logger?: Logger;
   metrics?: Metrics;
+  /** Rate-limit counters; by default in memory, or in Redis when configured. */
+  counters?: CounterStore;
 }
 
 export function createServer(
@@ -66,6 +69,7 @@ export function createServer(
   const lifecycle = parts.lifecycle ?? new Lifecycle();
   const logger = parts.logger ?? createLogger(config().logLevel);
   const metrics = parts.metrics ?? createMetrics();
+  const counters = parts.counters ?? createCounterStore(settings.rateLimits);
   const allowed = new Set(settings.corsOrigins);
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -91,6 +95,7 @@ export function createServer(
     plugins: [
       useObservability(logger, metrics),
       useHealthEndpoints(lifecycle),
+      useRateLimits(settings.rateLimits, counters, logger, metrics),
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),
       useRequestLimits({ maxBodyBytes: settings.maxBodyBytes, batchLimit: settings.batchLimit }),
       useSchemaExposure({ introspection: settings.introspection, suggestions: !settings.production }),

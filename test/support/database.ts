@@ -34,6 +34,9 @@ if (serverUrl) {
 process.env.NODE_ENV = 'test';
 process.env.SEED_DEMO_DATA = 'false';
 process.env.LOG_LEVEL ??= 'silent';
+// rate limits have their own tests; the rest of the suite sends many requests from one client
+process.env.RATE_LIMIT_ANONYMOUS ??= '0';
+process.env.RATE_LIMIT_PER_KEY ??= '0';
 
 afterAll(async () => {
   const { disconnect } = await import('../../src/db/client.ts');

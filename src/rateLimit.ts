@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import type { Plugin } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import type { Logger, Metrics } from './observability.ts';
+
+/**
+ * Fixed-window rate limits, per API key (when a Bearer token is sent) or per client address
+ * (anonymous), with separate budgets. Over budget: HTTP 429 with Retry-After, and nothing runs.
+ * Counters live in memory, or in Redis when REDIS_URL is set so that replicas share budgets.
+ */
+
+export interface RateLimitSettings {
+  windowMs: number;
+  /** Requests per window for one anonymous client address; 0 for no limit. */
+  anonymous: number;
+  /** Requests per window for one API key; 0 for no limit. */
+  perKey: number;
+  /** Take the client address from the first X-Forwarded-For entry (behind a trusted proxy). */
+  trustProxy: boolean;
+  redisUrl?: string;
+  /** Key prefix in Redis (one per deployment). */
+  redisPrefix: string;
+}
+
+export interface WindowCount {
+  count: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+export interface CounterStore {
+  hit(bucket: string, windowMs: number): Promise<WindowCount>;
+  close(): Promise<void>;
+}
+
+export class MemoryStore implements CounterStore {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  async hit(bucket: string, windowMs: number, now = Date.now()): Promise<WindowCount> {
+    if (this.windows.size > 100_000) this.prune(now);
+    let entry = this.windows.get(bucket);
+    if (!entry || entry.resetAt <= now) {
+      entry = { count: 0, resetAt: now + windowMs };
+      this.windows.set(bucket, entry);
+    }
+    entry.count += 1;
+    return { count: entry.count, resetMs: entry.resetAt - now };
+  }
+
+  private prune(now: number): void {
+    for (const [bucket, entry] of this.windows) if (entry.resetAt <= now) this.windows.delete(bucket);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** INCR and start the window on the first hit, atomically; returns the count and the time left. */
+const HIT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return { count, ttl }`;
+
+export class RedisStore implements CounterStore {
+  private readonly redis: Redis;
+
+  constructor(
+    url: string,
+    private readonly prefix: string,
+  ) {
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 1_000, commandTimeout: 1_000 });
+    this.redis.on('error', () => undefined); // reported per request by the limiter
+  }
+
+  async hit(bucket: string, windowMs: number): Promise<WindowCount> {
+    const [count, ttl] = (await this.redis.eval(HIT_SCRIPT, 1, `${this.prefix}${bucket}`, String(windowMs))) as [
+      number,
+      number,
+    ];
+    return { count, resetMs: ttl };
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
+
+function clientAddress(request: Request, serverContext: unknown, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  const socket = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req?.socket;
+  return socket?.remoteAddress ?? 'unknown';
+}
+
+const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
+
+export function useRateLimits(settings: RateLimitSettings, store: CounterStore, log: Logger, metrics: Metrics): Plugin {
+  return {
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+      if (EXEMPT.has(url.pathname) || request.method === 'OPTIONS') return;
+      if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return; // the GraphiQL page
+      const token = /^Bearer +(\S+)/i.exec(request.headers.get('authorization') ?? '')?.[1];
+      const kind = token ? 'key' : 'anonymous';
+      const limit = token ? settings.perKey : settings.anonymous;
+      if (limit === 0) return;
+      const bucket = token
+        ? `key:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`
+        : `ip:${clientAddress(request, serverContext, settings.trustProxy)}`;
+      let window: WindowCount;
+      try {
+        window = await store.hit(bucket, settings.windowMs);
+      } catch (error) {
+        // the limiter's store is down: serve rather than refuse everyone, and say so
+        log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
+        return;
+      }
+      if (window.count <= limit) return;
+      metrics.rateLimited.inc({ kind });
+      const retryAfter = Math.max(1, Math.ceil(window.resetMs / 1000));
+      endResponse(
+        new fetchAPI.Response(
+          JSON.stringify({
+            errors: [
+              {
+                message: `Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`,
+                extensions: { code: 'RATE_LIMITED', retryAfter },
+              },
+            ],
+          }),
+          {
+            status: 429,
+            headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) },
+          },
+        ),
+      );
+    },
+  };
+}
+
+export function createCounterStore(settings: RateLimitSettings): CounterStore {
+  return settings.redisUrl ? new RedisStore(settings.redisUrl, settings.redisPrefix) : new MemoryStore();
+}

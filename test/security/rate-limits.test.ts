@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../src/config.ts';
+import { prisma } from '../../src/db/client.ts';
+import { createApiKey } from '../../src/resolvers/apiKeys.ts';
+import { createLogger, createMetrics } from '../../src/observability.ts';
+import { MemoryStore, RedisStore, type CounterStore, type RateLimitSettings } from '../../src/rateLimit.ts';
+import { createServer } from '../../src/yoga.ts';
+import { recordStatements } from '../support/api.ts';
+
+/** Rate limits per API key and per client address, in memory and shared through Redis. */
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const stores: CounterStore[] = [];
+let key: string;
+
+beforeAll(async () => {
+  key = (await createApiKey(prisma, 'limited-editor', 'EDITOR')).secret;
+});
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+});
+
+function server(limits: Partial<RateLimitSettings>, counters: CounterStore) {
+  stores.push(counters);
+  const rateLimits = { ...config().rateLimits, windowMs: 60_000, anonymous: 3, perKey: 5, trustProxy: true, ...limits };
+  return createServer(
+    { ...config(), rateLimits },
+    { counters, logger: createLogger('silent'), metrics: createMetrics() },
+  );
+}
+
+async function ask(yoga: ReturnType<typeof createServer>, headers: Record<string, string>) {
+  const { statements, result } = await recordStatements(async () => {
+    const response = await yoga.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query: '{ topics { totalCount } }' }),
+    });
+    return {
+      status: response.status,
+      retryAfter: response.headers.get('retry-after'),
+      body: (await response.json()) as { errors?: { extensions: { code: string } }[] },
+    };
+  });
+  return { ...result, statements };
+}
+
+describe('rate limits (in memory)', () => {
+  it('refuses a client over its budget with 429 and Retry-After, running nothing; others keep theirs', async () => {
+    const yoga = server({}, new MemoryStore());
+    const a = { 'x-forwarded-for': '203.0.113.7' };
+    for (let i = 0; i < 3; i++) expect((await ask(yoga, a)).status).toBe(200);
+    const refused = await ask(yoga, a);
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors?.[0]?.extensions.code).toBe('RATE_LIMITED');
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.retryAfter)).toBeLessThanOrEqual(60);
+    expect(refused.statements).toEqual([]);
+    expect((await ask(yoga, { 'x-forwarded-for': '198.51.100.2' })).status).toBe(200);
+  });
+
+  it('gives API keys their own, separate budget', async () => {
+    const yoga = server({}, new MemoryStore());
+    const client = { 'x-forwarded-for': '203.0.113.9' };
+    for (let i = 0; i < 3; i++) await ask(yoga, client);
+    expect((await ask(yoga, client)).status).toBe(429);
+    const withKey = { ...client, authorization: `Bearer ${key}` };
+    for (let i = 0; i < 5; i++) expect((await ask(yoga, withKey)).status).toBe(200);
+    expect((await ask(yoga, withKey)).status).toBe(429);
+  });
+
+  it('ignores X-Forwarded-For unless the proxy is trusted', async () => {
+    const yoga = server({ trustProxy: false }, new MemoryStore());
+    for (let i = 0; i < 3; i++) await ask(yoga, { 'x-forwarded-for': `192.0.2.${i}` });
+    expect((await ask(yoga, { 'x-forwarded-for': '192.0.2.99' })).status).toBe(429);
+  });
+});
+
+describe('rate limits shared through Redis', () => {
+  it('two server instances share one budget per client', async () => {
+    const prefix = `newsgraph-test:${randomUUID()}:`;
+    const one = server({ anonymous: 4, redisUrl: REDIS_URL, redisPrefix: prefix }, new RedisStore(REDIS_URL, prefix));
+    const two = server({ anonymous: 4, redisUrl: REDIS_URL, redisPrefix: prefix }, new RedisStore(REDIS_URL, prefix));
+    const client = { 'x-forwarded-for': '203.0.113.50' };
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await ask(i % 2 ? two : one, client)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    expect((await ask(two, { 'x-forwarded-for': '203.0.113.51' })).status).toBe(200);
+  });
+
+  it('serves rather than refuses everyone when Redis is unreachable', async () => {
+    const yoga = server({ anonymous: 1 }, new RedisStore('redis://127.0.0.1:1', 'unreachable:'));
+    for (let i = 0; i < 3; i++) expect((await ask(yoga, { 'x-forwarded-for': '203.0.113.77' })).status).toBe(200);
+  });
+});
