@@ -1,0 +1,133 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { describe, expect, it, vi } from 'vitest';
+import { freePort, startServer } from '../support/process.ts';
+import { serverUrl } from '../support/targets.ts';
+
+vi.hoisted(() => {
+  process.env.STATEMENT_TIMEOUT_MS = '300';
+});
+
+const { createServer } = await import('../../src/yoga.ts');
+
+/** Slow statements end with a clear error; losing the database is survivable. */
+
+describe.runIf(serverUrl)('statement timeout (PostgreSQL server)', () => {
+  it('ends a statement stuck behind a lock with DATABASE_TIMEOUT, quickly', async () => {
+    const yoga = createServer();
+    const blocker = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE "Topic" IN ACCESS EXCLUSIVE MODE');
+    try {
+      const started = Date.now();
+      const response = await yoga.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ topics { totalCount } }' }),
+      });
+      const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(body.errors.map((e) => e.extensions.code)).toEqual(['DATABASE_TIMEOUT']);
+      expect(body.errors[0]!.message).not.toMatch(/SELECT|Topic|57014/);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+  });
+});
+
+const PG_BIN = fs.existsSync('/usr/lib/postgresql')
+  ? path.join('/usr/lib/postgresql', fs.readdirSync('/usr/lib/postgresql')[0]!, 'bin')
+  : '';
+
+/** A private PostgreSQL cluster this test may stop and start (never the shared server). */
+function privateCluster() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-pg-'));
+  fs.chmodSync(dir, 0o777);
+  const data = path.join(dir, 'data');
+  const asPostgres = (command: string) => {
+    const result = spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', command], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${command}\n${result.stdout}\n${result.stderr}`);
+  };
+  return {
+    dir,
+    async init(port: number) {
+      asPostgres(`${PG_BIN}/initdb -D ${data} -A trust -U postgres >/dev/null`);
+      this.start(port);
+    },
+    start(port: number) {
+      asPostgres(
+        `${PG_BIN}/pg_ctl -D ${data} -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1" -l ${dir}/log -w start >/dev/null`,
+      );
+    },
+    stop() {
+      asPostgres(`${PG_BIN}/pg_ctl -D ${data} -m immediate -w stop >/dev/null`);
+    },
+    remove() {
+      try {
+        this.stop();
+      } catch {
+        // already stopped
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.runIf(PG_BIN && process.getuid?.() === 0)('losing the database', () => {
+  it('fails requests fast with a masked error, survives, and serves again when the database returns', async () => {
+    const cluster = privateCluster();
+    const port = await freePort();
+    await cluster.init(port);
+    const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+    const server = await startServer({
+      DATABASE_URL: url,
+      PGLITE_DIR: undefined,
+      MIGRATE_ON_START: 'true',
+      SEED_DEMO_DATA: 'false',
+      DB_CONNECT_TIMEOUT_MS: '1000',
+    });
+    const ask = async () => {
+      const started = Date.now();
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ articles { totalCount } }' }),
+      });
+      return {
+        ms: Date.now() - started,
+        status: response.status,
+        body: (await response.json()) as {
+          data?: unknown;
+          errors?: { message: string; extensions?: { code?: string } }[];
+        },
+      };
+    };
+    try {
+      expect((await ask()).body).toEqual({ data: { articles: { totalCount: 0 } } });
+      cluster.stop();
+      for (let i = 0; i < 3; i++) {
+        const down = await ask();
+        expect(down.ms).toBeLessThan(5_000);
+        expect(down.body.errors?.[0]?.message).toBe('Unexpected error.');
+        expect(JSON.stringify(down.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|postgres/i);
+      }
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).not.toMatch(/127\.0\.0\.1|5432|ECONNREFUSED/);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      cluster.start(port);
+      await expect
+        .poll(async () => (await ask()).body, { timeout: 15_000, interval: 300 })
+        .toEqual({ data: { articles: { totalCount: 0 } } });
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    } finally {
+      await server.stop();
+      cluster.remove();
+    }
+  });
+});
