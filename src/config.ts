@@ -51,6 +51,8 @@ const EnvSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   /** PostgreSQL statement_timeout for every statement, in ms (0: none). Servers only. */
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Longest time for one HTTP request, in ms; past it the client gets 503 REQUEST_TIMEOUT (0: none). */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   /** How long a request waits for a database connection before failing, in ms. */
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
@@ -87,6 +89,7 @@ export type Config = {
   /** Production mode: no field suggestions in errors; GraphiQL and introspection off unless enabled. */
   production: boolean;
   shutdownTimeoutMs: number;
+  requestTimeoutMs: number;
   dbPoolSize: number;
   statementTimeoutMs: number;
   dbConnectTimeoutMs: number;
@@ -132,6 +135,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
     production: e.NODE_ENV === 'production',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,

@@ -128,3 +128,27 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
     },
   };
 }
+
+type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+
+/**
+ * Answers 503 REQUEST_TIMEOUT when a request takes longer than `ms` in total, instead of
+ * leaving the client on a hung socket. (The work may still finish; its late answer is dropped,
+ * and the database's statement_timeout bounds how long that can be.)
+ */
+export function withRequestTimeout(handler: NodeHandler, ms: number): NodeHandler {
+  if (ms <= 0) return handler;
+  return (req, res) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent || res.writableEnded) return;
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      res.end(
+        JSON.stringify({
+          errors: [{ message: `The request took longer than ${ms} ms`, extensions: { code: 'REQUEST_TIMEOUT' } }],
+        }),
+      );
+    }, ms);
+    res.once('close', () => clearTimeout(timer));
+    handler(req, res);
+  };
+}

@@ -23,9 +23,14 @@ async function main(): Promise<void> {
     }
   }
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
-  const { Lifecycle } = await import('./http.ts');
+  const { Lifecycle, withRequestTimeout } = await import('./http.ts');
   const lifecycle = new Lifecycle();
-  const server = createHttpServer(createServer(settings, { lifecycle }));
+  const server = createHttpServer(withRequestTimeout(createServer(settings, { lifecycle }), settings.requestTimeoutMs));
+  // a client must send its whole request within the same budget
+  if (settings.requestTimeoutMs > 0) {
+    server.requestTimeout = settings.requestTimeoutMs;
+    server.headersTimeout = Math.min(settings.requestTimeoutMs, 60_000);
+  }
   server.listen(settings.port, settings.host, () => {
     const where =
       settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';

@@ -40,6 +40,44 @@ describe.runIf(serverUrl)('statement timeout (PostgreSQL server)', () => {
   });
 });
 
+describe.runIf(serverUrl)('request timeout (real process, PostgreSQL server)', () => {
+  it('answers 503 REQUEST_TIMEOUT instead of hanging, and keeps serving', async () => {
+    const server = await startServer({
+      REQUEST_TIMEOUT_MS: '700',
+      STATEMENT_TIMEOUT_MS: '0',
+      MIGRATE_ON_START: 'false',
+      SEED_DEMO_DATA: 'false',
+    });
+    const blocker = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE "Author" IN ACCESS EXCLUSIVE MODE');
+    try {
+      const started = Date.now();
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ authors { totalCount } }' }),
+      });
+      expect(response.status).toBe(503);
+      expect(
+        ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+      ).toBe('REQUEST_TIMEOUT');
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    const after = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ authors { totalCount } }' }),
+    });
+    expect(after.status).toBe(200);
+    expect(await server.stop()).toBe(0);
+  });
+});
+
 const PG_BIN = fs.existsSync('/usr/lib/postgresql')
   ? path.join('/usr/lib/postgresql', fs.readdirSync('/usr/lib/postgresql')[0]!, 'bin')
   : '';
