@@ -19,12 +19,35 @@ describe('configuration', () => {
     expect(parseConfig({ DATABASE_URL: 'postgres://x', MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });
 
+  it('reads limits, CORS origins and rate limits', () => {
+    const config = parseConfig({
+      MAX_COST: '1000',
+      CORS_ORIGINS: 'https://a.example, http://localhost:5173',
+      RATE_LIMIT_PER_KEY: '0',
+      TRUST_PROXY: 'true',
+    });
+    expect(config.limits.maxCost).toBe(1000);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(config.rateLimits).toMatchObject({ perKey: 0, anonymous: 120, trustProxy: true });
+    expect(parseConfig({}).limits).toEqual({
+      maxDepth: 10,
+      maxAliases: 30,
+      maxDirectives: 10,
+      maxTokens: 2000,
+      maxCost: 50_000,
+    });
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ SEED_DEMO_DATA: 'maybe' }, 'SEED_DEMO_DATA'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ CORS_ORIGINS: 'https://ok.example, not a url' }, 'CORS_ORIGINS'],
+    [{ REDIS_URL: 'http://cache' }, 'REDIS_URL'],
+    [{ MAX_DEPTH: '0' }, 'MAX_DEPTH'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ])('refuses %o, naming %s', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(new RegExp(name));
