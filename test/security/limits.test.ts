@@ -136,13 +136,17 @@ describe('query limits', () => {
 
 describe('request shape', () => {
   it('refuses batched JSON arrays unless batching is enabled, and over its limit', async () => {
-    const body = JSON.stringify([{ query: '{ viewer { anonymous } }' }, { query: '{ viewer { anonymous } }' }]);
-    const refused = await yoga.fetch('http://newsgraph.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    });
+    // operations that would read the database: refused ones must send no SQL
+    const body = JSON.stringify([{ query: '{ topics { totalCount } }' }, { query: '{ topics { totalCount } }' }]);
+    const { statements, result: refused } = await recordStatements(async () =>
+      yoga.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      }),
+    );
     expect(refused.status).toBe(400);
+    expect(statements).toEqual([]);
     expect(((await refused.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
       'BATCHING_DISABLED',
     );
@@ -154,30 +158,33 @@ describe('request shape', () => {
       body,
     });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual([
-      { data: { viewer: { anonymous: true } } },
-      { data: { viewer: { anonymous: true } } },
-    ]);
-    const three = JSON.stringify(Array.from({ length: 3 }, () => ({ query: '{ viewer { anonymous } }' })));
-    const tooMany = await batching.fetch('http://newsgraph.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: three,
-    });
-    expect(tooMany.status).toBe(400);
-    expect(((await tooMany.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
-      'BATCH_TOO_LARGE',
+    expect(await ok.json()).toEqual([{ data: { topics: { totalCount: 1 } } }, { data: { topics: { totalCount: 1 } } }]);
+    const three = JSON.stringify(Array.from({ length: 3 }, () => ({ query: '{ topics { totalCount } }' })));
+    const tooMany = await recordStatements(async () =>
+      batching.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: three,
+      }),
     );
+    expect(tooMany.statements).toEqual([]);
+    expect(tooMany.result.status).toBe(400);
+    expect(
+      ((await tooMany.result.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+    ).toBe('BATCH_TOO_LARGE');
   });
 
   it('refuses bodies over 1 MB with HTTP 413, with or without Content-Length', async () => {
-    const big = JSON.stringify({ query: `{ viewer { anonymous } }`, variables: { pad: 'x'.repeat(1_100_000) } });
-    const declared = await yoga.fetch('http://newsgraph.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(big.length) },
-      body: big,
-    });
+    const big = JSON.stringify({ query: `{ topics { totalCount } }`, variables: { pad: 'x'.repeat(1_100_000) } });
+    const { statements, result: declared } = await recordStatements(async () =>
+      yoga.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': String(big.length) },
+        body: big,
+      }),
+    );
     expect(declared.status).toBe(413);
+    expect(statements).toEqual([]);
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         for (let i = 0; i < 12; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(100_000)));
