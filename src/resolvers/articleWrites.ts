@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.ts';
-import { DuplicateUrlError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
-import { Prisma } from '../generated/prisma/client.ts';
-import { hasRole, type Role, type Viewer } from './apiKeys.ts';
+import { DuplicateUrlError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { Viewer } from './apiKeys.ts';
 import {
   checkDistinct,
   checkRefs,
@@ -13,6 +13,7 @@ import {
 } from './refs.ts';
 import { isHttpUrl, normalizeUrl } from './urls.ts';
 import { checkNotNull, checkText, Issues } from './validation.ts';
+import { isUniqueViolation, requireRole, TRANSACTION, writer } from './writes.ts';
 
 /**
  * Article writes. Each runs in one transaction: when any part fails, nothing is written. Inputs
@@ -78,12 +79,6 @@ interface CheckedFields {
   };
   authors?: Ref[];
 }
-
-export function requireRole(viewer: Viewer, role: Role): void {
-  if (!hasRole(viewer, role)) throw new ForbiddenError(role);
-}
-
-const writer = (viewer: Viewer) => (viewer.kind === 'apiKey' ? viewer.name : null);
 
 /** Checks the article fields present in `input`; `required` lists those that must be present. */
 function checkFields(issues: Issues, input: ArticleFieldsInput, required: readonly string[], now: Date): CheckedFields {
@@ -157,17 +152,10 @@ async function replaceTopics(tx: Tx, issues: Issues, articleId: number, refs: Re
   await tx.articleTopic.createMany({ data: sorted.map((topicId) => ({ articleId, topicId })) });
 }
 
-/** A unique-constraint violation: on an article row, only urlKey can raise it (join rows are de-duplicated first). */
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-}
-
 async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
   const existing = await db.article.findUnique({ where: { urlKey }, select: { id: true } });
   return new DuplicateUrlError(existing?.id ?? 0);
 }
-
-const TRANSACTION = { maxWait: 10_000, timeout: 30_000 } as const;
 
 export async function createArticle(db: Db, input: CreateArticleInput, viewer: Viewer, now = new Date()) {
   requireRole(viewer, 'EDITOR');

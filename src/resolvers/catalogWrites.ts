@@ -1,10 +1,10 @@
 import type { Db } from '../db/client.ts';
 import { InUseError, NotFoundError, ValidationError } from '../errors.ts';
-import { Prisma } from '../generated/prisma/client.ts';
-import { slugify } from '../seed/random.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import { slugify } from './slugs.ts';
 import type { Viewer } from './apiKeys.ts';
-import { requireRole } from './articleWrites.ts';
 import { checkName, checkText, Issues } from './validation.ts';
+import { isForeignKeyViolation, isUniqueViolation, requireRole, TRANSACTION, writer } from './writes.ts';
 
 /**
  * Writes to the author and topic catalogues: create, rename, delete (refused while articles
@@ -15,19 +15,11 @@ type Tx = Prisma.TransactionClient;
 type Maybe<T> = T | null | undefined;
 type GlobalRef = { id: string | number };
 
-const TRANSACTION = { maxWait: 10_000, timeout: 60_000 } as const;
 const MAX_MERGE_SOURCES = 50;
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-}
-function isForeignKeyViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003';
-}
 const taken = (path: string[], what: string) =>
   new ValidationError([{ path, code: 'TAKEN', message: `Another ${what} already has this value` }]);
-const writer = (viewer: Viewer) => (viewer.kind === 'apiKey' ? viewer.name : null);
 
 // ---------------------------------------------------------------------------------------------
 // Authors

@@ -1,5 +1,5 @@
 import type { Prisma } from '../generated/prisma/client.ts';
-import { slugify } from '../seed/random.ts';
+import { slugify } from './slugs.ts';
 import { checkName, type Issues } from './validation.ts';
 
 /**

@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.ts';
 import { normalizeUrl } from '../resolvers/urls.ts';
-import { seededRandom, slugify, type Random } from './random.ts';
+import { slugify } from '../resolvers/slugs.ts';
+import { seededRandom, type Random } from './random.ts';
 
 /**
  * The deterministic demo dataset: 500+ articles, 80 authors, 40 topics over two years, plus one
