@@ -55,6 +55,17 @@ export function scrub(text: string): string {
   return text.replace(/ngk_[A-Za-z0-9_-]{10,}/g, 'ngk_[redacted]').replace(/Bearer\s+\S+/gi, 'Bearer [redacted]');
 }
 
+/**
+ * Expected failures of mutations (result-union members, not GraphQL errors), counted by code as
+ * the errors plugin resolves them. One process-wide counter, registered in every registry.
+ */
+export const expectedErrors = new Counter({
+  name: 'newsgraph_expected_errors_total',
+  help: 'Expected failures returned in mutation results (ValidationError, VersionConflictError, ...) by code',
+  labelNames: ['code'],
+  registers: [],
+});
+
 export interface Metrics {
   registry: Registry;
   requests: Counter<'operation' | 'status'>;
@@ -66,6 +77,7 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registry.registerMetric(expectedErrors);
   const metrics: Metrics = {
     registry,
     requests: new Counter({
@@ -162,14 +174,6 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
                 'unexpected error',
               );
             }
-          }
-          // expected failures returned as result-union members count by their code too
-          const data = result.data as Record<string, unknown> | null | undefined;
-          for (const value of Object.values(data ?? {})) {
-            const code = (value as { __typename?: string } | null)?.__typename?.endsWith('Error')
-              ? (value as { __typename: string }).__typename
-              : undefined;
-            if (code) metrics.errors.inc({ code });
           }
         },
       };

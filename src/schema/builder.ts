@@ -9,6 +9,7 @@ import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
+import { expectedErrors } from '../observability.ts';
 import { hasRole } from '../resolvers/apiKeys.ts';
 
 /** Global IDs are base64("Type:id") with a positive integer id; anything else is INVALID_ID. */
@@ -69,6 +70,7 @@ export const builder = new SchemaBuilder<{
   errors: {
     // Only our own expected failures become results; anything else stays an unexpected, masked error.
     defaultTypes: [],
+    onResolvedError: (error) => expectedErrors.inc({ code: (error as { code?: string }).code ?? error.name }),
     defaultResultOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Success` },
     defaultUnionOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Result` },
   },

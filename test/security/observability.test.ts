@@ -73,12 +73,14 @@ describe('Prometheus metrics', () => {
     await post('query CountMe { topics { totalCount } }');
     await post('query CountMe { topics { totalCount } }');
     await post('{ articles(after: "garbage") { totalCount } }');
+    await post('mutation { createTopic(input: { name: "  " }) { __typename } }', { authorization: `Bearer ${key}` });
     const response = await yoga.fetch('http://newsgraph.test/metrics');
     expect(response.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await response.text();
     expect(text).toMatch(/newsgraph_http_requests_total\{operation="CountMe",status="200"\} 2/);
     expect(text).toMatch(/newsgraph_http_request_duration_seconds_count\{operation="CountMe"\} 2/);
     expect(text).toMatch(/newsgraph_graphql_errors_total\{code="INVALID_CURSOR"\} 1/);
+    expect(text).toMatch(/newsgraph_expected_errors_total\{code="VALIDATION_FAILED"\} [1-9]/);
     expect(text).toMatch(/newsgraph_db_pool_connections\{state="total"\} [1-9]/);
     expect(text).toMatch(/# TYPE newsgraph_rate_limited_total counter/);
   });
