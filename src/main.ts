@@ -4,17 +4,20 @@ import { config, ConfigError } from './config.ts';
 /** Boots the API: configuration, migrations (embedded database), demo data, then listens. */
 async function main(): Promise<void> {
   const settings = config();
+  const { createLogger } = await import('./observability.ts');
+  const log = createLogger(settings.logLevel);
   const { prisma, migrateDatabase, disconnect } = await import('./db/client.ts');
   if (settings.migrateOnStart) {
     const applied = await migrateDatabase();
-    if (applied.length) console.log(`migrations applied: ${applied.join(', ')}`);
+    if (applied.length) log.info({ applied }, `migrations applied: ${applied.join(', ')}`);
   }
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');
     const inserted = await seedDemoData(prisma);
     if (inserted) {
-      console.log(`demo data loaded: ${inserted} articles`);
-      // Once, with the demo data: a key to try the mutations locally.
+      log.info({ inserted }, `demo data loaded: ${inserted} articles`);
+      // Once, with the demo data: a key to try the mutations locally. It goes to the terminal,
+      // deliberately not through the logger (keys never appear in logs).
       const { createApiKey } = await import('./resolvers/apiKeys.ts');
       const { secret } = await createApiKey(prisma, 'local-admin', 'ADMIN');
       console.log(
@@ -25,7 +28,9 @@ async function main(): Promise<void> {
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
   const { Lifecycle, withRequestTimeout } = await import('./http.ts');
   const lifecycle = new Lifecycle();
-  const server = createHttpServer(withRequestTimeout(createServer(settings, { lifecycle }), settings.requestTimeoutMs));
+  const server = createHttpServer(
+    withRequestTimeout(createServer(settings, { lifecycle, logger: log }), settings.requestTimeoutMs),
+  );
   // a client must send its whole request within the same budget
   if (settings.requestTimeoutMs > 0) {
     server.requestTimeout = settings.requestTimeoutMs;
@@ -34,7 +39,10 @@ async function main(): Promise<void> {
   server.listen(settings.port, settings.host, () => {
     const where =
       settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
-    console.log(`Newsgraph API on http://localhost:${settings.port}${GRAPHQL_ENDPOINT} (${where})`);
+    log.info(
+      { port: settings.port },
+      `Newsgraph API on http://localhost:${settings.port}${GRAPHQL_ENDPOINT} (${where})`,
+    );
   });
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in
@@ -42,9 +50,9 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (lifecycle.draining) return;
     lifecycle.draining = true;
-    console.log(`${signal}: finishing requests in flight, then exiting`);
+    log.info({ signal }, `${signal}: finishing requests in flight, then exiting`);
     setTimeout(() => {
-      console.error(`shutdown took longer than ${settings.shutdownTimeoutMs} ms; exiting anyway`);
+      log.error(`shutdown took longer than ${settings.shutdownTimeoutMs} ms; exiting anyway`);
       process.exit(1);
     }, settings.shutdownTimeoutMs).unref();
     server.close(() => {
