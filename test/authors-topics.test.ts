@@ -6,7 +6,7 @@ import { codes, execute, query } from './support/api.ts';
 import { newestFirst, seedDemo, type SeededArticle } from './support/demo.ts';
 
 const Authors = graphql(`
-  query Authors($filter: AuthorFilter, $orderBy: [NamedOrder!], $first: Int, $after: String) {
+  query Authors($filter: AuthorListFilter, $orderBy: [NamedOrder!], $first: Int, $after: String) {
     authors(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
       totalCount
       pageInfo {
@@ -25,7 +25,7 @@ const Authors = graphql(`
 `);
 
 const Topics = graphql(`
-  query Topics($filter: TopicFilter, $orderBy: [NamedOrder!], $first: Int, $last: Int, $before: String) {
+  query Topics($filter: TopicListFilter, $orderBy: [NamedOrder!], $first: Int, $last: Int, $before: String) {
     topics(filter: $filter, orderBy: $orderBy, first: $first, last: $last, before: $before) {
       totalCount
       pageInfo {

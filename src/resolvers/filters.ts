@@ -66,7 +66,7 @@ export interface ArticleFilterInput {
 /** Limits on the shape of one filter: hostile inputs are refused, not truncated. */
 export const FILTER_LIMITS = { maxDepth: 5, maxConditions: 100, maxListLength: 100, maxStringLength: 500 } as const;
 
-class Budget {
+export class Budget {
   conditions = 0;
   constructor(readonly argumentName: string) {}
   fail(message: string): never {

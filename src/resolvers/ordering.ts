@@ -9,7 +9,7 @@ export interface OrderInput<F extends string> {
 /** Turns a public orderBy list into sort terms; each field at most once. */
 export function sortTerms<F extends string>(
   orderBy: readonly OrderInput<F>[] | null | undefined,
-  columns: Record<F, { column: string; kind: KeyKind }>,
+  columns: Record<F, { column: string; kind: KeyKind; defaultDirection?: Direction }>,
   fallback: readonly { field: F; direction: Direction }[],
 ): SortTerm[] {
   const given = orderBy && orderBy.length > 0 ? orderBy : fallback;
@@ -21,16 +21,31 @@ export function sortTerms<F extends string>(
       });
     }
     seen.add(field);
-    return { ...columns[field], direction: direction ?? 'ASC' };
+    const { column, kind, defaultDirection } = columns[field];
+    return { column, kind, direction: direction ?? defaultDirection ?? 'ASC' };
   });
 }
 
-export type NamedOrderField = 'NAME' | 'ARTICLE_COUNT' | 'CREATED_AT';
+/** Column name of the computed relevance key (search rank, name similarity): not a table column. */
+export const RELEVANCE_COLUMN = 'relevance';
+
+/** Refuses a RELEVANCE order where there is nothing to rank by. */
+export function withoutRelevance(terms: SortTerm[], needs: string): SortTerm[] {
+  if (terms.some((term) => term.column === RELEVANCE_COLUMN)) {
+    throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"orderBy" RELEVANCE needs ${needs}`, {
+      argumentName: 'orderBy',
+    });
+  }
+  return terms;
+}
+
+export type NamedOrderField = 'NAME' | 'ARTICLE_COUNT' | 'CREATED_AT' | 'RELEVANCE';
 
 /** Authors and topics sort the same ways; name A-Z by default. */
 export const NAMED_COLUMNS = {
   NAME: { column: 'name', kind: 'string' },
   ARTICLE_COUNT: { column: 'articleCount', kind: 'int' },
   CREATED_AT: { column: 'createdAt', kind: 'date' },
+  RELEVANCE: { column: RELEVANCE_COLUMN, kind: 'float', defaultDirection: 'DESC' },
 } as const;
 export const DEFAULT_NAMED_ORDER = [{ field: 'NAME', direction: 'ASC' }] as const;

@@ -10,7 +10,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 export type Direction = 'ASC' | 'DESC';
-export type KeyKind = 'date' | 'int' | 'string';
+export type KeyKind = 'date' | 'int' | 'float' | 'string';
 export type KeyValue = Date | number | string;
 
 export interface ConnectionArgs {
@@ -81,6 +81,7 @@ export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumen
   return raw.map((value, index) => {
     const kind = kinds[index];
     if (kind === 'int' && Number.isSafeInteger(value)) return value as number;
+    if (kind === 'float' && typeof value === 'number' && Number.isFinite(value)) return value;
     if (kind === 'string' && typeof value === 'string') return value;
     if (kind === 'date' && typeof value === 'string') {
       const date = new Date(value);
@@ -166,29 +167,76 @@ export interface Edge<T> {
   node: T;
 }
 
+export interface CappedCount {
+  /** The number of matches, or `cap` when there are more. */
+  value: number;
+  /** True when there are more than `cap` matches (the value is then a lower bound). */
+  isCapped: boolean;
+}
+
 export interface Connection<T> {
   edges: Edge<T>[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   totalCount: () => Promise<number>;
+  count: (cap: number) => Promise<CappedCount>;
 }
 
-/** Builds the connection from rows fetched with `window.take` in (possibly reversed) order. */
+/**
+ * Counts the matches of a list: exactly without a cap, else at most `cap + 1` of them (so a
+ * capped count stops reading early).
+ */
+export type Counter = (cap?: number) => Promise<number>;
+
+export const DEFAULT_COUNT_CAP = 1000;
+export const MAX_COUNT_CAP = 100_000;
+
+export function checkCap(cap: number): number {
+  if (!Number.isInteger(cap) || cap < 1 || cap > MAX_COUNT_CAP) {
+    throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"cap" must be between 1 and ${MAX_COUNT_CAP}; got ${cap}`, {
+      argumentName: 'cap',
+    });
+  }
+  return cap;
+}
+
+/**
+ * Totals of one connection, computed at most once and only when asked for. When the whole
+ * result fits on the first page, or the page query counted the matches already (`known`), no
+ * count query runs at all.
+ */
+function totals(counter: Counter, known: number | null): Pick<Connection<unknown>, 'totalCount' | 'count'> {
+  let exact: Promise<number> | undefined;
+  const totalCount = () => (exact ??= known != null ? Promise.resolve(known) : counter());
+  return {
+    totalCount,
+    count: async (cap) => {
+      checkCap(cap);
+      const counted = exact || known != null ? await totalCount() : await counter(cap);
+      return { value: Math.min(counted, cap), isCapped: counted > cap };
+    },
+  };
+}
+
+/**
+ * Builds the connection from rows fetched with `window.take` in (possibly reversed) order.
+ * Cursors hold each row's sort key: its columns named by `terms`, or `keysOf(row)` when the key
+ * is computed by the query (search rank, similarity).
+ */
 export function toConnection<T extends { id: number }>(
   rows: T[],
   terms: readonly SortTerm[],
   window: PageWindow,
-  totalCount: () => Promise<number>,
+  counter: Counter,
+  options: { keysOf?: (row: T) => readonly KeyValue[]; total?: number | null } = {},
 ): Connection<T> {
   const hasMore = rows.length > window.size;
   const page = rows.slice(0, window.size);
   if (window.backward) page.reverse();
-  const edges = page.map((node) => ({
-    node,
-    cursor: encodeCursor(terms, [
-      ...terms.map((term) => (node as unknown as Record<string, KeyValue>)[term.column]!),
-      node.id,
-    ]),
-  }));
+  const keysOf =
+    options.keysOf ??
+    ((node: T) => [...terms.map((term) => (node as unknown as Record<string, KeyValue>)[term.column]!), node.id]);
+  const edges = page.map((node) => ({ node, cursor: encodeCursor(terms, keysOf(node)) }));
+  const wholeResult = window.after == null && window.before == null && !hasMore;
   return {
     edges,
     pageInfo: {
@@ -197,14 +245,8 @@ export function toConnection<T extends { id: number }>(
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount,
+    ...totals(counter, options.total ?? (wholeResult ? page.length : null)),
   };
-}
-
-/** A lazy value computed at most once (totals are counted only when a client asks for them). */
-function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= load());
 }
 
 /** A page query: the caller's findMany receives the keyset where, order and take to apply. */
@@ -220,19 +262,14 @@ export async function paginate<W, Row extends { id: number }>(
   window: PageWindow,
   where: W,
   findMany: (query: PageQuery<W>) => Promise<Row[]>,
-  count: (where: W) => Promise<number>,
+  count: (where: W, cap?: number) => Promise<number>,
 ): Promise<Connection<Row>> {
   const rows = await findMany({
     where: { AND: [where, ...windowWhere(terms, window)] },
     orderBy: orderByFor(terms, window.backward),
     take: window.take,
   });
-  return toConnection(
-    rows,
-    terms,
-    window,
-    once(() => count(where)),
-  );
+  return toConnection(rows, terms, window, (cap) => count(where, cap));
 }
 
 /** Merges the columns a cursor needs into a selection planned from the GraphQL query. */

@@ -1,13 +1,15 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
-import { findArticle, listArticles } from '../resolvers/articles.ts';
+import { findArticle, listArticles, searchArticles } from '../resolvers/articles.ts';
+import { highlight, type HighlightField as HighlightFieldName } from '../resolvers/highlights.ts';
 import type { ArticleFilterInput } from '../resolvers/filters.ts';
 import { isHttpUrl, normalizeUrl } from '../resolvers/urls.ts';
 import type { Connection } from '../resolvers/pagination.ts';
 import { Author, AuthorFilter } from './author.ts';
 import { builder } from './builder.ts';
-import { DateTimeFilter, IntFilter, OrderDirection, StringFilter } from './common.ts';
+import { cappedCountField, DateTimeFilter, IntFilter, OrderDirection, StringFilter } from './common.ts';
+import { selectsAny } from './lookahead.ts';
 import { Topic, TopicFilter } from './topic.ts';
 
 export const Article = builder.prismaNode('Article', {
@@ -67,25 +69,80 @@ builder.prismaObjectFields(Article, (t) => ({
   }),
 }));
 
-export const ArticleConnection = builder.connectionObject({
-  type: Article,
-  name: 'ArticleConnection',
-  fields: (t) => ({
-    totalCount: t.int({
-      description: 'Articles matching the filter, across all pages.',
-      resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
-    }),
-  }),
+export const HighlightField = builder.enumType('HighlightField', {
+  description: 'The text a search highlight is taken from.',
+  values: ['TITLE', 'DESCRIPTION', 'SUMMARY', 'BODY'] as const,
 });
 
+/** An edge of a searched list carries its search, for highlights. */
+type ArticleEdgeShape = { cursor: string; node: unknown; search?: string };
+
+export const ArticleConnection = builder.connectionObject(
+  {
+    type: Article,
+    name: 'ArticleConnection',
+    fields: (t) => ({
+      totalCount: t.int({
+        description:
+          'Articles matching the filter (and search), across all pages: an exact count. On lists that can be large, prefer `count(cap:)`.',
+        resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
+      }),
+      count: cappedCountField(t),
+    }),
+  },
+  {
+    name: 'ArticleEdge',
+    fields: (t) => ({
+      highlight: t.string({
+        nullable: true,
+        description:
+          'With a `search`: an excerpt of `field` with the matching words between the markers. Null without a search or when the field is empty. The excerpt is made by the database; the article text is not loaded for it.',
+        args: {
+          field: t.arg({ type: HighlightField, defaultValue: 'BODY', required: true }),
+          startMarker: t.arg.string({ defaultValue: '<mark>', required: true, description: 'At most 32 characters.' }),
+          stopMarker: t.arg.string({ defaultValue: '</mark>', required: true, description: 'At most 32 characters.' }),
+          escapeHtml: t.arg.boolean({
+            defaultValue: true,
+            required: true,
+            description: 'HTML-escape the text (not the markers), so the excerpt can be inserted as HTML.',
+          }),
+          maxWords: t.arg.int({ defaultValue: 30, required: true, description: 'Words per fragment, 3 to 100.' }),
+          maxFragments: t.arg.int({
+            defaultValue: 2,
+            required: true,
+            description: 'Fragments joined by " … ", 0 to 5; 0 gives one excerpt around the best match.',
+          }),
+        },
+        resolve: (edge, args, context) => {
+          const { search, node } = edge as unknown as ArticleEdgeShape;
+          if (search == null) return null;
+          return highlight(context, prisma, search, (node as { id: number }).id, {
+            ...args,
+            field: args.field as HighlightFieldName,
+          });
+        },
+      }),
+    }),
+  },
+);
+
 export const ArticleOrderField = builder.enumType('ArticleOrderField', {
-  values: ['PUBLISHED_AT', 'CREATED_AT', 'PRIORITY', 'TITLE'] as const,
+  values: {
+    PUBLISHED_AT: {},
+    CREATED_AT: {},
+    PRIORITY: {},
+    TITLE: {},
+    RELEVANCE: { description: 'Search rank (title matches weigh most, body matches least). Only with a `search`.' },
+  } as const,
 });
 
 export const ArticleOrder = builder.inputType('ArticleOrder', {
   fields: (t) => ({
     field: t.field({ type: ArticleOrderField, required: true }),
-    direction: t.field({ type: OrderDirection, defaultValue: 'ASC' }),
+    direction: t.field({
+      type: OrderDirection,
+      description: 'Default ASC; for RELEVANCE, DESC (most relevant first).',
+    }),
   }),
 });
 
@@ -156,10 +213,24 @@ builder.queryFields((t) => ({
   articles: t.connection(
     {
       type: Article,
-      description: 'Articles matching `filter`, in `orderBy` order, a page at a time (default 20, at most 100).',
-      args: articleListArgs,
-      resolve: (_root, args, context, info) =>
-        listArticles(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } })),
+      description:
+        'Articles matching `filter` (and `search`), in `orderBy` order, a page at a time (default 20, at most 100).',
+      args: {
+        ...articleListArgs,
+        search: t.arg.string({
+          description:
+            'Full-text search of title, description, summary and body, in web-search syntax: words must all occur (in any form: "elections" finds "election"), "quoted phrases" in order, -word excludes, `or` between words gives alternatives. Orders by RELEVANCE unless `orderBy` says otherwise.',
+        }),
+      },
+      resolve: async (_root, args, context, info) => {
+        const selection = queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } });
+        if (args.search == null) return listArticles(prisma, args, selection);
+        const search = args.search;
+        const connection = await searchArticles(prisma, { ...args, search }, selection, {
+          countWanted: selectsAny(info, ['totalCount', 'count']),
+        });
+        return { ...connection, edges: connection.edges.map((edge) => ({ ...edge, search })) };
+      },
     },
     ArticleConnection,
   ),

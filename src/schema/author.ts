@@ -10,7 +10,8 @@ import { countArticlesOf } from '../resolvers/counts.ts';
 import { toConnection, type Connection } from '../resolvers/pagination.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
 import { builder, encodeGlobalID } from './builder.ts';
-import { OrderDirection, StringFilter } from './common.ts';
+import { cappedCountField, OrderDirection, StringFilter } from './common.ts';
+import { selectsAny } from './lookahead.ts';
 
 export const Author = builder.prismaNode('Author', {
   id: { field: 'id' },
@@ -54,21 +55,39 @@ export const AuthorIDFilter = builder.inputType('AuthorIDFilter', {
 });
 
 export const AuthorFilter = builder.inputType('AuthorFilter', {
+  description: "Conditions on an article's author.",
   fields: (t) => ({
     id: t.field({ type: AuthorIDFilter }),
     name: t.field({ type: StringFilter }),
   }),
 });
 
+export const NAME_SEARCH_DESCRIPTION =
+  'Names resembling this text, even misspelt or partial ("ghafary" finds "Shirin Ghaffary"), by trigram similarity. Orders by RELEVANCE (most similar first) unless `orderBy` says otherwise.';
+
+export const AuthorListFilter = builder.inputType('AuthorListFilter', {
+  description: 'Which authors to list. All given conditions must hold.',
+  fields: (t) => ({
+    id: t.field({ type: AuthorIDFilter }),
+    name: t.field({ type: StringFilter }),
+    nameSearch: t.string({ description: NAME_SEARCH_DESCRIPTION }),
+  }),
+});
+
 export const NamedOrderField = builder.enumType('NamedOrderField', {
-  values: ['NAME', 'ARTICLE_COUNT', 'CREATED_AT'] as const,
+  values: {
+    NAME: {},
+    ARTICLE_COUNT: {},
+    CREATED_AT: {},
+    RELEVANCE: { description: 'Similarity to `filter.nameSearch`; only with it.' },
+  } as const,
 });
 
 export const NamedOrder = builder.inputType('NamedOrder', {
   description: 'Order of authors or topics; ties are broken by id.',
   fields: (t) => ({
     field: t.field({ type: NamedOrderField, required: true }),
-    direction: t.field({ type: OrderDirection, defaultValue: 'ASC' }),
+    direction: t.field({ type: OrderDirection, description: 'Default ASC; for RELEVANCE, DESC (most similar first).' }),
   }),
 });
 
@@ -76,7 +95,11 @@ export const AuthorConnection = builder.connectionObject({
   type: Author,
   name: 'AuthorConnection',
   fields: (t) => ({
-    totalCount: t.int({ resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount() }),
+    totalCount: t.int({
+      description: 'Matches across all pages (exact).',
+      resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
+    }),
+    count: cappedCountField(t),
   }),
 });
 
@@ -92,11 +115,13 @@ builder.queryFields((t) => ({
       type: Author,
       description: 'Authors matching `filter`, A-Z by default.',
       args: {
-        filter: t.arg({ type: AuthorFilter }),
+        filter: t.arg({ type: AuthorListFilter }),
         orderBy: t.arg({ type: [NamedOrder] }),
       },
       resolve: (_root, args, context, info) =>
-        listAuthors(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } })),
+        listAuthors(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } }), {
+          countWanted: selectsAny(info, ['totalCount', 'count']),
+        }),
     },
     AuthorConnection,
   ),

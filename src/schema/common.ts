@@ -1,4 +1,7 @@
+import { DEFAULT_COUNT_CAP, type Connection } from '../resolvers/pagination.ts';
 import { builder } from './builder.ts';
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 /** Filter and ordering inputs shared by every domain module. */
 
@@ -40,3 +43,23 @@ export const DateTimeFilter = builder.inputType('DateTimeFilter', {
     lte: t.field({ type: 'DateTime' }),
   }),
 });
+
+export const CappedCount = builder.objectType(builder.objectRef<{ value: number; isCapped: boolean }>('CappedCount'), {
+  description:
+    'A count that stops at a cap: cheap on large results. Show "1,000+" when isCapped, the exact value otherwise.',
+  fields: (t) => ({
+    value: t.exposeInt('value', { description: 'The number of matches, or the cap when there are more.' }),
+    isCapped: t.exposeBoolean('isCapped', { description: 'More than `value` match.' }),
+  }),
+});
+
+/** `count(cap:)` of a connection, for lists that may be large. */
+export function cappedCountField(t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) {
+  return t.field({
+    type: CappedCount,
+    description:
+      'Matches across all pages, counted up to `cap` (1 to 100,000). Prefer it to totalCount on lists that can be large: it stops reading at the cap.',
+    args: { cap: t.arg.int({ defaultValue: DEFAULT_COUNT_CAP, required: true }) },
+    resolve: (connection, args) => (connection as Connection<unknown>).count(args.cap),
+  });
+}

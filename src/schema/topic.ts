@@ -9,9 +9,10 @@ import { countArticlesOf } from '../resolvers/counts.ts';
 import { toConnection, type Connection } from '../resolvers/pagination.ts';
 import { listTopics } from '../resolvers/topics.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
-import { NamedOrder } from './author.ts';
+import { NAME_SEARCH_DESCRIPTION, NamedOrder } from './author.ts';
 import { builder, encodeGlobalID } from './builder.ts';
-import { StringFilter } from './common.ts';
+import { cappedCountField, StringFilter } from './common.ts';
+import { selectsAny } from './lookahead.ts';
 
 export const Topic = builder.prismaNode('Topic', {
   id: { field: 'id' },
@@ -56,6 +57,7 @@ export const TopicIDFilter = builder.inputType('TopicIDFilter', {
 });
 
 export const TopicFilter = builder.inputType('TopicFilter', {
+  description: "Conditions on an article's topic.",
   fields: (t) => ({
     id: t.field({ type: TopicIDFilter }),
     name: t.field({ type: StringFilter }),
@@ -63,11 +65,25 @@ export const TopicFilter = builder.inputType('TopicFilter', {
   }),
 });
 
+export const TopicListFilter = builder.inputType('TopicListFilter', {
+  description: 'Which topics to list. All given conditions must hold.',
+  fields: (t) => ({
+    id: t.field({ type: TopicIDFilter }),
+    name: t.field({ type: StringFilter }),
+    slug: t.field({ type: StringFilter }),
+    nameSearch: t.string({ description: NAME_SEARCH_DESCRIPTION }),
+  }),
+});
+
 export const TopicConnection = builder.connectionObject({
   type: Topic,
   name: 'TopicConnection',
   fields: (t) => ({
-    totalCount: t.int({ resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount() }),
+    totalCount: t.int({
+      description: 'Matches across all pages (exact).',
+      resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
+    }),
+    count: cappedCountField(t),
   }),
 });
 
@@ -90,11 +106,13 @@ builder.queryFields((t) => ({
       type: Topic,
       description: 'Topics matching `filter`, A-Z by default.',
       args: {
-        filter: t.arg({ type: TopicFilter }),
+        filter: t.arg({ type: TopicListFilter }),
         orderBy: t.arg({ type: [NamedOrder] }),
       },
       resolve: (_root, args, context, info) =>
-        listTopics(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } })),
+        listTopics(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } }), {
+          countWanted: selectsAny(info, ['totalCount', 'count']),
+        }),
     },
     TopicConnection,
   ),

@@ -1,0 +1,181 @@
+import { Prisma } from '../generated/prisma/client.ts';
+import {
+  Budget,
+  FILTER_LIMITS,
+  escapeLike,
+  type ArticleFilterInput,
+  type AuthorFilterInput,
+  type DateTimeFilterInput,
+  type IdFilterInput,
+  type IntFilterInput,
+  type StringFilterInput,
+  type TopicFilterInput,
+} from './filters.ts';
+
+/**
+ * The same filters as ./filters.ts, compiled to SQL conditions for the queries Prisma cannot
+ * express (full-text search, similarity ranking, facets). Values are bind parameters; the only
+ * text shaped here is LIKE patterns, escaped as in filters.ts. The article table is aliased `a`.
+ * Tests check both compilations against the same expectations.
+ */
+
+type Sql = Prisma.Sql;
+
+export const TRUE = Prisma.sql`TRUE`;
+const FALSE = Prisma.sql`FALSE`;
+
+export function and(parts: readonly Sql[]): Sql {
+  if (parts.length === 0) return TRUE;
+  return parts.length === 1 ? parts[0]! : Prisma.sql`(${Prisma.join(parts, ' AND ')})`;
+}
+
+function or(parts: readonly Sql[]): Sql {
+  if (parts.length === 0) return FALSE;
+  return parts.length === 1 ? parts[0]! : Prisma.sql`(${Prisma.join(parts, ' OR ')})`;
+}
+
+/** Case-insensitive, as the Prisma compilation (ILIKE with an escaped pattern; lower() for lists). */
+function stringSql(column: Sql, input: StringFilterInput, what: string, budget: Budget): Sql[] {
+  const out: Sql[] = [];
+  if (input.equals != null) out.push(Prisma.sql`${column} ILIKE ${escapeLike(budget.text(input.equals, what))}`);
+  if (input.in != null) {
+    const values = budget.list(input.in, `${what}.in`).map((value) => budget.text(value, what));
+    out.push(
+      values.length
+        ? Prisma.sql`lower(${column}) IN (${Prisma.join(values.map((value) => Prisma.sql`lower(${value})`))})`
+        : FALSE,
+    );
+  }
+  if (input.contains != null)
+    out.push(Prisma.sql`${column} ILIKE '%' || ${escapeLike(budget.text(input.contains, what))} || '%'`);
+  if (input.startsWith != null)
+    out.push(Prisma.sql`${column} ILIKE ${escapeLike(budget.text(input.startsWith, what))} || '%'`);
+  out.forEach(() => budget.count());
+  return out;
+}
+
+function intSql(column: Sql, input: IntFilterInput, what: string, budget: Budget): Sql[] {
+  const out: Sql[] = [];
+  if (input.equals != null) out.push(Prisma.sql`${column} = ${input.equals}`);
+  if (input.in != null) {
+    const values = budget.list(input.in, `${what}.in`);
+    out.push(values.length ? Prisma.sql`${column} IN (${Prisma.join(values)})` : FALSE);
+  }
+  if (input.gt != null) out.push(Prisma.sql`${column} > ${input.gt}`);
+  if (input.gte != null) out.push(Prisma.sql`${column} >= ${input.gte}`);
+  if (input.lt != null) out.push(Prisma.sql`${column} < ${input.lt}`);
+  if (input.lte != null) out.push(Prisma.sql`${column} <= ${input.lte}`);
+  budget.count();
+  return out;
+}
+
+/** Instants are sent as ISO strings and cast, so no session time zone can shift them. */
+export function timestamp(value: Date): Sql {
+  return Prisma.sql`${value.toISOString()}::timestamptz`;
+}
+
+function dateSql(column: Sql, input: DateTimeFilterInput, budget: Budget): Sql[] {
+  const out: Sql[] = [];
+  if (input.gt != null) out.push(Prisma.sql`${column} > ${timestamp(input.gt)}`);
+  if (input.gte != null) out.push(Prisma.sql`${column} >= ${timestamp(input.gte)}`);
+  if (input.lt != null) out.push(Prisma.sql`${column} < ${timestamp(input.lt)}`);
+  if (input.lte != null) out.push(Prisma.sql`${column} <= ${timestamp(input.lte)}`);
+  budget.count();
+  return out;
+}
+
+function idSql(column: Sql, input: IdFilterInput, budget: Budget): Sql[] {
+  return intSql(
+    column,
+    {
+      equals: input.equals != null ? Number(input.equals.id) : null,
+      in: input.in != null ? budget.list(input.in, 'id.in').map((ref) => Number(ref.id)) : null,
+    },
+    'id',
+    budget,
+  );
+}
+
+/** Conditions on the author aliased `alias`. */
+export function authorSql(alias: string, input: AuthorFilterInput, budget = new Budget('filter')): Sql[] {
+  const column = (name: string) => Prisma.raw(`${alias}."${name}"`);
+  const out: Sql[] = [];
+  if (input.id) out.push(...idSql(column('id'), input.id, budget));
+  if (input.name) out.push(...stringSql(column('name'), input.name, 'name', budget));
+  return out;
+}
+
+/** Conditions on the topic aliased `alias`. */
+export function topicSql(alias: string, input: TopicFilterInput, budget = new Budget('filter')): Sql[] {
+  const column = (name: string) => Prisma.raw(`${alias}."${name}"`);
+  const out: Sql[] = [];
+  if (input.id) out.push(...idSql(column('id'), input.id, budget));
+  if (input.name) out.push(...stringSql(column('name'), input.name, 'name', budget));
+  if (input.slug) out.push(...stringSql(column('slug'), input.slug, 'slug', budget));
+  return out;
+}
+
+const col = (name: string) => Prisma.raw(`a."${name}"`);
+
+function relationSql(
+  joinTable: 'ArticleAuthor' | 'ArticleTopic',
+  target: 'Author' | 'Topic',
+  key: 'authorId' | 'topicId',
+  quantifier: 'some' | 'every' | 'none',
+  conditions: Sql[],
+): Sql {
+  const from = Prisma.raw(
+    `FROM "${joinTable}" j JOIN "${target}" t ON t."id" = j."${key}" WHERE j."articleId" = a."id"`,
+  );
+  const condition = and(conditions);
+  if (quantifier === 'some') return Prisma.sql`EXISTS (SELECT 1 ${from} AND ${condition})`;
+  if (quantifier === 'none') return Prisma.sql`NOT EXISTS (SELECT 1 ${from} AND ${condition})`;
+  return Prisma.sql`NOT EXISTS (SELECT 1 ${from} AND NOT ${condition})`;
+}
+
+function articleSqlAt(input: ArticleFilterInput, depth: number, budget: Budget): Sql {
+  if (depth > FILTER_LIMITS.maxDepth) budget.fail(`AND/OR/NOT nested deeper than ${FILTER_LIMITS.maxDepth}`);
+  const out: Sql[] = [];
+  if (input.AND) out.push(...budget.list(input.AND, 'AND').map((sub) => articleSqlAt(sub, depth + 1, budget)));
+  if (input.OR) {
+    budget.count();
+    out.push(or(budget.list(input.OR, 'OR').map((sub) => articleSqlAt(sub, depth + 1, budget))));
+  }
+  if (input.NOT) {
+    budget.count();
+    out.push(Prisma.sql`NOT ${articleSqlAt(input.NOT, depth + 1, budget)}`);
+  }
+  if (input.priority) out.push(...intSql(col('priority'), input.priority, 'priority', budget));
+  if (input.publishedAt) out.push(...dateSql(col('publishedAt'), input.publishedAt, budget));
+  if (input.createdAt) out.push(...dateSql(col('createdAt'), input.createdAt, budget));
+  if (input.isAustralian != null) {
+    budget.count();
+    out.push(Prisma.sql`a."isAustralian" = ${input.isAustralian}`);
+  }
+  if (input.source) out.push(...stringSql(col('source'), input.source, 'source', budget));
+  if (input.title) out.push(...stringSql(col('title'), input.title, 'title', budget));
+  if (input.text != null) {
+    budget.count();
+    const pattern = escapeLike(budget.text(input.text, 'text'));
+    out.push(
+      or(
+        (['title', 'description', 'summary', 'body'] as const).map(
+          (name) => Prisma.sql`${col(name)} ILIKE '%' || ${pattern} || '%'`,
+        ),
+      ),
+    );
+  }
+  for (const quantifier of ['some', 'every', 'none'] as const) {
+    const authors = input.authors?.[quantifier];
+    if (authors)
+      out.push(relationSql('ArticleAuthor', 'Author', 'authorId', quantifier, authorSql('t', authors, budget)));
+    const topics = input.topics?.[quantifier];
+    if (topics) out.push(relationSql('ArticleTopic', 'Topic', 'topicId', quantifier, topicSql('t', topics, budget)));
+  }
+  return and(out);
+}
+
+/** The SQL condition on `a` (an "Article" row) for an ArticleFilter; TRUE for no filter. */
+export function articleSql(input: ArticleFilterInput | null | undefined, argumentName = 'filter'): Sql {
+  return input ? articleSqlAt(input, 0, new Budget(argumentName)) : TRUE;
+}

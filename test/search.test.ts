@@ -1,0 +1,352 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { graphql } from './gql/index.ts';
+import type { ArticleFilter, ArticleOrder, SearchQuery } from './gql/graphql.ts';
+import { codes, execute, query, recordStatements } from './support/api.ts';
+
+/**
+ * Full-text search, highlights and capped counts, on fixtures whose words are chosen so the
+ * expected matches and their order are known by construction (not by asking the database).
+ */
+
+const Search = graphql(`
+  query Search(
+    $search: String
+    $filter: ArticleFilter
+    $orderBy: [ArticleOrder!]
+    $first: Int
+    $after: String
+    $last: Int
+    $before: String
+  ) {
+    articles(
+      search: $search
+      filter: $filter
+      orderBy: $orderBy
+      first: $first
+      after: $after
+      last: $last
+      before: $before
+    ) {
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        endCursor
+        startCursor
+      }
+      edges {
+        node {
+          title
+        }
+      }
+    }
+  }
+`);
+
+const SearchTotals = graphql(`
+  query SearchTotals($search: String, $filter: ArticleFilter, $orderBy: [ArticleOrder!], $cap: Int!) {
+    articles(search: $search, filter: $filter, orderBy: $orderBy, first: 2) {
+      totalCount
+      count(cap: $cap) {
+        value
+        isCapped
+      }
+      edges {
+        node {
+          title
+        }
+      }
+    }
+  }
+`);
+
+const Highlights = graphql(`
+  query Highlights($search: String!, $start: String!, $stop: String!, $escape: Boolean!) {
+    articles(search: $search, first: 5) {
+      edges {
+        node {
+          title
+        }
+        body: highlight
+        custom: highlight(field: BODY, startMarker: $start, stopMarker: $stop, escapeHtml: $escape, maxFragments: 0)
+        title: highlight(field: TITLE)
+      }
+    }
+  }
+`);
+
+const Plain = graphql(`
+  query PlainWithHighlight {
+    articles(first: 1) {
+      edges {
+        highlight
+      }
+    }
+  }
+`);
+
+interface Fixture {
+  title: string;
+  description?: string;
+  summary?: string;
+  body?: string;
+  priority?: number;
+  isAustralian?: boolean;
+  source?: string;
+  publishedAt?: string;
+}
+
+let serial = 0;
+async function file(fixture: Fixture): Promise<number> {
+  serial += 1;
+  const url = `https://search.example/${serial}`;
+  const row = await prisma.article.create({
+    data: {
+      title: fixture.title,
+      url,
+      urlKey: url,
+      source: fixture.source ?? 'The Search Times',
+      publishedAt: new Date(fixture.publishedAt ?? Date.UTC(2026, 0, 1, 0, serial)),
+      priority: fixture.priority ?? 3,
+      isAustralian: fixture.isAustralian ?? false,
+      description: fixture.description ?? '',
+      summary: fixture.summary ?? '',
+      body: fixture.body ?? '',
+    },
+  });
+  return row.id;
+}
+
+const filler = 'Officials met on Tuesday to discuss the budget and several unrelated matters of state.';
+
+/** The wombat stories: title matches outrank body matches; priorities cycle 1-5. */
+const wombats: { title: string; priority: number; inTitle: boolean; publishedAt: string }[] = [];
+
+beforeAll(async () => {
+  await file({ title: 'Quolls return to the mainland after a century', body: filler });
+  await file({ title: 'Budget estimates hearing', body: `${filler} A quoll was seen near Canberra.` });
+  await file({ title: 'Wildlife corridors', description: 'A quoll crossing is planned.', body: filler });
+  await file({ title: 'Reef survey', body: 'The Great Barrier Reef shows recovery in the north.' });
+  await file({ title: 'Barrier words', body: 'A reef is a barrier, and great at that, but not the phrase.' });
+  await file({ title: 'Numbat census counts more animals' });
+  await file({ title: 'Bilby breeding program expands' });
+  await file({ title: 'Election night', body: 'The elections were held on Saturday.' });
+  await file({ title: 'Escaping', body: 'Tom & Jerry say "quokka" is <3 better than a bilby.' });
+  for (let i = 0; i < 25; i++) {
+    const inTitle = i % 3 === 0;
+    const entry = {
+      title: inTitle ? `Wombat report ${i}` : `Regional report ${i}`,
+      priority: (i % 5) + 1,
+      inTitle,
+      publishedAt: new Date(Date.UTC(2025, 5, 1 + i)).toISOString(),
+    };
+    wombats.push(entry);
+    await file({
+      title: entry.title,
+      priority: entry.priority,
+      isAustralian: i % 2 === 0,
+      source: i % 4 === 0 ? 'Wombat Weekly' : 'The Search Times',
+      publishedAt: entry.publishedAt,
+      body: inTitle ? filler : `${filler} A wombat dug under the fence.`,
+    });
+  }
+});
+
+async function titles(search: string, extra: { filter?: ArticleFilter; orderBy?: ArticleOrder[] } = {}) {
+  const { articles } = await query(Search, { search, first: 100, ...extra });
+  return articles.edges.map((edge) => edge.node.title);
+}
+
+/** Every page of a search, `size` at a time, following endCursor. */
+async function allPages(search: string, size: number, extra: { filter?: ArticleFilter; orderBy?: ArticleOrder[] }) {
+  const seen: string[] = [];
+  let after: string | null | undefined = null;
+  for (let page = 0; page < 50; page++) {
+    const { articles: connection }: SearchQuery = await query(Search, { search, first: size, after, ...extra });
+    seen.push(...connection.edges.map((edge) => edge.node.title));
+    if (!connection.pageInfo.hasNextPage) return seen;
+    after = connection.pageInfo.endCursor;
+  }
+  throw new Error('too many pages');
+}
+
+describe('search syntax (web search)', () => {
+  it('matches word forms: "quoll" finds Quolls, "elections" finds election', async () => {
+    expect(new Set(await titles('quoll'))).toEqual(
+      new Set(['Quolls return to the mainland after a century', 'Budget estimates hearing', 'Wildlife corridors']),
+    );
+    expect(await titles('election')).toEqual(['Election night']);
+  });
+
+  it('"quoted phrases" match words in order only', async () => {
+    expect(await titles('"great barrier reef"')).toEqual(['Reef survey']);
+    expect(new Set(await titles('great barrier reef'))).toEqual(new Set(['Reef survey', 'Barrier words']));
+  });
+
+  it('-word excludes, or gives alternatives', async () => {
+    expect(new Set(await titles('quoll -mainland'))).toEqual(
+      new Set(['Budget estimates hearing', 'Wildlife corridors']),
+    );
+    expect(new Set(await titles('numbat or bilby'))).toEqual(
+      new Set(['Numbat census counts more animals', 'Bilby breeding program expands', 'Escaping']),
+    );
+    expect(await titles('numbat bilby')).toEqual([]);
+  });
+
+  it('never fails on odd syntax, and refuses blank or oversized text with BAD_USER_INPUT', async () => {
+    for (const text of ['quoll & | ! <->', '\'); DROP TABLE "Article"; --', '"unclosed quote', ':* (( ))', '-']) {
+      const result = await execute(Search, { search: text, first: 5 });
+      expect(result.errors).toBeUndefined();
+    }
+    expect(await prisma.article.count()).toBe(34);
+    expect(codes(await execute(Search, { search: '   ', first: 5 }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await execute(Search, { search: 'x'.repeat(501), first: 5 }))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('ranking', () => {
+  it('a title match outranks a description match, which outranks a body match', async () => {
+    expect(await titles('quoll')).toEqual([
+      'Quolls return to the mainland after a century',
+      'Wildlife corridors',
+      'Budget estimates hearing',
+    ]);
+  });
+
+  it('RELEVANCE is the default order with a search, DESC by default, and refused without one', async () => {
+    const byDefault = await titles('wombat');
+    expect(await titles('wombat', { orderBy: [{ field: 'RELEVANCE' }] })).toEqual(byDefault);
+    expect(byDefault.slice(0, 9).every((title) => title.startsWith('Wombat'))).toBe(true);
+    expect(byDefault.slice(9).every((title) => title.startsWith('Regional'))).toBe(true);
+    const ascending = await titles('wombat', { orderBy: [{ field: 'RELEVANCE', direction: 'ASC' }] });
+    expect(ascending.slice(0, 16).every((title) => title.startsWith('Regional'))).toBe(true);
+    const result = await execute(Search, { orderBy: [{ field: 'RELEVANCE' }], first: 5 });
+    expect(codes(result)).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('search with filters and pagination', () => {
+  it('pages through a filtered search without gaps or repeats, in rank order (ties by id)', async () => {
+    const filter: ArticleFilter = { priority: { gte: 3 }, isAustralian: true };
+    const expected = wombats.filter((w, i) => w.priority >= 3 && i % 2 === 0);
+    expect(expected.length).toBeGreaterThan(4);
+    const single = await titles('wombat', { filter });
+    expect(new Set(single)).toEqual(new Set(expected.map((w) => w.title)));
+    // Equal ranks are ordered by id, descending: later-filed first within each rank.
+    const titleMatches = expected.filter((w) => w.inTitle).map((w) => w.title);
+    const bodyMatches = expected.filter((w) => !w.inTitle).map((w) => w.title);
+    expect(single).toEqual([...titleMatches.reverse(), ...bodyMatches.reverse()]);
+    for (const size of [1, 2, 3]) expect(await allPages('wombat', size, { filter })).toEqual(single);
+  });
+
+  it('orders a search by another field and pages through it', async () => {
+    const orderBy: ArticleOrder[] = [{ field: 'PUBLISHED_AT', direction: 'DESC' }];
+    const expected = [...wombats].sort((a, b) => b.publishedAt.localeCompare(a.publishedAt)).map((w) => w.title);
+    expect(await allPages('wombat', 4, { orderBy })).toEqual(expected);
+    const byPriority: ArticleOrder[] = [{ field: 'PRIORITY', direction: 'DESC' }, { field: 'RELEVANCE' }];
+    const pages = await allPages('wombat', 3, { orderBy: byPriority });
+    expect(pages).toEqual(await titles('wombat', { orderBy: byPriority }));
+    const priorityOf = new Map(wombats.map((w) => [w.title, w.priority]));
+    const priorities = pages.map((title) => priorityOf.get(title)!);
+    expect(priorities).toEqual([...priorities].sort((a, b) => b - a));
+  });
+
+  it('pages backwards with last/before', async () => {
+    const forward = await titles('wombat');
+    const { articles: tail } = await query(Search, { search: 'wombat', last: 5 });
+    expect(tail.edges.map((edge) => edge.node.title)).toEqual(forward.slice(-5));
+    expect(tail.pageInfo.hasPreviousPage).toBe(true);
+    const { articles: before } = await query(Search, { search: 'wombat', last: 5, before: tail.pageInfo.startCursor });
+    expect(before.edges.map((edge) => edge.node.title)).toEqual(forward.slice(-10, -5));
+  });
+
+  it('refuses a cursor of another ordering with INVALID_CURSOR', async () => {
+    const { articles } = await query(Search, { search: 'wombat', first: 2 });
+    const result = await execute(Search, {
+      search: 'wombat',
+      first: 2,
+      after: articles.pageInfo.endCursor,
+      orderBy: [{ field: 'TITLE' }],
+    });
+    expect(codes(result)).toEqual(['INVALID_CURSOR']);
+  });
+});
+
+describe('totals of a search', () => {
+  it('totalCount and count(cap:) agree with the matches; the capped count says when it stopped', async () => {
+    const { articles } = await query(SearchTotals, { search: 'wombat', cap: 1000 });
+    expect(articles.totalCount).toBe(25);
+    expect(articles.count).toEqual({ value: 25, isCapped: false });
+    const capped = await query(SearchTotals, { search: 'wombat', cap: 10 });
+    expect(capped.articles.count).toEqual({ value: 10, isCapped: true });
+    const filtered = await query(SearchTotals, { search: 'wombat', filter: { priority: { equals: 5 } }, cap: 3 });
+    expect(filtered.articles.totalCount).toBe(5);
+    expect(filtered.articles.count).toEqual({ value: 3, isCapped: true });
+    const other = await query(SearchTotals, { search: 'wombat', orderBy: [{ field: 'TITLE' }], cap: 24 });
+    expect(other.articles.totalCount).toBe(25);
+    expect(other.articles.count).toEqual({ value: 24, isCapped: true });
+    expect(codes(await execute(SearchTotals, { search: 'wombat', cap: 0 }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('ranked by relevance, the page statement counts the matches: no separate count', async () => {
+    const { statements } = await recordStatements(() => query(SearchTotals, { search: 'wombat', cap: 10 }));
+    expect(statements).toHaveLength(2);
+    const byTitle = await recordStatements(() =>
+      query(SearchTotals, { search: 'wombat', orderBy: [{ field: 'TITLE' }], cap: 10 }),
+    );
+    expect(byTitle.statements).toHaveLength(3);
+  });
+});
+
+describe('highlights', () => {
+  it('marks the matching words of the chosen field, with the default or given markers', async () => {
+    const { articles } = await query(Highlights, { search: 'quoll', start: '[[', stop: ']]', escape: true });
+    const byTitle = new Map(articles.edges.map((edge) => [edge.node.title, edge]));
+    const budget = byTitle.get('Budget estimates hearing')!;
+    expect(budget.body).toContain('A <mark>quoll</mark> was seen near Canberra');
+    expect(budget.custom).toContain('A [[quoll]] was seen');
+    expect(budget.title).toBe('Budget estimates hearing');
+    expect(byTitle.get('Quolls return to the mainland after a century')!.title).toBe(
+      '<mark>Quolls</mark> return to the mainland after a century',
+    );
+  });
+
+  it('escapes the text (not the markers) for HTML unless told not to', async () => {
+    const escaped = await query(Highlights, { search: 'quokka', start: '<b>', stop: '</b>', escape: true });
+    expect(escaped.articles.edges[0]!.custom).toContain('Tom &amp; Jerry say &quot;<b>quokka</b>&quot;');
+    const raw = await query(Highlights, { search: 'quokka', start: '*', stop: '*', escape: false });
+    expect(raw.articles.edges[0]!.custom).toContain('Tom & Jerry say "*quokka*"');
+  });
+
+  it('is made in SQL for the whole page in one statement; the body is not loaded into Node', async () => {
+    const { statements } = await recordStatements(() =>
+      query(Highlights, { search: 'wombat', start: '[', stop: ']', escape: true }),
+    );
+    // page ids, rows, and one ts_headline statement per distinct set of options (3 here)
+    expect(statements).toHaveLength(5);
+    const headlines = statements.filter((sql) => sql.includes('ts_headline'));
+    expect(headlines).toHaveLength(3);
+    const others = statements.filter((sql) => !sql.includes('ts_headline'));
+    expect(others.some((sql) => sql.includes('"body"'))).toBe(false);
+  });
+
+  it('is null without a search, and refuses out-of-range options', async () => {
+    const { articles } = await query(Plain);
+    expect(articles.edges[0]!.highlight).toBeNull();
+    const long = await execute(Highlights, { search: 'quoll', start: 'x'.repeat(33), stop: ']', escape: true });
+    expect(codes(long)).toContain('BAD_USER_INPUT');
+  });
+});
+
+describe('the stored search vector follows the text', () => {
+  it('is recomputed by the database when a title or body changes', async () => {
+    const id = await file({ title: 'Platypus sighting', body: filler });
+    expect(await titles('platypus')).toEqual(['Platypus sighting']);
+    await prisma.article.update({ where: { id }, data: { title: 'Echidna sighting' } });
+    expect(await titles('platypus')).toEqual([]);
+    expect(await titles('echidna')).toEqual(['Echidna sighting']);
+    await prisma.article.update({ where: { id }, data: { body: 'A platypus, again.' } });
+    expect(await titles('platypus')).toEqual(['Echidna sighting']);
+    await prisma.article.delete({ where: { id } });
+  });
+});
