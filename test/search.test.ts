@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
-import type { ArticleFilter, ArticleOrder, SearchQuery } from './gql/graphql.ts';
+import type { ArticleFilter, ArticleOrder, AuthorSearchQuery, SearchQuery } from './gql/graphql.ts';
 import { codes, execute, query, recordStatements } from './support/api.ts';
 
 /**
@@ -348,5 +348,103 @@ describe('the stored search vector follows the text', () => {
     await prisma.article.update({ where: { id }, data: { body: 'A platypus, again.' } });
     expect(await titles('platypus')).toEqual(['Echidna sighting']);
     await prisma.article.delete({ where: { id } });
+  });
+});
+
+const AuthorSearch = graphql(`
+  query AuthorSearch($filter: AuthorListFilter, $orderBy: [NamedOrder!], $first: Int, $after: String) {
+    authors(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          name
+        }
+      }
+    }
+  }
+`);
+
+const TopicSearch = graphql(`
+  query TopicSearch($filter: TopicListFilter, $orderBy: [NamedOrder!]) {
+    topics(filter: $filter, orderBy: $orderBy, first: 50) {
+      count(cap: 100) {
+        value
+        isCapped
+      }
+      edges {
+        node {
+          name
+        }
+      }
+    }
+  }
+`);
+
+describe('author and topic lookup by similar name (pg_trgm)', () => {
+  beforeAll(async () => {
+    for (const name of ['Shirin Ghaffary', 'Shirin Ebadi', 'Hamid Ghafari', 'Maggie Eastland', 'Matt Gaffney'])
+      await prisma.author.create({ data: { name } });
+    for (const [name, slug] of [
+      ['Artificial Intelligence', 'artificial-intelligence'],
+      ['Intelligence Agencies', 'intelligence-agencies'],
+      ['Agriculture', 'agriculture'],
+      ['Artificial Reefs', 'artificial-reefs'],
+    ])
+      await prisma.topic.create({ data: { name: name!, slug: slug! } });
+  });
+
+  const authorNames = async (filter: object, orderBy?: object[]) =>
+    (await query(AuthorSearch, { filter, orderBy, first: 50 } as never)).authors.edges.map((edge) => edge.node.name);
+  const topicNames = async (filter: object, orderBy?: object[]) =>
+    (await query(TopicSearch, { filter, orderBy } as never)).topics.edges.map((edge) => edge.node.name);
+
+  it('finds a misspelt surname, most similar first', async () => {
+    expect(new Set(await authorNames({ nameSearch: 'ghafary' }))).toEqual(
+      new Set(['Shirin Ghaffary', 'Hamid Ghafari']),
+    );
+    expect((await authorNames({ nameSearch: 'shirin ghafary' }))[0]).toBe('Shirin Ghaffary');
+    expect((await authorNames({ nameSearch: 'hamid gafari' }))[0]).toBe('Hamid Ghafari');
+    expect(await authorNames({ nameSearch: 'eastlan' })).toEqual(['Maggie Eastland']);
+  });
+
+  it('finds partial and misspelt topic names, ranked by similarity', async () => {
+    expect(new Set(await topicNames({ nameSearch: 'inteligence' }))).toEqual(
+      new Set(['Artificial Intelligence', 'Intelligence Agencies']),
+    );
+    expect((await topicNames({ nameSearch: 'artifical inteligence' }))[0]).toBe('Artificial Intelligence');
+    expect(await topicNames({ nameSearch: 'agricultur' })).toEqual(['Agriculture']);
+    const { topics } = await query(TopicSearch, { filter: { nameSearch: 'inteligence' } });
+    expect(topics.count).toEqual({ value: 2, isCapped: false });
+  });
+
+  it('combines with the other conditions, another order, and pagination', async () => {
+    expect(await authorNames({ nameSearch: 'ghafary', name: { startsWith: 'shirin' } })).toEqual(['Shirin Ghaffary']);
+    const all = await authorNames({ nameSearch: 'ghafary' });
+    expect(await authorNames({ nameSearch: 'ghafary' }, [{ field: 'NAME' }])).toEqual([...all].sort());
+    const paged: string[] = [];
+    let after: string | null | undefined = null;
+    for (let page = 0; page < 10; page++) {
+      const { authors }: AuthorSearchQuery = await query(AuthorSearch, {
+        filter: { nameSearch: 'ghafary' },
+        first: 1,
+        after,
+      });
+      expect(authors.totalCount).toBe(all.length);
+      paged.push(...authors.edges.map((edge) => edge.node.name));
+      if (!authors.pageInfo.hasNextPage) break;
+      after = authors.pageInfo.endCursor;
+    }
+    expect(paged).toEqual(all);
+  });
+
+  it('refuses RELEVANCE without a nameSearch, and a blank nameSearch, with BAD_USER_INPUT', async () => {
+    expect(codes(await execute(AuthorSearch, { orderBy: [{ field: 'RELEVANCE' }], first: 5 }))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
+    expect(codes(await execute(AuthorSearch, { filter: { nameSearch: ' ' }, first: 5 }))).toEqual(['BAD_USER_INPUT']);
   });
 });

@@ -62,6 +62,8 @@ type Documents = {
     "\n  query SearchTotals($search: String, $filter: ArticleFilter, $orderBy: [ArticleOrder!], $cap: Int!) {\n    articles(search: $search, filter: $filter, orderBy: $orderBy, first: 2) {\n      totalCount\n      count(cap: $cap) {\n        value\n        isCapped\n      }\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n": typeof types.SearchTotalsDocument,
     "\n  query Highlights($search: String!, $start: String!, $stop: String!, $escape: Boolean!) {\n    articles(search: $search, first: 5) {\n      edges {\n        node {\n          title\n        }\n        body: highlight\n        custom: highlight(field: BODY, startMarker: $start, stopMarker: $stop, escapeHtml: $escape, maxFragments: 0)\n        title: highlight(field: TITLE)\n      }\n    }\n  }\n": typeof types.HighlightsDocument,
     "\n  query PlainWithHighlight {\n    articles(first: 1) {\n      edges {\n        highlight\n      }\n    }\n  }\n": typeof types.PlainWithHighlightDocument,
+    "\n  query AuthorSearch($filter: AuthorListFilter, $orderBy: [NamedOrder!], $first: Int, $after: String) {\n    authors(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n": typeof types.AuthorSearchDocument,
+    "\n  query TopicSearch($filter: TopicListFilter, $orderBy: [NamedOrder!]) {\n    topics(filter: $filter, orderBy: $orderBy, first: 50) {\n      count(cap: 100) {\n        value\n        isCapped\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n": typeof types.TopicSearchDocument,
 };
 const documents: Documents = {
     "\n    mutation AccessCreateArticle($input: CreateArticleInput!) {\n      createArticle(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessCreateArticleDocument,
@@ -112,6 +114,8 @@ const documents: Documents = {
     "\n  query SearchTotals($search: String, $filter: ArticleFilter, $orderBy: [ArticleOrder!], $cap: Int!) {\n    articles(search: $search, filter: $filter, orderBy: $orderBy, first: 2) {\n      totalCount\n      count(cap: $cap) {\n        value\n        isCapped\n      }\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n": types.SearchTotalsDocument,
     "\n  query Highlights($search: String!, $start: String!, $stop: String!, $escape: Boolean!) {\n    articles(search: $search, first: 5) {\n      edges {\n        node {\n          title\n        }\n        body: highlight\n        custom: highlight(field: BODY, startMarker: $start, stopMarker: $stop, escapeHtml: $escape, maxFragments: 0)\n        title: highlight(field: TITLE)\n      }\n    }\n  }\n": types.HighlightsDocument,
     "\n  query PlainWithHighlight {\n    articles(first: 1) {\n      edges {\n        highlight\n      }\n    }\n  }\n": types.PlainWithHighlightDocument,
+    "\n  query AuthorSearch($filter: AuthorListFilter, $orderBy: [NamedOrder!], $first: Int, $after: String) {\n    authors(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n": types.AuthorSearchDocument,
+    "\n  query TopicSearch($filter: TopicListFilter, $orderBy: [NamedOrder!]) {\n    topics(filter: $filter, orderBy: $orderBy, first: 50) {\n      count(cap: 100) {\n        value\n        isCapped\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n": types.TopicSearchDocument,
 };
 
 /**
@@ -320,6 +324,14 @@ export function graphql(source: "\n  query Highlights($search: String!, $start: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query PlainWithHighlight {\n    articles(first: 1) {\n      edges {\n        highlight\n      }\n    }\n  }\n"): (typeof documents)["\n  query PlainWithHighlight {\n    articles(first: 1) {\n      edges {\n        highlight\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuthorSearch($filter: AuthorListFilter, $orderBy: [NamedOrder!], $first: Int, $after: String) {\n    authors(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AuthorSearch($filter: AuthorListFilter, $orderBy: [NamedOrder!], $first: Int, $after: String) {\n    authors(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TopicSearch($filter: TopicListFilter, $orderBy: [NamedOrder!]) {\n    topics(filter: $filter, orderBy: $orderBy, first: 50) {\n      count(cap: 100) {\n        value\n        isCapped\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query TopicSearch($filter: TopicListFilter, $orderBy: [NamedOrder!]) {\n    topics(filter: $filter, orderBy: $orderBy, first: 50) {\n      count(cap: 100) {\n        value\n        isCapped\n      }\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
