@@ -18,6 +18,37 @@ const FilteredArticles = graphql(`
   }
 `);
 
+const Facets = graphql(`
+  query FilterFacets($filter: ArticleFilter) {
+    articleFacets(filter: $filter, topTopics: 100, topSources: 100) {
+      total
+      topics {
+        topic {
+          name
+        }
+        count
+      }
+      sources {
+        source
+        count
+      }
+      priorities {
+        priority
+        count
+      }
+      australian {
+        isAustralian
+        count
+      }
+      months {
+        month
+        start
+        count
+      }
+    }
+  }
+`);
+
 let articles: SeededArticle[];
 const authorIds = new Map<string, number>();
 const topicIds = new Map<string, number>();
@@ -38,7 +69,62 @@ async function expectFilter(filter: ArticleFilter, predicate: (article: SeededAr
   const { articles: page } = await query(FilteredArticles, { filter, first: 100 });
   expect(page.totalCount).toBe(expected.length);
   expect(page.edges.map((edge) => edge.node.url)).toEqual(expected.slice(0, 100).map((article) => article.url));
+  await expectFacets(filter, expected);
   return expected.length;
+}
+
+/** Counts of `values`, as [value, count] pairs, most frequent first (ties by `tie`). */
+function tally<T>(values: T[], tie: (a: T, b: T) => number): [T, number][] {
+  const counts = new Map<T, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || tie(a[0], b[0]));
+}
+
+/**
+ * articleFacets for the same filter, against counts computed here from the expected articles.
+ * Facets compile the filter to SQL separately from the list (Prisma), so this also checks that
+ * the two compilations agree on every filter of this file.
+ */
+async function expectFacets(filter: ArticleFilter, expected: SeededArticle[]) {
+  const { articleFacets: facets } = await query(Facets, { filter });
+  expect(facets.total).toBe(expected.length);
+  const topicOrder = (a: string, b: string) => topicIds.get(a)! - topicIds.get(b)!;
+  const topics = tally(
+    expected.flatMap((a) => a.topics),
+    topicOrder,
+  );
+  expect(facets.topics.map((f) => [f.topic.name, f.count])).toEqual(topics.slice(0, 100));
+  const sources = tally(
+    expected.map((a) => a.source),
+    (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+  );
+  expect(facets.sources.map((f) => [f.source, f.count])).toEqual(sources.slice(0, 100));
+  expect(facets.priorities).toEqual(
+    [1, 2, 3, 4, 5].map((priority) => ({ priority, count: expected.filter((a) => a.priority === priority).length })),
+  );
+  expect(facets.australian).toEqual(
+    [true, false].map((isAustralian) => ({
+      isAustralian,
+      count: expected.filter((a) => a.isAustralian === isAustralian).length,
+    })),
+  );
+  const months = new Map<string, number>();
+  for (const article of expected) {
+    const month = article.publishedAt.toISOString().slice(0, 7);
+    months.set(month, (months.get(month) ?? 0) + 1);
+  }
+  const nonEmpty = facets.months.filter((m) => m.count > 0);
+  expect(Object.fromEntries(nonEmpty.map((m) => [m.month, m.count]))).toEqual(Object.fromEntries(months));
+  // Zero-filled and contiguous: each month starts where the previous one ends.
+  for (const [index, month] of facets.months.entries()) {
+    expect(month.start).toBe(`${month.month}-01T00:00:00.000Z`);
+    if (index > 0) {
+      const previous = new Date(facets.months[index - 1]!.start);
+      previous.setUTCMonth(previous.getUTCMonth() + 1);
+      expect(month.start).toBe(previous.toISOString());
+    }
+  }
+  if (expected.length === 0) expect(facets.months).toEqual([]);
 }
 
 const lower = (value: string) => value.toLowerCase();

@@ -120,7 +120,15 @@ async function file(fixture: Fixture): Promise<number> {
 const filler = 'Officials met on Tuesday to discuss the budget and several unrelated matters of state.';
 
 /** The wombat stories: title matches outrank body matches; priorities cycle 1-5. */
-const wombats: { title: string; priority: number; inTitle: boolean; publishedAt: string }[] = [];
+const wombats: {
+  id: number;
+  title: string;
+  priority: number;
+  inTitle: boolean;
+  publishedAt: string;
+  isAustralian: boolean;
+  source: string;
+}[] = [];
 
 beforeAll(async () => {
   await file({ title: 'Quolls return to the mainland after a century', body: filler });
@@ -138,17 +146,13 @@ beforeAll(async () => {
       title: inTitle ? `Wombat report ${i}` : `Regional report ${i}`,
       priority: (i % 5) + 1,
       inTitle,
-      publishedAt: new Date(Date.UTC(2025, 5, 1 + i)).toISOString(),
-    };
-    wombats.push(entry);
-    await file({
-      title: entry.title,
-      priority: entry.priority,
+      // June and August 2025: July has none (the month histogram shows it as zero).
+      publishedAt: new Date(Date.UTC(2025, i < 12 ? 5 : 7, 1 + i)).toISOString(),
       isAustralian: i % 2 === 0,
       source: i % 4 === 0 ? 'Wombat Weekly' : 'The Search Times',
-      publishedAt: entry.publishedAt,
-      body: inTitle ? filler : `${filler} A wombat dug under the fence.`,
-    });
+    };
+    const id = await file({ ...entry, body: inTitle ? filler : `${filler} A wombat dug under the fence.` });
+    wombats.push({ id, ...entry });
   }
 });
 
@@ -446,5 +450,110 @@ describe('author and topic lookup by similar name (pg_trgm)', () => {
       'BAD_USER_INPUT',
     ]);
     expect(codes(await execute(AuthorSearch, { filter: { nameSearch: ' ' }, first: 5 }))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+const SearchFacets = graphql(`
+  query SearchFacets($search: String, $filter: ArticleFilter, $topTopics: Int!) {
+    articleFacets(search: $search, filter: $filter, topTopics: $topTopics, topSources: 1) {
+      total
+      topics {
+        topic {
+          name
+          slug
+          articleCount
+        }
+        count
+      }
+      sources {
+        source
+        count
+      }
+      priorities {
+        priority
+        count
+      }
+      australian {
+        isAustralian
+        count
+      }
+      months {
+        month
+        count
+      }
+    }
+  }
+`);
+
+describe('facets of a search', () => {
+  const tags = new Map<number, string[]>();
+  beforeAll(async () => {
+    const marsupials = await prisma.topic.create({ data: { name: 'Marsupials', slug: 'marsupials' } });
+    const burrowing = await prisma.topic.create({ data: { name: 'Burrowing', slug: 'burrowing' } });
+    const fences = await prisma.topic.create({ data: { name: 'Fences', slug: 'fences' } });
+    for (const [index, wombat] of wombats.entries()) {
+      const topics = [
+        ...(index % 2 === 0 ? [marsupials] : []),
+        ...(index % 3 === 0 ? [burrowing] : []),
+        ...(index === 7 ? [fences] : []),
+      ];
+      tags.set(
+        wombat.id,
+        topics.map((topic) => topic.name),
+      );
+      await prisma.articleTopic.createMany({
+        data: topics.map((topic) => ({ articleId: wombat.id, topicId: topic.id })),
+      });
+    }
+  });
+
+  it('counts the same result set as the search, with every breakdown computed independently', async () => {
+    const filter: ArticleFilter = { priority: { gte: 2 } };
+    const matched = wombats.filter((w) => w.priority >= 2);
+    const { articleFacets: facets } = await query(SearchFacets, { search: 'wombat', filter, topTopics: 2 });
+    const { articles } = await query(SearchTotals, { search: 'wombat', filter, cap: 1000 });
+    expect(facets.total).toBe(matched.length);
+    expect(articles.totalCount).toBe(matched.length);
+    const topicCount = (name: string) => matched.filter((w) => tags.get(w.id)!.includes(name)).length;
+    expect(facets.topics.map((f) => [f.topic.name, f.count])).toEqual([
+      ['Marsupials', topicCount('Marsupials')],
+      ['Burrowing', topicCount('Burrowing')],
+    ]);
+    expect(facets.topics[0]!.topic.articleCount).toBe(13);
+    const weekly = matched.filter((w) => w.source === 'Wombat Weekly').length;
+    const times = matched.length - weekly;
+    expect(facets.sources).toEqual([
+      weekly > times ? { source: 'Wombat Weekly', count: weekly } : { source: 'The Search Times', count: times },
+    ]);
+    expect(facets.priorities).toEqual(
+      [1, 2, 3, 4, 5].map((priority) => ({ priority, count: matched.filter((w) => w.priority === priority).length })),
+    );
+    expect(facets.australian).toEqual([
+      { isAustralian: true, count: matched.filter((w) => w.isAustralian).length },
+      { isAustralian: false, count: matched.filter((w) => !w.isAustralian).length },
+    ]);
+    expect(facets.months).toEqual([
+      { month: '2025-06', count: matched.filter((w) => w.publishedAt.startsWith('2025-06')).length },
+      { month: '2025-07', count: 0 },
+      { month: '2025-08', count: matched.filter((w) => w.publishedAt.startsWith('2025-08')).length },
+    ]);
+  });
+
+  it('takes one statement for the counts and one for the topics shown', async () => {
+    const { statements } = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 3 }));
+    expect(statements).toHaveLength(2);
+    const none = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 0 }));
+    expect(none.statements).toHaveLength(1);
+    expect(none.result.articleFacets.topics).toEqual([]);
+  });
+
+  it('is empty, not an error, when nothing matches; refuses bad arguments with BAD_USER_INPUT', async () => {
+    const { articleFacets: facets } = await query(SearchFacets, { search: 'thylacine', topTopics: 5 });
+    expect(facets.total).toBe(0);
+    expect(facets.topics).toEqual([]);
+    expect(facets.months).toEqual([]);
+    expect(facets.priorities.every((p) => p.count === 0)).toBe(true);
+    expect(codes(await execute(SearchFacets, { search: 'wombat', topTopics: 101 }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await execute(SearchFacets, { search: '', topTopics: 1 }))).toEqual(['BAD_USER_INPUT']);
   });
 });

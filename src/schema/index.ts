@@ -2,6 +2,7 @@ import { builder } from './builder.ts';
 import './article.ts';
 import './articleMutations.ts';
 import './author.ts';
+import './facets.ts';
 import './topic.ts';
 import './viewer.ts';
 

@@ -1,0 +1,115 @@
+import type { Db } from '../db/client.ts';
+import { ErrorCode, UserInputError } from '../errors.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { ArticleFilterInput } from './filters.ts';
+import { articleSearch, checkSearchText } from './search.ts';
+import { and, articleSql } from './sqlFilters.ts';
+
+/**
+ * How the articles of a result set (the same filter and search as `articles`) break down: by
+ * topic, source, priority, Australian relevance and month of publication. One SQL statement:
+ * the matching rows are found once (a materialized CTE) and every breakdown groups that set.
+ */
+
+export interface FacetArgs {
+  filter?: ArticleFilterInput | null;
+  search?: string | null;
+  topTopics: number;
+  topSources: number;
+}
+
+export interface Facets {
+  total: number;
+  /** Topic ids with counts, most frequent first (ties: lower id first). */
+  topics: { topicId: number; count: number }[];
+  /** Most frequent first (ties: A-Z). */
+  sources: { source: string; count: number }[];
+  /** 1 to 5, each present (zero when no article has it). */
+  priorities: { priority: number; count: number }[];
+  /** true, then false; both present. */
+  australian: { value: boolean; count: number }[];
+  /** Every month (UTC) from the earliest to the latest matching article, zero-filled. */
+  months: { month: string; start: Date; count: number }[];
+}
+
+export const MAX_FACET_ENTRIES = 100;
+
+function checkTop(value: number, argumentName: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_FACET_ENTRIES) {
+    throw new UserInputError(
+      ErrorCode.BAD_USER_INPUT,
+      `"${argumentName}" must be between 0 and ${MAX_FACET_ENTRIES}; got ${value}`,
+      { argumentName },
+    );
+  }
+  return value;
+}
+
+/** "YYYY-MM" of every month from `first` to `last` inclusive. */
+export function monthsBetween(first: string, last: string): string[] {
+  const out: string[] = [];
+  let [year, month] = first.split('-').map(Number) as [number, number];
+  const [lastYear, lastMonth] = last.split('-').map(Number) as [number, number];
+  while (year < lastYear || (year === lastYear && month <= lastMonth)) {
+    out.push(`${year}-${String(month).padStart(2, '0')}`);
+    month += 1;
+    if (month > 12) [year, month] = [year + 1, 1];
+  }
+  return out;
+}
+
+type FacetRow = { facet: string; key: string | null; count: number };
+
+export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
+  const topTopics = checkTop(args.topTopics, 'topTopics');
+  const topSources = checkTop(args.topSources, 'topSources');
+  const filter = articleSql(args.filter);
+  const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
+  const from = search ? search.from : Prisma.sql`"Article" a`;
+  const where = search ? and([search.where, filter]) : filter;
+  const rows = await db.$queryRaw<FacetRow[]>`
+    WITH matched AS MATERIALIZED (
+      SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM ${from} WHERE ${where}
+    )
+    SELECT 'total' AS "facet", NULL::text AS "key", count(*)::int AS "count" FROM matched
+    UNION ALL
+    SELECT 'priority', m."priority"::text, count(*)::int FROM matched m GROUP BY m."priority"
+    UNION ALL
+    SELECT 'australian', m."isAustralian"::text, count(*)::int FROM matched m GROUP BY m."isAustralian"
+    UNION ALL
+    SELECT 'month', to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM'), count(*)::int
+    FROM matched m GROUP BY 2
+    UNION ALL
+    (SELECT 'source', m."source", count(*)::int FROM matched m
+     GROUP BY m."source" ORDER BY count(*) DESC, m."source" COLLATE "C" LIMIT ${topSources})
+    UNION ALL
+    (SELECT 'topic', t."topicId"::text, count(*)::int FROM "ArticleTopic" t JOIN matched m ON m."id" = t."articleId"
+     GROUP BY t."topicId" ORDER BY count(*) DESC, t."topicId" LIMIT ${topTopics})`;
+
+  const facets: Facets = { total: 0, topics: [], sources: [], priorities: [], australian: [], months: [] };
+  const priorities = new Map<number, number>();
+  const australian = new Map<boolean, number>();
+  const months = new Map<string, number>();
+  for (const row of rows) {
+    if (row.facet === 'total') facets.total = row.count;
+    else if (row.facet === 'priority') priorities.set(Number(row.key), row.count);
+    else if (row.facet === 'australian') australian.set(row.key === 'true', row.count);
+    else if (row.facet === 'month') months.set(row.key!, row.count);
+    else if (row.facet === 'source') facets.sources.push({ source: row.key!, count: row.count });
+    else if (row.facet === 'topic') facets.topics.push({ topicId: Number(row.key), count: row.count });
+  }
+  // UNION ALL keeps each parenthesized branch's order only by accident: sort explicitly.
+  facets.sources.sort((x, y) => y.count - x.count || (x.source < y.source ? -1 : x.source > y.source ? 1 : 0));
+  facets.topics.sort((x, y) => y.count - x.count || x.topicId - y.topicId);
+  facets.priorities = [1, 2, 3, 4, 5].map((priority) => ({ priority, count: priorities.get(priority) ?? 0 }));
+  facets.australian = [true, false].map((value) => ({ value, count: australian.get(value) ?? 0 }));
+  const seen = [...months.keys()].sort();
+  if (seen.length) {
+    facets.months = monthsBetween(seen[0]!, seen.at(-1)!).map((month) => ({
+      month,
+      start: new Date(`${month}-01T00:00:00.000Z`),
+      count: months.get(month) ?? 0,
+    }));
+  }
+  return facets;
+}
