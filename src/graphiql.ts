@@ -73,6 +73,36 @@ query TitleSearch {
 }`,
   },
   {
+    query: `# Full-text search (web syntax: "quoted phrase", -exclude, or), most relevant first,
+# with the matches highlighted in the body, and a capped count for the results header.
+query SearchWithHighlights {
+  articles(search: "chips or semiconductors -china", first: 10, filter: { priority: { gte: 3 } }) {
+    count(cap: 1000) { value isCapped }
+    pageInfo { hasNextPage endCursor }
+    edges {
+      highlight(field: BODY, startMarker: "<mark>", stopMarker: "</mark>")
+      node { title source publishedAt }
+    }
+  }
+  authors(filter: { nameSearch: "ghafary" }, first: 3) {
+    edges { node { name articleCount } }
+  }
+}`,
+  },
+  {
+    query: `# How a result set breaks down: the counts a filter sidebar and a timeline need.
+query SearchFacets {
+  articleFacets(search: "AI safety", filter: { isAustralian: true }, topTopics: 5, topSources: 5) {
+    total
+    topics { topic { name slug } count }
+    sources { source count }
+    priorities { priority count }
+    australian { isAustralian count }
+    months { month count }
+  }
+}`,
+  },
+  {
     query: `# File a story (or update it if its link is already filed), then correct it.
 # Needs an EDITOR or ADMIN key: put yours in the Headers tab below.
 # (npm start prints an admin key with the demo data; npm run apikey -- create makes more.)

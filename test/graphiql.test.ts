@@ -5,6 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_TABS } from '../src/graphiql.ts';
 import { startServer, type RunningServer } from './support/process.ts';
 
 /**
@@ -47,6 +48,40 @@ function rawGet(
 }
 
 describe('GraphiQL', () => {
+  it('has example queries that run without errors and find demo data', async () => {
+    const reads = EXAMPLE_TABS.filter((tab) => !tab.query.includes('mutation '));
+    expect(reads.map((tab) => /query (\w+)/.exec(tab.query)![1])).toEqual([
+      'RecentAustralianHighPriority',
+      'BusiestAuthors',
+      'TitleSearch',
+      'SearchWithHighlights',
+      'SearchFacets',
+    ]);
+    for (const tab of reads) {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: tab.query }),
+      });
+      const result = (await response.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+      expect(result.errors, tab.query).toBeUndefined();
+      // every example shows something on the demo data
+      expect(JSON.stringify(result.data)).toMatch(/"(name|title|total)":/);
+    }
+    const search = EXAMPLE_TABS.find((tab) => tab.query.includes('query SearchWithHighlights'))!;
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: search.query }),
+    });
+    const { data } = (await response.json()) as {
+      data: { articles: { edges: { highlight: string }[] }; authors: { edges: { node: { name: string } }[] } };
+    };
+    expect(data.articles.edges.length).toBeGreaterThan(0);
+    expect(data.articles.edges.some((edge) => edge.highlight?.includes('<mark>'))).toBe(true);
+    expect(data.authors.edges[0]!.node.name).toBe('Shirin Ghaffary');
+  });
+
   it('is served self-contained and compressed when the browser accepts it', async () => {
     const plain = await rawGet(`${server.url}/graphql`, { accept: 'text/html' });
     expect(plain.headers['content-type']).toMatch(/text\/html/);
@@ -92,10 +127,17 @@ describe('GraphiQL', () => {
       const editor = page.locator('.graphiql-query-editor');
       await editor.waitFor({ timeout: 20_000 });
       await expect.poll(() => editor.innerText(), { timeout: 20_000 }).toContain('RecentAustralianHighPriority');
-      // the example tabs: filters and pagination, nested lists, a text search, and a mutation
+      // the example tabs: filters and pagination, nested lists, title filter, search, facets, a mutation
       await expect
         .poll(async () => (await page.locator('.graphiql-tab').allInnerTexts()).map((text) => text.trim()))
-        .toEqual(['RecentAustralianHighPriority', 'BusiestAuthors', 'TitleSearch', 'FileStory']);
+        .toEqual([
+          'RecentAustralianHighPriority',
+          'BusiestAuthors',
+          'TitleSearch',
+          'SearchWithHighlights',
+          'SearchFacets',
+          'FileStory',
+        ]);
       await page.locator('.graphiql-execute-button').click();
       const response = page.locator('.graphiql-response');
       await expect.poll(() => response.innerText(), { timeout: 20_000 }).toContain('"totalCount"');
