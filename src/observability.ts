@@ -4,7 +4,7 @@ import { Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { poolStats } from './db/client.ts';
+import { onStatement, poolStats } from './db/client.ts';
 
 /**
  * Structured logs (one JSON line per request and per unexpected error, each with the request
@@ -106,6 +106,12 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+  const statements = new Counter({
+    name: 'newsgraph_db_statements_total',
+    help: 'SQL statements sent to the database',
+    registers: [registry],
+  });
+  onStatement(() => statements.inc());
   new Gauge({
     name: 'newsgraph_db_pool_connections',
     help: 'Database connections by state (the embedded database has one)',

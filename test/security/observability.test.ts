@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
-import { prisma } from '../../src/db/client.ts';
+import { onStatement, prisma } from '../../src/db/client.ts';
 import { createApiKey } from '../../src/resolvers/apiKeys.ts';
 import { createLogger, createMetrics } from '../../src/observability.ts';
 import { createServer } from '../../src/yoga.ts';
@@ -83,5 +83,21 @@ describe('Prometheus metrics', () => {
     expect(text).toMatch(/newsgraph_expected_errors_total\{code="VALIDATION_FAILED"\} [1-9]/);
     expect(text).toMatch(/newsgraph_db_pool_connections\{state="total"\} [1-9]/);
     expect(text).toMatch(/# TYPE newsgraph_rate_limited_total counter/);
+  });
+
+  it('count SQL statements sent', async () => {
+    const statements = async () =>
+      Number(
+        /newsgraph_db_statements_total (\d+)/.exec(
+          await (await yoga.fetch('http://newsgraph.test/metrics')).text(),
+        )![1],
+      );
+    const before = await statements();
+    const sent: string[] = [];
+    const stop = onStatement((sql) => sent.push(sql));
+    await post('{ articles(first: 1) { totalCount edges { node { title authors { name } } } } }');
+    stop();
+    expect(sent.length).toBeGreaterThan(0);
+    expect(await statements()).toBe(before + sent.length);
   });
 });
