@@ -1,0 +1,128 @@
+import { normalizeUrl } from '../src/resolvers/urls.ts';
+import type { Dataset } from './generate.ts';
+
+/**
+ * Loads a generated dataset with batched multi-row inserts (one INSERT ... SELECT FROM unnest(...)
+ * per column set and batch), through any client with `query(text, params)`: node-postgres for a
+ * server, PGlite for the embedded database. The article-count triggers of the join tables are
+ * disabled during the load and the counts computed once at the end; the search-vector trigger
+ * stays on, so the stored vectors are exactly what the API's writes produce.
+ */
+
+export interface SqlClient {
+  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export function progressBar(label: string, total: number): (done: number) => void {
+  const started = Date.now();
+  const tty = process.stderr.isTTY;
+  let lastPrinted = -1;
+  return (done) => {
+    const percent = Math.floor((done / total) * 100);
+    if (!tty && percent < 100 && percent - lastPrinted < 10) return;
+    lastPrinted = percent;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const line = `${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}% ${done.toLocaleString('en')}/${total.toLocaleString('en')} ${seconds}s`;
+    process.stderr.write(tty ? `\r${line}${done >= total ? '\n' : ''}` : `${line}\n`);
+  };
+}
+
+/**
+ * `clients` load batches concurrently (one per core helps: building search vectors is CPU work in
+ * the database); the first also runs the set-up and finishing statements. GIN indexes are dropped
+ * for the load and rebuilt after it, which is several times faster than maintaining them row by row.
+ */
+export async function loadDataset(clients: SqlClient[], data: Dataset, options: { batchSize?: number } = {}) {
+  const batchSize = options.batchSize ?? 1000;
+  const started = Date.now();
+  const db = clients[0]!;
+  const gin = (await db.query(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'Article' AND indexdef LIKE '%USING gin%'`,
+  )) as { rows: { indexname: string; indexdef: string }[] };
+  for (const index of gin.rows) await db.query(`DROP INDEX "${index.indexname}"`);
+  await db.query('ALTER TABLE "ArticleAuthor" DISABLE TRIGGER "ArticleAuthor_articleCount"');
+  await db.query('ALTER TABLE "ArticleTopic" DISABLE TRIGGER "ArticleTopic_articleCount"');
+
+  const authorRows = (await db.query(
+    'INSERT INTO "Author" ("name") SELECT * FROM unnest($1::text[]) RETURNING "id", "name"',
+    [data.authors],
+  )) as { rows: { id: number; name: string }[] };
+  const authorIds = new Map(authorRows.rows.map((row) => [row.name, row.id]));
+  const topicRows = (await db.query(
+    'INSERT INTO "Topic" ("name", "slug") SELECT * FROM unnest($1::text[], $2::text[]) RETURNING "id", "name"',
+    [data.topics.map((t) => t.name), data.topics.map((t) => t.slug)],
+  )) as { rows: { id: number; name: string }[] };
+  const topicIds = new Map(topicRows.rows.map((row) => [row.name, row.id]));
+
+  const progress = progressBar('loading', data.size);
+  let done = 0;
+  const insertBatch = async (
+    db: SqlClient,
+    batch: ReturnType<Dataset['articles']> extends Generator<infer B> ? B : never,
+  ) => {
+    const keys = batch.map((a) => normalizeUrl(a.url));
+    const inserted = (await db.query(
+      `INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "createdAt", "updatedAt",
+         "priority", "isAustralian", "description", "summary", "body")
+       SELECT t, u, k, s, p, p, p, pr, au, d, su, b
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::smallint[],
+                   $7::boolean[], $8::text[], $9::text[], $10::text[]) AS x(t, u, k, s, p, pr, au, d, su, b)
+       RETURNING "id", "urlKey"`,
+      [
+        batch.map((a) => a.title),
+        batch.map((a) => a.url),
+        keys,
+        batch.map((a) => a.source),
+        batch.map((a) => a.publishedAt.toISOString()),
+        batch.map((a) => a.priority),
+        batch.map((a) => a.isAustralian),
+        batch.map((a) => a.description),
+        batch.map((a) => a.summary),
+        batch.map((a) => a.body),
+      ],
+    )) as { rows: { id: number; urlKey: string }[] };
+    const ids = new Map(inserted.rows.map((row) => [row.urlKey, row.id]));
+    const bylines: [number[], number[], number[]] = [[], [], []];
+    const tags: [number[], number[]] = [[], []];
+    batch.forEach((article, index) => {
+      const id = ids.get(keys[index]!)!;
+      article.authors.forEach((author, position) => {
+        bylines[0].push(id);
+        bylines[1].push(authorIds.get(data.authors[author]!)!);
+        bylines[2].push(position);
+      });
+      for (const topic of article.topics) {
+        tags[0].push(id);
+        tags[1].push(topicIds.get(data.topics[topic]!.name)!);
+      }
+    });
+    await db.query(
+      'INSERT INTO "ArticleAuthor" ("articleId", "authorId", "position") SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[])',
+      bylines,
+    );
+    await db.query(
+      'INSERT INTO "ArticleTopic" ("articleId", "topicId") SELECT * FROM unnest($1::int[], $2::int[])',
+      tags,
+    );
+    done += batch.length;
+    progress(done);
+  };
+  const batches = data.articles(batchSize);
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let next = batches.next(); !next.done; next = batches.next()) await insertBatch(client, next.value);
+    }),
+  );
+  for (const index of gin.rows) await db.query(index.indexdef);
+
+  await db.query(`UPDATE "Author" a SET "articleCount" = c.n
+    FROM (SELECT "authorId", count(*)::int AS n FROM "ArticleAuthor" GROUP BY 1) c WHERE a."id" = c."authorId"`);
+  await db.query(`UPDATE "Topic" t SET "articleCount" = c.n
+    FROM (SELECT "topicId", count(*)::int AS n FROM "ArticleTopic" GROUP BY 1) c WHERE t."id" = c."topicId"`);
+  await db.query('ALTER TABLE "ArticleAuthor" ENABLE TRIGGER "ArticleAuthor_articleCount"');
+  await db.query('ALTER TABLE "ArticleTopic" ENABLE TRIGGER "ArticleTopic_articleCount"');
+  await db.query('ANALYZE');
+  return { seconds: (Date.now() - started) / 1000 };
+}

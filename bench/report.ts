@@ -1,0 +1,197 @@
+import fs from 'node:fs';
+import os from 'node:os';
+
+/** Writes the benchmark's results as Markdown and the scale run as an SVG chart. */
+
+export interface LoadNumbers {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuMsPerRequest: number;
+  dbCpuMsPerRequest: number | null;
+  statementsPerRequest: number;
+}
+
+export interface Measurement {
+  target: 'postgres' | 'pglite';
+  articles: number;
+  op: string;
+  title: string;
+  connections: number;
+  api: LoadNumbers;
+  floor: LoadNumbers | null;
+}
+
+export interface ScalePoint extends LoadNumbers {
+  articles: number;
+  op: string;
+}
+
+/** API process CPU plus database CPU per request (PGlite runs inside the API process). */
+export const totalCpu = (n: LoadNumbers) => n.cpuMsPerRequest + (n.dbCpuMsPerRequest ?? 0);
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const ratio = (api: number, floor: number) => (floor > 0 ? `${(api / floor).toFixed(2)}x` : '—');
+
+export function resultsTable(measurements: Measurement[]): string {
+  const lines = [
+    '| Operation | Conns | req/s API (floor) | p50 ms API (floor) | p99 ms API (floor) | CPU ms/req API+DB (floor) | CPU ratio | SQL statements/req |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const m of measurements) {
+    const f = m.floor;
+    const cpu =
+      m.target === 'postgres'
+        ? `${fixed(m.api.cpuMsPerRequest)}+${fixed(m.api.dbCpuMsPerRequest ?? 0)}`
+        : fixed(m.api.cpuMsPerRequest);
+    const floorCpu = f
+      ? m.target === 'postgres'
+        ? `${fixed(f.cpuMsPerRequest)}+${fixed(f.dbCpuMsPerRequest ?? 0)}`
+        : fixed(f.cpuMsPerRequest)
+      : '';
+    lines.push(
+      `| ${m.op} | ${m.connections} | ${fixed(m.api.rps, 0)}${f ? ` (${fixed(f.rps, 0)})` : ''} | ${m.api.p50}${f ? ` (${f.p50})` : ''} | ${m.api.p99}${f ? ` (${f.p99})` : ''} | ${cpu}${f ? ` (${floorCpu})` : ''} | ${f ? ratio(totalCpu(m.api), totalCpu(f)) : '—'} | ${fixed(m.api.statementsPerRequest, 1)}${f ? ` (${fixed(f.statementsPerRequest, 0)})` : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function scaleTable(points: ScalePoint[]): string {
+  const lines = [
+    '| Articles | Operation | req/s | p50 ms | p99 ms | CPU ms/req (API+DB) | SQL statements/req |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const p of points) {
+    lines.push(
+      `| ${p.articles.toLocaleString('en')} | ${p.op} | ${fixed(p.rps, 0)} | ${p.p50} | ${p.p99} | ${fixed(totalCpu(p))} | ${fixed(p.statementsPerRequest, 1)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+export function writeResults(
+  file: string,
+  run: {
+    measurements: Measurement[];
+    scale: ScalePoint[];
+    commit: string;
+    options: { articles: number; duration: number; connections: number[]; quick: boolean };
+    seconds: number;
+    notes?: string;
+  },
+): string {
+  const byTarget = (target: string) => run.measurements.filter((m) => m.target === target);
+  const sections = [
+    `# Benchmark results${run.options.quick ? ' (quick smoke run)' : ''}`,
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Commit: ${run.commit}`,
+    `- Machine: ${machine()}`,
+    `- Dataset: ${run.options.articles.toLocaleString('en')} articles (seeded generator, bench/generate.ts); ${run.options.duration} s per measurement; connections ${run.options.connections.join(', ')}; the run took ${run.seconds.toFixed(0)} s.`,
+    '- "floor": the same answer from hand-written SQL behind a bare node:http server (bench/floor.ts). Every answer was checked equal to the floor before timing.',
+    '- CPU ms/req: user+system CPU of the API process (+ all PostgreSQL processes, for the server) divided by requests. With PGlite the database runs inside the API process.',
+  ];
+  for (const target of ['postgres', 'pglite']) {
+    const rows = byTarget(target);
+    if (!rows.length) continue;
+    sections.push(
+      '',
+      `## ${target === 'postgres' ? 'PostgreSQL server' : 'PGlite (embedded)'}`,
+      '',
+      resultsTable(rows),
+    );
+  }
+  if (run.scale.length) {
+    sections.push(
+      '',
+      '## Scale (PostgreSQL, 8 connections)',
+      '',
+      scaleTable(run.scale),
+      '',
+      '![Latency and CPU per request against dataset size](scale.svg)',
+    );
+  }
+  if (run.notes) sections.push('', run.notes);
+  fs.writeFileSync(file, `${sections.join('\n')}\n`);
+  return file;
+}
+
+/** Two panels against dataset size (log scale): p50/p99 latency and CPU ms per request. */
+export function writeChart(file: string, points: ScalePoint[]): void {
+  const ops = [...new Set(points.map((p) => p.op))];
+  const sizes = [...new Set(points.map((p) => p.articles))].sort((a, b) => a - b);
+  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+  const width = 980;
+  const height = 420;
+  const panel = (
+    x0: number,
+    title: string,
+    series: { label: string; color: string; dash?: string; values: (number | null)[] }[],
+  ) => {
+    const w = 420;
+    const h = 300;
+    const top = 60;
+    const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v): v is number => v != null))) * 1.15;
+    const lx = (size: number) => {
+      const [lo, hi] = [Math.log10(sizes[0]!), Math.log10(sizes.at(-1)!)];
+      return x0 + 50 + (hi === lo ? w / 2 : ((Math.log10(size) - lo) / (hi - lo)) * (w - 70));
+    };
+    const ly = (value: number) => top + h - (value / max) * h;
+    const parts = [
+      `<text x="${x0 + 50}" y="${top - 30}" font-size="15" font-weight="bold">${title}</text>`,
+      `<line x1="${x0 + 50}" y1="${top + h}" x2="${x0 + w}" y2="${top + h}" stroke="#333"/>`,
+      `<line x1="${x0 + 50}" y1="${top}" x2="${x0 + 50}" y2="${top + h}" stroke="#333"/>`,
+    ];
+    for (let i = 0; i <= 4; i++) {
+      const value = (max / 4) * i;
+      parts.push(
+        `<text x="${x0 + 44}" y="${ly(value) + 4}" font-size="11" text-anchor="end">${value.toFixed(value < 10 ? 1 : 0)}</text>`,
+        `<line x1="${x0 + 50}" y1="${ly(value)}" x2="${x0 + w}" y2="${ly(value)}" stroke="#eee"/>`,
+      );
+    }
+    for (const size of sizes) {
+      parts.push(
+        `<text x="${lx(size)}" y="${top + h + 18}" font-size="11" text-anchor="middle">${size >= 1e6 ? `${size / 1e6}M` : `${size / 1e3}k`}</text>`,
+      );
+    }
+    parts.push(
+      `<text x="${x0 + 50 + (w - 50) / 2}" y="${top + h + 38}" font-size="12" text-anchor="middle">articles (log scale)</text>`,
+    );
+    series.forEach((s, index) => {
+      const coords = s.values.map((v, i) => (v == null ? null : `${lx(sizes[i]!)},${ly(v)}`)).filter(Boolean);
+      parts.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" ${s.dash ? `stroke-dasharray="${s.dash}"` : ''} points="${coords.join(' ')}"/>`,
+      );
+      for (const c of coords)
+        parts.push(`<circle cx="${c!.split(',')[0]}" cy="${c!.split(',')[1]}" r="3" fill="${s.color}"/>`);
+      parts.push(
+        `<line x1="${x0 + 60}" y1="${top + 8 + index * 16}" x2="${x0 + 80}" y2="${top + 8 + index * 16}" stroke="${s.color}" stroke-width="2" ${s.dash ? `stroke-dasharray="${s.dash}"` : ''}/>`,
+        `<text x="${x0 + 85}" y="${top + 12 + index * 16}" font-size="11">${s.label}</text>`,
+      );
+    });
+    return parts.join('\n');
+  };
+  const value = (op: string, pick: (p: ScalePoint) => number) =>
+    sizes.map((size) => {
+      const point = points.find((p) => p.op === op && p.articles === size);
+      return point ? pick(point) : null;
+    });
+  const latency = ops.flatMap((op, i) => [
+    { label: `${op} p50`, color: colors[i % colors.length]!, values: value(op, (p) => p.p50) },
+    { label: `${op} p99`, color: colors[i % colors.length]!, dash: '5,4', values: value(op, (p) => p.p99) },
+  ]);
+  const cpu = ops.map((op, i) => ({ label: op, color: colors[i % colors.length]!, values: value(op, totalCpu) }));
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+${panel(0, 'Latency (ms) at 8 connections, PostgreSQL', latency)}
+${panel(490, 'CPU ms per request (API + PostgreSQL)', cpu)}
+</svg>
+`;
+  fs.writeFileSync(file, svg);
+}

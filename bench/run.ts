@@ -1,0 +1,530 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { applyMigrations } from '../src/db/migrate.ts';
+import { openPGlite } from '../src/db/pglite.ts';
+import { hashKey } from '../src/resolvers/apiKeys.ts';
+import { dataset } from './generate.ts';
+import { loadDataset, type SqlClient } from './load.ts';
+import { operations, type Fixtures, type Operation } from './operations.ts';
+import { writeChart, writeResults, type Measurement, type ScalePoint } from './report.ts';
+
+/**
+ * npm run bench                       50k articles, PostgreSQL and PGlite, 1/8/32 connections
+ * npm run bench -- --quick            smoke test: 10k articles, 8 connections, 2 s per operation
+ * npm run bench -- --articles 100000  another size
+ * npm run bench -- --scale            also the canonical list at 10k, 100k and 1M (PostgreSQL)
+ * npm run bench -- --targets postgres --duration 5 --connections 1,8
+ *
+ * Every operation's answer is checked before it is timed: reads must equal the floor's (the
+ * hand-written SQL) exactly, writes must succeed. A wrong answer fails the run, whatever the mode.
+ */
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const CLK_TCK = 100;
+
+interface Options {
+  quick: boolean;
+  articles: number;
+  targets: ('postgres' | 'pglite')[];
+  duration: number;
+  connections: number[];
+  scale: number[];
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const value = (name: string) => {
+    const index = argv.indexOf(name);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  return {
+    quick,
+    articles: Number(value('--articles') ?? (quick ? 10_000 : 50_000)),
+    targets: (value('--targets') ?? 'postgres,pglite').split(',') as Options['targets'],
+    duration: Number(value('--duration') ?? (quick ? 2 : 10)),
+    connections: (value('--connections') ?? (quick ? '8' : '1,8,32')).split(',').map(Number),
+    scale: argv.includes('--scale') ? (value('--scale-sizes') ?? '10000,100000,1000000').split(',').map(Number) : [],
+    keep: argv.includes('--keep'),
+  };
+}
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+// ---- processes and CPU -------------------------------------------------------------------
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** CPU time (ms) a process has used, from /proc (user + system). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (ms) of each PostgreSQL server process (postmaster, backends, background workers). */
+function postgresCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+        out.set(Number(entry), cpuMs(Number(entry)));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** CPU the PostgreSQL processes used since `before` (processes started since count in full). */
+function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of postgresCpu()) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
+interface Service {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startProcess(script: string, env: Record<string, string>, ready: string): Promise<Service> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode != null) throw new Error(`${script} exited: ${output}`);
+    try {
+      const response = await fetch(`${url}${ready}`, { method: ready === '/stats' ? 'POST' : 'GET' });
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${script} did not start: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode != null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+// ---- databases ------------------------------------------------------------------------------
+
+interface Database {
+  kind: 'postgres' | 'pglite';
+  /** DATABASE_URL, or the PGlite folder. */
+  location: string;
+  drop(): Promise<void>;
+}
+
+async function createDatabase(kind: 'postgres' | 'pglite', size: number): Promise<Database> {
+  const data = dataset(size);
+  log(`${kind}: generating and loading ${size.toLocaleString('en')} articles`);
+  if (kind === 'postgres') {
+    const name = `newsgraph_bench_${size}_${process.pid}`;
+    const admin = new pg.Client({ connectionString: SERVER_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    const url = new URL(SERVER_URL);
+    url.pathname = `/${name}`;
+    await applyMigrations({ kind: 'postgres', url: url.href });
+    const clients = [new pg.Client({ connectionString: url.href }), new pg.Client({ connectionString: url.href })];
+    for (const client of clients) await client.connect();
+    const { seconds } = await loadDataset(clients, data);
+    log(`${kind}: loaded in ${seconds.toFixed(1)} s`);
+    for (const client of clients) await client.end();
+    return {
+      kind,
+      location: url.href,
+      drop: async () => {
+        const cleanup = new pg.Client({ connectionString: SERVER_URL });
+        await cleanup.connect();
+        await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        await cleanup.end();
+      },
+    };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-bench-'));
+  const db = await openPGlite(dir);
+  await applyMigrations({ kind: 'pglite-open', db });
+  const { seconds } = await loadDataset([db as unknown as SqlClient], data);
+  log(`${kind}: loaded in ${seconds.toFixed(1)} s`);
+  await db.close();
+  return { kind, location: dir, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs `work` with a SQL client on the database (PGlite: only while no server holds it). */
+async function withClient<T>(database: Database, work: (db: SqlClient) => Promise<T>): Promise<T> {
+  if (database.kind === 'postgres') {
+    const client = new pg.Client({ connectionString: database.location });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+  const db = await openPGlite(database.location);
+  try {
+    return await work(db as unknown as SqlClient);
+  } finally {
+    await db.close();
+  }
+}
+
+const SEARCH_TEXT = 'drought or bushfire -coal';
+const BENCH_KEY = `ngk_${'b'.repeat(43)}`;
+
+async function prepareFixtures(database: Database): Promise<Fixtures> {
+  return withClient(database, async (db) => {
+    const ids = async (sql: string, params: unknown[] = []) =>
+      ((await db.query(sql, params)).rows as { id: number }[]).map((row) => row.id);
+    const names = async (sql: string) => ((await db.query(sql)).rows as { name: string }[]).map((row) => row.name);
+    const [topicId] = await ids('SELECT "id" FROM "Topic" ORDER BY "articleCount" DESC, "id" OFFSET 20 LIMIT 1');
+    const [authorId] = await ids('SELECT "id" FROM "Author" ORDER BY "articleCount" DESC, "id" OFFSET 5 LIMIT 1');
+    const articleIds = await ids('SELECT "id" FROM "Article" ORDER BY md5("id"::text) LIMIT 500');
+    // Writes must not change what the reads return: they update summaries of articles that do
+    // not match the search (and are not fetched by id); new stories get priority 1-2 and the
+    // bylines of authors other than the benchmarked one.
+    const updatableIds = await ids(
+      `SELECT "id" FROM "Article" WHERE NOT "searchVector" @@ websearch_to_tsquery('english', $1)
+         AND "id" <> ALL($2::int[]) ORDER BY "id" LIMIT 20000`,
+      [SEARCH_TEXT, articleIds],
+    );
+    const authorNames = await names(
+      `SELECT "name" FROM "Author" WHERE "id" <> ${authorId} ORDER BY "articleCount" DESC OFFSET 50 LIMIT 20`,
+    );
+    const topicNames = await names('SELECT "name" FROM "Topic" ORDER BY "id" LIMIT 20');
+    await db.query(
+      `INSERT INTO "ApiKey" ("name", "role", "prefix", "secretHash") VALUES ('bench', 'EDITOR', $1, $2)
+       ON CONFLICT ("name") DO NOTHING`,
+      [BENCH_KEY.slice(0, 10), hashKey(BENCH_KEY)],
+    );
+    return {
+      topicId: topicId!,
+      authorId: authorId!,
+      articleIds,
+      searchText: SEARCH_TEXT,
+      updatableIds,
+      authorNames,
+      topicNames,
+    };
+  });
+}
+
+// ---- requests --------------------------------------------------------------------------------
+
+let requestCounter = 0;
+
+function graphqlBody(op: Operation, i: number): string {
+  return JSON.stringify({ query: op.query, variables: op.variables(i) });
+}
+
+/** Reads are anonymous, as a public frontend's are; writes carry the bench's EDITOR key. */
+const apiHeaders = (op: Operation): Record<string, string> => ({
+  'content-type': 'application/json',
+  ...(op.write ? { authorization: `Bearer ${BENCH_KEY}` } : {}),
+});
+
+async function callApi(api: Service, op: Operation, i: number): Promise<{ data: unknown; errors?: unknown }> {
+  const response = await fetch(`${api.url}/graphql`, {
+    method: 'POST',
+    headers: apiHeaders(op),
+    body: graphqlBody(op, i),
+  });
+  return (await response.json()) as { data: unknown; errors?: unknown };
+}
+
+async function callFloor(floor: Service, op: Operation, i: number): Promise<{ data: unknown }> {
+  const response = await fetch(`${floor.url}/${op.name}`, { method: 'POST', body: JSON.stringify(op.variables(i)) });
+  if (!response.ok) throw new Error(`floor ${op.name}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { data: unknown };
+}
+
+/** The answers of the API to every read, for the floor to be compared with (several ids for by-id reads). */
+async function apiAnswers(api: Service, ops: Operation[]): Promise<Map<string, unknown[]>> {
+  const answers = new Map<string, unknown[]>();
+  for (const op of ops.filter((o) => !o.write)) {
+    const samples: unknown[] = [];
+    for (let i = 0; i < (op.name === 'article' ? 20 : 1); i++) {
+      const result = await callApi(api, op, i);
+      assert.equal(result.errors, undefined, `${op.name}: ${JSON.stringify(result.errors)}`);
+      samples.push(result.data);
+    }
+    answers.set(op.name, samples);
+  }
+  return answers;
+}
+
+function checkSubstance(name: string, data: unknown): void {
+  // An empty answer would make a meaningless benchmark (and hide a wrong one).
+  const text = JSON.stringify(data);
+  assert.ok(
+    !/"edges":\[\]/.test(text) && !/"total":0\b/.test(text) && !/:null}$/.test(text),
+    `${name} is empty: ${text.slice(0, 200)}`,
+  );
+}
+
+async function checkWrites(api: Service, op: Operation): Promise<void> {
+  const i = requestCounter++;
+  const result = (await callApi(api, op, i)) as {
+    data: {
+      upsertArticle: { __typename: string; created: boolean };
+      updateArticle: { __typename: string; article: { priority: number } };
+    };
+    errors?: unknown;
+  };
+  assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+  assert.equal(result.data.upsertArticle.__typename, 'UpsertArticleSuccess', JSON.stringify(result.data));
+  assert.equal(result.data.upsertArticle.created, true);
+  assert.equal(result.data.updateArticle.__typename, 'UpdateArticleSuccess', JSON.stringify(result.data));
+}
+
+async function metric(api: Service, name: string): Promise<number> {
+  const text = await (await fetch(`${api.url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name)) total += Number(line.split(' ').at(-1));
+  return total;
+}
+
+interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuMsPerRequest: number;
+  dbCpuMsPerRequest: number | null;
+  statementsPerRequest: number;
+}
+
+async function load(
+  service: Service,
+  kind: 'api' | 'floor',
+  op: Operation,
+  connections: number,
+  duration: number,
+  database: Database,
+): Promise<LoadResult> {
+  const floorStats = async () =>
+    (await (await fetch(`${service.url}/stats`)).json()) as { statements: number; requests: number };
+  const statements = async () =>
+    kind === 'api' ? metric(service, 'newsgraph_db_statements_total') : (await floorStats()).statements;
+  // Requests as the server counts them: autocannon stops counting at the deadline, but requests
+  // in flight then still complete and use CPU, so per-request figures divide by the server's count
+  // once it has settled.
+  const served = async () =>
+    kind === 'api' ? metric(service, 'newsgraph_http_requests_total{operation=') : (await floorStats()).requests;
+  const settled = async () => {
+    let last = await served();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const now = await served();
+      if (now === last) return now;
+      last = now;
+    }
+  };
+  const errors = async () => (kind === 'api' ? metric(service, 'newsgraph_graphql_errors_total') : 0);
+  const [statementsBefore, errorsBefore, servedBefore] = [await statements(), await errors(), await served()];
+  const cpuBefore = cpuMs(service.process.pid!);
+  const dbBefore = database.kind === 'postgres' ? postgresCpu() : new Map<number, number>();
+  const result = await autocannon({
+    url: kind === 'api' ? `${service.url}/graphql` : `${service.url}/${op.name}`,
+    method: 'POST',
+    headers: kind === 'api' ? apiHeaders(op) : { 'content-type': 'application/json' },
+    connections,
+    duration,
+    requests: [
+      {
+        setupRequest: (request: autocannon.Request) => {
+          const i = requestCounter++;
+          return { ...request, body: kind === 'api' ? graphqlBody(op, i) : JSON.stringify(op.variables(i)) };
+        },
+      },
+    ],
+  });
+  const handled = (await settled()) - servedBefore;
+  const cpu = cpuMs(service.process.pid!) - cpuBefore;
+  const dbCpu = database.kind === 'postgres' ? postgresCpuSince(dbBefore) : null;
+  const total = result.requests.total;
+  const failed = result.non2xx + result.errors + result.timeouts;
+  if (failed > 0) throw new Error(`${kind} ${op.name}: ${failed} failed requests of ${total}`);
+  const graphqlErrors = (await errors()) - errorsBefore;
+  if (graphqlErrors > 0) throw new Error(`${kind} ${op.name}: ${graphqlErrors} GraphQL errors under load`);
+  return {
+    requests: total,
+    rps: total / duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuMsPerRequest: cpu / handled,
+    dbCpuMsPerRequest: dbCpu == null ? null : dbCpu / handled,
+    statementsPerRequest: ((await statements()) - statementsBefore) / handled,
+  };
+}
+
+function apiEnv(database: Database): Record<string, string> {
+  return {
+    ...(database.kind === 'postgres' ? { DATABASE_URL: database.location } : { PGLITE_DIR: database.location }),
+    SEED_DEMO_DATA: 'false',
+    MIGRATE_ON_START: 'false',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_ANONYMOUS: '0',
+    RATE_LIMIT_PER_KEY: '0',
+    NODE_ENV: 'production',
+    INTROSPECTION: 'true',
+  };
+}
+
+async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promise<Measurement[]> {
+  const database = await createDatabase(kind, options.articles);
+  const out: Measurement[] = [];
+  requestCounter = 0; // request i of the write mix updates the i-th updatable article
+  try {
+    const fixtures = await prepareFixtures(database);
+    const ops = operations(fixtures);
+    // 1. The API's answers, then the floor's: they must be equal before anything is timed.
+    let api = await startProcess('src/main.ts', apiEnv(database), '/readyz');
+    const answers = await apiAnswers(api, ops);
+    for (const [name, samples] of answers) checkSubstance(name, samples[0]);
+    await checkWrites(
+      api,
+      ops.find((op) => op.write)!,
+    );
+    if (database.kind === 'pglite') await api.stop(); // one process per PGlite folder
+    const floorEnv = { FLOOR_DATABASE: database.location, FIXTURES: JSON.stringify(fixtures) };
+    let floor = await startProcess('bench/floor.ts', floorEnv, '/stats');
+    for (const op of ops.filter((o) => o.floor)) {
+      const samples = answers.get(op.name)!;
+      for (const [i, expected] of samples.entries()) {
+        const actual = await callFloor(floor, op, i);
+        assert.deepStrictEqual(actual.data, expected, `${kind} ${op.name}: the API and the floor disagree`);
+      }
+    }
+    log(`${kind}: every answer checked (API = floor on ${answers.size} reads; writes succeed)`);
+    // 2. Timed runs: the floor first (its process is up), then the API.
+    const floorRuns = new Map<string, LoadResult>();
+    for (const op of ops.filter((o) => o.floor)) {
+      for (const connections of options.connections) {
+        floorRuns.set(
+          `${op.name}/${connections}`,
+          await load(floor, 'floor', op, connections, options.duration, database),
+        );
+      }
+    }
+    await floor.stop();
+    if (database.kind === 'pglite') api = await startProcess('src/main.ts', apiEnv(database), '/readyz');
+    for (const op of ops) {
+      for (const connections of options.connections) {
+        const result = await load(api, 'api', op, connections, options.duration, database);
+        const floorResult = floorRuns.get(`${op.name}/${connections}`) ?? null;
+        out.push({
+          target: kind,
+          articles: options.articles,
+          op: op.name,
+          title: op.title,
+          connections,
+          api: result,
+          floor: floorResult,
+        });
+        log(
+          `${kind} ${op.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms` +
+            (floorResult ? ` (floor ${floorResult.rps.toFixed(0)} req/s p50 ${floorResult.p50} ms)` : ''),
+        );
+      }
+    }
+    await api.stop();
+  } finally {
+    if (!options.keep) await database.drop();
+  }
+  return out;
+}
+
+async function scaleRun(options: Options): Promise<ScalePoint[]> {
+  const points: ScalePoint[] = [];
+  for (const size of options.scale) {
+    const database = await createDatabase('postgres', size);
+    requestCounter = 0;
+    try {
+      const fixtures = await prepareFixtures(database);
+      const ops = operations(fixtures).filter((op) => op.name.startsWith('canonical') || op.name === 'search');
+      const api = await startProcess('src/main.ts', apiEnv(database), '/readyz');
+      const answers = await apiAnswers(api, ops);
+      for (const [name, samples] of answers) checkSubstance(name, samples[0]);
+      for (const op of ops) {
+        const result = await load(api, 'api', op, 8, options.duration, database);
+        points.push({ articles: size, op: op.name, ...result });
+        log(
+          `scale ${size} ${op.name}: p50 ${result.p50} ms p99 ${result.p99} ms, ${(result.cpuMsPerRequest + (result.dbCpuMsPerRequest ?? 0)).toFixed(2)} CPU ms/req`,
+        );
+      }
+      await api.stop();
+    } finally {
+      if (!options.keep) await database.drop();
+    }
+  }
+  return points;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const measurements: Measurement[] = [];
+  for (const target of options.targets) measurements.push(...(await benchTarget(target, options)));
+  const scale = options.scale.length ? await scaleRun(options) : [];
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
+  const outDir = options.quick ? path.join(root, 'bench/out') : path.join(root, 'bench');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = writeResults(path.join(outDir, options.quick ? 'quick.md' : 'RESULTS.md'), {
+    measurements,
+    scale,
+    commit,
+    options,
+    seconds: (Date.now() - started) / 1000,
+  });
+  if (scale.length) writeChart(path.join(outDir, 'scale.svg'), scale);
+  log(`wrote ${path.relative(root, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
