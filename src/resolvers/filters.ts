@@ -159,6 +159,25 @@ export function topicWhere(input: TopicFilterInput, budget = new Budget('filter'
   return { AND: and };
 }
 
+/**
+ * A condition on a byline or topic link. Conditions on the id test the link's own foreign key,
+ * so the database need not join the author or topic table: the planner then sees the same shape
+ * as a hand-written EXISTS and can walk the article index in order, stopping after a page.
+ */
+function authorLinkWhere(input: AuthorFilterInput, budget: Budget): Prisma.ArticleAuthorWhereInput {
+  const and: Prisma.ArticleAuthorWhereInput[] = [];
+  if (input.id) and.push({ authorId: idWhere(input.id, budget) });
+  if (input.name) and.push({ author: authorWhere({ name: input.name }, budget) });
+  return { AND: and };
+}
+
+function topicLinkWhere(input: TopicFilterInput, budget: Budget): Prisma.ArticleTopicWhereInput {
+  const and: Prisma.ArticleTopicWhereInput[] = [];
+  if (input.id) and.push({ topicId: idWhere(input.id, budget) });
+  if (input.name || input.slug) and.push({ topic: topicWhere({ name: input.name, slug: input.slug }, budget) });
+  return { AND: and };
+}
+
 function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget): Prisma.ArticleWhereInput {
   if (depth > FILTER_LIMITS.maxDepth) budget.fail(`AND/OR/NOT nested deeper than ${FILTER_LIMITS.maxDepth}`);
   const and: Prisma.ArticleWhereInput[] = [];
@@ -197,15 +216,15 @@ function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget
   }
   if (input.authors) {
     const { some, every, none } = input.authors;
-    if (some) and.push({ authors: { some: { author: authorWhere(some, budget) } } });
-    if (every) and.push({ authors: { every: { author: authorWhere(every, budget) } } });
-    if (none) and.push({ authors: { none: { author: authorWhere(none, budget) } } });
+    if (some) and.push({ authors: { some: authorLinkWhere(some, budget) } });
+    if (every) and.push({ authors: { every: authorLinkWhere(every, budget) } });
+    if (none) and.push({ authors: { none: authorLinkWhere(none, budget) } });
   }
   if (input.topics) {
     const { some, every, none } = input.topics;
-    if (some) and.push({ topics: { some: { topic: topicWhere(some, budget) } } });
-    if (every) and.push({ topics: { every: { topic: topicWhere(every, budget) } } });
-    if (none) and.push({ topics: { none: { topic: topicWhere(none, budget) } } });
+    if (some) and.push({ topics: { some: topicLinkWhere(some, budget) } });
+    if (every) and.push({ topics: { every: topicLinkWhere(every, budget) } });
+    if (none) and.push({ topics: { none: topicLinkWhere(none, budget) } });
   }
   return and.length === 1 ? and[0]! : { AND: and };
 }

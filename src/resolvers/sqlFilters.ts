@@ -97,19 +97,29 @@ function idSql(column: Sql, input: IdFilterInput, budget: Budget): Sql[] {
 }
 
 /** Conditions on the author aliased `alias`. */
-export function authorSql(alias: string, input: AuthorFilterInput, budget = new Budget('filter')): Sql[] {
+export function authorSql(
+  alias: string,
+  input: AuthorFilterInput,
+  budget = new Budget('filter'),
+  idColumn = `${alias}."id"`,
+): Sql[] {
   const column = (name: string) => Prisma.raw(`${alias}."${name}"`);
   const out: Sql[] = [];
-  if (input.id) out.push(...idSql(column('id'), input.id, budget));
+  if (input.id) out.push(...idSql(Prisma.raw(idColumn), input.id, budget));
   if (input.name) out.push(...stringSql(column('name'), input.name, 'name', budget));
   return out;
 }
 
 /** Conditions on the topic aliased `alias`. */
-export function topicSql(alias: string, input: TopicFilterInput, budget = new Budget('filter')): Sql[] {
+export function topicSql(
+  alias: string,
+  input: TopicFilterInput,
+  budget = new Budget('filter'),
+  idColumn = `${alias}."id"`,
+): Sql[] {
   const column = (name: string) => Prisma.raw(`${alias}."${name}"`);
   const out: Sql[] = [];
-  if (input.id) out.push(...idSql(column('id'), input.id, budget));
+  if (input.id) out.push(...idSql(Prisma.raw(idColumn), input.id, budget));
   if (input.name) out.push(...stringSql(column('name'), input.name, 'name', budget));
   if (input.slug) out.push(...stringSql(column('slug'), input.slug, 'slug', budget));
   return out;
@@ -123,10 +133,11 @@ function relationSql(
   key: 'authorId' | 'topicId',
   quantifier: 'some' | 'every' | 'none',
   conditions: Sql[],
+  /** Only conditions on the id: test the link's foreign key, no join (as the Prisma compilation). */
+  idOnly: boolean,
 ): Sql {
-  const from = Prisma.raw(
-    `FROM "${joinTable}" j JOIN "${target}" t ON t."id" = j."${key}" WHERE j."articleId" = a."id"`,
-  );
+  const join = idOnly ? '' : ` JOIN "${target}" t ON t."id" = j."${key}"`;
+  const from = Prisma.raw(`FROM "${joinTable}" j${join} WHERE j."articleId" = a."id"`);
   const condition = and(conditions);
   if (quantifier === 'some') return Prisma.sql`EXISTS (SELECT 1 ${from} AND ${condition})`;
   if (quantifier === 'none') return Prisma.sql`NOT EXISTS (SELECT 1 ${from} AND ${condition})`;
@@ -167,10 +178,15 @@ function articleSqlAt(input: ArticleFilterInput, depth: number, budget: Budget):
   }
   for (const quantifier of ['some', 'every', 'none'] as const) {
     const authors = input.authors?.[quantifier];
-    if (authors)
-      out.push(relationSql('ArticleAuthor', 'Author', 'authorId', quantifier, authorSql('t', authors, budget)));
+    if (authors) {
+      const conditions = authorSql('t', authors, budget, 'j."authorId"');
+      out.push(relationSql('ArticleAuthor', 'Author', 'authorId', quantifier, conditions, !authors.name));
+    }
     const topics = input.topics?.[quantifier];
-    if (topics) out.push(relationSql('ArticleTopic', 'Topic', 'topicId', quantifier, topicSql('t', topics, budget)));
+    if (topics) {
+      const conditions = topicSql('t', topics, budget, 'j."topicId"');
+      out.push(relationSql('ArticleTopic', 'Topic', 'topicId', quantifier, conditions, !topics.name && !topics.slug));
+    }
   }
   return and(out);
 }
