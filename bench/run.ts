@@ -49,7 +49,9 @@ function parseArgs(argv: string[]): Options {
   return {
     quick,
     articles: Number(value('--articles') ?? (quick ? 10_000 : 50_000)),
-    targets: (value('--targets') ?? 'postgres,pglite').split(',') as Options['targets'],
+    targets: (value('--targets') ?? 'postgres,pglite')
+      .split(',')
+      .filter((target) => target === 'postgres' || target === 'pglite') as Options['targets'],
     duration: Number(value('--duration') ?? (quick ? 2 : 10)),
     connections: (value('--connections') ?? (quick ? '8' : '1,8,32')).split(',').map(Number),
     scale: argv.includes('--scale') ? (value('--scale-sizes') ?? '10000,100000,1000000').split(',').map(Number) : [],
@@ -513,14 +515,24 @@ async function main(): Promise<void> {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
   const outDir = options.quick ? path.join(root, 'bench/out') : path.join(root, 'bench');
   fs.mkdirSync(outDir, { recursive: true });
+  // The raw numbers are kept, so a later run of only the targets (or only --scale) completes the
+  // report instead of replacing it.
+  const rawFile = path.join(outDir, options.quick ? 'quick.json' : 'results.json');
+  const previous = fs.existsSync(rawFile)
+    ? (JSON.parse(fs.readFileSync(rawFile, 'utf8')) as { measurements: Measurement[]; scale: ScalePoint[] })
+    : { measurements: [], scale: [] };
+  const raw = {
+    measurements: measurements.length ? measurements : previous.measurements,
+    scale: scale.length ? scale : previous.scale,
+  };
+  fs.writeFileSync(rawFile, `${JSON.stringify(raw, null, 1)}\n`);
   const file = writeResults(path.join(outDir, options.quick ? 'quick.md' : 'RESULTS.md'), {
-    measurements,
-    scale,
+    ...raw,
     commit,
     options,
     seconds: (Date.now() - started) / 1000,
   });
-  if (scale.length) writeChart(path.join(outDir, 'scale.svg'), scale);
+  if (raw.scale.length) writeChart(path.join(outDir, 'scale.svg'), raw.scale);
   log(`wrote ${path.relative(root, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
