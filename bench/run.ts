@@ -312,7 +312,7 @@ async function checkWrites(api: Service, op: Operation): Promise<void> {
   const result = (await callApi(api, op, i)) as {
     data: {
       upsertArticle: { __typename: string; created: boolean };
-      updateArticle: { __typename: string; article: { priority: number } };
+      updateArticle: { __typename: string; article: { summary: string } };
     };
     errors?: unknown;
   };
@@ -320,6 +320,7 @@ async function checkWrites(api: Service, op: Operation): Promise<void> {
   assert.equal(result.data.upsertArticle.__typename, 'UpsertArticleSuccess', JSON.stringify(result.data));
   assert.equal(result.data.upsertArticle.created, true);
   assert.equal(result.data.updateArticle.__typename, 'UpdateArticleSuccess', JSON.stringify(result.data));
+  assert.equal(result.data.updateArticle.article.summary, `Summary revised by the benchmark, request ${i}.`);
 }
 
 async function metric(api: Service, name: string): Promise<number> {
