@@ -123,7 +123,19 @@ export interface Dataset {
 
 const capitalize = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
-export function dataset(size: number, seed = 20261127): Dataset {
+export const DATASET_SEED = 20261127;
+
+/**
+ * A search for the benchmark: two words of the generated long tail (vocabulary ranks 1500 and
+ * 3000) that each occur in a few percent of articles, as a specific news search does; the most
+ * common words occur in most articles and would rank half the archive on every request.
+ */
+export function benchSearchText(seed = DATASET_SEED): string {
+  const words = vocabulary(seededRandom(seed));
+  return `${words[1500]} or ${words[3000]}`;
+}
+
+export function dataset(size: number, seed = DATASET_SEED): Dataset {
   const random = seededRandom(seed);
   const words = vocabulary(random);
   const wordRank = zipf(random, words.length, 1.05);

@@ -4,6 +4,8 @@ import os from 'node:os';
 /** Writes the benchmark's results as Markdown and the scale run as an SVG chart. */
 
 export interface LoadNumbers {
+  /** Requests that failed under load (HTTP errors, timeouts, GraphQL errors). */
+  failed: number;
   requests: number;
   rps: number;
   p50: number;
@@ -36,8 +38,8 @@ const ratio = (api: number, floor: number) => (floor > 0 ? `${(api / floor).toFi
 
 export function resultsTable(measurements: Measurement[]): string {
   const lines = [
-    '| Operation | Conns | req/s API (floor) | p50 ms API (floor) | p99 ms API (floor) | CPU ms/req API+DB (floor) | CPU ratio | SQL statements/req |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Operation | Conns | req/s API (floor) | p50 ms API (floor) | p99 ms API (floor) | CPU ms/req API+DB (floor) | CPU ratio | SQL statements/req | Failed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const m of measurements) {
     const f = m.floor;
@@ -51,7 +53,7 @@ export function resultsTable(measurements: Measurement[]): string {
         : fixed(f.cpuMsPerRequest)
       : '';
     lines.push(
-      `| ${m.op} | ${m.connections} | ${fixed(m.api.rps, 0)}${f ? ` (${fixed(f.rps, 0)})` : ''} | ${m.api.p50}${f ? ` (${f.p50})` : ''} | ${m.api.p99}${f ? ` (${f.p99})` : ''} | ${cpu}${f ? ` (${floorCpu})` : ''} | ${f ? ratio(totalCpu(m.api), totalCpu(f)) : '—'} | ${fixed(m.api.statementsPerRequest, 1)}${f ? ` (${fixed(f.statementsPerRequest, 0)})` : ''} |`,
+      `| ${m.op} | ${m.connections} | ${fixed(m.api.rps, 0)}${f ? ` (${fixed(f.rps, 0)})` : ''} | ${m.api.p50}${f ? ` (${f.p50})` : ''} | ${m.api.p99}${f ? ` (${f.p99})` : ''} | ${cpu}${f ? ` (${floorCpu})` : ''} | ${f ? ratio(totalCpu(m.api), totalCpu(f)) : '—'} | ${fixed(m.api.statementsPerRequest, 1)}${f ? ` (${fixed(f.statementsPerRequest, 0)})` : ''} | ${m.api.failed}${f?.failed ? ` (${f.failed})` : ''} |`,
     );
   }
   return lines.join('\n');

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { openPGlite } from '../src/db/pglite.ts';
 import { hashKey } from '../src/resolvers/apiKeys.ts';
-import { dataset } from './generate.ts';
+import { benchSearchText, dataset } from './generate.ts';
 import { loadDataset, type SqlClient } from './load.ts';
 import { operations, type Fixtures, type Operation } from './operations.ts';
 import { writeChart, writeResults, type Measurement, type ScalePoint } from './report.ts';
@@ -113,6 +113,12 @@ interface Service {
   stop(): Promise<void>;
 }
 
+/** Every process the bench started and has not stopped: killed if the bench itself fails. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 async function startProcess(script: string, env: Record<string, string>, ready: string): Promise<Service> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
@@ -120,6 +126,8 @@ async function startProcess(script: string, env: Record<string, string>, ready: 
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -214,7 +222,7 @@ async function withClient<T>(database: Database, work: (db: SqlClient) => Promis
   }
 }
 
-const SEARCH_TEXT = 'drought or bushfire -coal';
+const SEARCH_TEXT = benchSearchText();
 const BENCH_KEY = `ngk_${'b'.repeat(43)}`;
 
 async function prepareFixtures(database: Database): Promise<Fixtures> {
@@ -331,6 +339,7 @@ async function metric(api: Service, name: string): Promise<number> {
 }
 
 interface LoadResult {
+  failed: number;
   requests: number;
   rps: number;
   p50: number;
@@ -389,11 +398,12 @@ async function load(
   const cpu = cpuMs(service.process.pid!) - cpuBefore;
   const dbCpu = database.kind === 'postgres' ? postgresCpuSince(dbBefore) : null;
   const total = result.requests.total;
-  const failed = result.non2xx + result.errors + result.timeouts;
-  if (failed > 0) throw new Error(`${kind} ${op.name}: ${failed} failed requests of ${total}`);
-  const graphqlErrors = (await errors()) - errorsBefore;
-  if (graphqlErrors > 0) throw new Error(`${kind} ${op.name}: ${graphqlErrors} GraphQL errors under load`);
+  // Answers were checked before timing; under overload a server may still refuse or time out
+  // requests (pool wait, statement timeout). Those are counted and reported, not hidden.
+  const failed = result.non2xx + result.errors + result.timeouts + ((await errors()) - errorsBefore);
+  if (failed > 0) log(`${kind} ${op.name} c=${connections}: ${failed} failed requests of ${handled}`);
   return {
+    failed,
     requests: total,
     rps: total / duration,
     p50: result.latency.p50,
