@@ -123,6 +123,8 @@ export async function loadDataset(clients: SqlClient[], data: Dataset, options: 
     FROM (SELECT "topicId", count(*)::int AS n FROM "ArticleTopic" GROUP BY 1) c WHERE t."id" = c."topicId"`);
   await db.query('ALTER TABLE "ArticleAuthor" ENABLE TRIGGER "ArticleAuthor_articleCount"');
   await db.query('ALTER TABLE "ArticleTopic" ENABLE TRIGGER "ArticleTopic_articleCount"');
-  await db.query('ANALYZE');
+  // A steady-state database has been vacuumed (autovacuum would do it after a bulk load): the
+  // visibility map lets counts use index-only scans, and the statistics are current.
+  await db.query('VACUUM (ANALYZE)');
   return { seconds: (Date.now() - started) / 1000 };
 }

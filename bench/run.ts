@@ -533,7 +533,8 @@ async function main(): Promise<void> {
     ? (JSON.parse(fs.readFileSync(rawFile, 'utf8')) as { measurements: Measurement[]; scale: ScalePoint[] })
     : { measurements: [], scale: [] };
   const raw = {
-    measurements: measurements.length ? measurements : previous.measurements,
+    // A target measured now replaces its earlier numbers; other targets' are kept.
+    measurements: [...previous.measurements.filter((m) => !options.targets.includes(m.target)), ...measurements],
     scale: scale.length ? scale : previous.scale,
   };
   fs.writeFileSync(rawFile, `${JSON.stringify(raw, null, 1)}\n`);
