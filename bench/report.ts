@@ -23,11 +23,14 @@ export interface Measurement {
   connections: number;
   api: LoadNumbers;
   floor: LoadNumbers | null;
+  /** "commit, date" of the run that measured it. */
+  measuredAt?: string;
 }
 
 export interface ScalePoint extends LoadNumbers {
   articles: number;
   op: string;
+  measuredAt?: string;
 }
 
 /** API process CPU plus database CPU per request (PGlite runs inside the API process). */
@@ -93,7 +96,7 @@ export function writeResults(
     `# Benchmark results${run.options.quick ? ' (quick smoke run)' : ''}`,
     '',
     `- Date: ${new Date().toISOString()}`,
-    `- Commit: ${run.commit}`,
+    `- Report written at commit ${run.commit}; each section says when its numbers were measured.`,
     `- Machine: ${machine()}`,
     `- Dataset: ${run.options.articles.toLocaleString('en')} articles (seeded generator, bench/generate.ts); ${run.options.duration} s per measurement; connections ${run.options.connections.join(', ')}; the run took ${run.seconds.toFixed(0)} s.`,
     '- "floor": the same answer from hand-written SQL behind a bare node:http server (bench/floor.ts). Every answer was checked equal to the floor before timing.',

@@ -61,6 +61,9 @@ function parseArgs(argv: string[]): Options {
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
+/** Commit and date of this run, kept with each number (a report may merge several runs). */
+const MEASURED_AT = `${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim()}, ${new Date().toISOString().slice(0, 16)}Z`;
+
 // ---- processes and CPU -------------------------------------------------------------------
 
 function freePort(): Promise<number> {
@@ -477,6 +480,7 @@ async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promi
           connections,
           api: result,
           floor: floorResult,
+          measuredAt: MEASURED_AT,
         });
         log(
           `${kind} ${op.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms` +
@@ -504,7 +508,7 @@ async function scaleRun(options: Options): Promise<ScalePoint[]> {
       for (const [name, samples] of answers) checkSubstance(name, samples[0]);
       for (const op of ops) {
         const result = await load(api, 'api', op, 8, options.duration, database);
-        points.push({ articles: size, op: op.name, ...result });
+        points.push({ articles: size, op: op.name, ...result, measuredAt: MEASURED_AT });
         log(
           `scale ${size} ${op.name}: p50 ${result.p50} ms p99 ${result.p99} ms, ${(result.cpuMsPerRequest + (result.dbCpuMsPerRequest ?? 0)).toFixed(2)} CPU ms/req`,
         );
@@ -535,7 +539,10 @@ async function main(): Promise<void> {
   const raw = {
     // A target measured now replaces its earlier numbers; other targets' are kept.
     measurements: [...previous.measurements.filter((m) => !options.targets.includes(m.target)), ...measurements],
-    scale: scale.length ? scale : previous.scale,
+    // Likewise a dataset size measured now replaces that size's scale points.
+    scale: [...previous.scale.filter((p) => !options.scale.includes(p.articles)), ...scale].sort(
+      (a, b) => a.articles - b.articles,
+    ),
   };
   fs.writeFileSync(rawFile, `${JSON.stringify(raw, null, 1)}\n`);
   const file = writeResults(path.join(outDir, options.quick ? 'quick.md' : 'RESULTS.md'), {
@@ -543,6 +550,9 @@ async function main(): Promise<void> {
     commit,
     options,
     seconds: (Date.now() - started) / 1000,
+    notes: fs.existsSync(path.join(root, 'bench/FINDINGS.md'))
+      ? fs.readFileSync(path.join(root, 'bench/FINDINGS.md'), 'utf8')
+      : undefined,
   });
   if (raw.scale.length) writeChart(path.join(outDir, 'scale.svg'), raw.scale);
   log(`wrote ${path.relative(root, file)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
