@@ -13,7 +13,7 @@ import { hashKey } from '../src/resolvers/apiKeys.ts';
 import { benchSearchText, dataset } from './generate.ts';
 import { loadDataset, type SqlClient } from './load.ts';
 import { operations, type Fixtures, type Operation } from './operations.ts';
-import { writeChart, writeResults, type Measurement, type ScalePoint } from './report.ts';
+import { writeChart, writeResults, type LoadNumbers, type Measurement, type ScalePoint } from './report.ts';
 
 /**
  * npm run bench                       50k articles, PostgreSQL and PGlite, 1/8/32 connections
@@ -341,16 +341,7 @@ async function metric(api: Service, name: string): Promise<number> {
   return total;
 }
 
-interface LoadResult {
-  failed: number;
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  cpuMsPerRequest: number;
-  dbCpuMsPerRequest: number | null;
-  statementsPerRequest: number;
-}
+type LoadResult = LoadNumbers;
 
 async function load(
   service: Service,
