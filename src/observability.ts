@@ -66,6 +66,17 @@ export const expectedErrors = new Counter({
   registers: [],
 });
 
+/**
+ * SQL statements sent by this process's database client: one process-wide counter and one
+ * listener, registered in every registry (like expectedErrors), not one listener per server.
+ */
+const sqlStatements = new Counter({
+  name: 'newsgraph_db_statements_total',
+  help: 'SQL statements sent to the database',
+  registers: [],
+});
+onStatement(() => sqlStatements.inc());
+
 export interface Metrics {
   registry: Registry;
   requests: Counter<'operation' | 'status'>;
@@ -78,6 +89,7 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registry.registerMetric(expectedErrors);
+  registry.registerMetric(sqlStatements);
   const metrics: Metrics = {
     registry,
     requests: new Counter({
@@ -106,12 +118,6 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
-  const statements = new Counter({
-    name: 'newsgraph_db_statements_total',
-    help: 'SQL statements sent to the database',
-    registers: [registry],
-  });
-  onStatement(() => statements.inc());
   new Gauge({
     name: 'newsgraph_db_pool_connections',
     help: 'Database connections by state (the embedded database has one)',
