@@ -1,12 +1,15 @@
 import { createServer as createHttpServer } from 'node:http';
 import { config, ConfigError } from './config.ts';
+import { announcePort, FolderInUseError } from './db/folderLock.ts';
 
 /** Boots the API: configuration, migrations (embedded database), demo data, then listens. */
 async function main(): Promise<void> {
   const settings = config();
   const { createLogger } = await import('./observability.ts');
   const log = createLogger(settings.logLevel);
-  const { prisma, migrateDatabase, disconnect } = await import('./db/client.ts');
+  const { prisma, connect, migrateDatabase, disconnect } = await import('./db/client.ts');
+  // Takes the embedded database folder before anything else (or stops here: one owner per folder).
+  await connect();
   if (settings.migrateOnStart) {
     const applied = await migrateDatabase();
     if (applied.length) log.info({ applied }, `migrations applied: ${applied.join(', ')}`);
@@ -37,12 +40,11 @@ async function main(): Promise<void> {
     server.headersTimeout = Math.min(settings.requestTimeoutMs, 60_000);
   }
   server.listen(settings.port, settings.host, () => {
+    const { port } = server.address() as import('node:net').AddressInfo;
+    announcePort(port);
     const where =
       settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
-    log.info(
-      { port: settings.port },
-      `Newsgraph API on http://localhost:${settings.port}${GRAPHQL_ENDPOINT} (${where})`,
-    );
+    log.info({ port }, `Newsgraph API on http://localhost:${port}${GRAPHQL_ENDPOINT} (${where})`);
   });
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in
@@ -68,6 +70,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  if (error instanceof FolderInUseError) {
+    console.error(`newsgraph: ${error.message}; stop it first, or set PGLITE_DIR to another folder.`);
+  } else console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
 });

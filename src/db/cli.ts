@@ -1,4 +1,5 @@
 import { config } from '../config.ts';
+import { FolderInUseError } from './folderLock.ts';
 import { applyMigrations, createMigration, migrationDrift } from './migrate.ts';
 
 /**
@@ -44,7 +45,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    if (error instanceof FolderInUseError) {
+      console.error(
+        `newsgraph: ${error.message}; a server applies pending migrations when it starts (MIGRATE_ON_START), so restart it instead, or stop it first.`,
+      );
+    } else console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   },
 );

@@ -75,6 +75,14 @@ function createFactory(): SqlDriverAdapterFactory {
 export const prisma = new PrismaClient({ adapter: observedFactory(createFactory()) });
 export type Db = typeof prisma;
 
+/**
+ * Opens the database now rather than on first use. For the embedded database this takes the
+ * folder (FolderInUseError when another process holds it), so a server fails before it listens.
+ */
+export async function connect(): Promise<void> {
+  await prisma.$connect();
+}
+
 /** Applies pending migrations to this process's database (the open embedded one, or the server). */
 export async function migrateDatabase(): Promise<string[]> {
   const { applyMigrations } = await import('./migrate.ts');

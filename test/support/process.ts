@@ -17,9 +17,12 @@ export async function freePort(): Promise<number> {
 
 export interface RunningServer {
   url: string;
+  pid: number;
   output: () => string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop: () => Promise<number | null>;
+  /** Kills the process at once (SIGKILL), as a crash or an OOM kill would; resolves when it is gone. */
+  kill: () => Promise<void>;
 }
 
 /** Starts the real server (`node --import tsx src/main.ts`, as `npm start` does) and waits until it listens. */
@@ -50,10 +53,43 @@ export async function startServer(env: Record<string, string | undefined>): Prom
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     output: () => output,
     stop: () => {
       child.kill('SIGTERM');
       return exited;
     },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
   };
+}
+
+export interface Finished {
+  code: number | null;
+  output: string;
+  ms: number;
+}
+
+/** Runs a project script (`node --import tsx <script> ...args`, as its npm script does) to its end. */
+export async function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 60_000,
+): Promise<Finished> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exit) => resolve(exit)));
+  clearTimeout(timer);
+  return { code, output, ms: Date.now() - started };
 }
