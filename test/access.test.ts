@@ -5,6 +5,7 @@ import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
 import { execute } from './support/api.ts';
 import { globalId } from './support/demo.ts';
+import { createApiKey } from '../src/resolvers/apiKeys.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 
 const M = {
@@ -88,6 +89,20 @@ const M = {
   mergeTopics: graphql(`
     mutation AccessMergeTopics($input: MergeTopicsInput!) {
       mergeTopics(input: $input) {
+        __typename
+      }
+    }
+  `),
+  createApiKey: graphql(`
+    mutation AccessCreateApiKey($input: CreateApiKeyInput!) {
+      createApiKey(input: $input) {
+        __typename
+      }
+    }
+  `),
+  revokeApiKey: graphql(`
+    mutation AccessRevokeApiKey($input: RevokeApiKeyInput!) {
+      revokeApiKey(input: $input) {
         __typename
       }
     }
@@ -272,6 +287,18 @@ const cases: { name: keyof typeof M; role: 'EDITOR' | 'ADMIN'; variables: () => 
       return { input: { sourceIds: [globalId('Topic', a.topic.id)], targetId: globalId('Topic', b.topic.id) } };
     },
   },
+  {
+    name: 'createApiKey',
+    role: 'ADMIN',
+    variables: async () => ({ input: { name: `access-key-${++n}`, role: 'EDITOR' } }),
+  },
+  {
+    name: 'revokeApiKey',
+    role: 'ADMIN',
+    variables: async () => ({
+      input: { name: (await createApiKey(prisma, `to-revoke-${++n}`, 'EDITOR')).record.name },
+    }),
+  },
 ];
 
 const SUCCESS = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}Success`;
@@ -360,6 +387,138 @@ describe('editor-only fields', () => {
     expect(editor.data?.article).toEqual({ createdBy: 'test-editor', updatedBy: 'test-admin' });
     expect(editor.data?.author?.articles.edges[0]?.node.createdBy).toBe('test-editor');
     expect(editor.data?.topic?.articles.edges[0]?.node.updatedBy).toBe('test-admin');
+  });
+});
+
+const Keys = {
+  create: graphql(`
+    mutation KeysCreate($input: CreateApiKeyInput!) {
+      createApiKey(input: $input) {
+        __typename
+        ... on CreateApiKeySuccess {
+          secret
+          apiKey {
+            name
+            role
+            prefix
+            revokedAt
+          }
+        }
+        ... on ValidationError {
+          fields {
+            path
+            code
+          }
+        }
+      }
+    }
+  `),
+  revoke: graphql(`
+    mutation KeysRevoke($input: RevokeApiKeyInput!) {
+      revokeApiKey(input: $input) {
+        __typename
+        ... on RevokeApiKeySuccess {
+          apiKey {
+            name
+            revokedAt
+          }
+        }
+        ... on ValidationError {
+          fields {
+            path
+            code
+          }
+        }
+      }
+    }
+  `),
+  list: graphql(`
+    query KeysList {
+      apiKeys {
+        name
+        role
+        prefix
+        createdAt
+        lastUsedAt
+        revokedAt
+      }
+    }
+  `),
+};
+
+describe('API keys through the running server', () => {
+  it('creates a key whose secret works at once, lists keys without secrets, and revokes it', async () => {
+    const created = await execute(Keys.create, { input: { name: 'api-made', role: 'EDITOR' } }, as.admin);
+    const made = created.data!.createApiKey;
+    expect(made.__typename).toBe('CreateApiKeySuccess');
+    const secret = made.__typename === 'CreateApiKeySuccess' ? made.secret : '';
+    expect(secret).toMatch(/^ngk_[A-Za-z0-9_-]{43}$/);
+    expect(made.__typename === 'CreateApiKeySuccess' && made.apiKey).toEqual({
+      name: 'api-made',
+      role: 'EDITOR',
+      prefix: secret.slice(0, 10),
+      revokedAt: null,
+    });
+    expect((await execute(Viewer, {}, { authorization: `Bearer ${secret}` })).data?.viewer).toEqual({
+      anonymous: false,
+      keyName: 'api-made',
+      role: 'EDITOR',
+    });
+    const listed = await execute(Keys.list, {}, as.admin);
+    expect(listed.data?.apiKeys.map((k) => k.name)).toContain('api-made');
+    expect(JSON.stringify(listed)).not.toContain(secret);
+    expect(listed.data?.apiKeys.find((k) => k.name === 'api-made')?.lastUsedAt).not.toBeNull();
+
+    const revoked = await execute(Keys.revoke, { input: { name: 'api-made' } }, as.admin);
+    expect(revoked.data?.revokeApiKey.__typename).toBe('RevokeApiKeySuccess');
+    expect((await execute(Viewer, {}, { authorization: `Bearer ${secret}` })).status).toBe(401);
+    const again = await execute(Keys.revoke, { input: { name: 'api-made' } }, as.admin);
+    expect(again.data?.revokeApiKey).toEqual({
+      __typename: 'ValidationError',
+      fields: [{ path: ['input', 'name'], code: 'NOT_FOUND' }],
+    });
+  });
+
+  it('refuses a taken or malformed name, and never reuses a name', async () => {
+    for (const [name, code] of [
+      ['test-editor', 'TAKEN'],
+      ['test-revoked', 'TAKEN'],
+      ['has space', 'INVALID_NAME'],
+      ['x'.repeat(101), 'INVALID_NAME'],
+      ['', 'INVALID_NAME'],
+    ] as const) {
+      const before = await prisma.apiKey.count();
+      const refused = await execute(Keys.create, { input: { name, role: 'ADMIN' } }, as.admin);
+      expect(refused.data?.createApiKey, name).toEqual({
+        __typename: 'ValidationError',
+        fields: [{ path: ['input', 'name'], code }],
+      });
+      expect(await prisma.apiKey.count()).toBe(before);
+    }
+  });
+
+  it('lists keys only for ADMIN keys', async () => {
+    for (const caller of ['anonymous', 'editor'] as const) {
+      const result = await execute(Keys.list, {}, as[caller]);
+      expect(result.data ?? null, caller).toBeNull();
+      expect(
+        result.errors?.map((e) => e.extensions?.code),
+        caller,
+      ).toEqual(['FORBIDDEN']);
+    }
+    expect((await execute(Keys.list, {}, as.admin)).errors).toBeUndefined();
+  });
+
+  it('makes exactly one key of one name from concurrent creates', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        execute(Keys.create, { input: { name: 'raced-key', role: 'EDITOR' } }, as.admin),
+      ),
+    );
+    const kinds = results.map((r) => r.data?.createApiKey.__typename);
+    expect(kinds.filter((k) => k === 'CreateApiKeySuccess')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'ValidationError')).toHaveLength(9);
+    expect(await prisma.apiKey.count({ where: { name: 'raced-key' } })).toBe(1);
   });
 });
 

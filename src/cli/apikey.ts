@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
-import { disconnect, prisma } from '../db/client.ts';
-import { ApiKeyNameTaken, createApiKey, listApiKeys, revokeApiKey, type Role } from '../resolvers/apiKeys.ts';
+import { connect, disconnect, prisma } from '../db/client.ts';
+import { FolderInUseError } from '../db/folderLock.ts';
+import { ValidationError } from '../errors.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/apiKeys.ts';
+import type { Role } from '../resolvers/viewer.ts';
 
 const USAGE = `usage:
   npm run apikey -- create --name <name> --role editor|admin   prints the new key once
@@ -14,6 +17,12 @@ async function main(argv: string[]): Promise<number> {
     options: { name: { type: 'string' }, role: { type: 'string' } },
   });
   const [command] = positionals;
+  if (command !== 'create' && command !== 'list' && command !== 'revoke') {
+    console.error(USAGE);
+    return 2;
+  }
+  // the embedded database folder, when no server holds it (FolderInUseError otherwise)
+  await connect();
   if (command === 'create') {
     const role = values.role?.toUpperCase();
     if (!values.name || (role !== 'EDITOR' && role !== 'ADMIN')) {
@@ -25,8 +34,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(`Created ${record.role} key "${record.name}". Store it now; it is not shown again:\n${secret}`);
       return 0;
     } catch (error) {
-      if (error instanceof ApiKeyNameTaken || error instanceof TypeError) {
-        console.error(error.message);
+      if (error instanceof ValidationError) {
+        console.error(error.fields.map((field) => field.message).join('; '));
         return 1;
       }
       throw error;
@@ -49,12 +58,15 @@ async function main(argv: string[]): Promise<number> {
       console.error(USAGE);
       return 2;
     }
-    if (await revokeApiKey(prisma, values.name)) {
-      console.log(`revoked "${values.name}"`);
-      return 0;
+    try {
+      await revokeApiKey(prisma, values.name);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      console.error(`no active key named "${values.name}"`);
+      return 1;
     }
-    console.error(`no active key named "${values.name}"`);
-    return 1;
+    console.log(`revoked "${values.name}"`);
+    return 0;
   }
   console.error(USAGE);
   return 2;
@@ -66,7 +78,11 @@ main(process.argv.slice(2))
     process.exit(code);
   })
   .catch(async (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    if (error instanceof FolderInUseError) {
+      console.error(
+        `newsgraph: ${error.message}; manage keys through that server instead (mutations createApiKey and revokeApiKey, query apiKeys, with an ADMIN key), or stop it first.`,
+      );
+    } else console.error(error instanceof Error ? error.message : error);
     await disconnect().catch(() => undefined);
     process.exit(1);
   });

@@ -1,17 +1,14 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/client.ts';
-import type { ApiKeyRole } from '../generated/prisma/client.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { ValidationError } from '../errors.ts';
+import { ANONYMOUS, type Role, type Viewer } from './viewer.ts';
+import { writeTransaction } from './writes.ts';
 
 /**
  * API keys: `ngk_` and 43 random base64url characters (256 bits). Only a SHA-256 hash is
  * stored; with that much entropy a fast hash is safe, and lookups are one indexed read.
  */
-
-export type Role = ApiKeyRole;
-
-export type Viewer = { kind: 'anonymous' } | { kind: 'apiKey'; keyId: number; name: string; role: Role };
-
-export const ANONYMOUS: Viewer = { kind: 'anonymous' };
 
 const KEY_FORMAT = /^ngk_[A-Za-z0-9_-]{43}$/;
 /** lastUsedAt is written at most this often per key. */
@@ -44,37 +41,65 @@ export async function authenticate(db: Db, authorization: string | null, now = n
   return { kind: 'apiKey', keyId: key.id, name: key.name, role: key.role };
 }
 
-export function hasRole(viewer: Viewer, role: Role): boolean {
-  if (viewer.kind !== 'apiKey') return false;
-  return role === 'EDITOR' ? viewer.role === 'EDITOR' || viewer.role === 'ADMIN' : viewer.role === 'ADMIN';
-}
+const KEY_NAME = /^[\w.@:-]{1,100}$/;
 
-export class ApiKeyNameTaken extends Error {}
+/** What listings show of a key: never the secret or its hash. */
+export const API_KEY_FIELDS = {
+  id: true,
+  name: true,
+  role: true,
+  prefix: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const;
 
-/** Creates a key; the returned secret is shown once and never stored. */
+/**
+ * Creates a key; the returned secret is shown once and never stored (only its SHA-256 hash).
+ * ValidationError at `input.name`: INVALID_NAME (1-100 of letters, digits, `_ . @ : -`), or TAKEN
+ * (a key, active or revoked, has the name; names are never reused, so logs stay unambiguous).
+ */
 export async function createApiKey(db: Db, name: string, role: Role) {
   const trimmed = name.trim();
-  if (!/^[\w.@:-]{1,100}$/.test(trimmed))
-    throw new TypeError('key names are 1-100 characters: letters, digits, _ . @ : -');
-  if (await db.apiKey.findUnique({ where: { name: trimmed } }))
-    throw new ApiKeyNameTaken(`a key named "${trimmed}" exists`);
+  if (!KEY_NAME.test(trimmed)) {
+    throw new ValidationError([
+      { path: ['input', 'name'], code: 'INVALID_NAME', message: '1-100 characters: letters, digits, _ . @ : -' },
+    ]);
+  }
   const secret = `ngk_${crypto.randomBytes(32).toString('base64url')}`;
-  const record = await db.apiKey.create({
-    data: { name: trimmed, role, prefix: secret.slice(0, 10), secretHash: hashKey(secret) },
-    select: { id: true, name: true, role: true, prefix: true, createdAt: true },
-  });
-  return { secret, record };
+  try {
+    const record = await writeTransaction(db, (tx) =>
+      tx.apiKey.create({
+        data: { name: trimmed, role, prefix: secret.slice(0, 10), secretHash: hashKey(secret) },
+        select: API_KEY_FIELDS,
+      }),
+    );
+    return { secret, record };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    throw new ValidationError([{ path: ['input', 'name'], code: 'TAKEN', message: `A key named "${trimmed}" exists` }]);
+  }
 }
 
+/** Every key, oldest first, without secrets. */
 export function listApiKeys(db: Db) {
-  return db.apiKey.findMany({
-    orderBy: { createdAt: 'asc' },
-    select: { id: true, name: true, role: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
-  });
+  return db.apiKey.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], select: API_KEY_FIELDS });
 }
 
-/** Revokes a key by name; returns false when there is no such active key. */
-export async function revokeApiKey(db: Db, name: string, now = new Date()): Promise<boolean> {
-  const { count } = await db.apiKey.updateMany({ where: { name, revokedAt: null }, data: { revokedAt: now } });
-  return count === 1;
+/**
+ * Revokes the active key with this name: it is refused from then on (HTTP 401). Returns the
+ * revoked key; ValidationError NOT_FOUND at `input.name` when no active key has the name.
+ */
+export async function revokeApiKey(db: Db, name: string, now = new Date()) {
+  const revoked = await writeTransaction(db, (tx) =>
+    tx.apiKey.updateManyAndReturn({
+      where: { name: name.trim(), revokedAt: null },
+      data: { revokedAt: now },
+      select: API_KEY_FIELDS,
+    }),
+  );
+  if (!revoked[0]) {
+    throw new ValidationError([{ path: ['input', 'name'], code: 'NOT_FOUND', message: 'No active key has this name' }]);
+  }
+  return revoked[0];
 }

@@ -10,7 +10,7 @@ import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { expectedErrors } from '../observability.ts';
-import { hasRole } from '../resolvers/apiKeys.ts';
+import { hasRole } from '../resolvers/viewer.ts';
 
 /** Global IDs are base64("Type:id") with a positive integer id; anything else is INVALID_ID. */
 function decodeGlobalID(globalID: string): { typename: string; id: string } {
@@ -66,6 +66,12 @@ export const builder = new SchemaBuilder<{
       editor: hasRole(context.viewer, 'EDITOR'),
       admin: hasRole(context.viewer, 'ADMIN'),
     }),
+    // fields that need a role (queries; mutations answer ForbiddenError in their result union)
+    unauthorizedError: (_parent, context) =>
+      new GraphQLError(
+        context.viewer.kind === 'anonymous' ? 'This needs an API key' : 'Your API key does not allow this',
+        { extensions: { code: 'FORBIDDEN' } },
+      ),
   },
   errors: {
     // Only our own expected failures become results; anything else stays an unexpected, masked error.

@@ -1,4 +1,5 @@
 import { builder } from './builder.ts';
+import './apiKey.ts';
 import './article.ts';
 import './articleMutations.ts';
 import './author.ts';

@@ -1,8 +1,8 @@
-import type { Viewer as ViewerShape } from '../resolvers/apiKeys.ts';
+import type { Viewer as ViewerShape } from '../resolvers/viewer.ts';
 import { builder } from './builder.ts';
 
 /** Who the API believes is asking: anonymous (read-only) or an API key and its role. */
-const Role = builder.enumType('Role', {
+export const Role = builder.enumType('Role', {
   values: {
     EDITOR: { description: 'Creates and corrects articles, authors and topics.' },
     ADMIN: { description: 'Also deletes, merges and manages keys.' },

@@ -21,15 +21,16 @@ export async function callers(): Promise<Record<Caller, Record<string, string>>>
 
 /** A fingerprint of everything mutations can write, to prove a refused one wrote nothing. */
 export async function snapshot() {
-  const [articles, authors, topics, bylines, tags, versions] = await Promise.all([
+  const [articles, authors, topics, bylines, tags, versions, keys] = await Promise.all([
     prisma.article.count(),
     prisma.author.count(),
     prisma.topic.count(),
     prisma.articleAuthor.count(),
     prisma.articleTopic.count(),
     prisma.article.aggregate({ _sum: { version: true } }),
+    prisma.apiKey.findMany({ select: { name: true, revokedAt: true }, orderBy: { id: 'asc' } }),
   ]);
   const names = await prisma.author.findMany({ select: { name: true }, orderBy: { id: 'asc' } });
   const topicNames = await prisma.topic.findMany({ select: { name: true, slug: true }, orderBy: { id: 'asc' } });
-  return { articles, authors, topics, bylines, tags, versions: versions._sum.version, names, topicNames };
+  return { articles, authors, topics, bylines, tags, versions: versions._sum.version, names, topicNames, keys };
 }

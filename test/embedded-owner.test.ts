@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runScript, startServer, type RunningServer } from './support/process.ts';
+import { serverUrl } from './support/targets.ts';
+
+/**
+ * One owner per embedded database folder, with real processes: a second server, the key CLI
+ * and the migration CLI on a held folder stop at once with one line naming the folder, the
+ * owner's pid and what to do instead, and write nothing; a killed owner's lock does not outlive
+ * it; two first starts on one empty folder seed it once.
+ */
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-owner-'));
+/** Servers a failed assertion could leave running. */
+const spawned: RunningServer[] = [];
+afterAll(async () => {
+  for (const server of spawned) await server.kill();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+const start = async (env: Record<string, string | undefined>) => {
+  const server = await startServer(env);
+  spawned.push(server);
+  return server;
+};
+
+const embedded = (dir: string) => ({
+  DATABASE_URL: undefined,
+  PGLITE_DIR: dir,
+  MIGRATE_ON_START: undefined,
+  SEED_DEMO_DATA: undefined,
+});
+
+async function post(server: RunningServer, query: string, key?: string) {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return (await response.json()) as { data?: any; errors?: unknown[] };
+}
+
+const adminKeyIn = (output: string) => /Admin API key "local-admin".*\n(ngk_[A-Za-z0-9_-]{43})/.exec(output)?.[1];
+
+/** Everything in the folder but the lock file, with sizes and modification times. */
+function listing(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name !== 'newsgraph.lock')
+    .map((entry) => {
+      const file = path.join(entry.parentPath, entry.name);
+      const stat = fs.statSync(file);
+      return `${path.relative(dir, file)} ${stat.size} ${stat.mtimeMs}`;
+    })
+    .sort();
+}
+
+describe.skipIf(serverUrl)('one owner per embedded database folder (real processes)', () => {
+  it('refuses a second server, the key CLI and migrations on a held folder; survives its owner being killed', async () => {
+    const dir = path.join(root, 'held');
+    const owner = await start(embedded(dir));
+    const key = adminKeyIn(owner.output())!;
+    expect(key).toBeDefined();
+    const filed = await post(
+      owner,
+      `mutation { createArticle(input: { title: "Filed before the intruders", url: "https://news.example/owner-1",
+         source: "Example", publishedAt: "2026-04-07T01:24:00Z", priority: 3, authors: [{ name: "Ada Owner" }] }) {
+         __typename } }`,
+      key,
+    );
+    expect(filed.data.createArticle.__typename).toBe('CreateArticleSuccess');
+
+    const ownerLine = new RegExp(
+      `^newsgraph: the embedded database folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${owner.pid} \\(src/main\\.ts, listening on port \\d+, since [^)]+\\); .+$`,
+    );
+    const before = listing(dir);
+
+    // (a second server that did start is killed when runScript's time is up)
+    const second = await runScript('src/main.ts', [], { ...embedded(dir), PORT: '0' }, 30_000);
+    expect(second.code).toBe(1);
+    expect(second.output.trim()).toMatch(ownerLine);
+    expect(second.output).toMatch(/stop it first, or set PGLITE_DIR to another folder\.$/m);
+    expect(second.output).not.toMatch(/Admin API key|Newsgraph API on|migrations applied/);
+
+    const cli = await runScript(
+      'src/cli/apikey.ts',
+      ['create', '--name', 'intruder', '--role', 'admin'],
+      embedded(dir),
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.output.trim()).toMatch(ownerLine);
+    expect(cli.output).toMatch(/createApiKey/);
+    expect(cli.output).not.toMatch(/ngk_/);
+
+    const migrate = await runScript('src/db/cli.ts', ['migrate'], embedded(dir));
+    expect(migrate.code).toBe(1);
+    expect(migrate.output.trim()).toMatch(ownerLine);
+
+    // the refused processes wrote nothing, and the owner serves as before
+    expect(listing(dir)).toEqual(before);
+    const served = await post(
+      owner,
+      '{ articles(first: 1) { totalCount } authors(filter: { name: { equals: "Ada Owner" } }) { totalCount } }',
+    );
+    expect(served.data).toEqual({ articles: { totalCount: 502 }, authors: { totalCount: 1 } });
+
+    // a crash leaves no lock behind: the next start takes the folder, with every acknowledged write
+    await owner.kill();
+    const next = await start(embedded(dir));
+    try {
+      const after = await post(
+        next,
+        '{ articles(first: 1) { totalCount } article(url: "https://news.example/owner-1") { title authors { name } } }',
+      );
+      expect(after.data).toEqual({
+        articles: { totalCount: 502 },
+        article: { title: 'Filed before the intruders', authors: [{ name: 'Ada Owner' }] },
+      });
+      expect(next.output()).not.toMatch(/demo data loaded/);
+      const stillValid = await post(next, '{ viewer { keyName role } }', key);
+      expect(stillValid.data.viewer).toEqual({ keyName: 'local-admin', role: 'ADMIN' });
+      const intruder = await post(next, '{ apiKeys { name } }', key);
+      expect(intruder.data.apiKeys.map((k: { name: string }) => k.name)).toEqual(['local-admin']);
+    } finally {
+      expect(await next.stop()).toBe(0);
+    }
+    // once the owner has stopped, the CLI may use the folder
+    const free = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
+    expect(free.code).toBe(0);
+    expect(free.output).toMatch(/^local-admin\tADMIN/m);
+  });
+
+  it('lets exactly one of two first starts on an empty folder seed it and print a key', async () => {
+    const dir = path.join(root, 'race');
+    const results = await Promise.allSettled([start(embedded(dir)), start(embedded(dir))]);
+    const started = results.filter((r): r is PromiseFulfilledResult<RunningServer> => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    try {
+      expect(started).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      const winner = started[0]!.value;
+      const message = String(refused[0]!.reason);
+      expect(message).toMatch(new RegExp(`is in use by process ${winner.pid} `));
+      expect(message).not.toMatch(/Admin API key|demo data loaded/);
+      const key = adminKeyIn(winner.output());
+      const counts = await post(winner, '{ articles(first: 1) { totalCount } apiKeys { name } }', key);
+      expect(counts.data).toEqual({ articles: { totalCount: 501 }, apiKeys: [{ name: 'local-admin' }] });
+    } finally {
+      for (const server of started) expect(await server.value.stop()).toBe(0);
+    }
+  });
+});
