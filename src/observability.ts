@@ -5,6 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
+import { writeRetries } from './resolvers/writes.ts';
 
 /**
  * Structured logs (one JSON line per request and per unexpected error, each with the request
@@ -90,6 +91,7 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   registry.registerMetric(expectedErrors);
   registry.registerMetric(sqlStatements);
+  registry.registerMetric(writeRetries);
   const metrics: Metrics = {
     registry,
     requests: new Counter({

@@ -260,7 +260,7 @@ describe('createArticle', () => {
       result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`),
     ).toEqual(['input.authors.1.id:NOT_FOUND']);
     expect(await snapshot()).toEqual(before);
-    expect(await prisma.author.findUnique({ where: { name: 'Only Created If All Succeeds' } })).toBeNull();
+    expect(await prisma.author.findFirst({ where: { name: 'Only Created If All Succeeds' } })).toBeNull();
   });
 
   it('refuses the same author twice in one byline', async () => {
@@ -362,7 +362,7 @@ describe('upsertArticle', () => {
     expect(rows[0]!.authors).toHaveLength(1);
     expect(rows[0]!.topics).toHaveLength(1);
     expect(await prisma.author.count({ where: { name: 'Racing Author' } })).toBe(1);
-    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Racing Author' } })).articleCount).toBe(1);
+    expect((await prisma.author.findFirstOrThrow({ where: { name: 'Racing Author' } })).articleCount).toBe(1);
   });
 });
 
@@ -390,7 +390,7 @@ describe('concurrent writes', () => {
     expect(results.map((r) => r.errors ?? r.data?.createArticle.__typename)).toEqual(
       Array(16).fill('CreateArticleSuccess'),
     );
-    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Lock Beta' } })).articleCount).toBe(16);
+    expect((await prisma.author.findFirstOrThrow({ where: { name: 'Lock Beta' } })).articleCount).toBe(16);
     expect((await prisma.topic.findUniqueOrThrow({ where: { slug: 'lock-t1' } })).articleCount).toBe(16);
   });
 });
@@ -516,12 +516,12 @@ describe('updateArticle', () => {
 describe('deleteArticle', () => {
   it('deletes (admin), updates author counts, and returns NotFoundError the second time', async () => {
     const article = await created(articleInput({ authors: [{ name: 'Counted Once' }] }));
-    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(1);
+    expect((await prisma.author.findFirstOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(1);
     const result = await execute(DeleteArticle, { input: { id: article.id } }, as.admin);
     expect(
       result.data!.deleteArticle.__typename === 'DeleteArticleSuccess' && result.data!.deleteArticle.deletedId,
     ).toBe(article.id);
-    expect((await prisma.author.findUniqueOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(0);
+    expect((await prisma.author.findFirstOrThrow({ where: { name: 'Counted Once' } })).articleCount).toBe(0);
     const again = await execute(DeleteArticle, { input: { id: article.id } }, as.admin);
     expect(again.data!.deleteArticle.__typename).toBe('NotFoundError');
   });

@@ -183,7 +183,7 @@ describe('authors and topics lists', () => {
 describe('nested article connections', () => {
   it("pages through an author's articles forwards and backwards with a filtered totalCount", async () => {
     const name = 'Shirin Ghaffary';
-    const author = await prisma.author.findUniqueOrThrow({ where: { name } });
+    const author = await prisma.author.findFirstOrThrow({ where: { name } });
     const id = Buffer.from(`Author:${author.id}`).toString('base64');
     const mine = articles.filter((a) => a.authors.includes(name)).sort(newestFirst);
     const urls: string[] = [];

@@ -1,9 +1,11 @@
 import type { Db } from '../db/client.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 import { DuplicateUrlError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Viewer } from './apiKeys.ts';
+import type { Viewer } from './viewer.ts';
 import {
   checkDistinct,
+  checkLocked,
   checkRefs,
   LIMITS,
   resolveAuthorRefs,
@@ -13,14 +15,15 @@ import {
 } from './refs.ts';
 import { isHttpUrl, normalizeUrl } from './urls.ts';
 import { checkNotNull, checkText, Issues } from './validation.ts';
-import { isUniqueViolation, requireRole, TRANSACTION, writer } from './writes.ts';
+import { lockRows, requireRole, writer, writeTransaction, type Tx } from './writes.ts';
 
 /**
- * Article writes. Each runs in one transaction: when any part fails, nothing is written. Inputs
- * are checked in full first, so a ValidationError lists every bad field at once.
+ * Article writes. Each runs in one transaction (writeTransaction: retried on deadlock or
+ * serialization failure, rolled back when the request times out): when any part fails, nothing
+ * is written. Inputs are checked in full first, so a ValidationError lists every bad field at
+ * once. Rows are locked in the order of writes.ts: the article, then its authors, then its topics.
  */
 
-type Tx = Prisma.TransactionClient;
 type Maybe<T> = T | null | undefined;
 
 export const TEXT_LIMITS = {
@@ -105,7 +108,7 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   }
   for (const field of ['description', 'summary', 'body'] as const) {
     if (checkNotNull(issues, at(field), input[field])) {
-      const value = input[field]!;
+      const value = input[field]!.normalize('NFC');
       if (value.length > TEXT_LIMITS[field])
         issues.add(at(field), 'TOO_LONG', `Must be at most ${TEXT_LIMITS[field]} characters`);
       else data[field] = value;
@@ -131,25 +134,80 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   return out;
 }
 
-async function replaceAuthors(tx: Tx, issues: Issues, articleId: number, refs: Ref[]): Promise<void> {
-  const ids = await resolveAuthorRefs(tx, issues, ['input', 'authors'], refs);
-  checkDistinct(issues, ['input', 'authors'], refs, ids, 'author');
+/** The author ids of an article's byline, or its topic ids. */
+async function linkedIds(tx: Tx, table: 'ArticleAuthor' | 'ArticleTopic', articleId: number): Promise<number[]> {
+  if (table === 'ArticleAuthor') {
+    return (await tx.articleAuthor.findMany({ where: { articleId }, select: { authorId: true } })).map(
+      (r) => r.authorId,
+    );
+  }
+  return (await tx.articleTopic.findMany({ where: { articleId }, select: { topicId: true } })).map((r) => r.topicId);
+}
+
+/**
+ * Replaces the byline: resolves the refs (creating new names), locks the old and new authors
+ * (their article counts change), checks them, then rewrites the rows. `isNew`: the article was
+ * just inserted, so it has no byline yet.
+ */
+async function replaceAuthors(tx: Tx, issues: Issues, articleId: number, refs: Ref[], isNew: boolean): Promise<void> {
+  const path = ['input', 'authors'];
+  const ids = await resolveAuthorRefs(tx, refs);
+  const current = isNew ? [] : await linkedIds(tx, 'ArticleAuthor', articleId);
+  checkLocked(await lockRows(tx, 'Author', [...current, ...ids]), issues, path, refs, ids, 'author');
+  checkDistinct(issues, path, refs, ids, 'author');
   issues.throwIfAny();
-  await tx.articleAuthor.deleteMany({ where: { articleId } });
-  // Rows go in author-id order: the count triggers then lock author rows in one global order,
-  // so concurrent writes of overlapping bylines cannot deadlock.
+  if (current.length) await tx.articleAuthor.deleteMany({ where: { articleId } });
   const rows = ids.map((authorId, position) => ({ articleId, authorId, position }));
   await tx.articleAuthor.createMany({ data: rows.sort((a, b) => a.authorId - b.authorId) });
 }
 
-async function replaceTopics(tx: Tx, issues: Issues, articleId: number, refs: Ref[], path: string[]): Promise<void> {
-  const ids = await resolveTopicRefs(tx, issues, path, refs);
+/** Replaces the topics, as replaceAuthors does the byline. */
+async function replaceTopics(
+  tx: Tx,
+  issues: Issues,
+  articleId: number,
+  refs: Ref[],
+  path: string[],
+  isNew: boolean,
+): Promise<void> {
+  const ids = await resolveTopicRefs(tx, refs);
+  const current = isNew ? [] : await linkedIds(tx, 'ArticleTopic', articleId);
+  const known = ids.filter((id): id is number => id !== undefined);
+  checkLocked(await lockRows(tx, 'Topic', [...current, ...known]), issues, path, refs, ids, 'topic');
   checkDistinct(issues, path, refs, ids, 'topic');
   issues.throwIfAny();
-  await tx.articleTopic.deleteMany({ where: { articleId } });
-  // topic-id order, for the same reason as authors
+  if (current.length) await tx.articleTopic.deleteMany({ where: { articleId } });
   const sorted = ids.map((topicId) => topicId!).sort((a, b) => a - b);
   await tx.articleTopic.createMany({ data: sorted.map((topicId) => ({ articleId, topicId })) });
+}
+
+/** Adds and removes topics, locking the article's current, added and removed topics at once. */
+async function changeTopics(tx: Tx, issues: Issues, articleId: number, add: Ref[], remove: Ref[]): Promise<void> {
+  const added = await resolveTopicRefs(tx, add);
+  const removed = await resolveTopicRefs(tx, remove, { create: false });
+  const current = await linkedIds(tx, 'ArticleTopic', articleId);
+  const known = [...added, ...removed].filter((id): id is number => id !== undefined);
+  const present = await lockRows(tx, 'Topic', [...current, ...known]);
+  checkLocked(present, issues, ['input', 'topics', 'add'], add, added, 'topic');
+  checkLocked(present, issues, ['input', 'topics', 'remove'], remove, removed, 'topic');
+  checkDistinct(issues, ['input', 'topics', 'add'], add, added, 'topic');
+  const removing = new Set(removed.filter((topicId): topicId is number => topicId !== undefined));
+  add.forEach((ref, i) => {
+    if (removing.has(added[i]!))
+      issues.add(['input', 'topics', 'add', ref.index], 'CONFLICT', 'Both added and removed');
+  });
+  issues.throwIfAny();
+  if (removing.size) await tx.articleTopic.deleteMany({ where: { articleId, topicId: { in: [...removing] } } });
+  await tx.articleTopic.createMany({
+    data: added.map((topicId) => ({ articleId, topicId: topicId! })).sort((a, b) => a.topicId - b.topicId),
+    skipDuplicates: true,
+  });
+  const total = await tx.articleTopic.count({ where: { articleId } });
+  if (total > LIMITS.topics) {
+    throw new ValidationError([
+      { path: ['input', 'topics', 'add'], code: 'TOO_MANY', message: `An article has at most ${LIMITS.topics} topics` },
+    ]);
+  }
 }
 
 async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
@@ -164,7 +222,7 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
   const topics = input.topics ? checkRefs(issues, ['input', 'topics'], input.topics, LIMITS.topics, 'topic') : [];
   issues.throwIfAny();
   try {
-    const id = await db.$transaction(async (tx) => {
+    const id = await writeTransaction(db, async (tx) => {
       const existing = await tx.article.findUnique({ where: { urlKey: data.urlKey! }, select: { id: true } });
       if (existing) throw new DuplicateUrlError(existing.id);
       const article = await tx.article.create({
@@ -172,10 +230,11 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
         data: { ...(data as Prisma.ArticleUncheckedCreateInput), createdBy: writer(viewer), updatedBy: writer(viewer) },
         select: { id: true },
       });
-      await replaceAuthors(tx, issues, article.id, authors ?? []);
-      await replaceTopics(tx, issues, article.id, topics, ['input', 'topics']);
+      const found = new Issues();
+      await replaceAuthors(tx, found, article.id, authors ?? [], true);
+      await replaceTopics(tx, found, article.id, topics, ['input', 'topics'], true);
       return article.id;
-    }, TRANSACTION);
+    });
     return { id };
   } catch (error) {
     if (isUniqueViolation(error)) throw await duplicateOf(db, data.urlKey!);
@@ -197,7 +256,7 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
     : undefined;
   issues.throwIfAny();
   const by = writer(viewer);
-  return db.$transaction(async (tx) => {
+  return writeTransaction(db, async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number; inserted: boolean }[]>`
       INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
                              "description", "summary", "body", "createdBy", "updatedBy", "updatedAt")
@@ -219,10 +278,11 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
         "version" = "Article"."version" + 1
       RETURNING "id", (xmax = 0) AS "inserted"`;
     const { id, inserted } = row!;
-    if (authors || inserted) await replaceAuthors(tx, issues, id, authors ?? []);
-    if (topics || inserted) await replaceTopics(tx, issues, id, topics ?? [], ['input', 'topics']);
+    const found = new Issues();
+    if (authors || inserted) await replaceAuthors(tx, found, id, authors ?? [], inserted);
+    if (topics || inserted) await replaceTopics(tx, found, id, topics ?? [], ['input', 'topics'], inserted);
     return { id, created: inserted };
-  }, TRANSACTION);
+  });
 }
 
 export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: Viewer, now = new Date()) {
@@ -253,7 +313,7 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
   }
   issues.throwIfAny();
   try {
-    await db.$transaction(async (tx) => {
+    await writeTransaction(db, async (tx) => {
       if (data.urlKey) {
         const other = await tx.article.findUnique({ where: { urlKey: data.urlKey }, select: { id: true } });
         if (other && other.id !== id) throw new DuplicateUrlError(other.id);
@@ -267,38 +327,11 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
         if (!current) throw new NotFoundError('Article', id);
         throw new VersionConflictError(id, current.version);
       }
-      if (authors) await replaceAuthors(tx, issues, id, authors);
-      if (topicSet) await replaceTopics(tx, issues, id, topicSet, ['input', 'topics', 'set']);
-      if (topicAdd.length || topicRemove.length) {
-        const added = await resolveTopicRefs(tx, issues, ['input', 'topics', 'add'], topicAdd);
-        const removed = await resolveTopicRefs(tx, issues, ['input', 'topics', 'remove'], topicRemove, {
-          create: false,
-        });
-        checkDistinct(issues, ['input', 'topics', 'add'], topicAdd, added, 'topic');
-        const removing = new Set(removed.filter((topicId): topicId is number => topicId !== undefined));
-        topicAdd.forEach((ref, i) => {
-          if (removing.has(added[i]!))
-            issues.add(['input', 'topics', 'add', ref.index], 'CONFLICT', 'Both added and removed');
-        });
-        issues.throwIfAny();
-        if (removing.size)
-          await tx.articleTopic.deleteMany({ where: { articleId: id, topicId: { in: [...removing] } } });
-        await tx.articleTopic.createMany({
-          data: added.map((topicId) => ({ articleId: id, topicId: topicId! })).sort((a, b) => a.topicId - b.topicId),
-          skipDuplicates: true,
-        });
-        const total = await tx.articleTopic.count({ where: { articleId: id } });
-        if (total > LIMITS.topics) {
-          throw new ValidationError([
-            {
-              path: ['input', 'topics', 'add'],
-              code: 'TOO_MANY',
-              message: `An article has at most ${LIMITS.topics} topics`,
-            },
-          ]);
-        }
-      }
-    }, TRANSACTION);
+      const found = new Issues();
+      if (authors) await replaceAuthors(tx, found, id, authors, false);
+      if (topicSet) await replaceTopics(tx, found, id, topicSet, ['input', 'topics', 'set'], false);
+      if (topicAdd.length || topicRemove.length) await changeTopics(tx, found, id, topicAdd, topicRemove);
+    });
   } catch (error) {
     if (data.urlKey && isUniqueViolation(error)) throw await duplicateOf(db, data.urlKey);
     throw error;
@@ -306,10 +339,15 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
   return { id };
 }
 
+/** Deletes an article; the article, then its authors and topics (whose counts drop) are locked first. */
 export async function deleteArticle(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
   requireRole(viewer, 'ADMIN');
   const id = Number(input.id.id);
-  const { count } = await db.article.deleteMany({ where: { id } });
-  if (count === 0) throw new NotFoundError('Article', id);
+  await writeTransaction(db, async (tx) => {
+    if (!(await lockRows(tx, 'Article', [id], 'FOR UPDATE')).size) throw new NotFoundError('Article', id);
+    await lockRows(tx, 'Author', await linkedIds(tx, 'ArticleAuthor', id));
+    await lockRows(tx, 'Topic', await linkedIds(tx, 'ArticleTopic', id));
+    await tx.article.delete({ where: { id } });
+  });
   return { id };
 }

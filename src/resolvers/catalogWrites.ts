@@ -1,17 +1,20 @@
 import type { Db } from '../db/client.ts';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
 import { InUseError, NotFoundError, ValidationError } from '../errors.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import { slugify } from './slugs.ts';
-import type { Viewer } from './apiKeys.ts';
+import type { Viewer } from './viewer.ts';
 import { checkName, checkText, Issues } from './validation.ts';
-import { isForeignKeyViolation, isUniqueViolation, requireRole, TRANSACTION, writer } from './writes.ts';
+import { lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
 
 /**
  * Writes to the author and topic catalogues: create, rename, delete (refused while articles
- * use them) and merge (every article moves to the target in one transaction).
+ * use them) and merge (every article moves to the target in one transaction). Names are unique
+ * by name key in the database (see prisma/nameKey.ts): creates insert with ON CONFLICT on the
+ * key and renames rely on its unique index, so concurrent spellings of one name make one row.
+ * Locks follow the order of writes.ts (articles, then authors, then topics).
  */
 
-type Tx = Prisma.TransactionClient;
 type Maybe<T> = T | null | undefined;
 type GlobalRef = { id: string | number };
 
@@ -24,26 +27,21 @@ const taken = (path: string[], what: string) =>
 // ---------------------------------------------------------------------------------------------
 // Authors
 
+/** Adds an author (EDITOR). ValidationError: REQUIRED, TOO_LONG, or TAKEN when the name key exists. */
 export async function createAuthor(db: Db, input: { name: string }, viewer: Viewer) {
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
   const name = checkName(issues, ['input', 'name'], input.name);
   issues.throwIfAny();
-  try {
-    return await db.$transaction(async (tx) => {
-      if (
-        await tx.author.findFirst({ where: { name: { equals: name!, mode: 'insensitive' } }, select: { id: true } })
-      ) {
-        throw taken(['input', 'name'], 'author');
-      }
-      return tx.author.create({ data: { name: name! }, select: { id: true } });
-    }, TRANSACTION);
-  } catch (error) {
-    if (isUniqueViolation(error)) throw taken(['input', 'name'], 'author');
-    throw error;
-  }
+  return writeTransaction(db, async (tx) => {
+    const [row] = await tx.$queryRaw<{ id: number }[]>`
+      INSERT INTO "Author" ("name") VALUES (${name}) ON CONFLICT ("nameKey") DO NOTHING RETURNING "id"`;
+    if (!row) throw taken(['input', 'name'], 'author');
+    return row;
+  });
 }
 
+/** Renames an author (EDITOR). TAKEN when another author has the new name's key; NotFoundError. */
 export async function updateAuthor(db: Db, input: { id: GlobalRef; name: string }, viewer: Viewer) {
   requireRole(viewer, 'EDITOR');
   const id = Number(input.id.id);
@@ -51,36 +49,31 @@ export async function updateAuthor(db: Db, input: { id: GlobalRef; name: string 
   const name = checkName(issues, ['input', 'name'], input.name);
   issues.throwIfAny();
   try {
-    return await db.$transaction(async (tx) => {
-      const clash = await tx.author.findFirst({
-        where: { name: { equals: name!, mode: 'insensitive' }, id: { not: id } },
-        select: { id: true },
-      });
-      if (clash) throw taken(['input', 'name'], 'author');
+    return await writeTransaction(db, async (tx) => {
       const { count } = await tx.author.updateMany({ where: { id }, data: { name: name! } });
       if (count === 0) throw new NotFoundError('Author', id);
       return { id };
-    }, TRANSACTION);
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw taken(['input', 'name'], 'author');
     throw error;
   }
 }
 
+/** Deletes an author no byline names (ADMIN): InUseError otherwise, NotFoundError. */
 export async function deleteAuthor(db: Db, input: { id: GlobalRef }, viewer: Viewer) {
   requireRole(viewer, 'ADMIN');
   const id = Number(input.id.id);
   try {
-    return await db.$transaction(async (tx) => {
-      const author = await tx.author.findUnique({ where: { id }, select: { id: true } });
-      if (!author) throw new NotFoundError('Author', id);
+    return await writeTransaction(db, async (tx) => {
+      // FOR UPDATE: no byline can take the author until this commits
+      if (!(await lockRows(tx, 'Author', [id], 'FOR UPDATE')).size) throw new NotFoundError('Author', id);
       const used = await tx.articleAuthor.count({ where: { authorId: id } });
       if (used > 0) throw new InUseError('author', used);
       await tx.author.delete({ where: { id } });
       return { id };
-    }, TRANSACTION);
+    });
   } catch (error) {
-    // an article took the author between the check and the delete: the foreign key refuses
     if (isForeignKeyViolation(error))
       throw new InUseError('author', await db.articleAuthor.count({ where: { authorId: id } }));
     throw error;
@@ -109,19 +102,47 @@ function checkMerge(input: MergeInput): { sources: number[]; target: number } {
   return { sources: [...seen].filter((id) => id !== target), target };
 }
 
-/** Locks the rows involved (in id order, so concurrent merges cannot deadlock) and checks they exist. */
-async function lockAll(tx: Tx, table: 'Author' | 'Topic', ids: number[]): Promise<void> {
-  const rows =
-    table === 'Author'
-      ? await tx.$queryRaw<
-          { id: number }[]
-        >`SELECT "id" FROM "Author" WHERE "id" = ANY(${ids}::int[]) ORDER BY "id" FOR UPDATE`
-      : await tx.$queryRaw<
-          { id: number }[]
-        >`SELECT "id" FROM "Topic" WHERE "id" = ANY(${ids}::int[]) ORDER BY "id" FOR UPDATE`;
-  const found = new Set(rows.map((row) => row.id));
-  const missing = ids.find((id) => !found.has(id));
+/**
+ * The first half of a merge, in the lock order of writes.ts: the articles linked to the sources
+ * (in id order), then the sources, the target and `alsoLock(articleIds)` (other rows whose
+ * counters the merge rewrites), all FOR UPDATE: no new link to them can be made until commit. An
+ * article linked to a source between the two steps is locked without waiting (with the rows it
+ * adds), or else the merge runs again. A source or target that is gone is NOT_FOUND. Returns the
+ * ids of the articles to change.
+ */
+async function lockMerge(
+  tx: Tx,
+  table: 'Author' | 'Topic',
+  sources: number[],
+  target: number,
+  alsoLock: (articleIds: number[]) => Promise<number[]>,
+): Promise<number[]> {
+  const linked = async () => {
+    const rows =
+      table === 'Author'
+        ? await tx.articleAuthor.findMany({ where: { authorId: { in: sources } }, select: { articleId: true } })
+        : await tx.articleTopic.findMany({ where: { topicId: { in: sources } }, select: { articleId: true } });
+    return [...new Set(rows.map((row) => row.articleId))].sort((a, b) => a - b);
+  };
+  const articleIds = await linked();
+  await lockRows(tx, 'Article', articleIds, 'FOR UPDATE');
+  const present = await lockRows(tx, table, [target, ...sources, ...(await alsoLock(articleIds))], 'FOR UPDATE');
+  const missing = [target, ...sources].find((id) => !present.has(id));
   if (missing !== undefined) throw new NotFoundError(table, missing);
+  const before = new Set(articleIds);
+  const late = (await linked()).filter((id) => !before.has(id));
+  if (late.length) {
+    // locking these now would break the order; only if nobody holds them, else start again
+    const nowait = async (name: 'Article' | 'Author' | 'Topic', ids: number[]) =>
+      tx.$queryRaw`SELECT "id" FROM ${Prisma.raw(`"${name}"`)} WHERE "id" = ANY(${ids}::int[]) ORDER BY "id" FOR UPDATE NOWAIT`;
+    try {
+      await nowait('Article', late);
+      await nowait(table, await alsoLock(late));
+    } catch {
+      throw new RetryTransaction();
+    }
+  }
+  return [...articleIds, ...late];
 }
 
 async function touchArticles(tx: Tx, articleIds: number[], viewer: Viewer): Promise<void> {
@@ -133,21 +154,23 @@ async function touchArticles(tx: Tx, articleIds: number[], viewer: Viewer): Prom
 }
 
 /**
- * Moves every byline of the sources to the target and deletes the sources. In each affected
- * byline the target takes the place of the first of them, the order of the others is kept,
- * and duplicates collapse.
+ * Moves every byline of the sources to the target and deletes the sources (ADMIN). In each
+ * affected byline the target takes the place of the first of them, the order of the others is
+ * kept, and duplicates collapse. ValidationError (REQUIRED, TOO_MANY, IS_TARGET, DUPLICATE),
+ * NotFoundError.
  */
 export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
   requireRole(viewer, 'ADMIN');
   const { sources, target } = checkMerge(input);
-  return db.$transaction(async (tx) => {
-    await lockAll(
-      tx,
-      'Author',
-      [target, ...sources].sort((a, b) => a - b),
-    );
+  return writeTransaction(db, async (tx) => {
+    const bylineAuthors = async (articleIds: number[]) =>
+      (await tx.articleAuthor.findMany({ where: { articleId: { in: articleIds } }, select: { authorId: true } })).map(
+        (row) => row.authorId,
+      );
+    // the other authors of those bylines are deleted and re-inserted: their counters change twice
+    const articleIds = await lockMerge(tx, 'Author', sources, target, bylineAuthors);
     const affected = await tx.articleAuthor.findMany({
-      where: { article: { authors: { some: { authorId: { in: sources } } } } },
+      where: { articleId: { in: articleIds } },
       orderBy: [{ articleId: 'asc' }, { position: 'asc' }],
       select: { articleId: true, authorId: true },
     });
@@ -158,17 +181,16 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
       if (!byline.includes(authorId)) byline.push(authorId);
       bylines.set(row.articleId, byline);
     }
-    const articleIds = [...bylines.keys()];
     await tx.articleAuthor.deleteMany({ where: { articleId: { in: articleIds } } });
     await tx.articleAuthor.createMany({
-      data: [...bylines].flatMap(([articleId, authorIds]) =>
-        authorIds.map((authorId, position) => ({ articleId, authorId, position })),
-      ),
+      data: [...bylines]
+        .flatMap(([articleId, authorIds]) => authorIds.map((authorId, position) => ({ articleId, authorId, position })))
+        .sort((a, b) => a.authorId - b.authorId),
     });
     await touchArticles(tx, articleIds, viewer);
     await tx.author.deleteMany({ where: { id: { in: sources } } });
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
-  }, TRANSACTION);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,44 +212,45 @@ function slugFromName(issues: Issues, name: string | undefined): string | undefi
   return slug || undefined;
 }
 
-async function checkTopicFree(
-  tx: Tx,
+/** Which of `name` (by key) and `slug` another topic than `except` has, as TAKEN issues. */
+async function takenByOtherTopics(
+  db: Db | Tx,
   name: string | undefined,
   slug: string | undefined,
   except?: number,
-): Promise<void> {
+): Promise<ValidationError | undefined> {
+  const [row] = await db.$queryRaw<{ nameTaken: boolean | null; slugTaken: boolean | null }[]>`
+    SELECT bool_or("nameKey" = "newsgraph_name_key"(${name ?? null}::text)) AS "nameTaken",
+           bool_or("slug" = ${slug ?? null}::text) AS "slugTaken"
+    FROM "Topic"
+    WHERE ("nameKey" = "newsgraph_name_key"(${name ?? null}::text) OR "slug" = ${slug ?? null}::text)
+      AND "id" <> ${except ?? 0}`;
   const issues = new Issues();
-  const not = except === undefined ? {} : { id: { not: except } };
-  if (
-    name !== undefined &&
-    (await tx.topic.findFirst({ where: { name: { equals: name, mode: 'insensitive' }, ...not }, select: { id: true } }))
-  ) {
-    issues.add(['input', 'name'], 'TAKEN', 'Another topic already has this name');
-  }
-  if (slug !== undefined && (await tx.topic.findFirst({ where: { slug, ...not }, select: { id: true } }))) {
-    issues.add(['input', 'slug'], 'TAKEN', 'Another topic already has this slug');
-  }
-  issues.throwIfAny();
+  if (row?.nameTaken) issues.add(['input', 'name'], 'TAKEN', 'Another topic already has this name');
+  if (row?.slugTaken) issues.add(['input', 'slug'], 'TAKEN', 'Another topic already has this slug');
+  return issues.empty ? undefined : new ValidationError(issues.list);
 }
 
+/**
+ * Adds a topic (EDITOR). Its slug is derived from the name unless given. ValidationError:
+ * TAKEN on the name (by key) or the slug, INVALID_NAME, INVALID_SLUG, REQUIRED, TOO_LONG.
+ */
 export async function createTopic(db: Db, input: { name: string; slug?: Maybe<string> }, viewer: Viewer) {
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
   const name = checkName(issues, ['input', 'name'], input.name);
   const slug = input.slug != null ? checkSlug(issues, input.slug) : slugFromName(issues, name);
   issues.throwIfAny();
-  try {
-    return await db.$transaction(async (tx) => {
-      await checkTopicFree(tx, name, slug);
-      return tx.topic.create({ data: { name: name!, slug: slug! }, select: { id: true } });
-    }, TRANSACTION);
-  } catch (error) {
-    if (isUniqueViolation(error)) throw taken(['input', 'name'], 'topic');
-    throw error;
-  }
+  return writeTransaction(db, async (tx) => {
+    const [row] = await tx.$queryRaw<{ id: number }[]>`
+      INSERT INTO "Topic" ("name", "slug") VALUES (${name}, ${slug}) ON CONFLICT DO NOTHING RETURNING "id"`;
+    if (row) return row;
+    // the topic that has the name or the slug vanished since the insert: try again
+    throw (await takenByOtherTopics(tx, name, slug)) ?? new RetryTransaction();
+  });
 }
 
-/** Renames a topic; its slug follows the new name unless a slug is given. */
+/** Renames a topic (EDITOR); its slug follows the new name unless a slug is given. As createTopic, plus NotFoundError. */
 export async function updateTopic(
   db: Db,
   input: { id: GlobalRef; name?: Maybe<string>; slug?: Maybe<string> },
@@ -241,33 +264,33 @@ export async function updateTopic(
   const slug = input.slug != null ? checkSlug(issues, input.slug) : slugFromName(issues, name);
   issues.throwIfAny();
   try {
-    return await db.$transaction(async (tx) => {
-      await checkTopicFree(tx, name, slug, id);
+    return await writeTransaction(db, async (tx) => {
       const { count } = await tx.topic.updateMany({
         where: { id },
         data: { ...(name ? { name } : {}), ...(slug ? { slug } : {}) },
       });
       if (count === 0) throw new NotFoundError('Topic', id);
       return { id };
-    }, TRANSACTION);
+    });
   } catch (error) {
-    if (isUniqueViolation(error)) throw taken(['input', 'name'], 'topic');
+    if (isUniqueViolation(error))
+      throw (await takenByOtherTopics(db, name, slug, id)) ?? taken(['input', 'name'], 'topic');
     throw error;
   }
 }
 
+/** Deletes a topic no article has (ADMIN): InUseError otherwise, NotFoundError. */
 export async function deleteTopic(db: Db, input: { id: GlobalRef }, viewer: Viewer) {
   requireRole(viewer, 'ADMIN');
   const id = Number(input.id.id);
   try {
-    return await db.$transaction(async (tx) => {
-      const topic = await tx.topic.findUnique({ where: { id }, select: { id: true } });
-      if (!topic) throw new NotFoundError('Topic', id);
+    return await writeTransaction(db, async (tx) => {
+      if (!(await lockRows(tx, 'Topic', [id], 'FOR UPDATE')).size) throw new NotFoundError('Topic', id);
       const used = await tx.articleTopic.count({ where: { topicId: id } });
       if (used > 0) throw new InUseError('topic', used);
       await tx.topic.delete({ where: { id } });
       return { id };
-    }, TRANSACTION);
+    });
   } catch (error) {
     if (isForeignKeyViolation(error))
       throw new InUseError('topic', await db.articleTopic.count({ where: { topicId: id } }));
@@ -275,22 +298,15 @@ export async function deleteTopic(db: Db, input: { id: GlobalRef }, viewer: View
   }
 }
 
-/** Moves every article of the sources to the target (duplicates collapse) and deletes the sources. */
+/**
+ * Moves every article of the sources to the target (duplicates collapse) and deletes the sources
+ * (ADMIN). ValidationError (REQUIRED, TOO_MANY, IS_TARGET, DUPLICATE), NotFoundError.
+ */
 export async function mergeTopics(db: Db, input: MergeInput, viewer: Viewer) {
   requireRole(viewer, 'ADMIN');
   const { sources, target } = checkMerge(input);
-  return db.$transaction(async (tx) => {
-    await lockAll(
-      tx,
-      'Topic',
-      [target, ...sources].sort((a, b) => a - b),
-    );
-    const rows = await tx.articleTopic.findMany({
-      where: { topicId: { in: sources } },
-      select: { articleId: true },
-      distinct: ['articleId'],
-    });
-    const articleIds = rows.map((row) => row.articleId);
+  return writeTransaction(db, async (tx) => {
+    const articleIds = await lockMerge(tx, 'Topic', sources, target, async () => []);
     await tx.articleTopic.createMany({
       data: articleIds.map((articleId) => ({ articleId, topicId: target })),
       skipDuplicates: true,
@@ -299,5 +315,5 @@ export async function mergeTopics(db: Db, input: MergeInput, viewer: Viewer) {
     await touchArticles(tx, articleIds, viewer);
     await tx.topic.deleteMany({ where: { id: { in: sources } } });
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
-  }, TRANSACTION);
+  });
 }

@@ -1,14 +1,17 @@
-import type { Prisma } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import { slugify } from './slugs.ts';
 import { checkName, type Issues } from './validation.ts';
+import { RetryTransaction, type Tx } from './writes.ts';
 
 /**
  * Author and topic references in article inputs: an existing `id`, or a `name` that is
- * connected when it exists (authors by name, case-insensitively; topics by slug) and created
- * when it does not. Creation is race-safe (INSERT ... ON CONFLICT DO NOTHING, then read).
+ * connected when it exists and created when it does not. A name exists when its name key (the
+ * database's `newsgraph_name_key`: NFKC_Casefold, whitespace collapsed) matches, so "ZED X",
+ * "zed x" and "Zed X" are one author; topics also match by slug. Creation relies on the unique
+ * index on the key (INSERT ... ON CONFLICT DO NOTHING, then read), so concurrent writes naming
+ * one person in different spellings connect one author.
  */
 
-type Tx = Prisma.TransactionClient;
 type Maybe<T> = T | null | undefined;
 
 export interface RefInput {
@@ -18,6 +21,7 @@ export interface RefInput {
 
 /** A checked reference: by id, or by cleaned name (with its slug for topics). */
 export type Ref = { index: number; id: number } | { index: number; name: string; slug: string };
+type NameRef = Extract<Ref, { name: string }>;
 
 export const LIMITS = { authors: 20, topics: 50 } as const;
 
@@ -56,88 +60,101 @@ export function checkRefs(
   return out;
 }
 
-/** Resolves author refs to ids in the given order, creating authors named for the first time. */
-export async function resolveAuthorRefs(
-  tx: Tx,
+const byName = (refs: Ref[]) => refs.filter((ref): ref is NameRef => 'name' in ref);
+
+/**
+ * The ids of refs, in the given order: ids as given (checked when locked), names looked up by
+ * key and created when new (in key order). A name that vanishes between the insert and the read
+ * (a concurrent merge or rename) makes the transaction run again.
+ */
+async function idsOf(
+  refs: Ref[],
+  insertNew: (names: NameRef[]) => Promise<unknown>,
+  lookup: (names: NameRef[]) => Promise<Map<string, number>>,
+): Promise<number[]> {
+  const names = byName(refs);
+  let found = new Map<string, number>();
+  if (names.length) {
+    await insertNew(names);
+    found = await lookup(names);
+    if (names.some((ref) => !found.has(ref.name))) throw new RetryTransaction();
+  }
+  return refs.map((ref) => ('id' in ref ? ref.id : found.get(ref.name)!));
+}
+
+/**
+ * Checks refs against the rows `lockRows` found (and locked): a ref by id whose row is gone gets
+ * NOT_FOUND; a ref by name whose row vanished after it was read (a concurrent merge) makes the
+ * transaction run again. Refs that resolved to nothing (unknown names not created) are skipped.
+ */
+export function checkLocked(
+  present: ReadonlySet<number>,
   issues: Issues,
   path: readonly (string | number)[],
   refs: Ref[],
-): Promise<number[]> {
-  const byId = refs.filter((ref): ref is Extract<Ref, { id: number }> => 'id' in ref);
-  const byName = refs.filter((ref): ref is Extract<Ref, { name: string }> => 'name' in ref);
-  const found = new Set(
-    (await tx.author.findMany({ where: { id: { in: byId.map((ref) => ref.id) } }, select: { id: true } })).map(
-      (row) => row.id,
-    ),
-  );
-  for (const ref of byId)
-    if (!found.has(ref.id)) issues.add([...path, ref.index, 'id'], 'NOT_FOUND', 'No author with this id');
-  const ids = new Map<string, number>();
-  if (byName.length) {
-    const names = byName.map((ref) => ref.name);
-    const existing = await tx.author.findMany({
-      where: { name: { in: names, mode: 'insensitive' } },
-      select: { id: true, name: true },
-    });
-    for (const row of existing) ids.set(row.name.toLowerCase(), row.id);
-    // sorted: concurrent inserts take unique-index locks in one order (no deadlocks)
-    const missing = [...new Set(names.filter((name) => !ids.has(name.toLowerCase())))].sort();
-    if (missing.length) {
-      await tx.$executeRaw`INSERT INTO "Author" ("name") SELECT unnest(${missing}::text[]) ON CONFLICT DO NOTHING`;
-      const created = await tx.author.findMany({ where: { name: { in: missing } }, select: { id: true, name: true } });
-      for (const row of created) ids.set(row.name.toLowerCase(), row.id);
-    }
-  }
-  return refs.map((ref) => ('id' in ref ? ref.id : ids.get(ref.name.toLowerCase())!));
+  ids: readonly (number | undefined)[],
+  kind: 'author' | 'topic',
+): void {
+  refs.forEach((ref, i) => {
+    const id = ids[i];
+    if (id === undefined || present.has(id)) return;
+    if (!('id' in ref)) throw new RetryTransaction();
+    issues.add([...path, ref.index, 'id'], 'NOT_FOUND', `No ${kind} with this id`);
+  });
 }
 
-/** Resolves topic refs to ids in the given order, creating topics named for the first time. */
+/** Resolves author refs to ids in the given order, creating authors named for the first time. */
+export function resolveAuthorRefs(tx: Tx, refs: Ref[]): Promise<number[]> {
+  return idsOf(
+    refs,
+    (names) => tx.$executeRaw`
+      INSERT INTO "Author" ("name")
+      SELECT n FROM unnest(${names.map((ref) => ref.name)}::text[]) AS n ORDER BY "newsgraph_name_key"(n)
+      ON CONFLICT ("nameKey") DO NOTHING`,
+    async (names) => {
+      const rows = await tx.$queryRaw<{ name: string; id: number }[]>`
+        SELECT n AS "name", a."id" FROM unnest(${names.map((ref) => ref.name)}::text[]) AS n
+        JOIN "Author" a ON a."nameKey" = "newsgraph_name_key"(n)`;
+      return new Map(rows.map((row) => [row.name, row.id]));
+    },
+  );
+}
+
+/**
+ * Resolves topic refs to ids in the given order, creating topics named for the first time
+ * (unless `create` is false: then unknown names resolve to undefined). A name matches the topic
+ * with the same name key, or else the one with the same slug.
+ */
 export async function resolveTopicRefs(
   tx: Tx,
-  issues: Issues,
-  path: readonly (string | number)[],
   refs: Ref[],
   options: { create: boolean } = { create: true },
 ): Promise<(number | undefined)[]> {
-  const byId = refs.filter((ref): ref is Extract<Ref, { id: number }> => 'id' in ref);
-  const byName = refs.filter((ref): ref is Extract<Ref, { name: string }> => 'name' in ref);
-  const found = new Set(
-    (await tx.topic.findMany({ where: { id: { in: byId.map((ref) => ref.id) } }, select: { id: true } })).map(
-      (row) => row.id,
-    ),
-  );
-  for (const ref of byId)
-    if (!found.has(ref.id)) issues.add([...path, ref.index, 'id'], 'NOT_FOUND', 'No topic with this id');
-  const ids = new Map<string, number>();
-  const lookup = async () => {
-    const rows = await tx.topic.findMany({
-      where: {
-        OR: [
-          { slug: { in: byName.map((ref) => ref.slug) } },
-          { name: { in: byName.map((ref) => ref.name), mode: 'insensitive' } },
-        ],
-      },
-      select: { id: true, name: true, slug: true },
-    });
-    for (const row of rows) {
-      ids.set(`slug:${row.slug}`, row.id);
-      ids.set(`name:${row.name.toLowerCase()}`, row.id);
-    }
+  const lookup = async (names: NameRef[]) => {
+    const given = Prisma.sql`unnest(${names.map((ref) => ref.name)}::text[], ${names.map((ref) => ref.slug)}::text[]) AS n("name", "slug")`;
+    const rows = await tx.$queryRaw<{ name: string; id: number }[]>`
+      SELECT DISTINCT ON ("name") "name", "id" FROM (
+        SELECT n."name", t."id", 0 AS "rank" FROM ${given} JOIN "Topic" t ON t."nameKey" = "newsgraph_name_key"(n."name")
+        UNION ALL
+        SELECT n."name", t."id", 1 AS "rank" FROM ${given} JOIN "Topic" t ON t."slug" = n."slug"
+      ) AS m ORDER BY "name", "rank"`;
+    return new Map(rows.map((row) => [row.name, row.id]));
   };
-  const idOf = (ref: Extract<Ref, { name: string }>) =>
-    ids.get(`slug:${ref.slug}`) ?? ids.get(`name:${ref.name.toLowerCase()}`);
-  if (byName.length) {
-    await lookup();
-    const missing = byName.filter((ref) => idOf(ref) === undefined);
-    if (missing.length && options.create) {
-      const unique = [...new Map(missing.map((ref) => [ref.slug, ref])).values()].sort((a, b) =>
-        a.slug < b.slug ? -1 : 1,
-      );
-      await tx.$executeRaw`INSERT INTO "Topic" ("name", "slug") SELECT * FROM unnest(${unique.map((r) => r.name)}::text[], ${unique.map((r) => r.slug)}::text[]) ON CONFLICT DO NOTHING`;
-      await lookup();
-    }
+  if (!options.create) {
+    const names = byName(refs);
+    const found = names.length ? await lookup(names) : new Map<string, number>();
+    return refs.map((ref) => ('id' in ref ? ref.id : found.get(ref.name)));
   }
-  return refs.map((ref) => ('id' in ref ? ref.id : idOf(ref)));
+  return idsOf(
+    refs,
+    (names) => tx.$executeRaw`
+      INSERT INTO "Topic" ("name", "slug")
+      SELECT n."name", n."slug"
+      FROM unnest(${names.map((ref) => ref.name)}::text[], ${names.map((ref) => ref.slug)}::text[]) AS n("name", "slug")
+      ORDER BY "newsgraph_name_key"(n."name")
+      ON CONFLICT DO NOTHING`,
+    lookup,
+  );
 }
 
 /** Records DUPLICATE for every ref that resolves to an id an earlier ref already named. */

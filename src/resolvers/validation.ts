@@ -27,14 +27,18 @@ export interface TextRule {
   collapse?: boolean;
 }
 
-/** A trimmed (optionally collapsed) string within its bounds, or undefined after recording the issue. */
+/**
+ * A trimmed (optionally collapsed) string within its bounds, in Unicode Normalization Form C, or
+ * undefined after recording the issue.
+ */
 export function checkText(
   issues: Issues,
   path: readonly (string | number)[],
   value: string,
   rule: TextRule,
 ): string | undefined {
-  const cleaned = rule.collapse ? value.replace(/\s+/g, ' ').trim() : value.trim();
+  const normalized = value.normalize('NFC');
+  const cleaned = rule.collapse ? normalized.replace(/\s+/g, ' ').trim() : normalized.trim();
   const min = rule.min ?? 0;
   if (cleaned.length < min) {
     issues.add(path, 'REQUIRED', min === 1 ? 'Must not be empty' : `Must be at least ${min} characters`);
@@ -47,9 +51,18 @@ export function checkText(
   return cleaned;
 }
 
-/** Names of authors and topics: 1-200 characters after trimming, whitespace collapsed. */
+/** Something a person can see: not only spaces, invisible format characters or controls. */
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}]/u;
+
+/**
+ * Names of authors and topics: 1-200 characters after trimming, whitespace collapsed, NFC, and
+ * at least one visible character (so that every name has a non-empty name key).
+ */
 export function checkName(issues: Issues, path: readonly (string | number)[], value: string): string | undefined {
-  return checkText(issues, path, value, { min: 1, max: 200, collapse: true });
+  const name = checkText(issues, path, value, { min: 1, max: 200, collapse: true });
+  if (name === undefined || VISIBLE.test(name)) return name;
+  issues.add(path, 'REQUIRED', 'Must contain a visible character');
+  return undefined;
 }
 
 /** Present-but-null is refused for fields that cannot be empty. */

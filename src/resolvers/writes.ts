@@ -1,8 +1,27 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Counter } from 'prom-client';
+import type { Db } from '../db/client.ts';
+import { isRetryable, sqlState, WriteContention } from '../db/errors.ts';
+import { currentDeadline, RequestTimedOut } from '../deadline.ts';
 import { ForbiddenError } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { hasRole, type Role, type Viewer } from './apiKeys.ts';
+import { hasRole, type Role, type Viewer } from './viewer.ts';
 
-/** Pieces every write shares: the role check, who wrote, transaction bounds, constraint errors. */
+/**
+ * Pieces every write shares: the role check, who wrote, the transaction helper and the lock
+ * order.
+ *
+ * Lock order. Every write path takes row locks in this order, each kind in ascending id order:
+ *   1. articles (the article written, or every article a merge changes),
+ *   2. authors (a byline's old and new authors, or a merge's sources and target),
+ *   3. topics (likewise).
+ * New authors and topics are inserted (INSERT ... ON CONFLICT on their name key) before the
+ * existing ones of their kind are locked, in name-key order. Two writes therefore never wait for
+ * each other in a cycle, so PostgreSQL has no deadlock to break; `writeTransaction` still retries
+ * one, and serialization failures, as a safety net.
+ */
+
+export type Tx = Prisma.TransactionClient;
 
 export function requireRole(viewer: Viewer, role: Role): void {
   if (!hasRole(viewer, role)) throw new ForbiddenError(role);
@@ -13,12 +32,84 @@ export function writer(viewer: Viewer): string | null {
   return viewer.kind === 'apiKey' ? viewer.name : null;
 }
 
-export const TRANSACTION = { maxWait: 10_000, timeout: 60_000 } as const;
+/** Prisma interactive transaction bounds, ms: waiting for a connection, and the whole transaction. */
+const TRANSACTION = { maxWait: 10_000, timeout: 60_000 } as const;
+/** Attempts of one write before giving up on conflicts. */
+export const WRITE_ATTEMPTS = 5;
 
-export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+/**
+ * Thrown inside a write transaction when a row it read changed under it (a name that vanished
+ * between insert and select, an article bylined by a source mid-merge): roll back and run the
+ * whole transaction again.
+ */
+export class RetryTransaction extends Error {
+  override name = 'RetryTransaction';
 }
 
-export function isForeignKeyViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003';
+/**
+ * Write transactions run again, by reason: `deadlock` (40P01) and `serialization` (40001) should
+ * stay at 0 given the lock order; `changed` counts RetryTransaction. Registered by createMetrics.
+ */
+export const writeRetries = new Counter({
+  name: 'newsgraph_write_retries_total',
+  help: 'Write transactions run again: deadlock, serialization or changed (a row read changed under it)',
+  labelNames: ['reason'],
+  registers: [],
+});
+
+function retryReason(error: unknown): 'deadlock' | 'serialization' | 'changed' {
+  if (error instanceof RetryTransaction) return 'changed';
+  return sqlState(error) === '40P01' ? 'deadlock' : 'serialization';
+}
+
+/**
+ * Runs `work` in one transaction and commits it, retrying the whole of it (up to WRITE_ATTEMPTS,
+ * with a short random back-off) when PostgreSQL aborts it as a deadlock victim or a
+ * serialization failure (SQLSTATE 40P01, 40001), or when `work` throws RetryTransaction.
+ * Under a request deadline (see deadline.ts) it does not begin, retry or commit once the request
+ * has timed out: the transaction rolls back and RequestTimedOut is thrown.
+ * Errors of `work` (ValidationError, NotFoundError...) roll the transaction back and propagate.
+ */
+export async function writeTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const deadline = currentDeadline();
+  for (let attempt = 1; ; attempt++) {
+    if (deadline?.isExpired) throw new RequestTimedOut();
+    let committing = false;
+    try {
+      const result = await db.$transaction(async (tx) => {
+        const value = await work(tx);
+        deadline?.beginCommit();
+        committing = true;
+        return value;
+      }, TRANSACTION);
+      if (committing) deadline?.endCommit(true);
+      return result;
+    } catch (error) {
+      if (committing) deadline?.endCommit(false);
+      if (!(error instanceof RetryTransaction || isRetryable(error))) throw error;
+      writeRetries.inc({ reason: retryReason(error) });
+      if (attempt >= WRITE_ATTEMPTS) throw new WriteContention(WRITE_ATTEMPTS, error);
+      await sleep(Math.round(Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}
+
+type LockMode = 'FOR UPDATE' | 'FOR NO KEY UPDATE';
+
+/**
+ * Locks the rows of `table` with these ids, in id order (see the lock order above), and returns
+ * the ids that exist. FOR NO KEY UPDATE for rows whose counters or columns change; FOR UPDATE for
+ * rows about to be deleted (it also stops new references to them until commit).
+ */
+export async function lockRows(
+  tx: Tx,
+  table: 'Article' | 'Author' | 'Topic',
+  ids: readonly number[],
+  mode: LockMode = 'FOR NO KEY UPDATE',
+): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const unique = [...new Set(ids)];
+  const rows = await tx.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM ${Prisma.raw(`"${table}"`)} WHERE "id" = ANY(${unique}::int[]) ORDER BY "id" ${Prisma.raw(mode)}`;
+  return new Set(rows.map((row) => row.id));
 }

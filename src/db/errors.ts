@@ -1,0 +1,112 @@
+import { Prisma } from '../generated/prisma/client.ts';
+
+/**
+ * What a database error means for the caller, whichever driver raised it: Prisma wraps the
+ * driver adapter's error (adapter-pg or the PGlite adapter), whose `cause` carries PostgreSQL's
+ * SQLSTATE (Appendix A of the PostgreSQL manual) or a connection failure kind; pg-pool raises
+ * plain errors of its own when no connection can be had.
+ */
+
+interface DriverCause {
+  kind?: string;
+  code?: string;
+  originalCode?: string;
+}
+
+function driverCause(error: unknown): DriverCause | undefined {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return undefined;
+  return (error.meta as { driverAdapterError?: { cause?: DriverCause } } | undefined)?.driverAdapterError?.cause;
+}
+
+/** The SQLSTATE of a failed statement (e.g. `23505`), when the database answered with one. */
+export function sqlState(error: unknown): string | undefined {
+  const cause = driverCause(error);
+  return cause?.originalCode ?? cause?.code;
+}
+
+/** A unique index refused the row (SQLSTATE 23505). */
+export function isUniqueViolation(error: unknown): boolean {
+  return (
+    (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') || sqlState(error) === '23505'
+  );
+}
+
+/** A foreign key refused the row (SQLSTATE 23503): what it points at is gone. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return (
+    (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003') || sqlState(error) === '23503'
+  );
+}
+
+/**
+ * A transaction PostgreSQL aborted so that it may be run again: serialization failure (40001)
+ * or deadlock (40P01). Both drivers report them as a write conflict (Prisma P2034).
+ */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2034') return true;
+  const state = sqlState(error);
+  return state === '40001' || state === '40P01';
+}
+
+/** Conflicting writes kept aborting one write; nothing was written. Try again shortly. */
+export class WriteContention extends Error {
+  override name = 'WriteContention';
+  constructor(attempts: number, cause: unknown) {
+    super(`Gave up after ${attempts} attempts on conflicting writes`, { cause });
+  }
+}
+
+export type DatabaseFailure =
+  /**
+   * No connection could be had or kept (refused, reset, terminated, shutting down, pool
+   * exhausted), or conflicting writes kept aborting a write.
+   */
+  | { code: 'DATABASE_UNAVAILABLE'; reason: 'unreachable' | 'busy' | 'connection lost' | 'contention' }
+  /** The database cancelled work that took too long: a statement, a lock wait, a transaction. */
+  | { code: 'DATABASE_TIMEOUT'; reason: 'statement' | 'lock' | 'transaction' };
+
+/** Prisma's own codes for a database it cannot reach or talk to. */
+const UNREACHABLE = new Set(['P1001', 'P1002', 'P1010', 'P1011', 'P1017']);
+const DRIVER_UNREACHABLE = new Set(['DatabaseNotReachable', 'TlsConnectionError', 'DatabaseDoesNotExist']);
+const DRIVER_LOST = new Set(['ConnectionClosed', 'SocketTimeout']);
+/** pg and pg-pool raise these as plain errors, outside any statement. */
+const POOL_TIMEOUT = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
+const CONNECTION_LOST = /Connection terminated|Client has encountered a connection error|ECONNRESET|ECONNREFUSED/i;
+
+/** Classifies an error as the database being unavailable or too slow; undefined for anything else. */
+export function databaseFailure(error: unknown): DatabaseFailure | undefined {
+  if (error instanceof WriteContention) return { code: 'DATABASE_UNAVAILABLE', reason: 'contention' };
+  const state = sqlState(error);
+  if (state === '57014') return { code: 'DATABASE_TIMEOUT', reason: 'statement' };
+  if (state === '55P03') return { code: 'DATABASE_TIMEOUT', reason: 'lock' };
+  if (state === '25P03' || state === '25P04') return { code: 'DATABASE_TIMEOUT', reason: 'transaction' };
+  // 08: connection exception; 57P01-57P05: shut down, crashed, starting, idle timeouts
+  if (state && (state.startsWith('08') || /^57P0[1-5]$/.test(state))) {
+    return { code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' };
+  }
+  if (state === '53300' || state === '53400') return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    if (UNREACHABLE.has(error.code)) return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
+    if (error.code === 'P2024') return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+    // an interactive transaction that outlived its timeout
+    if (error.code === 'P2028') return { code: 'DATABASE_TIMEOUT', reason: 'transaction' };
+    const kind = driverCause(error)?.kind;
+    if (kind && DRIVER_UNREACHABLE.has(kind)) return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
+    if (kind && DRIVER_LOST.has(kind)) return { code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' };
+    if (kind === 'TooManyConnections') return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+    return undefined;
+  }
+  if (error instanceof Prisma.PrismaClientInitializationError) {
+    return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
+  }
+  if (error instanceof Error && !(error instanceof Prisma.PrismaClientValidationError)) {
+    if (POOL_TIMEOUT.test(error.message)) return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+    if (
+      CONNECTION_LOST.test(error.message) ||
+      /^E(CONNREFUSED|CONNRESET|NOTFOUND|PIPE)$/.test(String((error as { code?: unknown }).code))
+    ) {
+      return { code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' };
+    }
+  }
+  return undefined;
+}

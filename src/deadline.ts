@@ -1,0 +1,63 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * The request timeout and the commits of writes agree on one rule: a request answered 503
+ * REQUEST_TIMEOUT wrote nothing. Each HTTP request runs with a RequestDeadline (carried by
+ * AsyncLocalStorage, so the write helper finds it without threading it through every call).
+ * When the time is up and none of the request's transactions has begun to commit, the request
+ * is answered 503 and from then on every transaction of it rolls back instead of committing.
+ * When one has begun to commit (or has committed), the request is not cut short: it finishes
+ * and answers with everything it wrote, late but true.
+ */
+export class RequestDeadline {
+  private timedOut = false;
+  private committing = 0;
+  private committed = false;
+
+  /**
+   * Called when the time is up. True when the request may be answered 503 now (nothing is or
+   * will be committed); false when a commit is under way or done, and the request must finish.
+   */
+  expire(): boolean {
+    if (this.committing > 0 || this.committed) return false;
+    this.timedOut = true;
+    return true;
+  }
+
+  /** The request was answered 503: no transaction of it may begin or commit. */
+  get isExpired(): boolean {
+    return this.timedOut;
+  }
+
+  /** Called just before COMMIT: throws RequestTimedOut (so the transaction rolls back) once answered 503. */
+  beginCommit(): void {
+    if (this.timedOut) throw new RequestTimedOut();
+    this.committing += 1;
+  }
+
+  /** Called when COMMIT has finished, `ok` when it succeeded. */
+  endCommit(ok: boolean): void {
+    this.committing -= 1;
+    if (ok) this.committed = true;
+  }
+}
+
+/** The request was answered 503 REQUEST_TIMEOUT before this transaction committed; it was rolled back. */
+export class RequestTimedOut extends Error {
+  override name = 'RequestTimedOut';
+  constructor() {
+    super('The request timed out; this write was rolled back');
+  }
+}
+
+const storage = new AsyncLocalStorage<RequestDeadline>();
+
+/** Runs `work` (and everything it starts) under `deadline`. */
+export function withDeadline<T>(deadline: RequestDeadline, work: () => T): T {
+  return storage.run(deadline, work);
+}
+
+/** The deadline of the request being served, if it has one (requests through the HTTP server do). */
+export function currentDeadline(): RequestDeadline | undefined {
+  return storage.getStore();
+}

@@ -1,0 +1,462 @@
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { nameKey } from '../prisma/nameKey.ts';
+import { graphql } from './gql/index.ts';
+import { execute, type Result } from './support/api.ts';
+import { globalId } from './support/demo.ts';
+import { callers, type Caller } from './support/keys.ts';
+import { serverUrl } from './support/targets.ts';
+
+vi.hoisted(() => {
+  // 40 requests at once each hold a connection for a moment: let them all have one
+  process.env.DB_POOL_SIZE = '45';
+});
+
+const { prisma } = await import('../src/db/client.ts');
+const { writeRetries } = await import('../src/resolvers/writes.ts');
+
+/** Write transactions run again since the start of this file, by reason. */
+async function retries(): Promise<Record<string, number>> {
+  return Object.fromEntries((await writeRetries.get()).values.map((v) => [v.labels.reason, v.value]));
+}
+
+/**
+ * Races that once lost or duplicated data or answered 500, replayed with real concurrency on
+ * the PostgreSQL server (PGlite runs one statement at a time, where they pass by construction
+ * and run fewer times): names filed in different spellings at once, merges racing updates and
+ * creates, references vanishing mid-write. Each ends with the invariants every write must keep.
+ */
+
+const ROUNDS = serverUrl ? 20 : 3;
+const FAN_OUT = 20;
+
+const CreateAuthor = graphql(`
+  mutation RaceCreateAuthor($input: CreateAuthorInput!) {
+    createAuthor(input: $input) {
+      __typename
+    }
+  }
+`);
+const UpdateTopic = graphql(`
+  mutation RaceUpdateTopic($input: UpdateTopicInput!) {
+    updateTopic(input: $input) {
+      __typename
+    }
+  }
+`);
+const UpdateAuthor = graphql(`
+  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {
+    updateAuthor(input: $input) {
+      __typename
+    }
+  }
+`);
+const CreateTopic = graphql(`
+  mutation RaceCreateTopic($input: CreateTopicInput!) {
+    createTopic(input: $input) {
+      __typename
+    }
+  }
+`);
+const CreateArticle = graphql(`
+  mutation RaceCreateArticle($input: CreateArticleInput!) {
+    createArticle(input: $input) {
+      __typename
+      ... on CreateArticleSuccess {
+        article {
+          authors {
+            id
+          }
+          topics {
+            id
+          }
+        }
+      }
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+    }
+  }
+`);
+const UpsertArticle = graphql(`
+  mutation RaceUpsertArticle($input: CreateArticleInput!) {
+    upsertArticle(input: $input) {
+      __typename
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+    }
+  }
+`);
+const UpdateArticle = graphql(`
+  mutation RaceUpdateArticle($input: UpdateArticleInput!) {
+    updateArticle(input: $input) {
+      __typename
+    }
+  }
+`);
+const MergeAuthors = graphql(`
+  mutation RaceMergeAuthors($input: MergeAuthorsInput!) {
+    mergeAuthors(input: $input) {
+      __typename
+    }
+  }
+`);
+const MergeTopics = graphql(`
+  mutation RaceMergeTopics($input: MergeTopicsInput!) {
+    mergeTopics(input: $input) {
+      __typename
+    }
+  }
+`);
+
+let as: Record<Caller, Record<string, string>>;
+beforeAll(async () => {
+  as = await callers();
+});
+
+/** The outcome of one request: its result type, or its error codes. */
+function outcome(result: Result<unknown>, field: string): string {
+  if (result.errors?.length) return `error:${result.errors.map((e) => e.extensions?.code).join(',')}`;
+  return (result.data as Record<string, { __typename: string }>)[field]!.__typename;
+}
+
+function tally(outcomes: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of outcomes) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+/** Counters equal the rows they count; bylines are numbered 0, 1, 2... */
+async function expectInvariants(): Promise<void> {
+  const [counts] = await prisma.$queryRaw<{ authors: number; topics: number; bylines: number }[]>`
+    SELECT
+      (SELECT count(*)::int FROM "Author" a
+        WHERE a."articleCount" <> (SELECT count(*) FROM "ArticleAuthor" b WHERE b."authorId" = a."id")) AS "authors",
+      (SELECT count(*)::int FROM "Topic" t
+        WHERE t."articleCount" <> (SELECT count(*) FROM "ArticleTopic" l WHERE l."topicId" = t."id")) AS "topics",
+      (SELECT count(*)::int FROM (
+        SELECT "articleId" FROM "ArticleAuthor" GROUP BY "articleId"
+        HAVING max("position") <> count(*) - 1 OR min("position") <> 0) AS gaps) AS "bylines"`;
+  expect(counts).toEqual({ authors: 0, topics: 0, bylines: 0 });
+}
+
+let serial = 0;
+const fresh = (prefix: string) => `${prefix} ${++serial} ${Math.random().toString(36).slice(2, 8)}`;
+
+/** Spellings of one name that are one name: case, NFC/NFD, spacing, width. */
+function spellings(name: string): string[] {
+  const out = [name, name.toUpperCase(), name.toLowerCase(), ` ${name.replace(/ /g, '   ')} `];
+  out.push(name.normalize('NFD'), name.toUpperCase().normalize('NFD'));
+  out.push(name.replace(/[A-Za-z]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0)));
+  return out;
+}
+
+let urls = 0;
+const articleInput = (authors: object[], topics: object[] = []) => ({
+  title: `Race ${++urls}`,
+  url: `https://race.example/${urls}`,
+  source: 'Race',
+  publishedAt: '2026-02-01T00:00:00Z',
+  priority: 2,
+  authors,
+  topics,
+});
+
+async function seedArticle(authorIds: number[], topicIds: number[] = []): Promise<number> {
+  const result = await execute(
+    CreateArticle,
+    {
+      input: articleInput(
+        authorIds.map((id) => ({ id: globalId('Author', id) })),
+        topicIds.map((id) => ({ id: globalId('Topic', id) })),
+      ),
+    },
+    as.editor,
+  );
+  expect(outcome(result, 'createArticle')).toBe('CreateArticleSuccess');
+  return (await prisma.article.findFirstOrThrow({ where: { url: `https://race.example/${urls}` } })).id;
+}
+
+describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${ROUNDS} rounds of ${FAN_OUT})`, () => {
+  it('makes one author from concurrent creates of one name in different spellings', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const name = `Zed Émile ${fresh('Xu')}`;
+      const names = Array.from({ length: FAN_OUT }, (_, i) => spellings(name)[i % spellings(name).length]!);
+      const results = await Promise.all(
+        names.map((variant) => execute(CreateAuthor, { input: { name: variant } }, as.editor)),
+      );
+      expect(tally(results.map((r) => outcome(r, 'createAuthor')))).toEqual({
+        CreateAuthorSuccess: 1,
+        ValidationError: FAN_OUT - 1,
+      });
+    }
+    const [dupes] = await prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM (SELECT "nameKey" FROM "Author" GROUP BY "nameKey" HAVING count(*) > 1) AS d`;
+    expect(dupes!.n).toBe(0);
+    expect(await prisma.author.count({ where: { nameKey: { startsWith: 'zed émile xu' } } })).toBe(ROUNDS);
+  });
+
+  it('connects concurrent article refs by name in different spellings to one author and one topic', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const author = `Ana Núñez ${fresh('Byline')}`;
+      const topic = `Café Policy ${fresh('Topic')}`;
+      const results = await Promise.all(
+        Array.from({ length: FAN_OUT }, (_, i) =>
+          execute(
+            CreateArticle,
+            {
+              input: articleInput(
+                [{ name: spellings(author)[i % 7] }, { name: `Second Writer ${round}`.toUpperCase() }],
+                [{ name: spellings(topic)[(i + 3) % 7] }],
+              ),
+            },
+            as.editor,
+          ),
+        ),
+      );
+      expect(tally(results.map((r) => outcome(r, 'createArticle')))).toEqual({ CreateArticleSuccess: FAN_OUT });
+      const bylines = results.map((r) =>
+        r.data!.createArticle.__typename === 'CreateArticleSuccess' ? r.data!.createArticle.article : null,
+      );
+      expect(new Set(bylines.map((a) => a!.authors[0]!.id)).size).toBe(1);
+      expect(new Set(bylines.map((a) => a!.topics[0]!.id)).size).toBe(1);
+      const [row] = await prisma.author.findMany({ where: { nameKey: nameKey(author) } });
+      expect(row!.articleCount).toBe(FAN_OUT);
+    }
+    await expectInvariants();
+  });
+
+  it('makes one topic from concurrent creates with different slugs, and one winner of concurrent renames of authors and topics', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const name = `Zed Topic ${fresh('T')}`;
+      const topics = await Promise.all(
+        Array.from({ length: FAN_OUT }, (_, i) =>
+          execute(
+            CreateTopic,
+            { input: { name: spellings(name)[i % 7]!, slug: `race-topic-${serial}-${round}-${i}` } },
+            as.editor,
+          ),
+        ),
+      );
+      expect(tally(topics.map((r) => outcome(r, 'createTopic')))).toEqual({
+        CreateTopicSuccess: 1,
+        ValidationError: FAN_OUT - 1,
+      });
+
+      const authors = await Promise.all(
+        Array.from({ length: FAN_OUT }, () => prisma.author.create({ data: { name: fresh('Renamed From') } })),
+      );
+      const target = `Renamed To ${fresh('R')}`;
+      const renames = await Promise.all(
+        authors.map((a, i) =>
+          execute(
+            UpdateAuthor,
+            { input: { id: globalId('Author', a.id), name: spellings(target)[i % 7]! } },
+            as.editor,
+          ),
+        ),
+      );
+      expect(tally(renames.map((r) => outcome(r, 'updateAuthor')))).toEqual({
+        UpdateAuthorSuccess: 1,
+        ValidationError: FAN_OUT - 1,
+      });
+
+      const retitled = `Retitled ${fresh('RT')}`;
+      const topicRenames = await Promise.all(
+        Array.from({ length: FAN_OUT }, (_, i) =>
+          prisma.topic.create({ data: { name: fresh('Topic From'), slug: `topic-from-${serial}-${round}-${i}` } }),
+        ),
+      ).then((rows) =>
+        Promise.all(
+          rows.map((row, i) =>
+            execute(
+              UpdateTopic,
+              {
+                input: {
+                  id: globalId('Topic', row.id),
+                  name: spellings(retitled)[i % 7]!,
+                  slug: `retitled-${serial}-${i}`,
+                },
+              },
+              as.editor,
+            ),
+          ),
+        ),
+      );
+      expect(tally(topicRenames.map((r) => outcome(r, 'updateTopic')))).toEqual({
+        UpdateTopicSuccess: 1,
+        ValidationError: FAN_OUT - 1,
+      });
+    }
+  });
+
+  it('never deadlocks a merge of authors racing updates of the same bylines', async () => {
+    const seen: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const [x0, x2] = await Promise.all(
+        [fresh('X0'), fresh('X2')].map((name) => prisma.author.create({ data: { name } })),
+      );
+      const sources = await Promise.all(
+        Array.from({ length: FAN_OUT }, () => prisma.author.create({ data: { name: fresh('X1') } })),
+      );
+      // article i: [X0, source i]; updated to [X2, X0] while source i merges into X0
+      const articleIds = [];
+      for (const source of sources) articleIds.push(await seedArticle([x0!.id, source.id]));
+      const results = await Promise.all([
+        ...sources.map((source) =>
+          execute(
+            MergeAuthors,
+            { input: { sourceIds: [globalId('Author', source.id)], targetId: globalId('Author', x0!.id) } },
+            as.admin,
+          ).then((r) => outcome(r, 'mergeAuthors')),
+        ),
+        ...articleIds.map((id) =>
+          execute(
+            UpdateArticle,
+            {
+              input: {
+                id: globalId('Article', id),
+                expectedVersion: 1,
+                authors: [{ id: globalId('Author', x2!.id) }, { id: globalId('Author', x0!.id) }],
+              },
+            },
+            as.editor,
+          ).then((r) => outcome(r, 'updateArticle')),
+        ),
+      ]);
+      seen.push(...results);
+      expect(results.filter((r) => r.startsWith('error'))).toEqual([]);
+      expect(results.slice(0, FAN_OUT).every((r) => r === 'MergeAuthorsSuccess')).toBe(true);
+      // an update either came first (its byline was then merged) or met the merge's new version
+      expect(results.slice(FAN_OUT).every((r) => r === 'UpdateArticleSuccess' || r === 'VersionConflictError')).toBe(
+        true,
+      );
+      expect(await prisma.author.count({ where: { id: { in: sources.map((s) => s.id) } } })).toBe(0);
+      const x0Count = await prisma.articleAuthor.count({ where: { authorId: x0!.id } });
+      expect((await prisma.author.findUniqueOrThrow({ where: { id: x0!.id } })).articleCount).toBe(x0Count);
+      expect(x0Count).toBe(FAN_OUT);
+    }
+    await expectInvariants();
+    // the lock order leaves PostgreSQL no deadlock to break (retries are only a safety net)
+    expect((await retries()).deadlock ?? 0).toBe(0);
+    console.info('merge authors vs update:', tally(seen), 'retries:', await retries());
+  });
+
+  it('never deadlocks a merge of topics racing updates of the same articles', async () => {
+    const seen: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const author = await prisma.author.create({ data: { name: fresh('Topic Race Writer') } });
+      const [t0, t2] = await Promise.all(
+        [fresh('T0'), fresh('T2')].map((name) =>
+          prisma.topic.create({ data: { name, slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-') } }),
+        ),
+      );
+      const sources = await Promise.all(
+        Array.from({ length: FAN_OUT }, () => {
+          const name = fresh('T1');
+          return prisma.topic.create({ data: { name, slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-') } });
+        }),
+      );
+      const articleIds = [];
+      for (const source of sources) articleIds.push(await seedArticle([author.id], [t0!.id, source.id]));
+      const results = await Promise.all([
+        ...sources.map((source) =>
+          execute(
+            MergeTopics,
+            { input: { sourceIds: [globalId('Topic', source.id)], targetId: globalId('Topic', t0!.id) } },
+            as.admin,
+          ).then((r) => outcome(r, 'mergeTopics')),
+        ),
+        ...articleIds.map((id) =>
+          execute(
+            UpdateArticle,
+            {
+              input: {
+                id: globalId('Article', id),
+                expectedVersion: 1,
+                topics: { set: [{ id: globalId('Topic', t2!.id) }, { id: globalId('Topic', t0!.id) }] },
+              },
+            },
+            as.editor,
+          ).then((r) => outcome(r, 'updateArticle')),
+        ),
+      ]);
+      seen.push(...results);
+      expect(results.filter((r) => r.startsWith('error'))).toEqual([]);
+      expect(results.slice(0, FAN_OUT).every((r) => r === 'MergeTopicsSuccess')).toBe(true);
+      expect(await prisma.topic.count({ where: { id: { in: sources.map((s) => s.id) } } })).toBe(0);
+    }
+    await expectInvariants();
+    expect((await retries()).deadlock ?? 0).toBe(0);
+    console.info('merge topics vs update:', tally(seen), 'retries:', await retries());
+  });
+
+  it('answers NOT_FOUND, never a foreign-key error, when a referenced author or topic is merged away mid-write', async () => {
+    const seen: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const [x0, x1] = await Promise.all(
+        [fresh('Keep'), fresh('Gone')].map((name) => prisma.author.create({ data: { name } })),
+      );
+      const [t0, t1] = await Promise.all(
+        [fresh('Keep T'), fresh('Gone T')].map((name) =>
+          prisma.topic.create({ data: { name, slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-') } }),
+        ),
+      );
+      const creates = Array.from({ length: FAN_OUT }, () =>
+        execute(CreateArticle, { input: articleInput([{ id: globalId('Author', x1!.id) }]) }, as.editor),
+      );
+      const upserts = Array.from({ length: FAN_OUT }, () =>
+        execute(
+          UpsertArticle,
+          { input: articleInput([{ name: fresh('Upsert Writer') }], [{ id: globalId('Topic', t1!.id) }]) },
+          as.editor,
+        ),
+      );
+      const merges = [
+        execute(
+          MergeAuthors,
+          { input: { sourceIds: [globalId('Author', x1!.id)], targetId: globalId('Author', x0!.id) } },
+          as.admin,
+        ),
+        execute(
+          MergeTopics,
+          { input: { sourceIds: [globalId('Topic', t1!.id)], targetId: globalId('Topic', t0!.id) } },
+          as.admin,
+        ),
+      ];
+      const [created, upserted, merged] = await Promise.all([
+        Promise.all(creates),
+        Promise.all(upserts),
+        Promise.all(merges),
+      ]);
+      expect(merged.map((r, i) => outcome(r, i === 0 ? 'mergeAuthors' : 'mergeTopics'))).toEqual([
+        'MergeAuthorsSuccess',
+        'MergeTopicsSuccess',
+      ]);
+      for (const [results, field, path] of [
+        [created, 'createArticle', ['input', 'authors', '0', 'id']],
+        [upserted, 'upsertArticle', ['input', 'topics', '0', 'id']],
+      ] as const) {
+        for (const result of results) {
+          const kind = outcome(result, field);
+          seen.push(`${field}:${kind}`);
+          expect(['CreateArticleSuccess', 'UpsertArticleSuccess', 'ValidationError']).toContain(kind);
+          if (kind === 'ValidationError') {
+            expect((result.data as any)[field].fields).toEqual([{ path, code: 'NOT_FOUND' }]);
+          }
+        }
+      }
+      const x0Count = await prisma.articleAuthor.count({ where: { authorId: x0!.id } });
+      expect(x0Count).toBe(seen.slice(-2 * FAN_OUT, -FAN_OUT).filter((s) => s.endsWith('Success')).length);
+    }
+    await expectInvariants();
+    expect((await retries()).deadlock ?? 0).toBe(0);
+    console.info('refs vs merges:', tally(seen), 'retries:', await retries());
+  });
+});
