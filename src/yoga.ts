@@ -3,47 +3,75 @@ import { GraphQLError } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
+import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
+import { RequestTimedOut } from './deadline.ts';
 import { ErrorCode } from './errors.ts';
-import { Prisma } from './generated/prisma/client.ts';
 import { useGraphiQLPage } from './graphiql.ts';
+import { useNfcInput } from './inputText.ts';
 import { Lifecycle, useHealthEndpoints, useRequestLimits, useSchemaExposure } from './http.ts';
 import { useQueryLimits } from './limits.ts';
 import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
-import { createLogger, createMetrics, useObservability, type Logger, type Metrics } from './observability.ts';
+import {
+  createLogger,
+  createMetrics,
+  requestIdOf,
+  scrub,
+  useObservability,
+  type Logger,
+  type Metrics,
+} from './observability.ts';
 import { schema } from './schema/index.ts';
 
 export const GRAPHQL_ENDPOINT = '/graphql';
 
+const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; retryAfter: number }> = {
+  unreachable: { message: 'The database is unavailable; retry shortly', retryAfter: 5 },
+  busy: { message: 'The database is busy; retry shortly', retryAfter: 1 },
+  'connection lost': { message: 'The connection to the database was lost; retry', retryAfter: 1 },
+  contention: { message: 'Conflicting writes kept this one from finishing; nothing was written, retry', retryAfter: 1 },
+  statement: { message: 'The database took too long to answer; try a narrower query', retryAfter: 1 },
+  lock: { message: 'The data was locked by other writes for too long; nothing was written, retry', retryAfter: 1 },
+  transaction: { message: 'The write took too long and was rolled back; retry', retryAfter: 1 },
+};
+
+/**
+ * The client-facing error for a database that is unavailable or too slow: HTTP 503 with
+ * Retry-After (seconds) and code DATABASE_UNAVAILABLE or DATABASE_TIMEOUT; no detail of the
+ * cause (hosts, SQL) reaches the client.
+ */
+export function databaseError(failure: DatabaseFailure, error?: GraphQLError): GraphQLError {
+  const { message, retryAfter } = DATABASE_MESSAGES[failure.reason];
+  return new GraphQLError(message, {
+    nodes: error?.nodes,
+    source: error?.source,
+    positions: error?.positions,
+    path: error?.path,
+    extensions: {
+      code: failure.code,
+      retryAfter,
+      http: { status: 503, headers: { 'Retry-After': String(retryAfter) } },
+    },
+  });
+}
+
 /**
  * Gives client errors that arrive without a code their code, before error masking sees them
- * (so they are neither masked nor logged as server faults), and a database statement timeout
- * a clear DATABASE_TIMEOUT instead of a masked error:
+ * (so they are neither masked nor logged as server faults):
+ * - the database unavailable or too slow: DATABASE_UNAVAILABLE / DATABASE_TIMEOUT, HTTP 503;
+ * - a write rolled back because the request was answered 503 REQUEST_TIMEOUT meanwhile;
  * - Pothos reports a global ID of the wrong type for `t.arg.globalID({ for })`, or a node ID of a
  *   type that is not a node, as a PothosValidationError;
  * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code.
  */
-/** PostgreSQL cancelled the statement at statement_timeout (SQLSTATE 57014). */
-function isStatementTimeout(error: unknown): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  const cause = (error.meta as { driverAdapterError?: { cause?: { code?: string } } } | undefined)?.driverAdapterError
-    ?.cause;
-  return cause?.code === '57014';
-}
-
 export function codeClientError(error: GraphQLError): GraphQLError {
   if (error.extensions?.code != null) return error;
   const original = error.originalError;
-  let code: ErrorCode | undefined;
-  if (isStatementTimeout(original)) {
-    return new GraphQLError('The database took too long to answer; try a narrower query', {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      extensions: { code: 'DATABASE_TIMEOUT' },
-    });
-  }
-  if (original instanceof PothosValidationError)
+  const failure = databaseFailure(original);
+  if (failure) return databaseError(failure, error);
+  let code: ErrorCode | 'REQUEST_TIMEOUT' | undefined;
+  // (only after the request was answered 503: nobody reads this one)
+  if (original instanceof RequestTimedOut) code = 'REQUEST_TIMEOUT';
+  else if (original instanceof PothosValidationError)
     code = /\bid\b/i.test(original.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;
   else if (!error.path && (!original || original instanceof GraphQLError)) code = ErrorCode.BAD_USER_INPUT;
   if (!code) return error;
@@ -56,15 +84,29 @@ export function codeClientError(error: GraphQLError): GraphQLError {
   });
 }
 
-function useClientErrorCodes(): Plugin {
+/**
+ * Codes client errors (above). A database failure is logged once per request, with its cause
+ * and the request id: the client sees only the code.
+ */
+function useClientErrorCodes(log: Logger): Plugin {
   return {
-    onExecute: () => ({
+    onExecute: ({ args }) => ({
       onExecuteDone: ({ result, setResult }) => {
         if (isAsyncIterable(result) || !result.errors?.length) return;
+        const failed = result.errors.find((error) => databaseFailure(error.originalError));
+        if (failed) logDatabaseFailure(log, (args.contextValue as Partial<Context>).requestId, failed.originalError);
         setResult({ ...result, errors: result.errors.map(codeClientError) });
       },
     }),
   };
+}
+
+/** One log line for a request the database failed: the code, the reason and the cause. */
+export function logDatabaseFailure(log: Logger, requestId: string | undefined, cause: unknown): void {
+  const failure = databaseFailure(cause);
+  if (!failure) return;
+  const message = cause instanceof Error ? scrub(cause.message) : String(cause);
+  log.error({ requestId, code: failure.code, reason: failure.reason, cause: message }, 'database failure');
 }
 
 export type ServerSettings = Pick<
@@ -93,7 +135,17 @@ export function createServer(
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
-    context: ({ request }) => createContext({ request }),
+    context: async ({ request }) => {
+      try {
+        return await createContext({ request });
+      } catch (error) {
+        // the key could not be checked: the database's fault, not the client's (never a bare 500)
+        const failure = databaseFailure(error);
+        if (!failure) throw error;
+        logDatabaseFailure(logger, requestIdOf(request), error);
+        throw databaseError(failure);
+      }
+    },
     graphiql: false,
     landingPage: false,
     // our own plugin logs (JSON, with request ids); Yoga's would print unstructured lines
@@ -115,6 +167,8 @@ export function createServer(
       };
     },
     plugins: [
+      // first, so that every later onExecuteDone (metrics, logs) sees the coded errors
+      useClientErrorCodes(logger),
       useObservability(logger, metrics),
       useHealthEndpoints(lifecycle),
       useRateLimits(settings.rateLimits, counters, logger, metrics),
@@ -122,7 +176,7 @@ export function createServer(
       useRequestLimits({ maxBodyBytes: settings.maxBodyBytes, batchLimit: settings.batchLimit }),
       useSchemaExposure({ introspection: settings.introspection, suggestions: !settings.production }),
       useQueryLimits(settings.limits),
-      useClientErrorCodes(),
+      useNfcInput(),
     ],
   });
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
+import { hashKey } from '../../src/resolvers/apiKeys.ts';
 import { freePort, startServer } from '../support/process.ts';
 import { serverUrl } from '../support/targets.ts';
 
@@ -117,7 +118,7 @@ function privateCluster() {
 }
 
 describe.runIf(PG_BIN && process.getuid?.() === 0)('losing the database', () => {
-  it('fails requests fast with a masked error, survives, and serves again when the database returns', async () => {
+  it('fails requests fast with 503 DATABASE_UNAVAILABLE, survives, and serves again when the database returns', async () => {
     const cluster = privateCluster();
     const port = await freePort();
     await cluster.init(port);
@@ -129,16 +130,18 @@ describe.runIf(PG_BIN && process.getuid?.() === 0)('losing the database', () => 
       SEED_DEMO_DATA: 'false',
       DB_CONNECT_TIMEOUT_MS: '1000',
     });
-    const ask = async () => {
+    const ask = async (headers: Record<string, string> = {}) => {
       const started = Date.now();
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query: '{ articles { totalCount } }' }),
       });
       return {
         ms: Date.now() - started,
         status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        requestId: response.headers.get('x-request-id'),
         body: (await response.json()) as {
           data?: unknown;
           errors?: { message: string; extensions?: { code?: string } }[];
@@ -147,12 +150,32 @@ describe.runIf(PG_BIN && process.getuid?.() === 0)('losing the database', () => 
     };
     try {
       expect((await ask()).body).toEqual({ data: { articles: { totalCount: 0 } } });
+      const key = `ngk_${'k'.repeat(43)}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(
+        `INSERT INTO "ApiKey" ("name", "role", "prefix", "secretHash") VALUES ('lost-db', 'EDITOR', 'ngk_kkkkkk', $1)`,
+        [hashKey(key)],
+      );
+      await client.end();
       cluster.stop();
-      for (let i = 0; i < 3; i++) {
-        const down = await ask();
+      for (const headers of [{}, { authorization: `Bearer ${key}` }, {}] as Record<string, string>[]) {
+        const down = await ask(headers);
         expect(down.ms).toBeLessThan(5_000);
-        expect(down.body.errors?.[0]?.message).toBe('Unexpected error.');
+        // the database's fault, said so: 503 with Retry-After, never a bare 500
+        expect(down.status).toBe(503);
+        expect(Number(down.retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(down.body.errors?.map((e) => e.extensions?.code)).toEqual(['DATABASE_UNAVAILABLE']);
         expect(JSON.stringify(down.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|postgres/i);
+        // one log line with the cause and the request id (it may reach us after the answer)
+        const logged = () =>
+          server
+            .output()
+            .split('\n')
+            .filter((line) => line.includes(`"requestId":"${down.requestId}"`) && line.includes('database failure'));
+        await expect.poll(() => logged().length).toBe(1);
+        expect(logged()[0]).toMatch(/"code":"DATABASE_UNAVAILABLE"/);
+        expect(logged()[0]).not.toContain(key);
       }
       const ready = await fetch(`${server.url}/readyz`);
       expect(ready.status).toBe(503);

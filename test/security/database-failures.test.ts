@@ -1,0 +1,139 @@
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { serverUrl } from '../support/targets.ts';
+
+vi.hoisted(() => {
+  // one connection, given up on quickly: easy to exhaust
+  process.env.DB_POOL_SIZE = '1';
+  process.env.DB_CONNECT_TIMEOUT_MS = '300';
+  process.env.STATEMENT_TIMEOUT_MS = '0';
+});
+
+const { config } = await import('../../src/config.ts');
+const { prisma } = await import('../../src/db/client.ts');
+const { createApiKey } = await import('../../src/resolvers/apiKeys.ts');
+const { createLogger, createMetrics } = await import('../../src/observability.ts');
+const { createServer } = await import('../../src/yoga.ts');
+
+/**
+ * A database in trouble is the server's problem, never the client's: an exhausted pool or a
+ * terminated connection, also while the API key is being checked, answers HTTP 503 with
+ * Retry-After and code DATABASE_UNAVAILABLE, and leaves one log line with the cause and the
+ * request id. (PostgreSQL server only: the embedded database has no pool or connection to lose.
+ * A refused connection is tested with a private cluster in database.test.ts.)
+ */
+
+const lines: Record<string, unknown>[] = [];
+const sink = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+    done();
+  },
+});
+const yoga = createServer(config(), { logger: createLogger('info', sink), metrics: createMetrics() });
+let key: string;
+
+beforeAll(async () => {
+  key = (await createApiKey(prisma, 'failures-editor', 'EDITOR')).secret;
+});
+
+async function ask(headers: Record<string, string> = {}, query = '{ viewer { keyName } articles { totalCount } }') {
+  const response = await yoga.fetch('http://newsgraph.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    requestId: response.headers.get('x-request-id')!,
+    text,
+    body: JSON.parse(text) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
+}
+
+function expectUnavailable(answer: Awaited<ReturnType<typeof ask>>, reason: string): void {
+  expect(answer.status, answer.text).toBe(503);
+  expect(answer.body.errors?.map((e) => e.extensions?.code)).toEqual(['DATABASE_UNAVAILABLE']);
+  expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
+  expect(answer.text).not.toMatch(/127\.0\.0\.1|5432|postgres|Unexpected|http|stack/i);
+  const logged = lines.filter((line) => line.requestId === answer.requestId && line.msg === 'database failure');
+  expect(logged).toHaveLength(1);
+  expect(logged[0]).toMatchObject({ level: 50, code: 'DATABASE_UNAVAILABLE', reason });
+  expect(String(logged[0]!.cause)).not.toContain(key);
+}
+
+/** Holds the process's only pool connection in a transaction until `release` is called. */
+function holdThePool(): { release: () => void; done: Promise<unknown> } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held!: () => void;
+  const holding = new Promise<void>((resolve) => (held = resolve));
+  const done = prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT 1`;
+      held();
+      await released;
+    },
+    { timeout: 20_000 },
+  );
+  return { release, done: holding.then(() => done) };
+}
+
+describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
+  afterAll(async () => {
+    lines.length = 0;
+  });
+
+  it('answers 503 DATABASE_UNAVAILABLE when the pool is exhausted, also while checking a key', async () => {
+    const hold = holdThePool();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      expectUnavailable(await ask({ authorization: `Bearer ${key}` }), 'busy');
+      expectUnavailable(await ask(), 'busy');
+      const ready = await yoga.fetch('http://newsgraph.test/readyz');
+      expect(ready.status).toBe(503);
+    } finally {
+      hold.release();
+      await hold.done;
+    }
+    const after = await ask({ authorization: `Bearer ${key}` });
+    expect(after.status).toBe(200);
+    expect(after.body.data).toEqual({ viewer: { keyName: 'failures-editor' }, articles: { totalCount: 0 } });
+    expect((await yoga.fetch('http://newsgraph.test/readyz')).status).toBe(200);
+  });
+
+  it('answers 503 DATABASE_UNAVAILABLE when its connection is terminated mid-request, also while checking a key', async () => {
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      for (const [table, headers, query] of [
+        ['ApiKey', { authorization: `Bearer ${key}` }, '{ viewer { keyName } }'],
+        ['Article', {}, '{ articles { totalCount } }'],
+      ] as const) {
+        await admin.query('BEGIN');
+        await admin.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
+        const pending = ask(headers, query);
+        // the request's statement waits for the lock: end its connection, as a failover would
+        let victim: number | undefined;
+        for (let i = 0; i < 50 && victim === undefined; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const { rows } = await admin.query(
+            `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+          );
+          victim = rows[0]?.pid;
+        }
+        expect(victim).toBeDefined();
+        await admin.query('SELECT pg_terminate_backend($1)', [victim]);
+        await admin.query('ROLLBACK');
+        expectUnavailable(await pending, 'connection lost');
+      }
+      // the pool replaces the connection: the next request is served
+      expect((await ask({ authorization: `Bearer ${key}` })).status).toBe(200);
+    } finally {
+      await admin.end();
+    }
+  });
+});
