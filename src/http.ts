@@ -1,6 +1,7 @@
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
+import { RequestDeadline, withDeadline } from './deadline.ts';
 
 /** HTTP-level protections and operations endpoints, as Yoga plugins. */
 
@@ -133,22 +134,31 @@ type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:
 
 /**
  * Answers 503 REQUEST_TIMEOUT when a request takes longer than `ms` in total, instead of
- * leaving the client on a hung socket. (The work may still finish; its late answer is dropped,
- * and the database's statement_timeout bounds how long that can be.)
+ * leaving the client on a hung socket, and only when that is true of its writes: the request
+ * runs under a RequestDeadline (deadline.ts), so a 503 is sent only if none of its transactions
+ * has begun to commit, and every transaction of a timed-out request rolls back instead of
+ * committing. A request whose write is committing or committed is answered when it finishes,
+ * late but true. (Reads may run on after a 503; the database's statement_timeout bounds them.)
  */
 export function withRequestTimeout(handler: NodeHandler, ms: number): NodeHandler {
   if (ms <= 0) return handler;
   return (req, res) => {
+    const deadline = new RequestDeadline();
     const timer = setTimeout(() => {
-      if (res.headersSent || res.writableEnded) return;
+      if (!deadline.expire() || res.headersSent || res.writableEnded) return;
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
       res.end(
         JSON.stringify({
-          errors: [{ message: `The request took longer than ${ms} ms`, extensions: { code: 'REQUEST_TIMEOUT' } }],
+          errors: [
+            {
+              message: `The request took longer than ${ms} ms; nothing it would have written was written`,
+              extensions: { code: 'REQUEST_TIMEOUT' },
+            },
+          ],
         }),
       );
     }, ms);
     res.once('close', () => clearTimeout(timer));
-    handler(req, res);
+    withDeadline(deadline, () => handler(req, res));
   };
 }
