@@ -97,7 +97,20 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
     expect(migrate.code).toBe(1);
     expect(migrate.output.trim()).toMatch(ownerLine);
 
-    // the refused processes wrote nothing, and the owner serves as before
+    // removing or replacing the lock file does not let anyone in: the owner holds the database too
+    fs.rmSync(path.join(dir, 'newsgraph.lock'));
+    const afterRemoval = await runScript(
+      'src/cli/apikey.ts',
+      ['create', '--name', 'sneaky', '--role', 'admin'],
+      embedded(dir),
+    );
+    expect(afterRemoval.code).toBe(1);
+    expect(afterRemoval.output.trim()).toMatch(/is in use by another process; .*createApiKey/);
+    const thirdServer = await runScript('src/main.ts', [], { ...embedded(dir), PORT: '0' }, 30_000);
+    expect(thirdServer.code).toBe(1);
+    expect(thirdServer.output).toMatch(/is in use by another process; stop it first/);
+
+    // the refused processes wrote nothing (but the lock file they found missing), and the owner serves as before
     expect(listing(dir)).toEqual(before);
     const served = await post(
       owner,
@@ -129,6 +142,18 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
     const free = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
     expect(free.code).toBe(0);
     expect(free.output).toMatch(/^local-admin\tADMIN/m);
+  });
+
+  it('never follows a symbolic link in place of the lock file', async () => {
+    const dir = path.join(root, 'linked');
+    fs.mkdirSync(dir);
+    const victim = path.join(root, 'victim.txt');
+    fs.writeFileSync(victim, 'keep me');
+    fs.symlinkSync(victim, path.join(dir, 'newsgraph.lock'));
+    const cli = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
+    expect(cli.code).toBe(1);
+    expect(cli.output).toMatch(/newsgraph\.lock is a symbolic link/);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('keep me');
   });
 
   it('lets exactly one of two first starts on an empty folder seed it and print a key', async () => {

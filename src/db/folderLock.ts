@@ -4,18 +4,24 @@ import { tryLock, unlock } from 'fs-native-extensions';
 
 /**
  * One owner per embedded database folder, enforced by the operating system. The owner holds an
- * exclusive advisory lock on `<folder>/newsgraph.lock` for as long as it has the folder open
- * (Linux: an open file description lock, F_OFD_SETLK; macOS: flock(2); Windows: LockFileEx; all
- * through fs-native-extensions). The kernel drops the lock when the descriptor is closed or the
- * process dies, so a killed owner leaves nothing stale to clean up: the next process simply gets
- * the lock. The file's text (the owner's pid, command, start time and, once listening, its port)
- * only feeds the message a refused process prints; the lock is what counts.
+ * exclusive advisory lock on `<folder>/newsgraph.lock` for as long as it has the folder open,
+ * and on the database's own `PG_VERSION` file once it exists (Linux: open file description
+ * locks, F_OFD_SETLK; macOS: flock(2); Windows: LockFileEx; all through fs-native-extensions).
+ * The first lock settles two first starts on an empty folder; the second still holds when
+ * someone deletes or replaces the lock file, since the database cannot run without its
+ * PG_VERSION. The kernel drops both when the descriptors are closed or the process dies, so a
+ * killed owner leaves nothing stale to clean up: the next process simply gets the locks. The
+ * lock file's text (the owner's pid, command, start time and, once listening, its port) only
+ * feeds the message a refused process prints; the locks are what count. Neither file is opened
+ * through a symbolic link.
  *
  * A refused process has written nothing: it opened the lock file (which the owner created) and
  * read it, and never opens the database.
  */
 
 export const LOCK_FILE = 'newsgraph.lock';
+/** Written by initdb and never changed: locked as the database's own mark of ownership. */
+const DATA_FILE = 'PG_VERSION';
 
 /** What the lock file says about its owner. */
 export interface FolderOwner {
@@ -34,7 +40,7 @@ export class FolderInUseError extends Error {
   constructor(
     /** Absolute path of the folder. */
     readonly folder: string,
-    /** The owner as its lock file describes it; null while it is still writing that file. */
+    /** The owner as its lock file describes it; null while it is still writing it, or when it was removed. */
     readonly owner: FolderOwner | null,
   ) {
     super(`the embedded database folder ${folder} is in use by ${owner ? describeOwner(owner) : 'another process'}`);
@@ -48,6 +54,8 @@ function describeOwner(owner: FolderOwner): string {
 
 interface HeldLock {
   fd: number;
+  /** The lock on PG_VERSION, once the database exists. */
+  dataFd?: number;
   owner: FolderOwner;
 }
 
@@ -75,31 +83,77 @@ function readOwner(file: string): FolderOwner | null {
   }
 }
 
-/**
- * Takes the folder (creating it when missing) or throws FolderInUseError at once; never waits.
- * Returns the function that gives it back.
- */
-export function lockFolder(folder: string): () => void {
-  const absolute = path.resolve(folder);
-  fs.mkdirSync(absolute, { recursive: true });
-  const file = path.join(absolute, LOCK_FILE);
-  // read-write, created when missing, never truncated before the lock is ours
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+/** Opens `file` read-write (created when missing, never truncated, never through a symlink) and locks it; null when held. */
+function tryLockFile(file: string, create: boolean): number | null {
+  const flags = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | (create ? fs.constants.O_CREAT : 0);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, flags, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new Error(`${file} is a symbolic link; the embedded database does not follow it (remove it)`);
+    }
+    throw error;
+  }
   let granted = false;
   try {
     granted = tryLock(fd);
   } finally {
     if (!granted) fs.closeSync(fd);
   }
-  if (!granted) throw new FolderInUseError(absolute, readOwner(file));
-  const lock: HeldLock = { fd, owner: { pid: process.pid, command: ownCommand(), since: new Date().toISOString() } };
-  writeOwner(lock);
-  held.set(absolute, lock);
-  return () => {
-    if (held.get(absolute) !== lock) return;
-    held.delete(absolute);
+  return granted ? fd : null;
+}
+
+/** Locks the database's PG_VERSION once it exists; false when another process holds it. */
+function lockDataFile(folder: string, lock: HeldLock): boolean {
+  if (lock.dataFd !== undefined || !fs.existsSync(path.join(folder, DATA_FILE))) return true;
+  const fd = tryLockFile(path.join(folder, DATA_FILE), false);
+  if (fd === null) return false;
+  lock.dataFd = fd;
+  return true;
+}
+
+function releaseLock(lock: HeldLock): void {
+  for (const fd of [lock.dataFd, lock.fd]) {
+    if (fd === undefined) continue;
     unlock(fd);
     fs.closeSync(fd);
+  }
+}
+
+export interface FolderLock {
+  /** Locks the database's own files too, once they exist (call after opening a new folder). */
+  secure(): void;
+  /** Gives the folder back. */
+  release(): void;
+}
+
+/** Takes the folder (creating it when missing) or throws FolderInUseError at once; never waits. */
+export function lockFolder(folder: string): FolderLock {
+  const absolute = path.resolve(folder);
+  fs.mkdirSync(absolute, { recursive: true });
+  const file = path.join(absolute, LOCK_FILE);
+  const fd = tryLockFile(file, true);
+  if (fd === null) throw new FolderInUseError(absolute, readOwner(file));
+  const lock: HeldLock = { fd, owner: { pid: process.pid, command: ownCommand(), since: new Date().toISOString() } };
+  if (!lockDataFile(absolute, lock)) {
+    // the lock file was removed or replaced under a running owner, which still holds the database
+    releaseLock(lock);
+    throw new FolderInUseError(absolute, null);
+  }
+  writeOwner(lock);
+  held.set(absolute, lock);
+  return {
+    secure() {
+      if (held.get(absolute) === lock && !lockDataFile(absolute, lock)) {
+        throw new FolderInUseError(absolute, null);
+      }
+    },
+    release() {
+      if (held.get(absolute) !== lock) return;
+      held.delete(absolute);
+      releaseLock(lock);
+    },
   };
 }
 

@@ -11,21 +11,28 @@ import { lockFolder } from './folderLock.ts';
  */
 export async function openPGlite(dataDir: string): Promise<PGlite> {
   if (dataDir.startsWith('memory://')) return PGlite.create(dataDir, { extensions: { pg_trgm } });
-  const release = lockFolder(dataDir);
+  const lock = lockFolder(dataDir);
   try {
     const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
+    try {
+      // a new folder's database files exist now
+      lock.secure();
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw error;
+    }
     const close = db.close.bind(db);
     // the folder is given back only once the database is closed
     db.close = async () => {
       try {
         await close();
       } finally {
-        release();
+        lock.release();
       }
     };
     return db;
   } catch (error) {
-    release();
+    lock.release();
     throw error;
   }
 }
