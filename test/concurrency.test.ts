@@ -100,6 +100,13 @@ const UpdateArticle = graphql(`
     }
   }
 `);
+const DeleteArticle = graphql(`
+  mutation RaceDeleteArticle($input: DeleteArticleInput!) {
+    deleteArticle(input: $input) {
+      __typename
+    }
+  }
+`);
 const MergeAuthors = graphql(`
   mutation RaceMergeAuthors($input: MergeAuthorsInput!) {
     mergeAuthors(input: $input) {
@@ -156,6 +163,10 @@ function spellings(name: string): string[] {
   out.push(name.replace(/[A-Za-z]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0)));
   return out;
 }
+
+/** Runs `work` after a random delay of up to 60 ms. */
+const later = <T>(work: () => Promise<T>) =>
+  new Promise<T>((resolve, reject) => setTimeout(() => work().then(resolve, reject), Math.random() * 60));
 
 let urls = 0;
 const articleInput = (authors: object[], topics: object[] = []) => ({
@@ -296,6 +307,50 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
     }
   });
 
+  it('never deadlocks a create naming a new author racing a rename to that name', async () => {
+    const seen: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const pairs = await Promise.all(
+        Array.from({ length: FAN_OUT / 2 }, async () => ({
+          x: await prisma.author.create({ data: { name: fresh('Rename Race') } }),
+          t: await prisma.topic.create({ data: { name: fresh('Rename Race T'), slug: `rrt-${serial}-${round}` } }),
+          name: fresh('New Name'),
+        })),
+      );
+      const results = await Promise.all(
+        pairs.flatMap(({ x, t, name }) => [
+          execute(
+            CreateArticle,
+            {
+              input: articleInput(
+                [{ name }, { id: globalId('Author', x.id) }],
+                [{ name }, { id: globalId('Topic', t.id) }],
+              ),
+            },
+            as.editor,
+          ).then((r) => outcome(r, 'createArticle')),
+          // the renames start a little later, so that either may reach the name first
+          later(() =>
+            execute(UpdateAuthor, { input: { id: globalId('Author', x.id), name: name.toUpperCase() } }, as.editor),
+          ).then((r) => outcome(r, 'updateAuthor')),
+          later(() =>
+            execute(UpdateTopic, { input: { id: globalId('Topic', t.id), name: name.toUpperCase() } }, as.editor),
+          ).then((r) => outcome(r, 'updateTopic')),
+        ]),
+      );
+      seen.push(...results);
+      expect(results.filter((r) => r.startsWith('error'))).toEqual([]);
+      // whichever commits first decides: the create files the name (the rename is then TAKEN), or
+      // the rename takes it (the create then names one author twice: DUPLICATE)
+      expect(new Set(results)).toSatisfy((kinds: Set<string>) =>
+        [...kinds].every((k) => k.endsWith('Success') || k === 'ValidationError'),
+      );
+    }
+    await expectInvariants();
+    expect((await retries()).deadlock ?? 0).toBe(0);
+    console.info('create vs rename:', tally(seen), 'retries:', await retries());
+  });
+
   it('never deadlocks a merge of authors racing updates of the same bylines', async () => {
     const seen: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -348,7 +403,7 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
     console.info('merge authors vs update:', tally(seen), 'retries:', await retries());
   });
 
-  it('never deadlocks a merge of topics racing updates of the same articles', async () => {
+  it('never deadlocks a merge of topics racing updates and deletes of the same articles, nor tags what changed', async () => {
     const seen: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const author = await prisma.author.create({ data: { name: fresh('Topic Race Writer') } });
@@ -363,8 +418,10 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
           return prisma.topic.create({ data: { name, slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-') } });
         }),
       );
-      const articleIds = [];
-      for (const source of sources) articleIds.push(await seedArticle([author.id], [t0!.id, source.id]));
+      // article i has the topic source i, which merges into T0 while the article is retagged
+      // [T2] (even i) or deleted (odd i)
+      const articleIds: number[] = [];
+      for (const source of sources) articleIds.push(await seedArticle([author.id], [source.id]));
       const results = await Promise.all([
         ...sources.map((source) =>
           execute(
@@ -373,28 +430,40 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
             as.admin,
           ).then((r) => outcome(r, 'mergeTopics')),
         ),
-        ...articleIds.map((id) =>
-          execute(
-            UpdateArticle,
-            {
-              input: {
-                id: globalId('Article', id),
-                expectedVersion: 1,
-                topics: { set: [{ id: globalId('Topic', t2!.id) }, { id: globalId('Topic', t0!.id) }] },
-              },
-            },
-            as.editor,
-          ).then((r) => outcome(r, 'updateArticle')),
+        ...articleIds.map((id, i) =>
+          i % 2 === 0
+            ? execute(
+                UpdateArticle,
+                {
+                  input: {
+                    id: globalId('Article', id),
+                    expectedVersion: 1,
+                    topics: { set: [{ id: globalId('Topic', t2!.id) }] },
+                  },
+                },
+                as.editor,
+              ).then((r) => outcome(r, 'updateArticle'))
+            : execute(DeleteArticle, { input: { id: globalId('Article', id) } }, as.admin).then((r) =>
+                outcome(r, 'deleteArticle'),
+              ),
         ),
       ]);
       seen.push(...results);
       expect(results.filter((r) => r.startsWith('error'))).toEqual([]);
       expect(results.slice(0, FAN_OUT).every((r) => r === 'MergeTopicsSuccess')).toBe(true);
       expect(await prisma.topic.count({ where: { id: { in: sources.map((s) => s.id) } } })).toBe(0);
+      // in either order: retagged [T2] (then the merge had nothing to move), or merged [T0] (then
+      // the update met a new version); never both
+      for (const [i, id] of articleIds.entries()) {
+        const topics = (await prisma.articleTopic.findMany({ where: { articleId: id } })).map((t) => t.topicId);
+        if (i % 2 === 1) expect(await prisma.article.count({ where: { id } })).toBe(0);
+        else if (results[FAN_OUT + i] === 'UpdateArticleSuccess') expect(topics).toEqual([t2!.id]);
+        else expect(topics).toEqual([t0!.id]);
+      }
     }
     await expectInvariants();
     expect((await retries()).deadlock ?? 0).toBe(0);
-    console.info('merge topics vs update:', tally(seen), 'retries:', await retries());
+    console.info('merge topics vs update and delete:', tally(seen), 'retries:', await retries());
   });
 
   it('answers NOT_FOUND, never a foreign-key error, when a referenced author or topic is merged away mid-write', async () => {

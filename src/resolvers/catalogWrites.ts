@@ -5,7 +5,7 @@ import { Prisma } from '../generated/prisma/client.ts';
 import { slugify } from './slugs.ts';
 import type { Viewer } from './viewer.ts';
 import { checkName, checkText, Issues } from './validation.ts';
-import { lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
+import { lockNames, lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
 
 /**
  * Writes to the author and topic catalogues: create, rename, delete (refused while articles
@@ -50,6 +50,7 @@ export async function updateAuthor(db: Db, input: { id: GlobalRef; name: string 
   issues.throwIfAny();
   try {
     return await writeTransaction(db, async (tx) => {
+      await lockNames(tx, 'Author', [name!]);
       const { count } = await tx.author.updateMany({ where: { id }, data: { name: name! } });
       if (count === 0) throw new NotFoundError('Author', id);
       return { id };
@@ -105,10 +106,11 @@ function checkMerge(input: MergeInput): { sources: number[]; target: number } {
 /**
  * The first half of a merge, in the lock order of writes.ts: the articles linked to the sources
  * (in id order), then the sources, the target and `alsoLock(articleIds)` (other rows whose
- * counters the merge rewrites), all FOR UPDATE: no new link to them can be made until commit. An
- * article linked to a source between the two steps is locked without waiting (with the rows it
- * adds), or else the merge runs again. A source or target that is gone is NOT_FOUND. Returns the
- * ids of the articles to change.
+ * counters the merge rewrites), all FOR UPDATE: no new link to them can be made until commit. A
+ * source or target that is gone is NOT_FOUND. Returns the articles linked to a source now that
+ * everything is locked: not those a concurrent write unlinked or deleted meanwhile; an article
+ * linked in between is locked without waiting (with the rows it adds), or else the merge runs
+ * again.
  */
 async function lockMerge(
   tx: Tx,
@@ -129,8 +131,10 @@ async function lockMerge(
   const present = await lockRows(tx, table, [target, ...sources, ...(await alsoLock(articleIds))], 'FOR UPDATE');
   const missing = [target, ...sources].find((id) => !present.has(id));
   if (missing !== undefined) throw new NotFoundError(table, missing);
+  // the sources are locked: from here on no article can gain or lose a link to them
+  const now = await linked();
   const before = new Set(articleIds);
-  const late = (await linked()).filter((id) => !before.has(id));
+  const late = now.filter((id) => !before.has(id));
   if (late.length) {
     // locking these now would break the order; only if nobody holds them, else start again
     const nowait = async (name: 'Article' | 'Author' | 'Topic', ids: number[]) =>
@@ -142,7 +146,7 @@ async function lockMerge(
       throw new RetryTransaction();
     }
   }
-  return [...articleIds, ...late];
+  return now;
 }
 
 async function touchArticles(tx: Tx, articleIds: number[], viewer: Viewer): Promise<void> {
@@ -265,6 +269,7 @@ export async function updateTopic(
   issues.throwIfAny();
   try {
     return await writeTransaction(db, async (tx) => {
+      await lockNames(tx, 'Topic', name ? [name] : [], slug ? [slug] : []);
       const { count } = await tx.topic.updateMany({
         where: { id },
         data: { ...(name ? { name } : {}), ...(slug ? { slug } : {}) },

@@ -1,7 +1,7 @@
 import { Prisma } from '../generated/prisma/client.ts';
 import { slugify } from './slugs.ts';
 import { checkName, type Issues } from './validation.ts';
-import { RetryTransaction, type Tx } from './writes.ts';
+import { lockNames, RetryTransaction, type Tx } from './writes.ts';
 
 /**
  * Author and topic references in article inputs: an existing `id`, or a `name` that is
@@ -107,10 +107,17 @@ export function checkLocked(
 export function resolveAuthorRefs(tx: Tx, refs: Ref[]): Promise<number[]> {
   return idsOf(
     refs,
-    (names) => tx.$executeRaw`
+    async (names) => {
+      await lockNames(
+        tx,
+        'Author',
+        names.map((ref) => ref.name),
+      );
+      return tx.$executeRaw`
       INSERT INTO "Author" ("name")
       SELECT n FROM unnest(${names.map((ref) => ref.name)}::text[]) AS n ORDER BY "newsgraph_name_key"(n)
-      ON CONFLICT ("nameKey") DO NOTHING`,
+      ON CONFLICT ("nameKey") DO NOTHING`;
+    },
     async (names) => {
       const rows = await tx.$queryRaw<{ name: string; id: number }[]>`
         SELECT n AS "name", a."id" FROM unnest(${names.map((ref) => ref.name)}::text[]) AS n
@@ -147,12 +154,20 @@ export async function resolveTopicRefs(
   }
   return idsOf(
     refs,
-    (names) => tx.$executeRaw`
+    async (names) => {
+      await lockNames(
+        tx,
+        'Topic',
+        names.map((ref) => ref.name),
+        names.map((ref) => ref.slug),
+      );
+      return tx.$executeRaw`
       INSERT INTO "Topic" ("name", "slug")
       SELECT n."name", n."slug"
       FROM unnest(${names.map((ref) => ref.name)}::text[], ${names.map((ref) => ref.slug)}::text[]) AS n("name", "slug")
       ORDER BY "newsgraph_name_key"(n."name")
-      ON CONFLICT DO NOTHING`,
+      ON CONFLICT DO NOTHING`;
+    },
     lookup,
   );
 }

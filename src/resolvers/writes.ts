@@ -11,14 +11,15 @@ import { hasRole, type Role, type Viewer } from './viewer.ts';
  * Pieces every write shares: the role check, who wrote, the transaction helper and the lock
  * order.
  *
- * Lock order. Every write path takes row locks in this order, each kind in ascending id order:
- *   1. articles (the article written, or every article a merge changes),
- *   2. authors (a byline's old and new authors, or a merge's sources and target),
- *   3. topics (likewise).
- * New authors and topics are inserted (INSERT ... ON CONFLICT on their name key) before the
- * existing ones of their kind are locked, in name-key order. Two writes therefore never wait for
- * each other in a cycle, so PostgreSQL has no deadlock to break; `writeTransaction` still retries
- * one, and serialization failures, as a safety net.
+ * Lock order. Every write path takes its locks in this order, each kind in ascending order:
+ *   1. articles, by id (the article written, or every article a merge changes);
+ *   2. author names being created or renamed to: advisory locks on their name keys (lockNames),
+ *      taken before the insert or rename that adds the key to the unique index;
+ *   3. authors, by id (a byline's old and new authors, a merge's sources and target, a renamed one);
+ *   4. topic names and slugs being created or renamed to (advisory locks, as 2);
+ *   5. topics, by id (likewise).
+ * Two writes therefore never wait for each other in a cycle, so PostgreSQL has no deadlock to
+ * break; `writeTransaction` still retries one, and serialization failures, as a safety net.
  */
 
 export type Tx = Prisma.TransactionClient;
@@ -69,8 +70,14 @@ function retryReason(error: unknown): 'deadlock' | 'serialization' | 'changed' {
  * Under a request deadline (see deadline.ts) it does not begin, retry or commit once the request
  * has timed out: the transaction rolls back and RequestTimedOut is thrown.
  * Errors of `work` (ValidationError, NotFoundError...) roll the transaction back and propagate.
+ * `bookkeeping`: a write the client did not ask for (a key's lastUsedAt), which a timed-out
+ * request does not make, but whose commit does not stop the request from being answered 503.
  */
-export async function writeTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function writeTransaction<T>(
+  db: Db,
+  work: (tx: Tx) => Promise<T>,
+  options: { bookkeeping?: boolean } = {},
+): Promise<T> {
   const deadline = currentDeadline();
   for (let attempt = 1; ; attempt++) {
     if (deadline?.isExpired) throw new RequestTimedOut();
@@ -78,8 +85,8 @@ export async function writeTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>):
     try {
       const result = await db.$transaction(async (tx) => {
         const value = await work(tx);
-        deadline?.beginCommit();
-        committing = true;
+        deadline?.beginCommit(options.bookkeeping);
+        committing = !options.bookkeeping;
         return value;
       }, TRANSACTION);
       if (committing) deadline?.endCommit(true);
@@ -112,4 +119,32 @@ export async function lockRows(
   const rows = await tx.$queryRaw<{ id: number }[]>`
     SELECT "id" FROM ${Prisma.raw(`"${table}"`)} WHERE "id" = ANY(${unique}::int[]) ORDER BY "id" ${Prisma.raw(mode)}`;
   return new Set(rows.map((row) => row.id));
+}
+
+/** Advisory lock namespaces (pg_advisory_xact_lock(namespace, hash)) of names and slugs. */
+const NAME_LOCKS = { Author: 7401, Topic: 7402, slug: 7403 } as const;
+
+/**
+ * Step 2 or 4 of the lock order: takes transaction-scoped advisory locks on the name keys of
+ * `names` (computed by the database's newsgraph_name_key) and on `slugs`, in (namespace, hash)
+ * order, before a write adds them to a unique index. Whoever inserts or renames to a name waits
+ * here for anyone else doing so, before holding any author or topic row, so an insert waiting
+ * for a rename's uncommitted key never meets the rename waiting for its row. (Hash collisions
+ * only make unrelated names wait for each other.)
+ */
+export async function lockNames(
+  tx: Tx,
+  table: 'Author' | 'Topic',
+  names: readonly string[],
+  slugs: readonly string[] = [],
+): Promise<void> {
+  if (!names.length && !slugs.length) return;
+  await tx.$executeRaw`
+    SELECT pg_advisory_xact_lock(l."namespace", l."hash") FROM (
+      SELECT ${NAME_LOCKS[table]}::int AS "namespace", hashtext("newsgraph_name_key"(n)) AS "hash"
+      FROM unnest(${[...names]}::text[]) AS n
+      UNION
+      SELECT ${NAME_LOCKS.slug}::int, hashtext(s) FROM unnest(${[...slugs]}::text[]) AS s
+      ORDER BY 1, 2
+    ) AS l`;
 }

@@ -61,6 +61,7 @@ type Documents = {
     "\n  mutation RaceCreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          authors {\n            id\n          }\n          topics {\n            id\n          }\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": typeof types.RaceCreateArticleDocument,
     "\n  mutation RaceUpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": typeof types.RaceUpsertArticleDocument,
     "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceUpdateArticleDocument,
+    "\n  mutation RaceDeleteArticle($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceDeleteArticleDocument,
     "\n  mutation RaceMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceMergeAuthorsDocument,
     "\n  mutation RaceMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceMergeTopicsDocument,
     "\n  query Titles($filter: ArticleFilter) {\n    articles(filter: $filter, first: 100, orderBy: [{ field: TITLE }]) {\n      totalCount\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n": typeof types.TitlesDocument,
@@ -135,6 +136,7 @@ const documents: Documents = {
     "\n  mutation RaceCreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          authors {\n            id\n          }\n          topics {\n            id\n          }\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": types.RaceCreateArticleDocument,
     "\n  mutation RaceUpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": types.RaceUpsertArticleDocument,
     "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n": types.RaceUpdateArticleDocument,
+    "\n  mutation RaceDeleteArticle($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": types.RaceDeleteArticleDocument,
     "\n  mutation RaceMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": types.RaceMergeAuthorsDocument,
     "\n  mutation RaceMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n": types.RaceMergeTopicsDocument,
     "\n  query Titles($filter: ArticleFilter) {\n    articles(filter: $filter, first: 100, orderBy: [{ field: TITLE }]) {\n      totalCount\n      edges {\n        node {\n          title\n        }\n      }\n    }\n  }\n": types.TitlesDocument,
@@ -364,6 +366,10 @@ export function graphql(source: "\n  mutation RaceUpsertArticle($input: CreateAr
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RaceDeleteArticle($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation RaceDeleteArticle($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
