@@ -5,7 +5,7 @@ import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
 import { execute } from './support/api.ts';
 import { globalId } from './support/demo.ts';
-import { createApiKey } from '../src/resolvers/apiKeys.ts';
+import { authenticate, createApiKey, revokeApiKey } from '../src/resolvers/apiKeys.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 
 const M = {
@@ -495,6 +495,42 @@ describe('API keys through the running server', () => {
       });
       expect(await prisma.apiKey.count()).toBe(before);
     }
+  });
+
+  it('never revokes the last active ADMIN key', async () => {
+    const admins = await prisma.apiKey.findMany({ where: { role: 'ADMIN', revokedAt: null } });
+    // revoke every other admin key, then try the last one
+    const extra = await createApiKey(prisma, 'spare-admin', 'ADMIN');
+    for (const key of admins) await revokeApiKey(prisma, key.name);
+    const last = await execute(
+      Keys.revoke,
+      { input: { name: 'spare-admin' } },
+      {
+        authorization: `Bearer ${extra.secret}`,
+      },
+    );
+    expect(last.data?.revokeApiKey).toEqual({
+      __typename: 'ValidationError',
+      fields: [{ path: ['input', 'name'], code: 'LAST_ADMIN' }],
+    });
+    expect((await execute(Viewer, {}, { authorization: `Bearer ${extra.secret}` })).status).toBe(200);
+    // put the file's callers back
+    await prisma.apiKey.updateMany({ where: { id: { in: admins.map((key) => key.id) } }, data: { revokedAt: null } });
+    await revokeApiKey(prisma, 'spare-admin');
+  });
+
+  it('refuses key management by a key revoked while its request ran', async () => {
+    const doomed = await createApiKey(prisma, 'doomed-admin', 'ADMIN');
+    const viewer = await authenticate(prisma, `Bearer ${doomed.secret}`);
+    await revokeApiKey(prisma, 'doomed-admin');
+    await expect(createApiKey(prisma, 'minted-late', 'ADMIN', viewer)).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+    await expect(revokeApiKey(prisma, 'test-editor', viewer)).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+    expect(await prisma.apiKey.count({ where: { name: 'minted-late' } })).toBe(0);
+    expect((await prisma.apiKey.findFirstOrThrow({ where: { name: 'test-editor' } })).revokedAt).toBeNull();
   });
 
   it('lists keys only for ADMIN keys', async () => {

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
-import { connect, disconnect, prisma } from '../db/client.ts';
+import { config } from '../config.ts';
+import { connect, disconnect, migrateDatabase, prisma } from '../db/client.ts';
 import { FolderInUseError } from '../db/folderLock.ts';
 import { ValidationError } from '../errors.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/apiKeys.ts';
 import type { Role } from '../resolvers/viewer.ts';
 
@@ -21,8 +23,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  // the embedded database folder, when no server holds it (FolderInUseError otherwise)
+  // the embedded database folder, when no server holds it (FolderInUseError otherwise); like the
+  // server, the CLI brings an embedded database up to date first (MIGRATE_ON_START)
   await connect();
+  if (config().migrateOnStart) await migrateDatabase();
   if (command === 'create') {
     const role = values.role?.toUpperCase();
     if (!values.name || (role !== 'EDITOR' && role !== 'ADMIN')) {
@@ -62,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
       await revokeApiKey(prisma, values.name);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      console.error(`no active key named "${values.name}"`);
+      console.error(error.fields.map((field) => field.message).join('; '));
       return 1;
     }
     console.log(`revoked "${values.name}"`);
@@ -82,6 +86,8 @@ main(process.argv.slice(2))
       console.error(
         `newsgraph: ${error.message}; manage keys through that server instead (mutations createApiKey and revokeApiKey, query apiKeys, with an ADMIN key), or stop it first.`,
       );
+    } else if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2021') {
+      console.error('newsgraph: the database has no tables yet; run npm run db:migrate first.');
     } else console.error(error instanceof Error ? error.message : error);
     await disconnect().catch(() => undefined);
     process.exit(1);

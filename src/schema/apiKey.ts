@@ -69,7 +69,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, ForbiddenError], directResult: true },
     resolve: (_root, { input }, context) => {
       requireRole(context.viewer, 'ADMIN');
-      return createApiKey(prisma, input.name, input.role);
+      return createApiKey(prisma, input.name, input.role, context.viewer);
     },
   }),
   revokeApiKey: t.field({
@@ -79,7 +79,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, ForbiddenError], dataField: { name: 'apiKey' } },
     resolve: (_root, { input }, context) => {
       requireRole(context.viewer, 'ADMIN');
-      return revokeApiKey(prisma, input.name);
+      return revokeApiKey(prisma, input.name, context.viewer);
     },
   }),
 }));
