@@ -29,13 +29,17 @@ export class RequestDeadline {
     return this.timedOut;
   }
 
-  /** Called just before COMMIT: throws RequestTimedOut (so the transaction rolls back) once answered 503. */
-  beginCommit(): void {
+  /**
+   * Called just before COMMIT: throws RequestTimedOut (so the transaction rolls back) once
+   * answered 503. A `bookkeeping` write (a key's lastUsedAt) is refused the same way, but does
+   * not keep the request from being answered 503 later.
+   */
+  beginCommit(bookkeeping = false): void {
     if (this.timedOut) throw new RequestTimedOut();
-    this.committing += 1;
+    if (!bookkeeping) this.committing += 1;
   }
 
-  /** Called when COMMIT has finished, `ok` when it succeeded. */
+  /** Called when a COMMIT begun with beginCommit(false) has finished, `ok` when it succeeded. */
   endCommit(ok: boolean): void {
     this.committing -= 1;
     if (ok) this.committed = true;

@@ -5,6 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
+import { currentDeadline } from './deadline.ts';
 import { writeRetries } from './resolvers/writes.ts';
 
 /**
@@ -200,14 +201,16 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
       if (url.pathname === '/metrics' || url.pathname === '/healthz' || url.pathname === '/readyz') return;
       const seconds = entry ? (performance.now() - entry.start) / 1000 : 0;
       const operation = entry?.operation ?? 'none';
-      metrics.requests.inc({ operation, status: String(response.status) });
+      // a request the timeout answered 503 (withRequestTimeout) finished later: report what the client got
+      const status = currentDeadline()?.isExpired ? 503 : response.status;
+      metrics.requests.inc({ operation, status: String(status) });
       metrics.duration.observe({ operation }, seconds);
       log.info(
         {
           requestId,
           method: request.method,
           path: url.pathname,
-          status: response.status,
+          status,
           operation,
           ms: Math.round(seconds * 1000),
         },

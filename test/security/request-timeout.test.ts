@@ -102,6 +102,17 @@ describe('a mutation and the request timeout', () => {
     }
     // on the server, statements run elsewhere: the timer fires first every time
     if (serverUrl) expect(outcomes).toEqual(Array(3).fill('503, nothing written'));
+    // logs and metrics say what the clients got
+    const answered503 = outcomes.filter((o) => o.startsWith('503')).length;
+    const logged503 = () =>
+      server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"request"') && line.includes('"status":503')).length;
+    await expect.poll(logged503).toBe(answered503);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const counted = [...metrics.matchAll(/newsgraph_http_requests_total\{[^}]*status="503"[^}]*\} (\d+)/g)];
+    expect(counted.reduce((sum, match) => sum + Number(match[1]), 0)).toBe(answered503);
   });
 
   it('answers a write whose commit began before the time was up, late but true', async () => {
