@@ -7,6 +7,7 @@ import { nameKey } from '../prisma/nameKey.ts';
 import { prisma } from '../src/db/client.ts';
 import { applyMigrations, readMigrations } from '../src/db/migrate.ts';
 import { openPGlite } from '../src/db/pglite.ts';
+import { normalizeUrl } from '../src/resolvers/urls.ts';
 import { graphql } from './gql/index.ts';
 import { execute, yoga } from './support/api.ts';
 import { globalId } from './support/demo.ts';
@@ -224,6 +225,16 @@ describe('one author per name, whatever its spelling', () => {
     });
   });
 
+  it('drops invisible format characters from names, so the name filed is the name found', async () => {
+    const made = await execute(CreateAuthor, { input: { name: '\u200bZwsp\u00ad Per\u2060son\u200e' } }, as.editor);
+    expect(made.data?.createAuthor).toMatchObject({ author: { name: 'Zwsp Person' } });
+    const found = await execute(Find, { author: 'Zwsp Person' });
+    expect(found.data?.authors.totalCount).toBe(1);
+    // joiners that change how a name is written stay (Persian ZWNJ)
+    const persian = await execute(CreateAuthor, { input: { name: 'می\u200cخواهم' } }, as.editor);
+    expect(persian.data?.createAuthor).toMatchObject({ author: { name: 'می\u200cخواهم' } });
+  });
+
   it('refuses names with nothing visible in them', async () => {
     for (const name of ['\u200b', '\u200b\u200d \u2060', '\u0007']) {
       const refused = await execute(CreateAuthor, { input: { name } }, as.editor);
@@ -375,7 +386,8 @@ describe('the name-key migration', () => {
         INSERT INTO "Article" ("id", "title", "url", "urlKey", "source", "publishedAt", "updatedAt", "priority", "body")
         VALUES (1, 'One', 'https://m.example/1', 'https://m.example/1', 'S', now(), now(), 1, '${NFD}'),
                (2, 'Two', 'https://m.example/2', 'https://m.example/2', 'S', now(), now(), 1, ''),
-               (3, 'Three', 'https://m.example/3', 'https://m.example/3', 'S', now(), now(), 1, '');
+               (3, 'Three', 'https://m.example/3', 'https://m.example/3', 'S', now(), now(), 1, ''),
+               (4, 'Four', 'https://m.example/${NFD}', '${new URL(`https://m.example/${NFD}`).href}', 'S', now(), now(), 1, '');
         -- One: ZED X, Ann Lee, Zed X (the same person twice); Two: Ann Lee, NFD Café; Three: NFC Café
         INSERT INTO "ArticleAuthor" VALUES (1, 2, 0), (1, 3, 1), (1, 1, 2), (2, 3, 0), (2, 4, 1), (3, 5, 0);
         INSERT INTO "ArticleTopic" VALUES (1, 1), (1, 2), (2, 2), (2, 3), (3, 1);
@@ -404,7 +416,13 @@ describe('the name-key migration', () => {
         { id: 1, version: 3, body: NFC },
         { id: 2, version: 2, body: '' },
         { id: 3, version: 2, body: '' },
+        { id: 4, version: 1, body: '' },
       ]);
+      // a link filed decomposed is found by the key the API computes now, from either spelling
+      expect(await db.run(`SELECT "url", "urlKey" FROM "Article" WHERE "id" = 4`)).toEqual([
+        { url: `https://m.example/${NFC}`, urlKey: normalizeUrl(`https://m.example/${NFD}`) },
+      ]);
+      expect(normalizeUrl(`https://m.example/${NFD}`)).toBe(normalizeUrl(`https://m.example/${NFC}`));
       // from now on the database itself refuses a second spelling
       await expect(db.run(`INSERT INTO "Author" ("name") VALUES ('zed  X')`)).rejects.toThrow(/nameKey/);
     } finally {

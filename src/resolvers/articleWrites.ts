@@ -102,7 +102,7 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   }
   for (const field of ['title', 'source'] as const) {
     if (checkNotNull(issues, at(field), input[field])) {
-      const value = checkText(issues, at(field), input[field]!, { min: 1, max: TEXT_LIMITS[field] });
+      const value = checkText(issues, at(field), input[field]!, { min: 1, max: TEXT_LIMITS[field], label: true });
       if (value !== undefined) data[field] = value;
     }
   }

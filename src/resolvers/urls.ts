@@ -28,7 +28,7 @@ function parameterName(part: string): string {
 
 /** Throws TypeError for anything that is not an absolute http(s) URL. */
 export function normalizeUrl(raw: string): string {
-  const url = new URL(raw.trim());
+  const url = new URL(raw.trim().normalize('NFC'));
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('not an http(s) URL');
   const query = url.search
     .slice(1)

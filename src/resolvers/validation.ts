@@ -25,7 +25,24 @@ export interface TextRule {
   max: number;
   /** Collapse runs of whitespace to one space (names). Leading and trailing space is always trimmed. */
   collapse?: boolean;
+  /**
+   * A label people read (title, source, name): invisible format characters are dropped, and a
+   * value with nothing visible left is REQUIRED.
+   */
+  label?: boolean;
 }
+
+/** Something a person can see: not only spaces, invisible format characters or controls. */
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}]/u;
+
+/**
+ * Default-ignorable code points (zero-width space, soft hyphen, word joiner, BOM, direction
+ * marks and embeddings...) except those that change how a word is written or drawn: ZWNJ and
+ * ZWJ (Persian, Indic scripts, emoji sequences), variation selectors and tag characters (emoji)
+ * and the combining grapheme joiner.
+ */
+const INVISIBLE =
+  /(?![\u200C\u200D\u034F\uFE00-\uFE0F\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}])\p{Default_Ignorable_Code_Point}/gu;
 
 /**
  * A trimmed (optionally collapsed) string within its bounds, in Unicode Normalization Form C, or
@@ -37,7 +54,8 @@ export function checkText(
   value: string,
   rule: TextRule,
 ): string | undefined {
-  const normalized = value.normalize('NFC');
+  let normalized = value.normalize('NFC');
+  if (rule.label) normalized = normalized.replace(INVISIBLE, '');
   const cleaned = rule.collapse ? normalized.replace(/\s+/g, ' ').trim() : normalized.trim();
   const min = rule.min ?? 0;
   if (cleaned.length < min) {
@@ -48,21 +66,20 @@ export function checkText(
     issues.add(path, 'TOO_LONG', `Must be at most ${rule.max} characters (got ${cleaned.length})`);
     return undefined;
   }
+  if (rule.label && !VISIBLE.test(cleaned)) {
+    issues.add(path, 'REQUIRED', 'Must contain a visible character');
+    return undefined;
+  }
   return cleaned;
 }
 
-/** Something a person can see: not only spaces, invisible format characters or controls. */
-const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}]/u;
-
 /**
- * Names of authors and topics: 1-200 characters after trimming, whitespace collapsed, NFC, and
- * at least one visible character (so that every name has a non-empty name key).
+ * Names of authors and topics: 1-200 characters after trimming, whitespace collapsed, NFC,
+ * invisible format characters dropped, and at least one visible character (so that every name
+ * has a non-empty name key).
  */
 export function checkName(issues: Issues, path: readonly (string | number)[], value: string): string | undefined {
-  const name = checkText(issues, path, value, { min: 1, max: 200, collapse: true });
-  if (name === undefined || VISIBLE.test(name)) return name;
-  issues.add(path, 'REQUIRED', 'Must contain a visible character');
-  return undefined;
+  return checkText(issues, path, value, { min: 1, max: 200, collapse: true, label: true });
 }
 
 /** Present-but-null is refused for fields that cannot be empty. */

@@ -38,6 +38,39 @@ UPDATE "Article" SET
   "body" = normalize("body", NFC)
 WHERE NOT ("title" IS NFC NORMALIZED AND "source" IS NFC NORMALIZED AND "description" IS NFC NORMALIZED
   AND "summary" IS NFC NORMALIZED AND "body" IS NFC NORMALIZED);
+-- Links filed decomposed get their NFC spelling, and the key the API computes from it now (the
+-- WHATWG URL serializer's percent-encoded UTF-8 of the NFC text); a key that another article
+-- already has is left as it was, rather than merging two articles.
+CREATE FUNCTION pg_temp."newsgraph_nfc_url_key"(url_key text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  bytes bytea := ''::bytea;
+  i int := 1;
+  decoded text;
+  out text := '';
+  ch text;
+BEGIN
+  WHILE i <= length(url_key) LOOP
+    IF substr(url_key, i, 3) ~ '^%[89A-Fa-f][0-9A-Fa-f]$' THEN
+      bytes := bytes || decode(substr(url_key, i + 1, 2), 'hex');
+      i := i + 3;
+    ELSE
+      bytes := bytes || convert_to(substr(url_key, i, 1), 'UTF8');
+      i := i + 1;
+    END IF;
+  END LOOP;
+  decoded := normalize(convert_from(bytes, 'UTF8'), NFC);
+  FOREACH ch IN ARRAY regexp_split_to_array(decoded, '') LOOP
+    out := out || CASE WHEN ascii(ch) < 128 THEN ch
+                       ELSE upper(regexp_replace(encode(convert_to(ch, 'UTF8'), 'hex'), '(..)', '%\1', 'g')) END;
+  END LOOP;
+  RETURN out;
+EXCEPTION WHEN OTHERS THEN
+  RETURN url_key; -- not UTF-8 underneath: left as it was
+END
+$$;
+UPDATE "Article" AS a SET "url" = normalize(a."url", NFC), "urlKey" = k."key"
+FROM (SELECT "id", pg_temp."newsgraph_nfc_url_key"("urlKey") AS "key" FROM "Article" WHERE "url" IS NOT NFC NORMALIZED) AS k
+WHERE a."id" = k."id" AND NOT EXISTS (SELECT 1 FROM "Article" o WHERE o."urlKey" = k."key" AND o."id" <> a."id");
 UPDATE "Author" SET "name" = normalize("name", NFC) WHERE "name" IS NOT NFC NORMALIZED;
 UPDATE "Topic" SET "name" = normalize("name", NFC) WHERE "name" IS NOT NFC NORMALIZED;
 
