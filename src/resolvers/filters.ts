@@ -1,5 +1,7 @@
 import { ErrorCode, UserInputError } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
+import { boundMs } from '../input/instant.ts';
+import { codePoints, isBlank } from '../input/text.ts';
 
 /**
  * Translates the public filter inputs into Prisma where-clauses. Prisma sends every value as a
@@ -83,12 +85,31 @@ export class Budget {
       this.fail(`${what} has more than ${FILTER_LIMITS.maxListLength} values`);
     return values;
   }
+  /**
+   * A filter string: at most maxStringLength characters (code points). One with nothing visible
+   * in it (spaces, zero-width or direction marks only) is taken as empty.
+   */
   text(value: string, what: string): string {
-    if (value.length > FILTER_LIMITS.maxStringLength)
+    if (codePoints(value) > FILTER_LIMITS.maxStringLength)
       this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
+    return isBlank(value) ? '' : value;
+  }
+  /** A number compared with a column: within what the column holds, or refused (not clamped). */
+  int(value: number, what: string, range: IntRange): number {
+    if (value < range.min || value > range.max) this.fail(`${what} must be from ${range.min} to ${range.max}`);
     return value;
   }
 }
+
+export interface IntRange {
+  min: number;
+  max: number;
+}
+
+/** What the integer columns hold: priority is a smallint. */
+export const INT_COLUMNS = {
+  priority: { min: -32_768, max: 32_767 },
+} as const satisfies Record<string, IntRange>;
 
 /** Escapes LIKE wildcards (PostgreSQL's default escape character is the backslash). */
 export function escapeLike(value: string): string {
@@ -101,32 +122,31 @@ function stringWhere(input: StringFilterInput, what: string, budget: Budget): Pr
   if (input.equals != null) out.push({ equals: escapeLike(budget.text(input.equals, what)), mode: 'insensitive' });
   if (input.in != null)
     out.push({ in: [...budget.list(input.in, `${what}.in`)].map((v) => budget.text(v, what)), mode: 'insensitive' });
-  if (input.contains != null)
-    out.push({ contains: escapeLike(budget.text(input.contains, what)), mode: 'insensitive' });
-  if (input.startsWith != null)
-    out.push({ startsWith: escapeLike(budget.text(input.startsWith, what)), mode: 'insensitive' });
+  // every text contains (and starts with) the empty text: no condition
+  const contains = input.contains != null ? budget.text(input.contains, what) : '';
+  if (contains) out.push({ contains: escapeLike(contains), mode: 'insensitive' });
+  const startsWith = input.startsWith != null ? budget.text(input.startsWith, what) : '';
+  if (startsWith) out.push({ startsWith: escapeLike(startsWith), mode: 'insensitive' });
   out.forEach(() => budget.count());
   return out;
 }
 
-function numberWhere(input: IntFilterInput, what: string, budget: Budget): Prisma.IntFilter {
+function numberWhere(input: IntFilterInput, what: string, budget: Budget, range: IntRange): Prisma.IntFilter {
   const out: Prisma.IntFilter = {};
-  if (input.equals != null) out.equals = input.equals;
-  if (input.in != null) out.in = [...budget.list(input.in, `${what}.in`)];
-  if (input.gt != null) out.gt = input.gt;
-  if (input.gte != null) out.gte = input.gte;
-  if (input.lt != null) out.lt = input.lt;
-  if (input.lte != null) out.lte = input.lte;
+  const checked = (value: number) => budget.int(value, what, range);
+  if (input.equals != null) out.equals = checked(input.equals);
+  if (input.in != null) out.in = budget.list(input.in, `${what}.in`).map(checked);
+  if (input.gt != null) out.gt = checked(input.gt);
+  if (input.gte != null) out.gte = checked(input.gte);
+  if (input.lt != null) out.lt = checked(input.lt);
+  if (input.lte != null) out.lte = checked(input.lte);
   budget.count();
   return out;
 }
 
 function dateWhere(input: DateTimeFilterInput, budget: Budget): Prisma.DateTimeFilter {
   const out: Prisma.DateTimeFilter = {};
-  if (input.gt != null) out.gt = input.gt;
-  if (input.gte != null) out.gte = input.gte;
-  if (input.lt != null) out.lt = input.lt;
-  if (input.lte != null) out.lte = input.lte;
+  for (const op of ['gt', 'gte', 'lt', 'lte'] as const) if (input[op] != null) out[op] = boundMs(input[op], op);
   budget.count();
   return out;
 }
@@ -178,23 +198,33 @@ function topicLinkWhere(input: TopicFilterInput, budget: Budget): Prisma.Article
   return { AND: and };
 }
 
-function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget): Prisma.ArticleWhereInput {
+/** No article matches it. (Prisma reads an empty condition as none at all.) */
+const NOTHING: Prisma.ArticleWhereInput = { id: { in: [] } };
+
+/** The conditions of one filter level; `null` when it has none, which every article meets. */
+function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget): Prisma.ArticleWhereInput | null {
   if (depth > FILTER_LIMITS.maxDepth) budget.fail(`AND/OR/NOT nested deeper than ${FILTER_LIMITS.maxDepth}`);
   const and: Prisma.ArticleWhereInput[] = [];
   if (input.AND) {
-    and.push(...budget.list(input.AND, 'AND').map((sub) => articleWhereAt(sub, depth + 1, budget)));
+    for (const sub of budget.list(input.AND, 'AND')) {
+      const condition = articleWhereAt(sub, depth + 1, budget);
+      if (condition) and.push(condition);
+    }
   }
   if (input.OR) {
     budget.count();
     const branches = budget.list(input.OR, 'OR').map((sub) => articleWhereAt(sub, depth + 1, budget));
-    // An empty OR is false (no alternative holds); Prisma would treat it as no condition.
-    and.push(branches.length ? { OR: branches } : { id: { in: [] } });
+    // an empty OR holds for no article (no alternative holds); a branch without conditions, for all
+    if (!branches.length) and.push(NOTHING);
+    else if (branches.every((branch) => branch !== null)) and.push({ OR: branches });
   }
   if (input.NOT) {
     budget.count();
-    and.push({ NOT: articleWhereAt(input.NOT, depth + 1, budget) });
+    const negated = articleWhereAt(input.NOT, depth + 1, budget);
+    // NOT of no condition: no article
+    and.push(negated ? { NOT: negated } : NOTHING);
   }
-  if (input.priority) and.push({ priority: numberWhere(input.priority, 'priority', budget) });
+  if (input.priority) and.push({ priority: numberWhere(input.priority, 'priority', budget, INT_COLUMNS.priority) });
   if (input.publishedAt) and.push({ publishedAt: dateWhere(input.publishedAt, budget) });
   if (input.createdAt) and.push({ createdAt: dateWhere(input.createdAt, budget) });
   if (input.isAustralian != null) {
@@ -208,11 +238,13 @@ function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget
   if (input.text != null) {
     budget.count();
     const contains = escapeLike(budget.text(input.text, 'text'));
-    and.push({
-      OR: (['title', 'description', 'summary', 'body'] as const).map((column) => ({
-        [column]: { contains, mode: 'insensitive' },
-      })),
-    });
+    if (contains) {
+      and.push({
+        OR: (['title', 'description', 'summary', 'body'] as const).map((column) => ({
+          [column]: { contains, mode: 'insensitive' },
+        })),
+      });
+    }
   }
   if (input.authors) {
     const { some, every, none } = input.authors;
@@ -226,6 +258,7 @@ function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget
     if (every) and.push({ topics: { every: topicLinkWhere(every, budget) } });
     if (none) and.push({ topics: { none: topicLinkWhere(none, budget) } });
   }
+  if (and.length === 0) return null;
   return and.length === 1 ? and[0]! : { AND: and };
 }
 
@@ -234,5 +267,5 @@ export function articleWhere(
   input: ArticleFilterInput | null | undefined,
   argumentName = 'filter',
 ): Prisma.ArticleWhereInput {
-  return input ? articleWhereAt(input, 0, new Budget(argumentName)) : {};
+  return (input && articleWhereAt(input, 0, new Budget(argumentName))) ?? {};
 }

@@ -1,8 +1,11 @@
 import { Prisma } from '../generated/prisma/client.ts';
+import { boundMs } from '../input/instant.ts';
 import {
   Budget,
   FILTER_LIMITS,
+  INT_COLUMNS,
   escapeLike,
+  type IntRange,
   type ArticleFilterInput,
   type AuthorFilterInput,
   type DateTimeFilterInput,
@@ -46,25 +49,27 @@ function stringSql(column: Sql, input: StringFilterInput, what: string, budget: 
         : FALSE,
     );
   }
-  if (input.contains != null)
-    out.push(Prisma.sql`${column} ILIKE '%' || ${escapeLike(budget.text(input.contains, what))} || '%'`);
-  if (input.startsWith != null)
-    out.push(Prisma.sql`${column} ILIKE ${escapeLike(budget.text(input.startsWith, what))} || '%'`);
+  // every text contains (and starts with) the empty text: no condition
+  const contains = input.contains != null ? budget.text(input.contains, what) : '';
+  if (contains) out.push(Prisma.sql`${column} ILIKE '%' || ${escapeLike(contains)} || '%'`);
+  const startsWith = input.startsWith != null ? budget.text(input.startsWith, what) : '';
+  if (startsWith) out.push(Prisma.sql`${column} ILIKE ${escapeLike(startsWith)} || '%'`);
   out.forEach(() => budget.count());
   return out;
 }
 
-function intSql(column: Sql, input: IntFilterInput, what: string, budget: Budget): Sql[] {
+function intSql(column: Sql, input: IntFilterInput, what: string, budget: Budget, range?: IntRange): Sql[] {
   const out: Sql[] = [];
-  if (input.equals != null) out.push(Prisma.sql`${column} = ${input.equals}`);
+  const checked = (value: number) => (range ? budget.int(value, what, range) : value);
+  if (input.equals != null) out.push(Prisma.sql`${column} = ${checked(input.equals)}`);
   if (input.in != null) {
-    const values = budget.list(input.in, `${what}.in`);
+    const values = budget.list(input.in, `${what}.in`).map(checked);
     out.push(values.length ? Prisma.sql`${column} IN (${Prisma.join(values)})` : FALSE);
   }
-  if (input.gt != null) out.push(Prisma.sql`${column} > ${input.gt}`);
-  if (input.gte != null) out.push(Prisma.sql`${column} >= ${input.gte}`);
-  if (input.lt != null) out.push(Prisma.sql`${column} < ${input.lt}`);
-  if (input.lte != null) out.push(Prisma.sql`${column} <= ${input.lte}`);
+  if (input.gt != null) out.push(Prisma.sql`${column} > ${checked(input.gt)}`);
+  if (input.gte != null) out.push(Prisma.sql`${column} >= ${checked(input.gte)}`);
+  if (input.lt != null) out.push(Prisma.sql`${column} < ${checked(input.lt)}`);
+  if (input.lte != null) out.push(Prisma.sql`${column} <= ${checked(input.lte)}`);
   budget.count();
   return out;
 }
@@ -76,10 +81,10 @@ export function timestamp(value: Date): Sql {
 
 function dateSql(column: Sql, input: DateTimeFilterInput, budget: Budget): Sql[] {
   const out: Sql[] = [];
-  if (input.gt != null) out.push(Prisma.sql`${column} > ${timestamp(input.gt)}`);
-  if (input.gte != null) out.push(Prisma.sql`${column} >= ${timestamp(input.gte)}`);
-  if (input.lt != null) out.push(Prisma.sql`${column} < ${timestamp(input.lt)}`);
-  if (input.lte != null) out.push(Prisma.sql`${column} <= ${timestamp(input.lte)}`);
+  if (input.gt != null) out.push(Prisma.sql`${column} > ${timestamp(boundMs(input.gt, 'gt'))}`);
+  if (input.gte != null) out.push(Prisma.sql`${column} >= ${timestamp(boundMs(input.gte, 'gte'))}`);
+  if (input.lt != null) out.push(Prisma.sql`${column} < ${timestamp(boundMs(input.lt, 'lt'))}`);
+  if (input.lte != null) out.push(Prisma.sql`${column} <= ${timestamp(boundMs(input.lte, 'lte'))}`);
   budget.count();
   return out;
 }
@@ -156,7 +161,7 @@ function articleSqlAt(input: ArticleFilterInput, depth: number, budget: Budget):
     budget.count();
     out.push(Prisma.sql`NOT ${articleSqlAt(input.NOT, depth + 1, budget)}`);
   }
-  if (input.priority) out.push(...intSql(col('priority'), input.priority, 'priority', budget));
+  if (input.priority) out.push(...intSql(col('priority'), input.priority, 'priority', budget, INT_COLUMNS.priority));
   if (input.publishedAt) out.push(...dateSql(col('publishedAt'), input.publishedAt, budget));
   if (input.createdAt) out.push(...dateSql(col('createdAt'), input.createdAt, budget));
   if (input.isAustralian != null) {
@@ -168,13 +173,15 @@ function articleSqlAt(input: ArticleFilterInput, depth: number, budget: Budget):
   if (input.text != null) {
     budget.count();
     const pattern = escapeLike(budget.text(input.text, 'text'));
-    out.push(
-      or(
-        (['title', 'description', 'summary', 'body'] as const).map(
-          (name) => Prisma.sql`${col(name)} ILIKE '%' || ${pattern} || '%'`,
+    if (pattern) {
+      out.push(
+        or(
+          (['title', 'description', 'summary', 'body'] as const).map(
+            (name) => Prisma.sql`${col(name)} ILIKE '%' || ${pattern} || '%'`,
+          ),
         ),
-      ),
-    );
+      );
+    }
   }
   for (const quantifier of ['some', 'every', 'none'] as const) {
     const authors = input.authors?.[quantifier];

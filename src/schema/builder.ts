@@ -4,10 +4,12 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError, Kind } from 'graphql';
+import { GraphQLError, isObjectType, Kind, type GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
+import { parseInstant } from '../input/instant.ts';
+import '../input/pothosBoundary.ts';
 import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { expectedErrors } from '../observability.ts';
 import { hasRole } from '../resolvers/viewer.ts';
@@ -26,21 +28,13 @@ export function encodeGlobalID(typename: string, id: string | number | bigint): 
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
 }
 
-function parseDateTime(value: unknown): Date {
-  // ISO-8601 with a date, and a time with an explicit zone when a time is given.
-  if (
-    typeof value !== 'string' ||
-    !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)
-  ) {
-    throw new GraphQLError('DateTime must be an ISO-8601 string such as 2026-04-07T01:24:00Z', {
-      extensions: { code: ErrorCode.BAD_USER_INPUT },
-    });
+/** A decoded global ID whose type is a Node of this schema, or INVALID_ID. */
+function nodeId(info: GraphQLResolveInfo, id: { typename: string; id: string }): { typename: string; id: string } {
+  const type = info.schema.getType(id.typename);
+  if (!isObjectType(type) || !type.getInterfaces().some((face) => face.name === 'Node')) {
+    throw new UserInputError(ErrorCode.INVALID_ID, `"${id.typename}" is not a type that can be fetched by ID`);
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`"${value}" is not a valid date`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
-  }
-  return date;
+  return id;
 }
 
 function capitalize(name: string): string {
@@ -60,7 +54,8 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, PrismaPlugin, DataloaderPlugin],
+  // the input boundary last: it wraps resolvers innermost, inside the errors plugin
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, PrismaPlugin, DataloaderPlugin, 'inputBoundary'],
   scopeAuth: {
     authScopes: (context) => ({
       editor: hasRole(context.viewer, 'EDITOR'),
@@ -85,6 +80,28 @@ export const builder = new SchemaBuilder<{
     encodeGlobalID,
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
+    // an ID of a type that is not a node (ApiKey:1, Foo:1) is INVALID_ID, for that ID only
+    nodeQueryOptions: {
+      resolve: (_root, args, _context, info, resolveNode) => resolveNode(nodeId(info, args.id)),
+    },
+    nodesQueryOptions: {
+      resolve: async (_root, args, _context, info, resolveNodes) => {
+        const ids = args.ids.map((id) => {
+          try {
+            return nodeId(info, id);
+          } catch (error) {
+            return error as UserInputError;
+          }
+        });
+        const valid = ids.filter((id): id is { typename: string; id: string } => !(id instanceof Error));
+        // (plugin-relay 4.8 loads `args.ids` whatever it is given: both say the same)
+        args.ids = valid;
+        const loaded = await resolveNodes(valid);
+        let next = 0;
+        // graphql-js reports an Error in a list as an error at its index, the others resolve
+        return ids.map((id) => (id instanceof Error ? id : loaded[next++]));
+      },
+    },
   },
   prisma: {
     client: prisma,
@@ -96,14 +113,15 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.scalarType('DateTime', {
-  description: 'An instant as an ISO-8601 string, e.g. 2026-04-07T01:24:00.000Z (always UTC in results).',
+  description:
+    'An instant as an ISO-8601 string, e.g. 2026-04-07T01:24:00.000Z (always UTC in results, to the millisecond). Input: a real calendar date from year 0001 to 9999, with a time zone (Z or ±hh:mm) when a time is given; finer digits than milliseconds round filter bounds so comparisons stay true.',
   serialize: (value) => value.toISOString(),
-  parseValue: parseDateTime,
+  parseValue: parseInstant,
   parseLiteral: (ast) => {
     if (ast.kind !== Kind.STRING) {
       throw new GraphQLError('DateTime must be a string', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
     }
-    return parseDateTime(ast.value);
+    return parseInstant(ast.value);
   },
 });
 
