@@ -7,7 +7,7 @@ import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
 import { RequestTimedOut } from './deadline.ts';
 import { ErrorCode } from './errors.ts';
 import { useGraphiQLPage } from './graphiql.ts';
-import { useNfcInput } from './inputText.ts';
+import { useInputBoundary } from './input/boundary.ts';
 import { Lifecycle, useHealthEndpoints, useRequestLimits, useSchemaExposure } from './http.ts';
 import { useQueryLimits } from './limits.ts';
 import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
@@ -175,8 +175,9 @@ export function createServer(
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),
       useRequestLimits({ maxBodyBytes: settings.maxBodyBytes, batchLimit: settings.batchLimit }),
       useSchemaExposure({ introspection: settings.introspection, suggestions: !settings.production }),
+      // before the query limits: its depth check guards their walk over the arguments too
+      useInputBoundary(),
       useQueryLimits(settings.limits),
-      useNfcInput(),
     ],
   });
 }

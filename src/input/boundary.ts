@@ -1,13 +1,38 @@
-import { Kind, visit, type DocumentNode } from 'graphql';
+import {
+  getArgumentValues,
+  getVariableValues,
+  GraphQLError,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.ts';
+import { nestingDepth, textProblems, type TextProblem } from './text.ts';
 
 /**
- * Every string a client sends is taken in Unicode Normalization Form C (UAX #15), before any
- * resolver sees it: "Café" typed with a combining accent (NFD) is stored, filtered and searched
- * as the precomposed "Café" filed before. One place for every argument and input field, in
- * literals and variables alike; stored text is NFC too (the name_keys migration converted what
- * was filed before).
+ * The input boundary: what every argument and input field passes before any resolver, and so
+ * before any SQL. Three steps, in order, for the operation about to run:
+ *
+ * 1. Nesting: variables nested deeper than MAX_INPUT_DEPTH are refused before graphql-js coerces
+ *    them (its coercion recurses, and a 2,000-level filter would overflow the stack).
+ * 2. Unicode: every string (literals in the document, variables) is taken in Normalization Form C
+ *    (UAX #15), so text typed decomposed matches text filed precomposed.
+ * 3. Characters: a string holding a NUL (U+0000, which PostgreSQL text cannot store) or a lone
+ *    surrogate (which is not a character) is refused, wherever it stands. Arguments of query
+ *    fields, nested ones included, are checked here, as graphql-js will coerce them: the answer
+ *    is BAD_USER_INPUT with HTTP 400 and nothing runs. Arguments of root mutation fields are
+ *    left to the mutation, which answers a ValidationError in its result (see pothosBoundary.ts).
+ *
+ * Each field's own rules (lengths in code points, ranges, blank values) are its domain's.
  */
+
+/** Objects and arrays nested deeper than this in variables are refused. A filter at its own depth limit needs about 20. */
+export const MAX_INPUT_DEPTH = 64;
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -15,7 +40,7 @@ function nfc(value: string): string {
   return NON_ASCII.test(value) ? value.normalize('NFC') : value;
 }
 
-/** A copy of `value` with every string in NFC (the same object when nothing changes). */
+/** A copy of `value` with every string in NFC (the same object when nothing changes). Iterates lists and objects. */
 export function normalizeDeep<T>(value: T): T {
   if (typeof value === 'string') return nfc(value) as T;
   if (Array.isArray(value)) {
@@ -47,11 +72,84 @@ function normalizeLiterals(document: DocumentNode): DocumentNode {
   });
 }
 
-export function useNfcInput(): Plugin {
+function refusal(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 }, ...extensions },
+  });
+}
+
+/**
+ * The text problems in the arguments of every field of `operation` (and the fragments it may
+ * use) except root mutation fields, with paths such as `articles.filter.title.contains`.
+ */
+function argumentProblems(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): TextProblem[] {
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+  // variables that do not coerce are refused by execution itself, with their own message
+  if (coerced.errors) return [];
+  const typeInfo = new TypeInfo(schema);
+  const mutation = schema.getMutationType();
+  const problems: TextProblem[] = [];
+  const definitions = document.definitions.filter(
+    (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,
+  );
+  for (const definition of definitions) {
+    visit(
+      definition,
+      visitWithTypeInfo(typeInfo, {
+        Field(node) {
+          const field = typeInfo.getFieldDef();
+          if (!field || !node.arguments?.length) return;
+          if (mutation && typeInfo.getParentType() === mutation) return;
+          let values: Record<string, unknown>;
+          try {
+            values = getArgumentValues(field, node, coerced.coerced);
+          } catch {
+            return; // refused by execution with graphql-js's own message
+          }
+          problems.push(...textProblems(values, [node.alias?.value ?? node.name.value]));
+        },
+      }),
+    );
+  }
+  return problems;
+}
+
+export function useInputBoundary(): Plugin {
   return {
-    onExecute({ args }) {
-      args.document = normalizeLiterals(args.document);
+    onExecute({ args, setResultAndStopExecution }) {
+      if (nestingDepth(args.variableValues) > MAX_INPUT_DEPTH) {
+        setResultAndStopExecution({
+          errors: [refusal(`Variables are nested deeper than ${MAX_INPUT_DEPTH} levels`, { limit: MAX_INPUT_DEPTH })],
+        });
+        return;
+      }
+      const document = normalizeLiterals(args.document as DocumentNode);
+      args.document = document;
       if (args.variableValues) args.variableValues = normalizeDeep(args.variableValues);
+      const operation = document.definitions.find(
+        (definition): definition is OperationDefinitionNode =>
+          definition.kind === Kind.OPERATION_DEFINITION &&
+          (args.operationName == null || definition.name?.value === args.operationName),
+      );
+      if (!operation) return;
+      const problems = argumentProblems(
+        args.schema,
+        document,
+        operation,
+        (args.variableValues ?? {}) as Record<string, unknown>,
+      );
+      if (problems.length) {
+        setResultAndStopExecution({
+          errors: problems.map((problem) =>
+            refusal(`"${problem.path.join('.')}": ${problem.message}`, { argumentPath: problem.path }),
+          ),
+        });
+      }
     },
   };
 }

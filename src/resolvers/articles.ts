@@ -27,7 +27,7 @@ export interface ArticleListArgs extends ConnectionArgs {
 const ARTICLE_COLUMNS = {
   PUBLISHED_AT: { column: 'publishedAt', kind: 'date' },
   CREATED_AT: { column: 'createdAt', kind: 'date' },
-  PRIORITY: { column: 'priority', kind: 'int' },
+  PRIORITY: { column: 'priority', kind: 'smallint' },
   TITLE: { column: 'title', kind: 'string' },
   RELEVANCE: { column: RELEVANCE_COLUMN, kind: 'float', defaultDirection: 'DESC' },
 } as const;

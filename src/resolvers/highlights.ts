@@ -2,6 +2,7 @@ import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
+import { codePoints } from '../input/text.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { SEARCH_CONFIG, tsQuery } from './search.ts';
 
@@ -41,7 +42,7 @@ export function checkHighlightOptions(options: HighlightOptions): HighlightOptio
     throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}" ${message}`, { argumentName });
   };
   for (const name of ['startMarker', 'stopMarker'] as const) {
-    if (options[name].length > HIGHLIGHT_LIMITS.maxMarkerLength)
+    if (codePoints(options[name]) > HIGHLIGHT_LIMITS.maxMarkerLength)
       fail(name, `must be at most ${HIGHLIGHT_LIMITS.maxMarkerLength} characters`);
   }
   const { minWords, maxWords, maxFragments } = HIGHLIGHT_LIMITS;

@@ -1,4 +1,6 @@
 import { ErrorCode, UserInputError } from '../errors.ts';
+import { parseInstant } from '../input/instant.ts';
+import { characterProblem, codePoints } from '../input/text.ts';
 
 /**
  * Keyset (cursor) pagination shared by every connection. A cursor records the sort key of a
@@ -10,7 +12,12 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 export type Direction = 'ASC' | 'DESC';
-export type KeyKind = 'date' | 'int' | 'float' | 'string';
+/** What a sort key holds: `int` a 32-bit integer column, `smallint` a 16-bit one. */
+export type KeyKind = 'date' | 'int' | 'smallint' | 'float' | 'string';
+
+/** Integer ranges of the key kinds, and the longest text key (titles are at most 500 characters). */
+const KEY_RANGES = { int: [-2_147_483_648, 2_147_483_647], smallint: [-32_768, 32_767] } as const;
+const MAX_TEXT_KEY = 500;
 export type KeyValue = Date | number | string;
 
 export interface ConnectionArgs {
@@ -78,14 +85,22 @@ export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumen
   if (signature !== orderSignature(terms)) throw invalid('it was issued for a different orderBy');
   const kinds: KeyKind[] = [...terms.map((term) => term.kind), 'int'];
   if (raw.length !== kinds.length) throw invalid('malformed');
+  // an edited cursor is input like any other: each key must be a value its column can hold
   return raw.map((value, index) => {
-    const kind = kinds[index];
-    if (kind === 'int' && Number.isSafeInteger(value)) return value as number;
+    const kind = kinds[index]!;
+    if ((kind === 'int' || kind === 'smallint') && Number.isSafeInteger(value)) {
+      const [min, max] = KEY_RANGES[kind];
+      if ((value as number) >= min && (value as number) <= max) return value as number;
+    }
     if (kind === 'float' && typeof value === 'number' && Number.isFinite(value)) return value;
-    if (kind === 'string' && typeof value === 'string') return value;
+    if (kind === 'string' && typeof value === 'string' && !characterProblem(value) && codePoints(value) <= MAX_TEXT_KEY)
+      return value;
     if (kind === 'date' && typeof value === 'string') {
-      const date = new Date(value);
-      if (!Number.isNaN(date.getTime())) return date;
+      try {
+        return parseInstant(value);
+      } catch {
+        // falls through to INVALID_CURSOR
+      }
     }
     throw invalid('malformed');
   });

@@ -1,5 +1,6 @@
 import type { Db } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
+import { codePoints, isBlank } from '../input/text.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { FILTER_LIMITS } from './filters.ts';
 import { NAMED_COLUMNS, RELEVANCE_COLUMN, sortTerms, type NamedOrderField, type OrderInput } from './ordering.ts';
@@ -26,12 +27,12 @@ type Sql = Prisma.Sql;
 /** The text search configuration of the stored vectors (see the full_text_search migration). */
 export const SEARCH_CONFIG = 'english';
 
-/** A search text: trimmed, not blank, at most the filter string limit. */
+/** A search text: trimmed, not blank (nothing visible), at most the filter string limit in characters. */
 export function checkSearchText(value: string, argumentName: string): string {
   const text = value.trim();
-  if (text.length === 0)
+  if (isBlank(text))
     throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}" must contain a word`, { argumentName });
-  if (text.length > FILTER_LIMITS.maxStringLength) {
+  if (codePoints(text) > FILTER_LIMITS.maxStringLength) {
     throw new UserInputError(
       ErrorCode.BAD_USER_INPUT,
       `"${argumentName}" is longer than ${FILTER_LIMITS.maxStringLength} characters`,

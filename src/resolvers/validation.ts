@@ -1,4 +1,5 @@
 import { ValidationError, type FieldIssue } from '../errors.ts';
+import { characterProblem, codePoints, isBlank, withoutInvisible } from '../input/text.ts';
 
 /**
  * Collects every invalid field of one input (with its path) so a client learns all of them at
@@ -25,28 +26,16 @@ export interface TextRule {
   max: number;
   /** Collapse runs of whitespace to one space (names). Leading and trailing space is always trimmed. */
   collapse?: boolean;
-  /**
-   * A label people read (title, source, name): invisible format characters are dropped, and a
-   * value with nothing visible left is REQUIRED.
-   */
+  /** A label people read (title, source, name): invisible format characters are dropped. */
   label?: boolean;
 }
 
-/** Something a person can see: not only spaces, invisible format characters or controls. */
-const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}]/u;
-
-/**
- * Default-ignorable code points (zero-width space, soft hyphen, word joiner, BOM, direction
- * marks and embeddings...) except those that change how a word is written or drawn: ZWNJ and
- * ZWJ (Persian, Indic scripts, emoji sequences), variation selectors and tag characters (emoji)
- * and the combining grapheme joiner.
- */
-const INVISIBLE =
-  /(?![\u200C\u200D\u034F\uFE00-\uFE0F\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}])\p{Default_Ignorable_Code_Point}/gu;
-
 /**
  * A trimmed (optionally collapsed) string within its bounds, in Unicode Normalization Form C, or
- * undefined after recording the issue.
+ * undefined after recording the issue. Lengths count characters (code points), not UTF-16 units.
+ * A value with nothing visible in it (spaces, zero-width or direction marks only) counts as
+ * empty. INVALID_CHARACTER for a NUL or a lone surrogate (the boundary refuses them first; this
+ * keeps the rule for callers other than the API).
  */
 export function checkText(
   issues: Issues,
@@ -54,20 +43,23 @@ export function checkText(
   value: string,
   rule: TextRule,
 ): string | undefined {
+  const problem = characterProblem(value);
+  if (problem) {
+    issues.add(path, 'INVALID_CHARACTER', problem);
+    return undefined;
+  }
   let normalized = value.normalize('NFC');
-  if (rule.label) normalized = normalized.replace(INVISIBLE, '');
-  const cleaned = rule.collapse ? normalized.replace(/\s+/g, ' ').trim() : normalized.trim();
+  if (rule.label) normalized = withoutInvisible(normalized);
+  let cleaned = rule.collapse ? normalized.replace(/\s+/g, ' ').trim() : normalized.trim();
+  if (isBlank(cleaned)) cleaned = '';
   const min = rule.min ?? 0;
-  if (cleaned.length < min) {
-    issues.add(path, 'REQUIRED', min === 1 ? 'Must not be empty' : `Must be at least ${min} characters`);
+  const length = codePoints(cleaned);
+  if (length < min) {
+    issues.add(path, 'REQUIRED', min === 1 ? 'Must contain a visible character' : `Must be at least ${min} characters`);
     return undefined;
   }
-  if (cleaned.length > rule.max) {
-    issues.add(path, 'TOO_LONG', `Must be at most ${rule.max} characters (got ${cleaned.length})`);
-    return undefined;
-  }
-  if (rule.label && !VISIBLE.test(cleaned)) {
-    issues.add(path, 'REQUIRED', 'Must contain a visible character');
+  if (length > rule.max) {
+    issues.add(path, 'TOO_LONG', `Must be at most ${rule.max} characters (got ${length})`);
     return undefined;
   }
   return cleaned;

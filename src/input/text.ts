@@ -1,0 +1,95 @@
+/**
+ * What text a client may send, and how it is measured. Shared by the boundary (every argument)
+ * and the domain checks (each field's own limits).
+ */
+
+/** A NUL (U+0000) or a lone surrogate (half a UTF-16 pair: not a character at all). */
+const UNSTORABLE = /\u0000|\p{Cs}/u;
+
+/** Why `value` cannot be taken as text, or undefined when it can. */
+export function characterProblem(value: string): string | undefined {
+  const bad = UNSTORABLE.exec(value);
+  if (!bad) return undefined;
+  return bad[0] === '\u0000'
+    ? 'contains a NUL character (U+0000), which text cannot hold'
+    : 'contains a lone surrogate (half of a UTF-16 pair), which is not a character';
+}
+
+/** Length in characters (Unicode code points), as a person counts them: an emoji is one, not two. */
+export function codePoints(value: string): number {
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    // a high surrogate followed by a low one is one code point
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
+/** Something a person can see: not only spaces, invisible format characters or controls. */
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}]/u;
+
+/** True when `value` has nothing a person can see (empty, spaces, zero-width or direction marks...). */
+export function isBlank(value: string): boolean {
+  return !VISIBLE.test(value);
+}
+
+/**
+ * Default-ignorable code points (zero-width space, soft hyphen, word joiner, BOM, direction
+ * marks and embeddings...) except those that change how a word is written or drawn: ZWNJ and
+ * ZWJ (Persian, Indic scripts, emoji sequences), variation selectors and tag characters (emoji)
+ * and the combining grapheme joiner.
+ */
+const INVISIBLE =
+  /(?![\u200C\u200D\u034F\uFE00-\uFE0F\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}])\p{Default_Ignorable_Code_Point}/gu;
+
+/** `value` without invisible format characters (see INVISIBLE). */
+export function withoutInvisible(value: string): string {
+  return value.replace(INVISIBLE, '');
+}
+
+export interface TextProblem {
+  /** Where in the arguments, e.g. ['input', 'authors', '2', 'name']. */
+  path: string[];
+  message: string;
+}
+
+/**
+ * Every string in `value` (arguments as coerced: objects, arrays, strings, numbers...) that
+ * cannot be taken as text, with its path under `root`. Iterative, so no input is too deep for it.
+ */
+export function textProblems(value: unknown, root: readonly string[] = []): TextProblem[] {
+  const problems: TextProblem[] = [];
+  const stack: [unknown, string[]][] = [[value, [...root]]];
+  while (stack.length) {
+    const [item, path] = stack.pop()!;
+    if (typeof item === 'string') {
+      const problem = characterProblem(item);
+      if (problem) problems.push({ path, message: problem });
+    } else if (item !== null && typeof item === 'object' && !(item instanceof Date)) {
+      // children pushed last-first, so that problems come out in the order of the input
+      const children = Array.isArray(item)
+        ? item.map((child, index) => [String(index), child] as const)
+        : Object.entries(item);
+      for (const [key, child] of children.reverse()) stack.push([child, [...path, key]]);
+    }
+  }
+  return problems;
+}
+
+/** How deeply `value` nests objects and arrays (a string or number: 0). Iterative. */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
