@@ -8,13 +8,30 @@
 const TRACKING_PARAMETER =
   /^(utm_[a-z0-9_]*|fbclid|gclid|gclsrc|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|twclid|_ga|_gl|_hsenc|_hsmi|mkt_tok|ref_src|cmpid|ocid|s_cid)$/i;
 
-export function isHttpUrl(raw: string): boolean {
+/** Spaces, control characters and invisible format characters: a browser would drop or encode them. */
+const UNSAFE_CHARACTERS = /[\s\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+/**
+ * Why `raw` (already trimmed) is not a link that is safe to store and show to readers, or
+ * undefined when it is: an absolute http(s) URL with a host, without spaces, control or
+ * invisible characters (a raw newline could break a header or a log line), backslashes (which
+ * browsers read as slashes, so the text would not say where the link goes) or credentials
+ * (`user:password@`, which would be served to everyone).
+ */
+export function urlProblem(raw: string): string | undefined {
+  if (UNSAFE_CHARACTERS.test(raw)) return 'Must not contain spaces, control or invisible characters';
+  if (raw.includes('\\')) return 'Must not contain backslashes';
+  let url: URL;
   try {
-    const url = new URL(raw);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    url = new URL(raw);
   } catch {
-    return false;
+    return 'Must be an absolute http(s) URL';
   }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    return 'Must be an absolute http(s) URL';
+  }
+  if (url.username !== '' || url.password !== '') return 'Must not contain credentials (user:password@)';
+  return undefined;
 }
 
 function parameterName(part: string): string {
