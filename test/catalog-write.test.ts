@@ -308,7 +308,12 @@ describe('topics', () => {
     expect(
       taken.data!.createTopic.__typename === 'ValidationError' &&
         taken.data!.createTopic.fields.map((f) => `${f.path.join('.')}:${f.code}`),
-    ).toEqual(['input.name:TAKEN', 'input.slug:TAKEN']);
+    ).toEqual(['input.name:TAKEN']);
+    const slugTaken = await execute(CreateTopic, { input: { name: 'Other', slug: 'quantum-sensing' } }, as.editor);
+    expect(
+      slugTaken.data!.createTopic.__typename === 'ValidationError' &&
+        slugTaken.data!.createTopic.fields.map((f) => `${f.path.join('.')}:${f.code}`),
+    ).toEqual(['input.slug:TAKEN']);
     const bad = await execute(CreateTopic, { input: { name: 'Fine', slug: 'Not A Slug!' } }, as.editor);
     expect(bad.data!.createTopic.__typename === 'ValidationError' && bad.data!.createTopic.fields[0]!.code).toBe(
       'INVALID_SLUG',

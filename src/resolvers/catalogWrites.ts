@@ -2,7 +2,8 @@ import type { Db } from '../db/client.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
 import { InUseError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { slugify } from './slugs.ts';
+import { freeSlug } from './refs.ts';
+import { isSlug, slugify } from './slugs.ts';
 import type { Viewer } from './viewer.ts';
 import { checkName, checkText, Issues } from './validation.ts';
 import { lockNames, lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
@@ -19,7 +20,6 @@ type Maybe<T> = T | null | undefined;
 type GlobalRef = { id: string | number };
 
 const MAX_MERGE_SOURCES = 50;
-const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 const taken = (path: string[], what: string) =>
   new ValidationError([{ path, code: 'TAKEN', message: `Another ${what} already has this value` }]);
@@ -202,8 +202,12 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
 
 function checkSlug(issues: Issues, value: string): string | undefined {
   const slug = checkText(issues, ['input', 'slug'], value, { min: 1, max: 200 });
-  if (slug !== undefined && !SLUG.test(slug)) {
-    issues.add(['input', 'slug'], 'INVALID_SLUG', 'Lower-case letters and digits in words joined by single hyphens');
+  if (slug !== undefined && !isSlug(slug)) {
+    issues.add(
+      ['input', 'slug'],
+      'INVALID_SLUG',
+      'Lower-case letters (of any script, Latin without accents) and digits in words joined by single hyphens',
+    );
     return undefined;
   }
   return slug;
@@ -212,7 +216,8 @@ function checkSlug(issues: Issues, value: string): string | undefined {
 function slugFromName(issues: Issues, name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
   const slug = slugify(name);
-  if (!slug) issues.add(['input', 'name'], 'INVALID_NAME', 'A topic name needs at least one letter or digit');
+  if (!slug)
+    issues.add(['input', 'name'], 'INVALID_NAME', 'A topic name needs at least one letter or digit (of any script)');
   return slug || undefined;
 }
 
@@ -236,25 +241,33 @@ async function takenByOtherTopics(
 }
 
 /**
- * Adds a topic (EDITOR). Its slug is derived from the name unless given. ValidationError:
- * TAKEN on the name (by key) or the slug, INVALID_NAME, INVALID_SLUG, REQUIRED, TOO_LONG.
+ * Adds a topic (EDITOR). Its slug is the one given, or else derived from the name: the first
+ * free of `slug`, `slug-2`, `slug-3`... when topics with other names have it. ValidationError:
+ * TAKEN on the name (by key) or on a given slug, INVALID_NAME, INVALID_SLUG, REQUIRED, TOO_LONG.
  */
 export async function createTopic(db: Db, input: { name: string; slug?: Maybe<string> }, viewer: Viewer) {
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
-  const name = checkName(issues, ['input', 'name'], input.name);
-  const slug = input.slug != null ? checkSlug(issues, input.slug) : slugFromName(issues, name);
+  const name = checkName(issues, ['input', 'name'], input.name)!;
+  const given = input.slug != null;
+  const slug = given ? checkSlug(issues, input.slug!) : slugFromName(issues, name);
   issues.throwIfAny();
   return writeTransaction(db, async (tx) => {
+    await lockNames(tx, 'Topic', [name], [slug!]);
+    const clash = await takenByOtherTopics(tx, name, given ? slug : undefined);
+    if (clash) throw clash;
     const [row] = await tx.$queryRaw<{ id: number }[]>`
-      INSERT INTO "Topic" ("name", "slug") VALUES (${name}, ${slug}) ON CONFLICT DO NOTHING RETURNING "id"`;
-    if (row) return row;
-    // the topic that has the name or the slug vanished since the insert: try again
-    throw (await takenByOtherTopics(tx, name, slug)) ?? new RetryTransaction();
+      INSERT INTO "Topic" ("name", "slug") VALUES (${name}, ${given ? slug! : await freeSlug(tx, slug!)})
+      ON CONFLICT DO NOTHING RETURNING "id"`;
+    if (!row) throw new RetryTransaction();
+    return row;
   });
 }
 
-/** Renames a topic (EDITOR); its slug follows the new name unless a slug is given. As createTopic, plus NotFoundError. */
+/**
+ * Renames a topic (EDITOR); its slug follows the new name (as in createTopic) unless a slug is
+ * given. As createTopic, plus NotFoundError.
+ */
 export async function updateTopic(
   db: Db,
   input: { id: GlobalRef; name?: Maybe<string>; slug?: Maybe<string> },
@@ -265,14 +278,18 @@ export async function updateTopic(
   const issues = new Issues();
   if (input.name == null && input.slug == null) issues.add(['input'], 'NOTHING_TO_UPDATE', 'Give a new name or slug');
   const name = input.name != null ? checkName(issues, ['input', 'name'], input.name) : undefined;
-  const slug = input.slug != null ? checkSlug(issues, input.slug) : slugFromName(issues, name);
+  const given = input.slug != null;
+  const slug = given ? checkSlug(issues, input.slug!) : slugFromName(issues, name);
   issues.throwIfAny();
   try {
     return await writeTransaction(db, async (tx) => {
       await lockNames(tx, 'Topic', name ? [name] : [], slug ? [slug] : []);
+      const clash = await takenByOtherTopics(tx, name, given ? slug : undefined, id);
+      if (clash) throw clash;
+      const newSlug = slug && !given ? await freeSlug(tx, slug, id) : slug;
       const { count } = await tx.topic.updateMany({
         where: { id },
-        data: { ...(name ? { name } : {}), ...(slug ? { slug } : {}) },
+        data: { ...(name ? { name } : {}), ...(newSlug ? { slug: newSlug } : {}) },
       });
       if (count === 0) throw new NotFoundError('Topic', id);
       return { id };

@@ -1,4 +1,4 @@
-import { Prisma } from '../generated/prisma/client.ts';
+import { escapeLike } from './filters.ts';
 import { slugify } from './slugs.ts';
 import { checkName, type Issues } from './validation.ts';
 import { lockNames, RetryTransaction, type Tx } from './writes.ts';
@@ -52,7 +52,7 @@ export function checkRefs(
     if (name === undefined) return;
     const slug = slugify(name);
     if (kind === 'topic' && !slug) {
-      issues.add([...at, 'name'], 'INVALID_NAME', 'A topic name needs at least one letter or digit');
+      issues.add([...at, 'name'], 'INVALID_NAME', 'A topic name needs at least one letter or digit (of any script)');
       return;
     }
     out.push({ index, name, slug });
@@ -129,47 +129,69 @@ export function resolveAuthorRefs(tx: Tx, refs: Ref[]): Promise<number[]> {
 
 /**
  * Resolves topic refs to ids in the given order, creating topics named for the first time
- * (unless `create` is false: then unknown names resolve to undefined). A name matches the topic
- * with the same name key, or else the one with the same slug.
+ * (unless `create` is false: then unknown names resolve to undefined). A name is the topic with
+ * the same name key; a new one gets the slug of its name, or the first free `slug-2`,
+ * `slug-3`... when a topic with another name has it ("C++" is `c`, then "C#" is `c-2`).
  */
 export async function resolveTopicRefs(
   tx: Tx,
   refs: Ref[],
   options: { create: boolean } = { create: true },
 ): Promise<(number | undefined)[]> {
-  const lookup = async (names: NameRef[]) => {
-    const given = Prisma.sql`unnest(${names.map((ref) => ref.name)}::text[], ${names.map((ref) => ref.slug)}::text[]) AS n("name", "slug")`;
+  const names = byName(refs);
+  const lookup = async (wanted: NameRef[]) => {
     const rows = await tx.$queryRaw<{ name: string; id: number }[]>`
-      SELECT DISTINCT ON ("name") "name", "id" FROM (
-        SELECT n."name", t."id", 0 AS "rank" FROM ${given} JOIN "Topic" t ON t."nameKey" = "newsgraph_name_key"(n."name")
-        UNION ALL
-        SELECT n."name", t."id", 1 AS "rank" FROM ${given} JOIN "Topic" t ON t."slug" = n."slug"
-      ) AS m ORDER BY "name", "rank"`;
+      SELECT n AS "name", t."id" FROM unnest(${wanted.map((ref) => ref.name)}::text[]) AS n
+      JOIN "Topic" t ON t."nameKey" = "newsgraph_name_key"(n)`;
     return new Map(rows.map((row) => [row.name, row.id]));
   };
-  if (!options.create) {
-    const names = byName(refs);
-    const found = names.length ? await lookup(names) : new Map<string, number>();
-    return refs.map((ref) => ('id' in ref ? ref.id : found.get(ref.name)));
+  if (names.length && options.create) {
+    await lockNames(
+      tx,
+      'Topic',
+      names.map((ref) => ref.name),
+      names.map((ref) => ref.slug),
+    );
   }
-  return idsOf(
-    refs,
-    async (names) => {
-      await lockNames(
-        tx,
-        'Topic',
-        names.map((ref) => ref.name),
-        names.map((ref) => ref.slug),
-      );
-      return tx.$executeRaw`
-      INSERT INTO "Topic" ("name", "slug")
-      SELECT n."name", n."slug"
-      FROM unnest(${names.map((ref) => ref.name)}::text[], ${names.map((ref) => ref.slug)}::text[]) AS n("name", "slug")
-      ORDER BY "newsgraph_name_key"(n."name")
-      ON CONFLICT DO NOTHING`;
-    },
-    lookup,
-  );
+  const found = names.length ? await lookup(names) : new Map<string, number>();
+  if (options.create) {
+    for (const ref of names) {
+      if (found.has(ref.name)) continue;
+      // another spelling of this name earlier in the list may have just created it
+      const again = await lookup([ref]);
+      if (again.has(ref.name)) {
+        found.set(ref.name, again.get(ref.name)!);
+        continue;
+      }
+      const [row] = await tx.$queryRaw<{ id: number }[]>`
+        INSERT INTO "Topic" ("name", "slug") VALUES (${ref.name}, ${await freeSlug(tx, ref.slug)})
+        ON CONFLICT DO NOTHING RETURNING "id"`;
+      if (!row) throw new RetryTransaction();
+      found.set(ref.name, row.id);
+    }
+  }
+  return refs.map((ref) => ('id' in ref ? ref.id : found.get(ref.name)));
+}
+
+/**
+ * The slug for a topic whose slug follows its name: `base` when no other topic (than `except`)
+ * has it, else the first free of `base-2`, `base-3`... The chosen slug is locked (an advisory
+ * lock, as lockNames) and checked again, so two writers deriving one slug take turns.
+ */
+export async function freeSlug(tx: Tx, base: string, except = 0): Promise<string> {
+  for (;;) {
+    const rows = await tx.$queryRaw<{ slug: string }[]>`
+      SELECT "slug" FROM "Topic"
+      WHERE ("slug" = ${base} OR "slug" LIKE ${escapeLike(base)} || '-%') AND "id" <> ${except}`;
+    const taken = new Set(rows.map((row) => row.slug));
+    let n = 1;
+    while (taken.has(n === 1 ? base : `${base}-${n}`)) n++;
+    const candidate = n === 1 ? base : `${base}-${n}`;
+    await lockNames(tx, 'Topic', [], [candidate]);
+    const [holder] = await tx.$queryRaw<{ id: number }[]>`
+      SELECT "id" FROM "Topic" WHERE "slug" = ${candidate} AND "id" <> ${except}`;
+    if (!holder) return candidate;
+  }
 }
 
 /** Records DUPLICATE for every ref that resolves to an id an earlier ref already named. */

@@ -1,10 +1,27 @@
-/** URL-safe slug of a name: lower case, ASCII letters and digits joined by single hyphens. */
+/**
+ * The URL form of a name: lower case, letters and digits of any script in words joined by single
+ * hyphens. Latin letters lose their accents ("Ångström" gives `angstrom`, "Straße" `strasse`);
+ * other scripts keep their letters, accents and vowel signs included, since dropping them would
+ * change the words ("日本語" gives `日本語`, "Россия" `россия`, "हिन्दी" `हिन्दी`). `&` reads "and".
+ * Empty when the name has no letter or digit at all.
+ */
 export function slugify(name: string): string {
-  return name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/&/g, ' and ')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
+  return (
+    name
+      .normalize('NFKC')
+      // full lower-casing, as far as JavaScript goes: ß -> SS -> ss, İ -> i̇
+      .toUpperCase()
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/(\p{Script=Latin})\p{M}+/gu, '$1')
+      .normalize('NFC')
+      .replace(/&/g, ' and ')
+      .replace(/[^\p{L}\p{M}\p{N}]+/gu, '-')
+      .replace(/^-+|-+$/g, '')
+  );
+}
+
+/** A slug a client gives is valid when it is already in this form (its own slug). */
+export function isSlug(value: string): boolean {
+  return value !== '' && slugify(value) === value;
 }
