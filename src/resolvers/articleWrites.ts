@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { DuplicateUrlError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import type { Viewer } from './viewer.ts';
 import {
   checkDistinct,
@@ -13,9 +13,10 @@ import {
   type Ref,
   type RefInput,
 } from './refs.ts';
-import { isHttpUrl, normalizeUrl } from './urls.ts';
+import { isBlank } from '../input/text.ts';
+import { normalizeUrl, urlProblem } from './urls.ts';
 import { checkNotNull, checkText, Issues } from './validation.ts';
-import { lockRows, requireRole, writer, writeTransaction, type Tx } from './writes.ts';
+import { lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
 
 /**
  * Article writes. Each runs in one transaction (writeTransaction: retried on deadlock or
@@ -93,7 +94,8 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   if (checkNotNull(issues, at('url'), input.url)) {
     const url = checkText(issues, at('url'), input.url!, { min: 1, max: TEXT_LIMITS.url });
     if (url !== undefined) {
-      if (!isHttpUrl(url)) issues.add(at('url'), 'INVALID_URL', 'Must be an absolute http(s) URL');
+      const problem = urlProblem(url);
+      if (problem) issues.add(at('url'), 'INVALID_URL', problem);
       else {
         data.url = url;
         data.urlKey = normalizeUrl(url);
@@ -107,11 +109,10 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
     }
   }
   for (const field of ['description', 'summary', 'body'] as const) {
+    // long text keeps its own spacing; nothing visible in it is the same as empty
     if (checkNotNull(issues, at(field), input[field])) {
-      const value = input[field]!.normalize('NFC');
-      if (value.length > TEXT_LIMITS[field])
-        issues.add(at(field), 'TOO_LONG', `Must be at most ${TEXT_LIMITS[field]} characters`);
-      else data[field] = value;
+      const value = checkText(issues, at(field), input[field]!, { max: TEXT_LIMITS[field] });
+      if (value !== undefined) data[field] = isBlank(input[field]!) ? '' : input[field]!.normalize('NFC');
     }
   }
   if (checkNotNull(issues, at('priority'), input.priority)) {
@@ -134,34 +135,52 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   return out;
 }
 
-/** The author ids of an article's byline, or its topic ids. */
+/** The author ids of an article's byline in order, or its topic ids (ascending). */
 async function linkedIds(tx: Tx, table: 'ArticleAuthor' | 'ArticleTopic', articleId: number): Promise<number[]> {
   if (table === 'ArticleAuthor') {
-    return (await tx.articleAuthor.findMany({ where: { articleId }, select: { authorId: true } })).map(
-      (r) => r.authorId,
-    );
+    const rows = await tx.articleAuthor.findMany({
+      where: { articleId },
+      orderBy: { position: 'asc' },
+      select: { authorId: true },
+    });
+    return rows.map((row) => row.authorId);
   }
-  return (await tx.articleTopic.findMany({ where: { articleId }, select: { topicId: true } })).map((r) => r.topicId);
+  const rows = await tx.articleTopic.findMany({
+    where: { articleId },
+    orderBy: { topicId: 'asc' },
+    select: { topicId: true },
+  });
+  return rows.map((row) => row.topicId);
 }
+
+const sameList = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * Replaces the byline: resolves the refs (creating new names), locks the old and new authors
- * (their article counts change), checks them, then rewrites the rows. `isNew`: the article was
- * just inserted, so it has no byline yet.
+ * (their article counts change), checks them, then rewrites the rows, unless the byline is the
+ * same. `isNew`: the article was just inserted, so it has no byline yet. Returns whether it changed.
  */
-async function replaceAuthors(tx: Tx, issues: Issues, articleId: number, refs: Ref[], isNew: boolean): Promise<void> {
+async function replaceAuthors(
+  tx: Tx,
+  issues: Issues,
+  articleId: number,
+  refs: Ref[],
+  isNew: boolean,
+): Promise<boolean> {
   const path = ['input', 'authors'];
   const ids = await resolveAuthorRefs(tx, refs);
   const current = isNew ? [] : await linkedIds(tx, 'ArticleAuthor', articleId);
   checkLocked(await lockRows(tx, 'Author', [...current, ...ids]), issues, path, refs, ids, 'author');
   checkDistinct(issues, path, refs, ids, 'author');
   issues.throwIfAny();
+  if (sameList(ids, current)) return false;
   if (current.length) await tx.articleAuthor.deleteMany({ where: { articleId } });
   const rows = ids.map((authorId, position) => ({ articleId, authorId, position }));
   await tx.articleAuthor.createMany({ data: rows.sort((a, b) => a.authorId - b.authorId) });
+  return true;
 }
 
-/** Replaces the topics, as replaceAuthors does the byline. */
+/** Replaces the topics, as replaceAuthors does the byline; returns whether they changed. */
 async function replaceTopics(
   tx: Tx,
   issues: Issues,
@@ -169,20 +188,25 @@ async function replaceTopics(
   refs: Ref[],
   path: string[],
   isNew: boolean,
-): Promise<void> {
+): Promise<boolean> {
   const ids = await resolveTopicRefs(tx, refs);
   const current = isNew ? [] : await linkedIds(tx, 'ArticleTopic', articleId);
   const known = ids.filter((id): id is number => id !== undefined);
   checkLocked(await lockRows(tx, 'Topic', [...current, ...known]), issues, path, refs, ids, 'topic');
   checkDistinct(issues, path, refs, ids, 'topic');
   issues.throwIfAny();
-  if (current.length) await tx.articleTopic.deleteMany({ where: { articleId } });
   const sorted = ids.map((topicId) => topicId!).sort((a, b) => a - b);
+  if (sameList(sorted, current)) return false;
+  if (current.length) await tx.articleTopic.deleteMany({ where: { articleId } });
   await tx.articleTopic.createMany({ data: sorted.map((topicId) => ({ articleId, topicId })) });
+  return true;
 }
 
-/** Adds and removes topics, locking the article's current, added and removed topics at once. */
-async function changeTopics(tx: Tx, issues: Issues, articleId: number, add: Ref[], remove: Ref[]): Promise<void> {
+/**
+ * Adds and removes topics, locking the article's current, added and removed topics at once.
+ * Returns whether the topics changed (adding one it has, or removing one it lacks, does not).
+ */
+async function changeTopics(tx: Tx, issues: Issues, articleId: number, add: Ref[], remove: Ref[]): Promise<boolean> {
   const added = await resolveTopicRefs(tx, add);
   const removed = await resolveTopicRefs(tx, remove, { create: false });
   const current = await linkedIds(tx, 'ArticleTopic', articleId);
@@ -197,17 +221,77 @@ async function changeTopics(tx: Tx, issues: Issues, articleId: number, add: Ref[
       issues.add(['input', 'topics', 'add', ref.index], 'CONFLICT', 'Both added and removed');
   });
   issues.throwIfAny();
-  if (removing.size) await tx.articleTopic.deleteMany({ where: { articleId, topicId: { in: [...removing] } } });
-  await tx.articleTopic.createMany({
-    data: added.map((topicId) => ({ articleId, topicId: topicId! })).sort((a, b) => a.topicId - b.topicId),
-    skipDuplicates: true,
-  });
-  const total = await tx.articleTopic.count({ where: { articleId } });
-  if (total > LIMITS.topics) {
+  const has = new Set(current);
+  const dropping = [...removing].filter((topicId) => has.has(topicId));
+  const adding = [...new Set(added.map((topicId) => topicId!))].filter((topicId) => !has.has(topicId));
+  if (current.length - dropping.length + adding.length > LIMITS.topics) {
     throw new ValidationError([
       { path: ['input', 'topics', 'add'], code: 'TOO_MANY', message: `An article has at most ${LIMITS.topics} topics` },
     ]);
   }
+  if (dropping.length) await tx.articleTopic.deleteMany({ where: { articleId, topicId: { in: dropping } } });
+  if (adding.length) {
+    await tx.articleTopic.createMany({ data: adding.sort((a, b) => a - b).map((topicId) => ({ articleId, topicId })) });
+  }
+  return dropping.length > 0 || adding.length > 0;
+}
+
+type Column = keyof CheckedFields['data'];
+
+/** The changes an update asks for, beyond the article's columns. */
+interface LinkChanges {
+  authors?: Ref[];
+  topicSet?: Ref[];
+  topicAdd?: Ref[];
+  topicRemove?: Ref[];
+}
+
+/**
+ * Applies `data` and the byline and topic changes to the article, which is locked first
+ * (FOR UPDATE: the lock order's first step). Only what differs from the article is written, and
+ * only then do `version` and `updatedAt` move: an update that changes nothing leaves the article
+ * exactly as it was. NotFoundError when it is gone; VersionConflictError when `expectedVersion`
+ * is given and the article is at another version. Returns whether anything changed.
+ */
+async function applyChanges(
+  tx: Tx,
+  id: number,
+  data: CheckedFields['data'],
+  links: LinkChanges,
+  by: string | null,
+  now: Date,
+  expectedVersion?: number,
+): Promise<boolean> {
+  const columns = Object.keys(data) as Column[];
+  const selected = Prisma.raw(['"version"', ...columns.map((column) => `"${column}"`)].join(', '));
+  const [current] = await tx.$queryRaw<(Record<Column, unknown> & { version: number })[]>`
+    SELECT ${selected} FROM "Article" WHERE "id" = ${id} FOR UPDATE`;
+  if (!current) throw new NotFoundError('Article', id);
+  if (expectedVersion !== undefined && current.version !== expectedVersion) {
+    throw new VersionConflictError(id, current.version);
+  }
+  const same = (a: unknown, b: unknown) =>
+    a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+  const changed = Object.fromEntries(
+    columns.filter((column) => !same(current[column], data[column])).map((c) => [c, data[c]]),
+  );
+  const found = new Issues();
+  let linksChanged = false;
+  if (links.authors) linksChanged = (await replaceAuthors(tx, found, id, links.authors, false)) || linksChanged;
+  if (links.topicSet) {
+    linksChanged =
+      (await replaceTopics(tx, found, id, links.topicSet, ['input', 'topics', 'set'], false)) || linksChanged;
+  }
+  if (links.topicAdd?.length || links.topicRemove?.length) {
+    linksChanged = (await changeTopics(tx, found, id, links.topicAdd ?? [], links.topicRemove ?? [])) || linksChanged;
+  }
+  if (!linksChanged && Object.keys(changed).length === 0) return false;
+  await tx.article.update({
+    where: { id },
+    data: { ...changed, version: { increment: 1 }, updatedAt: now, updatedBy: by },
+    select: { id: true },
+  });
+  return true;
 }
 
 async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
@@ -243,9 +327,10 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
 }
 
 /**
- * Creates the article, or updates the one whose normalized URL matches, in one statement
- * (INSERT ... ON CONFLICT), so concurrent upserts of the same story make one row. Fields left
- * out keep their values on update; `authors`/`topics`, when given, replace the lists.
+ * Creates the article, or updates the one whose normalized URL matches (INSERT ... ON CONFLICT,
+ * so concurrent upserts of the same story make one row). Fields left out keep their values on
+ * update; `authors`/`topics`, when given, replace the lists. Filing the same story again with
+ * nothing new changes nothing, not even its version.
  */
 export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: Viewer, now = new Date()) {
   requireRole(viewer, 'EDITOR');
@@ -257,31 +342,30 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
   issues.throwIfAny();
   const by = writer(viewer);
   return writeTransaction(db, async (tx) => {
-    const [row] = await tx.$queryRaw<{ id: number; inserted: boolean }[]>`
+    const [row] = await tx.$queryRaw<{ id: number }[]>`
       INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
                              "description", "summary", "body", "createdBy", "updatedBy", "updatedAt")
       VALUES (${data.title}, ${data.url}, ${data.urlKey}, ${data.source}, ${data.publishedAt}, ${data.priority},
               COALESCE(${data.isAustralian ?? null}::boolean, false), COALESCE(${data.description ?? null}::text, ''),
               COALESCE(${data.summary ?? null}::text, ''), COALESCE(${data.body ?? null}::text, ''), ${by}, ${by}, ${now})
-      ON CONFLICT ("urlKey") DO UPDATE SET
-        "title" = EXCLUDED."title",
-        "url" = EXCLUDED."url",
-        "source" = EXCLUDED."source",
-        "publishedAt" = EXCLUDED."publishedAt",
-        "priority" = EXCLUDED."priority",
-        "isAustralian" = COALESCE(${data.isAustralian ?? null}::boolean, "Article"."isAustralian"),
-        "description" = COALESCE(${data.description ?? null}::text, "Article"."description"),
-        "summary" = COALESCE(${data.summary ?? null}::text, "Article"."summary"),
-        "body" = COALESCE(${data.body ?? null}::text, "Article"."body"),
-        "updatedBy" = EXCLUDED."updatedBy",
-        "updatedAt" = EXCLUDED."updatedAt",
-        "version" = "Article"."version" + 1
-      RETURNING "id", (xmax = 0) AS "inserted"`;
-    const { id, inserted } = row!;
-    const found = new Issues();
-    if (authors || inserted) await replaceAuthors(tx, found, id, authors ?? [], inserted);
-    if (topics || inserted) await replaceTopics(tx, found, id, topics ?? [], ['input', 'topics'], inserted);
-    return { id, created: inserted };
+      ON CONFLICT ("urlKey") DO NOTHING
+      RETURNING "id"`;
+    if (row) {
+      const found = new Issues();
+      await replaceAuthors(tx, found, row.id, authors ?? [], true);
+      await replaceTopics(tx, found, row.id, topics ?? [], ['input', 'topics'], true);
+      return { id: row.id, created: true };
+    }
+    // filed before (possibly by a transaction that just committed): update it in place
+    const existing = await tx.article.findUnique({ where: { urlKey: data.urlKey! }, select: { id: true } });
+    if (!existing) throw new RetryTransaction(); // deleted since the insert looked
+    try {
+      await applyChanges(tx, existing.id, data, { authors, topicSet: topics }, by, now);
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new RetryTransaction();
+      throw error;
+    }
+    return { id: existing.id, created: false };
   });
 }
 
@@ -308,7 +392,8 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
     if (topics!.remove != null)
       topicRemove = checkRefs(issues, ['input', 'topics', 'remove'], topics!.remove, LIMITS.topics, 'topic');
   }
-  if (Object.keys(data).length === 0 && !authors && topics == null && issues.empty) {
+  const topicChange = topicSet !== undefined || topicAdd.length > 0 || topicRemove.length > 0;
+  if (Object.keys(data).length === 0 && !authors && !topicChange && issues.empty) {
     issues.add(['input'], 'NOTHING_TO_UPDATE', 'Give at least one field to change');
   }
   issues.throwIfAny();
@@ -318,19 +403,8 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
         const other = await tx.article.findUnique({ where: { urlKey: data.urlKey }, select: { id: true } });
         if (other && other.id !== id) throw new DuplicateUrlError(other.id);
       }
-      const { count } = await tx.article.updateMany({
-        where: { id, version: input.expectedVersion },
-        data: { ...data, version: { increment: 1 }, updatedAt: now, updatedBy: writer(viewer) },
-      });
-      if (count === 0) {
-        const current = await tx.article.findUnique({ where: { id }, select: { version: true } });
-        if (!current) throw new NotFoundError('Article', id);
-        throw new VersionConflictError(id, current.version);
-      }
-      const found = new Issues();
-      if (authors) await replaceAuthors(tx, found, id, authors, false);
-      if (topicSet) await replaceTopics(tx, found, id, topicSet, ['input', 'topics', 'set'], false);
-      if (topicAdd.length || topicRemove.length) await changeTopics(tx, found, id, topicAdd, topicRemove);
+      const links = { authors, topicSet, topicAdd, topicRemove };
+      await applyChanges(tx, id, data, links, writer(viewer), now, input.expectedVersion);
     });
   } catch (error) {
     if (data.urlKey && isUniqueViolation(error)) throw await duplicateOf(db, data.urlKey);
