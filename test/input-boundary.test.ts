@@ -1,0 +1,461 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { encodeCursor } from '../src/resolvers/pagination.ts';
+import { yoga } from './support/api.ts';
+import { globalId } from './support/demo.ts';
+import { callers, snapshot, type Caller } from './support/keys.ts';
+
+/**
+ * Each kind of bad input, one focused test each, with the right answer as the expectation:
+ * NUL and lone surrogates, numbers a column cannot hold, impossible dates, lengths in
+ * characters, names in any script and their slugs, human order, invisible values, empty
+ * operators and no-op updates, deep input, IDs of types that are not nodes, unsafe links and
+ * bounds finer than a millisecond. (Unicode normalization: names.test.ts.)
+ */
+
+let as: Record<Caller, Record<string, string>>;
+beforeAll(async () => {
+  as = await callers();
+});
+
+interface Answer {
+  status: number;
+  data?: any;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+}
+
+async function post(query: string, variables: object = {}, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await yoga.fetch('http://newsgraph.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, ...((await response.json()) as object) };
+}
+
+const codes = (answer: Answer) => (answer.errors ?? []).map((error) => error.extensions?.code);
+
+let n = 0;
+const FILE = `mutation($input: CreateArticleInput!) {
+  createArticle(input: $input) {
+    __typename
+    ... on CreateArticleSuccess { article { id title description version authors { name } topics { name slug } } }
+    ... on ValidationError { fields { path code message } }
+  }
+}`;
+function article(fields: object = {}) {
+  n += 1;
+  return {
+    title: `Boundary ${n}`,
+    url: `https://boundary.example/${n}`,
+    source: 'Boundary',
+    publishedAt: '2026-03-01T00:00:00Z',
+    priority: 2,
+    ...fields,
+  };
+}
+const file = (fields: object = {}) => post(FILE, { input: article(fields) }, as.editor);
+
+describe('NUL characters and lone surrogates', () => {
+  const COUNT = 'query($s: String!) { articles(filter: { title: { contains: $s } }) { totalCount } }';
+
+  it('are refused with BAD_USER_INPUT (HTTP 400) in any query argument, nested ones too, before any SQL', async () => {
+    for (const bad of ['chip\u0000s', 'chip\ud800s', '\udfff']) {
+      const answer = await post(COUNT, { s: bad });
+      expect(answer.status).toBe(400);
+      expect(codes(answer)).toEqual(['BAD_USER_INPUT']);
+    }
+    const nested = await post(
+      '{ authors(first: 1) { edges { node { articles(filter: { source: { equals: "a\\u0000" } }) { totalCount } } } } }',
+    );
+    expect(codes(nested)).toEqual(['BAD_USER_INPUT']);
+    const marker = await post(
+      'query($m: String!) { articles(search: "chips") { edges { highlight(startMarker: $m) } } }',
+      { m: '\u0000' },
+    );
+    expect(codes(marker)).toEqual(['BAD_USER_INPUT']);
+    const search = await post('query($s: String!) { articles(search: $s) { totalCount } }', { s: 'x\u0000' });
+    expect(codes(search)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('are a ValidationError with INVALID_CHARACTER on mutations, every field at once, nothing written', async () => {
+    const before = await snapshot();
+    const answer = await file({
+      title: 'chip\u0000s',
+      body: 'half \ud83d pair',
+      authors: [{ name: 'Ann\u0000' }, { name: '\udc00' }],
+    });
+    expect(answer.data.createArticle.__typename).toBe('ValidationError');
+    expect(
+      answer.data.createArticle.fields
+        .map((f: { path: string[]; code: string }) => `${f.path.join('.')}:${f.code}`)
+        .sort(),
+    ).toEqual([
+      'input.authors.0.name:INVALID_CHARACTER',
+      'input.authors.1.name:INVALID_CHARACTER',
+      'input.body:INVALID_CHARACTER',
+      'input.title:INVALID_CHARACTER',
+    ]);
+    const author = await post(
+      'mutation($n: String!) { createAuthor(input: { name: $n }) { __typename } }',
+      { n: 'A\u0000' },
+      as.editor,
+    );
+    expect(author.data.createAuthor.__typename).toBe('ValidationError');
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('numbers a column cannot hold', () => {
+  it('are refused in filters (priority is a smallint), values it holds are compared', async () => {
+    for (const value of [32768, -32769, 2147483647]) {
+      const answer = await post('query($p: Int!) { articles(filter: { priority: { equals: $p } }) { totalCount } }', {
+        p: value,
+      });
+      expect(codes(answer), String(value)).toEqual(['BAD_USER_INPUT']);
+    }
+    const inList = await post('{ articles(filter: { priority: { in: [1, 40000] } }) { totalCount } }');
+    expect(codes(inList)).toEqual(['BAD_USER_INPUT']);
+    const search = await post('{ articles(search: "chips", filter: { priority: { gt: 40000 } }) { totalCount } }');
+    expect(codes(search)).toEqual(['BAD_USER_INPUT']);
+    const ok = await post('{ articles(filter: { priority: { equals: 32767 } }) { totalCount } }');
+    expect(ok.data).toEqual({ articles: { totalCount: 0 } });
+    // 2^31 is not an Int at all: graphql-js refuses it
+    const huge = await post('query($p: Int!) { articles(filter: { priority: { equals: $p } }) { totalCount } }', {
+      p: 2 ** 31,
+    });
+    expect(codes(huge)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('are refused in edited cursors (INVALID_CURSOR)', async () => {
+    const terms = [{ column: 'priority', kind: 'smallint' as const, direction: 'ASC' as const }];
+    for (const values of [
+      [40000, 1],
+      [1, 2 ** 40],
+      [1, -(2 ** 31) - 1],
+    ]) {
+      const cursor = encodeCursor(terms, values);
+      const answer = await post(
+        `{ articles(orderBy: [{ field: PRIORITY, direction: ASC }], after: "${cursor}") { totalCount } }`,
+      );
+      expect(codes(answer), JSON.stringify(values)).toEqual(['INVALID_CURSOR']);
+    }
+    const titleTerms = [{ column: 'title', kind: 'string' as const, direction: 'ASC' as const }];
+    for (const key of ['a\u0000', '\ud800', 'x'.repeat(501)]) {
+      const cursor = encodeCursor(titleTerms, [key, 1]);
+      const answer = await post(`{ articles(orderBy: [{ field: TITLE }], after: "${cursor}") { totalCount } }`);
+      expect(codes(answer)).toEqual(['INVALID_CURSOR']);
+    }
+    const dateTerms = [{ column: 'publishedAt', kind: 'date' as const, direction: 'DESC' as const }];
+    for (const key of ['0000-01-01T00:00:00.000Z', '+010000-01-01T00:00:00.000Z', '2026-02-30T00:00:00.000Z']) {
+      const cursor = encodeCursor(dateTerms, [key, 1]);
+      const answer = await post(`{ articles(after: "${cursor}") { totalCount } }`);
+      expect(codes(answer), key).toEqual(['INVALID_CURSOR']);
+    }
+  });
+});
+
+describe('dates', () => {
+  const BEFORE = 'query($d: DateTime!) { articles(filter: { publishedAt: { lt: $d } }) { totalCount } }';
+
+  it('are refused when they do not exist or fall outside years 0001-9999, never rolled over', async () => {
+    for (const value of [
+      '2026-02-30T12:00:00Z',
+      '2025-02-29',
+      '2026-13-01',
+      '2026-04-31',
+      '0000-01-01',
+      '10000-01-01',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T23:60:00Z',
+      '2026-01-01T23:59:60Z',
+      '2026-01-01T10:00:00+24:00',
+      '2026-01-01T10:00:00',
+    ]) {
+      const answer = await post(BEFORE, { d: value });
+      expect(codes(answer), value).toEqual(['BAD_USER_INPUT']);
+      const created = await file({ publishedAt: value });
+      expect(codes(created), value).toEqual(['BAD_USER_INPUT']);
+    }
+    for (const value of ['2024-02-29', '0001-01-01', '9999-12-31T23:59:59.999Z', '2026-01-01T10:00:00-03:30']) {
+      expect(codes(await post(BEFORE, { d: value })), value).toEqual([]);
+    }
+  });
+
+  it('round bounds finer than a millisecond so that comparisons stay true', async () => {
+    const filed = await file({ title: 'Exactly midnight', publishedAt: '2026-05-01T00:00:00.000Z' });
+    expect(filed.data.createArticle.__typename).toBe('CreateArticleSuccess');
+    const query = `query($f: ArticleFilter!) {
+      plain: articles(filter: $f) { totalCount }
+      searched: articles(filter: $f, search: "midnight") { totalCount }
+      articleFacets(filter: $f) { total }
+    }`;
+    const bound = '2026-05-01T00:00:00.0005Z';
+    for (const [op, expected] of [
+      ['lt', 1],
+      ['lte', 1],
+      ['gt', 0],
+      ['gte', 0],
+    ] as const) {
+      const answer = await post(query, {
+        f: { title: { equals: 'Exactly midnight' }, publishedAt: { [op]: bound } },
+      });
+      expect(answer.data, op).toEqual({
+        plain: { totalCount: expected },
+        searched: { totalCount: expected },
+        articleFacets: { total: expected },
+      });
+    }
+  });
+});
+
+describe('lengths count characters, not UTF-16 units', () => {
+  it('takes a title of 500 emoji and refuses 501, saying so', async () => {
+    const ok = await file({ title: '🚀'.repeat(500) });
+    expect(ok.data.createArticle.__typename).toBe('CreateArticleSuccess');
+    const long = await file({ title: '🚀'.repeat(501) });
+    expect(long.data.createArticle.fields).toEqual([
+      { path: ['input', 'title'], code: 'TOO_LONG', message: 'Must be at most 500 characters (got 501)' },
+    ]);
+    const filter = await post('query($s: String!) { articles(filter: { title: { contains: $s } }) { totalCount } }', {
+      s: '🚀'.repeat(500),
+    });
+    expect(filter.data).toEqual({ articles: { totalCount: 1 } });
+    const search = await post('query($s: String!) { articles(search: $s) { totalCount } }', { s: '🚀'.repeat(500) });
+    expect(codes(search)).toEqual([]);
+  });
+});
+
+describe('names in any script, and their slugs', () => {
+  const TOPIC = `mutation($input: CreateTopicInput!) {
+    createTopic(input: $input) {
+      __typename
+      ... on CreateTopicSuccess { topic { name slug } }
+      ... on ValidationError { fields { path code } }
+    }
+  }`;
+
+  it('makes topics of Japanese, Russian, Korean, Hindi and German names, with slugs that keep them', async () => {
+    for (const [name, slug] of [
+      ['日本語', '日本語'],
+      ['Россия', 'россия'],
+      ['한국어', '한국어'],
+      ['हिन्दी', 'हिन्दी'],
+      ['Straße', 'strasse'],
+      ['Ångström Lab', 'angstrom-lab'],
+    ]) {
+      const answer = await post(TOPIC, { input: { name } }, as.editor);
+      expect(answer.data.createTopic, name).toEqual({ __typename: 'CreateTopicSuccess', topic: { name, slug } });
+    }
+    const found = await post('{ topic(slug: "россия") { name } }');
+    expect(found.data.topic).toEqual({ name: 'Россия' });
+  });
+
+  it('gives distinct names distinct slugs, never tagging one with the other', async () => {
+    const plus = await post(TOPIC, { input: { name: 'C++' } }, as.editor);
+    expect(plus.data.createTopic.topic).toEqual({ name: 'C++', slug: 'c' });
+    const sharp = await file({ topics: [{ name: 'C#' }] });
+    expect(sharp.data.createArticle.article.topics).toEqual([{ name: 'C#', slug: 'c-2' }]);
+    const again = await file({ topics: [{ name: 'c#' }, { name: 'C' }] });
+    expect(again.data.createArticle.article.topics).toEqual([
+      { name: 'C', slug: 'c-3' },
+      { name: 'C#', slug: 'c-2' },
+    ]);
+    const given = await post(TOPIC, { input: { name: 'C Language', slug: 'c' } }, as.editor);
+    expect(given.data.createTopic).toEqual({
+      __typename: 'ValidationError',
+      fields: [{ path: ['input', 'slug'], code: 'TAKEN' }],
+    });
+    const bad = await post(TOPIC, { input: { name: 'Fine', slug: 'Россия' } }, as.editor);
+    expect(bad.data.createTopic.fields).toEqual([{ path: ['input', 'slug'], code: 'INVALID_SLUG' }]);
+  });
+});
+
+describe('order by title and name', () => {
+  it('is dictionary order, not byte order, in both directions and across pages', async () => {
+    const titles = ['Banana', 'Zulu', 'apple', 'zebra', 'Ångström', 'Éclair'];
+    for (const title of titles) await file({ title, source: 'Order Test' });
+    const expected = ['Ångström', 'apple', 'Banana', 'Éclair', 'zebra', 'Zulu'];
+    const page = (args: string) =>
+      post(`{ articles(filter: { source: { equals: "Order Test" } }, orderBy: [{ field: TITLE }], ${args}) {
+        edges { node { title } } pageInfo { endCursor }
+      } }`);
+    const whole = await page('first: 10');
+    expect(whole.data.articles.edges.map((e: { node: { title: string } }) => e.node.title)).toEqual(expected);
+    const walked: string[] = [];
+    let after = '';
+    for (let i = 0; i < 3; i++) {
+      const next = await page(`first: 2${after}`);
+      walked.push(...next.data.articles.edges.map((e: { node: { title: string } }) => e.node.title));
+      after = `, after: "${next.data.articles.pageInfo.endCursor}"`;
+    }
+    expect(walked).toEqual(expected);
+    const down =
+      await post(`{ articles(filter: { source: { equals: "Order Test" } }, orderBy: [{ field: TITLE, direction: DESC }]) {
+      edges { node { title } } } }`);
+    expect(down.data.articles.edges.map((e: { node: { title: string } }) => e.node.title)).toEqual(
+      [...expected].reverse(),
+    );
+    for (const name of ['Zulu Writer', 'Émile Writer', 'adam Writer', 'Bob Writer']) {
+      await post('mutation($n: String!) { createAuthor(input: { name: $n }) { __typename } }', { n: name }, as.editor);
+    }
+    const authors = await post(
+      '{ authors(filter: { name: { contains: "Writer" } }, first: 10) { edges { node { name } } } }',
+    );
+    expect(authors.data.authors.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual([
+      'adam Writer',
+      'Bob Writer',
+      'Émile Writer',
+      'Zulu Writer',
+    ]);
+  });
+});
+
+describe('invisible values', () => {
+  it('count as empty: a title of zero-width spaces and a name of direction marks are REQUIRED', async () => {
+    const before = await snapshot();
+    const answer = await file({ title: '\u200b\u200b\u200b', authors: [{ name: '\u200f\u200e\u200f' }] });
+    expect(
+      answer.data.createArticle.fields.map((f: { path: string[]; code: string }) => `${f.path.join('.')}:${f.code}`),
+    ).toEqual(['input.title:REQUIRED', 'input.authors.0.name:REQUIRED']);
+    expect(await snapshot()).toEqual(before);
+    const blankBody = await file({ description: '\u200b \u2060' });
+    expect(blankBody.data.createArticle.article.description).toBe('');
+  });
+});
+
+describe('empty operators and changes', () => {
+  it('NOT of no condition matches nothing; AND of none and OR with an empty branch match everything', async () => {
+    const total = (await post('{ articles { totalCount } }')).data.articles.totalCount;
+    expect(total).toBeGreaterThan(0);
+    const answer = await post(`{
+      not: articles(filter: { NOT: {} }) { totalCount }
+      notAnd: articles(filter: { NOT: { AND: [] } }) { totalCount }
+      and: articles(filter: { AND: [] }) { totalCount }
+      or: articles(filter: { OR: [{}, { priority: { equals: 5 } }] }) { totalCount }
+      emptyOr: articles(filter: { OR: [] }) { totalCount }
+      searchNot: articles(search: "boundary", filter: { NOT: {} }) { totalCount }
+      facets: articleFacets(filter: { NOT: {} }) { total }
+    }`);
+    expect(answer.data).toEqual({
+      not: { totalCount: 0 },
+      notAnd: { totalCount: 0 },
+      and: { totalCount: total },
+      or: { totalCount: total },
+      emptyOr: { totalCount: 0 },
+      searchNot: { totalCount: 0 },
+      facets: { total: 0 },
+    });
+  });
+
+  it('an update that changes nothing is refused or leaves the version alone', async () => {
+    const filed = await file({ title: 'Unchanged', topics: [{ name: 'Steady' }], authors: [{ name: 'Same Writer' }] });
+    const { id, version } = filed.data.createArticle.article;
+    const UPDATE = `mutation($input: UpdateArticleInput!) {
+      updateArticle(input: $input) {
+        __typename
+        ... on UpdateArticleSuccess { article { version } }
+        ... on ValidationError { fields { path code } }
+      }
+    }`;
+    const empty = await post(UPDATE, { input: { id, expectedVersion: version, topics: {} } }, as.editor);
+    expect(empty.data.updateArticle).toEqual({
+      __typename: 'ValidationError',
+      fields: [{ path: ['input'], code: 'NOTHING_TO_UPDATE' }],
+    });
+    for (const change of [
+      { title: 'Unchanged' },
+      { topics: { add: [], remove: [] }, title: ' Unchanged ' },
+      { topics: { set: [{ name: 'steady' }] } },
+      { topics: { add: [{ name: 'STEADY' }] } },
+      { authors: [{ name: 'same writer' }] },
+    ]) {
+      const same = await post(UPDATE, { input: { id, expectedVersion: version, ...change } }, as.editor);
+      expect(same.data.updateArticle, JSON.stringify(change)).toEqual({
+        __typename: 'UpdateArticleSuccess',
+        article: { version },
+      });
+    }
+    const changed = await post(UPDATE, { input: { id, expectedVersion: version, title: 'Changed' } }, as.editor);
+    expect(changed.data.updateArticle.article.version).toBe(version + 1);
+    // filing the same story again with nothing new changes nothing either
+    const again = await post(
+      `mutation($input: CreateArticleInput!) { upsertArticle(input: $input) { __typename ... on UpsertArticleSuccess { created article { version } } } }`,
+      {
+        input: {
+          title: 'Changed',
+          url: `https://boundary.example/${n}`,
+          source: 'Boundary',
+          publishedAt: '2026-03-01T00:00:00Z',
+          priority: 2,
+          authors: [{ name: 'Same Writer' }],
+        },
+      },
+      as.editor,
+    );
+    expect(again.data.upsertArticle).toEqual({
+      __typename: 'UpsertArticleSuccess',
+      created: false,
+      article: { version: version + 1 },
+    });
+  });
+});
+
+describe('deep input', () => {
+  it('is refused before coercion, as a variable or a literal, never overflowing the stack', async () => {
+    const filter: Record<string, unknown> = {};
+    let level = filter;
+    for (let i = 0; i < 2000; i++) {
+      level.NOT = {};
+      level = level.NOT as Record<string, unknown>;
+    }
+    const variable = await post('query($f: ArticleFilter) { articles(filter: $f) { totalCount } }', { f: filter });
+    expect(variable.status).toBe(400);
+    expect(codes(variable)).toEqual(['BAD_USER_INPUT']);
+    const literal = await post(`{ articles(filter: ${'{ NOT: '.repeat(2000)}{}${' }'.repeat(2000)}) { totalCount } }`);
+    expect(literal.status).toBeLessThan(500);
+    expect(codes(literal)).toEqual(['TOO_MANY_TOKENS']);
+    const sixDeep = await post(`{ articles(filter: ${'{ NOT: '.repeat(6)}{}${' }'.repeat(6)}) { totalCount } }`);
+    expect(codes(sixDeep)).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('IDs of types that cannot be fetched', () => {
+  it('are INVALID_ID for that ID alone', async () => {
+    const filed = await file();
+    const id = filed.data.createArticle.article.id;
+    for (const typename of ['ApiKey', 'Foo', 'ArticleAuthor']) {
+      const one = await post(`{ node(id: "${globalId(typename, 1)}") { id } }`);
+      expect(codes(one), typename).toEqual(['INVALID_ID']);
+    }
+    const many = await post(
+      `{ nodes(ids: ["${id}", "${globalId('Foo', 1)}", "${globalId('Author', 999999)}"]) { id } }`,
+    );
+    expect(many.data).toEqual({ nodes: [{ id }, null, null] });
+    expect(many.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([[['nodes', 1], 'INVALID_ID']]);
+  });
+});
+
+describe('links that are not safe to show', () => {
+  it('are refused as INVALID_URL, and refused as lookups', async () => {
+    for (const url of [
+      'https://news.example/a\nSet-Cookie: x=1',
+      'https://news.example/a\tb',
+      'https:\\\\news.example\\story',
+      'https://user:secret@news.example/story',
+      'https://admin@news.example/story',
+      'https://news.example/a\u200bb',
+      'javascript:alert(1)',
+      'ftp://news.example/file',
+    ]) {
+      const answer = await file({ url });
+      expect(answer.data.createArticle.fields, url).toEqual([
+        expect.objectContaining({ path: ['input', 'url'], code: 'INVALID_URL' }),
+      ]);
+      const lookup = await post('query($u: String!) { article(url: $u) { id } }', { u: url });
+      expect(codes(lookup), url).toEqual(['BAD_USER_INPUT']);
+    }
+    const fine = await file({ url: 'https://news.example/ok?q=a%20b#top' });
+    expect(fine.data.createArticle.__typename).toBe('CreateArticleSuccess');
+  });
+});
