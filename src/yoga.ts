@@ -71,9 +71,20 @@ export function codeClientError(error: GraphQLError): GraphQLError {
   let code: ErrorCode | 'REQUEST_TIMEOUT' | undefined;
   // (only after the request was answered 503: nobody reads this one)
   if (original instanceof RequestTimedOut) code = 'REQUEST_TIMEOUT';
-  else if (original instanceof PothosValidationError)
+  else if (original instanceof PothosValidationError) {
+    // "ID: <the client's text> is not of type: Author": say it without echoing the text
+    const wrongType = /^ID: .* is not of type: ([\w, ]+)$/s.exec(original.message);
+    if (wrongType) {
+      return new GraphQLError(`Not a valid ID of type ${wrongType[1]}`, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        extensions: { code: ErrorCode.INVALID_ID },
+      });
+    }
     code = /\bid\b/i.test(original.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;
-  else if (!error.path && (!original || original instanceof GraphQLError)) code = ErrorCode.BAD_USER_INPUT;
+  } else if (!error.path && (!original || original instanceof GraphQLError)) code = ErrorCode.BAD_USER_INPUT;
   if (!code) return error;
   return new GraphQLError(error.message, {
     nodes: error.nodes,

@@ -11,6 +11,9 @@ import { ErrorCode, UserInputError } from '../errors.ts';
 
 export const MIN_YEAR = 1;
 export const MAX_YEAR = 9999;
+/** The first and last instants (UTC, ms) a DateTime may name. */
+const FIRST_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /** A Date (millisecond precision, floor) that remembers whether its text had finer digits. */
 export class Instant extends Date {
@@ -54,7 +57,13 @@ export function parseInstant(value: unknown): Instant {
   const utc = new Date(0);
   utc.setUTCFullYear(year!, month! - 1, day!);
   utc.setUTCHours(hour!, minute!, second!, Number(fraction.slice(0, 3).padEnd(3, '0')));
-  return new Instant(utc.getTime() - offsetMinutes * 60_000, /[1-9]/.test(fraction.slice(3)));
+  const instant = new Instant(utc.getTime() - offsetMinutes * 60_000, /[1-9]/.test(fraction.slice(3)));
+  // the offset can carry a date in year 0001 or 9999 out of the range (in UTC)
+  const last = instant.finerThanMs ? LAST_MS - 1 : LAST_MS;
+  if (instant.getTime() < FIRST_MS || instant.getTime() > last) {
+    refuse(value, `must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z`);
+  }
+  return instant;
 }
 
 /**

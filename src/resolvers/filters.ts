@@ -224,9 +224,16 @@ function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget
     // NOT of no condition: no article
     and.push(negated ? { NOT: negated } : NOTHING);
   }
-  if (input.priority) and.push({ priority: numberWhere(input.priority, 'priority', budget, INT_COLUMNS.priority) });
-  if (input.publishedAt) and.push({ publishedAt: dateWhere(input.publishedAt, budget) });
-  if (input.createdAt) and.push({ createdAt: dateWhere(input.createdAt, budget) });
+  // an operator object without operators ({ priority: {} }) is no condition, as in the SQL compiler
+  const some = <T extends object>(condition: T) => Object.keys(condition).length > 0;
+  if (input.priority) {
+    const condition = numberWhere(input.priority, 'priority', budget, INT_COLUMNS.priority);
+    if (some(condition)) and.push({ priority: condition });
+  }
+  for (const column of ['publishedAt', 'createdAt'] as const) {
+    const condition = input[column] ? dateWhere(input[column], budget) : {};
+    if (some(condition)) and.push({ [column]: condition });
+  }
   if (input.isAustralian != null) {
     budget.count();
     and.push({ isAustralian: input.isAustralian });

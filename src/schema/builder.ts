@@ -14,13 +14,18 @@ import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { expectedErrors } from '../observability.ts';
 import { hasRole } from '../resolvers/viewer.ts';
 
-/** Global IDs are base64("Type:id") with a positive integer id; anything else is INVALID_ID. */
+/** The typename a malformed global ID decodes to: no type has it, so every use refuses it. */
+const MALFORMED = '';
+
+/**
+ * Global IDs are base64("Type:id") with a positive 32-bit integer id. A malformed one decodes
+ * to the MALFORMED typename instead of throwing, so that it is refused where it is used: as
+ * INVALID_ID for that argument, and in `nodes(ids:)` for that ID alone.
+ */
 function decodeGlobalID(globalID: string): { typename: string; id: string } {
   const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(globalID) ? Buffer.from(globalID, 'base64').toString('utf8') : '';
   const match = /^([A-Z][A-Za-z]*):([1-9][0-9]{0,9})$/.exec(decoded);
-  if (!match || Number(match[2]) > 2147483647) {
-    throw new UserInputError(ErrorCode.INVALID_ID, `"${globalID.slice(0, 100)}" is not a valid ID`);
-  }
+  if (!match || Number(match[2]) > 2147483647) return { typename: MALFORMED, id: globalID.slice(0, 100) };
   return { typename: match[1]!, id: match[2]! };
 }
 
@@ -30,6 +35,7 @@ export function encodeGlobalID(typename: string, id: string | number | bigint): 
 
 /** A decoded global ID whose type is a Node of this schema, or INVALID_ID. */
 function nodeId(info: GraphQLResolveInfo, id: { typename: string; id: string }): { typename: string; id: string } {
+  if (id.typename === MALFORMED) throw new UserInputError(ErrorCode.INVALID_ID, `"${id.id}" is not a valid ID`);
   const type = info.schema.getType(id.typename);
   if (!isObjectType(type) || !type.getInterfaces().some((face) => face.name === 'Node')) {
     throw new UserInputError(ErrorCode.INVALID_ID, `"${id.typename}" is not a type that can be fetched by ID`);
