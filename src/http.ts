@@ -28,8 +28,11 @@ async function readLimited(request: Request, limit: number): Promise<string | nu
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return UTF8.decode(Buffer.concat(chunks));
 }
+
+/** Throws on bytes that are not UTF-8 (a lone surrogate's bytes, overlong forms), rather than making them U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 const JSON_TYPES = new Set(['application/json', 'application/graphql-response+json']);
 
@@ -50,7 +53,13 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
         if (!JSON_TYPES.has(type)) {
           return errorResponse(415, 'UNSUPPORTED_MEDIA_TYPE', 'POST a JSON body with Content-Type: application/json');
         }
-        const text = await readLimited(incoming, options.maxBodyBytes);
+        let text: string | null;
+        try {
+          text = await readLimited(incoming, options.maxBodyBytes);
+        } catch (error) {
+          if (!(error instanceof TypeError)) throw error;
+          return errorResponse(400, 'BAD_REQUEST', 'The request body is not valid UTF-8');
+        }
         if (text === null) return tooLarge();
         let body: unknown;
         try {

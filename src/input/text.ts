@@ -30,8 +30,20 @@ export function codePoints(value: string): number {
   return count;
 }
 
-/** Something a person can see: not only spaces, invisible format characters or controls. */
-const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}]/u;
+/**
+ * Something a person can see: a letter, digit, punctuation mark or symbol that is not a blank
+ * (U+2800 BRAILLE PATTERN BLANK looks like a space) or default-ignorable (the Hangul fillers).
+ * Spaces, controls, format characters and combining marks alone are not.
+ */
+const VISIBLE = /(?![\u2800\p{Default_Ignorable_Code_Point}])[\p{L}\p{N}\p{P}\p{S}]/u;
+
+/** Controls other than tab, line feed and carriage return (C0, DEL, C1): terminal escapes and the like. */
+const CONTROL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+/** True when `value` holds a control character other than tab and line breaks. */
+export function hasControl(value: string): boolean {
+  return CONTROL.test(value);
+}
 
 /** True when `value` has nothing a person can see (empty, spaces, zero-width or direction marks...). */
 export function isBlank(value: string): boolean {

@@ -13,8 +13,7 @@ import {
   type Ref,
   type RefInput,
 } from './refs.ts';
-import { isBlank } from '../input/text.ts';
-import { normalizeUrl, urlProblem } from './urls.ts';
+import { checkUrl, normalizeUrl } from './urls.ts';
 import { checkNotNull, checkText, Issues } from './validation.ts';
 import { lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
 
@@ -94,25 +93,32 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   if (checkNotNull(issues, at('url'), input.url)) {
     const url = checkText(issues, at('url'), input.url!, { min: 1, max: TEXT_LIMITS.url });
     if (url !== undefined) {
-      const problem = urlProblem(url);
-      if (problem) issues.add(at('url'), 'INVALID_URL', problem);
+      const checked = checkUrl(url);
+      if ('problem' in checked) issues.add(at('url'), 'INVALID_URL', checked.problem);
       else {
-        data.url = url;
-        data.urlKey = normalizeUrl(url);
+        data.url = checked.href;
+        data.urlKey = normalizeUrl(checked.href);
       }
     }
   }
   for (const field of ['title', 'source'] as const) {
     if (checkNotNull(issues, at(field), input[field])) {
-      const value = checkText(issues, at(field), input[field]!, { min: 1, max: TEXT_LIMITS[field], label: true });
+      // one-line labels: line breaks and runs of spaces become one space
+      const value = checkText(issues, at(field), input[field]!, {
+        min: 1,
+        max: TEXT_LIMITS[field],
+        label: true,
+        collapse: true,
+      });
       if (value !== undefined) data[field] = value;
     }
   }
   for (const field of ['description', 'summary', 'body'] as const) {
-    // long text keeps its own spacing; nothing visible in it is the same as empty
+    // long text keeps its inner spacing and line breaks; it is measured as stored (trimmed), and
+    // nothing visible in it is the same as empty
     if (checkNotNull(issues, at(field), input[field])) {
       const value = checkText(issues, at(field), input[field]!, { max: TEXT_LIMITS[field] });
-      if (value !== undefined) data[field] = isBlank(input[field]!) ? '' : input[field]!.normalize('NFC');
+      if (value !== undefined) data[field] = value;
     }
   }
   if (checkNotNull(issues, at('priority'), input.priority)) {

@@ -17,6 +17,9 @@ export function slugify(name: string): string {
       .normalize('NFC')
       .replace(/&/g, ' and ')
       .replace(/[^\p{L}\p{M}\p{N}]+/gu, '-')
+      // a word starts with a letter or digit, not a mark left over from something removed
+      .replace(/(^|-)\p{M}+/gu, '$1')
+      .replace(/-+/g, '-')
       .replace(/^-+|-+$/g, '')
   );
 }

@@ -12,26 +12,32 @@ const TRACKING_PARAMETER =
 const UNSAFE_CHARACTERS = /[\s\p{Cc}\p{Cf}\u2028\u2029]/u;
 
 /**
- * Why `raw` (already trimmed) is not a link that is safe to store and show to readers, or
- * undefined when it is: an absolute http(s) URL with a host, without spaces, control or
- * invisible characters (a raw newline could break a header or a log line), backslashes (which
- * browsers read as slashes, so the text would not say where the link goes) or credentials
- * (`user:password@`, which would be served to everyone).
+ * A link a client files, checked and written the way a browser would read it. Refused (with the
+ * reason) unless it is an absolute http(s) URL with a host and a usable port, without spaces,
+ * control or invisible characters (a raw newline could break a header or a log line),
+ * backslashes or credentials (`user:password@`, which would be served to everyone). Otherwise
+ * `href` is its WHATWG URL serialization: the form a browser goes to, whatever it was given
+ * (`https:example.com/a` is `https://example.com/a`), with an internationalized host in punycode
+ * (so a Cyrillic look-alike of a Latin name cannot pass for it) and unsafe characters in the
+ * path and query percent-encoded.
  */
-export function urlProblem(raw: string): string | undefined {
-  if (UNSAFE_CHARACTERS.test(raw)) return 'Must not contain spaces, control or invisible characters';
-  if (raw.includes('\\')) return 'Must not contain backslashes';
+export function checkUrl(raw: string): { href: string } | { problem: string } {
+  if (UNSAFE_CHARACTERS.test(raw)) return { problem: 'Must not contain spaces, control or invisible characters' };
+  if (raw.includes('\\')) return { problem: 'Must not contain backslashes' };
   let url: URL;
   try {
-    url = new URL(raw);
+    url = new URL(raw.normalize('NFC'));
   } catch {
-    return 'Must be an absolute http(s) URL';
+    return { problem: 'Must be an absolute http(s) URL' };
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    return 'Must be an absolute http(s) URL';
+    return { problem: 'Must be an absolute http(s) URL' };
   }
-  if (url.username !== '' || url.password !== '') return 'Must not contain credentials (user:password@)';
-  return undefined;
+  if (url.username !== '' || url.password !== '' || /^[a-z]+:\/*[^/?#]*@/i.test(raw)) {
+    return { problem: 'Must not contain credentials (user:password@)' };
+  }
+  if (url.port === '0') return { problem: 'Must not name port 0' };
+  return { href: url.href };
 }
 
 function parameterName(part: string): string {

@@ -1,5 +1,5 @@
 import { ValidationError, type FieldIssue } from '../errors.ts';
-import { characterProblem, codePoints, isBlank, withoutInvisible } from '../input/text.ts';
+import { characterProblem, codePoints, hasControl, isBlank, withoutInvisible } from '../input/text.ts';
 
 /**
  * Collects every invalid field of one input (with its path) so a client learns all of them at
@@ -43,7 +43,11 @@ export function checkText(
   value: string,
   rule: TextRule,
 ): string | undefined {
-  const problem = characterProblem(value);
+  const problem =
+    characterProblem(value) ??
+    (hasControl(value)
+      ? 'contains a control character (such as a terminal escape), which text does not need'
+      : undefined);
   if (problem) {
     issues.add(path, 'INVALID_CHARACTER', problem);
     return undefined;

@@ -4,7 +4,7 @@ import { ErrorCode, UserInputError } from '../errors.ts';
 import { findArticle, listArticles, searchArticles } from '../resolvers/articles.ts';
 import { highlight, type HighlightField as HighlightFieldName } from '../resolvers/highlights.ts';
 import type { ArticleFilterInput } from '../resolvers/filters.ts';
-import { normalizeUrl, urlProblem } from '../resolvers/urls.ts';
+import { checkUrl, normalizeUrl } from '../resolvers/urls.ts';
 import type { Connection } from '../resolvers/pagination.ts';
 import { Author, AuthorFilter } from './author.ts';
 import { builder } from './builder.ts';
@@ -205,9 +205,11 @@ builder.queryFields((t) => ({
         throw new UserInputError(ErrorCode.BAD_USER_INPUT, 'Pass exactly one of "id" and "url"');
       }
       if (args.id) return findArticle(prisma, { id: Number(args.id.id) }, query);
-      const problem = urlProblem(args.url!.trim());
-      if (problem) throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"url": ${problem}`, { argumentName: 'url' });
-      return findArticle(prisma, { urlKey: normalizeUrl(args.url!) }, query);
+      const checked = checkUrl(args.url!.trim());
+      if ('problem' in checked) {
+        throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"url": ${checked.problem}`, { argumentName: 'url' });
+      }
+      return findArticle(prisma, { urlKey: normalizeUrl(checked.href) }, query);
     },
   }),
   articles: t.connection(
