@@ -129,14 +129,14 @@ export function operations(f: Fixtures): Operation[] {
         span AS (SELECT min(month) AS lo, max(month) AS hi FROM months),
         topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
                    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10),
-        sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "C" LIMIT 10)
+        sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C" LIMIT 10)
         SELECT json_build_object('data', json_build_object('articleFacets', json_build_object(
           'total', (SELECT count(*) FROM m),
           'topics', COALESCE((SELECT json_agg(json_build_object('topic', json_build_object(
               'id', ${gid('Topic', 'tp."id"')}, 'name', tp."name"), 'count', t.n) ORDER BY t.n DESC, t."topicId")
             FROM topics t JOIN "Topic" tp ON tp."id" = t."topicId"), '[]'),
           'sources', COALESCE((SELECT json_agg(json_build_object('source', s."source", 'count', s.n)
-            ORDER BY s.n DESC, s."source" COLLATE "C") FROM sources s), '[]'),
+            ORDER BY s.n DESC, s."source" COLLATE "und-x-icu", s."source" COLLATE "C") FROM sources s), '[]'),
           'priorities', (SELECT json_agg(json_build_object('priority', p, 'count',
             (SELECT count(*) FROM m WHERE m."priority" = p)) ORDER BY p) FROM generate_series(1, 5) p),
           'australian', (SELECT json_agg(json_build_object('isAustralian', v, 'count',

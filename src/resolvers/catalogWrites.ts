@@ -286,7 +286,13 @@ export async function updateTopic(
       await lockNames(tx, 'Topic', name ? [name] : [], slug ? [slug] : []);
       const clash = await takenByOtherTopics(tx, name, given ? slug : undefined, id);
       if (clash) throw clash;
-      const newSlug = slug && !given ? await freeSlug(tx, slug, id) : slug;
+      // a new spelling of the same name keeps the topic's slug, which may have been set by hand
+      const [current] = name
+        ? await tx.$queryRaw<{ sameName: boolean }[]>`
+            SELECT "nameKey" = "newsgraph_name_key"(${name}) AS "sameName" FROM "Topic" WHERE "id" = ${id}`
+        : [];
+      const keepSlug = !given && current?.sameName;
+      const newSlug = keepSlug ? undefined : slug && !given ? await freeSlug(tx, slug, id) : slug;
       const { count } = await tx.topic.updateMany({
         where: { id },
         data: { ...(name ? { name } : {}), ...(newSlug ? { slug: newSlug } : {}) },

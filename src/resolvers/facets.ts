@@ -58,7 +58,7 @@ export function monthsBetween(first: string, last: string): string[] {
   return out;
 }
 
-type FacetRow = { facet: string; key: string | null; count: number };
+type FacetRow = { facet: string; key: string | null; count: number; rank: number };
 
 export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const topTopics = checkTop(args.topTopics, 'topTopics');
@@ -71,22 +71,28 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
     WITH matched AS MATERIALIZED (
       SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM ${from} WHERE ${where}
     )
-    SELECT 'total' AS "facet", NULL::text AS "key", count(*)::int AS "count" FROM matched
+    SELECT 'total' AS "facet", NULL::text AS "key", count(*)::int AS "count", 0::int AS "rank" FROM matched
     UNION ALL
-    SELECT 'priority', m."priority"::text, count(*)::int FROM matched m GROUP BY m."priority"
+    SELECT 'priority', m."priority"::text, count(*)::int, 0 FROM matched m GROUP BY m."priority"
     UNION ALL
-    SELECT 'australian', m."isAustralian"::text, count(*)::int FROM matched m GROUP BY m."isAustralian"
+    SELECT 'australian', m."isAustralian"::text, count(*)::int, 0 FROM matched m GROUP BY m."isAustralian"
     UNION ALL
-    SELECT 'month', to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM'), count(*)::int
+    SELECT 'month', to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM'), count(*)::int, 0
     FROM matched m GROUP BY 2
     UNION ALL
-    (SELECT 'source', m."source", count(*)::int FROM matched m
-     GROUP BY m."source" ORDER BY count(*) DESC, m."source" COLLATE "C" LIMIT ${topSources})
+    -- ties A-Z in the collation titles and names sort by (rank: UNION ALL keeps no order)
+    (SELECT 'source', m."source", count(*)::int,
+            (row_number() OVER (ORDER BY count(*) DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C"))::int
+     FROM matched m GROUP BY m."source" ORDER BY 4 LIMIT ${topSources})
     UNION ALL
-    (SELECT 'topic', t."topicId"::text, count(*)::int FROM "ArticleTopic" t JOIN matched m ON m."id" = t."articleId"
-     GROUP BY t."topicId" ORDER BY count(*) DESC, t."topicId" LIMIT ${topTopics})`;
+    (SELECT 'topic', t."topicId"::text, count(*)::int,
+            (row_number() OVER (ORDER BY count(*) DESC, t."topicId"))::int
+     FROM "ArticleTopic" t JOIN matched m ON m."id" = t."articleId"
+     GROUP BY t."topicId" ORDER BY 4 LIMIT ${topTopics})`;
 
   const facets: Facets = { total: 0, topics: [], sources: [], priorities: [], australian: [], months: [] };
+  const sources: { source: string; count: number; rank: number }[] = [];
+  const topics: { topicId: number; count: number; rank: number }[] = [];
   const priorities = new Map<number, number>();
   const australian = new Map<boolean, number>();
   const months = new Map<string, number>();
@@ -95,12 +101,12 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
     else if (row.facet === 'priority') priorities.set(Number(row.key), row.count);
     else if (row.facet === 'australian') australian.set(row.key === 'true', row.count);
     else if (row.facet === 'month') months.set(row.key!, row.count);
-    else if (row.facet === 'source') facets.sources.push({ source: row.key!, count: row.count });
-    else if (row.facet === 'topic') facets.topics.push({ topicId: Number(row.key), count: row.count });
+    else if (row.facet === 'source') sources.push({ source: row.key!, count: row.count, rank: row.rank });
+    else if (row.facet === 'topic') topics.push({ topicId: Number(row.key), count: row.count, rank: row.rank });
   }
-  // UNION ALL keeps each parenthesized branch's order only by accident: sort explicitly.
-  facets.sources.sort((x, y) => y.count - x.count || (x.source < y.source ? -1 : x.source > y.source ? 1 : 0));
-  facets.topics.sort((x, y) => y.count - x.count || x.topicId - y.topicId);
+  // in the database's order (UNION ALL keeps each branch's order only by accident)
+  facets.sources = sources.sort((x, y) => x.rank - y.rank).map(({ source, count }) => ({ source, count }));
+  facets.topics = topics.sort((x, y) => x.rank - y.rank).map(({ topicId, count }) => ({ topicId, count }));
   facets.priorities = [1, 2, 3, 4, 5].map((priority) => ({ priority, count: priorities.get(priority) ?? 0 }));
   facets.australian = [true, false].map((value) => ({ value, count: australian.get(value) ?? 0 }));
   const seen = [...months.keys()].sort();

@@ -13,7 +13,8 @@ import './errors.ts';
 /** Article mutations: one `input` argument each; expected failures are members of the result union. */
 
 export const AuthorRef = builder.inputType('AuthorRef', {
-  description: 'An existing author by `id`, or by `name` (connected when it exists, created when not). Exactly one.',
+  description:
+    'An existing author by `id`, or by `name`: the author with that name in any spelling (case, Unicode form, spacing), created when new. Exactly one.',
   fields: (t) => ({
     id: t.globalID({ for: Author }),
     name: t.string(),
@@ -21,7 +22,8 @@ export const AuthorRef = builder.inputType('AuthorRef', {
 });
 
 export const TopicRef = builder.inputType('TopicRef', {
-  description: 'An existing topic by `id`, or by `name` (matched by slug or name, created when new). Exactly one.',
+  description:
+    'An existing topic by `id`, or by `name`: the topic with that name in any spelling (case, Unicode form, spacing), created when new. Exactly one.',
   fields: (t) => ({
     id: t.globalID({ for: Topic }),
     name: t.string(),

@@ -46,7 +46,8 @@ const ArticleFacets = builder.objectRef<FacetsShape>('ArticleFacets').implement(
     }),
     sources: t.field({
       type: [SourceFacet],
-      description: 'The `topSources` most frequent sources, most frequent first (ties: A-Z).',
+      description:
+        'The `topSources` most frequent sources, most frequent first (ties in dictionary order, as titles sort).',
       resolve: (facets) => facets.sources,
     }),
     priorities: t.field({

@@ -55,7 +55,7 @@ export type AuthorListFilter = {
   nameSearch?: string | null | undefined;
 };
 
-/** An existing author by `id`, or by `name` (connected when it exists, created when not). Exactly one. */
+/** An existing author by `id`, or by `name`: the author with that name in any spelling (case, Unicode form, spacing), created when new. Exactly one. */
 export type AuthorRef = {
   id?: string | null | undefined;
   name?: string | null | undefined;
@@ -219,7 +219,7 @@ export type TopicListFilter = {
   slug?: StringFilter | null | undefined;
 };
 
-/** An existing topic by `id`, or by `name` (matched by slug or name, created when new). Exactly one. */
+/** An existing topic by `id`, or by `name`: the topic with that name in any spelling (case, Unicode form, spacing), created when new. Exactly one. */
 export type TopicRef = {
   id?: string | null | undefined;
   name?: string | null | undefined;
