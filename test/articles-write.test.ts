@@ -326,8 +326,8 @@ describe('upsertArticle', () => {
     // left out: kept
     expect(b.article.summary).toBe('first');
     expect(b.article.authors.map((x) => x.name)).toEqual(['Up Sert']);
-    // the link as last filed is kept; its normalized form is the identity
-    expect(b.article.url).toBe('https://UPSERT.example/story/?fbclid=abc');
+    // the link as last filed is kept, as a browser reads it; its normalized form is the identity
+    expect(b.article.url).toBe('https://upsert.example/story/?fbclid=abc');
   });
 
   it('makes exactly one row from 20 concurrent upserts whose URLs normalize alike', async () => {

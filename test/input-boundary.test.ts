@@ -182,6 +182,29 @@ describe('dates', () => {
     }
   });
 
+  it('are refused when an offset carries them outside the range, on every path', async () => {
+    const paths = `query($f: ArticleFilter!) {
+      a: articles(filter: $f) { totalCount }
+      s: articles(filter: $f, search: "boundary") { totalCount }
+      f: articleFacets(filter: $f) { total }
+    }`;
+    for (const value of [
+      '0001-01-01T00:00:00+14:00',
+      '0001-01-01T00:00:00+00:01',
+      '9999-12-31T23:59:59-12:00',
+      '9999-12-31T23:59:59.9995Z',
+    ]) {
+      for (const op of ['lt', 'gte', 'gt']) {
+        const answer = await post(paths, { f: { publishedAt: { [op]: value } } });
+        expect(answer.status, `${op} ${value}`).toBe(400);
+        expect(codes(answer), `${op} ${value}`).toEqual(['BAD_USER_INPUT']);
+      }
+    }
+    const dateTerms = [{ column: 'publishedAt', kind: 'date' as const, direction: 'DESC' as const }];
+    const cursor = encodeCursor(dateTerms, ['0001-01-01T00:00:00+14:00', 1]);
+    expect(codes(await post(`{ articles(after: "${cursor}") { totalCount } }`))).toEqual(['INVALID_CURSOR']);
+  });
+
   it('round bounds finer than a millisecond so that comparisons stay true', async () => {
     const filed = await file({ title: 'Exactly midnight', publishedAt: '2026-05-01T00:00:00.000Z' });
     expect(filed.data.createArticle.__typename).toBe('CreateArticleSuccess');
@@ -269,6 +292,17 @@ describe('names in any script, and their slugs', () => {
     const bad = await post(TOPIC, { input: { name: 'Fine', slug: 'Россия' } }, as.editor);
     expect(bad.data.createTopic.fields).toEqual([{ path: ['input', 'slug'], code: 'INVALID_SLUG' }]);
   });
+
+  it('keeps a slug set by hand when the name is only respelled', async () => {
+    const made = await post(TOPIC, { input: { name: 'Rust Lang', slug: 'rust-programming' } }, as.editor);
+    expect(made.data.createTopic.topic.slug).toBe('rust-programming');
+    const { data } = await post('{ topic(slug: "rust-programming") { id } }');
+    const rename = `mutation($input: UpdateTopicInput!) { updateTopic(input: $input) { ... on UpdateTopicSuccess { topic { name slug } } } }`;
+    const respelled = await post(rename, { input: { id: data.topic.id, name: 'RUST  lang' } }, as.editor);
+    expect(respelled.data.updateTopic.topic).toEqual({ name: 'RUST lang', slug: 'rust-programming' });
+    const renamed = await post(rename, { input: { id: data.topic.id, name: 'Rustaceans' } }, as.editor);
+    expect(renamed.data.updateTopic.topic).toEqual({ name: 'Rustaceans', slug: 'rustaceans' });
+  });
 });
 
 describe('order by title and name', () => {
@@ -299,6 +333,14 @@ describe('order by title and name', () => {
     for (const name of ['Zulu Writer', 'Émile Writer', 'adam Writer', 'Bob Writer']) {
       await post('mutation($n: String!) { createAuthor(input: { name: $n }) { __typename } }', { n: name }, as.editor);
     }
+    for (const source of ['Zeit', 'apple', 'Ärzte', 'Banana']) await file({ source, title: 'Tie order' });
+    const ties = await post('{ articleFacets(filter: { title: { equals: "Tie order" } }) { sources { source } } }');
+    expect(ties.data.articleFacets.sources.map((s: { source: string }) => s.source)).toEqual([
+      'apple',
+      'Ärzte',
+      'Banana',
+      'Zeit',
+    ]);
     const authors = await post(
       '{ authors(filter: { name: { contains: "Writer" } }, first: 10) { edges { node { name } } } }',
     );
@@ -321,6 +363,31 @@ describe('invisible values', () => {
     expect(await snapshot()).toEqual(before);
     const blankBody = await file({ description: '\u200b \u2060' });
     expect(blankBody.data.createArticle.article.description).toBe('');
+    for (const blank of ['\u2800\u2800', '\u0301', '\u0301\u0301 ', '\u3164']) {
+      const answer = await file({ title: blank, authors: [{ name: blank }] });
+      expect(
+        answer.data.createArticle.fields.map((f: { code: string }) => f.code),
+        JSON.stringify(blank),
+      ).toEqual(['REQUIRED', 'REQUIRED']);
+    }
+  });
+
+  it('refuse control characters such as terminal escapes, and make titles one line', async () => {
+    const escape = await file({ title: 'a\u001b[31mRED', summary: 'bell \u0007' });
+    expect(
+      escape.data.createArticle.fields
+        .map((f: { path: string[]; code: string }) => `${f.path.join('.')}:${f.code}`)
+        .sort(),
+    ).toEqual(['input.summary:INVALID_CHARACTER', 'input.title:INVALID_CHARACTER']);
+    const lines = await file({ title: 'Two\nlines\t here', body: 'Para one.\n\n\tPara two.' });
+    expect(lines.data.createArticle.article.title).toBe('Two lines here');
+  });
+
+  it('measure long text as stored: trailing spaces neither pass a limit nor count against it', async () => {
+    const padded = await file({ description: `${'a'.repeat(5000)}${' '.repeat(20000)}` });
+    expect(padded.data.createArticle.article.description).toBe('a'.repeat(5000));
+    const long = await file({ description: 'a'.repeat(5001) });
+    expect(long.data.createArticle.fields.map((f: { code: string }) => f.code)).toEqual(['TOO_LONG']);
   });
 });
 
@@ -336,6 +403,9 @@ describe('empty operators and changes', () => {
       emptyOr: articles(filter: { OR: [] }) { totalCount }
       searchNot: articles(search: "boundary", filter: { NOT: {} }) { totalCount }
       facets: articleFacets(filter: { NOT: {} }) { total }
+      notPriority: articles(filter: { NOT: { priority: {} } }) { totalCount }
+      notDate: articles(filter: { NOT: { publishedAt: {}, createdAt: {} } }) { totalCount }
+      facetsNotPriority: articleFacets(filter: { NOT: { priority: {} } }) { total }
     }`);
     expect(answer.data).toEqual({
       not: { totalCount: 0 },
@@ -345,6 +415,9 @@ describe('empty operators and changes', () => {
       emptyOr: { totalCount: 0 },
       searchNot: { totalCount: 0 },
       facets: { total: 0 },
+      notPriority: { totalCount: 0 },
+      notDate: { totalCount: 0 },
+      facetsNotPriority: { total: 0 },
     });
   });
 
@@ -420,6 +493,33 @@ describe('deep input', () => {
   });
 });
 
+describe('request bodies that are not UTF-8', () => {
+  it('are refused with 400, not stored with replacement characters', async () => {
+    const before = await snapshot();
+    for (const bytes of [
+      [0xed, 0xa0, 0x80],
+      [0xff, 0xfe],
+      [0xc0, 0x80],
+    ]) {
+      const body = Buffer.concat([
+        Buffer.from(
+          '{"query":"mutation($n: String!) { createAuthor(input: { name: $n }) { __typename } }","variables":{"n":"Raw',
+        ),
+        Buffer.from(bytes),
+        Buffer.from('Bytes"}}'),
+      ]);
+      const response = await yoga.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...as.editor },
+        body,
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as Answer).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
 describe('IDs of types that cannot be fetched', () => {
   it('are INVALID_ID for that ID alone', async () => {
     const filed = await file();
@@ -433,6 +533,20 @@ describe('IDs of types that cannot be fetched', () => {
     );
     expect(many.data).toEqual({ nodes: [{ id }, null, null] });
     expect(many.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([[['nodes', 1], 'INVALID_ID']]);
+    // malformed IDs too: the other IDs and fields are still answered
+    const malformed = await post(
+      `{ nodes(ids: ["${id}", "!!!", "${globalId('Article', 0)}", "${globalId('Article', 2 ** 31)}"]) { id } viewer { anonymous } }`,
+    );
+    expect(malformed.data).toEqual({ nodes: [{ id }, null, null, null], viewer: { anonymous: true } });
+    expect(malformed.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
+      [['nodes', 1], 'INVALID_ID'],
+      [['nodes', 2], 'INVALID_ID'],
+      [['nodes', 3], 'INVALID_ID'],
+    ]);
+    const typed = await post(`{ author(id: "${id}") { name } }`);
+    expect(typed.errors?.map((error) => [error.message, error.extensions?.code])).toEqual([
+      ['Not a valid ID of type Author', 'INVALID_ID'],
+    ]);
   });
 });
 
@@ -455,7 +569,26 @@ describe('links that are not safe to show', () => {
       const lookup = await post('query($u: String!) { article(url: $u) { id } }', { u: url });
       expect(codes(lookup), url).toEqual(['BAD_USER_INPUT']);
     }
+    for (const url of ['https://@news.example/story', 'https://news.example:0/story']) {
+      expect((await file({ url })).data.createArticle.fields, url).toEqual([
+        expect.objectContaining({ path: ['input', 'url'], code: 'INVALID_URL' }),
+      ]);
+    }
     const fine = await file({ url: 'https://news.example/ok?q=a%20b#top' });
     expect(fine.data.createArticle.__typename).toBe('CreateArticleSuccess');
+  });
+
+  it('are stored the way a browser reads them', async () => {
+    const URL_OF = 'query($id: ID!) { node(id: $id) { ... on Article { url } } }';
+    for (const [given, stored] of [
+      ['https:news.example/browser-1', 'https://news.example/browser-1'],
+      ['HTTPS:///News.Example/browser-2', 'https://news.example/browser-2'],
+      ['https://news.example/a"onmouseover="x', 'https://news.example/a%22onmouseover=%22x'],
+      ['https://аррӏе.example/browser-4', 'https://xn--80ak6aa92e.example/browser-4'],
+    ]) {
+      const answer = await file({ url: given });
+      const id = answer.data.createArticle.article.id;
+      expect((await post(URL_OF, { id })).data.node.url, given).toBe(stored);
+    }
   });
 });
