@@ -1,9 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /**
  * The request timeout and the commits of writes agree on one rule: a request answered 503
- * REQUEST_TIMEOUT wrote nothing. Each HTTP request runs with a RequestDeadline (carried by
- * AsyncLocalStorage, so the write helper finds it without threading it through every call).
+ * REQUEST_TIMEOUT wrote nothing. Each HTTP request runs with a RequestDeadline (in its
+ * RequestScope, requestScope.ts, where the write helper finds it).
  * When the time is up and none of the request's transactions has begun to commit, the request
  * is answered 503 and from then on every transaction of it rolls back instead of committing.
  * When one has begun to commit (or has committed), the request is not cut short: it finishes
@@ -52,16 +50,4 @@ export class RequestTimedOut extends Error {
   constructor() {
     super('The request timed out; this write was rolled back');
   }
-}
-
-const storage = new AsyncLocalStorage<RequestDeadline>();
-
-/** Runs `work` (and everything it starts) under `deadline`. */
-export function withDeadline<T>(deadline: RequestDeadline, work: () => T): T {
-  return storage.run(deadline, work);
-}
-
-/** The deadline of the request being served, if it has one (requests through the HTTP server do). */
-export function currentDeadline(): RequestDeadline | undefined {
-  return storage.getStore();
 }

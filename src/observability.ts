@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
-import { currentDeadline } from './deadline.ts';
+import { currentDeadline } from './requestScope.ts';
 import { writeRetries } from './resolvers/writes.ts';
 
 /**
@@ -16,7 +17,14 @@ import { writeRetries } from './resolvers/writes.ts';
 
 export type { Logger };
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: NodeJS.WritableStream,
+  format: 'json' | 'pretty' = 'json',
+): Logger {
+  // for people at a terminal: one coloured line per entry, written synchronously as JSON would be
+  const output =
+    format === 'pretty' && !destination ? pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : destination;
   return pino(
     {
       level,
@@ -35,7 +43,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         censor: '[redacted]',
       },
     },
-    destination as never,
+    output as never,
   );
 }
 
@@ -201,7 +209,7 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
       if (url.pathname === '/metrics' || url.pathname === '/healthz' || url.pathname === '/readyz') return;
       const seconds = entry ? (performance.now() - entry.start) / 1000 : 0;
       const operation = entry?.operation ?? 'none';
-      // a request the timeout answered 503 (withRequestTimeout) finished later: report what the client got
+      // a request the timeout answered 503 (withRequestScope) finished later: report what the client got
       const status = currentDeadline()?.isExpired ? 503 : response.status;
       metrics.requests.inc({ operation, status: String(status) });
       metrics.duration.observe({ operation }, seconds);

@@ -15,6 +15,8 @@ export interface PostgresPoolOptions {
   max?: number;
   /** Server-side limit on any one statement (PostgreSQL statement_timeout), in ms; 0 for none. */
   statementTimeoutMs?: number;
+  /** Server-side limit on waiting for a lock (PostgreSQL lock_timeout), in ms; 0 for none. */
+  lockTimeoutMs?: number;
   /** How long to wait for a connection (from the pool or the server) before failing, in ms. */
   connectionTimeoutMs?: number;
 }
@@ -26,6 +28,7 @@ export function postgresAdapter(url: string, options: PostgresPoolOptions = {}):
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
   });
   // a connection that breaks while idle (database restarted) is dropped, not fatal
   pool.on('error', () => undefined);
@@ -42,8 +45,12 @@ export function pgliteAdapter(db: PGlite): PrismaPGlite {
  * script on every `;`, which breaks functions and triggers (`$$ ... ; ... $$`); send the whole
  * script in one simple-protocol query instead, as `psql` would.
  */
-export function postgresMigrationAdapter(url: string): { factory: SqlDriverAdapterFactory; close(): Promise<void> } {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+export function postgresMigrationAdapter(target: string | pg.Pool): {
+  factory: SqlDriverAdapterFactory;
+  close(): Promise<void>;
+} {
+  // a pool given is the caller's (the embedded database's, which takes one connection at a time)
+  const pool = typeof target === 'string' ? new pg.Pool({ connectionString: target, max: 2 }) : target;
   const base = new PrismaPg(pool);
   const factory: SqlDriverAdapterFactory = {
     provider: base.provider,
@@ -56,7 +63,7 @@ export function postgresMigrationAdapter(url: string): { factory: SqlDriverAdapt
       return adapter;
     },
   };
-  return { factory, close: () => pool.end() };
+  return { factory, close: async () => (typeof target === 'string' ? pool.end() : undefined) };
 }
 
 /**

@@ -1,9 +1,9 @@
-import type { PGlite } from '@electric-sql/pglite';
-import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { DriverAdapterError, type SqlDriverAdapter, type SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { config } from '../config.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { pgliteAdapter, postgresAdapter } from './adapters.ts';
-import { openPGlite } from './pglite.ts';
+import { currentScope } from '../requestScope.ts';
+import { postgresAdapter } from './adapters.ts';
+import { EmbeddedPostgres } from './embedded.ts';
 
 /**
  * The process's Prisma client, for the database chosen by configuration (a module, not a
@@ -24,18 +24,80 @@ function emit(sql: string): void {
   for (const listener of listeners) listener(sql);
 }
 
+/** Statements running now inside requests, and outside them (start-up, migrations, CLIs, imports). */
+const inFlight = { scoped: 0, unscoped: 0 };
+
+/**
+ * One statement: counted (onStatement), and inside a request run within the request's share of
+ * the database (RequestScope). On the embedded database it waits out a restart first, and what
+ * a restart did to it is told as a server would tell it (embedded()).
+ */
+function statement<T>(sql: string, run: () => Promise<T>): Promise<T> {
+  emit(sql);
+  const scope = currentScope();
+  const counted = async () => {
+    const kind = scope ? 'scoped' : 'unscoped';
+    inFlight[kind] += 1;
+    try {
+      return await (embedded ? onEmbedded(embedded, run) : run());
+    } finally {
+      inFlight[kind] -= 1;
+    }
+  };
+  return scope ? scope.statement(counted) : counted();
+}
+
+/** A connection to the embedded database could not be made: it is restarting (nothing ran). */
+function notConnected(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' || code === 'ECONNREFUSED' || /connect (ENOENT|ECONNREFUSED)/.test(String(error));
+}
+
+/**
+ * Runs a statement on the embedded database: after any restart in progress; again (up to
+ * three times) when it could not connect because a restart began meanwhile; and when the
+ * watchdog stopped it, fails as a server's statement_timeout would (57014, DATABASE_TIMEOUT).
+ */
+async function onEmbedded<T>(database: EmbeddedPostgres, run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    await database.ready();
+    const stopped = database.stopped;
+    try {
+      return await run();
+    } catch (error) {
+      if (notConnected(error) && attempt < 3) continue;
+      throw database.stopped !== stopped && !notConnected(error) ? statementTimeout() : error;
+    }
+  }
+}
+
+/** What PostgreSQL says when statement_timeout cancels a statement (SQLSTATE 57014). */
+function statementTimeout(): DriverAdapterError {
+  return new DriverAdapterError({
+    kind: 'postgres',
+    code: '57014',
+    severity: 'ERROR',
+    message: 'canceling statement due to statement timeout',
+    detail: undefined,
+    column: undefined,
+    hint: undefined,
+  });
+}
+
 function observed(adapter: SqlDriverAdapter): SqlDriverAdapter {
   const queryRaw = adapter.queryRaw.bind(adapter);
   const executeRaw = adapter.executeRaw.bind(adapter);
   const startTransaction = adapter.startTransaction.bind(adapter);
-  adapter.queryRaw = (query) => (emit(query.sql), queryRaw(query));
-  adapter.executeRaw = (query) => (emit(query.sql), executeRaw(query));
+  adapter.queryRaw = (query) => statement(query.sql, () => queryRaw(query));
+  adapter.executeRaw = (query) => statement(query.sql, () => executeRaw(query));
   adapter.startTransaction = async (isolationLevel) => {
-    const tx = await startTransaction(isolationLevel);
+    const tx = await (embedded
+      ? onEmbedded(embedded, () => startTransaction(isolationLevel))
+      : startTransaction(isolationLevel));
     const txQuery = tx.queryRaw.bind(tx);
     const txExecute = tx.executeRaw.bind(tx);
-    tx.queryRaw = (query) => (emit(query.sql), txQuery(query));
-    tx.executeRaw = (query) => (emit(query.sql), txExecute(query));
+    tx.queryRaw = (query) => statement(query.sql, () => txQuery(query));
+    tx.executeRaw = (query) => statement(query.sql, () => txExecute(query));
     return tx;
   };
   return adapter;
@@ -47,28 +109,38 @@ function observedFactory(factory: SqlDriverAdapterFactory): SqlDriverAdapterFact
   return factory;
 }
 
-let embedded: PGlite | undefined;
-let opening: Promise<PGlite> | undefined;
+let embedded: EmbeddedPostgres | undefined;
+let starting: Promise<SqlDriverAdapterFactory> | undefined;
 let pool: import('pg').Pool | undefined;
 
 function createFactory(): SqlDriverAdapterFactory {
   const target = config().database;
+  const settings = config();
   if (target.kind === 'postgres') {
-    const settings = config();
     const server = postgresAdapter(target.url, {
       max: settings.dbPoolSize,
       statementTimeoutMs: settings.statementTimeoutMs,
+      lockTimeoutMs: settings.lockTimeoutMs,
       connectionTimeoutMs: settings.dbConnectTimeoutMs,
     });
     pool = server.pool;
     return server.adapter;
   }
-  // Opened on first use, so importing the schema (codegen, type generation) touches no data.
-  const open = () => (opening ??= openPGlite(target.dataDir).then((db) => (embedded = db)));
+  // Started on first use, so importing the schema (codegen, type generation) touches no data.
+  const start = () =>
+    (starting ??= EmbeddedPostgres.start(target.dataDir).then((database) => {
+      embedded = database;
+      // one session: one connection
+      const server = postgresAdapter(database.url, { max: 1, connectionTimeoutMs: settings.dbConnectTimeoutMs });
+      pool = server.pool;
+      // statements of requests only: start-up, migrations and imports may take longer
+      database.watch(settings.statementTimeoutMs, () => inFlight.scoped > 0 && inFlight.unscoped === 0);
+      return server.adapter;
+    }));
   return {
     provider: 'postgres',
-    adapterName: 'pglite-lazy',
-    connect: async () => pgliteAdapter(await open()).connect(),
+    adapterName: '@prisma/adapter-pg',
+    connect: async () => (await start()).connect(),
   };
 }
 
@@ -77,32 +149,55 @@ export type Db = typeof prisma;
 
 /**
  * Opens the database now rather than on first use. For the embedded database this takes the
- * folder (FolderInUseError when another process holds it), so a server fails before it listens.
+ * folder (FolderInUseError when another process holds it) and starts it, so a server fails
+ * before it listens.
  */
 export async function connect(): Promise<void> {
   await prisma.$connect();
 }
 
-/** Applies pending migrations to this process's database (the open embedded one, or the server). */
+/** Applies pending migrations to this process's database (the embedded one it runs, or the server). */
 export async function migrateDatabase(): Promise<string[]> {
   const { applyMigrations } = await import('./migrate.ts');
   const target = config().database;
   if (target.kind === 'postgres') return applyMigrations(target);
-  await prisma.$connect();
-  return applyMigrations({ kind: 'pglite-open', db: embedded! });
+  await connect();
+  // through the embedded database's own pool: it takes one connection at a time
+  return applyMigrations({ kind: 'pool', pool: pool! });
 }
 
-/** Connections by state, for metrics: the pool's on a server, one for the embedded database. */
+/**
+ * Migrations in prisma/migrations that this process's database has not applied (all of them
+ * when it has none), read from Prisma's `_prisma_migrations` table; [] when it is up to date.
+ */
+export async function pendingMigrations(): Promise<string[]> {
+  const { readMigrations } = await import('./migrate.ts');
+  const wanted = readMigrations().migrationDirectories.map((directory) => directory.path);
+  const [table] = await prisma.$queryRaw<{ present: boolean }[]>`
+    SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`;
+  if (!table?.present) return wanted;
+  const rows = await prisma.$queryRaw<{ name: string }[]>`
+    SELECT "migration_name" AS name FROM "_prisma_migrations"
+    WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL`;
+  const applied = new Set(rows.map((row) => row.name));
+  return wanted.filter((name) => !applied.has(name));
+}
+
+/** Connections by state, for metrics (the embedded database has at most one). */
 export function poolStats(): { total: number; idle: number; waiting: number } {
   if (pool) return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
-  return { total: embedded ? 1 : 0, idle: 0, waiting: 0 };
+  return { total: 0, idle: 0, waiting: 0 };
 }
 
-/** Closes the connection (and the embedded database); safe to call more than once. */
+/** Closes the connections (and the embedded database); safe to call more than once. */
 export async function disconnect(): Promise<void> {
   await prisma.$disconnect();
-  const db = embedded;
+  const database = embedded;
   embedded = undefined;
-  opening = undefined;
-  if (db && !db.closed) await db.close();
+  starting = undefined;
+  if (database) {
+    await pool?.end().catch(() => undefined);
+    pool = undefined;
+    await database.close();
+  }
 }

@@ -58,10 +58,11 @@ export class WriteContention extends Error {
 
 export type DatabaseFailure =
   /**
-   * No connection could be had or kept (refused, reset, terminated, shutting down, pool
-   * exhausted), or conflicting writes kept aborting a write.
+   * No connection could be had or kept: refused or unreachable, the server out of connections
+   * (busy), none of the pool's free within DB_CONNECT_TIMEOUT_MS (pool), reset, terminated or
+   * shutting down (connection lost); or conflicting writes kept aborting a write (contention).
    */
-  | { code: 'DATABASE_UNAVAILABLE'; reason: 'unreachable' | 'busy' | 'connection lost' | 'contention' }
+  | { code: 'DATABASE_UNAVAILABLE'; reason: 'unreachable' | 'busy' | 'pool' | 'connection lost' | 'contention' }
   /** The database cancelled work that took too long: a statement, a lock wait, a transaction. */
   | { code: 'DATABASE_TIMEOUT'; reason: 'statement' | 'lock' | 'transaction' };
 
@@ -71,7 +72,8 @@ const DRIVER_UNREACHABLE = new Set(['DatabaseNotReachable', 'TlsConnectionError'
 const DRIVER_LOST = new Set(['ConnectionClosed', 'SocketTimeout']);
 /** pg and pg-pool raise these as plain errors, outside any statement. */
 const POOL_TIMEOUT = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
-const CONNECTION_LOST = /Connection terminated|Client has encountered a connection error|ECONNRESET|ECONNREFUSED/i;
+const CONNECTION_LOST =
+  /Connection terminated|Client has encountered a connection error|ECONNRESET|ECONNREFUSED|connect ENOENT|write EPIPE/i;
 
 /** Classifies an error as the database being unavailable or too slow; undefined for anything else. */
 export function databaseFailure(error: unknown): DatabaseFailure | undefined {
@@ -87,7 +89,7 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
   if (state === '53300' || state === '53400') return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNREACHABLE.has(error.code)) return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
-    if (error.code === 'P2024') return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+    if (error.code === 'P2024') return { code: 'DATABASE_UNAVAILABLE', reason: 'pool' };
     // an interactive transaction that outlived its timeout
     if (error.code === 'P2028') return { code: 'DATABASE_TIMEOUT', reason: 'transaction' };
     const kind = driverCause(error)?.kind;
@@ -100,7 +102,7 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
     return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
   }
   if (error instanceof Error && !(error instanceof Prisma.PrismaClientValidationError)) {
-    if (POOL_TIMEOUT.test(error.message)) return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+    if (POOL_TIMEOUT.test(error.message)) return { code: 'DATABASE_UNAVAILABLE', reason: 'pool' };
     if (
       CONNECTION_LOST.test(error.message) ||
       /^E(CONNREFUSED|CONNRESET|NOTFOUND|PIPE)$/.test(String((error as { code?: unknown }).code))

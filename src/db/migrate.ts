@@ -117,8 +117,8 @@ async function openEngine(factory: EngineFactory, onClose: () => Promise<void>):
   };
 }
 
-/** An embedded database the caller already opened (and will close). */
-export type OpenDatabase = { kind: 'pglite-open'; db: PGlite };
+/** A database the caller already opened (and will close): a PGlite instance, or a pg pool. */
+export type OpenDatabase = { kind: 'pglite-open'; db: PGlite } | { kind: 'pool'; pool: import('pg').Pool };
 
 /** A schema-engine session on the target database (shadow databases are in-memory PGlite). */
 async function engineFor(target: DatabaseTarget | OpenDatabase): Promise<EngineSession> {
@@ -128,9 +128,9 @@ async function engineFor(target: DatabaseTarget | OpenDatabase): Promise<EngineS
       async () => {},
     );
   }
-  if (target.kind === 'postgres') {
+  if (target.kind === 'postgres' || target.kind === 'pool') {
     await decodeInternalCharAsText();
-    const server = postgresMigrationAdapter(target.url);
+    const server = postgresMigrationAdapter(target.kind === 'pool' ? target.pool : target.url);
     return openEngine(
       migrationFactory(server.factory, () => openPGlite('memory://')),
       () => server.close(),

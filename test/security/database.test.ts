@@ -10,6 +10,7 @@ import { serverUrl } from '../support/targets.ts';
 
 vi.hoisted(() => {
   process.env.STATEMENT_TIMEOUT_MS = '300';
+  process.env.LOCK_TIMEOUT_MS = '100';
 });
 
 const { createServer } = await import('../../src/yoga.ts');
@@ -17,7 +18,7 @@ const { createServer } = await import('../../src/yoga.ts');
 /** Slow statements end with a clear error; losing the database is survivable. */
 
 describe.runIf(serverUrl)('statement timeout (PostgreSQL server)', () => {
-  it('ends a statement stuck behind a lock with DATABASE_TIMEOUT, quickly', async () => {
+  it('ends a statement stuck behind a lock with DATABASE_TIMEOUT (reason lock), quickly', async () => {
     const yoga = createServer();
     const blocker = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await blocker.connect();
@@ -30,9 +31,14 @@ describe.runIf(serverUrl)('statement timeout (PostgreSQL server)', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ topics { totalCount } }' }),
       });
-      const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      const body = (await response.json()) as {
+        errors: { message: string; extensions: { code: string; reason: string } }[];
+      };
       expect(body.errors.map((e) => e.extensions.code)).toEqual(['DATABASE_TIMEOUT']);
-      expect(body.errors[0]!.message).not.toMatch(/SELECT|Topic|57014/);
+      // a lock wait (lock_timeout, 55P03), told apart from a slow statement
+      expect(body.errors[0]!.extensions.reason).toBe('lock');
+      expect(body.errors[0]!.message).toMatch(/locked/);
+      expect(body.errors[0]!.message).not.toMatch(/SELECT|Topic|55P03/);
       expect(Date.now() - started).toBeLessThan(3_000);
     } finally {
       await blocker.query('ROLLBACK');
@@ -46,6 +52,7 @@ describe.runIf(serverUrl)('request timeout (real process, PostgreSQL server)', (
     const server = await startServer({
       REQUEST_TIMEOUT_MS: '700',
       STATEMENT_TIMEOUT_MS: '0',
+      LOCK_TIMEOUT_MS: '0',
       MIGRATE_ON_START: 'false',
       SEED_DEMO_DATA: 'false',
     });

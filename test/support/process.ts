@@ -38,7 +38,11 @@ export async function startServer(env: Record<string, string | undefined>): Prom
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 90_000);
+    const timer = setTimeout(() => {
+      // not left running to hold a port or a database folder
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${output}`));
+    }, 90_000);
     const check = () => {
       if (output.includes('Newsgraph API on')) {
         clearTimeout(timer);

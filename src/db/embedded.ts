@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { lockFolder, type FolderLock } from './folderLock.ts';
+
+/**
+ * The embedded database as a PostgreSQL server of this process: PGlite runs in a worker thread
+ * (embeddedWorker.mjs) behind a Unix socket in a private temporary folder (mode 0700), and the
+ * API talks to it with the same driver as to any server (pg, through Prisma's adapter-pg). So a
+ * long statement runs on another thread: health checks, metrics and every request that does
+ * not need the database stay answered meanwhile.
+ *
+ * PGlite cannot cancel a statement (it runs synchronously, and ignores statement_timeout), so a
+ * statement past its time is stopped by `restart()`: the thread is terminated and PGlite opened
+ * again on the same folder, which recovers from its write-ahead log as after a crash (committed
+ * transactions are kept, the interrupted one is not). This process holds the folder's lock
+ * (folderLock.ts) throughout, so no other process can take the folder in between. The
+ * watchdog (`watch`) times what PGlite executes, not what waits for it: the worker marks each
+ * protocol message it runs in shared memory.
+ *
+ * PGlite has one session, so the socket takes one connection at a time: connect with a pool of 1.
+ */
+export class EmbeddedPostgres {
+  private worker: Worker | undefined;
+  private restarting: Promise<void> | undefined;
+  private closed = false;
+  /** Written by the worker: [0] 1 while PGlite executes a message, [1] messages begun. */
+  private readonly activity = new Int32Array(new SharedArrayBuffer(8));
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Statements the watchdog stopped so far. */
+  stopped = 0;
+
+  private constructor(
+    /** The data folder, or `memory://`. */
+    readonly dataDir: string,
+    private readonly socketDir: string,
+    private readonly lock: FolderLock | undefined,
+  ) {}
+
+  /**
+   * Takes the folder (FolderInUseError when another process holds it) and starts the database;
+   * resolves when it accepts connections (a new folder is created and initialized first).
+   */
+  static async start(dataDir: string): Promise<EmbeddedPostgres> {
+    const memory = dataDir.startsWith('memory://');
+    const lock = memory ? undefined : lockFolder(dataDir);
+    const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-db-'));
+    const database = new EmbeddedPostgres(memory ? dataDir : path.resolve(dataDir), socketDir, lock);
+    try {
+      await database.launch();
+      // a new folder's database files exist now
+      lock?.secure();
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    return database;
+  }
+
+  /** Connection string for pg (a Unix socket: `host` is the socket's folder). */
+  get url(): string {
+    return `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(this.socketDir)}`;
+  }
+
+  private get socketPath(): string {
+    return path.join(this.socketDir, '.s.PGSQL.5432');
+  }
+
+  private async launch(): Promise<void> {
+    fs.rmSync(this.socketPath, { force: true });
+    Atomics.store(this.activity, 0, 0);
+    const worker = new Worker(new URL('./embeddedWorker.mjs', import.meta.url), {
+      workerData: { dataDir: this.dataDir, socketPath: this.socketPath, activity: this.activity.buffer },
+    });
+    this.worker = worker;
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (message: { ready?: boolean; error?: string }) =>
+        message.ready ? resolve() : reject(new Error(`the embedded database did not start: ${message.error}`)),
+      );
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the embedded database stopped while starting (exit ${code})`)));
+    });
+    // A thread that ends by itself (out of memory, a crash in PGlite) is started again, as a
+    // server's postmaster restarts a crashed backend; connections meanwhile fail and are retried.
+    worker.once('exit', () => {
+      if (this.worker === worker && !this.closed && !this.restarting) void this.restart().catch(() => undefined);
+    });
+  }
+
+  /**
+   * Stops whatever the database is doing (by terminating its thread) and starts it again on
+   * the same folder. Connections to it fail meanwhile; calls made during a restart share it.
+   */
+  restart(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.restarting ??= (async () => {
+      try {
+        await this.worker?.terminate();
+        if (!this.closed) await this.launch();
+      } finally {
+        this.restarting = undefined;
+      }
+    })();
+    return this.restarting;
+  }
+
+  /**
+   * The statement timeout: while `armed()` says so, one protocol message that PGlite has run
+   * for `timeoutMs` (measured to within a fifth of it, at most 200 ms) is stopped by restart(),
+   * and `stopped` counts it. Time spent waiting for PGlite (behind other statements) is not
+   * counted. `armed` lets the caller exempt work that may be long (migrations, imports).
+   */
+  watch(timeoutMs: number, armed: () => boolean): void {
+    clearInterval(this.watchdog);
+    if (timeoutMs <= 0) return;
+    const tick = Math.min(200, Math.max(10, Math.floor(timeoutMs / 5)));
+    let seen = -1;
+    let since = 0;
+    this.watchdog = setInterval(() => {
+      const running = Atomics.load(this.activity, 0) === 1;
+      const begun = Atomics.load(this.activity, 1);
+      const now = performance.now();
+      if (!running || begun !== seen) {
+        seen = begun;
+        since = now;
+        return;
+      }
+      if (now - since >= timeoutMs && armed() && !this.restarting) {
+        this.stopped += 1;
+        seen = -1;
+        void this.restart().catch(() => undefined);
+      }
+    }, tick);
+    this.watchdog.unref();
+  }
+
+  /** Resolves when the database accepts connections (at once, unless it is restarting). */
+  ready(): Promise<void> {
+    return this.restarting?.catch(() => undefined) ?? Promise.resolve();
+  }
+
+  /** Closes the database cleanly (then the thread) and gives the folder back; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    await this.restarting?.catch(() => undefined);
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) {
+      const closed = new Promise<void>((resolve) => {
+        worker.once('message', () => resolve());
+        worker.once('exit', () => resolve());
+        setTimeout(resolve, 10_000).unref();
+      });
+      worker.postMessage('close');
+      await closed;
+      await worker.terminate();
+    }
+    fs.rmSync(this.socketDir, { recursive: true, force: true });
+    this.lock?.release();
+  }
+}

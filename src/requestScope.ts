@@ -1,0 +1,43 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { RequestDeadline } from './deadline.ts';
+
+/**
+ * What the database layer knows about the request it serves, carried by AsyncLocalStorage so
+ * that it reaches every statement without being threaded through each call:
+ * - the request's deadline (deadline.ts), which write transactions honour;
+ * - a fair share of the database: at most `statementsAtOnce` statements of one request run at a
+ *   time, so one request cannot hold every pooled connection while others wait.
+ * Statements outside a request (start-up, migrations, the CLIs) have no scope and no limit.
+ */
+export class RequestScope {
+  readonly deadline: RequestDeadline | undefined;
+  private readonly limit: LimitFunction;
+
+  constructor(options: { deadline?: RequestDeadline; statementsAtOnce: number }) {
+    this.deadline = options.deadline;
+    this.limit = pLimit(Math.max(1, options.statementsAtOnce));
+  }
+
+  /** Runs one database statement of this request when one of its slots is free. */
+  statement<T>(run: () => Promise<T>): Promise<T> {
+    return this.limit(run);
+  }
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+/** Runs `work` (and everything it starts) in `scope`. */
+export function withScope<T>(scope: RequestScope, work: () => T): T {
+  return storage.run(scope, work);
+}
+
+/** The scope of the request being served, if any. */
+export function currentScope(): RequestScope | undefined {
+  return storage.getStore();
+}
+
+/** The deadline of the request being served, if it has one (requests through the HTTP server do). */
+export function currentDeadline(): RequestDeadline | undefined {
+  return storage.getStore()?.deadline;
+}

@@ -1,0 +1,251 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../src/config.ts';
+import { prisma } from '../../src/db/client.ts';
+import { Prisma } from '../../src/generated/prisma/client.ts';
+import { filterCost, WORK_COSTS } from '../../src/limits.ts';
+import { MAX_HIGHLIGHT_SETTINGS } from '../../src/resolvers/highlights.ts';
+import { articleSql } from '../../src/resolvers/sqlFilters.ts';
+import { createServer } from '../../src/yoga.ts';
+import { recordStatements } from '../support/api.ts';
+import { globalId } from '../support/demo.ts';
+
+/**
+ * No single request takes more than a fair share (issue 12): the cost model prices database
+ * work, `nodes` is capped like a page, the `text` filter is served by trigram indexes, a page of
+ * highlights is one statement; and refusals carry the right HTTP status and no suggestions in
+ * production.
+ */
+
+const ENDPOINT = 'http://newsgraph.test/graphql';
+const yoga = createServer();
+
+interface Body {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+async function post(query: string, variables?: object, server = yoga, headers: Record<string, string> = {}) {
+  const response = await server.fetch(ENDPOINT, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Body;
+  return { status: response.status, body, codes: (body.errors ?? []).map((error) => error.extensions?.code) };
+}
+
+let ids: number[] = [];
+
+beforeAll(async () => {
+  const words = 'budget election climate harbour rainfall tariff'.split(' ');
+  for (let n = 0; n < 12; n++) {
+    const article = await prisma.article.create({
+      data: {
+        title: `Fair share ${n} ${words[n % words.length]}`,
+        url: `https://fair.example/${n}`,
+        urlKey: `https://fair.example/${n}`,
+        source: 'Fair Wire',
+        publishedAt: new Date(Date.UTC(2026, 0, 1 + n)),
+        priority: 3,
+        body:
+          `The ${words[n % words.length]} report ${n}. `.repeat(40) + (n === 3 ? 'Contains zebracrossing once.' : ''),
+      },
+    });
+    ids.push(article.id);
+  }
+});
+
+describe('the cost model prices database work', () => {
+  it('prices text conditions and OR fan-out by what they hold', () => {
+    expect(filterCost({ text: 'zebra' })).toBe(WORK_COSTS.text);
+    expect(filterCost({ OR: Array.from({ length: 5 }, (_, n) => ({ text: `needle${n}` })) })).toBe(5 * WORK_COSTS.text);
+    expect(filterCost({ title: { contains: 'abc', startsWith: 'x' } })).toBe(2 * WORK_COSTS.pattern);
+    expect(filterCost({ priority: { gte: 3 }, isAustralian: true })).toBe(2 * WORK_COSTS.condition);
+    expect(filterCost({ NOT: { authors: { some: { name: { contains: 'x' } } } } })).toBe(
+      WORK_COSTS.relation + WORK_COSTS.pattern,
+    );
+  });
+
+  it('refuses OR of 99 text conditions with HTTP 400, its cost and the limit, before any SQL', async () => {
+    const or = Array.from({ length: 99 }, (_, n) => `{ text: "nomatch${n}" }`).join(', ');
+    const { statements, result } = await recordStatements(() =>
+      post(`{ articles(filter: { OR: [${or}] }) { totalCount } }`),
+    );
+    expect(result.status).toBe(400);
+    expect(result.codes).toEqual(['QUERY_TOO_COSTLY']);
+    const extensions = result.body.errors![0]!.extensions!;
+    expect(extensions.limit).toBe(config().limits.maxCost);
+    expect(extensions.cost).toBeGreaterThan(config().limits.maxCost);
+    expect(result.body.data).toBeUndefined();
+    expect(statements).toEqual([]);
+    // the same fan-out through variables
+    const viaVariables = await post(`query ($f: ArticleFilter) { articles(filter: $f) { totalCount } }`, {
+      f: { OR: Array.from({ length: 99 }, (_, n) => ({ text: `nomatch${n}` })) },
+    });
+    expect(viaVariables.codes).toEqual(['QUERY_TOO_COSTLY']);
+    // a few text conditions are an ordinary query
+    const few = await post(
+      `{ articles(filter: { OR: [{ text: "zebracrossing" }, { text: "nothing here" }] }) { totalCount } }`,
+    );
+    expect(few.body).toEqual({ data: { articles: { totalCount: 1 } } });
+  });
+
+  it('answers TOO_MANY_TOKENS with HTTP 400 and the limit', async () => {
+    const result = await post(`{ articles { edges { node { ${'title '.repeat(3000)} } } } }`);
+    expect(result.status).toBe(400);
+    expect(result.codes).toEqual(['TOO_MANY_TOKENS']);
+    expect(result.body.errors![0]!.extensions!.limit).toBe(config().limits.maxTokens);
+  });
+});
+
+describe('nodes(ids:)', () => {
+  it('takes at most 100 IDs: more are INVALID_PAGE_SIZE before any SQL', async () => {
+    const hundred = Array.from({ length: 100 }, (_, n) => globalId('Article', ids[n % ids.length]!));
+    const ok = await post(`query ($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: hundred });
+    expect(ok.body.errors).toBeUndefined();
+    expect(ok.body.data!.nodes).toHaveLength(100);
+    for (const count of [101, 49_000]) {
+      const many = Array.from({ length: count }, () => globalId('Article', ids[0]!));
+      const { statements, result } = await recordStatements(() =>
+        post(`query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Article { body } } }`, { ids: many }),
+      );
+      expect(result.codes, String(count)).toEqual(['INVALID_PAGE_SIZE']);
+      expect(result.body.errors![0]!.extensions).toMatchObject({ argumentName: 'ids', max: 100 });
+      expect(statements).toEqual([]);
+    }
+  });
+});
+
+describe('the text filter', () => {
+  it('needs 3 letters or digits in a row, and points to search for short words', async () => {
+    for (const needle of ['ab', '%', 'a b c', '..']) {
+      const result = await post(`query ($t: String) { articles(filter: { text: $t }) { totalCount } }`, { t: needle });
+      expect(result.codes, needle).toEqual(['BAD_USER_INPUT']);
+      expect(result.body.errors![0]!.message).toMatch(/search/);
+    }
+    // through the facets too (the SQL compilation)
+    const facets = await post(`{ articleFacets(filter: { text: "ab" }) { total } }`);
+    expect(facets.codes).toEqual(['BAD_USER_INPUT']);
+    const found = await post(`{ articles(filter: { text: "ZEBRACROSSING" }) { edges { node { title } } } }`);
+    expect(found.body.data).toEqual({ articles: { edges: [{ node: { title: 'Fair share 3 harbour' } }] } });
+    // an empty or blank text is no condition, as before
+    expect((await post(`{ articles(filter: { text: "  " }) { totalCount } }`)).body.data).toEqual({
+      articles: { totalCount: 12 },
+    });
+  });
+
+  it('is served by the trigram indexes of title, description, summary and body', async () => {
+    // the planner takes the indexes when scanning is costly; here scanning is ruled out to see
+    // that each of the four conditions can be answered by an index
+    const plan = await prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      const rows = await tx.$queryRaw<{ 'QUERY PLAN': string }[]>(
+        Prisma.sql`EXPLAIN SELECT a."id" FROM "Article" a WHERE ${articleSql({ text: 'zebracrossing' })}`,
+      );
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    for (const index of ['title', 'description', 'summary', 'body']) {
+      expect(plan).toContain(`Article_${index}_trgm_idx`);
+    }
+    expect(plan).not.toMatch(/Seq Scan/);
+  });
+});
+
+describe('highlights', () => {
+  const page = (aliases: string) => `{ articles(first: 100, search: "report") { edges { node { id } ${aliases} } } }`;
+
+  it('are one statement per page however many aliases ask, each with its own markers', async () => {
+    const aliases = Array.from(
+      { length: 10 },
+      (_, n) => `h${n}: highlight(field: BODY, startMarker: "<${n}>", stopMarker: "</${n}>")`,
+    ).join(' ');
+    const { statements, result } = await recordStatements(() => post(page(aliases)));
+    expect(result.body.errors).toBeUndefined();
+    const edges = (result.body.data!.articles as { edges: Record<string, string>[] }).edges;
+    expect(edges).toHaveLength(12);
+    for (const edge of edges) {
+      for (let n = 0; n < 10; n++) expect(edge[`h${n}`]).toContain(`<${n}>report</${n}>`);
+    }
+    expect(statements.filter((sql) => /ts_headline/.test(sql))).toHaveLength(1);
+  });
+
+  it(`allow ${MAX_HIGHLIGHT_SETTINGS} different settings per request, and refuse more with BAD_USER_INPUT`, async () => {
+    const settings = (count: number) =>
+      Array.from({ length: count }, (_, n) => `h${n}: highlight(field: BODY, maxWords: ${10 + n})`).join(' ');
+    const { statements, result } = await recordStatements(() => post(page(settings(MAX_HIGHLIGHT_SETTINGS))));
+    expect(result.body.errors).toBeUndefined();
+    expect(statements.filter((sql) => /ts_headline/.test(sql))).toHaveLength(1);
+    const tooMany = await post(page(settings(MAX_HIGHLIGHT_SETTINGS + 1)));
+    expect(new Set(tooMany.codes)).toEqual(new Set(['BAD_USER_INPUT']));
+  });
+});
+
+describe('production', () => {
+  const production = createServer({ ...config(), production: true, graphiql: false, introspection: false });
+
+  it.each([
+    [
+      'a misspelt input field in variables',
+      `query ($f: ArticleFilter) { articles(filter: $f) { totalCount } }`,
+      { f: { priorty: { gte: 1 } } },
+    ],
+    [
+      'a misspelt enum value in variables',
+      `query ($o: [ArticleOrder!]) { articles(orderBy: $o) { totalCount } }`,
+      { o: [{ field: 'PUBLISHD_AT' }] },
+    ],
+    ['a misspelt enum value in the query', `{ articles(orderBy: [{ field: PUBLISHD_AT }]) { totalCount } }`, undefined],
+    ['a misspelt input field in the query', `{ articles(filter: { priorty: { gte: 1 } }) { totalCount } }`, undefined],
+    ['a misspelt argument', `{ articles(frist: 1) { totalCount } }`, undefined],
+    ['a misspelt field', `{ articlez { totalCount } }`, undefined],
+    ['a misspelt type in a variable', `query ($f: ArticleFiltr) { articles(filter: $f) { totalCount } }`, { f: {} }],
+  ])('gives no suggestion for %s', async (_what, query, variables) => {
+    const development = await post(query, variables);
+    expect(JSON.stringify(development.body), 'the development server suggests').toMatch(/Did you mean/);
+    const result = await post(query, variables, production);
+    expect(result.status).toBe(400);
+    expect(result.body.errors!.length).toBeGreaterThan(0);
+    expect(JSON.stringify(result.body)).not.toMatch(
+      /Did you mean|priority"|PUBLISHED_AT|"first"|"articles"|ArticleFilter"/,
+    );
+  });
+});
+
+describe('HTTP', () => {
+  it('sends Vary: Origin whenever CORS answers depend on the origin', async () => {
+    const server = createServer({ ...config(), corsOrigins: ['https://app.example', 'https://admin.example'] });
+    for (const origin of ['https://app.example', 'https://evil.example', undefined]) {
+      const response = await server.fetch(ENDPOINT, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+        body: JSON.stringify({ query: '{ viewer { anonymous } }' }),
+      });
+      expect(response.headers.get('vary'), String(origin)).toMatch(/\bOrigin\b/);
+      expect(response.headers.get('access-control-allow-origin')).toBe(
+        origin === 'https://app.example' ? origin : null,
+      );
+    }
+    const preflight = await server.fetch(ENDPOINT, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://admin.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.headers.get('vary')).toMatch(/\bOrigin\b/);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://admin.example');
+  });
+
+  it('answers GET / with where things are', async () => {
+    const json = await yoga.fetch('http://newsgraph.test/');
+    expect(json.status).toBe(200);
+    expect(await json.json()).toEqual({
+      graphql: '/graphql',
+      graphiql: '/graphql',
+      health: '/healthz',
+      readiness: '/readyz',
+      metrics: '/metrics',
+    });
+    const page = await yoga.fetch('http://newsgraph.test/', { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    for (const link of ['href="/graphql"', 'href="/healthz"', 'href="/readyz"']) expect(html).toContain(link);
+  });
+});

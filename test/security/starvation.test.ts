@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disconnect, prisma } from '../../src/db/client.ts';
+import { startServer, type RunningServer } from '../support/process.ts';
+import { serverUrl } from '../support/targets.ts';
+
+/**
+ * One cheap anonymous request must not make the API unusable for everyone (issue 12). The real
+ * server (its own process, on this file's database: the embedded one or the PostgreSQL server)
+ * holds 20 articles with ~490 KB bodies; while the attacks run, a second client polls /healthz
+ * and a cheap query, and each answer must come within a second. Then the database answers
+ * normally. (A fairness bound, not a speed target: the attacks would otherwise hold the
+ * database for tens of seconds.)
+ */
+
+const WORDS = ['government', 'rural', 'economy', 'announced', 'harbour', 'tariff'];
+/**
+ * Substrings made of word ends and starts that never meet in the bodies ("government" is never
+ * followed by "announced"): every trigram of them is in every body, so no index can rule an
+ * article out, and each condition reads every body to the end.
+ */
+const UNMATCHABLE = ['ent ann', 'ent har', 'ent tar', 'ral ann', 'ral har', 'ral tar', 'omy har', 'omy tar', 'ced tar'];
+const BODY = `${WORDS.join(' ')} `.repeat(Math.ceil(490_000 / (WORDS.join(' ').length + 1)));
+
+const CHEAP = '{ articles(first: 1) { edges { node { id title } } } }';
+
+async function graphql(server: RunningServer, query: string) {
+  const started = performance.now();
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await response.json()) as {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: { code?: string; reason?: string; cost?: number } }[];
+  };
+  return {
+    status: response.status,
+    body,
+    ms: performance.now() - started,
+    requestId: response.headers.get('x-request-id'),
+  };
+}
+
+/** Polls /healthz and a cheap query until stopped; resolves with every answer's status and time. */
+function poll(server: RunningServer) {
+  const answers: { what: string; status: number; ms: number }[] = [];
+  let running = true;
+  const loop = async (what: string, ask: () => Promise<{ status: number; ms: number }>) => {
+    while (running) {
+      answers.push({ what, ...(await ask()) });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const health = async () => {
+    const started = performance.now();
+    const response = await fetch(`${server.url}/healthz`);
+    await response.text();
+    return { status: response.status, ms: performance.now() - started };
+  };
+  const done = Promise.all([loop('healthz', health), loop('cheap query', () => graphql(server, CHEAP))]);
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+      return answers;
+    },
+  };
+}
+
+beforeAll(async () => {
+  for (let n = 0; n < 20; n++) {
+    await prisma.article.create({
+      data: {
+        title: `Heavy ${n}`,
+        url: `https://heavy.example/${n}`,
+        urlKey: `https://heavy.example/${n}`,
+        source: 'Heavy Wire',
+        publishedAt: new Date(Date.UTC(2026, 0, 1 + n)),
+        priority: 3,
+        body: BODY,
+      },
+    });
+  }
+  // the server takes the database (the embedded one has one owner)
+  await disconnect();
+}, 300_000);
+
+let server: RunningServer | undefined;
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedded database'})`, () => {
+  it('keeps health checks and cheap queries answered within a second while the attacks run', async () => {
+    server = await startServer({ MIGRATE_ON_START: 'false', SEED_DEMO_DATA: 'false' });
+    const poller = poll(server);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // 1. OR of 99 text conditions (about 2 KB): refused for its cost, before any SQL
+    const or = Array.from({ length: 99 }, (_, n) => `{ text: "nomatch${n}" }`).join(', ');
+    const costly = await graphql(server, `{ articles(filter: { OR: [${or}] }) { totalCount } }`);
+    expect(costly.status).toBe(400);
+    expect(costly.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COSTLY' });
+    expect(costly.body.errors?.[0]?.extensions?.cost).toBeGreaterThan(50_000);
+
+    // 2. a searched page with 10 highlight aliases, each with its own markers: one statement
+    const aliases = Array.from(
+      { length: 10 },
+      (_, n) => `h${n}: highlight(field: BODY, startMarker: "[${n}]", stopMarker: "[/${n}]")`,
+    ).join(' ');
+    for (let round = 0; round < 3; round++) {
+      const highlighted = await graphql(
+        server,
+        `{ articles(first: 100, search: "harbour tariff") { edges { node { id } ${aliases} } } }`,
+      );
+      if (highlighted.status === 503) {
+        expect(highlighted.body.errors?.[0]?.extensions?.code).toBe('DATABASE_TIMEOUT');
+      } else {
+        expect(highlighted.body.errors).toBeUndefined();
+        const edges = (highlighted.body.data!.articles as { edges: Record<string, string>[] }).edges;
+        expect(edges).toHaveLength(20);
+        expect(edges[0]!.h7).toContain('[7]harbour[/7]');
+      }
+    }
+
+    const answers = await poller.stop();
+    expect(answers.length).toBeGreaterThan(4);
+    for (const answer of answers) {
+      expect(answer.status, answer.what).toBe(200);
+      expect(answer.ms, `${answer.what} took ${Math.round(answer.ms)} ms`).toBeLessThan(1_000);
+    }
+    // and the database answers normally afterwards
+    const after = await graphql(server, '{ articles(filter: { text: "harbour" }) { totalCount } }');
+    expect(after.body).toEqual({ data: { articles: { totalCount: 20 } } });
+  }, 120_000);
+
+  it('stops a statement past STATEMENT_TIMEOUT_MS with DATABASE_TIMEOUT (reason statement), logged with the request id; the database stays usable', async () => {
+    await server?.stop();
+    server = await startServer({
+      MIGRATE_ON_START: 'false',
+      SEED_DEMO_DATA: 'false',
+      STATEMENT_TIMEOUT_MS: '100',
+      LOG_FORMAT: 'json',
+    });
+    // within the cost limit, but every condition reads all 20 bodies (about 10 MB) to the end
+    const or = UNMATCHABLE.map((needle) => `{ text: "${needle}" }`).join(', ');
+    const poller = poll(server);
+    const slow = await graphql(server, `{ articles(filter: { OR: [${or}] }) { totalCount } }`);
+    const answers = await poller.stop();
+    expect(slow.status).toBe(503);
+    expect(slow.body.errors?.[0]?.extensions).toMatchObject({ code: 'DATABASE_TIMEOUT', reason: 'statement' });
+    expect(slow.ms).toBeLessThan(10_000);
+    const logged = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === 'database failure' && line.requestId === slow.requestId);
+    expect(logged).toMatchObject([{ code: 'DATABASE_TIMEOUT', reason: 'statement' }]);
+    // health checks never waited for the database
+    for (const answer of answers.filter((entry) => entry.what === 'healthz')) expect(answer.ms).toBeLessThan(1_000);
+    // the database answers normally afterwards (the embedded one was restarted: its data is intact)
+    const after = await graphql(server, '{ articles(filter: { title: { startsWith: "Heavy 1" } }) { totalCount } }');
+    expect(after.body, server.output()).toEqual({ data: { articles: { totalCount: 11 } } });
+    expect(server.output()).not.toMatch(/unexpected error/);
+  }, 120_000);
+});
