@@ -46,13 +46,17 @@ export const LimitCode = {
   QUERY_TOO_COSTLY: 'QUERY_TOO_COSTLY',
 } as const;
 
+/**
+ * A refusal of the whole request: no data, so HTTP 400 whatever the Accept header (the
+ * GraphQL-over-HTTP spec's "request error"; Yoga reads `extensions.http` and drops it from the body).
+ */
 function limitError(
   code: string,
   message: string,
-  limit: number,
+  extensions: { limit: number; cost?: number },
   nodes?: readonly FieldNode[] | FieldNode,
 ): GraphQLError {
-  return new GraphQLError(message, { nodes, extensions: { code, limit } });
+  return new GraphQLError(message, { nodes, extensions: { code, ...extensions, http: { status: 400 } } });
 }
 
 /** Walks the selections of one operation, entering each fragment once per path (cycles are a validation error of their own). */
@@ -102,7 +106,7 @@ export function shapeLimitsRule(limits: QueryLimits) {
             limitError(
               LimitCode.QUERY_TOO_DEEP,
               `Query is deeper than ${limits.maxDepth} levels`,
-              limits.maxDepth,
+              { limit: limits.maxDepth },
               field,
             ),
           );
@@ -117,16 +121,16 @@ export function shapeLimitsRule(limits: QueryLimits) {
       for (const fragment of fragments.values()) directives += fragment.directives?.length ?? 0;
       if (aliases > limits.maxAliases) {
         context.reportError(
-          limitError(LimitCode.TOO_MANY_ALIASES, `More than ${limits.maxAliases} aliases`, limits.maxAliases),
+          limitError(LimitCode.TOO_MANY_ALIASES, `More than ${limits.maxAliases} aliases`, {
+            limit: limits.maxAliases,
+          }),
         );
       }
       if (directives > limits.maxDirectives) {
         context.reportError(
-          limitError(
-            LimitCode.TOO_MANY_DIRECTIVES,
-            `More than ${limits.maxDirectives} directives`,
-            limits.maxDirectives,
-          ),
+          limitError(LimitCode.TOO_MANY_DIRECTIVES, `More than ${limits.maxDirectives} directives`, {
+            limit: limits.maxDirectives,
+          }),
         );
       }
     },
@@ -138,10 +142,44 @@ const DEFAULT_PAGE = 20;
 const LIST_SIZES: Record<string, number> = { 'Article.authors': 20, 'Article.topics': 50 };
 
 /**
- * The cost of an operation: every field costs 1, and the cost of what is selected under a list
- * is multiplied by its size: `first`/`last` (default 20) for connections (their edges are not
- * counted again), the number of ids for `nodes`, the input limits for an article's authors (20)
- * and topics (50), 100 for any other list.
+ * What database work costs, in the same units as a selected field. A `text` condition is a
+ * trigram-index search over four columns and a recheck of every candidate's text (bodies of
+ * many kilobytes); a `contains`/`startsWith` one searches one short column's trigram index; a
+ * full-text `search` ranks matches; a highlight runs ts_headline over the field's text, per edge.
+ * OR, AND and NOT cost the sum of what they hold: each branch is a search of its own.
+ */
+export const WORK_COSTS = { text: 5_000, pattern: 20, condition: 2, relation: 10, search: 200, highlight: 10 } as const;
+
+/** The cost of one filter input value (an ArticleFilter, AuthorFilter, TopicFilter...). */
+export function filterCost(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + filterCost(item), 0);
+  if (value == null || typeof value !== 'object' || value instanceof Date) return 0;
+  let total = 0;
+  for (const [key, item] of Object.entries(value)) {
+    if (item == null) continue;
+    if (key === 'text') total += WORK_COSTS.text;
+    else if (key === 'contains' || key === 'startsWith') total += WORK_COSTS.pattern;
+    else if (key === 'some' || key === 'every' || key === 'none') total += WORK_COSTS.relation + filterCost(item);
+    else if (typeof item === 'object' && !(item instanceof Date)) total += filterCost(item);
+    else total += WORK_COSTS.condition;
+  }
+  return total;
+}
+
+/** The database work a field's arguments ask for (filters, searches), and a highlight's own work. */
+function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
+  let total = field.name === 'highlight' ? WORK_COSTS.highlight : 0;
+  if (args.filter != null) total += filterCost(args.filter);
+  if (typeof args.search === 'string') total += WORK_COSTS.search;
+  return total;
+}
+
+/**
+ * The cost of an operation: every field costs 1 plus the database work its arguments ask for
+ * (WORK_COSTS), and the cost of what is selected under a list is multiplied by its size:
+ * `first`/`last` (default 20) for connections (their edges are not counted again), the number
+ * of ids for `nodes`, the input limits for an article's authors (20) and topics (50), 100 for
+ * any other list. Counting stops once past `cap`.
  */
 export function operationCost(
   schema: GraphQLSchema,
@@ -172,16 +210,23 @@ export function operationCost(
       }
       if (selection.name.value.startsWith('__')) continue;
       total += 1;
-      if (!selection.selectionSet) continue;
       let field: GraphQLField<unknown, unknown> | undefined;
       if (isObjectType(named) || isInterfaceType(named)) field = named.getFields()[selection.name.value];
       if (!field) {
         // a union or unknown field: count the selection once
-        total += costOf(selection.selectionSet, parent, seen);
+        if (selection.selectionSet) total += costOf(selection.selectionSet, parent, seen);
         continue;
       }
+      let args: Record<string, unknown> | undefined;
+      try {
+        args = getArgumentValues(field, selection, variables);
+      } catch {
+        // invalid arguments fail validation or coercion on their own
+      }
+      if (args) total += argumentsCost(field, args);
+      if (!selection.selectionSet) continue;
       const child = costOf(selection.selectionSet, field.type, seen);
-      total += child * multiplier(named.name, field, selection, variables);
+      total += child * (args ? multiplier(named.name, field, args) : 1);
     }
     return total;
   };
@@ -190,18 +235,7 @@ export function operationCost(
   return costOf(operation.selectionSet, root, new Set());
 }
 
-function multiplier(
-  parentName: string,
-  field: GraphQLField<unknown, unknown>,
-  node: FieldNode,
-  variables: Record<string, unknown>,
-): number {
-  let args: Record<string, unknown> = {};
-  try {
-    args = getArgumentValues(field, node, variables);
-  } catch {
-    return 1; // invalid arguments fail validation or coercion on their own
-  }
+function multiplier(parentName: string, field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
   if (getNamedType(field.type).name.endsWith('Connection')) {
     const size = (args.first ?? args.last) as number | undefined;
     // sizes over the maximum are refused by the field itself (INVALID_PAGE_SIZE), before any SQL
@@ -209,7 +243,9 @@ function multiplier(
   }
   // a connection's edges are already counted by the connection's page size
   if (parentName.endsWith('Connection')) return 1;
-  if (field.name === 'nodes' && Array.isArray(args.ids)) return Math.max(args.ids.length, 1);
+  // more ids than a page are refused by `nodes` itself (INVALID_PAGE_SIZE)
+  if (field.name === 'nodes' && Array.isArray(args.ids))
+    return Math.min(Math.max(args.ids.length, 1), MAX_PAGE_SIZE + 1);
   if (isListType(getNullableType(field.type))) return LIST_SIZES[`${parentName}.${field.name}`] ?? 100;
   return 1;
 }
@@ -237,11 +273,9 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
       if (typeof params.query === 'string' && countTokens(params.query, limits.maxTokens) > limits.maxTokens) {
         setResult({
           errors: [
-            limitError(
-              LimitCode.TOO_MANY_TOKENS,
-              `Document has more than ${limits.maxTokens} tokens`,
-              limits.maxTokens,
-            ),
+            limitError(LimitCode.TOO_MANY_TOKENS, `Document has more than ${limits.maxTokens} tokens`, {
+              limit: limits.maxTokens,
+            }),
           ],
         });
       }
@@ -262,16 +296,16 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
         document,
         operation,
         (args.variableValues ?? {}) as Record<string, unknown>,
-        limits.maxCost,
+        // counting stops a little past the limit: a huge query costs no more work to refuse
+        2 * limits.maxCost,
       );
       if (cost > limits.maxCost) {
         setResultAndStopExecution({
           errors: [
-            new GraphQLError(
-              `Query costs more than ${limits.maxCost} (page sizes multiply the cost of what they select)`,
-              {
-                extensions: { code: LimitCode.QUERY_TOO_COSTLY, limit: limits.maxCost },
-              },
+            limitError(
+              LimitCode.QUERY_TOO_COSTLY,
+              `Query costs ${cost > 2 * limits.maxCost ? `more than ${2 * limits.maxCost}` : cost}, more than ${limits.maxCost}: page sizes multiply the cost of what they select, and text filters, searches and highlights cost their database work`,
+              { limit: limits.maxCost, cost },
             ),
           ],
         });

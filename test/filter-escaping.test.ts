@@ -69,6 +69,9 @@ describe('text filters treat %, _, quotes and backslashes as plain characters', 
 
   it('text search escapes wildcards across every field', async () => {
     expect(await titles({ text: '25% of_text' })).toEqual(['Growth of 100 in model size']);
-    expect(await titles({ text: '%' })).toEqual(['Growth of 100 in model size', 'Growth of 100% in model_size']);
+    expect(await titles({ text: '100%' })).toEqual(['Growth of 100% in model_size']);
+    expect(await titles({ text: 'with 25%' })).toEqual(['Growth of 100 in model size']);
+    // a wildcard never stands in for a missing character
+    expect(await titles({ text: 'with 2_%' })).toEqual([]);
   });
 });

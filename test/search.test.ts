@@ -326,10 +326,11 @@ describe('highlights', () => {
     const { statements } = await recordStatements(() =>
       query(Highlights, { search: 'wombat', start: '[', stop: ']', escape: true }),
     );
-    // page ids, rows, and one ts_headline statement per distinct set of options (3 here)
-    expect(statements).toHaveLength(5);
+    // page ids, rows, and one ts_headline statement for every set of options on the page (3 here)
+    expect(statements).toHaveLength(3);
     const headlines = statements.filter((sql) => sql.includes('ts_headline'));
-    expect(headlines).toHaveLength(3);
+    expect(headlines).toHaveLength(1);
+    expect(headlines[0]!.match(/ts_headline/g)!.length).toBeGreaterThanOrEqual(3);
     const others = statements.filter((sql) => !sql.includes('ts_headline'));
     expect(others.some((sql) => sql.includes('"body"'))).toBe(false);
   });

@@ -68,6 +68,10 @@ export interface ArticleFilterInput {
 /** Limits on the shape of one filter: hostile inputs are refused, not truncated. */
 export const FILTER_LIMITS = { maxDepth: 5, maxConditions: 100, maxListLength: 100, maxStringLength: 500 } as const;
 
+/** Letters or digits a `text` needle must have in a row: one trigram (pg_trgm). */
+export const MIN_TEXT_RUN = 3;
+const TEXT_RUN = new RegExp(`[\\p{L}\\p{N}\\p{M}]{${MIN_TEXT_RUN}}`, 'u');
+
 export class Budget {
   conditions = 0;
   constructor(readonly argumentName: string) {}
@@ -93,6 +97,20 @@ export class Budget {
     if (codePoints(value) > FILTER_LIMITS.maxStringLength)
       this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
     return isBlank(value) ? '' : value;
+  }
+  /**
+   * A `text` needle: a filter string (text()) that, unless empty, holds a run of at least
+   * MIN_TEXT_RUN letters or digits. Trigram indexes find only needles with a whole trigram in
+   * them; a shorter one matches most articles and would read every article's text.
+   */
+  needle(value: string): string {
+    const text = this.text(value, 'text');
+    if (text && !TEXT_RUN.test(text)) {
+      this.fail(
+        `"text" needs ${MIN_TEXT_RUN} letters or digits in a row (shorter text matches most articles); use "search" for short words such as "AI"`,
+      );
+    }
+    return text;
   }
   /** A number compared with a column: within what the column holds, or refused (not clamped). */
   int(value: number, what: string, range: IntRange): number {
@@ -244,7 +262,7 @@ function articleWhereAt(input: ArticleFilterInput, depth: number, budget: Budget
     and.push(...fieldConditions<Prisma.ArticleWhereInput>('title', stringWhere(input.title, 'title', budget)));
   if (input.text != null) {
     budget.count();
-    const contains = escapeLike(budget.text(input.text, 'text'));
+    const contains = escapeLike(budget.needle(input.text));
     if (contains) {
       and.push({
         OR: (['title', 'description', 'summary', 'body'] as const).map((column) => ({

@@ -8,8 +8,8 @@ import { SEARCH_CONFIG, tsQuery } from './search.ts';
 
 /**
  * Highlighted snippets of search results, made by PostgreSQL's ts_headline next to the data:
- * the text (a 4 KB body, say) never travels to Node, only the snippet. One statement per
- * request and distinct highlight options, for every result on the page (DataLoader).
+ * the text (a 4 KB body, say) never travels to Node, only the snippet. One statement per page
+ * (DataLoader) for every highlight setting the request asks, and a few settings per request.
  *
  * PostgreSQL marks matches with two private-use characters (removed from the text first), so
  * the client's markers never pass through ts_headline's option parser, and the text between
@@ -36,6 +36,13 @@ const COLUMNS: Record<HighlightField, string> = {
   BODY: 'body',
 };
 export const HIGHLIGHT_LIMITS = { maxMarkerLength: 32, minWords: 3, maxWords: 100, maxFragments: 5 } as const;
+
+/**
+ * Characters of a field that ts_headline reads: its work grows with the text (about 6 MB/s on
+ * the embedded database), so an excerpt comes from the first 50,000 characters, as search
+ * engines bound highlighting (Elasticsearch's `index.highlight.max_analyzed_offset`).
+ */
+export const HIGHLIGHT_MAX_ANALYZED = 50_000;
 
 export function checkHighlightOptions(options: HighlightOptions): HighlightOptions {
   const fail = (argumentName: string, message: string): never => {
@@ -71,7 +78,7 @@ export function renderHighlight(marked: string, options: HighlightOptions): stri
   return out;
 }
 
-function headlineOptions(options: HighlightOptions): string {
+function headlineOptions(options: HeadlineSpec): string {
   const minWords = Math.max(1, Math.min(15, options.maxWords - 1));
   // Numbers are validated integers; the sentinels are fixed characters. No client text here.
   return [
@@ -84,25 +91,66 @@ function headlineOptions(options: HighlightOptions): string {
   ].join(', ');
 }
 
-function highlightLoader(db: Db, search: string, options: HighlightOptions) {
-  const column = Prisma.raw(`a."${COLUMNS[options.field]}"`);
-  return new DataLoader<number, string | null>(async (ids) => {
-    const rows = await db.$queryRaw<{ id: number; headline: string }[]>`
-      SELECT a."id", ts_headline(${Prisma.raw(`'${SEARCH_CONFIG}'`)}, translate(${column}, ${START + STOP}, ''),
-                                 ${tsQuery(search)}, ${headlineOptions(options)}) AS "headline"
-      FROM "Article" a
-      WHERE a."id" IN (${Prisma.join([...ids])})`;
-    const byId = new Map(rows.map((row) => [row.id, row.headline]));
-    return ids.map((id) => {
-      const headline = byId.get(id);
-      return headline ? renderHighlight(headline, options) : null;
-    });
-  });
+/** What the database computes for a highlight; the markers and escaping are applied here after. */
+type HeadlineSpec = Pick<HighlightOptions, 'field' | 'maxWords' | 'maxFragments'>;
+
+/** Different (search, field, maxWords, maxFragments) one request may ask highlights for. */
+export const MAX_HIGHLIGHT_SETTINGS = 4;
+
+/**
+ * One loader per search: a batch holds the page's articles for every highlight setting asked,
+ * and is one statement that computes each setting only for the articles it was asked for.
+ */
+function highlightLoader(db: Db, search: string) {
+  return new DataLoader<{ id: number; spec: HeadlineSpec }, string | null, string>(
+    async (keys) => {
+      const specs = new Map<string, { spec: HeadlineSpec; ids: Set<number> }>();
+      for (const { id, spec } of keys) {
+        const name = specKey(spec);
+        let entry = specs.get(name);
+        if (!entry) specs.set(name, (entry = { spec, ids: new Set() }));
+        entry.ids.add(id);
+      }
+      const ids = [...new Set(keys.map((key) => key.id))];
+      const entries = [...specs.values()];
+      const query = tsQuery(search);
+      const columns = entries.map(({ spec, ids: wanted }, index) => {
+        const column = Prisma.raw(`a."${COLUMNS[spec.field]}"`);
+        return Prisma.sql`CASE WHEN a."id" = ANY(${[...wanted]}::int[])
+          THEN ts_headline(${Prisma.raw(`'${SEARCH_CONFIG}'`)}, translate(left(${column}, ${HIGHLIGHT_MAX_ANALYZED}), ${START + STOP}, ''), ${query}, ${headlineOptions(spec)})
+          END AS ${Prisma.raw(`"h${index}"`)}`;
+      });
+      const rows = await db.$queryRaw<Record<string, number | string | null>[]>`
+        SELECT a."id", ${Prisma.join(columns)}
+        FROM "Article" a
+        WHERE a."id" = ANY(${ids}::int[])`;
+      const byKey = new Map<string, string | null>();
+      for (const row of rows) {
+        entries.forEach(({ spec }, index) =>
+          byKey.set(`${row.id}|${specKey(spec)}`, (row[`h${index}`] as string) || null),
+        );
+      }
+      return keys.map(({ id, spec }) => byKey.get(`${id}|${specKey(spec)}`) ?? null);
+    },
+    { cacheKeyFn: ({ id, spec }) => `${id}|${specKey(spec)}` },
+  );
 }
 
-const loaders = createContextCache(() => new Map<string, DataLoader<number, string | null>>());
+function specKey(spec: HeadlineSpec): string {
+  return `${spec.field}/${spec.maxWords}/${spec.maxFragments}`;
+}
 
-/** The snippet of `articleId`'s field for `search`, batched with the other results of the request. */
+/** Per request: a loader per search, and the settings asked so far (at most MAX_HIGHLIGHT_SETTINGS). */
+const requests = createContextCache(() => ({
+  loaders: new Map<string, DataLoader<{ id: number; spec: HeadlineSpec }, string | null, string>>(),
+  settings: new Set<string>(),
+}));
+
+/**
+ * The snippet of `articleId`'s field for `search`, batched with the other results of the
+ * request: one statement per page for all highlight settings. Throws BAD_USER_INPUT for
+ * options out of range (checkHighlightOptions) and past MAX_HIGHLIGHT_SETTINGS settings.
+ */
 export function highlight(
   context: object,
   db: Db,
@@ -110,12 +158,21 @@ export function highlight(
   articleId: number,
   options: HighlightOptions,
 ): Promise<string | null> {
-  const perRequest = loaders(context);
-  const key = JSON.stringify([search, options]);
-  let loader = perRequest.get(key);
-  if (!loader) {
-    loader = highlightLoader(db, search, checkHighlightOptions(options));
-    perRequest.set(key, loader);
+  const request = requests(context);
+  const { field, maxWords, maxFragments } = checkHighlightOptions(options);
+  const spec = { field, maxWords, maxFragments };
+  const setting = JSON.stringify([search, specKey(spec)]);
+  if (!request.settings.has(setting)) {
+    if (request.settings.size >= MAX_HIGHLIGHT_SETTINGS) {
+      throw new UserInputError(
+        ErrorCode.BAD_USER_INPUT,
+        `At most ${MAX_HIGHLIGHT_SETTINGS} different highlight settings (search, field, maxWords, maxFragments) per request; markers and escapeHtml may differ freely`,
+        { max: MAX_HIGHLIGHT_SETTINGS },
+      );
+    }
+    request.settings.add(setting);
   }
-  return loader.load(articleId);
+  let loader = request.loaders.get(search);
+  if (!loader) request.loaders.set(search, (loader = highlightLoader(db, search)));
+  return loader.load({ id: articleId, spec }).then((marked) => (marked ? renderHighlight(marked, options) : null));
 }

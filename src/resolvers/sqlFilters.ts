@@ -172,7 +172,7 @@ function articleSqlAt(input: ArticleFilterInput, depth: number, budget: Budget):
   if (input.title) out.push(...stringSql(col('title'), input.title, 'title', budget));
   if (input.text != null) {
     budget.count();
-    const pattern = escapeLike(budget.text(input.text, 'text'));
+    const pattern = escapeLike(budget.needle(input.text));
     if (pattern) {
       out.push(
         or(

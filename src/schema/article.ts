@@ -96,7 +96,7 @@ export const ArticleConnection = builder.connectionObject(
       highlight: t.string({
         nullable: true,
         description:
-          'With a `search`: an excerpt of `field` with the matching words between the markers. Null without a search or when the field is empty. The excerpt is made by the database; the article text is not loaded for it.',
+          'With a `search`: an excerpt of `field` with the matching words between the markers. Null without a search or when the field is empty. The excerpt is made by the database from the first 50,000 characters of the field; the article text is not loaded for it. A request may ask for 4 different settings (search, field, maxWords, maxFragments; BAD_USER_INPUT past that); markers and escapeHtml may differ freely.',
         args: {
           field: t.arg({ type: HighlightField, defaultValue: 'BODY', required: true }),
           startMarker: t.arg.string({ defaultValue: '<mark>', required: true, description: 'At most 32 characters.' }),
@@ -176,7 +176,10 @@ export const ArticleFilter = builder.inputRef<ArticleFilterInput>('ArticleFilter
     isAustralian: t.boolean(),
     source: t.field({ type: StringFilter }),
     title: t.field({ type: StringFilter }),
-    text: t.string({ description: 'Case-insensitive substring of the title, description, summary or body.' }),
+    text: t.string({
+      description:
+        'Case-insensitive substring of the title, description, summary or body, found through trigram indexes. It needs 3 letters or digits in a row (BAD_USER_INPUT otherwise): use `search` for shorter words.',
+    }),
     authors: t.field({ type: AuthorRelationFilter }),
     topics: t.field({ type: TopicRelationFilter }),
   }),

@@ -12,6 +12,7 @@ import { parseInstant } from '../input/instant.ts';
 import '../input/pothosBoundary.ts';
 import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { expectedErrors } from '../observability.ts';
+import { MAX_PAGE_SIZE } from '../resolvers/pagination.ts';
 import { hasRole } from '../resolvers/viewer.ts';
 
 /** The typename a malformed global ID decodes to: no type has it, so every use refuses it. */
@@ -91,7 +92,15 @@ export const builder = new SchemaBuilder<{
       resolve: (_root, args, _context, info, resolveNode) => resolveNode(nodeId(info, args.id)),
     },
     nodesQueryOptions: {
+      description: `The objects with these global IDs, in the same order: at most ${MAX_PAGE_SIZE} IDs (more: INVALID_PAGE_SIZE). An ID that is malformed or names no object gives an INVALID_ID error or null at its index alone.`,
       resolve: async (_root, args, _context, info, resolveNodes) => {
+        if (args.ids.length > MAX_PAGE_SIZE) {
+          throw new UserInputError(
+            ErrorCode.INVALID_PAGE_SIZE,
+            `"ids" may hold at most ${MAX_PAGE_SIZE} IDs; got ${args.ids.length}`,
+            { argumentName: 'ids', max: MAX_PAGE_SIZE },
+          );
+        }
         const ids = args.ids.map((id) => {
           try {
             return nodeId(info, id);

@@ -15,7 +15,7 @@ export type ArticleFilter = {
   priority?: IntFilter | null | undefined;
   publishedAt?: DateTimeFilter | null | undefined;
   source?: StringFilter | null | undefined;
-  /** Case-insensitive substring of the title, description, summary or body. */
+  /** Case-insensitive substring of the title, description, summary or body, found through trigram indexes. It needs 3 letters or digits in a row (BAD_USER_INPUT otherwise): use `search` for shorter words. */
   text?: string | null | undefined;
   title?: StringFilter | null | undefined;
   topics?: TopicRelationFilter | null | undefined;
