@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { parseArgs as parseArgv } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -40,22 +41,70 @@ interface Options {
   keep: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-  const value = (name: string) => {
-    const index = argv.indexOf(name);
-    return index >= 0 ? argv[index + 1] : undefined;
+const USAGE = `usage: npm run bench -- [options]
+
+  --quick                 smoke test: 10k articles, 8 connections, 2 s per operation (CI)
+  --articles <n>          dataset size (default 50000; 10000 with --quick)
+  --targets <list>        postgres, pglite, both (default) or none (with --scale)
+  --connections <list>    concurrent connections, e.g. 1,8,32 (default; 8 with --quick)
+  --duration <s>          seconds per operation and connection count (default 10; 2 with --quick)
+  --scale                 also the canonical list at 10k, 100k and 1M articles (PostgreSQL)
+  --scale-sizes <list>    other sizes for --scale, e.g. 10000,100000
+  --keep                  keep the benchmark database
+  --dry-run               print the options and exit
+  --help                  this text`;
+
+/** Options of a run; an unknown option or a bad value prints the usage and exits 2. */
+function parseArgs(argv: string[]): Options & { dryRun: boolean } {
+  const fail = (message: string): never => {
+    process.stderr.write(`${message}\n\n${USAGE}\n`);
+    process.exit(2);
   };
-  const quick = argv.includes('--quick');
+  let values;
+  try {
+    ({ values } = parseArgv({
+      args: argv,
+      strict: true,
+      options: {
+        quick: { type: 'boolean' },
+        articles: { type: 'string' },
+        targets: { type: 'string' },
+        connections: { type: 'string' },
+        duration: { type: 'string' },
+        scale: { type: 'boolean' },
+        'scale-sizes': { type: 'string' },
+        keep: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const numbers = (text: string, what: string) =>
+    text.split(',').map((item) => {
+      const value = Number(item);
+      if (!Number.isInteger(value) || value <= 0) fail(`--${what}: ${item} is not a positive whole number`);
+      return value;
+    });
+  const targets = (values.targets ?? 'postgres,pglite').split(',');
+  for (const target of targets) {
+    if (!['postgres', 'pglite', 'none'].includes(target)) fail(`--targets: unknown target ${target}`);
+  }
   return {
     quick,
-    articles: Number(value('--articles') ?? (quick ? 10_000 : 50_000)),
-    targets: (value('--targets') ?? 'postgres,pglite')
-      .split(',')
-      .filter((target) => target === 'postgres' || target === 'pglite') as Options['targets'],
-    duration: Number(value('--duration') ?? (quick ? 2 : 10)),
-    connections: (value('--connections') ?? (quick ? '8' : '1,8,32')).split(',').map(Number),
-    scale: argv.includes('--scale') ? (value('--scale-sizes') ?? '10000,100000,1000000').split(',').map(Number) : [],
-    keep: argv.includes('--keep'),
+    articles: numbers(values.articles ?? (quick ? '10000' : '50000'), 'articles')[0]!,
+    targets: targets.filter((target) => target !== 'none') as Options['targets'],
+    duration: numbers(values.duration ?? (quick ? '2' : '10'), 'duration')[0]!,
+    connections: numbers(values.connections ?? (quick ? '8' : '1,8,32'), 'connections'),
+    scale: values.scale ? numbers(values['scale-sizes'] ?? '10000,100000,1000000', 'scale-sizes') : [],
+    keep: values.keep ?? false,
+    dryRun: values['dry-run'] ?? false,
   };
 }
 
@@ -514,6 +563,10 @@ async function scaleRun(options: Options): Promise<ScalePoint[]> {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.dryRun) {
+    process.stdout.write(`${JSON.stringify(options)}\n`);
+    return;
+  }
   const started = Date.now();
   const measurements: Measurement[] = [];
   for (const target of options.targets) measurements.push(...(await benchTarget(target, options)));

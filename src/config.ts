@@ -9,7 +9,7 @@ const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** PostgreSQL server connection string. Unset: the embedded database (PGlite) in PGLITE_DIR. */
   DATABASE_URL: z
@@ -49,17 +49,24 @@ const EnvSchema = z.object({
   /** Schema introspection. Default: on, except in production. */
   INTROSPECTION: booleanString.optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
-  /** PostgreSQL statement_timeout for every statement, in ms (0: none). Servers only. */
+  /** Database statements one request may run at once (its share of the pool). */
+  DB_STATEMENTS_PER_REQUEST: z.coerce.number().int().min(1).max(100).default(2),
+  /**
+   * Longest time for one statement of a request, in ms (0: none): PostgreSQL's statement_timeout
+   * on a server; on the embedded database, the statement is stopped by restarting it.
+   */
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Longest wait for a row or table lock, in ms (PostgreSQL lock_timeout; 0: none). Servers only. */
+  LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(3_000),
   /** Longest time for one HTTP request, in ms; past it the client gets 503 REQUEST_TIMEOUT (0: none). */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   /** How long a request waits for a database connection before failing, in ms. */
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
-  /** Requests per window per anonymous client address; 0: no limit. */
-  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).default(120),
-  /** Requests per window per API key; 0: no limit. */
-  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(1_200),
+  /** Requests per window per anonymous client address; 0: no limit. Default: 120 in production, none otherwise. */
+  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).optional(),
+  /** Requests per window per API key; 0: no limit. Default: 1,200 in production, none otherwise. */
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).optional(),
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   TRUST_PROXY: booleanString.default(false),
   /** Share rate-limit counters between replicas through this Redis. */
@@ -69,6 +76,10 @@ const EnvSchema = z.object({
     .optional(),
   REDIS_PREFIX: z.string().default('newsgraph:ratelimit:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object per line) or `pretty` (for people). Default: pretty on a terminal outside production. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /** Production on the embedded database is refused unless this is true (one process, one machine). */
+  ALLOW_EMBEDDED_IN_PRODUCTION: booleanString.default(false),
   /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -91,9 +102,13 @@ export type Config = {
   shutdownTimeoutMs: number;
   requestTimeoutMs: number;
   dbPoolSize: number;
+  /** Statements one request may run at once. */
+  dbStatementsPerRequest: number;
   statementTimeoutMs: number;
+  lockTimeoutMs: number;
   dbConnectTimeoutMs: number;
   logLevel: string;
+  logFormat: 'json' | 'pretty';
   rateLimits: RateLimitSettings;
 };
 
@@ -114,6 +129,12 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     ? { kind: 'postgres', url: e.DATABASE_URL }
     : { kind: 'pglite', dataDir: e.PGLITE_DIR };
   const embedded = database.kind === 'pglite';
+  const production = e.NODE_ENV === 'production';
+  if (production && embedded && !e.ALLOW_EMBEDDED_IN_PRODUCTION) {
+    throw new ConfigError(
+      'Invalid configuration:\n  DATABASE_URL: production needs a PostgreSQL server (the embedded database is one process on one machine); set DATABASE_URL, or ALLOW_EMBEDDED_IN_PRODUCTION=true to run on the embedded database anyway',
+    );
+  }
   return {
     nodeEnv: e.NODE_ENV,
     database,
@@ -137,13 +158,16 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbStatementsPerRequest: e.DB_STATEMENTS_PER_REQUEST,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: e.LOCK_TIMEOUT_MS,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (!production && process.stdout.isTTY ? 'pretty' : 'json'),
     rateLimits: {
       windowMs: e.RATE_LIMIT_WINDOW_MS,
-      anonymous: e.RATE_LIMIT_ANONYMOUS,
-      perKey: e.RATE_LIMIT_PER_KEY,
+      anonymous: e.RATE_LIMIT_ANONYMOUS ?? (production ? 120 : 0),
+      perKey: e.RATE_LIMIT_PER_KEY ?? (production ? 1_200 : 0),
       trustProxy: e.TRUST_PROXY,
       redisUrl: e.REDIS_URL,
       redisPrefix: e.REDIS_PREFIX,

@@ -1,7 +1,8 @@
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
-import { RequestDeadline, withDeadline } from './deadline.ts';
+import { RequestDeadline } from './deadline.ts';
+import { RequestScope, withScope } from './requestScope.ts';
 
 /** HTTP-level protections and operations endpoints, as Yoga plugins. */
 
@@ -115,12 +116,80 @@ export function useHealthEndpoints(lifecycle: Lifecycle): Plugin {
   };
 }
 
-/** Production hardening of error messages and schema exposure. */
+/**
+ * `Vary: Origin` on every response when CORS answers depend on the request's Origin (an
+ * allow-list is configured): a shared cache must not hand one origin's
+ * Access-Control-Allow-Origin, or its absence, to another (Fetch standard, CORS protocol and
+ * HTTP caches).
+ */
+export function useVaryOrigin(): Plugin {
+  return {
+    onResponse({ response }) {
+      const vary = response.headers.get('vary') ?? '';
+      if (!vary.split(',').some((name) => ['origin', '*'].includes(name.trim().toLowerCase()))) {
+        response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
+      }
+    },
+  };
+}
+
+/**
+ * GET /: where things are. A browser gets a short HTML page with links; anything else JSON:
+ * `{ graphql, graphiql, health, readiness, metrics }` (paths; graphiql null when disabled).
+ */
+export function useLandingPage(options: { graphqlEndpoint: string; graphiql: boolean }): Plugin {
+  const paths = {
+    graphql: options.graphqlEndpoint,
+    graphiql: options.graphiql ? options.graphqlEndpoint : null,
+    health: '/healthz',
+    readiness: '/readyz',
+    metrics: '/metrics',
+  };
+  const graphiql = paths.graphiql
+    ? ` (explore it in <a href="${paths.graphiql}">GraphiQL</a>)`
+    : ' (GraphiQL is off on this server)';
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Newsgraph API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<h1>Newsgraph API</h1>
+<ul>
+<li>GraphQL: <code>POST ${paths.graphql}</code>${graphiql}</li>
+<li>Liveness <a href="${paths.health}">${paths.health}</a>, readiness <a href="${paths.readiness}">${paths.readiness}</a></li>
+<li>Prometheus metrics: <a href="${paths.metrics}">${paths.metrics}</a></li>
+</ul>
+</body></html>
+`;
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/' || (request.method !== 'GET' && request.method !== 'HEAD')) return;
+      const browser = (request.headers.get('accept') ?? '').includes('text/html');
+      endResponse(
+        new fetchAPI.Response(browser ? html : JSON.stringify(paths), {
+          headers: {
+            'content-type': browser ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+            'cache-control': 'no-cache',
+            vary: 'Accept',
+          },
+        }),
+      );
+    },
+  };
+}
+
+/** graphql-js's suggestions (`didYouMean`): ` Did you mean "a", "b", or the enum value "C"?`. */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/**
+ * Production hardening of error messages and schema exposure: introspection off, and no
+ * "Did you mean" in any error (unknown fields, arguments, input fields and enum values, in the
+ * query text or in variables), so that field names cannot be guessed with introspection off.
+ */
 export function useSchemaExposure(options: { introspection: boolean; suggestions: boolean }): Plugin {
-  const strip = (error: Error) =>
-    !(error instanceof GraphQLError)
+  const strip = (error: GraphQLError) =>
+    !error.message.includes('Did you mean')
       ? error
-      : new GraphQLError(error.message.replace(/ ?Did you mean .*\?$/, ''), {
+      : new GraphQLError(error.message.replace(SUGGESTION, ''), {
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
@@ -128,13 +197,28 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
           originalError: error.originalError,
           extensions: error.extensions,
         });
+  const clean = (result: unknown) => {
+    const errors = (result as { errors?: readonly unknown[] } | null)?.errors;
+    if (!errors?.length) return result;
+    return {
+      ...(result as object),
+      errors: errors.map((error) => {
+        if (error instanceof GraphQLError) return strip(error);
+        const message = (error as { message?: unknown } | null)?.message;
+        return typeof message === 'string' ? { ...(error as object), message: message.replace(SUGGESTION, '') } : error;
+      }),
+    };
+  };
   return {
     onValidate({ addValidationRule }) {
       if (!options.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+    // every result, whichever phase refused it (validation, variable coercion, execution)
+    onResultProcess({ result, setResult }) {
       if (options.suggestions) return;
-      return ({ result, setResult }) => {
-        if (result.length) setResult(result.map(strip));
-      };
+      if (Array.isArray(result)) setResult(result.map(clean) as typeof result);
+      else if (result && typeof result === 'object' && !(Symbol.asyncIterator in result))
+        setResult(clean(result) as typeof result);
     },
   };
 }
@@ -142,16 +226,24 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
 type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
 /**
- * Answers 503 REQUEST_TIMEOUT when a request takes longer than `ms` in total, instead of
- * leaving the client on a hung socket, and only when that is true of its writes: the request
- * runs under a RequestDeadline (deadline.ts), so a 503 is sent only if none of its transactions
- * has begun to commit, and every transaction of a timed-out request rolls back instead of
- * committing. A request whose write is committing or committed is answered when it finishes,
- * late but true. (Reads may run on after a 503; the database's statement_timeout bounds them.)
+ * Runs each request in its RequestScope (requestScope.ts): at most `statementsAtOnce` database
+ * statements at a time, and, when `timeoutMs` > 0, a deadline. Past the deadline the request is
+ * answered 503 REQUEST_TIMEOUT instead of leaving the client on a hung socket, and only when that
+ * is true of its writes: a 503 is sent only if none of its transactions has begun to commit, and
+ * every transaction of a timed-out request rolls back instead of committing (deadline.ts). A
+ * request whose write is committing or committed is answered when it finishes, late but true.
+ * (Reads may run on after a 503; the statement timeout bounds them.)
  */
-export function withRequestTimeout(handler: NodeHandler, ms: number): NodeHandler {
-  if (ms <= 0) return handler;
+export function withRequestScope(
+  handler: NodeHandler,
+  options: { timeoutMs: number; statementsAtOnce: number },
+): NodeHandler {
+  const { timeoutMs: ms, statementsAtOnce } = options;
   return (req, res) => {
+    if (ms <= 0) {
+      withScope(new RequestScope({ statementsAtOnce }), () => handler(req, res));
+      return;
+    }
     const deadline = new RequestDeadline();
     const timer = setTimeout(() => {
       if (!deadline.expire() || res.headersSent || res.writableEnded) return;
@@ -168,6 +260,6 @@ export function withRequestTimeout(handler: NodeHandler, ms: number): NodeHandle
       );
     }, ms);
     res.once('close', () => clearTimeout(timer));
-    withDeadline(deadline, () => handler(req, res));
+    withScope(new RequestScope({ deadline, statementsAtOnce }), () => handler(req, res));
   };
 }

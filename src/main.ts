@@ -1,51 +1,135 @@
-import { createServer as createHttpServer } from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { config, ConfigError } from './config.ts';
 import { announcePort, FolderInUseError } from './db/folderLock.ts';
 
-/** Boots the API: configuration, migrations (embedded database), demo data, then listens. */
+/** A start-up failure the operator can fix: printed as one line saying what to do, exit 1. */
+class StartupError extends Error {}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Answers while the server starts (migrations, demo data): alive on /healthz, not ready on
+ * /readyz, and 503 STARTING with Retry-After for everything else.
+ */
+const starting: Handler = (req, res) => {
+  const path = (req.url ?? '/').split('?')[0];
+  const body =
+    path === '/healthz'
+      ? { status: 'ok' }
+      : path === '/readyz'
+        ? { status: 'starting' }
+        : { errors: [{ message: 'The server is starting; retry shortly', extensions: { code: 'STARTING' } }] };
+  res.writeHead(path === '/healthz' ? 200 : 503, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...(path === '/healthz' ? {} : { 'retry-after': '1' }),
+  });
+  res.end(JSON.stringify(body));
+};
+
+/**
+ * Boots the API: configuration; the port (taken first, so a busy port stops the process before
+ * the database is touched); the database (migrated on start, or checked to be up to date);
+ * demo data; then requests are served. Until then /readyz answers 503 "starting".
+ */
 async function main(): Promise<void> {
   const settings = config();
-  const { createLogger } = await import('./observability.ts');
-  const log = createLogger(settings.logLevel);
-  const { prisma, connect, migrateDatabase, disconnect } = await import('./db/client.ts');
-  // Takes the embedded database folder before anything else (or stops here: one owner per folder).
-  await connect();
-  if (settings.migrateOnStart) {
-    const applied = await migrateDatabase();
-    if (applied.length) log.info({ applied }, `migrations applied: ${applied.join(', ')}`);
+  let handler: Handler = starting;
+  const server = createHttpServer((req, res) => handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new StartupError(
+            `port ${settings.port} is in use (another server?); start on a free port, e.g. PORT=${settings.port + 1} npm start`,
+          ),
+        );
+      } else if (error.code === 'EACCES') {
+        reject(
+          new StartupError(`port ${settings.port} needs privileges; use a port above 1023, e.g. PORT=4000 npm start`),
+        );
+      } else reject(error);
+    });
+    server.listen(settings.port, settings.host, resolve);
+  });
+  const { port } = server.address() as import('node:net').AddressInfo;
+
+  // an embedded database that was never created is not created here without its migrations
+  const target = settings.database;
+  if (
+    target.kind === 'pglite' &&
+    !settings.migrateOnStart &&
+    !target.dataDir.startsWith('memory://') &&
+    !fs.existsSync(path.join(target.dataDir, 'PG_VERSION'))
+  ) {
+    throw new StartupError(`there is no database in ${target.dataDir} yet; run: npm run db:migrate`);
   }
+
+  const { createLogger } = await import('./observability.ts');
+  const log = createLogger(settings.logLevel, undefined, settings.logFormat);
+  const { prisma, connect, migrateDatabase, pendingMigrations, disconnect } = await import('./db/client.ts');
+  const { databaseFailure } = await import('./db/errors.ts');
+  try {
+    // Takes the embedded database folder (or stops here: one owner per folder).
+    await connect();
+    if (settings.migrateOnStart) {
+      const applied = await migrateDatabase();
+      if (applied.length) log.info({ applied }, `migrations applied: ${applied.join(', ')}`);
+    } else {
+      const pending = await pendingMigrations();
+      if (pending.length) {
+        throw new StartupError(
+          `the database is missing ${pending.length} migration${pending.length > 1 ? 's' : ''} (${pending[0]}${pending.length > 1 ? ', ...' : ''}); run: npm run db:migrate`,
+        );
+      }
+    }
+  } catch (error) {
+    const failure = databaseFailure(error);
+    if (failure?.code === 'DATABASE_UNAVAILABLE') {
+      throw new StartupError(
+        `cannot reach the database (${failure.reason}); check DATABASE_URL and that it is running`,
+      );
+    }
+    throw error;
+  }
+  announcePort(port);
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');
     const inserted = await seedDemoData(prisma);
     if (inserted) {
       log.info({ inserted }, `demo data loaded: ${inserted} articles`);
-      // Once, with the demo data: a key to try the mutations locally. It goes to the terminal,
-      // deliberately not through the logger (keys never appear in logs).
-      const { createApiKey } = await import('./resolvers/apiKeys.ts');
-      const { secret } = await createApiKey(prisma, 'local-admin', 'ADMIN');
-      console.log(
-        `Admin API key "local-admin" for local use (shown once; send it as "Authorization: Bearer <key>"):\n${secret}`,
-      );
+      if (settings.production) {
+        // keys never go to the log stream: in production the operator makes them
+        log.info('no API key was made; make an ADMIN key with: npm run apikey -- create --name <name> --role admin');
+      } else {
+        // Once, with the demo data: a key to try the mutations locally. It goes to the
+        // terminal, deliberately not through the logger (keys never appear in logs).
+        const { createApiKey } = await import('./resolvers/apiKeys.ts');
+        const { secret } = await createApiKey(prisma, 'local-admin', 'ADMIN');
+        console.log(
+          `Admin API key "local-admin" for local use (shown once; send it as "Authorization: Bearer <key>"):\n${secret}`,
+        );
+      }
     }
   }
+
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
-  const { Lifecycle, withRequestTimeout } = await import('./http.ts');
+  const { Lifecycle, withRequestScope } = await import('./http.ts');
   const lifecycle = new Lifecycle();
-  const server = createHttpServer(
-    withRequestTimeout(createServer(settings, { lifecycle, logger: log }), settings.requestTimeoutMs),
-  );
+  handler = withRequestScope(createServer(settings, { lifecycle, logger: log }), {
+    timeoutMs: settings.requestTimeoutMs,
+    statementsAtOnce: settings.dbStatementsPerRequest,
+  });
   // a client must send its whole request within the same budget
   if (settings.requestTimeoutMs > 0) {
     server.requestTimeout = settings.requestTimeoutMs;
     server.headersTimeout = Math.min(settings.requestTimeoutMs, 60_000);
   }
-  server.listen(settings.port, settings.host, () => {
-    const { port } = server.address() as import('node:net').AddressInfo;
-    announcePort(port);
-    const where =
-      settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
-    log.info({ port }, `Newsgraph API on http://localhost:${port}${GRAPHQL_ENDPOINT} (${where})`);
-  });
+  const where =
+    settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
+  log.info({ port }, `Newsgraph API on http://localhost:${port}${GRAPHQL_ENDPOINT} (${where})`);
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in
   // flight finish (a mutation in flight commits and answers), then the database closes.
@@ -72,6 +156,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof FolderInUseError) {
     console.error(`newsgraph: ${error.message}; stop it first, or set PGLITE_DIR to another folder.`);
-  } else console.error(error instanceof ConfigError ? error.message : error);
+  } else if (error instanceof StartupError) console.error(`newsgraph: ${error.message}`);
+  else console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
 });

@@ -5,10 +5,18 @@ import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
 import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
 import { RequestTimedOut } from './deadline.ts';
+import { currentScope, RequestScope, withScope } from './requestScope.ts';
 import { ErrorCode } from './errors.ts';
 import { useGraphiQLPage } from './graphiql.ts';
 import { useInputBoundary } from './input/boundary.ts';
-import { Lifecycle, useHealthEndpoints, useRequestLimits, useSchemaExposure } from './http.ts';
+import {
+  Lifecycle,
+  useHealthEndpoints,
+  useLandingPage,
+  useRequestLimits,
+  useSchemaExposure,
+  useVaryOrigin,
+} from './http.ts';
 import { useQueryLimits } from './limits.ts';
 import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import {
@@ -26,18 +34,23 @@ export const GRAPHQL_ENDPOINT = '/graphql';
 
 const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; retryAfter: number }> = {
   unreachable: { message: 'The database is unavailable; retry shortly', retryAfter: 5 },
-  busy: { message: 'The database is busy; retry shortly', retryAfter: 1 },
+  busy: { message: 'The database has no connection to spare; retry shortly', retryAfter: 1 },
+  pool: { message: 'No database connection became free in time (the API is busy); retry shortly', retryAfter: 1 },
   'connection lost': { message: 'The connection to the database was lost; retry', retryAfter: 1 },
   contention: { message: 'Conflicting writes kept this one from finishing; nothing was written, retry', retryAfter: 1 },
-  statement: { message: 'The database took too long to answer; try a narrower query', retryAfter: 1 },
+  statement: {
+    message: 'The query ran past the time limit for one statement and was stopped; narrow it (filter, page size)',
+    retryAfter: 1,
+  },
   lock: { message: 'The data was locked by other writes for too long; nothing was written, retry', retryAfter: 1 },
   transaction: { message: 'The write took too long and was rolled back; retry', retryAfter: 1 },
 };
 
 /**
  * The client-facing error for a database that is unavailable or too slow: HTTP 503 with
- * Retry-After (seconds) and code DATABASE_UNAVAILABLE or DATABASE_TIMEOUT; no detail of the
- * cause (hosts, SQL) reaches the client.
+ * Retry-After (seconds), code DATABASE_UNAVAILABLE or DATABASE_TIMEOUT and `reason` (what timed
+ * out or failed: statement, lock, transaction, pool, busy, unreachable, connection lost,
+ * contention); no detail of the cause (hosts, SQL) reaches the client.
  */
 export function databaseError(failure: DatabaseFailure, error?: GraphQLError): GraphQLError {
   const { message, retryAfter } = DATABASE_MESSAGES[failure.reason];
@@ -48,6 +61,7 @@ export function databaseError(failure: DatabaseFailure, error?: GraphQLError): G
     path: error?.path,
     extensions: {
       code: failure.code,
+      reason: failure.reason,
       retryAfter,
       http: { status: 503, headers: { 'Retry-After': String(retryAfter) } },
     },
@@ -122,8 +136,30 @@ export function logDatabaseFailure(log: Logger, requestId: string | undefined, c
 
 export type ServerSettings = Pick<
   Config,
-  'limits' | 'maxBodyBytes' | 'batchLimit' | 'corsOrigins' | 'graphiql' | 'introspection' | 'production' | 'rateLimits'
+  | 'limits'
+  | 'maxBodyBytes'
+  | 'batchLimit'
+  | 'corsOrigins'
+  | 'graphiql'
+  | 'introspection'
+  | 'production'
+  | 'rateLimits'
+  | 'dbStatementsPerRequest'
 >;
+
+/**
+ * Runs execution in a RequestScope (requestScope.ts) when the request has none yet (the HTTP
+ * server gives every request one; in-process calls such as tests get theirs here), so each
+ * request's statements take their fair share of the database.
+ */
+function useRequestScope(statementsAtOnce: number): Plugin {
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      if (currentScope()) return;
+      setExecuteFn((args) => withScope(new RequestScope({ statementsAtOnce }), () => executeFn(args)));
+    },
+  };
+}
 
 /** The server as a fetch handler: importable by tests and the benchmark; opens no port. */
 export interface ServerParts {
@@ -181,7 +217,10 @@ export function createServer(
       // first, so that every later onExecuteDone (metrics, logs) sees the coded errors
       useClientErrorCodes(logger),
       useObservability(logger, metrics),
+      useRequestScope(settings.dbStatementsPerRequest),
       useHealthEndpoints(lifecycle),
+      useLandingPage({ graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: settings.graphiql }),
+      ...(allowed.size ? [useVaryOrigin()] : []),
       useRateLimits(settings.rateLimits, counters, logger, metrics),
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),
       useRequestLimits({ maxBodyBytes: settings.maxBodyBytes, batchLimit: settings.batchLimit }),

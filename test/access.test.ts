@@ -582,5 +582,6 @@ describe('npm run apikey', () => {
     expect(cli('revoke', '--name', 'cli-editor').status).toBe(0);
     expect(cli('revoke', '--name', 'cli-editor').status).toBe(1);
     expect(cli('list').stdout).toMatch(/cli-editor\tEDITOR\t\S+\trevoked /);
-  });
+    // seven processes, each opening the database
+  }, 120_000);
 });

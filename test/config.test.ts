@@ -28,7 +28,13 @@ describe('configuration', () => {
     });
     expect(config.limits.maxCost).toBe(1000);
     expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
-    expect(config.rateLimits).toMatchObject({ perKey: 0, anonymous: 120, trustProxy: true });
+    expect(config.rateLimits).toMatchObject({ perKey: 0, anonymous: 0, trustProxy: true });
+    // rate limits are on by default in production only
+    expect(parseConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x' }).rateLimits).toMatchObject({
+      anonymous: 120,
+      perKey: 1_200,
+    });
+    expect(parseConfig({ RATE_LIMIT_ANONYMOUS: '30' }).rateLimits).toMatchObject({ anonymous: 30, perKey: 0 });
     expect(parseConfig({}).limits).toEqual({
       maxDepth: 10,
       maxAliases: 30,

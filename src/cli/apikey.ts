@@ -7,18 +7,36 @@ import { Prisma } from '../generated/prisma/client.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/apiKeys.ts';
 import type { Role } from '../resolvers/viewer.ts';
 
-const USAGE = `usage:
-  npm run apikey -- create --name <name> --role editor|admin   prints the new key once
-  npm run apikey -- list
-  npm run apikey -- revoke --name <name>`;
+const USAGE = `Manage API keys (the database of DATABASE_URL, or the embedded one in PGLITE_DIR).
+
+usage:
+  npm run apikey -- create --name <name> --role editor|admin   make a key; prints its secret once
+  npm run apikey -- list                                       every key, without secrets
+  npm run apikey -- revoke --name <name>                       the key stops working at once
+  npm run apikey -- --help                                     this text
+
+EDITOR keys may create and correct articles, authors and topics; ADMIN keys may also delete,
+merge and manage keys. While a server holds the embedded database, use its mutations instead.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { name: { type: 'string' }, role: { type: 'string' } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    // an unknown option or a missing value: say which, then how
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
   const [command] = positionals;
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
   if (command !== 'create' && command !== 'list' && command !== 'revoke') {
     console.error(USAGE);
     return 2;

@@ -7,8 +7,25 @@ import { applyMigrations, createMigration, migrationDrift } from './migrate.ts';
  * npm run db:migrate:dev -- --name x     write a migration for changes to prisma/schema.prisma
  * npm run db:drift                       fail when the migrations do not produce the schema
  */
+const USAGE = `Database commands (the database of DATABASE_URL, or the embedded one in PGLITE_DIR).
+
+usage:
+  npm run db:migrate                       apply pending migrations
+  npm run db:migrate:dev -- --name <x>     write a migration for changes to prisma/schema.prisma
+  npm run db:drift                         fail when the migrations do not produce the schema
+  npm run db:migrate -- --help             this text`;
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (argv.some((arg) => arg === '--help' || arg === '-h' || arg === 'help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const unknown = rest.filter((arg, index) => !(arg === '--name' || rest[index - 1] === '--name'));
+  if (unknown.length || (command !== 'migrate:dev' && rest.length)) {
+    console.error(`unknown argument: ${unknown[0] ?? rest[0]}\n\n${USAGE}`);
+    return 2;
+  }
   switch (command) {
     case 'migrate': {
       const applied = await applyMigrations(config().database);
@@ -37,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     default:
-      console.error('usage: db <migrate | migrate:dev --name x | drift>');
+      console.error(USAGE);
       return 2;
   }
 }

@@ -148,12 +148,16 @@ describe('production mode', () => {
 
   it('reads its defaults from NODE_ENV=production', async () => {
     const { parseConfig } = await import('../../src/config.ts');
-    const settings = parseConfig({ NODE_ENV: 'production' });
-    expect(settings).toMatchObject({ production: true, graphiql: false, introspection: false });
-    expect(parseConfig({ NODE_ENV: 'production', GRAPHIQL: 'true', INTROSPECTION: 'true' })).toMatchObject({
+    const server = { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/news' };
+    const settings = parseConfig(server);
+    expect(settings).toMatchObject({ production: true, graphiql: false, introspection: false, logFormat: 'json' });
+    expect(parseConfig({ ...server, GRAPHIQL: 'true', INTROSPECTION: 'true' })).toMatchObject({
       graphiql: true,
       introspection: true,
     });
+    // the embedded database is for one process on one machine: production asks for it explicitly
+    expect(() => parseConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL.*ALLOW_EMBEDDED_IN_PRODUCTION=true/);
+    expect(parseConfig({ NODE_ENV: 'production', ALLOW_EMBEDDED_IN_PRODUCTION: 'true' }).database.kind).toBe('pglite');
   });
 });
 

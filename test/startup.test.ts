@@ -1,0 +1,208 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, runScript, startServer } from './support/process.ts';
+import { databaseUrl, serverUrl } from './support/targets.ts';
+
+/**
+ * Start-up fails clearly and early (issue 12): a taken port or an unmigrated database stops the
+ * process within seconds with one line saying what to run, before anything is migrated or
+ * seeded; /readyz says "starting" while migrations run; production never prints a key and does
+ * not start on the embedded database unless asked to. Real processes, as `npm start` runs them,
+ * on a fresh database of this file's kind (a new folder, or a new database on the server).
+ */
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+/** A new, empty database: the environment that points a server at it, and a way to count its tables. */
+async function emptyDatabase(): Promise<{ env: Record<string, string | undefined>; tables: () => Promise<number> }> {
+  const name = `newsgraph_startup_${crypto.randomBytes(5).toString('hex')}`;
+  if (serverUrl) {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    cleanups.push(async () => {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    });
+    const url = databaseUrl(name);
+    return {
+      env: { DATABASE_URL: url, PGLITE_DIR: undefined },
+      tables: async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`);
+        await client.end();
+        return rows[0].n as number;
+      },
+    };
+  }
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-startup-')), name);
+  cleanups.push(async () => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
+  return {
+    env: { PGLITE_DIR: dir, DATABASE_URL: undefined },
+    // the folder is created by the first migration: none means nothing was written
+    tables: async () => (fs.existsSync(dir) ? fs.readdirSync(dir).length : 0),
+  };
+}
+
+const lines = (output: string) => output.trim().split('\n');
+
+describe(`start-up (${serverUrl ? 'PostgreSQL server' : 'embedded database'})`, () => {
+  it('stops at once with one line when the port is taken, before migrating or seeding anything', async () => {
+    const database = await emptyDatabase();
+    const port = await freePort();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const run = await runScript('src/main.ts', [], {
+        ...database.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        MIGRATE_ON_START: 'true',
+        SEED_DEMO_DATA: 'true',
+      });
+      expect(run.code).toBe(1);
+      expect(lines(run.output)).toEqual([
+        `newsgraph: port ${port} is in use (another server?); start on a free port, e.g. PORT=${port + 1} npm start`,
+      ]);
+      expect(run.ms).toBeLessThan(5_000);
+      expect(await database.tables()).toBe(0);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('stops at once with one line on a database without the migrations', async () => {
+    const database = await emptyDatabase();
+    const run = await runScript('src/main.ts', [], {
+      ...database.env,
+      PORT: String(await freePort()),
+      MIGRATE_ON_START: 'false',
+      SEED_DEMO_DATA: 'true',
+    });
+    expect(run.code).toBe(1);
+    expect(lines(run.output)).toHaveLength(1);
+    expect(run.output).toMatch(
+      serverUrl
+        ? /^newsgraph: the database is missing \d+ migrations .*; run: npm run db:migrate\n$/
+        : /^newsgraph: there is no database in .* yet; run: npm run db:migrate\n$/,
+    );
+    expect(run.ms).toBeLessThan(5_000);
+    expect(await database.tables()).toBe(0);
+  });
+
+  it('answers /readyz "starting" (and queries 503 STARTING) until migrations and demo data are done', async () => {
+    const database = await emptyDatabase();
+    const port = await freePort();
+    const answers: { status: number; body: string }[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        try {
+          const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+          answers.push({ status: ready.status, body: await ready.text() });
+          if (ready.status === 200) return;
+          const query = await fetch(`http://127.0.0.1:${port}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: '{ articles { totalCount } }' }),
+          });
+          answers.push({ status: query.status, body: await query.text() });
+        } catch {
+          // not listening yet
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const server = await startServer({
+      ...database.env,
+      PORT: String(port),
+      MIGRATE_ON_START: 'true',
+      SEED_DEMO_DATA: 'true',
+    });
+    try {
+      await poller;
+      expect(answers[0]).toEqual({ status: 503, body: '{"status":"starting"}' });
+      const starting = answers.find((answer) => answer.body.includes('STARTING'));
+      expect(starting?.status).toBe(503);
+      expect(answers.at(-1)).toEqual({ status: 200, body: '{"status":"ready"}' });
+      // only after the demo data: the first ready answer sees it
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ articles { totalCount } }' }),
+      });
+      expect(((await response.json()) as { data: { articles: { totalCount: number } } }).data.articles.totalCount).toBe(
+        501,
+      );
+    } finally {
+      polling = false;
+      expect(await server.stop()).toBe(0);
+    }
+  }, 120_000);
+
+  it('in production writes no API key to stdout or stderr, and says how to make one', async () => {
+    const database = await emptyDatabase();
+    const server = await startServer({
+      ...database.env,
+      NODE_ENV: 'production',
+      ALLOW_EMBEDDED_IN_PRODUCTION: serverUrl ? undefined : 'true',
+      MIGRATE_ON_START: 'true',
+      SEED_DEMO_DATA: 'true',
+    });
+    try {
+      const output = server.output();
+      expect(output).toMatch(/demo data loaded/);
+      expect(output).not.toMatch(/ngk_/);
+      expect(output).toMatch(/npm run apikey -- create --name <name> --role admin/);
+      // every line is a JSON log entry: nothing else on the log stream
+      for (const line of lines(output)) expect(() => JSON.parse(line), line).not.toThrow();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 120_000);
+
+  it('in production refuses the embedded database unless allowed, with one line', async () => {
+    const run = await runScript('src/main.ts', [], {
+      NODE_ENV: 'production',
+      DATABASE_URL: undefined,
+      PORT: String(await freePort()),
+    });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/production needs a PostgreSQL server.*ALLOW_EMBEDDED_IN_PRODUCTION=true/);
+    expect(run.ms).toBeLessThan(5_000);
+  });
+});
+
+describe('command-line tools', () => {
+  it.each([
+    ['src/cli/apikey.ts', ['--help'], /npm run apikey -- create --name <name> --role editor\|admin/],
+    ['src/cli/apikey.ts', ['help'], /npm run apikey -- list/],
+    ['src/db/cli.ts', ['migrate', '--help'], /npm run db:migrate\s/],
+    ['src/db/cli.ts', ['drift', '-h'], /npm run db:drift/],
+  ])('%s %s answers with its usage and exit 0', async (script, args, usage) => {
+    const run = await runScript(script, args, {});
+    expect(run.code).toBe(0);
+    expect(run.output).toMatch(usage);
+  });
+
+  it.each([
+    ['src/cli/apikey.ts', ['create', '--nmae', 'x']],
+    ['src/db/cli.ts', ['migrate', '--force']],
+  ])('%s refuses an unknown option %s with the usage and exit 2', async (script, args) => {
+    const run = await runScript(script, args, {});
+    expect(run.code).toBe(2);
+    expect(run.output).toMatch(/usage:/);
+  });
+});
