@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { parseConfig } from '../src/config.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { openPGlite } from '../src/db/pglite.ts';
 import { hashKey } from '../src/resolvers/apiKeys.ts';
@@ -459,7 +460,10 @@ async function load(
 
 function apiEnv(database: Database): Record<string, string> {
   return {
-    ...(database.kind === 'postgres' ? { DATABASE_URL: database.location } : { PGLITE_DIR: database.location }),
+    ...(database.kind === 'postgres'
+      ? { DATABASE_URL: database.location }
+      : // production settings on the embedded database: what is measured is its speed
+        { PGLITE_DIR: database.location, ALLOW_EMBEDDED_IN_PRODUCTION: 'true' }),
     SEED_DEMO_DATA: 'false',
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'warn',
@@ -564,6 +568,11 @@ async function scaleRun(options: Options): Promise<ScalePoint[]> {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (options.dryRun) {
+    // the settings each server would be started with must be ones it accepts
+    for (const kind of options.targets) {
+      const location = kind === 'postgres' ? 'postgresql://postgres@127.0.0.1:5432/bench' : '/tmp/bench';
+      parseConfig(apiEnv({ kind, location } as Database));
+    }
     process.stdout.write(`${JSON.stringify(options)}\n`);
     return;
   }
