@@ -1,4 +1,4 @@
-import { normalizeUrl } from '../src/resolvers/urls.ts';
+import { normalizeUrl } from '../src/resolvers/articles/urls.ts';
 import type { Dataset } from './generate.ts';
 
 /**

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { parseConfig } from '../src/config.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 import { openPGlite } from '../src/db/pglite.ts';
-import { hashKey } from '../src/resolvers/apiKeys.ts';
+import { hashKey } from '../src/resolvers/access/apiKeys.ts';
 import { benchSearchText, dataset } from './generate.ts';
 import { loadDataset, type SqlClient } from './load.ts';
 import { operations, type Fixtures, type Operation } from './operations.ts';

@@ -2,8 +2,8 @@ import { initContextCache } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { prisma } from './db/client.ts';
 import { requestIdOf } from './observability.ts';
-import { authenticate, AuthenticationError } from './resolvers/apiKeys.ts';
-import type { Viewer } from './resolvers/viewer.ts';
+import { authenticate, AuthenticationError } from './resolvers/access/apiKeys.ts';
+import type { Viewer } from './resolvers/access/viewer.ts';
 
 /** Per-request state: who is asking, a request id, and the Pothos cache holding this request's DataLoaders. */
 export interface Context {

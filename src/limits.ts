@@ -22,7 +22,8 @@ import {
   TokenKind,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { MAX_PAGE_SIZE } from './resolvers/pagination.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './resolvers/lists/connection.ts';
+import { MAX_LINKS_PER_ARTICLE } from './resolvers/writing/references.ts';
 
 /**
  * Limits on what one request may ask for, checked before anything executes (no SQL runs for a
@@ -30,6 +31,10 @@ import { MAX_PAGE_SIZE } from './resolvers/pagination.ts';
  * (list fields multiply by their page size) with the variables, just before execution.
  */
 
+/**
+ * The limits (settings MAX_TOKENS, MAX_DEPTH, MAX_ALIASES, MAX_DIRECTIVES, MAX_COST): lexical tokens
+ * per document; field nesting depth, aliases and directives per operation; cost (operationCost).
+ */
 export interface QueryLimits {
   maxTokens: number;
   maxDepth: number;
@@ -38,6 +43,10 @@ export interface QueryLimits {
   maxCost: number;
 }
 
+/**
+ * The `extensions.code` of each refusal (HTTP 400); `extensions.limit` is the limit exceeded, and
+ * QUERY_TOO_COSTLY also gives `cost`.
+ */
 export const LimitCode = {
   TOO_MANY_TOKENS: 'TOO_MANY_TOKENS',
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
@@ -138,8 +147,10 @@ export function shapeLimitsRule(limits: QueryLimits) {
 }
 
 /** Default page size assumed for a connection without first/last, and list sizes for plain lists. */
-const DEFAULT_PAGE = 20;
-const LIST_SIZES: Record<string, number> = { 'Article.authors': 20, 'Article.topics': 50 };
+const LIST_SIZES: Record<string, number> = {
+  'Article.authors': MAX_LINKS_PER_ARTICLE.authors,
+  'Article.topics': MAX_LINKS_PER_ARTICLE.topics,
+};
 
 /**
  * What database work costs, in the same units as a selected field. A `text` condition is a
@@ -239,7 +250,7 @@ function multiplier(parentName: string, field: GraphQLField<unknown, unknown>, a
   if (getNamedType(field.type).name.endsWith('Connection')) {
     const size = (args.first ?? args.last) as number | undefined;
     // sizes over the maximum are refused by the field itself (INVALID_PAGE_SIZE), before any SQL
-    return typeof size === 'number' && size >= 0 ? Math.min(Math.max(size, 1), MAX_PAGE_SIZE + 1) : DEFAULT_PAGE;
+    return typeof size === 'number' && size >= 0 ? Math.min(Math.max(size, 1), MAX_PAGE_SIZE + 1) : DEFAULT_PAGE_SIZE;
   }
   // a connection's edges are already counted by the connection's page size
   if (parentName.endsWith('Connection')) return 1;

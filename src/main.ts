@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       } else {
         // Once, with the demo data: a key to try the mutations locally. It goes to the
         // terminal, deliberately not through the logger (keys never appear in logs).
-        const { createApiKey } = await import('./resolvers/apiKeys.ts');
+        const { createApiKey } = await import('./resolvers/access/apiKeys.ts');
         const { secret } = await createApiKey(prisma, 'local-admin', 'ADMIN');
         console.log(
           `Admin API key "local-admin" for local use (shown once; send it as "Authorization: Bearer <key>"):\n${secret}`,

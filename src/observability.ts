@@ -7,7 +7,7 @@ import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
 import { currentDeadline } from './requestScope.ts';
-import { writeRetries } from './resolvers/writes.ts';
+import { writeRetries } from './resolvers/writing/transaction.ts';
 
 /**
  * Structured logs (one JSON line per request and per unexpected error, each with the request
@@ -15,8 +15,14 @@ import { writeRetries } from './resolvers/writes.ts';
  * Authorization headers and API keys never reach a log line.
  */
 
+/** pino's logger type, re-exported for the modules that take a logger. */
 export type { Logger };
 
+/**
+ * A pino logger at `level` (fatal...trace, or silent) with ISO timestamps: JSON lines to
+ * `destination` (default stdout), or, `pretty` without a destination, one readable line per entry
+ * on stdout. Authorization and key fields are censored as [redacted].
+ */
 export function createLogger(
   level: string,
   destination?: NodeJS.WritableStream,
@@ -87,6 +93,11 @@ const sqlStatements = new Counter({
 });
 onStatement(() => sqlStatements.inc());
 
+/**
+ * One server's Prometheus registry (served at GET /metrics) and the metrics its request pipeline
+ * records: requests by operation and status, latency in seconds, GraphQL errors by code, and
+ * rate-limit refusals by kind.
+ */
 export interface Metrics {
   registry: Registry;
   requests: Counter<'operation' | 'status'>;
@@ -95,6 +106,10 @@ export interface Metrics {
   rateLimited: Counter<'kind'>;
 }
 
+/**
+ * A new registry with Node's default metrics, the process-wide counters (expected errors, SQL
+ * statements, write retries), the request metrics and the `newsgraph_db_pool_connections` gauge.
+ */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -154,6 +169,11 @@ interface RequestState {
   operation: string;
 }
 
+/**
+ * Yoga plugin: answers GET /metrics (Prometheus text exposition format); counts GraphQL errors by
+ * code and logs unexpected ones (secrets scrubbed); sets X-Request-Id on every response; counts,
+ * times and logs one `request` line per request except /metrics, /healthz and /readyz.
+ */
 export function useObservability(log: Logger, metrics: Metrics): Plugin {
   const state = new WeakMap<Request, RequestState>();
   return {

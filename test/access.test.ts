@@ -5,7 +5,7 @@ import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
 import { execute } from './support/api.ts';
 import { globalId } from './support/demo.ts';
-import { authenticate, createApiKey, revokeApiKey } from '../src/resolvers/apiKeys.ts';
+import { authenticate, createApiKey, revokeApiKey } from '../src/resolvers/access/apiKeys.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 
 const M = {

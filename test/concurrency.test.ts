@@ -12,7 +12,7 @@ vi.hoisted(() => {
 });
 
 const { prisma } = await import('../src/db/client.ts');
-const { writeRetries } = await import('../src/resolvers/writes.ts');
+const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
 
 /** Write transactions run again since the start of this file, by reason. */
 async function retries(): Promise<Record<string, number>> {

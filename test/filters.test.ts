@@ -82,8 +82,8 @@ function tally<T>(values: T[], tie: (a: T, b: T) => number): [T, number][] {
 
 /**
  * articleFacets for the same filter, against counts computed here from the expected articles.
- * Facets compile the filter to SQL separately from the list (Prisma), so this also checks that
- * the two compilations agree on every filter of this file.
+ * Facets run the filter's Condition with the SQL backend, the list with the Prisma one, so this
+ * also checks that the two backends agree on every filter of this file.
  */
 async function expectFacets(filter: ArticleFilter, expected: SeededArticle[]) {
   const { articleFacets: facets } = await query(Facets, { filter });

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { prisma } from '../src/db/client.ts';
-import { encodeCursor } from '../src/resolvers/pagination.ts';
+import { encodeCursor } from '../src/resolvers/lists/connection.ts';
 import { yoga } from './support/api.ts';
 import { globalId } from './support/demo.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';

@@ -7,7 +7,7 @@ import { nameKey } from '../prisma/nameKey.ts';
 import { prisma } from '../src/db/client.ts';
 import { applyMigrations, readMigrations } from '../src/db/migrate.ts';
 import { openPGlite } from '../src/db/pglite.ts';
-import { normalizeUrl } from '../src/resolvers/urls.ts';
+import { normalizeUrl } from '../src/resolvers/articles/urls.ts';
 import { graphql } from './gql/index.ts';
 import { execute, yoga } from './support/api.ts';
 import { globalId } from './support/demo.ts';

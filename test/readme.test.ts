@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvSchema } from '../src/config.ts';
 import { prisma } from '../src/db/client.ts';
 import { EXAMPLE_TABS } from '../src/graphiql.ts';
-import { createApiKey } from '../src/resolvers/apiKeys.ts';
+import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
 import { yoga } from './support/api.ts';
 import { seedDemo } from './support/demo.ts';
 

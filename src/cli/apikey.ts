@@ -4,8 +4,8 @@ import { connect, disconnect, migrateDatabase, prisma } from '../db/client.ts';
 import { FolderInUseError } from '../db/folderLock.ts';
 import { ValidationError } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/apiKeys.ts';
-import type { Role } from '../resolvers/viewer.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/access/apiKeys.ts';
+import type { Role } from '../resolvers/access/viewer.ts';
 
 const USAGE = `Manage API keys (the database of DATABASE_URL, or the embedded one in PGLITE_DIR).
 

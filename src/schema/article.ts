@@ -1,17 +1,38 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
-import { findArticle, listArticles, searchArticles } from '../resolvers/articles.ts';
-import { highlight, type HighlightField as HighlightFieldName } from '../resolvers/highlights.ts';
-import type { ArticleFilterInput } from '../resolvers/filters.ts';
-import { checkUrl, normalizeUrl } from '../resolvers/urls.ts';
-import type { Connection } from '../resolvers/pagination.ts';
+import {
+  findArticle,
+  listArticles,
+  nestedArticlePage,
+  planArticlePage,
+  searchArticles,
+  type ArticleListArgs,
+  type ArticleSelection,
+} from '../resolvers/articles/list.ts';
+import { countArticlesOf } from '../resolvers/catalog/counts.ts';
+import { highlight, type HighlightField as HighlightFieldName } from '../resolvers/articles/highlights.ts';
+import type { ArticleFilterInput } from '../resolvers/lists/filter.ts';
+import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
+import { toConnection, type Connection } from '../resolvers/lists/connection.ts';
 import { Author, AuthorFilter } from './author.ts';
 import { builder } from './builder.ts';
-import { cappedCountField, DateTimeFilter, IntFilter, OrderDirection, StringFilter } from './common.ts';
+import {
+  cappedCountField,
+  totalCountField,
+  DateTimeFilter,
+  IntFilter,
+  OrderDirection,
+  StringFilter,
+} from './common.ts';
 import { selectsAny } from './lookahead.ts';
 import { Topic, TopicFilter } from './topic.ts';
 
+/**
+ * The Article node: a filed news article, fetched by `article`, `articles`, `node`/`nodes` and the
+ * article mutations. Global ID per relay Global Object Identification
+ * (https://relay.dev/graphql/objectidentification.htm); `node(id:)` of a missing one is null.
+ */
 export const Article = builder.prismaNode('Article', {
   id: { field: 'id' },
   // node(id:) of a deleted or unknown row is null, not an error.
@@ -69,6 +90,7 @@ builder.prismaObjectFields(Article, (t) => ({
   }),
 }));
 
+/** Which text field `ArticleEdge.highlight(field:)` takes its excerpt from. */
 export const HighlightField = builder.enumType('HighlightField', {
   description: 'The text a search highlight is taken from.',
   values: ['TITLE', 'DESCRIPTION', 'SUMMARY', 'BODY'] as const,
@@ -77,16 +99,20 @@ export const HighlightField = builder.enumType('HighlightField', {
 /** An edge of a searched list carries its search, for highlights. */
 type ArticleEdgeShape = { cursor: string; node: unknown; search?: string };
 
+/**
+ * The page type of every article list (`articles`, `Author.articles`, `Topic.articles`): a relay
+ * connection (https://relay.dev/graphql/connections.htm) with `totalCount` and `count(cap:)`, whose
+ * ArticleEdge has `highlight` when the list was searched.
+ */
 export const ArticleConnection = builder.connectionObject(
   {
     type: Article,
     name: 'ArticleConnection',
     fields: (t) => ({
-      totalCount: t.int({
-        description:
-          'Articles matching the filter (and search), across all pages: an exact count. On lists that can be large, prefer `count(cap:)`.',
-        resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
-      }),
+      totalCount: totalCountField(
+        t,
+        'Articles matching the filter (and search), across all pages: an exact count. On lists that can be large, prefer `count(cap:)`.',
+      ),
       count: cappedCountField(t),
     }),
   },
@@ -126,6 +152,7 @@ export const ArticleConnection = builder.connectionObject(
   },
 );
 
+/** The keys an article list can be ordered by; RELEVANCE only with a `search`. */
 export const ArticleOrderField = builder.enumType('ArticleOrderField', {
   values: {
     PUBLISHED_AT: {},
@@ -136,6 +163,7 @@ export const ArticleOrderField = builder.enumType('ArticleOrderField', {
   } as const,
 });
 
+/** One entry of an article list's `orderBy`: a key and its direction. */
 export const ArticleOrder = builder.inputType('ArticleOrder', {
   fields: (t) => ({
     field: t.field({ type: ArticleOrderField, required: true }),
@@ -146,6 +174,7 @@ export const ArticleOrder = builder.inputType('ArticleOrder', {
   }),
 });
 
+/** `ArticleFilter.authors`: some, every or none of an article's authors match an AuthorFilter. */
 export const AuthorRelationFilter = builder.inputType('AuthorRelationFilter', {
   description: "Conditions on an article's authors.",
   fields: (t) => ({
@@ -155,6 +184,7 @@ export const AuthorRelationFilter = builder.inputType('AuthorRelationFilter', {
   }),
 });
 
+/** `ArticleFilter.topics`: some, every or none of an article's topics match a TopicFilter. */
 export const TopicRelationFilter = builder.inputType('TopicRelationFilter', {
   description: "Conditions on an article's topics.",
   fields: (t) => ({
@@ -164,6 +194,10 @@ export const TopicRelationFilter = builder.inputType('TopicRelationFilter', {
   }),
 });
 
+/**
+ * The `filter` of every article list: column conditions, author and topic conditions and a `text`
+ * substring, nested with AND, OR and NOT (read as ArticleFilterInput by resolvers/lists/filter.ts).
+ */
 export const ArticleFilter = builder.inputRef<ArticleFilterInput>('ArticleFilter').implement({
   description: 'All given conditions must hold; combine with AND, OR and NOT.',
   fields: (t) => ({
@@ -237,6 +271,45 @@ builder.queryFields((t) => ({
         return { ...connection, edges: connection.edges.map((edge) => ({ ...edge, search })) };
       },
     },
+    ArticleConnection,
+  ),
+}));
+
+/**
+ * `Author.articles` and `Topic.articles`: a parent's articles through its link table. The page
+ * is one nested Prisma relation query planned with the parent (no statement per parent); the
+ * totals of all parents on a page are one grouped COUNT (countArticlesOf).
+ */
+function parentArticles(parent: 'author' | 'topic', description: string) {
+  return {
+    type: Article,
+    description,
+    args: articleListArgs,
+    select: (args: ArticleListArgs, _context: unknown, nestedSelection: NestedSelection) => ({
+      articles: nestedArticlePage(planArticlePage(args), nestedSelection(true, ['edges', 'node'])),
+    }),
+    resolve: (row: { id: number; articles: { article: { id: number } }[] }, args: ArticleListArgs, context: object) => {
+      const plan = planArticlePage(args);
+      const rows = row.articles.map((link) => link.article);
+      return toConnection(rows, plan.terms, plan.window, () =>
+        countArticlesOf(context, prisma, parent, row.id, plan.where),
+      ) as Connection<never>;
+    },
+  };
+}
+
+type NestedSelection = (selection: true, path: string[]) => ArticleSelection;
+
+builder.prismaObjectFields(Author, (t) => ({
+  articles: t.connection(
+    parentArticles('author', "This author's articles matching `filter`, in `orderBy` order (default newest first)."),
+    ArticleConnection,
+  ),
+}));
+
+builder.prismaObjectFields(Topic, (t) => ({
+  articles: t.connection(
+    parentArticles('topic', 'Articles with this topic matching `filter`, in `orderBy` order (default newest first).'),
     ArticleConnection,
   ),
 }));

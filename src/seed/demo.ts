@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.ts';
-import { normalizeUrl } from '../resolvers/urls.ts';
-import { slugify } from '../resolvers/slugs.ts';
+import { normalizeUrl } from '../resolvers/articles/urls.ts';
+import { slugify } from '../resolvers/catalog/slugs.ts';
 import { seededRandom, type Random } from './random.ts';
 
 /**
@@ -9,7 +9,9 @@ import { seededRandom, type Random } from './random.ts';
  * transaction, so a restart never duplicates it and an interrupted load leaves nothing behind.
  */
 
+/** The seed of the demo dataset loaded at start-up; another seed gives another, equally deterministic one. */
 export const DEMO_SEED = 20260407;
+/** How many generated articles, authors and topics the demo has (EXAMPLE_RECORD is one article more). */
 export const DEMO_SIZES = { articles: 500, authors: 80, topics: 40 } as const;
 /** Publication dates fall in these two years (fixed, so the data never depends on today). */
 const RANGE_START = Date.UTC(2024, 10, 1);
@@ -80,6 +82,7 @@ const LAST_NAMES = [
   'Kelly',
 ];
 
+/** The demo's topics (their slugs derived with slugify); each article gets 1-8 of them. */
 export const TOPIC_NAMES = [
   'AI',
   'AI Safety',
@@ -250,6 +253,7 @@ function sentence(random: Random, subject: string): string {
   return `${random.pick(openers)} ${subject} ${random.pick(closers)}`;
 }
 
+/** One demo article as generated: authors in byline order and topics by name. */
 export interface DemoArticle {
   title: string;
   url: string;

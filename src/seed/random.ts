@@ -21,4 +21,5 @@ export function seededRandom(seed: number) {
   };
   return { next, int, pick, sample };
 }
+/** A seededRandom generator: `next()` in [0, 1), `int(min, max)` inclusive, `pick`, `sample`. */
 export type Random = ReturnType<typeof seededRandom>;

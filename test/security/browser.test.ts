@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
-import { createApiKey } from '../../src/resolvers/apiKeys.ts';
+import { createApiKey } from '../../src/resolvers/access/apiKeys.ts';
 import { createServer } from '../../src/yoga.ts';
 import { recordStatements } from '../support/api.ts';
 

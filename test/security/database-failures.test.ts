@@ -12,7 +12,7 @@ vi.hoisted(() => {
 
 const { config } = await import('../../src/config.ts');
 const { prisma } = await import('../../src/db/client.ts');
-const { createApiKey } = await import('../../src/resolvers/apiKeys.ts');
+const { createApiKey } = await import('../../src/resolvers/access/apiKeys.ts');
 const { createLogger, createMetrics } = await import('../../src/observability.ts');
 const { createServer } = await import('../../src/yoga.ts');
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
-import { hashKey } from '../../src/resolvers/apiKeys.ts';
+import { hashKey } from '../../src/resolvers/access/apiKeys.ts';
 import { freePort, startServer } from '../support/process.ts';
 import { serverUrl } from '../support/targets.ts';
 

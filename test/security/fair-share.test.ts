@@ -3,8 +3,9 @@ import { config } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { filterCost, WORK_COSTS } from '../../src/limits.ts';
-import { MAX_HIGHLIGHT_SETTINGS } from '../../src/resolvers/highlights.ts';
-import { articleSql } from '../../src/resolvers/sqlFilters.ts';
+import { MAX_HIGHLIGHT_SETTINGS } from '../../src/resolvers/articles/highlights.ts';
+import { articleCondition } from '../../src/resolvers/lists/filter.ts';
+import { tableScope, toSql } from '../../src/resolvers/lists/sqlWhere.ts';
 import { createServer } from '../../src/yoga.ts';
 import { recordStatements } from '../support/api.ts';
 import { globalId } from '../support/demo.ts';
@@ -140,7 +141,7 @@ describe('the text filter', () => {
     const plan = await prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
       const rows = await tx.$queryRaw<{ 'QUERY PLAN': string }[]>(
-        Prisma.sql`EXPLAIN SELECT a."id" FROM "Article" a WHERE ${articleSql({ text: 'zebracrossing' })}`,
+        Prisma.sql`EXPLAIN SELECT a."id" FROM "Article" a WHERE ${toSql(articleCondition({ text: 'zebracrossing' }), tableScope('a'))}`,
       );
       return rows.map((row) => row['QUERY PLAN']).join('\n');
     });

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
 import { onStatement, prisma } from '../../src/db/client.ts';
-import { createApiKey } from '../../src/resolvers/apiKeys.ts';
+import { createApiKey } from '../../src/resolvers/access/apiKeys.ts';
 import { createLogger, createMetrics } from '../../src/observability.ts';
 import { createServer } from '../../src/yoga.ts';
 

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
-import { createApiKey } from '../../src/resolvers/apiKeys.ts';
+import { createApiKey } from '../../src/resolvers/access/apiKeys.ts';
 import { createLogger, createMetrics } from '../../src/observability.ts';
-import { MemoryStore, RedisStore, type CounterStore, type RateLimitSettings } from '../../src/rateLimit.ts';
+import type { RateLimitSettings } from '../../src/config.ts';
+import { MemoryStore, RedisStore, type CounterStore } from '../../src/rateLimit.ts';
 import { createServer } from '../../src/yoga.ts';
 import { recordStatements } from '../support/api.ts';
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPGlite } from '../../src/db/pglite.ts';
-import { hashKey } from '../../src/resolvers/apiKeys.ts';
+import { hashKey } from '../../src/resolvers/access/apiKeys.ts';
 import { startServer, type RunningServer } from '../support/process.ts';
 import { serverUrl } from '../support/targets.ts';
 

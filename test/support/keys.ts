@@ -1,5 +1,5 @@
 import { prisma } from '../../src/db/client.ts';
-import { createApiKey, revokeApiKey } from '../../src/resolvers/apiKeys.ts';
+import { createApiKey, revokeApiKey } from '../../src/resolvers/access/apiKeys.ts';
 
 export type Caller = 'anonymous' | 'editor' | 'admin' | 'revoked' | 'unknown' | 'malformed';
 

@@ -1,16 +1,21 @@
-import { ErrorCode, UserInputError } from '../errors.ts';
-import { parseInstant } from '../input/instant.ts';
-import { characterProblem, codePoints } from '../input/text.ts';
+import { ErrorCode, UserInputError } from '../../errors.ts';
+import { parseInstant } from '../../input/instant.ts';
+import { characterProblem, codePoints } from '../../input/text.ts';
 
 /**
- * Keyset (cursor) pagination shared by every connection. A cursor records the sort key of a
- * row (its ordered values and id) and the ordering it belongs to, so pages stay stable while
- * rows are inserted, and a cursor from another ordering or a tampered one is refused.
+ * Relay connections (GraphQL Cursor Connections Specification,
+ * https://relay.dev/graphql/connections.htm) with keyset cursors, for every list. A cursor
+ * records the sort key of a row (its ordered values and id) and the ordering it belongs to, so
+ * pages stay stable while rows are inserted, and a cursor from another ordering or a tampered
+ * one is refused (INVALID_CURSOR). Page sizes are refused past MAX_PAGE_SIZE (INVALID_PAGE_SIZE).
  */
 
+/** Rows on a page when neither `first` nor `last` is given. */
 export const DEFAULT_PAGE_SIZE = 20;
+/** Largest `first`/`last` (and `nodes(ids:)` length); more is INVALID_PAGE_SIZE. */
 export const MAX_PAGE_SIZE = 100;
 
+/** A sort direction. */
 export type Direction = 'ASC' | 'DESC';
 /** What a sort key holds: `int` a 32-bit integer column, `smallint` a 16-bit one. */
 export type KeyKind = 'date' | 'int' | 'smallint' | 'float' | 'string';
@@ -18,8 +23,10 @@ export type KeyKind = 'date' | 'int' | 'smallint' | 'float' | 'string';
 /** Integer ranges of the key kinds, and the longest text key (titles are at most 500 characters). */
 const KEY_RANGES = { int: [-2_147_483_648, 2_147_483_647], smallint: [-32_768, 32_767] } as const;
 const MAX_TEXT_KEY = 500;
+/** One value of a row's sort key, as a cursor carries it. */
 export type KeyValue = Date | number | string;
 
+/** The relay paging arguments of a connection field. */
 export interface ConnectionArgs {
   first?: number | null;
   after?: string | null;
@@ -34,6 +41,7 @@ export interface SortTerm {
   direction: Direction;
 }
 
+/** A checked page request: how many rows to read, in which direction, past which cursors. */
 export interface PageWindow {
   /** Rows to fetch: the page size plus one to learn whether more exist. */
   take: number;
@@ -59,15 +67,25 @@ function checkSize(name: 'first' | 'last', value: number | null | undefined): nu
   return value;
 }
 
+/** The ordering a cursor belongs to, e.g. `publishedAt:DESC,title:ASC`. */
 export function orderSignature(terms: readonly SortTerm[]): string {
   return terms.map((term) => `${term.column}:${term.direction}`).join(',');
 }
 
+/**
+ * The opaque cursor of a row: base64url of JSON `[orderSignature, [key values..., id]]`, instants
+ * as ISO-8601 strings.
+ */
 export function encodeCursor(terms: readonly SortTerm[], values: readonly KeyValue[]): string {
   const plain = values.map((value) => (value instanceof Date ? value.toISOString() : value));
   return Buffer.from(JSON.stringify([orderSignature(terms), plain]), 'utf8').toString('base64url');
 }
 
+/**
+ * The key values of a cursor issued for `terms`. Throws INVALID_CURSOR (naming `argumentName`)
+ * for a malformed cursor (over 2,048 characters, not base64url JSON, a key its column cannot
+ * hold) or one issued for another ordering.
+ */
 export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumentName: string): KeyValue[] {
   const invalid = (why: string) =>
     new UserInputError(ErrorCode.INVALID_CURSOR, `"${argumentName}" is not a cursor of this list: ${why}`, {
@@ -124,64 +142,13 @@ export function pageWindow(terms: readonly SortTerm[], args: ConnectionArgs): Pa
   };
 }
 
-type Where = Record<string, unknown>;
-
-/**
- * The Prisma condition "row comes after `values` in `terms` order" (or before it), as the
- * expanded lexicographic comparison (a > x) OR (a = x AND b > y) OR ... with the id last.
- * `wrap` nests a column condition when the sorted row is reached through a relation.
- */
-export function keysetWhere(
-  terms: readonly SortTerm[],
-  values: readonly KeyValue[],
-  side: 'after' | 'before',
-  wrap: (condition: Where) => Where = (condition) => condition,
-): Where {
-  const all = [...terms, { column: 'id', kind: 'int' as const, direction: tieBreakDirection(terms) }];
-  const branches = all.map((term, index) => {
-    const ascending = term.direction === 'ASC';
-    const op = (side === 'after') === ascending ? 'gt' : 'lt';
-    const equalities = all.slice(0, index).map((prior, j) => wrap({ [prior.column]: values[j] }));
-    return { AND: [...equalities, wrap({ [term.column]: { [op]: values[index] } })] };
-  });
-  return { OR: branches };
-}
-
-export function tieBreakDirection(terms: readonly SortTerm[]): Direction {
-  return terms.at(-1)?.direction ?? 'DESC';
-}
-
-/** Prisma orderBy for `terms` plus the id tie-breaker; reversed when paging backwards. */
-export function orderByFor(
-  terms: readonly SortTerm[],
-  backward: boolean,
-  wrap: (order: Record<string, Direction>) => Record<string, unknown> = (order) => order,
-): Record<string, unknown>[] {
-  const flip = (direction: Direction): Direction => (backward ? (direction === 'ASC' ? 'DESC' : 'ASC') : direction);
-  const lower = (direction: Direction) => flip(direction).toLowerCase() as Direction;
-  return [
-    ...terms.map((term) => wrap({ [term.column]: lower(term.direction) })),
-    wrap({ id: lower(tieBreakDirection(terms)) }),
-  ];
-}
-
-/** The keyset conditions for a window (either, both or neither side). */
-export function windowWhere(
-  terms: readonly SortTerm[],
-  window: PageWindow,
-  wrap?: (condition: Where) => Where,
-): Where[] {
-  const conditions: Where[] = [];
-  if (window.after) conditions.push(keysetWhere(terms, window.after, 'after', wrap));
-  if (window.before) conditions.push(keysetWhere(terms, window.before, 'before', wrap));
-  return conditions;
-}
-
+/** A relay edge: the row and its cursor. */
 export interface Edge<T> {
   cursor: string;
   node: T;
 }
 
+/** A count that stops at a cap (`count(cap:)`). */
 export interface CappedCount {
   /** The number of matches, or `cap` when there are more. */
   value: number;
@@ -189,6 +156,10 @@ export interface CappedCount {
   isCapped: boolean;
 }
 
+/**
+ * A relay connection (https://relay.dev/graphql/connections.htm) with lazily computed totals:
+ * `totalCount()` counts exactly, `count(cap)` stops after `cap` matches.
+ */
 export interface Connection<T> {
   edges: Edge<T>[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
@@ -202,9 +173,12 @@ export interface Connection<T> {
  */
 export type Counter = (cap?: number) => Promise<number>;
 
+/** `count(cap:)` when no cap is given. */
 export const DEFAULT_COUNT_CAP = 1000;
+/** Largest `cap` of `count(cap:)`. */
 export const MAX_COUNT_CAP = 100_000;
 
+/** A `cap` from 1 to MAX_COUNT_CAP, or BAD_USER_INPUT. */
 export function checkCap(cap: number): number {
   if (!Number.isInteger(cap) || cap < 1 || cap > MAX_COUNT_CAP) {
     throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"cap" must be between 1 and ${MAX_COUNT_CAP}; got ${cap}`, {
@@ -262,38 +236,4 @@ export function toConnection<T extends { id: number }>(
     },
     ...totals(counter, options.total ?? (wholeResult ? page.length : null)),
   };
-}
-
-/** A page query: the caller's findMany receives the keyset where, order and take to apply. */
-export interface PageQuery<W> {
-  where: { AND: (W | Where)[] };
-  orderBy: Record<string, unknown>[];
-  take: number;
-}
-
-/** Runs one page of a keyset-paginated list; `count` runs only if the total is asked for. */
-export async function paginate<W, Row extends { id: number }>(
-  terms: readonly SortTerm[],
-  window: PageWindow,
-  where: W,
-  findMany: (query: PageQuery<W>) => Promise<Row[]>,
-  count: (where: W, cap?: number) => Promise<number>,
-): Promise<Connection<Row>> {
-  const rows = await findMany({
-    where: { AND: [where, ...windowWhere(terms, window)] },
-    orderBy: orderByFor(terms, window.backward),
-    take: window.take,
-  });
-  return toConnection(rows, terms, window, (cap) => count(where, cap));
-}
-
-/** Merges the columns a cursor needs into a selection planned from the GraphQL query. */
-export function selectWithKeys<S extends { select?: object; include?: object }>(
-  selection: S,
-  terms: readonly SortTerm[],
-): { select?: NonNullable<S['select']>; include?: NonNullable<S['include']> } {
-  if (selection.include || !selection.select)
-    return { include: (selection.include ?? {}) as NonNullable<S['include']> };
-  const keys = Object.fromEntries([['id', true], ...terms.map((term) => [term.column, true])]);
-  return { select: { ...selection.select, ...keys } as NonNullable<S['select']> };
 }

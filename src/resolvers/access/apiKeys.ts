@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
-import type { Db } from '../db/client.ts';
-import { isUniqueViolation } from '../db/errors.ts';
+import type { Db } from '../../db/client.ts';
+import { isUniqueViolation } from '../../db/errors.ts';
 import { GraphQLError } from 'graphql';
-import { RequestTimedOut } from '../deadline.ts';
-import { ValidationError } from '../errors.ts';
+import { RequestTimedOut } from '../../deadline.ts';
+import { ValidationError } from '../../errors.ts';
 import { ANONYMOUS, type Role, type Viewer } from './viewer.ts';
-import { writeTransaction, type Tx } from './writes.ts';
+import { writeTransaction, type Tx } from '../writing/transaction.ts';
 
 /**
  * API keys: `ngk_` and 43 random base64url characters (256 bits). Only a SHA-256 hash is
@@ -16,10 +16,15 @@ const KEY_FORMAT = /^ngk_[A-Za-z0-9_-]{43}$/;
 /** lastUsedAt is written at most this often per key. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** SHA-256 of a key's secret (UTF-8), as lower-case hex: what ApiKey.secretHash stores and lookups use. */
 export function hashKey(key: string): string {
   return crypto.createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/**
+ * A bad Authorization header: `malformed` (not "Bearer ngk_..."), or an `unknown` or `revoked`
+ * key. createContext answers it with HTTP 401, code UNAUTHENTICATED.
+ */
 export class AuthenticationError extends Error {
   constructor(readonly reason: 'malformed' | 'unknown' | 'revoked') {
     super(

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
-import type { Db } from '../db/client.ts';
-import { isRetryable, sqlState, WriteContention } from '../db/errors.ts';
-import { RequestTimedOut } from '../deadline.ts';
-import { currentDeadline } from '../requestScope.ts';
-import { ForbiddenError } from '../errors.ts';
-import { Prisma } from '../generated/prisma/client.ts';
-import { hasRole, type Role, type Viewer } from './viewer.ts';
+import type { Db } from '../../db/client.ts';
+import { isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
+import { RequestTimedOut } from '../../deadline.ts';
+import { currentDeadline } from '../../requestScope.ts';
+import { ForbiddenError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { hasRole, type Role, type Viewer } from '../access/viewer.ts';
 
 /**
  * Pieces every write shares: the role check, who wrote, the transaction helper and the lock
@@ -23,19 +23,21 @@ import { hasRole, type Role, type Viewer } from './viewer.ts';
  * break; `writeTransaction` still retries one, and serialization failures, as a safety net.
  */
 
+/** The Prisma client inside an interactive transaction (what writeTransaction hands to `work`). */
 export type Tx = Prisma.TransactionClient;
 
+/** Throws ForbiddenError unless the viewer's API key has `role` (see hasRole: ADMIN implies EDITOR). */
 export function requireRole(viewer: Viewer, role: Role): void {
   if (!hasRole(viewer, role)) throw new ForbiddenError(role);
 }
 
 /** The name recorded as createdBy/updatedBy: the API key's. */
-export function writer(viewer: Viewer): string | null {
+export function recordedName(viewer: Viewer): string | null {
   return viewer.kind === 'apiKey' ? viewer.name : null;
 }
 
 /** Prisma interactive transaction bounds, ms: waiting for a connection, and the whole transaction. */
-const TRANSACTION = { maxWait: 10_000, timeout: 60_000 } as const;
+const TRANSACTION_BOUNDS_MS = { maxWait: 10_000, timeout: 60_000 } as const;
 /** Attempts of one write before giving up on conflicts. */
 export const WRITE_ATTEMPTS = 5;
 
@@ -89,7 +91,7 @@ export async function writeTransaction<T>(
         deadline?.beginCommit(options.bookkeeping);
         committing = !options.bookkeeping;
         return value;
-      }, TRANSACTION);
+      }, TRANSACTION_BOUNDS_MS);
       if (committing) deadline?.endCommit(true);
       return result;
     } catch (error) {

@@ -1,6 +1,12 @@
-import { ErrorCode, UserInputError } from '../errors.ts';
-import type { Direction, KeyKind, SortTerm } from './pagination.ts';
+import { ErrorCode, UserInputError } from '../../errors.ts';
+import type { Direction, KeyKind, SortTerm } from './connection.ts';
 
+/**
+ * Orders of lists: a public `orderBy` (a list of enum field and direction) becomes sort terms,
+ * the columns the keyset and the cursors use, always followed by the id as tie-breaker.
+ */
+
+/** One `orderBy` entry: a field of the list's order enum and an optional direction. */
 export interface OrderInput<F extends string> {
   field: F;
   direction?: Direction | null;
@@ -39,6 +45,7 @@ export function withoutRelevance(terms: SortTerm[], needs: string): SortTerm[] {
   return terms;
 }
 
+/** The orders of author and topic lists (NamedOrderField). */
 export type NamedOrderField = 'NAME' | 'ARTICLE_COUNT' | 'CREATED_AT' | 'RELEVANCE';
 
 /** Authors and topics sort the same ways; name A-Z by default. */
@@ -48,4 +55,5 @@ export const NAMED_COLUMNS = {
   CREATED_AT: { column: 'createdAt', kind: 'date' },
   RELEVANCE: { column: RELEVANCE_COLUMN, kind: 'float', defaultDirection: 'DESC' },
 } as const;
+/** Authors and topics: A-Z by name. */
 export const DEFAULT_NAMED_ORDER = [{ field: 'NAME', direction: 'ASC' }] as const;

@@ -1,9 +1,9 @@
-import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
-import type { Db } from '../db/client.ts';
-import { ErrorCode, UserInputError } from '../errors.ts';
-import { codePoints } from '../input/text.ts';
-import { Prisma } from '../generated/prisma/client.ts';
+import type { Db } from '../../db/client.ts';
+import { ErrorCode, UserInputError } from '../../errors.ts';
+import { codePoints } from '../../input/text.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { requestLoader } from '../lists/loaders.ts';
 import { SEARCH_CONFIG, tsQuery } from './search.ts';
 
 /**
@@ -16,8 +16,13 @@ import { SEARCH_CONFIG, tsQuery } from './search.ts';
  * markers can be HTML-escaped here without escaping the markers.
  */
 
+/** The text field a highlight is taken from (GraphQL enum HighlightField). */
 export type HighlightField = 'TITLE' | 'DESCRIPTION' | 'SUMMARY' | 'BODY';
 
+/**
+ * The arguments of `ArticleEdge.highlight`: markers put around matches, HTML escaping of the text,
+ * words per fragment and fragments per excerpt (0: one excerpt around the best match).
+ */
 export interface HighlightOptions {
   field: HighlightField;
   startMarker: string;
@@ -35,6 +40,10 @@ const COLUMNS: Record<HighlightField, string> = {
   SUMMARY: 'summary',
   BODY: 'body',
 };
+/**
+ * Bounds of the highlight arguments: markers in characters (code points), maxWords 3-100 and
+ * maxFragments 0-5.
+ */
 export const HIGHLIGHT_LIMITS = { maxMarkerLength: 32, minWords: 3, maxWords: 100, maxFragments: 5 } as const;
 
 /**
@@ -44,6 +53,10 @@ export const HIGHLIGHT_LIMITS = { maxMarkerLength: 32, minWords: 3, maxWords: 10
  */
 export const HIGHLIGHT_MAX_ANALYZED = 50_000;
 
+/**
+ * Returns `options` unchanged when within HIGHLIGHT_LIMITS, else throws UserInputError
+ * BAD_USER_INPUT naming the argument (`argumentName`).
+ */
 export function checkHighlightOptions(options: HighlightOptions): HighlightOptions {
   const fail = (argumentName: string, message: string): never => {
     throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}" ${message}`, { argumentName });
@@ -140,11 +153,8 @@ function specKey(spec: HeadlineSpec): string {
   return `${spec.field}/${spec.maxWords}/${spec.maxFragments}`;
 }
 
-/** Per request: a loader per search, and the settings asked so far (at most MAX_HIGHLIGHT_SETTINGS). */
-const requests = createContextCache(() => ({
-  loaders: new Map<string, DataLoader<{ id: number; spec: HeadlineSpec }, string | null, string>>(),
-  settings: new Set<string>(),
-}));
+/** Per request: the settings asked so far (at most MAX_HIGHLIGHT_SETTINGS). */
+const settingsAsked = new WeakMap<object, Set<string>>();
 
 /**
  * The snippet of `articleId`'s field for `search`, batched with the other results of the
@@ -158,21 +168,21 @@ export function highlight(
   articleId: number,
   options: HighlightOptions,
 ): Promise<string | null> {
-  const request = requests(context);
+  let settings = settingsAsked.get(context);
+  if (!settings) settingsAsked.set(context, (settings = new Set()));
   const { field, maxWords, maxFragments } = checkHighlightOptions(options);
   const spec = { field, maxWords, maxFragments };
   const setting = JSON.stringify([search, specKey(spec)]);
-  if (!request.settings.has(setting)) {
-    if (request.settings.size >= MAX_HIGHLIGHT_SETTINGS) {
+  if (!settings.has(setting)) {
+    if (settings.size >= MAX_HIGHLIGHT_SETTINGS) {
       throw new UserInputError(
         ErrorCode.BAD_USER_INPUT,
         `At most ${MAX_HIGHLIGHT_SETTINGS} different highlight settings (search, field, maxWords, maxFragments) per request; markers and escapeHtml may differ freely`,
         { max: MAX_HIGHLIGHT_SETTINGS },
       );
     }
-    request.settings.add(setting);
+    settings.add(setting);
   }
-  let loader = request.loaders.get(search);
-  if (!loader) request.loaders.set(search, (loader = highlightLoader(db, search)));
+  const loader = requestLoader(context, `highlight:${search}`, () => highlightLoader(db, search));
   return loader.load({ id: articleId, spec }).then((marked) => (marked ? renderHighlight(marked, options) : null));
 }

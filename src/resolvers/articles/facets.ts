@@ -1,9 +1,10 @@
-import type { Db } from '../db/client.ts';
-import { ErrorCode, UserInputError } from '../errors.ts';
-import { Prisma } from '../generated/prisma/client.ts';
-import type { ArticleFilterInput } from './filters.ts';
-import { articleSearch, checkSearchText } from './search.ts';
-import { and, articleSql } from './sqlFilters.ts';
+import type { Db } from '../../db/client.ts';
+import { ErrorCode, UserInputError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
+import { checkSearchText } from '../lists/ranked.ts';
+import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
+import { articleSearch } from './search.ts';
 
 /**
  * How the articles of a result set (the same filter and search as `articles`) break down: by
@@ -11,6 +12,10 @@ import { and, articleSql } from './sqlFilters.ts';
  * the matching rows are found once (a materialized CTE) and every breakdown groups that set.
  */
 
+/**
+ * Arguments of `articleFacets`: the `articles` filter and search, and how many topics and sources
+ * to list (0 to MAX_FACET_ENTRIES each).
+ */
 export interface FacetArgs {
   filter?: ArticleFilterInput | null;
   search?: string | null;
@@ -18,6 +23,7 @@ export interface FacetArgs {
   topSources: number;
 }
 
+/** The breakdowns of the matching articles; `total` is how many match. Counts are exact. */
 export interface Facets {
   total: number;
   /** Topic ids with counts, most frequent first (ties: lower id first). */
@@ -32,6 +38,7 @@ export interface Facets {
   months: { month: string; start: Date; count: number }[];
 }
 
+/** Most topics (`topTopics`) and most sources (`topSources`) one facet query may list. */
 export const MAX_FACET_ENTRIES = 100;
 
 function checkTop(value: number, argumentName: string): number {
@@ -60,10 +67,15 @@ export function monthsBetween(first: string, last: string): string[] {
 
 type FacetRow = { facet: string; key: string | null; count: number; rank: number };
 
+/**
+ * Counts the articles matching `args.filter` and `args.search` in one statement. BAD_USER_INPUT
+ * for `topTopics`/`topSources` outside 0..MAX_FACET_ENTRIES, a blank or too long search, and bad
+ * filter values.
+ */
 export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const topTopics = checkTop(args.topTopics, 'topTopics');
   const topSources = checkTop(args.topSources, 'topSources');
-  const filter = articleSql(args.filter);
+  const filter = toSql(articleCondition(args.filter), tableScope('a'));
   const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;

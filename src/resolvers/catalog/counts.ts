@@ -1,7 +1,7 @@
-import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
-import type { Db } from '../db/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import type { Db } from '../../db/client.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { requestLoader } from '../lists/loaders.ts';
 
 /**
  * Filtered article totals for nested connections (Author.articles.totalCount,
@@ -33,8 +33,10 @@ function countLoader(db: Db, parent: Parent, where: Prisma.ArticleWhereInput) {
   });
 }
 
-const loaders = createContextCache(() => new Map<string, DataLoader<number, number>>());
-
+/**
+ * The number of `parentId`'s articles matching `where`, batched with the other parents of the
+ * request: one grouped COUNT per (parent kind, filter). `context` is the GraphQL context.
+ */
 export function countArticlesOf(
   context: object,
   db: Db,
@@ -42,12 +44,7 @@ export function countArticlesOf(
   parentId: number,
   where: Prisma.ArticleWhereInput,
 ): Promise<number> {
-  const perRequest = loaders(context);
-  const key = `${parent}:${JSON.stringify(where)}`;
-  let loader = perRequest.get(key);
-  if (!loader) {
-    loader = countLoader(db, parent, where);
-    perRequest.set(key, loader);
-  }
-  return loader.load(parentId);
+  return requestLoader(context, `count:${parent}:${JSON.stringify(where)}`, () => countLoader(db, parent, where)).load(
+    parentId,
+  );
 }

@@ -1,7 +1,7 @@
-import { escapeLike } from './filters.ts';
-import { slugify } from './slugs.ts';
+import { escapeLike } from '../lists/prismaWhere.ts';
+import { slugify } from '../catalog/slugs.ts';
 import { checkName, type Issues } from './validation.ts';
-import { lockNames, RetryTransaction, type Tx } from './writes.ts';
+import { lockNames, RetryTransaction, type Tx } from './transaction.ts';
 
 /**
  * Author and topic references in article inputs: an existing `id`, or a `name` that is
@@ -14,6 +14,10 @@ import { lockNames, RetryTransaction, type Tx } from './writes.ts';
 
 type Maybe<T> = T | null | undefined;
 
+/**
+ * An author or topic reference as the client gives it: exactly one of `id` (a decoded global ID)
+ * and `name` (INVALID_REF otherwise).
+ */
 export interface RefInput {
   id?: Maybe<{ id: string | number }>;
   name?: Maybe<string>;
@@ -23,7 +27,8 @@ export interface RefInput {
 export type Ref = { index: number; id: number } | { index: number; name: string; slug: string };
 type NameRef = Extract<Ref, { name: string }>;
 
-export const LIMITS = { authors: 20, topics: 50 } as const;
+/** Most authors in one byline and most topics on one article (TOO_MANY beyond). */
+export const MAX_LINKS_PER_ARTICLE = { authors: 20, topics: 50 } as const;
 
 /** Checks shape and names of a list of refs; records issues under `path`. */
 export function checkRefs(

@@ -1,22 +1,24 @@
-import type { Db } from '../db/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
-import { articleWhere, type ArticleFilterInput } from './filters.ts';
-import { RELEVANCE_COLUMN, sortTerms, withoutRelevance, type OrderInput } from './ordering.ts';
-import { articleSearch, checkSearchText, searchPage } from './search.ts';
-import { and, articleSql } from './sqlFilters.ts';
-import {
-  orderByFor,
-  pageWindow,
-  paginate,
-  selectWithKeys,
-  windowWhere,
-  type ConnectionArgs,
-  type PageWindow,
-  type SortTerm,
-} from './pagination.ts';
+import type { Db } from '../../db/client.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import type { Condition } from '../lists/condition.ts';
+import { pageWindow, type ConnectionArgs, type PageWindow, type SortTerm } from '../lists/connection.ts';
+import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
+import { RELEVANCE_COLUMN, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
+import { prismaPage, prismaPageQuery, selectWithKeys } from '../lists/page.ts';
+import { toPrismaWhere } from '../lists/prismaWhere.ts';
+import { checkSearchText, rankedPage } from '../lists/ranked.ts';
+import { articleSearch } from './search.ts';
 
+/**
+ * Lists of articles: `articles` (filtered, ordered, optionally searched), and the article pages
+ * of an author or topic. Every list is one filter Condition, sort terms and a page window run
+ * by the list engine (../lists/).
+ */
+
+/** The orders of an article list (ArticleOrderField). */
 export type ArticleOrderField = 'PUBLISHED_AT' | 'CREATED_AT' | 'PRIORITY' | 'TITLE' | 'RELEVANCE';
 
+/** The arguments of an article list. */
 export interface ArticleListArgs extends ConnectionArgs {
   filter?: ArticleFilterInput | null;
   orderBy?: readonly OrderInput<ArticleOrderField>[] | null;
@@ -41,14 +43,19 @@ const DEFAULT_SEARCH_ORDER = [{ field: 'RELEVANCE', direction: 'DESC' }] as cons
 export interface ArticlePagePlan {
   terms: SortTerm[];
   window: PageWindow;
+  condition: Condition;
+  /** The filter as a Prisma where-clause on Article (for counts). */
   where: Prisma.ArticleWhereInput;
 }
 
+/** Checks an article list's arguments (BAD_USER_INPUT, INVALID_PAGE_SIZE, INVALID_CURSOR). */
 export function planArticlePage(args: ArticleListArgs): ArticlePagePlan {
   const terms = withoutRelevance(sortTerms(args.orderBy, ARTICLE_COLUMNS, DEFAULT_ARTICLE_ORDER), 'a "search"');
-  return { terms, window: pageWindow(terms, args), where: articleWhere(args.filter) };
+  const condition = articleCondition(args.filter);
+  return { terms, window: pageWindow(terms, args), condition, where: toPrismaWhere(condition) };
 }
 
+/** A Prisma selection of Article rows, as plugin-prisma plans it from the GraphQL query. */
 export type ArticleSelection = { select?: Prisma.ArticleSelect; include?: Prisma.ArticleInclude };
 
 /**
@@ -57,21 +64,13 @@ export type ArticleSelection = { select?: Prisma.ArticleSelect; include?: Prisma
  * only when asked for.
  */
 export function listArticles(db: Db, args: ArticleListArgs, selection: ArticleSelection = {}) {
-  const { terms, window, where } = planArticlePage(args);
-  return paginate(
+  const { terms, window, condition } = planArticlePage(args);
+  return prismaPage(
+    condition,
     terms,
     window,
-    where,
-    (page) => {
-      const query: Prisma.ArticleFindManyArgs = {
-        ...selectWithKeys(selection, terms),
-        where: page.where as Prisma.ArticleWhereInput,
-        orderBy: page.orderBy as Prisma.ArticleOrderByWithRelationInput[],
-        take: page.take,
-      };
-      return db.article.findMany(query) as Promise<{ id: number }[]>;
-    },
-    (filter, cap) => db.article.count({ where: filter, take: cap != null ? cap + 1 : undefined }),
+    (page) => db.article.findMany({ ...selectWithKeys(selection, terms), ...page } as Prisma.ArticleFindManyArgs),
+    (where, cap) => db.article.count({ where, take: cap != null ? cap + 1 : undefined }),
   );
 }
 
@@ -88,35 +87,27 @@ export function searchArticles(
 ) {
   const text = checkSearchText(args.search, 'search');
   const terms = sortTerms(args.orderBy, ARTICLE_COLUMNS, DEFAULT_SEARCH_ORDER);
-  const window = pageWindow(terms, args);
   const search = articleSearch(text);
-  return searchPage(db, {
+  return rankedPage(db, {
     from: search.from,
-    where: and([search.where, articleSql(args.filter)]),
+    matches: search.where,
+    filter: articleCondition(args.filter),
     alias: 'a',
     rank: search.rank,
     terms,
-    window,
+    window: pageWindow(terms, args),
     countWanted: options.countWanted,
-    load: (ids) =>
-      db.article.findMany({
-        ...selectWithKeys(selection, []),
-        where: { id: { in: ids } },
-      } as Prisma.ArticleFindManyArgs) as Promise<{ id: number }[]>,
+    load: (ids) => db.article.findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),
   });
 }
 
 /** The Prisma relation query that loads one page of a parent's articles through a join table. */
 export function nestedArticlePage(plan: ArticlePagePlan, articleSelection: ArticleSelection) {
-  const viaArticle = (condition: Record<string, unknown>) => ({ article: condition });
-  return {
-    where: { AND: [{ article: plan.where }, ...windowWhere(plan.terms, plan.window, viaArticle)] },
-    orderBy: orderByFor(plan.terms, plan.window.backward, viaArticle),
-    take: plan.window.take,
-    select: { article: selectWithKeys(articleSelection, plan.terms) },
-  };
+  const page = prismaPageQuery(plan.condition, plan.terms, plan.window, (where) => ({ article: where }));
+  return { ...page, select: { article: selectWithKeys(articleSelection, plan.terms) } };
 }
 
+/** The article with this id or link key, with the planned selection; null when there is none. */
 export function findArticle(db: Db, where: { id: number } | { urlKey: string }, selection: ArticleSelection = {}) {
   return db.article.findUnique({ ...selection, where } as Prisma.ArticleFindUniqueArgs);
 }

@@ -1,19 +1,27 @@
-import type { Db } from '../db/client.ts';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.ts';
-import { InUseError, NotFoundError, ValidationError } from '../errors.ts';
-import { Prisma } from '../generated/prisma/client.ts';
-import { freeSlug } from './refs.ts';
+import type { Db } from '../../db/client.ts';
+import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.ts';
+import { InUseError, NotFoundError, ValidationError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { freeSlug } from '../writing/references.ts';
 import { isSlug, slugify } from './slugs.ts';
-import type { Viewer } from './viewer.ts';
-import { checkName, checkText, Issues } from './validation.ts';
-import { lockNames, lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
+import type { Viewer } from '../access/viewer.ts';
+import { checkName, checkText, Issues } from '../writing/validation.ts';
+import {
+  lockNames,
+  lockRows,
+  requireRole,
+  RetryTransaction,
+  recordedName,
+  writeTransaction,
+  type Tx,
+} from '../writing/transaction.ts';
 
 /**
  * Writes to the author and topic catalogues: create, rename, delete (refused while articles
  * use them) and merge (every article moves to the target in one transaction). Names are unique
  * by name key in the database (see prisma/nameKey.ts): creates insert with ON CONFLICT on the
  * key and renames rely on its unique index, so concurrent spellings of one name make one row.
- * Locks follow the order of writes.ts (articles, then authors, then topics).
+ * Locks follow the order of writing/transaction.ts (articles, then authors, then topics).
  */
 
 type Maybe<T> = T | null | undefined;
@@ -104,7 +112,7 @@ function checkMerge(input: MergeInput): { sources: number[]; target: number } {
 }
 
 /**
- * The first half of a merge, in the lock order of writes.ts: the articles linked to the sources
+ * The first half of a merge, in the lock order of writing/transaction.ts: the articles linked to the sources
  * (in id order), then the sources, the target and `alsoLock(articleIds)` (other rows whose
  * counters the merge rewrites), all FOR UPDATE: no new link to them can be made until commit. A
  * source or target that is gone is NOT_FOUND. Returns the articles linked to a source now that
@@ -153,7 +161,7 @@ async function touchArticles(tx: Tx, articleIds: number[], viewer: Viewer): Prom
   if (!articleIds.length) return;
   await tx.article.updateMany({
     where: { id: { in: articleIds } },
-    data: { version: { increment: 1 }, updatedAt: new Date(), updatedBy: writer(viewer) },
+    data: { version: { increment: 1 }, updatedAt: new Date(), updatedBy: recordedName(viewer) },
   });
 }
 

@@ -1,31 +1,39 @@
-import type { Db } from '../db/client.ts';
-import { isUniqueViolation } from '../db/errors.ts';
-import { DuplicateUrlError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
-import { Prisma } from '../generated/prisma/client.ts';
-import type { Viewer } from './viewer.ts';
+import type { Db } from '../../db/client.ts';
+import { isUniqueViolation } from '../../db/errors.ts';
+import { DuplicateUrlError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import type { Viewer } from '../access/viewer.ts';
 import {
   checkDistinct,
   checkLocked,
   checkRefs,
-  LIMITS,
+  MAX_LINKS_PER_ARTICLE,
   resolveAuthorRefs,
   resolveTopicRefs,
   type Ref,
   type RefInput,
-} from './refs.ts';
+} from '../writing/references.ts';
 import { checkUrl, normalizeUrl } from './urls.ts';
-import { checkNotNull, checkText, Issues } from './validation.ts';
-import { lockRows, requireRole, RetryTransaction, writer, writeTransaction, type Tx } from './writes.ts';
+import { checkNotNull, checkText, Issues } from '../writing/validation.ts';
+import {
+  lockRows,
+  requireRole,
+  RetryTransaction,
+  recordedName,
+  writeTransaction,
+  type Tx,
+} from '../writing/transaction.ts';
 
 /**
  * Article writes. Each runs in one transaction (writeTransaction: retried on deadlock or
  * serialization failure, rolled back when the request times out): when any part fails, nothing
  * is written. Inputs are checked in full first, so a ValidationError lists every bad field at
- * once. Rows are locked in the order of writes.ts: the article, then its authors, then its topics.
+ * once. Rows are locked in the order of writing/transaction.ts: the article, then its authors, then its topics.
  */
 
 type Maybe<T> = T | null | undefined;
 
+/** Longest value of each article text field, in characters (code points) after trimming (checkText). */
 export const TEXT_LIMITS = {
   url: 2048,
   title: 500,
@@ -38,6 +46,10 @@ export const TEXT_LIMITS = {
 const FUTURE_TOLERANCE_MS = 24 * 3_600_000;
 const EARLIEST = new Date('1900-01-01T00:00:00Z');
 
+/**
+ * The article fields createArticle, upsertArticle and updateArticle share. Absent: not given; null
+ * is refused (REQUIRED). `authors` is the byline, in order.
+ */
 export interface ArticleFieldsInput {
   title?: Maybe<string>;
   url?: Maybe<string>;
@@ -51,16 +63,28 @@ export interface ArticleFieldsInput {
   authors?: Maybe<readonly RefInput[]>;
 }
 
+/**
+ * Input of createArticle and upsertArticle: title, url, source, publishedAt and priority are
+ * required; `topics` are the article's topics (order irrelevant).
+ */
 export interface CreateArticleInput extends ArticleFieldsInput {
   topics?: Maybe<readonly RefInput[]>;
 }
 
+/**
+ * How updateArticle changes the topics: `set` replaces them all; or `add` and/or `remove` edit
+ * them (INVALID_CHANGE when `set` comes with either).
+ */
 export interface TopicsChangeInput {
   set?: Maybe<readonly RefInput[]>;
   add?: Maybe<readonly RefInput[]>;
   remove?: Maybe<readonly RefInput[]>;
 }
 
+/**
+ * Input of updateArticle: the article (decoded global ID), the version the client read
+ * (`expectedVersion`, 1 or more), and only the fields to change.
+ */
 export interface UpdateArticleInput extends ArticleFieldsInput {
   id: { id: string | number };
   expectedVersion: number;
@@ -137,7 +161,7 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   if (checkNotNull(issues, at('isAustralian'), input.isAustralian)) data.isAustralian = input.isAustralian!;
   const out: CheckedFields = { data };
   if (checkNotNull(issues, at('authors'), input.authors))
-    out.authors = checkRefs(issues, at('authors'), input.authors!, LIMITS.authors, 'author');
+    out.authors = checkRefs(issues, at('authors'), input.authors!, MAX_LINKS_PER_ARTICLE.authors, 'author');
   return out;
 }
 
@@ -230,9 +254,13 @@ async function changeTopics(tx: Tx, issues: Issues, articleId: number, add: Ref[
   const has = new Set(current);
   const dropping = [...removing].filter((topicId) => has.has(topicId));
   const adding = [...new Set(added.map((topicId) => topicId!))].filter((topicId) => !has.has(topicId));
-  if (current.length - dropping.length + adding.length > LIMITS.topics) {
+  if (current.length - dropping.length + adding.length > MAX_LINKS_PER_ARTICLE.topics) {
     throw new ValidationError([
-      { path: ['input', 'topics', 'add'], code: 'TOO_MANY', message: `An article has at most ${LIMITS.topics} topics` },
+      {
+        path: ['input', 'topics', 'add'],
+        code: 'TOO_MANY',
+        message: `An article has at most ${MAX_LINKS_PER_ARTICLE.topics} topics`,
+      },
     ]);
   }
   if (dropping.length) await tx.articleTopic.deleteMany({ where: { articleId, topicId: { in: dropping } } });
@@ -305,11 +333,19 @@ async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
   return new DuplicateUrlError(existing?.id ?? 0);
 }
 
+/**
+ * Files a new article (EDITOR) with its byline and topics, creating authors and topics named for
+ * the first time; returns `{ id }`. `now` bounds publishedAt (at most 24 h ahead). ValidationError
+ * (REQUIRED, TOO_LONG, INVALID_URL, OUT_OF_RANGE, IN_FUTURE, TOO_MANY, INVALID_REF, NOT_FOUND,
+ * DUPLICATE...), DuplicateUrlError when an article has the same normalized URL.
+ */
 export async function createArticle(db: Db, input: CreateArticleInput, viewer: Viewer, now = new Date()) {
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
   const { data, authors } = checkFields(issues, input, ['title', 'url', 'source', 'publishedAt', 'priority'], now);
-  const topics = input.topics ? checkRefs(issues, ['input', 'topics'], input.topics, LIMITS.topics, 'topic') : [];
+  const topics = input.topics
+    ? checkRefs(issues, ['input', 'topics'], input.topics, MAX_LINKS_PER_ARTICLE.topics, 'topic')
+    : [];
   issues.throwIfAny();
   try {
     const id = await writeTransaction(db, async (tx) => {
@@ -317,7 +353,11 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
       if (existing) throw new DuplicateUrlError(existing.id);
       const article = await tx.article.create({
         // checkFields has ensured the required fields are present
-        data: { ...(data as Prisma.ArticleUncheckedCreateInput), createdBy: writer(viewer), updatedBy: writer(viewer) },
+        data: {
+          ...(data as Prisma.ArticleUncheckedCreateInput),
+          createdBy: recordedName(viewer),
+          updatedBy: recordedName(viewer),
+        },
         select: { id: true },
       });
       const found = new Issues();
@@ -343,10 +383,10 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
   const issues = new Issues();
   const { data, authors } = checkFields(issues, input, ['title', 'url', 'source', 'publishedAt', 'priority'], now);
   const topics = input.topics
-    ? checkRefs(issues, ['input', 'topics'], input.topics, LIMITS.topics, 'topic')
+    ? checkRefs(issues, ['input', 'topics'], input.topics, MAX_LINKS_PER_ARTICLE.topics, 'topic')
     : undefined;
   issues.throwIfAny();
-  const by = writer(viewer);
+  const by = recordedName(viewer);
   return writeTransaction(db, async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number }[]>`
       INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
@@ -375,6 +415,13 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
   });
 }
 
+/**
+ * Changes the given fields of an article (EDITOR): `authors` replaces the byline, `topics` as in
+ * TopicsChangeInput; returns `{ id }`. Only what differs is written; an update that changes nothing
+ * leaves `version` and `updatedAt` as they were. ValidationError (as createArticle, plus
+ * NOTHING_TO_UPDATE, INVALID_CHANGE, CONFLICT), DuplicateUrlError, NotFoundError,
+ * VersionConflictError when the article is no longer at `expectedVersion`.
+ */
 export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: Viewer, now = new Date()) {
   requireRole(viewer, 'EDITOR');
   const id = Number(input.id.id);
@@ -392,11 +439,17 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
       issues.add(['input', 'topics'], 'INVALID_CHANGE', 'Give "set" alone, or "add" and/or "remove"');
     }
     if (topics!.set != null)
-      topicSet = checkRefs(issues, ['input', 'topics', 'set'], topics!.set, LIMITS.topics, 'topic');
+      topicSet = checkRefs(issues, ['input', 'topics', 'set'], topics!.set, MAX_LINKS_PER_ARTICLE.topics, 'topic');
     if (topics!.add != null)
-      topicAdd = checkRefs(issues, ['input', 'topics', 'add'], topics!.add, LIMITS.topics, 'topic');
+      topicAdd = checkRefs(issues, ['input', 'topics', 'add'], topics!.add, MAX_LINKS_PER_ARTICLE.topics, 'topic');
     if (topics!.remove != null)
-      topicRemove = checkRefs(issues, ['input', 'topics', 'remove'], topics!.remove, LIMITS.topics, 'topic');
+      topicRemove = checkRefs(
+        issues,
+        ['input', 'topics', 'remove'],
+        topics!.remove,
+        MAX_LINKS_PER_ARTICLE.topics,
+        'topic',
+      );
   }
   const topicChange = topicSet !== undefined || topicAdd.length > 0 || topicRemove.length > 0;
   if (Object.keys(data).length === 0 && !authors && !topicChange && issues.empty) {
@@ -410,7 +463,7 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
         if (other && other.id !== id) throw new DuplicateUrlError(other.id);
       }
       const links = { authors, topicSet, topicAdd, topicRemove };
-      await applyChanges(tx, id, data, links, writer(viewer), now, input.expectedVersion);
+      await applyChanges(tx, id, data, links, recordedName(viewer), now, input.expectedVersion);
     });
   } catch (error) {
     if (data.urlKey && isUniqueViolation(error)) throw await duplicateOf(db, data.urlKey);

@@ -1,5 +1,5 @@
-import { ValidationError, type FieldIssue } from '../errors.ts';
-import { characterProblem, codePoints, hasControl, isBlank, withoutInvisible } from '../input/text.ts';
+import { ValidationError, type FieldIssue } from '../../errors.ts';
+import { characterProblem, codePoints, hasControl, isBlank, withoutInvisible } from '../../input/text.ts';
 
 /**
  * Collects every invalid field of one input (with its path) so a client learns all of them at
@@ -21,6 +21,7 @@ export class Issues {
   }
 }
 
+/** Bounds and clean-up for checkText; `min` (default 0) and `max` count characters (code points). */
 export interface TextRule {
   min?: number;
   max: number;
