@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { RateLimitSettings } from './rateLimit.ts';
 
 /**
  * Every setting the server reads, parsed once at boot. A bad value stops the process with a
@@ -9,6 +8,26 @@ const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+/** Rate limits (rateLimit.ts): requests per window (ms) per client address or API key. */
+export interface RateLimitSettings {
+  /** The window, ms. */
+  windowMs: number;
+  /** Requests per window for one anonymous client address; 0 for no limit. */
+  anonymous: number;
+  /** Requests per window for one API key; 0 for no limit. */
+  perKey: number;
+  /** Take the client address from the first X-Forwarded-For entry (behind a trusted proxy). */
+  trustProxy: boolean;
+  /** Shared counters in Redis (REDIS_URL); in process memory without it. */
+  redisUrl?: string;
+  /** Key prefix in Redis (one per deployment). */
+  redisPrefix: string;
+}
+
+/**
+ * The environment variables, with their bounds and fixed defaults (zod; other variables are
+ * ignored). Defaults that depend on other settings are applied by parseConfig.
+ */
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** PostgreSQL server connection string. Unset: the embedded database (PGlite) in PGLITE_DIR. */
@@ -84,6 +103,7 @@ export const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
+/** The parsed settings (see parseConfig); durations in ms, sizes in bytes. */
 export type Config = {
   nodeEnv: 'development' | 'production' | 'test';
   database: DatabaseTarget;
@@ -112,12 +132,22 @@ export type Config = {
   rateLimits: RateLimitSettings;
 };
 
+/**
+ * Where the data lives: the embedded database (PGlite) in `dataDir` (`memory://`: in memory), or
+ * the PostgreSQL server at `url`.
+ */
 export type DatabaseTarget = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
 
+/** A bad setting; the message lists each offending variable with its problem, one per line. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * Parses `env` with EnvSchema and fills in the defaults that depend on the database (embedded or a
+ * server) and on NODE_ENV. ConfigError for any bad value, and for production on the embedded
+ * database unless ALLOW_EMBEDDED_IN_PRODUCTION is true.
+ */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { RateLimitSettings } from './config.ts';
 import type { Logger, Metrics } from './observability.ts';
 
 /**
@@ -9,30 +10,23 @@ import type { Logger, Metrics } from './observability.ts';
  * Counters live in memory, or in Redis when REDIS_URL is set so that replicas share budgets.
  */
 
-export interface RateLimitSettings {
-  windowMs: number;
-  /** Requests per window for one anonymous client address; 0 for no limit. */
-  anonymous: number;
-  /** Requests per window for one API key; 0 for no limit. */
-  perKey: number;
-  /** Take the client address from the first X-Forwarded-For entry (behind a trusted proxy). */
-  trustProxy: boolean;
-  redisUrl?: string;
-  /** Key prefix in Redis (one per deployment). */
-  redisPrefix: string;
-}
-
+/** A bucket's hits in its current window, this one included. */
 export interface WindowCount {
   count: number;
   /** Milliseconds until the window resets. */
   resetMs: number;
 }
 
+/**
+ * Fixed-window counters: `hit` counts one request in `bucket`, whose window of `windowMs` ms starts
+ * at its first hit; `close` releases the store's connection.
+ */
 export interface CounterStore {
   hit(bucket: string, windowMs: number): Promise<WindowCount>;
   close(): Promise<void>;
 }
 
+/** Counters in this process's memory (one replica); past 100,000 buckets, expired windows are pruned. */
 export class MemoryStore implements CounterStore {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
@@ -62,6 +56,10 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return { count, ttl }`;
 
+/**
+ * Counters in Redis at `prefix` + bucket, shared by replicas: one atomic script per hit (INCR, and
+ * PEXPIRE on the first). Connect and command timeouts 1 s, one retry; failures reach the caller.
+ */
 export class RedisStore implements CounterStore {
   private readonly redis: Redis;
 
@@ -97,6 +95,12 @@ function clientAddress(request: Request, serverContext: unknown, trustProxy: boo
 
 const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * Yoga plugin: counts each request in its bucket (a SHA-256 of the Bearer token, else the client
+ * address) and past the limit answers HTTP 429, code RATE_LIMITED, with Retry-After (seconds).
+ * Exempt: /healthz, /readyz, /metrics, OPTIONS and the GraphiQL page; a limit of 0 is none. When the
+ * store fails, the request is served and a warning logged.
+ */
 export function useRateLimits(settings: RateLimitSettings, store: CounterStore, log: Logger, metrics: Metrics): Plugin {
   return {
     async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
@@ -140,6 +144,7 @@ export function useRateLimits(settings: RateLimitSettings, store: CounterStore, 
   };
 }
 
+/** RedisStore when `redisUrl` is set, else MemoryStore. */
 export function createCounterStore(settings: RateLimitSettings): CounterStore {
   return settings.redisUrl ? new RedisStore(settings.redisUrl, settings.redisPrefix) : new MemoryStore();
 }

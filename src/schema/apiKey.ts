@@ -1,7 +1,7 @@
 import { prisma } from '../db/client.ts';
 import { ForbiddenError, ValidationError } from '../errors.ts';
-import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/apiKeys.ts';
-import { requireRole } from '../resolvers/writes.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/access/apiKeys.ts';
+import { requireRole } from '../resolvers/writing/transaction.ts';
 import { builder } from './builder.ts';
 import './errors.ts';
 import { Role } from './viewer.ts';
@@ -10,6 +10,10 @@ import { Role } from './viewer.ts';
 
 type ApiKeyShape = Awaited<ReturnType<typeof listApiKeys>>[number];
 
+/**
+ * The ApiKey object of the `apiKeys` query and the key mutations: name, role, prefix and
+ * timestamps, never the secret or its hash.
+ */
 export const ApiKey = builder.objectRef<ApiKeyShape>('ApiKey').implement({
   description: 'An API key. Its secret is shown once, when it is created, and never stored.',
   fields: (t) => ({

@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
 import { DuplicateUrlError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
-import { createArticle, deleteArticle, updateArticle, upsertArticle } from '../resolvers/articleWrites.ts';
+import { createArticle, deleteArticle, updateArticle, upsertArticle } from '../resolvers/articles/writes.ts';
 import { Article } from './article.ts';
 import { Author } from './author.ts';
 import { builder, encodeGlobalID } from './builder.ts';
@@ -12,6 +12,10 @@ import './errors.ts';
 
 /** Article mutations: one `input` argument each; expected failures are members of the result union. */
 
+/**
+ * A byline entry in CreateArticleInput and UpdateArticleInput: an existing author by global ID, or
+ * one by name (created when new).
+ */
 export const AuthorRef = builder.inputType('AuthorRef', {
   description:
     'An existing author by `id`, or by `name`: the author with that name in any spelling (case, Unicode form, spacing), created when new. Exactly one.',
@@ -21,6 +25,10 @@ export const AuthorRef = builder.inputType('AuthorRef', {
   }),
 });
 
+/**
+ * A topic of an article in CreateArticleInput and TopicsChange: an existing one by global ID, or one
+ * by name (created when new, except in `remove`).
+ */
 export const TopicRef = builder.inputType('TopicRef', {
   description:
     'An existing topic by `id`, or by `name`: the topic with that name in any spelling (case, Unicode form, spacing), created when new. Exactly one.',
@@ -30,6 +38,7 @@ export const TopicRef = builder.inputType('TopicRef', {
   }),
 });
 
+/** The `input` of createArticle and upsertArticle; lengths in characters (limits: TEXT_LIMITS). */
 export const CreateArticleInput = builder.inputType('CreateArticleInput', {
   fields: (t) => ({
     title: t.string({ required: true, description: '1-500 characters.' }),
@@ -46,6 +55,7 @@ export const CreateArticleInput = builder.inputType('CreateArticleInput', {
   }),
 });
 
+/** `UpdateArticleInput.topics`: replace an article's topics, or add and remove some. */
 export const TopicsChange = builder.inputType('TopicsChange', {
   description: 'Either `set` (replace all), or `add` and/or `remove`.',
   fields: (t) => ({
@@ -55,6 +65,7 @@ export const TopicsChange = builder.inputType('TopicsChange', {
   }),
 });
 
+/** The `input` of updateArticle: the article, the version the client read, and the fields to change. */
 export const UpdateArticleInput = builder.inputType('UpdateArticleInput', {
   description: 'Fields left out keep their values.',
   fields: (t) => ({
@@ -77,10 +88,12 @@ export const UpdateArticleInput = builder.inputType('UpdateArticleInput', {
   }),
 });
 
+/** The `input` of deleteArticle: the article's global ID. */
 export const DeleteArticleInput = builder.inputType('DeleteArticleInput', {
   fields: (t) => ({ id: t.globalID({ for: Article, required: true }) }),
 });
 
+/** The UpsertArticleSuccess result of upsertArticle: the article, and whether it was created or updated. */
 export const UpsertArticleSuccessRef = builder.objectRef<{ id: number; created: boolean }>('UpsertArticleSuccess');
 
 /** The written article, loaded with what the mutation's selection asks for under `article`. */

@@ -3,16 +3,17 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
 import { ForbiddenError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
-import { createAuthor, deleteAuthor, mergeAuthors, updateAuthor } from '../resolvers/catalogWrites.ts';
-import { nestedArticlePage, planArticlePage } from '../resolvers/articles.ts';
-import { listAuthors } from '../resolvers/authors.ts';
-import { countArticlesOf } from '../resolvers/counts.ts';
-import { toConnection, type Connection } from '../resolvers/pagination.ts';
-import { Article, ArticleConnection, articleListArgs } from './article.ts';
+import { createAuthor, deleteAuthor, mergeAuthors, updateAuthor } from '../resolvers/catalog/writes.ts';
+import { listCatalog } from '../resolvers/catalog/list.ts';
 import { builder, encodeGlobalID } from './builder.ts';
-import { cappedCountField, OrderDirection, StringFilter } from './common.ts';
+import { catalogTypes } from './catalog.ts';
+import { OrderDirection, StringFilter } from './common.ts';
 import { selectsAny } from './lookahead.ts';
 
+/**
+ * The Author node: a person credited in article bylines, with the number of articles bylining them.
+ * `node(id:)` of a missing one is null.
+ */
 export const Author = builder.prismaNode('Author', {
   id: { field: 'id' },
   // node(id:) of a deleted or unknown row is null, not an error.
@@ -25,35 +26,15 @@ export const Author = builder.prismaNode('Author', {
   }),
 });
 
-builder.prismaObjectFields(Author, (t) => ({
-  articles: t.connection(
-    {
-      type: Article,
-      description: "This author's articles matching `filter`, in `orderBy` order (default newest first).",
-      args: articleListArgs,
-      select: (args, _ctx, nestedSelection) => ({
-        articles: nestedArticlePage(planArticlePage(args), nestedSelection(true, ['edges', 'node'])),
-      }),
-      resolve: (author, args, context) => {
-        const plan = planArticlePage(args);
-        const rows = author.articles.map((byline) => byline.article);
-        return toConnection(rows, plan.terms, plan.window, () =>
-          countArticlesOf(context, prisma, 'author', author.id, plan.where),
-        ) as Connection<never>;
-      },
-    },
-    ArticleConnection,
-  ),
-}));
+/** The catalog types of authors (catalog.ts): AuthorIDFilter, AuthorConnection, DeleteAuthorInput, MergeAuthorsInput. */
+export const {
+  IDFilter: AuthorIDFilter,
+  Connection: AuthorConnection,
+  DeleteInput: DeleteAuthorInput,
+  MergeInput: MergeAuthorsInput,
+} = catalogTypes(Author, 'Author', 'Authors');
 
-export const AuthorIDFilter = builder.inputType('AuthorIDFilter', {
-  description: 'Author global IDs; an ID of another type is refused.',
-  fields: (t) => ({
-    equals: t.globalID({ for: Author }),
-    in: t.globalIDList({ for: Author }),
-  }),
-});
-
+/** What an article's author must match in AuthorRelationFilter (`ArticleFilter.authors`). */
 export const AuthorFilter = builder.inputType('AuthorFilter', {
   description: "Conditions on an article's author.",
   fields: (t) => ({
@@ -62,9 +43,11 @@ export const AuthorFilter = builder.inputType('AuthorFilter', {
   }),
 });
 
+/** The GraphQL description of `nameSearch` in AuthorListFilter and TopicListFilter. */
 export const NAME_SEARCH_DESCRIPTION =
   'Names resembling this text, even misspelt or partial ("ghafary" finds "Shirin Ghaffary"), by trigram similarity. Orders by RELEVANCE (most similar first) unless `orderBy` says otherwise.';
 
+/** The `filter` of the `authors` query: ID and name conditions, and `nameSearch` (trigram similarity). */
 export const AuthorListFilter = builder.inputType('AuthorListFilter', {
   description: 'Which authors to list. All given conditions must hold.',
   fields: (t) => ({
@@ -74,6 +57,7 @@ export const AuthorListFilter = builder.inputType('AuthorListFilter', {
   }),
 });
 
+/** The keys the `authors` and `topics` lists can be ordered by; RELEVANCE only with `filter.nameSearch`. */
 export const NamedOrderField = builder.enumType('NamedOrderField', {
   values: {
     NAME: {},
@@ -83,23 +67,12 @@ export const NamedOrderField = builder.enumType('NamedOrderField', {
   } as const,
 });
 
+/** One entry of the `orderBy` of the `authors` and `topics` queries: a key and its direction. */
 export const NamedOrder = builder.inputType('NamedOrder', {
   description: 'Order of authors or topics; ties are broken by id.',
   fields: (t) => ({
     field: t.field({ type: NamedOrderField, required: true }),
     direction: t.field({ type: OrderDirection, description: 'Default ASC; for RELEVANCE, DESC (most similar first).' }),
-  }),
-});
-
-export const AuthorConnection = builder.connectionObject({
-  type: Author,
-  name: 'AuthorConnection',
-  fields: (t) => ({
-    totalCount: t.int({
-      description: 'Matches across all pages (exact).',
-      resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
-    }),
-    count: cappedCountField(t),
   }),
 });
 
@@ -119,9 +92,15 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: [NamedOrder] }),
       },
       resolve: (_root, args, context, info) =>
-        listAuthors(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } }), {
-          countWanted: selectsAny(info, ['totalCount', 'count']),
-        }),
+        listCatalog(
+          prisma,
+          'author',
+          args,
+          queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } }),
+          {
+            countWanted: selectsAny(info, ['totalCount', 'count']),
+          },
+        ),
     },
     AuthorConnection,
   ),
@@ -134,15 +113,6 @@ const UpdateAuthorInput = builder.inputType('UpdateAuthorInput', {
   fields: (t) => ({
     id: t.globalID({ for: Author, required: true }),
     name: t.string({ required: true, description: 'The new name.' }),
-  }),
-});
-const DeleteAuthorInput = builder.inputType('DeleteAuthorInput', {
-  fields: (t) => ({ id: t.globalID({ for: Author, required: true }) }),
-});
-const MergeAuthorsInput = builder.inputType('MergeAuthorsInput', {
-  fields: (t) => ({
-    sourceIds: t.globalIDList({ for: Author, required: true, description: 'Authors to merge away (1-50).' }),
-    targetId: t.globalID({ for: Author, required: true, description: 'The author that remains.' }),
   }),
 });
 

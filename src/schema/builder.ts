@@ -1,5 +1,4 @@
 import SchemaBuilder from '@pothos/core';
-import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
@@ -12,8 +11,8 @@ import { parseInstant } from '../input/instant.ts';
 import '../input/pothosBoundary.ts';
 import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { expectedErrors } from '../observability.ts';
-import { MAX_PAGE_SIZE } from '../resolvers/pagination.ts';
-import { hasRole } from '../resolvers/viewer.ts';
+import { MAX_PAGE_SIZE } from '../resolvers/lists/connection.ts';
+import { hasRole } from '../resolvers/access/viewer.ts';
 
 /** The typename a malformed global ID decodes to: no type has it, so every use refuses it. */
 const MALFORMED = '';
@@ -30,6 +29,10 @@ function decodeGlobalID(globalID: string): { typename: string; id: string } {
   return { typename: match[1]!, id: match[2]! };
 }
 
+/**
+ * A global ID: base64 of "Type:id" (relay Global Object Identification,
+ * https://relay.dev/graphql/objectidentification.htm); also for IDs inside error results.
+ */
 export function encodeGlobalID(typename: string, id: string | number | bigint): string {
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
 }
@@ -48,6 +51,13 @@ function capitalize(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
+/**
+ * The Pothos schema builder every schema module adds to. Plugins: scope auth (`editor`/`admin`
+ * from the viewer's role; a query field whose scope the viewer lacks fails FORBIDDEN), errors
+ * (a mutation's expected failures are members of its `<Field>Result` union), relay (global IDs,
+ * `node`/`nodes`: INVALID_ID, INVALID_PAGE_SIZE), prisma, and the input boundary. Fields are
+ * non-null unless marked nullable.
+ */
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
@@ -62,7 +72,7 @@ export const builder = new SchemaBuilder<{
 }>({
   defaultFieldNullability: false,
   // the input boundary last: it wraps resolvers innermost, inside the errors plugin
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, PrismaPlugin, DataloaderPlugin, 'inputBoundary'],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, PrismaPlugin, 'inputBoundary'],
   scopeAuth: {
     authScopes: (context) => ({
       editor: hasRole(context.viewer, 'EDITOR'),

@@ -1,10 +1,11 @@
-import { DEFAULT_COUNT_CAP, type Connection } from '../resolvers/pagination.ts';
+import { DEFAULT_COUNT_CAP, type Connection } from '../resolvers/lists/connection.ts';
 import { builder } from './builder.ts';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 /** Filter and ordering inputs shared by every domain module. */
 
+/** The direction of an `orderBy` entry (ArticleOrder, NamedOrder). */
 export const OrderDirection = builder.enumType('OrderDirection', {
   values: {
     ASC: { description: 'Smallest, earliest or A first' },
@@ -12,6 +13,7 @@ export const OrderDirection = builder.enumType('OrderDirection', {
   } as const,
 });
 
+/** Conditions on a text column (title, source, author and topic names, slugs) in the list filters. */
 export const StringFilter = builder.inputType('StringFilter', {
   description: 'Case-insensitive text conditions; `%` and `_` match only themselves. All given conditions must hold.',
   fields: (t) => ({
@@ -22,6 +24,7 @@ export const StringFilter = builder.inputType('StringFilter', {
   }),
 });
 
+/** Conditions on an integer column (`ArticleFilter.priority`). */
 export const IntFilter = builder.inputType('IntFilter', {
   description: 'All given conditions must hold.',
   fields: (t) => ({
@@ -34,6 +37,7 @@ export const IntFilter = builder.inputType('IntFilter', {
   }),
 });
 
+/** Bounds on an instant column (`ArticleFilter.publishedAt`, `createdAt`): DateTime values (ISO 8601 / RFC 3339). */
 export const DateTimeFilter = builder.inputType('DateTimeFilter', {
   description: 'All given conditions must hold.',
   fields: (t) => ({
@@ -44,6 +48,7 @@ export const DateTimeFilter = builder.inputType('DateTimeFilter', {
   }),
 });
 
+/** The result of a connection's `count(cap:)`: the number of matches up to the cap, and whether there are more. */
 export const CappedCount = builder.objectType(builder.objectRef<{ value: number; isCapped: boolean }>('CappedCount'), {
   description:
     'A count that stops at a cap: cheap on large results. Show "1,000+" when isCapped, the exact value otherwise.',
@@ -62,4 +67,9 @@ export function cappedCountField(t: PothosSchemaTypes.ObjectFieldBuilder<Types, 
     args: { cap: t.arg.int({ defaultValue: DEFAULT_COUNT_CAP, required: true }) },
     resolve: (connection, args) => (connection as Connection<unknown>).count(args.cap),
   });
+}
+
+/** `totalCount` of a connection: the exact number of matches across all pages (one COUNT, when asked). */
+export function totalCountField(t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>, description: string) {
+  return t.int({ description, resolve: (connection) => (connection as Connection<unknown>).totalCount() });
 }

@@ -12,6 +12,7 @@ import { builder, encodeGlobalID } from './builder.ts';
 
 /** The expected failures of mutations, as result-union members sharing `interface Error`. */
 
+/** The GraphQL `interface Error { message, code }` of the error types in every mutation's result union. */
 export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
   description: 'An expected failure: nothing was written.',
   fields: (t) => ({

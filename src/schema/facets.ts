@@ -1,6 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
-import { articleFacets, type Facets } from '../resolvers/facets.ts';
+import { articleFacets, type Facets } from '../resolvers/articles/facets.ts';
 import { ArticleFilter } from './article.ts';
 import { builder } from './builder.ts';
 import { Topic } from './topic.ts';

@@ -7,4 +7,5 @@ import './facets.ts';
 import './topic.ts';
 import './viewer.ts';
 
+/** The executable GraphQL schema: every schema module's types, sorted by name (as SDL and introspection list them). */
 export const schema = builder.toSchema({ sortSchema: true });

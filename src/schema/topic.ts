@@ -3,17 +3,18 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, ForbiddenError, InUseError, NotFoundError, UserInputError, ValidationError } from '../errors.ts';
-import { createTopic, deleteTopic, mergeTopics, updateTopic } from '../resolvers/catalogWrites.ts';
-import { nestedArticlePage, planArticlePage } from '../resolvers/articles.ts';
-import { countArticlesOf } from '../resolvers/counts.ts';
-import { toConnection, type Connection } from '../resolvers/pagination.ts';
-import { listTopics } from '../resolvers/topics.ts';
-import { Article, ArticleConnection, articleListArgs } from './article.ts';
+import { createTopic, deleteTopic, mergeTopics, updateTopic } from '../resolvers/catalog/writes.ts';
+import { listCatalog } from '../resolvers/catalog/list.ts';
 import { NAME_SEARCH_DESCRIPTION, NamedOrder } from './author.ts';
 import { builder, encodeGlobalID } from './builder.ts';
-import { cappedCountField, StringFilter } from './common.ts';
+import { catalogTypes } from './catalog.ts';
+import { StringFilter } from './common.ts';
 import { selectsAny } from './lookahead.ts';
 
+/**
+ * The Topic node: a subject articles are filed under, with a unique slug and its article count.
+ * `node(id:)` of a missing one is null.
+ */
 export const Topic = builder.prismaNode('Topic', {
   id: { field: 'id' },
   // node(id:) of a deleted or unknown row is null, not an error.
@@ -27,35 +28,15 @@ export const Topic = builder.prismaNode('Topic', {
   }),
 });
 
-builder.prismaObjectFields(Topic, (t) => ({
-  articles: t.connection(
-    {
-      type: Article,
-      description: 'Articles with this topic matching `filter`, in `orderBy` order (default newest first).',
-      args: articleListArgs,
-      select: (args, _ctx, nestedSelection) => ({
-        articles: nestedArticlePage(planArticlePage(args), nestedSelection(true, ['edges', 'node'])),
-      }),
-      resolve: (topic, args, context) => {
-        const plan = planArticlePage(args);
-        const rows = topic.articles.map((tag) => tag.article);
-        return toConnection(rows, plan.terms, plan.window, () =>
-          countArticlesOf(context, prisma, 'topic', topic.id, plan.where),
-        ) as Connection<never>;
-      },
-    },
-    ArticleConnection,
-  ),
-}));
+/** The catalog types of topics (catalog.ts): TopicIDFilter, TopicConnection, DeleteTopicInput, MergeTopicsInput. */
+export const {
+  IDFilter: TopicIDFilter,
+  Connection: TopicConnection,
+  DeleteInput: DeleteTopicInput,
+  MergeInput: MergeTopicsInput,
+} = catalogTypes(Topic, 'Topic', 'Topics');
 
-export const TopicIDFilter = builder.inputType('TopicIDFilter', {
-  description: 'Topic global IDs; an ID of another type is refused.',
-  fields: (t) => ({
-    equals: t.globalID({ for: Topic }),
-    in: t.globalIDList({ for: Topic }),
-  }),
-});
-
+/** What an article's topic must match in TopicRelationFilter (`ArticleFilter.topics`). */
 export const TopicFilter = builder.inputType('TopicFilter', {
   description: "Conditions on an article's topic.",
   fields: (t) => ({
@@ -65,6 +46,10 @@ export const TopicFilter = builder.inputType('TopicFilter', {
   }),
 });
 
+/**
+ * The `filter` of the `topics` query: ID, name and slug conditions, and `nameSearch` (trigram
+ * similarity).
+ */
 export const TopicListFilter = builder.inputType('TopicListFilter', {
   description: 'Which topics to list. All given conditions must hold.',
   fields: (t) => ({
@@ -72,18 +57,6 @@ export const TopicListFilter = builder.inputType('TopicListFilter', {
     name: t.field({ type: StringFilter }),
     slug: t.field({ type: StringFilter }),
     nameSearch: t.string({ description: NAME_SEARCH_DESCRIPTION }),
-  }),
-});
-
-export const TopicConnection = builder.connectionObject({
-  type: Topic,
-  name: 'TopicConnection',
-  fields: (t) => ({
-    totalCount: t.int({
-      description: 'Matches across all pages (exact).',
-      resolve: (connection) => (connection as unknown as Connection<unknown>).totalCount(),
-    }),
-    count: cappedCountField(t),
   }),
 });
 
@@ -110,9 +83,15 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: [NamedOrder] }),
       },
       resolve: (_root, args, context, info) =>
-        listTopics(prisma, args, queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } }), {
-          countWanted: selectsAny(info, ['totalCount', 'count']),
-        }),
+        listCatalog(
+          prisma,
+          'topic',
+          args,
+          queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } }),
+          {
+            countWanted: selectsAny(info, ['totalCount', 'count']),
+          },
+        ),
     },
     TopicConnection,
   ),
@@ -129,15 +108,6 @@ const UpdateTopicInput = builder.inputType('UpdateTopicInput', {
     id: t.globalID({ for: Topic, required: true }),
     name: t.string({ description: 'The new name; the slug follows it unless `slug` is given.' }),
     slug: t.string(),
-  }),
-});
-const DeleteTopicInput = builder.inputType('DeleteTopicInput', {
-  fields: (t) => ({ id: t.globalID({ for: Topic, required: true }) }),
-});
-const MergeTopicsInput = builder.inputType('MergeTopicsInput', {
-  fields: (t) => ({
-    sourceIds: t.globalIDList({ for: Topic, required: true, description: 'Topics to merge away (1-50).' }),
-    targetId: t.globalID({ for: Topic, required: true, description: 'The topic that remains.' }),
   }),
 });
 

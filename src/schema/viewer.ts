@@ -1,4 +1,4 @@
-import type { Viewer as ViewerShape } from '../resolvers/viewer.ts';
+import type { Viewer as ViewerShape } from '../resolvers/access/viewer.ts';
 import { builder } from './builder.ts';
 
 /** Who the API believes is asking: anonymous (read-only) or an API key and its role. */
