@@ -14,8 +14,13 @@ export const ErrorCode = {
   /** Any other argument that is well-typed but not acceptable. */
   BAD_USER_INPUT: 'BAD_USER_INPUT',
 } as const;
+/** One of the ErrorCode values: the `extensions.code` of a UserInputError. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * A bad argument, reported in the response's top-level `errors` (not a mutation result):
+ * `extensions` holds `code` and any extra fields given, e.g. `argumentName`.
+ */
 export class UserInputError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
     super(message, { extensions: { code, ...extensions } });
@@ -31,6 +36,7 @@ export abstract class AppError extends Error {
   abstract readonly code: string;
 }
 
+/** One invalid field of a mutation's input, as listed by ValidationError. */
 export interface FieldIssue {
   /** Path of the field in the mutation's arguments, e.g. ['input', 'authors', '2', 'name']. */
   path: string[];
@@ -39,6 +45,10 @@ export interface FieldIssue {
   message: string;
 }
 
+/**
+ * VALIDATION_FAILED: one or more invalid input fields, all listed in `fields`; the message counts
+ * them and names their paths.
+ */
 export class ValidationError extends AppError {
   readonly code = 'VALIDATION_FAILED';
   constructor(readonly fields: FieldIssue[]) {
@@ -49,6 +59,7 @@ export class ValidationError extends AppError {
   }
 }
 
+/** NOT_FOUND: no row of `typename` with this database id (never existed, or deleted meanwhile). */
 export class NotFoundError extends AppError {
   readonly code = 'NOT_FOUND';
   constructor(
@@ -60,6 +71,10 @@ export class NotFoundError extends AppError {
   }
 }
 
+/**
+ * DUPLICATE_URL: article `existingId` already has this URL after normalization
+ * (resolvers/articles/urls.ts).
+ */
 export class DuplicateUrlError extends AppError {
   readonly code = 'DUPLICATE_URL';
   constructor(readonly existingId: number) {
@@ -68,6 +83,10 @@ export class DuplicateUrlError extends AppError {
   }
 }
 
+/**
+ * VERSION_CONFLICT: the article is no longer at the `expectedVersion` the update named (optimistic
+ * concurrency); `currentVersion` is where it is now. Read it again, then retry.
+ */
 export class VersionConflictError extends AppError {
   readonly code = 'VERSION_CONFLICT';
   constructor(
@@ -79,6 +98,7 @@ export class VersionConflictError extends AppError {
   }
 }
 
+/** IN_USE: the author or topic cannot be deleted while `articleCount` articles use it. */
 export class InUseError extends AppError {
   readonly code = 'IN_USE';
   constructor(
@@ -90,6 +110,7 @@ export class InUseError extends AppError {
   }
 }
 
+/** FORBIDDEN: the request has no API key, or one without `requiredRole` (ADMIN implies EDITOR). */
 export class ForbiddenError extends AppError {
   readonly code = 'FORBIDDEN';
   constructor(readonly requiredRole: 'EDITOR' | 'ADMIN') {

@@ -8,6 +8,11 @@ import type { Plugin } from 'graphql-yoga';
  * on example tabs. The page is rendered once and served compressed when the browser accepts it.
  */
 
+/**
+ * The tabs GraphiQL opens on, in order: five queries on the demo data (filtered list, busiest
+ * authors, title search, full-text search with highlights, facets), then FileStory/CorrectStory,
+ * which need an EDITOR key. The README names tabs by position ("GraphiQL's third tab").
+ */
 export const EXAMPLE_TABS = [
   {
     query: `# Priority 4+ Australian stories on a topic, newest first, with authors in byline order.

@@ -30,6 +30,10 @@ import {
 } from './observability.ts';
 import { schema } from './schema/index.ts';
 
+/**
+ * Path of the GraphQL endpoint (GraphQL-over-HTTP, https://graphql.github.io/graphql-over-http/draft/);
+ * GraphiQL is served at it too, to browsers, when enabled.
+ */
 export const GRAPHQL_ENDPOINT = '/graphql';
 
 const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; retryAfter: number }> = {
@@ -134,6 +138,7 @@ export function logDatabaseFailure(log: Logger, requestId: string | undefined, c
   log.error({ requestId, code: failure.code, reason: failure.reason, cause: message }, 'database failure');
 }
 
+/** The part of Config that createServer uses; the rest (database, port, logging...) is the process's. */
 export type ServerSettings = Pick<
   Config,
   | 'limits'
@@ -161,7 +166,7 @@ function useRequestScope(statementsAtOnce: number): Plugin {
   };
 }
 
-/** The server as a fetch handler: importable by tests and the benchmark; opens no port. */
+/** What createServer makes itself unless given (tests and the benchmark pass their own). */
 export interface ServerParts {
   lifecycle?: Lifecycle;
   logger?: Logger;
@@ -170,6 +175,12 @@ export interface ServerParts {
   counters?: CounterStore;
 }
 
+/**
+ * The Yoga server for `settings`, as a fetch handler (it opens no port): GraphQL at GRAPHQL_ENDPOINT
+ * with masked, coded errors, CORS for `corsOrigins` only, batches up to `batchLimit`, the rate, body,
+ * input and query limits, the landing page, health endpoints, /metrics and, when enabled, GraphiQL.
+ * `parts` replace the defaults: a new Lifecycle, logger, metrics registry and counter store.
+ */
 export function createServer(
   settings: ServerSettings = config(),
   parts: ServerParts = {},

@@ -8,8 +8,13 @@ import type {
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
 
+/** Prisma's driver adapter factory type (of the factories made here), re-exported. */
 export type { SqlDriverAdapterFactory };
 
+/**
+ * Settings of the pg.Pool postgresAdapter opens; unset: 10 connections, a 5,000 ms connection
+ * timeout, and the server's own statement and lock timeouts.
+ */
 export interface PostgresPoolOptions {
   /** Maximum pool size. */
   max?: number;
@@ -72,6 +77,10 @@ export function postgresMigrationAdapter(target: string | pg.Pool): {
  * tooling needs this; application queries never select `"char"` columns.
  */
 let charTypePatched = false;
+/**
+ * Makes pg decode `"char"` (OID 18) as text (OID 25), process-wide, for the schema engine (see
+ * above). Idempotent.
+ */
 export async function decodeInternalCharAsText(): Promise<void> {
   if (charTypePatched) return;
   charTypePatched = true;

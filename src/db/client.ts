@@ -11,6 +11,7 @@ import { EmbeddedPostgres } from './embedded.ts';
  * tests and the benchmark use to count statements per operation.
  */
 
+/** Receives the SQL text of each statement the process's client sends (see onStatement). */
 export type StatementListener = (sql: string) => void;
 const listeners = new Set<StatementListener>();
 
@@ -144,7 +145,13 @@ function createFactory(): SqlDriverAdapterFactory {
   };
 }
 
+/**
+ * The process's Prisma client: on a PostgreSQL server through a pool of DB_POOL_SIZE, or on the
+ * embedded database, started on first use. Every statement is counted (onStatement) and, inside a
+ * request, runs within the request's share of the database (RequestScope).
+ */
 export const prisma = new PrismaClient({ adapter: observedFactory(createFactory()) });
+/** The database handle resolvers and tools take: the type of `prisma`. */
 export type Db = typeof prisma;
 
 /**

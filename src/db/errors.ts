@@ -56,6 +56,10 @@ export class WriteContention extends Error {
   }
 }
 
+/**
+ * What databaseFailure makes of an error: the client-facing `code` (answered with HTTP 503 by
+ * yoga.ts) and the `reason`, which is what failed or timed out.
+ */
 export type DatabaseFailure =
   /**
    * No connection could be had or kept: refused or unreachable, the server out of connections

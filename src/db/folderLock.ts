@@ -19,6 +19,7 @@ import { tryLock, unlock } from 'fs-native-extensions';
  * read it, and never opens the database.
  */
 
+/** Name of the lock file in the database folder; its text (JSON, FolderOwner) names the owner. */
 export const LOCK_FILE = 'newsgraph.lock';
 /** Written by initdb and never changed: locked as the database's own mark of ownership. */
 const DATA_FILE = 'PG_VERSION';
@@ -121,6 +122,7 @@ function releaseLock(lock: HeldLock): void {
   }
 }
 
+/** The hold lockFolder gives on a folder; release() is a no-op once released. */
 export interface FolderLock {
   /** Locks the database's own files too, once they exist (call after opening a new folder). */
   secure(): void;

@@ -19,7 +19,9 @@ import { openPGlite } from './pglite.ts';
 const require = createRequire(import.meta.url);
 const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
+/** Absolute path of prisma/schema.prisma, the schema migrations lead to. */
 export const schemaPath = path.join(projectRoot, 'prisma/schema.prisma');
+/** Absolute path of prisma/migrations: one `<timestamp>_<name>/migration.sql` folder per migration. */
 export const migrationsDir = path.join(projectRoot, 'prisma/migrations');
 const noFilters: SchemaFilter = { externalTables: [], externalEnums: [] };
 
@@ -36,6 +38,10 @@ function initWasm(): void {
   wasmReady = true;
 }
 
+/**
+ * The migrations in `dir` as the schema engine takes them: folders in name (so time) order, each
+ * with its migration.sql (a missing one is an error entry), and migration_lock.toml if present.
+ */
 export function readMigrations(dir = migrationsDir): MigrationList {
   const lockPath = path.join(dir, 'migration_lock.toml');
   const names = fs.existsSync(dir)
@@ -72,6 +78,10 @@ function schemaFiles(content = fs.readFileSync(schemaPath, 'utf8')) {
   return { files: [{ path: schemaPath, content }] };
 }
 
+/**
+ * A failed migration command: a bad migration name, an inconsistent history, or a schema engine
+ * error with the driver error it refers to.
+ */
 export class MigrationError extends Error {
   override name = 'MigrationError';
 }

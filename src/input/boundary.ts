@@ -119,6 +119,11 @@ function argumentProblems(
   return problems;
 }
 
+/**
+ * The Yoga plugin for steps 1-3 above, at execute: the operation's variables and string literals
+ * are put in NFC; too-deep variables or a bad character in a non-mutation argument stop it with
+ * BAD_USER_INPUT (HTTP 400), one error per string with its `argumentPath`.
+ */
 export function useInputBoundary(): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {

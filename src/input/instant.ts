@@ -9,7 +9,9 @@ import { ErrorCode, UserInputError } from '../errors.ts';
  * keeps its comparison true (see `boundMs`).
  */
 
+/** Earliest year a DateTime may name (0001). */
 export const MIN_YEAR = 1;
+/** Latest year a DateTime may name: ISO 8601's four digits. */
 export const MAX_YEAR = 9999;
 /** The first and last instants (UTC, ms) a DateTime may name. */
 const FIRST_MS = Date.parse('0001-01-01T00:00:00.000Z');

@@ -21,6 +21,12 @@ declare global {
   }
 }
 
+/**
+ * The Pothos plugin registered as `inputBoundary`: wraps the resolver of each Mutation field that
+ * has arguments. A NUL or lone surrogate in them (textProblems) refuses the call before it runs:
+ * ValidationError (INVALID_CHARACTER per string) when the field's result union has one, else
+ * UserInputError BAD_USER_INPUT naming the first.
+ */
 export class InputBoundaryPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,

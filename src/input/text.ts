@@ -64,6 +64,7 @@ export function withoutInvisible(value: string): string {
   return value.replace(INVISIBLE, '');
 }
 
+/** A string in the arguments that cannot be taken as text (see characterProblem), and where it is. */
 export interface TextProblem {
   /** Where in the arguments, e.g. ['input', 'authors', '2', 'name']. */
   path: string[];

@@ -6,5 +6,6 @@ declare module 'fs-native-extensions' {
    * descriptor, or when the process dies.
    */
   export function tryLock(fd: number, options?: { shared?: boolean }): boolean;
+  /** Releases the lock this process holds on `fd`; the descriptor stays open. */
   export function unlock(fd: number): void;
 }
