@@ -1,6 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
 import { articleFacets, type Facets } from '../resolvers/articles/facets.ts';
+import { articleHistogram, MAX_HISTOGRAM_BUCKETS, type HistogramBucket } from '../resolvers/articles/histogram.ts';
 import { ArticleFilter } from './article.ts';
 import { builder } from './builder.ts';
 import { Topic } from './topic.ts';
@@ -99,5 +100,43 @@ builder.queryFields((t) => ({
         }),
       };
     },
+  }),
+}));
+
+/** A bucket width of `articleHistogram`. */
+export const HistogramInterval = builder.enumType('HistogramInterval', {
+  values: {
+    DAY: { description: 'Midnight to midnight in the time zone (23 or 25 hours on daylight-saving days).' },
+    WEEK: { description: 'ISO weeks, Monday to Monday.' },
+    MONTH: {},
+    YEAR: {},
+  } as const,
+});
+
+const HistogramBucketType = builder.objectRef<HistogramBucket>('HistogramBucket').implement({
+  description: 'The articles published in one interval of the time zone.',
+  fields: (t) => ({
+    start: t.expose('start', { type: 'DateTime', description: 'The first instant of the interval.' }),
+    count: t.exposeInt('count', { description: 'Matching articles published in it (and in [from, to)); exact.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  articleHistogram: t.field({
+    type: [HistogramBucketType],
+    description: `How many articles \`articles(filter:, search:)\` would list were published in each day, week, month or year of \`timeZone\`, from the interval holding \`from\` to the one before \`to\`; empty intervals are included, counts are exact. At most ${MAX_HISTOGRAM_BUCKETS} buckets. One SQL statement.`,
+    args: {
+      filter: t.arg({ type: ArticleFilter }),
+      search: t.arg.string({ description: 'As in `articles(search:)`.' }),
+      interval: t.arg({ type: HistogramInterval, required: true }),
+      timeZone: t.arg.string({
+        defaultValue: 'UTC',
+        required: true,
+        description: 'An IANA time zone name, e.g. "Australia/Sydney"; offsets and abbreviations are refused.',
+      }),
+      from: t.arg({ type: 'DateTime', required: true, description: 'Inclusive.' }),
+      to: t.arg({ type: 'DateTime', required: true, description: 'Exclusive.' }),
+    },
+    resolve: (_root, args) => articleHistogram(prisma, args),
   }),
 }));

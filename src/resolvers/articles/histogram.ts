@@ -1,0 +1,123 @@
+import type { Db } from '../../db/client.ts';
+import { sqlState } from '../../db/errors.ts';
+import { ErrorCode, UserInputError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { boundMs } from '../../input/instant.ts';
+import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
+import { checkSearchText } from '../lists/ranked.ts';
+import { and, tableScope, timestamp, toSql } from '../lists/sqlWhere.ts';
+import { articleSearch } from './search.ts';
+
+/**
+ * A histogram of publication instants: how many of the articles `articles(filter:, search:)`
+ * would list were published in each day, week (ISO 8601: from Monday), month or year of a time
+ * zone, between two instants. Buckets follow the zone's wall clock, so a daylight-saving day is
+ * 23 or 25 hours long (PostgreSQL's date_trunc with a zone,
+ * https://www.postgresql.org/docs/current/functions-datetime.html#FUNCTIONS-DATETIME-TRUNC).
+ * One statement; counts are exact.
+ */
+
+/** The width of a bucket. */
+export type HistogramInterval = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
+
+/** The arguments of `articleHistogram`; `from` is inclusive, `to` exclusive. */
+export interface HistogramArgs {
+  filter?: ArticleFilterInput | null;
+  search?: string | null;
+  interval: HistogramInterval;
+  /** An IANA time zone name, e.g. "Australia/Sydney". */
+  timeZone: string;
+  from: Date;
+  to: Date;
+}
+
+/** One bucket: its first instant (midnight, Monday, the 1st or 1 January in the zone) and its count. */
+export interface HistogramBucket {
+  start: Date;
+  count: number;
+}
+
+/** Most buckets one histogram may have (a bit under three years of days). */
+export const MAX_HISTOGRAM_BUCKETS = 1_000;
+
+/** A bucket's longest length, ms: the span `to - from` may hold MAX_HISTOGRAM_BUCKETS of them. */
+const LONGEST_MS: Record<HistogramInterval, number> = {
+  DAY: 25 * 3_600_000,
+  WEEK: 7 * 24 * 3_600_000 + 3_600_000,
+  MONTH: 31 * 24 * 3_600_000 + 3_600_000,
+  YEAR: 366 * 24 * 3_600_000,
+};
+
+const UNITS: Record<HistogramInterval, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month', YEAR: 'year' };
+
+function refuse(argumentName: string, message: string): never {
+  throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}": ${message}`, { argumentName });
+}
+
+/**
+ * An IANA time zone name (as in the tz database: "UTC", "Australia/Sydney"), or BAD_USER_INPUT.
+ * POSIX-style offsets ("UTC+10", whose sign PostgreSQL reads inverted) and abbreviations ("AEST")
+ * are refused: only names whose rules (daylight saving) are known.
+ */
+export function checkTimeZone(name: string): string {
+  const shaped = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name) && name.length <= 64;
+  let known = false;
+  if (shaped && !/^(UTC|GMT)[+-]/i.test(name)) {
+    try {
+      known = new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone.length > 0;
+    } catch {
+      known = false;
+    }
+  }
+  if (!known) refuse('timeZone', 'is not an IANA time zone name such as "UTC" or "Australia/Sydney"');
+  return name;
+}
+
+/**
+ * The buckets from the one holding `from` to the one before `to`, every bucket included (zero
+ * counts too), each counting the matching articles published in it and in [from, to).
+ * BAD_USER_INPUT for an unknown time zone, `to` not after `from`, more than
+ * MAX_HISTOGRAM_BUCKETS buckets, and bad filter or search values.
+ */
+export async function articleHistogram(db: Db, args: HistogramArgs): Promise<HistogramBucket[]> {
+  const zone = checkTimeZone(args.timeZone);
+  const from = boundMs(args.from, 'gte');
+  const to = boundMs(args.to, 'lt');
+  if (to.getTime() <= from.getTime()) refuse('to', 'must be later than "from"');
+  if (to.getTime() - from.getTime() > MAX_HISTOGRAM_BUCKETS * LONGEST_MS[args.interval]) {
+    refuse('to', `at most ${MAX_HISTOGRAM_BUCKETS} buckets: narrow "from"-"to" or take a wider interval`);
+  }
+  const unit = Prisma.raw(`'${UNITS[args.interval]}'`);
+  const step = Prisma.raw(`'1 ${UNITS[args.interval]}'::interval`);
+  const filter = toSql(articleCondition(args.filter), tableScope('a'));
+  const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
+  const range = Prisma.sql`a."publishedAt" >= ${timestamp(from)} AND a."publishedAt" < ${timestamp(to)}`;
+  const where = and([...(search ? [search.where] : []), range, filter]);
+  try {
+    const rows = await db.$queryRaw<{ start: Date; count: number }[]>`
+      WITH counted AS (
+        SELECT date_trunc(${unit}, a."publishedAt", ${zone}) AS "start", count(*)::int AS "count"
+        FROM ${search ? search.from : Prisma.sql`"Article" a`}
+        WHERE ${where}
+        GROUP BY 1
+      ), buckets AS (
+        -- wall-clock steps in the zone, turned back into instants
+        SELECT (local AT TIME ZONE ${zone}) AS "start"
+        FROM generate_series(
+          date_trunc(${unit}, ${timestamp(from)}, ${zone}) AT TIME ZONE ${zone},
+          ${timestamp(to)} AT TIME ZONE ${zone},
+          ${step}
+        ) AS local
+      )
+      SELECT b."start", coalesce(c."count", 0)::int AS "count"
+      FROM buckets b LEFT JOIN counted c ON c."start" = b."start"
+      WHERE b."start" < ${timestamp(to)}
+      ORDER BY b."start"
+      LIMIT ${MAX_HISTOGRAM_BUCKETS + 2}`;
+    return rows.map((row) => ({ start: row.start, count: row.count }));
+  } catch (error) {
+    // a name ICU knows and the database's tz data does not (22023: time zone not recognized)
+    if (sqlState(error) === '22023') refuse('timeZone', `"${zone}" is not known to the database`);
+    throw error;
+  }
+}

@@ -1,0 +1,162 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { MAX_HISTOGRAM_BUCKETS } from '../src/resolvers/articles/histogram.ts';
+import { graphql } from './gql/index.ts';
+import { codes, execute, query, recordStatements } from './support/api.ts';
+
+const Histogram = graphql(`
+  query Histogram(
+    $interval: HistogramInterval!
+    $timeZone: String!
+    $from: DateTime!
+    $to: DateTime!
+    $filter: ArticleFilter
+    $search: String
+  ) {
+    articleHistogram(interval: $interval, timeZone: $timeZone, from: $from, to: $to, filter: $filter, search: $search) {
+      start
+      count
+    }
+  }
+`);
+
+/** Instants around Sydney's daylight-saving changes of 2026 (AEST +10, AEDT +11). */
+const PUBLISHED = [
+  '2026-04-04T13:30:00Z', // 5 April 00:30 AEDT: the 25-hour day (clocks go back at 03:00)
+  '2026-04-05T13:30:00Z', // 5 April 23:30 AEST: still 5 April
+  '2026-04-05T14:00:00Z', // 6 April 00:00 AEST
+  '2026-10-03T14:00:00Z', // 4 October 00:00 AEST: the 23-hour day (clocks go forward at 02:00)
+  '2026-10-04T12:59:59Z', // 4 October 23:59:59 AEDT
+  '2026-10-04T13:00:00Z', // 5 October 00:00 AEDT
+  '2026-12-31T13:00:00Z', // 1 January 2027 00:00 AEDT, 31 December in UTC
+];
+
+beforeAll(async () => {
+  await prisma.article.createMany({
+    data: PUBLISHED.map((iso, n) => ({
+      title: n % 2 ? `Wombat census ${n}` : `Harbour bridge ${n}`,
+      url: `https://histogram.example/${n}`,
+      urlKey: `https://histogram.example/${n}`,
+      source: 'Histogram Herald',
+      publishedAt: new Date(iso),
+      priority: (n % 5) + 1,
+    })),
+  });
+});
+
+const hours = (a: string, b: string) => (new Date(b).getTime() - new Date(a).getTime()) / 3_600_000;
+
+describe('articleHistogram', () => {
+  it('cuts days at midnight in the time zone: 25 and 23 hours on daylight-saving days', async () => {
+    const { articleHistogram: april } = await query(Histogram, {
+      interval: 'DAY',
+      timeZone: 'Australia/Sydney',
+      from: '2026-04-03T13:00:00Z', // 4 April 00:00 AEDT
+      to: '2026-04-06T14:00:00Z', // 7 April 00:00 AEST
+    });
+    expect(april.map((bucket) => bucket.start)).toEqual([
+      '2026-04-03T13:00:00.000Z',
+      '2026-04-04T13:00:00.000Z',
+      '2026-04-05T14:00:00.000Z',
+    ]);
+    expect(hours(april[1]!.start, april[2]!.start)).toBe(25);
+    expect(april.map((bucket) => bucket.count)).toEqual([0, 2, 1]);
+
+    const { articleHistogram: october } = await query(Histogram, {
+      interval: 'DAY',
+      timeZone: 'Australia/Sydney',
+      from: '2026-10-03T14:00:00Z',
+      to: '2026-10-05T13:00:00Z',
+    });
+    expect(october.map((bucket) => [bucket.start, bucket.count])).toEqual([
+      ['2026-10-03T14:00:00.000Z', 2],
+      ['2026-10-04T13:00:00.000Z', 1],
+    ]);
+    expect(hours(october[0]!.start, october[1]!.start)).toBe(23);
+  });
+
+  it('counts the same instants into other buckets in another zone, and includes empty buckets', async () => {
+    const { articleHistogram: utc } = await query(Histogram, {
+      interval: 'MONTH',
+      timeZone: 'UTC',
+      from: '2026-01-01T00:00:00Z',
+      to: '2027-02-01T00:00:00Z',
+    });
+    expect(utc).toHaveLength(13);
+    expect(utc[0]!.start).toBe('2026-01-01T00:00:00.000Z');
+    const byMonth = Object.fromEntries(utc.map((bucket) => [bucket.start.slice(0, 7), bucket.count]));
+    expect(byMonth).toMatchObject({ '2026-04': 3, '2026-10': 3, '2026-12': 1, '2027-01': 0, '2026-07': 0 });
+    const { articleHistogram: sydney } = await query(Histogram, {
+      interval: 'YEAR',
+      timeZone: 'Australia/Sydney',
+      from: '2025-12-31T13:00:00Z',
+      to: '2027-12-31T13:00:00Z',
+    });
+    expect(sydney).toEqual([
+      { start: '2025-12-31T13:00:00.000Z', count: 6 },
+      { start: '2026-12-31T13:00:00.000Z', count: 1 },
+    ]);
+  });
+
+  it('weeks start on Monday; from is inclusive, to exclusive; the first bucket holds from', async () => {
+    const { articleHistogram: weeks } = await query(Histogram, {
+      interval: 'WEEK',
+      timeZone: 'UTC',
+      from: '2026-10-04T13:00:00Z', // a Sunday: its week began Monday 28 September
+      to: '2026-10-05T13:00:00Z',
+    });
+    expect(weeks).toEqual([
+      { start: '2026-09-28T00:00:00.000Z', count: 1 },
+      { start: '2026-10-05T00:00:00.000Z', count: 0 },
+    ]);
+  });
+
+  it('applies the filter and the search, in one statement', async () => {
+    const { statements, result } = await recordStatements(() =>
+      query(Histogram, {
+        interval: 'YEAR',
+        timeZone: 'UTC',
+        from: '2026-01-01T00:00:00Z',
+        to: '2028-01-01T00:00:00Z',
+        filter: { priority: { gte: 3 } },
+        search: 'wombat',
+      }),
+    );
+    const expected = PUBLISHED.filter((_, n) => n % 2 === 1 && (n % 5) + 1 >= 3).length;
+    expect(result.articleHistogram.map((bucket) => bucket.count)).toEqual([expected, 0]);
+    expect(statements).toHaveLength(1);
+  });
+
+  it('refuses unknown zones, offsets, reversed or too wide ranges with BAD_USER_INPUT, never a 500', async () => {
+    const base = { interval: 'DAY' as const, from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' };
+    for (const timeZone of [
+      'Mars/Olympus',
+      'UTC+10',
+      'AEST',
+      '',
+      'Australia/Sydney; DROP TABLE "Article"',
+      'a'.repeat(65),
+    ]) {
+      expect(codes(await execute(Histogram, { ...base, timeZone })), timeZone).toEqual(['BAD_USER_INPUT']);
+    }
+    expect(codes(await execute(Histogram, { ...base, timeZone: 'UTC', to: base.from }))).toEqual(['BAD_USER_INPUT']);
+    const wide = { ...base, timeZone: 'UTC', to: '2030-01-01T00:00:00Z' };
+    expect(codes(await execute(Histogram, wide))).toEqual(['BAD_USER_INPUT']);
+    const widest = await execute(Histogram, {
+      ...wide,
+      interval: 'YEAR',
+      from: '0001-01-01T00:00:00Z',
+      to: '9999-12-31T00:00:00Z',
+    });
+    expect(codes(widest)).toEqual(['BAD_USER_INPUT']);
+    // the widest range allowed answers every bucket
+    const { articleHistogram: days } = await query(Histogram, {
+      ...base,
+      timeZone: 'Australia/Sydney',
+      to: new Date(Date.parse(base.from) + (MAX_HISTOGRAM_BUCKETS - 1) * 86_400_000).toISOString(),
+    });
+    expect(days.length).toBeGreaterThan(MAX_HISTOGRAM_BUCKETS - 3);
+    expect(days.length).toBeLessThanOrEqual(MAX_HISTOGRAM_BUCKETS);
+    expect(days.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(PUBLISHED.length);
+  });
+});
