@@ -58,6 +58,14 @@ export class EmbeddedPostgres {
     return database;
   }
 
+  /**
+   * Whether the data outlives the thread (a folder; not `memory://`). Only then is a statement
+   * past its time stopped by a restart, and a crashed thread started again.
+   */
+  get persistent(): boolean {
+    return !this.dataDir.startsWith('memory://');
+  }
+
   /** Connection string for pg (a Unix socket: `host` is the socket's folder). */
   get url(): string {
     return `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(this.socketDir)}`;
@@ -83,8 +91,11 @@ export class EmbeddedPostgres {
     });
     // A thread that ends by itself (out of memory, a crash in PGlite) is started again, as a
     // server's postmaster restarts a crashed backend; connections meanwhile fail and are retried.
+    // An in-memory database is not started again: its data went with the thread, and an empty
+    // database answering as if nothing happened would be worse than none.
     worker.once('exit', () => {
-      if (this.worker === worker && !this.closed && !this.restarting) void this.restart().catch(() => undefined);
+      if (this.worker === worker && !this.closed && !this.restarting && this.persistent)
+        void this.restart().catch(() => undefined);
     });
   }
 
@@ -109,11 +120,13 @@ export class EmbeddedPostgres {
    * The statement timeout: while `armed()` says so, one protocol message that PGlite has run
    * for `timeoutMs` (measured to within a fifth of it, at most 200 ms) is stopped by restart(),
    * and `stopped` counts it. Time spent waiting for PGlite (behind other statements) is not
-   * counted. `armed` lets the caller exempt work that may be long (migrations, imports).
+   * counted. `armed` lets the caller exempt work that may be long (migrations, imports). An
+   * in-memory database has no watchdog (a restart would empty it).
    */
   watch(timeoutMs: number, armed: () => boolean): void {
     clearInterval(this.watchdog);
-    if (timeoutMs <= 0) return;
+    // stopping a statement restarts the database, which would empty an in-memory one
+    if (timeoutMs <= 0 || !this.persistent) return;
     const tick = Math.min(200, Math.max(10, Math.floor(timeoutMs / 5)));
     let seen = -1;
     let since = 0;

@@ -130,13 +130,29 @@ export interface FolderLock {
   release(): void;
 }
 
+/**
+ * The database's files are the owner's alone, as PostgreSQL's own data directory is (initdb
+ * makes it 0700): the folder becomes 0700, and files this process creates from now on are
+ * created without group or other access (umask 077; where a worker thread cannot set it, the
+ * folder's mode still keeps others out).
+ */
+function ownerOnly(folder: string): void {
+  fs.chmodSync(folder, 0o700);
+  try {
+    process.umask(0o077);
+  } catch {
+    // a worker thread cannot change the process's umask
+  }
+}
+
 /** Takes the folder (creating it when missing) or throws FolderInUseError at once; never waits. */
 export function lockFolder(folder: string): FolderLock {
   const absolute = path.resolve(folder);
-  fs.mkdirSync(absolute, { recursive: true });
+  fs.mkdirSync(absolute, { recursive: true, mode: 0o700 });
   const file = path.join(absolute, LOCK_FILE);
   const fd = tryLockFile(file, true);
   if (fd === null) throw new FolderInUseError(absolute, readOwner(file));
+  ownerOnly(absolute);
   const lock: HeldLock = { fd, owner: { pid: process.pid, command: ownCommand(), since: new Date().toISOString() } };
   if (!lockDataFile(absolute, lock)) {
     // the lock file was removed or replaced under a running owner, which still holds the database
