@@ -132,9 +132,8 @@ export interface FolderLock {
 
 /**
  * The database's files are the owner's alone, as PostgreSQL's own data directory is (initdb
- * makes it 0700): the folder becomes 0700, and files this process creates from now on are
- * created without group or other access (umask 077; where a worker thread cannot set it, the
- * folder's mode still keeps others out).
+ * makes it 0700): the folder becomes 0700, which keeps every other user out of whatever is in
+ * it (PGlite sets its files' modes itself), and this process creates files with umask 077.
  */
 function ownerOnly(folder: string): void {
   fs.chmodSync(folder, 0o700);
