@@ -28,12 +28,16 @@ export interface RateLimitSettings {
  * The environment variables, with their bounds and fixed defaults (zod; other variables are
  * ignored). Defaults that depend on other settings are applied by parseConfig.
  */
+/** The longest duration a setting may give, ms: Node's timers and PostgreSQL's take 2^31 - 1. */
+const MAX_MS = 2_147_483_647;
+
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** PostgreSQL server connection string. Unset: the embedded database (PGlite) in PGLITE_DIR. */
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string')
+    .refine((value) => URL.canParse(value), 'is not a valid URL (percent-encode special characters in the password)')
     .optional(),
   /** Folder of the embedded database; `memory://` keeps it in memory (tests). */
   PGLITE_DIR: z.string().min(1).default('./data'),
@@ -74,14 +78,14 @@ export const EnvSchema = z.object({
    * Longest time for one statement of a request, in ms (0: none): PostgreSQL's statement_timeout
    * on a server; on the embedded database, the statement is stopped by restarting it.
    */
-  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(5_000),
   /** Longest wait for a row or table lock, in ms (PostgreSQL lock_timeout; 0: none). Servers only. */
-  LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(3_000),
+  LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(3_000),
   /** Longest time for one HTTP request, in ms; past it the client gets 503 REQUEST_TIMEOUT (0: none). */
-  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(30_000),
   /** How long a request waits for a database connection before failing, in ms. */
-  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
-  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(MAX_MS).default(3_000),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(MAX_MS).default(60_000),
   /** Requests per window per anonymous client address; 0: no limit. Default: 120 in production, none otherwise. */
   RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).optional(),
   /** Requests per window per API key; 0: no limit. Default: 1,200 in production, none otherwise. */
@@ -100,7 +104,7 @@ export const EnvSchema = z.object({
   /** Production on the embedded database is refused unless this is true (one process, one machine). */
   ALLOW_EMBEDDED_IN_PRODUCTION: booleanString.default(false),
   /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(10_000),
 });
 
 /** The parsed settings (see parseConfig); durations in ms, sizes in bytes. */

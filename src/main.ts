@@ -29,12 +29,48 @@ const starting: Handler = (req, res) => {
   res.end(JSON.stringify(body));
 };
 
+/** The driver's own words for a failed connection, after a colon, or nothing. */
+function causeOf(error: unknown): string {
+  const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
+  const line = (message.split('\n').find((text) => text.trim()) ?? '').trim();
+  return line && line.length < 200 && !/^Invalid `prisma/.test(line) ? `: ${line}` : '';
+}
+
+/**
+ * What a server said when it refused a connection (SQLSTATE class 28, invalid authorization;
+ * 3D000, no such database; or an SSL refusal), in one line; null for any other error.
+ */
+function connectionRefusal(error: unknown): string | null {
+  const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : error);
+  const known =
+    /(role "[^"]*" does not exist|database "[^"]*" does not exist|password authentication failed[^\n]*|no pg_hba\.conf entry[^\n]*|The server does not support SSL connections|SSL[^\n]*required[^\n]*)/i.exec(
+      text,
+    );
+  return known ? known[1]! : null;
+}
+
+const USAGE = `Starts the Newsgraph API (configuration: environment variables, see README "Configuration").
+
+usage:
+  npm start                 the server (PORT, default 4000; the embedded database in PGLITE_DIR, or DATABASE_URL)
+  npm start -- --help       this text
+`;
+
 /**
  * Boots the API: configuration; the port (taken first, so a busy port stops the process before
  * the database is touched); the database (migrated on start, or checked to be up to date);
  * demo data; then requests are served. Until then /readyz answers 503 "starting".
  */
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.some((arg) => arg === '--help' || arg === '-h' || arg === 'help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (args.length) {
+    process.stderr.write(`newsgraph: unknown argument ${JSON.stringify(args[0])}\n\n${USAGE}`);
+    process.exit(2);
+  }
   const settings = config();
   let handler: Handler = starting;
   const server = createHttpServer((req, res) => handler(req, res));
@@ -50,7 +86,11 @@ async function main(): Promise<void> {
         reject(
           new StartupError(`port ${settings.port} needs privileges; use a port above 1023, e.g. PORT=4000 npm start`),
         );
-      } else reject(error);
+      } else if (error.code === 'ENOTFOUND' || error.code === 'EADDRNOTAVAIL' || error.code === 'EAI_AGAIN') {
+        reject(
+          new StartupError(`HOST=${settings.host} is not an address of this machine; unset HOST to listen on all`),
+        );
+      } else reject(new StartupError(`cannot listen on port ${settings.port}: ${error.message}`));
     });
     server.listen(settings.port, settings.host, resolve);
   });
@@ -87,9 +127,12 @@ async function main(): Promise<void> {
     }
   } catch (error) {
     const failure = databaseFailure(error);
+    // refused by the server: no such role or database, bad password, SSL required or refused
+    const refusal = connectionRefusal(error);
+    if (refusal) throw new StartupError(`the database refused the connection: ${refusal}; check DATABASE_URL`);
     if (failure?.code === 'DATABASE_UNAVAILABLE') {
       throw new StartupError(
-        `cannot reach the database (${failure.reason}); check DATABASE_URL and that it is running`,
+        `cannot reach the database (${failure.reason}${causeOf(error)}); check DATABASE_URL and that it is running`,
       );
     }
     throw error;

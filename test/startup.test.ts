@@ -191,6 +191,7 @@ describe('command-line tools', () => {
     ['src/cli/apikey.ts', ['help'], /npm run apikey -- list/],
     ['src/db/cli.ts', ['migrate', '--help'], /npm run db:migrate\s/],
     ['src/db/cli.ts', ['drift', '-h'], /npm run db:drift/],
+    ['src/main.ts', ['--help'], /npm start -- --help/],
   ])('%s %s answers with its usage and exit 0', async (script, args, usage) => {
     const run = await runScript(script, args, {});
     expect(run.code).toBe(0);
@@ -200,9 +201,37 @@ describe('command-line tools', () => {
   it.each([
     ['src/cli/apikey.ts', ['create', '--nmae', 'x']],
     ['src/db/cli.ts', ['migrate', '--force']],
+    ['src/main.ts', ['--port=4001']],
   ])('%s refuses an unknown option %s with the usage and exit 2', async (script, args) => {
     const run = await runScript(script, args, {});
     expect(run.code).toBe(2);
     expect(run.output).toMatch(/usage:/);
+  });
+});
+
+describe('start-up settings and connections that cannot work: one line, exit 1, nothing written', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-badstart-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const base = { PGLITE_DIR: path.join(dir, 'data'), DATABASE_URL: undefined };
+  it.each([
+    [{ DATABASE_URL: 'postgres://:::bad' }, /^Invalid configuration:\n {2}DATABASE_URL: is not a valid URL/],
+    [{ REQUEST_TIMEOUT_MS: '3000000000' }, /^Invalid configuration:\n {2}REQUEST_TIMEOUT_MS: /],
+    [{ STATEMENT_TIMEOUT_MS: '3000000000' }, /^Invalid configuration:\n {2}STATEMENT_TIMEOUT_MS: /],
+    [{ HOST: 'nonexistent.invalid' }, /^newsgraph: HOST=nonexistent.invalid is not an address of this machine/],
+    [
+      { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/newsgraph_no_such_database' },
+      /^newsgraph: the database refused the connection: database "newsgraph_no_such_database" does not exist/,
+    ],
+    [
+      { DATABASE_URL: 'postgresql://newsgraph_no_such_role@127.0.0.1:5432/postgres' },
+      /^newsgraph: the database refused the connection: role "newsgraph_no_such_role" does not exist/,
+    ],
+  ])('%o', async (env, message) => {
+    const run = await runScript('src/main.ts', [], { ...base, PORT: String(await freePort()), ...env });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(message);
+    expect(run.output.trim().split('\n').length).toBeLessThanOrEqual(2);
+    expect(run.ms).toBeLessThan(5_000);
+    expect(fs.existsSync(base.PGLITE_DIR)).toBe(false);
   });
 });
