@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../src/config.ts';
 
@@ -57,5 +58,22 @@ describe('configuration', () => {
   ])('refuses %o, naming %s', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(new RegExp(name));
+  });
+});
+
+describe('the declared Node range', () => {
+  it('is one every installed package accepts: its lowest version of each line, and this Node', async () => {
+    const semver = await import('semver');
+    const read = (file: string) => JSON.parse(fs.readFileSync(new URL(file, import.meta.url), 'utf8'));
+    const declared: string = read('../package.json').engines.node;
+    const lock = read('../package-lock.json') as { packages: Record<string, { engines?: { node?: string } }> };
+    const lowest = declared.split('||').map((range) => semver.minVersion(range.trim())!.version);
+    expect(semver.satisfies(process.version, declared)).toBe(true);
+    for (const version of [...lowest, process.version]) {
+      const refusing = Object.entries(lock.packages)
+        .filter(([, info]) => info.engines?.node && !semver.satisfies(version, info.engines.node))
+        .map(([name, info]) => `${name} ${info.engines!.node}`);
+      expect(refusing, `Node ${version}`).toEqual([]);
+    }
   });
 });
