@@ -104,7 +104,15 @@ export interface Metrics {
   duration: Histogram<'operation'>;
   errors: Counter<'code'>;
   rateLimited: Counter<'kind'>;
+  /** Operation names labelled so far (at most MAX_OPERATION_LABELS; later ones are `other`). */
+  operations: Set<string>;
 }
+
+/**
+ * Distinct operation names one server labels its metrics with: names are chosen by clients, and
+ * every label value is a time series Prometheus keeps, so past this many they count as `other`.
+ */
+export const MAX_OPERATION_LABELS = 200;
 
 /**
  * A new registry with Node's default metrics, the process-wide counters (expected errors, SQL
@@ -143,6 +151,7 @@ export function createMetrics(): Metrics {
       labelNames: ['kind'],
       registers: [registry],
     }),
+    operations: new Set(),
   };
   new Gauge({
     name: 'newsgraph_db_pool_connections',
@@ -159,9 +168,16 @@ export function createMetrics(): Metrics {
   return metrics;
 }
 
-/** A bounded label: operation names are client-chosen, so only plain short ones are kept. */
-function operationLabel(name: string | null | undefined): string {
-  return name && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'anonymous';
+/**
+ * A bounded label: operation names are client-chosen, so only plain short ones are kept, and
+ * only the first MAX_OPERATION_LABELS distinct ones (later names are `other`).
+ */
+function operationLabel(metrics: Metrics, name: string | null | undefined): string {
+  if (!name || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return 'anonymous';
+  if (metrics.operations.has(name)) return name;
+  if (metrics.operations.size >= MAX_OPERATION_LABELS) return 'other';
+  metrics.operations.add(name);
+  return name;
 }
 
 interface RequestState {
@@ -187,7 +203,7 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
     },
     onParams({ request, params }) {
       const entry = state.get(request);
-      if (entry) entry.operation = operationLabel(params.operationName);
+      if (entry) entry.operation = operationLabel(metrics, params.operationName);
     },
     onExecute({ args }) {
       const { requestId, request } = args.contextValue as { requestId?: string; request?: Request };
@@ -198,7 +214,7 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
             definition.kind === Kind.OPERATION_DEFINITION &&
             (args.operationName == null || definition.name?.value === args.operationName),
         );
-        entry.operation = operationLabel(operation?.name?.value);
+        entry.operation = operationLabel(metrics, operation?.name?.value);
       }
       return {
         onExecuteDone({ result }) {

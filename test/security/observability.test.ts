@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
 import { onStatement, prisma } from '../../src/db/client.ts';
 import { createApiKey } from '../../src/resolvers/access/apiKeys.ts';
-import { createLogger, createMetrics } from '../../src/observability.ts';
+import { createLogger, createMetrics, MAX_OPERATION_LABELS } from '../../src/observability.ts';
 import { createServer } from '../../src/yoga.ts';
 
 /** Logs carry a request id (also sent back in X-Request-Id) and never a key; /metrics reports. */
@@ -83,6 +83,17 @@ describe('Prometheus metrics', () => {
     expect(text).toMatch(/newsgraph_expected_errors_total\{code="VALIDATION_FAILED"\} [1-9]/);
     expect(text).toMatch(/newsgraph_db_pool_connections\{state="total"\} [1-9]/);
     expect(text).toMatch(/# TYPE newsgraph_rate_limited_total counter/);
+  });
+
+  it('label at most MAX_OPERATION_LABELS operation names: clients choose them, each is a time series', async () => {
+    for (let n = 0; n < MAX_OPERATION_LABELS + 50; n++) await post(`query Op_${'x'.repeat(50)}_${n} { __typename }`);
+    const text = await (await yoga.fetch('http://newsgraph.test/metrics')).text();
+    const labelled = new Set(
+      [...text.matchAll(/^newsgraph_http_requests_total\{operation="([^"]+)"/gm)].map((match) => match[1]),
+    );
+    expect(labelled.size).toBeLessThanOrEqual(MAX_OPERATION_LABELS + 2); // plus "other" and "anonymous"
+    expect(labelled).toContain('other');
+    expect(labelled).toContain(`Op_${'x'.repeat(50)}_0`);
   });
 
   it('count SQL statements sent', async () => {
