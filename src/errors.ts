@@ -13,6 +13,8 @@ export const ErrorCode = {
   INVALID_PAGE_SIZE: 'INVALID_PAGE_SIZE',
   /** Any other argument that is well-typed but not acceptable. */
   BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** The answer would carry more article text than one response may (MAX_RESPONSE_TEXT). */
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
 } as const;
 /** One of the ErrorCode values: the `extensions.code` of a UserInputError. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

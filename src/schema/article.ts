@@ -29,6 +29,32 @@ import { selectsAny } from './lookahead.ts';
 import { Topic, TopicFilter } from './topic.ts';
 
 /**
+ * Characters of article text (description, summary, body) one response may carry: a page of
+ * 100 articles with 100 KB bodies fits; aliases asking for the same long bodies again and again
+ * (each alias a page of them) do not, and would otherwise build hundreds of megabytes in memory.
+ */
+export const MAX_RESPONSE_TEXT = 10_000_000;
+
+const textSent = new WeakMap<object, number>();
+
+/**
+ * `text`, counted against the request's MAX_RESPONSE_TEXT; past it, RESPONSE_TOO_LARGE (the
+ * fields are non-null, so the error ends the list that asked for them).
+ */
+function sent(context: object, text: string): string {
+  const total = (textSent.get(context) ?? 0) + text.length;
+  textSent.set(context, total);
+  if (total > MAX_RESPONSE_TEXT) {
+    throw new UserInputError(
+      ErrorCode.RESPONSE_TOO_LARGE,
+      `This answer would carry more than ${MAX_RESPONSE_TEXT.toLocaleString('en')} characters of article text; ask for fewer articles, or leave out body`,
+      { max: MAX_RESPONSE_TEXT },
+    );
+  }
+  return text;
+}
+
+/**
  * The Article node: a filed news article, fetched by `article`, `articles`, `node`/`nodes` and the
  * article mutations. Global ID per relay Global Object Identification
  * (https://relay.dev/graphql/objectidentification.htm); `node(id:)` of a missing one is null.
@@ -49,9 +75,19 @@ export const Article = builder.prismaNode('Article', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     priority: t.exposeInt('priority', { description: '1 (lowest) to 5 (highest).' }),
     isAustralian: t.exposeBoolean('isAustralian', { description: 'Relevant to Australia.' }),
-    description: t.exposeString('description'),
-    summary: t.exposeString('summary'),
-    body: t.exposeString('body', { description: 'Full text.' }),
+    description: t.string({
+      select: { description: true },
+      resolve: (article, _args, context) => sent(context, article.description),
+    }),
+    summary: t.string({
+      select: { summary: true },
+      resolve: (article, _args, context) => sent(context, article.summary),
+    }),
+    body: t.string({
+      description: 'Full text.',
+      select: { body: true },
+      resolve: (article, _args, context) => sent(context, article.body),
+    }),
     version: t.exposeInt('version', {
       description: 'Increases with every change; pass it to updateArticle as expectedVersion.',
     }),

@@ -3,6 +3,7 @@ import { config } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { filterCost, WORK_COSTS } from '../../src/limits.ts';
+import { MAX_RESPONSE_TEXT } from '../../src/schema/article.ts';
 import { MAX_HIGHLIGHT_SETTINGS } from '../../src/resolvers/articles/highlights.ts';
 import { articleCondition } from '../../src/resolvers/lists/filter.ts';
 import { tableScope, toSql } from '../../src/resolvers/lists/sqlWhere.ts';
@@ -114,6 +115,35 @@ describe('nodes(ids:)', () => {
       expect(result.body.errors![0]!.extensions).toMatchObject({ argumentName: 'ids', max: 100 });
       expect(statements).toEqual([]);
     }
+  });
+});
+
+describe('article text per response', () => {
+  it(`stops at ${MAX_RESPONSE_TEXT.toLocaleString('en')} characters: aliases repeating long bodies get RESPONSE_TOO_LARGE`, async () => {
+    const long = await prisma.article.create({
+      data: {
+        title: 'Very long body',
+        url: 'https://fair.example/long',
+        urlKey: 'https://fair.example/long',
+        source: 'Fair Wire',
+        publishedAt: new Date(Date.UTC(2025, 0, 1)),
+        priority: 1,
+        body: 'word '.repeat(400_000), // 2,000,000 characters
+      },
+    });
+    const id = globalId('Article', long.id);
+    const one = await post(`query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Article { body } } }`, { ids: [id] });
+    expect(one.body.errors).toBeUndefined();
+    // 5 aliases of 100 times the same 2 MB body: 1 GB of text, were it built
+    const aliases = Array.from({ length: 5 }, (_, n) => `a${n}: nodes(ids: $ids) { ... on Article { body } }`).join(
+      ' ',
+    );
+    const started = performance.now();
+    const many = await post(`query ($ids: [ID!]!) { ${aliases} }`, { ids: Array.from({ length: 100 }, () => id) });
+    expect(many.codes).toContain('RESPONSE_TOO_LARGE');
+    expect(JSON.stringify(many.body).length).toBeLessThan(MAX_RESPONSE_TEXT + 1_000_000);
+    expect(performance.now() - started).toBeLessThan(20_000);
+    await prisma.article.delete({ where: { id: long.id } });
   });
 });
 
