@@ -2,6 +2,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
 import { RequestDeadline } from './deadline.ts';
+import { outsideHeaders } from './outsideHeaders.ts';
 import { RequestScope, withScope } from './requestScope.ts';
 
 /** HTTP-level protections and operations endpoints, as Yoga plugins. */
@@ -236,9 +237,9 @@ type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:
  */
 export function withRequestScope(
   handler: NodeHandler,
-  options: { timeoutMs: number; statementsAtOnce: number },
+  options: { timeoutMs: number; statementsAtOnce: number; corsOrigins?: readonly string[] },
 ): NodeHandler {
-  const { timeoutMs: ms, statementsAtOnce } = options;
+  const { timeoutMs: ms, statementsAtOnce, corsOrigins = [] } = options;
   return (req, res) => {
     if (ms <= 0) {
       withScope(new RequestScope({ statementsAtOnce }), () => handler(req, res));
@@ -247,7 +248,13 @@ export function withRequestScope(
     const deadline = new RequestDeadline();
     const timer = setTimeout(() => {
       if (!deadline.expire() || res.headersSent || res.writableEnded) return;
-      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      res.writeHead(503, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'retry-after': '5',
+        connection: 'close',
+        ...outsideHeaders(req, corsOrigins),
+      });
       res.end(
         JSON.stringify({
           errors: [

@@ -58,6 +58,8 @@ export const LimitCode = {
 /**
  * A refusal of the whole request: no data, so HTTP 400 whatever the Accept header (the
  * GraphQL-over-HTTP spec's "request error"; Yoga reads `extensions.http` and drops it from the body).
+ * `spec: false`: Yoga answers spec-defined validation errors 200 under `application/json`, and
+ * would take these for them when they come from a validation rule.
  */
 function limitError(
   code: string,
@@ -65,7 +67,7 @@ function limitError(
   extensions: { limit: number; cost?: number },
   nodes?: readonly FieldNode[] | FieldNode,
 ): GraphQLError {
-  return new GraphQLError(message, { nodes, extensions: { code, ...extensions, http: { status: 400 } } });
+  return new GraphQLError(message, { nodes, extensions: { code, ...extensions, http: { status: 400, spec: false } } });
 }
 
 /** Walks the selections of one operation, entering each fragment once per path (cycles are a validation error of their own). */

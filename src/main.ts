@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { config, ConfigError } from './config.ts';
 import { announcePort, FolderInUseError } from './db/folderLock.ts';
+import { outsideHeaders } from './outsideHeaders.ts';
 
 /** A start-up failure the operator can fix: printed as one line saying what to do, exit 1. */
 class StartupError extends Error {}
@@ -13,21 +14,24 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * Answers while the server starts (migrations, demo data): alive on /healthz, not ready on
  * /readyz, and 503 STARTING with Retry-After for everything else.
  */
-const starting: Handler = (req, res) => {
-  const path = (req.url ?? '/').split('?')[0];
-  const body =
-    path === '/healthz'
-      ? { status: 'ok' }
-      : path === '/readyz'
-        ? { status: 'starting' }
-        : { errors: [{ message: 'The server is starting; retry shortly', extensions: { code: 'STARTING' } }] };
-  res.writeHead(path === '/healthz' ? 200 : 503, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...(path === '/healthz' ? {} : { 'retry-after': '1' }),
-  });
-  res.end(JSON.stringify(body));
-};
+const starting =
+  (corsOrigins: readonly string[]): Handler =>
+  (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const body =
+      path === '/healthz'
+        ? { status: 'ok' }
+        : path === '/readyz'
+          ? { status: 'starting' }
+          : { errors: [{ message: 'The server is starting; retry shortly', extensions: { code: 'STARTING' } }] };
+    res.writeHead(path === '/healthz' ? 200 : 503, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      ...(path === '/healthz' ? {} : { 'retry-after': '1' }),
+      ...outsideHeaders(req, corsOrigins),
+    });
+    res.end(JSON.stringify(body));
+  };
 
 /** The driver's own words for a failed connection, after a colon, or nothing. */
 function causeOf(error: unknown): string {
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const settings = config();
-  let handler: Handler = starting;
+  let handler: Handler = starting(settings.corsOrigins);
   const server = createHttpServer((req, res) => handler(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -164,6 +168,7 @@ async function main(): Promise<void> {
   handler = withRequestScope(createServer(settings, { lifecycle, logger: log }), {
     timeoutMs: settings.requestTimeoutMs,
     statementsAtOnce: settings.dbStatementsPerRequest,
+    corsOrigins: settings.corsOrigins,
   });
   // a client must send its whole request within the same budget
   if (settings.requestTimeoutMs > 0) {

@@ -100,6 +100,24 @@ describe('the cost model prices database work', () => {
   });
 });
 
+describe('refusals of the whole request', () => {
+  const deep = `{ ${'articles { edges { node { topics { '.repeat(3)}id${' } } } }'.repeat(3)} }`;
+  const aliases = `{ ${Array.from({ length: 31 }, (_, n) => `a${n}: articles(first: 1) { totalCount }`).join(' ')} }`;
+  const directives = `{ articles(first: 1) { totalCount ${'@include(if: true) '.repeat(11)} } }`;
+  it.each([
+    ['QUERY_TOO_DEEP', deep],
+    ['TOO_MANY_ALIASES', aliases],
+    ['TOO_MANY_DIRECTIVES', directives],
+  ])('%s answers HTTP 400 without data under either Accept header', async (code, query) => {
+    for (const accept of ['application/graphql-response+json', 'application/json']) {
+      const answer = await post(query, undefined, yoga, { accept });
+      expect(answer.status, accept).toBe(400);
+      expect(answer.codes, accept).toContain(code);
+      expect(answer.body.data, accept).toBeUndefined();
+    }
+  });
+});
+
 describe('nodes(ids:)', () => {
   it('takes at most 100 IDs: more are INVALID_PAGE_SIZE before any SQL', async () => {
     const hundred = Array.from({ length: 100 }, (_, n) => globalId('Article', ids[n % ids.length]!));

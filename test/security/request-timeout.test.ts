@@ -40,6 +40,7 @@ beforeAll(async () => {
   server = await startServer({
     REQUEST_TIMEOUT_MS: '600',
     STATEMENT_TIMEOUT_MS: '0',
+    CORS_ORIGINS: 'https://app.example',
     MIGRATE_ON_START: 'false',
     SEED_DEMO_DATA: 'false',
   });
@@ -54,7 +55,12 @@ async function file(title: string) {
   const started = Date.now();
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${KEY}`,
+      origin: 'https://app.example',
+      'x-request-id': `timeout-${n}`,
+    },
     body: JSON.stringify({
       query: `mutation($input: CreateArticleInput!) { createArticle(input: $input) { __typename } }`,
       variables: {
@@ -69,7 +75,13 @@ async function file(title: string) {
       },
     }),
   });
-  return { status: response.status, ms: Date.now() - started, body: (await response.json()) as any, url: n };
+  return {
+    status: response.status,
+    ms: Date.now() - started,
+    body: (await response.json()) as any,
+    url: n,
+    headers: response.headers,
+  };
 }
 
 async function exists(url: number): Promise<boolean> {
@@ -92,6 +104,11 @@ describe('a mutation and the request timeout', () => {
       if (answer.status === 503) {
         expect(answer.body.errors[0].extensions.code).toBe('REQUEST_TIMEOUT');
         expect(written).toBe(false);
+        // readable by the browser app that asked, as every other answer is
+        expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example');
+        expect(answer.headers.get('vary')).toMatch(/Origin/);
+        expect(answer.headers.get('retry-after')).toBe('5');
+        expect(answer.headers.get('x-request-id')).toBe(`timeout-${answer.url}`);
         outcomes.push('503, nothing written');
       } else {
         // PGlite runs statements on the event loop: the commit may come before the timer can fire
