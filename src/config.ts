@@ -16,6 +16,12 @@ export interface RateLimitSettings {
   anonymous: number;
   /** Requests per window for one API key; 0 for no limit. */
   perKey: number;
+  /**
+   * Requests one client (API key, else address) may have in flight in this process at once; 0
+   * for no limit. Each holds up to DB_STATEMENTS_PER_REQUEST connections, so this bounds the
+   * share of this process's pool one client can take.
+   */
+  concurrent: number;
   /** Take the client address from the first X-Forwarded-For entry (behind a trusted proxy). */
   trustProxy: boolean;
   /** Shared counters in Redis (REDIS_URL); in process memory without it. */
@@ -90,6 +96,8 @@ export const EnvSchema = z.object({
   RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).optional(),
   /** Requests per window per API key; 0: no limit. Default: 1,200 in production, none otherwise. */
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).optional(),
+  /** Requests one client may have in flight at once per process; 0: no limit. Default: 2 in production, none otherwise. */
+  RATE_LIMIT_CONCURRENT: z.coerce.number().int().min(0).max(1_000).optional(),
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   TRUST_PROXY: booleanString.default(false),
   /** Share rate-limit counters between replicas through this Redis. */
@@ -202,6 +210,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       windowMs: e.RATE_LIMIT_WINDOW_MS,
       anonymous: e.RATE_LIMIT_ANONYMOUS ?? (production ? 120 : 0),
       perKey: e.RATE_LIMIT_PER_KEY ?? (production ? 1_200 : 0),
+      concurrent: e.RATE_LIMIT_CONCURRENT ?? (production ? 2 : 0),
       trustProxy: e.TRUST_PROXY,
       redisUrl: e.REDIS_URL,
       redisPrefix: e.REDIS_PREFIX,

@@ -161,7 +161,7 @@ const LIST_SIZES: Record<string, number> = {
  * full-text `search` ranks matches; a highlight runs ts_headline over the field's text, per edge.
  * OR, AND and NOT cost the sum of what they hold: each branch is a search of its own.
  */
-export const WORK_COSTS = { text: 5_000, pattern: 20, condition: 2, relation: 10, search: 200, highlight: 10 } as const;
+export const WORK_COSTS = { text: 5_000, pattern: 20, condition: 2, relation: 10, search: 200, highlight: 25 } as const;
 
 /** The cost of one filter input value (an ArticleFilter, AuthorFilter, TopicFilter...). */
 export function filterCost(value: unknown): number {

@@ -96,23 +96,64 @@ function clientAddress(request: Request, serverContext: unknown, trustProxy: boo
 const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * Yoga plugin: counts each request in its bucket (a SHA-256 of the Bearer token, else the client
+ * Yoga plugin: refuses a client's request while RATE_LIMIT_CONCURRENT of its requests are in
+ * flight in this process (HTTP 429, RATE_LIMITED with `concurrent`, Retry-After 1); then counts
+ * each request in its bucket (a SHA-256 of the Bearer token, else the client
  * address) and past the limit answers HTTP 429, code RATE_LIMITED, with Retry-After (seconds).
  * Exempt: /healthz, /readyz, /metrics, OPTIONS and the GraphiQL page; a limit of 0 is none. When the
  * store fails, the request is served and a warning logged.
  */
 export function useRateLimits(settings: RateLimitSettings, store: CounterStore, log: Logger, metrics: Metrics): Plugin {
+  // requests in flight per client, in this process (the pool they share is this process's)
+  const inFlight = new Map<string, number>();
+  const counted = new WeakMap<Request, string>();
+  const release = (request: Request) => {
+    const bucket = counted.get(request);
+    if (bucket === undefined) return;
+    counted.delete(request);
+    const left = (inFlight.get(bucket) ?? 1) - 1;
+    if (left > 0) inFlight.set(bucket, left);
+    else inFlight.delete(bucket);
+  };
   return {
+    onResponse({ request }) {
+      release(request);
+    },
     async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (EXEMPT.has(url.pathname) || request.method === 'OPTIONS') return;
       if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return; // the GraphiQL page
       const token = /^Bearer +(\S+)/i.exec(request.headers.get('authorization') ?? '')?.[1];
       const kind = token ? 'key' : 'anonymous';
       const limit = token ? settings.perKey : settings.anonymous;
-      if (limit === 0) return;
       const bucket = token
         ? `key:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`
         : `ip:${clientAddress(request, serverContext, settings.trustProxy)}`;
+      if (settings.concurrent > 0) {
+        const busy = inFlight.get(bucket) ?? 0;
+        if (busy >= settings.concurrent) {
+          metrics.rateLimited.inc({ kind: 'concurrent' });
+          endResponse(
+            new fetchAPI.Response(
+              JSON.stringify({
+                errors: [
+                  {
+                    message: `At most ${settings.concurrent} requests of one client at a time; wait for one to finish`,
+                    extensions: { code: 'RATE_LIMITED', retryAfter: 1, concurrent: settings.concurrent },
+                  },
+                ],
+              }),
+              {
+                status: 429,
+                headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
+              },
+            ),
+          );
+          return;
+        }
+        inFlight.set(bucket, busy + 1);
+        counted.set(request, bucket);
+      }
+      if (limit === 0) return;
       let window: WindowCount;
       try {
         window = await store.hit(bucket, settings.windowMs);
@@ -122,6 +163,7 @@ export function useRateLimits(settings: RateLimitSettings, store: CounterStore, 
         return;
       }
       if (window.count <= limit) return;
+      release(request); // refused: it is not in flight
       metrics.rateLimited.inc({ kind });
       const retryAfter = Math.max(1, Math.ceil(window.resetMs / 1000));
       endResponse(

@@ -4,6 +4,7 @@ import { prisma } from '../../src/db/client.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { filterCost, WORK_COSTS } from '../../src/limits.ts';
 import { MAX_RESPONSE_TEXT } from '../../src/schema/article.ts';
+import { MAX_SEARCH_WORDS } from '../../src/resolvers/lists/ranked.ts';
 import { MAX_HIGHLIGHT_SETTINGS } from '../../src/resolvers/articles/highlights.ts';
 import { articleCondition } from '../../src/resolvers/lists/filter.ts';
 import { tableScope, toSql } from '../../src/resolvers/lists/sqlWhere.ts';
@@ -197,6 +198,27 @@ describe('the text filter', () => {
       expect(plan).toContain(`Article_${index}_trgm_idx`);
     }
     expect(plan).not.toMatch(/Seq Scan/);
+  });
+});
+
+describe('search words', () => {
+  it(`are at most ${MAX_SEARCH_WORDS} (or and - not counted): more is BAD_USER_INPUT before any SQL`, async () => {
+    const words = Array.from({ length: MAX_SEARCH_WORDS }, (_, n) => `word${n}`);
+    const most = await post(`query ($s: String!) { articles(search: $s) { totalCount } }`, {
+      s: `"${words.slice(0, 5).join(' ')}" or -${words.slice(5).join(' or ')}`,
+    });
+    expect(most.body.errors).toBeUndefined();
+    for (const [field, args] of [
+      ['articles', 'search: $s'],
+      ['articleFacets', 'search: $s'],
+      ['authors', 'filter: { nameSearch: $s }'],
+    ]) {
+      const { statements, result } = await recordStatements(() =>
+        post(`query ($s: String!) { ${field}(${args}) { __typename } }`, { s: [...words, 'eleven'].join(' ') }),
+      );
+      expect(result.codes, field).toEqual(['BAD_USER_INPUT']);
+      expect(statements, field).toEqual([]);
+    }
   });
 });
 

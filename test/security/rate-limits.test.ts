@@ -47,6 +47,26 @@ async function ask(yoga: ReturnType<typeof createServer>, headers: Record<string
   return { ...result, statements };
 }
 
+describe('requests in flight per client', () => {
+  it('lets one client have RATE_LIMIT_CONCURRENT requests at once; more get 429 until one ends', async () => {
+    const yoga = server({ anonymous: 0, perKey: 0, concurrent: 2 }, new MemoryStore());
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => ask(yoga, from('203.0.113.9'))));
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(2);
+    expect(refused).toHaveLength(6);
+    for (const answer of refused) {
+      expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', concurrent: 2 });
+      expect(answer.retryAfter).toBe('1');
+      expect(answer.statements).toEqual([]);
+    }
+    // another client is not affected, and the first one may ask again once its requests ended
+    expect((await ask(yoga, from('203.0.113.10'))).status).toBe(200);
+    const again = await Promise.all([ask(yoga, from('203.0.113.9')), ask(yoga, from('203.0.113.9'))]);
+    expect(again.map((answer) => answer.status)).toEqual([200, 200]);
+  });
+});
+
 describe('rate limits (in memory)', () => {
   it('refuses a client over its budget with 429 and Retry-After, running nothing; others keep theirs', async () => {
     const yoga = server({}, new MemoryStore());

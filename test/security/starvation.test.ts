@@ -124,6 +124,23 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
       }
     }
 
+    // 3. a many-word search, highlighted in the most settings allowed, each with fragments
+    const settings = ['BODY', 'SUMMARY', 'TITLE', 'DESCRIPTION']
+      .map((field, n) => `s${n}: highlight(field: ${field}, maxWords: 100, maxFragments: 5)`)
+      .join(' ');
+    const phrases = `"${WORDS.slice(0, 5).join(' ')}" or ${WORDS.join(' or ')}`;
+    const broad = await graphql(
+      server,
+      `{ articles(first: 100, search: ${JSON.stringify(phrases)}) { edges { node { id } ${settings} } } }`,
+    );
+    expect([200, 503], JSON.stringify(broad.body).slice(0, 300)).toContain(broad.status);
+    // and one with more words than a search may hold: refused before any SQL
+    const wordy = await graphql(
+      server,
+      `{ articles(search: ${JSON.stringify(WORDS.concat(WORDS).join(' '))}) { totalCount } }`,
+    );
+    expect(wordy.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
     const answers = await poller.stop();
     expect(answers.length).toBeGreaterThan(4);
     for (const answer of answers) {

@@ -48,10 +48,10 @@ export const HIGHLIGHT_LIMITS = { maxMarkerLength: 32, minWords: 3, maxWords: 10
 
 /**
  * Characters of a field that ts_headline reads: its work grows with the text (about 6 MB/s on
- * the embedded database), so an excerpt comes from the first 50,000 characters, as search
+ * the embedded database, and with the query), so an excerpt comes from the first 10,000 characters, as search
  * engines bound highlighting (Elasticsearch's `index.highlight.max_analyzed_offset`).
  */
-export const HIGHLIGHT_MAX_ANALYZED = 50_000;
+export const HIGHLIGHT_MAX_ANALYZED = 10_000;
 
 /**
  * Returns `options` unchanged when within HIGHLIGHT_LIMITS, else throws UserInputError
