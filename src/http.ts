@@ -1,6 +1,7 @@
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
+import { UserInputError } from './errors.ts';
 import { RequestDeadline } from './deadline.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
 import { RequestScope, withScope } from './requestScope.ts';
@@ -178,6 +179,9 @@ export function useLandingPage(options: { graphqlEndpoint: string; graphiql: boo
   };
 }
 
+/** Names every GraphQL schema has, which say nothing about this one. */
+const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
+
 /** graphql-js's suggestions (`didYouMean`): ` Did you mean "a", "b", or the enum value "C"?`. */
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
@@ -187,10 +191,33 @@ const SUGGESTION = / ?Did you mean [^?]*\?/g;
  * query text or in variables), so that field names cannot be guessed with introspection off.
  */
 export function useSchemaExposure(options: { introspection: boolean; suggestions: boolean }): Plugin {
-  const strip = (error: GraphQLError) =>
-    !error.message.includes('Did you mean')
+  // what each request wrote (query text and variables), to tell which names it knew
+  const written = new WeakMap<Request, string>();
+  /**
+   * The message without suggestions; a generic one when it quotes a schema name (a type, a
+   * field, an argument) the request did not write, e.g. `Field "CreateArticleInput.priority" of
+   * required type "Int!" was not provided`: with introspection off, such messages would map
+   * the schema one mistake at a time.
+   */
+  const cleanMessage = (message: string, text: string | undefined): string => {
+    const stripped = message.replace(SUGGESTION, '');
+    if (text === undefined) return stripped;
+    for (const [, quoted] of stripped.matchAll(/"([^"]{1,200})"/g)) {
+      const names = quoted!.split(/[^A-Za-z0-9_]+/).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
+      if (names.some((name) => !text.includes(name) && !ROOT_TYPES.has(name))) {
+        return 'The request does not match the schema (in production, messages name only what the request wrote; see the schema you were given)';
+      }
+    }
+    return stripped;
+  };
+  // only graphql-js's and Yoga's own messages (validation, variable coercion) name schema
+  // members by themselves; ours name what the request wrote
+  const ours = (error: GraphQLError) =>
+    error instanceof UserInputError || error.originalError instanceof UserInputError;
+  const strip = (error: GraphQLError, text: string | undefined) =>
+    cleanMessage(error.message, ours(error) ? undefined : text) === error.message
       ? error
-      : new GraphQLError(error.message.replace(SUGGESTION, ''), {
+      : new GraphQLError(cleanMessage(error.message, ours(error) ? undefined : text), {
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
@@ -198,28 +225,36 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
           originalError: error.originalError,
           extensions: error.extensions,
         });
-  const clean = (result: unknown) => {
+  const clean = (result: unknown, text: string | undefined) => {
     const errors = (result as { errors?: readonly unknown[] } | null)?.errors;
     if (!errors?.length) return result;
     return {
       ...(result as object),
       errors: errors.map((error) => {
-        if (error instanceof GraphQLError) return strip(error);
+        if (error instanceof GraphQLError) return strip(error, text);
         const message = (error as { message?: unknown } | null)?.message;
-        return typeof message === 'string' ? { ...(error as object), message: message.replace(SUGGESTION, '') } : error;
+        return typeof message === 'string'
+          ? { ...(error as object), message: cleanMessage(message, undefined) }
+          : error;
       }),
     };
   };
   return {
+    onParams({ request, params }) {
+      if (options.suggestions) return;
+      const known = written.get(request) ?? '';
+      written.set(request, `${known}\n${params.query ?? ''}\n${JSON.stringify(params.variables ?? null)}`);
+    },
     onValidate({ addValidationRule }) {
       if (!options.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
     },
     // every result, whichever phase refused it (validation, variable coercion, execution)
-    onResultProcess({ result, setResult }) {
+    onResultProcess({ request, result, setResult }) {
       if (options.suggestions) return;
-      if (Array.isArray(result)) setResult(result.map(clean) as typeof result);
+      const text = written.get(request);
+      if (Array.isArray(result)) setResult(result.map((one) => clean(one, text)) as typeof result);
       else if (result && typeof result === 'object' && !(Symbol.asyncIterator in result))
-        setResult(clean(result) as typeof result);
+        setResult(clean(result, text) as typeof result);
     },
   };
 }

@@ -280,6 +280,49 @@ describe('production', () => {
       /Did you mean|priority"|PUBLISHED_AT|"first"|"articles"|ArticleFilter"/,
     );
   });
+
+  it.each([
+    [
+      'required input fields left out',
+      `mutation { createArticle(input: {}) { __typename } }`,
+      undefined,
+      /priority|publishedAt|CreateArticleInput|Int!/,
+    ],
+    [
+      'required input fields left out of variables',
+      `mutation ($i: UpdateArticleInput!) { updateArticle(input: $i) { __typename } }`,
+      { i: {} },
+      /expectedVersion|"id"/,
+    ],
+    [
+      'a required argument left out',
+      `mutation { createArticle { __typename } }`,
+      undefined,
+      /"input"|CreateArticleInput/,
+    ],
+    ['a field without its selection', `{ articles }`, undefined, /ArticleConnection/],
+    [
+      'a variable of the wrong type',
+      `query ($v: Boolean) { articles(filter: { priority: { gte: $v } }) { totalCount } }`,
+      { v: true },
+      /expecting type \\"Int/,
+    ],
+  ])('names no schema member the request did not write: %s', async (_what, query, variables, leak) => {
+    const development = await post(query, variables);
+    expect(JSON.stringify(development.body), 'the development server names it').toMatch(leak);
+    const result = await post(query, variables, production);
+    expect(result.status).toBe(400);
+    expect(result.body.errors!.length).toBeGreaterThan(0);
+    expect(JSON.stringify(result.body)).not.toMatch(leak);
+  });
+
+  it('keeps the messages that name only what the request wrote, and its own', async () => {
+    const misspelt = await post(`{ articles(first: 101) { totalCount } }`, undefined, production);
+    expect(misspelt.codes).toEqual(['INVALID_PAGE_SIZE']);
+    expect(misspelt.body.errors![0]!.message).toMatch(/"first" must be between 0 and 100/);
+    const text = await post(`{ articles(filter: { text: "ab" }) { totalCount } }`, undefined, production);
+    expect(text.body.errors![0]!.message).toMatch(/use "search" for short words/);
+  });
 });
 
 describe('HTTP', () => {
