@@ -33,26 +33,6 @@ const starting =
     res.end(JSON.stringify(body));
   };
 
-/** The driver's own words for a failed connection, after a colon, or nothing. */
-function causeOf(error: unknown): string {
-  const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
-  const line = (message.split('\n').find((text) => text.trim()) ?? '').trim();
-  return line && line.length < 200 && !/^Invalid `prisma/.test(line) ? `: ${line}` : '';
-}
-
-/**
- * What a server said when it refused a connection (SQLSTATE class 28, invalid authorization;
- * 3D000, no such database; or an SSL refusal), in one line; null for any other error.
- */
-function connectionRefusal(error: unknown): string | null {
-  const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : error);
-  const known =
-    /(role "[^"]*" does not exist|database "[^"]*" does not exist|password authentication failed[^\n]*|no pg_hba\.conf entry[^\n]*|The server does not support SSL connections|SSL[^\n]*required[^\n]*)/i.exec(
-      text,
-    );
-  return known ? known[1]! : null;
-}
-
 const USAGE = `Starts the Newsgraph API (configuration: environment variables, see README "Configuration").
 
 usage:
@@ -114,7 +94,7 @@ async function main(): Promise<void> {
   const { createLogger } = await import('./observability.ts');
   const log = createLogger(settings.logLevel, undefined, settings.logFormat);
   const { prisma, connect, migrateDatabase, pendingMigrations, disconnect } = await import('./db/client.ts');
-  const { databaseFailure } = await import('./db/errors.ts');
+  const { connectionProblem } = await import('./db/errors.ts');
   try {
     // Takes the embedded database folder (or stops here: one owner per folder).
     await connect();
@@ -130,14 +110,10 @@ async function main(): Promise<void> {
       }
     }
   } catch (error) {
-    const failure = databaseFailure(error);
-    // refused by the server: no such role or database, bad password, SSL required or refused
-    const refusal = connectionRefusal(error);
-    if (refusal) throw new StartupError(`the database refused the connection: ${refusal}; check DATABASE_URL`);
-    if (failure?.code === 'DATABASE_UNAVAILABLE') {
-      throw new StartupError(
-        `cannot reach the database (${failure.reason}${causeOf(error)}); check DATABASE_URL and that it is running`,
-      );
+    const problem = connectionProblem(error);
+    if (problem) {
+      const running = problem.startsWith('cannot reach') ? ' and that it is running' : '';
+      throw new StartupError(`${problem}; check DATABASE_URL${running}`);
     }
     throw error;
   }

@@ -198,6 +198,19 @@ describe('command-line tools', () => {
     expect(run.output).toMatch(usage);
   });
 
+  it('says in one line why the key CLI cannot use the database, and what was wrong with its options', async () => {
+    const missing = await runScript('src/cli/apikey.ts', ['list'], {
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/newsgraph_no_such_database',
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.output.trim()).toBe(
+      'newsgraph: the database refused the connection: database "newsgraph_no_such_database" does not exist; check DATABASE_URL',
+    );
+    const role = await runScript('src/cli/apikey.ts', ['create', '--name', 'x', '--role', 'root'], {});
+    expect(role.code).toBe(2);
+    expect(role.output).toMatch(/^--role must be editor or admin, not "root"\n/);
+  });
+
   it.each([
     ['src/cli/apikey.ts', ['create', '--nmae', 'x']],
     ['src/db/cli.ts', ['migrate', '--force']],

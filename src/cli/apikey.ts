@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { config } from '../config.ts';
 import { connect, disconnect, migrateDatabase, prisma } from '../db/client.ts';
+import { connectionProblem } from '../db/errors.ts';
 import { FolderInUseError } from '../db/folderLock.ts';
 import { ValidationError } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command !== 'create' && command !== 'list' && command !== 'revoke') {
-    console.error(USAGE);
+    console.error(command ? `unknown command ${JSON.stringify(command)}\n\n${USAGE}` : USAGE);
     return 2;
   }
   // the embedded database folder, when no server holds it (FolderInUseError otherwise); like the
@@ -48,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'create') {
     const role = values.role?.toUpperCase();
     if (!values.name || (role !== 'EDITOR' && role !== 'ADMIN')) {
-      console.error(USAGE);
+      const wrong = !values.name
+        ? 'create needs --name'
+        : `--role must be editor or admin, not ${JSON.stringify(values.role ?? '')}`;
+      console.error(`${wrong}\n\n${USAGE}`);
       return 2;
     }
     try {
@@ -77,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'revoke') {
     if (!values.name) {
-      console.error(USAGE);
+      console.error(`revoke needs --name\n\n${USAGE}`);
       return 2;
     }
     try {
@@ -106,6 +110,8 @@ main(process.argv.slice(2))
       );
     } else if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2021') {
       console.error('newsgraph: the database has no tables yet; run npm run db:migrate first.');
+    } else if (connectionProblem(error)) {
+      console.error(`newsgraph: ${connectionProblem(error)}; check DATABASE_URL`);
     } else console.error(error instanceof Error ? error.message : error);
     await disconnect().catch(() => undefined);
     process.exit(1);

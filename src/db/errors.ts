@@ -116,3 +116,41 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
   }
   return undefined;
 }
+
+/** The driver's own words for a failed connection, after a colon, or nothing. */
+function causeOf(error: unknown): string {
+  const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
+  const line = (message.split('\n').find((text) => text.trim()) ?? '').trim();
+  return line && line.length < 200 && !/^Invalid `/.test(line) ? `: ${line}` : '';
+}
+
+/**
+ * What a server said when it refused a connection (SQLSTATE class 28, invalid authorization;
+ * 3D000, no such database; or an SSL refusal), in one line; null for any other error.
+ */
+export function connectionRefusal(error: unknown): string | null {
+  // through Prisma the server's words are in the driver adapter's error
+  const cause = (
+    error as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; originalMessage?: string } } } }
+  )?.meta?.driverAdapterError?.cause;
+  if (cause?.originalMessage && /^(28|3D)/.test(cause.originalCode ?? '')) return cause.originalMessage;
+  const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : error);
+  const known =
+    /(role "[^"]*" does not exist|database "[^"]*" does not exist|password authentication failed[^\n]*|no pg_hba\.conf entry[^\n]*|The server does not support SSL connections|SSL[^\n]*required[^\n]*)/i.exec(
+      text,
+    );
+  return known ? known[1]! : null;
+}
+
+/**
+ * One line on why the database could not be used at start-up, or null when `error` is not a
+ * connection failure: the server's refusal (no such role or database, authentication, SSL), or
+ * "cannot reach the database (reason: the driver's words)".
+ */
+export function connectionProblem(error: unknown): string | null {
+  const refusal = connectionRefusal(error);
+  if (refusal) return `the database refused the connection: ${refusal}`;
+  const failure = databaseFailure(error);
+  if (failure?.code === 'DATABASE_UNAVAILABLE') return `cannot reach the database (${failure.reason}${causeOf(error)})`;
+  return null;
+}
