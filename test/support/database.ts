@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll } from 'vitest';
-import { databaseUrl, pgliteTemplateDir, serverUrl, templateName } from './targets.ts';
+import { databaseUrl, pgliteTemplateDir, runId, serverUrl, templateName } from './targets.ts';
 
 /**
  * Runs before each test file's modules load: gives the file a fresh, migrated database of its
  * own and points the configuration at it, so no test depends on another's rows.
  */
-const name = `newsgraph_test_${crypto.randomBytes(6).toString('hex')}`;
+// named after the run, so the run's teardown drops it even when this file's own hooks never ran
+const name = `newsgraph_test_${runId}_${crypto.randomBytes(6).toString('hex')}`;
 let drop: () => Promise<void>;
 
 if (serverUrl) {

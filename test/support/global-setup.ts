@@ -17,6 +17,12 @@ export async function setup(): Promise<() => Promise<void>> {
     return async () => {
       const cleanup = new pg.Client({ connectionString: serverUrl });
       await cleanup.connect();
+      // the template, and any file's database whose own cleanup did not run (a skipped file)
+      const { rows } = await cleanup.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE datname LIKE $1`,
+        [`newsgraph\\_test\\_${runId}\\_%`],
+      );
+      for (const { datname } of rows) await cleanup.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       await cleanup.query(`DROP DATABASE IF EXISTS "${templateName}" WITH (FORCE)`);
       await cleanup.end();
     };
