@@ -64,7 +64,7 @@ export const LimitCode = {
 function limitError(
   code: string,
   message: string,
-  extensions: { limit: number; cost?: number },
+  extensions: { limit: number; cost?: number; costIsExact?: boolean },
   nodes?: readonly FieldNode[] | FieldNode,
 ): GraphQLError {
   return new GraphQLError(message, { nodes, extensions: { code, ...extensions, http: { status: 400, spec: false } } });
@@ -317,8 +317,9 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
           errors: [
             limitError(
               LimitCode.QUERY_TOO_COSTLY,
-              `Query costs ${cost > 2 * limits.maxCost ? `more than ${2 * limits.maxCost}` : cost}, more than ${limits.maxCost}: page sizes multiply the cost of what they select, and text filters, searches and highlights cost their database work`,
-              { limit: limits.maxCost, cost },
+              `Query costs ${cost > 2 * limits.maxCost ? `at least ${cost}` : cost}, more than ${limits.maxCost}: page sizes multiply the cost of what they select, and text filters, searches and highlights cost their database work`,
+              // counting stopped past twice the limit: the cost given is then a lower bound
+              { limit: limits.maxCost, cost, costIsExact: cost <= 2 * limits.maxCost },
             ),
           ],
         });

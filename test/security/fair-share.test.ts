@@ -79,6 +79,9 @@ describe('the cost model prices database work', () => {
     const extensions = result.body.errors![0]!.extensions!;
     expect(extensions.limit).toBe(config().limits.maxCost);
     expect(extensions.cost).toBeGreaterThan(config().limits.maxCost);
+    // counting stopped past twice the limit: the message and costIsExact say it is a lower bound
+    expect(extensions.costIsExact).toBe(false);
+    expect(result.body.errors![0]!.message).toMatch(new RegExp(`^Query costs at least ${extensions.cost as number},`));
     expect(result.body.data).toBeUndefined();
     expect(statements).toEqual([]);
     // the same fan-out through variables
