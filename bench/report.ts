@@ -36,8 +36,10 @@ export interface ScalePoint extends LoadNumbers {
 /** API process CPU plus database CPU per request (PGlite runs inside the API process). */
 export const totalCpu = (n: LoadNumbers) => n.cpuMsPerRequest + (n.dbCpuMsPerRequest ?? 0);
 
-const fixed = (value: number, digits = 2) => value.toFixed(digits);
-const ratio = (api: number, floor: number) => (floor > 0 ? `${(api / floor).toFixed(2)}x` : '—');
+/** A number for the report; one that could not be measured (nothing answered: NaN, Infinity) is a dash. */
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+const ratio = (api: number, floor: number) =>
+  floor > 0 && Number.isFinite(api) && Number.isFinite(floor) ? `${(api / floor).toFixed(2)}x` : '—';
 
 export function resultsTable(measurements: Measurement[]): string {
   const lines = [
