@@ -30,13 +30,13 @@ export interface RateLimitSettings {
   redisPrefix: string;
 }
 
+/** The longest duration a setting may give, ms: Node's timers and PostgreSQL's take 2^31 - 1. */
+const MAX_MS = 2_147_483_647;
+
 /**
  * The environment variables, with their bounds and fixed defaults (zod; other variables are
  * ignored). Defaults that depend on other settings are applied by parseConfig.
  */
-/** The longest duration a setting may give, ms: Node's timers and PostgreSQL's take 2^31 - 1. */
-const MAX_MS = 2_147_483_647;
-
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** PostgreSQL server connection string. Unset: the embedded database (PGlite) in PGLITE_DIR. */
