@@ -270,6 +270,19 @@ describe('ArticleFilter relation operators', () => {
     await expectFilter({ AND: [] }, () => true);
   });
 
+  it('agrees on empty conditions in both backends (the list and the facets)', async () => {
+    await expectFilter({ NOT: {} }, () => false);
+    await expectFilter({ NOT: { OR: [] } }, () => true);
+    await expectFilter({ OR: [{}, { priority: { equals: 1 } }] }, () => true);
+    await expectFilter({ title: { in: [] } }, () => false);
+    await expectFilter({ priority: {} }, () => true);
+    // a quantifier over no condition: every article has all (or none) of its authors matching it
+    await expectFilter({ authors: { every: {} } }, () => true);
+    await expectFilter({ authors: { none: {} } }, (a) => a.authors.length === 0);
+    await expectFilter({ topics: { some: {} } }, (a) => a.topics.length > 0);
+    await expectFilter({ authors: { some: { name: {} } } }, (a) => a.authors.length > 0);
+  });
+
   it('narrows to the tracker record with a combined filter', async () => {
     expect(
       await expectFilter(

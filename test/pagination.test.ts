@@ -261,6 +261,13 @@ describe('bad pagination input', () => {
       'INVALID_CURSOR',
     ],
     ['a huge cursor', { after: 'A'.repeat(5000) }, 'INVALID_CURSOR'],
+    // the page is checked before the filter: the first error is the same on every list path
+    ['a bad cursor beside a bad filter', { after: 'x', filter: { priority: { equals: 99_999 } } }, 'INVALID_CURSOR'],
+    [
+      'a bad page size beside a bad filter',
+      { first: 101, filter: { priority: { equals: 99_999 } } },
+      'INVALID_PAGE_SIZE',
+    ],
     [
       'a field ordered twice',
       { orderBy: [{ field: 'TITLE' as const }, { field: 'TITLE' as const, direction: 'DESC' as const }] },

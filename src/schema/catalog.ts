@@ -6,8 +6,7 @@ type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T
 
 /**
  * What authors and topics have alike in the schema (the catalog): the ID filter input, the
- * connection type of their list, the inputs of their delete and merge mutations, and loading the
- * row a mutation returns with the selection the query planned. `ref` is the node type (Author or
+ * connection type of their list, and the inputs of their delete and merge mutations. `ref` is the node type (Author or
  * Topic), `name` its GraphQL name and `plural` the list's name in descriptions.
  */
 export function catalogTypes<Shape extends { id: number }>(

@@ -51,8 +51,10 @@ export interface ArticlePagePlan {
 /** Checks an article list's arguments (BAD_USER_INPUT, INVALID_PAGE_SIZE, INVALID_CURSOR). */
 export function planArticlePage(args: ArticleListArgs): ArticlePagePlan {
   const terms = withoutRelevance(sortTerms(args.orderBy, ARTICLE_COLUMNS, DEFAULT_ARTICLE_ORDER), 'a "search"');
+  // the page is checked before the filter, so the first error named is the same on every path
+  const window = pageWindow(terms, args);
   const condition = articleCondition(args.filter);
-  return { terms, window: pageWindow(terms, args), condition, where: toPrismaWhere(condition) };
+  return { terms, window, condition, where: toPrismaWhere(condition) };
 }
 
 /** A Prisma selection of Article rows, as plugin-prisma plans it from the GraphQL query. */
@@ -87,15 +89,16 @@ export function searchArticles(
 ) {
   const text = checkSearchText(args.search, 'search');
   const terms = sortTerms(args.orderBy, ARTICLE_COLUMNS, DEFAULT_SEARCH_ORDER);
+  const window = pageWindow(terms, args);
   const search = articleSearch(text);
   return rankedPage(db, {
     from: search.from,
     matches: search.where,
-    filter: articleCondition(args.filter),
     alias: 'a',
     rank: search.rank,
     terms,
-    window: pageWindow(terms, args),
+    window,
+    filter: articleCondition(args.filter),
     countWanted: options.countWanted,
     load: (ids) => db.article.findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),
   });

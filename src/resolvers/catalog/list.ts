@@ -81,25 +81,28 @@ export function listCatalog<K extends CatalogKind, Row extends { id: number }>(
   options = { countWanted: true },
 ): Promise<Connection<Row>> {
   const { table, rows, condition: toCondition } = KINDS[kind];
-  const condition = args.filter ? toCondition(args.filter) : toCondition({});
+  // checked in the order of the other lists: the order, the page, then the filter
+  const filterOf = () => (args.filter ? toCondition(args.filter) : toCondition({}));
   if (args.filter?.nameSearch != null) {
     const terms = sortTerms(args.orderBy, NAMED_COLUMNS, [{ field: 'RELEVANCE', direction: 'DESC' }]);
+    const window = pageWindow(terms, args);
     const search = nameSearch(table, checkSearchText(args.filter.nameSearch, 'filter.nameSearch'));
     return rankedPage<Row>(db, {
       ...search,
-      filter: condition,
+      filter: filterOf(),
       alias: 'n',
       terms,
-      window: pageWindow(terms, args),
+      window,
       countWanted: options.countWanted,
       load: (ids) => rows(db).findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),
     });
   }
   const terms = withoutRelevance(sortTerms(args.orderBy, NAMED_COLUMNS, DEFAULT_NAMED_ORDER), 'a "filter.nameSearch"');
+  const window = pageWindow(terms, args);
   return prismaPage(
-    condition,
+    filterOf(),
     terms,
-    pageWindow(terms, args),
+    window,
     (page) => rows(db).findMany({ ...selectWithKeys(selection, terms), ...page }) as Promise<Row[]>,
     (where, cap) => rows(db).count({ where, take: cap != null ? cap + 1 : undefined }),
   );

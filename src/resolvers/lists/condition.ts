@@ -4,7 +4,8 @@
  * (checking their limits once); `keyset.ts` builds the "after this cursor" condition; the two
  * backends render them, `prismaWhere.ts` as a Prisma where-clause and `sqlWhere.ts` as SQL.
  *
- * Semantics (both backends): strings compare case-insensitively, `%` and `_` in them match only
+ * Semantics (both backends): `text` and `textIn` compare case-insensitively (a `compare` on a
+ * string, as keysets make, is exact), `%` and `_` in them match only
  * themselves; an empty `all` holds for every row, an empty `any` for none.
  */
 

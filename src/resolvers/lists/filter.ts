@@ -77,7 +77,8 @@ export interface ArticleFilterInput {
 
 /**
  * Limits on the shape of one filter: hostile inputs are refused, not truncated. Depth counts
- * AND/OR/NOT levels; conditions count operators; lengths are in list items and code points.
+ * AND/OR/NOT levels; conditions count one per string operator and one per number, date, ID or
+ * boolean filter, OR, NOT and text; lengths are in list items and code points.
  */
 export const FILTER_LIMITS = { maxDepth: 5, maxConditions: 100, maxListLength: 100, maxStringLength: 500 } as const;
 
@@ -216,7 +217,7 @@ function idConditions(input: IdFilterInput, limiter: FilterLimiter): Condition[]
   );
 }
 
-/** The condition of an AuthorFilter (without its `nameSearch`, which ranks: see ranking.ts). */
+/** The condition of an AuthorFilter (without its `nameSearch`, which ranks: see ranked.ts). */
 export function authorCondition(input: AuthorFilterInput, limiter = new FilterLimiter('filter')): Condition {
   return all([
     ...(input.id ? idConditions(input.id, limiter) : []),
