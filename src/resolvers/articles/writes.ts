@@ -334,6 +334,21 @@ async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
 }
 
 /**
+ * The fields of a new article (create or upsert), checked in full: all of them given and valid,
+ * `topics` (undefined when not given) within MAX_LINKS_PER_ARTICLE. ValidationError listing every
+ * problem at once.
+ */
+function checkNewArticle(input: CreateArticleInput, now: Date) {
+  const issues = new Issues();
+  const { data, authors } = checkFields(issues, input, ['title', 'url', 'source', 'publishedAt', 'priority'], now);
+  const topics = input.topics
+    ? checkRefs(issues, ['input', 'topics'], input.topics, MAX_LINKS_PER_ARTICLE.topics, 'topic')
+    : undefined;
+  issues.throwIfAny();
+  return { data, authors, topics };
+}
+
+/**
  * Files a new article (EDITOR) with its byline and topics, creating authors and topics named for
  * the first time; returns `{ id }`. `now` bounds publishedAt (at most 24 h ahead). ValidationError
  * (REQUIRED, TOO_LONG, INVALID_URL, OUT_OF_RANGE, IN_FUTURE, TOO_MANY, INVALID_REF, NOT_FOUND,
@@ -341,12 +356,9 @@ async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
  */
 export async function createArticle(db: Db, input: CreateArticleInput, viewer: Viewer, now = new Date()) {
   requireRole(viewer, 'EDITOR');
-  const issues = new Issues();
-  const { data, authors } = checkFields(issues, input, ['title', 'url', 'source', 'publishedAt', 'priority'], now);
-  const topics = input.topics
-    ? checkRefs(issues, ['input', 'topics'], input.topics, MAX_LINKS_PER_ARTICLE.topics, 'topic')
-    : [];
-  issues.throwIfAny();
+  const checked = checkNewArticle(input, now);
+  const { data, authors } = checked;
+  const topics = checked.topics ?? [];
   try {
     const id = await writeTransaction(db, async (tx) => {
       const existing = await tx.article.findUnique({ where: { urlKey: data.urlKey! }, select: { id: true } });
@@ -380,12 +392,7 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
  */
 export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: Viewer, now = new Date()) {
   requireRole(viewer, 'EDITOR');
-  const issues = new Issues();
-  const { data, authors } = checkFields(issues, input, ['title', 'url', 'source', 'publishedAt', 'priority'], now);
-  const topics = input.topics
-    ? checkRefs(issues, ['input', 'topics'], input.topics, MAX_LINKS_PER_ARTICLE.topics, 'topic')
-    : undefined;
-  issues.throwIfAny();
+  const { data, authors, topics } = checkNewArticle(input, now);
   const by = recordedName(viewer);
   return writeTransaction(db, async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number }[]>`
