@@ -6,6 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
+import { plainRequestId } from './requestId.ts';
 import { currentDeadline } from './requestScope.ts';
 import { writeRetries } from './resolvers/writing/transaction.ts';
 
@@ -60,7 +61,7 @@ export function requestIdOf(request: Request): string {
   let id = requestIds.get(request);
   if (!id) {
     const given = request.headers.get('x-request-id');
-    id = given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+    id = plainRequestId(given) ?? randomUUID();
     requestIds.set(request, id);
   }
   return id;

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { plainRequestId } from './requestId.ts';
 
 /**
  * The CORS headers of an answer written outside Yoga (a 503 while starting or past the request
@@ -11,7 +12,8 @@ export function outsideHeaders(req: IncomingMessage, corsOrigins: readonly strin
   const origin = req.headers.origin;
   if (corsOrigins.length) headers.vary = 'Origin';
   if (origin && corsOrigins.includes(origin)) headers['access-control-allow-origin'] = origin;
-  const id = req.headers['x-request-id'];
-  if (typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id)) headers['x-request-id'] = id;
+  const given = req.headers['x-request-id'];
+  const id = plainRequestId(typeof given === 'string' ? given : null);
+  if (id) headers['x-request-id'] = id;
   return headers;
 }
