@@ -69,24 +69,46 @@ export async function updateAuthor(db: Db, input: { id: GlobalRef; name: string 
   }
 }
 
-/** Deletes an author no byline names (ADMIN): InUseError otherwise, NotFoundError. */
-export async function deleteAuthor(db: Db, input: { id: GlobalRef }, viewer: Viewer) {
+/** How each catalogue's rows are linked to articles, for deletes. */
+const LINKED = {
+  author: {
+    table: 'Author',
+    links: (client: Tx, id: number) => client.articleAuthor.count({ where: { authorId: id } }),
+    remove: (tx: Tx, id: number) => tx.author.delete({ where: { id } }),
+  },
+  topic: {
+    table: 'Topic',
+    links: (client: Tx, id: number) => client.articleTopic.count({ where: { topicId: id } }),
+    remove: (tx: Tx, id: number) => tx.topic.delete({ where: { id } }),
+  },
+} as const;
+
+/**
+ * Deletes an author or topic no article uses (ADMIN): InUseError (with the number of articles)
+ * otherwise, NotFoundError when there is none. The row is locked FOR UPDATE, so no byline or
+ * topic link can take it until this commits.
+ */
+async function deleteUnused(db: Db, kind: 'author' | 'topic', input: { id: GlobalRef }, viewer: Viewer) {
   requireRole(viewer, 'ADMIN');
+  const { table, links, remove } = LINKED[kind];
   const id = Number(input.id.id);
   try {
     return await writeTransaction(db, async (tx) => {
-      // FOR UPDATE: no byline can take the author until this commits
-      if (!(await lockRows(tx, 'Author', [id], 'FOR UPDATE')).size) throw new NotFoundError('Author', id);
-      const used = await tx.articleAuthor.count({ where: { authorId: id } });
-      if (used > 0) throw new InUseError('author', used);
-      await tx.author.delete({ where: { id } });
+      if (!(await lockRows(tx, table, [id], 'FOR UPDATE')).size) throw new NotFoundError(table, id);
+      const used = await links(tx, id);
+      if (used > 0) throw new InUseError(kind, used);
+      await remove(tx, id);
       return { id };
     });
   } catch (error) {
-    if (isForeignKeyViolation(error))
-      throw new InUseError('author', await db.articleAuthor.count({ where: { authorId: id } }));
+    if (isForeignKeyViolation(error)) throw new InUseError(kind, await links(db, id));
     throw error;
   }
+}
+
+/** Deletes an author no byline names (ADMIN): InUseError otherwise, NotFoundError. */
+export function deleteAuthor(db: Db, input: { id: GlobalRef }, viewer: Viewer) {
+  return deleteUnused(db, 'author', input, viewer);
 }
 
 interface MergeInput {
@@ -316,22 +338,8 @@ export async function updateTopic(
 }
 
 /** Deletes a topic no article has (ADMIN): InUseError otherwise, NotFoundError. */
-export async function deleteTopic(db: Db, input: { id: GlobalRef }, viewer: Viewer) {
-  requireRole(viewer, 'ADMIN');
-  const id = Number(input.id.id);
-  try {
-    return await writeTransaction(db, async (tx) => {
-      if (!(await lockRows(tx, 'Topic', [id], 'FOR UPDATE')).size) throw new NotFoundError('Topic', id);
-      const used = await tx.articleTopic.count({ where: { topicId: id } });
-      if (used > 0) throw new InUseError('topic', used);
-      await tx.topic.delete({ where: { id } });
-      return { id };
-    });
-  } catch (error) {
-    if (isForeignKeyViolation(error))
-      throw new InUseError('topic', await db.articleTopic.count({ where: { topicId: id } }));
-    throw error;
-  }
+export function deleteTopic(db: Db, input: { id: GlobalRef }, viewer: Viewer) {
+  return deleteUnused(db, 'topic', input, viewer);
 }
 
 /**
