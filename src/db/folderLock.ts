@@ -84,6 +84,20 @@ function readOwner(file: string): FolderOwner | null {
   }
 }
 
+/**
+ * The owner recorded in a held lock file. An owner that has just taken the lock writes its
+ * record a moment later: a missing record is read again for up to 200 ms before giving up.
+ */
+function ownerOf(file: string): FolderOwner | null {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const owner = readOwner(file);
+    if (owner) return owner;
+    Atomics.wait(pause, 0, 0, 25);
+  }
+  return readOwner(file);
+}
+
 /** Opens `file` read-write (created when missing, never truncated, never through a symlink) and locks it; null when held. */
 function tryLockFile(file: string, create: boolean): number | null {
   const flags = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | (create ? fs.constants.O_CREAT : 0);
@@ -150,8 +164,7 @@ export function lockFolder(folder: string): FolderLock {
   fs.mkdirSync(absolute, { recursive: true, mode: 0o700 });
   const file = path.join(absolute, LOCK_FILE);
   const fd = tryLockFile(file, true);
-  if (fd === null) throw new FolderInUseError(absolute, readOwner(file));
-  ownerOnly(absolute);
+  if (fd === null) throw new FolderInUseError(absolute, ownerOf(file));
   const lock: HeldLock = { fd, owner: { pid: process.pid, command: ownCommand(), since: new Date().toISOString() } };
   if (!lockDataFile(absolute, lock)) {
     // the lock file was removed or replaced under a running owner, which still holds the database
@@ -159,6 +172,7 @@ export function lockFolder(folder: string): FolderLock {
     throw new FolderInUseError(absolute, null);
   }
   writeOwner(lock);
+  ownerOnly(absolute);
   held.set(absolute, lock);
   return {
     secure() {
