@@ -17,12 +17,15 @@ import {
   isInterfaceType,
   type GraphQLOutputType,
   getArgumentValues,
+  getVariableValues,
   Lexer,
   Source,
   TokenKind,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './resolvers/lists/connection.ts';
+import { FILTERS, filterCost } from './resolvers/lists/filter.ts';
+import { WORK_COSTS } from './resolvers/lists/work.ts';
 import { MAX_LINKS_PER_ARTICLE } from './resolvers/writing/references.ts';
 
 /**
@@ -154,35 +157,13 @@ const LIST_SIZES: Record<string, number> = {
   'Article.topics': MAX_LINKS_PER_ARTICLE.topics,
 };
 
-/**
- * What database work costs, in the same units as a selected field. A `text` condition is a
- * trigram-index search over four columns and a recheck of every candidate's text (bodies of
- * many kilobytes); a `contains`/`startsWith` one searches one short column's trigram index; a
- * full-text `search` ranks matches; a highlight runs ts_headline over the field's text, per edge.
- * OR, AND and NOT cost the sum of what they hold: each branch is a search of its own.
- */
-export const WORK_COSTS = { text: 5_000, pattern: 20, condition: 2, relation: 10, search: 200, highlight: 25 } as const;
-
-/** The cost of one filter input value (an ArticleFilter, AuthorFilter, TopicFilter...). */
-export function filterCost(value: unknown): number {
-  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + filterCost(item), 0);
-  if (value == null || typeof value !== 'object' || value instanceof Date) return 0;
-  let total = 0;
-  for (const [key, item] of Object.entries(value)) {
-    if (item == null) continue;
-    if (key === 'text') total += WORK_COSTS.text;
-    else if (key === 'contains' || key === 'startsWith') total += WORK_COSTS.pattern;
-    else if (key === 'some' || key === 'every' || key === 'none') total += WORK_COSTS.relation + filterCost(item);
-    else if (typeof item === 'object' && !(item instanceof Date)) total += filterCost(item);
-    else total += WORK_COSTS.condition;
-  }
-  return total;
-}
-
 /** The database work a field's arguments ask for (filters, searches), and a highlight's own work. */
 function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
   let total = field.name === 'highlight' ? WORK_COSTS.highlight : 0;
-  if (args.filter != null) total += filterCost(args.filter);
+  for (const arg of field.args) {
+    const filter = FILTERS[getNamedType(arg.type).name];
+    if (filter) total += filterCost(filter, args[arg.name]);
+  }
   if (typeof args.search === 'string') total += WORK_COSTS.search;
   return total;
 }
@@ -304,11 +285,20 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
           (args.operationName == null || definition.name?.value === args.operationName),
       );
       if (!operation) return;
+      // the cost reads arguments as the resolvers will get them: variables coerced to their types
+      const variables = getVariableValues(
+        args.schema,
+        operation.variableDefinitions ?? [],
+        (args.variableValues ?? {}) as Record<string, unknown>,
+        { maxErrors: 1 },
+      );
+      // variables that do not coerce: execution refuses them before anything runs
+      if (!variables.coerced) return;
       const cost = operationCost(
         args.schema,
         document,
         operation,
-        (args.variableValues ?? {}) as Record<string, unknown>,
+        variables.coerced,
         // counting stops a little past the limit: a huge query costs no more work to refuse
         2 * limits.maxCost,
       );

@@ -2,6 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import {
+  ARTICLE_ORDERS,
   findArticle,
   listArticles,
   nestedArticlePage,
@@ -12,21 +13,14 @@ import {
 } from '../resolvers/articles/list.ts';
 import { countArticlesOf } from '../resolvers/catalog/counts.ts';
 import { highlight, type HighlightField as HighlightFieldName } from '../resolvers/articles/highlights.ts';
-import type { ArticleFilterInput } from '../resolvers/lists/filter.ts';
 import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
 import { toConnection, type Connection } from '../resolvers/lists/connection.ts';
-import { Author, AuthorFilter } from './author.ts';
+import { Author } from './author.ts';
 import { builder } from './builder.ts';
-import {
-  cappedCountField,
-  totalCountField,
-  DateTimeFilter,
-  IntFilter,
-  OrderDirection,
-  StringFilter,
-} from './common.ts';
+import { cappedCountField, totalCountField } from './common.ts';
+import { ArticleFilter, orderInput } from './lists.ts';
 import { selectsAny } from './lookahead.ts';
-import { Topic, TopicFilter } from './topic.ts';
+import { Topic } from './topic.ts';
 
 /**
  * Characters of article text (description, summary, body) one response may carry: a page of
@@ -188,72 +182,13 @@ export const ArticleConnection = builder.connectionObject(
   },
 );
 
-/** The keys an article list can be ordered by; RELEVANCE only with a `search`. */
-export const ArticleOrderField = builder.enumType('ArticleOrderField', {
-  values: {
-    PUBLISHED_AT: {},
-    CREATED_AT: {},
-    PRIORITY: {},
-    TITLE: {},
-    RELEVANCE: { description: 'Search rank (title matches weigh most, body matches least). Only with a `search`.' },
-  } as const,
-});
-
-/** One entry of an article list's `orderBy`: a key and its direction. */
-export const ArticleOrder = builder.inputType('ArticleOrder', {
-  fields: (t) => ({
-    field: t.field({ type: ArticleOrderField, required: true }),
-    direction: t.field({
-      type: OrderDirection,
-      description: 'Default ASC; for RELEVANCE, DESC (most relevant first).',
-    }),
-  }),
-});
-
-/** `ArticleFilter.authors`: some, every or none of an article's authors match an AuthorFilter. */
-export const AuthorRelationFilter = builder.inputType('AuthorRelationFilter', {
-  description: "Conditions on an article's authors.",
-  fields: (t) => ({
-    some: t.field({ type: AuthorFilter, description: 'At least one author matches.' }),
-    every: t.field({ type: AuthorFilter, description: 'Every author matches (true when there are none).' }),
-    none: t.field({ type: AuthorFilter, description: 'No author matches.' }),
-  }),
-});
-
-/** `ArticleFilter.topics`: some, every or none of an article's topics match a TopicFilter. */
-export const TopicRelationFilter = builder.inputType('TopicRelationFilter', {
-  description: "Conditions on an article's topics.",
-  fields: (t) => ({
-    some: t.field({ type: TopicFilter, description: 'At least one topic matches.' }),
-    every: t.field({ type: TopicFilter, description: 'Every topic matches (true when there are none).' }),
-    none: t.field({ type: TopicFilter, description: 'No topic matches.' }),
-  }),
-});
-
-/**
- * The `filter` of every article list: column conditions, author and topic conditions and a `text`
- * substring, nested with AND, OR and NOT (read as ArticleFilterInput by resolvers/lists/filter.ts).
- */
-export const ArticleFilter = builder.inputRef<ArticleFilterInput>('ArticleFilter').implement({
-  description: 'All given conditions must hold; combine with AND, OR and NOT.',
-  fields: (t) => ({
-    AND: t.field({ type: [ArticleFilter] }),
-    OR: t.field({ type: [ArticleFilter] }),
-    NOT: t.field({ type: ArticleFilter }),
-    priority: t.field({ type: IntFilter }),
-    publishedAt: t.field({ type: DateTimeFilter }),
-    createdAt: t.field({ type: DateTimeFilter }),
-    isAustralian: t.boolean(),
-    source: t.field({ type: StringFilter }),
-    title: t.field({ type: StringFilter }),
-    text: t.string({
-      description:
-        'Case-insensitive substring of the title, description, summary or body, found through trigram indexes. It needs 3 letters or digits in a row (BAD_USER_INPUT otherwise): use `search` for shorter words.',
-    }),
-    authors: t.field({ type: AuthorRelationFilter }),
-    topics: t.field({ type: TopicRelationFilter }),
-  }),
-});
+/** The order entry of article lists (ArticleOrder, ArticleOrderField), from the list's order table. */
+export const ArticleOrder = orderInput(
+  'ArticleOrder',
+  ARTICLE_ORDERS,
+  undefined,
+  'Default ASC; for RELEVANCE, DESC (most relevant first).',
+);
 
 /** Arguments of every article list (Query.articles, Author.articles, Topic.articles). */
 export const articleListArgs = builder.args((t) => ({

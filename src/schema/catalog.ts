@@ -1,25 +1,100 @@
-import type { ObjectRef } from '@pothos/core';
-import { builder } from './builder.ts';
+import type { InputObjectRef, ObjectRef } from '@pothos/core';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Context } from '../context.ts';
+import { prisma, type Db } from '../db/client.ts';
+import { ForbiddenError, InUseError, NotFoundError, ValidationError } from '../errors.ts';
+import type { Viewer } from '../resolvers/access/viewer.ts';
+import { listCatalog, type CatalogKind, type CatalogListArgs } from '../resolvers/catalog/list.ts';
+import {
+  createAuthor,
+  createTopic,
+  deleteAuthor,
+  deleteTopic,
+  mergeAuthors,
+  mergeTopics,
+  updateAuthor,
+  updateTopic,
+} from '../resolvers/catalog/writes.ts';
+import { NAMED_COLUMNS } from '../resolvers/lists/order.ts';
+import { Author, CreateAuthorInput, UpdateAuthorInput } from './author.ts';
+import { builder, encodeGlobalID } from './builder.ts';
 import { cappedCountField, totalCountField } from './common.ts';
-
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+import { AuthorListFilter, orderInput, TopicListFilter } from './lists.ts';
+import { selectsAny } from './lookahead.ts';
+import { CreateTopicInput, Topic, UpdateTopicInput } from './topic.ts';
 
 /**
- * What authors and topics have alike in the schema (the catalog): the ID filter input, the
- * connection type of their list, and the inputs of their delete and merge mutations. `ref` is the node type (Author or
- * Topic), `name` its GraphQL name and `plural` the list's name in descriptions.
+ * The catalog in the schema: authors and topics are listed, created, renamed, deleted and
+ * merged alike, so their list query (`authors`, `topics`), connection types and mutations
+ * (`create<Kind>`, `update<Kind>`, `delete<Kind>`, `merge<Kind>s`) are made here once per kind
+ * from CATALOG. What differs (a topic's slug) is in the kind's own module: its node, its lookup
+ * query and its create and update inputs.
  */
-export function catalogTypes<Shape extends { id: number }>(
-  ref: ObjectRef<Types, Shape>,
-  name: 'Author' | 'Topic',
-  plural: string,
-) {
-  const IDFilter = builder.inputType(`${name}IDFilter`, {
-    description: `${name} global IDs; an ID of another type is refused.`,
-    fields: (t) => ({ equals: t.globalID({ for: ref }), in: t.globalIDList({ for: ref }) }),
-  });
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+type GlobalRef = { typename: string; id: string };
+/** What a catalog row is to the schema: a row with an id (plugin-prisma selects the rest). */
+type Row = { id: number };
+
+/** The order entry of the `authors` and `topics` queries (NamedOrder, NamedOrderField). */
+export const NamedOrder = orderInput(
+  'NamedOrder',
+  NAMED_COLUMNS,
+  'Order of authors or topics; ties are broken by id.',
+  'Default ASC; for RELEVANCE, DESC (most similar first).',
+);
+
+/** One kind of the catalog, as its schema is made. */
+interface CatalogSpec<Create extends object, Update extends object> {
+  kind: CatalogKind;
+  node: ObjectRef<Types, Row>;
+  /** GraphQL name of the node type. */
+  name: 'Author' | 'Topic';
+  /** The list query's field name, capitalized in type names. */
+  plural: 'authors' | 'topics';
+  /** An indefinite article and the noun, for descriptions ("an author"). */
+  one: string;
+  listFilter: InputObjectRef<Types, CatalogListArgs<CatalogKind>['filter'] & object>;
+  create: {
+    input: InputObjectRef<Types, Create>;
+    run: (db: Db, input: Create, viewer: Viewer) => Promise<{ id: number }>;
+  };
+  update: {
+    input: InputObjectRef<Types, Update>;
+    run: (db: Db, input: Update, viewer: Viewer) => Promise<{ id: number }>;
+    description: string;
+  };
+  remove: (db: Db, input: { id: GlobalRef }, viewer: Viewer) => Promise<{ id: number }>;
+  merge: {
+    run: (
+      db: Db,
+      input: { sourceIds: readonly GlobalRef[]; targetId: GlobalRef },
+      viewer: Viewer,
+    ) => Promise<{ id: number }>;
+    description: string;
+  };
+}
+
+function capitalize(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function catalogSchema<Create extends object, Update extends object>(spec: CatalogSpec<Create, Update>) {
+  const { kind, node, name, plural, one } = spec;
+  const Plural = capitalize(plural);
+
+  /** The row a mutation answers, with what the GraphQL query selected under `<kind>`. */
+  const load = (id: number, context: Context, info: GraphQLResolveInfo): Promise<Row> => {
+    const args = {
+      where: { id },
+      ...queryFromInfo({ context, info, path: [kind], typeName: name, select: { id: true } }),
+    };
+    return kind === 'author' ? prisma.author.findUniqueOrThrow(args) : prisma.topic.findUniqueOrThrow(args);
+  };
+
   const Connection = builder.connectionObject({
-    type: ref,
+    type: node,
     name: `${name}Connection`,
     fields: (t) => ({
       totalCount: totalCountField(t, 'Matches across all pages (exact).'),
@@ -27,13 +102,104 @@ export function catalogTypes<Shape extends { id: number }>(
     }),
   });
   const DeleteInput = builder.inputType(`Delete${name}Input`, {
-    fields: (t) => ({ id: t.globalID({ for: ref, required: true }) }),
+    fields: (t) => ({ id: t.globalID({ for: node, required: true }) }),
   });
-  const MergeInput = builder.inputType(`Merge${name}sInput`, {
+  const MergeInput = builder.inputType(`Merge${Plural}Input`, {
     fields: (t) => ({
-      sourceIds: t.globalIDList({ for: ref, required: true, description: `${plural} to merge away (1-50).` }),
-      targetId: t.globalID({ for: ref, required: true, description: `The ${name.toLowerCase()} that remains.` }),
+      sourceIds: t.globalIDList({ for: node, required: true, description: `${Plural} to merge away (1-50).` }),
+      targetId: t.globalID({ for: node, required: true, description: `The ${kind} that remains.` }),
     }),
   });
-  return { IDFilter, Connection, DeleteInput, MergeInput };
+
+  builder.queryField(plural, (t) =>
+    t.connection(
+      {
+        type: node,
+        description: `${Plural} matching \`filter\`, A-Z by default.`,
+        args: { filter: t.arg({ type: spec.listFilter }), orderBy: t.arg({ type: [NamedOrder] }) },
+        resolve: (_root, args, context, info) =>
+          listCatalog<CatalogKind, Row>(
+            prisma,
+            kind,
+            args,
+            queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } }),
+            { countWanted: selectsAny(info, ['totalCount', 'count']) },
+          ),
+      },
+      Connection,
+    ),
+  );
+
+  builder.mutationFields((t) => ({
+    [`create${name}`]: t.field({
+      type: node,
+      description: `Adds ${one} (EDITOR).`,
+      args: { input: t.arg({ type: spec.create.input, required: true }) },
+      errors: { types: [ValidationError, ForbiddenError], dataField: { name: kind } },
+      resolve: async (_root, args, context, info) =>
+        load((await spec.create.run(prisma, (args as { input: Create }).input, context.viewer)).id, context, info),
+    }),
+    [`update${name}`]: t.field({
+      type: node,
+      description: spec.update.description,
+      args: { input: t.arg({ type: spec.update.input, required: true }) },
+      errors: { types: [ValidationError, NotFoundError, ForbiddenError], dataField: { name: kind } },
+      resolve: async (_root, args, context, info) =>
+        load((await spec.update.run(prisma, (args as { input: Update }).input, context.viewer)).id, context, info),
+    }),
+    [`delete${name}`]: t.field({
+      type: 'ID',
+      description: `Deletes ${one} no article uses (ADMIN); merge it into another ${kind} instead when articles do.`,
+      args: { input: t.arg({ type: DeleteInput, required: true }) },
+      errors: { types: [NotFoundError, InUseError, ForbiddenError], dataField: { name: 'deletedId' } },
+      resolve: async (_root, { input }, context) =>
+        encodeGlobalID(name, (await spec.remove(prisma, input, context.viewer)).id),
+    }),
+    [`merge${Plural}`]: t.field({
+      type: node,
+      description: spec.merge.description,
+      args: { input: t.arg({ type: MergeInput, required: true }) },
+      errors: { types: [ValidationError, NotFoundError, ForbiddenError], dataField: { name: kind } },
+      resolve: async (_root, { input }, context, info) =>
+        load((await spec.merge.run(prisma, input, context.viewer)).id, context, info),
+    }),
+  }));
 }
+
+catalogSchema({
+  kind: 'author',
+  node: Author,
+  name: 'Author',
+  plural: 'authors',
+  one: 'an author',
+  listFilter: AuthorListFilter,
+  create: { input: CreateAuthorInput, run: createAuthor },
+  update: { input: UpdateAuthorInput, run: updateAuthor, description: 'Renames an author (EDITOR).' },
+  remove: deleteAuthor,
+  merge: {
+    run: mergeAuthors,
+    description:
+      'Moves every byline of the sources to the target and deletes the sources, in one transaction (ADMIN). Byline order is kept; duplicates collapse.',
+  },
+});
+
+catalogSchema({
+  kind: 'topic',
+  node: Topic,
+  name: 'Topic',
+  plural: 'topics',
+  one: 'a topic',
+  listFilter: TopicListFilter,
+  create: { input: CreateTopicInput, run: createTopic },
+  update: {
+    input: UpdateTopicInput,
+    run: updateTopic,
+    description: 'Renames a topic, or changes its slug (EDITOR).',
+  },
+  remove: deleteTopic,
+  merge: {
+    run: mergeTopics,
+    description:
+      'Moves every article of the sources to the target and deletes the sources, in one transaction (ADMIN).',
+  },
+});

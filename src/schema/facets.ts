@@ -2,7 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
 import { articleFacets, type Facets } from '../resolvers/articles/facets.ts';
 import { articleHistogram, MAX_HISTOGRAM_BUCKETS, type HistogramBucket } from '../resolvers/articles/histogram.ts';
-import { ArticleFilter } from './article.ts';
+import { ArticleFilter } from './lists.ts';
 import { builder } from './builder.ts';
 import { Topic } from './topic.ts';
 

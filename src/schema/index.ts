@@ -3,6 +3,7 @@ import './apiKey.ts';
 import './article.ts';
 import './articleMutations.ts';
 import './author.ts';
+import './catalog.ts';
 import './facets.ts';
 import './topic.ts';
 import './viewer.ts';

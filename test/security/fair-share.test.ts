@@ -2,11 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
-import { filterCost, WORK_COSTS } from '../../src/limits.ts';
+import { WORK_COSTS } from '../../src/resolvers/lists/work.ts';
 import { MAX_RESPONSE_TEXT } from '../../src/schema/article.ts';
 import { MAX_SEARCH_WORDS } from '../../src/resolvers/lists/ranked.ts';
 import { MAX_HIGHLIGHT_SETTINGS } from '../../src/resolvers/articles/highlights.ts';
-import { articleCondition } from '../../src/resolvers/lists/filter.ts';
+import { ARTICLE_FILTER, articleCondition, filterCost } from '../../src/resolvers/lists/filter.ts';
 import { tableScope, toSql } from '../../src/resolvers/lists/sqlWhere.ts';
 import { createServer } from '../../src/yoga.ts';
 import { recordStatements } from '../support/api.ts';
@@ -60,11 +60,13 @@ beforeAll(async () => {
 
 describe('the cost model prices database work', () => {
   it('prices text conditions and OR fan-out by what they hold', () => {
-    expect(filterCost({ text: 'zebra' })).toBe(WORK_COSTS.text);
-    expect(filterCost({ OR: Array.from({ length: 5 }, (_, n) => ({ text: `needle${n}` })) })).toBe(5 * WORK_COSTS.text);
-    expect(filterCost({ title: { contains: 'abc', startsWith: 'x' } })).toBe(2 * WORK_COSTS.pattern);
-    expect(filterCost({ priority: { gte: 3 }, isAustralian: true })).toBe(2 * WORK_COSTS.condition);
-    expect(filterCost({ NOT: { authors: { some: { name: { contains: 'x' } } } } })).toBe(
+    expect(filterCost(ARTICLE_FILTER, { text: 'zebra' })).toBe(WORK_COSTS.text);
+    expect(filterCost(ARTICLE_FILTER, { OR: Array.from({ length: 5 }, (_, n) => ({ text: `needle${n}` })) })).toBe(
+      5 * WORK_COSTS.text,
+    );
+    expect(filterCost(ARTICLE_FILTER, { title: { contains: 'abc', startsWith: 'x' } })).toBe(2 * WORK_COSTS.pattern);
+    expect(filterCost(ARTICLE_FILTER, { priority: { gte: 3 }, isAustralian: true })).toBe(2 * WORK_COSTS.condition);
+    expect(filterCost(ARTICLE_FILTER, { NOT: { authors: { some: { name: { contains: 'x' } } } } })).toBe(
       WORK_COSTS.relation + WORK_COSTS.pattern,
     );
   });

@@ -3,7 +3,7 @@ import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Condition } from '../lists/condition.ts';
 import { pageWindow, type ConnectionArgs, type PageWindow, type SortTerm } from '../lists/connection.ts';
 import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
-import { RELEVANCE_COLUMN, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
+import { relevanceOrder, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
 import { prismaPage, prismaPageQuery, selectWithKeys } from '../lists/page.ts';
 import { toPrismaWhere } from '../lists/prismaWhere.ts';
 import { checkSearchText, rankedPage } from '../lists/ranked.ts';
@@ -15,8 +15,20 @@ import { articleSearch } from './search.ts';
  * by the list engine (../lists/).
  */
 
+/**
+ * The orders of an article list: the ArticleOrderField enum is made from this table
+ * (schema/lists.ts `orderInput`), so adding an order is one entry here.
+ */
+export const ARTICLE_ORDERS = {
+  PUBLISHED_AT: { column: 'publishedAt', kind: 'date' },
+  CREATED_AT: { column: 'createdAt', kind: 'date' },
+  PRIORITY: { column: 'priority', kind: 'smallint' },
+  TITLE: { column: 'title', kind: 'string' },
+  RELEVANCE: relevanceOrder('Search rank (title matches weigh most, body matches least). Only with a `search`.'),
+} as const;
+
 /** The orders of an article list (ArticleOrderField). */
-export type ArticleOrderField = 'PUBLISHED_AT' | 'CREATED_AT' | 'PRIORITY' | 'TITLE' | 'RELEVANCE';
+export type ArticleOrderField = keyof typeof ARTICLE_ORDERS;
 
 /** The arguments of an article list. */
 export interface ArticleListArgs extends ConnectionArgs {
@@ -25,14 +37,6 @@ export interface ArticleListArgs extends ConnectionArgs {
   /** Web-search text (Query.articles only). */
   search?: string | null;
 }
-
-const ARTICLE_COLUMNS = {
-  PUBLISHED_AT: { column: 'publishedAt', kind: 'date' },
-  CREATED_AT: { column: 'createdAt', kind: 'date' },
-  PRIORITY: { column: 'priority', kind: 'smallint' },
-  TITLE: { column: 'title', kind: 'string' },
-  RELEVANCE: { column: RELEVANCE_COLUMN, kind: 'float', defaultDirection: 'DESC' },
-} as const;
 
 /** Newest first; ties broken by id (descending) so cursors are stable. */
 const DEFAULT_ARTICLE_ORDER = [{ field: 'PUBLISHED_AT', direction: 'DESC' }] as const;
@@ -50,7 +54,7 @@ export interface ArticlePagePlan {
 
 /** Checks an article list's arguments (BAD_USER_INPUT, INVALID_PAGE_SIZE, INVALID_CURSOR). */
 export function planArticlePage(args: ArticleListArgs): ArticlePagePlan {
-  const terms = withoutRelevance(sortTerms(args.orderBy, ARTICLE_COLUMNS, DEFAULT_ARTICLE_ORDER), 'a "search"');
+  const terms = withoutRelevance(sortTerms(args.orderBy, ARTICLE_ORDERS, DEFAULT_ARTICLE_ORDER), 'a "search"');
   // the page is checked before the filter, so the first error named is the same on every path
   const window = pageWindow(terms, args);
   const condition = articleCondition(args.filter);
@@ -88,7 +92,7 @@ export function searchArticles(
   options: { countWanted: boolean } = { countWanted: true },
 ) {
   const text = checkSearchText(args.search, 'search');
-  const terms = sortTerms(args.orderBy, ARTICLE_COLUMNS, DEFAULT_SEARCH_ORDER);
+  const terms = sortTerms(args.orderBy, ARTICLE_ORDERS, DEFAULT_SEARCH_ORDER);
   const window = pageWindow(terms, args);
   const search = articleSearch(text);
   return rankedPage(db, {

@@ -1,8 +1,14 @@
 import type { Db } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import type { Condition } from '../lists/condition.ts';
 import { pageWindow, type Connection, type ConnectionArgs } from '../lists/connection.ts';
-import { authorCondition, topicCondition, type AuthorFilterInput, type TopicFilterInput } from '../lists/filter.ts';
+import {
+  AUTHOR_LIST_FILTER,
+  TOPIC_LIST_FILTER,
+  readFilter,
+  type AuthorFilterInput,
+  type FilterDefinition,
+  type TopicFilterInput,
+} from '../lists/filter.ts';
 import {
   DEFAULT_NAMED_ORDER,
   NAMED_COLUMNS,
@@ -25,9 +31,7 @@ import { checkSearchText, rankedPage } from '../lists/ranked.ts';
 export type CatalogKind = 'author' | 'topic';
 
 /** The filter of a catalog list: the kind's filter plus a similarity search on the name. */
-export type CatalogListFilter<K extends CatalogKind> = (K extends 'author' ? AuthorFilterInput : TopicFilterInput) & {
-  nameSearch?: string | null;
-};
+export type CatalogListFilter<K extends CatalogKind> = K extends 'author' ? AuthorFilterInput : TopicFilterInput;
 
 /** The arguments of a catalog list. */
 export interface CatalogListArgs<K extends CatalogKind> extends ConnectionArgs {
@@ -45,12 +49,9 @@ interface CatalogRows {
 }
 
 const KINDS = {
-  author: { table: 'Author', rows: (db: Db): CatalogRows => db.author, condition: authorCondition },
-  topic: { table: 'Topic', rows: (db: Db): CatalogRows => db.topic, condition: topicCondition },
-} satisfies Record<
-  CatalogKind,
-  { table: string; rows: (db: Db) => CatalogRows; condition: (input: TopicFilterInput) => Condition }
->;
+  author: { table: 'Author', rows: (db: Db): CatalogRows => db.author, filter: AUTHOR_LIST_FILTER },
+  topic: { table: 'Topic', rows: (db: Db): CatalogRows => db.topic, filter: TOPIC_LIST_FILTER },
+} satisfies Record<CatalogKind, { table: string; rows: (db: Db) => CatalogRows; filter: FilterDefinition }>;
 
 /**
  * Names that resemble `text`, misspelt or partial: pg_trgm's word similarity (the `<%` operator,
@@ -80,9 +81,9 @@ export function listCatalog<K extends CatalogKind, Row extends { id: number }>(
   selection: CatalogSelection = {},
   options = { countWanted: true },
 ): Promise<Connection<Row>> {
-  const { table, rows, condition: toCondition } = KINDS[kind];
+  const { table, rows, filter } = KINDS[kind];
   // checked in the order of the other lists: the order, the page, then the filter
-  const filterOf = () => (args.filter ? toCondition(args.filter) : toCondition({}));
+  const filterOf = () => readFilter(filter, args.filter);
   if (args.filter?.nameSearch != null) {
     const terms = sortTerms(args.orderBy, NAMED_COLUMNS, [{ field: 'RELEVANCE', direction: 'DESC' }]);
     const window = pageWindow(terms, args);

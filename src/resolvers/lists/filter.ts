@@ -1,27 +1,30 @@
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { boundMs } from '../../input/instant.ts';
 import { codePoints, isBlank } from '../../input/text.ts';
-import { all, any, not, type Comparison, type Condition } from './condition.ts';
+import { all, any, not, type Comparison, type Condition, type Relation } from './condition.ts';
+import { WORK_COSTS } from './work.ts';
 
 /**
- * The one reading of the public filter inputs (ArticleFilter, AuthorFilter, TopicFilter): each
- * is checked against FILTER_LIMITS and turned into a Condition (condition.ts), which either
- * backend runs. Adding a filter field is one edit here (plus its GraphQL input and a test).
+ * The public filters (ArticleFilter, AuthorFilter, TopicFilter, AuthorListFilter,
+ * TopicListFilter) are defined here once, as FilterDefinitions: the schema builds their GraphQL
+ * input types from them (schema/filters.ts), `readFilter` reads a given filter into a Condition
+ * (condition.ts) that either backend runs, and the query cost prices a filter with the same
+ * reading (filterCost). Adding a filter field is one entry in a definition below (plus its test).
  *
- * Errors: a filter past a limit, a number outside its column's range, a `text` needle without a
- * trigram, all throw BAD_USER_INPUT naming the argument (`extensions.argumentName`).
+ * Errors: a filter past FILTER_LIMITS, a number outside its column's range, a `text` needle
+ * without a trigram, all throw BAD_USER_INPUT naming the argument (`extensions.argumentName`).
  */
 
 type Maybe<T> = T | null | undefined;
 
-/** Text operators (case-insensitive; `%` and `_` match only themselves). */
+/** Text operators (case-insensitive; `%` and `_` match only themselves). GraphQL: StringFilter. */
 export interface StringFilterInput {
   equals?: Maybe<string>;
   in?: Maybe<readonly string[]>;
   contains?: Maybe<string>;
   startsWith?: Maybe<string>;
 }
-/** Integer operators. */
+/** Integer operators. GraphQL: IntFilter. */
 export interface IntFilterInput {
   equals?: Maybe<number>;
   in?: Maybe<readonly number[]>;
@@ -30,55 +33,97 @@ export interface IntFilterInput {
   lt?: Maybe<number>;
   lte?: Maybe<number>;
 }
-/** Instant operators (compared at millisecond precision, see input/instant.ts). */
+/** Instant operators (compared at millisecond precision, see input/instant.ts). GraphQL: DateTimeFilter. */
 export interface DateTimeFilterInput {
   gt?: Maybe<Date>;
   gte?: Maybe<Date>;
   lt?: Maybe<Date>;
   lte?: Maybe<Date>;
 }
-/** Decoded global IDs: the relay plugin hands us `{ typename, id }`. */
+/**
+ * Global IDs of one node type, as the relay plugin decodes them: `{ typename, id }`. GraphQL:
+ * AuthorIDFilter, TopicIDFilter. (Before execution, when the cost is priced, they are still the
+ * encoded strings: see filterCost.)
+ */
 export interface IdFilterInput {
   equals?: Maybe<{ id: string | number }>;
   in?: Maybe<readonly { id: string | number }[]>;
 }
-/** AuthorFilter (and the author side of ArticleFilter.authors). */
-export interface AuthorFilterInput {
-  id?: Maybe<IdFilterInput>;
-  name?: Maybe<StringFilterInput>;
-}
-/** TopicFilter (and the topic side of ArticleFilter.topics). */
-export interface TopicFilterInput {
-  id?: Maybe<IdFilterInput>;
-  name?: Maybe<StringFilterInput>;
-  slug?: Maybe<StringFilterInput>;
-}
-/** A quantified condition on a to-many relation. */
+/** A quantified condition on a to-many relation. GraphQL: AuthorRelationFilter, TopicRelationFilter. */
 export interface RelationFilterInput<F> {
   some?: Maybe<F>;
   every?: Maybe<F>;
   none?: Maybe<F>;
 }
-/** ArticleFilter: every field given must hold; AND, OR and NOT nest. */
-export interface ArticleFilterInput {
-  AND?: Maybe<readonly ArticleFilterInput[]>;
-  OR?: Maybe<readonly ArticleFilterInput[]>;
-  NOT?: Maybe<ArticleFilterInput>;
-  priority?: Maybe<IntFilterInput>;
-  publishedAt?: Maybe<DateTimeFilterInput>;
-  createdAt?: Maybe<DateTimeFilterInput>;
-  isAustralian?: Maybe<boolean>;
-  source?: Maybe<StringFilterInput>;
-  title?: Maybe<StringFilterInput>;
-  text?: Maybe<string>;
-  authors?: Maybe<RelationFilterInput<AuthorFilterInput>>;
-  topics?: Maybe<RelationFilterInput<TopicFilterInput>>;
+
+/** The node types whose global IDs a filter can name. */
+export type FilterNode = 'Author' | 'Topic';
+
+/**
+ * One field of a filter: how it reads and what it asks of a row. By kind (GraphQL input type):
+ * - `int` (IntFilter), `instant` (DateTimeFilter), `string` (StringFilter), `boolean` (Boolean):
+ *   conditions on `column`; an int is refused outside `range`;
+ * - `id` (`<node>IDFilter`): the row's global ID;
+ * - `substring` (String): case-insensitive substring of any of `columns`, trigram-indexed (MIN_TEXT_RUN);
+ * - `similarity` (String): ranks by name similarity; read by the list that ranks (catalog/list.ts),
+ *   priced here, no condition;
+ * - `related` (`relationInput`): some, every or none of the rows linked through `relation` match
+ *   the filter `of` (`noun` names one such row in descriptions);
+ * - `and` ([Self]), `or` ([Self]), `not` (Self): the filter itself, nested (FILTER_LIMITS.maxDepth).
+ */
+export type FilterField = { description?: string } & (
+  | { kind: 'int'; column: string; range: IntRange }
+  | { kind: 'instant'; column: string }
+  | { kind: 'string'; column: string }
+  | { kind: 'boolean'; column: string }
+  | { kind: 'id'; node: FilterNode }
+  | { kind: 'substring'; columns: readonly string[] }
+  | { kind: 'similarity' }
+  | { kind: 'related'; relation: Relation; of: FilterDefinition; relationInput: string; noun: string }
+  | { kind: 'and' }
+  | { kind: 'or' }
+  | { kind: 'not' }
+);
+
+/** A public filter: its GraphQL input type's name and description, and its fields in reading order. */
+export interface FilterDefinition {
+  name: string;
+  description: string;
+  fields: Readonly<Record<string, FilterField>>;
 }
+
+/** The value each kind of field takes (see FilterField); `related`, `and`, `or` and `not` hold filters. */
+interface KindValues {
+  int: IntFilterInput;
+  instant: DateTimeFilterInput;
+  string: StringFilterInput;
+  boolean: boolean;
+  id: IdFilterInput;
+  substring: string;
+  similarity: string;
+  related: RelationFilterInput<object>;
+  and: readonly object[];
+  or: readonly object[];
+  not: object;
+}
+
+type InputOf<F, Self> = F extends { kind: 'related'; of: { fields: infer Of } }
+  ? RelationFilterInput<FilterInput<Of>>
+  : F extends { kind: 'and' | 'or' }
+    ? readonly Self[]
+    : F extends { kind: 'not' }
+      ? Self
+      : F extends { kind: infer K extends keyof KindValues }
+        ? KindValues[K]
+        : never;
+
+/** The value of a filter argument whose definition has these fields (every field optional). */
+export type FilterInput<Fields> = { [K in keyof Fields]?: Maybe<InputOf<Fields[K], FilterInput<Fields>>> };
 
 /**
  * Limits on the shape of one filter: hostile inputs are refused, not truncated. Depth counts
  * AND/OR/NOT levels; conditions count one per string operator and one per number, date, ID or
- * boolean filter, OR, NOT and text; lengths are in list items and code points.
+ * boolean filter, OR, NOT, text and nameSearch; lengths are in list items and code points.
  */
 export const FILTER_LIMITS = { maxDepth: 5, maxConditions: 100, maxListLength: 100, maxStringLength: 500 } as const;
 
@@ -95,17 +140,108 @@ export interface IntRange {
   max: number;
 }
 
-/** What the integer columns hold: priority is a smallint. */
+/** What the integer columns hold: priority is a smallint, ids are integers. */
 export const INT_COLUMNS = {
   priority: { min: -32_768, max: 32_767 },
+  id: { min: -2_147_483_648, max: 2_147_483_647 },
 } as const satisfies Record<string, IntRange>;
 
+/** The GraphQL description of `nameSearch` in AuthorListFilter and TopicListFilter. */
+export const NAME_SEARCH_DESCRIPTION =
+  'Names resembling this text, even misspelt or partial ("ghafary" finds "Shirin Ghaffary"), by trigram similarity. Orders by RELEVANCE (most similar first) unless `orderBy` says otherwise.';
+
+/** AuthorFilter: what an article's author must match (`ArticleFilter.authors`). */
+export const AUTHOR_FILTER = {
+  name: 'AuthorFilter',
+  description: "Conditions on an article's author.",
+  fields: { id: { kind: 'id', node: 'Author' }, name: { kind: 'string', column: 'name' } },
+} as const satisfies FilterDefinition;
+
+/** TopicFilter: what an article's topic must match (`ArticleFilter.topics`). */
+export const TOPIC_FILTER = {
+  name: 'TopicFilter',
+  description: "Conditions on an article's topic.",
+  fields: {
+    id: { kind: 'id', node: 'Topic' },
+    name: { kind: 'string', column: 'name' },
+    slug: { kind: 'string', column: 'slug' },
+  },
+} as const satisfies FilterDefinition;
+
+/** AuthorListFilter: the `authors` query's filter, AuthorFilter plus a ranked `nameSearch`. */
+export const AUTHOR_LIST_FILTER = {
+  name: 'AuthorListFilter',
+  description: 'Which authors to list. All given conditions must hold.',
+  fields: { ...AUTHOR_FILTER.fields, nameSearch: { kind: 'similarity', description: NAME_SEARCH_DESCRIPTION } },
+} as const satisfies FilterDefinition;
+
+/** TopicListFilter: the `topics` query's filter, TopicFilter plus a ranked `nameSearch`. */
+export const TOPIC_LIST_FILTER = {
+  name: 'TopicListFilter',
+  description: 'Which topics to list. All given conditions must hold.',
+  fields: { ...TOPIC_FILTER.fields, nameSearch: { kind: 'similarity', description: NAME_SEARCH_DESCRIPTION } },
+} as const satisfies FilterDefinition;
+
+/** ArticleFilter: the `filter` of every article list, facet and histogram. */
+export const ARTICLE_FILTER = {
+  name: 'ArticleFilter',
+  description: 'All given conditions must hold; combine with AND, OR and NOT.',
+  fields: {
+    AND: { kind: 'and' },
+    OR: { kind: 'or' },
+    NOT: { kind: 'not' },
+    priority: { kind: 'int', column: 'priority', range: INT_COLUMNS.priority },
+    publishedAt: { kind: 'instant', column: 'publishedAt' },
+    createdAt: { kind: 'instant', column: 'createdAt' },
+    isAustralian: { kind: 'boolean', column: 'isAustralian' },
+    source: { kind: 'string', column: 'source' },
+    title: { kind: 'string', column: 'title' },
+    text: {
+      kind: 'substring',
+      columns: TEXT_COLUMNS,
+      description: `Case-insensitive substring of the title, description, summary or body, found through trigram indexes. It needs ${MIN_TEXT_RUN} letters or digits in a row (BAD_USER_INPUT otherwise): use \`search\` for shorter words.`,
+    },
+    authors: {
+      kind: 'related',
+      relation: 'authors',
+      of: AUTHOR_FILTER,
+      relationInput: 'AuthorRelationFilter',
+      noun: 'author',
+    },
+    topics: {
+      kind: 'related',
+      relation: 'topics',
+      of: TOPIC_FILTER,
+      relationInput: 'TopicRelationFilter',
+      noun: 'topic',
+    },
+  },
+} as const satisfies FilterDefinition;
+
+/** Every public filter, by GraphQL input type name (the cost prices arguments of these types). */
+export const FILTERS: Readonly<Record<string, FilterDefinition>> = Object.fromEntries(
+  [ARTICLE_FILTER, AUTHOR_FILTER, TOPIC_FILTER, AUTHOR_LIST_FILTER, TOPIC_LIST_FILTER].map((filter) => [
+    filter.name,
+    filter,
+  ]),
+);
+
+/** ArticleFilter's value. */
+export type ArticleFilterInput = FilterInput<(typeof ARTICLE_FILTER)['fields']>;
+/** AuthorListFilter's value (AuthorFilter's, plus nameSearch). */
+export type AuthorFilterInput = FilterInput<(typeof AUTHOR_LIST_FILTER)['fields']>;
+/** TopicListFilter's value (TopicFilter's, plus nameSearch). */
+export type TopicFilterInput = FilterInput<(typeof TOPIC_LIST_FILTER)['fields']>;
+
 /**
- * The checks of one filter argument while it is read: counts its conditions against
- * FILTER_LIMITS and refuses what is past them, naming the argument in the error.
+ * One reading of one filter argument: counts its conditions against FILTER_LIMITS and refuses
+ * what is past them, naming the argument in the error, and adds up its database work
+ * (WORK_COSTS) as it goes.
  */
 export class FilterLimiter {
   private conditions = 0;
+  /** The database work read so far, in WORK_COSTS units. */
+  work = 0;
   constructor(readonly argumentName: string) {}
   /** Throws BAD_USER_INPUT: `"<argument>": <message>`. */
   fail(message: string): never {
@@ -113,8 +249,9 @@ export class FilterLimiter {
       argumentName: this.argumentName,
     });
   }
-  /** One more condition; past maxConditions, refused. */
-  count(): void {
+  /** One more condition, costing `work`; past maxConditions, refused. */
+  count(work = 0): void {
+    this.work += work;
     this.conditions += 1;
     if (this.conditions > FILTER_LIMITS.maxConditions) this.fail(`more than ${FILTER_LIMITS.maxConditions} conditions`);
   }
@@ -138,11 +275,11 @@ export class FilterLimiter {
    * MIN_TEXT_RUN letters or digits. Trigram indexes find only needles with a whole trigram in
    * them; a shorter one matches most articles and would read every article's text.
    */
-  needle(value: string): string {
-    const text = this.text(value, 'text');
+  needle(value: string, what: string): string {
+    const text = this.text(value, what);
     if (text && !TEXT_RUN.test(text)) {
       this.fail(
-        `"text" needs ${MIN_TEXT_RUN} letters or digits in a row (shorter text matches most articles); use "search" for short words such as "AI"`,
+        `"${what}" needs ${MIN_TEXT_RUN} letters or digits in a row (shorter text matches most articles); use "search" for short words such as "AI"`,
       );
     }
     return text;
@@ -154,36 +291,31 @@ export class FilterLimiter {
   }
 }
 
-function stringConditions(
-  column: string,
-  input: StringFilterInput,
-  limiter: FilterLimiter,
-  what = column,
-): Condition[] {
+function stringConditions(column: string, input: StringFilterInput, limiter: FilterLimiter): Condition[] {
   const out: Condition[] = [];
-  if (input.equals != null)
-    out.push({ kind: 'text', column, match: 'equals', value: limiter.text(input.equals, what) });
+  if (input.equals != null) {
+    limiter.count(WORK_COSTS.condition);
+    out.push({ kind: 'text', column, match: 'equals', value: limiter.text(input.equals, column) });
+  }
   if (input.in != null) {
-    const values = limiter.list(input.in, `${what}.in`).map((value) => limiter.text(value, what));
+    limiter.count(WORK_COSTS.condition);
+    const values = limiter.list(input.in, `${column}.in`).map((value) => limiter.text(value, column));
     out.push({ kind: 'textIn', column, values });
   }
-  // every text contains (and starts with) the empty text: no condition
-  const contains = input.contains != null ? limiter.text(input.contains, what) : '';
-  if (contains) out.push({ kind: 'text', column, match: 'contains', value: contains });
-  const startsWith = input.startsWith != null ? limiter.text(input.startsWith, what) : '';
-  if (startsWith) out.push({ kind: 'text', column, match: 'startsWith', value: startsWith });
-  out.forEach(() => limiter.count());
+  for (const match of ['contains', 'startsWith'] as const) {
+    const given = input[match];
+    if (given == null) continue;
+    limiter.count(WORK_COSTS.pattern);
+    // every text contains (and starts with) the empty text: no condition
+    const value = limiter.text(given, column);
+    if (value) out.push({ kind: 'text', column, match, value });
+  }
   return out;
 }
 
 const COMPARISONS = ['gt', 'gte', 'lt', 'lte'] as const satisfies readonly Comparison[];
 
-function intConditions(
-  column: string,
-  input: IntFilterInput,
-  limiter: FilterLimiter,
-  range: IntRange = { min: -2_147_483_648, max: 2_147_483_647 },
-): Condition[] {
+function intConditions(column: string, input: IntFilterInput, limiter: FilterLimiter, range: IntRange): Condition[] {
   const checked = (value: number) => limiter.int(value, column, range);
   const out: Condition[] = [];
   if (input.equals != null) out.push({ kind: 'compare', column, comparison: 'equals', value: checked(input.equals) });
@@ -192,93 +324,140 @@ function intConditions(
     const value = input[comparison];
     if (value != null) out.push({ kind: 'compare', column, comparison, value: checked(value) });
   }
-  limiter.count();
+  limiter.count(out.length * WORK_COSTS.condition);
   return out;
 }
 
-function dateConditions(column: string, input: DateTimeFilterInput, limiter: FilterLimiter): Condition[] {
+function instantConditions(column: string, input: DateTimeFilterInput, limiter: FilterLimiter): Condition[] {
   const out: Condition[] = [];
   for (const comparison of COMPARISONS) {
     const value = input[comparison];
     if (value != null) out.push({ kind: 'compare', column, comparison, value: boundMs(value, comparison) });
   }
-  limiter.count();
+  limiter.count(out.length * WORK_COSTS.condition);
   return out;
+}
+
+/** A decoded global ID's row id; an ID not yet decoded (the cost's reading, see filterCost) has none: NaN. */
+function rowId(ref: { id: string | number } | string): number {
+  return typeof ref === 'object' ? Number(ref.id) : NaN;
 }
 
 function idConditions(input: IdFilterInput, limiter: FilterLimiter): Condition[] {
   return intConditions(
     'id',
     {
-      equals: input.equals != null ? Number(input.equals.id) : null,
-      in: input.in != null ? limiter.list(input.in, 'id.in').map((ref) => Number(ref.id)) : null,
+      equals: input.equals != null ? rowId(input.equals) : null,
+      in: input.in != null ? limiter.list(input.in, 'id.in').map(rowId) : null,
     },
     limiter,
+    INT_COLUMNS.id,
   );
-}
-
-/** The condition of an AuthorFilter (without its `nameSearch`, which ranks: see ranked.ts). */
-export function authorCondition(input: AuthorFilterInput, limiter = new FilterLimiter('filter')): Condition {
-  return all([
-    ...(input.id ? idConditions(input.id, limiter) : []),
-    ...(input.name ? stringConditions('name', input.name, limiter) : []),
-  ]);
-}
-
-/** The condition of a TopicFilter (without its `nameSearch`). */
-export function topicCondition(input: TopicFilterInput, limiter = new FilterLimiter('filter')): Condition {
-  return all([
-    ...(input.id ? idConditions(input.id, limiter) : []),
-    ...(input.name ? stringConditions('name', input.name, limiter) : []),
-    ...(input.slug ? stringConditions('slug', input.slug, limiter) : []),
-  ]);
 }
 
 const QUANTIFIERS = ['some', 'every', 'none'] as const;
 
-function articleConditionAt(input: ArticleFilterInput, depth: number, limiter: FilterLimiter): Condition {
+/** Where a field is read: its filter, the AND/OR/NOT depth, the argument's limiter, the field's name. */
+interface Reading {
+  definition: FilterDefinition;
+  depth: number;
+  limiter: FilterLimiter;
+  key: string;
+}
+
+type Reader<K extends FilterField['kind']> = (
+  field: Extract<FilterField, { kind: K }>,
+  value: KindValues[K],
+  at: Reading,
+) => Condition[];
+
+/** How each kind of field reads its value into conditions, counting and pricing them. */
+const READERS: { [K in FilterField['kind']]: Reader<K> } = {
+  and: (_field, value, at) =>
+    at.limiter.list(value, at.key).map((sub) => readAt(at.definition, sub, at.depth + 1, at.limiter)),
+  or: (_field, value, at) => {
+    at.limiter.count();
+    return [any(at.limiter.list(value, at.key).map((sub) => readAt(at.definition, sub, at.depth + 1, at.limiter)))];
+  },
+  not: (_field, value, at) => {
+    at.limiter.count();
+    return [not(readAt(at.definition, value, at.depth + 1, at.limiter))];
+  },
+  int: (field, value, at) => intConditions(field.column, value, at.limiter, field.range),
+  instant: (field, value, at) => instantConditions(field.column, value, at.limiter),
+  string: (field, value, at) => stringConditions(field.column, value, at.limiter),
+  boolean: (field, value, at) => {
+    at.limiter.count(WORK_COSTS.condition);
+    return [{ kind: 'compare', column: field.column, comparison: 'equals', value }];
+  },
+  id: (_field, value, at) => idConditions(value, at.limiter),
+  substring: (field, value, at) => {
+    at.limiter.count(WORK_COSTS.text);
+    const needle = at.limiter.needle(value, at.key);
+    return needle
+      ? [any(field.columns.map((column) => ({ kind: 'text', column, match: 'contains', value: needle })))]
+      : [];
+  },
+  // ranked by the list that reads it (catalog/list.ts): priced and counted, no condition
+  similarity: (_field, _value, at) => {
+    at.limiter.count(WORK_COSTS.pattern);
+    return [];
+  },
+  related: (field, value, at) =>
+    QUANTIFIERS.flatMap((quantifier) => {
+      const of = value[quantifier];
+      if (of == null) return [];
+      at.limiter.work += WORK_COSTS.relation;
+      // the related filter has no AND/OR/NOT: it adds no depth
+      const condition = readAt(field.of, of, at.depth, at.limiter);
+      return [{ kind: 'related', relation: field.relation, quantifier, condition } satisfies Condition];
+    }),
+};
+
+function readAt(definition: FilterDefinition, input: object, depth: number, limiter: FilterLimiter): Condition {
   if (depth > FILTER_LIMITS.maxDepth) limiter.fail(`AND/OR/NOT nested deeper than ${FILTER_LIMITS.maxDepth}`);
+  const values = new Map(Object.entries(input));
   const parts: Condition[] = [];
-  if (input.AND)
-    parts.push(...limiter.list(input.AND, 'AND').map((sub) => articleConditionAt(sub, depth + 1, limiter)));
-  if (input.OR) {
-    limiter.count();
-    parts.push(any(limiter.list(input.OR, 'OR').map((sub) => articleConditionAt(sub, depth + 1, limiter))));
-  }
-  if (input.NOT) {
-    limiter.count();
-    parts.push(not(articleConditionAt(input.NOT, depth + 1, limiter)));
-  }
-  if (input.priority) parts.push(...intConditions('priority', input.priority, limiter, INT_COLUMNS.priority));
-  if (input.publishedAt) parts.push(...dateConditions('publishedAt', input.publishedAt, limiter));
-  if (input.createdAt) parts.push(...dateConditions('createdAt', input.createdAt, limiter));
-  if (input.isAustralian != null) {
-    limiter.count();
-    parts.push({ kind: 'compare', column: 'isAustralian', comparison: 'equals', value: input.isAustralian });
-  }
-  if (input.source) parts.push(...stringConditions('source', input.source, limiter));
-  if (input.title) parts.push(...stringConditions('title', input.title, limiter));
-  if (input.text != null) {
-    limiter.count();
-    const value = limiter.needle(input.text);
-    if (value) parts.push(any(TEXT_COLUMNS.map((column) => ({ kind: 'text', column, match: 'contains', value }))));
-  }
-  for (const quantifier of QUANTIFIERS) {
-    const authors = input.authors?.[quantifier];
-    if (authors) {
-      parts.push({ kind: 'related', relation: 'authors', quantifier, condition: authorCondition(authors, limiter) });
-    }
-    const topics = input.topics?.[quantifier];
-    if (topics)
-      parts.push({ kind: 'related', relation: 'topics', quantifier, condition: topicCondition(topics, limiter) });
+  for (const [key, field] of Object.entries(definition.fields)) {
+    const value: unknown = values.get(key);
+    if (value == null) continue;
+    // the schema gives each field the GraphQL type of its kind, so the value is the kind's
+    const read = READERS[field.kind] as (field: FilterField, value: unknown, at: Reading) => Condition[];
+    parts.push(...read(field, value, { definition, depth, limiter, key }));
   }
   return all(parts);
 }
 
 /**
- * The condition of an ArticleFilter (none: always true). `argumentName` is the argument the
- * errors name.
+ * The Condition a filter argument's value asks for (none: always true). `argumentName` is the
+ * argument the errors name. Throws BAD_USER_INPUT past FILTER_LIMITS or a column's range.
  */
+export function readFilter(
+  definition: FilterDefinition,
+  input: object | null | undefined,
+  argumentName = 'filter',
+): Condition {
+  return input ? readAt(definition, input, 0, new FilterLimiter(argumentName)) : all([]);
+}
+
+/** The condition of an ArticleFilter (readFilter). */
 export function articleCondition(input: ArticleFilterInput | null | undefined, argumentName = 'filter'): Condition {
-  return input ? articleConditionAt(input, 0, new FilterLimiter(argumentName)) : all([]);
+  return readFilter(ARTICLE_FILTER, input, argumentName);
+}
+
+/**
+ * The database work a filter asks for, in WORK_COSTS units: the same reading as readFilter,
+ * run on the argument as it stands before execution (global IDs still encoded; they cost the
+ * same). A filter its limits refuse costs what was read before the refusal; its field reports
+ * the refusal when it runs.
+ */
+export function filterCost(definition: FilterDefinition, input: unknown): number {
+  const limiter = new FilterLimiter('filter');
+  if (input == null || typeof input !== 'object') return 0;
+  try {
+    readAt(definition, input, 0, limiter);
+  } catch (error) {
+    if (!(error instanceof UserInputError)) throw error;
+  }
+  return limiter.work;
 }

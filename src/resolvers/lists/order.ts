@@ -35,6 +35,11 @@ export function sortTerms<F extends string>(
 /** Column name of the computed relevance key (search rank, name similarity): not a table column. */
 export const RELEVANCE_COLUMN = 'relevance';
 
+/** The RELEVANCE entry of an order table: the computed relevance, most relevant first by default. */
+export function relevanceOrder(description: string) {
+  return { column: RELEVANCE_COLUMN, kind: 'float', defaultDirection: 'DESC', description } as const;
+}
+
 /** Refuses a RELEVANCE order where there is nothing to rank by. */
 export function withoutRelevance(terms: SortTerm[], needs: string): SortTerm[] {
   if (terms.some((term) => term.column === RELEVANCE_COLUMN)) {
@@ -45,15 +50,18 @@ export function withoutRelevance(terms: SortTerm[], needs: string): SortTerm[] {
   return terms;
 }
 
-/** The orders of author and topic lists (NamedOrderField). */
-export type NamedOrderField = 'NAME' | 'ARTICLE_COUNT' | 'CREATED_AT' | 'RELEVANCE';
-
-/** Authors and topics sort the same ways; name A-Z by default. */
+/**
+ * The orders of author and topic lists, which sort the same ways (name A-Z by default). The
+ * NamedOrderField enum is made from this table (schema/lists.ts `orderInput`).
+ */
 export const NAMED_COLUMNS = {
   NAME: { column: 'name', kind: 'string' },
   ARTICLE_COUNT: { column: 'articleCount', kind: 'int' },
   CREATED_AT: { column: 'createdAt', kind: 'date' },
-  RELEVANCE: { column: RELEVANCE_COLUMN, kind: 'float', defaultDirection: 'DESC' },
+  RELEVANCE: relevanceOrder('Similarity to `filter.nameSearch`; only with it.'),
 } as const;
+
+/** The orders of author and topic lists (NamedOrderField). */
+export type NamedOrderField = keyof typeof NAMED_COLUMNS;
 /** Authors and topics: A-Z by name. */
 export const DEFAULT_NAMED_ORDER = [{ field: 'NAME', direction: 'ASC' }] as const;

@@ -1,0 +1,10 @@
+/**
+ * What database work costs, in the units of the query cost (limits.ts), where one selected field
+ * costs 1. A `text` condition is a trigram-index search over four columns and a recheck of every
+ * candidate's text (bodies of many kilobytes); a `pattern` (`contains`, `startsWith`, a
+ * `nameSearch`) searches one short column's trigram index; any other `condition` is an index or
+ * row test; a `relation` condition is a semi-join through the byline or topic links; a full-text
+ * `search` ranks matches; a `highlight` runs ts_headline over the field's text, per edge.
+ * AND, OR and NOT cost the sum of what they hold: each branch is a search of its own.
+ */
+export const WORK_COSTS = { text: 5_000, pattern: 20, condition: 2, relation: 10, search: 200, highlight: 25 } as const;
