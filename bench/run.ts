@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { parseArgs as parseArgv } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
@@ -30,6 +31,8 @@ import { writeChart, writeResults, type LoadNumbers, type Measurement, type Scal
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+/** The Redis the cached measurement on the server uses. */
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLK_TCK = 100;
 
 interface Options {
@@ -474,7 +477,34 @@ function apiEnv(database: Database): Record<string, string> {
     RATE_LIMIT_CONCURRENT: '0',
     NODE_ENV: 'production',
     INTROSPECTION: 'true',
+    // what is measured is the work of answering; the cached answer is measured on its own
+    RESPONSE_CACHE_TTL_MS: '0',
   };
+}
+
+/** The API with its response cache: in Redis on the server (BENCH_REDIS_URL), in memory on PGlite. */
+function cachedApiEnv(database: Database): Record<string, string> {
+  return {
+    ...apiEnv(database),
+    RESPONSE_CACHE_TTL_MS: '600000',
+    ...(database.kind === 'postgres'
+      ? { REDIS_URL: REDIS_URL, RESPONSE_CACHE_PREFIX: `newsgraph-bench:${process.pid}:` }
+      : {}),
+  };
+}
+
+/** Whether Redis answers at REDIS_URL (the cached measurement on the server needs it). */
+async function redisAnswers(): Promise<boolean> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promise<Measurement[]> {
@@ -536,6 +566,30 @@ async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promi
       }
     }
     await api.stop();
+    // 3. The canonical list again, answered from the response cache (anonymous reads).
+    if (database.kind === 'pglite' || (await redisAnswers())) {
+      api = await startProcess('src/main.ts', cachedApiEnv(database), '/readyz');
+      const canonical = ops.find((op) => op.name === 'canonical')!;
+      const cached = { ...canonical, name: 'canonical-cached', title: `${canonical.title}, from the response cache` };
+      // every variable set the load sends, answered once (and checked) before timing
+      const warm = await apiAnswers(api, [cached]);
+      assert.deepStrictEqual(warm.get(cached.name), answers.get(canonical.name), `${kind}: cached answers differ`);
+      for (const connections of options.connections) {
+        const result = await load(api, 'api', cached, connections, options.duration, database);
+        out.push({
+          target: kind,
+          articles: options.articles,
+          op: cached.name,
+          title: cached.title,
+          connections,
+          api: result,
+          floor: floorRuns.get(`canonical/${connections}`) ?? null,
+          measuredAt: MEASURED_AT,
+        });
+        log(`${kind} ${cached.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms`);
+      }
+      await api.stop();
+    } else log(`${kind}: Redis does not answer at ${REDIS_URL}: no cached measurement`);
   } finally {
     if (!options.keep) await database.drop();
   }

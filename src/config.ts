@@ -106,6 +106,13 @@ export const EnvSchema = z.object({
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
     .optional(),
   REDIS_PREFIX: z.string().default('newsgraph:ratelimit:'),
+  /**
+   * How long an anonymous read's answer is cached, in ms; 0: no response cache. Kept in Redis
+   * (REDIS_URL) or, on the embedded database, in memory; off on a PostgreSQL server without Redis.
+   */
+  RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(MAX_MS).default(60_000),
+  /** Prefix of the response cache's keys in Redis. */
+  RESPONSE_CACHE_PREFIX: z.string().min(1).default('newsgraph:cache:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one object per line) or `pretty` (for people). Default: pretty on a terminal outside production. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -142,7 +149,19 @@ export type Config = {
   logLevel: string;
   logFormat: 'json' | 'pretty';
   rateLimits: RateLimitSettings;
+  responseCache: ResponseCacheSettings;
 };
+
+/** The response cache of anonymous reads (responseCache.ts). */
+export interface ResponseCacheSettings {
+  /** Where answers and the data version live: Redis (shared), process memory (embedded), or nowhere. */
+  store: 'memory' | 'redis' | 'off';
+  /** How long an answer is kept, in ms (it is never served after a write, whatever its age). */
+  ttlMs: number;
+  redisUrl?: string;
+  /** Prefix of the cache's Redis keys. */
+  prefix: string;
+}
 
 /**
  * Where the data lives: the embedded database (PGlite) in `dataDir` (`memory://`: in memory), or
@@ -206,6 +225,12 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (!production && process.stdout.isTTY ? 'pretty' : 'json'),
+    responseCache: {
+      store: e.RESPONSE_CACHE_TTL_MS === 0 ? 'off' : e.REDIS_URL ? 'redis' : embedded ? 'memory' : 'off',
+      ttlMs: e.RESPONSE_CACHE_TTL_MS,
+      redisUrl: e.REDIS_URL,
+      prefix: e.RESPONSE_CACHE_PREFIX,
+    },
     rateLimits: {
       windowMs: e.RATE_LIMIT_WINDOW_MS,
       anonymous: e.RATE_LIMIT_ANONYMOUS ?? (production ? 120 : 0),

@@ -17,6 +17,7 @@ import {
   useSchemaExposure,
   useVaryOrigin,
 } from './http.ts';
+import { useAnonymousResponseCache } from './responseCache.ts';
 import { useQueryLimits } from './limits.ts';
 import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import {
@@ -150,6 +151,7 @@ export type ServerSettings = Pick<
   | 'production'
   | 'rateLimits'
   | 'dbStatementsPerRequest'
+  | 'responseCache'
 >;
 
 /**
@@ -190,6 +192,7 @@ export function createServer(
   const metrics = parts.metrics ?? createMetrics();
   const counters = parts.counters ?? createCounterStore(settings.rateLimits);
   const allowed = new Set(settings.corsOrigins);
+  const responseCache = useAnonymousResponseCache(settings.responseCache, logger);
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
@@ -239,6 +242,9 @@ export function createServer(
       // before the query limits: its depth check guards their walk over the arguments too
       useInputBoundary(),
       useQueryLimits(settings.limits),
+      // last: a cached answer is looked up once the request passed the rate, body, token and input
+      // checks (from normalized variables), and what they refuse never reaches the cache
+      ...(responseCache ? [responseCache] : []),
     ],
   });
 }

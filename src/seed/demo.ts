@@ -1,3 +1,4 @@
+import { dataChanged } from '../responseCache.ts';
 import type { Db } from '../db/client.ts';
 import { normalizeUrl } from '../resolvers/articles/urls.ts';
 import { slugify } from '../resolvers/catalog/slugs.ts';
@@ -323,7 +324,7 @@ export function demoArticles(seed = DEMO_SEED): { authors: string[]; articles: D
 /** Loads the demo dataset when the database has no articles; returns how many were inserted. */
 export async function seedDemoData(db: Db, seed = DEMO_SEED): Promise<number> {
   const { authors, articles } = demoArticles(seed);
-  return db.$transaction(
+  const inserted = await db.$transaction(
     async (tx) => {
       // Serialise concurrent seeders (two replicas starting at once) before checking emptiness.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(7031)`;
@@ -365,4 +366,7 @@ export async function seedDemoData(db: Db, seed = DEMO_SEED): Promise<number> {
     },
     { timeout: 120_000, maxWait: 30_000 },
   );
+  // answers cached while the database was empty are not served after the seed
+  if (inserted > 0) await dataChanged();
+  return inserted;
 }

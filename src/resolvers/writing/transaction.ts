@@ -6,6 +6,7 @@ import { RequestTimedOut } from '../../deadline.ts';
 import { currentDeadline } from '../../requestScope.ts';
 import { ForbiddenError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
+import { dataChanged } from '../../responseCache.ts';
 import { hasRole, type Role, type Viewer } from '../access/viewer.ts';
 
 /**
@@ -93,6 +94,8 @@ export async function writeTransaction<T>(
         return value;
       }, TRANSACTION_BOUNDS_MS);
       if (committing) deadline?.endCommit(true);
+      // cached answers from before this commit are not served after it (bookkeeping shows in none)
+      if (!options.bookkeeping) await dataChanged();
       return result;
     } catch (error) {
       if (committing) deadline?.endCommit(false);

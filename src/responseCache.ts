@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { createInMemoryCache, hashSHA256, useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
+import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import type { ResponseCacheSettings } from './config.ts';
+import type { Logger } from 'pino';
+
+/**
+ * The response cache of anonymous reads (@graphql-yoga/plugin-response-cache): a query sent
+ * without an Authorization header is answered from the cache when the same document, variables
+ * and operation name were answered before at the same *data version*.
+ *
+ * Invalidation is by version, not by entity: every committed write bumps the data version
+ * (`dataChanged`, called by writeTransaction after its commit), and the version is part of every
+ * cache key, so no answer cached before a write is served after it, whichever rows the answer
+ * shows (a list that a new article joins, a count, a facet). Stale entries are never read again
+ * and expire after the TTL. The writer's response leaves only after the bump: a client reads its
+ * own writes.
+ *
+ * Where the cache lives: in Redis when REDIS_URL is set (answers and the version shared by every
+ * API process); in process memory on the embedded database (one process owns its folder, so no
+ * other process can write); off on a PostgreSQL server without Redis, where other processes may
+ * write and process memory would serve their stale answers.
+ *
+ * Redis failures never fail a request: a version that cannot be read skips the cache for that
+ * request, a failed read is a miss, a failed write of the cache is dropped (logged).
+ */
+
+/** Answers larger than this many characters of JSON are not cached (memory: at most 200 answers). */
+export const MAX_CACHED_ANSWER_CHARS = 500_000;
+const MEMORY_ENTRIES = 200;
+
+/** The data version: read for every cacheable request, bumped after every committed write. */
+interface DataVersion {
+  read(): Promise<string>;
+  bump(): Promise<void>;
+}
+
+const versions = new Set<DataVersion>();
+
+/**
+ * Tells every response cache of this process that data changed (a write committed): no answer
+ * cached before this call is served after it returns. Never throws (a failure is logged by the
+ * cache; its entries then live at most their TTL).
+ */
+export async function dataChanged(): Promise<void> {
+  await Promise.all([...versions].map((version) => version.bump()));
+}
+
+class MemoryVersion implements DataVersion {
+  private value = 0;
+  async read(): Promise<string> {
+    return String(this.value);
+  }
+  async bump(): Promise<void> {
+    this.value += 1;
+  }
+}
+
+class RedisVersion implements DataVersion {
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly log: Logger,
+  ) {}
+  async read(): Promise<string> {
+    return (await this.redis.get(this.key)) ?? '0';
+  }
+  async bump(): Promise<void> {
+    try {
+      await this.redis.incr(this.key);
+    } catch (error) {
+      this.log.error({ cause: (error as Error).message }, 'response cache: data version not bumped');
+    }
+  }
+}
+
+/** A key that reads and stores nothing: for a request whose data version could not be read. */
+const UNCACHED = 'uncached:';
+
+/**
+ * Answers in Redis at `prefix` + key with a TTL (SET PX). Entities are not tracked: invalidation
+ * is by data version (see the module comment), so no per-entity sets are kept, and none grow.
+ */
+function redisCache(redis: Redis, prefix: string, log: Logger): Cache {
+  return {
+    async get(key) {
+      if (key.startsWith(UNCACHED)) return undefined;
+      try {
+        const text = await redis.get(prefix + key);
+        return text ? (JSON.parse(text) as ExecutionResult<Record<string, unknown>>) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async set(key, result, _entities, ttl) {
+      if (key.startsWith(UNCACHED)) return;
+      try {
+        await redis.set(prefix + key, JSON.stringify(result), 'PX', Math.max(1, Math.round(ttl)));
+      } catch (error) {
+        log.warn({ cause: (error as Error).message }, 'response cache: answer not stored');
+      }
+    },
+    invalidate() {
+      // by data version: a write moves every reader to new keys
+    },
+  };
+}
+
+/** The in-process cache: the library's LRU, skipping keys of requests without a version. */
+function memoryCache(): Cache {
+  const cache = createInMemoryCache({ max: MEMORY_ENTRIES });
+  return {
+    get: (key) => (key.startsWith(UNCACHED) ? undefined : cache.get(key)),
+    set: (key, result, entities, ttl) => (key.startsWith(UNCACHED) ? undefined : cache.set(key, result, entities, ttl)),
+    invalidate: (entities) => cache.invalidate(entities),
+  };
+}
+
+/**
+ * Yoga plugin: the response cache for `settings` (none when `store` is `off`). Only requests
+ * without an Authorization header read or fill it; answers with errors, and answers over
+ * MAX_CACHED_ANSWER_CHARS, are not stored. Cached answers carry an ETag (the key) and
+ * Last-Modified; a request with a matching If-None-Match is answered 304.
+ */
+export function useAnonymousResponseCache(settings: ResponseCacheSettings, log: Logger): Plugin | undefined {
+  if (settings.store === 'off' || settings.ttlMs <= 0) return undefined;
+  let redis: Redis | undefined;
+  let version: DataVersion;
+  let cache: Cache;
+  if (settings.store === 'redis') {
+    redis = new Redis(settings.redisUrl!, {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1_000,
+      commandTimeout: 1_000,
+      enableOfflineQueue: false,
+    });
+    redis.on('error', () => undefined); // each failed command is handled where it is sent
+    version = new RedisVersion(redis, `${settings.prefix}data-version`, log);
+    cache = redisCache(redis, `${settings.prefix}answer:`, log);
+  } else {
+    version = new MemoryVersion();
+    cache = memoryCache();
+  }
+  versions.add(version);
+  const inner = useResponseCache({
+    cache,
+    ttl: settings.ttlMs,
+    session: () => null,
+    enabled: (request) => !request.headers.has('authorization'),
+    // invalidation is by data version (dataChanged), for every write alike
+    invalidateViaMutation: false,
+    buildResponseCacheKey: async ({ documentString, variableValues, operationName }) => {
+      let current: string;
+      try {
+        current = await version.read();
+      } catch {
+        return `${UNCACHED}${randomUUID()}`;
+      }
+      const hash = await hashSHA256(JSON.stringify([documentString, variableValues ?? {}, operationName ?? null]));
+      return `v${current}:${hash}`;
+    },
+    shouldCacheResult: ({ result }) =>
+      !result.errors?.length && JSON.stringify(result).length <= MAX_CACHED_ANSWER_CHARS,
+  });
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(inner);
+    },
+    onDispose() {
+      versions.delete(version);
+      redis?.disconnect();
+    },
+  };
+}
