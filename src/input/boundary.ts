@@ -12,14 +12,17 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors.ts';
-import { nestingDepth, textProblems, type TextProblem } from './text.ts';
+import { InputTooLarge, inputShape, textProblems, type TextProblem } from './text.ts';
 
 /**
  * The input boundary: what every argument and input field passes before any resolver, and so
  * before any SQL. Three steps, in order, for the operation about to run:
  *
- * 1. Nesting: variables nested deeper than MAX_INPUT_DEPTH are refused before graphql-js coerces
- *    them (its coercion recurses, and a 2,000-level filter would overflow the stack).
+ * 1. Size: variables nested deeper than MAX_INPUT_DEPTH, or holding more than MAX_INPUT_VALUES
+ *    values, are refused before graphql-js coerces them (its coercion recurses, and a 2,000-level
+ *    filter would overflow the stack); arguments holding more than MAX_ARGUMENT_VALUES values
+ *    once variables are put in (a 600 KB variable used 100 times is 20 million) are refused
+ *    before anything walks them again.
  * 2. Unicode: every string (literals in the document, variables) is taken in Normalization Form C
  *    (UAX #15), so text typed decomposed matches text filed precomposed.
  * 3. Characters: a string holding a NUL (U+0000, which PostgreSQL text cannot store) or a lone
@@ -33,6 +36,15 @@ import { nestingDepth, textProblems, type TextProblem } from './text.ts';
 
 /** Objects and arrays nested deeper than this in variables are refused. A filter at its own depth limit needs about 20. */
 export const MAX_INPUT_DEPTH = 64;
+
+/**
+ * Values (objects, lists, scalars) the variables of one request may hold: a largest article (20
+ * authors, 50 topics) is under 200, a filter at its limits under 2,000, and a body of
+ * MAX_BODY_BYTES holds at most about 50,000 IDs (which `nodes` refuses with its own code).
+ */
+export const MAX_INPUT_VALUES = 100_000;
+/** Values the arguments of one operation may hold once variables are put in: a variable used many times counts each time. */
+export const MAX_ARGUMENT_VALUES = 200_000;
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -94,6 +106,7 @@ function argumentProblems(
   const typeInfo = new TypeInfo(schema);
   const mutation = schema.getMutationType();
   const problems: TextProblem[] = [];
+  const budget = { values: MAX_ARGUMENT_VALUES };
   const definitions = document.definitions.filter(
     (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,
   );
@@ -111,7 +124,7 @@ function argumentProblems(
           } catch {
             return; // refused by execution with graphql-js's own message
           }
-          problems.push(...textProblems(values, [node.alias?.value ?? node.name.value]));
+          problems.push(...textProblems(values, [node.alias?.value ?? node.name.value], budget));
         },
       }),
     );
@@ -127,9 +140,16 @@ function argumentProblems(
 export function useInputBoundary(): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      if (nestingDepth(args.variableValues) > MAX_INPUT_DEPTH) {
+      const shape = inputShape(args.variableValues);
+      if (shape.depth > MAX_INPUT_DEPTH) {
         setResultAndStopExecution({
           errors: [refusal(`Variables are nested deeper than ${MAX_INPUT_DEPTH} levels`, { limit: MAX_INPUT_DEPTH })],
+        });
+        return;
+      }
+      if (shape.values > MAX_INPUT_VALUES) {
+        setResultAndStopExecution({
+          errors: [refusal(`Variables hold more than ${MAX_INPUT_VALUES} values`, { limit: MAX_INPUT_VALUES })],
         });
         return;
       }
@@ -142,12 +162,25 @@ export function useInputBoundary(): Plugin {
           (args.operationName == null || definition.name?.value === args.operationName),
       );
       if (!operation) return;
-      const problems = argumentProblems(
-        args.schema,
-        document,
-        operation,
-        (args.variableValues ?? {}) as Record<string, unknown>,
-      );
+      let problems: TextProblem[];
+      try {
+        problems = argumentProblems(
+          args.schema,
+          document,
+          operation,
+          (args.variableValues ?? {}) as Record<string, unknown>,
+        );
+      } catch (error) {
+        if (!(error instanceof InputTooLarge)) throw error;
+        setResultAndStopExecution({
+          errors: [
+            refusal(`Arguments hold more than ${MAX_ARGUMENT_VALUES} values (a variable counts each time it is used)`, {
+              limit: MAX_ARGUMENT_VALUES,
+            }),
+          ],
+        });
+        return;
+      }
       if (problems.length) {
         setResultAndStopExecution({
           errors: problems.map((problem) =>

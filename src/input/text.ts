@@ -71,15 +71,25 @@ export interface TextProblem {
   message: string;
 }
 
+/** Thrown by textProblems when its budget of values runs out. */
+export class InputTooLarge extends Error {}
+
 /**
  * Every string in `value` (arguments as coerced: objects, arrays, strings, numbers...) that
  * cannot be taken as text, with its path under `root`. Iterative, so no input is too deep for it.
+ * Each value walked (object, list, string, number...) takes one from `budget.values`; past it,
+ * throws InputTooLarge.
  */
-export function textProblems(value: unknown, root: readonly string[] = []): TextProblem[] {
+export function textProblems(
+  value: unknown,
+  root: readonly string[] = [],
+  budget: { values: number } = { values: Infinity },
+): TextProblem[] {
   const problems: TextProblem[] = [];
   const stack: [unknown, string[]][] = [[value, [...root]]];
   while (stack.length) {
     const [item, path] = stack.pop()!;
+    if (--budget.values < 0) throw new InputTooLarge();
     if (typeof item === 'string') {
       const problem = characterProblem(item);
       if (problem) problems.push({ path, message: problem });
@@ -94,15 +104,20 @@ export function textProblems(value: unknown, root: readonly string[] = []): Text
   return problems;
 }
 
-/** How deeply `value` nests objects and arrays (a string or number: 0). Iterative. */
-export function nestingDepth(value: unknown): number {
+/**
+ * How deeply `value` nests objects and arrays (a string or number: 0), and how many values it
+ * holds (every object, list and scalar, itself included). Iterative.
+ */
+export function inputShape(value: unknown): { depth: number; values: number } {
   let deepest = 0;
+  let values = 0;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length) {
     const [item, depth] = stack.pop()!;
+    values += 1;
     if (item === null || typeof item !== 'object') continue;
     deepest = Math.max(deepest, depth + 1);
     for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
   }
-  return deepest;
+  return { depth: deepest, values };
 }

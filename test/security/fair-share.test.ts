@@ -106,6 +106,55 @@ describe('the cost model prices database work', () => {
   });
 });
 
+describe('filter size', () => {
+  it('refuses more than 10 authors/topics quantifiers in one filter, before any SQL', async () => {
+    const quantifiers = (n: number) =>
+      Array.from({ length: n }, (_, i) => (i % 2 ? '{ authors: { some: {} } }' : '{ topics: { none: {} } }')).join(' ');
+    const ten = await post(`{ articles(first: 1, filter: { AND: [${quantifiers(10)}] }) { totalCount } }`);
+    expect(ten.body.errors).toBeUndefined();
+    for (const field of ['articles', 'articleFacets']) {
+      const selection = field === 'articles' ? '{ totalCount }' : '{ total }';
+      const { statements, result } = await recordStatements(() =>
+        post(`{ ${field}(filter: { AND: [${quantifiers(11)}] }) ${selection} }`),
+      );
+      expect(result.codes, field).toEqual(['BAD_USER_INPUT']);
+      expect(result.body.errors![0]!.message).toMatch(/more than 10 authors\/topics conditions/);
+      expect(statements, field).toEqual([]);
+    }
+  });
+
+  it('refuses more than 500 filter objects, empty ones and AND items included, as cheap to price as to refuse', async () => {
+    // 6 x 90 empty objects: no condition at all, but every one is read
+    const filter = { AND: Array.from({ length: 6 }, () => ({ AND: Array.from({ length: 90 }, () => ({})) })) };
+    expect(filterCost(ARTICLE_FILTER, filter)).toBe(0);
+    const { statements, result } = await recordStatements(() =>
+      post(`query ($f: ArticleFilter) { articles(filter: $f) { totalCount } }`, { f: filter }),
+    );
+    expect(result.codes).toEqual(['BAD_USER_INPUT']);
+    expect(result.body.errors![0]!.message).toMatch(/more than 500 filter objects/);
+    expect(statements).toEqual([]);
+  });
+
+  it('refuses variables of more than 100,000 values, and arguments that repeat a variable past 200,000', async () => {
+    const big = { AND: Array.from({ length: 100 }, () => ({ AND: Array.from({ length: 1000 }, () => ({})) })) };
+    const tooBig = await post(`query ($f: ArticleFilter) { articles(filter: $f) { totalCount } }`, { f: big });
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.codes).toEqual(['BAD_USER_INPUT']);
+    expect(tooBig.body.errors![0]!.extensions!.limit).toBe(100_000);
+    // about 30,000 values, used 10 times inside one argument: 300,000 values to walk
+    const part = { AND: Array.from({ length: 100 }, () => ({ AND: Array.from({ length: 300 }, () => ({})) })) };
+    const repeated = await recordStatements(() =>
+      post(`query ($f: ArticleFilter!) { articles(filter: { AND: [${'$f '.repeat(10)}] }) { totalCount } }`, {
+        f: part,
+      }),
+    );
+    expect(repeated.result.status).toBe(400);
+    expect(repeated.result.codes).toEqual(['BAD_USER_INPUT']);
+    expect(repeated.result.body.errors![0]!.extensions!.limit).toBe(200_000);
+    expect(repeated.statements).toEqual([]);
+  });
+});
+
 describe('refusals of the whole request', () => {
   const deep = `{ ${'articles { edges { node { topics { '.repeat(3)}id${' } } } }'.repeat(3)} }`;
   const aliases = `{ ${Array.from({ length: 31 }, (_, n) => `a${n}: articles(first: 1) { totalCount }`).join(' ')} }`;

@@ -5,9 +5,9 @@ import {
   AUTHOR_LIST_FILTER,
   TOPIC_LIST_FILTER,
   readFilter,
-  type AuthorFilterInput,
+  type AuthorListFilterInput,
   type FilterDefinition,
-  type TopicFilterInput,
+  type TopicListFilterInput,
 } from '../lists/filter.ts';
 import {
   DEFAULT_NAMED_ORDER,
@@ -31,7 +31,9 @@ import { checkSearchText, rankedPage } from '../lists/ranked.ts';
 export type CatalogKind = 'author' | 'topic';
 
 /** The filter of a catalog list: the kind's filter plus a similarity search on the name. */
-export type CatalogListFilter<K extends CatalogKind> = K extends 'author' ? AuthorFilterInput : TopicFilterInput;
+export type CatalogListFilter<K extends CatalogKind> = K extends 'author'
+  ? AuthorListFilterInput
+  : TopicListFilterInput;
 
 /** The arguments of a catalog list. */
 export interface CatalogListArgs<K extends CatalogKind> extends ConnectionArgs {

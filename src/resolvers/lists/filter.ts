@@ -7,7 +7,7 @@ import { WORK_COSTS } from './work.ts';
 /**
  * The public filters (ArticleFilter, AuthorFilter, TopicFilter, AuthorListFilter,
  * TopicListFilter) are defined here once, as FilterDefinitions: the schema builds their GraphQL
- * input types from them (schema/filters.ts), `readFilter` reads a given filter into a Condition
+ * input types from them (schema/lists.ts), `readFilter` reads a given filter into a Condition
  * (condition.ts) that either backend runs, and the query cost prices a filter with the same
  * reading (filterCost). Adding a filter field is one entry in a definition below (plus its test).
  *
@@ -121,11 +121,21 @@ type InputOf<F, Self> = F extends { kind: 'related'; of: { fields: infer Of } }
 export type FilterInput<Fields> = { [K in keyof Fields]?: Maybe<InputOf<Fields[K], FilterInput<Fields>>> };
 
 /**
- * Limits on the shape of one filter: hostile inputs are refused, not truncated. Depth counts
- * AND/OR/NOT levels; conditions count one per string operator and one per number, date, ID or
- * boolean filter, OR, NOT, text and nameSearch; lengths are in list items and code points.
+ * Limits on the shape of one filter argument: hostile inputs are refused, not truncated. Depth
+ * counts AND/OR/NOT levels; conditions count one per string operator and one per number, date,
+ * ID or boolean filter, OR, NOT, text, nameSearch and relation quantifier; relations count the
+ * `some`/`every`/`none` quantifiers (each a semi-join through the links); objects count every
+ * filter object read, empty ones and AND items included; lengths are in list items and code
+ * points.
  */
-export const FILTER_LIMITS = { maxDepth: 5, maxConditions: 100, maxListLength: 100, maxStringLength: 500 } as const;
+export const FILTER_LIMITS = {
+  maxDepth: 5,
+  maxConditions: 100,
+  maxRelations: 10,
+  maxObjects: 500,
+  maxListLength: 100,
+  maxStringLength: 500,
+} as const;
 
 /** Letters or digits a `text` needle must have in a row: one trigram (pg_trgm). */
 export const MIN_TEXT_RUN = 3;
@@ -147,7 +157,7 @@ export const INT_COLUMNS = {
 } as const satisfies Record<string, IntRange>;
 
 /** The GraphQL description of `nameSearch` in AuthorListFilter and TopicListFilter. */
-export const NAME_SEARCH_DESCRIPTION =
+const NAME_SEARCH_DESCRIPTION =
   'Names resembling this text, even misspelt or partial ("ghafary" finds "Shirin Ghaffary"), by trigram similarity. Orders by RELEVANCE (most similar first) unless `orderBy` says otherwise.';
 
 /** AuthorFilter: what an article's author must match (`ArticleFilter.authors`). */
@@ -229,9 +239,9 @@ export const FILTERS: Readonly<Record<string, FilterDefinition>> = Object.fromEn
 /** ArticleFilter's value. */
 export type ArticleFilterInput = FilterInput<(typeof ARTICLE_FILTER)['fields']>;
 /** AuthorListFilter's value (AuthorFilter's, plus nameSearch). */
-export type AuthorFilterInput = FilterInput<(typeof AUTHOR_LIST_FILTER)['fields']>;
+export type AuthorListFilterInput = FilterInput<(typeof AUTHOR_LIST_FILTER)['fields']>;
 /** TopicListFilter's value (TopicFilter's, plus nameSearch). */
-export type TopicFilterInput = FilterInput<(typeof TOPIC_LIST_FILTER)['fields']>;
+export type TopicListFilterInput = FilterInput<(typeof TOPIC_LIST_FILTER)['fields']>;
 
 /**
  * One reading of one filter argument: counts its conditions against FILTER_LIMITS and refuses
@@ -240,6 +250,8 @@ export type TopicFilterInput = FilterInput<(typeof TOPIC_LIST_FILTER)['fields']>
  */
 export class FilterLimiter {
   private conditions = 0;
+  private relations = 0;
+  private objects = 0;
   /** The database work read so far, in WORK_COSTS units. */
   work = 0;
   constructor(readonly argumentName: string) {}
@@ -254,6 +266,18 @@ export class FilterLimiter {
     this.work += work;
     this.conditions += 1;
     if (this.conditions > FILTER_LIMITS.maxConditions) this.fail(`more than ${FILTER_LIMITS.maxConditions} conditions`);
+  }
+  /** One more filter object read; past maxObjects, refused. */
+  object(): void {
+    this.objects += 1;
+    if (this.objects > FILTER_LIMITS.maxObjects) this.fail(`more than ${FILTER_LIMITS.maxObjects} filter objects`);
+  }
+  /** One more relation quantifier (a condition priced WORK_COSTS.relation); past maxRelations, refused. */
+  relation(): void {
+    this.relations += 1;
+    if (this.relations > FILTER_LIMITS.maxRelations)
+      this.fail(`more than ${FILTER_LIMITS.maxRelations} authors/topics conditions (some, every, none)`);
+    this.count(WORK_COSTS.relation);
   }
   /** A list operand: at most maxListLength items. */
   list<T>(values: readonly T[], what: string): readonly T[] {
@@ -407,7 +431,7 @@ const READERS: { [K in FilterField['kind']]: Reader<K> } = {
     QUANTIFIERS.flatMap((quantifier) => {
       const of = value[quantifier];
       if (of == null) return [];
-      at.limiter.work += WORK_COSTS.relation;
+      at.limiter.relation();
       // the related filter has no AND/OR/NOT: it adds no depth
       const condition = readAt(field.of, of, at.depth, at.limiter);
       return [{ kind: 'related', relation: field.relation, quantifier, condition } satisfies Condition];
@@ -416,6 +440,7 @@ const READERS: { [K in FilterField['kind']]: Reader<K> } = {
 
 function readAt(definition: FilterDefinition, input: object, depth: number, limiter: FilterLimiter): Condition {
   if (depth > FILTER_LIMITS.maxDepth) limiter.fail(`AND/OR/NOT nested deeper than ${FILTER_LIMITS.maxDepth}`);
+  limiter.object();
   const values = new Map(Object.entries(input));
   const parts: Condition[] = [];
   for (const [key, field] of Object.entries(definition.fields)) {

@@ -5,6 +5,14 @@
  * `nameSearch`) searches one short column's trigram index; any other `condition` is an index or
  * row test; a `relation` condition is a semi-join through the byline or topic links; a full-text
  * `search` ranks matches; a `highlight` runs ts_headline over the field's text, per edge.
- * AND, OR and NOT cost the sum of what they hold: each branch is a search of its own.
+ * AND, OR and NOT cost the sum of what they hold: each branch is a search of its own. How
+ * many of each one filter may hold is bounded too (FILTER_LIMITS: conditions, relations, objects).
  */
-export const WORK_COSTS = { text: 5_000, pattern: 20, condition: 2, relation: 10, search: 200, highlight: 25 } as const;
+export const WORK_COSTS = {
+  text: 5_000,
+  pattern: 20,
+  condition: 2,
+  relation: 100,
+  search: 200,
+  highlight: 25,
+} as const;
