@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -111,6 +112,13 @@ export const EnvSchema = z.object({
    * (REDIS_URL) or, on the embedded database, in memory; off on a PostgreSQL server without Redis.
    */
   RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(MAX_MS).default(60_000),
+  /**
+   * A persisted-documents manifest (JSON: document id -> document text, as graphql-codegen's
+   * client preset writes it): requests may send `documentId` instead of the query.
+   */
+  TRUSTED_DOCUMENTS: z.string().min(1).optional(),
+  /** Run only the documents of TRUSTED_DOCUMENTS: a request with a query text is refused. */
+  TRUSTED_DOCUMENTS_ONLY: booleanString.default(false),
   /** Prefix of the response cache's keys in Redis. */
   RESPONSE_CACHE_PREFIX: z.string().min(1).default('newsgraph:cache:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -150,7 +158,33 @@ export type Config = {
   logFormat: 'json' | 'pretty';
   rateLimits: RateLimitSettings;
   responseCache: ResponseCacheSettings;
+  trustedDocuments: TrustedDocumentSettings;
 };
+
+/** Trusted documents (trustedDocuments.ts): the manifest's documents by id, and whether only they run. */
+export interface TrustedDocumentSettings {
+  documents?: ReadonlyMap<string, string>;
+  only: boolean;
+}
+
+/** The documents of a persisted-documents manifest file; ConfigError naming TRUSTED_DOCUMENTS if it is not one. */
+function readManifest(file: string): ReadonlyMap<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TRUSTED_DOCUMENTS: cannot read ${file}: ${(error as Error).message}`,
+    );
+  }
+  const entries = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : [];
+  if (!entries.length || entries.some(([, text]) => typeof text !== 'string')) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TRUSTED_DOCUMENTS: ${file} is not a manifest (a JSON object of document id -> document text)`,
+    );
+  }
+  return new Map(entries as [string, string][]);
+}
 
 /** The response cache of anonymous reads (responseCache.ts). */
 export interface ResponseCacheSettings {
@@ -196,6 +230,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       'Invalid configuration:\n  DATABASE_URL: production needs a PostgreSQL server (the embedded database is one process on one machine); set DATABASE_URL, or ALLOW_EMBEDDED_IN_PRODUCTION=true to run on the embedded database anyway',
     );
   }
+  if (e.TRUSTED_DOCUMENTS_ONLY && !e.TRUSTED_DOCUMENTS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS, the manifest of the documents to run',
+    );
+  }
   return {
     nodeEnv: e.NODE_ENV,
     database,
@@ -225,6 +264,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (!production && process.stdout.isTTY ? 'pretty' : 'json'),
+    trustedDocuments: {
+      documents: e.TRUSTED_DOCUMENTS ? readManifest(e.TRUSTED_DOCUMENTS) : undefined,
+      only: e.TRUSTED_DOCUMENTS_ONLY,
+    },
     responseCache: {
       store: e.RESPONSE_CACHE_TTL_MS === 0 ? 'off' : e.REDIS_URL ? 'redis' : embedded ? 'memory' : 'off',
       ttlMs: e.RESPONSE_CACHE_TTL_MS,

@@ -18,6 +18,7 @@ import {
   useVaryOrigin,
 } from './http.ts';
 import { useAnonymousResponseCache } from './responseCache.ts';
+import { DOCUMENT_ID_PARAM, useTrustedDocuments } from './trustedDocuments.ts';
 import { useQueryLimits } from './limits.ts';
 import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import {
@@ -152,6 +153,7 @@ export type ServerSettings = Pick<
   | 'rateLimits'
   | 'dbStatementsPerRequest'
   | 'responseCache'
+  | 'trustedDocuments'
 >;
 
 /**
@@ -193,6 +195,7 @@ export function createServer(
   const counters = parts.counters ?? createCounterStore(settings.rateLimits);
   const allowed = new Set(settings.corsOrigins);
   const responseCache = useAnonymousResponseCache(settings.responseCache, logger);
+  const trustedDocuments = useTrustedDocuments(settings.trustedDocuments);
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
@@ -215,6 +218,8 @@ export function createServer(
     // (SQL, hosts) to the response; the log line with the request id has them instead
     maskedErrors: { isDev: false },
     batching: settings.batchLimit > 0 ? { limit: settings.batchLimit } : false,
+    // trusted documents: `{ documentId, variables }` (trustedDocuments.ts)
+    extraParamNames: trustedDocuments ? [DOCUMENT_ID_PARAM] : [],
     // Only allow-listed origins get CORS headers (credentials included); others get none.
     cors: (request) => {
       const origin = request.headers.get('origin');
@@ -236,6 +241,8 @@ export function createServer(
       useLandingPage({ graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: settings.graphiql }),
       ...(allowed.size ? [useVaryOrigin()] : []),
       useRateLimits(settings.rateLimits, counters, logger, metrics),
+      // a document id becomes its text before the token, input and query limits read it
+      ...(trustedDocuments ? [trustedDocuments] : []),
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),
       useRequestLimits({ maxBodyBytes: settings.maxBodyBytes, batchLimit: settings.batchLimit }),
       useSchemaExposure({ introspection: settings.introspection, suggestions: !settings.production }),
