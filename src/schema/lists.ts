@@ -1,4 +1,5 @@
 import type { InputObjectRef } from '@pothos/core';
+import { QUANTIFIERS } from '../resolvers/lists/condition.ts';
 import {
   ARTICLE_FILTER,
   AUTHOR_LIST_FILTER,
@@ -89,11 +90,13 @@ const relationFilter = once((field: Extract<FilterField, { kind: 'related' }>) =
   const of = filterInput(field.of);
   return builder.inputType(field.relationInput, {
     description: `Conditions on an article's ${field.noun}s.`,
-    fields: (t) => ({
-      some: t.field({ type: of, description: `At least one ${field.noun} matches.` }),
-      every: t.field({ type: of, description: `Every ${field.noun} matches (true when there are none).` }),
-      none: t.field({ type: of, description: `No ${field.noun} matches.` }),
-    }),
+    fields: (t) =>
+      Object.fromEntries(
+        Object.entries(QUANTIFIERS).map(([quantifier, meaning]) => [
+          quantifier,
+          t.field({ type: of, description: meaning.replace('{noun}', field.noun) }),
+        ]),
+      ),
   });
 });
 

@@ -18,8 +18,18 @@ export type ValueKind = 'int' | 'float' | 'date' | 'string' | 'boolean';
 /** How a compared value relates to the column's: `=`, `>`, `>=`, `<`, `<=`. */
 export type Comparison = 'equals' | 'gt' | 'gte' | 'lt' | 'lte';
 
+/**
+ * Which rows of a to-many relation must match, each with what it means for one related row
+ * (`{noun}`: "author", "topic"); the relation filter inputs are made from this table.
+ */
+export const QUANTIFIERS = {
+  some: 'At least one {noun} matches.',
+  every: 'Every {noun} matches (true when there are none).',
+  none: 'No {noun} matches.',
+} as const;
+
 /** Which rows of a to-many relation must match: at least one, all of them, or none. */
-export type Quantifier = 'some' | 'every' | 'none';
+export type Quantifier = keyof typeof QUANTIFIERS;
 
 /** The article's to-many relations a filter can reach (through the byline and topic links). */
 export type Relation = 'authors' | 'topics';

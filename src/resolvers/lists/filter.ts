@@ -1,7 +1,16 @@
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { boundMs } from '../../input/instant.ts';
 import { codePoints, isBlank } from '../../input/text.ts';
-import { all, any, not, type Comparison, type Condition, type Relation } from './condition.ts';
+import {
+  all,
+  any,
+  not,
+  QUANTIFIERS,
+  type Comparison,
+  type Condition,
+  type Quantifier,
+  type Relation,
+} from './condition.ts';
 import { WORK_COSTS } from './work.ts';
 
 /**
@@ -379,8 +388,6 @@ function idConditions(input: IdFilterInput, limiter: FilterLimiter): Condition[]
   );
 }
 
-const QUANTIFIERS = ['some', 'every', 'none'] as const;
-
 /** Where a field is read: its filter, the AND/OR/NOT depth, the argument's limiter, the field's name. */
 interface Reading {
   definition: FilterDefinition;
@@ -428,7 +435,7 @@ const READERS: { [K in FilterField['kind']]: Reader<K> } = {
     return [];
   },
   related: (field, value, at) =>
-    QUANTIFIERS.flatMap((quantifier) => {
+    (Object.keys(QUANTIFIERS) as Quantifier[]).flatMap((quantifier) => {
       const of = value[quantifier];
       if (of == null) return [];
       at.limiter.relation();
