@@ -24,7 +24,10 @@ import type { Logger } from 'pino';
  * write and process memory would serve their stale answers.
  *
  * Redis failures never fail a request: a version that cannot be read skips the cache for that
- * request, a failed read is a miss, a failed write of the cache is dropped (logged).
+ * request, a failed read is a miss, a failed write of the cache is dropped (logged). A bump Redis
+ * did not take is owed and paid as soon as Redis answers again. Give the cache's Redis a
+ * `maxmemory-policy` that evicts keys with a TTL first (`volatile-lru`): answers then make room,
+ * and the version (no TTL) can always be bumped; under `noeviction` a full Redis refuses the bump.
  */
 
 /** Answers larger than this many characters of JSON are not cached (memory: at most 200 answers). */
@@ -38,13 +41,16 @@ interface DataVersion {
 }
 
 const versions = new Set<DataVersion>();
+/** Data changed before any cache of this process existed (the demo seed at start-up): the first one bumps. */
+let changedBeforeCache = false;
 
 /**
  * Tells every response cache of this process that data changed (a write committed): no answer
- * cached before this call is served after it returns. Never throws (a failure is logged by the
- * cache; its entries then live at most their TTL).
+ * cached before this call is served after it returns. Never throws: a version Redis did not take
+ * is bumped again as soon as Redis answers (see RedisVersion).
  */
 export async function dataChanged(): Promise<void> {
+  if (versions.size === 0) changedBeforeCache = true;
   await Promise.all([...versions].map((version) => version.bump()));
 }
 
@@ -58,20 +64,40 @@ class MemoryVersion implements DataVersion {
   }
 }
 
+/**
+ * The version in Redis, shared by every process. A bump Redis does not take (unreachable, out of
+ * memory) is owed: it is retried when Redis is ready again and before this process reads the
+ * version, and until it is paid this process serves nothing from the cache.
+ */
 class RedisVersion implements DataVersion {
+  private owed = false;
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    redis.on('ready', () => void this.payOwed());
+  }
   async read(): Promise<string> {
+    if (this.owed && !(await this.payOwed())) throw new Error('a data version bump is owed');
     return (await this.redis.get(this.key)) ?? '0';
   }
   async bump(): Promise<void> {
+    this.owed = true;
+    await this.payOwed();
+  }
+  private async payOwed(): Promise<boolean> {
+    if (!this.owed) return true;
     try {
       await this.redis.incr(this.key);
+      this.owed = false;
+      return true;
     } catch (error) {
-      this.log.error({ cause: (error as Error).message }, 'response cache: data version not bumped');
+      this.log.error(
+        { cause: (error as Error).message },
+        'response cache: data version not bumped; retried when Redis answers',
+      );
+      return false;
     }
   }
 }
@@ -122,9 +148,14 @@ function memoryCache(): Cache {
  * Yoga plugin: the response cache for `settings` (none when `store` is `off`). Only requests
  * without an Authorization header read or fill it; answers with errors, and answers over
  * MAX_CACHED_ANSWER_CHARS, are not stored. Cached answers carry an ETag (the key) and
- * Last-Modified; a request with a matching If-None-Match is answered 304.
+ * Last-Modified, but conditional requests (If-None-Match) are always answered in full.
+ * Keys include `settings.identity` (the schema and the settings that change answers), so
+ * processes of another version or configuration sharing the Redis never serve each other's.
  */
-export function useAnonymousResponseCache(settings: ResponseCacheSettings, log: Logger): Plugin | undefined {
+export function useAnonymousResponseCache(
+  settings: ResponseCacheSettings & { identity: string },
+  log: Logger,
+): Plugin | undefined {
   if (settings.store === 'off' || settings.ttlMs <= 0) return undefined;
   let redis: Redis | undefined;
   let version: DataVersion;
@@ -144,21 +175,33 @@ export function useAnonymousResponseCache(settings: ResponseCacheSettings, log: 
     cache = memoryCache();
   }
   versions.add(version);
+  if (changedBeforeCache) {
+    changedBeforeCache = false;
+    void version.bump();
+  }
+  // Only requests without a key use the cache, and no conditional request does: the plugin would
+  // answer 304 for any ETag still stored, also one from before a write.
+  const cacheable = (request: Request) =>
+    !request.headers.has('authorization') && !request.headers.has('if-none-match');
   const inner = useResponseCache({
     cache,
     ttl: settings.ttlMs,
     session: () => null,
-    enabled: (request) => !request.headers.has('authorization'),
-    // invalidation is by data version (dataChanged), for every write alike
-    invalidateViaMutation: false,
-    buildResponseCacheKey: async ({ documentString, variableValues, operationName }) => {
+    enabled: cacheable,
+    // mutations are never cached; invalidation itself is by data version (dataChanged)
+    invalidateViaMutation: true,
+    buildResponseCacheKey: async ({ documentString, variableValues, operationName, request }) => {
+      // a keyed request never reads the cache: it does not wait for Redis either
+      if (!cacheable(request)) return `${UNCACHED}${randomUUID()}`;
       let current: string;
       try {
         current = await version.read();
       } catch {
         return `${UNCACHED}${randomUUID()}`;
       }
-      const hash = await hashSHA256(JSON.stringify([documentString, variableValues ?? {}, operationName ?? null]));
+      const hash = await hashSHA256(
+        JSON.stringify([settings.identity, documentString, variableValues ?? {}, operationName ?? null]),
+      );
       return `v${current}:${hash}`;
     },
     shouldCacheResult: ({ result }) =>

@@ -1,5 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
-import { GraphQLError } from 'graphql';
+import { createHash } from 'node:crypto';
+import { GraphQLError, printSchema } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
@@ -194,7 +195,12 @@ export function createServer(
   const metrics = parts.metrics ?? createMetrics();
   const counters = parts.counters ?? createCounterStore(settings.rateLimits);
   const allowed = new Set(settings.corsOrigins);
-  const responseCache = useAnonymousResponseCache(settings.responseCache, logger);
+  // what a cached answer depends on besides the request: the schema and the settings that shape answers
+  const identity = createHash('sha256')
+    .update(printSchema(schema))
+    .update(JSON.stringify([settings.production, settings.introspection, settings.limits, settings.maxBodyBytes]))
+    .digest('hex');
+  const responseCache = useAnonymousResponseCache({ ...settings.responseCache, identity }, logger);
   const trustedDocuments = useTrustedDocuments(settings.trustedDocuments);
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -249,8 +255,9 @@ export function createServer(
       // before the query limits: its depth check guards their walk over the arguments too
       useInputBoundary(),
       useQueryLimits(settings.limits),
-      // last: a cached answer is looked up once the request passed the rate, body, token and input
-      // checks (from normalized variables), and what they refuse never reaches the cache
+      // last, so that what the limits refuse passes the cache by; the lookup itself is at onParams,
+      // before validation and the limits, keyed by the request as sent: it finds only answers that
+      // passed them on a process of the same schema and settings (the identity in the key)
       ...(responseCache ? [responseCache] : []),
     ],
   });

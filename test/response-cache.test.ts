@@ -1,4 +1,8 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { config, type ResponseCacheSettings } from '../src/config.ts';
@@ -18,8 +22,8 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ENDPOINT = 'http://newsgraph.test/graphql';
 const logger = createLogger('silent');
 
-function server(responseCache: ResponseCacheSettings) {
-  return createServer({ ...config(), responseCache }, { logger });
+function server(responseCache: ResponseCacheSettings, settings: Partial<ReturnType<typeof config>> = {}) {
+  return createServer({ ...config(), ...settings, responseCache }, { logger });
 }
 
 type Server = ReturnType<typeof server>;
@@ -90,13 +94,16 @@ describe('the response cache', () => {
     expect(again.result.body).toEqual(first.result.body);
     const etag = again.result.headers.get('etag');
     expect(etag).toBeTruthy();
-    // a client holding that answer is told it is current
-    const current = await yoga.fetch(ENDPOINT, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'if-none-match': etag! },
-      body: JSON.stringify({ query }),
-    });
-    expect(current.status).toBe(304);
+    // a conditional request is answered in full (a 304 could vouch for an answer from before a write)
+    const conditional = await recordStatements(async () =>
+      yoga.fetch(ENDPOINT, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'if-none-match': etag! },
+        body: JSON.stringify({ query }),
+      }),
+    );
+    expect(conditional.result.status).toBe(200);
+    expect(conditional.statements.length).toBeGreaterThan(0);
     // the same document with other variables is another answer
     const other = await recordStatements(() =>
       post(yoga, `query ($n: Int) { articles(first: $n) { totalCount } }`, { n: 2 }),
@@ -331,6 +338,80 @@ describe('the response cache', () => {
       for (const yoga of readers) {
         expect((await post(yoga, EVERYTHING)).body, `${name}: read after`).toEqual(after);
       }
+    }
+  });
+
+  it('never caches a mutation, nor serves one process answers of another schema or settings', async () => {
+    const yoga = made(shared);
+    const mutation = `mutation { createAuthor(input: { name: "Never Cached" }) { __typename } }`;
+    for (let n = 0; n < 2; n++) {
+      const answer = await post(yoga, mutation);
+      expect(answer.body.data).toEqual({ createAuthor: { __typename: 'ForbiddenError' } });
+      expect(answer.headers.get('etag')).toBeNull();
+    }
+    // introspection answered (and cached) where it is on, refused where it is off
+    const introspect = `{ __type(name: "Mutation") { name } }`;
+    const open = made(shared);
+    expect((await post(open, introspect)).body.data).toEqual({ __type: { name: 'Mutation' } });
+    await cachedRead(open, introspect);
+    const closed = server(shared, { introspection: false });
+    servers.push(closed);
+    expect((await post(closed, introspect)).body.errors?.length).toBeGreaterThan(0);
+  });
+
+  it('pays a version bump Redis could not take as soon as it answers again: no stale answer after', async () => {
+    const port = 6391 + Math.floor(Math.random() * 500);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-redis-'));
+    const start = async () => {
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '']);
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0 });
+        probe.on('error', () => undefined);
+        const up = await probe.connect().then(
+          () => true,
+          () => false,
+        );
+        probe.disconnect();
+        if (up) return child;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('redis-server did not start');
+    };
+    let redis = await start();
+    try {
+      const settings: ResponseCacheSettings = { ...shared, redisUrl: `redis://127.0.0.1:${port}` };
+      const writer = made(settings);
+      const reader = made(settings);
+      const count = `{ authors(first: 1) { totalCount } }`;
+      const before = (await post(reader, count)).body;
+      await cachedRead(reader, count);
+      // Redis goes away, keeping what it holds (SAVE, then the same folder on restart)
+      const admin = new Redis(`redis://127.0.0.1:${port}`);
+      await admin.save();
+      admin.disconnect();
+      redis.kill('SIGKILL');
+      await new Promise((resolve) => redis.once('exit', resolve));
+      const created = await post(
+        writer,
+        `mutation { createAuthor(input: { name: "Written While Redis Was Down" }) { __typename } }`,
+        undefined,
+        keys.editor,
+      );
+      expect(created.body.data).toEqual({ createAuthor: { __typename: 'CreateAuthorSuccess' } });
+      redis = await start();
+      // the writer pays its bump on reconnecting; until then it serves nothing cached itself
+      let after: unknown;
+      for (let attempt = 0; attempt < 40; attempt++) {
+        after = (await post(reader, count)).body;
+        const fromWriter = (await post(writer, count)).body;
+        expect(fromWriter).not.toEqual(before);
+        if (JSON.stringify(after) !== JSON.stringify(before)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(after).not.toEqual(before);
+    } finally {
+      redis.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,8 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
-import { checkSearchText } from '../lists/ranked.ts';
+import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
 import { articleSearch } from './search.ts';
 

@@ -3,8 +3,7 @@ import { sqlState } from '../../db/errors.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { boundMs } from '../../input/instant.ts';
-import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
-import { checkSearchText } from '../lists/ranked.ts';
+import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, timestamp, toSql } from '../lists/sqlWhere.ts';
 import { articleSearch } from './search.ts';
 

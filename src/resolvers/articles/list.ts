@@ -2,11 +2,11 @@ import type { Db } from '../../db/client.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Condition } from '../lists/condition.ts';
 import { pageWindow, type ConnectionArgs, type PageWindow, type SortTerm } from '../lists/connection.ts';
-import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
+import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { relevanceOrder, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
 import { prismaPage, prismaPageQuery, selectWithKeys } from '../lists/page.ts';
 import { toPrismaWhere } from '../lists/prismaWhere.ts';
-import { checkSearchText, rankedPage } from '../lists/ranked.ts';
+import { rankedPage } from '../lists/ranked.ts';
 import { articleSearch } from './search.ts';
 
 /**

@@ -19,7 +19,7 @@ import {
 } from '../lists/order.ts';
 import { prismaPage, selectWithKeys, type PrismaPageQuery } from '../lists/page.ts';
 import type { Where } from '../lists/prismaWhere.ts';
-import { checkSearchText, rankedPage } from '../lists/ranked.ts';
+import { rankedPage } from '../lists/ranked.ts';
 
 /**
  * Lists of the catalog: authors and topics, which list alike (one implementation). A list is
@@ -89,10 +89,12 @@ export function listCatalog<K extends CatalogKind, Row extends { id: number }>(
   if (args.filter?.nameSearch != null) {
     const terms = sortTerms(args.orderBy, NAMED_COLUMNS, [{ field: 'RELEVANCE', direction: 'DESC' }]);
     const window = pageWindow(terms, args);
-    const search = nameSearch(table, checkSearchText(args.filter.nameSearch, 'filter.nameSearch'));
+    // the filter's reading checks nameSearch too (blank, length, words)
+    const filter = filterOf();
+    const search = nameSearch(table, args.filter.nameSearch.trim());
     return rankedPage<Row>(db, {
       ...search,
-      filter: filterOf(),
+      filter,
       alias: 'n',
       terms,
       window,

@@ -20,8 +20,12 @@ import { WORK_COSTS } from './work.ts';
  * (condition.ts) that either backend runs, and the query cost prices a filter with the same
  * reading (filterCost). Adding a filter field is one entry in a definition below (plus its test).
  *
+ * Search texts (`search`, and `nameSearch` inside the catalog filters) are checked here too
+ * (checkSearchText), so that what a client may send to a list is read in one place.
+ *
  * Errors: a filter past FILTER_LIMITS, a number outside its column's range, a `text` needle
- * without a trigram, all throw BAD_USER_INPUT naming the argument (`extensions.argumentName`).
+ * without a trigram, a blank or too long search, all throw BAD_USER_INPUT naming the argument
+ * (`extensions.argumentName`).
  */
 
 type Maybe<T> = T | null | undefined;
@@ -152,6 +156,39 @@ const TEXT_RUN = new RegExp(`[\\p{L}\\p{N}\\p{M}]{${MIN_TEXT_RUN}}`, 'u');
 
 /** The columns `text` searches, in the order the backends test them. */
 export const TEXT_COLUMNS = ['title', 'description', 'summary', 'body'] as const;
+
+/**
+ * Words one search may hold (`or` and `-` not counted). Matching, ranking and above all
+ * highlighting (ts_headline) grow with the query: a 44-word phrase search took 650 ms per
+ * 50,000-character body to highlight, a 10-word one a few ms per 10,000 characters.
+ */
+export const MAX_SEARCH_WORDS = 10;
+
+/**
+ * A search text: trimmed, not blank (nothing visible), at most the filter string limit in
+ * characters and MAX_SEARCH_WORDS words; BAD_USER_INPUT otherwise.
+ */
+export function checkSearchText(value: string, argumentName: string): string {
+  const text = value.trim();
+  if (isBlank(text))
+    throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}" must contain a word`, { argumentName });
+  if (codePoints(text) > FILTER_LIMITS.maxStringLength) {
+    throw new UserInputError(
+      ErrorCode.BAD_USER_INPUT,
+      `"${argumentName}" is longer than ${FILTER_LIMITS.maxStringLength} characters`,
+      { argumentName },
+    );
+  }
+  const words = (text.match(/[\p{L}\p{N}\p{M}]+/gu) ?? []).filter((word) => word.toLowerCase() !== 'or');
+  if (words.length > MAX_SEARCH_WORDS) {
+    throw new UserInputError(
+      ErrorCode.BAD_USER_INPUT,
+      `"${argumentName}" has ${words.length} words; at most ${MAX_SEARCH_WORDS}`,
+      { argumentName, max: MAX_SEARCH_WORDS },
+    );
+  }
+  return text;
+}
 
 /** An inclusive integer range. */
 export interface IntRange {
@@ -429,9 +466,10 @@ const READERS: { [K in FilterField['kind']]: Reader<K> } = {
       ? [any(field.columns.map((column) => ({ kind: 'text', column, match: 'contains', value: needle })))]
       : [];
   },
-  // ranked by the list that reads it (catalog/list.ts): priced and counted, no condition
-  similarity: (_field, _value, at) => {
+  // ranked by the list that reads it (catalog/list.ts): checked, priced and counted; no condition
+  similarity: (_field, value, at) => {
     at.limiter.count(WORK_COSTS.pattern);
+    checkSearchText(value, `${at.limiter.argumentName}.${at.key}`);
     return [];
   },
   related: (field, value, at) =>

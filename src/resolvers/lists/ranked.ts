@@ -1,9 +1,6 @@
 import type { Db } from '../../db/client.ts';
-import { ErrorCode, UserInputError } from '../../errors.ts';
-import { codePoints, isBlank } from '../../input/text.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { toConnection, type Connection, type KeyValue, type PageWindow, type SortTerm } from './connection.ts';
-import { FILTER_LIMITS } from './filter.ts';
 import { RELEVANCE_COLUMN } from './order.ts';
 import { isAlways, type Condition } from './condition.ts';
 import { sqlCount, sqlPage, type SqlSortTerm } from './page.ts';
@@ -16,39 +13,6 @@ import { and, tableScope, toSql } from './sqlWhere.ts';
  */
 
 type Sql = Prisma.Sql;
-
-/**
- * Words one search may hold (`or` and `-` not counted). Matching, ranking and above all
- * highlighting (ts_headline) grow with the query: a 44-word phrase search took 650 ms per
- * 50,000-character body to highlight, a 10-word one a few ms per 10,000 characters.
- */
-export const MAX_SEARCH_WORDS = 10;
-
-/**
- * A search text: trimmed, not blank (nothing visible), at most the filter string limit in
- * characters and MAX_SEARCH_WORDS words; BAD_USER_INPUT otherwise.
- */
-export function checkSearchText(value: string, argumentName: string): string {
-  const text = value.trim();
-  if (isBlank(text))
-    throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}" must contain a word`, { argumentName });
-  if (codePoints(text) > FILTER_LIMITS.maxStringLength) {
-    throw new UserInputError(
-      ErrorCode.BAD_USER_INPUT,
-      `"${argumentName}" is longer than ${FILTER_LIMITS.maxStringLength} characters`,
-      { argumentName },
-    );
-  }
-  const words = (text.match(/[\p{L}\p{N}\p{M}]+/gu) ?? []).filter((word) => word.toLowerCase() !== 'or');
-  if (words.length > MAX_SEARCH_WORDS) {
-    throw new UserInputError(
-      ErrorCode.BAD_USER_INPUT,
-      `"${argumentName}" has ${words.length} words; at most ${MAX_SEARCH_WORDS}`,
-      { argumentName, max: MAX_SEARCH_WORDS },
-    );
-  }
-  return text;
-}
 
 /** Whether the page must rank every match anyway, which makes counting them in passing free. */
 function ranksAll(terms: readonly SortTerm[]): boolean {

@@ -12,7 +12,7 @@ export const WORK_COSTS = {
   text: 5_000,
   pattern: 20,
   condition: 2,
-  relation: 100,
+  relation: 1_000,
   search: 200,
   highlight: 25,
 } as const;
