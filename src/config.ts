@@ -46,6 +46,29 @@ export const EnvSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string')
     .refine((value) => URL.canParse(value), 'is not a valid URL (percent-encode special characters in the password)')
     .optional(),
+  /**
+   * PostgreSQL streaming replicas (comma-separated connection strings) that take the reads of
+   * query operations; writes and a mutation's own reads stay on DATABASE_URL (db/replicas.ts).
+   */
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'each must be a postgresql:// connection string')
+          .refine((value) => URL.canParse(value), 'each must be a valid URL'),
+      ),
+    )
+    .optional(),
+  /** Longest wait, after a write commits, for the replicas to replay it before the mutation answers (ms). */
+  REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(2_000),
   /** Folder of the embedded database; `memory://` keeps it in memory (tests). */
   PGLITE_DIR: z.string().min(1).default('./data'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -134,6 +157,8 @@ export const EnvSchema = z.object({
 export type Config = {
   nodeEnv: 'development' | 'production' | 'test';
   database: DatabaseTarget;
+  /** Read replicas of the server (none on the embedded database), and how long a write waits for them (ms). */
+  replicas: { urls: string[]; waitMs: number };
   port: number;
   host: string | undefined;
   migrateOnStart: boolean;
@@ -225,6 +250,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     : { kind: 'pglite', dataDir: e.PGLITE_DIR };
   const embedded = database.kind === 'pglite';
   const production = e.NODE_ENV === 'production';
+  if (embedded && e.DATABASE_REPLICA_URLS?.length) {
+    throw new ConfigError(
+      'Invalid configuration:\n  DATABASE_REPLICA_URLS: replicas need a primary: set DATABASE_URL too',
+    );
+  }
   if (production && embedded && !e.ALLOW_EMBEDDED_IN_PRODUCTION) {
     throw new ConfigError(
       'Invalid configuration:\n  DATABASE_URL: production needs a PostgreSQL server (the embedded database is one process on one machine); set DATABASE_URL, or ALLOW_EMBEDDED_IN_PRODUCTION=true to run on the embedded database anyway',
@@ -238,6 +268,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   return {
     nodeEnv: e.NODE_ENV,
     database,
+    replicas: { urls: e.DATABASE_REPLICA_URLS ?? [], waitMs: e.REPLICA_WAIT_MS },
     port: e.PORT,
     host: e.HOST,
     migrateOnStart: e.MIGRATE_ON_START ?? embedded,

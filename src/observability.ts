@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { onStatement, poolStats } from './db/client.ts';
 import { plainRequestId } from './requestId.ts';
 import { currentDeadline } from './requestScope.ts';
-import { writeRetries } from './resolvers/writing/transaction.ts';
+import { replicaWaitTimeouts, writeRetries } from './resolvers/writing/transaction.ts';
 
 /**
  * Structured logs (one JSON line per request and per unexpected error, each with the request
@@ -125,6 +125,7 @@ export function createMetrics(): Metrics {
   registry.registerMetric(expectedErrors);
   registry.registerMetric(sqlStatements);
   registry.registerMetric(writeRetries);
+  registry.registerMetric(replicaWaitTimeouts);
   const metrics: Metrics = {
     registry,
     requests: new Counter({

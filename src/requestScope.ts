@@ -13,10 +13,22 @@ import type { RequestDeadline } from './deadline.ts';
 export class RequestScope {
   readonly deadline: RequestDeadline | undefined;
   private readonly limit: LimitFunction;
+  /** Whether plain reads may go to a read replica: while the request runs queries only (db/replicas.ts). */
+  readsFromReplica = false;
+  private mutated = false;
 
   constructor(options: { deadline?: RequestDeadline; statementsAtOnce: number }) {
     this.deadline = options.deadline;
     this.limit = pLimit(Math.max(1, options.statementsAtOnce));
+  }
+
+  /**
+   * Tells the scope which operation runs: a query's reads may use a replica; once a mutation has
+   * run, every statement of the request uses the primary (a batch reads its own writes).
+   */
+  operation(kind: 'query' | 'mutation' | 'subscription'): void {
+    if (kind === 'mutation') this.mutated = true;
+    this.readsFromReplica = kind === 'query' && !this.mutated;
   }
 
   /** Runs one database statement of this request when one of its slots is free. */

@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { createHash } from 'node:crypto';
-import { GraphQLError, printSchema } from 'graphql';
+import { getOperationAST, GraphQLError, printSchema } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
@@ -164,9 +164,18 @@ export type ServerSettings = Pick<
  */
 function useRequestScope(statementsAtOnce: number): Plugin {
   return {
-    onExecute({ executeFn, setExecuteFn }) {
-      if (currentScope()) return;
-      setExecuteFn((args) => withScope(new RequestScope({ statementsAtOnce }), () => executeFn(args)));
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const kind = getOperationAST(args.document, args.operationName)?.operation ?? 'mutation';
+      const scope = currentScope();
+      if (scope) {
+        scope.operation(kind);
+        return;
+      }
+      setExecuteFn((executeArgs) => {
+        const own = new RequestScope({ statementsAtOnce });
+        own.operation(kind);
+        return withScope(own, () => executeFn(executeArgs));
+      });
     },
   };
 }

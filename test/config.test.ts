@@ -20,6 +20,24 @@ describe('configuration', () => {
     expect(parseConfig({ DATABASE_URL: 'postgres://x', MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });
 
+  it('reads read replicas: a comma-separated list of connection strings, only with a primary', () => {
+    const config = parseConfig({
+      DATABASE_URL: 'postgresql://u@primary:5432/news',
+      DATABASE_REPLICA_URLS: 'postgresql://u@r1:5432/news, postgres://u@r2:5432/news',
+    });
+    expect(config.replicas).toEqual({
+      urls: ['postgresql://u@r1:5432/news', 'postgres://u@r2:5432/news'],
+      waitMs: 2_000,
+    });
+    expect(parseConfig({ DATABASE_URL: 'postgresql://u@p/news' }).replicas.urls).toEqual([]);
+    expect(() => parseConfig({ DATABASE_REPLICA_URLS: 'postgresql://u@r1/news' })).toThrow(
+      /DATABASE_REPLICA_URLS: replicas need a primary/,
+    );
+    expect(() =>
+      parseConfig({ DATABASE_URL: 'postgresql://u@p/news', DATABASE_REPLICA_URLS: 'mysql://u@r1/news' }),
+    ).toThrow(/DATABASE_REPLICA_URLS/);
+  });
+
   it('reads limits, CORS origins and rate limits', () => {
     const config = parseConfig({
       MAX_COST: '1000',

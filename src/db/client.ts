@@ -4,6 +4,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import { currentScope } from '../requestScope.ts';
 import { postgresAdapter } from './adapters.ts';
 import { EmbeddedPostgres } from './embedded.ts';
+import { routingFactory, waitForReplicas } from './replicas.ts';
 
 /**
  * The process's Prisma client, for the database chosen by configuration (a module, not a
@@ -113,19 +114,27 @@ function observedFactory(factory: SqlDriverAdapterFactory): SqlDriverAdapterFact
 let embedded: EmbeddedPostgres | undefined;
 let starting: Promise<SqlDriverAdapterFactory> | undefined;
 let pool: import('pg').Pool | undefined;
+let replicaPools: import('pg').Pool[] = [];
 
 function createFactory(): SqlDriverAdapterFactory {
   const target = config().database;
   const settings = config();
   if (target.kind === 'postgres') {
-    const server = postgresAdapter(target.url, {
+    const options = {
       max: settings.dbPoolSize,
       statementTimeoutMs: settings.statementTimeoutMs,
       lockTimeoutMs: settings.lockTimeoutMs,
       connectionTimeoutMs: settings.dbConnectTimeoutMs,
-    });
+    };
+    const server = postgresAdapter(target.url, options);
     pool = server.pool;
-    return server.adapter;
+    if (!settings.replicas.urls.length) return observedFactory(server.adapter);
+    const replicas = settings.replicas.urls.map((url) => postgresAdapter(url, options));
+    replicaPools = replicas.map((replica) => replica.pool);
+    return routingFactory(
+      observedFactory(server.adapter),
+      replicas.map((replica) => observedFactory(replica.adapter)),
+    );
   }
   // Started on first use, so importing the schema (codegen, type generation) touches no data.
   const start = () =>
@@ -138,11 +147,11 @@ function createFactory(): SqlDriverAdapterFactory {
       database.watch(settings.statementTimeoutMs, () => inFlight.scoped > 0 && inFlight.unscoped === 0);
       return server.adapter;
     }));
-  return {
+  return observedFactory({
     provider: 'postgres',
     adapterName: '@prisma/adapter-pg',
     connect: async () => (await start()).connect(),
-  };
+  });
 }
 
 /**
@@ -150,7 +159,7 @@ function createFactory(): SqlDriverAdapterFactory {
  * embedded database, started on first use. Every statement is counted (onStatement) and, inside a
  * request, runs within the request's share of the database (RequestScope).
  */
-export const prisma = new PrismaClient({ adapter: observedFactory(createFactory()) });
+export const prisma = new PrismaClient({ adapter: createFactory() });
 /** The database handle resolvers and tools take: the type of `prisma`. */
 export type Db = typeof prisma;
 
@@ -190,6 +199,15 @@ export async function pendingMigrations(): Promise<string[]> {
   return wanted.filter((name) => !applied.has(name));
 }
 
+/**
+ * After a write committed: waits until every read replica has replayed it, up to REPLICA_WAIT_MS;
+ * resolves with how many are still behind (0 without replicas).
+ */
+export function replicasCaughtUp(): Promise<number> {
+  if (!replicaPools.length || !pool) return Promise.resolve(0);
+  return waitForReplicas(pool, replicaPools, config().replicas.waitMs);
+}
+
 /** Connections by state, for metrics (the embedded database has at most one). */
 export function poolStats(): { total: number; idle: number; waiting: number } {
   if (pool) return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
@@ -199,6 +217,7 @@ export function poolStats(): { total: number; idle: number; waiting: number } {
 /** Closes the connections (and the embedded database); safe to call more than once. */
 export async function disconnect(): Promise<void> {
   await prisma.$disconnect();
+  await Promise.all(replicaPools.splice(0).map((replica) => replica.end().catch(() => undefined)));
   const database = embedded;
   embedded = undefined;
   starting = undefined;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
-import type { Db } from '../../db/client.ts';
+import { replicasCaughtUp, type Db } from '../../db/client.ts';
 import { isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
 import { RequestTimedOut } from '../../deadline.ts';
 import { currentDeadline } from '../../requestScope.ts';
@@ -55,6 +55,14 @@ export class RetryTransaction extends Error {
  * Write transactions run again, by reason: `deadlock` (40P01) and `serialization` (40001) should
  * stay at 0 given the lock order; `changed` counts RetryTransaction. Registered by createMetrics.
  */
+/** Writes answered before every read replica had replayed them (REPLICA_WAIT_MS passed). */
+export const replicaWaitTimeouts = new Counter({
+  name: 'newsgraph_replica_wait_timeouts_total',
+  help: 'Writes answered before every read replica had replayed them (REPLICA_WAIT_MS passed)',
+  registers: [],
+});
+
+/** Write transactions run again, by reason. */
 export const writeRetries = new Counter({
   name: 'newsgraph_write_retries_total',
   help: 'Write transactions run again: deadlock, serialization or changed (a row read changed under it)',
@@ -94,8 +102,12 @@ export async function writeTransaction<T>(
         return value;
       }, TRANSACTION_BOUNDS_MS);
       if (committing) deadline?.endCommit(true);
-      // cached answers from before this commit are not served after it (bookkeeping shows in none)
-      if (!options.bookkeeping) await dataChanged();
+      if (!options.bookkeeping) {
+        // the replicas have the write before anyone is told of it (db/replicas.ts), then cached
+        // answers from before it are not served after it (bookkeeping shows in none)
+        if ((await replicasCaughtUp()) > 0) replicaWaitTimeouts.inc();
+        await dataChanged();
+      }
       return result;
     } catch (error) {
       if (committing) deadline?.endCommit(false);

@@ -1,0 +1,151 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyMigrations } from '../src/db/migrate.ts';
+import { runScript, startServer, type RunningServer } from './support/process.ts';
+import { runId, serverUrl } from './support/targets.ts';
+
+/**
+ * Read replicas, on a real streaming replica (.ci/run starts a private primary on 5433 and a
+ * replica of it on 5434; TEST_REPLICA_PRIMARY_URL and TEST_REPLICA_URL name them). With replay
+ * paused on the replica, what each read returns tells which server answered it: reads of queries
+ * come from the replica, writes and a mutation's answer from the primary, and once replay runs a
+ * client's next read sees its own write.
+ */
+
+const primaryUrl = process.env.TEST_REPLICA_PRIMARY_URL;
+const replicaUrl = process.env.TEST_REPLICA_URL;
+const database = `newsgraph_replica_${runId}`;
+
+function on(url: string, name: string): string {
+  const target = new URL(url);
+  target.pathname = `/${name}`;
+  return target.toString();
+}
+
+describe.skipIf(!serverUrl || !primaryUrl || !replicaUrl)('read replicas (streaming replica)', () => {
+  let server: RunningServer;
+  let replica: pg.Client;
+  let key: string;
+
+  async function graphql(query: string, variables?: object, authorized = false) {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorized ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as { data?: any; errors?: { message: string }[] };
+  }
+  const count = async () => (await graphql('{ articles { totalCount } }')).data?.articles.totalCount as number;
+
+  beforeAll(async () => {
+    const admin = new pg.Client({ connectionString: primaryUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${database}"`);
+    await admin.query(`CREATE DATABASE "${database}"`);
+    await admin.end();
+    await applyMigrations({ kind: 'postgres', url: on(primaryUrl!, database) });
+    const created = await runScript('src/cli/apikey.ts', ['create', '--name', 'replica-editor', '--role', 'editor'], {
+      DATABASE_URL: on(primaryUrl!, database),
+    });
+    key = /ngk_[A-Za-z0-9_-]+/.exec(created.output)![0];
+    replica = new pg.Client({ connectionString: on(replicaUrl!, database) });
+    // the database reaches the replica by replay
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await replica.connect();
+        break;
+      } catch (error) {
+        if (attempt > 100) throw error;
+        replica = new pg.Client({ connectionString: on(replicaUrl!, database) });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    server = await startServer({
+      DATABASE_URL: on(primaryUrl!, database),
+      DATABASE_REPLICA_URLS: on(replicaUrl!, database),
+      REPLICA_WAIT_MS: '500',
+      MIGRATE_ON_START: 'false',
+      SEED_DEMO_DATA: 'false',
+      RESPONSE_CACHE_TTL_MS: '0',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await replica?.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
+    await replica?.end();
+    await server?.stop();
+    const admin = new pg.Client({ connectionString: primaryUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    await admin.end();
+  });
+
+  const file = (n: number) =>
+    graphql(
+      `
+        mutation ($input: CreateArticleInput!) {
+          createArticle(input: $input) {
+            __typename
+            ... on CreateArticleSuccess {
+              article {
+                title
+                authors {
+                  name
+                }
+              }
+            }
+          }
+        }
+      `,
+      {
+        input: {
+          url: `https://replica.example/${n}`,
+          title: `Replicated ${n}`,
+          source: 'Replica Wire',
+          priority: 3,
+          publishedAt: '2026-11-01T00:00:00Z',
+          authors: [{ name: `Writer ${n}` }],
+        },
+      },
+      true,
+    );
+
+  it('reads queries from the replica, and writes and mutation answers from the primary', async () => {
+    expect(await count()).toBe(0);
+    await replica.query('SELECT pg_wal_replay_pause()');
+    try {
+      // the write reaches the primary (the replica is read-only and could not take it), and the
+      // answer's reads come from there too: the replica does not have the article yet
+      const written = await file(1);
+      expect(written.errors).toBeUndefined();
+      expect(written.data.createArticle).toEqual({
+        __typename: 'CreateArticleSuccess',
+        article: { title: 'Replicated 1', authors: [{ name: 'Writer 1' }] },
+      });
+      // it was answered after REPLICA_WAIT_MS, counted as a write the replica did not have yet
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^newsgraph_replica_wait_timeouts_total 1$/m);
+      // a query reads the paused replica: the article is not there yet
+      expect(await count()).toBe(0);
+      const replayed = await replica.query('SELECT count(*)::int AS n FROM "Article"');
+      expect(replayed.rows[0].n).toBe(0);
+    } finally {
+      await replica.query('SELECT pg_wal_replay_resume()');
+    }
+    for (let attempt = 0; (await count()) !== 1 && attempt < 100; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await count()).toBe(1);
+  });
+
+  it('answers a mutation once the replicas have it: the next read sees the write', async () => {
+    for (let n = 2; n < 7; n++) {
+      const written = await file(n);
+      expect(written.data.createArticle.__typename).toBe('CreateArticleSuccess');
+      expect(await count()).toBe(n);
+    }
+    // none of these waited out REPLICA_WAIT_MS: the replica had each write before its answer
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^newsgraph_replica_wait_timeouts_total 1$/m);
+  });
+});
