@@ -109,6 +109,33 @@ export function operations(f: Fixtures): Operation[] {
       },
     },
     {
+      name: 'histogram',
+      title: 'Histogram: a year of Sydney days of the canonical list (365 buckets)',
+      query: `query Histogram($topic: ID!, $from: DateTime!, $to: DateTime!) {
+  articleHistogram(
+    filter: { priority: { gte: 3 }, topics: { some: { id: { equals: $topic } } } }
+    interval: DAY
+    timeZone: "Australia/Sydney"
+    from: $from
+    to: $to
+  ) { start count }
+}`,
+      // 2025 in Sydney: midnight 1 January (UTC+11) to midnight 1 January 2026
+      variables: () => ({ ...topicVariables(), from: '2024-12-31T13:00:00.000Z', to: '2025-12-31T13:00:00.000Z' }),
+      floor: {
+        sql: `WITH days AS (
+          SELECT g AS day FROM generate_series(timestamp '2025-01-01', timestamp '2025-12-31', interval '1 day') g),
+        counts AS (
+          SELECT date_trunc('day', a."publishedAt" AT TIME ZONE 'Australia/Sydney') AS day, count(*)::int AS n
+          FROM "Article" a WHERE ${CANONICAL_WHERE} AND a."publishedAt" >= $2::timestamptz AND a."publishedAt" < $3::timestamptz
+          GROUP BY 1)
+        SELECT json_build_object('data', json_build_object('articleHistogram', (SELECT json_agg(json_build_object(
+            'start', ${iso("(d.day AT TIME ZONE 'Australia/Sydney')")}, 'count', COALESCE(c.n, 0)) ORDER BY d.day)
+          FROM days d LEFT JOIN counts c ON c.day = d.day)))::text AS body`,
+        params: (v) => [idOf(v.topic), v.from, v.to],
+      },
+    },
+    {
       name: 'facets',
       title: 'Facets of priority >= 3: top 10 topics and sources, priorities, Australian, months',
       query: `query Facets {

@@ -133,7 +133,7 @@ export function writeResults(
 export function writeChart(file: string, points: ScalePoint[]): void {
   const ops = [...new Set(points.map((p) => p.op))];
   const sizes = [...new Set(points.map((p) => p.articles))].sort((a, b) => a - b);
-  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
   const width = 980;
   const height = 420;
   const panel = (
