@@ -88,7 +88,14 @@ export function writeResults(
     measurements: Measurement[];
     scale: ScalePoint[];
     commit: string;
-    options: { articles: number; duration: number; connections: number[]; quick: boolean };
+    options: {
+      articles: number;
+      duration: number;
+      connections: number[];
+      quick: boolean;
+      targets: string[];
+      scale: number[];
+    };
     seconds: number;
     notes?: string;
   },
@@ -100,7 +107,9 @@ export function writeResults(
     `- Date: ${new Date().toISOString()}`,
     `- Report written at commit ${run.commit}; each section says when its numbers were measured.`,
     `- Machine: ${machine()}`,
-    `- Dataset: ${run.options.articles.toLocaleString('en')} articles (seeded generator, bench/generate.ts); ${run.options.duration} s per measurement; connections ${run.options.connections.join(', ')}; the run took ${run.seconds.toFixed(0)} s.`,
+    run.options.targets.length
+      ? `- Dataset: ${run.options.articles.toLocaleString('en')} articles (seeded generator, bench/generate.ts); ${run.options.duration} s per measurement; connections ${run.options.connections.join(', ')}; the run took ${run.seconds.toFixed(0)} s.`
+      : `- This run measured only the scale points at ${run.options.scale.map((size) => size.toLocaleString('en')).join(', ')} articles (${run.options.duration} s per measurement, ${run.seconds.toFixed(0)} s); the other tables are from earlier runs (see their dates).`,
     '- "floor": the same answer from hand-written SQL behind a bare node:http server (bench/floor.ts). Every answer was checked equal to the floor before timing.',
     '- CPU ms/req: user+system CPU of the API process (+ all PostgreSQL processes, for the server) divided by requests. With PGlite the database runs inside the API process.',
   ];
