@@ -93,7 +93,8 @@ async function main(): Promise<void> {
 
   const { createLogger } = await import('./observability.ts');
   const log = createLogger(settings.logLevel, undefined, settings.logFormat);
-  const { prisma, connect, migrateDatabase, pendingMigrations, disconnect } = await import('./db/client.ts');
+  const { prisma, connect, migrateDatabase, pendingMigrations, disconnect, checkReplicas } =
+    await import('./db/client.ts');
   const { connectionProblem } = await import('./db/errors.ts');
   try {
     // Takes the embedded database folder (or stops here: one owner per folder).
@@ -117,6 +118,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // read replicas: reachable standbys, or one line now rather than failed reads later
+  await checkReplicas().catch((error: Error) => {
+    throw new StartupError(error.message);
+  });
   announcePort(port);
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');

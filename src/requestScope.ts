@@ -15,6 +15,8 @@ export class RequestScope {
   private readonly limit: LimitFunction;
   /** Whether plain reads may go to a read replica: while the request runs queries only (db/replicas.ts). */
   readsFromReplica = false;
+  /** A write of this request found the replicas late (REPLICA_WAIT_MS passed): later writes do not wait again. */
+  replicasLate = false;
   private mutated = false;
 
   constructor(options: { deadline?: RequestDeadline; statementsAtOnce: number }) {

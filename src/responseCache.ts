@@ -71,16 +71,22 @@ class MemoryVersion implements DataVersion {
  */
 class RedisVersion implements DataVersion {
   private owed = false;
+  /** The Redis server's run_id: a Redis restarted from an older snapshot (an older counter) is another version. */
+  private runId: string | undefined;
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
     private readonly log: Logger,
   ) {
-    redis.on('ready', () => void this.payOwed());
+    redis.on('ready', () => {
+      this.runId = undefined;
+      void this.payOwed();
+    });
   }
   async read(): Promise<string> {
     if (this.owed && !(await this.payOwed())) throw new Error('a data version bump is owed');
-    return (await this.redis.get(this.key)) ?? '0';
+    this.runId ??= /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1] ?? '';
+    return `${this.runId}.${(await this.redis.get(this.key)) ?? '0'}`;
   }
   async bump(): Promise<void> {
     this.owed = true;

@@ -17,8 +17,11 @@ import type { TrustedDocumentSettings } from './config.ts';
 /** The request body parameter that carries a document id (besides query, variables, operationName, extensions). */
 export const DOCUMENT_ID_PARAM = 'documentId';
 
-function documentIdOf(params: GraphQLParams): string | null {
-  const id = (params as GraphQLParams & { documentId?: unknown }).documentId;
+function documentIdOf(params: GraphQLParams, request: Request): string | null {
+  // POST bodies carry it among the params; Yoga's GET parser keeps only the standard ones
+  const id =
+    (params as GraphQLParams & { documentId?: unknown }).documentId ??
+    (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : null);
   if (typeof id === 'string') return id;
   const apq = (params.extensions as { persistedQuery?: { version?: number; sha256Hash?: unknown } } | undefined)
     ?.persistedQuery;

@@ -63,6 +63,18 @@ describe('trusted documents', () => {
     }
   });
 
+  it('takes a documentId in a GET query string too', async () => {
+    const { yoga } = server(true);
+    const manifest = (await import(MANIFEST, { with: { type: 'json' } })).default as Record<string, string>;
+    const [documentId] = Object.entries(manifest).find(([, query]) => query.includes('LatestArticles'))!;
+    const url = `${ENDPOINT}?documentId=${encodeURIComponent(documentId)}&variables=${encodeURIComponent(JSON.stringify({ first: 1 }))}`;
+    const response = await yoga.fetch(url, { headers: { accept: 'application/graphql-response+json' } });
+    const body = (await response.json()) as { data?: { articles: { edges: unknown[] } }; errors?: unknown[] };
+    expect(response.status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.articles.edges).toHaveLength(1);
+  });
+
   it('with TRUSTED_DOCUMENTS_ONLY, refuses a query text and an unknown id with HTTP 400, running nothing', async () => {
     const { yoga, client } = server(true);
     const text = await post(yoga, { query: '{ articles(first: 1) { totalCount } }' });

@@ -203,9 +203,37 @@ export async function pendingMigrations(): Promise<string[]> {
  * After a write committed: waits until every read replica has replayed it, up to REPLICA_WAIT_MS;
  * resolves with how many are still behind (0 without replicas).
  */
-export function replicasCaughtUp(): Promise<number> {
+export function replicasCaughtUp(timeoutMs = config().replicas.waitMs): Promise<number> {
   if (!replicaPools.length || !pool) return Promise.resolve(0);
-  return waitForReplicas(pool, replicaPools, config().replicas.waitMs);
+  return waitForReplicas(pool, replicaPools, timeoutMs);
+}
+
+/**
+ * Checks each read replica at start-up: reachable, and a standby (pg_is_in_recovery), so that a
+ * replica URL naming the primary, a typo or a replica that is down stops the server with one line
+ * (StartupError from the caller) instead of failing reads or slowing every write later.
+ */
+export async function checkReplicas(): Promise<void> {
+  const urls = config().replicas.urls;
+  await Promise.all(
+    replicaPools.map(async (replica, i) => {
+      const where = redactedUrl(urls[i]!);
+      let standby: boolean | undefined;
+      try {
+        standby = (await replica.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')).rows[0]?.standby;
+      } catch (error) {
+        throw new Error(`DATABASE_REPLICA_URLS: ${where} does not answer (${(error as Error).message})`);
+      }
+      if (!standby)
+        throw new Error(`DATABASE_REPLICA_URLS: ${where} is not a standby (it is a primary, not a replica)`);
+    }),
+  );
+}
+
+function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }
 
 /** Connections by state, for metrics (the embedded database has at most one). */

@@ -55,8 +55,9 @@ export function routingFactory(
 
 /**
  * Waits until every replica has replayed the primary's WAL as of now (the caller's commit), for
- * at most `timeoutMs`, polling every 5 ms; resolves with the replicas still behind (none: all
- * caught up). Statements go straight to the pools, outside Prisma and any request's share.
+ * at most `timeoutMs` in all (a replica or primary that does not answer counts as behind),
+ * polling every 5 ms; resolves with how many replicas are still behind (0: all caught up). Never
+ * rejects. Statements go straight to the pools, outside Prisma and any request's share.
  */
 export async function waitForReplicas(
   primary: pg.Pool,
@@ -64,22 +65,28 @@ export async function waitForReplicas(
   timeoutMs: number,
 ): Promise<number> {
   if (!replicas.length) return 0;
-  const { rows } = await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-  const lsn = rows[0]!.lsn;
-  const deadline = Date.now() + timeoutMs;
   let behind = [...replicas];
-  while (behind.length) {
-    const caughtUp = await Promise.all(
-      behind.map((replica) =>
-        replica
-          .query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn])
-          .then((result) => result.rows[0]?.ok === true)
-          .catch(() => false),
-      ),
-    );
-    behind = behind.filter((_, i) => !caughtUp[i]);
-    if (!behind.length || Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  let stopped = false;
+  const work = (async () => {
+    const { rows } = await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const lsn = rows[0]!.lsn;
+    while (behind.length && !stopped) {
+      const caughtUp = await Promise.all(
+        behind.map((replica) =>
+          replica
+            .query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn])
+            .then((result) => result.rows[0]?.ok === true)
+            .catch(() => false),
+        ),
+      );
+      behind = behind.filter((_, i) => !caughtUp[i]);
+      if (behind.length) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  await Promise.race([work, timeout]);
+  stopped = true;
+  clearTimeout(timer);
   return behind.length;
 }

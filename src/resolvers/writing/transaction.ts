@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { replicasCaughtUp, type Db } from '../../db/client.ts';
 import { isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
 import { RequestTimedOut } from '../../deadline.ts';
-import { currentDeadline } from '../../requestScope.ts';
+import { currentDeadline, currentScope } from '../../requestScope.ts';
 import { ForbiddenError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { dataChanged } from '../../responseCache.ts';
@@ -94,30 +94,49 @@ export async function writeTransaction<T>(
   for (let attempt = 1; ; attempt++) {
     if (deadline?.isExpired) throw new RequestTimedOut();
     let committing = false;
+    let result: T;
     try {
-      const result = await db.$transaction(async (tx) => {
+      result = await db.$transaction(async (tx) => {
         const value = await work(tx);
         deadline?.beginCommit(options.bookkeeping);
         committing = !options.bookkeeping;
         return value;
       }, TRANSACTION_BOUNDS_MS);
-      if (committing) deadline?.endCommit(true);
-      if (!options.bookkeeping) {
-        // the replicas have the write before anyone is told of it (db/replicas.ts), then cached
-        // answers from before it are not served after it (bookkeeping shows in none)
-        if ((await replicasCaughtUp()) > 0) replicaWaitTimeouts.inc();
-        await dataChanged();
-      }
-      return result;
     } catch (error) {
       if (committing) deadline?.endCommit(false);
       if (!(error instanceof RetryTransaction || isRetryable(error))) throw error;
       writeRetries.inc({ reason: retryReason(error) });
       if (attempt >= WRITE_ATTEMPTS) throw new WriteContention(WRITE_ATTEMPTS, error);
       await sleep(Math.round(Math.random() * 20 * 2 ** attempt));
+      continue;
     }
+    // committed: nothing below may turn the write into an error
+    if (committing) deadline?.endCommit(true);
+    if (!options.bookkeeping) await afterCommit();
+    return result;
   }
 }
+
+/**
+ * What follows a committed write (bookkeeping shows in no answer, so not after it): the replicas
+ * get it before anyone is told of it (db/replicas.ts), then cached answers from before it are not
+ * served after it. Replicas still behind after REPLICA_WAIT_MS are counted, and the cache moves
+ * again once they catch up, so that no answer a lagging replica gave in between outlives the lag.
+ * Within one request, once replicas were late, later writes do not wait again. Never throws.
+ */
+async function afterCommit(): Promise<void> {
+  const scope = currentScope();
+  const behind = scope?.replicasLate ? await replicasCaughtUp(0) : await replicasCaughtUp();
+  await dataChanged();
+  if (behind > 0) {
+    replicaWaitTimeouts.inc();
+    if (scope) scope.replicasLate = true;
+    void replicasCaughtUp(REPLICA_CATCH_UP_MS).then((still) => (still === 0 ? dataChanged() : undefined));
+  }
+}
+
+/** How long, after a late write, the cache waits in the background for the replicas before it moves again (ms). */
+const REPLICA_CATCH_UP_MS = 60_000;
 
 type LockMode = 'FOR UPDATE' | 'FOR NO KEY UPDATE';
 
