@@ -50,7 +50,7 @@ describe.skipIf(!serverUrl || !primaryUrl || !replicaUrl)('read replicas (stream
   let replica: pg.Client;
   let key: string;
 
-  async function graphql(query: string, variables?: object, authorized = false) {
+  async function send(query: string, variables?: object, authorized = false) {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(authorized ? { authorization: `Bearer ${key}` } : {}) },
@@ -58,7 +58,7 @@ describe.skipIf(!serverUrl || !primaryUrl || !replicaUrl)('read replicas (stream
     });
     return (await response.json()) as { data?: any; errors?: { message: string }[] };
   }
-  const count = async () => (await graphql('{ articles { totalCount } }')).data?.articles.totalCount as number;
+  const count = async () => (await send('{ articles { totalCount } }')).data?.articles.totalCount as number;
 
   beforeAll(async () => {
     const admin = new pg.Client({ connectionString: primaryUrl });
@@ -107,7 +107,7 @@ describe.skipIf(!serverUrl || !primaryUrl || !replicaUrl)('read replicas (stream
   });
 
   const file = (n: number) =>
-    graphql(
+    send(
       `
         mutation ($input: CreateArticleInput!) {
           createArticle(input: $input) {

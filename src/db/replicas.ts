@@ -12,8 +12,9 @@ import { currentScope } from '../requestScope.ts';
  *   migrations and CLIs all use the primary;
  * - after a write commits, the request waits (up to REPLICA_WAIT_MS) until every replica has
  *   replayed it (pg_last_wal_replay_lsn), before the mutation answers and before the response
- *   cache moves to a new version: the client's next read, on any replica, sees its write, and
- *   no answer from before the write is cached under the new version.
+ *   cache moves to a new version: the client's next read, on any replica, sees its write. When
+ *   a replica is later than that, the cache moves again once it catches up
+ *   (writing/transaction.ts), so that its older answers outlive its lag in no cache.
  * Replicas are chosen round-robin. Errors of a replica are a read's errors (no fall-back).
  */
 

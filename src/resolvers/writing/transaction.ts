@@ -51,10 +51,6 @@ export class RetryTransaction extends Error {
   override name = 'RetryTransaction';
 }
 
-/**
- * Write transactions run again, by reason: `deadlock` (40P01) and `serialization` (40001) should
- * stay at 0 given the lock order; `changed` counts RetryTransaction. Registered by createMetrics.
- */
 /** Writes answered before every read replica had replayed them (REPLICA_WAIT_MS passed). */
 export const replicaWaitTimeouts = new Counter({
   name: 'newsgraph_replica_wait_timeouts_total',
@@ -62,7 +58,10 @@ export const replicaWaitTimeouts = new Counter({
   registers: [],
 });
 
-/** Write transactions run again, by reason. */
+/**
+ * Write transactions run again, by reason: `deadlock` (40P01) and `serialization` (40001) should
+ * stay at 0 given the lock order; `changed` counts RetryTransaction. Registered by createMetrics.
+ */
 export const writeRetries = new Counter({
   name: 'newsgraph_write_retries_total',
   help: 'Write transactions run again: deadlock, serialization or changed (a row read changed under it)',
