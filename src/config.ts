@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { parse } from 'graphql';
 import { z } from 'zod';
 
 /**
@@ -199,7 +200,7 @@ function readManifest(file: string): ReadonlyMap<string, string> {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
     throw new ConfigError(
-      `Invalid configuration:\n  TRUSTED_DOCUMENTS: cannot read ${file}: ${(error as Error).message}`,
+      `Invalid configuration:\n  TRUSTED_DOCUMENTS: cannot read ${file}: ${(error as Error).message.split('\n')[0]}`,
     );
   }
   const entries = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : [];
@@ -207,6 +208,15 @@ function readManifest(file: string): ReadonlyMap<string, string> {
     throw new ConfigError(
       `Invalid configuration:\n  TRUSTED_DOCUMENTS: ${file} is not a manifest (a JSON object of document id -> document text)`,
     );
+  }
+  for (const [id, text] of entries as [string, string][]) {
+    try {
+      parse(text);
+    } catch (error) {
+      throw new ConfigError(
+        `Invalid configuration:\n  TRUSTED_DOCUMENTS: ${file}: the document ${id} is not GraphQL (${(error as Error).message.split('\n')[0]})`,
+      );
+    }
   }
   return new Map(entries as [string, string][]);
 }

@@ -206,9 +206,10 @@ export function useAnonymousResponseCache(
         return `${UNCACHED}${randomUUID()}`;
       }
       const hash = await hashSHA256(
-        JSON.stringify([settings.identity, documentString, variableValues ?? {}, operationName ?? null]),
+        JSON.stringify([current, settings.identity, documentString, variableValues ?? {}, operationName ?? null]),
       );
-      return `v${current}:${hash}`;
+      // the key is also the answer's ETag: opaque (it tells nothing of the data version) and quoted (RFC 9110)
+      return `"${hash}"`;
     },
     shouldCacheResult: ({ result }) =>
       !result.errors?.length && JSON.stringify(result).length <= MAX_CACHED_ANSWER_CHARS,

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execute, GraphQLRequestError } from '../examples/client/client.ts';
@@ -104,6 +106,9 @@ describe('trusted documents', () => {
     expect(() => parseConfig({ TRUSTED_DOCUMENTS: '/nonexistent/manifest.json' })).toThrow(
       /TRUSTED_DOCUMENTS: cannot read/,
     );
+    const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-')), 'manifest.json');
+    fs.writeFileSync(broken, JSON.stringify({ 'sha256:abc': 'query { articles {' }));
+    expect(() => parseConfig({ TRUSTED_DOCUMENTS: broken })).toThrow(/the document sha256:abc is not GraphQL/);
     expect(() => parseConfig({ TRUSTED_DOCUMENTS_ONLY: 'true' })).toThrow(
       /TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS/,
     );
