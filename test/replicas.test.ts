@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../src/db/migrate.ts';
@@ -16,6 +17,7 @@ import { runId, serverUrl } from './support/targets.ts';
 const primaryUrl = process.env.TEST_REPLICA_PRIMARY_URL;
 const replicaUrl = process.env.TEST_REPLICA_URL;
 const database = `newsgraph_replica_${runId}`;
+const cachePrefix = `newsgraph-replica-test:${runId}:${Date.now()}:`;
 
 function on(url: string, name: string): string {
   const target = new URL(url);
@@ -92,7 +94,7 @@ describe.skipIf(!serverUrl || !primaryUrl || !replicaUrl)('read replicas (stream
       // the response cache too: a late replica's answer must not outlive its lag in it
       REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
       RESPONSE_CACHE_TTL_MS: '60000',
-      RESPONSE_CACHE_PREFIX: `newsgraph-replica-test:${runId}:${Date.now()}:`,
+      RESPONSE_CACHE_PREFIX: cachePrefix,
     });
   }, 120_000);
 
@@ -100,6 +102,10 @@ describe.skipIf(!serverUrl || !primaryUrl || !replicaUrl)('read replicas (stream
     await replica?.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
     await replica?.end();
     await server?.stop();
+    const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const keys = await redis.keys(`${cachePrefix}*`);
+    if (keys.length) await redis.del(keys);
+    redis.disconnect();
     const admin = new pg.Client({ connectionString: primaryUrl });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
