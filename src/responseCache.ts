@@ -25,7 +25,9 @@ import type { Logger } from 'pino';
  *
  * Redis failures never fail a request: a version that cannot be read skips the cache for that
  * request, a failed read is a miss, a failed write of the cache is dropped (logged). A bump Redis
- * did not take is owed and paid as soon as Redis answers again. Give the cache's Redis a
+ * did not take is owed and paid as soon as Redis answers again; until then the owing process
+ * serves nothing cached, but another process that still reaches Redis may serve answers from
+ * before the write, for at most the TTL. Give the cache's Redis a
  * `maxmemory-policy` that evicts keys with a TTL first (`volatile-lru`): answers then make room,
  * and the version (no TTL) can always be bumped; under `noeviction` a full Redis refuses the bump.
  */
