@@ -17,13 +17,13 @@ import {
   isInterfaceType,
   type GraphQLOutputType,
   getArgumentValues,
-  getVariableValues,
   Lexer,
   Source,
   TokenKind,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './resolvers/lists/connection.ts';
+import { coercedVariables } from './input/boundary.ts';
 import { FILTERS, filterCost } from './resolvers/lists/filter.ts';
 import { WORK_COSTS } from './resolvers/lists/work.ts';
 import { MAX_LINKS_PER_ARTICLE } from './resolvers/writing/references.ts';
@@ -286,19 +286,18 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
       );
       if (!operation) return;
       // the cost reads arguments as the resolvers will get them: variables coerced to their types
-      const variables = getVariableValues(
+      const variables = coercedVariables(
         args.schema,
-        operation.variableDefinitions ?? [],
-        (args.variableValues ?? {}) as Record<string, unknown>,
-        { maxErrors: 1 },
+        operation,
+        args.variableValues as Record<string, unknown> | undefined,
       );
       // variables that do not coerce: execution refuses them before anything runs
-      if (!variables.coerced) return;
+      if (!variables) return;
       const cost = operationCost(
         args.schema,
         document,
         operation,
-        variables.coerced,
+        variables,
         // counting stops a little past the limit: a huge query costs no more work to refuse
         2 * limits.maxCost,
       );

@@ -130,8 +130,10 @@ function redisCache(redis: Redis, prefix: string, log: Logger): Cache {
     },
     async set(key, result, _entities, ttl) {
       if (key.startsWith(UNCACHED)) return;
+      const text = JSON.stringify(result);
+      if (text.length > MAX_CACHED_ANSWER_CHARS) return;
       try {
-        await redis.set(prefix + key, JSON.stringify(result), 'PX', Math.max(1, Math.round(ttl)));
+        await redis.set(prefix + key, text, 'PX', Math.max(1, Math.round(ttl)));
       } catch (error) {
         log.warn({ cause: (error as Error).message }, 'response cache: answer not stored');
       }
@@ -142,12 +144,15 @@ function redisCache(redis: Redis, prefix: string, log: Logger): Cache {
   };
 }
 
-/** The in-process cache: the library's LRU, skipping keys of requests without a version. */
+/** The in-process cache: the library's LRU, skipping keys of requests without a version and answers over MAX_CACHED_ANSWER_CHARS. */
 function memoryCache(): Cache {
   const cache = createInMemoryCache({ max: MEMORY_ENTRIES });
   return {
     get: (key) => (key.startsWith(UNCACHED) ? undefined : cache.get(key)),
-    set: (key, result, entities, ttl) => (key.startsWith(UNCACHED) ? undefined : cache.set(key, result, entities, ttl)),
+    set: (key, result, entities, ttl) =>
+      key.startsWith(UNCACHED) || JSON.stringify(result).length > MAX_CACHED_ANSWER_CHARS
+        ? undefined
+        : cache.set(key, result, entities, ttl),
     invalidate: (entities) => cache.invalidate(entities),
   };
 }
@@ -213,8 +218,8 @@ export function useAnonymousResponseCache(
       // the key is also the answer's ETag: opaque (it tells nothing of the data version) and quoted (RFC 9110)
       return `"${hash}"`;
     },
-    shouldCacheResult: ({ result }) =>
-      !result.errors?.length && JSON.stringify(result).length <= MAX_CACHED_ANSWER_CHARS,
+    // (answers over MAX_CACHED_ANSWER_CHARS are dropped by the stores, which serialize them anyway)
+    shouldCacheResult: ({ result }) => !result.errors?.length,
   });
   return {
     onPluginInit({ addPlugin }) {

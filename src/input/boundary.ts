@@ -84,6 +84,29 @@ function normalizeLiterals(document: DocumentNode): DocumentNode {
   });
 }
 
+const NO_VARIABLES: Record<string, unknown> = Object.freeze({});
+const coercions = new WeakMap<object, WeakMap<OperationDefinitionNode, Record<string, unknown> | null>>();
+
+/**
+ * The variables of `operation` coerced to their declared types (graphql-js getVariableValues), or
+ * null when they do not coerce (execution refuses them with its own message). Computed once per
+ * variables object and operation: the input boundary and the query cost read the same result.
+ */
+export function coercedVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+): Record<string, unknown> | null {
+  const key = variables ?? NO_VARIABLES;
+  let byOperation = coercions.get(key);
+  if (!byOperation) coercions.set(key, (byOperation = new WeakMap()));
+  if (!byOperation.has(operation)) {
+    const result = getVariableValues(schema, operation.variableDefinitions ?? [], key, { maxErrors: 1 });
+    byOperation.set(operation, result.coerced ?? null);
+  }
+  return byOperation.get(operation)!;
+}
+
 function refusal(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, {
     extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 }, ...extensions },
@@ -100,9 +123,9 @@ function argumentProblems(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
 ): TextProblem[] {
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+  const coerced = coercedVariables(schema, operation, variables);
   // variables that do not coerce are refused by execution itself, with their own message
-  if (coerced.errors) return [];
+  if (!coerced) return [];
   const typeInfo = new TypeInfo(schema);
   const mutation = schema.getMutationType();
   const problems: TextProblem[] = [];
@@ -120,7 +143,7 @@ function argumentProblems(
           if (mutation && typeInfo.getParentType() === mutation) return;
           let values: Record<string, unknown>;
           try {
-            values = getArgumentValues(field, node, coerced.coerced);
+            values = getArgumentValues(field, node, coerced);
           } catch {
             return; // refused by execution with graphql-js's own message
           }
