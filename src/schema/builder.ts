@@ -47,7 +47,8 @@ function nodeId(info: GraphQLResolveInfo, id: { typename: string; id: string }):
   return id;
 }
 
-function capitalize(name: string): string {
+/** `name` with its first letter upper-cased (type names from field names). */
+export function capitalize(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 

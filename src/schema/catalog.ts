@@ -18,7 +18,7 @@ import {
 } from '../resolvers/catalog/writes.ts';
 import { NAMED_COLUMNS } from '../resolvers/lists/order.ts';
 import { Author, CreateAuthorInput, UpdateAuthorInput } from './author.ts';
-import { builder, encodeGlobalID } from './builder.ts';
+import { builder, capitalize, encodeGlobalID } from './builder.ts';
 import { cappedCountField, totalCountField } from './common.ts';
 import { AuthorListFilter, orderInput, TopicListFilter } from './lists.ts';
 import { selectsAny } from './lookahead.ts';
@@ -28,7 +28,7 @@ import { CreateTopicInput, Topic, UpdateTopicInput } from './topic.ts';
  * The catalog in the schema: authors and topics are listed, created, renamed, deleted and
  * merged alike, so their list query (`authors`, `topics`), connection types and mutations
  * (`create<Kind>`, `update<Kind>`, `delete<Kind>`, `merge<Kind>s`) are made here once per kind
- * from CATALOG. What differs (a topic's slug) is in the kind's own module: its node, its lookup
+ * (catalogSchema, called below for each). What differs (a topic's slug) is in the kind's own module: its node, its lookup
  * query and its create and update inputs.
  */
 
@@ -74,10 +74,6 @@ interface CatalogSpec<Create extends object, Update extends object> {
     ) => Promise<{ id: number }>;
     description: string;
   };
-}
-
-function capitalize(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
 function catalogSchema<Create extends object, Update extends object>(spec: CatalogSpec<Create, Update>) {
