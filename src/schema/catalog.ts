@@ -28,8 +28,8 @@ import { CreateTopicInput, Topic, UpdateTopicInput } from './topic.ts';
  * The catalog in the schema: authors and topics are listed, created, renamed, deleted and
  * merged alike, so their list query (`authors`, `topics`), connection types and mutations
  * (`create<Kind>`, `update<Kind>`, `delete<Kind>`, `merge<Kind>s`) are made here once per kind
- * (catalogSchema, called below for each). What differs (a topic's slug) is in the kind's own module: its node, its lookup
- * query and its create and update inputs.
+ * (catalogSchema, called below for each). What differs (a topic's slug) is in the kind's own
+ * module: its node, its lookup query and its create and update inputs.
  */
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
