@@ -159,6 +159,8 @@ async function main(): Promise<void> {
   const where =
     settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
   log.info({ port }, `Newsgraph API on http://localhost:${port}${GRAPHQL_ENDPOINT} (${where})`);
+  const { startRollupCompaction } = await import('./db/rollupCompaction.ts');
+  const compaction = startRollupCompaction(prisma, log);
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in
   // flight finish (a mutation in flight commits and answers), then the database closes.
@@ -171,10 +173,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, settings.shutdownTimeoutMs).unref();
     server.close(() => {
-      disconnect().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      compaction
+        .stop()
+        .then(disconnect)
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
     server.closeIdleConnections();
   };

@@ -4,6 +4,7 @@ import { graphql } from './gql/index.ts';
 import { execute, type Result } from './support/api.ts';
 import { globalId } from './support/demo.ts';
 import { callers, type Caller } from './support/keys.ts';
+import { rollupDrift } from './support/rollup.ts';
 import { serverUrl } from './support/targets.ts';
 
 vi.hoisted(() => {
@@ -139,7 +140,7 @@ function tally(outcomes: string[]): Record<string, number> {
   return counts;
 }
 
-/** Counters equal the rows they count; bylines are numbered 0, 1, 2... */
+/** Counters equal the rows they count (the count rollup too); bylines are numbered 0, 1, 2... */
 async function expectInvariants(): Promise<void> {
   const [counts] = await prisma.$queryRaw<{ authors: number; topics: number; bylines: number }[]>`
     SELECT
@@ -151,6 +152,8 @@ async function expectInvariants(): Promise<void> {
         SELECT "articleId" FROM "ArticleAuthor" GROUP BY "articleId"
         HAVING max("position") <> count(*) - 1 OR min("position") <> 0) AS gaps) AS "bylines"`;
   expect(counts).toEqual({ authors: 0, topics: 0, bylines: 0 });
+  // the count rollup follows concurrent writes exactly
+  expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
 }
 
 let serial = 0;

@@ -1,14 +1,17 @@
 import type { Db } from '../../db/client.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
+import type { Condition } from '../lists/condition.ts';
 import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
+import { rollupColumnsWhere, rollupPlan, rollupWhere, type RollupPlan } from './rollup.ts';
 import { articleSearch } from './search.ts';
 
 /**
  * How the articles of a result set (the same filter and search as `articles`) break down: by
  * topic, source, priority, Australian relevance and month of publication. One SQL statement:
- * the matching rows are found once (a materialized CTE) and every breakdown groups that set.
+ * the matching rows are found once (a materialized CTE) and every breakdown groups that set; a
+ * filter the count rollup answers (rollup.ts) groups its rows instead of the articles.
  */
 
 /**
@@ -74,11 +77,28 @@ type FacetRow = { facet: string; key: string | null; count: number; rank: number
 export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const topTopics = checkTop(args.topTopics, 'topTopics');
   const topSources = checkTop(args.topSources, 'topSources');
-  const filter = toSql(articleCondition(args.filter), tableScope('a'));
+  const condition = articleCondition(args.filter);
   const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
+  const rollup = search ? null : rollupPlan(condition);
+  const rows =
+    rollup && rollup.topicId === 0 && !(rollup.usesSource && topTopics > 0)
+      ? await rollupFacetRows(db, rollup, topTopics, topSources)
+      : await matchedFacetRows(db, condition, search, topTopics, topSources);
+  return toFacets(rows);
+}
+
+/** The facets of the matching articles themselves: every match read once (a materialized CTE). */
+function matchedFacetRows(
+  db: Db,
+  condition: Condition,
+  search: ReturnType<typeof articleSearch> | null,
+  topTopics: number,
+  topSources: number,
+): Promise<FacetRow[]> {
+  const filter = toSql(condition, tableScope('a'));
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;
-  const rows = await db.$queryRaw<FacetRow[]>`
+  return db.$queryRaw<FacetRow[]>`
     WITH matched AS MATERIALIZED (
       SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM ${from} WHERE ${where}
     )
@@ -100,7 +120,44 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
             (row_number() OVER (ORDER BY count(*) DESC, t."topicId"))::int
      FROM "ArticleTopic" t JOIN matched m ON m."id" = t."articleId"
      GROUP BY t."topicId" ORDER BY 4 LIMIT ${topTopics})`;
+}
 
+/**
+ * The same facets summed from the count rollup (rollup.ts), for a filter it answers over every
+ * article's row: the topics from the per-topic rows with the same condition (so not when the
+ * condition tests the source, which those rows do not have). Keys whose rows sum to zero are
+ * left out, as no article has them.
+ */
+function rollupFacetRows(db: Db, plan: RollupPlan, topTopics: number, topSources: number): Promise<FacetRow[]> {
+  const where = rollupWhere(plan);
+  // every topic's rows, under the same condition
+  const topics = topTopics > 0 ? rollupColumnsWhere(plan) : Prisma.sql`FALSE`;
+  return db.$queryRaw<FacetRow[]>`
+    WITH matched AS MATERIALIZED (
+      SELECT r."source", r."priority", r."isAustralian", r."publishedMonth", sum(r."n")::int AS "n"
+      FROM "ArticleRollup" r WHERE ${where} GROUP BY 1, 2, 3, 4 HAVING sum(r."n") <> 0
+    )
+    SELECT 'total' AS "facet", NULL::text AS "key", COALESCE(sum(m."n"), 0)::int AS "count", 0::int AS "rank"
+    FROM matched m
+    UNION ALL
+    SELECT 'priority', m."priority"::text, sum(m."n")::int, 0 FROM matched m GROUP BY m."priority"
+    UNION ALL
+    SELECT 'australian', m."isAustralian"::text, sum(m."n")::int, 0 FROM matched m GROUP BY m."isAustralian"
+    UNION ALL
+    SELECT 'month', to_char(m."publishedMonth" AT TIME ZONE 'UTC', 'YYYY-MM'), sum(m."n")::int, 0
+    FROM matched m GROUP BY 2
+    UNION ALL
+    (SELECT 'source', m."source", sum(m."n")::int,
+            (row_number() OVER (ORDER BY sum(m."n") DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C"))::int
+     FROM matched m GROUP BY m."source" ORDER BY 4 LIMIT ${topSources})
+    UNION ALL
+    (SELECT 'topic', r."topicId"::text, sum(r."n")::int,
+            (row_number() OVER (ORDER BY sum(r."n") DESC, r."topicId"))::int
+     FROM "ArticleRollup" r WHERE r."topicId" <> 0 AND ${topics}
+     GROUP BY r."topicId" HAVING sum(r."n") <> 0 ORDER BY 4 LIMIT ${topTopics})`;
+}
+
+function toFacets(rows: FacetRow[]): Facets {
   const facets: Facets = { total: 0, topics: [], sources: [], priorities: [], australian: [], months: [] };
   const sources: { source: string; count: number; rank: number }[] = [];
   const topics: { topicId: number; count: number; rank: number }[] = [];

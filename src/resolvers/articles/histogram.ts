@@ -5,6 +5,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { boundMs } from '../../input/instant.ts';
 import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, timestamp, toSql } from '../lists/sqlWhere.ts';
+import { topicLinkPlan } from './rollup.ts';
 import { articleSearch } from './search.ts';
 
 /**
@@ -88,15 +89,21 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   }
   const unit = Prisma.raw(`'${UNITS[args.interval]}'`);
   const step = Prisma.raw(`'1 ${UNITS[args.interval]}'::interval`);
-  const filter = toSql(articleCondition(args.filter), tableScope('a'));
+  const condition = articleCondition(args.filter);
   const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
+  // one topic's articles by priority, relevance and date: its links alone hold what is counted
+  const links = search ? null : topicLinkPlan(condition);
+  const filter = links
+    ? and([Prisma.sql`a."topicId" = ${links.topicId}`, toSql(links.condition, tableScope('a'))])
+    : toSql(condition, tableScope('a'));
   const range = Prisma.sql`a."publishedAt" >= ${timestamp(from)} AND a."publishedAt" < ${timestamp(to)}`;
   const where = and([...(search ? [search.where] : []), range, filter]);
+  const table = search ? search.from : links ? Prisma.sql`"ArticleTopic" a` : Prisma.sql`"Article" a`;
   try {
     const rows = await db.$queryRaw<{ start: Date; count: number }[]>`
       WITH counted AS (
         SELECT date_trunc(${unit}, a."publishedAt", ${zone}) AS "start", count(*)::int AS "count"
-        FROM ${search ? search.from : Prisma.sql`"Article" a`}
+        FROM ${table}
         WHERE ${where}
         GROUP BY 1
       ), buckets AS (

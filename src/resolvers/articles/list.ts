@@ -5,8 +5,10 @@ import { pageWindow, type ConnectionArgs, type PageWindow, type SortTerm } from 
 import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { relevanceOrder, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
 import { prismaPage, prismaPageQuery, selectWithKeys } from '../lists/page.ts';
+import type { Where } from '../lists/prismaWhere.ts';
 import { toPrismaWhere } from '../lists/prismaWhere.ts';
 import { rankedPage } from '../lists/ranked.ts';
+import { rollupCount, rollupPlan, topicLinkCount, topicLinkPlan } from './rollup.ts';
 import { articleSearch } from './search.ts';
 
 /**
@@ -67,16 +69,24 @@ export type ArticleSelection = { select?: Prisma.ArticleSelect; include?: Prisma
 /**
  * One page of articles. `selection` is what the GraphQL query asked for (planned by
  * plugin-prisma), so authors and topics arrive in the same statement; the total is counted
- * only when asked for.
+ * only when asked for: from the count rollup or one topic's links when the filter allows
+ * (rollup.ts), else by counting the matching articles.
  */
 export function listArticles(db: Db, args: ArticleListArgs, selection: ArticleSelection = {}) {
   const { terms, window, condition } = planArticlePage(args);
+  const rollup = rollupPlan(condition);
+  const links = rollup ? null : topicLinkPlan(condition);
   return prismaPage(
     condition,
     terms,
     window,
     (page) => db.article.findMany({ ...selectWithKeys(selection, terms), ...page } as Prisma.ArticleFindManyArgs),
-    (where, cap) => db.article.count({ where, take: cap != null ? cap + 1 : undefined }),
+    (where, cap) =>
+      rollup
+        ? rollupCount(db, rollup)
+        : links
+          ? topicLinkCount(db, links, cap)
+          : db.article.count({ where, take: cap != null ? cap + 1 : undefined }),
   );
 }
 
@@ -108,9 +118,28 @@ export function searchArticles(
   });
 }
 
-/** The Prisma relation query that loads one page of a parent's articles through a join table. */
+/**
+ * Where a link row (ArticleAuthor, ArticleTopic) holds an article's sort key itself: its copy of
+ * `publishedAt` and its `articleId`. Ordering and paging by them walks the link table's
+ * (parent, publishedAt DESC, articleId DESC) index instead of joining every linked article.
+ */
+const LINK_KEYS: Readonly<Record<string, string>> = { publishedAt: 'publishedAt', id: 'articleId' };
+
+/** A one-column condition or order on an article, as it applies to the article's link row. */
+function onLink(where: Where): Where {
+  const [entry] = Object.entries(where);
+  const [column, value] = entry!;
+  const own = Object.keys(where).length === 1 ? LINK_KEYS[column] : undefined;
+  return own ? { [own]: value } : { article: where };
+}
+
+/**
+ * The Prisma relation query that loads one page of a parent's articles through a join table:
+ * the filter applies to the article, the order and cursor to the link's own copies where it has
+ * them (LINK_KEYS).
+ */
 export function nestedArticlePage(plan: ArticlePagePlan, articleSelection: ArticleSelection) {
-  const page = prismaPageQuery(plan.condition, plan.terms, plan.window, (where) => ({ article: where }));
+  const page = prismaPageQuery(plan.condition, plan.terms, plan.window, onLink, (where) => ({ article: where }));
   return { ...page, select: { article: selectWithKeys(articleSelection, plan.terms) } };
 }
 

@@ -33,19 +33,20 @@ export function prismaOrderBy(
 
 /**
  * The Prisma query of one page: `condition` and the window's keyset, ordered and limited.
- * `leaf` wraps each column condition and order, e.g. `(x) => ({ article: x })` to page through
- * a link table (the filter itself is wrapped whole).
+ * `leaf` places each keyset condition and order on one column, e.g. `(x) => ({ article: x })` to
+ * page through a link table; `wrap` places the filter, whole (by default as `leaf` does).
  */
 export function prismaPageQuery(
   condition: Condition,
   terms: readonly SortTerm[],
   window: PageWindow,
   leaf?: (where: Where) => Where,
+  wrap = leaf,
 ): PrismaPageQuery {
   const filter = toPrismaWhere(condition);
   const keyset = windowCondition(terms, window);
   return {
-    where: { AND: [leaf ? leaf(filter) : filter, ...(isAlways(keyset) ? [] : [toPrismaWhere(keyset, leaf)])] },
+    where: { AND: [wrap ? wrap(filter) : filter, ...(isAlways(keyset) ? [] : [toPrismaWhere(keyset, leaf)])] },
     orderBy: prismaOrderBy(terms, window, leaf),
     take: window.take,
   };

@@ -1,0 +1,168 @@
+import type { Db } from '../../db/client.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { all, type Condition } from '../lists/condition.ts';
+import { sqlCount } from '../lists/page.ts';
+import { toSql, type SqlScope } from '../lists/sqlWhere.ts';
+
+/**
+ * Exact counts without reading every matching article. From the count rollup (the ArticleRollup table, kept by database triggers; see the
+ * count_rollups migration): how many articles have each (source, priority, isAustralian, month of
+ * publication), and each topic's articles by (priority, isAustralian, month). A filter made only of
+ * those columns, with at most one topic, is answered by summing a few hundred rows instead of
+ * reading every matching article; any other filter is counted the ordinary way. The answer is the
+ * same either way (the rollup changes in the same transaction as the articles), so these counts
+ * are exact. A filter on one topic's articles by their priority, Australian relevance and
+ * publication (any bounds) is also answered from the topic's links alone (`topicLinkPlan`), whose
+ * copies of those columns are kept by the same migration's triggers.
+ */
+
+/** Which rollup rows answer a filter, and the filter on their columns. */
+export interface RollupPlan {
+  /** 0: every article's row; otherwise the rows of this topic's articles. */
+  topicId: number;
+  /** On the rollup's columns (`publishedAt` bounds became `publishedMonth` ones). */
+  condition: Condition;
+  /** The condition tests `source` (only the article rows, topicId 0, have it). */
+  usesSource: boolean;
+}
+
+const MONTH_COLUMN = 'publishedMonth';
+
+/** True when `instant` is the first millisecond of a UTC month. */
+function isMonthStart(instant: Date): boolean {
+  return (
+    instant.getUTCDate() === 1 &&
+    instant.getUTCHours() === 0 &&
+    instant.getUTCMinutes() === 0 &&
+    instant.getUTCSeconds() === 0 &&
+    instant.getUTCMilliseconds() === 0
+  );
+}
+
+/**
+ * A publication bound as a bound on the month key, when it falls between months: `>= M` and
+ * `< M` for a month start M, and `> M - 1 ms`, `<= M - 1 ms` (instants are stored to the
+ * millisecond). Other bounds split a month: null.
+ */
+function monthBound(condition: Extract<Condition, { kind: 'compare' }>): Condition | null {
+  const value = condition.value;
+  if (!(value instanceof Date)) return null;
+  const { comparison } = condition;
+  if ((comparison === 'gte' || comparison === 'lt') && isMonthStart(value)) {
+    return { kind: 'compare', column: MONTH_COLUMN, comparison, value };
+  }
+  const next = new Date(value.getTime() + 1);
+  // past the last instant an article can have (year 9999) there is no month to compare with
+  if ((comparison === 'gt' || comparison === 'lte') && isMonthStart(next) && next.getUTCFullYear() <= 9999) {
+    return { kind: 'compare', column: MONTH_COLUMN, comparison: comparison === 'gt' ? 'gte' : 'lt', value: next };
+  }
+  return null;
+}
+
+/**
+ * The condition on the columns of the rollup (`target` 'rollup': publication bounds between
+ * months only) or of a topic link (`target` 'link': its copies of priority, isAustralian and
+ * publishedAt, no source), or null when a part needs the article itself.
+ */
+function onCopiedColumns(condition: Condition, target: 'rollup' | 'link', seen: { source: boolean }): Condition | null {
+  switch (condition.kind) {
+    case 'all':
+    case 'any': {
+      const parts = condition.parts.map((part) => onCopiedColumns(part, target, seen));
+      return parts.every((part) => part != null) ? { kind: condition.kind, parts: parts as Condition[] } : null;
+    }
+    case 'not': {
+      const part = onCopiedColumns(condition.part, target, seen);
+      return part && { kind: 'not', part };
+    }
+    case 'compare':
+      if (condition.column === 'publishedAt') return target === 'rollup' ? monthBound(condition) : condition;
+      return condition.column === 'priority' || condition.column === 'isAustralian' ? condition : null;
+    case 'in':
+      return condition.column === 'priority' ? condition : null;
+    case 'text':
+    case 'textIn':
+      if (condition.column !== 'source' || target === 'link') return null;
+      seen.source = true;
+      return condition;
+    case 'related':
+      return null;
+  }
+}
+
+/** The topic of `topics: { some: { id: { equals: T } } }` (or `in: [T]`), else null. */
+function singleTopic(condition: Condition): number | null {
+  if (condition.kind !== 'related' || condition.relation !== 'topics' || condition.quantifier !== 'some') return null;
+  const inner = condition.condition;
+  if (inner.kind === 'compare' && inner.column === 'id' && inner.comparison === 'equals') return Number(inner.value);
+  if (inner.kind === 'in' && inner.column === 'id' && inner.values.length === 1) return inner.values[0]!;
+  return null;
+}
+
+/**
+ * How the rollup answers `condition` (an article filter, condition.ts), or null when it cannot:
+ * any combination of conditions on priority, isAustralian, source (text matches) and
+ * publication bounds that fall between UTC months; or, ANDed with those but without source, one
+ * `topics: { some: { id } }` of a single topic.
+ */
+export function rollupPlan(condition: Condition): RollupPlan | null {
+  const parts = condition.kind === 'all' ? condition.parts : [condition];
+  const topics = parts.map(singleTopic);
+  const topicParts = topics.filter((topic) => topic != null);
+  if (topicParts.length > 1) return null;
+  const seen = { source: false };
+  const rest = onCopiedColumns(all(parts.filter((_, index) => topics[index] == null)), 'rollup', seen);
+  if (!rest) return null;
+  if (topicParts.length === 1) {
+    return seen.source ? null : { topicId: topicParts[0]!, condition: rest, usesSource: false };
+  }
+  return { topicId: 0, condition: rest, usesSource: seen.source };
+}
+
+const ROLLUP: SqlScope = { column: (name) => Prisma.raw(`r."${name}"`) };
+
+/** The plan's condition on the rollup's columns, for a query over `"ArticleRollup" r`. */
+export function rollupColumnsWhere(plan: RollupPlan): Prisma.Sql {
+  return toSql(plan.condition, ROLLUP);
+}
+
+/** The SQL condition selecting the plan's rollup rows, for a query over `"ArticleRollup" r`. */
+export function rollupWhere(plan: RollupPlan): Prisma.Sql {
+  return Prisma.sql`r."topicId" = ${plan.topicId} AND ${rollupColumnsWhere(plan)}`;
+}
+
+/** The number of articles the plan's filter matches: one statement over the rollup. */
+export async function rollupCount(db: Db, plan: RollupPlan): Promise<number> {
+  const [row] = await db.$queryRaw<{ count: number }[]>`
+    SELECT COALESCE(sum(r."n"), 0)::int AS "count" FROM "ArticleRollup" r WHERE ${rollupWhere(plan)}`;
+  return row!.count;
+}
+
+/**
+ * A filter on one topic's articles that the topic's links answer alone, from their copies of the
+ * article's priority, isAustralian and publishedAt (any bounds): `topics: { some: { id } }` of a
+ * single topic ANDed with conditions on those columns. Null otherwise. The rows of
+ * `"ArticleTopic"` with that `topicId` and `condition` (same column names) are then the matching
+ * articles, one each, reached through the (topicId, publishedAt) index.
+ */
+export function topicLinkPlan(condition: Condition): { topicId: number; condition: Condition } | null {
+  const parts = condition.kind === 'all' ? condition.parts : [condition];
+  const topics = parts.map(singleTopic);
+  const topicParts = topics.filter((topic) => topic != null);
+  if (topicParts.length !== 1) return null;
+  const seen = { source: false };
+  const rest = onCopiedColumns(all(parts.filter((_, index) => topics[index] == null)), 'link', seen);
+  return rest && { topicId: topicParts[0]!, condition: rest };
+}
+
+/** The number of one topic's articles matching the plan's condition, counted on its links (at most `cap + 1`). */
+export async function topicLinkCount(
+  db: Db,
+  plan: { topicId: number; condition: Condition },
+  cap?: number,
+): Promise<number> {
+  const links = Prisma.sql`"ArticleTopic" a`;
+  return sqlCount(db, links, Prisma.sql`a."topicId" = ${plan.topicId} AND ${toSql(plan.condition, LINK)}`, cap);
+}
+
+const LINK: SqlScope = { column: (name) => Prisma.raw(`a."${name}"`) };
