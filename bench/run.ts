@@ -42,6 +42,8 @@ interface Options {
   duration: number;
   connections: number[];
   scale: number[];
+  /** Measure --scale on this existing database rather than generated ones. */
+  scaleDatabase?: string;
   keep: boolean;
 }
 
@@ -54,6 +56,8 @@ const USAGE = `usage: npm run bench -- [options]
   --duration <s>          seconds per operation and connection count (default 10; 2 with --quick)
   --scale                 also canonical, canonical-no-total, search, facets, histogram at 10k, 100k, 1M (PostgreSQL)
   --scale-sizes <list>    other sizes for --scale, e.g. 10000,100000
+  --scale-database <url>  --scale on this PostgreSQL database (one kept with --keep) instead of
+                          generating one per size: migrated, compacted, measured, kept
   --keep                  keep the benchmark database
   --dry-run               print the options and exit
   --help                  this text`;
@@ -77,6 +81,7 @@ function parseArgs(argv: string[]): Options & { dryRun: boolean } {
         duration: { type: 'string' },
         scale: { type: 'boolean' },
         'scale-sizes': { type: 'string' },
+        'scale-database': { type: 'string' },
         keep: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -107,6 +112,7 @@ function parseArgs(argv: string[]): Options & { dryRun: boolean } {
     duration: numbers(values.duration ?? (quick ? '2' : '10'), 'duration')[0]!,
     connections: numbers(values.connections ?? (quick ? '8' : '1,8,32'), 'connections'),
     scale: values.scale ? numbers(values['scale-sizes'] ?? '10000,100000,1000000', 'scale-sizes') : [],
+    scaleDatabase: values['scale-database'],
     keep: values.keep ?? false,
     dryRun: values['dry-run'] ?? false,
   };
@@ -596,15 +602,30 @@ async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promi
   return out;
 }
 
+/** A database kept by an earlier run (--scale-database): brought to the current schema, never dropped. */
+async function existingDatabase(url: string): Promise<{ database: Database; size: number }> {
+  await applyMigrations({ kind: 'postgres', url });
+  const database: Database = { kind: 'postgres', location: url, drop: async () => {} };
+  const size = await withClient(database, async (db) => {
+    await db.query('SELECT "newsgraph_compact_rollup"()');
+    await db.query('VACUUM (ANALYZE)');
+    return Number(((await db.query('SELECT count(*) AS n FROM "Article"')).rows as { n: string }[])[0]!.n);
+  });
+  return { database, size };
+}
+
 async function scaleRun(options: Options): Promise<ScalePoint[]> {
   const points: ScalePoint[] = [];
-  for (const size of options.scale) {
-    const database = await createDatabase('postgres', size);
+  const sizes = options.scaleDatabase ? [0] : options.scale;
+  for (const planned of sizes) {
+    const { database, size } = options.scaleDatabase
+      ? await existingDatabase(options.scaleDatabase)
+      : { database: await createDatabase('postgres', planned), size: planned };
     requestCounter = 0;
     try {
       const fixtures = await prepareFixtures(database);
       const ops = operations(fixtures).filter((op) =>
-        ['canonical', 'canonical-no-total', 'search', 'facets', 'histogram'].includes(op.name),
+        ['canonical', 'canonical-no-total', 'search', 'facets', 'histogram', 'author-page'].includes(op.name),
       );
       const api = await startProcess('src/main.ts', apiEnv(database), '/readyz');
       const answers = await apiAnswers(api, ops);
@@ -652,7 +673,7 @@ async function main(): Promise<void> {
     // A target measured now replaces its earlier numbers; other targets' are kept.
     measurements: [...previous.measurements.filter((m) => !options.targets.includes(m.target)), ...measurements],
     // Likewise a dataset size measured now replaces that size's scale points.
-    scale: [...previous.scale.filter((p) => !options.scale.includes(p.articles)), ...scale].sort(
+    scale: [...previous.scale.filter((p) => !scale.some((point) => point.articles === p.articles)), ...scale].sort(
       (a, b) => a.articles - b.articles,
     ),
   };
@@ -660,7 +681,8 @@ async function main(): Promise<void> {
   const file = writeResults(path.join(outDir, options.quick ? 'quick.md' : 'RESULTS.md'), {
     ...raw,
     commit,
-    options,
+    // the sizes this run measured (an existing database's is known only once counted)
+    options: { ...options, scale: [...new Set(scale.map((point) => point.articles))] },
     seconds: (Date.now() - started) / 1000,
     notes: fs.existsSync(path.join(root, 'bench/FINDINGS.md'))
       ? fs.readFileSync(path.join(root, 'bench/FINDINGS.md'), 'utf8')
