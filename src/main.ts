@@ -158,7 +158,6 @@ async function main(): Promise<void> {
   }
   const where =
     settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
-  log.info({ port }, `Newsgraph API on http://localhost:${port}${GRAPHQL_ENDPOINT} (${where})`);
   const { startRollupCompaction } = await import('./db/rollupCompaction.ts');
   const compaction = startRollupCompaction(prisma, log);
 
@@ -185,6 +184,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // announced once a SIGTERM or SIGINT would be handled: whoever waits for this line may stop us
+  log.info({ port }, `Newsgraph API on http://localhost:${port}${GRAPHQL_ENDPOINT} (${where})`);
 }
 
 main().catch((error: unknown) => {
