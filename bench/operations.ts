@@ -15,6 +15,8 @@ export interface Operation {
   floor?: { sql: string; params: (variables: Record<string, unknown>) => unknown[] };
   /** Needs an EDITOR key. */
   write?: boolean;
+  /** Sent as this trusted document's id (`{ documentId, variables }`) instead of the query text. */
+  documentId?: string;
 }
 
 export interface Fixtures {

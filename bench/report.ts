@@ -98,6 +98,8 @@ export function writeResults(
     };
     seconds: number;
     notes?: string;
+    /** Microseconds graphql-js takes to parse and validate the canonical query (no cache). */
+    parseValidateUs?: number;
   },
 ): string {
   const byTarget = (target: string) => run.measurements.filter((m) => m.target === target);
@@ -113,6 +115,11 @@ export function writeResults(
     '- "floor": the same answer from hand-written SQL behind a bare node:http server (bench/floor.ts). Every answer was checked equal to the floor before timing.',
     '- CPU ms/req: user+system CPU of the API process (+ all PostgreSQL processes, for the server) divided by requests. With PGlite the database runs inside the API process.',
   ];
+  if (run.parseValidateUs != null) {
+    sections.push(
+      `- Parsing and validating the canonical query takes ${run.parseValidateUs.toFixed(0)} µs without a cache (graphql-js against schema.graphql, this run). Yoga caches both by query text, so on a warm server \`canonical-trusted\` (the id of a trusted document instead of the text) against \`canonical-no-total\` shows what is left to save: the cache lookup and the request's bytes.`,
+    );
+  }
   for (const target of ['postgres', 'pglite']) {
     const rows = byTarget(target);
     if (!rows.length) continue;

@@ -3,11 +3,13 @@ import { Redis } from 'ioredis';
 import { parseArgs as parseArgv } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { buildSchema, parse, validate } from 'graphql';
 import pg from 'pg';
 import { parseConfig } from '../src/config.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
@@ -329,7 +331,8 @@ async function prepareFixtures(database: Database): Promise<Fixtures> {
 let requestCounter = 0;
 
 function graphqlBody(op: Operation, i: number): string {
-  return JSON.stringify({ query: op.query, variables: op.variables(i) });
+  const document = op.documentId ? { documentId: op.documentId } : { query: op.query };
+  return JSON.stringify({ ...document, variables: op.variables(i) });
 }
 
 /** Reads are anonymous, as a public frontend's are; writes carry the bench's EDITOR key. */
@@ -488,6 +491,57 @@ function apiEnv(database: Database): Record<string, string> {
   };
 }
 
+/**
+ * canonical-no-total sent by documentId to a server that runs only trusted documents: what a
+ * production client built with the manifest sends. Its answers are checked equal to the text's.
+ */
+async function trustedRun(
+  database: Database,
+  ops: Operation[],
+  answers: Map<string, unknown[]>,
+  floorRuns: Map<string, LoadResult>,
+  options: Options,
+): Promise<Measurement[]> {
+  const text = ops.find((op) => op.name === 'canonical-no-total')!;
+  const documentId = crypto.createHash('sha256').update(text.query).digest('hex');
+  const manifest = path.join(os.tmpdir(), `newsgraph-bench-manifest-${process.pid}.json`);
+  fs.writeFileSync(manifest, JSON.stringify({ [documentId]: text.query }));
+  const trusted = {
+    ...text,
+    name: 'canonical-trusted',
+    title: `${text.title}, sent as a trusted document id`,
+    documentId,
+  };
+  const out: Measurement[] = [];
+  const api = await startProcess(
+    'src/main.ts',
+    { ...apiEnv(database), TRUSTED_DOCUMENTS: manifest, TRUSTED_DOCUMENTS_ONLY: 'true' },
+    '/readyz',
+  );
+  try {
+    const sent = await apiAnswers(api, [trusted]);
+    assert.deepStrictEqual(sent.get(trusted.name), answers.get(text.name), `${database.kind}: trusted answers differ`);
+    for (const connections of options.connections) {
+      const result = await load(api, 'api', trusted, connections, options.duration, database);
+      out.push({
+        target: database.kind,
+        articles: options.articles,
+        op: trusted.name,
+        title: trusted.title,
+        connections,
+        api: result,
+        floor: floorRuns.get(`canonical-no-total/${connections}`) ?? null,
+        measuredAt: MEASURED_AT,
+      });
+      log(`${database.kind} ${trusted.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms`);
+    }
+  } finally {
+    await api.stop();
+    fs.rmSync(manifest, { force: true });
+  }
+  return out;
+}
+
 /** The API with its response cache: in Redis on the server (BENCH_REDIS_URL), in memory on PGlite. */
 function cachedApiEnv(database: Database): Record<string, string> {
   return {
@@ -596,6 +650,8 @@ async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promi
       }
       await api.stop();
     } else log(`${kind}: Redis does not answer at ${REDIS_URL}: no cached measurement`);
+    // 4. The list without totalCount again, sent as a trusted document's id (production's way).
+    out.push(...(await trustedRun(database, ops, answers, floorRuns, options)));
   } finally {
     if (!options.keep) await database.drop();
   }
@@ -645,6 +701,18 @@ async function scaleRun(options: Options): Promise<ScalePoint[]> {
   return points;
 }
 
+/** Mean microseconds graphql-js takes to parse and validate the canonical query against schema.graphql. */
+function parseValidateMicros(runs = 2_000): number {
+  const schema = buildSchema(fs.readFileSync(path.join(root, 'schema.graphql'), 'utf8'));
+  const text = operations({} as Fixtures).find((op) => op.name === 'canonical')!.query;
+  for (let i = 0; i < 200; i += 1) validate(schema, parse(text)); // warm the JIT
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < runs; i += 1) {
+    if (validate(schema, parse(text)).length) throw new Error('the canonical query does not validate');
+  }
+  return Number(process.hrtime.bigint() - started) / 1_000 / runs;
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (options.dryRun) {
@@ -681,6 +749,7 @@ async function main(): Promise<void> {
   const file = writeResults(path.join(outDir, options.quick ? 'quick.md' : 'RESULTS.md'), {
     ...raw,
     commit,
+    parseValidateUs: parseValidateMicros(),
     // the sizes this run measured (an existing database's is known only once counted)
     options: { ...options, scale: [...new Set(scale.map((point) => point.articles))] },
     seconds: (Date.now() - started) / 1000,
