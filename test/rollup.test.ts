@@ -315,4 +315,50 @@ describe('count rollup', () => {
     const filter = { topics: { some: { id: { equals: topic.id } } }, publishedAt: { gte: '2024-05-01T00:00:00.000Z' } };
     expect((await query(Totals, { filter })).articles.totalCount).toBe(10);
   });
+  it.runIf(serverUrl)('copies an update that races a new link onto it (PostgreSQL server)', async () => {
+    const article = await prisma.article.findFirstOrThrow({ orderBy: { id: 'asc' } });
+    const topic = await prisma.topic.create({ data: { name: 'Rollup race', slug: 'rollup-race' } });
+    for (const order of ['link first', 'update first'] as const) {
+      await prisma.articleTopic.deleteMany({ where: { topicId: topic.id } });
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 400));
+      const link = prisma.$transaction(
+        async (tx) => {
+          if (order === 'update first') await pause();
+          await tx.$executeRaw`INSERT INTO "ArticleTopic" ("articleId", "topicId") VALUES (${article.id}, ${topic.id})`;
+          if (order === 'link first') await pause();
+        },
+        { timeout: 10_000 },
+      );
+      const update = prisma.$transaction(
+        async (tx) => {
+          if (order === 'link first') await new Promise((resolve) => setTimeout(resolve, 100));
+          await tx.$executeRaw`UPDATE "Article" SET "priority" = 6 - "priority", "publishedAt" = "publishedAt" - interval '40 days' WHERE "id" = ${article.id}`;
+          if (order === 'update first') await pause();
+        },
+        { timeout: 10_000 },
+      );
+      await Promise.all([link, update]);
+      expect(await rollupDrift(), order).toEqual({ keys: 0, copies: 0 });
+    }
+  });
+
+  it('refuses a link to a missing article as its foreign key does', async () => {
+    const topic = await prisma.topic.findFirstOrThrow();
+    await expect(
+      prisma.$executeRaw`INSERT INTO "ArticleTopic" ("articleId", "topicId") VALUES (${2_000_000_000}, ${topic.id})`,
+    ).rejects.toThrow(/23503|foreign key/);
+    const author = await prisma.author.findFirstOrThrow();
+    await expect(
+      prisma.$executeRaw`INSERT INTO "ArticleAuthor" ("articleId", "authorId", "position") VALUES (${2_000_000_000}, ${author.id}, 0)`,
+    ).rejects.toThrow(/23503|foreign key/);
+  });
+
+  it('empties the counts of what TRUNCATE empties', async () => {
+    await prisma.$executeRawUnsafe('TRUNCATE "ArticleTopic"');
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await prisma.articleRollup.count({ where: { topicId: { not: 0 } } })).toBe(0);
+    await prisma.$executeRawUnsafe('TRUNCATE "Article" CASCADE');
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect((await query(Totals, { filter: { priority: { gte: 1 } } })).articles.totalCount).toBe(0);
+  });
 });

@@ -52,11 +52,19 @@ CREATE INDEX "ArticleRollup_topicId_idx" ON "ArticleRollup"("topicId");
 CREATE FUNCTION "newsgraph_month"(instant timestamptz) RETURNS timestamptz
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT date_trunc('month', instant, 'UTC') $$;
 
--- A link takes its article's columns when it is made or moved to another article.
+-- A link takes its article's columns when it is made or moved to another article. FOR SHARE: an
+-- update of the article in progress is waited for (and read once committed), and an update that
+-- starts later waits for this link to commit, so its trigger (below) sees the link and copies
+-- the new values onto it.
 CREATE FUNCTION "newsgraph_copy_article_columns"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   SELECT a."priority", a."isAustralian", a."publishedAt" INTO NEW."priority", NEW."isAustralian", NEW."publishedAt"
-  FROM "Article" a WHERE a."id" = NEW."articleId";
+  FROM "Article" a WHERE a."id" = NEW."articleId" FOR SHARE;
+  IF NOT FOUND THEN
+    -- what the foreign key would say (its check comes after the NOT NULL one these columns fail)
+    RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%_articleId_fkey"',
+      TG_TABLE_NAME, TG_TABLE_NAME USING ERRCODE = 'foreign_key_violation';
+  END IF;
   RETURN NEW;
 END $$;
 
@@ -65,7 +73,12 @@ CREATE TRIGGER "ArticleTopic_copy_article_columns" BEFORE INSERT OR UPDATE OF "a
 
 CREATE FUNCTION "newsgraph_copy_article_published_at"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  SELECT a."publishedAt" INTO NEW."publishedAt" FROM "Article" a WHERE a."id" = NEW."articleId";
+  SELECT a."publishedAt" INTO NEW."publishedAt" FROM "Article" a WHERE a."id" = NEW."articleId" FOR SHARE;
+  IF NOT FOUND THEN
+    -- what the foreign key would say (its check comes after the NOT NULL one these columns fail)
+    RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%_articleId_fkey"',
+      TG_TABLE_NAME, TG_TABLE_NAME USING ERRCODE = 'foreign_key_violation';
+  END IF;
   RETURN NEW;
 END $$;
 
@@ -138,6 +151,23 @@ CREATE TRIGGER "ArticleTopic_rollup_update" AFTER UPDATE ON "ArticleTopic"
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_rollup_topics"();
 CREATE TRIGGER "ArticleTopic_rollup_delete" AFTER DELETE ON "ArticleTopic"
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_rollup_topics"();
+
+-- TRUNCATE fires no row or statement trigger above: emptying the articles (with CASCADE) or the
+-- topic links empties the counts they made.
+CREATE FUNCTION "newsgraph_rollup_truncate"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'Article' THEN
+    DELETE FROM "ArticleRollup";
+  ELSE
+    DELETE FROM "ArticleRollup" WHERE "topicId" <> 0;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER "Article_rollup_truncate" AFTER TRUNCATE ON "Article"
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_rollup_truncate"();
+CREATE TRIGGER "ArticleTopic_rollup_truncate" AFTER TRUNCATE ON "ArticleTopic"
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_rollup_truncate"();
 
 -- Merges the delta rows of every key that has more than one (dropping keys that sum to zero);
 -- returns how many rows it removed. Concurrent writers' uncommitted deltas are left alone, and a
