@@ -149,6 +149,26 @@ describe('articleHistogram', () => {
       to: '9999-12-31T00:00:00Z',
     });
     expect(codes(widest)).toEqual(['BAD_USER_INPUT']);
+    // a first bucket that would start before the year 1 (a year or month in a zone east or west of UTC)
+    for (const [interval, timeZone] of [
+      ['YEAR', 'Asia/Tokyo'],
+      ['YEAR', 'America/New_York'],
+      ['MONTH', 'America/New_York'],
+      ['WEEK', 'America/Los_Angeles'],
+    ] as const) {
+      const early = { interval, timeZone, from: '0001-01-01T00:00:00Z', to: '0003-01-01T00:00:00Z' };
+      expect(codes(await execute(Histogram, early)), `${interval} ${timeZone}`).toEqual(['BAD_USER_INPUT']);
+    }
+    // the earliest `from` answers, in the zones furthest east and west
+    for (const timeZone of ['Pacific/Kiritimati', 'Etc/GMT+12']) {
+      const earliest = {
+        interval: 'YEAR' as const,
+        timeZone,
+        from: '0002-01-02T00:00:00Z',
+        to: '0004-01-01T00:00:00Z',
+      };
+      expect((await query(Histogram, earliest)).articleHistogram.length, timeZone).toBeGreaterThan(0);
+    }
     // the widest range allowed answers every bucket
     const { articleHistogram: days } = await query(Histogram, {
       ...base,

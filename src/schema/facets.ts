@@ -134,7 +134,7 @@ builder.queryFields((t) => ({
         required: true,
         description: 'An IANA time zone name, e.g. "Australia/Sydney"; offsets and abbreviations are refused.',
       }),
-      from: t.arg({ type: 'DateTime', required: true, description: 'Inclusive.' }),
+      from: t.arg({ type: 'DateTime', required: true, description: 'Inclusive; 0002-01-02T00:00:00Z or later.' }),
       to: t.arg({ type: 'DateTime', required: true, description: 'Exclusive.' }),
     },
     resolve: (_root, args) => articleHistogram(prisma, args),

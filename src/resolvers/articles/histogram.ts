@@ -40,6 +40,12 @@ export interface HistogramBucket {
 /** Most buckets one histogram may have (a bit under three years of days). */
 export const MAX_HISTOGRAM_BUCKETS = 1_000;
 
+/**
+ * The earliest `from`: the year holding it, in any zone (UTC-12 to UTC+14), starts after the first
+ * instant a DateTime can show (0001-01-01T00:00:00Z).
+ */
+const EARLIEST_FROM = new Date('0002-01-02T00:00:00.000Z');
+
 /** A bucket's longest length, ms: the span `to - from` may hold MAX_HISTOGRAM_BUCKETS of them. */
 const LONGEST_MS: Record<HistogramInterval, number> = {
   DAY: 25 * 3_600_000,
@@ -76,13 +82,16 @@ export function checkTimeZone(name: string): string {
 /**
  * The buckets from the one holding `from` to the one before `to`, every bucket included (zero
  * counts too), each counting the matching articles published in it and in [from, to).
- * BAD_USER_INPUT for an unknown time zone, `to` not after `from`, more than
+ * BAD_USER_INPUT for an unknown time zone, `from` before EARLIEST_FROM, `to` not after `from`, more than
  * MAX_HISTOGRAM_BUCKETS buckets, and bad filter or search values.
  */
 export async function articleHistogram(db: Db, args: HistogramArgs): Promise<HistogramBucket[]> {
   const zone = checkTimeZone(args.timeZone);
   const from = boundMs(args.from, 'gte');
   const to = boundMs(args.to, 'lt');
+  if (from.getTime() < EARLIEST_FROM.getTime()) {
+    refuse('from', `must be ${EARLIEST_FROM.toISOString()} or later: a bucket must start within the year 1 or after`);
+  }
   if (to.getTime() <= from.getTime()) refuse('to', 'must be later than "from"');
   if (to.getTime() - from.getTime() > MAX_HISTOGRAM_BUCKETS * LONGEST_MS[args.interval]) {
     refuse('to', `at most ${MAX_HISTOGRAM_BUCKETS} buckets: narrow "from"-"to" or take a wider interval`);
