@@ -320,14 +320,14 @@ describe('upsertArticle', () => {
     if (a.__typename !== 'UpsertArticleSuccess' || b.__typename !== 'UpsertArticleSuccess')
       throw new Error('expected success');
     expect(b.created).toBe(false);
-    expect(b.article.id).toBe(a.article.id);
-    expect(b.article.title).toBe('Updated title');
-    expect(b.article.version).toBe(2);
+    expect(b.article!.id).toBe(a.article!.id);
+    expect(b.article!.title).toBe('Updated title');
+    expect(b.article!.version).toBe(2);
     // left out: kept
-    expect(b.article.summary).toBe('first');
-    expect(b.article.authors.map((x) => x.name)).toEqual(['Up Sert']);
+    expect(b.article!.summary).toBe('first');
+    expect(b.article!.authors.map((x) => x.name)).toEqual(['Up Sert']);
     // the link as last filed is kept, as a browser reads it; its normalized form is the identity
-    expect(b.article.url).toBe('https://upsert.example/story/?fbclid=abc');
+    expect(b.article!.url).toBe('https://upsert.example/story/?fbclid=abc');
   });
 
   it('makes exactly one row from 20 concurrent upserts whose URLs normalize alike', async () => {

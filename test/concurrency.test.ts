@@ -469,6 +469,33 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
     console.info('merge topics vs update and delete:', tally(seen), 'retries:', await retries());
   });
 
+  it('answers an update racing the delete of its article with a typed result, never a 500', async () => {
+    const seen: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const author = await prisma.author.create({ data: { name: fresh('Delete Race Writer') } });
+      const ids: number[] = [];
+      for (let i = 0; i < FAN_OUT; i++) ids.push(await seedArticle([author.id]));
+      // the update may commit just before the delete: its answer is read back after both
+      const results = await Promise.all(
+        ids.flatMap((id) => [
+          execute(
+            UpdateArticle,
+            { input: { id: globalId('Article', id), expectedVersion: 1, priority: 5 } },
+            as.editor,
+          ).then((r) => outcome(r, 'updateArticle')),
+          later(() => execute(DeleteArticle, { input: { id: globalId('Article', id) } }, as.admin)).then((r) =>
+            outcome(r, 'deleteArticle'),
+          ),
+        ]),
+      );
+      seen.push(...results);
+      expect(results.filter((r) => r.startsWith('error:'))).toEqual([]);
+      expect(await prisma.article.count({ where: { id: { in: ids } } })).toBe(0);
+      await expectInvariants();
+    }
+    console.info('update vs delete:', tally(seen));
+  });
+
   it('answers NOT_FOUND, never a foreign-key error, when a referenced author or topic is merged away mid-write', async () => {
     const seen: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {

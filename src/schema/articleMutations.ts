@@ -96,12 +96,18 @@ export const DeleteArticleInput = builder.inputType('DeleteArticleInput', {
 /** The UpsertArticleSuccess result of upsertArticle: the article, and whether it was created or updated. */
 export const UpsertArticleSuccessRef = builder.objectRef<{ id: number; created: boolean }>('UpsertArticleSuccess');
 
-/** The written article, loaded with what the mutation's selection asks for under `article`. */
-function loadArticle(id: number, context: Context, info: GraphQLResolveInfo) {
-  return prisma.article.findUniqueOrThrow({
+/**
+ * The written article, loaded with what the mutation's selection asks for under `article`.
+ * NotFoundError when another request deleted it between this write's commit and this read (the
+ * write itself was saved).
+ */
+async function loadArticle(id: number, context: Context, info: GraphQLResolveInfo) {
+  const row = await prisma.article.findUnique({
     where: { id },
     ...queryFromInfo({ context, info, path: ['article'], typeName: 'Article', select: { id: true } }),
   });
+  if (!row) throw new NotFoundError('Article', id);
+  return row;
 }
 
 builder.mutationFields((t) => ({
@@ -109,7 +115,10 @@ builder.mutationFields((t) => ({
     type: Article,
     description: 'Files a new article (EDITOR). Authors and topics named for the first time are created.',
     args: { input: t.arg({ type: CreateArticleInput, required: true }) },
-    errors: { types: [ValidationError, DuplicateUrlError, ForbiddenError], dataField: { name: 'article' } },
+    errors: {
+      types: [ValidationError, DuplicateUrlError, NotFoundError, ForbiddenError],
+      dataField: { name: 'article' },
+    },
     resolve: async (_root, { input }, context, info) => {
       const { id } = await createArticle(prisma, input, context.viewer);
       return loadArticle(id, context, info);
@@ -155,7 +164,9 @@ builder.objectType(UpsertArticleSuccessRef, {
     }),
     article: t.prismaField({
       type: 'Article',
-      resolve: (query, result) => prisma.article.findUniqueOrThrow({ ...query, where: { id: result.id } }),
+      nullable: true,
+      description: 'The article as saved; null when another request deleted it right after this write.',
+      resolve: (query, result) => prisma.article.findUnique({ ...query, where: { id: result.id } }),
     }),
   }),
 });

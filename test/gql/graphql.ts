@@ -292,6 +292,7 @@ export type AccessCreateArticleMutation = { createArticle:
     | { __typename: 'CreateArticleSuccess' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -504,6 +505,7 @@ export type CreateArticleMutation = { createArticle:
     | { __typename: 'CreateArticleSuccess', article: { id: string, title: string, url: string, version: number, createdAt: string, updatedAt: string, createdBy: string | null, updatedBy: string | null, authors: Array<{ id: string, name: string }>, topics: Array<{ id: string, name: string, slug: string }> } }
     | { __typename: 'DuplicateUrlError', code: string, message: string, existingId: string }
     | { __typename: 'ForbiddenError', code: string, message: string }
+    | { __typename: 'NotFoundError', code: string, message: string }
     | { __typename: 'ValidationError', code: string, message: string, fields: Array<{ path: Array<string>, code: string }> }
    };
 
@@ -514,7 +516,7 @@ export type UpsertArticleMutationVariables = Exact<{
 
 export type UpsertArticleMutation = { upsertArticle:
     | { __typename: 'ForbiddenError', code: string }
-    | { __typename: 'UpsertArticleSuccess', created: boolean, article: { id: string, title: string, url: string, version: number, summary: string, authors: Array<{ name: string }> } }
+    | { __typename: 'UpsertArticleSuccess', created: boolean, article: { id: string, title: string, url: string, version: number, summary: string, authors: Array<{ name: string }> } | null }
     | { __typename: 'ValidationError', code: string }
    };
 
@@ -774,6 +776,7 @@ export type RaceCreateArticleMutation = { createArticle:
     | { __typename: 'CreateArticleSuccess', article: { authors: Array<{ id: string }>, topics: Array<{ id: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
    };
 
@@ -959,6 +962,7 @@ export type NamesFileArticleMutation = { createArticle:
     | { __typename: 'CreateArticleSuccess', article: { id: string, title: string, authors: Array<{ id: string, name: string }>, topics: Array<{ id: string, name: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -980,6 +984,7 @@ export type NamesTwiceMutation = { createArticle:
     | { __typename: 'CreateArticleSuccess' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
    };
 
@@ -1018,6 +1023,7 @@ export type RollupCreateMutation = { createArticle:
     | { __typename: 'CreateArticleSuccess', article: { id: string, topics: Array<{ id: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
