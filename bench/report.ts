@@ -16,7 +16,7 @@ export interface LoadNumbers {
 }
 
 export interface Measurement {
-  target: 'postgres' | 'pglite';
+  target: 'postgres' | 'pglite' | 'postgraphile';
   articles: number;
   op: string;
   title: string;
@@ -49,16 +49,39 @@ export function resultsTable(measurements: Measurement[]): string {
   for (const m of measurements) {
     const f = m.floor;
     const cpu =
-      m.target === 'postgres'
+      m.target !== 'pglite'
         ? `${fixed(m.api.cpuMsPerRequest)}+${fixed(m.api.dbCpuMsPerRequest ?? 0)}`
         : fixed(m.api.cpuMsPerRequest);
     const floorCpu = f
-      ? m.target === 'postgres'
+      ? m.target !== 'pglite'
         ? `${fixed(f.cpuMsPerRequest)}+${fixed(f.dbCpuMsPerRequest ?? 0)}`
         : fixed(f.cpuMsPerRequest)
       : '';
     lines.push(
       `| ${m.op} | ${m.connections} | ${fixed(m.api.rps, 0)}${f ? ` (${fixed(f.rps, 0)})` : ''} | ${m.api.p50}${f ? ` (${f.p50})` : ''} | ${m.api.p99}${f ? ` (${f.p99})` : ''} | ${cpu}${f ? ` (${floorCpu})` : ''} | ${f ? ratio(totalCpu(m.api), totalCpu(f)) : '—'} | ${fixed(m.api.statementsPerRequest, 1)}${f ? ` (${fixed(f.statementsPerRequest, 0)})` : ''} | ${m.api.failed}${f?.failed ? ` (${f.failed})` : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The API against its peer (PostGraphile 5) on the same database, read by read: CPU per request
+ * of the server process plus every PostgreSQL process, and throughput.
+ */
+export function peerTable(measurements: Measurement[]): string {
+  const lines = [
+    '| Operation | Conns | API CPU ms/req (Node + PostgreSQL) | PostGraphile 5 | API / PostGraphile | req/s API | req/s PostGraphile |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const peer of measurements.filter((m) => m.target === 'postgraphile')) {
+    const api = measurements.find(
+      (m) => m.target === 'postgres' && m.op === peer.op && m.connections === peer.connections,
+    );
+    if (!api) continue;
+    const both = (x: LoadNumbers) =>
+      `${fixed(x.cpuMsPerRequest)} + ${fixed(x.dbCpuMsPerRequest ?? 0)} = ${fixed(totalCpu(x))}`;
+    lines.push(
+      `| ${peer.op} | ${peer.connections} | ${both(api.api)} | ${both(peer.api)} | ${ratio(totalCpu(api.api), totalCpu(peer.api))} | ${fixed(api.api.rps, 0)} | ${fixed(peer.api.rps, 0)} |`,
     );
   }
   return lines.join('\n');
@@ -120,14 +143,24 @@ export function writeResults(
       `- Parsing and validating the canonical query takes ${run.parseValidateUs.toFixed(0)} µs without a cache (graphql-js against schema.graphql, this run). Yoga caches both by query text, so on a warm server \`canonical-trusted\` (the id of a trusted document instead of the text) against \`canonical-no-total\` shows what is left to save: the cache lookup and the request's bytes.`,
     );
   }
-  for (const target of ['postgres', 'pglite']) {
+  const titles = {
+    postgres: 'PostgreSQL server',
+    pglite: 'PGlite (embedded)',
+    postgraphile: 'PostGraphile 5 + connection-filter (the peer, on the PostgreSQL server database)',
+  };
+  for (const target of ['postgres', 'pglite', 'postgraphile'] as const) {
     const rows = byTarget(target);
     if (!rows.length) continue;
+    sections.push('', `## ${titles[target]}`, '', resultsTable(rows));
+  }
+  if (byTarget('postgraphile').length) {
     sections.push(
       '',
-      `## ${target === 'postgres' ? 'PostgreSQL server' : 'PGlite (embedded)'}`,
+      '## This API against PostGraphile 5',
       '',
-      resultsTable(rows),
+      'The same reads on the same database, answers checked equal (ids, order, totals, bylines) before timing; one pass each.',
+      '',
+      peerTable(run.measurements),
     );
   }
   if (run.scale.length) {

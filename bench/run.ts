@@ -18,6 +18,7 @@ import { hashKey } from '../src/resolvers/access/apiKeys.ts';
 import { benchSearchText, dataset } from './generate.ts';
 import { loadDataset, type SqlClient } from './load.ts';
 import { operations, type Fixtures, type Operation } from './operations.ts';
+import { ensurePeer, peerOperations } from './peer.ts';
 import { writeChart, writeResults, type LoadNumbers, type Measurement, type ScalePoint } from './report.ts';
 
 /**
@@ -40,7 +41,8 @@ const CLK_TCK = 100;
 interface Options {
   quick: boolean;
   articles: number;
-  targets: ('postgres' | 'pglite')[];
+  /** postgraphile: the peer, measured on the postgres target's database (bench/peer.ts). */
+  targets: ('postgres' | 'pglite' | 'postgraphile')[];
   duration: number;
   connections: number[];
   scale: number[];
@@ -53,7 +55,9 @@ const USAGE = `usage: npm run bench -- [options]
 
   --quick                 smoke test: 10k articles, 8 connections, 2 s per operation (CI)
   --articles <n>          dataset size (default 50000; 10000 with --quick)
-  --targets <list>        postgres, pglite, both (default) or none (with --scale)
+  --targets <list>        postgres, pglite, postgraphile (the peer, on postgres's database; needs the
+                          npm registry once), or none (with --scale); default all three, --quick
+                          postgres,pglite
   --connections <list>    concurrent connections, e.g. 1,8,32 (default; 8 with --quick)
   --duration <s>          seconds per operation and connection count (default 10; 2 with --quick)
   --scale                 also canonical, canonical-no-total, search, facets, histogram at 10k, 100k, 1M (PostgreSQL)
@@ -103,9 +107,12 @@ function parseArgs(argv: string[]): Options & { dryRun: boolean } {
       if (!Number.isInteger(value) || value <= 0) fail(`--${what}: ${item} is not a positive whole number`);
       return value;
     });
-  const targets = (values.targets ?? 'postgres,pglite').split(',');
+  const targets = (values.targets ?? (quick ? 'postgres,pglite' : 'postgres,pglite,postgraphile')).split(',');
   for (const target of targets) {
-    if (!['postgres', 'pglite', 'none'].includes(target)) fail(`--targets: unknown target ${target}`);
+    if (!['postgres', 'pglite', 'postgraphile', 'none'].includes(target)) fail(`--targets: unknown target ${target}`);
+  }
+  if (targets.includes('postgraphile') && !targets.includes('postgres')) {
+    fail("--targets: postgraphile is measured on the postgres target's database; add postgres");
   }
   return {
     quick,
@@ -183,10 +190,21 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-async function startProcess(script: string, env: Record<string, string>, ready: string): Promise<Service> {
+/** How to run a process other than this project's TypeScript with this Node (the peer's Node 22). */
+interface Runner {
+  node: string;
+  cwd: string;
+}
+
+async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  ready: string,
+  runner?: Runner,
+): Promise<Service> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: root,
+  const child = spawn(runner?.node ?? process.execPath, runner ? [script] : ['--import', 'tsx', script], {
+    cwd: runner?.cwd ?? root,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -407,7 +425,7 @@ type LoadResult = LoadNumbers;
 
 async function load(
   service: Service,
-  kind: 'api' | 'floor',
+  kind: 'api' | 'floor' | 'peer',
   op: Operation,
   connections: number,
   duration: number,
@@ -436,16 +454,16 @@ async function load(
   const cpuBefore = cpuMs(service.process.pid!);
   const dbBefore = database.kind === 'postgres' ? postgresCpu() : new Map<number, number>();
   const result = await autocannon({
-    url: kind === 'api' ? `${service.url}/graphql` : `${service.url}/${op.name}`,
+    url: kind === 'floor' ? `${service.url}/${op.name}` : `${service.url}/graphql`,
     method: 'POST',
-    headers: kind === 'api' ? apiHeaders(op) : { 'content-type': 'application/json' },
+    headers: kind === 'floor' ? { 'content-type': 'application/json' } : apiHeaders(op),
     connections,
     duration,
     requests: [
       {
         setupRequest: (request: autocannon.Request) => {
           const i = requestCounter++;
-          return { ...request, body: kind === 'api' ? graphqlBody(op, i) : JSON.stringify(op.variables(i)) };
+          return { ...request, body: kind === 'floor' ? JSON.stringify(op.variables(i)) : graphqlBody(op, i) };
         },
       },
     ],
@@ -538,6 +556,58 @@ async function trustedRun(
   } finally {
     await api.stop();
     fs.rmSync(manifest, { force: true });
+  }
+  return out;
+}
+
+/**
+ * PostGraphile 5 + connection-filter on the API's database (bench/peer.ts): for each read both
+ * answer alike, the peer's answers (ids, order, totals, bylines) are checked equal to the API's,
+ * then timed like the API's, CPU of its process and of PostgreSQL included.
+ */
+async function peerRun(
+  database: Database,
+  fixtures: Fixtures,
+  ops: Operation[],
+  answers: Map<string, unknown[]>,
+  floorRuns: Map<string, LoadResult>,
+  options: Options,
+): Promise<Measurement[]> {
+  const runner = ensurePeer(log);
+  const peer = await startProcess(runner.script, { DATABASE_URL: database.location }, '/stats', runner);
+  const out: Measurement[] = [];
+  try {
+    const peerOps = peerOperations(fixtures, ops);
+    for (const op of peerOps) {
+      for (const [i, expected] of answers.get(op.name)!.entries()) {
+        const result = await callApi(peer, op, i);
+        assert.equal(result.errors, undefined, `postgraphile ${op.name}: ${JSON.stringify(result.errors)}`);
+        assert.deepStrictEqual(
+          op.peerShape(result.data),
+          op.apiShape(expected),
+          `postgraphile ${op.name}: PostGraphile and the API disagree`,
+        );
+      }
+    }
+    log(`postgraphile: every answer checked (same ids, order and totals as the API on ${peerOps.length} reads)`);
+    for (const op of peerOps) {
+      for (const connections of options.connections) {
+        const result = await load(peer, 'peer', op, connections, options.duration, database);
+        out.push({
+          target: 'postgraphile',
+          articles: options.articles,
+          op: op.name,
+          title: op.title,
+          connections,
+          api: result,
+          floor: floorRuns.get(`${op.name}/${connections}`) ?? null,
+          measuredAt: MEASURED_AT,
+        });
+        log(`postgraphile ${op.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms`);
+      }
+    }
+  } finally {
+    await peer.stop();
   }
   return out;
 }
@@ -652,6 +722,10 @@ async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promi
     } else log(`${kind}: Redis does not answer at ${REDIS_URL}: no cached measurement`);
     // 4. The list without totalCount again, sent as a trusted document's id (production's way).
     out.push(...(await trustedRun(database, ops, answers, floorRuns, options)));
+    // 5. The peer (PostGraphile 5) on the same database, its answers checked against the API's.
+    if (kind === 'postgres' && options.targets.includes('postgraphile')) {
+      out.push(...(await peerRun(database, fixtures, ops, answers, floorRuns, options)));
+    }
   } finally {
     if (!options.keep) await database.drop();
   }
@@ -717,7 +791,7 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (options.dryRun) {
     // the settings each server would be started with must be ones it accepts
-    for (const kind of options.targets) {
+    for (const kind of options.targets.filter((target) => target !== 'postgraphile')) {
       const location = kind === 'postgres' ? 'postgresql://postgres@127.0.0.1:5432/bench' : '/tmp/bench';
       parseConfig(apiEnv({ kind, location } as Database));
     }
@@ -726,7 +800,9 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const measurements: Measurement[] = [];
-  for (const target of options.targets) measurements.push(...(await benchTarget(target, options)));
+  for (const target of options.targets) {
+    if (target !== 'postgraphile') measurements.push(...(await benchTarget(target, options)));
+  }
   const scale = options.scale.length ? await scaleRun(options) : [];
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
   const outDir = options.quick ? path.join(root, 'bench/out') : path.join(root, 'bench');
