@@ -103,6 +103,11 @@ export const EnvSchema = z.object({
   /** Schema introspection. Default: on, except in production. */
   INTROSPECTION: booleanString.optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /**
+   * Named prepared statements (parsed and planned once per connection). Turn off behind a pooler
+   * that does not keep them per client (PgBouncer in transaction mode before 1.21).
+   */
+  DB_PREPARED_STATEMENTS: booleanString.default(true),
   /** Database statements one request may run at once (its share of the pool). */
   DB_STATEMENTS_PER_REQUEST: z.coerce.number().int().min(1).max(100).default(2),
   /**
@@ -175,6 +180,8 @@ export type Config = {
   shutdownTimeoutMs: number;
   requestTimeoutMs: number;
   dbPoolSize: number;
+  /** Name the statements sent to a PostgreSQL server, so each connection prepares them once. */
+  dbPreparedStatements: boolean;
   /** Statements one request may run at once. */
   dbStatementsPerRequest: number;
   statementTimeoutMs: number;
@@ -299,6 +306,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS,
     dbStatementsPerRequest: e.DB_STATEMENTS_PER_REQUEST,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
     lockTimeoutMs: e.LOCK_TIMEOUT_MS,

@@ -13,7 +13,7 @@ export type { SqlDriverAdapterFactory };
 
 /**
  * Settings of the pg.Pool postgresAdapter opens; unset: 10 connections, a 5,000 ms connection
- * timeout, and the server's own statement and lock timeouts.
+ * timeout, the server's own statement and lock timeouts, and named prepared statements.
  */
 export interface PostgresPoolOptions {
   /** Maximum pool size. */
@@ -24,6 +24,32 @@ export interface PostgresPoolOptions {
   lockTimeoutMs?: number;
   /** How long to wait for a connection (from the pool or the server) before failing, in ms. */
   connectionTimeoutMs?: number;
+  /** Name statements so each connection prepares them once (statementNames); default on. */
+  preparedStatements?: boolean;
+}
+
+/** Most distinct statements one process prepares by name (each connection keeps its own copies). */
+export const MAX_PREPARED_STATEMENTS = 1_000;
+
+/**
+ * Names for the statements Prisma sends, so that each connection parses and plans a statement
+ * once and then only binds and executes it (PostgreSQL's extended query protocol, named prepared
+ * statements: https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY).
+ * One name per distinct SQL text, for the first MAX_PREPARED_STATEMENTS texts of the process;
+ * later texts run unnamed (parsed and planned each time, as before), so however many shapes of
+ * filter clients send, a connection holds at most that many prepared statements.
+ */
+export function statementNames(limit = MAX_PREPARED_STATEMENTS): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < limit) {
+      name = `newsgraph_${names.size}`;
+      names.set(sql, name);
+    }
+    // pg runs a statement with an empty name unnamed
+    return name ?? '';
+  };
 }
 
 /** Driver adapter for a PostgreSQL server, over a pool we own (so its state can be reported). */
@@ -37,7 +63,8 @@ export function postgresAdapter(url: string, options: PostgresPoolOptions = {}):
   });
   // a connection that breaks while idle (database restarted) is dropped, not fatal
   pool.on('error', () => undefined);
-  return { adapter: new PrismaPg(pool), pool };
+  const names = options.preparedStatements === false ? undefined : statementNames();
+  return { adapter: new PrismaPg(pool, names ? { statementNameGenerator: names } : undefined), pool };
 }
 
 /** Driver adapter for an open PGlite instance (one connection; the adapter serialises access). */

@@ -125,6 +125,7 @@ function createFactory(): SqlDriverAdapterFactory {
       statementTimeoutMs: settings.statementTimeoutMs,
       lockTimeoutMs: settings.lockTimeoutMs,
       connectionTimeoutMs: settings.dbConnectTimeoutMs,
+      preparedStatements: settings.dbPreparedStatements,
     };
     const server = postgresAdapter(target.url, options);
     pool = server.pool;
@@ -141,7 +142,11 @@ function createFactory(): SqlDriverAdapterFactory {
     (starting ??= EmbeddedPostgres.start(target.dataDir).then((database) => {
       embedded = database;
       // one session: one connection
-      const server = postgresAdapter(database.url, { max: 1, connectionTimeoutMs: settings.dbConnectTimeoutMs });
+      const server = postgresAdapter(database.url, {
+        max: 1,
+        connectionTimeoutMs: settings.dbConnectTimeoutMs,
+        preparedStatements: settings.dbPreparedStatements,
+      });
       pool = server.pool;
       // statements of requests only: start-up, migrations and imports may take longer
       database.watch(settings.statementTimeoutMs, () => inFlight.scoped > 0 && inFlight.unscoped === 0);
