@@ -7,6 +7,8 @@ import {
   visit,
   visitWithTypeInfo,
   type DocumentNode,
+  type FieldNode,
+  type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
@@ -113,6 +115,46 @@ function refusal(message: string, extensions: Record<string, unknown> = {}): Gra
   });
 }
 
+/** A field of a document that has arguments (outside root mutation fields), with its response name. */
+interface ArgumentField {
+  field: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+  name: string;
+}
+
+const argumentFieldsOf = new WeakMap<OperationDefinitionNode, { schema: GraphQLSchema; fields: ArgumentField[] }>();
+
+/**
+ * The fields with arguments of `operation` and the fragments of `document`, except root mutation
+ * fields, in document order. Found once per parsed operation (Yoga keeps parsed documents), as
+ * the schema's types do not change: a request then only reads its argument values.
+ */
+function argumentFields(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) {
+  const known = argumentFieldsOf.get(operation);
+  if (known?.schema === schema) return known.fields;
+  const typeInfo = new TypeInfo(schema);
+  const mutation = schema.getMutationType();
+  const fields: ArgumentField[] = [];
+  const definitions = document.definitions.filter(
+    (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,
+  );
+  for (const definition of definitions) {
+    visit(
+      definition,
+      visitWithTypeInfo(typeInfo, {
+        Field(node) {
+          const field = typeInfo.getFieldDef();
+          if (!field || !node.arguments?.length) return;
+          if (mutation && typeInfo.getParentType() === mutation) return;
+          fields.push({ field, node, name: node.alias?.value ?? node.name.value });
+        },
+      }),
+    );
+  }
+  argumentFieldsOf.set(operation, { schema, fields });
+  return fields;
+}
+
 /**
  * The text problems in the arguments of every field of `operation` (and the fragments it may
  * use) except root mutation fields, with paths such as `articles.filter.title.contains`.
@@ -126,31 +168,16 @@ function argumentProblems(
   const coerced = coercedVariables(schema, operation, variables);
   // variables that do not coerce are refused by execution itself, with their own message
   if (!coerced) return [];
-  const typeInfo = new TypeInfo(schema);
-  const mutation = schema.getMutationType();
   const problems: TextProblem[] = [];
   const budget = { values: MAX_ARGUMENT_VALUES };
-  const definitions = document.definitions.filter(
-    (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,
-  );
-  for (const definition of definitions) {
-    visit(
-      definition,
-      visitWithTypeInfo(typeInfo, {
-        Field(node) {
-          const field = typeInfo.getFieldDef();
-          if (!field || !node.arguments?.length) return;
-          if (mutation && typeInfo.getParentType() === mutation) return;
-          let values: Record<string, unknown>;
-          try {
-            values = getArgumentValues(field, node, coerced);
-          } catch {
-            return; // refused by execution with graphql-js's own message
-          }
-          problems.push(...textProblems(values, [node.alias?.value ?? node.name.value], budget));
-        },
-      }),
-    );
+  for (const { field, node, name } of argumentFields(schema, document, operation)) {
+    let values: Record<string, unknown>;
+    try {
+      values = getArgumentValues(field, node, coerced);
+    } catch {
+      continue; // refused by execution with graphql-js's own message
+    }
+    problems.push(...textProblems(values, [name], budget));
   }
   return problems;
 }
