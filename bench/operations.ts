@@ -178,6 +178,46 @@ export function operations(f: Fixtures): Operation[] {
       },
     },
     {
+      name: 'facets-search',
+      title: 'Facets of the full-text search: top 10 topics and sources, priorities, Australian, months',
+      query: `query FacetsSearch($q: String!) {
+  articleFacets(search: $q, topTopics: 10, topSources: 10) {
+    total
+    topics { topic { id name } count }
+    sources { source count }
+    priorities { priority count }
+    australian { isAustralian count }
+    months { month count }
+  }
+}`,
+      variables: () => ({ q: f.searchText }),
+      floor: {
+        sql: `WITH m AS MATERIALIZED (
+          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE a."searchVector" @@ websearch_to_tsquery('english', $1)),
+        months AS (SELECT to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n FROM m GROUP BY 1),
+        span AS (SELECT min(month) AS lo, max(month) AS hi FROM months),
+        topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
+                   GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10),
+        sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C" LIMIT 10)
+        SELECT json_build_object('data', json_build_object('articleFacets', json_build_object(
+          'total', (SELECT count(*) FROM m),
+          'topics', COALESCE((SELECT json_agg(json_build_object('topic', json_build_object(
+              'id', ${gid('Topic', 'tp."id"')}, 'name', tp."name"), 'count', t.n) ORDER BY t.n DESC, t."topicId")
+            FROM topics t JOIN "Topic" tp ON tp."id" = t."topicId"), '[]'),
+          'sources', COALESCE((SELECT json_agg(json_build_object('source', s."source", 'count', s.n)
+            ORDER BY s.n DESC, s."source" COLLATE "und-x-icu", s."source" COLLATE "C") FROM sources s), '[]'),
+          'priorities', (SELECT json_agg(json_build_object('priority', p, 'count',
+            (SELECT count(*) FROM m WHERE m."priority" = p)) ORDER BY p) FROM generate_series(1, 5) p),
+          'australian', (SELECT json_agg(json_build_object('isAustralian', v, 'count',
+            (SELECT count(*) FROM m WHERE m."isAustralian" = v)) ORDER BY v DESC) FROM (VALUES (true), (false)) x(v)),
+          'months', COALESCE((SELECT json_agg(json_build_object('month', to_char(g, 'YYYY-MM'),
+              'count', COALESCE(months.n, 0)) ORDER BY g)
+            FROM span, generate_series(to_date(span.lo, 'YYYY-MM'), to_date(span.hi, 'YYYY-MM'), interval '1 month') g
+            LEFT JOIN months ON months.month = to_char(g, 'YYYY-MM')), '[]'))))::text AS body`,
+        params: (v) => [v.q],
+      },
+    },
+    {
       name: 'article',
       title: 'One article by id with every field, authors and topics',
       query: `query Article($id: ID!) {

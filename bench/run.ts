@@ -755,7 +755,9 @@ async function scaleRun(options: Options): Promise<ScalePoint[]> {
     try {
       const fixtures = await prepareFixtures(database);
       const ops = operations(fixtures).filter((op) =>
-        ['canonical', 'canonical-no-total', 'search', 'facets', 'histogram', 'author-page'].includes(op.name),
+        ['canonical', 'canonical-no-total', 'search', 'facets', 'facets-search', 'histogram', 'author-page'].includes(
+          op.name,
+        ),
       );
       const api = await startProcess('src/main.ts', apiEnv(database), '/readyz');
       const answers = await apiAnswers(api, ops);
