@@ -28,8 +28,12 @@ export interface PostgresPoolOptions {
   preparedStatements?: boolean;
 }
 
-/** Most distinct statements one process prepares by name (each connection keeps its own copies). */
-export const MAX_PREPARED_STATEMENTS = 1_000;
+/**
+ * Most distinct statements one process prepares by name. Each connection keeps its own copy of
+ * each it ran (tens of KB of server memory for a complex one), so this bounds what clients sending
+ * many filter shapes can make every connection hold; the API's usual traffic uses far fewer.
+ */
+export const MAX_PREPARED_STATEMENTS = 300;
 
 /**
  * Names for the statements Prisma sends, so that each connection parses and plans a statement
