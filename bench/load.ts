@@ -124,8 +124,10 @@ export async function loadDataset(clients: SqlClient[], data: Dataset, options: 
   await db.query('ALTER TABLE "ArticleAuthor" ENABLE TRIGGER "ArticleAuthor_articleCount"');
   await db.query('ALTER TABLE "ArticleTopic" ENABLE TRIGGER "ArticleTopic_articleCount"');
   // The count rollup's triggers wrote one delta row per key and batch: merged, as a running
-  // server's compaction would.
+  // server's compaction would, and the table rewritten, as the merge leaves it mostly dead rows
+  // (a steady state reuses them; a bulk load leaves a table several times its size).
   await db.query('SELECT "newsgraph_compact_rollup"()');
+  await db.query('VACUUM (FULL) "ArticleRollup"');
   // A steady-state database has been vacuumed (autovacuum would do it after a bulk load): the
   // visibility map lets counts use index-only scans, and the statistics are current.
   await db.query('VACUUM (ANALYZE)');

@@ -738,6 +738,7 @@ async function existingDatabase(url: string): Promise<{ database: Database; size
   const database: Database = { kind: 'postgres', location: url, drop: async () => {} };
   const size = await withClient(database, async (db) => {
     await db.query('SELECT "newsgraph_compact_rollup"()');
+    await db.query('VACUUM (FULL) "ArticleRollup"');
     await db.query('VACUUM (ANALYZE)');
     return Number(((await db.query('SELECT count(*) AS n FROM "Article"')).rows as { n: string }[])[0]!.n);
   });
