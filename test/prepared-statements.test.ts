@@ -8,7 +8,7 @@ vi.hoisted(() => {
   process.env.DB_POOL_SIZE = '1';
 });
 
-const { prisma } = await import('../src/db/client.ts');
+const { prisma, poolStats } = await import('../src/db/client.ts');
 
 /**
  * Statements are sent as named prepared statements, so a connection parses and plans each SQL
@@ -54,4 +54,11 @@ describe('named prepared statements', () => {
     await query(Newest, { first: 3 });
     expect((await statements()).map((row) => row.name).sort()).toEqual(once.map((row) => row.name).sort());
   });
+  it('prepares again on a new connection to a session that kept them (the embedded database has one)', async () => {
+    await query(Newest, { first: 5 });
+    // the pool closes a connection idle for 10 s; the next request opens another
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    expect(poolStats().total).toBe(0);
+    expect((await query(Newest, { first: 5 })).articles.edges).toBeDefined();
+  }, 30_000);
 });

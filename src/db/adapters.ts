@@ -58,16 +58,21 @@ export function statementNames(limit = MAX_PREPARED_STATEMENTS): (query: { sql: 
 
 /** Driver adapter for a PostgreSQL server, over a pool we own (so its state can be reported). */
 export function postgresAdapter(url: string, options: PostgresPoolOptions = {}): { adapter: PrismaPg; pool: pg.Pool } {
+  const prepared = options.preparedStatements !== false;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    // A new connection must hold no prepared statement its client does not know of: the embedded
+    // database's one session outlives each socket connection to it (a pooler's sessions may
+    // too). The pool hands the connection out once this has run.
+    ...(prepared ? { onConnect: (client: pg.ClientBase) => client.query('DEALLOCATE ALL').then(() => undefined) } : {}),
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
   });
   // a connection that breaks while idle (database restarted) is dropped, not fatal
   pool.on('error', () => undefined);
-  const names = options.preparedStatements === false ? undefined : statementNames();
+  const names = prepared ? statementNames() : undefined;
   return { adapter: new PrismaPg(pool, names ? { statementNameGenerator: names } : undefined), pool };
 }
 
