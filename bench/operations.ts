@@ -68,6 +68,30 @@ const canonicalQuery = (withTotal: boolean) => `query Canonical${withTotal ? 'Wi
   }
 }`;
 
+/** The facets' floor: every breakdown of the articles matching `where` (on `a`), in one statement. */
+const facetsFloor = (where: string) => `WITH m AS MATERIALIZED (
+          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE ${where}),
+        months AS (SELECT to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n FROM m GROUP BY 1),
+        span AS (SELECT min(month) AS lo, max(month) AS hi FROM months),
+        topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
+                   GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10),
+        sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C" LIMIT 10)
+        SELECT json_build_object('data', json_build_object('articleFacets', json_build_object(
+          'total', (SELECT count(*) FROM m),
+          'topics', COALESCE((SELECT json_agg(json_build_object('topic', json_build_object(
+              'id', ${gid('Topic', 'tp."id"')}, 'name', tp."name"), 'count', t.n) ORDER BY t.n DESC, t."topicId")
+            FROM topics t JOIN "Topic" tp ON tp."id" = t."topicId"), '[]'),
+          'sources', COALESCE((SELECT json_agg(json_build_object('source', s."source", 'count', s.n)
+            ORDER BY s.n DESC, s."source" COLLATE "und-x-icu", s."source" COLLATE "C") FROM sources s), '[]'),
+          'priorities', (SELECT json_agg(json_build_object('priority', p, 'count',
+            (SELECT count(*) FROM m WHERE m."priority" = p)) ORDER BY p) FROM generate_series(1, 5) p),
+          'australian', (SELECT json_agg(json_build_object('isAustralian', v, 'count',
+            (SELECT count(*) FROM m WHERE m."isAustralian" = v)) ORDER BY v DESC) FROM (VALUES (true), (false)) x(v)),
+          'months', COALESCE((SELECT json_agg(json_build_object('month', to_char(g, 'YYYY-MM'),
+              'count', COALESCE(months.n, 0)) ORDER BY g)
+            FROM span, generate_series(to_date(span.lo, 'YYYY-MM'), to_date(span.hi, 'YYYY-MM'), interval '1 month') g
+            LEFT JOIN months ON months.month = to_char(g, 'YYYY-MM')), '[]'))))::text AS body`;
+
 export function operations(f: Fixtures): Operation[] {
   const topicVariables = () => ({ topic: globalId('Topic', f.topicId) });
   return [
@@ -152,28 +176,7 @@ export function operations(f: Fixtures): Operation[] {
 }`,
       variables: () => ({}),
       floor: {
-        sql: `WITH m AS MATERIALIZED (
-          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE a."priority" >= 3),
-        months AS (SELECT to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n FROM m GROUP BY 1),
-        span AS (SELECT min(month) AS lo, max(month) AS hi FROM months),
-        topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
-                   GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10),
-        sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C" LIMIT 10)
-        SELECT json_build_object('data', json_build_object('articleFacets', json_build_object(
-          'total', (SELECT count(*) FROM m),
-          'topics', COALESCE((SELECT json_agg(json_build_object('topic', json_build_object(
-              'id', ${gid('Topic', 'tp."id"')}, 'name', tp."name"), 'count', t.n) ORDER BY t.n DESC, t."topicId")
-            FROM topics t JOIN "Topic" tp ON tp."id" = t."topicId"), '[]'),
-          'sources', COALESCE((SELECT json_agg(json_build_object('source', s."source", 'count', s.n)
-            ORDER BY s.n DESC, s."source" COLLATE "und-x-icu", s."source" COLLATE "C") FROM sources s), '[]'),
-          'priorities', (SELECT json_agg(json_build_object('priority', p, 'count',
-            (SELECT count(*) FROM m WHERE m."priority" = p)) ORDER BY p) FROM generate_series(1, 5) p),
-          'australian', (SELECT json_agg(json_build_object('isAustralian', v, 'count',
-            (SELECT count(*) FROM m WHERE m."isAustralian" = v)) ORDER BY v DESC) FROM (VALUES (true), (false)) x(v)),
-          'months', COALESCE((SELECT json_agg(json_build_object('month', to_char(g, 'YYYY-MM'),
-              'count', COALESCE(months.n, 0)) ORDER BY g)
-            FROM span, generate_series(to_date(span.lo, 'YYYY-MM'), to_date(span.hi, 'YYYY-MM'), interval '1 month') g
-            LEFT JOIN months ON months.month = to_char(g, 'YYYY-MM')), '[]'))))::text AS body`,
+        sql: facetsFloor('a."priority" >= 3'),
         params: () => [],
       },
     },
@@ -192,28 +195,7 @@ export function operations(f: Fixtures): Operation[] {
 }`,
       variables: () => ({ q: f.searchText }),
       floor: {
-        sql: `WITH m AS MATERIALIZED (
-          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE a."searchVector" @@ websearch_to_tsquery('english', $1)),
-        months AS (SELECT to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n FROM m GROUP BY 1),
-        span AS (SELECT min(month) AS lo, max(month) AS hi FROM months),
-        topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
-                   GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10),
-        sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C" LIMIT 10)
-        SELECT json_build_object('data', json_build_object('articleFacets', json_build_object(
-          'total', (SELECT count(*) FROM m),
-          'topics', COALESCE((SELECT json_agg(json_build_object('topic', json_build_object(
-              'id', ${gid('Topic', 'tp."id"')}, 'name', tp."name"), 'count', t.n) ORDER BY t.n DESC, t."topicId")
-            FROM topics t JOIN "Topic" tp ON tp."id" = t."topicId"), '[]'),
-          'sources', COALESCE((SELECT json_agg(json_build_object('source', s."source", 'count', s.n)
-            ORDER BY s.n DESC, s."source" COLLATE "und-x-icu", s."source" COLLATE "C") FROM sources s), '[]'),
-          'priorities', (SELECT json_agg(json_build_object('priority', p, 'count',
-            (SELECT count(*) FROM m WHERE m."priority" = p)) ORDER BY p) FROM generate_series(1, 5) p),
-          'australian', (SELECT json_agg(json_build_object('isAustralian', v, 'count',
-            (SELECT count(*) FROM m WHERE m."isAustralian" = v)) ORDER BY v DESC) FROM (VALUES (true), (false)) x(v)),
-          'months', COALESCE((SELECT json_agg(json_build_object('month', to_char(g, 'YYYY-MM'),
-              'count', COALESCE(months.n, 0)) ORDER BY g)
-            FROM span, generate_series(to_date(span.lo, 'YYYY-MM'), to_date(span.hi, 'YYYY-MM'), interval '1 month') g
-            LEFT JOIN months ON months.month = to_char(g, 'YYYY-MM')), '[]'))))::text AS body`,
+        sql: facetsFloor(`a."searchVector" @@ websearch_to_tsquery('english', $1)`),
         params: (v) => [v.q],
       },
     },
