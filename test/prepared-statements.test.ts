@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { statementNames } from '../src/db/adapters.ts';
 import { graphql } from './gql/index.ts';
-import { query } from './support/api.ts';
+import { codes, execute, query } from './support/api.ts';
+import { globalId, seedDemo } from './support/demo.ts';
+import { callers } from './support/keys.ts';
 
 vi.hoisted(() => {
   // one connection: the prepared statements seen below are the ones the requests used
@@ -16,6 +18,14 @@ const { prisma, poolStats } = await import('../src/db/client.ts');
  * how many one process names.
  */
 
+const Update = graphql(`
+  mutation PreparedUpdate($input: UpdateArticleInput!) {
+    updateArticle(input: $input) {
+      __typename
+    }
+  }
+`);
+
 const Newest = graphql(`
   query PreparedNewest($first: Int!) {
     articles(first: $first, filter: { priority: { gte: 2 } }) {
@@ -23,6 +33,7 @@ const Newest = graphql(`
         node {
           id
           title
+          source
           authors {
             name
           }
@@ -61,4 +72,74 @@ describe('named prepared statements', () => {
     expect(poolStats().total).toBe(0);
     expect((await query(Newest, { first: 5 })).articles.edges).toBeDefined();
   }, 30_000);
+  it('prepares again after a migration changes a column type under a statement, answering 503 at most once', async () => {
+    await query(Newest, { first: 5 });
+    /** Three requests after a change: the first may meet the stale statement (a retryable 503), no later one. */
+    const afterChange = async () => {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await execute(Newest, { first: 5 }));
+      expect(answers.slice(1).map((answer) => answer.status)).toEqual([200, 200]);
+      expect([200, 503]).toContain(answers[0]!.status);
+      if (answers[0]!.status === 503) expect(codes(answers[0]!)).toEqual(['DATABASE_UNAVAILABLE']);
+      return answers[0]!.status;
+    };
+    await prisma.$executeRawUnsafe('ALTER TABLE "Article" ALTER COLUMN "source" TYPE varchar(2000)');
+    let first: number;
+    try {
+      first = await afterChange();
+    } finally {
+      await prisma.$executeRawUnsafe('ALTER TABLE "Article" ALTER COLUMN "source" TYPE text');
+    }
+    // the statement was prepared before the change: PostgreSQL refuses it once
+    expect(first).toBe(503);
+    expect(await afterChange()).toBe(503);
+  });
+
+  it('prepares the statements of a write transaction again after such a change (its connection is kept)', async () => {
+    const [article] = await seedDemo();
+    const { editor } = await callers();
+    const id = globalId('Article', article!.id);
+    let version = (await prisma.article.findUniqueOrThrow({ where: { id: article!.id } })).version;
+    const update = async (source: string) => {
+      const answer = await execute(Update, { input: { id, expectedVersion: version, source } }, editor);
+      if (answer.data?.updateArticle.__typename === 'UpdateArticleSuccess') version += 1;
+      return answer.status === 200 ? answer.data!.updateArticle.__typename : codes(answer).join();
+    };
+    expect(await update('Before the change')).toBe('UpdateArticleSuccess');
+    await prisma.$executeRawUnsafe('ALTER TABLE "Article" ALTER COLUMN "source" TYPE varchar(2000)');
+    try {
+      const outcomes = [];
+      for (let i = 0; i < 3; i++) outcomes.push(await update(`After the change ${i}`));
+      // at most the first meets the stale statement; the rest are prepared again
+      expect(outcomes.slice(1)).toEqual(['UpdateArticleSuccess', 'UpdateArticleSuccess']);
+      expect(['UpdateArticleSuccess', 'DATABASE_UNAVAILABLE']).toContain(outcomes[0]);
+    } finally {
+      await prisma.$executeRawUnsafe('ALTER TABLE "Article" ALTER COLUMN "source" TYPE text');
+    }
+  });
+});
+
+describe('database failures raised by the driver adapter itself', () => {
+  it('are classified like the ones Prisma wraps (a transaction statement raises them unwrapped)', async () => {
+    const { DriverAdapterError } = await import('@prisma/driver-adapter-utils');
+    const { databaseFailure, isStalePlan } = await import('../src/db/errors.ts');
+    const raised = (code: string, message: string) =>
+      new DriverAdapterError({
+        kind: 'postgres',
+        code,
+        severity: 'ERROR',
+        message,
+        detail: undefined,
+        column: undefined,
+        hint: undefined,
+      });
+    expect(databaseFailure(raised('57P01', 'terminating connection due to administrator command'))).toEqual({
+      code: 'DATABASE_UNAVAILABLE',
+      reason: 'connection lost',
+    });
+    const stale = raised('0A000', 'cached plan must not change result type');
+    expect(isStalePlan(stale)).toBe(true);
+    expect(databaseFailure(stale)).toEqual({ code: 'DATABASE_UNAVAILABLE', reason: 'schema changed' });
+    expect(isStalePlan(raised('0A000', 'cannot alter type of a column used in a trigger definition'))).toBe(false);
+  });
 });

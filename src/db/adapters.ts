@@ -7,6 +7,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
+import { isStalePlan } from './errors.ts';
 
 /** Prisma's driver adapter factory type (of the factories made here), re-exported. */
 export type { SqlDriverAdapterFactory };
@@ -35,25 +36,68 @@ export interface PostgresPoolOptions {
  */
 export const MAX_PREPARED_STATEMENTS = 300;
 
+/** Statement names (see statementNames), and a way to prepare every text again under new ones. */
+export interface StatementNames {
+  (query: { sql: string }): string;
+  /** New names for every text from now on (a table changed under the prepared statements). */
+  renew(): void;
+}
+
 /**
  * Names for the statements Prisma sends, so that each connection parses and plans a statement
  * once and then only binds and executes it (PostgreSQL's extended query protocol, named prepared
  * statements: https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY).
- * One name per distinct SQL text, for the first MAX_PREPARED_STATEMENTS texts of the process;
+ * One name per distinct SQL text, for the first `limit` names of the process (renewals included);
  * later texts run unnamed (parsed and planned each time, as before), so however many shapes of
  * filter clients send, a connection holds at most that many prepared statements.
  */
-export function statementNames(limit = MAX_PREPARED_STATEMENTS): (query: { sql: string }) => string {
-  const names = new Map<string, string>();
-  return ({ sql }) => {
-    let name = names.get(sql);
-    if (name === undefined && names.size < limit) {
-      name = `newsgraph_${names.size}`;
-      names.set(sql, name);
+export function statementNames(limit = MAX_PREPARED_STATEMENTS): StatementNames {
+  let names = new Map<string, string>();
+  let given = 0;
+  const name = (({ sql }) => {
+    let found = names.get(sql);
+    if (found === undefined && given < limit) {
+      found = `newsgraph_${given++}`;
+      names.set(sql, found);
     }
     // pg runs a statement with an empty name unnamed
-    return name ?? '';
+    return found ?? '';
+  }) as StatementNames;
+  name.renew = () => {
+    names = new Map();
   };
+  return name;
+}
+
+/**
+ * The adapter with every statement (transactions' too) watched for a stale prepared statement
+ * (isStalePlan): the texts are then named anew, so each connection prepares them again and the
+ * next request succeeds; the failed one answers 503 DATABASE_UNAVAILABLE (`schema changed`).
+ */
+function renewingStaleStatements(adapter: PrismaPg, names: StatementNames): PrismaPg {
+  const watch = (target: Pick<SqlDriverAdapter, 'queryRaw' | 'executeRaw'>) => {
+    const queryRaw = target.queryRaw.bind(target);
+    const executeRaw = target.executeRaw.bind(target);
+    const renewOnStale = (error: unknown): never => {
+      if (isStalePlan(error)) names.renew();
+      throw error;
+    };
+    target.queryRaw = (query) => queryRaw(query).catch(renewOnStale);
+    target.executeRaw = (query) => executeRaw(query).catch(renewOnStale);
+  };
+  const connect = adapter.connect.bind(adapter);
+  adapter.connect = async () => {
+    const connected = await connect();
+    watch(connected);
+    const startTransaction = connected.startTransaction.bind(connected);
+    connected.startTransaction = async (isolationLevel) => {
+      const tx = await startTransaction(isolationLevel);
+      watch(tx);
+      return tx;
+    };
+    return connected;
+  };
+  return adapter;
 }
 
 /** Driver adapter for a PostgreSQL server, over a pool we own (so its state can be reported). */
@@ -72,8 +116,9 @@ export function postgresAdapter(url: string, options: PostgresPoolOptions = {}):
   });
   // a connection that breaks while idle (database restarted) is dropped, not fatal
   pool.on('error', () => undefined);
-  const names = prepared ? statementNames() : undefined;
-  return { adapter: new PrismaPg(pool, names ? { statementNameGenerator: names } : undefined), pool };
+  if (!prepared) return { adapter: new PrismaPg(pool), pool };
+  const names = statementNames();
+  return { adapter: renewingStaleStatements(new PrismaPg(pool, { statementNameGenerator: names }), names), pool };
 }
 
 /** Driver adapter for an open PGlite instance (one connection; the adapter serialises access). */

@@ -14,8 +14,21 @@ interface DriverCause {
 }
 
 function driverCause(error: unknown): DriverCause | undefined {
+  // the adapter's own error, as a transaction's statements may raise it unwrapped
+  if (error instanceof Error && error.name === 'DriverAdapterError') return (error as { cause?: DriverCause }).cause;
   if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return undefined;
   return (error.meta as { driverAdapterError?: { cause?: DriverCause } } | undefined)?.driverAdapterError?.cause;
+}
+
+/**
+ * A prepared statement whose result columns changed type since it was prepared (SQLSTATE 0A000,
+ * "cached plan must not change result type"): a migration altered a table while this process
+ * served. The statement must be prepared again; the request may simply be retried.
+ */
+export function isStalePlan(error: unknown): boolean {
+  if (sqlState(error) !== '0A000') return false;
+  const cause = driverCause(error) as { message?: string } | undefined;
+  return /cached plan must not change result type/.test(`${cause?.message ?? ''} ${(error as Error).message}`);
 }
 
 /** The SQLSTATE of a failed statement (e.g. `23505`), when the database answered with one. */
@@ -66,7 +79,10 @@ export type DatabaseFailure =
    * (busy), none of the pool's free within DB_CONNECT_TIMEOUT_MS (pool), reset, terminated or
    * shutting down (connection lost); or conflicting writes kept aborting a write (contention).
    */
-  | { code: 'DATABASE_UNAVAILABLE'; reason: 'unreachable' | 'busy' | 'pool' | 'connection lost' | 'contention' }
+  | {
+      code: 'DATABASE_UNAVAILABLE';
+      reason: 'unreachable' | 'busy' | 'pool' | 'connection lost' | 'contention' | 'schema changed';
+    }
   /** The database cancelled work that took too long: a statement, a lock wait, a transaction. */
   | { code: 'DATABASE_TIMEOUT'; reason: 'statement' | 'lock' | 'transaction' };
 
@@ -91,6 +107,7 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
     return { code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' };
   }
   if (state === '53300' || state === '53400') return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+  if (isStalePlan(error)) return { code: 'DATABASE_UNAVAILABLE', reason: 'schema changed' };
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNREACHABLE.has(error.code)) return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
     if (error.code === 'P2024') return { code: 'DATABASE_UNAVAILABLE', reason: 'pool' };
