@@ -5,7 +5,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { boundMs } from '../../input/instant.ts';
 import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, timestamp, toSql } from '../lists/sqlWhere.ts';
-import { topicLinkPlan } from './rollup.ts';
+import { topicLinkPlan, topicLinkWhere } from './rollup.ts';
 import { articleSearch } from './search.ts';
 
 /**
@@ -102,9 +102,7 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
   // one topic's articles by priority, relevance and date: its links alone hold what is counted
   const links = search ? null : topicLinkPlan(condition);
-  const filter = links
-    ? and([Prisma.sql`a."topicId" = ${links.topicId}`, toSql(links.condition, tableScope('a'))])
-    : toSql(condition, tableScope('a'));
+  const filter = links ? topicLinkWhere(links) : toSql(condition, tableScope('a'));
   const range = Prisma.sql`a."publishedAt" >= ${timestamp(from)} AND a."publishedAt" < ${timestamp(to)}`;
   const where = and([...(search ? [search.where] : []), range, filter]);
   const table = search ? search.from : links ? Prisma.sql`"ArticleTopic" a` : Prisma.sql`"Article" a`;

@@ -2,7 +2,7 @@ import type { Db } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { all, type Condition } from '../lists/condition.ts';
 import { sqlCount } from '../lists/page.ts';
-import { toSql, type SqlScope } from '../lists/sqlWhere.ts';
+import { tableScope, toSql } from '../lists/sqlWhere.ts';
 
 /**
  * Exact counts without reading every matching article. From the count rollup (the ArticleRollup table, kept by database triggers; see the
@@ -100,30 +100,38 @@ function singleTopic(condition: Condition): number | null {
 }
 
 /**
+ * `condition` split into its one `topics: { some: { id } }` conjunct (null when it has none) and
+ * the rest; null when it has several.
+ */
+function splitTopic(condition: Condition): { topicId: number | null; rest: Condition } | null {
+  const parts = condition.kind === 'all' ? condition.parts : [condition];
+  const topics = parts.map(singleTopic);
+  const found = topics.filter((topic) => topic != null);
+  if (found.length > 1) return null;
+  return { topicId: found[0] ?? null, rest: all(parts.filter((_, index) => topics[index] == null)) };
+}
+
+/**
  * How the rollup answers `condition` (an article filter, condition.ts), or null when it cannot:
  * any combination of conditions on priority, isAustralian, source (text matches) and
  * publication bounds that fall between UTC months; or, ANDed with those but without source, one
  * `topics: { some: { id } }` of a single topic.
  */
 export function rollupPlan(condition: Condition): RollupPlan | null {
-  const parts = condition.kind === 'all' ? condition.parts : [condition];
-  const topics = parts.map(singleTopic);
-  const topicParts = topics.filter((topic) => topic != null);
-  if (topicParts.length > 1) return null;
+  const split = splitTopic(condition);
+  if (!split) return null;
   const seen = { source: false };
-  const rest = onCopiedColumns(all(parts.filter((_, index) => topics[index] == null)), 'rollup', seen);
+  const rest = onCopiedColumns(split.rest, 'rollup', seen);
   if (!rest) return null;
-  if (topicParts.length === 1) {
-    return seen.source ? null : { topicId: topicParts[0]!, condition: rest, usesSource: false };
+  if (split.topicId != null) {
+    return seen.source ? null : { topicId: split.topicId, condition: rest, usesSource: false };
   }
   return { topicId: 0, condition: rest, usesSource: seen.source };
 }
 
-const ROLLUP: SqlScope = { column: (name) => Prisma.raw(`r."${name}"`) };
-
 /** The plan's condition on the rollup's columns, for a query over `"ArticleRollup" r`. */
 export function rollupColumnsWhere(plan: RollupPlan): Prisma.Sql {
-  return toSql(plan.condition, ROLLUP);
+  return toSql(plan.condition, tableScope('r'));
 }
 
 /** The SQL condition selecting the plan's rollup rows, for a query over `"ArticleRollup" r`. */
@@ -138,31 +146,33 @@ export async function rollupCount(db: Db, plan: RollupPlan): Promise<number> {
   return row!.count;
 }
 
+/** One topic's articles by their copied columns (topicLinkPlan). */
+export interface TopicLinkPlan {
+  topicId: number;
+  /** On ArticleTopic's columns (the same names as the article's). */
+  condition: Condition;
+}
+
 /**
  * A filter on one topic's articles that the topic's links answer alone, from their copies of the
  * article's priority, isAustralian and publishedAt (any bounds): `topics: { some: { id } }` of a
  * single topic ANDed with conditions on those columns. Null otherwise. The rows of
- * `"ArticleTopic"` with that `topicId` and `condition` (same column names) are then the matching
- * articles, one each, reached through the (topicId, publishedAt) index.
+ * `"ArticleTopic"` with that `topicId` and `condition` are then the matching articles, one each,
+ * reached through the (topicId, publishedAt) index.
  */
-export function topicLinkPlan(condition: Condition): { topicId: number; condition: Condition } | null {
-  const parts = condition.kind === 'all' ? condition.parts : [condition];
-  const topics = parts.map(singleTopic);
-  const topicParts = topics.filter((topic) => topic != null);
-  if (topicParts.length !== 1) return null;
-  const seen = { source: false };
-  const rest = onCopiedColumns(all(parts.filter((_, index) => topics[index] == null)), 'link', seen);
-  return rest && { topicId: topicParts[0]!, condition: rest };
+export function topicLinkPlan(condition: Condition): TopicLinkPlan | null {
+  const split = splitTopic(condition);
+  if (split?.topicId == null) return null;
+  const rest = onCopiedColumns(split.rest, 'link', { source: false });
+  return rest && { topicId: split.topicId, condition: rest };
+}
+
+/** The SQL condition selecting the plan's links, for a query over `"ArticleTopic" a`. */
+export function topicLinkWhere(plan: TopicLinkPlan): Prisma.Sql {
+  return Prisma.sql`a."topicId" = ${plan.topicId} AND ${toSql(plan.condition, tableScope('a'))}`;
 }
 
 /** The number of one topic's articles matching the plan's condition, counted on its links (at most `cap + 1`). */
-export async function topicLinkCount(
-  db: Db,
-  plan: { topicId: number; condition: Condition },
-  cap?: number,
-): Promise<number> {
-  const links = Prisma.sql`"ArticleTopic" a`;
-  return sqlCount(db, links, Prisma.sql`a."topicId" = ${plan.topicId} AND ${toSql(plan.condition, LINK)}`, cap);
+export function topicLinkCount(db: Db, plan: TopicLinkPlan, cap?: number): Promise<number> {
+  return sqlCount(db, Prisma.sql`"ArticleTopic" a`, topicLinkWhere(plan), cap);
 }
-
-const LINK: SqlScope = { column: (name) => Prisma.raw(`a."${name}"`) };
