@@ -342,6 +342,20 @@ describe('count rollup', () => {
     }
   });
 
+  it('compacts on a timer, and an interval with no new row only looks up the newest', async () => {
+    const { startRollupCompaction } = await import('../src/db/rollupCompaction.ts');
+    const silent = { debug: () => undefined, warn: () => undefined } as never;
+    const { statements } = await recordStatements(async () => {
+      const compaction = startRollupCompaction(prisma, silent, 50);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await compaction.stop();
+    });
+    const compactions = statements.filter((sql) => sql.includes('newsgraph_compact_rollup')).length;
+    expect(compactions).toBe(1);
+    expect(statements.filter((sql) => sql.includes('max("id")')).length).toBeGreaterThan(compactions);
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+  });
+
   it('refuses a link to a missing article as its foreign key does', async () => {
     const topic = await prisma.topic.findFirstOrThrow();
     await expect(
