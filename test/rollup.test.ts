@@ -210,7 +210,7 @@ async function expectSameAnswers(): Promise<void> {
 
 describe('count rollup', () => {
   it('gives the counts and facets counting the articles gives', async () => {
-    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     await expectSameAnswers();
   });
 
@@ -243,7 +243,7 @@ describe('count rollup', () => {
     for (const [index, change] of updates.entries()) {
       const result = await execute(UpdateArticle, { input: { id, expectedVersion: index + 1, ...change } }, editor);
       expect(result.data?.updateArticle.__typename).toBe('UpdateArticleSuccess');
-      expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+      expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     }
     // a demo article with topics goes, and its links with it (a cascade)
     const linked = articles.find((article) => article.topics.length > 0)!;
@@ -255,7 +255,7 @@ describe('count rollup', () => {
       admin,
     );
     expect(merged.data?.mergeTopics.__typename).toBe('MergeTopicsSuccess');
-    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     await expectSameAnswers();
 
     const before = await prisma.articleRollup.count();
@@ -267,8 +267,34 @@ describe('count rollup', () => {
     expect(rows).toBe(shape!.keys);
     expect(rows).toBeLessThan(before);
     expect(await prisma.articleRollup.count({ where: { n: { lte: 0 } } })).toBe(0);
-    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     await expectSameAnswers();
+  });
+
+  it('keeps articleCount per statement: many links of one topic or author added, moved and removed at once', async () => {
+    // as an import writes: one statement links every article to one topic, and bylines likewise
+    const topic = await prisma.topic.create({ data: { name: 'Bulk Linked', slug: 'bulk-linked' } });
+    const other = await prisma.topic.create({ data: { name: 'Bulk Moved', slug: 'bulk-moved' } });
+    const author = await prisma.author.create({ data: { name: 'Bulk Byline' } });
+    const ids = (await prisma.article.findMany({ select: { id: true } })).map((article) => article.id);
+    await prisma.$executeRaw`
+      INSERT INTO "ArticleTopic" ("articleId", "topicId") SELECT unnest(${ids}::int[]), ${topic.id}`;
+    await prisma.$executeRaw`
+      INSERT INTO "ArticleAuthor" ("articleId", "authorId", "position")
+      SELECT unnest(${ids}::int[]), ${author.id}, 1000`;
+    expect((await prisma.topic.findUniqueOrThrow({ where: { id: topic.id } })).articleCount).toBe(ids.length);
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
+    // half of them move to another topic in one statement; an update that moves nothing changes nothing
+    await prisma.$executeRaw`
+      UPDATE "ArticleTopic" SET "topicId" = ${other.id} WHERE "topicId" = ${topic.id} AND "articleId" % 2 = 0`;
+    await prisma.$executeRaw`UPDATE "ArticleTopic" SET "topicId" = "topicId" WHERE "topicId" = ${other.id}`;
+    const moved = ids.filter((id) => id % 2 === 0).length;
+    expect((await prisma.topic.findUniqueOrThrow({ where: { id: other.id } })).articleCount).toBe(moved);
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
+    await prisma.$executeRaw`DELETE FROM "ArticleTopic" WHERE "topicId" IN (${topic.id}, ${other.id})`;
+    await prisma.$executeRaw`DELETE FROM "ArticleAuthor" WHERE "authorId" = ${author.id}`;
+    expect((await prisma.author.findUniqueOrThrow({ where: { id: author.id } })).articleCount).toBe(0);
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
   });
 
   it.runIf(serverUrl)('stays exact under concurrent writes of the same keys (PostgreSQL server)', async () => {
@@ -311,7 +337,7 @@ describe('count rollup', () => {
       compactRollup(prisma),
       compactRollup(prisma),
     ]);
-    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     const filter = { topics: { some: { id: { equals: topic.id } } }, publishedAt: { gte: '2024-05-01T00:00:00.000Z' } };
     expect((await query(Totals, { filter })).articles.totalCount).toBe(10);
   });
@@ -338,7 +364,7 @@ describe('count rollup', () => {
         { timeout: 10_000 },
       );
       await Promise.all([link, update]);
-      expect(await rollupDrift(), order).toEqual({ keys: 0, copies: 0 });
+      expect(await rollupDrift(), order).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     }
   });
 
@@ -353,7 +379,7 @@ describe('count rollup', () => {
     const compactions = statements.filter((sql) => sql.includes('newsgraph_compact_rollup')).length;
     expect(compactions).toBe(1);
     expect(statements.filter((sql) => sql.includes('max("id")')).length).toBeGreaterThan(compactions);
-    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
   });
 
   it('refuses a link to a missing article as its foreign key does', async () => {
@@ -369,10 +395,10 @@ describe('count rollup', () => {
 
   it('empties the counts of what TRUNCATE empties', async () => {
     await prisma.$executeRawUnsafe('TRUNCATE "ArticleTopic"');
-    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     expect(await prisma.articleRollup.count({ where: { topicId: { not: 0 } } })).toBe(0);
     await prisma.$executeRawUnsafe('TRUNCATE "Article" CASCADE');
-    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0 });
+    expect(await rollupDrift()).toEqual({ keys: 0, copies: 0, articleCounts: 0 });
     expect((await query(Totals, { filter: { priority: { gte: 1 } } })).articles.totalCount).toBe(0);
   });
 });

@@ -1,13 +1,13 @@
 import { prisma } from '../../src/db/client.ts';
 
 /**
- * How far the count rollup (ArticleRollup) and the topic links' copies of their article's
- * columns are from the articles themselves: keys whose summed count differs from a count of
- * the rows, and topic and byline links whose copies differ from their article. Both are 0 after
- * any writes.
+ * How far the counts the triggers keep are from the rows themselves: rollup (ArticleRollup) keys
+ * whose summed count differs from a count of the rows, topic and byline links whose copies differ
+ * from their article, and authors and topics whose `articleCount` differs from their links. All
+ * are 0 after any writes.
  */
-export async function rollupDrift(): Promise<{ keys: number; copies: number }> {
-  const [row] = await prisma.$queryRaw<{ keys: number; copies: number }[]>`
+export async function rollupDrift(): Promise<{ keys: number; copies: number; articleCounts: number }> {
+  const [row] = await prisma.$queryRaw<{ keys: number; copies: number; articleCounts: number }[]>`
     WITH truth AS (
       SELECT 0 AS "topicId", "source", "priority", "isAustralian", "newsgraph_month"("publishedAt") AS "month",
              count(*)::int AS "n"
@@ -26,6 +26,10 @@ export async function rollupDrift(): Promise<{ keys: number; copies: number }> {
         WHERE (t."priority", t."isAustralian", t."publishedAt")
               IS DISTINCT FROM (a."priority", a."isAustralian", a."publishedAt"))
       + (SELECT count(*)::int FROM "ArticleAuthor" b JOIN "Article" a ON a."id" = b."articleId"
-        WHERE b."publishedAt" <> a."publishedAt") AS "copies"`;
+        WHERE b."publishedAt" <> a."publishedAt") AS "copies",
+      (SELECT count(*)::int FROM "Author" au
+        WHERE au."articleCount" <> (SELECT count(*) FROM "ArticleAuthor" b WHERE b."authorId" = au."id"))
+      + (SELECT count(*)::int FROM "Topic" tp
+        WHERE tp."articleCount" <> (SELECT count(*) FROM "ArticleTopic" t WHERE t."topicId" = tp."id")) AS "articleCounts"`;
   return row!;
 }
