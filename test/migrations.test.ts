@@ -40,7 +40,8 @@ describe('migrations through the WASM schema engine', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // three replays of the whole history in the WASM engine, each a few seconds per migration
+  }, 120_000);
 
   it('apply nothing to a database that is up to date', async () => {
     // this file's database was migrated from the template; the app's client is not open here

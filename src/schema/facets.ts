@@ -1,6 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
-import { articleFacets, type Facets } from '../resolvers/articles/facets.ts';
+import { articleFacets, DEFAULT_SAMPLE_ABOVE, SAMPLE_ABOVE_RANGE, type Facets } from '../resolvers/articles/facets.ts';
 import { articleHistogram, MAX_HISTOGRAM_BUCKETS, type HistogramBucket } from '../resolvers/articles/histogram.ts';
 import { ArticleFilter } from './lists.ts';
 import { builder } from './builder.ts';
@@ -36,10 +36,33 @@ const MonthFacet = builder.objectRef<Facets['months'][number]>('MonthFacet').imp
   }),
 });
 
-const ArticleFacets = builder.objectRef<FacetsShape>('ArticleFacets').implement({
-  description: 'How the articles matching a filter and search break down. Counts are exact.',
+const FacetSample = builder.objectRef<NonNullable<Facets['sample']>>('FacetSample').implement({
+  description:
+    'The uniform sample of the matches that estimated counts were counted on (articles chosen by a hash of their id).',
   fields: (t) => ({
-    total: t.exposeInt('total', { description: 'Articles matching.' }),
+    articles: t.exposeInt('articles', { description: 'Matching articles in the sample.' }),
+    fraction: t.exposeFloat('fraction', {
+      description: 'The share of the matches in the sample, 0 to 1 (`articles / total`).',
+    }),
+  }),
+});
+
+const ArticleFacets = builder.objectRef<FacetsShape>('ArticleFacets').implement({
+  description:
+    'How the articles matching a filter and search break down. `total` is exact; the other counts are exact when `exact` is true, else estimates from a uniform sample (`sample`).',
+  fields: (t) => ({
+    total: t.exposeInt('total', { description: 'Articles matching: always exact.' }),
+    exact: t.boolean({
+      description:
+        'Whether every count below is exact. False when more than `sampleAbove` articles matched a filter the count rollup does not answer (e.g. a search): then each count is an estimate, the count in `sample` scaled by `total / sample.articles` and rounded, and only `total` is exact.',
+      resolve: (facets) => facets.sample == null,
+    }),
+    sample: t.field({
+      type: FacetSample,
+      nullable: true,
+      description: 'The sample the counts were estimated from; null when they are exact.',
+      resolve: (facets) => facets.sample,
+    }),
     topics: t.field({
       type: [TopicFacet],
       description: 'The `topTopics` most frequent topics, most frequent first (ties: older topic first).',
@@ -74,12 +97,16 @@ builder.queryFields((t) => ({
   articleFacets: t.field({
     type: ArticleFacets,
     description:
-      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. One SQL statement (plus one to load the topics shown).',
+      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly; any other filter or a search counts its matches (one statement), then groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match (a second statement), plus one to load the topics shown.',
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),
       topTopics: t.arg.int({ defaultValue: 10, required: true, description: '0 to 100.' }),
       topSources: t.arg.int({ defaultValue: 10, required: true, description: '0 to 100.' }),
+      sampleAbove: t.arg.int({
+        defaultValue: DEFAULT_SAMPLE_ABOVE,
+        description: `When more articles than this match (and the rollup cannot answer), count a uniform sample of at least this many and estimate (\`exact\` false). ${SAMPLE_ABOVE_RANGE.min.toLocaleString('en')} to ${SAMPLE_ABOVE_RANGE.max.toLocaleString('en')}; null counts every match, however many (slow on large results).`,
+      }),
     },
     resolve: async (_root, args, context, info) => {
       const facets = await articleFacets(prisma, args);

@@ -1,17 +1,29 @@
 import type { Db } from '../../db/client.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import type { Condition } from '../lists/condition.ts';
 import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
 import { rollupColumnsWhere, rollupPlan, rollupWhere, type RollupPlan } from './rollup.ts';
 import { articleSearch } from './search.ts';
 
+type Sql = Prisma.Sql;
+
 /**
  * How the articles of a result set (the same filter and search as `articles`) break down: by
- * topic, source, priority, Australian relevance and month of publication. One SQL statement:
- * the matching rows are found once (a materialized CTE) and every breakdown groups that set; a
- * filter the count rollup answers (rollup.ts) groups its rows instead of the articles.
+ * topic, source, priority, Australian relevance and month of publication. A filter the count
+ * rollup answers (rollup.ts) groups its rows instead of the articles: one statement, exact.
+ * Otherwise the matches are counted (one statement), then grouped five ways in a second (the
+ * matching rows found once, a materialized CTE): all of them when at most `sampleAbove` match,
+ * else a uniform sample of about `sampleAbove` to 2 x `sampleAbove` of them, whose counts are
+ * scaled to the exact total and marked as estimates, as Typesense samples facet counts beyond a
+ * threshold (`facet_sample_threshold`, https://typesense.org/docs/latest/api/search.html).
+ *
+ * The sample: an article is in it when its hashed id, `hashint4(id) & 1023`, is below a bucket
+ * limit k (a power of two, 1 to 512, so at most 10 statement texts); an expression index on that
+ * hash (the facet_sample migration) lets PostgreSQL intersect it with the search's GIN index
+ * (BitmapAnd) and read only the sampled rows. The hash does not depend on any counted column, so
+ * every article is equally likely to be in it, and the same ids give the same sample on every
+ * database.
  */
 
 /**
@@ -23,11 +35,19 @@ export interface FacetArgs {
   search?: string | null;
   topTopics: number;
   topSources: number;
+  /** Count every match when at most this many match, else a sample (SAMPLE_ABOVE_RANGE); null: always every match. */
+  sampleAbove?: number | null;
 }
 
-/** The breakdowns of the matching articles; `total` is how many match. Counts are exact. */
+/**
+ * The breakdowns of the matching articles; `total` is how many match (always exact). The
+ * breakdowns are exact unless `sample` is set: then each count is the sample's count times
+ * `total / sample.articles`, rounded.
+ */
 export interface Facets {
   total: number;
+  /** Set when the breakdowns were counted on a sample: how many matching articles it held, and their share of `total` (0 to 1). */
+  sample: { articles: number; fraction: number } | null;
   /** Topic ids with counts, most frequent first (ties: lower id first). */
   topics: { topicId: number; count: number }[];
   /** Most frequent first (ties: A-Z). */
@@ -42,6 +62,31 @@ export interface Facets {
 
 /** Most topics (`topTopics`) and most sources (`topSources`) one facet query may list. */
 export const MAX_FACET_ENTRIES = 100;
+
+/** `sampleAbove`'s default: as Elasticsearch counts hits exactly up to 10,000 by default. */
+export const DEFAULT_SAMPLE_ABOVE = 10_000;
+
+/** The values `sampleAbove` accepts: a smaller sample would make estimates too rough to show. */
+export const SAMPLE_ABOVE_RANGE = { min: 1_000, max: 1_000_000 } as const;
+
+/** Hash buckets of the sample (`hashint4(id) & (SAMPLE_BUCKETS - 1)`; the migration's index). */
+const SAMPLE_BUCKETS = 1024;
+
+/** The sample's predicate on `a`, matching the facet_sample migration's index expression. */
+const inSample = (limit: number) =>
+  Prisma.sql`(hashint4(a."id") & ${Prisma.raw(String(SAMPLE_BUCKETS - 1))}) < ${Prisma.raw(String(limit))}`;
+
+/**
+ * How many of the SAMPLE_BUCKETS hash buckets to count for `total` matches: all of them (exact)
+ * when `total <= sampleAbove`, else the smallest power of two whose expected sample
+ * (total x k / 1024) holds at least `sampleAbove` articles.
+ */
+export function sampleBuckets(total: number, sampleAbove: number | null): number {
+  if (sampleAbove == null || total <= sampleAbove) return SAMPLE_BUCKETS;
+  let buckets = 1;
+  while (buckets < SAMPLE_BUCKETS && (total * buckets) / SAMPLE_BUCKETS < sampleAbove) buckets *= 2;
+  return buckets;
+}
 
 function checkTop(value: number, argumentName: string): number {
   if (!Number.isInteger(value) || value < 0 || value > MAX_FACET_ENTRIES) {
@@ -67,37 +112,54 @@ export function monthsBetween(first: string, last: string): string[] {
   return out;
 }
 
+function checkSampleAbove(value: number | null | undefined): number | null {
+  if (value == null) return null;
+  if (!Number.isInteger(value) || value < SAMPLE_ABOVE_RANGE.min || value > SAMPLE_ABOVE_RANGE.max) {
+    throw new UserInputError(
+      ErrorCode.BAD_USER_INPUT,
+      `"sampleAbove" must be null or between ${SAMPLE_ABOVE_RANGE.min} and ${SAMPLE_ABOVE_RANGE.max}; got ${value}`,
+      { argumentName: 'sampleAbove' },
+    );
+  }
+  return value;
+}
+
 type FacetRow = { facet: string; key: string | null; count: number; rank: number };
 
 /**
- * Counts the articles matching `args.filter` and `args.search` in one statement. BAD_USER_INPUT
- * for `topTopics`/`topSources` outside 0..MAX_FACET_ENTRIES, a blank or too long search, and bad
- * filter values.
+ * Counts the articles matching `args.filter` and `args.search`: one statement from the rollup,
+ * else two (the count, then the breakdowns of all matches or of a sample). BAD_USER_INPUT for
+ * `topTopics`/`topSources` outside 0..MAX_FACET_ENTRIES, `sampleAbove` outside
+ * SAMPLE_ABOVE_RANGE, a blank or too long search, and bad filter values.
  */
 export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const topTopics = checkTop(args.topTopics, 'topTopics');
   const topSources = checkTop(args.topSources, 'topSources');
+  const sampleAbove = checkSampleAbove(args.sampleAbove);
   const condition = articleCondition(args.filter);
   const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
   const rollup = search ? null : rollupPlan(condition);
-  const rows =
-    rollup && rollup.topicId === 0 && !(rollup.usesSource && topTopics > 0)
-      ? await rollupFacetRows(db, rollup, topTopics, topSources)
-      : await matchedFacetRows(db, condition, search, topTopics, topSources);
-  return toFacets(rows);
-}
-
-/** The facets of the matching articles themselves: every match read once (a materialized CTE). */
-function matchedFacetRows(
-  db: Db,
-  condition: Condition,
-  search: ReturnType<typeof articleSearch> | null,
-  topTopics: number,
-  topSources: number,
-): Promise<FacetRow[]> {
+  if (rollup && rollup.topicId === 0 && !(rollup.usesSource && topTopics > 0)) {
+    return toFacets(await rollupFacetRows(db, rollup, topTopics, topSources), null);
+  }
   const filter = toSql(condition, tableScope('a'));
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;
+  const [{ n: total }] = await db.$queryRaw<[{ n: number }]>`SELECT count(*)::int AS "n" FROM ${from} WHERE ${where}`;
+  const buckets = sampleBuckets(total, sampleAbove);
+  const sampled = buckets < SAMPLE_BUCKETS;
+  const rows = await matchedFacetRows(
+    db,
+    from,
+    sampled ? and([where, inSample(buckets)]) : where,
+    topTopics,
+    topSources,
+  );
+  return toFacets(rows, sampled ? total : null);
+}
+
+/** The facets of the matching articles themselves (or of a sample): every one read once (a materialized CTE). */
+function matchedFacetRows(db: Db, from: Sql, where: Sql, topTopics: number, topSources: number): Promise<FacetRow[]> {
   return db.$queryRaw<FacetRow[]>`
     WITH matched AS MATERIALIZED (
       SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM ${from} WHERE ${where}
@@ -157,8 +219,20 @@ function rollupFacetRows(db: Db, plan: RollupPlan, topTopics: number, topSources
      GROUP BY r."topicId" HAVING sum(r."n") <> 0 ORDER BY 4 LIMIT ${topTopics})`;
 }
 
-function toFacets(rows: FacetRow[]): Facets {
-  const facets: Facets = { total: 0, topics: [], sources: [], priorities: [], australian: [], months: [] };
+/**
+ * The facets of the statement's rows. With `exactTotal` (a sample's rows), every count is scaled
+ * by exactTotal / the sample's size and rounded, and `total` is exactTotal.
+ */
+function toFacets(rows: FacetRow[], exactTotal: number | null): Facets {
+  const facets: Facets = {
+    total: 0,
+    sample: null,
+    topics: [],
+    sources: [],
+    priorities: [],
+    australian: [],
+    months: [],
+  };
   const sources: { source: string; count: number; rank: number }[] = [];
   const topics: { topicId: number; count: number; rank: number }[] = [];
   const priorities = new Map<number, number>();
@@ -185,5 +259,22 @@ function toFacets(rows: FacetRow[]): Facets {
       count: months.get(month) ?? 0,
     }));
   }
-  return facets;
+  if (exactTotal == null) return facets;
+  return scaled(facets, exactTotal);
+}
+
+/** A sample's facets as estimates of the whole: each count times exactTotal / sample size, rounded. */
+function scaled(sample: Facets, exactTotal: number): Facets {
+  const size = sample.total;
+  const estimate = <T extends { count: number }>(entries: T[]) =>
+    entries.map((entry) => ({ ...entry, count: size ? Math.round((entry.count * exactTotal) / size) : 0 }));
+  return {
+    total: exactTotal,
+    sample: { articles: size, fraction: exactTotal ? size / exactTotal : 0 },
+    topics: estimate(sample.topics),
+    sources: estimate(sample.sources),
+    priorities: estimate(sample.priorities),
+    australian: estimate(sample.australian),
+    months: estimate(sample.months),
+  };
 }

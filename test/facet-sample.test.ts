@@ -1,0 +1,197 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { graphql } from './gql/index.ts';
+import type { ArticleFilter } from './gql/graphql.ts';
+import { codes, execute, query, recordStatements } from './support/api.ts';
+
+/**
+ * Facets of large result sets: beyond `sampleAbove` matches (and outside the count rollup) the
+ * breakdowns are counted on a uniform sample of the matches, scaled to the exact total and
+ * marked `exact: false`. The expected numbers are computed here from the fixture's own
+ * attributes; only the sample's membership (a hash of the id) is read from the database.
+ */
+
+const SampledFacets = graphql(`
+  query SampledFacets($search: String, $filter: ArticleFilter, $sampleAbove: Int) {
+    articleFacets(search: $search, filter: $filter, topTopics: 3, topSources: 3, sampleAbove: $sampleAbove) {
+      total
+      exact
+      sample {
+        articles
+        fraction
+      }
+      topics {
+        topic {
+          name
+        }
+        count
+      }
+      sources {
+        source
+        count
+      }
+      priorities {
+        priority
+        count
+      }
+      australian {
+        isAustralian
+        count
+      }
+      months {
+        month
+        count
+      }
+    }
+  }
+`);
+
+const MATCHING = 3_000;
+const SOURCES = ['Numbat News', 'Termite Times', 'Banded Bulletin', 'Woodland Weekly'];
+const TOPICS = ['Insectivores', 'Woodlands', 'Conservation', 'Nocturnal'];
+
+type Seeded = { id: number; source: string; priority: number; isAustralian: boolean; month: string; topics: string[] };
+let seeded: Seeded[] = [];
+
+beforeAll(async () => {
+  // skewed on purpose, so that the sample's order of sources and topics is the same as the whole's
+  const source = (n: number) => SOURCES[n % 10 < 5 ? 0 : n % 10 < 8 ? 1 : n % 10 < 9 ? 2 : 3]!;
+  const month = (n: number) => `2025-0${1 + (n % 7 === 0 ? 2 : n % 3)}`;
+  await prisma.article.createMany({
+    data: Array.from({ length: MATCHING }, (_, n) => ({
+      title: `Numbat sighting ${n}`,
+      url: `https://numbat.example/${n}`,
+      urlKey: `https://numbat.example/${n}`,
+      source: source(n),
+      publishedAt: new Date(`${month(n)}-1${n % 10}T00:00:00Z`),
+      priority: (n % 5) + 1,
+      isAustralian: n % 4 !== 0,
+    })),
+  });
+  const articles = await prisma.article.findMany({
+    where: { urlKey: { startsWith: 'https://numbat.example/' } },
+    orderBy: { id: 'asc' },
+  });
+  const topics = await Promise.all(
+    TOPICS.map((name) => prisma.topic.create({ data: { name, slug: name.toLowerCase() } })),
+  );
+  const links: { articleId: number; topicId: number }[] = [];
+  seeded = articles.map((article) => {
+    const n = Number(article.url.split('/').at(-1));
+    // Insectivores on every article, Woodlands on 2 in 3, Conservation on 1 in 3, Nocturnal on 1 in 10
+    const names = TOPICS.filter((_, t) => [true, n % 3 !== 0, n % 3 === 0, n % 10 === 0][t]);
+    for (const name of names) links.push({ articleId: article.id, topicId: topics[TOPICS.indexOf(name)]!.id });
+    return {
+      id: article.id,
+      source: article.source,
+      priority: article.priority,
+      isAustralian: article.isAustralian,
+      month: article.publishedAt.toISOString().slice(0, 7),
+      topics: names,
+    };
+  });
+  await prisma.articleTopic.createMany({ data: links });
+});
+
+/** The ids of the sample with `buckets` of the 1,024 hash buckets (the migration's index expression). */
+async function sampleIds(buckets: number): Promise<Set<number>> {
+  const rows = await prisma.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM "Article" WHERE (hashint4("id") & 1023) < ${buckets}`;
+  return new Set(rows.map((row) => row.id));
+}
+
+const tally = <K>(articles: Seeded[], key: (article: Seeded) => K) => {
+  const counts = new Map<K, number>();
+  for (const article of articles) counts.set(key(article), (counts.get(key(article)) ?? 0) + 1);
+  return counts;
+};
+
+/** The facets of `matched` as the API should give them: counted on `counted`, scaled to matched.length. */
+function expected(matched: Seeded[], counted: Seeded[]) {
+  const scale = (count: number) =>
+    counted === matched ? count : Math.round((count * matched.length) / counted.length);
+  // ties: sources A-Z, topics in creation order (as the API breaks them)
+  const top = (counts: Map<string, number>, tie: (a: string, b: string) => number) =>
+    [...counts].sort((a, b) => b[1] - a[1] || tie(a[0], b[0])).slice(0, 3);
+  const topicCounts = new Map<string, number>();
+  for (const article of counted)
+    for (const name of article.topics) topicCounts.set(name, (topicCounts.get(name) ?? 0) + 1);
+  const months = tally(counted, (a) => a.month);
+  return {
+    total: matched.length,
+    exact: counted === matched,
+    sample: counted === matched ? null : { articles: counted.length, fraction: counted.length / matched.length },
+    topics: top(topicCounts, (a, b) => TOPICS.indexOf(a) - TOPICS.indexOf(b)).map(([name, count]) => ({
+      topic: { name },
+      count: scale(count),
+    })),
+    sources: top(
+      tally(counted, (a) => a.source),
+      (a, b) => a.localeCompare(b),
+    ).map(([source, count]) => ({ source, count: scale(count) })),
+    priorities: [1, 2, 3, 4, 5].map((priority) => ({
+      priority,
+      count: scale(counted.filter((a) => a.priority === priority).length),
+    })),
+    australian: [true, false].map((isAustralian) => ({
+      isAustralian,
+      count: scale(counted.filter((a) => a.isAustralian === isAustralian).length),
+    })),
+    months: [...months.keys()].sort().map((month) => ({ month, count: scale(months.get(month)!) })),
+  };
+}
+
+describe('facets of large result sets', () => {
+  it('counts every match at or below sampleAbove, and says the counts are exact', async () => {
+    for (const sampleAbove of [MATCHING, 10_000, null]) {
+      const { articleFacets } = await query(SampledFacets, { search: 'numbat', sampleAbove });
+      expect(articleFacets).toEqual(expected(seeded, seeded));
+    }
+  });
+
+  it('estimates from a uniform sample above sampleAbove: an exact total, scaled counts, exact: false', async () => {
+    // 3,000 matches, at least 1,000 sampled: 512 of 1,024 buckets (256 would expect 750)
+    const inSample = await sampleIds(512);
+    const counted = seeded.filter((article) => inSample.has(article.id));
+    const { articleFacets } = await query(SampledFacets, { search: 'numbat', sampleAbove: 1_000 });
+    expect(articleFacets).toEqual(expected(seeded, counted));
+    expect(articleFacets.sample!.articles).toBeGreaterThanOrEqual(1_000);
+    // the estimates stay close to the truth (a sample of half the matches)
+    const exact = expected(seeded, seeded);
+    for (const [index, { count }] of articleFacets.priorities.entries()) {
+      expect(Math.abs(count - exact.priorities[index]!.count)).toBeLessThan(exact.priorities[index]!.count * 0.2);
+    }
+  });
+
+  it('samples a filter the count rollup does not answer, and never one it does', async () => {
+    const text: ArticleFilter = { title: { startsWith: 'Numbat sighting' } };
+    const inSample = await sampleIds(512);
+    const counted = seeded.filter((article) => inSample.has(article.id));
+    expect((await query(SampledFacets, { filter: text, sampleAbove: 1_000 })).articleFacets).toEqual(
+      expected(seeded, counted),
+    );
+    // priority and Australian relevance are summed from the rollup: exact however many match
+    const rollup = await query(SampledFacets, { filter: { priority: { gte: 1 } }, sampleAbove: 1_000 });
+    expect(rollup.articleFacets).toEqual(expected(seeded, seeded));
+  });
+
+  it('narrows the sample with the matches: a filtered search samples what it matches', async () => {
+    const filter: ArticleFilter = { priority: { gte: 3 } };
+    const matched = seeded.filter((article) => article.priority >= 3); // 1,800
+    // 1,800 x 512 / 1,024 = 900 < 1,000: no smaller sample is big enough, so all are counted, exactly
+    expect((await query(SampledFacets, { search: 'numbat', filter, sampleAbove: 1_000 })).articleFacets).toEqual(
+      expected(matched, matched),
+    );
+  });
+
+  it('takes a count, the breakdowns and the topics shown: three statements', async () => {
+    const { statements } = await recordStatements(() => query(SampledFacets, { search: 'numbat', sampleAbove: 1_000 }));
+    expect(statements).toHaveLength(3);
+  });
+
+  it('refuses a sampleAbove outside 1,000 to 1,000,000 with BAD_USER_INPUT', async () => {
+    for (const sampleAbove of [999, 0, -1, 1_000_001]) {
+      expect(codes(await execute(SampledFacets, { search: 'numbat', sampleAbove }))).toEqual(['BAD_USER_INPUT']);
+    }
+  });
+});
