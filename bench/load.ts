@@ -29,6 +29,11 @@ export function progressBar(label: string, total: number): (done: number) => voi
   };
 }
 
+/** The triggers that keep Author.articleCount and Topic.articleCount (the statement_level_article_counts migration). */
+const COUNT_TRIGGERS = ['ArticleAuthor', 'ArticleTopic'].flatMap((table) =>
+  ['insert', 'update', 'delete'].map((event) => [table, `${table}_articleCount_${event}`] as const),
+);
+
 /**
  * `clients` load batches concurrently (one per core helps: building search vectors is CPU work in
  * the database); the first also runs the set-up and finishing statements. GIN indexes are dropped
@@ -42,8 +47,8 @@ export async function loadDataset(clients: SqlClient[], data: Dataset, options: 
     `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'Article' AND indexdef LIKE '%USING gin%'`,
   )) as { rows: { indexname: string; indexdef: string }[] };
   for (const index of gin.rows) await db.query(`DROP INDEX "${index.indexname}"`);
-  await db.query('ALTER TABLE "ArticleAuthor" DISABLE TRIGGER "ArticleAuthor_articleCount"');
-  await db.query('ALTER TABLE "ArticleTopic" DISABLE TRIGGER "ArticleTopic_articleCount"');
+  // articleCount is set once after the load (below) rather than by its triggers per batch
+  for (const [table, trigger] of COUNT_TRIGGERS) await db.query(`ALTER TABLE "${table}" DISABLE TRIGGER "${trigger}"`);
 
   const authorRows = (await db.query(
     'INSERT INTO "Author" ("name") SELECT * FROM unnest($1::text[]) RETURNING "id", "name"',
@@ -121,8 +126,7 @@ export async function loadDataset(clients: SqlClient[], data: Dataset, options: 
     FROM (SELECT "authorId", count(*)::int AS n FROM "ArticleAuthor" GROUP BY 1) c WHERE a."id" = c."authorId"`);
   await db.query(`UPDATE "Topic" t SET "articleCount" = c.n
     FROM (SELECT "topicId", count(*)::int AS n FROM "ArticleTopic" GROUP BY 1) c WHERE t."id" = c."topicId"`);
-  await db.query('ALTER TABLE "ArticleAuthor" ENABLE TRIGGER "ArticleAuthor_articleCount"');
-  await db.query('ALTER TABLE "ArticleTopic" ENABLE TRIGGER "ArticleTopic_articleCount"');
+  for (const [table, trigger] of COUNT_TRIGGERS) await db.query(`ALTER TABLE "${table}" ENABLE TRIGGER "${trigger}"`);
   // The count rollup's triggers wrote one delta row per key and batch: merged, as a running
   // server's compaction would, and the table rewritten, as the merge leaves it mostly dead rows
   // (a steady state reuses them; a bulk load leaves a table several times its size).
