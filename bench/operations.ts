@@ -68,29 +68,56 @@ const canonicalQuery = (withTotal: boolean) => `query Canonical${withTotal ? 'Wi
   }
 }`;
 
-/** The facets' floor: every breakdown of the articles matching `where` (on `a`), in one statement. */
-const facetsFloor = (where: string) => `WITH m AS MATERIALIZED (
+/**
+ * The facets' floor: every breakdown of the articles matching `where` (on `a`), in one statement.
+ * With `sampleAbove` (the API's default for searches), beyond that many matches it counts the
+ * API's sample (hashed ids below a power-of-two bucket limit, src/resolvers/articles/facets.ts)
+ * and scales each count to the exact total; `exact` and `sample` say which.
+ */
+const facetsFloor = (where: string, sampleAbove?: number) => {
+  const sampled = sampleAbove != null;
+  const est = (count: string) =>
+    sampled ? `(CASE WHEN k.k = 1024 THEN ${count} ELSE round(${count}::numeric * k.total / k.size)::int END)` : count;
+  return `WITH ${
+    sampled
+      ? `hits AS (SELECT count(*)::bigint AS total FROM "Article" a WHERE ${where}),
+        buckets AS (SELECT hits.total, CASE WHEN hits.total <= ${sampleAbove} THEN 1024 ELSE
+          (SELECT min(2 ^ g)::int FROM generate_series(0, 10) g WHERE hits.total * 2 ^ g >= 1024 * ${sampleAbove}) END AS k FROM hits),
+        m AS MATERIALIZED (
+          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a
+          WHERE ${where} AND (hashint4(a."id") & 1023) < (SELECT k FROM buckets)),
+        k AS (SELECT buckets.k, buckets.total, (SELECT count(*) FROM m) AS size FROM buckets),`
+      : `m AS MATERIALIZED (
           SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE ${where}),
+        k AS (SELECT (SELECT count(*) FROM m) AS total),`
+  }
         months AS (SELECT to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n FROM m GROUP BY 1),
         span AS (SELECT min(month) AS lo, max(month) AS hi FROM months),
         topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
                    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10),
         sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C" LIMIT 10)
         SELECT json_build_object('data', json_build_object('articleFacets', json_build_object(
-          'total', (SELECT count(*) FROM m),
+          'total', k.total,${
+            sampled
+              ? `
+          'exact', k.k = 1024,
+          'sample', CASE WHEN k.k = 1024 THEN NULL ELSE json_build_object('articles', k.size) END,`
+              : ''
+          }
           'topics', COALESCE((SELECT json_agg(json_build_object('topic', json_build_object(
-              'id', ${gid('Topic', 'tp."id"')}, 'name', tp."name"), 'count', t.n) ORDER BY t.n DESC, t."topicId")
+              'id', ${gid('Topic', 'tp."id"')}, 'name', tp."name"), 'count', ${est('t.n')}) ORDER BY t.n DESC, t."topicId")
             FROM topics t JOIN "Topic" tp ON tp."id" = t."topicId"), '[]'),
-          'sources', COALESCE((SELECT json_agg(json_build_object('source', s."source", 'count', s.n)
+          'sources', COALESCE((SELECT json_agg(json_build_object('source', s."source", 'count', ${est('s.n')})
             ORDER BY s.n DESC, s."source" COLLATE "und-x-icu", s."source" COLLATE "C") FROM sources s), '[]'),
           'priorities', (SELECT json_agg(json_build_object('priority', p, 'count',
-            (SELECT count(*) FROM m WHERE m."priority" = p)) ORDER BY p) FROM generate_series(1, 5) p),
+            ${est('(SELECT count(*) FROM m WHERE m."priority" = p)')}) ORDER BY p) FROM generate_series(1, 5) p),
           'australian', (SELECT json_agg(json_build_object('isAustralian', v, 'count',
-            (SELECT count(*) FROM m WHERE m."isAustralian" = v)) ORDER BY v DESC) FROM (VALUES (true), (false)) x(v)),
+            ${est('(SELECT count(*) FROM m WHERE m."isAustralian" = v)')}) ORDER BY v DESC) FROM (VALUES (true), (false)) x(v)),
           'months', COALESCE((SELECT json_agg(json_build_object('month', to_char(g, 'YYYY-MM'),
-              'count', COALESCE(months.n, 0)) ORDER BY g)
+              'count', ${est('COALESCE(months.n, 0)')}) ORDER BY g)
             FROM span, generate_series(to_date(span.lo, 'YYYY-MM'), to_date(span.hi, 'YYYY-MM'), interval '1 month') g
-            LEFT JOIN months ON months.month = to_char(g, 'YYYY-MM')), '[]'))))::text AS body`;
+            LEFT JOIN months ON months.month = to_char(g, 'YYYY-MM')), '[]'))))::text AS body FROM k`;
+};
 
 export function operations(f: Fixtures): Operation[] {
   const topicVariables = () => ({ topic: globalId('Topic', f.topicId) });
@@ -119,11 +146,26 @@ export function operations(f: Fixtures): Operation[] {
 }`,
       variables: () => ({ q: f.searchText }),
       floor: {
+        // The API's order: title matches, then head (title, description, summary) matches, then the
+        // rest, each by ts_rank; a later run is ranked only when the earlier ones are short.
         sql: `WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query),
-        page AS (
-          SELECT a."id", a."title", a."source", a."publishedAt", ts_rank(a."searchVector", q.query) AS rank
-          FROM "Article" a, q WHERE a."searchVector" @@ q.query
-          ORDER BY rank DESC, a."id" DESC LIMIT 20)
+        titled AS (SELECT t."id" FROM "Article" t, q WHERE to_tsvector('english'::regconfig, t."title") @@ q.query),
+        head AS (SELECT h."id" FROM "Article" h, q
+          WHERE to_tsvector('english'::regconfig, h."title" || ' ' || h."description" || ' ' || h."summary") @@ q.query),
+        page AS (SELECT * FROM (
+          (SELECT a."id", a."title", a."source", a."publishedAt", 20 + ts_rank(a."searchVector", q.query) AS rank
+           FROM "Article" a, q WHERE a."searchVector" @@ q.query AND a."id" IN (SELECT "id" FROM titled)
+           ORDER BY rank DESC, a."id" DESC LIMIT 20)
+          UNION ALL
+          (SELECT a."id", a."title", a."source", a."publishedAt", 10 + ts_rank(a."searchVector", q.query) AS rank
+           FROM "Article" a, q WHERE a."searchVector" @@ q.query AND a."id" IN (SELECT "id" FROM head)
+             AND a."id" NOT IN (SELECT "id" FROM titled)
+           ORDER BY rank DESC, a."id" DESC LIMIT 20)
+          UNION ALL
+          (SELECT a."id", a."title", a."source", a."publishedAt", ts_rank(a."searchVector", q.query) AS rank
+           FROM "Article" a, q WHERE a."searchVector" @@ q.query
+             AND a."id" NOT IN (SELECT "id" FROM head) AND a."id" NOT IN (SELECT "id" FROM titled)
+           ORDER BY rank DESC, a."id" DESC LIMIT 20)) tiers LIMIT 20)
         SELECT json_build_object('data', json_build_object('articles', json_build_object(
           'edges', COALESCE((SELECT json_agg(json_build_object(
             'highlight', ts_headline('english', a."body", q.query,
@@ -186,6 +228,8 @@ export function operations(f: Fixtures): Operation[] {
       query: `query FacetsSearch($q: String!) {
   articleFacets(search: $q, topTopics: 10, topSources: 10) {
     total
+    exact
+    sample { articles }
     topics { topic { id name } count }
     sources { source count }
     priorities { priority count }
@@ -195,7 +239,7 @@ export function operations(f: Fixtures): Operation[] {
 }`,
       variables: () => ({ q: f.searchText }),
       floor: {
-        sql: facetsFloor(`a."searchVector" @@ websearch_to_tsquery('english', $1)`),
+        sql: facetsFloor(`a."searchVector" @@ websearch_to_tsquery('english', $1)`, 10_000),
         params: (v) => [v.q],
       },
     },

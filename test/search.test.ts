@@ -217,6 +217,45 @@ describe('ranking', () => {
     ]);
   });
 
+  it('ranks title matches first, then head (title, description, summary) matches, then body-only ones', async () => {
+    // ts_rank alone orders these otherwise: many close pairs in a summary or body outrank one title pair
+    const title = await file({ title: 'Dugong herds follow the seagrass', body: filler });
+    const head = await file({
+      title: 'Coastal notes',
+      summary: Array.from({ length: 10 }, () => 'dugong seagrass').join(' '),
+    });
+    const sparse = await file({ title: 'Dugong grazing', summary: `${'morning '.repeat(60)}seagrass`, body: filler });
+    const body = await file({
+      title: 'Monotremes',
+      body: Array.from({ length: 10 }, () => 'dugong seagrass').join(' '),
+    });
+    const ranks = new Map(
+      (
+        await prisma.$queryRaw<{ id: number; rank: number }[]>`
+          SELECT "id", ts_rank("searchVector", websearch_to_tsquery('english', 'dugong seagrass')) AS "rank"
+          FROM "Article" WHERE "id" IN (${title}, ${head}, ${sparse}, ${body})`
+      ).map((row) => [row.id, row.rank]),
+    );
+    expect(ranks.get(head)).toBeGreaterThan(ranks.get(title)!);
+    expect(ranks.get(body)).toBeGreaterThan(ranks.get(sparse)!);
+    const order = ['Dugong herds follow the seagrass', 'Coastal notes', 'Dugong grazing', 'Monotremes'];
+    expect(await titles('dugong seagrass')).toEqual(order);
+    expect(await titles('dugong seagrass', { orderBy: [{ field: 'RELEVANCE', direction: 'ASC' }] })).toEqual(
+      [...order].reverse(),
+    );
+    // paged one by one, both ways, across the tiers
+    expect(await allPages('dugong seagrass', 1, {})).toEqual(order);
+    const backwards: string[] = [];
+    let before: string | null | undefined;
+    for (let page = 0; page < 6; page++) {
+      const { articles } = await query(Search, { search: 'dugong seagrass', last: 1, before });
+      backwards.unshift(...articles.edges.map((edge) => edge.node.title));
+      if (!articles.pageInfo.hasPreviousPage) break;
+      before = articles.pageInfo.startCursor;
+    }
+    expect(backwards).toEqual(order);
+  });
+
   it('RELEVANCE is the default order with a search, DESC by default, and refused without one', async () => {
     const byDefault = await titles('wombat');
     expect(await titles('wombat', { orderBy: [{ field: 'RELEVANCE' }] })).toEqual(byDefault);
@@ -292,9 +331,23 @@ describe('totals of a search', () => {
     expect(codes(await execute(SearchTotals, { search: 'wombat', cap: 0 }))).toEqual(['BAD_USER_INPUT']);
   });
 
-  it('ranked by relevance, the page statement counts the matches: no separate count', async () => {
-    const { statements } = await recordStatements(() => query(SearchTotals, { search: 'wombat', cap: 10 }));
-    expect(statements).toHaveLength(2);
+  it('ranked by relevance: a statement per tier read; a separate count only when a tier was not ranked', async () => {
+    const counts = (statements: string[]) =>
+      statements.filter((sql) => sql.includes('AS "count" FROM (SELECT 1')).length;
+    // 9 wombats in titles fill a page of 2 (3 read): the body matches are not ranked, so the total is counted
+    const wombat = await recordStatements(() => query(SearchTotals, { search: 'wombat', cap: 10 }));
+    expect(wombat.statements).toHaveLength(3);
+    expect(counts(wombat.statements)).toBe(1);
+    expect(wombat.result.articles.totalCount).toBe(wombats.length);
+    // 1 quoll in a title, 1 in a description, 1 in a body only: every tier ranked, their counts add up
+    const quoll = await recordStatements(() => query(SearchTotals, { search: 'quoll', cap: 10 }));
+    expect(quoll.statements).toHaveLength(4);
+    expect(counts(quoll.statements)).toBe(0);
+    expect(quoll.result.articles.totalCount).toBe(3);
+    expect(quoll.result.articles.edges.map((edge) => edge.node.title)).toEqual([
+      'Quolls return to the mainland after a century',
+      'Wildlife corridors',
+    ]);
     const byTitle = await recordStatements(() =>
       query(SearchTotals, { search: 'wombat', orderBy: [{ field: 'TITLE' }], cap: 10 }),
     );
@@ -540,11 +593,11 @@ describe('facets of a search', () => {
     ]);
   });
 
-  it('takes one statement for the counts and one for the topics shown', async () => {
+  it('takes two statements for the counts (the total, the breakdowns) and one for the topics shown', async () => {
     const { statements } = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 3 }));
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
     const none = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 0 }));
-    expect(none.statements).toHaveLength(1);
+    expect(none.statements).toHaveLength(2);
     expect(none.result.articleFacets.topics).toEqual([]);
   });
 

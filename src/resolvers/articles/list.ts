@@ -91,9 +91,11 @@ export function listArticles(db: Db, args: ArticleListArgs, selection: ArticleSe
 }
 
 /**
- * One page of articles matching a full-text search and the filter: SQL finds the page's ids
- * (and, when ordered by relevance and a total is wanted, counts the matches in passing), then
- * Prisma loads those rows with the planned selection. Two statements.
+ * One page of articles matching a full-text search and the filter: SQL finds the page's ids,
+ * then Prisma loads those rows with the planned selection. Ordered by relevance, the ids come
+ * from the title matches (search.ts) and, when they run short of a page, from the other head
+ * matches, then from the body matches (a statement each); in any other order, with the total
+ * when wanted in passing. Two to four statements.
  */
 export function searchArticles(
   db: Db,
@@ -110,6 +112,7 @@ export function searchArticles(
     matches: search.where,
     alias: 'a',
     rank: search.rank,
+    tiers: search.tiers,
     terms,
     window,
     filter: articleCondition(args.filter),

@@ -1,4 +1,5 @@
 import { Prisma } from '../../generated/prisma/client.ts';
+import type { RankTier } from '../lists/ranked.ts';
 
 /**
  * Full-text search of articles (PostgreSQL text search, https://www.postgresql.org/docs/current/textsearch.html):
@@ -18,12 +19,45 @@ export function tsQuery(text: string): Sql {
   return Prisma.sql`websearch_to_tsquery(${Prisma.raw(`'${SEARCH_CONFIG}'`)}, ${text})`;
 }
 
-/** An article matches a search when its stored vector matches the query (GIN index). */
-export function articleSearch(text: string): { from: Sql; where: Sql; rank: Sql } {
+/** A text-search document of some of an article's text, as the search_tiers migration indexes it (GIN). */
+function partVector(alias: string, columns: readonly string[]): Sql {
+  const text = columns.map((column) => `${alias}."${column}"`).join(` || ' ' || `);
+  return Prisma.raw(`to_tsvector('${SEARCH_CONFIG}'::regconfig, ${text})`);
+}
+
+/** The parts of an article that rank its matches in tiers, first tier first (indexed by the search_tiers migration). */
+const TIER_PARTS = [['title'], ['title', 'description', 'summary']] as const;
+
+/**
+ * What lifts a tier above the next: more than ts_rank can give (at most about 1.6 with the
+ * default weights, for a one-word query).
+ */
+export const TIER_LIFT = 10;
+
+/**
+ * An article matches a search when its stored vector matches the query (GIN index). Relevance
+ * has three tiers: articles whose title matches the query by itself come first, then those whose
+ * head (title, description, summary) does, then those that match only with their body; within a
+ * tier, by ts_rank of the whole vector. Each tier is a row condition (`holds`, through its own
+ * GIN index) and the same as an id set found once per statement (`member`), so a first page of a
+ * search with many body matches ranks only the title matches, as search engines rank the best
+ * field first.
+ */
+export function articleSearch(text: string): {
+  from: Sql;
+  where: Sql;
+  rank: Sql;
+  tiers: RankTier[];
+} {
   return {
     from: Prisma.sql`"Article" a CROSS JOIN ${tsQuery(text)} AS query`,
     where: Prisma.sql`a."searchVector" @@ query`,
     // ts_rank's default weights: A 1.0 (title), B 0.4 (description, summary), D 0.1 (body).
     rank: Prisma.sql`ts_rank(a."searchVector", query)::float8`,
+    tiers: TIER_PARTS.map((columns, index) => ({
+      holds: Prisma.sql`${partVector('a', columns)} @@ query`,
+      member: Prisma.sql`a."id" IN (SELECT t."id" FROM "Article" t WHERE ${partVector('t', columns)} @@ ${tsQuery(text)})`,
+      lift: TIER_LIFT * (TIER_PARTS.length - index),
+    })),
   };
 }

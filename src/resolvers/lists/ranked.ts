@@ -1,9 +1,10 @@
 import type { Db } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { toConnection, type Connection, type KeyValue, type PageWindow, type SortTerm } from './connection.ts';
+import { readingOrder } from './keyset.ts';
 import { RELEVANCE_COLUMN } from './order.ts';
 import { isAlways, type Condition } from './condition.ts';
-import { sqlCount, sqlPage, type SqlSortTerm } from './page.ts';
+import { sqlCount, sqlPage } from './page.ts';
 import { and, tableScope, toSql } from './sqlWhere.ts';
 
 /**
@@ -19,6 +20,18 @@ function ranksAll(terms: readonly SortTerm[]): boolean {
   return terms.some((term) => term.column === RELEVANCE_COLUMN);
 }
 
+/**
+ * A tier of a ranked list: the matches meeting `holds` (a row condition, e.g. through an index)
+ * and no higher tier. `member` is the same condition as an id set (`a."id" IN (...)`), computed
+ * once per statement rather than per row. `lift` is added to a member's rank: more than the
+ * next tier's lift plus any rank.
+ */
+export interface RankTier {
+  holds: Sql;
+  member: Sql;
+  lift: number;
+}
+
 /** One page of a ranked list. */
 export interface RankedPageSpec {
   /** FROM clause, e.g. `"Article" a CROSS JOIN websearch_to_tsquery(...) AS query`. */
@@ -31,6 +44,12 @@ export interface RankedPageSpec {
   alias: string;
   /** The relevance of a match (float8), for RELEVANCE terms. */
   rank: Sql;
+  /**
+   * Tiers of matches, highest first, each above the next and above the untiered rest whatever
+   * `rank` says. Ordered by relevance first, a page reads the tier it meets first and ranks the
+   * next only when that one runs short.
+   */
+  tiers?: RankTier[];
   terms: SortTerm[];
   window: PageWindow;
   /** The query asks for totalCount or count: count in the page statement when that is free. */
@@ -44,19 +63,61 @@ export interface RankedPageSpec {
  * statement for the ids (and the total, when free), one to load the rows.
  */
 export async function rankedPage<Row extends { id: number }>(db: Db, spec: RankedPageSpec): Promise<Connection<Row>> {
-  const sqlTerms: SqlSortTerm[] = spec.terms.map((term) => ({
-    ...term,
-    expression: term.column === RELEVANCE_COLUMN ? spec.rank : Prisma.raw(`${spec.alias}."${term.column}"`),
-  }));
   const where = isAlways(spec.filter) ? spec.matches : and([spec.matches, toSql(spec.filter, tableScope(spec.alias))]);
-  const page = await sqlPage(db, {
-    from: spec.from,
-    where,
-    id: Prisma.raw(`${spec.alias}."id"`),
-    terms: sqlTerms,
-    window: spec.window,
-    withTotal: spec.countWanted && ranksAll(spec.terms),
-  });
+  const pageOf = (rank: Sql, part: Sql, take: number, withTotal: boolean) =>
+    sqlPage(db, {
+      from: spec.from,
+      where: part,
+      id: Prisma.raw(`${spec.alias}."id"`),
+      terms: spec.terms.map((term) => ({
+        ...term,
+        expression: term.column === RELEVANCE_COLUMN ? rank : Prisma.raw(`${spec.alias}."${term.column}"`),
+      })),
+      window: { ...spec.window, take },
+      withTotal,
+    });
+  const tiers = spec.tiers ?? [];
+  let page: { rows: { id: number; keys: KeyValue[] }[]; total: number | null };
+  if (tiers.length && spec.terms[0]?.column === RELEVANCE_COLUMN) {
+    // Relevance first: each tier is a run of the order; read them in turn until the page is full.
+    const outside = (above: readonly RankTier[]) => above.map((tier) => Prisma.sql`NOT (${tier.member})`);
+    const parts = [
+      ...tiers.map((tier, index) => ({
+        rank: Prisma.sql`(${spec.rank} + ${Prisma.raw(String(tier.lift))})`,
+        part: and([where, tier.holds, ...outside(tiers.slice(0, index))]),
+      })),
+      { rank: spec.rank, part: and([where, ...outside(tiers)]) },
+    ];
+    if (readingOrder(spec.terms, spec.window)[0]!.direction === 'ASC') parts.reverse();
+    const rows: { id: number; keys: KeyValue[] }[] = [];
+    // every part ranked whole: their counts add up to the total, when each is known
+    let total: number | null = 0;
+    const cursor = spec.window.after != null || spec.window.before != null;
+    for (const { rank, part } of parts) {
+      if (rows.length >= spec.window.take) {
+        total = null;
+        break;
+      }
+      const read = await pageOf(rank, part, spec.window.take - rows.length, spec.countWanted);
+      rows.push(...read.rows);
+      const known = read.total ?? (read.rows.length === 0 && !cursor ? 0 : null);
+      total = total != null && known != null ? total + known : null;
+    }
+    page = { rows, total };
+  } else {
+    const lift = tiers.length
+      ? Prisma.sql` + CASE ${Prisma.join(
+          tiers.map((tier) => Prisma.sql`WHEN ${tier.member} THEN ${Prisma.raw(String(tier.lift))}`),
+          ' ',
+        )} ELSE 0 END`
+      : Prisma.empty;
+    page = await pageOf(
+      Prisma.sql`(${spec.rank}${lift})`,
+      where,
+      spec.window.take,
+      spec.countWanted && ranksAll(spec.terms),
+    );
+  }
   const loaded = page.rows.length ? await spec.load(page.rows.map((row) => row.id)) : [];
   const byId = new Map(loaded.map((row) => [row.id, row as Row]));
   // A row deleted between the two statements is left out of the page.
