@@ -80,12 +80,12 @@ const facetsFloor = (where: string, sampleAbove?: number) => {
     sampled ? `(CASE WHEN k.k = 1024 THEN ${count} ELSE round(${count}::numeric * k.total / k.size)::int END)` : count;
   return `WITH ${
     sampled
-      ? `hits AS (SELECT count(*)::bigint AS total FROM "Article" a WHERE ${where}),
+      ? `every AS MATERIALIZED (
+          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE ${where}),
+        hits AS (SELECT count(*)::bigint AS total FROM every),
         buckets AS (SELECT hits.total, CASE WHEN hits.total <= ${sampleAbove} THEN 1024 ELSE
           (SELECT min(2 ^ g)::int FROM generate_series(0, 10) g WHERE hits.total * 2 ^ g >= 1024 * ${sampleAbove}) END AS k FROM hits),
-        m AS MATERIALIZED (
-          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a
-          WHERE ${where} AND (hashint4(a."id") & 1023) < (SELECT k FROM buckets)),
+        m AS MATERIALIZED (SELECT e.* FROM every e WHERE (hashint4(e."id") & 1023) < (SELECT k FROM buckets)),
         k AS (SELECT buckets.k, buckets.total, (SELECT count(*) FROM m) AS size FROM buckets),`
       : `m AS MATERIALIZED (
           SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE ${where}),

@@ -593,11 +593,11 @@ describe('facets of a search', () => {
     ]);
   });
 
-  it('takes two statements for the counts (the total, the breakdowns) and one for the topics shown', async () => {
+  it('takes one statement for the counts and one for the topics shown', async () => {
     const { statements } = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 3 }));
-    expect(statements).toHaveLength(3);
+    expect(statements).toHaveLength(2);
     const none = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 0 }));
-    expect(none.statements).toHaveLength(2);
+    expect(none.statements).toHaveLength(1);
     expect(none.result.articleFacets.topics).toEqual([]);
   });
 

@@ -97,7 +97,7 @@ builder.queryFields((t) => ({
   articleFacets: t.field({
     type: ArticleFacets,
     description:
-      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly; any other filter or a search counts its matches (one statement), then groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match (a second statement), plus one to load the topics shown.',
+      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly; any other filter or a search reads and counts its matches and groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match (one statement); plus one to load the topics shown.',
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),

@@ -10,20 +10,22 @@ type Sql = Prisma.Sql;
 
 /**
  * How the articles of a result set (the same filter and search as `articles`) break down: by
- * topic, source, priority, Australian relevance and month of publication. A filter the count
- * rollup answers (rollup.ts) groups its rows instead of the articles: one statement, exact.
- * Otherwise the matches are counted (one statement), then grouped five ways in a second (the
- * matching rows found once, a materialized CTE): all of them when at most `sampleAbove` match,
- * else a uniform sample of about `sampleAbove` to 2 x `sampleAbove` of them, whose counts are
- * scaled to the exact total and marked as estimates, as Typesense samples facet counts beyond a
- * threshold (`facet_sample_threshold`, https://typesense.org/docs/latest/api/search.html).
+ * topic, source, priority, Australian relevance and month of publication. One SQL statement. A
+ * filter the count rollup answers (rollup.ts) groups its rows instead of the articles, exactly.
+ * Otherwise every match is read once (a materialized CTE of its few counted columns) and
+ * counted; when at most `sampleAbove` match, all of them are grouped five ways, else a uniform
+ * sample of about `sampleAbove` to 2 x `sampleAbove` of them, whose counts are scaled to the
+ * exact total and marked as estimates, as Typesense samples facet counts beyond a threshold
+ * (`facet_sample_threshold`, https://typesense.org/docs/latest/api/search.html). The sample
+ * spares the grouping and above all the topic links' lookups (2.5 per match in the bench).
  *
- * The sample: an article is in it when its hashed id, `hashint4(id) & 1023`, is below a bucket
- * limit k (a power of two, 1 to 512, so at most 10 statement texts); an expression index on that
- * hash (the facet_sample migration) lets PostgreSQL intersect it with the search's GIN index
- * (BitmapAnd) and read only the sampled rows. The hash does not depend on any counted column, so
- * every article is equally likely to be in it, and the same ids give the same sample on every
- * database.
+ * The sample: a match is in it when its hashed id, `hashint4(id) & 1023`, is below a bucket
+ * limit k, the smallest power of two whose expected sample (total x k / 1024) holds at least
+ * `sampleAbove` matches. The hash does not depend on any counted column, so every article is
+ * equally likely to be in it, and the same ids give the same sample on every database. (An
+ * index on the hash, intersected with the search's GIN bitmap, was tried: at a million articles
+ * the intersection outgrew work_mem, went lossy, and rechecking its pages read more stored
+ * vectors than counting every match.)
  */
 
 /**
@@ -69,24 +71,8 @@ export const DEFAULT_SAMPLE_ABOVE = 10_000;
 /** The values `sampleAbove` accepts: a smaller sample would make estimates too rough to show. */
 export const SAMPLE_ABOVE_RANGE = { min: 1_000, max: 1_000_000 } as const;
 
-/** Hash buckets of the sample (`hashint4(id) & (SAMPLE_BUCKETS - 1)`; the migration's index). */
+/** Hash buckets of the sample: `hashint4(id) & (SAMPLE_BUCKETS - 1)`. */
 const SAMPLE_BUCKETS = 1024;
-
-/** The sample's predicate on `a`, matching the facet_sample migration's index expression. */
-const inSample = (limit: number) =>
-  Prisma.sql`(hashint4(a."id") & ${Prisma.raw(String(SAMPLE_BUCKETS - 1))}) < ${Prisma.raw(String(limit))}`;
-
-/**
- * How many of the SAMPLE_BUCKETS hash buckets to count for `total` matches: all of them (exact)
- * when `total <= sampleAbove`, else the smallest power of two whose expected sample
- * (total x k / 1024) holds at least `sampleAbove` articles.
- */
-export function sampleBuckets(total: number, sampleAbove: number | null): number {
-  if (sampleAbove == null || total <= sampleAbove) return SAMPLE_BUCKETS;
-  let buckets = 1;
-  while (buckets < SAMPLE_BUCKETS && (total * buckets) / SAMPLE_BUCKETS < sampleAbove) buckets *= 2;
-  return buckets;
-}
 
 function checkTop(value: number, argumentName: string): number {
   if (!Number.isInteger(value) || value < 0 || value > MAX_FACET_ENTRIES) {
@@ -127,9 +113,8 @@ function checkSampleAbove(value: number | null | undefined): number | null {
 type FacetRow = { facet: string; key: string | null; count: number; rank: number };
 
 /**
- * Counts the articles matching `args.filter` and `args.search`: one statement from the rollup,
- * else two (the count, then the breakdowns of all matches or of a sample). BAD_USER_INPUT for
- * `topTopics`/`topSources` outside 0..MAX_FACET_ENTRIES, `sampleAbove` outside
+ * Counts the articles matching `args.filter` and `args.search` in one statement. BAD_USER_INPUT
+ * for `topTopics`/`topSources` outside 0..MAX_FACET_ENTRIES, `sampleAbove` outside
  * SAMPLE_ABOVE_RANGE, a blank or too long search, and bad filter values.
  */
 export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
@@ -140,31 +125,44 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
   const rollup = search ? null : rollupPlan(condition);
   if (rollup && rollup.topicId === 0 && !(rollup.usesSource && topTopics > 0)) {
-    return toFacets(await rollupFacetRows(db, rollup, topTopics, topSources), null);
+    return toFacets(await rollupFacetRows(db, rollup, topTopics, topSources));
   }
   const filter = toSql(condition, tableScope('a'));
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;
-  const [{ n: total }] = await db.$queryRaw<[{ n: number }]>`SELECT count(*)::int AS "n" FROM ${from} WHERE ${where}`;
-  const buckets = sampleBuckets(total, sampleAbove);
-  const sampled = buckets < SAMPLE_BUCKETS;
-  const rows = await matchedFacetRows(
-    db,
-    from,
-    sampled ? and([where, inSample(buckets)]) : where,
-    topTopics,
-    topSources,
-  );
-  return toFacets(rows, sampled ? total : null);
+  return toFacets(await matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources));
 }
 
-/** The facets of the matching articles themselves (or of a sample): every one read once (a materialized CTE). */
-function matchedFacetRows(db: Db, from: Sql, where: Sql, topTopics: number, topSources: number): Promise<FacetRow[]> {
+/**
+ * The facets of the matching articles themselves: every match read once, counted (`total`), and
+ * all of them or a sample (`sampled`, how many) grouped.
+ */
+function matchedFacetRows(
+  db: Db,
+  from: Sql,
+  where: Sql,
+  sampleAbove: number | null,
+  topTopics: number,
+  topSources: number,
+): Promise<FacetRow[]> {
+  const buckets = Prisma.raw(String(SAMPLE_BUCKETS));
   return db.$queryRaw<FacetRow[]>`
-    WITH matched AS MATERIALIZED (
-      SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM ${from} WHERE ${where}
-    )
-    SELECT 'total' AS "facet", NULL::text AS "key", count(*)::int AS "count", 0::int AS "rank" FROM matched
+    WITH every AS MATERIALIZED (
+      SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt",
+             hashint4(a."id") & ${Prisma.raw(String(SAMPLE_BUCKETS - 1))} AS "bucket"
+      FROM ${from} WHERE ${where}
+    ),
+    total AS (SELECT count(*)::int AS "n" FROM every),
+    limits AS (
+      SELECT CASE WHEN ${sampleAbove}::int IS NULL OR t."n" <= ${sampleAbove}::int THEN ${buckets}
+                  ELSE (SELECT min(2 ^ g)::int FROM generate_series(0, 10) g
+                        WHERE t."n"::float8 * 2 ^ g >= ${buckets}::float8 * ${sampleAbove}::int) END AS "k"
+      FROM total t
+    ),
+    matched AS MATERIALIZED (SELECT e.* FROM every e, limits l WHERE e."bucket" < l."k")
+    SELECT 'total' AS "facet", NULL::text AS "key", (SELECT "n" FROM total) AS "count", 0::int AS "rank"
+    UNION ALL
+    SELECT 'sampled', NULL, count(*)::int, 0 FROM matched
     UNION ALL
     SELECT 'priority', m."priority"::text, count(*)::int, 0 FROM matched m GROUP BY m."priority"
     UNION ALL
@@ -220,10 +218,10 @@ function rollupFacetRows(db: Db, plan: RollupPlan, topTopics: number, topSources
 }
 
 /**
- * The facets of the statement's rows. With `exactTotal` (a sample's rows), every count is scaled
- * by exactTotal / the sample's size and rounded, and `total` is exactTotal.
+ * The facets of the statement's rows. When a `sampled` row says fewer matches were grouped than
+ * `total`, every count is scaled by total / the sample's size and rounded.
  */
-function toFacets(rows: FacetRow[], exactTotal: number | null): Facets {
+function toFacets(rows: FacetRow[]): Facets {
   const facets: Facets = {
     total: 0,
     sample: null,
@@ -238,8 +236,10 @@ function toFacets(rows: FacetRow[], exactTotal: number | null): Facets {
   const priorities = new Map<number, number>();
   const australian = new Map<boolean, number>();
   const months = new Map<string, number>();
+  let sampled: number | null = null;
   for (const row of rows) {
     if (row.facet === 'total') facets.total = row.count;
+    else if (row.facet === 'sampled') sampled = row.count;
     else if (row.facet === 'priority') priorities.set(Number(row.key), row.count);
     else if (row.facet === 'australian') australian.set(row.key === 'true', row.count);
     else if (row.facet === 'month') months.set(row.key!, row.count);
@@ -259,13 +259,12 @@ function toFacets(rows: FacetRow[], exactTotal: number | null): Facets {
       count: months.get(month) ?? 0,
     }));
   }
-  if (exactTotal == null) return facets;
-  return scaled(facets, exactTotal);
+  return sampled == null || sampled === facets.total ? facets : scaled(facets, sampled);
 }
 
-/** A sample's facets as estimates of the whole: each count times exactTotal / sample size, rounded. */
-function scaled(sample: Facets, exactTotal: number): Facets {
-  const size = sample.total;
+/** A sample's facets as estimates of the whole: each count times total / sample size, rounded. */
+function scaled(sample: Facets, size: number): Facets {
+  const exactTotal = sample.total;
   const estimate = <T extends { count: number }>(entries: T[]) =>
     entries.map((entry) => ({ ...entry, count: size ? Math.round((entry.count * exactTotal) / size) : 0 }));
   return {
