@@ -98,6 +98,16 @@ const UpdateArticle = graphql(`
   mutation RaceUpdateArticle($input: UpdateArticleInput!) {
     updateArticle(input: $input) {
       __typename
+      ... on UpdateArticleSuccess {
+        article {
+          id
+          version
+          title
+          authors {
+            name
+          }
+        }
+      }
     }
   }
 `);

@@ -1,7 +1,5 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
-import type { GraphQLResolveInfo } from 'graphql';
-import type { Context } from '../context.ts';
 import { prisma } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 import { DuplicateUrlError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
 import { createArticle, deleteArticle, updateArticle, upsertArticle } from '../resolvers/articles/writes.ts';
 import { Article } from './article.ts';
@@ -97,31 +95,31 @@ export const DeleteArticleInput = builder.inputType('DeleteArticleInput', {
 export const UpsertArticleSuccessRef = builder.objectRef<{ id: number; created: boolean }>('UpsertArticleSuccess');
 
 /**
- * The written article, loaded with what the mutation's selection asks for under `article`.
- * NotFoundError when another request deleted it between this write's commit and this read (the
- * write itself was saved).
+ * The written article, read with `query`: everything the mutation's selection asks for under
+ * `article` (Pothos plans it through the errors plugin's result type), in one read, so no field
+ * is loaded again later. NotFoundError when another request deleted it between this write's
+ * commit and this read (the write itself was saved).
  */
-async function loadArticle(id: number, context: Context, info: GraphQLResolveInfo) {
-  const row = await prisma.article.findUnique({
-    where: { id },
-    ...queryFromInfo({ context, info, path: ['article'], typeName: 'Article', select: { id: true } }),
-  });
+async function readBack(id: number, query: Omit<Prisma.ArticleFindUniqueArgs, 'where'>) {
+  // a selection of only __typename plans an empty select, which Prisma refuses
+  const select = query.select ? { ...query.select, id: true as const } : undefined;
+  const row = await prisma.article.findUnique({ ...query, ...(select ? { select } : {}), where: { id } });
   if (!row) throw new NotFoundError('Article', id);
   return row;
 }
 
 builder.mutationFields((t) => ({
-  createArticle: t.field({
-    type: Article,
+  createArticle: t.prismaField({
+    type: 'Article',
     description: 'Files a new article (EDITOR). Authors and topics named for the first time are created.',
     args: { input: t.arg({ type: CreateArticleInput, required: true }) },
     errors: {
       types: [ValidationError, DuplicateUrlError, NotFoundError, ForbiddenError],
       dataField: { name: 'article' },
     },
-    resolve: async (_root, { input }, context, info) => {
+    resolve: async (query, _root, { input }, context) => {
       const { id } = await createArticle(prisma, input, context.viewer);
-      return loadArticle(id, context, info);
+      return readBack(id, query);
     },
   }),
   upsertArticle: t.field({
@@ -132,17 +130,17 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, ForbiddenError], directResult: true },
     resolve: (_root, { input }, context) => upsertArticle(prisma, input, context.viewer),
   }),
-  updateArticle: t.field({
-    type: Article,
+  updateArticle: t.prismaField({
+    type: 'Article',
     description: 'Changes an article if it is still at `expectedVersion` (EDITOR).',
     args: { input: t.arg({ type: UpdateArticleInput, required: true }) },
     errors: {
       types: [ValidationError, NotFoundError, VersionConflictError, DuplicateUrlError, ForbiddenError],
       dataField: { name: 'article' },
     },
-    resolve: async (_root, { input }, context, info) => {
+    resolve: async (query, _root, { input }, context) => {
       const { id } = await updateArticle(prisma, input, context.viewer);
-      return loadArticle(id, context, info);
+      return readBack(id, query);
     },
   }),
   deleteArticle: t.field({

@@ -60,7 +60,7 @@ type Documents = {
     "\n  mutation RaceCreateTopic($input: CreateTopicInput!) {\n    createTopic(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceCreateTopicDocument,
     "\n  mutation RaceCreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          authors {\n            id\n          }\n          topics {\n            id\n          }\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": typeof types.RaceCreateArticleDocument,
     "\n  mutation RaceUpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": typeof types.RaceUpsertArticleDocument,
-    "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceUpdateArticleDocument,
+    "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n      ... on UpdateArticleSuccess {\n        article {\n          id\n          version\n          title\n          authors {\n            name\n          }\n        }\n      }\n    }\n  }\n": typeof types.RaceUpdateArticleDocument,
     "\n  mutation RaceDeleteArticle($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceDeleteArticleDocument,
     "\n  mutation RaceMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceMergeAuthorsDocument,
     "\n  mutation RaceMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceMergeTopicsDocument,
@@ -146,7 +146,7 @@ const documents: Documents = {
     "\n  mutation RaceCreateTopic($input: CreateTopicInput!) {\n    createTopic(input: $input) {\n      __typename\n    }\n  }\n": types.RaceCreateTopicDocument,
     "\n  mutation RaceCreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          authors {\n            id\n          }\n          topics {\n            id\n          }\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": types.RaceCreateArticleDocument,
     "\n  mutation RaceUpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": types.RaceUpsertArticleDocument,
-    "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n": types.RaceUpdateArticleDocument,
+    "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n      ... on UpdateArticleSuccess {\n        article {\n          id\n          version\n          title\n          authors {\n            name\n          }\n        }\n      }\n    }\n  }\n": types.RaceUpdateArticleDocument,
     "\n  mutation RaceDeleteArticle($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": types.RaceDeleteArticleDocument,
     "\n  mutation RaceMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": types.RaceMergeAuthorsDocument,
     "\n  mutation RaceMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n": types.RaceMergeTopicsDocument,
@@ -387,7 +387,7 @@ export function graphql(source: "\n  mutation RaceUpsertArticle($input: CreateAr
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n    }\n  }\n"];
+export function graphql(source: "\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n      ... on UpdateArticleSuccess {\n        article {\n          id\n          version\n          title\n          authors {\n            name\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation RaceUpdateArticle($input: UpdateArticleInput!) {\n    updateArticle(input: $input) {\n      __typename\n      ... on UpdateArticleSuccess {\n        article {\n          id\n          version\n          title\n          authors {\n            name\n          }\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
