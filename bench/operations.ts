@@ -92,7 +92,12 @@ const facetsFloor = (where: string, sampleAbove?: number) => {
         k AS (SELECT (SELECT count(*) FROM m) AS total),`
   }
         months AS (SELECT to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n FROM m GROUP BY 1),
-        span AS (SELECT min(month) AS lo, max(month) AS hi FROM months),
+        span AS (${
+          sampled
+            ? `SELECT to_char(min(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS lo,
+                 to_char(max(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS hi FROM every e`
+            : 'SELECT min(month) AS lo, max(month) AS hi FROM months'
+        }),
         topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
                    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10),
         sources AS (SELECT m."source", count(*)::int AS n FROM m GROUP BY 1 ORDER BY 2 DESC, m."source" COLLATE "und-x-icu", m."source" COLLATE "C" LIMIT 10)
@@ -151,7 +156,8 @@ export function operations(f: Fixtures): Operation[] {
         sql: `WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query),
         titled AS (SELECT t."id" FROM "Article" t, q WHERE to_tsvector('english'::regconfig, t."title") @@ q.query),
         head AS (SELECT h."id" FROM "Article" h, q
-          WHERE to_tsvector('english'::regconfig, h."title" || ' ' || h."description" || ' ' || h."summary") @@ q.query),
+          WHERE (to_tsvector('english'::regconfig, h."title")
+                 || to_tsvector('english'::regconfig, h."description" || ' ' || h."summary")) @@ q.query),
         page AS (SELECT * FROM (
           (SELECT a."id", a."title", a."source", a."publishedAt", 20 + ts_rank(a."searchVector", q.query) AS rank
            FROM "Article" a, q WHERE a."searchVector" @@ q.query AND a."id" IN (SELECT "id" FROM titled)

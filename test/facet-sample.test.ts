@@ -189,6 +189,38 @@ describe('facets of large result sets', () => {
     expect(statements).toHaveLength(2);
   });
 
+  it('runs the estimated months from the first to the last match, also when the sample misses them', async () => {
+    // an early article outside the sample (its hashed id at or above 512 of 1,024)
+    let early: { id: number } | undefined;
+    for (let n = 0; !early; n++) {
+      const url = `https://numbat.example/early-${n}`;
+      const row = await prisma.article.create({
+        data: {
+          title: 'Numbat fossil',
+          url,
+          urlKey: url,
+          source: 'Numbat News',
+          priority: 1,
+          publishedAt: new Date('1990-01-15T00:00:00Z'),
+        },
+      });
+      const [{ bucket }] = await prisma.$queryRaw<
+        [{ bucket: number }]
+      >`SELECT hashint4(${row.id}::int) & 1023 AS "bucket"`;
+      if (bucket >= 512) early = row;
+      else await prisma.article.delete({ where: { id: row.id } });
+    }
+    try {
+      const { articleFacets } = await query(SampledFacets, { search: 'numbat', sampleAbove: 1_000 });
+      expect(articleFacets.exact).toBe(false);
+      expect(articleFacets.months[0]).toEqual({ month: '1990-01', count: 0 });
+      expect(articleFacets.months.at(-1)!.month).toBe('2025-03');
+      expect(articleFacets.months).toHaveLength((2025 - 1990) * 12 + 3);
+    } finally {
+      await prisma.article.delete({ where: { id: early.id } });
+    }
+  });
+
   it('refuses a sampleAbove outside 1,000 to 1,000,000 with BAD_USER_INPUT', async () => {
     for (const sampleAbove of [999, 0, -1, 1_000_001]) {
       expect(codes(await execute(SampledFacets, { search: 'numbat', sampleAbove }))).toEqual(['BAD_USER_INPUT']);

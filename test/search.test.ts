@@ -256,6 +256,19 @@ describe('ranking', () => {
     expect(backwards).toEqual(order);
   });
 
+  it('finds the tiers with the word positions of the stored vector: a phrase across title and description', async () => {
+    // "the" ends the title: the stored vector (title, then description) puts the two words side by side
+    await file({ title: 'Officials warn of flibbertigibbet the', description: 'wozzlecrank spreads', body: filler });
+    await file({
+      title: 'Weekly digest',
+      body: Array.from({ length: 10 }, () => 'flibbertigibbet wozzlecrank').join(' then '),
+    });
+    expect(await titles('"flibbertigibbet wozzlecrank"')).toEqual([
+      'Officials warn of flibbertigibbet the',
+      'Weekly digest',
+    ]);
+  });
+
   it('RELEVANCE is the default order with a search, DESC by default, and refused without one', async () => {
     const byDefault = await titles('wombat');
     expect(await titles('wombat', { orderBy: [{ field: 'RELEVANCE' }] })).toEqual(byDefault);

@@ -54,7 +54,7 @@ const ArticleFacets = builder.objectRef<FacetsShape>('ArticleFacets').implement(
     total: t.exposeInt('total', { description: 'Articles matching: always exact.' }),
     exact: t.boolean({
       description:
-        'Whether every count below is exact. False when more than `sampleAbove` articles matched a filter the count rollup does not answer (e.g. a search): then each count is an estimate, the count in `sample` scaled by `total / sample.articles` and rounded, and only `total` is exact.',
+        'Whether every count below is exact. False when at least twice `sampleAbove` articles matched a filter the count rollup does not answer (e.g. a search): then each count is an estimate, the count in `sample` scaled by `total / sample.articles` and rounded; `total` and the span of `months` (first to last match) stay exact.',
       resolve: (facets) => facets.sample == null,
     }),
     sample: t.field({
@@ -105,7 +105,7 @@ builder.queryFields((t) => ({
       topSources: t.arg.int({ defaultValue: 10, required: true, description: '0 to 100.' }),
       sampleAbove: t.arg.int({
         defaultValue: DEFAULT_SAMPLE_ABOVE,
-        description: `When more articles than this match (and the rollup cannot answer), count a uniform sample of at least this many and estimate (\`exact\` false). ${SAMPLE_ABOVE_RANGE.min.toLocaleString('en')} to ${SAMPLE_ABOVE_RANGE.max.toLocaleString('en')}; null counts every match, however many (slow on large results).`,
+        description: `The sample size to aim for: when at least twice this many articles match (and the rollup cannot answer), the breakdowns count a uniform sample expected to hold this many to twice this many matches, and are estimates (\`exact\` false). ${SAMPLE_ABOVE_RANGE.min.toLocaleString('en')} to ${SAMPLE_ABOVE_RANGE.max.toLocaleString('en')}; null counts every match, however many (slow on large results).`,
       }),
     },
     resolve: async (_root, args, context, info) => {

@@ -5,5 +5,7 @@
 -- reading every match's stored vector. Expression indexes, so no column to backfill or keep;
 -- queries spell the same expressions (titleVector and headVector in search.ts).
 CREATE INDEX "Article_titleVector_idx" ON "Article" USING GIN (to_tsvector('english'::regconfig, "title"));
+-- The head is built as "searchVector" builds it (title, then description and summary), so word
+-- positions, and so phrase matches, agree.
 CREATE INDEX "Article_headVector_idx" ON "Article"
-  USING GIN (to_tsvector('english'::regconfig, "title" || ' ' || "description" || ' ' || "summary"));
+  USING GIN ((to_tsvector('english'::regconfig, "title") || to_tsvector('english'::regconfig, "description" || ' ' || "summary")));

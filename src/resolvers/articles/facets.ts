@@ -13,11 +13,11 @@ type Sql = Prisma.Sql;
  * topic, source, priority, Australian relevance and month of publication. One SQL statement. A
  * filter the count rollup answers (rollup.ts) groups its rows instead of the articles, exactly.
  * Otherwise every match is read once (a materialized CTE of its few counted columns) and
- * counted; when at most `sampleAbove` match, all of them are grouped five ways, else a uniform
+ * counted; below 2 x `sampleAbove` matches, all of them are grouped five ways, else a uniform
  * sample of about `sampleAbove` to 2 x `sampleAbove` of them, whose counts are scaled to the
  * exact total and marked as estimates, as Typesense samples facet counts beyond a threshold
  * (`facet_sample_threshold`, https://typesense.org/docs/latest/api/search.html). The sample
- * spares the grouping and above all the topic links' lookups (2.5 per match in the bench).
+ * spares the grouping and the topic links' lookups (2.5 per match in the bench), not the reading.
  *
  * The sample: a match is in it when its hashed id, `hashint4(id) & 1023`, is below a bucket
  * limit k, the smallest power of two whose expected sample (total x k / 1024) holds at least
@@ -37,7 +37,7 @@ export interface FacetArgs {
   search?: string | null;
   topTopics: number;
   topSources: number;
-  /** Count every match when at most this many match, else a sample (SAMPLE_ABOVE_RANGE); null: always every match. */
+  /** The sample size to aim for (SAMPLE_ABOVE_RANGE): below twice this many matches every match is counted; null: always every match. */
   sampleAbove?: number | null;
 }
 
@@ -164,6 +164,11 @@ function matchedFacetRows(
     UNION ALL
     SELECT 'sampled', NULL, count(*)::int, 0 FROM matched
     UNION ALL
+    -- the months run from the first to the last match, sampled or not
+    SELECT 'first', to_char(min(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM every e
+    UNION ALL
+    SELECT 'last', to_char(max(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM every e
+    UNION ALL
     SELECT 'priority', m."priority"::text, count(*)::int, 0 FROM matched m GROUP BY m."priority"
     UNION ALL
     SELECT 'australian', m."isAustralian"::text, count(*)::int, 0 FROM matched m GROUP BY m."isAustralian"
@@ -237,9 +242,11 @@ function toFacets(rows: FacetRow[]): Facets {
   const australian = new Map<boolean, number>();
   const months = new Map<string, number>();
   let sampled: number | null = null;
+  const span: { first?: string; last?: string } = {};
   for (const row of rows) {
     if (row.facet === 'total') facets.total = row.count;
     else if (row.facet === 'sampled') sampled = row.count;
+    else if (row.facet === 'first' || row.facet === 'last') span[row.facet] = row.key ?? undefined;
     else if (row.facet === 'priority') priorities.set(Number(row.key), row.count);
     else if (row.facet === 'australian') australian.set(row.key === 'true', row.count);
     else if (row.facet === 'month') months.set(row.key!, row.count);
@@ -252,8 +259,10 @@ function toFacets(rows: FacetRow[]): Facets {
   facets.priorities = [1, 2, 3, 4, 5].map((priority) => ({ priority, count: priorities.get(priority) ?? 0 }));
   facets.australian = [true, false].map((value) => ({ value, count: australian.get(value) ?? 0 }));
   const seen = [...months.keys()].sort();
-  if (seen.length) {
-    facets.months = monthsBetween(seen[0]!, seen.at(-1)!).map((month) => ({
+  const first = span.first ?? seen[0];
+  const last = span.last ?? seen.at(-1);
+  if (first && last) {
+    facets.months = monthsBetween(first, last).map((month) => ({
       month,
       start: new Date(`${month}-01T00:00:00.000Z`),
       count: months.get(month) ?? 0,

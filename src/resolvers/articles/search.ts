@@ -19,14 +19,22 @@ export function tsQuery(text: string): Sql {
   return Prisma.sql`websearch_to_tsquery(${Prisma.raw(`'${SEARCH_CONFIG}'`)}, ${text})`;
 }
 
-/** A text-search document of some of an article's text, as the search_tiers migration indexes it (GIN). */
-function partVector(alias: string, columns: readonly string[]): Sql {
-  const text = columns.map((column) => `${alias}."${column}"`).join(` || ' ' || `);
-  return Prisma.raw(`to_tsvector('${SEARCH_CONFIG}'::regconfig, ${text})`);
+/**
+ * A text-search document of some of an article's text, as the search_tiers migration indexes it
+ * (GIN): one to_tsvector per group of columns, concatenated with `||` as the stored
+ * `searchVector` is, so word positions (and so "phrases") agree with it.
+ */
+function partVector(alias: string, groups: readonly (readonly string[])[]): Sql {
+  const vector = (columns: readonly string[]) =>
+    `to_tsvector('${SEARCH_CONFIG}'::regconfig, ${columns.map((column) => `${alias}."${column}"`).join(` || ' ' || `)})`;
+  return Prisma.raw(groups.length === 1 ? vector(groups[0]!) : `(${groups.map(vector).join(' || ')})`);
 }
 
-/** The parts of an article that rank its matches in tiers, first tier first (indexed by the search_tiers migration). */
-const TIER_PARTS = [['title'], ['title', 'description', 'summary']] as const;
+/**
+ * The parts of an article that rank its matches in tiers, first tier first: the title, then the
+ * head (title, description and summary, grouped as in `searchVector`).
+ */
+const TIER_PARTS = [[['title']], [['title'], ['description', 'summary']]] as const;
 
 /**
  * What lifts a tier above the next: more than ts_rank can give (at most about 1.6 with the
@@ -54,9 +62,9 @@ export function articleSearch(text: string): {
     where: Prisma.sql`a."searchVector" @@ query`,
     // ts_rank's default weights: A 1.0 (title), B 0.4 (description, summary), D 0.1 (body).
     rank: Prisma.sql`ts_rank(a."searchVector", query)::float8`,
-    tiers: TIER_PARTS.map((columns, index) => ({
-      holds: Prisma.sql`${partVector('a', columns)} @@ query`,
-      member: Prisma.sql`a."id" IN (SELECT t."id" FROM "Article" t WHERE ${partVector('t', columns)} @@ ${tsQuery(text)})`,
+    tiers: TIER_PARTS.map((groups, index) => ({
+      holds: Prisma.sql`${partVector('a', groups)} @@ query`,
+      member: Prisma.sql`a."id" IN (SELECT t."id" FROM "Article" t WHERE ${partVector('t', groups)} @@ ${tsQuery(text)})`,
       lift: TIER_LIFT * (TIER_PARTS.length - index),
     })),
   };
