@@ -30,6 +30,10 @@ export interface Measurement {
 export interface ScalePoint extends LoadNumbers {
   articles: number;
   op: string;
+  /** The floor's CPU ms per request (API process + database) for the same operation and size. */
+  floorCpuMsPerRequest?: number;
+  /** Whether the answer's counts are exact, estimates (sampled facets), or absent. */
+  counts?: 'exact' | 'estimate' | 'none';
   measuredAt?: string;
 }
 
@@ -89,12 +93,14 @@ export function peerTable(measurements: Measurement[]): string {
 
 export function scaleTable(points: ScalePoint[]): string {
   const lines = [
-    '| Articles | Operation | req/s | p50 ms | p99 ms | CPU ms/req (API+DB) | SQL statements/req |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| Articles | Operation | req/s | p50 ms | p99 ms | CPU ms/req (API+DB) | CPU / floor | SQL statements/req | Counts |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const p of points) {
+    // points measured before the floor and the counts were recorded show a dash
+    const floor = p.floorCpuMsPerRequest != null ? ratio(totalCpu(p), p.floorCpuMsPerRequest) : '—';
     lines.push(
-      `| ${p.articles.toLocaleString('en')} | ${p.op} | ${fixed(p.rps, 0)} | ${p.p50} | ${p.p99} | ${fixed(totalCpu(p))} | ${fixed(p.statementsPerRequest, 1)} |`,
+      `| ${p.articles.toLocaleString('en')} | ${p.op} | ${fixed(p.rps, 0)} | ${p.p50} | ${p.p99} | ${fixed(totalCpu(p))} | ${floor} | ${fixed(p.statementsPerRequest, 1)} | ${p.counts ?? '—'} |`,
     );
   }
   return lines.join('\n');

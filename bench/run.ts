@@ -19,7 +19,7 @@ import { benchSearchText, dataset } from './generate.ts';
 import { loadDataset, type SqlClient } from './load.ts';
 import { operations, type Fixtures, type Operation } from './operations.ts';
 import { ensurePeer, peerOperations } from './peer.ts';
-import { writeChart, writeResults, type LoadNumbers, type Measurement, type ScalePoint } from './report.ts';
+import { totalCpu, writeChart, writeResults, type LoadNumbers, type Measurement, type ScalePoint } from './report.ts';
 
 /**
  * npm run bench                       50k articles, PostgreSQL and PGlite, 1/8/32 connections
@@ -745,6 +745,16 @@ async function existingDatabase(url: string): Promise<{ database: Database; size
   return { database, size };
 }
 
+/**
+ * Whether an answer's counts are exact: `estimate` when any says `exact: false` (sampled
+ * facets), `exact` when it holds a total, facet or histogram count, `none` otherwise.
+ */
+function countsOf(answer: unknown): ScalePoint['counts'] {
+  const text = JSON.stringify(answer);
+  if (text.includes('"exact":false')) return 'estimate';
+  return /"(totalCount|total|count)":/.test(text) ? 'exact' : 'none';
+}
+
 async function scaleRun(options: Options): Promise<ScalePoint[]> {
   const points: ScalePoint[] = [];
   const sizes = options.scaleDatabase ? [0] : options.scale;
@@ -763,9 +773,28 @@ async function scaleRun(options: Options): Promise<ScalePoint[]> {
       const api = await startProcess('src/main.ts', apiEnv(database), '/readyz');
       const answers = await apiAnswers(api, ops);
       for (const [name, samples] of answers) checkSubstance(name, samples[0]);
+      // the floor at this size too: its answers checked equal, then timed, for the ratio
+      const floorEnv = { FLOOR_DATABASE: database.location, FIXTURES: JSON.stringify(fixtures) };
+      const floor = await startProcess('bench/floor.ts', floorEnv, '/stats');
+      const floorCpu = new Map<string, number>();
+      for (const op of ops.filter((o) => o.floor)) {
+        for (const [i, expected] of answers.get(op.name)!.entries()) {
+          const actual = await callFloor(floor, op, i);
+          assert.deepStrictEqual(actual.data, expected, `scale ${size} ${op.name}: the API and the floor disagree`);
+        }
+        floorCpu.set(op.name, totalCpu(await load(floor, 'floor', op, 8, options.duration, database)));
+      }
+      await floor.stop();
       for (const op of ops) {
         const result = await load(api, 'api', op, 8, options.duration, database);
-        points.push({ articles: size, op: op.name, ...result, measuredAt: MEASURED_AT });
+        points.push({
+          articles: size,
+          op: op.name,
+          ...result,
+          floorCpuMsPerRequest: floorCpu.get(op.name),
+          counts: countsOf(answers.get(op.name)![0]),
+          measuredAt: MEASURED_AT,
+        });
         log(
           `scale ${size} ${op.name}: p50 ${result.p50} ms p99 ${result.p99} ms, ${(result.cpuMsPerRequest + (result.dbCpuMsPerRequest ?? 0)).toFixed(2)} CPU ms/req`,
         );
