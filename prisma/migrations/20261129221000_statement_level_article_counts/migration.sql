@@ -13,71 +13,54 @@ DROP TRIGGER "ArticleTopic_articleCount" ON "ArticleTopic";
 DROP FUNCTION "newsgraph_count_author_articles"();
 DROP FUNCTION "newsgraph_count_topic_articles"();
 
-CREATE FUNCTION "newsgraph_count_author_articles"() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for both link tables: TG_ARGV[0] is the counted table ("Author" or "Topic"),
+-- TG_ARGV[1] the link's column naming its row ("authorId" or "topicId").
+CREATE FUNCTION "newsgraph_count_linked_articles"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   added int[] := '{}';
   removed int[] := '{}';
   change record;
 BEGIN
   -- a transition table exists only for the events that have it
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN added := ARRAY(SELECT n."authorId" FROM new_rows n); END IF;
-  IF TG_OP IN ('DELETE', 'UPDATE') THEN removed := ARRAY(SELECT o."authorId" FROM old_rows o); END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    EXECUTE format('SELECT ARRAY(SELECT n.%I FROM new_rows n)', TG_ARGV[1]) INTO added;
+  END IF;
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    EXECUTE format('SELECT ARRAY(SELECT o.%I FROM old_rows o)', TG_ARGV[1]) INTO removed;
+  END IF;
   FOR change IN
     SELECT d."id", sum(d."delta")::int AS "delta" FROM (
       SELECT unnest(added) AS "id", 1 AS "delta" UNION ALL SELECT unnest(removed), -1
     ) d GROUP BY d."id" HAVING sum(d."delta") <> 0 ORDER BY d."id"
   LOOP
-    UPDATE "Author" SET "articleCount" = "articleCount" + change."delta" WHERE "id" = change."id";
+    EXECUTE format('UPDATE %I SET "articleCount" = "articleCount" + $1 WHERE "id" = $2', TG_ARGV[0])
+      USING change."delta", change."id";
   END LOOP;
   RETURN NULL;
 END $$;
-
-CREATE TRIGGER "ArticleAuthor_articleCount_insert" AFTER INSERT ON "ArticleAuthor"
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_author_articles"();
-CREATE TRIGGER "ArticleAuthor_articleCount_update" AFTER UPDATE ON "ArticleAuthor"
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_author_articles"();
-CREATE TRIGGER "ArticleAuthor_articleCount_delete" AFTER DELETE ON "ArticleAuthor"
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_author_articles"();
-
-CREATE FUNCTION "newsgraph_count_topic_articles"() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  added int[] := '{}';
-  removed int[] := '{}';
-  change record;
-BEGIN
-  -- a transition table exists only for the events that have it
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN added := ARRAY(SELECT n."topicId" FROM new_rows n); END IF;
-  IF TG_OP IN ('DELETE', 'UPDATE') THEN removed := ARRAY(SELECT o."topicId" FROM old_rows o); END IF;
-  FOR change IN
-    SELECT d."id", sum(d."delta")::int AS "delta" FROM (
-      SELECT unnest(added) AS "id", 1 AS "delta" UNION ALL SELECT unnest(removed), -1
-    ) d GROUP BY d."id" HAVING sum(d."delta") <> 0 ORDER BY d."id"
-  LOOP
-    UPDATE "Topic" SET "articleCount" = "articleCount" + change."delta" WHERE "id" = change."id";
-  END LOOP;
-  RETURN NULL;
-END $$;
-
-CREATE TRIGGER "ArticleTopic_articleCount_insert" AFTER INSERT ON "ArticleTopic"
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_topic_articles"();
-CREATE TRIGGER "ArticleTopic_articleCount_update" AFTER UPDATE ON "ArticleTopic"
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_topic_articles"();
-CREATE TRIGGER "ArticleTopic_articleCount_delete" AFTER DELETE ON "ArticleTopic"
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_topic_articles"();
 
 -- TRUNCATE fires no row or statement trigger of the other kinds: it empties the counts itself
 -- (also when it reaches the links through TRUNCATE "Article" CASCADE).
 CREATE FUNCTION "newsgraph_zero_article_counts"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_TABLE_NAME = 'ArticleAuthor' THEN
-    UPDATE "Author" SET "articleCount" = 0 WHERE "articleCount" <> 0;
-  ELSE
-    UPDATE "Topic" SET "articleCount" = 0 WHERE "articleCount" <> 0;
-  END IF;
+  EXECUTE format('UPDATE %I SET "articleCount" = 0 WHERE "articleCount" <> 0', TG_ARGV[0]);
   RETURN NULL;
 END $$;
 
+CREATE TRIGGER "ArticleAuthor_articleCount_insert" AFTER INSERT ON "ArticleAuthor" REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_linked_articles"('Author', 'authorId');
+CREATE TRIGGER "ArticleAuthor_articleCount_update" AFTER UPDATE ON "ArticleAuthor" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_linked_articles"('Author', 'authorId');
+CREATE TRIGGER "ArticleAuthor_articleCount_delete" AFTER DELETE ON "ArticleAuthor" REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_linked_articles"('Author', 'authorId');
 CREATE TRIGGER "ArticleAuthor_articleCount_truncate" AFTER TRUNCATE ON "ArticleAuthor"
-  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_zero_article_counts"();
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_zero_article_counts"('Author');
+
+CREATE TRIGGER "ArticleTopic_articleCount_insert" AFTER INSERT ON "ArticleTopic" REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_linked_articles"('Topic', 'topicId');
+CREATE TRIGGER "ArticleTopic_articleCount_update" AFTER UPDATE ON "ArticleTopic" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_linked_articles"('Topic', 'topicId');
+CREATE TRIGGER "ArticleTopic_articleCount_delete" AFTER DELETE ON "ArticleTopic" REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_count_linked_articles"('Topic', 'topicId');
 CREATE TRIGGER "ArticleTopic_articleCount_truncate" AFTER TRUNCATE ON "ArticleTopic"
-  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_zero_article_counts"();
+  FOR EACH STATEMENT EXECUTE FUNCTION "newsgraph_zero_article_counts"('Topic');
