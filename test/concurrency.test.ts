@@ -48,6 +48,13 @@ const UpdateAuthor = graphql(`
   mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {
     updateAuthor(input: $input) {
       __typename
+      ... on UpdateAuthorSuccess {
+        author {
+          id
+          name
+          articleCount
+        }
+      }
     }
   }
 `);
@@ -504,6 +511,38 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
       await expectInvariants();
     }
     console.info('update vs delete:', tally(seen));
+  });
+
+  it('answers a rename racing the merge of its author away with a typed result, never a 500', async () => {
+    const seen: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const target = await prisma.author.create({ data: { name: fresh('Merge Race Target') } });
+      const sources: { id: number }[] = [];
+      for (let i = 0; i < FAN_OUT; i++)
+        sources.push(await prisma.author.create({ data: { name: fresh('Merge Race Source') } }));
+      // the rename may commit just before the merge: its answer is read back after both
+      const results = await Promise.all(
+        sources.flatMap((source) => [
+          execute(
+            UpdateAuthor,
+            { input: { id: globalId('Author', source.id), name: fresh('Merge Race Renamed') } },
+            as.editor,
+          ).then((r) => outcome(r, 'updateAuthor')),
+          later(() =>
+            execute(
+              MergeAuthors,
+              { input: { targetId: globalId('Author', target.id), sourceIds: [globalId('Author', source.id)] } },
+              as.admin,
+            ),
+          ).then((r) => outcome(r, 'mergeAuthors')),
+        ]),
+      );
+      seen.push(...results);
+      expect(results.filter((r) => r.startsWith('error:'))).toEqual([]);
+      expect(await prisma.author.count({ where: { id: { in: sources.map((source) => source.id) } } })).toBe(0);
+      await expectInvariants();
+    }
+    console.info('rename vs merge:', tally(seen));
   });
 
   it('answers NOT_FOUND, never a foreign-key error, when a referenced author or topic is merged away mid-write', async () => {

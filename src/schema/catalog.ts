@@ -80,13 +80,19 @@ function catalogSchema<Create extends object, Update extends object>(spec: Catal
   const { kind, node, name, plural, one } = spec;
   const Plural = capitalize(plural);
 
-  /** The row a mutation answers, with what the GraphQL query selected under `<kind>`. */
-  const load = (id: number, context: Context, info: GraphQLResolveInfo): Promise<Row> => {
-    const args = {
-      where: { id },
-      ...queryFromInfo({ context, info, path: [kind], typeName: name, select: { id: true } }),
-    };
-    return kind === 'author' ? prisma.author.findUniqueOrThrow(args) : prisma.topic.findUniqueOrThrow(args);
+  /**
+   * The row a mutation answers, read once with everything the GraphQL query selected under
+   * `<kind>` (planned through the errors plugin's result type, as a prismaField's query is), so
+   * no field is loaded again later. NotFoundError when another request deleted or merged it away
+   * between this write's commit and this read (the write itself was saved).
+   */
+  const load = async (id: number, context: Context, info: GraphQLResolveInfo): Promise<Row> => {
+    const query = queryFromInfo({ context, info }) as { select?: object; include?: object };
+    // a selection of only __typename plans an empty select, which Prisma refuses
+    const args = { ...query, ...(query.select ? { select: { ...query.select, id: true } } : {}), where: { id } };
+    const row = kind === 'author' ? await prisma.author.findUnique(args) : await prisma.topic.findUnique(args);
+    if (!row) throw new NotFoundError(name, id);
+    return row;
   };
 
   const Connection = builder.connectionObject({
@@ -131,7 +137,7 @@ function catalogSchema<Create extends object, Update extends object>(spec: Catal
       type: node,
       description: `Adds ${one} (EDITOR).`,
       args: { input: t.arg({ type: spec.create.input, required: true }) },
-      errors: { types: [ValidationError, ForbiddenError], dataField: { name: kind } },
+      errors: { types: [ValidationError, NotFoundError, ForbiddenError], dataField: { name: kind } },
       resolve: async (_root, args, context, info) =>
         load((await spec.create.run(prisma, (args as { input: Create }).input, context.viewer)).id, context, info),
     }),

@@ -56,7 +56,7 @@ type Documents = {
     "\n  mutation MergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n      ... on MergeTopicsSuccess {\n        topic {\n          slug\n          articleCount\n        }\n      }\n    }\n  }\n": typeof types.MergeTopicsDocument,
     "\n  mutation RaceCreateAuthor($input: CreateAuthorInput!) {\n    createAuthor(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceCreateAuthorDocument,
     "\n  mutation RaceUpdateTopic($input: UpdateTopicInput!) {\n    updateTopic(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceUpdateTopicDocument,
-    "\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceUpdateAuthorDocument,
+    "\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n      ... on UpdateAuthorSuccess {\n        author {\n          id\n          name\n          articleCount\n        }\n      }\n    }\n  }\n": typeof types.RaceUpdateAuthorDocument,
     "\n  mutation RaceCreateTopic($input: CreateTopicInput!) {\n    createTopic(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RaceCreateTopicDocument,
     "\n  mutation RaceCreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          authors {\n            id\n          }\n          topics {\n            id\n          }\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": typeof types.RaceCreateArticleDocument,
     "\n  mutation RaceUpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": typeof types.RaceUpsertArticleDocument,
@@ -142,7 +142,7 @@ const documents: Documents = {
     "\n  mutation MergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n      ... on MergeTopicsSuccess {\n        topic {\n          slug\n          articleCount\n        }\n      }\n    }\n  }\n": types.MergeTopicsDocument,
     "\n  mutation RaceCreateAuthor($input: CreateAuthorInput!) {\n    createAuthor(input: $input) {\n      __typename\n    }\n  }\n": types.RaceCreateAuthorDocument,
     "\n  mutation RaceUpdateTopic($input: UpdateTopicInput!) {\n    updateTopic(input: $input) {\n      __typename\n    }\n  }\n": types.RaceUpdateTopicDocument,
-    "\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n    }\n  }\n": types.RaceUpdateAuthorDocument,
+    "\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n      ... on UpdateAuthorSuccess {\n        author {\n          id\n          name\n          articleCount\n        }\n      }\n    }\n  }\n": types.RaceUpdateAuthorDocument,
     "\n  mutation RaceCreateTopic($input: CreateTopicInput!) {\n    createTopic(input: $input) {\n      __typename\n    }\n  }\n": types.RaceCreateTopicDocument,
     "\n  mutation RaceCreateArticle($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          authors {\n            id\n          }\n          topics {\n            id\n          }\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": types.RaceCreateArticleDocument,
     "\n  mutation RaceUpsertArticle($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on ValidationError {\n        fields {\n          path\n          code\n        }\n      }\n    }\n  }\n": types.RaceUpsertArticleDocument,
@@ -371,7 +371,7 @@ export function graphql(source: "\n  mutation RaceUpdateTopic($input: UpdateTopi
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n    }\n  }\n"];
+export function graphql(source: "\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n      ... on UpdateAuthorSuccess {\n        author {\n          id\n          name\n          articleCount\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation RaceUpdateAuthor($input: UpdateAuthorInput!) {\n    updateAuthor(input: $input) {\n      __typename\n      ... on UpdateAuthorSuccess {\n        author {\n          id\n          name\n          articleCount\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

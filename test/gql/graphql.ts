@@ -340,6 +340,7 @@ export type AccessCreateAuthorMutationVariables = Exact<{
 export type AccessCreateAuthorMutation = { createAuthor:
     | { __typename: 'CreateAuthorSuccess' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -387,6 +388,7 @@ export type AccessCreateTopicMutationVariables = Exact<{
 export type AccessCreateTopicMutation = { createTopic:
     | { __typename: 'CreateTopicSuccess' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -635,6 +637,7 @@ export type CreateAuthorMutationVariables = Exact<{
 export type CreateAuthorMutation = { createAuthor:
     | { __typename: 'CreateAuthorSuccess', author: { id: string, name: string, articleCount: number } }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
    };
 
@@ -682,6 +685,7 @@ export type CreateTopicMutationVariables = Exact<{
 export type CreateTopicMutation = { createTopic:
     | { __typename: 'CreateTopicSuccess', topic: { id: string, name: string, slug: string } }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
    };
 
@@ -729,6 +733,7 @@ export type RaceCreateAuthorMutationVariables = Exact<{
 export type RaceCreateAuthorMutation = { createAuthor:
     | { __typename: 'CreateAuthorSuccess' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -752,7 +757,7 @@ export type RaceUpdateAuthorMutationVariables = Exact<{
 export type RaceUpdateAuthorMutation = { updateAuthor:
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
-    | { __typename: 'UpdateAuthorSuccess' }
+    | { __typename: 'UpdateAuthorSuccess', author: { id: string, name: string, articleCount: number } }
     | { __typename: 'ValidationError' }
    };
 
@@ -764,6 +769,7 @@ export type RaceCreateTopicMutationVariables = Exact<{
 export type RaceCreateTopicMutation = { createTopic:
     | { __typename: 'CreateTopicSuccess' }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -936,6 +942,7 @@ export type NamesCreateAuthorMutationVariables = Exact<{
 export type NamesCreateAuthorMutation = { createAuthor:
     | { __typename: 'CreateAuthorSuccess', author: { id: string, name: string } }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
    };
 
@@ -959,6 +966,7 @@ export type NamesCreateTopicMutationVariables = Exact<{
 export type NamesCreateTopicMutation = { createTopic:
     | { __typename: 'CreateTopicSuccess', topic: { id: string, name: string, slug: string } }
     | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
    };
 
@@ -1209,7 +1217,7 @@ export const DeleteTopicDocument = {"kind":"Document","definitions":[{"kind":"Op
 export const MergeTopicsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"MergeTopics"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MergeTopicsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"mergeTopics"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"MergeTopicsSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"topic"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"slug"}},{"kind":"Field","name":{"kind":"Name","value":"articleCount"}}]}}]}}]}}]}}]} as unknown as DocumentNode<MergeTopicsMutation, MergeTopicsMutationVariables>;
 export const RaceCreateAuthorDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RaceCreateAuthor"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateAuthorInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createAuthor"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<RaceCreateAuthorMutation, RaceCreateAuthorMutationVariables>;
 export const RaceUpdateTopicDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RaceUpdateTopic"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateTopicInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateTopic"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<RaceUpdateTopicMutation, RaceUpdateTopicMutationVariables>;
-export const RaceUpdateAuthorDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RaceUpdateAuthor"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateAuthorInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateAuthor"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<RaceUpdateAuthorMutation, RaceUpdateAuthorMutationVariables>;
+export const RaceUpdateAuthorDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RaceUpdateAuthor"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateAuthorInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateAuthor"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateAuthorSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"author"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"articleCount"}}]}}]}}]}}]}}]} as unknown as DocumentNode<RaceUpdateAuthorMutation, RaceUpdateAuthorMutationVariables>;
 export const RaceCreateTopicDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RaceCreateTopic"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateTopicInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createTopic"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<RaceCreateTopicMutation, RaceCreateTopicMutationVariables>;
 export const RaceCreateArticleDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RaceCreateArticle"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"authors"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"topics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ValidationError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"fields"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"path"}},{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]}}]}}]} as unknown as DocumentNode<RaceCreateArticleMutation, RaceCreateArticleMutationVariables>;
 export const RaceUpsertArticleDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RaceUpsertArticle"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"upsertArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ValidationError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"fields"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"path"}},{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]}}]}}]} as unknown as DocumentNode<RaceUpsertArticleMutation, RaceUpsertArticleMutationVariables>;
