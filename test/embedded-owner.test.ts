@@ -56,93 +56,104 @@ function listing(dir: string): string[] {
     .sort();
 }
 
+/**
+ * These tests start up to seven real processes one after another (each a Node start, the first a
+ * migration and the demo seed of about 12 s on PGlite); beside the rest of the suite on 2 cores
+ * that came within a few seconds of the default 30 s.
+ */
+const REAL_PROCESSES_MS = 90_000;
+
 describe.skipIf(serverUrl)('one owner per embedded database folder (real processes)', () => {
-  it('refuses a second server, the key CLI and migrations on a held folder; survives its owner being killed', async () => {
-    const dir = path.join(root, 'held');
-    const owner = await start(embedded(dir));
-    const key = adminKeyIn(owner.output())!;
-    expect(key).toBeDefined();
-    const filed = await post(
-      owner,
-      `mutation { createArticle(input: { title: "Filed before the intruders", url: "https://news.example/owner-1",
+  it(
+    'refuses a second server, the key CLI and migrations on a held folder; survives its owner being killed',
+    async () => {
+      const dir = path.join(root, 'held');
+      const owner = await start(embedded(dir));
+      const key = adminKeyIn(owner.output())!;
+      expect(key).toBeDefined();
+      const filed = await post(
+        owner,
+        `mutation { createArticle(input: { title: "Filed before the intruders", url: "https://news.example/owner-1",
          source: "Example", publishedAt: "2026-04-07T01:24:00Z", priority: 3, authors: [{ name: "Ada Owner" }] }) {
          __typename } }`,
-      key,
-    );
-    expect(filed.data.createArticle.__typename).toBe('CreateArticleSuccess');
-
-    const ownerLine = new RegExp(
-      `^newsgraph: the embedded database folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${owner.pid} \\(src/main\\.ts, listening on port \\d+, since [^)]+\\); .+$`,
-    );
-    const before = listing(dir);
-
-    // (a second server that did start is killed when runScript's time is up)
-    const second = await runScript('src/main.ts', [], { ...embedded(dir), PORT: '0' }, 30_000);
-    expect(second.code).toBe(1);
-    expect(second.output.trim()).toMatch(ownerLine);
-    expect(second.output).toMatch(/stop it first, or set PGLITE_DIR to another folder\.$/m);
-    expect(second.output).not.toMatch(/Admin API key|Newsgraph API on|migrations applied/);
-
-    const cli = await runScript(
-      'src/cli/apikey.ts',
-      ['create', '--name', 'intruder', '--role', 'admin'],
-      embedded(dir),
-    );
-    expect(cli.code).toBe(1);
-    expect(cli.output.trim()).toMatch(ownerLine);
-    expect(cli.output).toMatch(/createApiKey/);
-    expect(cli.output).not.toMatch(/ngk_/);
-
-    const migrate = await runScript('src/db/cli.ts', ['migrate'], embedded(dir));
-    expect(migrate.code).toBe(1);
-    expect(migrate.output.trim()).toMatch(ownerLine);
-
-    // removing or replacing the lock file does not let anyone in: the owner holds the database too
-    fs.rmSync(path.join(dir, 'newsgraph.lock'));
-    const afterRemoval = await runScript(
-      'src/cli/apikey.ts',
-      ['create', '--name', 'sneaky', '--role', 'admin'],
-      embedded(dir),
-    );
-    expect(afterRemoval.code).toBe(1);
-    expect(afterRemoval.output.trim()).toMatch(/is in use by another process; .*createApiKey/);
-    const thirdServer = await runScript('src/main.ts', [], { ...embedded(dir), PORT: '0' }, 30_000);
-    expect(thirdServer.code).toBe(1);
-    expect(thirdServer.output).toMatch(/is in use by another process; stop it first/);
-
-    // the refused processes wrote nothing (but the lock file they found missing), and the owner serves as before
-    expect(listing(dir)).toEqual(before);
-    const served = await post(
-      owner,
-      '{ articles(first: 1) { totalCount } authors(filter: { name: { equals: "Ada Owner" } }) { totalCount } }',
-    );
-    expect(served.data).toEqual({ articles: { totalCount: 502 }, authors: { totalCount: 1 } });
-
-    // a crash leaves no lock behind: the next start takes the folder, with every acknowledged write
-    await owner.kill();
-    const next = await start(embedded(dir));
-    try {
-      const after = await post(
-        next,
-        '{ articles(first: 1) { totalCount } article(url: "https://news.example/owner-1") { title authors { name } } }',
+        key,
       );
-      expect(after.data).toEqual({
-        articles: { totalCount: 502 },
-        article: { title: 'Filed before the intruders', authors: [{ name: 'Ada Owner' }] },
-      });
-      expect(next.output()).not.toMatch(/demo data loaded/);
-      const stillValid = await post(next, '{ viewer { keyName role } }', key);
-      expect(stillValid.data.viewer).toEqual({ keyName: 'local-admin', role: 'ADMIN' });
-      const intruder = await post(next, '{ apiKeys { name } }', key);
-      expect(intruder.data.apiKeys.map((k: { name: string }) => k.name)).toEqual(['local-admin']);
-    } finally {
-      expect(await next.stop()).toBe(0);
-    }
-    // once the owner has stopped, the CLI may use the folder
-    const free = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
-    expect(free.code).toBe(0);
-    expect(free.output).toMatch(/^local-admin\tADMIN/m);
-  });
+      expect(filed.data.createArticle.__typename).toBe('CreateArticleSuccess');
+
+      const ownerLine = new RegExp(
+        `^newsgraph: the embedded database folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${owner.pid} \\(src/main\\.ts, listening on port \\d+, since [^)]+\\); .+$`,
+      );
+      const before = listing(dir);
+
+      // (a second server that did start is killed when runScript's time is up)
+      const second = await runScript('src/main.ts', [], { ...embedded(dir), PORT: '0' }, 30_000);
+      expect(second.code).toBe(1);
+      expect(second.output.trim()).toMatch(ownerLine);
+      expect(second.output).toMatch(/stop it first, or set PGLITE_DIR to another folder\.$/m);
+      expect(second.output).not.toMatch(/Admin API key|Newsgraph API on|migrations applied/);
+
+      const cli = await runScript(
+        'src/cli/apikey.ts',
+        ['create', '--name', 'intruder', '--role', 'admin'],
+        embedded(dir),
+      );
+      expect(cli.code).toBe(1);
+      expect(cli.output.trim()).toMatch(ownerLine);
+      expect(cli.output).toMatch(/createApiKey/);
+      expect(cli.output).not.toMatch(/ngk_/);
+
+      const migrate = await runScript('src/db/cli.ts', ['migrate'], embedded(dir));
+      expect(migrate.code).toBe(1);
+      expect(migrate.output.trim()).toMatch(ownerLine);
+
+      // removing or replacing the lock file does not let anyone in: the owner holds the database too
+      fs.rmSync(path.join(dir, 'newsgraph.lock'));
+      const afterRemoval = await runScript(
+        'src/cli/apikey.ts',
+        ['create', '--name', 'sneaky', '--role', 'admin'],
+        embedded(dir),
+      );
+      expect(afterRemoval.code).toBe(1);
+      expect(afterRemoval.output.trim()).toMatch(/is in use by another process; .*createApiKey/);
+      const thirdServer = await runScript('src/main.ts', [], { ...embedded(dir), PORT: '0' }, 30_000);
+      expect(thirdServer.code).toBe(1);
+      expect(thirdServer.output).toMatch(/is in use by another process; stop it first/);
+
+      // the refused processes wrote nothing (but the lock file they found missing), and the owner serves as before
+      expect(listing(dir)).toEqual(before);
+      const served = await post(
+        owner,
+        '{ articles(first: 1) { totalCount } authors(filter: { name: { equals: "Ada Owner" } }) { totalCount } }',
+      );
+      expect(served.data).toEqual({ articles: { totalCount: 502 }, authors: { totalCount: 1 } });
+
+      // a crash leaves no lock behind: the next start takes the folder, with every acknowledged write
+      await owner.kill();
+      const next = await start(embedded(dir));
+      try {
+        const after = await post(
+          next,
+          '{ articles(first: 1) { totalCount } article(url: "https://news.example/owner-1") { title authors { name } } }',
+        );
+        expect(after.data).toEqual({
+          articles: { totalCount: 502 },
+          article: { title: 'Filed before the intruders', authors: [{ name: 'Ada Owner' }] },
+        });
+        expect(next.output()).not.toMatch(/demo data loaded/);
+        const stillValid = await post(next, '{ viewer { keyName role } }', key);
+        expect(stillValid.data.viewer).toEqual({ keyName: 'local-admin', role: 'ADMIN' });
+        const intruder = await post(next, '{ apiKeys { name } }', key);
+        expect(intruder.data.apiKeys.map((k: { name: string }) => k.name)).toEqual(['local-admin']);
+      } finally {
+        expect(await next.stop()).toBe(0);
+      }
+      // once the owner has stopped, the CLI may use the folder
+      const free = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
+      expect(free.code).toBe(0);
+      expect(free.output).toMatch(/^local-admin\tADMIN/m);
+    },
+    REAL_PROCESSES_MS,
+  );
 
   it('never follows a symbolic link in place of the lock file', async () => {
     const dir = path.join(root, 'linked');
@@ -156,23 +167,27 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
     expect(fs.readFileSync(victim, 'utf8')).toBe('keep me');
   });
 
-  it('lets exactly one of two first starts on an empty folder seed it and print a key', async () => {
-    const dir = path.join(root, 'race');
-    const results = await Promise.allSettled([start(embedded(dir)), start(embedded(dir))]);
-    const started = results.filter((r): r is PromiseFulfilledResult<RunningServer> => r.status === 'fulfilled');
-    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    try {
-      expect(started).toHaveLength(1);
-      expect(refused).toHaveLength(1);
-      const winner = started[0]!.value;
-      const message = String(refused[0]!.reason);
-      expect(message).toMatch(new RegExp(`is in use by process ${winner.pid} `));
-      expect(message).not.toMatch(/Admin API key|demo data loaded/);
-      const key = adminKeyIn(winner.output());
-      const counts = await post(winner, '{ articles(first: 1) { totalCount } apiKeys { name } }', key);
-      expect(counts.data).toEqual({ articles: { totalCount: 501 }, apiKeys: [{ name: 'local-admin' }] });
-    } finally {
-      for (const server of started) expect(await server.value.stop()).toBe(0);
-    }
-  });
+  it(
+    'lets exactly one of two first starts on an empty folder seed it and print a key',
+    async () => {
+      const dir = path.join(root, 'race');
+      const results = await Promise.allSettled([start(embedded(dir)), start(embedded(dir))]);
+      const started = results.filter((r): r is PromiseFulfilledResult<RunningServer> => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      try {
+        expect(started).toHaveLength(1);
+        expect(refused).toHaveLength(1);
+        const winner = started[0]!.value;
+        const message = String(refused[0]!.reason);
+        expect(message).toMatch(new RegExp(`is in use by process ${winner.pid} `));
+        expect(message).not.toMatch(/Admin API key|demo data loaded/);
+        const key = adminKeyIn(winner.output());
+        const counts = await post(winner, '{ articles(first: 1) { totalCount } apiKeys { name } }', key);
+        expect(counts.data).toEqual({ articles: { totalCount: 501 }, apiKeys: [{ name: 'local-admin' }] });
+      } finally {
+        for (const server of started) expect(await server.value.stop()).toBe(0);
+      }
+    },
+    REAL_PROCESSES_MS,
+  );
 });

@@ -59,8 +59,9 @@ export interface RankedPageSpec {
 }
 
 /**
- * One page of a ranked list, as a connection whose cursors carry the computed keys: one
- * statement for the ids (and the total, when free), one to load the rows.
+ * One page of a ranked list, as a connection whose cursors carry the computed keys: a statement
+ * for the ids (one per tier read, when ordered by relevance over tiers; the total in passing when
+ * every match was ranked), one to load the rows.
  */
 export async function rankedPage<Row extends { id: number }>(db: Db, spec: RankedPageSpec): Promise<Connection<Row>> {
   const where = isAlways(spec.filter) ? spec.matches : and([spec.matches, toSql(spec.filter, tableScope(spec.alias))]);
