@@ -3,6 +3,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { DuplicateUrlError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
 import { createArticle, deleteArticle, updateArticle, upsertArticle } from '../resolvers/articles/writes.ts';
 import { Article } from './article.ts';
+import { selectingId } from './common.ts';
 import { Author } from './author.ts';
 import { builder, encodeGlobalID } from './builder.ts';
 import { Topic } from './topic.ts';
@@ -101,9 +102,7 @@ export const UpsertArticleSuccessRef = builder.objectRef<{ id: number; created: 
  * commit and this read (the write itself was saved).
  */
 async function readBack(id: number, query: Omit<Prisma.ArticleFindUniqueArgs, 'where'>) {
-  // a selection of only __typename plans an empty select, which Prisma refuses
-  const select = query.select ? { ...query.select, id: true as const } : undefined;
-  const row = await prisma.article.findUnique({ ...query, ...(select ? { select } : {}), where: { id } });
+  const row = await prisma.article.findUnique({ ...selectingId(query), where: { id } });
   if (!row) throw new NotFoundError('Article', id);
   return row;
 }

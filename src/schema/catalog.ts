@@ -19,7 +19,7 @@ import {
 import { NAMED_COLUMNS } from '../resolvers/lists/order.ts';
 import { Author, CreateAuthorInput, UpdateAuthorInput } from './author.ts';
 import { builder, capitalize, encodeGlobalID } from './builder.ts';
-import { cappedCountField, totalCountField } from './common.ts';
+import { cappedCountField, selectingId, totalCountField } from './common.ts';
 import { AuthorListFilter, orderInput, TopicListFilter } from './lists.ts';
 import { selectsAny } from './lookahead.ts';
 import { CreateTopicInput, Topic, UpdateTopicInput } from './topic.ts';
@@ -88,8 +88,7 @@ function catalogSchema<Create extends object, Update extends object>(spec: Catal
    */
   const load = async (id: number, context: Context, info: GraphQLResolveInfo): Promise<Row> => {
     const query = queryFromInfo({ context, info }) as { select?: object; include?: object };
-    // a selection of only __typename plans an empty select, which Prisma refuses
-    const args = { ...query, ...(query.select ? { select: { ...query.select, id: true } } : {}), where: { id } };
+    const args = { ...selectingId(query), where: { id } };
     const row = kind === 'author' ? await prisma.author.findUnique(args) : await prisma.topic.findUnique(args);
     if (!row) throw new NotFoundError(name, id);
     return row;

@@ -30,3 +30,11 @@ export function cappedCountField(t: PothosSchemaTypes.ObjectFieldBuilder<Types, 
 export function totalCountField(t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>, description: string) {
   return t.int({ description, resolve: (connection) => (connection as Connection<unknown>).totalCount() });
 }
+
+/**
+ * A planned query that selects the row's id too: a mutation whose selection under its data field
+ * is only `__typename` plans an empty `select`, which Prisma refuses. Include mode is kept as is.
+ */
+export function selectingId<Q extends { select?: object | null; include?: object | null }>(query: Q): Q {
+  return query.select ? { ...query, select: { ...query.select, id: true } } : query;
+}
