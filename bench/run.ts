@@ -368,6 +368,16 @@ async function callApi(api: Service, op: Operation, i: number): Promise<{ data: 
   return (await response.json()) as { data: unknown; errors?: unknown };
 }
 
+/** Fails the run unless the floor answers every sampled request of `ops` exactly as the API did. */
+async function checkFloor(floor: Service, ops: Operation[], answers: Map<string, unknown[]>, label: string) {
+  for (const op of ops.filter((o) => o.floor)) {
+    for (const [i, expected] of answers.get(op.name)!.entries()) {
+      const actual = await callFloor(floor, op, i);
+      assert.deepStrictEqual(actual.data, expected, `${label} ${op.name}: the API and the floor disagree`);
+    }
+  }
+}
+
 async function callFloor(floor: Service, op: Operation, i: number): Promise<{ data: unknown }> {
   const response = await fetch(`${floor.url}/${op.name}`, { method: 'POST', body: JSON.stringify(op.variables(i)) });
   if (!response.ok) throw new Error(`floor ${op.name}: ${response.status} ${await response.text()}`);
@@ -655,13 +665,7 @@ async function benchTarget(kind: 'postgres' | 'pglite', options: Options): Promi
     if (database.kind === 'pglite') await api.stop(); // one process per PGlite folder
     const floorEnv = { FLOOR_DATABASE: database.location, FIXTURES: JSON.stringify(fixtures) };
     let floor = await startProcess('bench/floor.ts', floorEnv, '/stats');
-    for (const op of ops.filter((o) => o.floor)) {
-      const samples = answers.get(op.name)!;
-      for (const [i, expected] of samples.entries()) {
-        const actual = await callFloor(floor, op, i);
-        assert.deepStrictEqual(actual.data, expected, `${kind} ${op.name}: the API and the floor disagree`);
-      }
-    }
+    await checkFloor(floor, ops, answers, kind);
     log(`${kind}: every answer checked (API = floor on ${answers.size} reads; writes succeed)`);
     // 2. Timed runs: the floor first (its process is up), then the API.
     const floorRuns = new Map<string, LoadResult>();
@@ -777,11 +781,8 @@ async function scaleRun(options: Options): Promise<ScalePoint[]> {
       const floorEnv = { FLOOR_DATABASE: database.location, FIXTURES: JSON.stringify(fixtures) };
       const floor = await startProcess('bench/floor.ts', floorEnv, '/stats');
       const floorCpu = new Map<string, number>();
+      await checkFloor(floor, ops, answers, `scale ${size}`);
       for (const op of ops.filter((o) => o.floor)) {
-        for (const [i, expected] of answers.get(op.name)!.entries()) {
-          const actual = await callFloor(floor, op, i);
-          assert.deepStrictEqual(actual.data, expected, `scale ${size} ${op.name}: the API and the floor disagree`);
-        }
         floorCpu.set(op.name, totalCpu(await load(floor, 'floor', op, 8, options.duration, database)));
       }
       await floor.stop();
