@@ -23,6 +23,11 @@ export interface Measurement {
   connections: number;
   api: LoadNumbers;
   floor: LoadNumbers | null;
+  /**
+   * The peer's measurements only: each interleaved pass, the API's numbers for the same read
+   * and the peer's (`api` above is the mean of the peer's).
+   */
+  pairs?: { api: LoadNumbers; peer: LoadNumbers }[];
   /** "commit, date" of the run that measured it. */
   measuredAt?: string;
 }
@@ -39,6 +44,25 @@ export interface ScalePoint extends LoadNumbers {
 
 /** API process CPU plus database CPU per request (PGlite runs inside the API process). */
 export const totalCpu = (n: LoadNumbers) => n.cpuMsPerRequest + (n.dbCpuMsPerRequest ?? 0);
+
+/**
+ * The mean of several measurements of one read: every rate and per-request figure averaged,
+ * percentiles too (a mean of per-pass p50s, not a pooled p50), requests and failures summed.
+ */
+export function meanLoad(runs: LoadNumbers[]): LoadNumbers {
+  const mean = (pick: (run: LoadNumbers) => number) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
+  const db = runs.every((run) => run.dbCpuMsPerRequest != null);
+  return {
+    failed: runs.reduce((sum, run) => sum + run.failed, 0),
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    rps: mean((run) => run.rps),
+    p50: mean((run) => run.p50),
+    p99: mean((run) => run.p99),
+    cpuMsPerRequest: mean((run) => run.cpuMsPerRequest),
+    dbCpuMsPerRequest: db ? mean((run) => run.dbCpuMsPerRequest!) : null,
+    statementsPerRequest: mean((run) => run.statementsPerRequest),
+  };
+}
 
 /** A number for the report; one that could not be measured (nothing answered: NaN, Infinity) is a dash. */
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
@@ -74,18 +98,23 @@ export function resultsTable(measurements: Measurement[]): string {
  */
 export function peerTable(measurements: Measurement[]): string {
   const lines = [
-    '| Operation | Conns | API CPU ms/req (Node + PostgreSQL) | PostGraphile 5 | API / PostGraphile | req/s API | req/s PostGraphile |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Operation | Conns | Passes | API CPU ms/req (Node + PostgreSQL) | PostGraphile 5 | API / PostGraphile (each pass) | req/s API | req/s PostGraphile |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const peer of measurements.filter((m) => m.target === 'postgraphile')) {
-    const api = measurements.find(
-      (m) => m.target === 'postgres' && m.op === peer.op && m.connections === peer.connections,
-    );
+    // interleaved passes carry the API's own numbers; a run before them, the API's separate run
+    const api = peer.pairs
+      ? meanLoad(peer.pairs.map((pair) => pair.api))
+      : measurements.find((m) => m.target === 'postgres' && m.op === peer.op && m.connections === peer.connections)
+          ?.api;
     if (!api) continue;
     const both = (x: LoadNumbers) =>
       `${fixed(x.cpuMsPerRequest)} + ${fixed(x.dbCpuMsPerRequest ?? 0)} = ${fixed(totalCpu(x))}`;
+    const each = peer.pairs
+      ? ` (${peer.pairs.map((pair) => ratio(totalCpu(pair.api), totalCpu(pair.peer))).join(', ')})`
+      : '';
     lines.push(
-      `| ${peer.op} | ${peer.connections} | ${both(api.api)} | ${both(peer.api)} | ${ratio(totalCpu(api.api), totalCpu(peer.api))} | ${fixed(api.api.rps, 0)} | ${fixed(peer.api.rps, 0)} |`,
+      `| ${peer.op} | ${peer.connections} | ${peer.pairs?.length ?? 1} | ${both(api)} | ${both(peer.api)} | ${ratio(totalCpu(api), totalCpu(peer.api))}${each} | ${fixed(api.rps, 0)} | ${fixed(peer.api.rps, 0)} |`,
     );
   }
   return lines.join('\n');
@@ -164,7 +193,7 @@ export function writeResults(
       '',
       '## This API against PostGraphile 5',
       '',
-      'The same reads on the same database, answers checked equal (ids, order, totals, bylines) before timing; one pass each.',
+      'The same reads on the same database, answers checked equal (ids, order, totals, bylines) before timing; both servers up, timed in interleaved passes (API, PostGraphile, next read), each figure the mean of the passes.',
       '',
       peerTable(run.measurements),
     );

@@ -19,7 +19,15 @@ import { benchSearchText, dataset } from './generate.ts';
 import { loadDataset, type SqlClient } from './load.ts';
 import { operations, type Fixtures, type Operation } from './operations.ts';
 import { ensurePeer, peerOperations } from './peer.ts';
-import { totalCpu, writeChart, writeResults, type LoadNumbers, type Measurement, type ScalePoint } from './report.ts';
+import {
+  meanLoad,
+  totalCpu,
+  writeChart,
+  writeResults,
+  type LoadNumbers,
+  type Measurement,
+  type ScalePoint,
+} from './report.ts';
 
 /**
  * npm run bench                       50k articles, PostgreSQL and PGlite, 1/8/32 connections
@@ -49,6 +57,8 @@ interface Options {
   /** Measure --scale on this existing database rather than generated ones. */
   scaleDatabase?: string;
   keep: boolean;
+  /** Interleaved passes of the API and the peer, each read timed once per pass; reported as means. */
+  peerPasses: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -64,6 +74,8 @@ const USAGE = `usage: npm run bench -- [options]
   --scale-sizes <list>    other sizes for --scale, e.g. 10000,100000
   --scale-database <url>  --scale on this PostgreSQL database (one kept with --keep) instead of
                           generating one per size: migrated, compacted, measured, kept
+  --peer-passes <n>       passes of the API and PostGraphile, interleaved read by read (default 3;
+                          1 with --quick); the comparison reports their mean
   --keep                  keep the benchmark database
   --dry-run               print the options and exit
   --help                  this text`;
@@ -89,6 +101,7 @@ function parseArgs(argv: string[]): Options & { dryRun: boolean } {
         'scale-sizes': { type: 'string' },
         'scale-database': { type: 'string' },
         keep: { type: 'boolean' },
+        'peer-passes': { type: 'string' },
         'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -123,6 +136,7 @@ function parseArgs(argv: string[]): Options & { dryRun: boolean } {
     scale: values.scale ? numbers(values['scale-sizes'] ?? '10000,100000,1000000', 'scale-sizes') : [],
     scaleDatabase: values['scale-database'],
     keep: values.keep ?? false,
+    peerPasses: numbers(values['peer-passes'] ?? (quick ? '1' : '3'), 'peer-passes')[0]!,
     dryRun: values['dry-run'] ?? false,
   };
 }
@@ -573,7 +587,10 @@ async function trustedRun(
 /**
  * PostGraphile 5 + connection-filter on the API's database (bench/peer.ts): for each read both
  * answer alike, the peer's answers (ids, order, totals, bylines) are checked equal to the API's,
- * then timed like the API's, CPU of its process and of PostgreSQL included.
+ * then both are timed in `options.peerPasses` interleaved passes (API, peer, next read, ...;
+ * both processes up, one loaded at a time), CPU of the server process and of PostgreSQL
+ * included. The peer's measurement is the mean of its passes and keeps every pass with the
+ * API's of the same pass (`pairs`), so a drift of the machine between passes shows in both.
  */
 async function peerRun(
   database: Database,
@@ -585,6 +602,7 @@ async function peerRun(
 ): Promise<Measurement[]> {
   const runner = ensurePeer(log);
   const peer = await startProcess(runner.script, { DATABASE_URL: database.location }, '/stats', runner);
+  const api = await startProcess('src/main.ts', apiEnv(database), '/readyz');
   const out: Measurement[] = [];
   try {
     const peerOps = peerOperations(fixtures, ops);
@@ -600,24 +618,39 @@ async function peerRun(
       }
     }
     log(`postgraphile: every answer checked (same ids, order and totals as the API on ${peerOps.length} reads)`);
+    const pairs = new Map<string, { api: LoadResult; peer: LoadResult }[]>();
+    for (let pass = 1; pass <= options.peerPasses; pass += 1) {
+      for (const op of peerOps) {
+        for (const connections of options.connections) {
+          const apiResult = await load(api, 'api', op, connections, options.duration, database);
+          const peerResult = await load(peer, 'peer', op, connections, options.duration, database);
+          const key = `${op.name}/${connections}`;
+          pairs.set(key, [...(pairs.get(key) ?? []), { api: apiResult, peer: peerResult }]);
+          log(
+            `pass ${pass} ${op.name} c=${connections}: API ${totalCpu(apiResult).toFixed(2)} CPU ms/req, ` +
+              `postgraphile ${totalCpu(peerResult).toFixed(2)} (${apiResult.rps.toFixed(0)} and ${peerResult.rps.toFixed(0)} req/s)`,
+          );
+        }
+      }
+    }
     for (const op of peerOps) {
       for (const connections of options.connections) {
-        const result = await load(peer, 'peer', op, connections, options.duration, database);
+        const passes = pairs.get(`${op.name}/${connections}`)!;
         out.push({
           target: 'postgraphile',
           articles: options.articles,
           op: op.name,
           title: op.title,
           connections,
-          api: result,
+          api: meanLoad(passes.map((pair) => pair.peer)),
           floor: floorRuns.get(`${op.name}/${connections}`) ?? null,
+          pairs: passes,
           measuredAt: MEASURED_AT,
         });
-        log(`postgraphile ${op.name} c=${connections}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms`);
       }
     }
   } finally {
-    await peer.stop();
+    await Promise.all([peer.stop(), api.stop()]);
   }
   return out;
 }
