@@ -186,7 +186,9 @@ export function writeResults(
   for (const target of ['postgres', 'pglite', 'postgraphile'] as const) {
     const rows = byTarget(target);
     if (!rows.length) continue;
-    sections.push('', `## ${titles[target]}`, '', resultsTable(rows));
+    // targets may come from runs on different dataset sizes (a later run of one target)
+    const sizes = [...new Set(rows.map((row) => row.articles))].map((size) => size.toLocaleString('en'));
+    sections.push('', `## ${titles[target]}: ${sizes.join(', ')} articles`, '', resultsTable(rows));
   }
   if (byTarget('postgraphile').length) {
     sections.push(
