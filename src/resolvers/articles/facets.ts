@@ -194,8 +194,9 @@ function matchedFacetRows(
  * left out, as no article has them.
  */
 function rollupFacetRows(db: Db, plan: RollupPlan, topTopics: number, topSources: number): Promise<FacetRow[]> {
-  const where = rollupWhere(plan);
-  // every topic's rows, under the same condition
+  // by month, for the month facet
+  const where = rollupWhere(plan, true);
+  // every topic's rows, under the same condition (all-months rows, unless it bounds the month)
   const topics = topTopics > 0 ? rollupColumnsWhere(plan) : Prisma.sql`FALSE`;
   return db.$queryRaw<FacetRow[]>`
     WITH matched AS MATERIALIZED (

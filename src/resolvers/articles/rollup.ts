@@ -24,9 +24,18 @@ export interface RollupPlan {
   condition: Condition;
   /** The condition tests `source` (only the article rows, topicId 0, have it). */
   usesSource: boolean;
+  /** The condition bounds the month: only the rows by month answer it, not the all-months rows. */
+  byMonth: boolean;
 }
 
 const MONTH_COLUMN = 'publishedMonth';
+
+/**
+ * The month key of the all-months rows: each key's count over every month (the
+ * rollup_all_months migration), kept beside its rows by month. A query sums one kind or the
+ * other (`rowsOf`), never both.
+ */
+const ALL_MONTHS = `'-infinity'::timestamptz`;
 
 /** True when `instant` is the first millisecond of a UTC month. */
 function isMonthStart(instant: Date): boolean {
@@ -64,7 +73,11 @@ function monthBound(condition: Extract<Condition, { kind: 'compare' }>): Conditi
  * months only) or of a topic link (`target` 'link': its copies of priority, isAustralian and
  * publishedAt, no source), or null when a part needs the article itself.
  */
-function onCopiedColumns(condition: Condition, target: 'rollup' | 'link', seen: { source: boolean }): Condition | null {
+function onCopiedColumns(
+  condition: Condition,
+  target: 'rollup' | 'link',
+  seen: { source: boolean; month: boolean },
+): Condition | null {
   switch (condition.kind) {
     case 'all':
     case 'any': {
@@ -76,7 +89,10 @@ function onCopiedColumns(condition: Condition, target: 'rollup' | 'link', seen: 
       return part && { kind: 'not', part };
     }
     case 'compare':
-      if (condition.column === 'publishedAt') return target === 'rollup' ? monthBound(condition) : condition;
+      if (condition.column === 'publishedAt') {
+        seen.month = true;
+        return target === 'rollup' ? monthBound(condition) : condition;
+      }
       return condition.column === 'priority' || condition.column === 'isAustralian' ? condition : null;
     case 'in':
       return condition.column === 'priority' ? condition : null;
@@ -120,23 +136,39 @@ function splitTopic(condition: Condition): { topicId: number | null; rest: Condi
 export function rollupPlan(condition: Condition): RollupPlan | null {
   const split = splitTopic(condition);
   if (!split) return null;
-  const seen = { source: false };
+  const seen = { source: false, month: false };
   const rest = onCopiedColumns(split.rest, 'rollup', seen);
   if (!rest) return null;
   if (split.topicId != null) {
-    return seen.source ? null : { topicId: split.topicId, condition: rest, usesSource: false };
+    return seen.source ? null : { topicId: split.topicId, condition: rest, usesSource: false, byMonth: seen.month };
   }
-  return { topicId: 0, condition: rest, usesSource: seen.source };
+  return { topicId: 0, condition: rest, usesSource: seen.source, byMonth: seen.month };
 }
 
-/** The plan's condition on the rollup's columns, for a query over `"ArticleRollup" r`. */
-export function rollupColumnsWhere(plan: RollupPlan): Prisma.Sql {
-  return toSql(plan.condition, tableScope('r'));
+/**
+ * The rows a sum over `"ArticleRollup" r` reads: the all-months rows (few) unless the plan bounds
+ * the month or the caller breaks the counts down by month (`byMonth`).
+ */
+function rowsOf(plan: RollupPlan, byMonth: boolean): Prisma.Sql {
+  // a literal, so the planner matches the all-months rows' partial index
+  return Prisma.raw(`r."publishedMonth" ${plan.byMonth || byMonth ? '>' : '='} ${ALL_MONTHS}`);
 }
 
-/** The SQL condition selecting the plan's rollup rows, for a query over `"ArticleRollup" r`. */
-export function rollupWhere(plan: RollupPlan): Prisma.Sql {
-  return Prisma.sql`r."topicId" = ${plan.topicId} AND ${rollupColumnsWhere(plan)}`;
+/**
+ * The plan's condition on the rollup's columns, for a query over `"ArticleRollup" r` of any
+ * topic's rows: the rows by month when `byMonth` (or the plan bounds the month), else the
+ * all-months rows.
+ */
+export function rollupColumnsWhere(plan: RollupPlan, byMonth = false): Prisma.Sql {
+  return Prisma.sql`${rowsOf(plan, byMonth)} AND ${toSql(plan.condition, tableScope('r'))}`;
+}
+
+/**
+ * The SQL condition selecting the plan's rollup rows, for a query over `"ArticleRollup" r`: the
+ * rows by month when `byMonth` (or the plan bounds the month), else the all-months rows.
+ */
+export function rollupWhere(plan: RollupPlan, byMonth = false): Prisma.Sql {
+  return Prisma.sql`r."topicId" = ${plan.topicId} AND ${rollupColumnsWhere(plan, byMonth)}`;
 }
 
 /** The number of articles the plan's filter matches: one statement over the rollup. */
@@ -163,7 +195,7 @@ export interface TopicLinkPlan {
 export function topicLinkPlan(condition: Condition): TopicLinkPlan | null {
   const split = splitTopic(condition);
   if (split?.topicId == null) return null;
-  const rest = onCopiedColumns(split.rest, 'link', { source: false });
+  const rest = onCopiedColumns(split.rest, 'link', { source: false, month: false });
   return rest && { topicId: split.topicId, condition: rest };
 }
 
