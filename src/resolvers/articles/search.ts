@@ -66,6 +66,9 @@ export function articleSearch(text: string): {
       holds: Prisma.sql`${partVector('a', groups)} @@ query`,
       member: Prisma.sql`a."id" IN (SELECT t."id" FROM "Article" t WHERE ${partVector('t', groups)} @@ ${tsQuery(text)})`,
       lift: TIER_LIFT * (TIER_PARTS.length - index),
+      // the stored vector begins with these parts, word positions included: without negation
+      // (`-word`, a '!' in the tsquery's text) a part's match is the article's
+      impliesMatch: Prisma.sql`strpos(query::text, '!') = 0`,
     })),
   };
 }

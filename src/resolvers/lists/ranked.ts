@@ -30,6 +30,12 @@ export interface RankTier {
   holds: Sql;
   member: Sql;
   lift: number;
+  /**
+   * True when meeting `holds` makes a row a match (e.g. a search without negation: a title
+   * that matches makes the article match): the tier then tests the match only when it is false,
+   * and reads no more of a row than `holds` and the rank need.
+   */
+  impliesMatch?: Sql;
 }
 
 /** One page of a ranked list. */
@@ -64,7 +70,8 @@ export interface RankedPageSpec {
  * every match was ranked), one to load the rows.
  */
 export async function rankedPage<Row extends { id: number }>(db: Db, spec: RankedPageSpec): Promise<Connection<Row>> {
-  const where = isAlways(spec.filter) ? spec.matches : and([spec.matches, toSql(spec.filter, tableScope(spec.alias))]);
+  const filter = isAlways(spec.filter) ? [] : [toSql(spec.filter, tableScope(spec.alias))];
+  const where = and([spec.matches, ...filter]);
   const pageOf = (rank: Sql, part: Sql, take: number, withTotal: boolean) =>
     sqlPage(db, {
       from: spec.from,
@@ -85,7 +92,12 @@ export async function rankedPage<Row extends { id: number }>(db: Db, spec: Ranke
     const parts = [
       ...tiers.map((tier, index) => ({
         rank: Prisma.sql`(${spec.rank} + ${Prisma.raw(String(tier.lift))})`,
-        part: and([where, tier.holds, ...outside(tiers.slice(0, index))]),
+        part: and([
+          tier.impliesMatch ? Prisma.sql`(${tier.impliesMatch} OR ${spec.matches})` : spec.matches,
+          ...filter,
+          tier.holds,
+          ...outside(tiers.slice(0, index)),
+        ]),
       })),
       { rank: spec.rank, part: and([where, ...outside(tiers)]) },
     ];
