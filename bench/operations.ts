@@ -5,6 +5,8 @@
  * API's answer equals the floor's before it times either.
  */
 
+import { DEFAULT_SAMPLE_ABOVE } from '../src/resolvers/articles/facets.ts';
+
 export interface Operation {
   name: string;
   title: string;
@@ -70,32 +72,42 @@ const canonicalQuery = (withTotal: boolean) => `query Canonical${withTotal ? 'Wi
 
 /**
  * The facets' floor: every breakdown of the articles matching `where` (on `a`), in one statement.
- * With `sampleAbove` (the API's default for searches), beyond that many matches it counts the
- * API's sample (hashed ids below a power-of-two bucket limit, src/resolvers/articles/facets.ts)
- * and scales each count to the exact total; `exact` and `sample` say which.
+ * With `sampleAbove` (a search, with the API's default), as the API samples a search
+ * (src/resolvers/articles/facets.ts): at most 2 x sampleAbove matches counted; beyond, the first
+ * of the 1/128 and 1/16 hashed-id samples (read through their partial indexes) holding
+ * sampleAbove matches gives every count, the total included, scaled by its fraction; when
+ * neither does, every match is counted. `exact`, `totalExact` and `sample` say which.
  */
 const facetsFloor = (where: string, sampleAbove?: number) => {
   const sampled = sampleAbove != null;
   const est = (count: string) =>
     sampled ? `(CASE WHEN k.k = 1024 THEN ${count} ELSE round(${count}::numeric * k.total / k.size)::int END)` : count;
+  const columns = 'a."id", a."source", a."priority", a."isAustralian", a."publishedAt"';
   return `WITH ${
     sampled
-      ? `every AS MATERIALIZED (
-          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE ${where}),
-        hits AS (SELECT count(*)::bigint AS total FROM every),
-        buckets AS (SELECT hits.total, CASE WHEN hits.total <= ${sampleAbove} THEN 1024 ELSE
-          (SELECT min(2 ^ g)::int FROM generate_series(0, 10) g WHERE hits.total * 2 ^ g >= 1024 * ${sampleAbove}) END AS k FROM hits),
-        m AS MATERIALIZED (SELECT e.* FROM every e WHERE (hashint4(e."id") & 1023) < (SELECT k FROM buckets)),
-        k AS (SELECT buckets.k, buckets.total, (SELECT count(*) FROM m) AS size FROM buckets),`
+      ? `capped AS (SELECT count(*) AS n FROM (SELECT 1 FROM "Article" a WHERE ${where} LIMIT ${2 * sampleAbove!}) s),
+        s8 AS MATERIALIZED (SELECT ${columns} FROM "Article" a
+          WHERE ${where} AND (hashint4(a."id") & 1023) < 8 AND (SELECT n FROM capped) >= ${2 * sampleAbove!}),
+        s64 AS MATERIALIZED (SELECT ${columns} FROM "Article" a
+          WHERE ${where} AND (hashint4(a."id") & 1023) < 64 AND (SELECT n FROM capped) >= ${2 * sampleAbove!}
+            AND (SELECT count(*) FROM s8) < ${sampleAbove}),
+        buckets AS (SELECT CASE WHEN (SELECT count(*) FROM s8) >= ${sampleAbove} THEN 8
+                                WHEN (SELECT count(*) FROM s64) >= ${sampleAbove} THEN 64 ELSE 1024 END AS k),
+        every AS MATERIALIZED (SELECT ${columns} FROM "Article" a WHERE ${where} AND (SELECT k FROM buckets) = 1024),
+        m AS MATERIALIZED (SELECT * FROM s8 WHERE (SELECT k FROM buckets) = 8
+          UNION ALL SELECT * FROM s64 WHERE (SELECT k FROM buckets) = 64 UNION ALL SELECT * FROM every),
+        k AS (SELECT b.k, s.size,
+                     CASE WHEN b.k = 1024 THEN s.size ELSE round(s.size * 1024::numeric / b.k)::int END AS total
+              FROM buckets b, (SELECT count(*)::int AS size FROM m) s),`
       : `m AS MATERIALIZED (
-          SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt" FROM "Article" a WHERE ${where}),
+          SELECT ${columns} FROM "Article" a WHERE ${where}),
         k AS (SELECT (SELECT count(*) FROM m) AS total),`
   }
         months AS (SELECT to_char(m."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n FROM m GROUP BY 1),
         span AS (${
           sampled
-            ? `SELECT to_char(min(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS lo,
-                 to_char(max(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS hi FROM every e`
+            ? `SELECT to_char(min(a."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS lo,
+                 to_char(max(a."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS hi FROM "Article" a WHERE ${where}`
             : 'SELECT min(month) AS lo, max(month) AS hi FROM months'
         }),
         topics AS (SELECT t."topicId", count(*)::int AS n FROM "ArticleTopic" t JOIN m ON m."id" = t."articleId"
@@ -105,6 +117,7 @@ const facetsFloor = (where: string, sampleAbove?: number) => {
           'total', k.total,${
             sampled
               ? `
+          'totalExact', k.k = 1024,
           'exact', k.k = 1024,
           'sample', CASE WHEN k.k = 1024 THEN NULL ELSE json_build_object('articles', k.size) END,`
               : ''
@@ -234,6 +247,7 @@ export function operations(f: Fixtures): Operation[] {
       query: `query FacetsSearch($q: String!) {
   articleFacets(search: $q, topTopics: 10, topSources: 10) {
     total
+    totalExact
     exact
     sample { articles }
     topics { topic { id name } count }
@@ -245,7 +259,7 @@ export function operations(f: Fixtures): Operation[] {
 }`,
       variables: () => ({ q: f.searchText }),
       floor: {
-        sql: facetsFloor(`a."searchVector" @@ websearch_to_tsquery('english', $1)`, 10_000),
+        sql: facetsFloor(`a."searchVector" @@ websearch_to_tsquery('english', $1)`, DEFAULT_SAMPLE_ABOVE),
         params: (v) => [v.q],
       },
     },

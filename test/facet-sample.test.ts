@@ -15,6 +15,7 @@ const SampledFacets = graphql(`
   query SampledFacets($search: String, $filter: ArticleFilter, $sampleAbove: Int) {
     articleFacets(search: $search, filter: $filter, topTopics: 3, topSources: 3, sampleAbove: $sampleAbove) {
       total
+      totalExact
       exact
       sample {
         articles
@@ -119,6 +120,7 @@ function expected(matched: Seeded[], counted: Seeded[]) {
   const months = tally(counted, (a) => a.month);
   return {
     total: matched.length,
+    totalExact: true,
     exact: counted === matched,
     sample: counted === matched ? null : { articles: counted.length, fraction: counted.length / matched.length },
     topics: top(topicCounts, (a, b) => TOPICS.indexOf(a) - TOPICS.indexOf(b)).map(([name, count]) => ({
@@ -149,11 +151,18 @@ describe('facets of large result sets', () => {
     }
   });
 
-  it('estimates from a uniform sample above sampleAbove: an exact total, scaled counts, exact: false', async () => {
+  it("counts a search's every match while its 1/16 sample holds fewer than sampleAbove", async () => {
+    // 3,000 matches: 1/16 of them (about 190) is too small a sample for 1,000
+    const { articleFacets } = await query(SampledFacets, { search: 'numbat', sampleAbove: 1_000 });
+    expect(articleFacets).toEqual(expected(seeded, seeded));
+  });
+
+  it("estimates a filter's facets from a uniform sample above sampleAbove: an exact total, scaled counts", async () => {
     // 3,000 matches, at least 1,000 sampled: 512 of 1,024 buckets (256 would expect 750)
     const inSample = await sampleIds(512);
     const counted = seeded.filter((article) => inSample.has(article.id));
-    const { articleFacets } = await query(SampledFacets, { search: 'numbat', sampleAbove: 1_000 });
+    const text: ArticleFilter = { title: { startsWith: 'Numbat sighting' } };
+    const { articleFacets } = await query(SampledFacets, { filter: text, sampleAbove: 1_000 });
     expect(articleFacets).toEqual(expected(seeded, counted));
     expect(articleFacets.sample!.articles).toBeGreaterThanOrEqual(1_000);
     // the estimates stay close to the truth (a sample of half the matches)
@@ -163,13 +172,7 @@ describe('facets of large result sets', () => {
     }
   });
 
-  it('samples a filter the count rollup does not answer, and never one it does', async () => {
-    const text: ArticleFilter = { title: { startsWith: 'Numbat sighting' } };
-    const inSample = await sampleIds(512);
-    const counted = seeded.filter((article) => inSample.has(article.id));
-    expect((await query(SampledFacets, { filter: text, sampleAbove: 1_000 })).articleFacets).toEqual(
-      expected(seeded, counted),
-    );
+  it('never samples a filter the count rollup answers', async () => {
     // priority and Australian relevance are summed from the rollup: exact however many match
     const rollup = await query(SampledFacets, { filter: { priority: { gte: 1 } }, sampleAbove: 1_000 });
     expect(rollup.articleFacets).toEqual(expected(seeded, seeded));
@@ -211,7 +214,8 @@ describe('facets of large result sets', () => {
       else await prisma.article.delete({ where: { id: row.id } });
     }
     try {
-      const { articleFacets } = await query(SampledFacets, { search: 'numbat', sampleAbove: 1_000 });
+      const filter: ArticleFilter = { title: { startsWith: 'Numbat' } };
+      const { articleFacets } = await query(SampledFacets, { filter, sampleAbove: 1_000 });
       expect(articleFacets.exact).toBe(false);
       expect(articleFacets.months[0]).toEqual({ month: '1990-01', count: 0 });
       expect(articleFacets.months.at(-1)!.month).toBe('2025-03');
@@ -224,6 +228,54 @@ describe('facets of large result sets', () => {
   it('refuses a sampleAbove outside 1,000 to 1,000,000 with BAD_USER_INPUT', async () => {
     for (const sampleAbove of [999, 0, -1, 1_000_001]) {
       expect(codes(await execute(SampledFacets, { search: 'numbat', sampleAbove }))).toEqual(['BAD_USER_INPUT']);
+    }
+  });
+
+  it("estimates a large search from its 1/16 sample, read through the sample's index, total included", async () => {
+    // 17,000 matches of another word: 1/16 of them (about 1,060) hold sampleAbove (1,000), 1/128
+    // (about 130) do not
+    const many = 17_000;
+    await prisma.$executeRaw`
+      INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "updatedAt", "priority", "isAustralian")
+      SELECT 'Quoll survey ' || n, 'https://quoll.example/' || n, 'https://quoll.example/' || n,
+             (ARRAY['Quoll Quarterly', 'Spotted Standard', 'Dasyurid Daily'])[1 + n % 3],
+             timestamptz '2023-01-01 00:00Z' + n * interval '1 hour', now(), 1 + n % 5, n % 2 = 0
+      FROM generate_series(1, ${many}) n`;
+    try {
+      // the sample, counted here: the quolls whose hashed id is below 64 of 1,024
+      const rows = await prisma.$queryRaw<{ priority: number; n: number }[]>`
+        SELECT "priority", count(*)::int AS "n" FROM "Article"
+        WHERE "urlKey" LIKE 'https://quoll.example/%' AND (hashint4("id") & 1023) < 64 GROUP BY 1`;
+      const inSample = rows.reduce((sum, row) => sum + row.n, 0);
+      const { statements, result } = await recordStatements(() =>
+        query(SampledFacets, { search: 'quoll', sampleAbove: 1_000 }),
+      );
+      const facets = result.articleFacets;
+      expect(inSample).toBeGreaterThanOrEqual(1_000);
+      expect(facets.exact).toBe(false);
+      expect(facets.totalExact).toBe(false);
+      expect(facets.sample!.articles).toBe(inSample);
+      expect(facets.total).toBe(inSample * 16);
+      expect(facets.priorities).toEqual(
+        [1, 2, 3, 4, 5].map((priority) => ({
+          priority,
+          count: 16 * (rows.find((row) => row.priority === priority)?.n ?? 0),
+        })),
+      );
+      // the estimate is near the truth, and the months still run from the first match to the last
+      expect(Math.abs(facets.total - many)).toBeLessThan(many * 0.15);
+      expect(facets.months[0]!.month).toBe('2023-01');
+      expect(facets.months.at(-1)!.month).toBe('2024-12');
+      // read through the partial index of the sample: its predicate, a literal, is in the statement
+      expect(statements.some((sql) => sql.includes('(hashint4(a."id") & 1023) < 64'))).toBe(true);
+      // the same matches as a filter: an exact total, the same sample (bucket limit 64), scaled to it
+      const filter: ArticleFilter = { title: { startsWith: 'Quoll survey' } };
+      const filtered = (await query(SampledFacets, { filter, sampleAbove: 1_000 })).articleFacets;
+      expect(filtered.total).toBe(many);
+      expect(filtered.totalExact).toBe(true);
+      expect(filtered.sample!.articles).toBe(inSample);
+    } finally {
+      await prisma.$executeRaw`DELETE FROM "Article" WHERE "urlKey" LIKE 'https://quoll.example/%'`;
     }
   });
 });

@@ -49,12 +49,19 @@ const FacetSample = builder.objectRef<NonNullable<Facets['sample']>>('FacetSampl
 
 const ArticleFacets = builder.objectRef<FacetsShape>('ArticleFacets').implement({
   description:
-    'How the articles matching a filter and search break down. `total` is exact; the other counts are exact when `exact` is true, else estimates from a uniform sample (`sample`).',
+    'How the articles matching a filter and search break down. The counts are exact when `exact` is true, else estimates from a uniform sample (`sample`); `total` is exact unless `totalExact` is false.',
   fields: (t) => ({
-    total: t.exposeInt('total', { description: 'Articles matching: always exact.' }),
+    total: t.exposeInt('total', {
+      description:
+        "Articles matching: exact, except for a search that sampled (`totalExact` false): then the sample's size times the inverse of its fraction of the articles (1/16 or 1/128), rounded.",
+    }),
+    totalExact: t.exposeBoolean('totalExact', {
+      description:
+        'Whether `total` is exact. False only for a search whose 1/16 sample alone holds `sampleAbove` matches: counting a search\'s matches reads every one of their rows (PostgreSQL rechecks text-search index matches), so beyond that the total is estimated from the sample, as search engines report "about N results".',
+    }),
     exact: t.boolean({
       description:
-        'Whether every count below is exact. False when at least twice `sampleAbove` articles matched a filter the count rollup does not answer (e.g. a search): then each count is an estimate, the count in `sample` scaled by `total / sample.articles` and rounded; `total` and the span of `months` (first to last match) stay exact.',
+        'Whether every count below is exact. False when a filter the count rollup does not answer matched at least twice `sampleAbove` articles, or a search matched so many that 1/16 of them (by a hash of the id) hold `sampleAbove`: then each count is an estimate, the count in `sample` scaled by `total / sample.articles` and rounded. The span of `months` (first to last match) stays exact.',
       resolve: (facets) => facets.sample == null,
     }),
     sample: t.field({
@@ -97,7 +104,7 @@ builder.queryFields((t) => ({
   articleFacets: t.field({
     type: ArticleFacets,
     description:
-      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly; any other filter or a search reads and counts its matches and groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match (one statement); plus one to load the topics shown.',
+      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly. Any other filter reads and counts its matches and groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match. A search counts at most twice `sampleAbove` matches; beyond, it reads the 1/128 or else the 1/16 sample of the articles (by a hash of the id, through partial indexes) and estimates everything, total included, from the first that holds `sampleAbove` matches, or, when neither does, counts every match exactly. One statement; plus one to load the topics shown.',
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),
@@ -105,7 +112,7 @@ builder.queryFields((t) => ({
       topSources: t.arg.int({ defaultValue: 10, required: true, description: '0 to 100.' }),
       sampleAbove: t.arg.int({
         defaultValue: DEFAULT_SAMPLE_ABOVE,
-        description: `The sample size to aim for: when at least twice this many articles match (and the rollup cannot answer), the breakdowns count a uniform sample expected to hold this many to twice this many matches, and are estimates (\`exact\` false). ${SAMPLE_ABOVE_RANGE.min.toLocaleString('en')} to ${SAMPLE_ABOVE_RANGE.max.toLocaleString('en')}; null counts every match, however many (slow on large results).`,
+        description: `The smallest sample to estimate from: when at least twice this many articles match (and the rollup cannot answer), the breakdowns count a uniform sample holding at least this many (a filter: up to twice this many; a search: 1/16 or 1/128 of its matches), and are estimates (\`exact\` false). ${SAMPLE_ABOVE_RANGE.min.toLocaleString('en')} to ${SAMPLE_ABOVE_RANGE.max.toLocaleString('en')}; null counts every match, however many (slow on large results).`,
       }),
     },
     resolve: async (_root, args, context, info) => {

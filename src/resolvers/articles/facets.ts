@@ -12,20 +12,23 @@ type Sql = Prisma.Sql;
  * How the articles of a result set (the same filter and search as `articles`) break down: by
  * topic, source, priority, Australian relevance and month of publication. One SQL statement. A
  * filter the count rollup answers (rollup.ts) groups its rows instead of the articles, exactly.
- * Otherwise every match is read once (a materialized CTE of its few counted columns) and
- * counted; below 2 x `sampleAbove` matches, all of them are grouped five ways, else a uniform
- * sample of about `sampleAbove` to 2 x `sampleAbove` of them, whose counts are scaled to the
- * exact total and marked as estimates, as Typesense samples facet counts beyond a threshold
+ * Otherwise the matches are counted; below 2 x `sampleAbove` matches, all of them are read once
+ * and grouped five ways, else a uniform sample of about `sampleAbove` to 2 x `sampleAbove` of
+ * them, whose counts are scaled to the exact total and marked as estimates, as Typesense samples
+ * facet counts beyond a threshold
  * (`facet_sample_threshold`, https://typesense.org/docs/latest/api/search.html). The sample
- * spares the grouping and the topic links' lookups (2.5 per match in the bench), not the reading.
+ * spares the grouping and the topic links' lookups (2.5 per match in the bench), and for a search
+ * the reading too (below).
  *
  * The sample: a match is in it when its hashed id, `hashint4(id) & 1023`, is below a bucket
  * limit k, the smallest power of two whose expected sample (total x k / 1024) holds at least
  * `sampleAbove` matches. The hash does not depend on any counted column, so every article is
- * equally likely to be in it, and the same ids give the same sample on every database. (An
- * index on the hash, intersected with the search's GIN bitmap, was tried: at a million articles
- * the intersection outgrew work_mem, went lossy, and rechecking its pages read more stored
- * vectors than counting every match.)
+ * equally likely to be in it, and the same ids give the same sample on every database. A
+ * search reads its sample through partial GIN indexes of the first 8 and 64 buckets
+ * (SAMPLE_INDEX_LIMITS), so a large search reads the rows of its sample, not of every match.
+ * (A btree index on the hash, intersected with the search's GIN bitmap, was tried first: at a
+ * million articles the intersection outgrew work_mem, went lossy, and rechecking its pages read
+ * more stored vectors than counting every match.)
  */
 
 /**
@@ -42,12 +45,14 @@ export interface FacetArgs {
 }
 
 /**
- * The breakdowns of the matching articles; `total` is how many match (always exact). The
- * breakdowns are exact unless `sample` is set: then each count is the sample's count times
- * `total / sample.articles`, rounded.
+ * The breakdowns of the matching articles; `total` is how many match (an estimate when
+ * `totalExact` is false). The breakdowns are exact unless `sample` is set: then each count is the
+ * sample's count times `total / sample.articles`, rounded.
  */
 export interface Facets {
   total: number;
+  /** False when `total` is an estimate (a search's sample); counting every match makes it exact. */
+  totalExact: boolean;
   /** Set when the breakdowns were counted on a sample: how many matching articles it held, and their share of `total` (0 to 1). */
   sample: { articles: number; fraction: number } | null;
   /** Topic ids with counts, most frequent first (ties: lower id first). */
@@ -65,8 +70,11 @@ export interface Facets {
 /** Most topics (`topTopics`) and most sources (`topSources`) one facet query may list. */
 export const MAX_FACET_ENTRIES = 100;
 
-/** `sampleAbove`'s default: as Elasticsearch counts hits exactly up to 10,000 by default. */
-export const DEFAULT_SAMPLE_ABOVE = 10_000;
+/**
+ * `sampleAbove`'s default: estimates from at least 2,500 sampled matches, within about 1.2
+ * percentage points of a 10% share (95% confidence), as a facet list shows "about" counts.
+ */
+export const DEFAULT_SAMPLE_ABOVE = 2_500;
 
 /** The values `sampleAbove` accepts: a smaller sample would make estimates too rough to show. */
 export const SAMPLE_ABOVE_RANGE = { min: 1_000, max: 1_000_000 } as const;
@@ -130,12 +138,32 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const filter = toSql(condition, tableScope('a'));
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;
-  return toFacets(await matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources));
+  return toFacets(await matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, search != null));
 }
 
 /**
- * The facets of the matching articles themselves: every match read once, counted (`total`), and
- * all of them or a sample (`sampled`, how many) grouped.
+ * Bucket limits of the partial GIN indexes of a search's sample (the facet_sample_indexes
+ * migration), smallest first: the stored vectors of the articles whose hashed id is below 8, and
+ * below 64, of the 1,024 buckets (1/128 and 1/16 of the articles).
+ */
+export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
+
+/**
+ * The facets of the matching articles themselves.
+ *
+ * A filter alone: every match read once and counted (`total`, exact), then all of them or the
+ * sample of the smallest power-of-two bucket limit that holds about `sampleAbove` grouped.
+ *
+ * A search: PostgreSQL's text-search GIN index always rechecks its matches against the rows, so
+ * even counting them reads every match's row (45k pages for a search's 56k matches at a million
+ * articles). So a search counts at most 2 x `sampleAbove` matches; when there are more, it reads
+ * the 1/128 sample through its partial index, then, if that holds fewer than `sampleAbove`, the
+ * 1/16 sample through its own, and groups the first that holds `sampleAbove`: the total too is
+ * then an estimate (the sample's size x 1024 / its bucket limit), and says so. When neither
+ * holds enough (fewer than about 16 x `sampleAbove` matches) every match is read and counted
+ * exactly. Each read is a branch gated on the one before (a one-time filter), in one statement.
+ * The span of the months runs from the first to the last match either way (the publication
+ * index, walked until a match).
  */
 function matchedFacetRows(
   db: Db,
@@ -144,30 +172,77 @@ function matchedFacetRows(
   sampleAbove: number | null,
   topTopics: number,
   topSources: number,
+  search: boolean,
 ): Promise<FacetRow[]> {
   const buckets = Prisma.raw(String(SAMPLE_BUCKETS));
-  return db.$queryRaw<FacetRow[]>`
-    WITH every AS MATERIALIZED (
-      SELECT a."id", a."source", a."priority", a."isAustralian", a."publishedAt",
-             hashint4(a."id") & ${Prisma.raw(String(SAMPLE_BUCKETS - 1))} AS "bucket"
-      FROM ${from} WHERE ${where}
+  const bucket = Prisma.raw(`(hashint4(a."id") & ${SAMPLE_BUCKETS - 1})`);
+  const columns = Prisma.sql`a."id", a."source", a."priority", a."isAustralian", a."publishedAt"`;
+  const [small, large] = SAMPLE_INDEX_LIMITS.map((limit) => Prisma.raw(String(limit)));
+  const head =
+    search && sampleAbove != null
+      ? Prisma.sql`
+    capped AS MATERIALIZED (
+      SELECT count(*)::int AS "n" FROM (SELECT 1 FROM ${from} WHERE ${where} LIMIT ${2 * sampleAbove}) s
     ),
-    total AS (SELECT count(*)::int AS "n" FROM every),
+    -- the literal bounds let the planner use the partial indexes of the sample
+    small AS MATERIALIZED (
+      SELECT ${columns} FROM ${from}
+      WHERE ${where} AND (SELECT c."n" FROM capped c) >= ${2 * sampleAbove} AND ${bucket} < ${small}
+    ),
+    large AS MATERIALIZED (
+      SELECT ${columns} FROM ${from}
+      WHERE ${where} AND (SELECT c."n" FROM capped c) >= ${2 * sampleAbove}
+        AND (SELECT count(*) FROM small) < ${sampleAbove} AND ${bucket} < ${large}
+    ),
+    limits AS (
+      SELECT CASE WHEN (SELECT count(*) FROM small) >= ${sampleAbove} THEN ${small}
+                  WHEN (SELECT count(*) FROM large) >= ${sampleAbove} THEN ${large}
+                  ELSE ${buckets} END AS "k"
+    ),
+    every AS MATERIALIZED (
+      SELECT ${columns} FROM ${from} WHERE ${where} AND (SELECT l."k" FROM limits l) = ${buckets}
+    ),
+    matched AS (
+      SELECT * FROM small WHERE (SELECT l."k" FROM limits l) = ${small}
+      UNION ALL SELECT * FROM large WHERE (SELECT l."k" FROM limits l) = ${large}
+      UNION ALL SELECT * FROM every
+    ),
+    total AS (
+      SELECT CASE WHEN l."k" = ${buckets} THEN (SELECT count(*) FROM every)::int
+                  ELSE round((SELECT count(*) FROM matched) * ${buckets}::numeric / l."k")::int END AS "n",
+             l."k" = ${buckets} AS "exact"
+      FROM limits l
+    ),
+    span AS (
+      SELECT CASE WHEN (SELECT l."k" FROM limits l) = ${buckets}
+                  THEN (SELECT min(m."publishedAt") FROM every m)
+                  ELSE (SELECT min(a."publishedAt") FROM ${from} WHERE ${where}) END AS "first",
+             CASE WHEN (SELECT l."k" FROM limits l) = ${buckets}
+                  THEN (SELECT max(m."publishedAt") FROM every m)
+                  ELSE (SELECT max(a."publishedAt") FROM ${from} WHERE ${where}) END AS "last"
+    )`
+      : Prisma.sql`
+    every AS MATERIALIZED (SELECT ${columns}, ${bucket} AS "bucket" FROM ${from} WHERE ${where}),
+    total AS (SELECT count(*)::int AS "n", TRUE AS "exact" FROM every),
     limits AS (
       SELECT CASE WHEN ${sampleAbove}::int IS NULL OR t."n" <= ${sampleAbove}::int THEN ${buckets}
                   ELSE (SELECT min(2 ^ g)::int FROM generate_series(0, 10) g
                         WHERE t."n"::float8 * 2 ^ g >= ${buckets}::float8 * ${sampleAbove}::int) END AS "k"
       FROM total t
     ),
-    matched AS MATERIALIZED (SELECT e.* FROM every e, limits l WHERE e."bucket" < l."k")
-    SELECT 'total' AS "facet", NULL::text AS "key", (SELECT "n" FROM total) AS "count", 0::int AS "rank"
+    matched AS MATERIALIZED (SELECT e.* FROM every e, limits l WHERE e."bucket" < l."k"),
+    span AS (SELECT min(e."publishedAt") AS "first", max(e."publishedAt") AS "last" FROM every e)`;
+  return db.$queryRaw<FacetRow[]>`
+    WITH ${head}
+    SELECT 'total' AS "facet", (SELECT t."exact"::text FROM total t) AS "key", (SELECT t."n" FROM total t) AS "count",
+           0::int AS "rank"
     UNION ALL
     SELECT 'sampled', NULL, count(*)::int, 0 FROM matched
     UNION ALL
     -- the months run from the first to the last match, sampled or not
-    SELECT 'first', to_char(min(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM every e
+    SELECT 'first', to_char(s."first" AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM span s
     UNION ALL
-    SELECT 'last', to_char(max(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM every e
+    SELECT 'last', to_char(s."last" AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM span s
     UNION ALL
     SELECT 'priority', m."priority"::text, count(*)::int, 0 FROM matched m GROUP BY m."priority"
     UNION ALL
@@ -230,6 +305,7 @@ function rollupFacetRows(db: Db, plan: RollupPlan, topTopics: number, topSources
 function toFacets(rows: FacetRow[]): Facets {
   const facets: Facets = {
     total: 0,
+    totalExact: true,
     sample: null,
     topics: [],
     sources: [],
@@ -245,8 +321,10 @@ function toFacets(rows: FacetRow[]): Facets {
   let sampled: number | null = null;
   const span: { first?: string; last?: string } = {};
   for (const row of rows) {
-    if (row.facet === 'total') facets.total = row.count;
-    else if (row.facet === 'sampled') sampled = row.count;
+    if (row.facet === 'total') {
+      facets.total = row.count;
+      facets.totalExact = row.key !== 'false';
+    } else if (row.facet === 'sampled') sampled = row.count;
     else if (row.facet === 'first' || row.facet === 'last') span[row.facet] = row.key ?? undefined;
     else if (row.facet === 'priority') priorities.set(Number(row.key), row.count);
     else if (row.facet === 'australian') australian.set(row.key === 'true', row.count);
@@ -274,12 +352,13 @@ function toFacets(rows: FacetRow[]): Facets {
 
 /** A sample's facets as estimates of the whole: each count times total / sample size, rounded. */
 function scaled(sample: Facets, size: number): Facets {
-  const exactTotal = sample.total;
+  const total = sample.total;
   const estimate = <T extends { count: number }>(entries: T[]) =>
-    entries.map((entry) => ({ ...entry, count: size ? Math.round((entry.count * exactTotal) / size) : 0 }));
+    entries.map((entry) => ({ ...entry, count: size ? Math.round((entry.count * total) / size) : 0 }));
   return {
-    total: exactTotal,
-    sample: { articles: size, fraction: exactTotal ? size / exactTotal : 0 },
+    total,
+    totalExact: sample.totalExact,
+    sample: { articles: size, fraction: total ? size / total : 0 },
     topics: estimate(sample.topics),
     sources: estimate(sample.sources),
     priorities: estimate(sample.priorities),
