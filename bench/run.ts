@@ -447,6 +447,36 @@ async function metric(api: Service, name: string): Promise<number> {
 
 type LoadResult = LoadNumbers;
 
+/**
+ * Waits until no statement runs on the database but this check's: a request still in flight when
+ * the load stops keeps its backend busy (a slow floor statement ran 30 s past its window and was
+ * charged to the next measurement). Its CPU belongs to the measurement that sent it, so this
+ * waits before reading the CPU counters; after `limitMs` the stragglers are terminated, and said.
+ */
+async function statementsDone(database: Database, what: string, limitMs = 120_000): Promise<void> {
+  await withClient(database, async (db) => {
+    const busy = async () =>
+      Number(
+        (
+          (
+            await db.query(`SELECT count(*) AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`)
+          ).rows as { n: string }[]
+        )[0]!.n,
+      );
+    const deadline = Date.now() + limitMs;
+    while ((await busy()) > 0) {
+      if (Date.now() > deadline) {
+        await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`);
+        log(`${what}: statements still running ${limitMs / 1000} s after the load were terminated`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+}
+
 async function load(
   service: Service,
   kind: 'api' | 'floor' | 'peer',
@@ -492,6 +522,7 @@ async function load(
       },
     ],
   });
+  if (database.kind === 'postgres') await statementsDone(database, `${kind} ${op.name} c=${connections}`);
   const handled = (await settled()) - servedBefore;
   const cpu = cpuMs(service.process.pid!) - cpuBefore;
   const dbCpu = database.kind === 'postgres' ? postgresCpuSince(dbBefore) : null;
