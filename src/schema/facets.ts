@@ -57,7 +57,7 @@ const ArticleFacets = builder.objectRef<FacetsShape>('ArticleFacets').implement(
     }),
     totalExact: t.exposeBoolean('totalExact', {
       description:
-        'Whether `total` is exact. False only for a search whose 1/16 sample alone holds `sampleAbove` matches: counting a search\'s matches reads every one of their rows (PostgreSQL rechecks text-search index matches), so beyond that the total is estimated from the sample, as search engines report "about N results".',
+        'Whether `total` is exact. False only for a search whose 1/16 sample alone holds `sampleAbove` matches: counting a search\'s matches reads every one of their rows in PostgreSQL, so beyond that the total is estimated from the sample, as search engines report "about N results".',
     }),
     exact: t.boolean({
       description:

@@ -13,22 +13,20 @@ type Sql = Prisma.Sql;
  * topic, source, priority, Australian relevance and month of publication. One SQL statement. A
  * filter the count rollup answers (rollup.ts) groups its rows instead of the articles, exactly.
  * Otherwise the matches are counted; below 2 x `sampleAbove` matches, all of them are read once
- * and grouped five ways, else a uniform sample of about `sampleAbove` to 2 x `sampleAbove` of
- * them, whose counts are scaled to the exact total and marked as estimates, as Typesense samples
- * facet counts beyond a threshold
- * (`facet_sample_threshold`, https://typesense.org/docs/latest/api/search.html). The sample
- * spares the grouping and the topic links' lookups (2.5 per match in the bench), and for a search
- * the reading too (below).
+ * and grouped five ways, else a uniform sample of them, whose counts are scaled and marked as
+ * estimates, as Typesense samples facet counts beyond a threshold (`facet_sample_threshold`,
+ * https://typesense.org/docs/latest/api/search.html): for a filter, about `sampleAbove` to
+ * 2 x `sampleAbove` matches scaled to the exact total; for a search, 1/128 or 1/16 of the matches
+ * read through partial indexes, the total estimated too (matchedFacetRows).
  *
  * The sample: a match is in it when its hashed id, `hashint4(id) & 1023`, is below a bucket
- * limit k, the smallest power of two whose expected sample (total x k / 1024) holds at least
- * `sampleAbove` matches. The hash does not depend on any counted column, so every article is
- * equally likely to be in it, and the same ids give the same sample on every database. A
- * search reads its sample through partial GIN indexes of the first 8 and 64 buckets
- * (SAMPLE_INDEX_LIMITS), so a large search reads the rows of its sample, not of every match.
- * (A btree index on the hash, intersected with the search's GIN bitmap, was tried first: at a
- * million articles the intersection outgrew work_mem, went lossy, and rechecking its pages read
- * more stored vectors than counting every match.)
+ * limit k: for a filter the smallest power of two whose expected sample (total x k / 1024) holds
+ * at least `sampleAbove` matches, for a search 8 or 64 (SAMPLE_INDEX_LIMITS). The hash does not
+ * depend on any counted column, so every article is equally likely to be in it, and the same ids
+ * give the same sample on every database. (A btree index on the hash, intersected with the
+ * search's GIN bitmap, was tried first: at a million articles the intersection outgrew work_mem,
+ * went lossy, and rechecking its pages read more stored vectors than counting every match. The
+ * partial GIN indexes hold only the sample's vectors.)
  */
 
 /**
@@ -40,7 +38,7 @@ export interface FacetArgs {
   search?: string | null;
   topTopics: number;
   topSources: number;
-  /** The sample size to aim for (SAMPLE_ABOVE_RANGE): below twice this many matches every match is counted; null: always every match. */
+  /** The smallest sample to estimate from (SAMPLE_ABOVE_RANGE): below twice this many matches every match is counted; null: always every match. */
   sampleAbove?: number | null;
 }
 
@@ -154,9 +152,9 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  * A filter alone: every match read once and counted (`total`, exact), then all of them or the
  * sample of the smallest power-of-two bucket limit that holds about `sampleAbove` grouped.
  *
- * A search: PostgreSQL's text-search GIN index always rechecks its matches against the rows, so
- * even counting them reads every match's row (45k pages for a search's 56k matches at a million
- * articles). So a search counts at most 2 x `sampleAbove` matches; when there are more, it reads
+ * A search: PostgreSQL reads every match's row even to count a text search's matches (the GIN
+ * index does not count them alone): 45k pages for a search's 56k matches at a million articles.
+ * So a search counts at most 2 x `sampleAbove` matches; when there are more, it reads
  * the 1/128 sample through its partial index, then, if that holds fewer than `sampleAbove`, the
  * 1/16 sample through its own, and groups the first that holds `sampleAbove`: the total too is
  * then an estimate (the sample's size x 1024 / its bucket limit), and says so. When neither
