@@ -207,6 +207,19 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
       const entry = state.get(request);
       if (entry) entry.operation = operationLabel(metrics, params.operationName);
     },
+    // errors before execution (a document that does not parse or validate) are errors too
+    onParse() {
+      return ({ result }) => {
+        if (result instanceof Error) metrics.errors.inc({ code: 'GRAPHQL_PARSE_FAILED' });
+      };
+    },
+    onValidate() {
+      return ({ result }) => {
+        for (const error of result) {
+          metrics.errors.inc({ code: String(error.extensions?.code ?? 'GRAPHQL_VALIDATION_FAILED') });
+        }
+      };
+    },
     onExecute({ args }) {
       const { requestId, request } = args.contextValue as { requestId?: string; request?: Request };
       const entry = request ? state.get(request) : undefined;

@@ -73,6 +73,8 @@ describe('Prometheus metrics', () => {
     await post('query CountMe { topics { totalCount } }');
     await post('query CountMe { topics { totalCount } }');
     await post('{ articles(after: "garbage") { totalCount } }');
+    await post('{ noSuchField }');
+    await post('{ articles(');
     await post('mutation { createTopic(input: { name: "  " }) { __typename } }', { authorization: `Bearer ${key}` });
     const response = await yoga.fetch('http://newsgraph.test/metrics');
     expect(response.headers.get('content-type')).toMatch(/text\/plain/);
@@ -80,6 +82,9 @@ describe('Prometheus metrics', () => {
     expect(text).toMatch(/newsgraph_http_requests_total\{operation="CountMe",status="200"\} 2/);
     expect(text).toMatch(/newsgraph_http_request_duration_seconds_count\{operation="CountMe"\} 2/);
     expect(text).toMatch(/newsgraph_graphql_errors_total\{code="INVALID_CURSOR"\} 1/);
+    // a document that does not validate or parse is an error too (a client sending a wrong query)
+    expect(text).toMatch(/newsgraph_graphql_errors_total\{code="GRAPHQL_VALIDATION_FAILED"\} 1/);
+    expect(text).toMatch(/newsgraph_graphql_errors_total\{code="GRAPHQL_PARSE_FAILED"\} 1/);
     expect(text).toMatch(/newsgraph_expected_errors_total\{code="VALIDATION_FAILED"\} [1-9]/);
     expect(text).toMatch(/newsgraph_db_pool_connections\{state="total"\} [1-9]/);
     expect(text).toMatch(/# TYPE newsgraph_rate_limited_total counter/);
