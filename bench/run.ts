@@ -649,11 +649,20 @@ async function peerRun(
       }
     }
     log(`postgraphile: every answer checked (same ids, order and totals as the API on ${peerOps.length} reads)`);
+    // the API is sent its own query for each read (the peer's operations carry PostGraphile's)
+    const apiOp = (name: string) => ops.find((op) => op.name === name)!;
+    const sent = await apiAnswers(
+      api,
+      peerOps.map((op) => apiOp(op.name)),
+    );
+    for (const op of peerOps) {
+      assert.deepStrictEqual(sent.get(op.name), answers.get(op.name), `${op.name}: the API's second server disagrees`);
+    }
     const pairs = new Map<string, { api: LoadResult; peer: LoadResult }[]>();
     for (let pass = 1; pass <= options.peerPasses; pass += 1) {
       for (const op of peerOps) {
         for (const connections of options.connections) {
-          const apiResult = await load(api, 'api', op, connections, options.duration, database);
+          const apiResult = await load(api, 'api', apiOp(op.name), connections, options.duration, database);
           const peerResult = await load(peer, 'peer', op, connections, options.duration, database);
           const key = `${op.name}/${connections}`;
           pairs.set(key, [...(pairs.get(key) ?? []), { api: apiResult, peer: peerResult }]);
