@@ -154,7 +154,8 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  *
  * A search: PostgreSQL reads every match's row even to count a text search's matches (the GIN
  * index does not count them alone): 45k pages for a search's 56k matches at a million articles.
- * So a search counts at most 2 x `sampleAbove` matches; when there are more, it reads
+ * So a search reads at most 2 x `sampleAbove` matches first (all of them, when there are no
+ * more: grouped as they are); when there are more, it reads
  * the 1/128 sample through its partial index, then, if that holds fewer than `sampleAbove`, the
  * 1/16 sample through its own, and groups the first that holds `sampleAbove`: the total too is
  * then an estimate (the sample's size x 1024 / its bucket limit), and says so. When neither
@@ -179,9 +180,9 @@ function matchedFacetRows(
   const head =
     search && sampleAbove != null
       ? Prisma.sql`
-    capped AS MATERIALIZED (
-      SELECT count(*)::int AS "n" FROM (SELECT 1 FROM ${from} WHERE ${where} LIMIT ${2 * sampleAbove}) s
-    ),
+    -- the first 2 x sampleAbove matches: all of them when there are no more (read once)
+    opening AS MATERIALIZED (SELECT ${columns} FROM ${from} WHERE ${where} LIMIT ${2 * sampleAbove}),
+    capped AS (SELECT count(*)::int AS "n" FROM opening),
     -- the literal bounds let the planner use the partial indexes of the sample
     small AS MATERIALIZED (
       SELECT ${columns} FROM ${from}
@@ -198,7 +199,10 @@ function matchedFacetRows(
                   ELSE ${buckets} END AS "k"
     ),
     every AS MATERIALIZED (
-      SELECT ${columns} FROM ${from} WHERE ${where} AND (SELECT l."k" FROM limits l) = ${buckets}
+      SELECT * FROM opening WHERE (SELECT c."n" FROM capped c) < ${2 * sampleAbove}
+      UNION ALL
+      SELECT ${columns} FROM ${from}
+      WHERE ${where} AND (SELECT c."n" FROM capped c) >= ${2 * sampleAbove} AND (SELECT l."k" FROM limits l) = ${buckets}
     ),
     matched AS (
       SELECT * FROM small WHERE (SELECT l."k" FROM limits l) = ${small}
