@@ -73,9 +73,8 @@ const canonicalQuery = (withTotal: boolean) => `query Canonical${withTotal ? 'Wi
 /**
  * The facets' floor: every breakdown of the articles matching `where` (on `a`), in one statement.
  * With `sampleAbove` (a search, with the API's default), as the API samples a search
- * (src/resolvers/articles/facets.ts): at most 2 x sampleAbove matches counted; beyond, the first
- * of the 1/128 and 1/16 hashed-id samples (read through their partial indexes) holding
- * sampleAbove matches gives every count, the total included, scaled by its fraction; when
+ * (src/resolvers/articles/facets.ts): the first of the 1/128 and 1/16 hashed-id samples (read
+ * through their partial indexes) holding sampleAbove matches gives every count, the total included, scaled by its fraction; when
  * neither does, every match is counted. `exact`, `totalExact` and `sample` say which.
  */
 const facetsFloor = (where: string, sampleAbove?: number) => {
@@ -85,12 +84,9 @@ const facetsFloor = (where: string, sampleAbove?: number) => {
   const columns = 'a."id", a."source", a."priority", a."isAustralian", a."publishedAt"';
   return `WITH ${
     sampled
-      ? `capped AS (SELECT count(*) AS n FROM (SELECT 1 FROM "Article" a WHERE ${where} LIMIT ${2 * sampleAbove!}) s),
-        s8 AS MATERIALIZED (SELECT ${columns} FROM "Article" a
-          WHERE ${where} AND (hashint4(a."id") & 1023) < 8 AND (SELECT n FROM capped) >= ${2 * sampleAbove!}),
+      ? `s8 AS MATERIALIZED (SELECT ${columns} FROM "Article" a WHERE ${where} AND (hashint4(a."id") & 1023) < 8),
         s64 AS MATERIALIZED (SELECT ${columns} FROM "Article" a
-          WHERE ${where} AND (hashint4(a."id") & 1023) < 64 AND (SELECT n FROM capped) >= ${2 * sampleAbove!}
-            AND (SELECT count(*) FROM s8) < ${sampleAbove}),
+          WHERE ${where} AND (hashint4(a."id") & 1023) < 64 AND (SELECT count(*) FROM s8) < ${sampleAbove}),
         buckets AS (SELECT CASE WHEN (SELECT count(*) FROM s8) >= ${sampleAbove} THEN 8
                                 WHEN (SELECT count(*) FROM s64) >= ${sampleAbove} THEN 64 ELSE 1024 END AS k),
         every AS MATERIALIZED (SELECT ${columns} FROM "Article" a WHERE ${where} AND (SELECT k FROM buckets) = 1024),

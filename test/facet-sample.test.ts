@@ -278,4 +278,45 @@ describe('facets of large result sets', () => {
       await prisma.$executeRaw`DELETE FROM "Article" WHERE "urlKey" LIKE 'https://quoll.example/%'`;
     }
   });
+
+  it('estimates from the 1/128 sample first, when it alone holds sampleAbove matches', async () => {
+    // 1,000 matches whose ids all hash below 8 of 1,024: the 1/128 sample holds sampleAbove
+    // (1,000) by itself, so nothing else is read and everything is scaled by 128
+    await prisma.$executeRaw`
+      INSERT INTO "Article" ("id", "title", "url", "urlKey", "source", "publishedAt", "updatedAt", "priority", "isAustralian")
+      SELECT n, 'Dunnart census ' || n, 'https://dunnart.example/' || n, 'https://dunnart.example/' || n,
+             'Dunnart Digest', timestamptz '2022-01-01 00:00Z' + (n % 1000) * interval '1 day', now(), 1 + n % 5, n % 2 = 0
+      FROM (SELECT n FROM generate_series(900000000, 900300000) n WHERE (hashint4(n) & 1023) < 8 LIMIT 1000) ids`;
+    try {
+      const rows = await prisma.$queryRaw<{ priority: number; n: number }[]>`
+        SELECT "priority", count(*)::int AS "n" FROM "Article"
+        WHERE "urlKey" LIKE 'https://dunnart.example/%' GROUP BY 1`;
+      expect(rows.reduce((sum, row) => sum + row.n, 0)).toBe(1_000);
+      const { statements, result } = await recordStatements(() =>
+        query(SampledFacets, { search: 'dunnart', sampleAbove: 1_000 }),
+      );
+      const facets = result.articleFacets;
+      expect(facets.totalExact).toBe(false);
+      expect(facets.exact).toBe(false);
+      expect(facets.sample).toEqual({ articles: 1_000, fraction: 1 / 128 });
+      expect(facets.total).toBe(128_000);
+      expect(facets.sources).toEqual([{ source: 'Dunnart Digest', count: 128_000 }]);
+      expect(facets.priorities).toEqual(
+        [1, 2, 3, 4, 5].map((priority) => ({
+          priority,
+          count: 128 * (rows.find((row) => row.priority === priority)?.n ?? 0),
+        })),
+      );
+      // the months still run from the first match to the last, exactly
+      const span = await prisma.$queryRaw<[{ first: string; last: string }]>`
+        SELECT to_char(min("publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS "first",
+               to_char(max("publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM') AS "last"
+        FROM "Article" WHERE "urlKey" LIKE 'https://dunnart.example/%'`;
+      expect([facets.months[0]!.month, facets.months.at(-1)!.month]).toEqual([span[0].first, span[0].last]);
+      // read through the 1/128 sample's partial index: its predicate, a literal, is in the statement
+      expect(statements.some((sql) => sql.includes('(hashint4(a."id") & 1023) < 8'))).toBe(true);
+    } finally {
+      await prisma.$executeRaw`DELETE FROM "Article" WHERE "urlKey" LIKE 'https://dunnart.example/%'`;
+    }
+  });
 });

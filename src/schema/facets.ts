@@ -104,7 +104,7 @@ builder.queryFields((t) => ({
   articleFacets: t.field({
     type: ArticleFacets,
     description:
-      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly. Any other filter reads and counts its matches and groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match. A search counts at most twice `sampleAbove` matches; beyond, it reads the 1/128 or else the 1/16 sample of the articles (by a hash of the id, through partial indexes) and estimates everything, total included, from the first that holds `sampleAbove` matches, or, when neither does, counts every match exactly. One statement; plus one to load the topics shown.',
+      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly. Any other filter reads and counts its matches and groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match. A search reads the 1/128, then the 1/16 sample of the articles (by a hash of the id, through partial indexes) and estimates everything, total included, from the first that holds `sampleAbove` matches, or, when neither does, counts every match exactly. One statement; plus one to load the topics shown.',
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),

@@ -154,12 +154,11 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  *
  * A search: PostgreSQL reads every match's row even to count a text search's matches (the GIN
  * index does not count them alone): 45k pages for a search's 56k matches at a million articles.
- * So a search reads at most 2 x `sampleAbove` matches first (all of them, when there are no
- * more: grouped as they are); when there are more, it reads
- * the 1/128 sample through its partial index, then, if that holds fewer than `sampleAbove`, the
- * 1/16 sample through its own, and groups the first that holds `sampleAbove`: the total too is
- * then an estimate (the sample's size x 1024 / its bucket limit), and says so. When neither
- * holds enough (fewer than about 16 x `sampleAbove` matches) every match is read and counted
+ * So a search reads the 1/128 sample of the articles first, through its partial index; when that
+ * holds fewer than `sampleAbove` matches, the 1/16 sample through its own; it groups the first
+ * that holds `sampleAbove`, and the total too is then an estimate (the sample's size x 1024 / its
+ * bucket limit), and says so. When neither holds enough (fewer than about 16 x `sampleAbove`
+ * matches) every match is read and counted
  * exactly. Each read is a branch gated on the one before (a one-time filter), in one statement.
  * The span of the months runs from the first to the last match either way (the publication
  * index, walked until a match).
@@ -180,18 +179,13 @@ function matchedFacetRows(
   const head =
     search && sampleAbove != null
       ? Prisma.sql`
-    -- the first 2 x sampleAbove matches: all of them when there are no more (read once)
-    opening AS MATERIALIZED (SELECT ${columns} FROM ${from} WHERE ${where} LIMIT ${2 * sampleAbove}),
-    capped AS (SELECT count(*)::int AS "n" FROM opening),
-    -- the literal bounds let the planner use the partial indexes of the sample
-    small AS MATERIALIZED (
-      SELECT ${columns} FROM ${from}
-      WHERE ${where} AND (SELECT c."n" FROM capped c) >= ${2 * sampleAbove} AND ${bucket} < ${small}
-    ),
+    -- the 1/128 sample, then (when it holds fewer than sampleAbove) the 1/16 sample, then (when
+    -- that does too) every match; the literal bounds let the planner use the sample's partial
+    -- indexes, and each read after the first is gated by a one-time filter on the one before
+    small AS MATERIALIZED (SELECT ${columns} FROM ${from} WHERE ${where} AND ${bucket} < ${small}),
     large AS MATERIALIZED (
       SELECT ${columns} FROM ${from}
-      WHERE ${where} AND (SELECT c."n" FROM capped c) >= ${2 * sampleAbove}
-        AND (SELECT count(*) FROM small) < ${sampleAbove} AND ${bucket} < ${large}
+      WHERE ${where} AND (SELECT count(*) FROM small) < ${sampleAbove} AND ${bucket} < ${large}
     ),
     limits AS (
       SELECT CASE WHEN (SELECT count(*) FROM small) >= ${sampleAbove} THEN ${small}
@@ -199,10 +193,7 @@ function matchedFacetRows(
                   ELSE ${buckets} END AS "k"
     ),
     every AS MATERIALIZED (
-      SELECT * FROM opening WHERE (SELECT c."n" FROM capped c) < ${2 * sampleAbove}
-      UNION ALL
-      SELECT ${columns} FROM ${from}
-      WHERE ${where} AND (SELECT c."n" FROM capped c) >= ${2 * sampleAbove} AND (SELECT l."k" FROM limits l) = ${buckets}
+      SELECT ${columns} FROM ${from} WHERE ${where} AND (SELECT l."k" FROM limits l) = ${buckets}
     ),
     matched AS (
       SELECT * FROM small WHERE (SELECT l."k" FROM limits l) = ${small}
@@ -260,7 +251,11 @@ function matchedFacetRows(
     UNION ALL
     (SELECT 'topic', t."topicId"::text, count(*)::int,
             (row_number() OVER (ORDER BY count(*) DESC, t."topicId"))::int
-     FROM "ArticleTopic" t JOIN matched m ON m."id" = t."articleId"
+     -- each match's links through the (articleId, topicId) key, as a nested loop: the planner
+     -- cannot know which branch fills "matched" and, guessing all of them, would hash every link
+     FROM matched m CROSS JOIN LATERAL (
+       SELECT l."topicId" FROM "ArticleTopic" l WHERE l."articleId" = m."id" OFFSET 0
+     ) t
      GROUP BY t."topicId" ORDER BY 4 LIMIT ${topTopics})`;
 }
 
