@@ -43,6 +43,17 @@ const Newest = graphql(`
   }
 `);
 
+const SearchFacets = graphql(`
+  query PreparedSearchFacets($search: String!) {
+    articleFacets(search: $search, topTopics: 3) {
+      total
+      topics {
+        count
+      }
+    }
+  }
+`);
+
 describe('named prepared statements', () => {
   it('names each distinct SQL text once, and runs texts past the limit unnamed', () => {
     const name = statementNames(2);
@@ -51,6 +62,28 @@ describe('named prepared statements', () => {
     expect(name({ sql: 'SELECT 3' })).toBe('');
     // the texts named before the limit keep their names
     expect(name({ sql: 'SELECT 2' })).toMatch(/^newsgraph_\d+$/);
+  });
+
+  it('runs searches and LIKE patterns unnamed, so each is planned for its own text', async () => {
+    const name = statementNames();
+    for (const sql of [
+      `SELECT 1 FROM "Article" a CROSS JOIN websearch_to_tsquery('english', $1) AS query`,
+      `SELECT 1 FROM "Article" WHERE "title" ILIKE $1`,
+      `SELECT 1 FROM "Article" WHERE "urlKey" LIKE $1`,
+    ]) {
+      expect(name({ sql })).toBe('');
+    }
+    expect(name({ sql: 'SELECT 1 FROM "Article" WHERE "priority" >= $1' })).toMatch(/^newsgraph_\d+$/);
+  });
+
+  it('prepares no named statement for a search request', async () => {
+    const searches = () =>
+      prisma.$queryRaw<{ name: string }[]>`
+        SELECT "name" FROM pg_prepared_statements WHERE "statement" LIKE '%websearch\_to\_tsquery%'`;
+    for (let n = 0; n < 7; n++) {
+      expect(codes(await execute(SearchFacets, { search: n % 2 ? 'council' : 'harbour' }))).toEqual([]);
+    }
+    expect(await searches()).toEqual([]);
   });
 
   it('prepares a request statement once on the connection and reuses it', async () => {
@@ -117,6 +150,21 @@ describe('named prepared statements', () => {
       await prisma.$executeRawUnsafe('ALTER TABLE "Article" ALTER COLUMN "source" TYPE text');
     }
   });
+});
+
+describe('connection settings', () => {
+  it('runs every connection with JIT compilation off and work_mem at least 32 MB, a new one too', async () => {
+    const settings = async () =>
+      (
+        await prisma.$queryRaw<[{ jit: string; workMem: string }]>`
+          SELECT current_setting('jit') AS "jit", current_setting('work_mem') AS "workMem"`
+      )[0];
+    expect(await settings()).toEqual({ jit: 'off', workMem: '32MB' });
+    // the pool closes a connection idle for 10 s; the next statement opens another
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    expect(poolStats().total).toBe(0);
+    expect(await settings()).toEqual({ jit: 'off', workMem: '32MB' });
+  }, 30_000);
 });
 
 describe('database failures raised by the driver adapter itself', () => {

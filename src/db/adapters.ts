@@ -14,7 +14,8 @@ export type { SqlDriverAdapterFactory };
 
 /**
  * Settings of the pg.Pool postgresAdapter opens; unset: 10 connections, a 5,000 ms connection
- * timeout, the server's own statement and lock timeouts, and named prepared statements.
+ * timeout, the server's own statement and lock timeouts, and named prepared statements. Every
+ * connection runs with CONNECTION_SETTINGS (JIT compilation off, work_mem at least 32 MB).
  */
 export interface PostgresPoolOptions {
   /** Maximum pool size. */
@@ -44,17 +45,29 @@ export interface StatementNames {
 }
 
 /**
+ * Statements planned for their values every time (sent unnamed): a full-text search or a
+ * LIKE/ILIKE pattern matches 0.001% or 30% of the articles depending on the bound text alone.
+ * A named statement's plan is cached: after five runs PostgreSQL may switch to a generic plan,
+ * made without the values (https://www.postgresql.org/docs/current/sql-prepare.html), and a
+ * generic plan of the facets of a search read all 56k matches of a frequent word to find the
+ * first and last month (394 to 819 ms; planned for the text, 25 to 32 ms, at a million articles).
+ */
+const VALUE_SENSITIVE = /websearch_to_tsquery|\bI?LIKE\b/i;
+
+/**
  * Names for the statements Prisma sends, so that each connection parses and plans a statement
  * once and then only binds and executes it (PostgreSQL's extended query protocol, named prepared
  * statements: https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY).
  * One name per distinct SQL text, for the first `limit` names of the process (renewals included);
  * later texts run unnamed (parsed and planned each time, as before), so however many shapes of
- * filter clients send, a connection holds at most that many prepared statements.
+ * filter clients send, a connection holds at most that many prepared statements. Searches and
+ * patterns always run unnamed (VALUE_SENSITIVE).
  */
 export function statementNames(limit = MAX_PREPARED_STATEMENTS): StatementNames {
   let names = new Map<string, string>();
   let given = 0;
   const name = (({ sql }) => {
+    if (VALUE_SENSITIVE.test(sql)) return '';
     let found = names.get(sql);
     if (found === undefined && given < limit) {
       found = `newsgraph_${given++}`;
@@ -100,6 +113,21 @@ function renewingStaleStatements(adapter: PrismaPg, names: StatementNames): Pris
   return adapter;
 }
 
+/**
+ * Settings of every connection the API opens, for statements that run for milliseconds over
+ * result sets of up to hundreds of thousands of rows:
+ * - `jit = off`: PostgreSQL compiles a plan whose estimated cost passes `jit_above_cost`, and the
+ *   guesses at a CTE's rows inflate it: the facets of a search spent 700 ms compiling, then ran
+ *   in 200 ms (https://www.postgresql.org/docs/current/jit-decision.html).
+ * - `work_mem` at least 32 MB (a larger setting is kept): a bitmap of a broad search's matches
+ *   (275k of a million articles, on 106k heap pages) outgrew the default 4 MB and went lossy, so
+ *   PostgreSQL rechecked, detoasting, every stored vector on those pages, or chose to read and
+ *   detoast all of them: counting them took 3.6 s (past the 5 s statement limit under load)
+ *   against 0.44 s with the bitmap exact. It is a limit per sort, hash or bitmap of a statement.
+ */
+export const CONNECTION_SETTINGS =
+  "SET jit = off; SELECT set_config('work_mem', '32MB', false) WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('32MB')";
+
 /** Driver adapter for a PostgreSQL server, over a pool we own (so its state can be reported). */
 export function postgresAdapter(url: string, options: PostgresPoolOptions = {}): { adapter: PrismaPg; pool: pg.Pool } {
   const prepared = options.preparedStatements !== false;
@@ -107,10 +135,12 @@ export function postgresAdapter(url: string, options: PostgresPoolOptions = {}):
     connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
-    // A new connection must hold no prepared statement its client does not know of: the embedded
-    // database's one session outlives each socket connection to it (a pooler's sessions may
-    // too). The pool hands the connection out once this has run.
-    ...(prepared ? { onConnect: (client: pg.ClientBase) => client.query('DEALLOCATE ALL').then(() => undefined) } : {}),
+    // The pool hands a new connection out once its settings (CONNECTION_SETTINGS) are made and,
+    // with named statements, it holds no prepared statement its client does not know of: the
+    // embedded database's one session outlives each socket connection to it (a pooler's
+    // sessions may too).
+    onConnect: (client: pg.ClientBase) =>
+      client.query(prepared ? `${CONNECTION_SETTINGS}; DEALLOCATE ALL` : CONNECTION_SETTINGS).then(() => undefined),
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
   });
