@@ -169,6 +169,24 @@ describe('articleHistogram', () => {
       };
       expect((await query(Histogram, earliest)).articleHistogram.length, timeZone).toBeGreaterThan(0);
     }
+    // exactly the maximum of buckets answers; one more is refused, never cut short (1,041 days
+    // pass the first bound of 1,000 x 25 hours)
+    const day = (n: number) => new Date(Date.parse('2023-01-01T00:00:00Z') + n * 86_400_000).toISOString();
+    const exactly = { ...base, timeZone: 'UTC', from: day(0), to: day(MAX_HISTOGRAM_BUCKETS) };
+    expect((await query(Histogram, exactly)).articleHistogram).toHaveLength(MAX_HISTOGRAM_BUCKETS);
+    for (const days of [MAX_HISTOGRAM_BUCKETS + 1, MAX_HISTOGRAM_BUCKETS + 2, MAX_HISTOGRAM_BUCKETS + 41]) {
+      expect(codes(await execute(Histogram, { ...exactly, to: day(days) })), `${days} days`).toEqual([
+        'BAD_USER_INPUT',
+      ]);
+    }
+    for (const [interval, from, to] of [
+      ['MONTH', '2000-01-01T00:00:00Z', '2084-08-01T00:00:00Z'],
+      ['YEAR', '1100-01-01T00:00:00Z', '2102-01-01T00:00:00Z'],
+    ] as const) {
+      expect(codes(await execute(Histogram, { interval, timeZone: 'UTC', from, to })), interval).toEqual([
+        'BAD_USER_INPUT',
+      ]);
+    }
     // the widest range allowed answers every bucket
     const { articleHistogram: days } = await query(Histogram, {
       ...base,

@@ -93,6 +93,7 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
     refuse('from', `must be ${EARLIEST_FROM.toISOString()} or later: a bucket must start within the year 1 or after`);
   }
   if (to.getTime() <= from.getTime()) refuse('to', 'must be later than "from"');
+  // a first bound, before any SQL runs; the buckets themselves are counted below
   if (to.getTime() - from.getTime() > MAX_HISTOGRAM_BUCKETS * LONGEST_MS[args.interval]) {
     refuse('to', `at most ${MAX_HISTOGRAM_BUCKETS} buckets: narrow "from"-"to" or take a wider interval`);
   }
@@ -126,7 +127,12 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
       FROM buckets b LEFT JOIN counted c ON c."start" = b."start"
       WHERE b."start" < ${timestamp(to)}
       ORDER BY b."start"
-      LIMIT ${MAX_HISTOGRAM_BUCKETS + 2}`;
+      LIMIT ${MAX_HISTOGRAM_BUCKETS + 1}`;
+    // days of 23 hours, and months and years of their calendar, fit more buckets in the span
+    // than its first bound allows for: more than the maximum is refused, never cut short
+    if (rows.length > MAX_HISTOGRAM_BUCKETS) {
+      refuse('to', `at most ${MAX_HISTOGRAM_BUCKETS} buckets: narrow "from"-"to" or take a wider interval`);
+    }
     return rows.map((row) => ({ start: row.start, count: row.count }));
   } catch (error) {
     // a name ICU knows and the database's tz data does not (22023: time zone not recognized)
