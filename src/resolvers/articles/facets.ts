@@ -136,7 +136,12 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const filter = toSql(condition, tableScope('a'));
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;
-  return toFacets(await matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, search != null));
+  // a search matches at most what its filter does: counted from the rollup when it answers it
+  const bound = search ? rollupPlan(condition) : null;
+  const ceiling = bound
+    ? Prisma.sql`(SELECT COALESCE(sum(r."n"), 0) FROM "ArticleRollup" r WHERE ${rollupWhere(bound)})`
+    : null;
+  return toFacets(await matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, search != null, ceiling));
 }
 
 /**
@@ -157,7 +162,8 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  * So a search reads the 1/128 sample of the articles first, through its partial index; when that
  * holds fewer than `sampleAbove` matches, the 1/16 sample through its own; it groups the first
  * that holds `sampleAbove`, and the total too is then an estimate (the sample's size x 1024 / its
- * bucket limit), and says so. When neither holds enough (fewer than about 16 x `sampleAbove`
+ * bucket limit, at most what the filter alone matches when the count rollup answers the filter:
+ * a bucket's share of the articles varies around its nominal one), and says so. When neither holds enough (fewer than about 16 x `sampleAbove`
  * matches) every match is read and counted
  * exactly. Each read is a branch gated on the one before (a one-time filter), in one statement.
  * The span of the months runs from the first to the last match either way (the publication
@@ -171,6 +177,7 @@ function matchedFacetRows(
   topTopics: number,
   topSources: number,
   search: boolean,
+  ceiling: Sql | null,
 ): Promise<FacetRow[]> {
   const buckets = Prisma.raw(String(SAMPLE_BUCKETS));
   const bucket = Prisma.raw(`(hashint4(a."id") & ${SAMPLE_BUCKETS - 1})`);
@@ -202,7 +209,8 @@ function matchedFacetRows(
     ),
     total AS (
       SELECT CASE WHEN l."k" = ${buckets} THEN (SELECT count(*) FROM every)::int
-                  ELSE round((SELECT count(*) FROM matched) * ${buckets}::numeric / l."k")::int END AS "n",
+                  ELSE LEAST(round((SELECT count(*) FROM matched) * ${buckets}::numeric / l."k"),
+                             ${ceiling ?? Prisma.sql`NULL`})::int END AS "n",
              l."k" = ${buckets} AS "exact"
       FROM limits l
     ),
