@@ -268,6 +268,16 @@ describe('facets of large result sets', () => {
       expect(facets.months.at(-1)!.month).toBe('2024-12');
       // read through the partial index of the sample: its predicate, a literal, is in the statement
       expect(statements.some((sql) => sql.includes('(hashint4(a."id") & 1023) < 64'))).toBe(true);
+      // filtered by their sources, which the rollup counts: the same sample, the filter applied
+      // to it, the total at most the filter's exact count, the months from the first to the last
+      const sources = ['Quoll Quarterly', 'Spotted Standard', 'Dasyurid Daily'];
+      const bySource = (
+        await query(SampledFacets, { search: 'quoll', filter: { source: { in: sources } }, sampleAbove: 1_000 })
+      ).articleFacets;
+      expect(bySource.totalExact).toBe(false);
+      expect(bySource.sample!.articles).toBe(inSample);
+      expect(bySource.total).toBe(Math.min(inSample * 16, many));
+      expect([bySource.months[0]!.month, bySource.months.at(-1)!.month]).toEqual(['2023-01', '2024-12']);
       // the same matches as a filter: an exact total, the same sample (bucket limit 64), scaled to it
       const filter: ArticleFilter = { title: { startsWith: 'Quoll survey' } };
       const filtered = (await query(SampledFacets, { filter, sampleAbove: 1_000 })).articleFacets;
