@@ -1,5 +1,6 @@
 import http from 'node:http';
 import pg from 'pg';
+import { CONNECTION_SETTINGS } from '../src/db/adapters.ts';
 import { openPGlite } from '../src/db/pglite.ts';
 import { operations, type Fixtures } from './operations.ts';
 
@@ -17,10 +18,16 @@ const floors = new Map(operations(fixtures).flatMap((op) => (op.floor ? [[op.nam
 type Query = (sql: string, params: unknown[]) => Promise<{ rows: { body: string }[] }>;
 let run: Query;
 if (target.startsWith('postgres')) {
-  const pool = new pg.Pool({ connectionString: target, max: 10 });
+  // the API's session settings (JIT off, work_mem), so the two differ only in their SQL
+  const pool = new pg.Pool({
+    connectionString: target,
+    max: 10,
+    onConnect: (client: pg.ClientBase) => client.query(CONNECTION_SETTINGS).then(() => undefined),
+  });
   run = (sql, params) => pool.query(sql, params);
 } else {
   const db = await openPGlite(target);
+  await db.exec(CONNECTION_SETTINGS);
   run = (sql, params) => db.query<{ body: string }>(sql, params);
 }
 
