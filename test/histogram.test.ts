@@ -75,6 +75,38 @@ describe('articleHistogram', () => {
     expect(hours(october[0]!.start, october[1]!.start)).toBe(23);
   });
 
+  it('starts every day at its first instant where a clock skips midnight (Havana, 14 March 2021)', async () => {
+    // Cuba moves its clocks from 00:00 to 01:00: 14 March begins at 01:00 CDT (05:00Z); 15 and
+    // 16 March at 00:00 CDT (04:00Z)
+    const at = ['2021-03-14T06:00:00Z', '2021-03-15T04:30:00Z', '2021-03-16T03:59:00Z'];
+    await prisma.article.createMany({
+      data: at.map((iso, n) => ({
+        title: `Malecon tide ${n}`,
+        url: `https://havana.example/${n}`,
+        urlKey: `https://havana.example/${n}`,
+        source: 'Havana Herald',
+        publishedAt: new Date(iso),
+        priority: 3,
+      })),
+    });
+    try {
+      const { articleHistogram: days } = await query(Histogram, {
+        interval: 'DAY',
+        timeZone: 'America/Havana',
+        from: '2021-03-14T05:00:00Z',
+        to: '2021-03-17T04:00:00Z',
+        filter: { source: { equals: 'Havana Herald' } },
+      });
+      expect(days.map((bucket) => [bucket.start, bucket.count])).toEqual([
+        ['2021-03-14T05:00:00.000Z', 1],
+        ['2021-03-15T04:00:00.000Z', 2], // 00:30 and 23:59 CDT
+        ['2021-03-16T04:00:00.000Z', 0],
+      ]);
+    } finally {
+      await prisma.article.deleteMany({ where: { source: 'Havana Herald' } });
+    }
+  });
+
   it('counts the same instants into other buckets in another zone, and includes empty buckets', async () => {
     const { articleHistogram: utc } = await query(Histogram, {
       interval: 'MONTH',

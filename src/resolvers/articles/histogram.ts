@@ -115,10 +115,13 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
         WHERE ${where}
         GROUP BY 1
       ), buckets AS (
-        -- wall-clock steps in the zone, turned back into instants
+        -- wall-clock starts in the zone (midnights, first days), turned back into instants as
+        -- date_trunc turns them: a midnight a clock skips (Havana's spring) maps to the instant
+        -- the day begins. Truncated as wall-clock time, so a first day that began at 01:00 does
+        -- not shift every later start by the hour
         SELECT (local AT TIME ZONE ${zone}) AS "start"
         FROM generate_series(
-          date_trunc(${unit}, ${timestamp(from)}, ${zone}) AT TIME ZONE ${zone},
+          date_trunc(${unit}, ${timestamp(from)} AT TIME ZONE ${zone}),
           ${timestamp(to)} AT TIME ZONE ${zone},
           ${step}
         ) AS local
