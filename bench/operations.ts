@@ -74,8 +74,9 @@ const canonicalQuery = (withTotal: boolean) => `query Canonical${withTotal ? 'Wi
  * The facets' floor: every breakdown of the articles matching `where` (on `a`), in one statement.
  * With `sampleAbove` (a search, with the API's default), as the API samples a search
  * (src/resolvers/articles/facets.ts): the first of the 1/128 and 1/16 hashed-id samples (read
- * through their partial indexes) holding sampleAbove matches gives every count, the total included, scaled by its fraction; when
- * neither does, every match is counted. `exact`, `totalExact` and `sample` say which.
+ * through their partial indexes) holding sampleAbove matches gives every count, the total
+ * included, scaled by the articles over the articles in its buckets (the total at most the
+ * articles there are); when neither does, every match is counted. `exact`, `totalExact` and `sample` say which.
  */
 const facetsFloor = (where: string, sampleAbove?: number) => {
   const sampled = sampleAbove != null;
@@ -93,8 +94,15 @@ const facetsFloor = (where: string, sampleAbove?: number) => {
         m AS MATERIALIZED (SELECT * FROM s8 WHERE (SELECT k FROM buckets) = 8
           UNION ALL SELECT * FROM s64 WHERE (SELECT k FROM buckets) = 64 UNION ALL SELECT * FROM every),
         k AS (SELECT b.k, s.size,
-                     CASE WHEN b.k = 1024 THEN s.size ELSE round(s.size * 1024::numeric / b.k)::int END AS total
-              FROM buckets b, (SELECT count(*)::int AS size FROM m) s),`
+                     CASE WHEN b.k = 1024 THEN s.size
+                          ELSE LEAST(round(s.size * n.articles::numeric / CASE b.k
+                                 WHEN 8 THEN (SELECT count(*) FROM "Article" a WHERE (hashint4(a."id") & 1023) < 8)
+                                 ELSE (SELECT count(*) FROM "Article" a WHERE (hashint4(a."id") & 1023) < 64) END),
+                               n.articles)::int END AS total
+              -- every article: the rollup's all-months rows of no topic
+              FROM (SELECT sum(r."n") AS articles FROM "ArticleRollup" r
+                    WHERE r."topicId" = 0 AND r."publishedMonth" = '-infinity'::timestamptz) n,
+                   buckets b, (SELECT count(*)::int AS size FROM m) s),`
       : `m AS MATERIALIZED (
           SELECT ${columns} FROM "Article" a WHERE ${where}),
         k AS (SELECT (SELECT count(*) FROM m) AS total),`

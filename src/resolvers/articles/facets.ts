@@ -162,9 +162,9 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  * index does not count them alone): 45k pages for a search's 56k matches at a million articles.
  * So a search reads the 1/128 sample of the articles first, through its partial index; when that
  * holds fewer than `sampleAbove` matches, the 1/16 sample through its own; it groups the first
- * that holds `sampleAbove`, and the total too is then an estimate (the sample's size x 1024 / its
- * bucket limit, at most what the filter alone matches when the count rollup answers the filter:
- * a bucket's share of the articles varies around its nominal one), and says so. When neither holds enough (fewer than about 16 x `sampleAbove`
+ * that holds `sampleAbove`, and the total too is then an estimate (the sample's size x the articles / the articles
+ * in the sample's buckets, as a bucket's share varies around its nominal one; at most what the
+ * filter alone matches when the count rollup answers the filter), and says so. When neither holds enough (fewer than about 16 x `sampleAbove`
  * matches) every match is read and counted
  * exactly. Each read is a branch gated on the one before (a one-time filter), in one statement.
  * The span of the months runs from the first to the last match either way (the publication
@@ -184,6 +184,10 @@ function matchedFacetRows(
   const bucket = Prisma.raw(`(hashint4(a."id") & ${SAMPLE_BUCKETS - 1})`);
   const columns = Prisma.sql`a."id", a."source", a."priority", a."isAustralian", a."publishedAt"`;
   const [small, large] = SAMPLE_INDEX_LIMITS.map((limit) => Prisma.raw(String(limit)));
+  const sampled = (alias: string, limit: Sql) =>
+    Prisma.sql`(hashint4(${Prisma.raw(`${alias}."id"`)}) & 1023) < ${limit}`;
+  // every article, from the count rollup
+  const everything = Prisma.sql`(SELECT COALESCE(sum(r."n"), 0) FROM "ArticleRollup" r WHERE ${rollupWhere(rollupPlan(articleCondition(null))!)})`;
   const head =
     search && sampleAbove != null
       ? Prisma.sql`
@@ -220,10 +224,15 @@ function matchedFacetRows(
       UNION ALL SELECT * FROM large WHERE (SELECT l."k" FROM limits l) = ${large}
       UNION ALL SELECT * FROM every
     ),
+    -- the sample's matches x the articles / the articles in the sample's buckets (counted through
+    -- the partial indexes of their ids), at most what the filter alone matches
     total AS (
       SELECT CASE WHEN l."k" = ${buckets} THEN (SELECT count(*) FROM every)::int
-                  ELSE LEAST(round((SELECT count(*) FROM matched) * ${buckets}::numeric / l."k"),
-                             ${ceiling ?? Prisma.sql`NULL`})::int END AS "n",
+                  ELSE LEAST(
+                    round((SELECT count(*) FROM matched) * ${everything}::numeric / GREATEST(
+                      CASE l."k" WHEN ${small} THEN (SELECT count(*) FROM "Article" s WHERE ${sampled('s', small!)})
+                                 ELSE (SELECT count(*) FROM "Article" s WHERE ${sampled('s', large!)}) END, 1)),
+                    ${ceiling ?? Prisma.sql`NULL`})::int END AS "n",
              l."k" = ${buckets} AS "exact"
       FROM limits l
     ),
