@@ -162,13 +162,13 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  * index does not count them alone): 45k pages for a search's 56k matches at a million articles.
  * So a search reads the 1/128 sample of the articles first, through its partial index; when that
  * holds fewer than `sampleAbove` matches, the 1/16 sample through its own; it groups the first
- * that holds `sampleAbove`, and the total too is then an estimate (the sample's size x the articles / the articles
- * in the sample's buckets, as a bucket's share varies around its nominal one; at most what the
- * filter alone matches when the count rollup answers the filter), and says so. When neither holds enough (fewer than about 16 x `sampleAbove`
- * matches) every match is read and counted
- * exactly. Each read is a branch gated on the one before (a one-time filter), in one statement.
- * The span of the months runs from the first to the last match either way (the publication
- * index, walked until a match).
+ * that holds `sampleAbove`, and the total too is then an estimate, and says so: the sample's
+ * matches x the articles / the articles in the sample's buckets (a bucket's share varies around
+ * its nominal one), at most what the filter alone matches when the count rollup answers the
+ * filter. When neither holds enough (fewer than about 16 x `sampleAbove` matches) every match is
+ * read and counted exactly. Each read is a branch gated on the one before (a one-time filter), in
+ * one statement. The span of the months runs from the first to the last match either way (the
+ * publication index, walked until a match).
  */
 function matchedFacetRows(
   db: Db,
@@ -185,7 +185,7 @@ function matchedFacetRows(
   const columns = Prisma.sql`a."id", a."source", a."priority", a."isAustralian", a."publishedAt"`;
   const [small, large] = SAMPLE_INDEX_LIMITS.map((limit) => Prisma.raw(String(limit)));
   const sampled = (alias: string, limit: Sql) =>
-    Prisma.sql`(hashint4(${Prisma.raw(`${alias}."id"`)}) & 1023) < ${limit}`;
+    Prisma.sql`(hashint4(${Prisma.raw(`${alias}."id"`)}) & ${Prisma.raw(String(SAMPLE_BUCKETS - 1))}) < ${limit}`;
   // every article, from the count rollup
   const everything = Prisma.sql`(SELECT COALESCE(sum(r."n"), 0) FROM "ArticleRollup" r WHERE ${rollupWhere(rollupPlan(articleCondition(null))!)})`;
   const head =
