@@ -3,7 +3,7 @@ import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
-import { rollupColumnsWhere, rollupPlan, rollupWhere, type RollupPlan } from './rollup.ts';
+import { rollupColumnsWhere, rollupCountSql, rollupPlan, rollupWhere, type RollupPlan } from './rollup.ts';
 import { articleSearch } from './search.ts';
 
 type Sql = Prisma.Sql;
@@ -138,9 +138,7 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const where = search ? and([search.where, filter]) : filter;
   // a search matches at most what its filter does: counted from the rollup when it answers it
   const bound = search ? rollupPlan(condition) : null;
-  const ceiling = bound
-    ? Prisma.sql`(SELECT COALESCE(sum(r."n"), 0) FROM "ArticleRollup" r WHERE ${rollupWhere(bound)})`
-    : null;
+  const ceiling = bound ? rollupCountSql(bound) : null;
   const parts = search ? { search: search.where, filter } : null;
   return toFacets(await matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, parts, ceiling));
 }
@@ -184,10 +182,8 @@ function matchedFacetRows(
   const bucket = Prisma.raw(`(hashint4(a."id") & ${SAMPLE_BUCKETS - 1})`);
   const columns = Prisma.sql`a."id", a."source", a."priority", a."isAustralian", a."publishedAt"`;
   const [small, large] = SAMPLE_INDEX_LIMITS.map((limit) => Prisma.raw(String(limit)));
-  const sampled = (alias: string, limit: Sql) =>
-    Prisma.sql`(hashint4(${Prisma.raw(`${alias}."id"`)}) & ${Prisma.raw(String(SAMPLE_BUCKETS - 1))}) < ${limit}`;
   // every article, from the count rollup
-  const everything = Prisma.sql`(SELECT COALESCE(sum(r."n"), 0) FROM "ArticleRollup" r WHERE ${rollupWhere(rollupPlan(articleCondition(null))!)})`;
+  const everything = rollupCountSql(rollupPlan(articleCondition(null))!);
   const head =
     search && sampleAbove != null
       ? Prisma.sql`
@@ -230,8 +226,8 @@ function matchedFacetRows(
       SELECT CASE WHEN l."k" = ${buckets} THEN (SELECT count(*) FROM every)::int
                   ELSE LEAST(
                     round((SELECT count(*) FROM matched) * ${everything}::numeric / GREATEST(
-                      CASE l."k" WHEN ${small} THEN (SELECT count(*) FROM "Article" s WHERE ${sampled('s', small!)})
-                                 ELSE (SELECT count(*) FROM "Article" s WHERE ${sampled('s', large!)}) END, 1)),
+                      CASE l."k" WHEN ${small} THEN (SELECT count(*) FROM "Article" a WHERE ${bucket} < ${small})
+                                 ELSE (SELECT count(*) FROM "Article" a WHERE ${bucket} < ${large}) END, 1)),
                     ${ceiling ?? Prisma.sql`NULL`})::int END AS "n",
              l."k" = ${buckets} AS "exact"
       FROM limits l

@@ -60,6 +60,10 @@ function refuse(argumentName: string, message: string): never {
   throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}": ${message}`, { argumentName });
 }
 
+function tooManyBuckets(): never {
+  refuse('to', `at most ${MAX_HISTOGRAM_BUCKETS} buckets: narrow "from"-"to" or take a wider interval`);
+}
+
 /**
  * An IANA time zone name (as in the tz database: "UTC", "Australia/Sydney"), or BAD_USER_INPUT.
  * POSIX-style offsets ("UTC+10", whose sign PostgreSQL reads inverted) and abbreviations ("AEST")
@@ -95,7 +99,7 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   if (to.getTime() <= from.getTime()) refuse('to', 'must be later than "from"');
   // a first bound, before any SQL runs; the buckets themselves are counted below
   if (to.getTime() - from.getTime() > MAX_HISTOGRAM_BUCKETS * LONGEST_MS[args.interval]) {
-    refuse('to', `at most ${MAX_HISTOGRAM_BUCKETS} buckets: narrow "from"-"to" or take a wider interval`);
+    tooManyBuckets();
   }
   const unit = Prisma.raw(`'${UNITS[args.interval]}'`);
   const step = Prisma.raw(`'1 ${UNITS[args.interval]}'::interval`);
@@ -134,7 +138,7 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
     // days of 23 hours, and months and years of their calendar, fit more buckets in the span
     // than its first bound allows for: more than the maximum is refused, never cut short
     if (rows.length > MAX_HISTOGRAM_BUCKETS) {
-      refuse('to', `at most ${MAX_HISTOGRAM_BUCKETS} buckets: narrow "from"-"to" or take a wider interval`);
+      tooManyBuckets();
     }
     return rows.map((row) => ({ start: row.start, count: row.count }));
   } catch (error) {

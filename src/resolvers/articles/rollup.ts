@@ -171,10 +171,14 @@ export function rollupWhere(plan: RollupPlan, byMonth = false): Prisma.Sql {
   return Prisma.sql`r."topicId" = ${plan.topicId} AND ${rollupColumnsWhere(plan, byMonth)}`;
 }
 
+/** The number of articles the plan's filter matches, as a scalar subquery over the rollup. */
+export function rollupCountSql(plan: RollupPlan): Prisma.Sql {
+  return Prisma.sql`(SELECT COALESCE(sum(r."n"), 0) FROM "ArticleRollup" r WHERE ${rollupWhere(plan)})`;
+}
+
 /** The number of articles the plan's filter matches: one statement over the rollup. */
 export async function rollupCount(db: Db, plan: RollupPlan): Promise<number> {
-  const [row] = await db.$queryRaw<{ count: number }[]>`
-    SELECT COALESCE(sum(r."n"), 0)::int AS "count" FROM "ArticleRollup" r WHERE ${rollupWhere(plan)}`;
+  const [row] = await db.$queryRaw<{ count: number }[]>`SELECT ${rollupCountSql(plan)}::int AS "count"`;
   return row!.count;
 }
 
