@@ -75,6 +75,15 @@ const Highlights = graphql(`
   }
 `);
 
+const SearchHistogram = graphql(`
+  query SearchHistogram($search: String) {
+    articleHistogram(search: $search, interval: YEAR, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z") {
+      start
+      count
+    }
+  }
+`);
+
 const Plain = graphql(`
   query PlainWithHighlight {
     articles(first: 1) {
@@ -213,6 +222,31 @@ describe('search syntax (web search)', () => {
       expect(await titles('sanctuary -"far from the mainland"')).toEqual(['Sanctuary news']);
     } finally {
       await prisma.article.deleteMany({ where: { id: { in: [id, head] } } });
+    }
+  });
+
+  it('refuses a search that only excludes words, everywhere a search is taken, after one statement', async () => {
+    // such a query matches nearly every article without an index (querytree 'T'): a whole-table
+    // scan that ran past the statement time limit at a million articles
+    const only = ['-mainland', 'the -mainland', '-"great barrier"', 'budget or -mainland', '- quoll', '-- quoll'];
+    for (const search of only) {
+      const { statements, result } = await recordStatements(() => execute(SearchTotals, { search, cap: 10 }));
+      expect(codes(result), search).toEqual(['BAD_USER_INPUT']);
+      expect(result.errors?.[0]?.message).toMatch(/"search" only excludes words/);
+      expect(statements.length, search).toBe(1);
+      expect(codes(await execute(SearchFacets, { search, topTopics: 1 })), search).toEqual(['BAD_USER_INPUT']);
+      const histogram = await execute(SearchHistogram, { search });
+      expect(codes(histogram), search).toEqual(['BAD_USER_INPUT']);
+    }
+    // a word to find with it, a hyphenated word, a dash on its own: answered
+    expect(new Set(await titles('quoll -mainland'))).toEqual(
+      new Set(['Budget estimates hearing', 'Wildlife corridors']),
+    );
+    expect((await query(SearchHistogram, { search: 'quoll -mainland' })).articleHistogram).toEqual([
+      { start: '2026-01-01T00:00:00.000Z', count: 2 },
+    ]);
+    for (const search of ['well-known', 'quoll -', '-']) {
+      expect((await execute(SearchTotals, { search, cap: 10 })).errors, search).toBeUndefined();
     }
   });
 

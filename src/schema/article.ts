@@ -229,7 +229,7 @@ builder.queryFields((t) => ({
         ...articleListArgs,
         search: t.arg.string({
           description:
-            'Full-text search of title, description, summary and body, in web-search syntax: words must all occur (in any form: "elections" finds "election"), "quoted phrases" in order, -word excludes, `or` between words gives alternatives. Orders by RELEVANCE unless `orderBy` says otherwise.',
+            'Full-text search of title, description, summary and body, in web-search syntax: words must all occur (in any form: "elections" finds "election"), "quoted phrases" in order, -word excludes (a search must also name a word to find: one that only excludes is BAD_USER_INPUT), `or` between words gives alternatives. Orders by RELEVANCE unless `orderBy` says otherwise.',
         }),
       },
       resolve: async (_root, args, context, info) => {

@@ -1,10 +1,10 @@
 import type { Db } from '../../db/client.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
+import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
 import { rollupColumnsWhere, rollupCountSql, rollupPlan, rollupWhere, type RollupPlan } from './rollup.ts';
-import { articleSearch } from './search.ts';
+import { plannedSearch } from './search.ts';
 
 type Sql = Prisma.Sql;
 
@@ -128,7 +128,7 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const topSources = checkTop(args.topSources, 'topSources');
   const sampleAbove = checkSampleAbove(args.sampleAbove);
   const condition = articleCondition(args.filter);
-  const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
+  const search = args.search != null ? await plannedSearch(db, args.search, 'search') : null;
   const rollup = search ? null : rollupPlan(condition);
   if (rollup && rollup.topicId === 0 && !(rollup.usesSource && topTopics > 0)) {
     return toFacets(await rollupFacetRows(db, rollup, topTopics, topSources));

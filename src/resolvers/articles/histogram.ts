@@ -3,10 +3,10 @@ import { sqlState } from '../../db/errors.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { boundMs } from '../../input/instant.ts';
-import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
+import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, timestamp, toSql } from '../lists/sqlWhere.ts';
 import { topicLinkPlan, topicLinkWhere } from './rollup.ts';
-import { articleSearch } from './search.ts';
+import { plannedSearch } from './search.ts';
 
 /**
  * A histogram of publication instants: how many of the articles `articles(filter:, search:)`
@@ -104,7 +104,7 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   const unit = Prisma.raw(`'${UNITS[args.interval]}'`);
   const step = Prisma.raw(`'1 ${UNITS[args.interval]}'::interval`);
   const condition = articleCondition(args.filter);
-  const search = args.search != null ? articleSearch(checkSearchText(args.search, 'search')) : null;
+  const search = args.search != null ? await plannedSearch(db, args.search, 'search') : null;
   // one topic's articles by priority, relevance and date: its links alone hold what is counted
   const links = search ? null : topicLinkPlan(condition);
   const filter = links ? topicLinkWhere(links) : toSql(condition, tableScope('a'));

@@ -2,14 +2,14 @@ import type { Db } from '../../db/client.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Condition } from '../lists/condition.ts';
 import { pageWindow, type ConnectionArgs, type PageWindow, type SortTerm } from '../lists/connection.ts';
-import { articleCondition, checkSearchText, type ArticleFilterInput } from '../lists/filter.ts';
+import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
 import { relevanceOrder, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
 import { prismaPage, prismaPageQuery, selectWithKeys } from '../lists/page.ts';
 import type { Where } from '../lists/prismaWhere.ts';
 import { toPrismaWhere } from '../lists/prismaWhere.ts';
 import { rankedPage } from '../lists/ranked.ts';
 import { rollupCount, rollupPlan, topicLinkCount, topicLinkPlan } from './rollup.ts';
-import { articleSearch } from './search.ts';
+import { plannedSearch } from './search.ts';
 
 /**
  * Lists of articles: `articles` (filtered, ordered, optionally searched), and the article pages
@@ -95,18 +95,19 @@ export function listArticles(db: Db, args: ArticleListArgs, selection: ArticleSe
  * then Prisma loads those rows with the planned selection. Ordered by relevance, the ids come
  * from the title matches (search.ts) and, when they run short of a page, from the other head
  * matches, then from the body matches (a statement each); in any other order, with the total
- * when wanted in passing. Two to four statements.
+ * when wanted in passing. Two to four statements, and one before them for a text with a `-`
+ * (plannedSearch).
  */
-export function searchArticles(
+export async function searchArticles(
   db: Db,
   args: ArticleListArgs & { search: string },
   selection: ArticleSelection = {},
   options: { countWanted: boolean } = { countWanted: true },
 ) {
-  const text = checkSearchText(args.search, 'search');
   const terms = sortTerms(args.orderBy, ARTICLE_ORDERS, DEFAULT_SEARCH_ORDER);
   const window = pageWindow(terms, args);
-  const search = articleSearch(text);
+  const filter = articleCondition(args.filter);
+  const search = await plannedSearch(db, args.search, 'search');
   return rankedPage(db, {
     from: search.from,
     matches: search.where,
@@ -115,7 +116,7 @@ export function searchArticles(
     tiers: search.tiers,
     terms,
     window,
-    filter: articleCondition(args.filter),
+    filter,
     countWanted: options.countWanted,
     load: (ids) => db.article.findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),
   });

@@ -1,4 +1,7 @@
+import type { Db } from '../../db/client.ts';
+import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
+import { checkSearchText } from '../lists/filter.ts';
 import type { RankTier } from '../lists/ranked.ts';
 
 /**
@@ -17,6 +20,38 @@ export const SEARCH_CONFIG = 'english';
  */
 export function tsQuery(text: string): Sql {
   return Prisma.sql`websearch_to_tsquery(${Prisma.raw(`'${SEARCH_CONFIG}'`)}, ${text})`;
+}
+
+/**
+ * The search a client sent as `argumentName`, checked (checkSearchText) and planned
+ * (articleSearch). BAD_USER_INPUT when its query has no word to find but only excludes: `-said`,
+ * `the -said` (`the` is a stop word), `budget or -said`. Such a query matches nearly every
+ * article and cannot use the word indexes (PostgreSQL's `querytree` of it is `T`), so at a
+ * million articles it ran past the statement time limit. Only a text with a `-` can negate, so
+ * only such a text costs one statement first, asking the database (whose parser, stop words
+ * included, builds the query).
+ */
+export async function plannedSearch(db: Db, value: string, argumentName: string): Promise<ArticleSearch> {
+  const text = checkSearchText(value, argumentName);
+  if (text.includes('-')) {
+    const [row] = await db.$queryRaw<{ tree: string }[]>`SELECT querytree(${tsQuery(text)}) AS tree`;
+    if (row?.tree === 'T') {
+      throw new UserInputError(
+        ErrorCode.BAD_USER_INPUT,
+        `"${argumentName}" only excludes words (-word); add a word the articles must contain`,
+        { argumentName },
+      );
+    }
+  }
+  return articleSearch(text);
+}
+
+/** A planned search: its FROM (the table and the query), row condition, rank and tiers. */
+export interface ArticleSearch {
+  from: Sql;
+  where: Sql;
+  rank: Sql;
+  tiers: RankTier[];
 }
 
 /**
@@ -51,12 +86,7 @@ export const TIER_LIFT = 10;
  * search with many body matches ranks only the title matches, as search engines rank the best
  * field first.
  */
-export function articleSearch(text: string): {
-  from: Sql;
-  where: Sql;
-  rank: Sql;
-  tiers: RankTier[];
-} {
+export function articleSearch(text: string): ArticleSearch {
   return {
     from: Prisma.sql`"Article" a CROSS JOIN ${tsQuery(text)} AS query`,
     where: Prisma.sql`a."searchVector" @@ query`,
