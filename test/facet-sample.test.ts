@@ -2,7 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
 import type { ArticleFilter } from './gql/graphql.ts';
+import pg from 'pg';
+import { articleFacets } from '../src/resolvers/articles/facets.ts';
 import { codes, execute, query, recordStatements } from './support/api.ts';
+import { serverUrl } from './support/targets.ts';
 
 /**
  * Facets of large result sets: beyond `sampleAbove` matches (and outside the count rollup) the
@@ -61,6 +64,8 @@ const TOPICS = ['Insectivores', 'Woodlands', 'Conservation', 'Nocturnal'];
 
 type Seeded = { id: number; source: string; priority: number; isAustralian: boolean; month: string; topics: string[] };
 let seeded: Seeded[] = [];
+/** The seeded ids in the 1/16 sample (hashed id below 64 of 1,024). */
+let sampleIdsOf64 = new Set<number>();
 
 beforeAll(async () => {
   // skewed on purpose, so that the sample's order of sources and topics is the same as the whole's
@@ -100,6 +105,7 @@ beforeAll(async () => {
     };
   });
   await prisma.articleTopic.createMany({ data: links });
+  sampleIdsOf64 = await sampleIds(64);
 });
 
 /** The ids of the sample with `buckets` of the 1,024 hash buckets (the sample's hash of the id, facets.ts). */
@@ -197,8 +203,63 @@ describe('facets of large result sets', () => {
 
   it('takes one statement for the sampled counts and one for the topics shown', async () => {
     const { statements } = await recordStatements(() => query(SampledFacets, { search: 'numbat', sampleAbove: 1_000 }));
-    expect(statements).toHaveLength(2);
+    // on a server, the counts of a search run in a transaction with their own statement_timeout
+    const counts = expect.stringContaining('WITH');
+    expect(statements.filter((sql) => !/^(BEGIN|COMMIT)/.test(sql))).toEqual([
+      ...(serverUrl ? [expect.stringContaining("set_config('statement_timeout'"), counts] : [counts]),
+      expect.stringContaining('"Topic"'),
+    ]);
   });
+
+  it.skipIf(!serverUrl)(
+    'estimates a search from its 1/16 sample when counting every match runs past the budget, and says so',
+    async () => {
+      // 3,000 matches: every one is counted (the 1/16 sample holds about 190 < 1,000), unless that
+      // takes longer than the budget: a lock held on the articles makes it wait past 300 ms
+      const args = { search: 'numbat', topTopics: 3, topSources: 3, sampleAbove: 1_000 };
+      const inSample = seeded.filter((article) => sampleIdsOf64.has(article.id));
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      try {
+        await admin.query('BEGIN');
+        await admin.query('LOCK TABLE "Article" IN ACCESS EXCLUSIVE MODE');
+        const pending = articleFacets(prisma, args, { exactBudgetMs: 300 });
+        let waiting = false;
+        for (let i = 0; i < 100 && !waiting; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const { rows } = await admin.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+          );
+          waiting = rows.length > 0;
+        }
+        expect(waiting).toBe(true);
+        // past the budget: the counting statement was stopped; the estimate waits for the lock
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await admin.query('ROLLBACK');
+        const facets = await pending;
+        const total = Math.round(inSample.length * (await sampleShare(64)));
+        expect(facets.totalExact).toBe(false);
+        expect(facets.total).toBe(total);
+        expect(facets.sample).toEqual({ articles: inSample.length, fraction: inSample.length / total });
+        const scaledCount = (n: number) => Math.round((n * total) / inSample.length);
+        expect(facets.priorities).toEqual(
+          [1, 2, 3, 4, 5].map((priority) => ({
+            priority,
+            count: scaledCount(inSample.filter((article) => article.priority === priority).length),
+          })),
+        );
+        // the months span the sample's own first and last match
+        const months = [...new Set(inSample.map((article) => article.month))].sort();
+        expect([facets.months[0]!.month, facets.months.at(-1)!.month]).toEqual([months[0], months.at(-1)]);
+        // with the time it needs, the same request counts every match
+        const exact = await articleFacets(prisma, args, { exactBudgetMs: 300 });
+        expect([exact.total, exact.totalExact, exact.sample]).toEqual([MATCHING, true, null]);
+      } finally {
+        await admin.query('ROLLBACK').catch(() => undefined);
+        await admin.end();
+      }
+    },
+  );
 
   it('runs the estimated months from the first to the last match, also when the sample misses them', async () => {
     // an early article outside the sample (its hashed id at or above 512 of 1,024)

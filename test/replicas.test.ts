@@ -159,6 +159,10 @@ describe.skipIf(!serverUrl || !primaryUrl || !replicaUrl)('read replicas (stream
       expect(metrics).toMatch(/^newsgraph_replica_wait_timeouts_total 1$/m);
       // a query reads the paused replica: the article is not there yet
       expect(await count()).toBe(0);
+      // and so does a query's transaction: the facets of a search count within a statement_timeout
+      // of their own, set in one
+      const facets = await send('{ articleFacets(search: "replicated") { total totalExact } }');
+      expect(facets).toEqual({ data: { articleFacets: { total: 0, totalExact: true } } });
       const replayed = await replica.query('SELECT count(*)::int AS n FROM "Article"');
       expect(replayed.rows[0].n).toBe(0);
     } finally {

@@ -660,10 +660,12 @@ describe('facets of a search', () => {
   });
 
   it('takes one statement for the counts and one for the topics shown', async () => {
+    // on a server, first the statement_timeout of the counts' transaction (facet-sample.test.ts)
+    const counted = (sql: string[]) => sql.filter((text) => !/^(BEGIN|COMMIT|SELECT set_config)/.test(text));
     const { statements } = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 3 }));
-    expect(statements).toHaveLength(2);
+    expect(counted(statements)).toHaveLength(2);
     const none = await recordStatements(() => query(SearchFacets, { search: 'wombat', topTopics: 0 }));
-    expect(none.statements).toHaveLength(1);
+    expect(counted(none.statements)).toHaveLength(1);
     expect(none.result.articleFacets.topics).toEqual([]);
   });
 

@@ -7,7 +7,8 @@ import { currentScope } from '../requestScope.ts';
  * operations, the primary everything else. Routing is per statement and per request:
  * - a statement goes to a replica only inside a request whose operation is a query (the yoga
  *   plugin marks its RequestScope), outside a transaction, and only when it is a plain read (a
- *   SELECT or WITH without a write or a row lock);
+ *   SELECT or WITH without a write or a row lock); a transaction of such a request goes to a
+ *   replica as a whole (a query's transactions only read);
  * - a mutation's statements, its answer's reads included, the API key check, start-up,
  *   migrations and CLIs all use the primary;
  * - after a write commits, the request waits (up to REPLICA_WAIT_MS) until every replica has
@@ -45,6 +46,13 @@ export function routingFactory(
         if (!readers.length || !currentScope()?.readsFromReplica || !isPlainRead(query.sql)) return queryRaw(query);
         const reader = readers[next++ % readers.length]!;
         return reader.queryRaw(query);
+      };
+      // a transaction of a query operation only reads (the facets of a search run with their own
+      // statement_timeout in one): it goes to a replica as a whole
+      const startTransaction = main.startTransaction.bind(main);
+      main.startTransaction = (isolationLevel) => {
+        if (!readers.length || !currentScope()?.readsFromReplica) return startTransaction(isolationLevel);
+        return readers[next++ % readers.length]!.startTransaction(isolationLevel);
       };
       main.dispose = async () => {
         await Promise.all([dispose(), ...readers.map((reader) => reader.dispose())]);

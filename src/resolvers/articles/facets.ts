@@ -1,4 +1,6 @@
+import { config } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
+import { sqlState } from '../../db/errors.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
@@ -121,9 +123,19 @@ type FacetRow = { facet: string; key: string | null; count: number; rank: number
 /**
  * Counts the articles matching `args.filter` and `args.search` in one statement. BAD_USER_INPUT
  * for `topTopics`/`topSources` outside 0..MAX_FACET_ENTRIES, `sampleAbove` outside
- * SAMPLE_ABOVE_RANGE, a blank or too long search, and bad filter values.
+ * SAMPLE_ABOVE_RANGE, a blank, too long or only excluding search, and bad filter values.
+ *
+ * A search with `sampleAbove` counts within `options.exactBudgetMs` (default
+ * exactSearchBudgetMs(); null: no budget): its statement runs in a transaction with that
+ * statement_timeout, and when it runs past it, a second statement estimates every count from the
+ * sample instead (totalExact and exact false), so a search whose matches are few but costly to
+ * find (a phrase of common words, a `text` filter) is not a timeout.
  */
-export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
+export async function articleFacets(
+  db: Db,
+  args: FacetArgs,
+  options: { exactBudgetMs?: number | null } = {},
+): Promise<Facets> {
   const topTopics = checkTop(args.topTopics, 'topTopics');
   const topSources = checkTop(args.topSources, 'topSources');
   const sampleAbove = checkSampleAbove(args.sampleAbove);
@@ -140,7 +152,43 @@ export async function articleFacets(db: Db, args: FacetArgs): Promise<Facets> {
   const bound = search ? rollupPlan(condition) : null;
   const ceiling = bound ? rollupCountSql(bound) : null;
   const parts = search ? { search: search.where, filter } : null;
-  return toFacets(await matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, parts, ceiling));
+  const rows = (sampleOnly: boolean) =>
+    matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, parts, ceiling, sampleOnly);
+  const budget = options.exactBudgetMs === undefined ? exactSearchBudgetMs() : options.exactBudgetMs;
+  if (!parts || sampleAbove == null || budget == null) return toFacets(await rows(false));
+  // a search: the exact count within its budget, else the estimate of its sample
+  const within = await withinBudget(db, budget, rows(false));
+  return toFacets(within ?? (await rows(true)));
+}
+
+/**
+ * How long the facets of a search may spend counting every match exactly, in ms: half the
+ * statement time limit (STATEMENT_TIMEOUT_MS) on a PostgreSQL server; none on the embedded
+ * database (which stops a statement only by restarting) or without a limit. Past it, the answer
+ * is the sample's estimate (matchedFacetRows), as Elasticsearch answers a search that ran past
+ * its `timeout` with what it found (`timed_out`) rather than an error.
+ */
+function exactSearchBudgetMs(): number | null {
+  const settings = config();
+  if (settings.database.kind !== 'postgres' || settings.statementTimeoutMs <= 0) return null;
+  return Math.max(1, Math.floor(settings.statementTimeoutMs / 2));
+}
+
+/**
+ * Runs `statement` in a transaction whose statement_timeout is `ms`; undefined when it ran past
+ * that (SQLSTATE 57014; nothing was written, as it only reads). Other errors are thrown.
+ */
+async function withinBudget<T>(db: Db, ms: number, statement: Prisma.PrismaPromise<T>): Promise<T | undefined> {
+  try {
+    const [, result] = await db.$transaction([
+      db.$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true)`,
+      statement,
+    ]);
+    return result;
+  } catch (error) {
+    if (sqlState(error) === '57014') return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -167,6 +215,10 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  * read and counted exactly. Each read is a branch gated on the one before (a one-time filter), in
  * one statement. The span of the months runs from the first to the last match either way (the
  * publication index, walked until a match).
+ *
+ * `sampleOnly`: never every match; the 1/16 sample answers when the 1/128 one is too small,
+ * however few it holds, and the months span its own matches. For a search whose exact count ran
+ * past its time (articleFacets): few matches among many candidates, as a phrase of common words.
  */
 function matchedFacetRows(
   db: Db,
@@ -177,7 +229,8 @@ function matchedFacetRows(
   topSources: number,
   search: { search: Sql; filter: Sql } | null,
   ceiling: Sql | null,
-): Promise<FacetRow[]> {
+  sampleOnly = false,
+): Prisma.PrismaPromise<FacetRow[]> {
   const buckets = Prisma.raw(String(SAMPLE_BUCKETS));
   const bucket = Prisma.raw(`(hashint4(a."id") & ${SAMPLE_BUCKETS - 1})`);
   const columns = Prisma.sql`a."id", a."source", a."priority", a."isAustralian", a."publishedAt"`;
@@ -210,7 +263,7 @@ function matchedFacetRows(
     limits AS (
       SELECT CASE WHEN (SELECT count(*) FROM small) >= ${sampleAbove} THEN ${small}
                   WHEN (SELECT count(*) FROM large) >= ${sampleAbove} THEN ${large}
-                  ELSE ${buckets} END AS "k"
+                  ELSE ${sampleOnly ? large : buckets} END AS "k"
     ),
     every AS MATERIALIZED (
       SELECT ${columns} FROM ${from} WHERE ${where} AND (SELECT l."k" FROM limits l) = ${buckets}
@@ -235,14 +288,19 @@ function matchedFacetRows(
     -- sampled, so many match: the publication index walked from each end to the first match
     -- (written as ORDER BY ... LIMIT 1: PostgreSQL turns min() into that walk only for a query
     -- of one table, and a filter's EXISTS joins another; the aggregate read 489k links, 16 s)
-    span AS (
+    span AS (${
+      sampleOnly
+        ? Prisma.sql`
+      -- the estimate of a search whose exact count ran out of time: the sample's own span
+      SELECT min(m."publishedAt") AS "first", max(m."publishedAt") AS "last" FROM matched m`
+        : Prisma.sql`
       SELECT CASE WHEN (SELECT l."k" FROM limits l) = ${buckets}
                   THEN (SELECT min(m."publishedAt") FROM every m)
                   ELSE (SELECT a."publishedAt" FROM ${from} WHERE ${where} ORDER BY a."publishedAt" LIMIT 1) END AS "first",
              CASE WHEN (SELECT l."k" FROM limits l) = ${buckets}
                   THEN (SELECT max(m."publishedAt") FROM every m)
-                  ELSE (SELECT a."publishedAt" FROM ${from} WHERE ${where} ORDER BY a."publishedAt" DESC LIMIT 1) END AS "last"
-    )`
+                  ELSE (SELECT a."publishedAt" FROM ${from} WHERE ${where} ORDER BY a."publishedAt" DESC LIMIT 1) END AS "last"`
+    })`
       : Prisma.sql`
     every AS MATERIALIZED (SELECT ${columns}, ${bucket} AS "bucket" FROM ${from} WHERE ${where}),
     total AS (SELECT count(*)::int AS "n", TRUE AS "exact" FROM every),
@@ -373,7 +431,8 @@ function toFacets(rows: FacetRow[]): Facets {
       count: months.get(month) ?? 0,
     }));
   }
-  return sampled == null || sampled === facets.total ? facets : scaled(facets, sampled);
+  // an estimated total always comes with its sample, even one that matched nothing
+  return sampled == null || (facets.totalExact && sampled === facets.total) ? facets : scaled(facets, sampled);
 }
 
 /** A sample's facets as estimates of the whole: each count times total / sample size, rounded. */
