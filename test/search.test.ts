@@ -250,6 +250,37 @@ describe('search syntax (web search)', () => {
     }
   });
 
+  it('refuses more than 20 "-", which PostgreSQL cannot parse past 32 in a row, and answers 20', async () => {
+    for (const search of [
+      '-'.repeat(33) + 'quoll',
+      `quoll ${'-'.repeat(32)}`,
+      ' -'.repeat(33),
+      '-('.repeat(40) + 'quoll',
+    ]) {
+      const result = await execute(SearchTotals, { search, cap: 10 });
+      expect(codes(result), search).toEqual(['BAD_USER_INPUT']);
+      expect(result.errors?.[0]?.message, search).toMatch(/at most 20/);
+      expect(codes(await execute(SearchFacets, { search, topTopics: 1 })), search).toEqual(['BAD_USER_INPUT']);
+      expect(codes(await execute(SearchHistogram, { search })), search).toEqual(['BAD_USER_INPUT']);
+    }
+    expect(await titles(`quoll ${'- '.repeat(20)}`)).toEqual(await titles('quoll'));
+  });
+
+  it('reads any space as a space and drops invisible characters, as PostgreSQL 15 and PGlite alike', async () => {
+    const spaced = new Set(await titles('quoll -mainland'));
+    for (const space of ['\u2003', '\u3000', '\u2009', '\u00a0', '\u2028']) {
+      expect(new Set(await titles(`quoll${space}-mainland`)), JSON.stringify(space)).toEqual(spaced);
+      expect(codes(await execute(Search, { search: `the${space}-mainland`, first: 5 }))).toEqual(['BAD_USER_INPUT']);
+    }
+    expect(await titles('quo\u00adll\u200b')).toEqual(await titles('quoll'));
+    const highlighted = await query(Highlights, { search: 'quoll\u3000mainland', start: '[', stop: ']', escape: true });
+    expect(highlighted.articles.edges.map((edge) => edge.title)).toEqual(
+      (await query(Highlights, { search: 'quoll mainland', start: '[', stop: ']', escape: true })).articles.edges.map(
+        (edge) => edge.title,
+      ),
+    );
+  });
+
   it('never fails on odd syntax, and refuses blank or oversized text with BAD_USER_INPUT', async () => {
     for (const text of ['quoll & | ! <->', '\'); DROP TABLE "Article"; --', '"unclosed quote', ':* (( ))', '-']) {
       const result = await execute(Search, { search: text, first: 5 });

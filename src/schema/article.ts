@@ -15,6 +15,7 @@ import { countArticlesOf } from '../resolvers/catalog/counts.ts';
 import { highlight, type HighlightField as HighlightFieldName } from '../resolvers/articles/highlights.ts';
 import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
 import { toConnection, type Connection } from '../resolvers/lists/connection.ts';
+import { checkSearchText } from '../resolvers/lists/filter.ts';
 import { Author } from './author.ts';
 import { builder } from './builder.ts';
 import { cappedCountField, totalCountField } from './common.ts';
@@ -235,7 +236,8 @@ builder.queryFields((t) => ({
       resolve: async (_root, args, context, info) => {
         const selection = queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } });
         if (args.search == null) return listArticles(prisma, args, selection);
-        const search = args.search;
+        // as searched: the highlights parse the same text
+        const search = checkSearchText(args.search, 'search');
         const connection = await searchArticles(prisma, { ...args, search }, selection, {
           countWanted: selectsAny(info, ['totalCount', 'count']),
         });

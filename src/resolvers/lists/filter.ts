@@ -1,6 +1,6 @@
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { boundMs } from '../../input/instant.ts';
-import { codePoints, isBlank } from '../../input/text.ts';
+import { codePoints, isBlank, withoutInvisible } from '../../input/text.ts';
 import {
   all,
   any,
@@ -165,11 +165,24 @@ export const TEXT_COLUMNS = ['title', 'description', 'summary', 'body'] as const
 export const MAX_SEARCH_WORDS = 10;
 
 /**
- * A search text: trimmed, not blank (nothing visible), at most the filter string limit in
- * characters and MAX_SEARCH_WORDS words; BAD_USER_INPUT otherwise.
+ * `-` one search may hold: each may be an exclusion, and PostgreSQL's websearch_to_tsquery fails
+ * (XX000 "tsquery stack too small") on more than 32 of them in a row. Twice the words allows a
+ * hyphenated word or exclusion for every word.
+ */
+export const MAX_SEARCH_DASHES = 2 * MAX_SEARCH_WORDS;
+
+/** Separators other than the ASCII space (no-break, em, ideographic spaces, line separators...). */
+const OTHER_SPACES = /[\p{Zs}\u2028\u2029]/gu;
+
+/**
+ * A search text: without invisible format characters (zero-width space, soft hyphen, BOM...),
+ * every other space as an ASCII space, trimmed; so PostgreSQL's parser splits it into the same
+ * words on every version (PostgreSQL 15 breaks words at an em or ideographic space, PGlite's 18
+ * did not). BAD_USER_INPUT when it is blank (nothing visible), longer than the filter string
+ * limit in characters, or has more than MAX_SEARCH_WORDS words or MAX_SEARCH_DASHES `-`.
  */
 export function checkSearchText(value: string, argumentName: string): string {
-  const text = value.trim();
+  const text = withoutInvisible(value).replace(OTHER_SPACES, ' ').trim();
   if (isBlank(text))
     throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"${argumentName}" must contain a word`, { argumentName });
   if (codePoints(text) > FILTER_LIMITS.maxStringLength) {
@@ -185,6 +198,14 @@ export function checkSearchText(value: string, argumentName: string): string {
       ErrorCode.BAD_USER_INPUT,
       `"${argumentName}" has ${words.length} words; at most ${MAX_SEARCH_WORDS}`,
       { argumentName, max: MAX_SEARCH_WORDS },
+    );
+  }
+  const dashes = text.split('-').length - 1;
+  if (dashes > MAX_SEARCH_DASHES) {
+    throw new UserInputError(
+      ErrorCode.BAD_USER_INPUT,
+      `"${argumentName}" has ${dashes} "-"; at most ${MAX_SEARCH_DASHES}`,
+      { argumentName, max: MAX_SEARCH_DASHES },
     );
   }
   return text;
