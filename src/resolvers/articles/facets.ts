@@ -127,9 +127,10 @@ type FacetRow = { facet: string; key: string | null; count: number; rank: number
  *
  * A search with `sampleAbove` counts within `options.exactBudgetMs` (default
  * exactSearchBudgetMs(); null: no budget): its statement runs in a transaction with that
- * statement_timeout, and when it runs past it, a second statement estimates every count from the
- * sample instead (totalExact and exact false), so a search whose matches are few but costly to
- * find (a phrase of common words, a `text` filter) is not a timeout.
+ * statement_timeout, and when it runs past it, the 1/16 sample estimates every count instead
+ * (totalExact and exact false) within half that, and past that the 1/128 sample, under the
+ * statement limit only; so a search whose matches are few but costly to find (a phrase of common
+ * words, a `text` filter) is not a timeout.
  */
 export async function articleFacets(
   db: Db,
@@ -152,27 +153,33 @@ export async function articleFacets(
   const bound = search ? rollupPlan(condition) : null;
   const ceiling = bound ? rollupCountSql(bound) : null;
   const parts = search ? { search: search.where, filter } : null;
-  const rows = (sampleOnly: boolean) =>
+  const rows = (sampleOnly: SampleOnly) =>
     matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, parts, ceiling, sampleOnly);
   const budget = options.exactBudgetMs === undefined ? exactSearchBudgetMs() : options.exactBudgetMs;
-  if (!parts || sampleAbove == null || budget == null) return toFacets(await rows(false));
-  // a search: the exact count within its budget, else the estimate of its sample
-  const within = await withinBudget(db, budget, rows(false));
-  return toFacets(within ?? (await rows(true)));
+  if (!parts || sampleAbove == null || budget == null) return toFacets(await rows(null));
+  // a search: the exact count within its budget, else the 1/16 sample's estimate within half
+  // that, else the 1/128 sample's (a filter tested on each sampled match can be slow too)
+  const exact = await withinBudget(db, budget, rows(null));
+  if (exact) return toFacets(exact);
+  const large = await withinBudget(db, Math.max(1, Math.floor(budget / 2)), rows(SAMPLE_INDEX_LIMITS[1]));
+  return toFacets(large ?? (await rows(SAMPLE_INDEX_LIMITS[0])));
 }
 
 /**
  * How long the facets of a search may spend counting every match exactly, in ms: half the
  * statement time limit (STATEMENT_TIMEOUT_MS) on a PostgreSQL server; none on the embedded
  * database (which stops a statement only by restarting) or without a limit. Past it, the answer
- * is the sample's estimate (matchedFacetRows), as Elasticsearch answers a search that ran past
+ * is a sample's estimate (matchedFacetRows), as Elasticsearch answers a search that ran past
  * its `timeout` with what it found (`timed_out`) rather than an error.
  */
 function exactSearchBudgetMs(): number | null {
   const settings = config();
   if (settings.database.kind !== 'postgres' || settings.statementTimeoutMs <= 0) return null;
-  return Math.max(1, Math.floor(settings.statementTimeoutMs / 2));
+  return Math.max(2, Math.floor(settings.statementTimeoutMs / 2));
 }
+
+/** A sample that answers by itself (its bucket limit, SAMPLE_INDEX_LIMITS), or null: as sampleAbove decides. */
+type SampleOnly = (typeof SAMPLE_INDEX_LIMITS)[number] | null;
 
 /**
  * Runs `statement` in a transaction whose statement_timeout is `ms`; undefined when it ran past
@@ -216,9 +223,10 @@ export const SAMPLE_INDEX_LIMITS = [8, 64] as const;
  * one statement. The span of the months runs from the first to the last match either way (the
  * publication index, walked until a match).
  *
- * `sampleOnly`: never every match; the 1/16 sample answers when the 1/128 one is too small,
- * however few it holds, and the months span its own matches. For a search whose exact count ran
- * past its time (articleFacets): few matches among many candidates, as a phrase of common words.
+ * `sampleOnly` (8 or 64): never every match; the sample of that bucket limit answers, however
+ * few it holds (with 64, the 1/128 one still does when it holds `sampleAbove`), and the months
+ * span its own matches. For a search whose exact count ran past its time (articleFacets): few
+ * matches among many candidates, as a phrase of common words, or a costly filter.
  */
 function matchedFacetRows(
   db: Db,
@@ -229,7 +237,7 @@ function matchedFacetRows(
   topSources: number,
   search: { search: Sql; filter: Sql } | null,
   ceiling: Sql | null,
-  sampleOnly = false,
+  sampleOnly: SampleOnly = null,
 ): Prisma.PrismaPromise<FacetRow[]> {
   const buckets = Prisma.raw(String(SAMPLE_BUCKETS));
   const bucket = Prisma.raw(`(hashint4(a."id") & ${SAMPLE_BUCKETS - 1})`);
@@ -256,6 +264,7 @@ function matchedFacetRows(
       FROM (
         SELECT a.* FROM ${from}
         WHERE ${search.search} AND (SELECT count(*) FROM small) < ${sampleAbove} AND ${bucket} < ${large}
+          AND ${sampleOnly === SAMPLE_INDEX_LIMITS[0] ? Prisma.sql`FALSE` : Prisma.sql`TRUE`}
         OFFSET 0
       ) a
       WHERE ${search.filter}
@@ -263,7 +272,7 @@ function matchedFacetRows(
     limits AS (
       SELECT CASE WHEN (SELECT count(*) FROM small) >= ${sampleAbove} THEN ${small}
                   WHEN (SELECT count(*) FROM large) >= ${sampleAbove} THEN ${large}
-                  ELSE ${sampleOnly ? large : buckets} END AS "k"
+                  ELSE ${sampleOnly != null ? Prisma.raw(String(sampleOnly)) : buckets} END AS "k"
     ),
     every AS MATERIALIZED (
       SELECT ${columns} FROM ${from} WHERE ${where} AND (SELECT l."k" FROM limits l) = ${buckets}
@@ -289,7 +298,7 @@ function matchedFacetRows(
     -- (written as ORDER BY ... LIMIT 1: PostgreSQL turns min() into that walk only for a query
     -- of one table, and a filter's EXISTS joins another; the aggregate read 489k links, 16 s)
     span AS (${
-      sampleOnly
+      sampleOnly != null
         ? Prisma.sql`
       -- the estimate of a search whose exact count ran out of time: the sample's own span
       SELECT min(m."publishedAt") AS "first", max(m."publishedAt") AS "last" FROM matched m`
