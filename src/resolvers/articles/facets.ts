@@ -125,12 +125,12 @@ type FacetRow = { facet: string; key: string | null; count: number; rank: number
  * for `topTopics`/`topSources` outside 0..MAX_FACET_ENTRIES, `sampleAbove` outside
  * SAMPLE_ABOVE_RANGE, a blank, too long or only excluding search, and bad filter values.
  *
- * A search with `sampleAbove` counts within `options.exactBudgetMs` (default
- * exactSearchBudgetMs(); null: no budget): its statement runs in a transaction with that
+ * Outside the rollup, with `sampleAbove`, the matches are counted within `options.exactBudgetMs`
+ * (default exactBudgetMs(); null: no budget): the statement runs in a transaction with that
  * statement_timeout, and when it runs past it, the 1/16 sample estimates every count instead
  * (totalExact and exact false) within half that, and past that the 1/128 sample, under the
- * statement limit only; so a search whose matches are few but costly to find (a phrase of common
- * words, a `text` filter) is not a timeout.
+ * statement limit only; so matches that are costly to find (a phrase of common words, a `text`
+ * filter over a million articles) are not a timeout.
  */
 export async function articleFacets(
   db: Db,
@@ -149,16 +149,28 @@ export async function articleFacets(
   const filter = toSql(condition, tableScope('a'));
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;
-  // a search matches at most what its filter does: counted from the rollup when it answers it
-  const bound = search ? rollupPlan(condition) : null;
+  // what matches is at most what the filter does: counted from the rollup when it answers it
+  const bound = rollupPlan(condition);
   const ceiling = bound ? rollupCountSql(bound) : null;
   const parts = search ? { search: search.where, filter } : null;
+  const budget = options.exactBudgetMs === undefined ? exactBudgetMs() : options.exactBudgetMs;
   const rows = (sampleOnly: SampleOnly) =>
-    matchedFacetRows(db, from, where, sampleAbove, topTopics, topSources, parts, ceiling, sampleOnly);
-  const budget = options.exactBudgetMs === undefined ? exactSearchBudgetMs() : options.exactBudgetMs;
-  if (!parts || sampleAbove == null || budget == null) return toFacets(await rows(null));
-  // a search: the exact count within its budget, else the 1/16 sample's estimate within half
-  // that, else the 1/128 sample's (a filter tested on each sampled match can be slow too)
+    matchedFacetRows(
+      db,
+      from,
+      where,
+      sampleAbove,
+      topTopics,
+      topSources,
+      // a sample alone: a search's through its partial GIN indexes, a filter's through the
+      // partial indexes of the ids in the sample's buckets, the filter tested on each
+      sampleOnly != null ? (parts ?? { search: Prisma.sql`TRUE`, filter }) : parts,
+      ceiling,
+      sampleOnly,
+    );
+  if (sampleAbove == null || budget == null) return toFacets(await rows(null));
+  // every match counted within the budget, else the 1/16 sample's estimate within half that,
+  // else the 1/128 sample's (a filter tested on each sampled article can be slow too)
   const exact = await withinBudget(db, budget, rows(null));
   if (exact) return toFacets(exact);
   const large = await withinBudget(db, Math.max(1, Math.floor(budget / 2)), rows(SAMPLE_INDEX_LIMITS[1]));
@@ -166,13 +178,13 @@ export async function articleFacets(
 }
 
 /**
- * How long the facets of a search may spend counting every match exactly, in ms: half the
+ * How long facets outside the rollup may spend counting every match, in ms: half the
  * statement time limit (STATEMENT_TIMEOUT_MS) on a PostgreSQL server; none on the embedded
  * database (which stops a statement only by restarting) or without a limit. Past it, the answer
  * is a sample's estimate (matchedFacetRows), as Elasticsearch answers a search that ran past
  * its `timeout` with what it found (`timed_out`) rather than an error.
  */
-function exactSearchBudgetMs(): number | null {
+function exactBudgetMs(): number | null {
   const settings = config();
   if (settings.database.kind !== 'postgres' || settings.statementTimeoutMs <= 0) return null;
   return Math.max(2, Math.floor(settings.statementTimeoutMs / 2));
