@@ -37,6 +37,28 @@ export class RequestScope {
   statement<T>(run: () => Promise<T>): Promise<T> {
     return this.limit(run);
   }
+
+  /**
+   * Runs `run`, a read-only transaction of this request, in one of its slots, taken before it
+   * begins: the statements it sends run in that slot, so it never holds a connection open while
+   * they wait for another (the wait would count against the transaction's timeout).
+   */
+  transaction<T>(run: () => Promise<T>): Promise<T> {
+    return this.limit(() => storage.run(new HeldSlot(this), run));
+  }
+}
+
+/** The scope inside a transaction that holds one of its request's slots: statements run at once. */
+class HeldSlot extends RequestScope {
+  constructor(request: RequestScope) {
+    super({ deadline: request.deadline, statementsAtOnce: 1 });
+    this.readsFromReplica = request.readsFromReplica;
+    this.replicasLate = request.replicasLate;
+  }
+
+  override statement<T>(run: () => Promise<T>): Promise<T> {
+    return run();
+  }
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

@@ -51,7 +51,10 @@ const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; re
     retryAfter: 1,
   },
   lock: { message: 'The data was locked by other writes for too long; nothing was written, retry', retryAfter: 1 },
-  transaction: { message: 'The write took too long and was rolled back; retry', retryAfter: 1 },
+  transaction: {
+    message: 'The transaction took too long and was rolled back; nothing was written, retry',
+    retryAfter: 1,
+  },
 };
 
 /**

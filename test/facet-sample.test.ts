@@ -6,6 +6,7 @@ import pg from 'pg';
 import { articleFacets, type FacetArgs } from '../src/resolvers/articles/facets.ts';
 import { codes, execute, query, recordStatements } from './support/api.ts';
 import { serverUrl } from './support/targets.ts';
+import { RequestScope, withScope } from '../src/requestScope.ts';
 
 /**
  * Facets of large result sets: beyond `sampleAbove` matches (and outside the count rollup) the
@@ -272,6 +273,20 @@ describe('facets of large result sets', () => {
       }
     },
   );
+
+  it("begins a budgeted count only once a slot of the request is free, so queueing never outlasts Prisma's transaction timeout", async () => {
+    // one slot, held 5.5 s by another of the request's statements: a transaction begun at once
+    // would wait that long for it with a connection open, past the 5 s timeout (P2028, 503)
+    const scope = new RequestScope({ statementsAtOnce: 1 });
+    const args = { search: 'numbat', topTopics: 3, topSources: 3, sampleAbove: 1_000 };
+    const facets = await withScope(scope, async () => {
+      const busy = scope.statement(() => new Promise((resolve) => setTimeout(resolve, 5_500)));
+      const counted = articleFacets(prisma, args, { exactBudgetMs: 2_000 });
+      await busy;
+      return counted;
+    });
+    expect([facets.total, facets.totalExact]).toEqual([MATCHING, true]);
+  }, 20_000);
 
   it('runs the estimated months from the first to the last match, also when the sample misses them', async () => {
     // an early article outside the sample (its hashed id at or above 512 of 1,024)

@@ -61,7 +61,7 @@ const ArticleFacets = builder.objectRef<FacetsShape>('ArticleFacets').implement(
     }),
     exact: t.boolean({
       description:
-        'Whether every count below is exact. False when a filter the count rollup does not answer matched at least twice `sampleAbove` articles, or a search matched so many that 1/16 of them (by a hash of the id) hold `sampleAbove`: then each count is an estimate, the count in `sample` scaled by `total / sample.articles` and rounded. The span of `months` (first to last match) stays exact.',
+        'Whether every count below is exact. False when a filter the count rollup does not answer matched at least twice `sampleAbove` articles, or a search matched so many that 1/16 of them (by a hash of the id) hold `sampleAbove`: then each count is an estimate, the count in `sample` scaled by `total / sample.articles` and rounded; also when counting every match ran past its time on a PostgreSQL server (see `articleFacets`). The span of `months` (first to last match) stays exact, except after such a timeout: then it spans the matches in the sample.',
       resolve: (facets) => facets.sample == null,
     }),
     sample: t.field({
