@@ -86,7 +86,7 @@ export function resultsTable(measurements: Measurement[]): string {
         : fixed(f.cpuMsPerRequest)
       : '';
     lines.push(
-      `| ${m.op} | ${m.connections} | ${fixed(m.api.rps, 0)}${f ? ` (${fixed(f.rps, 0)})` : ''} | ${m.api.p50}${f ? ` (${f.p50})` : ''} | ${m.api.p99}${f ? ` (${f.p99})` : ''} | ${cpu}${f ? ` (${floorCpu})` : ''} | ${f ? ratio(totalCpu(m.api), totalCpu(f)) : '—'} | ${fixed(m.api.statementsPerRequest, 1)}${f ? ` (${fixed(f.statementsPerRequest, 0)})` : ''} | ${m.api.failed}${f?.failed ? ` (${f.failed})` : ''} |`,
+      `| ${m.op} | ${m.connections} | ${fixed(m.api.rps, 0)}${f ? ` (${fixed(f.rps, 0)})` : ''} | ${fixed(m.api.p50, 0)}${f ? ` (${fixed(f.p50, 0)})` : ''} | ${fixed(m.api.p99, 0)}${f ? ` (${fixed(f.p99, 0)})` : ''} | ${cpu}${f ? ` (${floorCpu})` : ''} | ${f ? ratio(totalCpu(m.api), totalCpu(f)) : '—'} | ${fixed(m.api.statementsPerRequest, 1)}${f ? ` (${fixed(f.statementsPerRequest, 0)})` : ''} | ${m.api.failed}${f?.failed ? ` (${f.failed})` : ''} |`,
     );
   }
   return lines.join('\n');
@@ -129,7 +129,7 @@ export function scaleTable(points: ScalePoint[]): string {
     // points measured before the floor and the counts were recorded show a dash
     const floor = p.floorCpuMsPerRequest != null ? ratio(totalCpu(p), p.floorCpuMsPerRequest) : '—';
     lines.push(
-      `| ${p.articles.toLocaleString('en')} | ${p.op} | ${fixed(p.rps, 0)} | ${p.p50} | ${p.p99} | ${fixed(totalCpu(p))} | ${floor} | ${fixed(p.statementsPerRequest, 1)} | ${p.counts ?? '—'} |`,
+      `| ${p.articles.toLocaleString('en')} | ${p.op} | ${fixed(p.rps, 0)} | ${fixed(p.p50, 0)} | ${fixed(p.p99, 0)} | ${fixed(totalCpu(p))} | ${floor} | ${fixed(p.statementsPerRequest, 1)} | ${p.counts ?? '—'} |`,
     );
   }
   return lines.join('\n');
