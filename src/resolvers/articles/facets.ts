@@ -314,7 +314,7 @@ function matchedFacetRows(
     span AS (${
       sampleOnly != null
         ? Prisma.sql`
-      -- the estimate of a search whose exact count ran out of time: the sample's own span
+      -- the estimate of counts that ran out of time: the sample's own span
       SELECT min(m."publishedAt") AS "first", max(m."publishedAt") AS "last" FROM matched m`
         : Prisma.sql`
       SELECT CASE WHEN (SELECT l."k" FROM limits l) = ${buckets}
