@@ -39,25 +39,14 @@ export class RequestScope {
   }
 
   /**
-   * Runs `run`, a read-only transaction of this request, in one of its slots, taken before it
-   * begins: the statements it sends run in that slot, so it never holds a connection open while
-   * they wait for another (the wait would count against the transaction's timeout).
+   * Takes one of this request's slots until the returned function is called (a transaction, from
+   * before BEGIN to its end: one connection, whose statements run in it; see inHeldSlot). Calling
+   * the function again does nothing.
    */
-  transaction<T>(run: () => Promise<T>): Promise<T> {
-    return this.limit(() => storage.run(new HeldSlot(this), run));
-  }
-}
-
-/** The scope inside a transaction that holds one of its request's slots: statements run at once. */
-class HeldSlot extends RequestScope {
-  constructor(request: RequestScope) {
-    super({ deadline: request.deadline, statementsAtOnce: 1 });
-    this.readsFromReplica = request.readsFromReplica;
-    this.replicasLate = request.replicasLate;
-  }
-
-  override statement<T>(run: () => Promise<T>): Promise<T> {
-    return run();
+  hold(): Promise<() => void> {
+    return new Promise((taken) => {
+      void this.limit(() => new Promise<void>((release) => taken(() => release())));
+    });
   }
 }
 
@@ -71,6 +60,22 @@ export function withScope<T>(scope: RequestScope, work: () => T): T {
 /** The scope of the request being served, if any. */
 export function currentScope(): RequestScope | undefined {
   return storage.getStore();
+}
+
+/**
+ * Runs `run`, which opens a transaction, in one of the request's slots, taken before it begins
+ * (so no wait for it counts against the transaction's own time limits) and kept until it ends;
+ * the transaction's statements take no other (db/client.ts). Outside a request, just runs it.
+ */
+export async function inHeldSlot<T>(run: () => Promise<T>): Promise<T> {
+  const scope = currentScope();
+  if (!scope) return run();
+  const release = await scope.hold();
+  try {
+    return await run();
+  } finally {
+    release();
+  }
 }
 
 /** The deadline of the request being served, if it has one (requests through the HTTP server do). */

@@ -288,6 +288,31 @@ describe('facets of large result sets', () => {
     expect([facets.total, facets.totalExact]).toEqual([MATCHING, true]);
   }, 20_000);
 
+  it('answers two budgeted facets and an article in one request: a transaction never waits for a slot inside', async () => {
+    // the transactions took both slots at BEGIN, then their statements, run by Prisma in the
+    // article's context, waited for a slot: no answer until the request's 30 s limit, and the
+    // connections stayed idle in transaction
+    const [first] = seeded;
+    const result = await execute(
+      graphql(`
+        query TwoFacetsAndAnArticle($id: ID!) {
+          a: articleFacets(filter: { title: { contains: "Numbat" } }) {
+            total
+          }
+          b: articleFacets(filter: { title: { contains: "sighting" } }) {
+            total
+          }
+          one: article(id: $id) {
+            id
+          }
+        }
+      `),
+      { id: Buffer.from(`Article:${first!.id}`).toString('base64') },
+    );
+    expect(result.errors).toBeUndefined();
+    expect([result.data?.a.total, result.data?.b.total]).toEqual([MATCHING, MATCHING]);
+  }, 15_000);
+
   it('runs the estimated months from the first to the last match, also when the sample misses them', async () => {
     // an early article outside the sample (its hashed id at or above 512 of 1,024)
     let early: { id: number } | undefined;

@@ -4,6 +4,7 @@ import { graphql } from './gql/index.ts';
 import { codes, execute, query } from './support/api.ts';
 import { globalId, seedDemo } from './support/demo.ts';
 import { callers } from './support/keys.ts';
+import { serverUrl } from './support/targets.ts';
 
 vi.hoisted(() => {
   // one connection: the prepared statements seen below are the ones the requests used
@@ -156,14 +157,17 @@ describe('connection settings', () => {
   it('runs every connection with JIT compilation off and work_mem at least 32 MB, a new one too', async () => {
     const settings = async () =>
       (
-        await prisma.$queryRaw<[{ jit: string; workMem: string }]>`
-          SELECT current_setting('jit') AS "jit", current_setting('work_mem') AS "workMem"`
+        await prisma.$queryRaw<[{ jit: string; workMem: string; idle: string }]>`
+          SELECT current_setting('jit') AS "jit", current_setting('work_mem') AS "workMem",
+                 current_setting('idle_in_transaction_session_timeout') AS "idle"`
       )[0];
-    expect(await settings()).toEqual({ jit: 'off', workMem: '32MB' });
+    // on a server, a transaction left idle for a minute is ended by PostgreSQL
+    const expected = { jit: 'off', workMem: '32MB', idle: serverUrl ? '1min' : '0' };
+    expect(await settings()).toEqual(expected);
     // the pool closes a connection idle for 10 s; the next statement opens another
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     expect(poolStats().total).toBe(0);
-    expect(await settings()).toEqual({ jit: 'off', workMem: '32MB' });
+    expect(await settings()).toEqual(expected);
   }, 30_000);
 });
 

@@ -24,6 +24,12 @@ export interface PostgresPoolOptions {
   statementTimeoutMs?: number;
   /** Server-side limit on waiting for a lock (PostgreSQL lock_timeout), in ms; 0 for none. */
   lockTimeoutMs?: number;
+  /**
+   * Server-side limit on a transaction left open with nothing running
+   * (idle_in_transaction_session_timeout), in ms: PostgreSQL ends such a session, so a
+   * transaction its client lost (a bug, a hung await) cannot keep a pooled connection for ever.
+   */
+  idleInTransactionTimeoutMs?: number;
   /** How long to wait for a connection (from the pool or the server) before failing, in ms. */
   connectionTimeoutMs?: number;
   /** Name statements so each connection prepares them once (statementNames); default on. */
@@ -143,6 +149,9 @@ export function postgresAdapter(url: string, options: PostgresPoolOptions = {}):
       client.query(prepared ? `${CONNECTION_SETTINGS}; DEALLOCATE ALL` : CONNECTION_SETTINGS).then(() => undefined),
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
+    ...(options.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
+      : {}),
   });
   // a connection that breaks while idle (database restarted) is dropped, not fatal
   pool.on('error', () => undefined);

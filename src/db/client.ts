@@ -34,7 +34,7 @@ const inFlight = { scoped: 0, unscoped: 0 };
  * the database (RequestScope). On the embedded database it waits out a restart first, and what
  * a restart did to it is told as a server would tell it (embedded()).
  */
-function statement<T>(sql: string, run: () => Promise<T>): Promise<T> {
+function statement<T>(sql: string, run: () => Promise<T>, inTransaction = false): Promise<T> {
   emit(sql);
   const scope = currentScope();
   const counted = async () => {
@@ -46,7 +46,8 @@ function statement<T>(sql: string, run: () => Promise<T>): Promise<T> {
       inFlight[kind] -= 1;
     }
   };
-  return scope ? scope.statement(counted) : counted();
+  // a transaction's statements run on its connection, in the slot it took at BEGIN
+  return scope && !inTransaction ? scope.statement(counted) : counted();
 }
 
 /** A connection to the embedded database could not be made: it is restarting (nothing ran). */
@@ -92,14 +93,18 @@ function observed(adapter: SqlDriverAdapter): SqlDriverAdapter {
   const startTransaction = adapter.startTransaction.bind(adapter);
   adapter.queryRaw = (query) => statement(query.sql, () => queryRaw(query));
   adapter.executeRaw = (query) => statement(query.sql, () => executeRaw(query));
+  // A transaction's statements run on its own connection and never wait for a slot of the request
+  // (inTransaction): its caller took one before it began (inHeldSlot). Waiting deadlocked a
+  // request whose two slots were held by transactions waiting for theirs, as Prisma may run a
+  // transaction's statements in another field's context.
   adapter.startTransaction = async (isolationLevel) => {
     const tx = await (embedded
       ? onEmbedded(embedded, () => startTransaction(isolationLevel))
       : startTransaction(isolationLevel));
     const txQuery = tx.queryRaw.bind(tx);
     const txExecute = tx.executeRaw.bind(tx);
-    tx.queryRaw = (query) => statement(query.sql, () => txQuery(query));
-    tx.executeRaw = (query) => statement(query.sql, () => txExecute(query));
+    tx.queryRaw = (query) => statement(query.sql, () => txQuery(query), true);
+    tx.executeRaw = (query) => statement(query.sql, () => txExecute(query), true);
     return tx;
   };
   return adapter;
@@ -124,6 +129,8 @@ function createFactory(): SqlDriverAdapterFactory {
       max: settings.dbPoolSize,
       statementTimeoutMs: settings.statementTimeoutMs,
       lockTimeoutMs: settings.lockTimeoutMs,
+      // a write transaction may last a minute (writing/transaction.ts); no statement idles that long
+      idleInTransactionTimeoutMs: 60_000,
       connectionTimeoutMs: settings.dbConnectTimeoutMs,
       preparedStatements: settings.dbPreparedStatements,
     };

@@ -2,7 +2,7 @@ import { config } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
 import { sqlState } from '../../db/errors.ts';
 import { ErrorCode, UserInputError } from '../../errors.ts';
-import { currentScope } from '../../requestScope.ts';
+import { inHeldSlot } from '../../requestScope.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
 import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
@@ -199,12 +199,11 @@ type SampleOnly = (typeof SAMPLE_INDEX_LIMITS)[number] | null;
  * that (SQLSTATE 57014; nothing was written, as it only reads). Other errors are thrown.
  */
 async function withinBudget<T>(db: Db, ms: number, statement: Prisma.PrismaPromise<T>): Promise<T | undefined> {
-  const transaction = () =>
-    db.$transaction([db.$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true)`, statement]);
   try {
-    // in one of the request's slots, so that several facets of one request queue before they begin
-    const scope = currentScope();
-    const [, result] = await (scope ? scope.transaction(transaction) : transaction());
+    // in one of the request's slots, taken before it begins
+    const [, result] = await inHeldSlot(() =>
+      db.$transaction([db.$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true)`, statement]),
+    );
     return result;
   } catch (error) {
     if (sqlState(error) === '57014') return undefined;

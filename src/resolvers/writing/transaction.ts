@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { replicasCaughtUp, type Db } from '../../db/client.ts';
 import { isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
 import { RequestTimedOut } from '../../deadline.ts';
-import { currentDeadline, currentScope } from '../../requestScope.ts';
+import { currentDeadline, currentScope, inHeldSlot } from '../../requestScope.ts';
 import { ForbiddenError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { dataChanged } from '../../responseCache.ts';
@@ -95,12 +95,15 @@ export async function writeTransaction<T>(
     let committing = false;
     let result: T;
     try {
-      result = await db.$transaction(async (tx) => {
-        const value = await work(tx);
-        deadline?.beginCommit(options.bookkeeping);
-        committing = !options.bookkeeping;
-        return value;
-      }, TRANSACTION_BOUNDS_MS);
+      // in one of the request's slots, taken before it begins: its statements take no other
+      result = await inHeldSlot(() =>
+        db.$transaction(async (tx) => {
+          const value = await work(tx);
+          deadline?.beginCommit(options.bookkeeping);
+          committing = !options.bookkeeping;
+          return value;
+        }, TRANSACTION_BOUNDS_MS),
+      );
     } catch (error) {
       if (committing) deadline?.endCommit(false);
       if (!(error instanceof RetryTransaction || isRetryable(error))) throw error;
