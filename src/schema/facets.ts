@@ -104,7 +104,7 @@ builder.queryFields((t) => ({
   articleFacets: t.field({
     type: ArticleFacets,
     description:
-      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly, when they have no topic (and, testing `source`, with `topTopics: 0`). Any other filter reads and counts its matches and groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match. A search reads the 1/128, then the 1/16 sample of the articles (by a hash of the id, through partial indexes) and estimates everything, total included, from the first that holds `sampleAbove` matches, or, when neither does, counts every match exactly. On a PostgreSQL server, when counting the matches (outside the rollup, search or not) takes more than half the statement time limit, the 1/16 sample answers instead, however few it holds (the 1/128 one when that too takes more than a quarter) (`totalExact` and `exact` false). One statement; plus one to load the topics shown.',
+      'Counts of the articles `articles(filter:, search:)` would list, by topic, source, priority, Australian relevance and month. Filters the count rollup answers (see `totalCount`) are summed from it in one SQL statement, exactly, when they have no topic (and, testing `source`, with `topTopics: 0`). Any other filter reads and counts its matches and groups all of them, or a uniform sample of about `sampleAbove` to twice that many when more match. A search reads the 1/128, then the 1/16 sample of the articles (by a hash of the id, through partial indexes) and estimates everything, total included, from the first that holds `sampleAbove` matches, or, when neither does, counts every match exactly. On a PostgreSQL server, when counting the matches (outside the rollup, search or not) takes more than half the statement time limit, the 1/16 sample answers instead, however few it holds (the 1/128 one when that too takes more than a quarter) (`totalExact` and `exact` false). One statement; plus one to load the topics shown, one first for a search with a `-` (does it name a word to find?), and, on a server, the transaction of a count outside the rollup.',
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),
@@ -158,7 +158,7 @@ const HistogramBucketType = builder.objectRef<HistogramBucket>('HistogramBucket'
 builder.queryFields((t) => ({
   articleHistogram: t.field({
     type: [HistogramBucketType],
-    description: `How many articles \`articles(filter:, search:)\` would list were published in each day, week, month or year of \`timeZone\`, from the interval holding \`from\` to the one before \`to\`; empty intervals are included, counts are exact. At most ${MAX_HISTOGRAM_BUCKETS} buckets. One SQL statement.`,
+    description: `How many articles \`articles(filter:, search:)\` would list were published in each day, week, month or year of \`timeZone\`, from the interval holding \`from\` to the one before \`to\`; empty intervals are included, counts are exact. At most ${MAX_HISTOGRAM_BUCKETS} buckets. One SQL statement (one more first for a search with a \`-\`).`,
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),

@@ -143,7 +143,9 @@ export async function articleFacets(
   const sampleAbove = checkSampleAbove(args.sampleAbove);
   const condition = articleCondition(args.filter);
   const search = args.search != null ? await plannedSearch(db, args.search, 'search') : null;
-  const rollup = search ? null : rollupPlan(condition);
+  // what the filter alone matches, when the count rollup answers it
+  const bound = rollupPlan(condition);
+  const rollup = search ? null : bound;
   if (rollup && rollup.topicId === 0 && !(rollup.usesSource && topTopics > 0)) {
     return toFacets(await rollupFacetRows(db, rollup, topTopics, topSources));
   }
@@ -151,7 +153,6 @@ export async function articleFacets(
   const from = search ? search.from : Prisma.sql`"Article" a`;
   const where = search ? and([search.where, filter]) : filter;
   // what matches is at most what the filter does: counted from the rollup when it answers it
-  const bound = rollupPlan(condition);
   const ceiling = bound ? rollupCountSql(bound) : null;
   const parts = search ? { search: search.where, filter } : null;
   const budget = options.exactBudgetMs === undefined ? exactBudgetMs() : options.exactBudgetMs;
