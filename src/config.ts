@@ -155,6 +155,15 @@ export const EnvSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   /** Production on the embedded database is refused unless this is true (one process, one machine). */
   ALLOW_EMBEDDED_IN_PRODUCTION: booleanString.default(false),
+  /**
+   * Story detection (src/resolvers/stories/): the least estimated share of the smaller article's
+   * 4-word shingles the larger holds for two articles with a body to be one story, 0-1.
+   */
+  STORY_SIMILARITY: z.coerce.number().min(0.05).max(1).default(0.7),
+  /** The least Jaccard similarity of two titles' word sets for a short text (no body) to join a story, 0-1. */
+  STORY_TITLE_SIMILARITY: z.coerce.number().min(0.05).max(1).default(0.7),
+  /** Largest difference in publication time, in hours, of two articles the detector puts in one story. */
+  STORY_WINDOW_HOURS: z.coerce.number().min(0).max(8_760).default(72),
   /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(10_000),
 });
@@ -169,6 +178,8 @@ export type Config = {
   host: string | undefined;
   migrateOnStart: boolean;
   seedDemoData: boolean;
+  /** Story detection thresholds (STORY_SIMILARITY, STORY_TITLE_SIMILARITY) and window (STORY_WINDOW_HOURS). */
+  stories: { similarity: number; titleSimilarity: number; windowHours: number };
   limits: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
   maxBodyBytes: number;
   batchLimit: number;
@@ -290,6 +301,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     host: e.HOST,
     migrateOnStart: e.MIGRATE_ON_START ?? embedded,
     seedDemoData: e.SEED_DEMO_DATA ?? embedded,
+    stories: {
+      similarity: e.STORY_SIMILARITY,
+      titleSimilarity: e.STORY_TITLE_SIMILARITY,
+      windowHours: e.STORY_WINDOW_HOURS,
+    },
     limits: {
       maxDepth: e.MAX_DEPTH,
       maxAliases: e.MAX_ALIASES,

@@ -13,6 +13,7 @@ import {
   type Ref,
   type RefInput,
 } from '../writing/references.ts';
+import { detectStory } from '../stories/detect.ts';
 import { checkUrl, normalizeUrl } from './urls.ts';
 import { checkNotNull, checkText, Issues } from '../writing/validation.ts';
 import {
@@ -285,7 +286,7 @@ interface LinkChanges {
  * (FOR UPDATE: the lock order's first step). Only what differs from the article is written, and
  * only then do `version` and `updatedAt` move: an update that changes nothing leaves the article
  * exactly as it was. NotFoundError when it is gone; VersionConflictError when `expectedVersion`
- * is given and the article is at another version. Returns whether anything changed.
+ * is given and the article is at another version. Returns the columns that changed (links aside).
  */
 async function applyChanges(
   tx: Tx,
@@ -295,7 +296,7 @@ async function applyChanges(
   by: string | null,
   now: Date,
   expectedVersion?: number,
-): Promise<boolean> {
+): Promise<Column[]> {
   const columns = Object.keys(data) as Column[];
   const selected = Prisma.raw(['"version"', ...columns.map((column) => `"${column}"`)].join(', '));
   const [current] = await tx.$queryRaw<(Record<Column, unknown> & { version: number })[]>`
@@ -319,13 +320,30 @@ async function applyChanges(
   if (links.topicAdd?.length || links.topicRemove?.length) {
     linksChanged = (await changeTopics(tx, found, id, links.topicAdd ?? [], links.topicRemove ?? [])) || linksChanged;
   }
-  if (!linksChanged && Object.keys(changed).length === 0) return false;
+  if (!linksChanged && Object.keys(changed).length === 0) return [];
   await tx.article.update({
     where: { id },
     data: { ...changed, version: { increment: 1 }, updatedAt: now, updatedBy: by },
     select: { id: true },
   });
-  return true;
+  return Object.keys(changed) as Column[];
+}
+
+/** The columns whose change makes the story detector look at an article again. */
+const STORY_COLUMNS: readonly Column[] = ['title', 'body', 'publishedAt'];
+
+/** Runs the story detector when a change touched what it reads (detectStory, step 6 of the lock order). */
+async function redetect(tx: Tx, id: number, changed: readonly Column[]): Promise<void> {
+  if (changed.some((column) => STORY_COLUMNS.includes(column))) await detectStory(tx, id);
+}
+
+/** The text and date of a new article, as stored (absent long texts are empty). */
+function newText(data: CheckedFields['data']) {
+  return {
+    title: data.title!,
+    body: data.body ?? '',
+    publishedAt: data.publishedAt!,
+  };
 }
 
 async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
@@ -375,6 +393,7 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
       const found = new Issues();
       await replaceAuthors(tx, found, article.id, authors ?? [], true);
       await replaceTopics(tx, found, article.id, topics, ['input', 'topics'], true);
+      await detectStory(tx, article.id, undefined, newText(data));
       return article.id;
     });
     return { id };
@@ -407,17 +426,20 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
       const found = new Issues();
       await replaceAuthors(tx, found, row.id, authors ?? [], true);
       await replaceTopics(tx, found, row.id, topics ?? [], ['input', 'topics'], true);
+      await detectStory(tx, row.id, undefined, newText(data));
       return { id: row.id, created: true };
     }
     // filed before (possibly by a transaction that just committed): update it in place
     const existing = await tx.article.findUnique({ where: { urlKey: data.urlKey! }, select: { id: true } });
     if (!existing) throw new RetryTransaction(); // deleted since the insert looked
+    let changed: Column[];
     try {
-      await applyChanges(tx, existing.id, data, { authors, topicSet: topics }, by, now);
+      changed = await applyChanges(tx, existing.id, data, { authors, topicSet: topics }, by, now);
     } catch (error) {
       if (error instanceof NotFoundError) throw new RetryTransaction();
       throw error;
     }
+    await redetect(tx, existing.id, changed);
     return { id: existing.id, created: false };
   });
 }
@@ -470,7 +492,8 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
         if (other && other.id !== id) throw new DuplicateUrlError(other.id);
       }
       const links = { authors, topicSet, topicAdd, topicRemove };
-      await applyChanges(tx, id, data, links, recordedName(viewer), now, input.expectedVersion);
+      const changed = await applyChanges(tx, id, data, links, recordedName(viewer), now, input.expectedVersion);
+      await redetect(tx, id, changed);
     });
   } catch (error) {
     if (data.urlKey && isUniqueViolation(error)) throw await duplicateOf(db, data.urlKey);
