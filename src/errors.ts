@@ -86,16 +86,19 @@ export class DuplicateUrlError extends AppError {
 }
 
 /**
- * VERSION_CONFLICT: the article is no longer at the `expectedVersion` the update named (optimistic
- * concurrency); `currentVersion` is where it is now. Read it again, then retry.
+ * VERSION_CONFLICT: the article (or story, `typename`) is no longer at the `expectedVersion` the
+ * write named (optimistic concurrency); `currentVersion` is where it is now. Read it again, then retry.
  */
 export class VersionConflictError extends AppError {
   readonly code = 'VERSION_CONFLICT';
   constructor(
     readonly articleId: number,
     readonly currentVersion: number,
+    readonly typename: 'Article' | 'Story' = 'Article',
   ) {
-    super(`The article was changed since version you read; it is now at version ${currentVersion}`);
+    super(
+      `The ${typename.toLowerCase()} was changed since the version you read; it is now at version ${currentVersion}`,
+    );
     this.name = 'VersionConflictError';
   }
 }

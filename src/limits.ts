@@ -165,6 +165,8 @@ function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<strin
     if (filter) total += filterCost(filter, args[arg.name]);
   }
   if (typeof args.search === 'string') total += WORK_COSTS.search;
+  // `stories` always collapses
+  if (args.collapse === 'STORY' || field.name === 'stories') total += WORK_COSTS.collapse;
   return total;
 }
 

@@ -142,7 +142,7 @@ export const ArticleConnection = builder.connectionObject(
     fields: (t) => ({
       totalCount: totalCountField(
         t,
-        'Articles matching the filter (and search), across all pages: an exact count. On lists that can be large, prefer `count(cap:)`.',
+        'Articles matching the filter (and search), across all pages (stories, with `collapse: STORY`): an exact count. On lists that can be large, prefer `count(cap:)`.',
       ),
       count: cappedCountField(t),
     }),
@@ -182,6 +182,17 @@ export const ArticleConnection = builder.connectionObject(
     }),
   },
 );
+
+/** How a list collapses its articles (`articles(collapse:)`, `articleFacets(collapse:)`, schema/story.ts). */
+export const ArticleCollapse = builder.enumType('ArticleCollapse', {
+  description: 'Collapse a list of articles.',
+  values: {
+    STORY: {
+      description:
+        "One article per story: the story's first matching article in the list's order (the best ranked for a search, the newest by default). Counts then count stories.",
+    },
+  } as const,
+});
 
 /** The order entry of article lists (ArticleOrder, ArticleOrderField), from the list's order table. */
 export const ArticleOrder = orderInput(
@@ -228,6 +239,11 @@ builder.queryFields((t) => ({
         'Articles matching `filter` (and `search`), in `orderBy` order, a page at a time (default 20, at most 100).',
       args: {
         ...articleListArgs,
+        collapse: t.arg({
+          type: ArticleCollapse,
+          description:
+            'STORY: one article per story (syndicated copies and near-duplicates collapsed), and `totalCount` counts stories. The page is then found in SQL and loaded by id: one statement more than without.',
+        }),
         search: t.arg.string({
           description:
             'Full-text search of title, description, summary and body, in web-search syntax: words must all occur (in any form: "elections" finds "election"), "quoted phrases" in order, -word excludes (a search must also name a word to find: one that only excludes is BAD_USER_INPUT), `or` between words gives alternatives. Orders by RELEVANCE unless `orderBy` says otherwise.',

@@ -29,7 +29,7 @@ const FieldError = builder.objectRef<FieldIssue>('FieldError').implement({
     path: t.exposeStringList('path', { description: 'Path in the arguments, e.g. ["input", "authors", "2", "name"].' }),
     code: t.exposeString('code', {
       description:
-        'REQUIRED, TOO_LONG, TOO_MANY, OUT_OF_RANGE, IN_FUTURE, INVALID_URL, INVALID_REF, INVALID_NAME, INVALID_SLUG, INVALID_CHARACTER, NOT_FOUND, DUPLICATE, TAKEN, CONFLICT, INVALID_CHANGE, IS_TARGET, NOTHING_TO_UPDATE or LAST_ADMIN.',
+        'REQUIRED, TOO_LONG, TOO_MANY, OUT_OF_RANGE, IN_FUTURE, INVALID_URL, INVALID_REF, INVALID_NAME, INVALID_SLUG, INVALID_CHARACTER, NOT_FOUND, DUPLICATE, TAKEN, CONFLICT, INVALID_CHANGE, IS_TARGET, NOT_A_MEMBER, NOTHING_TO_UPDATE or LAST_ADMIN.',
     }),
     message: t.exposeString('message'),
   }),
@@ -66,7 +66,7 @@ builder.objectType(DuplicateUrlError, {
 
 builder.objectType(VersionConflictError, {
   name: 'VersionConflictError',
-  description: 'The article changed since the version you read: read it again and reapply your change.',
+  description: 'The article or story changed since the version you read: read it again and reapply your change.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof VersionConflictError,
   fields: (t) => ({

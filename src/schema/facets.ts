@@ -2,6 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
 import { articleFacets, DEFAULT_SAMPLE_ABOVE, SAMPLE_ABOVE_RANGE, type Facets } from '../resolvers/articles/facets.ts';
 import { articleHistogram, MAX_HISTOGRAM_BUCKETS, type HistogramBucket } from '../resolvers/articles/histogram.ts';
+import { ArticleCollapse } from './article.ts';
 import { ArticleFilter } from './lists.ts';
 import { builder } from './builder.ts';
 import { Topic } from './topic.ts';
@@ -108,6 +109,11 @@ builder.queryFields((t) => ({
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),
+      collapse: t.arg({
+        type: ArticleCollapse,
+        description:
+          'STORY: count stories (each story with a matching article once per value) instead of articles: exactly, by reading every match in one statement, never from the rollup or a sample.',
+      }),
       topTopics: t.arg.int({ defaultValue: 10, required: true, description: '0 to 100.' }),
       topSources: t.arg.int({ defaultValue: 10, required: true, description: '0 to 100.' }),
       sampleAbove: t.arg.int({
@@ -162,6 +168,11 @@ builder.queryFields((t) => ({
     args: {
       filter: t.arg({ type: ArticleFilter }),
       search: t.arg.string({ description: 'As in `articles(search:)`.' }),
+      collapse: t.arg({
+        type: ArticleCollapse,
+        description:
+          'STORY: count stories (each story with a matching article once per value) instead of articles: exactly, by reading every match in one statement, never from the rollup or a sample.',
+      }),
       interval: t.arg({ type: HistogramInterval, required: true }),
       timeZone: t.arg.string({
         defaultValue: 'UTC',

@@ -43,6 +43,8 @@ export interface FacetArgs {
   topSources: number;
   /** The smallest sample to estimate from (SAMPLE_ABOVE_RANGE): below twice this many matches every match is counted; null: always every match. */
   sampleAbove?: number | null;
+  /** STORY: count stories (those with a matching article) instead of articles, exactly. */
+  collapse?: 'STORY' | null;
 }
 
 /**
@@ -143,6 +145,13 @@ export async function articleFacets(
   const sampleAbove = checkSampleAbove(args.sampleAbove);
   const condition = articleCondition(args.filter);
   const search = args.search != null ? await plannedSearch(db, args.search, 'search') : null;
+  if (args.collapse === 'STORY') {
+    const from = search ? search.from : Prisma.sql`"Article" a`;
+    const filter = toSql(condition, tableScope('a'));
+    return toFacets(
+      await storyFacetRows(db, from, search ? and([search.where, filter]) : filter, topTopics, topSources),
+    );
+  }
   // what the filter alone matches, when the count rollup answers it
   const bound = rollupPlan(condition);
   const rollup = search ? null : bound;
@@ -367,6 +376,39 @@ function matchedFacetRows(
        SELECT l."topicId" FROM "ArticleTopic" l WHERE l."articleId" = m."id" OFFSET 0
      ) t
      GROUP BY t."topicId" ORDER BY 4 LIMIT ${topTopics})`;
+}
+
+/**
+ * The facets of the stories with a matching article (`collapse: STORY`): each count is how many
+ * stories have a matching article with that value (a story whose matches differ in priority
+ * counts under each), exactly, in one statement; the months span the matches.
+ */
+function storyFacetRows(db: Db, from: Sql, where: Sql, topTopics: number, topSources: number) {
+  return db.$queryRaw<FacetRow[]>`
+    WITH every AS MATERIALIZED (
+      SELECT a."id", a."storyId", a."source", a."priority", a."isAustralian", a."publishedAt" FROM ${from} WHERE ${where}
+    )
+    SELECT 'total' AS "facet", 'true' AS "key", count(DISTINCT e."storyId")::int AS "count", 0::int AS "rank" FROM every e
+    UNION ALL
+    SELECT 'first', to_char(min(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM every e
+    UNION ALL
+    SELECT 'last', to_char(max(e."publishedAt") AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0 FROM every e
+    UNION ALL
+    SELECT 'priority', e."priority"::text, count(DISTINCT e."storyId")::int, 0 FROM every e GROUP BY e."priority"
+    UNION ALL
+    SELECT 'australian', e."isAustralian"::text, count(DISTINCT e."storyId")::int, 0 FROM every e GROUP BY e."isAustralian"
+    UNION ALL
+    SELECT 'month', to_char(e."publishedAt" AT TIME ZONE 'UTC', 'YYYY-MM'), count(DISTINCT e."storyId")::int, 0
+    FROM every e GROUP BY 2
+    UNION ALL
+    (SELECT 'source', g."source", g."n", (row_number() OVER (ORDER BY g."n" DESC, g."source" COLLATE "und-x-icu", g."source" COLLATE "C"))::int
+     FROM (SELECT e."source", count(DISTINCT e."storyId")::int AS "n" FROM every e GROUP BY e."source") g
+     ORDER BY 4 LIMIT ${topSources})
+    UNION ALL
+    (SELECT 'topic', g."topicId"::text, g."n", (row_number() OVER (ORDER BY g."n" DESC, g."topicId"))::int
+     FROM (SELECT l."topicId", count(DISTINCT e."storyId")::int AS "n"
+           FROM every e JOIN "ArticleTopic" l ON l."articleId" = e."id" GROUP BY l."topicId") g
+     ORDER BY 4 LIMIT ${topTopics})`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.ts';
-import type { Prisma } from '../../generated/prisma/client.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { representative } from '../stories/collapse.ts';
 import type { Condition } from '../lists/condition.ts';
 import { pageWindow, type ConnectionArgs, type PageWindow, type SortTerm } from '../lists/connection.ts';
 import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
@@ -38,6 +39,8 @@ export interface ArticleListArgs extends ConnectionArgs {
   orderBy?: readonly OrderInput<ArticleOrderField>[] | null;
   /** Web-search text (Query.articles only). */
   search?: string | null;
+  /** STORY: one article per story (stories/collapse.ts). */
+  collapse?: 'STORY' | null;
 }
 
 /** Newest first; ties broken by id (descending) so cursors are stable. */
@@ -74,6 +77,21 @@ export type ArticleSelection = { select?: Prisma.ArticleSelect; include?: Prisma
  */
 export function listArticles(db: Db, args: ArticleListArgs, selection: ArticleSelection = {}) {
   const { terms, window, condition } = planArticlePage(args);
+  if (args.collapse === 'STORY') {
+    // one row per story: SQL finds the representatives' page, Prisma loads it (as a search does)
+    return rankedPage(db, {
+      from: Prisma.sql`"Article" a`,
+      matches: Prisma.sql`TRUE`,
+      alias: 'a',
+      rank: Prisma.sql`0::float8`,
+      terms,
+      window,
+      filter: condition,
+      extra: representative({ terms, filter: condition }),
+      countWanted: false,
+      load: (ids) => db.article.findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),
+    });
+  }
   const rollup = rollupPlan(condition);
   const links = rollup ? null : topicLinkPlan(condition);
   return prismaPage(
@@ -117,6 +135,10 @@ export async function searchArticles(
     terms,
     window,
     filter,
+    extra:
+      args.collapse === 'STORY'
+        ? representative({ terms, filter, matches: search.matchesOf, rank: search.rankOf })
+        : undefined,
     countWanted: options.countWanted,
     load: (ids) => db.article.findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),
   });

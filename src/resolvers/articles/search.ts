@@ -52,6 +52,10 @@ export interface ArticleSearch {
   where: Sql;
   rank: Sql;
   tiers: RankTier[];
+  /** The match of another row `alias` of "Article" in the same statement (for collapsed lists). */
+  matchesOf: (alias: string) => Sql;
+  /** The rank of another row `alias`, tiers included: what the ranked list orders `a` by. */
+  rankOf: (alias: string) => Sql;
 }
 
 /**
@@ -100,5 +104,13 @@ export function articleSearch(text: string): ArticleSearch {
       // (`-word`, a '!' in the tsquery's text) a part's match is the article's
       impliesMatch: Prisma.sql`strpos(query::text, '!') = 0`,
     })),
+    matchesOf: (alias) => Prisma.raw(`${alias}."searchVector" @@ query`),
+    rankOf: (alias) =>
+      Prisma.raw(
+        `(ts_rank(${alias}."searchVector", query)::float8 + CASE ${TIER_PARTS.map(
+          (groups, index) =>
+            `WHEN ${partVector(alias, groups).text} @@ query THEN ${TIER_LIFT * (TIER_PARTS.length - index)}`,
+        ).join(' ')} ELSE 0 END)`,
+      ),
   };
 }

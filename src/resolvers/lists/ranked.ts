@@ -46,6 +46,8 @@ export interface RankedPageSpec {
   matches: Sql;
   /** The filter the matches must also meet, on the listed table. */
   filter: Condition;
+  /** A further row condition every part and the count apply (a collapsed list's representative). */
+  extra?: Sql;
   /** Alias of the listed table in `from`. */
   alias: string;
   /** The relevance of a match (float8), for RELEVANCE terms. */
@@ -70,7 +72,10 @@ export interface RankedPageSpec {
  * every match was ranked), one to load the rows.
  */
 export async function rankedPage<Row extends { id: number }>(db: Db, spec: RankedPageSpec): Promise<Connection<Row>> {
-  const filter = isAlways(spec.filter) ? [] : [toSql(spec.filter, tableScope(spec.alias))];
+  const filter = [
+    ...(isAlways(spec.filter) ? [] : [toSql(spec.filter, tableScope(spec.alias))]),
+    ...(spec.extra ? [spec.extra] : []),
+  ];
   const where = and([spec.matches, ...filter]);
   const pageOf = (rank: Sql, part: Sql, take: number, withTotal: boolean) =>
     sqlPage(db, {

@@ -4,7 +4,9 @@
  * candidate's text (bodies of many kilobytes); a `pattern` (`contains`, `startsWith`, a
  * `nameSearch`) searches one short column's trigram index; any other `condition` is an index or
  * row test; a `relation` condition is a semi-join through the byline or topic links; a full-text
- * `search` ranks matches; a `highlight` runs ts_headline over the field's text, per edge.
+ * `search` ranks matches; a `highlight` runs ts_headline over the field's text, per edge; a
+ * `collapse` tests each candidate's story for an earlier matching member (and counts distinct
+ * stories).
  * AND, OR and NOT cost the sum of what they hold: each branch is a search of its own. How
  * many of each one filter may hold is bounded too (FILTER_LIMITS: conditions, relations, objects).
  */
@@ -15,4 +17,5 @@ export const WORK_COSTS = {
   relation: 1_000,
   search: 200,
   highlight: 25,
+  collapse: 200,
 } as const;

@@ -1,0 +1,160 @@
+import type { Db } from '../../db/client.ts';
+import { NotFoundError, VersionConflictError } from '../../errors.ts';
+import type { Viewer } from '../access/viewer.ts';
+import {
+  lockRows,
+  recordedName,
+  requireRole,
+  RetryTransaction,
+  writeTransaction,
+  type Tx,
+} from '../writing/transaction.ts';
+import { Issues } from '../writing/validation.ts';
+
+/**
+ * Editors' corrections of stories (EDITOR). Each runs in one write transaction, taking its locks
+ * in the lock order of writing/transaction.ts: the articles it moves (step 1), then the stories
+ * (step 7). Every article an editor places is pinned (`storyPinned`): the detector never moves
+ * it again. The stories' own columns (lead, count, sources, span) follow from the Article
+ * triggers, which also delete a story left without members; each change moves the version of
+ * the stories it touched and of the articles it moved.
+ */
+
+/** Most stories one mergeStories takes as sources. */
+export const MAX_MERGE_STORIES = 50;
+
+const checkVersion = (issues: Issues, value: number) => {
+  if (!Number.isInteger(value) || value < 1)
+    issues.add(['input', 'expectedVersion'], 'OUT_OF_RANGE', 'Must be a version you read (1 or more)');
+};
+
+/** Locks stories FOR UPDATE (step 7), in id order; returns their versions. */
+async function lockStories(tx: Tx, ids: readonly number[]): Promise<Map<number, number>> {
+  const rows = await tx.$queryRaw<{ id: number; version: number }[]>`
+    SELECT "id", "version" FROM "Story" WHERE "id" = ANY(${[...new Set(ids)]}::int[]) ORDER BY "id" FOR UPDATE`;
+  return new Map(rows.map((row) => [row.id, row.version]));
+}
+
+/** The members of stories, in id order. */
+async function members(tx: Tx, storyIds: readonly number[]): Promise<number[]> {
+  const rows = await tx.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM "Article" WHERE "storyId" = ANY(${[...storyIds]}::int[]) ORDER BY "id"`;
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Moves every article of the `sourceIds` stories into `targetId` and pins all the target's
+ * members, if the target is still at `expectedVersion`; the sources, left empty, are deleted.
+ * ValidationError (REQUIRED, TOO_MANY, IS_TARGET, DUPLICATE, OUT_OF_RANGE), NotFoundError for a
+ * story that is gone, VersionConflictError. Returns the target's id.
+ */
+export async function mergeStories(
+  db: Db,
+  input: { sourceIds: readonly { id: string | number }[]; targetId: { id: string | number }; expectedVersion: number },
+  viewer: Viewer,
+) {
+  requireRole(viewer, 'EDITOR');
+  const issues = new Issues();
+  const sources = input.sourceIds.map((ref) => Number(ref.id));
+  const target = Number(input.targetId.id);
+  if (sources.length === 0) issues.add(['input', 'sourceIds'], 'REQUIRED', 'Name at least one source');
+  if (sources.length > MAX_MERGE_STORIES)
+    issues.add(['input', 'sourceIds'], 'TOO_MANY', `At most ${MAX_MERGE_STORIES} sources`);
+  const seen = new Set<number>();
+  sources.forEach((id, index) => {
+    if (id === target)
+      issues.add(['input', 'sourceIds', String(index)], 'IS_TARGET', 'The target cannot also be a source');
+    else if (seen.has(id)) issues.add(['input', 'sourceIds', String(index)], 'DUPLICATE', 'Listed twice');
+    seen.add(id);
+  });
+  checkVersion(issues, input.expectedVersion);
+  issues.throwIfAny();
+  const stories = [...seen, target];
+  return writeTransaction(db, async (tx) => {
+    const before = await members(tx, stories);
+    await lockRows(tx, 'Article', before, 'FOR UPDATE');
+    const versions = await lockStories(tx, stories);
+    for (const id of [target, ...seen]) if (!versions.has(id)) throw new NotFoundError('Story', id);
+    if (versions.get(target) !== input.expectedVersion)
+      throw new VersionConflictError(target, versions.get(target)!, 'Story');
+    // an article that joined or left meanwhile: read and lock again
+    const now = await members(tx, stories);
+    if (now.length !== before.length || now.some((id, i) => id !== before[i])) throw new RetryTransaction();
+    await tx.$executeRaw`
+      UPDATE "Article" SET "storyId" = ${target}, "storyPinned" = true, "version" = "version" + 1,
+             "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
+      WHERE "storyId" = ANY(${stories}::int[]) AND ("storyId" <> ${target} OR NOT "storyPinned")`;
+    return { id: target };
+  });
+}
+
+/**
+ * Takes an article out of its story into a story of its own, and pins it there, if it is still at
+ * `expectedVersion`. An article alone in its story is only pinned. NotFoundError,
+ * VersionConflictError (the article's), ValidationError (OUT_OF_RANGE). Returns the article's id.
+ */
+export async function detachArticle(
+  db: Db,
+  input: { articleId: { id: string | number }; expectedVersion: number },
+  viewer: Viewer,
+) {
+  requireRole(viewer, 'EDITOR');
+  const issues = new Issues();
+  checkVersion(issues, input.expectedVersion);
+  issues.throwIfAny();
+  const id = Number(input.articleId.id);
+  return writeTransaction(db, async (tx) => {
+    const [article] = await tx.$queryRaw<{ version: number; storyId: number; storyPinned: boolean }[]>`
+      SELECT "version", "storyId", "storyPinned" FROM "Article" WHERE "id" = ${id} FOR UPDATE`;
+    if (!article) throw new NotFoundError('Article', id);
+    if (article.version !== input.expectedVersion) throw new VersionConflictError(id, article.version);
+    await lockStories(tx, [article.storyId]);
+    const [others] = await tx.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS "n" FROM "Article" WHERE "storyId" = ${article.storyId} AND "id" <> ${id}`;
+    if (others!.n === 0 && article.storyPinned) return { id };
+    const storyId =
+      others!.n === 0
+        ? article.storyId
+        : (await tx.$queryRaw<{ id: number }[]>`INSERT INTO "Story" DEFAULT VALUES RETURNING "id"`)[0]!.id;
+    await tx.$executeRaw`
+      UPDATE "Article" SET "storyId" = ${storyId}, "storyPinned" = true, "version" = "version" + 1,
+             "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
+      WHERE "id" = ${id}`;
+    return { id };
+  });
+}
+
+/**
+ * Makes `articleId` the lead of `storyId` (kept while it stays a member), if the story is still at
+ * `expectedVersion`. NotFoundError (story or article), VersionConflictError (the story's),
+ * ValidationError (NOT_A_MEMBER, OUT_OF_RANGE). Returns the story's id.
+ */
+export async function setStoryLead(
+  db: Db,
+  input: { storyId: { id: string | number }; articleId: { id: string | number }; expectedVersion: number },
+  viewer: Viewer,
+) {
+  requireRole(viewer, 'EDITOR');
+  const issues = new Issues();
+  checkVersion(issues, input.expectedVersion);
+  issues.throwIfAny();
+  const storyId = Number(input.storyId.id);
+  const articleId = Number(input.articleId.id);
+  return writeTransaction(db, async (tx) => {
+    const [article] = await tx.$queryRaw<{ storyId: number }[]>`
+      SELECT "storyId" FROM "Article" WHERE "id" = ${articleId} FOR NO KEY UPDATE`;
+    const versions = await lockStories(tx, [storyId]);
+    const version = versions.get(storyId);
+    if (version === undefined) throw new NotFoundError('Story', storyId);
+    if (!article) throw new NotFoundError('Article', articleId);
+    if (version !== input.expectedVersion) throw new VersionConflictError(storyId, version, 'Story');
+    if (article.storyId !== storyId) {
+      issues.add(['input', 'articleId'], 'NOT_A_MEMBER', 'The article is not in this story');
+      issues.throwIfAny();
+    }
+    await tx.$executeRaw`
+      UPDATE "Story" SET "leadId" = ${articleId}, "leadChosen" = true, "version" = "version" + 1, "updatedAt" = now()
+      WHERE "id" = ${storyId} AND ("leadId" IS DISTINCT FROM ${articleId} OR NOT "leadChosen")`;
+    return { id: storyId };
+  });
+}
