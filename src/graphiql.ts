@@ -9,8 +9,8 @@ import type { Plugin } from 'graphql-yoga';
  */
 
 /**
- * The tabs GraphiQL opens on, in order: five queries on the demo data (filtered list, busiest
- * authors, title search, full-text search with highlights, facets), then FileStory/CorrectStory,
+ * The tabs GraphiQL opens on, in order: six queries on the demo data (filtered list, busiest
+ * authors, title search, full-text search with highlights, facets, stories), then FileStory/CorrectStory,
  * which need an EDITOR key. The README names tabs by position ("GraphiQL's third tab").
  */
 export const EXAMPLE_TABS = [
@@ -104,6 +104,28 @@ query SearchFacets {
     priorities { priority count }
     australian { isAustralian count }
     months { month count }
+  }
+}`,
+  },
+  {
+    query: `# Stories: a wire story republished by several papers is one story. With collapse: STORY a
+# list shows one article per story (the best ranked for a search) and totalCount counts stories.
+# Editors correct the grouping with mergeStories, detachArticle and setStoryLead.
+query SyndicatedStories {
+  articles(first: 5, search: "distillation", collapse: STORY) {
+    totalCount
+    edges {
+      node {
+        title
+        source
+        story {
+          articleCount
+          sources
+          lead { title source publishedAt }
+          articles(first: 5) { edges { node { title source publishedAt } } }
+        }
+      }
+    }
   }
 }`,
   },

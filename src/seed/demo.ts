@@ -2,17 +2,19 @@ import { dataChanged } from '../responseCache.ts';
 import type { Db } from '../db/client.ts';
 import { normalizeUrl } from '../resolvers/articles/urls.ts';
 import { slugify } from '../resolvers/catalog/slugs.ts';
+import { detectStory, storySettings } from '../resolvers/stories/detect.ts';
 import { seededRandom, type Random } from './random.ts';
 
 /**
  * The deterministic demo dataset: 500+ articles, 80 authors, 40 topics over two years, plus one
- * record with the facts of a real tracker entry. Loaded only into an empty database, in one
+ * record with the facts of a real tracker entry, two syndicated copies of its story and two other
+ * stories on the same topics (SYNDICATED_RECORDS), all grouped into stories by the detector. Loaded only into an empty database, in one
  * transaction, so a restart never duplicates it and an interrupted load leaves nothing behind.
  */
 
 /** The seed of the demo dataset loaded at start-up; another seed gives another, equally deterministic one. */
 export const DEMO_SEED = 20260407;
-/** How many generated articles, authors and topics the demo has (EXAMPLE_RECORD is one article more). */
+/** How many generated articles, authors and topics the demo has (EXAMPLE_RECORD and SYNDICATED_RECORDS are 5 articles more). */
 export const DEMO_SIZES = { articles: 500, authors: 80, topics: 40 } as const;
 /** Publication dates fall in these two years (fixed, so the data never depends on today). */
 const RANGE_START = Date.UTC(2024, 10, 1);
@@ -270,6 +272,18 @@ export interface DemoArticle {
   topics: string[];
 }
 
+/**
+ * The paragraphs of the wire story behind the tracker record (our own prose; the facts are the
+ * record's): every syndicated copy below reuses them, trimmed or not.
+ */
+const WIRE_PARAGRAPHS = [
+  'Rivals OpenAI, Anthropic and Google have begun sharing information to stop competitors from copying the capabilities of their most advanced artificial intelligence models, in a rare collaboration between companies that usually compete fiercely for customers and researchers.',
+  'The three developers are working through the Frontier Model Forum, an industry group they founded, to detect so-called distillation attempts, in which outside actors send large numbers of queries to a frontier model and use the answers to train a cheaper imitation.',
+  'People familiar with the effort said the companies exchange signals about suspicious accounts and usage patterns, much as banks share information about fraud, so that an attempt blocked by one developer can be recognised quickly by the others.',
+  'The companies have said some of the activity they detected came from users in China, where several laboratories have released models that perform close to the leading US systems at a fraction of the cost of training them.',
+  "Distillation in breach of a provider's terms of service is hard to prove, and the companies have not said how many attempts they have stopped. Policy makers in Washington have pressed the industry to protect model weights and capabilities as a matter of national security.",
+];
+
 /** The tracker record the demo data must contain (facts only; the prose is our own). */
 export const EXAMPLE_RECORD: DemoArticle = {
   title: 'OpenAI, Google, and Anthropic Collaborate to Combat Chinese AI Model Theft',
@@ -282,10 +296,90 @@ export const EXAMPLE_RECORD: DemoArticle = {
   description: 'Three rival US AI developers are pooling information to stop competitors copying their models.',
   summary:
     'Through the Frontier Model Forum, the companies share signals of distillation attempts, in which outside actors query frontier models to train imitations. Demo summary written for Newsgraph.',
-  body: 'Demo body written for Newsgraph. Rival AI developers are sharing information through an industry forum to detect attempts to extract the capabilities of their models in breach of their terms of service.',
+  // the republisher's masthead and section line, then the wire copy
+  body: ['World North America AI Print article', 'Shirin Ghaffary and Maggie Eastland', ...WIRE_PARAGRAPHS].join(
+    '\n\n',
+  ),
   authors: ['Shirin Ghaffary', 'Maggie Eastland'],
   topics: ['AI', 'AI Security', 'China', 'Frontier Models', 'OpenAI', 'Anthropic', 'Google'],
 };
+
+/**
+ * The record's story as other publications filed it, and near-misses that must stay apart: the
+ * wire original, a re-headlined copy trimmed to three paragraphs with changed case and
+ * punctuation and the wire's boilerplate, and two other stories on the same topics, the same
+ * days, naming the same companies and carrying the same boilerplate.
+ */
+export const SYNDICATED_RECORDS: DemoArticle[] = [
+  {
+    ...EXAMPLE_RECORD,
+    title: 'OpenAI, Anthropic, Google Unite to Fight Model Copying by Chinese Rivals',
+    url: 'https://www.bloomberg.com/news/articles/2026-04-06/openai-anthropic-google-unite-to-fight-model-copying',
+    source: 'Bloomberg',
+    publishedAt: new Date('2026-04-06T23:05:00.000Z'),
+    createdAt: new Date('2026-04-07T00:10:00.000Z'),
+    isAustralian: false,
+    description: 'The wire original of the model-copying story.',
+    summary: 'Demo summary written for Newsgraph: the wire report of the three companies sharing distillation signals.',
+    body: [...WIRE_PARAGRAPHS, 'Read more from Bloomberg: subscribe for unlimited access to news and analysis.'].join(
+      '\n\n',
+    ),
+  },
+  {
+    ...EXAMPLE_RECORD,
+    title: "US AI rivals team up against Chinese 'distillation'",
+    url: 'https://www.japantimes.co.jp/business/2026/04/07/tech/us-ai-rivals-distillation/',
+    source: 'The Japan Times',
+    publishedAt: new Date('2026-04-07T06:30:00.000Z'),
+    createdAt: new Date('2026-04-07T07:00:00.000Z'),
+    priority: 3,
+    isAustralian: false,
+    description: 'OpenAI, Anthropic and Google pool data on copying attempts.',
+    summary: 'Demo summary written for Newsgraph: a shortened republication of the wire story.',
+    body: [
+      ...WIRE_PARAGRAPHS.slice(0, 3).map((paragraph) => paragraph.replaceAll(',', ' -').toUpperCase()),
+      'This article was first published by Bloomberg. (c) 2026 Bloomberg L.P. All rights reserved.',
+    ].join('\n\n'),
+  },
+  {
+    ...EXAMPLE_RECORD,
+    title: 'Anthropic accuses Chinese labs of distilling its Claude models',
+    url: 'https://www.reuters.com/technology/anthropic-accuses-chinese-labs-distilling-claude-2026-04-08/',
+    source: 'Reuters',
+    publishedAt: new Date('2026-04-08T03:15:00.000Z'),
+    createdAt: new Date('2026-04-08T04:00:00.000Z'),
+    description: 'A separate complaint by one developer about copying of its models.',
+    summary: 'Demo summary written for Newsgraph: one company names laboratories it says copied its models.',
+    body: [
+      'Anthropic said on Wednesday that it had identified three Chinese laboratories that used thousands of fake accounts to query its Claude models and train their own systems on the answers.',
+      'The company said it had closed the accounts and shared the technical indicators with OpenAI and Google through the Frontier Model Forum, and that it would tighten the checks it runs when new business customers sign up.',
+      'The laboratories did not respond to requests for comment. Anthropic said the activity peaked in March and had cost it millions of dollars in computing time.',
+      'Read more from Bloomberg: subscribe for unlimited access to news and analysis.',
+    ].join('\n\n'),
+    authors: ['Shirin Ghaffary'],
+  },
+  {
+    ...EXAMPLE_RECORD,
+    title: 'Frontier Model Forum publishes security framework for AI developers',
+    url: 'https://www.theverge.com/2026/4/7/frontier-model-forum-security-framework',
+    source: 'The Verge',
+    publishedAt: new Date('2026-04-07T15:40:00.000Z'),
+    createdAt: new Date('2026-04-07T16:30:00.000Z'),
+    priority: 3,
+    isAustralian: false,
+    description: 'The industry group sets out how members should protect model weights.',
+    summary: 'Demo summary written for Newsgraph: a framework on securing weights, not the information-sharing effort.',
+    body: [
+      'The Frontier Model Forum, whose members include OpenAI, Anthropic and Google, published a framework on Tuesday describing how developers should protect the weights of their most capable models from theft.',
+      'The document recommends hardware security modules, two-person rules for access to weights and regular red-team exercises, and asks members to report serious incidents to each other within days.',
+      'This article was first published by Bloomberg. (c) 2026 Bloomberg L.P. All rights reserved.',
+    ].join('\n\n'),
+    authors: ['Maggie Eastland'],
+  },
+];
+
+/** How many articles the demo dataset has. */
+export const DEMO_ARTICLE_COUNT = DEMO_SIZES.articles + 1 + SYNDICATED_RECORDS.length;
 
 /** The demo articles, deterministic for a seed. */
 export function demoArticles(seed = DEMO_SEED): { authors: string[]; articles: DemoArticle[] } {
@@ -317,7 +411,7 @@ export function demoArticles(seed = DEMO_SEED): { authors: string[]; articles: D
       topics: random.sample(TOPIC_NAMES, random.int(1, 8)),
     });
   }
-  articles.push(EXAMPLE_RECORD);
+  articles.push(EXAMPLE_RECORD, ...SYNDICATED_RECORDS);
   return { authors, articles };
 }
 
@@ -362,6 +456,13 @@ export async function seedDemoData(db: Db, seed = DEMO_SEED): Promise<number> {
           article.topics.map((name) => ({ articleId: articleId.get(article.url)!, topicId: topicId.get(name)! })),
         ),
       });
+      // the story detector reads them as if filed in order of publication
+      const settings = storySettings();
+      const byDate = await tx.article.findMany({
+        orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }],
+        select: { id: true },
+      });
+      for (const { id } of byDate) await detectStory(tx, id, settings);
       return articleRows.length;
     },
     { timeout: 120_000, maxWait: 30_000 },
