@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runScript, startServer, type RunningServer } from './support/process.ts';
 import { serverUrl } from './support/targets.ts';
+import { DEMO_ARTICLE_COUNT } from '../src/seed/demo.ts';
 
 /**
  * One owner per embedded database folder, with real processes: a second server, the key CLI
@@ -125,7 +126,7 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
         owner,
         '{ articles(first: 1) { totalCount } authors(filter: { name: { equals: "Ada Owner" } }) { totalCount } }',
       );
-      expect(served.data).toEqual({ articles: { totalCount: 502 }, authors: { totalCount: 1 } });
+      expect(served.data).toEqual({ articles: { totalCount: DEMO_ARTICLE_COUNT + 1 }, authors: { totalCount: 1 } });
 
       // a crash leaves no lock behind: the next start takes the folder, with every acknowledged write
       await owner.kill();
@@ -136,7 +137,7 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
           '{ articles(first: 1) { totalCount } article(url: "https://news.example/owner-1") { title authors { name } } }',
         );
         expect(after.data).toEqual({
-          articles: { totalCount: 502 },
+          articles: { totalCount: DEMO_ARTICLE_COUNT + 1 },
           article: { title: 'Filed before the intruders', authors: [{ name: 'Ada Owner' }] },
         });
         expect(next.output()).not.toMatch(/demo data loaded/);
@@ -183,7 +184,10 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
         expect(message).not.toMatch(/Admin API key|demo data loaded/);
         const key = adminKeyIn(winner.output());
         const counts = await post(winner, '{ articles(first: 1) { totalCount } apiKeys { name } }', key);
-        expect(counts.data).toEqual({ articles: { totalCount: 501 }, apiKeys: [{ name: 'local-admin' }] });
+        expect(counts.data).toEqual({
+          articles: { totalCount: DEMO_ARTICLE_COUNT },
+          apiKeys: [{ name: 'local-admin' }],
+        });
       } finally {
         for (const server of started) expect(await server.value.stop()).toBe(0);
       }

@@ -56,6 +56,7 @@ describe('GraphiQL', () => {
       'TitleSearch',
       'SearchWithHighlights',
       'SearchFacets',
+      'SyndicatedStories',
     ]);
     for (const tab of reads) {
       const response = await fetch(`${server.url}/graphql`, {
@@ -127,7 +128,7 @@ describe('GraphiQL', () => {
       const editor = page.locator('.graphiql-query-editor');
       await editor.waitFor({ timeout: 20_000 });
       await expect.poll(() => editor.innerText(), { timeout: 20_000 }).toContain('RecentAustralianHighPriority');
-      // the example tabs: filters and pagination, nested lists, title filter, search, facets, a mutation
+      // the example tabs: filters and pagination, nested lists, title filter, search, facets, stories, a mutation
       await expect
         .poll(async () => (await page.locator('.graphiql-tab').allInnerTexts()).map((text) => text.trim()))
         .toEqual([
@@ -136,6 +137,7 @@ describe('GraphiQL', () => {
           'TitleSearch',
           'SearchWithHighlights',
           'SearchFacets',
+          'SyndicatedStories',
           'FileStory',
         ]);
       await page.locator('.graphiql-execute-button').click();

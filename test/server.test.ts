@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from './support/process.ts';
 import { databaseUrl, serverUrl } from './support/targets.ts';
+import { DEMO_ARTICLE_COUNT } from '../src/seed/demo.ts';
 
 /**
  * The real process, as `npm start` runs it: on an empty database it migrates and loads the
@@ -61,7 +62,7 @@ describe('the server process', () => {
       expect(body.data.articles.totalCount).toBeGreaterThanOrEqual(500);
       expect(body.data.authors.totalCount).toBe(80);
       expect(body.data.topics.totalCount).toBe(40);
-      expect(first.output()).toMatch(/demo data loaded: 501 articles/);
+      expect(first.output()).toMatch(new RegExp(`demo data loaded: ${DEMO_ARTICLE_COUNT} articles`));
       // the admin key printed once with the demo data works for mutations
       const key = /Admin API key "local-admin".*\n(ngk_[A-Za-z0-9_-]{43})/.exec(first.output())?.[1];
       expect(key).toBeDefined();
@@ -82,7 +83,7 @@ describe('the server process', () => {
     const second = await startServer(env);
     try {
       const { body } = await post(second, COUNT);
-      expect(body.data.articles.totalCount).toBe(501);
+      expect(body.data.articles.totalCount).toBe(DEMO_ARTICLE_COUNT);
       expect(body.data.authors.totalCount).toBe(80);
       expect(second.output()).not.toMatch(/demo data loaded/);
       expect(second.output()).not.toMatch(/API key/);

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, runScript, startServer } from './support/process.ts';
 import { databaseUrl, serverUrl } from './support/targets.ts';
+import { DEMO_ARTICLE_COUNT } from '../src/seed/demo.ts';
 
 /**
  * Start-up fails clearly and early (issue 12): a taken port or an unmigrated database stops the
@@ -144,7 +145,7 @@ describe(`start-up (${serverUrl ? 'PostgreSQL server' : 'embedded database'})`, 
         body: JSON.stringify({ query: '{ articles { totalCount } }' }),
       });
       expect(((await response.json()) as { data: { articles: { totalCount: number } } }).data.articles.totalCount).toBe(
-        501,
+        DEMO_ARTICLE_COUNT,
       );
     } finally {
       polling = false;

@@ -1,0 +1,600 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { fingerprint, SIGNATURE_SIZE } from '../src/resolvers/stories/fingerprint.ts';
+import { graphql } from './gql/index.ts';
+import { codes, execute, recordStatements } from './support/api.ts';
+import { callers, type Caller } from './support/keys.ts';
+import { serverUrl } from './support/targets.ts';
+
+const Create = graphql(`
+  mutation StoryCreate($input: CreateArticleInput!) {
+    createArticle(input: $input) {
+      __typename
+      ... on CreateArticleSuccess {
+        article {
+          id
+          version
+          story {
+            id
+            version
+            articleCount
+            sources
+            lead {
+              id
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Update = graphql(`
+  mutation StoryUpdate($input: UpdateArticleInput!) {
+    updateArticle(input: $input) {
+      __typename
+      ... on UpdateArticleSuccess {
+        article {
+          id
+          version
+          storyPinned
+          story {
+            id
+            articleCount
+          }
+        }
+      }
+    }
+  }
+`);
+
+const StoryOf = graphql(`
+  query StoryOf($id: ID!) {
+    article(id: $id) {
+      version
+      storyPinned
+      story {
+        id
+        version
+        articleCount
+        sources
+        leadChosen
+        firstPublishedAt
+        lastPublishedAt
+        lead {
+          id
+        }
+        articles(first: 10) {
+          totalCount
+          edges {
+            node {
+              id
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Merge = graphql(`
+  mutation StoryMerge($input: MergeStoriesInput!) {
+    mergeStories(input: $input) {
+      __typename
+      ... on Error {
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+      ... on VersionConflictError {
+        currentVersion
+      }
+      ... on MergeStoriesSuccess {
+        story {
+          id
+          articleCount
+          version
+        }
+      }
+    }
+  }
+`);
+
+const Detach = graphql(`
+  mutation StoryDetach($input: DetachArticleInput!) {
+    detachArticle(input: $input) {
+      __typename
+      ... on Error {
+        code
+      }
+      ... on DetachArticleSuccess {
+        article {
+          id
+          version
+          storyPinned
+          story {
+            id
+            articleCount
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Lead = graphql(`
+  mutation StoryLead($input: SetStoryLeadInput!) {
+    setStoryLead(input: $input) {
+      __typename
+      ... on Error {
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+      ... on SetStoryLeadSuccess {
+        story {
+          leadChosen
+          version
+          lead {
+            id
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Collapsed = graphql(`
+  query Collapsed($first: Int, $after: String, $filter: ArticleFilter, $search: String) {
+    articles(first: $first, after: $after, filter: $filter, search: $search, collapse: STORY) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          story {
+            id
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Plain = graphql(`
+  query PlainList($first: Int, $filter: ArticleFilter) {
+    articles(first: $first, filter: $filter) {
+      edges {
+        node {
+          id
+          title
+        }
+      }
+    }
+  }
+`);
+
+const CollapsedTitles = graphql(`
+  query CollapsedTitles($first: Int, $filter: ArticleFilter) {
+    articles(first: $first, filter: $filter, collapse: STORY) {
+      edges {
+        node {
+          id
+          title
+        }
+      }
+    }
+  }
+`);
+
+const Stories = graphql(`
+  query StoriesList($first: Int, $after: String, $filter: ArticleFilter, $search: String) {
+    stories(first: $first, after: $after, filter: $filter, search: $search) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          articleCount
+        }
+      }
+    }
+  }
+`);
+
+const StoryFacets = graphql(`
+  query StoryFacets($filter: ArticleFilter) {
+    articleFacets(filter: $filter, collapse: STORY) {
+      total
+      totalExact
+      sources {
+        source
+        count
+      }
+    }
+  }
+`);
+
+/** A wire story of six paragraphs of distinct words, made from `seed` (no two seeds share a 4-word run). */
+function wire(seed: string, paragraphs = 6): string[] {
+  return Array.from({ length: paragraphs }, (_, p) =>
+    Array.from({ length: 30 }, (_, w) => `${seed}${p}w${w}x${(p * 31 + w * 7) % 11}`).join(' '),
+  );
+}
+
+let as: Record<Caller, Record<string, string>>;
+let filed = 0;
+/** One filing through the API; returns the article and its story. */
+async function file(fields: { title: string; body?: string; source?: string; publishedAt?: string; tag?: string }) {
+  filed += 1;
+  const result = await execute(
+    Create,
+    {
+      input: {
+        title: fields.title,
+        url: `https://stories.example/${fields.tag ?? 'x'}/${filed}`,
+        source: fields.source ?? `Paper ${filed}`,
+        publishedAt: fields.publishedAt ?? '2026-03-02T00:00:00Z',
+        priority: 3,
+        body: fields.body,
+        topics: [{ name: fields.tag ?? 'Stories' }],
+      },
+    },
+    as.editor,
+  );
+  const created = result.data?.createArticle;
+  if (created?.__typename !== 'CreateArticleSuccess') throw new Error(JSON.stringify(result));
+  return created.article;
+}
+
+beforeAll(async () => {
+  as = await callers();
+});
+
+describe('fingerprint', () => {
+  it('ignores case and punctuation, and has no content signature without a body', () => {
+    const a = fingerprint({ title: 'One Two Three', body: 'Alpha, beta; gamma delta epsilon.' });
+    const b = fingerprint({ title: 'one two three!', body: 'ALPHA BETA - GAMMA DELTA EPSILON' });
+    expect(a).toEqual(b);
+    expect(a.signature).toHaveLength(SIGNATURE_SIZE);
+    const short = fingerprint({ title: 'One Two Three', body: '   ' });
+    expect(short.signature).toEqual([]);
+    expect(short.shingles).toBe(0);
+    expect(short.buckets.length).toBeGreaterThan(0);
+  });
+});
+
+describe('story detection on writes', () => {
+  it('puts a re-headlined, trimmed copy with boilerplate in the original story, and a near-miss apart', async () => {
+    const paragraphs = wire('dx');
+    const original = await file({ title: 'Harbour tunnel opens', body: paragraphs.join('\n\n'), tag: 'd1' });
+    const copy = await file({
+      title: 'Motorists get new crossing at last',
+      body: [
+        'Distributed by Wirecorp. Subscribe for more.',
+        ...paragraphs.slice(0, 4).map((p) => p.toUpperCase().replaceAll(' ', ', ')),
+      ].join('\n\n'),
+      publishedAt: '2026-03-03T10:00:00Z',
+      source: 'Other Paper',
+      tag: 'd1',
+    });
+    // the same topic, boilerplate and day, another text
+    const nearMiss = await file({
+      title: 'Harbour tunnel opens',
+      body: ['Distributed by Wirecorp. Subscribe for more.', ...wire('nm')].join('\n\n'),
+      tag: 'd1',
+    });
+    expect(copy.story.id).toBe(original.story.id);
+    expect(copy.story.articleCount).toBe(2);
+    expect(copy.story.lead.id).toBe(original.id);
+    expect(copy.story.sources).toEqual(['Other Paper', expect.stringMatching(/^Paper /)].sort());
+    expect(nearMiss.story.id).not.toBe(original.story.id);
+    expect(nearMiss.story.articleCount).toBe(1);
+  });
+
+  it('keeps copies published further apart than the window in stories of their own', async () => {
+    const body = wire('win').join('\n\n');
+    const first = await file({ title: 'Window story', body, publishedAt: '2026-01-01T00:00:00Z', tag: 'w' });
+    const late = await file({ title: 'Window story', body, publishedAt: '2026-01-05T00:00:01Z', tag: 'w' });
+    expect(late.story.id).not.toBe(first.story.id);
+  });
+
+  it('groups short texts (no body) by title, and needs three title words', async () => {
+    const a = await file({ title: 'Reserve Bank holds cash rate at 4.1 per cent', tag: 's' });
+    const b = await file({ title: 'RESERVE BANK HOLDS CASH RATE AT 4.1 PER CENT!', tag: 's' });
+    const other = await file({ title: 'Reserve Bank lifts cash rate to 4.6 per cent amid surprise', tag: 's' });
+    const wrapA = await file({ title: 'Market wrap', tag: 's' });
+    const wrapB = await file({ title: 'Market wrap', tag: 's' });
+    expect(b.story.id).toBe(a.story.id);
+    expect(other.story.id).not.toBe(a.story.id);
+    expect(wrapB.story.id).not.toBe(wrapA.story.id);
+  });
+
+  it('moves an article out when an edit makes it another story, and back when it is a copy again', async () => {
+    const paragraphs = wire('mv');
+    const original = await file({ title: 'Move one', body: paragraphs.join('\n\n'), tag: 'm' });
+    const copy = await file({ title: 'Move two', body: paragraphs.join('\n\n'), tag: 'm' });
+    expect(copy.story.id).toBe(original.story.id);
+    const edited = await execute(
+      Update,
+      { input: { id: copy.id, expectedVersion: copy.version, body: wire('zz').join('\n\n') } },
+      as.editor,
+    );
+    const moved = edited.data?.updateArticle;
+    if (moved?.__typename !== 'UpdateArticleSuccess') throw new Error(JSON.stringify(edited));
+    expect(moved.article.story.id).not.toBe(original.story.id);
+    expect(moved.article.story.articleCount).toBe(1);
+    const back = await execute(
+      Update,
+      { input: { id: copy.id, expectedVersion: moved.article.version, body: paragraphs.join('\n\n') } },
+      as.editor,
+    );
+    const rejoined = back.data?.updateArticle;
+    if (rejoined?.__typename !== 'UpdateArticleSuccess') throw new Error(JSON.stringify(back));
+    expect(rejoined.article.story).toEqual({ id: original.story.id, articleCount: 2 });
+    // the story it left, empty, is gone
+    expect(await prisma.story.count({ where: { articles: { none: {} } } })).toBe(0);
+  });
+});
+
+describe('editor corrections', () => {
+  it('detaches an article for good: an edit that still matches does not pull it back', async () => {
+    const paragraphs = wire('dt');
+    const original = await file({ title: 'Detach one', body: paragraphs.join('\n\n'), tag: 'dt' });
+    const copy = await file({ title: 'Detach two', body: paragraphs.join('\n\n'), tag: 'dt' });
+    expect(copy.story.id).toBe(original.story.id);
+    const stale = await execute(Detach, { input: { articleId: copy.id, expectedVersion: 99 } }, as.editor);
+    expect(stale.data?.detachArticle).toMatchObject({ __typename: 'VersionConflictError', code: 'VERSION_CONFLICT' });
+    const anonymous = await execute(Detach, { input: { articleId: copy.id, expectedVersion: copy.version } });
+    expect(anonymous.data?.detachArticle).toMatchObject({ __typename: 'ForbiddenError' });
+    const detached = await execute(Detach, { input: { articleId: copy.id, expectedVersion: copy.version } }, as.editor);
+    const done = detached.data?.detachArticle;
+    if (done?.__typename !== 'DetachArticleSuccess') throw new Error(JSON.stringify(detached));
+    expect(done.article.storyPinned).toBe(true);
+    expect(done.article.story.articleCount).toBe(1);
+    expect(done.article.story.id).not.toBe(original.story.id);
+    const edit = await execute(
+      Update,
+      { input: { id: copy.id, expectedVersion: done.article.version, body: `${paragraphs.join('\n\n')}\n\nUpdated.` } },
+      as.editor,
+    );
+    const after = edit.data?.updateArticle;
+    if (after?.__typename !== 'UpdateArticleSuccess') throw new Error(JSON.stringify(edit));
+    expect(after.article.story.id).toBe(done.article.story.id);
+    // a new copy filed later joins one of them, and the detached one stays alone
+    const third = await file({ title: 'Detach three', body: paragraphs.join('\n\n'), tag: 'dt' });
+    expect([original.story.id, done.article.story.id]).toContain(third.story.id);
+    const still = await execute(StoryOf, { id: copy.id });
+    expect(still.data?.article?.story.id).toBe(done.article.story.id);
+  });
+
+  it('merges stories, with typed errors for a stale version, a missing story, and bad input', async () => {
+    const a = await file({ title: 'Merge alpha', body: wire('ma').join('\n\n'), tag: 'mg' });
+    const b = await file({ title: 'Merge beta', body: wire('mb').join('\n\n'), tag: 'mg' });
+    const c = await file({ title: 'Merge gamma', body: wire('mc').join('\n\n'), tag: 'mg' });
+    const target = a.story;
+    const stale = await execute(
+      Merge,
+      { input: { sourceIds: [b.story.id], targetId: target.id, expectedVersion: target.version + 5 } },
+      as.editor,
+    );
+    expect(stale.data?.mergeStories).toMatchObject({
+      __typename: 'VersionConflictError',
+      currentVersion: target.version,
+    });
+    const bad = await execute(
+      Merge,
+      { input: { sourceIds: [target.id, b.story.id, b.story.id], targetId: target.id, expectedVersion: 1 } },
+      as.editor,
+    );
+    expect(bad.data?.mergeStories).toMatchObject({
+      __typename: 'ValidationError',
+      fields: [
+        { path: ['input', 'sourceIds', '0'], code: 'IS_TARGET' },
+        { path: ['input', 'sourceIds', '2'], code: 'DUPLICATE' },
+      ],
+    });
+    const missing = await execute(
+      Merge,
+      {
+        input: {
+          sourceIds: [Buffer.from('Story:2000000000').toString('base64')],
+          targetId: target.id,
+          expectedVersion: target.version,
+        },
+      },
+      as.editor,
+    );
+    expect(missing.data?.mergeStories).toMatchObject({ __typename: 'NotFoundError' });
+    const merged = await execute(
+      Merge,
+      { input: { sourceIds: [b.story.id, c.story.id], targetId: target.id, expectedVersion: target.version } },
+      as.editor,
+    );
+    const story = merged.data?.mergeStories;
+    if (story?.__typename !== 'MergeStoriesSuccess') throw new Error(JSON.stringify(merged));
+    expect(story.story).toMatchObject({ id: target.id, articleCount: 3 });
+    expect(story.story.version).toBeGreaterThan(target.version);
+    const gone = await execute(StoryOf, { id: b.id });
+    expect(gone.data?.article).toMatchObject({ storyPinned: true, story: { id: target.id } });
+    expect(
+      await prisma.story.count({
+        where: { id: { in: [b, c].map((x) => Number(Buffer.from(x.story.id, 'base64').toString().split(':')[1])) } },
+      }),
+    ).toBe(0);
+    // a pinned member edited into another text stays in the merged story
+    const edit = await execute(
+      Update,
+      { input: { id: b.id, expectedVersion: gone.data!.article!.version, title: 'Merge beta, renamed' } },
+      as.editor,
+    );
+    expect(edit.data?.updateArticle).toMatchObject({ article: { story: { id: target.id } } });
+  });
+
+  it('sets the lead, keeps it while it is a member, and refuses an article of another story', async () => {
+    const paragraphs = wire('ld');
+    const first = await file({
+      title: 'Lead one',
+      body: paragraphs.join('\n\n'),
+      tag: 'ld',
+      publishedAt: '2026-03-02T00:00:00Z',
+    });
+    const second = await file({
+      title: 'Lead two',
+      body: paragraphs.join('\n\n'),
+      tag: 'ld',
+      publishedAt: '2026-03-02T05:00:00Z',
+    });
+    const outsider = await file({ title: 'Lead other', body: wire('lo').join('\n\n'), tag: 'ld' });
+    const before = (await execute(StoryOf, { id: first.id })).data!.article!.story;
+    expect(before.lead.id).toBe(first.id);
+    const notMember = await execute(
+      Lead,
+      { input: { storyId: before.id, articleId: outsider.id, expectedVersion: before.version } },
+      as.editor,
+    );
+    expect(notMember.data?.setStoryLead).toMatchObject({
+      __typename: 'ValidationError',
+      fields: [{ path: ['input', 'articleId'], code: 'NOT_A_MEMBER' }],
+    });
+    const stale = await execute(
+      Lead,
+      { input: { storyId: before.id, articleId: second.id, expectedVersion: before.version - 1 } },
+      as.editor,
+    );
+    expect(stale.data?.setStoryLead).toMatchObject({ __typename: 'VersionConflictError' });
+    const set = await execute(
+      Lead,
+      { input: { storyId: before.id, articleId: second.id, expectedVersion: before.version } },
+      as.editor,
+    );
+    expect(set.data?.setStoryLead).toMatchObject({ story: { leadChosen: true, lead: { id: second.id } } });
+    // a new, earlier copy does not take the chosen lead's place
+    const earlier = await file({
+      title: 'Lead zero',
+      body: paragraphs.join('\n\n'),
+      tag: 'ld',
+      publishedAt: '2026-03-01T20:00:00Z',
+    });
+    const after = (await execute(StoryOf, { id: earlier.id })).data!.article!.story;
+    expect(after).toMatchObject({ id: before.id, articleCount: 3, leadChosen: true, lead: { id: second.id } });
+    expect(after.firstPublishedAt).toBe('2026-03-01T20:00:00.000Z');
+  });
+});
+
+describe('collapsed lists', () => {
+  let tag: string;
+  let stories: Set<string>;
+  beforeAll(async () => {
+    tag = 'cl';
+    stories = new Set();
+    for (let s = 0; s < 5; s++) {
+      const paragraphs = wire(`cl${s}`);
+      for (let copy = 0; copy <= s % 3; copy++) {
+        const article = await file({
+          title: `Collapse ${s}.${copy}`,
+          body: paragraphs.join('\n\n'),
+          tag,
+          publishedAt: `2026-05-0${s + 1}T0${copy}:00:00Z`,
+        });
+        stories.add(article.story.id);
+      }
+    }
+    expect(stories.size).toBe(5);
+  });
+  const filter = { topics: { some: { name: { equals: 'cl' } } } };
+
+  it('lists one article per story, the newest, and counts stories', async () => {
+    const page = await execute(Collapsed, { first: 10, filter });
+    expect(page.data?.articles.totalCount).toBe(5);
+    const ids = page.data!.articles.edges.map((edge) => edge.node.story.id);
+    expect(new Set(ids)).toEqual(stories);
+    const plain = await execute(Plain, { first: 20, filter });
+    const collapsedTitles = (await execute(CollapsedTitles, { first: 10, filter })).data!.articles.edges.map(
+      (edge) => edge.node.title,
+    );
+    // the newest of each story, in the plain list's order
+    const seen = new Set<string>();
+    const expected = plain
+      .data!.articles.edges.map((edge) => edge.node.title)
+      .filter((title) => {
+        const story = title.split('.')[0]!;
+        if (seen.has(story)) return false;
+        seen.add(story);
+        return true;
+      });
+    expect(collapsedTitles).toEqual(expected);
+  });
+
+  it('pages through every story exactly once, forwards, with one story per page', async () => {
+    const visited: string[] = [];
+    let after: string | null | undefined;
+    for (;;) {
+      const page = await execute(Collapsed, { first: 1, after, filter });
+      const connection = page.data!.articles;
+      visited.push(...connection.edges.map((edge) => edge.node.story.id));
+      if (!connection.pageInfo.hasNextPage) break;
+      after = connection.pageInfo.endCursor;
+    }
+    expect(visited.sort()).toEqual([...stories].sort());
+  });
+
+  it('costs the same statements whatever the page size', async () => {
+    const small = await recordStatements(() => execute(CollapsedTitles, { first: 1, filter }));
+    const large = await recordStatements(() => execute(CollapsedTitles, { first: 50, filter }));
+    expect(large.statements.length).toBe(small.statements.length);
+    // the page's ids, then its rows
+    expect(small.statements.length).toBe(2);
+  });
+
+  it('lists stories, each once, with the same count, and by search', async () => {
+    const page = await execute(Stories, { first: 3, filter });
+    expect(page.data?.stories.totalCount).toBe(5);
+    const next = await execute(Stories, { first: 3, after: page.data!.stories.pageInfo.endCursor, filter });
+    const all = [...page.data!.stories.edges, ...next.data!.stories.edges].map((edge) => edge.node.id);
+    expect(new Set(all)).toEqual(stories);
+    expect(all).toHaveLength(5);
+    const searched = await execute(Collapsed, { first: 10, search: 'cl00w0x0' });
+    expect(searched.data?.articles.totalCount).toBe(1);
+  });
+
+  it('counts stories in facets', async () => {
+    const facets = await execute(StoryFacets, { filter });
+    expect(facets.data?.articleFacets).toMatchObject({ total: 5, totalExact: true });
+  });
+});
+
+describe.skipIf(!serverUrl)('concurrent copies (PostgreSQL server)', () => {
+  it('copies of one new story filed at once make one story', async () => {
+    for (let round = 0; round < 5; round++) {
+      const body = wire(`cc${round}`).join('\n\n');
+      const filed = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => file({ title: `Concurrent ${round}.${i}`, body, tag: `cc${round}-${i}` })),
+      );
+      expect(new Set(filed.map((article) => article.story.id)).size).toBe(1);
+      const story = (await execute(StoryOf, { id: filed[0]!.id })).data!.article!.story;
+      expect(story.articleCount).toBe(6);
+    }
+  });
+});
+
+it('refuses bad input to the story fields without a 500', async () => {
+  const result = await execute(Collapsed, { first: 101, filter: {} });
+  expect(codes(result)).toEqual(['INVALID_PAGE_SIZE']);
+  const wrongType = await execute(StoryOf, { id: Buffer.from('Story:1').toString('base64') });
+  expect(codes(wrongType)).toEqual(['INVALID_ID']);
+});
