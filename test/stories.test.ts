@@ -216,6 +216,29 @@ const Stories = graphql(`
   }
 `);
 
+const StoriesWithTotals = graphql(`
+  query StoriesWithTotals($first: Int, $filter: ArticleFilter) {
+    stories(first: $first, filter: $filter) {
+      edges {
+        node {
+          articleCount
+          articles(first: 1) {
+            totalCount
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Delete = graphql(`
+  mutation StoryDelete($input: DeleteArticleInput!) {
+    deleteArticle(input: $input) {
+      __typename
+    }
+  }
+`);
+
 const StoryFacets = graphql(`
   query StoryFacets($filter: ArticleFilter) {
     articleFacets(filter: $filter, collapse: STORY) {
@@ -235,6 +258,9 @@ function wire(seed: string, paragraphs = 6): string[] {
     Array.from({ length: 30 }, (_, w) => `${seed}${p}w${w}x${(p * 31 + w * 7) % 11}`).join(' '),
   );
 }
+
+/** The database id of a global ID. */
+const dbId = (id: string) => Number(Buffer.from(id, 'base64').toString().split(':')[1]);
 
 let as: Record<Caller, Record<string, string>>;
 let filed = 0;
@@ -351,6 +377,35 @@ describe('story detection on writes', () => {
   });
 });
 
+describe('deleting members', () => {
+  it('passes the lead on when the lead is deleted, and deletes the story with its last article', async () => {
+    const paragraphs = wire('del');
+    const first = await file({
+      title: 'Delete one',
+      body: paragraphs.join('\n\n'),
+      publishedAt: '2026-03-02T00:00:00Z',
+    });
+    const second = await file({
+      title: 'Delete two',
+      body: paragraphs.join('\n\n'),
+      publishedAt: '2026-03-02T01:00:00Z',
+    });
+    expect(second.story).toMatchObject({ id: first.story.id, articleCount: 2, lead: { id: first.id } });
+    expect((await execute(Delete, { input: { id: first.id } }, as.admin)).data?.deleteArticle.__typename).toBe(
+      'DeleteArticleSuccess',
+    );
+    const left = (await execute(StoryOf, { id: second.id })).data!.article!.story;
+    expect(left).toMatchObject({ id: first.story.id, articleCount: 1, lead: { id: second.id } });
+    expect(left.version).toBeGreaterThan(second.story.version);
+    await execute(Delete, { input: { id: second.id } }, as.admin);
+    expect(await prisma.story.findUnique({ where: { id: dbId(first.story.id) } })).toBeNull();
+    // the detector's rows went with the articles
+    const articleIds = [first.id, second.id].map(dbId);
+    expect(await prisma.articleBand.count({ where: { articleId: { in: articleIds } } })).toBe(0);
+    expect(await prisma.articleFingerprint.count({ where: { articleId: { in: articleIds } } })).toBe(0);
+  });
+});
+
 describe('editor corrections', () => {
   it('detaches an article for good: an edit that still matches does not pull it back', async () => {
     const paragraphs = wire('dt');
@@ -433,7 +488,7 @@ describe('editor corrections', () => {
     expect(gone.data?.article).toMatchObject({ storyPinned: true, story: { id: target.id } });
     expect(
       await prisma.story.count({
-        where: { id: { in: [b, c].map((x) => Number(Buffer.from(x.story.id, 'base64').toString().split(':')[1])) } },
+        where: { id: { in: [b, c].map((x) => dbId(x.story.id)) } },
       }),
     ).toBe(0);
     // a pinned member edited into another text stays in the merged story
@@ -570,6 +625,15 @@ describe('collapsed lists', () => {
     expect(all).toHaveLength(5);
     const searched = await execute(Collapsed, { first: 10, search: 'cl00w0x0' });
     expect(searched.data?.articles.totalCount).toBe(1);
+  });
+
+  it('counts the articles of a page of stories in one grouped statement, whatever the page size', async () => {
+    const few = await recordStatements(() => execute(StoriesWithTotals, { first: 1, filter }));
+    const many = await recordStatements(() => execute(StoriesWithTotals, { first: 5, filter }));
+    expect(many.statements.length).toBe(few.statements.length);
+    const nodes = many.result.data!.stories.edges.map((edge) => edge.node);
+    expect(nodes).toHaveLength(5);
+    for (const node of nodes) expect(node.articles.totalCount).toBe(node.articleCount);
   });
 
   it('counts stories in facets', async () => {

@@ -12,7 +12,7 @@ import {
 import { toConnection, type Connection } from '../resolvers/lists/connection.ts';
 import { checkSearchText } from '../resolvers/lists/filter.ts';
 import { prismaPageQuery, selectWithKeys } from '../resolvers/lists/page.ts';
-import { toPrismaWhere } from '../resolvers/lists/prismaWhere.ts';
+import { countArticlesOf } from '../resolvers/catalog/counts.ts';
 import { detachArticle, MAX_MERGE_STORIES, mergeStories, setStoryLead } from '../resolvers/stories/writes.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
 import { builder } from './builder.ts';
@@ -77,14 +77,12 @@ builder.prismaObjectFields(Story, (t) => ({
         const selection = nestedSelection(true, ['edges', 'node']) as ArticleSelection;
         return { articles: { ...page, ...selectWithKeys(selection, plan.terms) } as never };
       },
-      resolve: (story, args) => {
+      resolve: (story, args, context) => {
         const plan = planArticlePage(args);
         const rows = (story as unknown as { articles: { id: number }[] }).articles;
-        return toConnection(rows, plan.terms, plan.window, (cap) =>
-          prisma.article.count({
-            where: { AND: [toPrismaWhere(plan.condition), { storyId: story.id }] },
-            take: cap != null ? cap + 1 : undefined,
-          }),
+        // the totals of every story on a page: one grouped COUNT (countArticlesOf)
+        return toConnection(rows, plan.terms, plan.window, () =>
+          countArticlesOf(context, prisma, 'story', story.id, plan.where),
         ) as Connection<never>;
       },
     },

@@ -111,6 +111,8 @@ type Documents = {
     "\n  query PlainList($first: Int, $filter: ArticleFilter) {\n    articles(first: $first, filter: $filter) {\n      edges {\n        node {\n          id\n          title\n        }\n      }\n    }\n  }\n": typeof types.PlainListDocument,
     "\n  query CollapsedTitles($first: Int, $filter: ArticleFilter) {\n    articles(first: $first, filter: $filter, collapse: STORY) {\n      edges {\n        node {\n          id\n          title\n        }\n      }\n    }\n  }\n": typeof types.CollapsedTitlesDocument,
     "\n  query StoriesList($first: Int, $after: String, $filter: ArticleFilter, $search: String) {\n    stories(first: $first, after: $after, filter: $filter, search: $search) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          articleCount\n        }\n      }\n    }\n  }\n": typeof types.StoriesListDocument,
+    "\n  query StoriesWithTotals($first: Int, $filter: ArticleFilter) {\n    stories(first: $first, filter: $filter) {\n      edges {\n        node {\n          articleCount\n          articles(first: 1) {\n            totalCount\n          }\n        }\n      }\n    }\n  }\n": typeof types.StoriesWithTotalsDocument,
+    "\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.StoryDeleteDocument,
     "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n": typeof types.StoryFacetsDocument,
 };
 const documents: Documents = {
@@ -211,6 +213,8 @@ const documents: Documents = {
     "\n  query PlainList($first: Int, $filter: ArticleFilter) {\n    articles(first: $first, filter: $filter) {\n      edges {\n        node {\n          id\n          title\n        }\n      }\n    }\n  }\n": types.PlainListDocument,
     "\n  query CollapsedTitles($first: Int, $filter: ArticleFilter) {\n    articles(first: $first, filter: $filter, collapse: STORY) {\n      edges {\n        node {\n          id\n          title\n        }\n      }\n    }\n  }\n": types.CollapsedTitlesDocument,
     "\n  query StoriesList($first: Int, $after: String, $filter: ArticleFilter, $search: String) {\n    stories(first: $first, after: $after, filter: $filter, search: $search) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          articleCount\n        }\n      }\n    }\n  }\n": types.StoriesListDocument,
+    "\n  query StoriesWithTotals($first: Int, $filter: ArticleFilter) {\n    stories(first: $first, filter: $filter) {\n      edges {\n        node {\n          articleCount\n          articles(first: 1) {\n            totalCount\n          }\n        }\n      }\n    }\n  }\n": types.StoriesWithTotalsDocument,
+    "\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": types.StoryDeleteDocument,
     "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n": types.StoryFacetsDocument,
 };
 
@@ -616,6 +620,14 @@ export function graphql(source: "\n  query CollapsedTitles($first: Int, $filter:
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query StoriesList($first: Int, $after: String, $filter: ArticleFilter, $search: String) {\n    stories(first: $first, after: $after, filter: $filter, search: $search) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          articleCount\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query StoriesList($first: Int, $after: String, $filter: ArticleFilter, $search: String) {\n    stories(first: $first, after: $after, filter: $filter, search: $search) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          articleCount\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query StoriesWithTotals($first: Int, $filter: ArticleFilter) {\n    stories(first: $first, filter: $filter) {\n      edges {\n        node {\n          articleCount\n          articles(first: 1) {\n            totalCount\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query StoriesWithTotals($first: Int, $filter: ArticleFilter) {\n    stories(first: $first, filter: $filter) {\n      edges {\n        node {\n          articleCount\n          articles(first: 1) {\n            totalCount\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

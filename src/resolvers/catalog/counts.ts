@@ -5,11 +5,11 @@ import { requestLoader } from '../lists/loaders.ts';
 
 /**
  * Filtered article totals for nested connections (Author.articles.totalCount,
- * Topic.articles.totalCount): one grouped COUNT per distinct filter per request, whatever the
- * number of parents on the page.
+ * Topic.articles.totalCount, Story.articles.totalCount): one grouped COUNT per distinct filter per
+ * request, whatever the number of parents on the page.
  */
 
-type Parent = 'author' | 'topic';
+type Parent = 'author' | 'topic' | 'story';
 
 function countLoader(db: Db, parent: Parent, where: Prisma.ArticleWhereInput) {
   return new DataLoader<number, number>(async (ids) => {
@@ -21,6 +21,13 @@ function countLoader(db: Db, parent: Parent, where: Prisma.ArticleWhereInput) {
         _count: { _all: true },
       });
       for (const group of groups) counts.set(group.authorId, group._count._all);
+    } else if (parent === 'story') {
+      const groups = await db.article.groupBy({
+        by: ['storyId'],
+        where: { AND: [{ storyId: { in: [...ids] } }, where] },
+        _count: { _all: true },
+      });
+      for (const group of groups) counts.set(group.storyId, group._count._all);
     } else {
       const groups = await db.articleTopic.groupBy({
         by: ['topicId'],
