@@ -43,7 +43,9 @@ const NEWS_WORDS =
   'the of and to in a for on that with said is was by as at from has have will its it be are government minister policy market report year new people first security company companies state federal national election labor coalition budget inflation rates bank reserve economy growth jobs energy climate emissions gas coal solar wind power grid water health hospital school students university research data technology artificial intelligence model models chips semiconductors export controls china united states europe australia sydney melbourne brisbane canberra perth adelaide defence military trade tariffs deal agreement talks court ruling law legislation senate parliament council housing prices rent interest mortgage investors shares stocks profit revenue chief executive board regulator regulators commission inquiry investigation police fire flood drought bushfire storm weather season team match final league cup players coach record million billion percent week month quarter after before during under over against between while where because'.split(
     ' ',
   );
-const SYLLABLES = 'ka ro mi ne ta lu vo shi de pa gri bel tor man sen dal wen fi cor ax mo ly pe qua ri zen'.split(' ');
+/** The syllables of the made-up words of the vocabulary's long tail. */
+export const SYLLABLES =
+  'ka ro mi ne ta lu vo shi de pa gri bel tor man sen dal wen fi cor ax mo ly pe qua ri zen'.split(' ');
 
 export function vocabulary(random: Random, size = 20_000): string[] {
   const words = new Set(NEWS_WORDS);

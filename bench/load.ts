@@ -1,5 +1,6 @@
 import { progressBar } from '../src/cli/progress.ts';
 import { normalizeUrl } from '../src/resolvers/articles/urls.ts';
+import { fingerprint } from '../src/resolvers/stories/fingerprint.ts';
 import type { Dataset } from './generate.ts';
 
 /**
@@ -7,7 +8,8 @@ import type { Dataset } from './generate.ts';
  * per column set and batch), through any client with `query(text, params)`: node-postgres for a
  * server, PGlite for the embedded database. The article-count triggers of the join tables are
  * disabled during the load and the counts computed once at the end; the search-vector trigger
- * stays on, so the stored vectors are exactly what the API's writes produce.
+ * stays on, so the stored vectors are exactly what the API's writes produce. Each article gets a
+ * story of its own (the stories trigger) and the story detector's fingerprint and buckets.
  */
 
 export interface SqlClient {
@@ -32,6 +34,12 @@ export async function loadDataset(clients: SqlClient[], data: Dataset, options: 
     `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'Article' AND indexdef LIKE '%USING gin%'`,
   )) as { rows: { indexname: string; indexdef: string }[] };
   for (const index of gin.rows) await db.query(`DROP INDEX "${index.indexname}"`);
+  // the story buckets' indexes too: built once after the load, as the GIN ones
+  const bandIndexes = (await db.query(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ArticleBand' ORDER BY indexname`,
+  )) as { rows: { indexname: string; indexdef: string }[] };
+  await db.query('ALTER TABLE "ArticleBand" DROP CONSTRAINT "ArticleBand_pkey"');
+  await db.query('DROP INDEX "ArticleBand_articleId_idx"');
   // articleCount is set once after the load (below) rather than by its triggers per batch
   for (const [table, trigger] of COUNT_TRIGGERS) await db.query(`ALTER TABLE "${table}" DISABLE TRIGGER "${trigger}"`);
 
@@ -96,6 +104,33 @@ export async function loadDataset(clients: SqlClient[], data: Dataset, options: 
       'INSERT INTO "ArticleTopic" ("articleId", "topicId") SELECT * FROM unnest($1::int[], $2::int[])',
       tags,
     );
+    // what the story detector stores of each (the generated texts have no copies: each is a
+    // story of its own, as the detector would leave it)
+    const prints = batch.map((article) => fingerprint(article));
+    const articleIds = keys.map((key) => ids.get(key)!);
+    await db.query(
+      `INSERT INTO "ArticleFingerprint" ("articleId", "signature", "shingles", "titleWords")
+       SELECT i, s::int[], n, w::text[] FROM unnest($1::int[], $2::text[], $3::int[], $4::text[]) AS x(i, s, n, w)`,
+      [
+        articleIds,
+        prints.map((print) => `{${print.signature.join(',')}}`),
+        prints.map((print) => print.shingles),
+        // letters and digits only (words()), quoted so that a word such as "null" stays a word
+        prints.map((print) => `{${print.titleWords.map((word) => `"${word}"`).join(',')}}`),
+      ],
+    );
+    const bands: [number[], string[], number[]] = [[], [], []];
+    prints.forEach((print, index) => {
+      for (const bucket of print.buckets) {
+        bands[0].push(bucket);
+        bands[1].push(batch[index]!.publishedAt.toISOString());
+        bands[2].push(articleIds[index]!);
+      }
+    });
+    await db.query(
+      'INSERT INTO "ArticleBand" ("bucket", "publishedAt", "articleId") SELECT * FROM unnest($1::int[], $2::timestamptz[], $3::int[])',
+      bands,
+    );
     done += batch.length;
     progress(done);
   };
@@ -106,6 +141,10 @@ export async function loadDataset(clients: SqlClient[], data: Dataset, options: 
     }),
   );
   for (const index of gin.rows) await db.query(index.indexdef);
+  await db.query(
+    'ALTER TABLE "ArticleBand" ADD CONSTRAINT "ArticleBand_pkey" PRIMARY KEY ("bucket", "publishedAt", "articleId")',
+  );
+  for (const index of bandIndexes.rows) if (index.indexname !== 'ArticleBand_pkey') await db.query(index.indexdef);
 
   await db.query(`UPDATE "Author" a SET "articleCount" = c.n
     FROM (SELECT "authorId", count(*)::int AS n FROM "ArticleAuthor" GROUP BY 1) c WHERE a."id" = c."authorId"`);
