@@ -74,7 +74,8 @@ CREATE TRIGGER "Article_new_story" BEFORE INSERT ON "Article" FOR EACH ROW EXECU
 CREATE FUNCTION "newsgraph_refresh_stories"("ids" int[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   IF "ids" IS NULL OR cardinality("ids") = 0 THEN RETURN; END IF;
-  PERFORM 1 FROM "Story" WHERE "id" = ANY("ids") ORDER BY "id" FOR UPDATE;
+  -- NO KEY UPDATE: the foreign key checks of the articles joining a story hold KEY SHARE on it
+  PERFORM 1 FROM "Story" WHERE "id" = ANY("ids") ORDER BY "id" FOR NO KEY UPDATE;
   DELETE FROM "Story" s WHERE s."id" = ANY("ids")
     AND NOT EXISTS (SELECT 1 FROM "Article" a WHERE a."storyId" = s."id");
   UPDATE "Story" s SET
