@@ -1,6 +1,27 @@
 import { expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
 import { backfillStories } from '../src/resolvers/stories/backfill.ts';
+import { graphql } from './gql/index.ts';
+import { execute } from './support/api.ts';
+import { callers } from './support/keys.ts';
+
+const Edit = graphql(`
+  mutation BackfillEdit($input: UpdateArticleInput!) {
+    updateArticle(input: $input) {
+      __typename
+    }
+  }
+`);
+
+const Remove = graphql(`
+  mutation BackfillRemove($input: DeleteArticleInput!) {
+    deleteArticle(input: $input) {
+      __typename
+    }
+  }
+`);
+
+const globalId = (type: string, id: number) => Buffer.from(`${type}:${id}`).toString('base64');
 
 /** Articles loaded with plain SQL (no fingerprint): each a story of its own until the backfill reads them. */
 it('backfills stories oldest first, and goes on where an interrupted run stopped', async () => {
@@ -53,3 +74,52 @@ it('backfills stories oldest first, and goes on where an interrupted run stopped
   // a second full run has nothing to read
   expect((await backfillStories(prisma)).articles).toBe(0);
 });
+
+it('runs beside editors editing and deleting the articles it has yet to read', async () => {
+  const { editor, admin } = await callers();
+  const body = (i: number) => Array.from({ length: 60 }, (_, w) => `side${i % 40}w${w}`).join(' ');
+  await prisma.article.createMany({
+    data: Array.from({ length: 240 }, (_, i) => ({
+      title: `Beside ${i}`,
+      url: `https://beside.example/${i}`,
+      urlKey: `https://beside.example/${i}`,
+      source: `Paper ${i % 6}`,
+      publishedAt: new Date(Date.UTC(2026, 5, 1, i % 24)),
+      priority: 3,
+      body: body(i),
+    })),
+  });
+  // the articles the backfill reads first (oldest), so the edits meet its transactions
+  const ids = (
+    await prisma.article.findMany({
+      where: { url: { startsWith: 'https://beside.example/' } },
+      orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }],
+      select: { id: true },
+    })
+  ).map((row) => row.id);
+  const running = backfillStories(prisma, { batchSize: 40 });
+  const edits = Promise.all(
+    ids.slice(0, 60).map(async (id, n) => {
+      const answer =
+        n % 3 === 0
+          ? await execute(Remove, { input: { id: globalId('Article', id) } }, admin)
+          : await execute(
+              Edit,
+              { input: { id: globalId('Article', id), expectedVersion: 1, body: `${body(n)} edited` } },
+              editor,
+            );
+      expect(answer.status, JSON.stringify(answer)).toBe(200);
+      return answer.data;
+    }),
+  );
+  const [result, answers] = await Promise.all([running, edits]);
+  expect(answers.every((answer) => answer && !JSON.stringify(answer).includes('Error'))).toBe(true);
+  expect(result.articles).toBeGreaterThan(0);
+  // every article left has been read, by the backfill or by its editor's write
+  const left = await prisma.article.count({ where: { url: { startsWith: 'https://beside.example/' } } });
+  expect(left).toBe(240 - 20);
+  expect(
+    await prisma.articleFingerprint.count({ where: { article: { url: { startsWith: 'https://beside.example/' } } } }),
+  ).toBe(left);
+  expect(await prisma.story.count({ where: { articles: { none: {} } } })).toBe(0);
+}, 120_000);

@@ -239,6 +239,24 @@ const Delete = graphql(`
   }
 `);
 
+const Upsert = graphql(`
+  mutation StoryUpsert($input: CreateArticleInput!) {
+    upsertArticle(input: $input) {
+      __typename
+      ... on UpsertArticleSuccess {
+        created
+        article {
+          id
+          story {
+            id
+            articleCount
+          }
+        }
+      }
+    }
+  }
+`);
+
 const StoryFacets = graphql(`
   query StoryFacets($filter: ArticleFilter) {
     articleFacets(filter: $filter, collapse: STORY) {
@@ -339,6 +357,37 @@ describe('story detection on writes', () => {
     expect(late.story.id).not.toBe(first.story.id);
   });
 
+  it('never grows a story past the window by a chain of copies', async () => {
+    const body = wire('chain').join('\n\n');
+    const at = (hours: number) => new Date(Date.UTC(2026, 1, 1) + hours * 3_600_000).toISOString();
+    const first = await file({ title: 'Chain 0', body, publishedAt: at(0), tag: 'ch' });
+    const second = await file({ title: 'Chain 60', body, publishedAt: at(60), tag: 'ch' });
+    const third = await file({ title: 'Chain 120', body, publishedAt: at(120), tag: 'ch' });
+    expect(second.story.id).toBe(first.story.id);
+    // within 72 hours of the second, but the story would span 120
+    expect(third.story.id).not.toBe(first.story.id);
+  });
+
+  it('files the same URL again without leaving an empty story behind', async () => {
+    const input = {
+      title: 'Upserted twice',
+      url: 'https://stories.example/upsert/1',
+      source: 'Upsert Times',
+      publishedAt: '2026-03-02T00:00:00Z',
+      priority: 3,
+      body: wire('up').join('\n\n'),
+    };
+    const first = await execute(Upsert, { input }, as.editor);
+    const before = await prisma.story.count();
+    for (const body of [input.body, `${input.body} More.`]) {
+      const again = await execute(Upsert, { input: { ...input, body } }, as.editor);
+      expect(again.data?.upsertArticle).toMatchObject({ created: false, article: { story: { articleCount: 1 } } });
+    }
+    expect(first.data?.upsertArticle).toMatchObject({ created: true });
+    expect(await prisma.story.count()).toBe(before);
+    expect(await prisma.story.count({ where: { articles: { none: {} } } })).toBe(0);
+  });
+
   it('groups short texts (no body) by title, and needs three title words', async () => {
     const a = await file({ title: 'Reserve Bank holds cash rate at 4.1 per cent', tag: 's' });
     const b = await file({ title: 'RESERVE BANK HOLDS CASH RATE AT 4.1 PER CENT!', tag: 's' });
@@ -430,6 +479,14 @@ describe('editor corrections', () => {
     const after = edit.data?.updateArticle;
     if (after?.__typename !== 'UpdateArticleSuccess') throw new Error(JSON.stringify(edit));
     expect(after.article.story.id).toBe(done.article.story.id);
+    // the article left behind, edited, does not follow the detached one either
+    const left = (await execute(StoryOf, { id: original.id })).data!.article!;
+    const leftEdit = await execute(
+      Update,
+      { input: { id: original.id, expectedVersion: left.version, body: `${paragraphs.join('\n\n')}\n\nCorrected.` } },
+      as.editor,
+    );
+    expect(leftEdit.data?.updateArticle).toMatchObject({ article: { story: { id: original.story.id } } });
     // a new copy filed later joins one of them, and the detached one stays alone
     const third = await file({ title: 'Detach three', body: paragraphs.join('\n\n'), tag: 'dt' });
     expect([original.story.id, done.article.story.id]).toContain(third.story.id);
@@ -643,6 +700,66 @@ describe('collapsed lists', () => {
 });
 
 describe.skipIf(!serverUrl)('concurrent copies (PostgreSQL server)', () => {
+  it('a copy whose matching story is deleted while it is filed joins where that article went', async () => {
+    const body = wire('gone').join('\n\n');
+    const original = await file({ title: 'Gone original', body, tag: 'gone1' });
+    const other = await file({ title: 'Gone target', body: wire('gt').join('\n\n'), tag: 'gone2' });
+    // another writer moves the original away, emptying (and so deleting) its story, and commits late
+    const moving = prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE "Article" SET "storyId" = ${dbId(other.story.id)} WHERE "id" = ${dbId(original.id)}`;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const copy = await file({ title: 'Gone copy', body, tag: 'gone3' });
+    await moving;
+    expect(copy.story.id).toBe(other.story.id);
+    expect(copy.story.articleCount).toBe(3);
+  });
+
+  it('copies filed while their story is merged away join the merged story, never a 500', async () => {
+    for (let round = 0; round < 8; round++) {
+      const body = wire(`mr${round}`).join('\n\n');
+      const source = await file({ title: `Merge race ${round}`, body, tag: `mr${round}` });
+      const target = await file({
+        title: `Merge race target ${round}`,
+        body: wire(`mt${round}`).join('\n\n'),
+        tag: `mt${round}`,
+      });
+      const [merged, ...copies] = await Promise.all([
+        execute(
+          Merge,
+          { input: { sourceIds: [source.story.id], targetId: target.story.id, expectedVersion: target.story.version } },
+          as.editor,
+        ),
+        ...Array.from({ length: 5 }, (_, i) =>
+          execute(
+            Create,
+            {
+              input: {
+                title: `Merge race copy ${round}.${i}`,
+                url: `https://stories.example/mr/${round}/${i}`,
+                source: 'Race Times',
+                publishedAt: '2026-03-02T00:00:00Z',
+                priority: 3,
+                body,
+                topics: [{ name: `mr${round}-${i}` }],
+              },
+            },
+            as.editor,
+          ),
+        ),
+      ]);
+      expect(merged.status).toBe(200);
+      expect(merged.data?.mergeStories.__typename).toBe('MergeStoriesSuccess');
+      for (const copy of copies)
+        expect(copy.data?.createArticle.__typename, JSON.stringify(copy)).toBe('CreateArticleSuccess');
+      // all in the merged story, counted
+      const story = (await execute(StoryOf, { id: source.id })).data!.article!.story;
+      expect(story).toMatchObject({ id: target.story.id, articleCount: 7 });
+    }
+    expect(await prisma.story.count({ where: { articles: { none: {} } } })).toBe(0);
+  });
+
   it('copies of one new story filed at once make one story', async () => {
     for (let round = 0; round < 5; round++) {
       const body = wire(`cc${round}`).join('\n\n');

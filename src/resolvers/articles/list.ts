@@ -87,7 +87,10 @@ export function listArticles(db: Db, args: ArticleListArgs, selection: ArticleSe
       terms,
       window,
       filter: condition,
-      extra: representative({ terms, filter: condition }),
+      collapse: {
+        group: Prisma.sql`a."storyId"`,
+        keep: (row) => representative({ terms, filter: condition }, row),
+      },
       countWanted: false,
       load: (ids) => db.article.findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),
     });
@@ -135,9 +138,16 @@ export async function searchArticles(
     terms,
     window,
     filter,
-    extra:
+    collapse:
       args.collapse === 'STORY'
-        ? representative({ terms, filter, matches: search.matchesOf, rank: search.rankOf })
+        ? {
+            group: Prisma.sql`a."storyId"`,
+            keep: (row) =>
+              representative(
+                { terms, filter, matches: search.matchesOf, rank: search.rankOf, joins: search.queryJoin },
+                row,
+              ),
+          }
         : undefined,
     countWanted: options.countWanted,
     load: (ids) => db.article.findMany({ ...selectWithKeys(selection, []), where: { id: { in: ids } } }),

@@ -52,7 +52,9 @@ export interface ArticleSearch {
   where: Sql;
   rank: Sql;
   tiers: RankTier[];
-  /** The match of another row `alias` of "Article" in the same statement (for collapsed lists). */
+  /** The query as a FROM item named `query`, for `matchesOf` and `rankOf` in another statement part. */
+  queryJoin: Sql;
+  /** The match of another row `alias` of "Article" (for collapsed lists), with `queryJoin`. */
   matchesOf: (alias: string) => Sql;
   /** The rank of another row `alias`, tiers included: what the ranked list orders `a` by. */
   rankOf: (alias: string) => Sql;
@@ -104,6 +106,7 @@ export function articleSearch(text: string): ArticleSearch {
       // (`-word`, a '!' in the tsquery's text) a part's match is the article's
       impliesMatch: Prisma.sql`strpos(query::text, '!') = 0`,
     })),
+    queryJoin: Prisma.sql`CROSS JOIN ${tsQuery(text)} AS query`,
     matchesOf: (alias) => Prisma.raw(`${alias}."searchVector" @@ query`),
     rankOf: (alias) =>
       Prisma.raw(

@@ -5,6 +5,7 @@ import { toConnection, type Connection, type KeyValue, type PageWindow, type Sor
 import { readingOrder, windowCondition } from './keyset.ts';
 import { toPrismaWhere, type Where } from './prismaWhere.ts';
 import { toSql, type SqlScope } from './sqlWhere.ts';
+import type { ListedRow } from '../stories/collapse.ts';
 
 /**
  * Reading one page of a list, by either backend: `prismaPage` when Prisma can order the rows
@@ -88,6 +89,12 @@ export interface SqlPageSpec {
    * from an index and a count would force reading everything.
    */
   withTotal: boolean;
+  /**
+   * One row per group (a collapsed list): `group` is the row's group (its story), and only rows
+   * for which `keep` holds are listed, tested on the rows in reading order as the page is filled
+   * (after the sort, before the limit), so only the rows read are tested.
+   */
+  collapse?: { group: Sql; keep: (row: ListedRow) => Sql };
 }
 
 /** The ids and sort keys (the cursor's values, id last) of a page, and the total when counted. */
@@ -112,15 +119,28 @@ export async function sqlPage(db: Db, spec: SqlPageSpec): Promise<SqlPage> {
   const order = readingOrder(terms, window).map(({ index, direction }) =>
     Prisma.raw(`s."${index == null ? 'id' : `k${index}`}" ${direction}`),
   );
-  const rows = await db.$queryRaw<Record<string, unknown>[]>`
+  const group = spec.collapse ? [Prisma.sql`${spec.collapse.group} AS "group"`] : [];
+  const page = Prisma.sql`
     SELECT s.* FROM (
-      SELECT ${Prisma.join([Prisma.sql`${spec.id} AS "id"`, ...keys, ...total])}
+      SELECT ${Prisma.join([Prisma.sql`${spec.id} AS "id"`, ...keys, ...total, ...group])}
       FROM ${spec.from}
       WHERE ${spec.where}
     ) s
     WHERE ${toSql(windowCondition(terms, window, keyName), KEYS)}
-    ORDER BY ${Prisma.join(order)}
-    LIMIT ${window.take}`;
+    ORDER BY ${Prisma.join(order)}`;
+  const rows = spec.collapse
+    ? // the sorted rows, then the test on each as the limit pulls them (OFFSET 0 keeps the
+      // planner from testing every row before the sort)
+      await db.$queryRaw<Record<string, unknown>[]>`
+        SELECT s.* FROM (${page} OFFSET 0) s
+        WHERE ${spec.collapse.keep({
+          key: (index) => Prisma.raw(`s."k${index}"`),
+          id: Prisma.raw('s."id"'),
+          story: Prisma.raw('s."group"'),
+        })}
+        ORDER BY ${Prisma.join(order)}
+        LIMIT ${window.take}`
+    : await db.$queryRaw<Record<string, unknown>[]>`${page} LIMIT ${window.take}`;
   return {
     rows: rows.map((row) => ({
       id: row.id as number,
@@ -130,11 +150,17 @@ export async function sqlPage(db: Db, spec: SqlPageSpec): Promise<SqlPage> {
   };
 }
 
-/** Number of rows matching, counting at most `cap + 1` of them when a cap is given. */
-export async function sqlCount(db: Db, from: Sql, where: Sql, cap?: number): Promise<number> {
+/**
+ * Number of rows matching, counting at most `cap + 1` of them when a cap is given; with `group`,
+ * the number of distinct groups (stories) they fall in.
+ */
+export async function sqlCount(db: Db, from: Sql, where: Sql, cap?: number, group?: Sql): Promise<number> {
   const limit = cap != null ? Prisma.sql`LIMIT ${cap + 1}` : Prisma.empty;
-  const [row] = await db.$queryRaw<{ count: number }[]>`
-    SELECT count(*)::int AS "count" FROM (SELECT 1 FROM ${from} WHERE ${where} ${limit}) s`;
+  const [row] = group
+    ? await db.$queryRaw<{ count: number }[]>`
+        SELECT count(*)::int AS "count" FROM (SELECT DISTINCT ${group} FROM ${from} WHERE ${where} ${limit}) s`
+    : await db.$queryRaw<{ count: number }[]>`
+        SELECT count(*)::int AS "count" FROM (SELECT 1 FROM ${from} WHERE ${where} ${limit}) s`;
   return row!.count;
 }
 

@@ -4,7 +4,7 @@ import { toConnection, type Connection, type KeyValue, type PageWindow, type Sor
 import { readingOrder } from './keyset.ts';
 import { RELEVANCE_COLUMN } from './order.ts';
 import { isAlways, type Condition } from './condition.ts';
-import { sqlCount, sqlPage } from './page.ts';
+import { sqlCount, sqlPage, type SqlPageSpec } from './page.ts';
 import { and, tableScope, toSql } from './sqlWhere.ts';
 
 /**
@@ -46,8 +46,8 @@ export interface RankedPageSpec {
   matches: Sql;
   /** The filter the matches must also meet, on the listed table. */
   filter: Condition;
-  /** A further row condition every part and the count apply (a collapsed list's representative). */
-  extra?: Sql;
+  /** One row per story (a collapsed list): its group and which rows to keep (sqlPage). */
+  collapse?: SqlPageSpec['collapse'];
   /** Alias of the listed table in `from`. */
   alias: string;
   /** The relevance of a match (float8), for RELEVANCE terms. */
@@ -72,10 +72,7 @@ export interface RankedPageSpec {
  * every match was ranked), one to load the rows.
  */
 export async function rankedPage<Row extends { id: number }>(db: Db, spec: RankedPageSpec): Promise<Connection<Row>> {
-  const filter = [
-    ...(isAlways(spec.filter) ? [] : [toSql(spec.filter, tableScope(spec.alias))]),
-    ...(spec.extra ? [spec.extra] : []),
-  ];
+  const filter = isAlways(spec.filter) ? [] : [toSql(spec.filter, tableScope(spec.alias))];
   const where = and([spec.matches, ...filter]);
   const pageOf = (rank: Sql, part: Sql, take: number, withTotal: boolean) =>
     sqlPage(db, {
@@ -87,7 +84,9 @@ export async function rankedPage<Row extends { id: number }>(db: Db, spec: Ranke
         expression: term.column === RELEVANCE_COLUMN ? rank : Prisma.raw(`${spec.alias}."${term.column}"`),
       })),
       window: { ...spec.window, take },
-      withTotal,
+      // a collapsed list counts stories, not the matches a window count would
+      withTotal: withTotal && !spec.collapse,
+      collapse: spec.collapse,
     });
   const tiers = spec.tiers ?? [];
   let page: { rows: { id: number; keys: KeyValue[] }[]; total: number | null };
@@ -143,8 +142,14 @@ export async function rankedPage<Row extends { id: number }>(db: Db, spec: Ranke
   const keys = new Map<number, KeyValue[]>(rows.map((row) => [row.id, row.keys]));
   const nodes = rows.map((row) => byId.get(row.id)!);
   const knownTotal = page.total ?? (page.rows.length === 0 && !spec.window.after && !spec.window.before ? 0 : null);
-  return toConnection(nodes, spec.terms, spec.window, (cap) => sqlCount(db, spec.from, where, cap), {
-    keysOf: (node) => keys.get(node.id)!,
-    total: knownTotal,
-  });
+  return toConnection(
+    nodes,
+    spec.terms,
+    spec.window,
+    (cap) => sqlCount(db, spec.from, where, cap, spec.collapse?.group),
+    {
+      keysOf: (node) => keys.get(node.id)!,
+      total: knownTotal,
+    },
+  );
 }

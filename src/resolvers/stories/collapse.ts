@@ -20,39 +20,53 @@ export interface CollapseSpec {
   filter: Condition;
   /** The search match of a row (e.g. `b."searchVector" @@ query`), or none. */
   matches?: (alias: string) => Sql;
+  /** What `matches` and `rank` refer to besides the row, e.g. `CROSS JOIN websearch_to_tsquery(...) AS query`. */
+  joins?: Sql;
   /** The relevance of a row, for RELEVANCE terms. */
   rank?: (alias: string) => Sql;
 }
 
-/** `earlier` comes before `later` in the terms' order (then by id, in the last term's direction). */
-function precedes(spec: CollapseSpec, earlier: string, later: string): Sql {
-  const value = (alias: string, column: string) =>
+/** Where a listed row's sort keys are, outside the statement that computed them. */
+export interface ListedRow {
+  /** The i-th sort key (the term's value, the rank for RELEVANCE). */
+  key: (index: number) => Sql;
+  id: Sql;
+  story: Sql;
+}
+
+/** Member `alias` comes before the listed row in the terms' order (then by id, in the last term's direction). */
+function precedes(spec: CollapseSpec, alias: string, row: ListedRow): Sql {
+  const value = (column: string) =>
     column === RELEVANCE_COLUMN ? spec.rank!(alias) : Prisma.raw(`${alias}."${column}"`);
   const keys = [
-    ...spec.terms.map((term) => ({ column: term.column, direction: term.direction })),
-    { column: 'id', direction: tieBreakDirection(spec.terms) },
+    ...spec.terms.map((term, index) => ({
+      mine: value(term.column),
+      theirs: row.key(index),
+      direction: term.direction,
+    })),
+    { mine: Prisma.raw(`${alias}."id"`), theirs: row.id, direction: tieBreakDirection(spec.terms) },
   ];
   return or(
     keys.map((key, index) =>
       and([
-        ...keys
-          .slice(0, index)
-          .map((prior) => Prisma.sql`${value(earlier, prior.column)} = ${value(later, prior.column)}`),
-        Prisma.sql`${value(earlier, key.column)} ${Prisma.raw(key.direction === 'DESC' ? '>' : '<')} ${value(later, key.column)}`,
+        ...keys.slice(0, index).map((prior) => Prisma.sql`${prior.mine} = ${prior.theirs}`),
+        Prisma.sql`${key.mine} ${Prisma.raw(key.direction === 'DESC' ? '>' : '<')} ${key.theirs}`,
       ]),
     ),
   );
 }
 
 /**
- * The condition that row `a` is its story's representative: no other member of its story that
- * matches (filter and search) comes before it. Through the (storyId, publishedAt, id) index.
+ * The condition that a listed row is its story's representative: no other member of its story
+ * that matches (filter and search) comes before it. Tested on the page's rows as they are read
+ * in order (sqlPage), through the (storyId, publishedAt, id) index, so a page tests its own rows
+ * and the members they meet, not every match against every other.
  */
-export function representative(spec: CollapseSpec, alias = 'a'): Sql {
+export function representative(spec: CollapseSpec, row: ListedRow): Sql {
   const other = 'b';
   const filter = isAlways(spec.filter) ? [] : [toSql(spec.filter, tableScope(other))];
   const matches = spec.matches ? [spec.matches(other)] : [];
-  return Prisma.sql`NOT EXISTS (SELECT 1 FROM "Article" ${Prisma.raw(other)}
-    WHERE ${Prisma.raw(`${other}."storyId" = ${alias}."storyId" AND ${other}."id" <> ${alias}."id"`)}
-      AND ${and([...matches, ...filter, precedes(spec, other, alias)])})`;
+  return Prisma.sql`NOT EXISTS (SELECT 1 FROM "Article" ${Prisma.raw(other)} ${spec.joins ?? Prisma.empty}
+    WHERE ${Prisma.raw(`${other}."storyId"`)} = ${row.story} AND ${Prisma.raw(`${other}."id"`)} <> ${row.id}
+      AND ${and([...matches, ...filter, precedes(spec, other, row)])})`;
 }

@@ -1,6 +1,6 @@
 import { config } from '../../config.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import type { Tx } from '../writing/transaction.ts';
+import { RetryTransaction, type Tx } from '../writing/transaction.ts';
 import {
   fingerprint,
   storySimilarity,
@@ -22,8 +22,12 @@ import {
  *    (so the lookup costs the same at 10k articles as at 1M), with their fingerprints.
  * 4. The most similar candidate (storySimilarity) names the story: the article stays in its story
  *    when any member of it still matches, else it joins the best match's story, else it is a story
- *    of its own (a new one when it shared its story with others). An article an editor placed
- *    (`storyPinned`) never moves; its fingerprint is still kept, so copies can find it.
+ *    of its own (a new one when it shared its story with others). A candidate of another story
+ *    counts only while that story's span, this article included, stays within the window (so
+ *    copies a day apart do not chain a story past it), and not when an editor detached either
+ *    from the other's story (`detachedFrom`). An article an editor placed (`storyPinned`) never
+ *    moves; its fingerprint is still kept, so copies can find it. The story joined is held (KEY
+ *    SHARE) first; gone meanwhile (merged away), the write runs again (RetryTransaction).
  * 5. Its fingerprint and buckets are stored (ArticleFingerprint, ArticleBand).
  */
 
@@ -46,6 +50,9 @@ export function storySettings(): StorySettings {
 interface Candidate extends Omit<Fingerprint, 'buckets'> {
   articleId: number;
   storyId: number;
+  detachedFrom: number | null;
+  firstPublishedAt: Date;
+  lastPublishedAt: Date;
 }
 
 /** Where the detector put an article. */
@@ -67,13 +74,20 @@ export async function detectStory(
   text?: ArticleText & { publishedAt: Date },
 ): Promise<Placement> {
   const [row] = await tx.$queryRaw<
-    (Partial<ArticleText> & { publishedAt: Date; storyId: number; storyPinned: boolean; others: boolean })[]
+    (Partial<ArticleText> & {
+      publishedAt: Date;
+      storyId: number;
+      storyPinned: boolean;
+      detachedFrom: number | null;
+      others: boolean;
+    })[]
   >`
-    SELECT a."publishedAt", a."storyId", a."storyPinned",
+    SELECT a."publishedAt", a."storyId", a."storyPinned", a."detachedFrom",
            EXISTS (SELECT 1 FROM "Article" o WHERE o."storyId" = a."storyId" AND o."id" <> a."id") AS "others"
            ${text ? Prisma.empty : Prisma.sql`, a."title", a."body"`}
     FROM "Article" a WHERE a."id" = ${articleId}`;
-  if (!row) throw new Error(`detectStory: article ${articleId} is not there`);
+  // deleted since the caller looked: nothing to place
+  if (!row) throw new RetryTransaction();
   const own = fingerprint(text ?? (row as ArticleText));
   const publishedAt = text?.publishedAt ?? row.publishedAt;
   await tx.$executeRaw`
@@ -82,7 +96,8 @@ export async function detectStory(
   const from = new Date(publishedAt.getTime() - windowMs);
   const to = new Date(publishedAt.getTime() + windowMs);
   const candidates = await tx.$queryRaw<Candidate[]>`
-    SELECT f."articleId", f."signature", f."shingles", f."titleWords", a."storyId"
+    SELECT f."articleId", f."signature", f."shingles", f."titleWords", a."storyId", a."detachedFrom",
+           s."firstPublishedAt", s."lastPublishedAt"
     FROM (
       SELECT DISTINCT c."articleId" FROM unnest(${own.buckets}::int[]) AS b
       CROSS JOIN LATERAL (
@@ -92,11 +107,22 @@ export async function detectStory(
       ) c
     ) m
     JOIN "ArticleFingerprint" f ON f."articleId" = m."articleId"
-    JOIN "Article" a ON a."id" = m."articleId"`;
+    JOIN "Article" a ON a."id" = m."articleId"
+    JOIN "Story" s ON s."id" = a."storyId"`;
   let best: Candidate | undefined;
   let bestScore = 0;
   let staysWith = false;
+  const at = publishedAt.getTime();
   for (const candidate of candidates) {
+    // an editor separated the candidate from this article's story: never join them again
+    if (candidate.detachedFrom === row.storyId || row.detachedFrom === candidate.storyId) continue;
+    // another story only while its span, this article included, stays within the window (no
+    // chain of copies a day apart growing a story past it)
+    if (
+      candidate.storyId !== row.storyId &&
+      Math.max(candidate.lastPublishedAt.getTime(), at) - Math.min(candidate.firstPublishedAt.getTime(), at) > windowMs
+    )
+      continue;
     const score = storySimilarity(own, candidate, settings);
     if (score <= 0) continue;
     if (candidate.storyId === row.storyId) staysWith = true;
@@ -108,8 +134,14 @@ export async function detectStory(
   let storyId = row.storyId;
   let moved = false;
   if (!row.storyPinned && !staysWith) {
-    if (best) storyId = best.storyId;
-    else if (row.others) {
+    if (best) {
+      // the story may have been merged away or emptied since the candidates were read: it is
+      // held (KEY SHARE, as the foreign key would) before the move, or the write runs again
+      const [held] = await tx.$queryRaw<{ id: number }[]>`
+        SELECT "id" FROM "Story" WHERE "id" = ${best.storyId} FOR KEY SHARE`;
+      if (!held) throw new RetryTransaction();
+      storyId = best.storyId;
+    } else if (row.others) {
       const [story] = await tx.$queryRaw<{ id: number }[]>`INSERT INTO "Story" DEFAULT VALUES RETURNING "id"`;
       storyId = story!.id;
     }

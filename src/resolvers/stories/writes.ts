@@ -44,7 +44,8 @@ async function members(tx: Tx, storyIds: readonly number[]): Promise<number[]> {
 
 /**
  * Moves every article of the `sourceIds` stories into `targetId` and pins all the target's
- * members, if the target is still at `expectedVersion`; the sources, left empty, are deleted.
+ * members (forgetting any story they were detached from: the editor has grouped them now), if the
+ * target is still at `expectedVersion`; the sources, left empty, are deleted.
  * ValidationError (REQUIRED, TOO_MANY, IS_TARGET, DUPLICATE, OUT_OF_RANGE), NotFoundError for a
  * story that is gone, VersionConflictError. Returns the target's id.
  */
@@ -81,16 +82,18 @@ export async function mergeStories(
     const now = await members(tx, stories);
     if (now.length !== before.length || now.some((id, i) => id !== before[i])) throw new RetryTransaction();
     await tx.$executeRaw`
-      UPDATE "Article" SET "storyId" = ${target}, "storyPinned" = true, "version" = "version" + 1,
-             "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
-      WHERE "storyId" = ANY(${stories}::int[]) AND ("storyId" <> ${target} OR NOT "storyPinned")`;
+      UPDATE "Article" SET "storyId" = ${target}, "storyPinned" = true, "detachedFrom" = NULL,
+             "version" = "version" + 1, "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
+      WHERE "storyId" = ANY(${stories}::int[])
+        AND ("storyId" <> ${target} OR NOT "storyPinned" OR "detachedFrom" IS NOT NULL)`;
     return { id: target };
   });
 }
 
 /**
  * Takes an article out of its story into a story of its own, and pins it there, if it is still at
- * `expectedVersion`. An article alone in its story is only pinned. NotFoundError,
+ * `expectedVersion`; it remembers the story it left (`detachedFrom`), whose articles the detector
+ * then never puts with it. An article alone in its story is only pinned. NotFoundError,
  * VersionConflictError (the article's), ValidationError (OUT_OF_RANGE). Returns the article's id.
  */
 export async function detachArticle(
@@ -117,8 +120,9 @@ export async function detachArticle(
         ? article.storyId
         : (await tx.$queryRaw<{ id: number }[]>`INSERT INTO "Story" DEFAULT VALUES RETURNING "id"`)[0]!.id;
     await tx.$executeRaw`
-      UPDATE "Article" SET "storyId" = ${storyId}, "storyPinned" = true, "version" = "version" + 1,
-             "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
+      UPDATE "Article" SET "storyId" = ${storyId}, "storyPinned" = true,
+             "detachedFrom" = COALESCE(${others!.n === 0 ? null : article.storyId}::int, "detachedFrom"),
+             "version" = "version" + 1, "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
       WHERE "id" = ${id}`;
     return { id };
   });
