@@ -19,8 +19,8 @@ import xxhash from 'xxhash-wasm';
  *
  * Shingles are hashed with xxHash32 (xxhash-wasm); the i-th hash function is MurmurHash3's
  * 32-bit finalizer (fmix32) of that hash XOR a fixed per-function seed. Every constant here is
- * part of the stored data: changing one means recomputing every fingerprint
- * (`npm run stories:backfill -- --all`).
+ * part of the stored data: changing one means recomputing every fingerprint (empty
+ * ArticleFingerprint and ArticleBand, then `npm run stories:backfill`).
  */
 
 /** Words per shingle. */
