@@ -256,6 +256,19 @@ function sentence(random: Random, subject: string): string {
   return `${random.pick(openers)} ${subject} ${random.pick(closers)}`;
 }
 
+const DATELINE_CITIES = ['SYDNEY', 'MELBOURNE', 'CANBERRA', 'BRISBANE', 'PERTH', 'WASHINGTON', 'LONDON', 'SINGAPORE'];
+
+/** The opening line of the n-th generated article (no randomness: the dataset stays as it was). */
+function dateline(n: number, publishedAt: Date, source: string, title: string): string {
+  const day = publishedAt.toLocaleDateString('en-AU', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  });
+  return `${DATELINE_CITIES[n % DATELINE_CITIES.length]}, ${day} (${source}): ${title}. Demo article ${n + 1}, written for Newsgraph.`;
+}
+
 /** One demo article as generated: authors in byline order and topics by name. */
 export interface DemoArticle {
   title: string;
@@ -406,7 +419,9 @@ export function demoArticles(seed = DEMO_SEED): { authors: string[]; articles: D
       isAustralian: AUSTRALIAN.has(source) ? random.next() < 0.85 : random.next() < 0.15,
       description: sentence(random, subject),
       summary: paragraphs.slice(0, 2).join(' '),
-      body: paragraphs.join('\n\n'),
+      // a dateline of its own: the generated sentences repeat across articles on one subject,
+      // and without it two such articles a day apart read as copies of one story
+      body: [dateline(articles.length, publishedAt, source, title), ...paragraphs].join('\n\n'),
       authors: random.sample(authors, random.int(1, 4)),
       topics: random.sample(TOPIC_NAMES, random.int(1, 8)),
     });
