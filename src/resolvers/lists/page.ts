@@ -5,7 +5,6 @@ import { toConnection, type Connection, type KeyValue, type PageWindow, type Sor
 import { readingOrder, windowCondition } from './keyset.ts';
 import { toPrismaWhere, type Where } from './prismaWhere.ts';
 import { toSql, type SqlScope } from './sqlWhere.ts';
-import type { ListedRow } from '../stories/collapse.ts';
 
 /**
  * Reading one page of a list, by either backend: `prismaPage` when Prisma can order the rows
@@ -72,6 +71,15 @@ export async function prismaPage<Row extends { id: number }>(
 /** A sort term with the SQL expression that computes it. */
 export interface SqlSortTerm extends SortTerm {
   expression: Sql;
+}
+
+/** Where a listed row's sort keys are, outside the statement part that computed them. */
+export interface ListedRow {
+  /** The i-th sort key (the term's value, the rank for RELEVANCE). */
+  key: (index: number) => Sql;
+  id: Sql;
+  /** The row's group (`SqlPageSpec.collapse.group`). */
+  story: Sql;
 }
 
 /** One page of a list ordered in SQL. */

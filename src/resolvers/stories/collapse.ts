@@ -2,6 +2,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { isAlways, type Condition } from '../lists/condition.ts';
 import type { SortTerm } from '../lists/connection.ts';
 import { tieBreakDirection } from '../lists/keyset.ts';
+import type { ListedRow } from '../lists/page.ts';
 import { RELEVANCE_COLUMN } from '../lists/order.ts';
 import { and, or, tableScope, toSql } from '../lists/sqlWhere.ts';
 
@@ -24,14 +25,6 @@ export interface CollapseSpec {
   joins?: Sql;
   /** The relevance of a row, for RELEVANCE terms. */
   rank?: (alias: string) => Sql;
-}
-
-/** Where a listed row's sort keys are, outside the statement that computed them. */
-export interface ListedRow {
-  /** The i-th sort key (the term's value, the rank for RELEVANCE). */
-  key: (index: number) => Sql;
-  id: Sql;
-  story: Sql;
 }
 
 /** Member `alias` comes before the listed row in the terms' order (then by id, in the last term's direction). */
