@@ -368,6 +368,23 @@ describe('story detection on writes', () => {
     expect(third.story.id).not.toBe(first.story.id);
   });
 
+  it('moves an article out of its story when a change of date would stretch the story past the window', async () => {
+    const body = wire('date').join('\n\n');
+    const a = await file({ title: 'Date A', body, publishedAt: '2026-06-01T00:00:00Z', tag: 'dd' });
+    await file({ title: 'Date B', body, publishedAt: '2026-06-03T22:00:00Z', tag: 'dd' });
+    const c = await file({ title: 'Date C', body, publishedAt: '2026-06-03T22:00:00Z', tag: 'dd' });
+    expect(c.story).toMatchObject({ id: a.story.id, articleCount: 3 });
+    const moved = await execute(
+      Update,
+      { input: { id: c.id, expectedVersion: c.version, publishedAt: '2026-06-06T20:00:00Z' } },
+      as.editor,
+    );
+    expect(moved.data?.updateArticle).toMatchObject({ article: { story: { articleCount: 1 } } });
+    const story = (await execute(StoryOf, { id: a.id })).data!.article!.story;
+    expect(story.articleCount).toBe(2);
+    expect(Date.parse(story.lastPublishedAt) - Date.parse(story.firstPublishedAt)).toBeLessThanOrEqual(72 * 3_600_000);
+  });
+
   it('files the same URL again without leaving an empty story behind', async () => {
     const input = {
       title: 'Upserted twice',
@@ -479,6 +496,10 @@ describe('editor corrections', () => {
     const after = edit.data?.updateArticle;
     if (after?.__typename !== 'UpdateArticleSuccess') throw new Error(JSON.stringify(edit));
     expect(after.article.story.id).toBe(done.article.story.id);
+    // a later copy joins one of them; the article left behind, edited, follows neither the
+    // detached article nor that copy into its story
+    const later = await file({ title: 'Detach later copy', body: paragraphs.join('\n\n'), tag: 'dt' });
+    expect([original.story.id, done.article.story.id]).toContain(later.story.id);
     // the article left behind, edited, does not follow the detached one either
     const left = (await execute(StoryOf, { id: original.id })).data!.article!;
     const leftEdit = await execute(
@@ -700,6 +721,39 @@ describe('collapsed lists', () => {
 });
 
 describe.skipIf(!serverUrl)('concurrent copies (PostgreSQL server)', () => {
+  it('two copies joining one story at once never stretch it past the window', async () => {
+    for (let round = 0; round < 6; round++) {
+      const [first, second] = [wire(`sa${round}`, 3), wire(`sb${round}`, 3)];
+      const at = (hours: number) => new Date(Date.UTC(2026, 7, 10) + hours * 3_600_000).toISOString();
+      const whole = await file({
+        title: `Span ${round}`,
+        body: [...first, ...second].join('\n\n'),
+        publishedAt: at(0),
+        tag: `sp${round}`,
+      });
+      const [later, earlier] = await Promise.all([
+        file({
+          title: `Harbour dredging resumes ${round}q`,
+          body: first.join('\n\n'),
+          publishedAt: at(60),
+          tag: `spl${round}`,
+        }),
+        file({
+          title: `Wheat exports climb ${round}z`,
+          body: second.join('\n\n'),
+          publishedAt: at(-60),
+          tag: `spe${round}`,
+        }),
+      ]);
+      for (const id of [whole.id, later.id, earlier.id]) {
+        const story = (await execute(StoryOf, { id })).data!.article!.story;
+        expect(Date.parse(story.lastPublishedAt) - Date.parse(story.firstPublishedAt)).toBeLessThanOrEqual(
+          72 * 3_600_000,
+        );
+      }
+    }
+  });
+
   it('a copy whose matching story is deleted while it is filed joins where that article went', async () => {
     const body = wire('gone').join('\n\n');
     const original = await file({ title: 'Gone original', body, tag: 'gone1' });

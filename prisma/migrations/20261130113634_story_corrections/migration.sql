@@ -5,11 +5,11 @@
 --    existing URL (every upsert of a filed story) left an empty story behind, whose `lead` a
 --    reader then could not resolve. A deferred constraint trigger deletes, at commit, every story
 --    inserted by the transaction that has no member by then.
--- 2. An editor's separation sticks: an article taken out of a story remembers which one, so the
---    detector never puts an article of that story into the detached article's (an edit of the
---    article left behind matched the detached one and followed it).
+-- 2. An editor's separation sticks: an article taken out of a story remembers the articles it
+--    was taken from, and the detector never puts any of them into its story (an edit of an
+--    article left behind matched the detached one, or a later copy of it, and followed it).
 
-ALTER TABLE "Article" ADD COLUMN "detachedFrom" INTEGER;
+ALTER TABLE "Article" ADD COLUMN "separatedFrom" INTEGER[] DEFAULT ARRAY[]::INTEGER[];
 
 DELETE FROM "Story" s WHERE NOT EXISTS (SELECT 1 FROM "Article" a WHERE a."storyId" = s."id");
 

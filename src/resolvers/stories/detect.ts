@@ -22,12 +22,13 @@ import {
  *    (so the lookup costs the same at 10k articles as at 1M), with their fingerprints.
  * 4. The most similar candidate (storySimilarity) names the story: the article stays in its story
  *    when any member of it still matches, else it joins the best match's story, else it is a story
- *    of its own (a new one when it shared its story with others). A candidate of another story
- *    counts only while that story's span, this article included, stays within the window (so
- *    copies a day apart do not chain a story past it), and not when an editor detached either
- *    from the other's story (`detachedFrom`). An article an editor placed (`storyPinned`) never
- *    moves; its fingerprint is still kept, so copies can find it. The story joined is held (KEY
- *    SHARE) first; gone meanwhile (merged away), the write runs again (RetryTransaction).
+ *    of its own (a new one when it shared its story with others). A story (its own included)
+ *    counts only while its span, this article included, stays within the window (so copies a
+ *    day apart, or a change of date, do not grow a story past it), and never one holding an
+ *    article an editor separated from this one (`separatedFrom`). An article an editor placed
+ *    (`storyPinned`) never moves; its fingerprint is still kept, so copies can find it. The story
+ *    joined is locked and read again first; gone meanwhile (merged away) or grown past the
+ *    window by another joiner, the write runs again (RetryTransaction).
  * 5. Its fingerprint and buckets are stored (ArticleFingerprint, ArticleBand).
  */
 
@@ -50,7 +51,8 @@ export function storySettings(): StorySettings {
 interface Candidate extends Omit<Fingerprint, 'buckets'> {
   articleId: number;
   storyId: number;
-  detachedFrom: number | null;
+  /** A member of the candidate's story was separated from this article by an editor. */
+  separated: boolean;
   firstPublishedAt: Date;
   lastPublishedAt: Date;
 }
@@ -78,14 +80,20 @@ export async function detectStory(
       publishedAt: Date;
       storyId: number;
       storyPinned: boolean;
-      detachedFrom: number | null;
       others: boolean;
+      /** The span of the story's other members (null without others). */
+      first: Date | null;
+      last: Date | null;
     })[]
   >`
-    SELECT a."publishedAt", a."storyId", a."storyPinned", a."detachedFrom",
-           EXISTS (SELECT 1 FROM "Article" o WHERE o."storyId" = a."storyId" AND o."id" <> a."id") AS "others"
+    SELECT a."publishedAt", a."storyId", a."storyPinned", o."others", o."first", o."last"
            ${text ? Prisma.empty : Prisma.sql`, a."title", a."body"`}
-    FROM "Article" a WHERE a."id" = ${articleId}`;
+    FROM "Article" a
+    CROSS JOIN LATERAL (
+      SELECT count(*) > 0 AS "others", min(o."publishedAt") AS "first", max(o."publishedAt") AS "last"
+      FROM "Article" o WHERE o."storyId" = a."storyId" AND o."id" <> a."id"
+    ) o
+    WHERE a."id" = ${articleId}`;
   // deleted since the caller looked: nothing to place
   if (!row) throw new RetryTransaction();
   const own = fingerprint(text ?? (row as ArticleText));
@@ -96,8 +104,10 @@ export async function detectStory(
   const from = new Date(publishedAt.getTime() - windowMs);
   const to = new Date(publishedAt.getTime() + windowMs);
   const candidates = await tx.$queryRaw<Candidate[]>`
-    SELECT f."articleId", f."signature", f."shingles", f."titleWords", a."storyId", a."detachedFrom",
-           s."firstPublishedAt", s."lastPublishedAt"
+    SELECT f."articleId", f."signature", f."shingles", f."titleWords", a."storyId",
+           s."firstPublishedAt", s."lastPublishedAt",
+           EXISTS (SELECT 1 FROM "Article" d
+                   WHERE d."storyId" = a."storyId" AND ${articleId}::int = ANY(d."separatedFrom")) AS "separated"
     FROM (
       SELECT DISTINCT c."articleId" FROM unnest(${own.buckets}::int[]) AS b
       CROSS JOIN LATERAL (
@@ -113,16 +123,18 @@ export async function detectStory(
   let bestScore = 0;
   let staysWith = false;
   const at = publishedAt.getTime();
+  const spanFits = (first: Date | null, last: Date | null) =>
+    !first || !last || Math.max(last.getTime(), at) - Math.min(first.getTime(), at) <= windowMs;
   for (const candidate of candidates) {
-    // an editor separated the candidate from this article's story: never join them again
-    if (candidate.detachedFrom === row.storyId || row.detachedFrom === candidate.storyId) continue;
-    // another story only while its span, this article included, stays within the window (no
-    // chain of copies a day apart growing a story past it)
-    if (
-      candidate.storyId !== row.storyId &&
-      Math.max(candidate.lastPublishedAt.getTime(), at) - Math.min(candidate.firstPublishedAt.getTime(), at) > windowMs
-    )
-      continue;
+    // an editor separated this article from a member of the candidate's story: never join it
+    if (candidate.separated) continue;
+    // a story (its own included) only while its span, this article included, stays within the
+    // window: neither a chain of copies a day apart nor a change of date grows a story past it
+    const fits =
+      candidate.storyId === row.storyId
+        ? spanFits(row.first, row.last)
+        : spanFits(candidate.firstPublishedAt, candidate.lastPublishedAt);
+    if (!fits) continue;
     const score = storySimilarity(own, candidate, settings);
     if (score <= 0) continue;
     if (candidate.storyId === row.storyId) staysWith = true;
@@ -135,11 +147,13 @@ export async function detectStory(
   let moved = false;
   if (!row.storyPinned && !staysWith) {
     if (best) {
-      // the story may have been merged away or emptied since the candidates were read: it is
-      // held (KEY SHARE, as the foreign key would) before the move, or the write runs again
-      const [held] = await tx.$queryRaw<{ id: number }[]>`
-        SELECT "id" FROM "Story" WHERE "id" = ${best.storyId} FOR KEY SHARE`;
-      if (!held) throw new RetryTransaction();
+      // The story is held before the move (NO KEY UPDATE: one article joins a story at a time)
+      // and read again: merged away or emptied since the candidates were read, or grown past the
+      // window by another article joining meanwhile, the write runs again.
+      const [held] = await tx.$queryRaw<{ first: Date; last: Date }[]>`
+        SELECT "firstPublishedAt" AS "first", "lastPublishedAt" AS "last" FROM "Story"
+        WHERE "id" = ${best.storyId} FOR NO KEY UPDATE`;
+      if (!held || !spanFits(held.first, held.last)) throw new RetryTransaction();
       storyId = best.storyId;
     } else if (row.others) {
       const [story] = await tx.$queryRaw<{ id: number }[]>`INSERT INTO "Story" DEFAULT VALUES RETURNING "id"`;

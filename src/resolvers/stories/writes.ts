@@ -44,7 +44,7 @@ async function members(tx: Tx, storyIds: readonly number[]): Promise<number[]> {
 
 /**
  * Moves every article of the `sourceIds` stories into `targetId` and pins all the target's
- * members (forgetting any story they were detached from: the editor has grouped them now), if the
+ * members (forgetting whom they were separated from: the editor has grouped them now), if the
  * target is still at `expectedVersion`; the sources, left empty, are deleted.
  * ValidationError (REQUIRED, TOO_MANY, IS_TARGET, DUPLICATE, OUT_OF_RANGE), NotFoundError for a
  * story that is gone, VersionConflictError. Returns the target's id.
@@ -82,18 +82,18 @@ export async function mergeStories(
     const now = await members(tx, stories);
     if (now.length !== before.length || now.some((id, i) => id !== before[i])) throw new RetryTransaction();
     await tx.$executeRaw`
-      UPDATE "Article" SET "storyId" = ${target}, "storyPinned" = true, "detachedFrom" = NULL,
+      UPDATE "Article" SET "storyId" = ${target}, "storyPinned" = true, "separatedFrom" = '{}',
              "version" = "version" + 1, "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
       WHERE "storyId" = ANY(${stories}::int[])
-        AND ("storyId" <> ${target} OR NOT "storyPinned" OR "detachedFrom" IS NOT NULL)`;
+        AND ("storyId" <> ${target} OR NOT "storyPinned" OR cardinality("separatedFrom") > 0)`;
     return { id: target };
   });
 }
 
 /**
  * Takes an article out of its story into a story of its own, and pins it there, if it is still at
- * `expectedVersion`; it remembers the story it left (`detachedFrom`), whose articles the detector
- * then never puts with it. An article alone in its story is only pinned. NotFoundError,
+ * `expectedVersion`; it remembers the articles it was taken from (`separatedFrom`), which the
+ * detector then never puts in its story. An article alone in its story is only pinned. NotFoundError,
  * VersionConflictError (the article's), ValidationError (OUT_OF_RANGE). Returns the article's id.
  */
 export async function detachArticle(
@@ -112,16 +112,18 @@ export async function detachArticle(
     if (!article) throw new NotFoundError('Article', id);
     if (article.version !== input.expectedVersion) throw new VersionConflictError(id, article.version);
     await lockStories(tx, [article.storyId]);
-    const [others] = await tx.$queryRaw<{ n: number }[]>`
-      SELECT count(*)::int AS "n" FROM "Article" WHERE "storyId" = ${article.storyId} AND "id" <> ${id}`;
-    if (others!.n === 0 && article.storyPinned) return { id };
+    const others = (
+      await tx.$queryRaw<{ id: number }[]>`
+        SELECT "id" FROM "Article" WHERE "storyId" = ${article.storyId} AND "id" <> ${id} ORDER BY "id"`
+    ).map((row) => row.id);
+    if (others.length === 0 && article.storyPinned) return { id };
     const storyId =
-      others!.n === 0
+      others.length === 0
         ? article.storyId
         : (await tx.$queryRaw<{ id: number }[]>`INSERT INTO "Story" DEFAULT VALUES RETURNING "id"`)[0]!.id;
     await tx.$executeRaw`
       UPDATE "Article" SET "storyId" = ${storyId}, "storyPinned" = true,
-             "detachedFrom" = COALESCE(${others!.n === 0 ? null : article.storyId}::int, "detachedFrom"),
+             "separatedFrom" = ARRAY(SELECT DISTINCT x FROM unnest("separatedFrom" || ${others}::int[]) AS x ORDER BY x),
              "version" = "version" + 1, "updatedAt" = now(), "updatedBy" = ${recordedName(viewer)}
       WHERE "id" = ${id}`;
     return { id };
