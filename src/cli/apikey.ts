@@ -1,12 +1,10 @@
 import { parseArgs } from 'node:util';
 import { config } from '../config.ts';
-import { connect, disconnect, migrateDatabase, prisma } from '../db/client.ts';
-import { connectionProblem } from '../db/errors.ts';
-import { FolderInUseError } from '../db/folderLock.ts';
+import { connect, migrateDatabase, prisma } from '../db/client.ts';
 import { ValidationError } from '../errors.ts';
-import { Prisma } from '../generated/prisma/client.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../resolvers/access/apiKeys.ts';
 import type { Role } from '../resolvers/access/viewer.ts';
+import { runCli } from './run.ts';
 
 const USAGE = `Manage API keys (the database of DATABASE_URL, or the embedded one in PGLITE_DIR).
 
@@ -98,21 +96,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-main(process.argv.slice(2))
-  .then(async (code) => {
-    await disconnect();
-    process.exit(code);
-  })
-  .catch(async (error: unknown) => {
-    if (error instanceof FolderInUseError) {
-      console.error(
-        `newsgraph: ${error.message}; manage keys through that server instead (mutations createApiKey and revokeApiKey, query apiKeys, with an ADMIN key), or stop it first.`,
-      );
-    } else if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2021') {
-      console.error('newsgraph: the database has no tables yet; run npm run db:migrate first.');
-    } else if (connectionProblem(error)) {
-      console.error(`newsgraph: ${connectionProblem(error)}; check DATABASE_URL`);
-    } else console.error(error instanceof Error ? error.message : error);
-    await disconnect().catch(() => undefined);
-    process.exit(1);
-  });
+runCli(
+  () => main(process.argv.slice(2)),
+  'manage keys through that server instead (mutations createApiKey and revokeApiKey, query apiKeys, with an ADMIN key), or stop it first.',
+);

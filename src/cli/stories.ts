@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
 import { config } from '../config.ts';
-import { connect, disconnect, migrateDatabase, prisma } from '../db/client.ts';
-import { connectionProblem } from '../db/errors.ts';
-import { FolderInUseError } from '../db/folderLock.ts';
+import { connect, migrateDatabase, prisma } from '../db/client.ts';
 import { backfillStories } from '../resolvers/stories/backfill.ts';
 import { dataChanged } from '../responseCache.ts';
 import { progressBar } from './progress.ts';
+import { runCli } from './run.ts';
 
 const USAGE = `Stories (the database of DATABASE_URL, or the embedded one in PGLITE_DIR).
 
@@ -52,17 +51,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2))
-  .then(async (code) => {
-    await disconnect();
-    process.exit(code);
-  })
-  .catch(async (error: unknown) => {
-    if (error instanceof FolderInUseError) {
-      console.error(`newsgraph: ${error.message}; stop that server first.`);
-    } else if (connectionProblem(error)) {
-      console.error(`newsgraph: ${connectionProblem(error)}; check DATABASE_URL`);
-    } else console.error(error instanceof Error ? error.message : error);
-    await disconnect().catch(() => undefined);
-    process.exit(1);
-  });
+runCli(() => main(process.argv.slice(2)), 'stop that server first.');

@@ -5,7 +5,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { freeSlug } from '../writing/references.ts';
 import { isSlug, slugify } from './slugs.ts';
 import type { Viewer } from '../access/viewer.ts';
-import { checkName, checkText, Issues } from '../writing/validation.ts';
+import { checkMergeIds, checkName, checkText, Issues, type MergeIds } from '../writing/validation.ts';
 import {
   lockNames,
   lockRows,
@@ -111,26 +111,13 @@ export function deleteAuthor(db: Db, input: { id: GlobalRef }, viewer: Viewer) {
   return deleteUnused(db, 'author', input, viewer);
 }
 
-interface MergeInput {
-  sourceIds: readonly GlobalRef[];
-  targetId: GlobalRef;
-}
+type MergeInput = MergeIds;
 
 function checkMerge(input: MergeInput): { sources: number[]; target: number } {
   const issues = new Issues();
-  const sources = input.sourceIds.map((ref) => Number(ref.id));
-  const target = Number(input.targetId.id);
-  if (sources.length === 0) issues.add(['input', 'sourceIds'], 'REQUIRED', 'Name at least one source');
-  if (sources.length > MAX_MERGE_SOURCES)
-    issues.add(['input', 'sourceIds'], 'TOO_MANY', `At most ${MAX_MERGE_SOURCES} sources`);
-  const seen = new Set<number>();
-  sources.forEach((id, index) => {
-    if (id === target) issues.add(['input', 'sourceIds', index], 'IS_TARGET', 'The target cannot also be a source');
-    else if (seen.has(id)) issues.add(['input', 'sourceIds', index], 'DUPLICATE', 'Listed twice');
-    seen.add(id);
-  });
+  const ids = checkMergeIds(issues, input, MAX_MERGE_SOURCES);
   issues.throwIfAny();
-  return { sources: [...seen].filter((id) => id !== target), target };
+  return ids;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   writeTransaction,
   type Tx,
 } from '../writing/transaction.ts';
-import { Issues } from '../writing/validation.ts';
+import { checkMergeIds, Issues, type MergeIds } from '../writing/validation.ts';
 
 /**
  * Editors' corrections of stories (EDITOR). Each runs in one write transaction, taking its locks
@@ -49,33 +49,18 @@ async function members(tx: Tx, storyIds: readonly number[]): Promise<number[]> {
  * ValidationError (REQUIRED, TOO_MANY, IS_TARGET, DUPLICATE, OUT_OF_RANGE), NotFoundError for a
  * story that is gone, VersionConflictError. Returns the target's id.
  */
-export async function mergeStories(
-  db: Db,
-  input: { sourceIds: readonly { id: string | number }[]; targetId: { id: string | number }; expectedVersion: number },
-  viewer: Viewer,
-) {
+export async function mergeStories(db: Db, input: MergeIds & { expectedVersion: number }, viewer: Viewer) {
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
-  const sources = input.sourceIds.map((ref) => Number(ref.id));
-  const target = Number(input.targetId.id);
-  if (sources.length === 0) issues.add(['input', 'sourceIds'], 'REQUIRED', 'Name at least one source');
-  if (sources.length > MAX_MERGE_STORIES)
-    issues.add(['input', 'sourceIds'], 'TOO_MANY', `At most ${MAX_MERGE_STORIES} sources`);
-  const seen = new Set<number>();
-  sources.forEach((id, index) => {
-    if (id === target)
-      issues.add(['input', 'sourceIds', String(index)], 'IS_TARGET', 'The target cannot also be a source');
-    else if (seen.has(id)) issues.add(['input', 'sourceIds', String(index)], 'DUPLICATE', 'Listed twice');
-    seen.add(id);
-  });
+  const { sources, target } = checkMergeIds(issues, input, MAX_MERGE_STORIES);
   checkVersion(issues, input.expectedVersion);
   issues.throwIfAny();
-  const stories = [...seen, target];
+  const stories = [...sources, target];
   return writeTransaction(db, async (tx) => {
     const before = await members(tx, stories);
     await lockRows(tx, 'Article', before, 'FOR UPDATE');
     const versions = await lockStories(tx, stories);
-    for (const id of [target, ...seen]) if (!versions.has(id)) throw new NotFoundError('Story', id);
+    for (const id of [target, ...sources]) if (!versions.has(id)) throw new NotFoundError('Story', id);
     if (versions.get(target) !== input.expectedVersion)
       throw new VersionConflictError(target, versions.get(target)!, 'Story');
     // an article that joined or left meanwhile: read and lock again

@@ -87,3 +87,27 @@ export function checkNotNull(issues: Issues, path: readonly (string | number)[],
   }
   return value !== undefined;
 }
+
+/** The `input` of a merge: the rows merged away (decoded global IDs) and the one that remains. */
+export interface MergeIds {
+  sourceIds: readonly { id: string | number }[];
+  targetId: { id: string | number };
+}
+
+/**
+ * Checks a merge's ids into `issues`: 1 to `max` sources (REQUIRED, TOO_MANY), none the target
+ * (IS_TARGET), none twice (DUPLICATE). Returns the distinct sources, without the target, and the target.
+ */
+export function checkMergeIds(issues: Issues, input: MergeIds, max: number): { sources: number[]; target: number } {
+  const sources = input.sourceIds.map((ref) => Number(ref.id));
+  const target = Number(input.targetId.id);
+  if (sources.length === 0) issues.add(['input', 'sourceIds'], 'REQUIRED', 'Name at least one source');
+  if (sources.length > max) issues.add(['input', 'sourceIds'], 'TOO_MANY', `At most ${max} sources`);
+  const seen = new Set<number>();
+  sources.forEach((id, index) => {
+    if (id === target) issues.add(['input', 'sourceIds', index], 'IS_TARGET', 'The target cannot also be a source');
+    else if (seen.has(id)) issues.add(['input', 'sourceIds', index], 'DUPLICATE', 'Listed twice');
+    seen.add(id);
+  });
+  return { sources: [...seen].filter((id) => id !== target), target };
+}

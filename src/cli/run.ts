@@ -1,0 +1,29 @@
+import { disconnect } from '../db/client.ts';
+import { connectionProblem } from '../db/errors.ts';
+import { FolderInUseError } from '../db/folderLock.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+
+/**
+ * Runs a command's `main` and exits with the code it returns, after closing the database. On an
+ * error it prints one line naming the cause and exits 1: the embedded folder held by a server
+ * (then `whenHeld`, what to do instead), a database without tables, a server it cannot reach
+ * (check DATABASE_URL), or the error's message.
+ */
+export function runCli(main: () => Promise<number>, whenHeld: string): void {
+  main()
+    .then(async (code) => {
+      await disconnect();
+      process.exit(code);
+    })
+    .catch(async (error: unknown) => {
+      if (error instanceof FolderInUseError) {
+        console.error(`newsgraph: ${error.message}; ${whenHeld}`);
+      } else if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2021') {
+        console.error('newsgraph: the database has no tables yet; run npm run db:migrate first.');
+      } else if (connectionProblem(error)) {
+        console.error(`newsgraph: ${connectionProblem(error)}; check DATABASE_URL`);
+      } else console.error(error instanceof Error ? error.message : error);
+      await disconnect().catch(() => undefined);
+      process.exit(1);
+    });
+}
