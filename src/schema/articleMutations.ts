@@ -101,7 +101,7 @@ export const UpsertArticleSuccessRef = builder.objectRef<{ id: number; created: 
  * is loaded again later. NotFoundError when another request deleted it between this write's
  * commit and this read (the write itself was saved).
  */
-async function readBack(id: number, query: Omit<Prisma.ArticleFindUniqueArgs, 'where'>) {
+export async function readBack(id: number, query: Omit<Prisma.ArticleFindUniqueArgs, 'where'>) {
   const row = await prisma.article.findUnique({ ...selectingId(query), where: { id } });
   if (!row) throw new NotFoundError('Article', id);
   return row;

@@ -15,6 +15,7 @@ import { prismaPageQuery, selectWithKeys } from '../resolvers/lists/page.ts';
 import { countArticlesOf } from '../resolvers/catalog/counts.ts';
 import { detachArticle, MAX_MERGE_STORIES, mergeStories, setStoryLead } from '../resolvers/stories/writes.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
+import { readBack } from './articleMutations.ts';
 import { builder } from './builder.ts';
 import { cappedCountField, selectingId, totalCountField } from './common.ts';
 import { selectsAny } from './lookahead.ts';
@@ -208,9 +209,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (query, _root, { input }, context) => {
       const { id } = await detachArticle(prisma, input, context.viewer);
-      const row = await prisma.article.findUnique({ ...selectingId(query), where: { id } });
-      if (!row) throw new NotFoundError('Article', id);
-      return row;
+      return readBack(id, query);
     },
   }),
   setStoryLead: t.prismaField({

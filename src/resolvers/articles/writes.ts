@@ -15,7 +15,7 @@ import {
 } from '../writing/references.ts';
 import { detectStory } from '../stories/detect.ts';
 import { checkUrl, normalizeUrl } from './urls.ts';
-import { checkNotNull, checkText, Issues } from '../writing/validation.ts';
+import { checkExpectedVersion, checkNotNull, checkText, Issues } from '../writing/validation.ts';
 import {
   lockRows,
   requireRole,
@@ -456,9 +456,7 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
   const id = Number(input.id.id);
   const issues = new Issues();
   const { data, authors } = checkFields(issues, input, [], now);
-  if (!Number.isInteger(input.expectedVersion) || input.expectedVersion < 1) {
-    issues.add(['input', 'expectedVersion'], 'OUT_OF_RANGE', 'Must be a version you read (1 or more)');
-  }
+  checkExpectedVersion(issues, input.expectedVersion);
   const topics = input.topics;
   let topicSet: Ref[] | undefined;
   let topicAdd: Ref[] = [];

@@ -9,7 +9,7 @@ import {
   writeTransaction,
   type Tx,
 } from '../writing/transaction.ts';
-import { checkMergeIds, Issues, type MergeIds } from '../writing/validation.ts';
+import { checkExpectedVersion, checkMergeIds, Issues, type MergeIds } from '../writing/validation.ts';
 
 /**
  * Editors' corrections of stories (EDITOR). Each runs in one write transaction, taking its locks
@@ -22,11 +22,6 @@ import { checkMergeIds, Issues, type MergeIds } from '../writing/validation.ts';
 
 /** Most stories one mergeStories takes as sources. */
 export const MAX_MERGE_STORIES = 50;
-
-const checkVersion = (issues: Issues, value: number) => {
-  if (!Number.isInteger(value) || value < 1)
-    issues.add(['input', 'expectedVersion'], 'OUT_OF_RANGE', 'Must be a version you read (1 or more)');
-};
 
 /** Locks stories FOR UPDATE (step 7), in id order; returns their versions. */
 async function lockStories(tx: Tx, ids: readonly number[]): Promise<Map<number, number>> {
@@ -53,7 +48,7 @@ export async function mergeStories(db: Db, input: MergeIds & { expectedVersion: 
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
   const { sources, target } = checkMergeIds(issues, input, MAX_MERGE_STORIES);
-  checkVersion(issues, input.expectedVersion);
+  checkExpectedVersion(issues, input.expectedVersion);
   issues.throwIfAny();
   const stories = [...sources, target];
   return writeTransaction(db, async (tx) => {
@@ -88,7 +83,7 @@ export async function detachArticle(
 ) {
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
-  checkVersion(issues, input.expectedVersion);
+  checkExpectedVersion(issues, input.expectedVersion);
   issues.throwIfAny();
   const id = Number(input.articleId.id);
   return writeTransaction(db, async (tx) => {
@@ -127,7 +122,7 @@ export async function setStoryLead(
 ) {
   requireRole(viewer, 'EDITOR');
   const issues = new Issues();
-  checkVersion(issues, input.expectedVersion);
+  checkExpectedVersion(issues, input.expectedVersion);
   issues.throwIfAny();
   const storyId = Number(input.storyId.id);
   const articleId = Number(input.articleId.id);

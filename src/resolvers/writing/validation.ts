@@ -111,3 +111,9 @@ export function checkMergeIds(issues: Issues, input: MergeIds, max: number): { s
   });
   return { sources: [...seen].filter((id) => id !== target), target };
 }
+
+/** An `expectedVersion` (optimistic concurrency): a version a reader saw, 1 or more; OUT_OF_RANGE otherwise. */
+export function checkExpectedVersion(issues: Issues, value: number): void {
+  if (!Number.isInteger(value) || value < 1)
+    issues.add(['input', 'expectedVersion'], 'OUT_OF_RANGE', 'Must be a version you read (1 or more)');
+}
