@@ -164,6 +164,32 @@ export const EnvSchema = z.object({
   STORY_TITLE_SIMILARITY: z.coerce.number().min(0.05).max(1).default(0.7),
   /** Largest difference in publication time, in hours, of two articles the detector puts in one story. */
   STORY_WINDOW_HOURS: z.coerce.number().min(0).max(8_760).default(72),
+  /**
+   * The API's address as clients reach it (scheme://host[:port], no path): the base of the feed
+   * URLs `SavedSearch.feeds` gives. Default: http://localhost:PORT.
+   */
+  PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+$/, 'must be scheme://host[:port], without a path')
+    .optional(),
+  /** Webhook receivers on loopback, private and reserved addresses are refused unless this is true. */
+  WEBHOOK_ALLOW_PRIVATE: booleanString.default(false),
+  /** The delay before a failed webhook delivery's first retry, ms; each further retry waits twice as long (with jitter), at most an hour. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(MAX_MS).default(1_000),
+  /** A webhook whose every attempt has failed for this long is disabled, ms. Default: 3 days. */
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(2_592_000_000).default(259_200_000),
+  /** One webhook POST's time limit, ms. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** How often the webhook worker looks for work besides this process's own writes, ms. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(MAX_MS).default(1_000),
+  /** Run the webhook worker in this process (any number of processes may: they share the work). */
+  WEBHOOK_WORKER: booleanString.default(true),
+  /** Open subscriptions (SSE or WebSocket) one API key may hold in this process. */
+  SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(0).max(100_000).default(50),
+  /** Open anonymous subscriptions one client address may hold in this process. */
+  SUBSCRIPTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(100_000).default(10),
+  /** The Redis pub/sub channel of article events (with REDIS_URL): processes sharing it see each other's writes. */
+  EVENTS_CHANNEL: z.string().min(1).max(200).default('newsgraph:articleEvents'),
   /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(10_000),
 });
@@ -202,6 +228,7 @@ export type Config = {
   logFormat: 'json' | 'pretty';
   rateLimits: RateLimitSettings;
   responseCache: ResponseCacheSettings;
+  alerts: AlertSettings;
   trustedDocuments: TrustedDocumentSettings;
 };
 
@@ -237,6 +264,26 @@ function readManifest(file: string): ReadonlyMap<string, string> {
     }
   }
   return new Map(entries as [string, string][]);
+}
+
+/** Saved searches' feeds, webhooks and subscriptions (src/resolvers/alerts/). */
+export interface AlertSettings {
+  /** The base of feed URLs (PUBLIC_URL). */
+  publicUrl: string;
+  webhooks: {
+    allowPrivate: boolean;
+    retryBaseMs: number;
+    disableAfterMs: number;
+    timeoutMs: number;
+    pollMs: number;
+  };
+  /** Run the webhook worker in this process. */
+  webhookWorker: boolean;
+  /** Open subscriptions per API key and per anonymous address, in this process. */
+  subscriptions: { perKey: number; perAddress: number };
+  /** Redis for the event broker (REDIS_URL), and its channel. */
+  redisUrl?: string;
+  eventsChannel: string;
 }
 
 /** The response cache of anonymous reads (responseCache.ts). */
@@ -332,6 +379,20 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     trustedDocuments: {
       documents: e.TRUSTED_DOCUMENTS ? readManifest(e.TRUSTED_DOCUMENTS) : undefined,
       only: e.TRUSTED_DOCUMENTS_ONLY,
+    },
+    alerts: {
+      publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+      webhooks: {
+        allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+        retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+        disableAfterMs: e.WEBHOOK_DISABLE_AFTER_MS,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+        pollMs: e.WEBHOOK_POLL_MS,
+      },
+      webhookWorker: e.WEBHOOK_WORKER,
+      subscriptions: { perKey: e.SUBSCRIPTIONS_PER_KEY, perAddress: e.SUBSCRIPTIONS_PER_ADDRESS },
+      redisUrl: e.REDIS_URL,
+      eventsChannel: e.EVENTS_CHANNEL,
     },
     responseCache: {
       store: e.RESPONSE_CACHE_TTL_MS === 0 ? 'off' : e.REDIS_URL ? 'redis' : embedded ? 'memory' : 'off',

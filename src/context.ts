@@ -2,6 +2,7 @@ import { initContextCache } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { prisma } from './db/client.ts';
 import { requestIdOf } from './observability.ts';
+import { clientAddress } from './rateLimit.ts';
 import { authenticate, AuthenticationError } from './resolvers/access/apiKeys.ts';
 import type { Viewer } from './resolvers/access/viewer.ts';
 
@@ -9,6 +10,8 @@ import type { Viewer } from './resolvers/access/viewer.ts';
 export interface Context {
   requestId: string;
   viewer: Viewer;
+  /** The client's address (X-Forwarded-For's first entry behind a trusted proxy): the per-address limits' key. */
+  clientAddress: string;
 }
 
 /**
@@ -16,7 +19,16 @@ export interface Context {
  * unknown or revoked key ends the request with HTTP 401 and code UNAUTHENTICATED, never a
  * silent fall-back to anonymous.
  */
-export async function createContext({ request }: { request: Request }): Promise<Context> {
+export async function createContext({
+  request,
+  serverContext,
+  trustProxy = false,
+}: {
+  request: Request;
+  /** The Node request (`req`) the HTTP adapter passes, for the client's address. */
+  serverContext?: unknown;
+  trustProxy?: boolean;
+}): Promise<Context> {
   let viewer: Viewer;
   try {
     viewer = await authenticate(prisma, request.headers.get('authorization'));
@@ -33,5 +45,6 @@ export async function createContext({ request }: { request: Request }): Promise<
     ...initContextCache(),
     requestId: requestIdOf(request),
     viewer,
+    clientAddress: clientAddress(request, serverContext, trustProxy),
   } satisfies Context;
 }

@@ -15,6 +15,12 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** The answer would carry more article text than one response may (MAX_RESPONSE_TEXT). */
   RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
+  /** The viewer's key lacks the role a field needs, or the viewer has no key. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** An argument names a row that does not exist (where no typed result can say so: subscriptions). */
+  NOT_FOUND: 'NOT_FOUND',
+  /** Past a limit on what one client may hold open at once (subscriptions). */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 /** One of the ErrorCode values: the `extensions.code` of a UserInputError. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -94,10 +100,10 @@ export class VersionConflictError extends AppError {
   constructor(
     readonly articleId: number,
     readonly currentVersion: number,
-    readonly typename: 'Article' | 'Story' = 'Article',
+    readonly typename: 'Article' | 'Story' | 'SavedSearch' = 'Article',
   ) {
     super(
-      `The ${typename.toLowerCase()} was changed since the version you read; it is now at version ${currentVersion}`,
+      `The ${typename === 'SavedSearch' ? 'saved search' : typename.toLowerCase()} was changed since the version you read; it is now at version ${currentVersion}`,
     );
     this.name = 'VersionConflictError';
   }

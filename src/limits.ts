@@ -21,12 +21,14 @@ import {
   Source,
   TokenKind,
 } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './resolvers/lists/connection.ts';
 import { coercedVariables } from './input/boundary.ts';
 import { FILTERS, filterCost } from './resolvers/lists/filter.ts';
 import { WORK_COSTS } from './resolvers/lists/work.ts';
 import { MAX_LINKS_PER_ARTICLE } from './resolvers/writing/references.ts';
+import { ATTEMPTS_SHOWN, MAX_DELIVERIES_PAGE, MAX_WEBHOOKS_PER_SEARCH } from './resolvers/alerts/webhooks.ts';
 
 /**
  * Limits on what one request may ask for, checked before anything executes (no SQL runs for a
@@ -155,6 +157,9 @@ export function shapeLimitsRule(limits: QueryLimits) {
 const LIST_SIZES: Record<string, number> = {
   'Article.authors': MAX_LINKS_PER_ARTICLE.authors,
   'Article.topics': MAX_LINKS_PER_ARTICLE.topics,
+  'SavedSearch.webhooks': MAX_WEBHOOKS_PER_SEARCH,
+  'Webhook.deliveries': MAX_DELIVERIES_PAGE,
+  'WebhookDelivery.log': ATTEMPTS_SHOWN,
 };
 
 /** The database work a field's arguments ask for (filters, searches), and a highlight's own work. */
@@ -226,7 +231,12 @@ export function operationCost(
     }
     return total;
   };
-  const root = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  const root =
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   if (!root) return 0;
   return costOf(operation.selectionSet, root, new Set());
 }
@@ -242,7 +252,11 @@ function multiplier(parentName: string, field: GraphQLField<unknown, unknown>, a
   // more ids than a page are refused by `nodes` itself (INVALID_PAGE_SIZE)
   if (field.name === 'nodes' && Array.isArray(args.ids))
     return Math.min(Math.max(args.ids.length, 1), MAX_PAGE_SIZE + 1);
-  if (isListType(getNullableType(field.type))) return LIST_SIZES[`${parentName}.${field.name}`] ?? 100;
+  if (isListType(getNullableType(field.type))) {
+    const most = LIST_SIZES[`${parentName}.${field.name}`] ?? 100;
+    // a list with its own `first` (Webhook.deliveries) returns at most that many
+    return typeof args.first === 'number' && args.first >= 1 ? Math.min(args.first, most) : most;
+  }
   return 1;
 }
 
@@ -263,6 +277,47 @@ function countTokens(source: string, stopAfter: number): number {
 
 /** Yoga plugin: token limit before parsing, shape limits at validation, cost before execution. */
 export function useQueryLimits(limits: QueryLimits): Plugin {
+  /** Refuses an operation costing more than maxCost (QUERY_TOO_COSTLY), before it runs. */
+  function priceOperation(
+    args: { document: unknown; operationName?: string | null; schema: GraphQLSchema; variableValues?: unknown },
+    setResultAndStopExecution: (result: ExecutionResult) => void,
+  ): void {
+    const document = args.document as DocumentNode;
+    const operation = document.definitions.find(
+      (definition): definition is OperationDefinitionNode =>
+        definition.kind === Kind.OPERATION_DEFINITION &&
+        (args.operationName == null || definition.name?.value === args.operationName),
+    );
+    if (!operation) return;
+    // the cost reads arguments as the resolvers will get them: variables coerced to their types
+    const variables = coercedVariables(
+      args.schema,
+      operation,
+      args.variableValues as Record<string, unknown> | undefined,
+    );
+    // variables that do not coerce: execution refuses them before anything runs
+    if (!variables) return;
+    const cost = operationCost(
+      args.schema,
+      document,
+      operation,
+      variables,
+      // counting stops a little past the limit: a huge query costs no more work to refuse
+      2 * limits.maxCost,
+    );
+    if (cost > limits.maxCost) {
+      setResultAndStopExecution({
+        errors: [
+          limitError(
+            LimitCode.QUERY_TOO_COSTLY,
+            `Query costs ${cost > 2 * limits.maxCost ? `at least ${cost}` : cost}, more than ${limits.maxCost}: page sizes multiply the cost of what they select, and text filters, searches and highlights cost their database work`,
+            // counting stopped past twice the limit: the cost given is then a lower bound
+            { limit: limits.maxCost, cost, costIsExact: cost <= 2 * limits.maxCost },
+          ),
+        ],
+      });
+    }
+  }
   return {
     onParams({ params, setResult }) {
       // counted before parsing, so an oversized document costs no parser work
@@ -279,42 +334,8 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
     onValidate({ addValidationRule }) {
       addValidationRule(shapeLimitsRule(limits));
     },
-    onExecute({ args, setResultAndStopExecution }) {
-      const document = args.document as DocumentNode;
-      const operation = document.definitions.find(
-        (definition): definition is OperationDefinitionNode =>
-          definition.kind === Kind.OPERATION_DEFINITION &&
-          (args.operationName == null || definition.name?.value === args.operationName),
-      );
-      if (!operation) return;
-      // the cost reads arguments as the resolvers will get them: variables coerced to their types
-      const variables = coercedVariables(
-        args.schema,
-        operation,
-        args.variableValues as Record<string, unknown> | undefined,
-      );
-      // variables that do not coerce: execution refuses them before anything runs
-      if (!variables) return;
-      const cost = operationCost(
-        args.schema,
-        document,
-        operation,
-        variables,
-        // counting stops a little past the limit: a huge query costs no more work to refuse
-        2 * limits.maxCost,
-      );
-      if (cost > limits.maxCost) {
-        setResultAndStopExecution({
-          errors: [
-            limitError(
-              LimitCode.QUERY_TOO_COSTLY,
-              `Query costs ${cost > 2 * limits.maxCost ? `at least ${cost}` : cost}, more than ${limits.maxCost}: page sizes multiply the cost of what they select, and text filters, searches and highlights cost their database work`,
-              // counting stopped past twice the limit: the cost given is then a lower bound
-              { limit: limits.maxCost, cost, costIsExact: cost <= 2 * limits.maxCost },
-            ),
-          ],
-        });
-      }
-    },
+    // a subscription is priced as a query is, when it starts (envelop's onSubscribe)
+    onExecute: ({ args, setResultAndStopExecution }) => priceOperation(args, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => priceOperation(args, setResultAndStopExecution),
   };
 }

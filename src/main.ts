@@ -146,7 +146,8 @@ async function main(): Promise<void> {
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
   const { Lifecycle, withRequestScope } = await import('./http.ts');
   const lifecycle = new Lifecycle();
-  handler = withRequestScope(createServer(settings, { lifecycle, logger: log }), {
+  const yoga = createServer(settings, { lifecycle, logger: log });
+  handler = withRequestScope(yoga, {
     timeoutMs: settings.requestTimeoutMs,
     statementsAtOnce: settings.dbStatementsPerRequest,
     corsOrigins: settings.corsOrigins,
@@ -160,6 +161,11 @@ async function main(): Promise<void> {
     settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
   const { startRollupCompaction } = await import('./db/rollupCompaction.ts');
   const compaction = startRollupCompaction(prisma, log);
+  // events to subscribers (through Redis when set), the webhook worker, GraphQL over WebSocket
+  const { startAlerts } = await import('./alerts.ts');
+  const alerts = await startAlerts(settings.alerts, log);
+  const { attachWebSockets } = await import('./websocket.ts');
+  const closeSockets = attachWebSockets(server, yoga, { path: GRAPHQL_ENDPOINT, maxPayload: settings.maxBodyBytes });
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in
   // flight finish (a mutation in flight commits and answers), then the database closes.
@@ -171,9 +177,13 @@ async function main(): Promise<void> {
       log.error(`shutdown took longer than ${settings.shutdownTimeoutMs} ms; exiting anyway`);
       process.exit(1);
     }, settings.shutdownTimeoutMs).unref();
+    // open subscriptions end (their streams complete), so their connections can close
+    const alertsStopped = alerts.stop();
+    void closeSockets();
     server.close(() => {
       compaction
         .stop()
+        .then(() => alertsStopped)
         .then(disconnect)
         .then(
           () => process.exit(0),

@@ -84,7 +84,11 @@ export class RedisStore implements CounterStore {
   }
 }
 
-function clientAddress(request: Request, serverContext: unknown, trustProxy: boolean): string {
+/**
+ * The client's address: the first X-Forwarded-For entry when `trustProxy` (behind a proxy that
+ * sets it), else the socket's peer; `unknown` without either (in-process calls).
+ */
+export function clientAddress(request: Request, serverContext: unknown, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
     if (forwarded) return forwarded;

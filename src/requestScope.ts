@@ -57,6 +57,11 @@ export function withScope<T>(scope: RequestScope, work: () => T): T {
   return storage.run(scope, work);
 }
 
+/** Runs `work` (and everything it starts) outside any request's scope: background work a request only started. */
+export function outsideScope<T>(work: () => T): T {
+  return storage.exit(work);
+}
+
 /** The scope of the request being served, if any. */
 export function currentScope(): RequestScope | undefined {
   return storage.getStore();

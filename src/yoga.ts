@@ -8,6 +8,7 @@ import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
 import { RequestTimedOut } from './deadline.ts';
 import { currentScope, RequestScope, withScope } from './requestScope.ts';
 import { ErrorCode } from './errors.ts';
+import { useFeeds } from './feeds.ts';
 import { useGraphiQLPage } from './graphiql.ts';
 import { useInputBoundary } from './input/boundary.ts';
 import {
@@ -218,9 +219,9 @@ export function createServer(
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
-    context: async ({ request }) => {
+    context: async ({ request, ...serverContext }) => {
       try {
-        return await createContext({ request });
+        return await createContext({ request, serverContext, trustProxy: settings.rateLimits.trustProxy });
       } catch (error) {
         // the key could not be checked: the database's fault, not the client's (never a bare 500)
         const failure = databaseFailure(error);
@@ -260,6 +261,7 @@ export function createServer(
       useLandingPage({ graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: settings.graphiql }),
       ...(allowed.size ? [useVaryOrigin()] : []),
       useRateLimits(settings.rateLimits, counters, logger, metrics),
+      useFeeds(logger),
       // a document id becomes its text before the token, input and query limits read it
       ...(trustedDocuments ? [trustedDocuments] : []),
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),

@@ -12,6 +12,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors.ts';
 import { InputTooLarge, inputShape, textProblems, type TextProblem } from './text.ts';
@@ -188,56 +189,63 @@ function argumentProblems(
  * BAD_USER_INPUT (HTTP 400), one error per string with its `argumentPath`.
  */
 export function useInputBoundary(): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const shape = inputShape(args.variableValues);
-      if (shape.depth > MAX_INPUT_DEPTH) {
-        setResultAndStopExecution({
-          errors: [refusal(`Variables are nested deeper than ${MAX_INPUT_DEPTH} levels`, { limit: MAX_INPUT_DEPTH })],
-        });
-        return;
-      }
-      if (shape.values > MAX_INPUT_VALUES) {
-        setResultAndStopExecution({
-          errors: [refusal(`Variables hold more than ${MAX_INPUT_VALUES} values`, { limit: MAX_INPUT_VALUES })],
-        });
-        return;
-      }
-      const document = normalizeLiterals(args.document as DocumentNode);
-      args.document = document;
-      if (args.variableValues) args.variableValues = normalizeDeep(args.variableValues);
-      const operation = document.definitions.find(
-        (definition): definition is OperationDefinitionNode =>
-          definition.kind === Kind.OPERATION_DEFINITION &&
-          (args.operationName == null || definition.name?.value === args.operationName),
+  /** Steps 1-3 for one operation: normalizes `args` in place, or stops it. */
+  function guard(
+    args: { document: unknown; operationName?: string | null; schema: GraphQLSchema; variableValues?: unknown },
+    setResultAndStopExecution: (result: ExecutionResult) => void,
+  ): void {
+    const shape = inputShape(args.variableValues);
+    if (shape.depth > MAX_INPUT_DEPTH) {
+      setResultAndStopExecution({
+        errors: [refusal(`Variables are nested deeper than ${MAX_INPUT_DEPTH} levels`, { limit: MAX_INPUT_DEPTH })],
+      });
+      return;
+    }
+    if (shape.values > MAX_INPUT_VALUES) {
+      setResultAndStopExecution({
+        errors: [refusal(`Variables hold more than ${MAX_INPUT_VALUES} values`, { limit: MAX_INPUT_VALUES })],
+      });
+      return;
+    }
+    const document = normalizeLiterals(args.document as DocumentNode);
+    args.document = document;
+    if (args.variableValues) args.variableValues = normalizeDeep(args.variableValues);
+    const operation = document.definitions.find(
+      (definition): definition is OperationDefinitionNode =>
+        definition.kind === Kind.OPERATION_DEFINITION &&
+        (args.operationName == null || definition.name?.value === args.operationName),
+    );
+    if (!operation) return;
+    let problems: TextProblem[];
+    try {
+      problems = argumentProblems(
+        args.schema,
+        document,
+        operation,
+        (args.variableValues ?? {}) as Record<string, unknown>,
       );
-      if (!operation) return;
-      let problems: TextProblem[];
-      try {
-        problems = argumentProblems(
-          args.schema,
-          document,
-          operation,
-          (args.variableValues ?? {}) as Record<string, unknown>,
-        );
-      } catch (error) {
-        if (!(error instanceof InputTooLarge)) throw error;
-        setResultAndStopExecution({
-          errors: [
-            refusal(`Arguments hold more than ${MAX_ARGUMENT_VALUES} values (a variable counts each time it is used)`, {
-              limit: MAX_ARGUMENT_VALUES,
-            }),
-          ],
-        });
-        return;
-      }
-      if (problems.length) {
-        setResultAndStopExecution({
-          errors: problems.map((problem) =>
-            refusal(`"${problem.path.join('.')}": ${problem.message}`, { argumentPath: problem.path }),
-          ),
-        });
-      }
-    },
+    } catch (error) {
+      if (!(error instanceof InputTooLarge)) throw error;
+      setResultAndStopExecution({
+        errors: [
+          refusal(`Arguments hold more than ${MAX_ARGUMENT_VALUES} values (a variable counts each time it is used)`, {
+            limit: MAX_ARGUMENT_VALUES,
+          }),
+        ],
+      });
+      return;
+    }
+    if (problems.length) {
+      setResultAndStopExecution({
+        errors: problems.map((problem) =>
+          refusal(`"${problem.path.join('.')}": ${problem.message}`, { argumentPath: problem.path }),
+        ),
+      });
+    }
+  }
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => guard(args, setResultAndStopExecution),
+    // a subscription's arguments, when it starts
+    onSubscribe: ({ args, setResultAndStopExecution }) => guard(args, setResultAndStopExecution),
   };
 }

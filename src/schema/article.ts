@@ -1,4 +1,5 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
 import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import {
@@ -211,6 +212,25 @@ export const articleListArgs = builder.args((t) => ({
   }),
 }));
 
+/**
+ * The page `articles` answers for `args` (a list, or a search whose edges carry the search for
+ * their highlights), loaded with the selection of the connection field being resolved (`info`).
+ */
+export async function resolveArticleList(
+  args: ArticleListArgs,
+  context: object,
+  info: GraphQLResolveInfo,
+): Promise<Connection<never>> {
+  const selection = queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } });
+  if (args.search == null) return listArticles(prisma, args, selection) as Promise<Connection<never>>;
+  // as searched: the highlights parse the same text
+  const search = checkSearchText(args.search, 'search');
+  const connection = await searchArticles(prisma, { ...args, search }, selection, {
+    countWanted: selectsAny(info, ['totalCount', 'count']),
+  });
+  return { ...connection, edges: connection.edges.map((edge) => ({ ...edge, search })) } as never;
+}
+
 builder.queryFields((t) => ({
   article: t.prismaField({
     type: 'Article',
@@ -249,16 +269,7 @@ builder.queryFields((t) => ({
             'Full-text search of title, description, summary and body, in web-search syntax: words must all occur (in any form: "elections" finds "election"), "quoted phrases" in order, -word excludes (a search must also name a word to find: one that only excludes is BAD_USER_INPUT), `or` between words gives alternatives. Orders by RELEVANCE unless `orderBy` says otherwise.',
         }),
       },
-      resolve: async (_root, args, context, info) => {
-        const selection = queryFromInfo({ context, info, path: ['edges', 'node'], select: { id: true } });
-        if (args.search == null) return listArticles(prisma, args, selection);
-        // as searched: the highlights parse the same text
-        const search = checkSearchText(args.search, 'search');
-        const connection = await searchArticles(prisma, { ...args, search }, selection, {
-          countWanted: selectsAny(info, ['totalCount', 'count']),
-        });
-        return { ...connection, edges: connection.edges.map((edge) => ({ ...edge, search })) };
-      },
+      resolve: (_root, args, context, info) => resolveArticleList(args, context, info),
     },
     ArticleConnection,
   ),

@@ -22,7 +22,7 @@ const MALFORMED = '';
  * to the MALFORMED typename instead of throwing, so that it is refused where it is used: as
  * INVALID_ID for that argument, and in `nodes(ids:)` for that ID alone.
  */
-function decodeGlobalID(globalID: string): { typename: string; id: string } {
+export function decodeGlobalID(globalID: string): { typename: string; id: string } {
   const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(globalID) ? Buffer.from(globalID, 'base64').toString('utf8') : '';
   const match = /^([A-Z][A-Za-z]*):([1-9][0-9]{0,9})$/.exec(decoded);
   if (!match || Number(match[2]) > 2147483647) return { typename: MALFORMED, id: globalID.slice(0, 100) };
@@ -68,6 +68,7 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    JSONObject: { Input: Record<string, unknown>; Output: object };
     ID: { Input: string; Output: string | number };
   };
 }>({
@@ -153,3 +154,4 @@ builder.scalarType('DateTime', {
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

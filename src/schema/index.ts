@@ -5,6 +5,7 @@ import './articleMutations.ts';
 import './author.ts';
 import './catalog.ts';
 import './facets.ts';
+import './savedSearch.ts';
 import './story.ts';
 import './topic.ts';
 import './viewer.ts';

@@ -651,6 +651,8 @@ export type NodesQuery = { nodes: Array<
     | { id: string }
     | { id: string }
     | { id: string }
+    | { id: string }
+    | { id: string }
    | null> };
 
 export type CreateAuthorMutationVariables = Exact<{
@@ -942,8 +944,10 @@ export type NodeByIdQueryVariables = Exact<{
 export type NodeByIdQuery = { node:
     | { __typename: 'Article', title: string, id: string }
     | { __typename: 'Author', name: string, id: string }
+    | { __typename: 'SavedSearch', id: string }
     | { __typename: 'Story', id: string }
     | { __typename: 'Topic', slug: string, id: string }
+    | { __typename: 'Webhook', id: string }
    | null };
 
 export type AuthorByIdQueryVariables = Exact<{

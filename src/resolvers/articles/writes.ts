@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.ts';
+import { recordBefore, recordCreated } from '../alerts/events.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import { DuplicateUrlError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
@@ -305,6 +306,7 @@ async function applyChanges(
   if (expectedVersion !== undefined && current.version !== expectedVersion) {
     throw new VersionConflictError(id, current.version);
   }
+  const recorded = await recordBefore(tx, [id]);
   const same = (a: unknown, b: unknown) =>
     a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
   const changed = Object.fromEntries(
@@ -320,12 +322,16 @@ async function applyChanges(
   if (links.topicAdd?.length || links.topicRemove?.length) {
     linksChanged = (await changeTopics(tx, found, id, links.topicAdd ?? [], links.topicRemove ?? [])) || linksChanged;
   }
-  if (!linksChanged && Object.keys(changed).length === 0) return [];
+  if (!linksChanged && Object.keys(changed).length === 0) {
+    await recorded([]);
+    return [];
+  }
   await tx.article.update({
     where: { id },
     data: { ...changed, version: { increment: 1 }, updatedAt: now, updatedBy: by },
     select: { id: true },
   });
+  await recorded([id]);
   return Object.keys(changed) as Column[];
 }
 
@@ -394,6 +400,7 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
       await replaceAuthors(tx, found, article.id, authors ?? [], true);
       await replaceTopics(tx, found, article.id, topics, ['input', 'topics'], true);
       await detectStory(tx, article.id, undefined, newText(data));
+      await recordCreated(tx, [article.id]);
       return article.id;
     });
     return { id };
@@ -427,6 +434,7 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
       await replaceAuthors(tx, found, row.id, authors ?? [], true);
       await replaceTopics(tx, found, row.id, topics ?? [], ['input', 'topics'], true);
       await detectStory(tx, row.id, undefined, newText(data));
+      await recordCreated(tx, [row.id]);
       return { id: row.id, created: true };
     }
     // filed before (possibly by a transaction that just committed): update it in place

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.ts';
+import { recordBefore } from '../alerts/events.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.ts';
 import { InUseError, NotFoundError, ValidationError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
@@ -190,6 +191,7 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
       );
     // the other authors of those bylines are deleted and re-inserted: their counters change twice
     const articleIds = await lockMerge(tx, 'Author', sources, target, bylineAuthors);
+    const recorded = await recordBefore(tx, articleIds);
     const affected = await tx.articleAuthor.findMany({
       where: { articleId: { in: articleIds } },
       orderBy: [{ articleId: 'asc' }, { position: 'asc' }],
@@ -209,6 +211,7 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
         .sort((a, b) => a.authorId - b.authorId),
     });
     await touchArticles(tx, articleIds, viewer);
+    await recorded(articleIds);
     await tx.author.deleteMany({ where: { id: { in: sources } } });
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });
@@ -338,12 +341,14 @@ export async function mergeTopics(db: Db, input: MergeInput, viewer: Viewer) {
   const { sources, target } = checkMerge(input);
   return writeTransaction(db, async (tx) => {
     const articleIds = await lockMerge(tx, 'Topic', sources, target, async () => []);
+    const recorded = await recordBefore(tx, articleIds);
     await tx.articleTopic.createMany({
       data: articleIds.map((articleId) => ({ articleId, topicId: target })),
       skipDuplicates: true,
     });
     await tx.articleTopic.deleteMany({ where: { topicId: { in: sources } } });
     await touchArticles(tx, articleIds, viewer);
+    await recorded(articleIds);
     await tx.topic.deleteMany({ where: { id: { in: sources } } });
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });

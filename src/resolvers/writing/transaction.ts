@@ -78,6 +78,19 @@ function retryReason(error: unknown): 'deadlock' | 'serialization' | 'changed' {
   return sqlState(error) === '40P01' ? 'deadlock' : 'serialization';
 }
 
+/** What to do once each transaction commits (afterCommitOf), by its client. */
+const commitHooks = new WeakMap<Tx, (() => void)[]>();
+
+/**
+ * Runs `hook` once `tx` (a writeTransaction's) has committed, after the replicas and the cache
+ * have moved; never if it rolls back (nor for an attempt that is retried). A hook must not throw.
+ */
+export function afterCommitOf(tx: Tx, hook: () => void): void {
+  const hooks = commitHooks.get(tx);
+  if (!hooks) throw new Error('afterCommitOf outside writeTransaction');
+  hooks.push(hook);
+}
+
 /**
  * Runs `work` in one transaction and commits it, retrying the whole of it (up to WRITE_ATTEMPTS,
  * with a short random back-off) when PostgreSQL aborts it as a deadlock victim or a
@@ -98,10 +111,13 @@ export async function writeTransaction<T>(
     if (deadline?.isExpired) throw new RequestTimedOut();
     let committing = false;
     let result: T;
+    let hooks: (() => void)[] = [];
     try {
       // in one of the request's slots, taken before it begins: its statements take no other
       result = await inHeldSlot(() =>
         db.$transaction(async (tx) => {
+          hooks = [];
+          commitHooks.set(tx, hooks);
           const value = await work(tx);
           deadline?.beginCommit(options.bookkeeping);
           committing = !options.bookkeeping;
@@ -119,6 +135,7 @@ export async function writeTransaction<T>(
     // committed: nothing below may turn the write into an error
     if (committing) deadline?.endCommit(true);
     if (!options.bookkeeping) await afterCommit();
+    for (const hook of hooks) hook();
     return result;
   }
 }

@@ -1,0 +1,72 @@
+import type { Plugin } from 'graphql-yoga';
+import { prisma } from './db/client.ts';
+import { databaseFailure } from './db/errors.ts';
+import { renderFeed, type FeedFormat } from './resolvers/alerts/feeds.ts';
+import { alertSettings } from './resolvers/alerts/settings.ts';
+import { logDatabaseFailure } from './yoga.ts';
+import type { Logger } from './observability.ts';
+import { requestIdOf } from './observability.ts';
+import { decodeGlobalID, encodeGlobalID } from './schema/builder.ts';
+import { schema } from './schema/index.ts';
+
+/** Where feeds are served: /feeds/<token>.rss|.atom|.json. */
+const FEED_PATH = /^\/feeds\/([A-Za-z0-9_-]{1,100})\.(rss|atom|json)$/;
+
+/**
+ * Yoga plugin: a saved search's feeds (resolvers/alerts/feeds.ts) at /feeds/<token>.<format>, for
+ * GET and HEAD. 304 Not Modified when If-None-Match holds the ETag, or (without it)
+ * If-Modified-Since is not before Last-Modified; 404 for an unknown token or path; 405 for another
+ * method; 503 with Retry-After when the database is unavailable.
+ */
+export function useFeeds(log: Logger): Plugin {
+  return {
+    async onRequest({ url, request, endResponse, fetchAPI }) {
+      if (!url.pathname.startsWith('/feeds/')) return;
+      const json = (status: number, message: string, code: string, headers: Record<string, string> = {}) =>
+        endResponse(
+          new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+            status,
+            headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+          }),
+        );
+      const match = FEED_PATH.exec(url.pathname);
+      if (!match) return json(404, 'No such feed', 'NOT_FOUND');
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        return json(405, 'Feeds answer GET and HEAD', 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
+      }
+      let feed;
+      try {
+        feed = await renderFeed(
+          prisma,
+          match[1]!,
+          match[2] as FeedFormat,
+          { schema, encodeId: encodeGlobalID, decodeId: decodeGlobalID },
+          alertSettings().publicUrl,
+        );
+      } catch (error) {
+        if (!databaseFailure(error)) throw error;
+        logDatabaseFailure(log, requestIdOf(request), error);
+        return json(503, 'The database is unavailable; retry shortly', 'DATABASE_UNAVAILABLE', { 'retry-after': '5' });
+      }
+      if (!feed) return json(404, 'No such feed (the token may have been rotated)', 'NOT_FOUND');
+      const validators = {
+        etag: feed.etag,
+        'last-modified': feed.lastModified.toUTCString(),
+        // private: the URL is a secret; no-cache: revalidate (cheaply, with the validators) each time
+        'cache-control': 'private, no-cache',
+      };
+      const ifNoneMatch = request.headers.get('if-none-match');
+      const ifModifiedSince = Date.parse(request.headers.get('if-modified-since') ?? '');
+      const fresh = ifNoneMatch
+        ? ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === feed.etag || tag.trim() === '*')
+        : Number.isFinite(ifModifiedSince) && feed.lastModified.getTime() <= ifModifiedSince;
+      if (fresh) return endResponse(new fetchAPI.Response(null, { status: 304, headers: validators }));
+      endResponse(
+        new fetchAPI.Response(request.method === 'HEAD' ? null : feed.body, {
+          status: 200,
+          headers: { ...validators, 'content-type': feed.contentType },
+        }),
+      );
+    },
+  };
+}

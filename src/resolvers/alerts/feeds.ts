@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { Feed } from 'feed';
+import type { Db } from '../../db/client.ts';
+import { listArticles, searchArticles } from '../articles/list.ts';
+import { checkSearchText } from '../lists/filter.ts';
+import { questionOf, type ArgumentCodec } from './savedSearches.ts';
+
+/**
+ * A saved search's feeds: RSS 2.0 (https://www.rssboard.org/rss-specification), Atom 1.0 (RFC
+ * 4287) and JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), built with the `feed`
+ * library: the newest FEED_SIZE matching articles by publication, each linking to the original
+ * story. HTTP validators: a strong ETag (SHA-256 of the body) and Last-Modified (the latest
+ * change of the saved search or of an article in it), so readers get 304 Not Modified.
+ */
+
+/** Articles in a feed. */
+export const FEED_SIZE = 50;
+
+export type FeedFormat = 'rss' | 'atom' | 'json';
+
+const CONTENT_TYPES: Record<FeedFormat, string> = {
+  rss: 'application/rss+xml; charset=utf-8',
+  atom: 'application/atom+xml; charset=utf-8',
+  json: 'application/feed+json; charset=utf-8',
+};
+
+/** A rendered feed: its body, content type and validators. */
+export interface RenderedFeed {
+  body: string;
+  contentType: string;
+  etag: string;
+  lastModified: Date;
+}
+
+/** The feed of the saved search whose token is `token`, in `format`; null when no saved search has it. */
+export async function renderFeed(
+  db: Db,
+  token: string,
+  format: FeedFormat,
+  codec: ArgumentCodec,
+  publicUrl: string,
+): Promise<RenderedFeed | null> {
+  const saved = await db.savedSearch.findUnique({
+    where: { feedToken: token },
+    select: { id: true, name: true, filter: true, search: true, orderBy: true, updatedAt: true },
+  });
+  if (!saved) return null;
+  const question = questionOf(saved, codec);
+  const args = {
+    filter: question.filter,
+    orderBy: [{ field: 'PUBLISHED_AT' as const, direction: 'DESC' as const }],
+    first: FEED_SIZE,
+  };
+  const select = {
+    id: true,
+    title: true,
+    url: true,
+    source: true,
+    publishedAt: true,
+    updatedAt: true,
+    description: true,
+    summary: true,
+    authors: { orderBy: { position: 'asc' as const }, select: { author: { select: { name: true } } } },
+    topics: { orderBy: { topic: { name: 'asc' as const } }, select: { topic: { select: { name: true } } } },
+  };
+  const page = question.search
+    ? await searchArticles(
+        db,
+        { ...args, search: checkSearchText(question.search, 'search') },
+        { select },
+        { countWanted: false },
+      )
+    : await listArticles(db, args, { select });
+  type Row = {
+    id: number;
+    title: string;
+    url: string;
+    source: string;
+    publishedAt: Date;
+    updatedAt: Date;
+    description: string;
+    summary: string;
+    authors: { author: { name: string } }[];
+    topics: { topic: { name: string } }[];
+  };
+  const rows = page.edges.map((edge) => edge.node as unknown as Row);
+  const lastModified = new Date(Math.max(saved.updatedAt.getTime(), ...rows.map((row) => row.updatedAt.getTime())));
+  // HTTP dates have whole seconds
+  lastModified.setUTCMilliseconds(0);
+  const self = `${publicUrl}/feeds/${token}`;
+  const feed = new Feed({
+    id: `${self}.atom`,
+    title: saved.name,
+    description: `Newsgraph saved search "${saved.name}": its newest ${FEED_SIZE} matches`,
+    link: publicUrl,
+    updated: lastModified,
+    generator: 'Newsgraph',
+    copyright: '',
+    feedLinks: { rss: `${self}.rss`, atom: `${self}.atom`, json: `${self}.json` },
+  });
+  for (const row of rows) {
+    const text = row.summary || row.description || row.title;
+    feed.addItem({
+      title: row.title,
+      id: `urn:newsgraph:article:${row.id}`,
+      guid: `urn:newsgraph:article:${row.id}`,
+      link: row.url,
+      date: row.updatedAt,
+      published: row.publishedAt,
+      // our text is plain: escaped, so that a reader shows it rather than runs it as HTML
+      description: row.description ? escapeHtml(row.description) : undefined,
+      content: escapeHtml(text),
+      // RSS 2.0's <author> is an e-mail address, which authors here have none of: Atom and JSON only
+      ...(row.authors.length && format !== 'rss'
+        ? { author: row.authors.map((byline) => ({ name: byline.author.name })) }
+        : {}),
+      category: [{ name: row.source }, ...row.topics.map((tag) => ({ name: tag.topic.name }))],
+    });
+  }
+  const body =
+    format === 'rss'
+      ? feed.rss2()
+      : format === 'atom'
+        ? feed.atom1()
+        : jsonFeed11(
+            feed.json1(),
+            rows.map((row) => ({
+              text: row.summary || row.description || row.title,
+              summary: row.description || undefined,
+              authors: row.authors.map((byline) => ({ name: byline.author.name })),
+            })),
+          );
+  return {
+    body,
+    contentType: CONTENT_TYPES[format],
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`,
+    lastModified,
+  };
+}
+
+/**
+ * The library's JSON Feed 1 as version 1.1 (JSON Feed 1.1, "Changes since 1.0"): the `version`
+ * URL; `authors` arrays (every author) in place of the deprecated `author` object; the text as
+ * `content_text` (it is plain text) rather than HTML.
+ */
+function jsonFeed11(json: string, items: { text: string; summary?: string; authors: { name: string }[] }[]): string {
+  const feed = JSON.parse(json) as Record<string, unknown> & { items: Record<string, unknown>[] };
+  feed.version = 'https://jsonfeed.org/version/1.1';
+  feed.items.forEach((item, index) => {
+    const own = items[index]!;
+    delete item.author;
+    delete item.content_html;
+    item.content_text = own.text;
+    if (own.summary) item.summary = own.summary;
+    else delete item.summary;
+    if (own.authors.length) item.authors = own.authors;
+  });
+  return JSON.stringify(feed, null, 2);
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);
+}

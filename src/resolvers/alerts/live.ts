@@ -1,0 +1,108 @@
+import { Repeater } from 'graphql-yoga';
+import type { Db } from '../../db/client.ts';
+import { outsideScope } from '../../requestScope.ts';
+import { subscribeEvents, type ArticleEventMessage } from './events.ts';
+import { newMatches, watchKey, type Watch } from './match.ts';
+
+/**
+ * Live updates: the subscriptions of this process. One listener per process reads the event
+ * stream (events.ts) and, per event, asks the database once which of the questions being
+ * watched here it newly matches (match.ts), then pushes to each subscriber of those questions.
+ */
+
+/** What a subscriber receives: the article newly matching, and whether it was created or updated into the question. */
+export interface LiveMatch {
+  articleId: number;
+  reason: 'CREATED' | 'UPDATED';
+}
+
+type Listener = (match: LiveMatch) => void;
+
+/** The questions watched in this process, and the loop that matches events against them. */
+export class LiveMatcher {
+  private readonly watched = new Map<string, { watch: Watch; listeners: Set<Listener> }>();
+  private stream: AsyncIterator<ArticleEventMessage> | undefined;
+  private readonly stops = new Set<() => void>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  /** Subscribers open in this process. */
+  get size(): number {
+    let count = 0;
+    for (const entry of this.watched.values()) count += entry.listeners.size;
+    return count;
+  }
+
+  /** The new matches of `watch`, until the iterator is returned. */
+  matches(watch: Watch): AsyncIterableIterator<LiveMatch> {
+    return new Repeater<LiveMatch>(async (push, stop) => {
+      const remove = this.add(watch, (match) => void push(match));
+      this.stops.add(stop);
+      await stop;
+      this.stops.delete(stop);
+      remove();
+    });
+  }
+
+  /** Ends every subscription of this process (shutdown: their streams complete). */
+  closeAll(): void {
+    for (const stop of [...this.stops]) stop();
+  }
+
+  private add(watch: Watch, listener: Listener): () => void {
+    const key = watchKey(watch);
+    let entry = this.watched.get(key);
+    if (!entry) this.watched.set(key, (entry = { watch, listeners: new Set() }));
+    entry.listeners.add(listener);
+    if (!this.stream) this.listen();
+    return () => {
+      entry.listeners.delete(listener);
+      if (!entry.listeners.size && this.watched.get(key) === entry) this.watched.delete(key);
+      if (!this.watched.size) this.quiet();
+    };
+  }
+
+  private listen(): void {
+    // the loop outlives the request that started it: it must not run in that request's scope
+    outsideScope(() => {
+      const stream = subscribeEvents()[Symbol.asyncIterator]();
+      this.stream = stream;
+      void (async () => {
+        for (;;) {
+          const next = await stream.next();
+          if (next.done) return;
+          await this.dispatch(next.value);
+        }
+      })().catch(this.onError);
+    });
+  }
+
+  private quiet(): void {
+    const stream = this.stream;
+    this.stream = undefined;
+    void stream?.return?.();
+  }
+
+  private async dispatch(event: ArticleEventMessage): Promise<void> {
+    const entries = [...this.watched.values()];
+    if (!entries.length) return;
+    let flags: boolean[];
+    try {
+      flags = await newMatches(
+        this.db,
+        event,
+        entries.map((entry) => entry.watch),
+      );
+    } catch (error) {
+      this.onError(error);
+      return;
+    }
+    entries.forEach((entry, index) => {
+      if (!flags[index]) return;
+      for (const listener of entry.listeners) listener({ articleId: event.articleId, reason: event.kind });
+    });
+  }
+}

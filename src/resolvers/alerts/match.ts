@@ -1,0 +1,71 @@
+import type { Db } from '../../db/client.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { tsQuery } from '../articles/search.ts';
+import type { Condition } from '../lists/condition.ts';
+import { and, tableScope, toSql, TRUE } from '../lists/sqlWhere.ts';
+import type { ArticleEventMessage } from './events.ts';
+
+/**
+ * Which watched questions an article event is a new match of: the article matches the
+ * question now and, for an update, did not before it (its `before` in the outbox). One
+ * statement evaluates every question against the article as it is, and for an update with
+ * any match, one more against the article as it was; so a process's cost per event does not
+ * grow with the number of subscribers asking the same questions.
+ */
+
+/** A question: an ArticleFilter's Condition (lists/filter.ts) and a checked search text, or none. */
+export interface Watch {
+  condition: Condition;
+  search?: string | null;
+}
+
+/** A key equal for watches asking the same question. */
+export function watchKey(watch: Watch): string {
+  return JSON.stringify([watch.condition, watch.search ?? null]);
+}
+
+function conditionOf(watch: Watch): Prisma.Sql {
+  const parts = [toSql(watch.condition, tableScope('a'))];
+  if (watch.search) parts.push(Prisma.sql`a."searchVector" @@ ${tsQuery(watch.search)}`);
+  return and(parts);
+}
+
+function columns(watches: readonly Watch[]): Prisma.Sql {
+  return Prisma.join(
+    watches.map(
+      (watch, index) => Prisma.sql`COALESCE(${conditionOf(watch) ?? TRUE}, false) AS ${Prisma.raw(`"m${index}"`)}`,
+    ),
+  );
+}
+
+function flags(row: Record<string, boolean> | undefined, count: number): boolean[] {
+  return Array.from({ length: count }, (_, index) => row?.[`m${index}`] === true);
+}
+
+/**
+ * For each of `watches`, whether `event` is a new match of it (a created article that matches,
+ * or an article updated into it). An article deleted since matches nothing.
+ */
+export async function newMatches(db: Db, event: ArticleEventMessage, watches: readonly Watch[]): Promise<boolean[]> {
+  if (!watches.length) return [];
+  const [now] = await db.$queryRaw<Record<string, boolean>[]>`
+    SELECT ${columns(watches)} FROM "Article" a WHERE a."id" = ${event.articleId}`;
+  const after = flags(now, watches.length);
+  if (event.kind === 'CREATED' || !after.some(Boolean)) return after;
+  const asked = watches.filter((_, index) => after[index]);
+  // the article as it was: its row and links from the outbox, the links as CTEs named as the
+  // link tables, which the conditions' EXISTS subqueries then read
+  const [then] = await db.$queryRaw<Record<string, boolean>[]>`
+    WITH "ArticleAuthor" AS (
+      SELECT e."articleId", x::int AS "authorId"
+      FROM "ArticleEvent" e, jsonb_array_elements_text(e."before"->'authors') AS x WHERE e."id" = ${BigInt(event.id)}),
+    "ArticleTopic" AS (
+      SELECT e."articleId", x::int AS "topicId"
+      FROM "ArticleEvent" e, jsonb_array_elements_text(e."before"->'topics') AS x WHERE e."id" = ${BigInt(event.id)})
+    SELECT ${columns(asked)}
+    FROM "ArticleEvent" e CROSS JOIN LATERAL jsonb_populate_record(NULL::"Article", e."before"->'row') AS a
+    WHERE e."id" = ${BigInt(event.id)}`;
+  const before = flags(then, asked.length);
+  let next = 0;
+  return after.map((matches) => matches && !before[next++]);
+}

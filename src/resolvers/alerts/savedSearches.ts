@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import {
+  coerceInputValue,
+  getNamedType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  type GraphQLInputType,
+  type GraphQLSchema,
+} from 'graphql';
+import type { Db } from '../../db/client.ts';
+import { NotFoundError, UserInputError, VersionConflictError } from '../../errors.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { ARTICLE_ORDERS, planArticlePage, type ArticleListArgs } from '../articles/list.ts';
+import { sortTerms } from '../lists/order.ts';
+import { plannedSearch } from '../articles/search.ts';
+import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
+import type { Viewer } from '../access/viewer.ts';
+import { characterProblem } from '../../input/text.ts';
+import { checkExpectedVersion, checkName, checkNotNull, Issues } from '../writing/validation.ts';
+import { recordedName, requireRole, writeTransaction } from '../writing/transaction.ts';
+import type { Watch } from './match.ts';
+
+/**
+ * Saved searches: an `articles` question (filter, search, orderBy) kept under a name. The filter
+ * and order are stored in the form a client sends them (global IDs, ISO-8601 instants, enum
+ * names), so `SavedSearch.filter` gives back what was filed and a stored question reads exactly
+ * as the same arguments of `articles` would.
+ */
+
+/** Global IDs as Pothos hands them to resolvers. */
+type DecodedId = { typename: string; id: string };
+
+const isDecodedId = (value: unknown): value is DecodedId =>
+  typeof value === 'object' && value !== null && 'typename' in value && 'id' in value;
+
+/** An argument value as resolvers get it (decoded IDs, Dates) in the form a client sends it. */
+export function toClientForm(
+  value: unknown,
+  type: GraphQLInputType,
+  encodeId: (typename: string, id: string) => string,
+): unknown {
+  if (value == null) return value;
+  if (isNonNullType(type)) return toClientForm(value, type.ofType, encodeId);
+  if (isListType(type)) {
+    const items = Array.isArray(value) ? value : [value];
+    return items.map((item) => toClientForm(item, type.ofType, encodeId));
+  }
+  if (isInputObjectType(type)) {
+    const fields = type.getFields();
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+      if (field !== undefined && fields[key]) out[key] = toClientForm(field, fields[key].type, encodeId);
+    }
+    return out;
+  }
+  if (value instanceof Date) return value.toISOString();
+  if (isDecodedId(value)) return encodeId(value.typename, value.id);
+  return value;
+}
+
+/**
+ * A stored value (client form) as resolvers get the argument: coerced by graphql-js (instants
+ * to Dates, enum names to values), then global IDs decoded with `decodeId` wherever the type is ID.
+ */
+export function fromClientForm(
+  value: unknown,
+  type: GraphQLInputType,
+  decodeId: (globalId: string) => DecodedId,
+): unknown {
+  const coerced = coerceInputValue(value, type);
+  const decode = (item: unknown, at: GraphQLInputType): unknown => {
+    if (item == null) return item;
+    if (isNonNullType(at)) return decode(item, at.ofType);
+    if (isListType(at)) return (item as unknown[]).map((entry) => decode(entry, at.ofType));
+    if (isInputObjectType(at)) {
+      const fields = at.getFields();
+      return Object.fromEntries(
+        Object.entries(item as Record<string, unknown>).map(([key, field]) => [key, decode(field, fields[key]!.type)]),
+      );
+    }
+    return getNamedType(at).name === 'ID' && typeof item === 'string' ? decodeId(item) : item;
+  };
+  return decode(coerced, type);
+}
+
+/** The stored question, as `articles` arguments. */
+export interface SavedQuestion {
+  filter: ArticleFilterInput | null;
+  search: string | null;
+  orderBy: ArticleListArgs['orderBy'];
+}
+
+/** Converts between the stored client form and the resolver form of a saved search's arguments. */
+export interface ArgumentCodec {
+  schema: GraphQLSchema;
+  encodeId: (typename: string, id: string) => string;
+  decodeId: (globalId: string) => DecodedId;
+}
+
+function filterType(codec: ArgumentCodec): GraphQLInputType {
+  return codec.schema.getType('ArticleFilter') as GraphQLInputType;
+}
+
+function orderType(codec: ArgumentCodec): GraphQLInputType {
+  return codec.schema.getTypeMap()['ArticleOrder'] as GraphQLInputType;
+}
+
+/** A stored row's question in resolver form. */
+export function questionOf(
+  row: { filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
+  codec: ArgumentCodec,
+): SavedQuestion {
+  const orders = Array.isArray(row.orderBy) ? row.orderBy : [];
+  return {
+    filter: fromClientForm(row.filter ?? {}, filterType(codec), codec.decodeId) as ArticleFilterInput,
+    search: row.search,
+    orderBy: orders.length
+      ? (orders.map((order) => fromClientForm(order, orderType(codec), codec.decodeId)) as ArticleListArgs['orderBy'])
+      : null,
+  };
+}
+
+/** The watch (match.ts) of a stored question. */
+export function watchOf(question: SavedQuestion): Watch {
+  return { condition: articleCondition(question.filter), search: question.search };
+}
+
+/** The `input` of createSavedSearch and updateSavedSearch, as resolvers get it. */
+export interface SavedSearchInput {
+  name?: string | null;
+  filter?: ArticleFilterInput | null;
+  search?: string | null;
+  orderBy?: ArticleListArgs['orderBy'];
+}
+
+/**
+ * Checks a question as `articles` checks its arguments (the filter's limits and ranges, the
+ * search text, the order: RELEVANCE needs a search), reporting each refusal as a field of `issues`
+ * with the code the `articles` argument would get.
+ */
+async function checkQuestion(db: Db, issues: Issues, question: SavedQuestion): Promise<void> {
+  // the characters `articles` refuses at its boundary (NUL, lone surrogates), which a stored
+  // JSON value could not hold either
+  const before = issues.list.length;
+  const scan = (value: unknown, path: (string | number)[]): void => {
+    if (typeof value === 'string') {
+      const problem = characterProblem(value);
+      if (problem) issues.add(path, 'INVALID_CHARACTER', problem);
+    } else if (Array.isArray(value)) value.forEach((item, index) => scan(item, [...path, index]));
+    else if (value && typeof value === 'object' && !(value instanceof Date)) {
+      for (const [key, item] of Object.entries(value)) scan(item, [...path, key]);
+    }
+  };
+  scan(question.filter, ['input', 'filter']);
+  scan(question.search, ['input', 'search']);
+  if (issues.list.length > before) return;
+  const at = (name: string, run: () => unknown) => {
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      issues.add(['input', name], String(error.extensions.code), error.message);
+    }
+  };
+  at('filter', () => articleCondition(question.filter));
+  if (question.search != null) {
+    try {
+      await plannedSearch(db, question.search, 'search');
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      issues.add(['input', 'search'], String(error.extensions.code), error.message);
+    }
+  }
+  // RELEVANCE only with a search, as `articles` says
+  at('orderBy', () =>
+    question.search != null
+      ? sortTerms(question.orderBy, ARTICLE_ORDERS, [])
+      : planArticlePage({ filter: question.filter, orderBy: question.orderBy }),
+  );
+}
+
+/** A new feed token: 192 random bits, URL-safe. */
+export function newFeedToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function stored(question: SavedQuestion, codec: ArgumentCodec) {
+  return {
+    filter: (toClientForm(question.filter ?? {}, filterType(codec), codec.encodeId) ?? {}) as Prisma.InputJsonValue,
+    search: question.search,
+    orderBy: (question.orderBy ?? []).map((order) =>
+      toClientForm(order, orderType(codec), codec.encodeId),
+    ) as Prisma.InputJsonValue,
+  };
+}
+
+/**
+ * Saves a question under `name` (EDITOR); returns `{ id }`. ValidationError: the name (REQUIRED,
+ * TOO_LONG...), and the filter, search or order with the code `articles` would answer
+ * (BAD_USER_INPUT, OUT_OF_RANGE...).
+ */
+export async function createSavedSearch(db: Db, input: SavedSearchInput, viewer: Viewer, codec: ArgumentCodec) {
+  requireRole(viewer, 'EDITOR');
+  const issues = new Issues();
+  const name = checkName(issues, ['input', 'name'], input.name ?? '');
+  const question = { filter: input.filter ?? null, search: input.search ?? null, orderBy: input.orderBy ?? null };
+  await checkQuestion(db, issues, question);
+  issues.throwIfAny();
+  return writeTransaction(db, (tx) =>
+    tx.savedSearch.create({
+      data: { name: name!, ...stored(question, codec), feedToken: newFeedToken(), createdBy: recordedName(viewer) },
+      select: { id: true },
+    }),
+  );
+}
+
+/**
+ * Changes the given parts of a saved search (EDITOR): a part given as null is cleared (filter,
+ * search, orderBy). ValidationError as createSavedSearch and NOTHING_TO_UPDATE, NotFoundError,
+ * VersionConflictError when it is no longer at `expectedVersion`.
+ */
+export async function updateSavedSearch(
+  db: Db,
+  input: SavedSearchInput & { id: { id: string | number }; expectedVersion: number },
+  viewer: Viewer,
+  codec: ArgumentCodec,
+) {
+  requireRole(viewer, 'EDITOR');
+  const id = Number(input.id.id);
+  const issues = new Issues();
+  checkExpectedVersion(issues, input.expectedVersion);
+  const name =
+    input.name !== undefined && checkNotNull(issues, ['input', 'name'], input.name)
+      ? checkName(issues, ['input', 'name'], input.name!)
+      : undefined;
+  const given = (['filter', 'search', 'orderBy'] as const).filter((key) => input[key] !== undefined);
+  if (input.name === undefined && !given.length) {
+    issues.add(['input'], 'NOTHING_TO_UPDATE', 'Give at least one field to change');
+  }
+  issues.throwIfAny();
+  return writeTransaction(db, async (tx) => {
+    const [current] = await tx.$queryRaw<
+      { version: number; filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue }[]
+    >`
+      SELECT "version", "filter", "search", "orderBy" FROM "SavedSearch" WHERE "id" = ${id} FOR UPDATE`;
+    if (!current) throw new NotFoundError('SavedSearch', id);
+    if (current.version !== input.expectedVersion) throw new VersionConflictError(id, current.version, 'SavedSearch');
+    const was = questionOf(current, codec);
+    const question: SavedQuestion = {
+      filter: input.filter !== undefined ? input.filter : was.filter,
+      search: input.search !== undefined ? input.search : was.search,
+      orderBy: input.orderBy !== undefined ? input.orderBy : was.orderBy,
+    };
+    const checks = new Issues();
+    await checkQuestion(tx as unknown as Db, checks, question);
+    checks.throwIfAny();
+    return tx.savedSearch.update({
+      where: { id },
+      data: {
+        ...(name !== undefined ? { name } : {}),
+        ...stored(question, codec),
+        version: { increment: 1 },
+        updatedAt: new Date(),
+      },
+      select: { id: true },
+    });
+  });
+}
+
+/** Deletes a saved search with its webhooks and their deliveries (EDITOR); NotFoundError. */
+export async function deleteSavedSearch(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
+  requireRole(viewer, 'EDITOR');
+  const id = Number(input.id.id);
+  await writeTransaction(db, async (tx) => {
+    const deleted = await tx.savedSearch.deleteMany({ where: { id } });
+    if (!deleted.count) throw new NotFoundError('SavedSearch', id);
+  });
+  return { id };
+}
+
+/** Gives a saved search a new feed token (EDITOR): the old feed URLs answer 404 from then on. */
+export async function rotateFeedToken(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
+  requireRole(viewer, 'EDITOR');
+  const id = Number(input.id.id);
+  return writeTransaction(db, async (tx) => {
+    const rows = await tx.savedSearch.updateMany({
+      where: { id },
+      data: { feedToken: newFeedToken(), updatedAt: new Date() },
+    });
+    if (!rows.count) throw new NotFoundError('SavedSearch', id);
+    return { id };
+  });
+}

@@ -1,0 +1,450 @@
+import { createHmac } from 'node:crypto';
+import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
+import type { Db } from '../../db/client.ts';
+import { NotFoundError } from '../../errors.ts';
+import type { Viewer } from '../access/viewer.ts';
+import { Issues, checkText } from '../writing/validation.ts';
+import { recordedName, requireRole, writeTransaction } from '../writing/transaction.ts';
+import { onLocalEvent, type ArticleEventMessage } from './events.ts';
+import { newMatches } from './match.ts';
+import { watchOf, questionOf, type ArgumentCodec } from './savedSearches.ts';
+
+/**
+ * Webhooks: each new match of a saved search is POSTed to its webhooks, at least once.
+ *
+ * - The outbox (events.ts) holds every article write; the worker reads it in id order, finds the
+ *   saved searches with webhooks each event newly matches (match.ts) and queues one delivery per
+ *   webhook, body fixed, in the same transaction that marks the events read. A worker that is
+ *   down (or every process's) loses nothing: the rows wait.
+ * - Deliveries are leased (FOR UPDATE SKIP LOCKED), so any number of processes share the work,
+ *   and one that dies lets its lease lapse. Each POST is logged (WebhookAttempt).
+ * - A failure (network error, timeout, any status outside 200-299; redirects are not followed)
+ *   is retried after base * 2^(attempt - 1) ms, times a random factor in [0.5, 1) ("equal
+ *   jitter", https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/), at most
+ *   MAX_RETRY_DELAY_MS. A webhook whose attempts have failed without a success for
+ *   WEBHOOK_DISABLE_AFTER_MS is disabled (`disabledAt`, `disabledReason`); its deliveries wait
+ *   until it is enabled again.
+ * - Signature: header `Newsgraph-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+ *   keyed with the webhook's secret (the scheme of Stripe's webhook signatures). Receivers should
+ *   compare in constant time and refuse a `t` far from their clock.
+ * - SSRF guard: receivers on loopback, private, link-local, unique-local, CGNAT, multicast or
+ *   reserved addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true, when the webhook is created
+ *   and again at every connection, on the address DNS gave (so a name that later resolves inward
+ *   is caught, and the checked address is the one connected to).
+ */
+
+/** Webhooks one saved search may have. */
+export const MAX_WEBHOOKS_PER_SEARCH = 10;
+/** Most deliveries `Webhook.deliveries(first:)` lists. */
+export const MAX_DELIVERIES_PAGE = 100;
+/** Attempts `WebhookDelivery.log` lists: the latest ones. */
+export const ATTEMPTS_SHOWN = 20;
+
+/** The signature header's name. */
+export const SIGNATURE_HEADER = 'Newsgraph-Signature';
+/** The longest wait between two attempts of a delivery, ms. */
+export const MAX_RETRY_DELAY_MS = 3_600_000;
+/** How long a worker holds a delivery it is sending, ms (more than the POST's timeout). */
+const LEASE_MS = 60_000;
+/** Events read per transaction, deliveries sent per round. */
+const EVENT_BATCH = 100;
+const DELIVERY_BATCH = 20;
+/** Processed events are kept this long (ms): live subscribers read an update's `before`. */
+const EVENT_RETENTION_MS = 86_400_000;
+
+/** The worker's and the guard's settings (config.ts: WEBHOOK_*). */
+export interface WebhookSettings {
+  allowPrivate: boolean;
+  /** The first retry's delay, ms (WEBHOOK_RETRY_BASE_MS). */
+  retryBaseMs: number;
+  /** A webhook failing without a success this long is disabled, ms. */
+  disableAfterMs: number;
+  /** One POST's time limit, ms. */
+  timeoutMs: number;
+  /** How often the worker looks for work besides being woken by this process's writes, ms. */
+  pollMs: number;
+}
+
+/** The `Newsgraph-Signature` value of `body` sent at `t` (unix seconds) with `secret`. */
+export function signature(secret: string, t: number, body: string): string {
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+}
+
+/** Whether `address` (an IP literal) is a public unicast address. */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  return ipaddr.process(address).range() === 'unicast';
+}
+
+/** Why a receiver URL is refused, or undefined: scheme, credentials, length, and the SSRF guard on its addresses. */
+export async function urlProblem(value: string, allowPrivate: boolean): Promise<string | undefined> {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'Not a URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'Must be an http or https URL';
+  if (url.username || url.password) return 'Must not carry a user name or password';
+  if (value.length > 2_000) return 'Must be at most 2000 characters';
+  if (allowPrivate) return undefined;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  let addresses: string[];
+  if (net.isIP(host)) addresses = [host];
+  else {
+    try {
+      addresses = (await dns.promises.lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+    } catch {
+      return `The host ${host} does not resolve`;
+    }
+  }
+  const inward = addresses.find((address) => !isPublicAddress(address));
+  return inward
+    ? `The host resolves to ${inward}, a private, loopback or reserved address (set WEBHOOK_ALLOW_PRIVATE=true to allow)`
+    : undefined;
+}
+
+/** The `input` of createWebhook, as resolvers get it. */
+export interface CreateWebhookInput {
+  savedSearchId: { id: string | number };
+  url: string;
+  secret: string;
+}
+
+/**
+ * Adds a webhook to a saved search (EDITOR); returns `{ id }`. ValidationError: `url`
+ * (INVALID_URL: not http(s), credentials, or refused by the SSRF guard), `secret` (16-200
+ * characters: TOO_SHORT/REQUIRED, TOO_LONG); NotFoundError for the saved search.
+ */
+export async function createWebhook(db: Db, input: CreateWebhookInput, viewer: Viewer, settings: WebhookSettings) {
+  requireRole(viewer, 'EDITOR');
+  const issues = new Issues();
+  const url = checkText(issues, ['input', 'url'], input.url, { min: 1, max: 2_000 });
+  if (url !== undefined) {
+    const problem = await urlProblem(url, settings.allowPrivate);
+    if (problem) issues.add(['input', 'url'], 'INVALID_URL', problem);
+  }
+  const secret = checkText(issues, ['input', 'secret'], input.secret, { min: 16, max: 200 });
+  issues.throwIfAny();
+  const savedSearchId = Number(input.savedSearchId.id);
+  return writeTransaction(db, async (tx) => {
+    const search = await tx.$queryRaw<
+      unknown[]
+    >`SELECT 1 FROM "SavedSearch" WHERE "id" = ${savedSearchId} FOR KEY SHARE`;
+    if (!search.length) throw new NotFoundError('SavedSearch', savedSearchId);
+    if ((await tx.webhook.count({ where: { savedSearchId } })) >= MAX_WEBHOOKS_PER_SEARCH) {
+      const full = new Issues();
+      full.add(
+        ['input', 'savedSearchId'],
+        'TOO_MANY',
+        `A saved search has at most ${MAX_WEBHOOKS_PER_SEARCH} webhooks`,
+      );
+      full.throwIfAny();
+    }
+    return tx.webhook.create({
+      data: { savedSearchId, url: url!, secret: secret!, createdBy: recordedName(viewer) },
+      select: { id: true },
+    });
+  });
+}
+
+/** Deletes a webhook and its deliveries (EDITOR); NotFoundError. */
+export async function deleteWebhook(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
+  requireRole(viewer, 'EDITOR');
+  const id = Number(input.id.id);
+  await writeTransaction(db, async (tx) => {
+    if (!(await tx.webhook.deleteMany({ where: { id } })).count) throw new NotFoundError('Webhook', id);
+  });
+  return { id };
+}
+
+/** Enables a webhook again after it was disabled (EDITOR): its waiting deliveries are sent at once. */
+export async function enableWebhook(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
+  requireRole(viewer, 'EDITOR');
+  const id = Number(input.id.id);
+  return writeTransaction(db, async (tx) => {
+    const updated = await tx.webhook.updateMany({
+      where: { id },
+      data: { disabledAt: null, disabledReason: null, failingSince: null },
+    });
+    if (!updated.count) throw new NotFoundError('Webhook', id);
+    await tx.webhookDelivery.updateMany({
+      where: { webhookId: id, status: 'PENDING' },
+      data: { nextAttemptAt: new Date() },
+    });
+    return { id };
+  });
+}
+
+/** What the worker POSTs: the JSON body of one new match. */
+export type BodyBuilder = (match: {
+  event: ArticleEventMessage;
+  webhookId: number;
+  savedSearchId: number;
+}) => Promise<string | null>;
+
+/** The response of one POST: its status code, or the network error. */
+type Outcome = { status: number } | { error: string };
+
+/**
+ * POSTs `body` to `url` with the signature, connecting only to an address the guard allows
+ * (checked after DNS resolution, at connection time). Never throws.
+ */
+export function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  settings: Pick<WebhookSettings, 'allowPrivate' | 'timeoutMs'>,
+): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      resolve({ error: 'not a URL' });
+      return;
+    }
+    const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (!settings.allowPrivate && net.isIP(host) && !isPublicAddress(host)) {
+      resolve({ error: `refused: ${host} is not a public address` });
+      return;
+    }
+    const lookup: net.LookupFunction = (hostname, options, callback) => {
+      dns.lookup(hostname, { ...options, all: false }, (error, address, family) => {
+        if (error) return callback(error, address, family);
+        if (!settings.allowPrivate && !isPublicAddress(address as string)) {
+          return callback(new Error(`refused: ${hostname} resolves to ${address}, not a public address`), '', 4);
+        }
+        callback(null, address, family);
+      });
+    };
+    const client = target.protocol === 'https:' ? https : http;
+    const request = client.request(
+      target,
+      {
+        method: 'POST',
+        agent: false,
+        lookup,
+        timeout: settings.timeoutMs,
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'Newsgraph-Webhooks/1',
+        },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode ?? 0 }));
+        response.on('error', () => resolve({ status: response.statusCode ?? 0 }));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${settings.timeoutMs} ms`)));
+    request.on('error', (error) => resolve({ error: error.message.slice(0, 500) }));
+    request.end(body);
+  });
+}
+
+/** The delay before attempt `attempts + 1` of a delivery whose `attempts` have failed, ms. */
+export function retryDelay(attempts: number, baseMs: number, random = Math.random): number {
+  const full = Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** Math.min(attempts - 1, 40));
+  return Math.round(full * (0.5 + random() / 2));
+}
+
+/**
+ * The webhook worker of one process: turns outbox events into deliveries and sends them. Runs
+ * until stop(); `runOnce` does one round (tests).
+ */
+export class WebhookWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private unlisten: (() => void) | undefined;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly settings: WebhookSettings,
+    private readonly codec: () => ArgumentCodec,
+    private readonly buildBody: BodyBuilder,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unlisten = onLocalEvent(() => this.wake());
+    this.wake();
+  }
+
+  /** Stops taking work and waits for the round in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unlisten?.();
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Runs a round now (or right after the current one). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      if (this.stopped) return;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      } else this.timer = setTimeout(() => this.wake(), this.settings.pollMs).unref();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.runOnce()) > 0) {
+        // more may be waiting
+      }
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /** One round: queue the deliveries of unread events, then send what is due. Returns the work done. */
+  async runOnce(): Promise<number> {
+    const queued = await this.queueDeliveries();
+    const sent = await this.sendDue();
+    if (Date.now() - this.lastPrune > 600_000) {
+      this.lastPrune = Date.now();
+      await this.db.$executeRaw`
+        DELETE FROM "ArticleEvent" WHERE "processedAt" < now() - make_interval(secs => ${EVENT_RETENTION_MS / 1000})`;
+    }
+    return queued + sent;
+  }
+
+  /**
+   * Reads up to EVENT_BATCH unread events, finds their new matches and builds the bodies (outside
+   * any transaction: the body is read as `articles` reads), then, in one transaction, takes the
+   * events still unread (FOR UPDATE SKIP LOCKED: another worker's are skipped), queues their
+   * deliveries and marks them read. Returns how many events it took.
+   */
+  private async queueDeliveries(): Promise<number> {
+    const rows = await this.db.$queryRaw<{ id: bigint; articleId: number; kind: 'CREATED' | 'UPDATED' }[]>`
+      SELECT "id", "articleId", "kind"::text AS "kind" FROM "ArticleEvent"
+      WHERE "processedAt" IS NULL ORDER BY "id" LIMIT ${EVENT_BATCH}`;
+    if (!rows.length) return 0;
+    const hooks = await this.db.webhook.findMany({
+      where: { disabledAt: null },
+      select: { id: true, savedSearch: { select: { id: true, filter: true, search: true, orderBy: true } } },
+      orderBy: { id: 'asc' },
+    });
+    const watches = hooks.map((hook) => watchOf(questionOf(hook.savedSearch, this.codec())));
+    const queued: { eventId: bigint; webhookId: number; articleId: number; kind: string; body: string }[] = [];
+    for (const row of rows) {
+      const event: ArticleEventMessage = { id: String(row.id), articleId: row.articleId, kind: row.kind };
+      const matches = await newMatches(this.db, event, watches);
+      for (const [index, hook] of hooks.entries()) {
+        if (!matches[index]) continue;
+        const body = await this.buildBody({ event, webhookId: hook.id, savedSearchId: hook.savedSearch.id });
+        if (body == null) continue; // deleted since
+        queued.push({ eventId: row.id, webhookId: hook.id, articleId: row.articleId, kind: row.kind, body });
+      }
+    }
+    return writeTransaction(this.db, async (tx) => {
+      const taken = await tx.$queryRaw<{ id: bigint }[]>`
+        SELECT "id" FROM "ArticleEvent"
+        WHERE "id" = ANY(${rows.map((row) => row.id)}::bigint[]) AND "processedAt" IS NULL
+        ORDER BY "id" FOR UPDATE SKIP LOCKED`;
+      const ids = new Set(taken.map((row) => row.id));
+      const mine = queued.filter((delivery) => ids.has(delivery.eventId));
+      if (mine.length) {
+        // a webhook deleted meanwhile is skipped by the join
+        await tx.$executeRaw`
+          INSERT INTO "WebhookDelivery" ("webhookId", "eventId", "articleId", "reason", "body")
+          SELECT w."id", q."eventId", q."articleId", q."kind"::"ArticleEventKind", q."body"
+          FROM unnest(${mine.map((d) => d.webhookId)}::int[], ${mine.map((d) => d.eventId)}::bigint[],
+                      ${mine.map((d) => d.articleId)}::int[], ${mine.map((d) => d.kind)}::text[],
+                      ${mine.map((d) => d.body)}::text[]) AS q("webhookId", "eventId", "articleId", "kind", "body")
+          JOIN "Webhook" w ON w."id" = q."webhookId"
+          ON CONFLICT ("webhookId", "eventId") DO NOTHING`;
+      }
+      if (ids.size) {
+        await tx.$executeRaw`UPDATE "ArticleEvent" SET "processedAt" = now() WHERE "id" = ANY(${[...ids]}::bigint[])`;
+      }
+      return ids.size;
+    });
+  }
+
+  /** Leases up to DELIVERY_BATCH due deliveries and sends them; returns how many. */
+  private async sendDue(): Promise<number> {
+    const due = await this.db.$queryRaw<
+      { id: bigint; webhookId: number; body: string; attempts: number; url: string; secret: string }[]
+    >`
+      UPDATE "WebhookDelivery" d
+      SET "leasedUntil" = now() + make_interval(secs => ${LEASE_MS / 1000}), "attempts" = d."attempts" + 1
+      FROM "Webhook" w
+      WHERE w."id" = d."webhookId" AND d."id" IN (
+        SELECT d2."id" FROM "WebhookDelivery" d2 JOIN "Webhook" w2 ON w2."id" = d2."webhookId"
+        WHERE d2."status" = 'PENDING' AND d2."nextAttemptAt" <= now()
+          AND (d2."leasedUntil" IS NULL OR d2."leasedUntil" < now()) AND w2."disabledAt" IS NULL
+        ORDER BY d2."nextAttemptAt", d2."id" LIMIT ${DELIVERY_BATCH}
+        FOR UPDATE OF d2 SKIP LOCKED)
+      RETURNING d."id", d."webhookId", d."body", d."attempts", w."url", w."secret"`;
+    await Promise.all(due.map((delivery) => this.send(delivery)));
+    return due.length;
+  }
+
+  private async send(delivery: {
+    id: bigint;
+    webhookId: number;
+    body: string;
+    attempts: number;
+    url: string;
+    secret: string;
+  }) {
+    const started = Date.now();
+    const t = Math.floor(started / 1000);
+    const outcome = await post(
+      delivery.url,
+      delivery.body,
+      { [SIGNATURE_HEADER]: signature(delivery.secret, t, delivery.body) },
+      this.settings,
+    );
+    const durationMs = Date.now() - started;
+    const status = 'status' in outcome ? outcome.status : null;
+    const ok = status !== null && status >= 200 && status < 300;
+    const error = 'error' in outcome ? outcome.error : ok ? null : `HTTP ${status}`;
+    const delayMs = retryDelay(delivery.attempts, this.settings.retryBaseMs);
+    await writeTransaction(this.db, async (tx) => {
+      await tx.$executeRaw`
+        INSERT INTO "WebhookAttempt" ("deliveryId", "statusCode", "error", "durationMs")
+        VALUES (${delivery.id}, ${status}, ${ok ? null : error}, ${durationMs})`;
+      if (ok) {
+        await tx.$executeRaw`
+          UPDATE "WebhookDelivery" SET "status" = 'DELIVERED', "deliveredAt" = now(), "leasedUntil" = NULL,
+            "lastStatusCode" = ${status} WHERE "id" = ${delivery.id}`;
+        await tx.$executeRaw`UPDATE "Webhook" SET "failingSince" = NULL WHERE "id" = ${delivery.webhookId} AND "failingSince" IS NOT NULL`;
+        return;
+      }
+      await tx.$executeRaw`
+        UPDATE "WebhookDelivery" SET "leasedUntil" = NULL, "lastStatusCode" = ${status},
+          "nextAttemptAt" = now() + make_interval(secs => ${delayMs / 1000})
+        WHERE "id" = ${delivery.id}`;
+      await tx.$executeRaw`
+        UPDATE "Webhook" SET "failingSince" = COALESCE("failingSince", now()),
+          "disabledAt" = CASE WHEN now() - COALESCE("failingSince", now()) >= make_interval(secs => ${this.settings.disableAfterMs / 1000})
+                              THEN now() END,
+          "disabledReason" = CASE WHEN now() - COALESCE("failingSince", now()) >= make_interval(secs => ${this.settings.disableAfterMs / 1000})
+                                  THEN ${`Every attempt failed for ${Math.round(this.settings.disableAfterMs / 60_000)} minutes (last: ${error})`} END
+        WHERE "id" = ${delivery.webhookId} AND "disabledAt" IS NULL`;
+    });
+  }
+}
