@@ -1,0 +1,516 @@
+import Parser from 'rss-parser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../src/db/client.ts';
+import { graphql } from './gql/index.ts';
+import type { ArticleFilter, ArticleOrder } from './gql/graphql.ts';
+import { codes, execute, yoga } from './support/api.ts';
+import { callers, type Caller } from './support/keys.ts';
+
+/**
+ * Saved searches: a saved question answers as `articles` does with the same arguments; bad
+ * questions are refused as `articles` refuses them, as typed errors, writing nothing; versions,
+ * roles, feed URLs and their validators.
+ */
+
+const Create = graphql(`
+  mutation SavedCreate($input: CreateSavedSearchInput!) {
+    createSavedSearch(input: $input) {
+      __typename
+      ... on CreateSavedSearchSuccess {
+        savedSearch {
+          id
+          name
+          filter
+          search
+          orderBy
+          version
+          createdBy
+          feeds {
+            rss
+            atom
+            json
+          }
+        }
+      }
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+    }
+  }
+`);
+
+const Update = graphql(`
+  mutation SavedUpdate($input: UpdateSavedSearchInput!) {
+    updateSavedSearch(input: $input) {
+      __typename
+      ... on UpdateSavedSearchSuccess {
+        savedSearch {
+          id
+          name
+          filter
+          search
+          orderBy
+          version
+        }
+      }
+      ... on VersionConflictError {
+        currentVersion
+      }
+      ... on ValidationError {
+        fields {
+          path
+          code
+        }
+      }
+    }
+  }
+`);
+
+const Delete = graphql(`
+  mutation SavedDelete($input: SavedSearchRefInput!) {
+    deleteSavedSearch(input: $input) {
+      __typename
+      ... on DeleteSavedSearchSuccess {
+        deletedId
+      }
+    }
+  }
+`);
+
+const Rotate = graphql(`
+  mutation SavedRotate($input: SavedSearchRefInput!) {
+    rotateSavedSearchFeedToken(input: $input) {
+      __typename
+      ... on RotateSavedSearchFeedTokenSuccess {
+        savedSearch {
+          feeds {
+            rss
+          }
+        }
+      }
+    }
+  }
+`);
+
+const SavedPage = graphql(`
+  query SavedPage($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $since: DateTime!) {
+    savedSearch(id: $id) {
+      newSince(time: $since)
+      articles(first: $first, after: $after, last: $last, before: $before) {
+        totalCount
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          endCursor
+          startCursor
+        }
+        edges {
+          cursor
+          node {
+            id
+            title
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Articles = graphql(`
+  query SavedEquivalent(
+    $filter: ArticleFilter
+    $search: String
+    $orderBy: [ArticleOrder!]
+    $first: Int
+    $after: String
+    $last: Int
+    $before: String
+  ) {
+    articles(
+      filter: $filter
+      search: $search
+      orderBy: $orderBy
+      first: $first
+      after: $after
+      last: $last
+      before: $before
+    ) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        endCursor
+        startCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          title
+        }
+      }
+    }
+  }
+`);
+
+const List = graphql(`
+  query SavedList {
+    savedSearches(first: 50) {
+      edges {
+        node {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+
+const FileArticle = graphql(`
+  mutation SavedFile($input: CreateArticleInput!) {
+    createArticle(input: $input) {
+      __typename
+      ... on CreateArticleSuccess {
+        article {
+          id
+          authors {
+            id
+          }
+        }
+      }
+    }
+  }
+`);
+
+let as: Record<Caller, Record<string, string>>;
+let authorId: string;
+
+beforeAll(async () => {
+  as = await callers();
+  const words = ['budget', 'reef', 'election', 'wombat'];
+  for (let i = 0; i < 24; i++) {
+    const result = await execute(
+      FileArticle,
+      {
+        input: {
+          title: `Report ${i} on the ${words[i % 4]}`,
+          url: `https://example.com/saved/${i}`,
+          source: i % 2 ? 'The Age' : 'ABC News',
+          publishedAt: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(),
+          priority: (i % 5) + 1,
+          isAustralian: i % 3 === 0,
+          body: `A report about the ${words[i % 4]} number ${i}, filed for the saved search tests.`,
+          authors: [{ name: i % 4 === 0 ? 'Ada Saved' : 'Grace Other' }],
+        },
+      },
+      as.editor,
+    );
+    if (i === 0) {
+      const data = result.data!.createArticle as { article: { authors: { id: string }[] } };
+      authorId = data.article.authors[0]!.id;
+    }
+  }
+});
+
+async function create(input: Record<string, unknown>, caller: Caller = 'editor') {
+  return execute(Create, { input: input as never }, as[caller]);
+}
+
+async function created(input: Record<string, unknown>) {
+  const result = await create(input);
+  const payload = result.data?.createSavedSearch;
+  if (payload?.__typename !== 'CreateSavedSearchSuccess') throw new Error(JSON.stringify(result));
+  return payload.savedSearch;
+}
+
+describe('a saved search answers as articles does', () => {
+  const questions: { name: string; filter?: ArticleFilter; search?: string; orderBy?: ArticleOrder[] }[] = [
+    { name: 'everything' },
+    { name: 'priority', filter: { priority: { gte: 3 } } },
+    {
+      name: 'combined',
+      filter: { OR: [{ isAustralian: true }, { source: { equals: 'The Age' } }], NOT: { priority: { equals: 1 } } },
+    },
+    {
+      name: 'dated',
+      filter: { publishedAt: { gte: '2026-01-05T00:00:00Z', lt: '2026-01-20T00:00:00Z' } },
+      orderBy: [{ field: 'PRIORITY', direction: 'DESC' }],
+    },
+    { name: 'searched', search: 'reef OR wombat' },
+    { name: 'searched by date', search: 'report', orderBy: [{ field: 'PUBLISHED_AT', direction: 'ASC' }] },
+  ];
+
+  for (const question of questions) {
+    it(`${question.name}: every page, forwards and backwards, and the totals`, async () => {
+      const saved = await created({ ...question });
+      const since = '2000-01-01T00:00:00Z';
+      const equivalent = { filter: question.filter, search: question.search, orderBy: question.orderBy };
+      let after: string | null | undefined;
+      let pages = 0;
+      for (;;) {
+        const mine = await execute(SavedPage, { id: saved.id, first: 5, after, since }, as.editor);
+        const theirs = await execute(Articles, { ...equivalent, first: 5, after }, as.editor);
+        expect(mine.errors).toBeUndefined();
+        expect(mine.data!.savedSearch!.articles).toEqual(theirs.data!.articles);
+        expect(mine.data!.savedSearch!.newSince).toBe(theirs.data!.articles.totalCount);
+        pages += 1;
+        if (!theirs.data!.articles.pageInfo.hasNextPage) break;
+        after = theirs.data!.articles.pageInfo.endCursor;
+      }
+      expect(pages).toBeGreaterThan(0);
+      const mineLast = await execute(SavedPage, { id: saved.id, last: 3, since }, as.editor);
+      const theirsLast = await execute(Articles, { ...equivalent, last: 3 }, as.editor);
+      expect(mineLast.data!.savedSearch!.articles).toEqual(theirsLast.data!.articles);
+    });
+  }
+
+  it('keeps the filter as filed: global IDs and instants in the form a client sends', async () => {
+    const filter = {
+      authors: { some: { id: { equals: authorId } } },
+      publishedAt: { gte: '2026-01-01T00:00:00.000Z' },
+    };
+    const saved = await created({ name: 'by author', filter });
+    expect(saved.filter).toEqual(filter);
+    const page = await execute(SavedPage, { id: saved.id, first: 50, since: '2000-01-01T00:00:00Z' }, as.editor);
+    const direct = await execute(Articles, { filter: filter as ArticleFilter, first: 50 }, as.editor);
+    expect(page.data!.savedSearch!.articles.totalCount).toBe(6);
+    expect(page.data!.savedSearch!.articles).toEqual(direct.data!.articles);
+  });
+
+  it('newSince counts matches filed at or after the time', async () => {
+    const saved = await created({ name: 'recent', filter: { priority: { gte: 1 } } });
+    const before = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const since = before.toISOString();
+    const zero = await execute(SavedPage, { id: saved.id, first: 1, since }, as.editor);
+    expect(zero.data!.savedSearch!.newSince).toBe(0);
+    await execute(
+      FileArticle,
+      {
+        input: {
+          title: 'A new one after the mark',
+          url: 'https://example.com/saved/new-since',
+          source: 'ABC News',
+          publishedAt: '2025-01-01T00:00:00Z',
+          priority: 2,
+        },
+      },
+      as.editor,
+    );
+    const one = await execute(SavedPage, { id: saved.id, first: 1, since }, as.editor);
+    expect(one.data!.savedSearch!.newSince).toBe(1);
+  });
+});
+
+describe('a bad question is refused as articles refuses it, and nothing is written', () => {
+  const cases: [string, Record<string, unknown>, string[], string][] = [
+    ['a blank name', { name: '   ' }, ['input', 'name'], 'REQUIRED'],
+    ['a text filter too short', { name: 'x', filter: { text: 'ab' } }, ['input', 'filter'], 'BAD_USER_INPUT'],
+    [
+      'a priority out of range',
+      { name: 'x', filter: { priority: { gte: 40000 } } },
+      ['input', 'filter'],
+      'OUT_OF_RANGE',
+    ],
+    ['a search that only excludes', { name: 'x', search: '-said' }, ['input', 'search'], 'BAD_USER_INPUT'],
+    [
+      'RELEVANCE without a search',
+      { name: 'x', orderBy: [{ field: 'RELEVANCE', direction: 'DESC' }] },
+      ['input', 'orderBy'],
+      'BAD_USER_INPUT',
+    ],
+    [
+      'a NUL in the filter',
+      { name: 'x', filter: { title: { contains: 'a\u0000b' } } },
+      ['input', 'filter', 'title', 'contains'],
+      'INVALID_CHARACTER',
+    ],
+    ['a lone surrogate in the search', { name: 'x', search: 'reef \ud800' }, ['input', 'search'], 'INVALID_CHARACTER'],
+  ];
+  for (const [label, input, path, code] of cases) {
+    it(label, async () => {
+      const count = await prisma.savedSearch.count();
+      const result = await create(input);
+      expect(result.status).toBe(200);
+      const payload = result.data!.createSavedSearch;
+      expect(payload.__typename).toBe('ValidationError');
+      const fields = (payload as { fields: { path: string[]; code: string }[] }).fields;
+      expect(fields).toContainEqual({
+        path,
+        code: expect.stringMatching(code === 'OUT_OF_RANGE' ? /OUT_OF_RANGE|BAD_USER_INPUT/ : new RegExp(`^${code}$`)),
+      });
+      expect(await prisma.savedSearch.count()).toBe(count);
+    });
+  }
+
+  it('the same questions are refused by articles itself', async () => {
+    expect(codes(await execute(Articles, { filter: { text: 'ab' } }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await execute(Articles, { search: '-said' }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('anonymous callers may neither save nor read saved searches', async () => {
+    const result = await create({ name: 'nope' }, 'anonymous');
+    expect(result.data!.createSavedSearch.__typename).toBe('ForbiddenError');
+    expect(codes(await execute(List, {}, as.anonymous))).toEqual(['FORBIDDEN']);
+    const list = await execute(List, {}, as.editor);
+    expect(list.errors).toBeUndefined();
+  });
+});
+
+describe('changes', () => {
+  it('updates with the version read, clears with null, and refuses a stale version', async () => {
+    const saved = await created({ name: 'to change', filter: { priority: { gte: 4 } }, search: 'reef' });
+    const first = await execute(
+      Update,
+      { input: { id: saved.id, expectedVersion: 1, name: 'changed', search: null } },
+      as.editor,
+    );
+    expect(first.data!.updateSavedSearch).toMatchObject({
+      __typename: 'UpdateSavedSearchSuccess',
+      savedSearch: { name: 'changed', search: null, filter: { priority: { gte: 4 } }, version: 2 },
+    });
+    const stale = await execute(Update, { input: { id: saved.id, expectedVersion: 1, name: 'again' } }, as.editor);
+    expect(stale.data!.updateSavedSearch).toEqual({ __typename: 'VersionConflictError', currentVersion: 2 });
+    const bad = await execute(
+      Update,
+      { input: { id: saved.id, expectedVersion: 2, filter: { text: 'x' } } },
+      as.editor,
+    );
+    expect(bad.data!.updateSavedSearch.__typename).toBe('ValidationError');
+    const row = await prisma.savedSearch.findUniqueOrThrow({
+      where: { id: Number(Buffer.from(saved.id, 'base64').toString().split(':')[1]) },
+    });
+    expect(row.version).toBe(2);
+    const nothing = await execute(Update, { input: { id: saved.id, expectedVersion: 2 } }, as.editor);
+    expect((nothing.data!.updateSavedSearch as { fields: { code: string }[] }).fields[0]!.code).toBe(
+      'NOTHING_TO_UPDATE',
+    );
+  });
+
+  it('deletes, and a deleted one is not found', async () => {
+    const saved = await created({ name: 'to delete' });
+    const gone = await execute(Delete, { input: { id: saved.id } }, as.editor);
+    expect(gone.data!.deleteSavedSearch).toEqual({ __typename: 'DeleteSavedSearchSuccess', deletedId: saved.id });
+    const again = await execute(Delete, { input: { id: saved.id } }, as.editor);
+    expect(again.data!.deleteSavedSearch.__typename).toBe('NotFoundError');
+  });
+});
+
+describe('feeds', () => {
+  const get = (url: string, headers: Record<string, string> = {}, method = 'GET') =>
+    yoga.fetch(url.replace(/^https?:\/\/[^/]+/, 'http://newsgraph.test'), { method, headers });
+
+  it('RSS 2.0 and Atom 1.0 parse with a feed parser and carry their required elements', async () => {
+    const saved = await created({ name: 'Reef & wombat <watch>', search: 'reef OR wombat' });
+    const parser = new Parser();
+    for (const format of ['rss', 'atom'] as const) {
+      const response = await get(saved.feeds.rss.replace(/\.rss$/, `.${format}`));
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain(
+        format === 'rss' ? 'application/rss+xml' : 'application/atom+xml',
+      );
+      const text = await response.text();
+      const feed = await parser.parseString(text);
+      expect(feed.title).toBe('Reef & wombat <watch>');
+      expect(feed.items).toHaveLength(12);
+      for (const item of feed.items) {
+        expect(item.title).toMatch(/reef|wombat/);
+        expect(item.link).toMatch(/^https:\/\/example\.com\/saved\//);
+        expect(item.guid ?? item.id).toMatch(/^urn:newsgraph:article:\d+$/);
+        expect(item.isoDate).toBeTruthy();
+      }
+      if (format === 'rss') {
+        // RSS 2.0: channel title, link and description are required
+        expect(text).toMatch(/<channel>[\s\S]*<title>[\s\S]*<link>[\s\S]*<description>/);
+      } else {
+        // Atom (RFC 4287 4.1.1): feed id, title and updated; each entry id, title and updated
+        expect(text).toMatch(
+          /<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom">[\s\S]*<id>[\s\S]*<title>[\s\S]*<updated>/,
+        );
+        expect((text.match(/<entry>/g) ?? []).length).toBe(12);
+        expect((text.match(/<entry>[\s\S]*?<id>[\s\S]*?<\/entry>/g) ?? []).length).toBe(12);
+      }
+    }
+  });
+
+  it('JSON Feed 1.1 has its required members', async () => {
+    const saved = await created({ name: 'json', filter: { priority: { gte: 5 } } });
+    const response = await get(saved.feeds.json);
+    expect(response.headers.get('content-type')).toContain('application/feed+json');
+    const feed = (await response.json()) as { version: string; title: string; items: Record<string, unknown>[] };
+    expect(feed.version).toBe('https://jsonfeed.org/version/1.1');
+    expect(feed.title).toBe('json');
+    expect(feed.items).toHaveLength(4);
+    for (const item of feed.items) {
+      expect(typeof item.id).toBe('string');
+      expect(typeof item.content_text === 'string' || typeof item.content_html === 'string').toBe(true);
+      expect(item.author).toBeUndefined();
+      expect(item.authors).toEqual([{ name: expect.any(String) }]);
+    }
+  });
+
+  it('answers 304 to its ETag and Last-Modified, and 200 again after a change', async () => {
+    const saved = await created({ name: 'validators', filter: { source: { equals: 'ABC News' } } });
+    const first = await get(saved.feeds.atom);
+    const etag = first.headers.get('etag')!;
+    const lastModified = first.headers.get('last-modified')!;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect((await get(saved.feeds.atom, { 'if-none-match': etag })).status).toBe(304);
+    expect((await get(saved.feeds.atom, { 'if-modified-since': lastModified })).status).toBe(304);
+    expect((await get(saved.feeds.atom, { 'if-none-match': '"other"' })).status).toBe(200);
+    const head = await get(saved.feeds.atom, {}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toBe(etag);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await execute(
+      FileArticle,
+      {
+        input: {
+          title: 'A fresh ABC story',
+          url: 'https://example.com/saved/fresh',
+          source: 'ABC News',
+          publishedAt: '2026-02-01T00:00:00Z',
+          priority: 3,
+        },
+      },
+      as.editor,
+    );
+    const changed = await get(saved.feeds.atom, { 'if-none-match': etag });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect((await get(saved.feeds.atom, { 'if-modified-since': lastModified })).status).toBe(200);
+  });
+
+  it('a rotated token retires the old URLs; unknown tokens and other methods are refused', async () => {
+    const saved = await created({ name: 'rotate me' });
+    expect((await get(saved.feeds.rss)).status).toBe(200);
+    const rotated = await execute(Rotate, { input: { id: saved.id } }, as.editor);
+    const payload = rotated.data!.rotateSavedSearchFeedToken as { savedSearch: { feeds: { rss: string } } };
+    expect(payload.savedSearch.feeds.rss).not.toBe(saved.feeds.rss);
+    expect((await get(saved.feeds.rss)).status).toBe(404);
+    expect((await get(payload.savedSearch.feeds.rss)).status).toBe(200);
+    expect((await get('http://newsgraph.test/feeds/unknown.rss')).status).toBe(404);
+    expect((await get('http://newsgraph.test/feeds/x/../y.rss')).status).toBe(404);
+    expect((await get(payload.savedSearch.feeds.rss, {}, 'POST')).status).toBe(405);
+  });
+
+  it('feed URLs are shown to editors only', async () => {
+    const saved = await created({ name: 'secret token' });
+    const Feeds = graphql(`
+      query SavedFeeds($id: ID!) {
+        node(id: $id) {
+          ... on SavedSearch {
+            feeds {
+              rss
+            }
+          }
+        }
+      }
+    `);
+    expect(codes(await execute(Feeds, { id: saved.id }, as.anonymous))).toContain('FORBIDDEN');
+    expect((await execute(Feeds, { id: saved.id }, as.editor)).errors).toBeUndefined();
+  });
+});
