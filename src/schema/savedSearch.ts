@@ -395,15 +395,6 @@ function takeSubscriptionSlot(context: Context): () => void {
   };
 }
 
-/** The iterator of `source`, releasing `release` when it ends, however it ends. */
-async function* releasing<T>(source: AsyncIterableIterator<T>, release: () => void): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } finally {
-    release();
-  }
-}
-
 const ArticleMatch = builder.objectRef<LiveMatch>('ArticleMatch').implement({
   description: 'An article that newly matches a subscribed question.',
   fields: (t) => ({
@@ -457,7 +448,7 @@ builder.subscriptionField('articleMatched', (t) =>
         watch = { condition: articleCondition(args.filter), search };
       }
       const release = takeSubscriptionSlot(context);
-      return releasing(liveMatcher.matches(watch), release);
+      return liveMatcher.matches(watch, release);
     },
     resolve: (match) => match,
   }),

@@ -36,14 +36,21 @@ export class LiveMatcher {
     return count;
   }
 
-  /** The new matches of `watch`, until the iterator is returned. */
-  matches(watch: Watch): AsyncIterableIterator<LiveMatch> {
+  /**
+   * The new matches of `watch`, until the iterator is returned (at once, even while it waits for
+   * the next match) or closeAll; then `onEnd` runs, once.
+   */
+  matches(watch: Watch, onEnd: () => void = () => {}): AsyncIterableIterator<LiveMatch> {
     return new Repeater<LiveMatch>(async (push, stop) => {
       const remove = this.add(watch, (match) => void push(match));
       this.stops.add(stop);
-      await stop;
-      this.stops.delete(stop);
-      remove();
+      try {
+        await stop;
+      } finally {
+        this.stops.delete(stop);
+        remove();
+        onEnd();
+      }
     });
   }
 

@@ -1,0 +1,378 @@
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { prisma } from '../src/db/client.ts';
+import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
+import { recordCreated } from '../src/resolvers/alerts/events.ts';
+import { setAlertSettings } from '../src/resolvers/alerts/settings.ts';
+import { writeTransaction } from '../src/resolvers/writing/transaction.ts';
+import { graphql } from './gql/index.ts';
+import { execute, yoga } from './support/api.ts';
+import { callers, type Caller } from './support/keys.ts';
+import { startServer, type RunningServer } from './support/process.ts';
+import { subscribeSse, type SseSubscription } from './support/sse.ts';
+import { serverUrl } from './support/targets.ts';
+
+/**
+ * Live updates: `articleMatched` over GraphQL over SSE (in-process and between two server
+ * processes sharing Redis) and over WebSocket (graphql-ws): a matching create arrives within a
+ * second, an update into the question arrives as UPDATED, and nothing arrives for a write that
+ * does not match, stays inside, or rolls back. Subscriptions are limited like queries.
+ */
+
+const FileArticle = graphql(`
+  mutation LiveFile($input: CreateArticleInput!) {
+    createArticle(input: $input) {
+      __typename
+      ... on CreateArticleSuccess {
+        article {
+          id
+          version
+          authors {
+            id
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Change = graphql(`
+  mutation LiveChange($input: UpdateArticleInput!) {
+    updateArticle(input: $input) {
+      __typename
+      ... on UpdateArticleSuccess {
+        article {
+          version
+        }
+      }
+    }
+  }
+`);
+
+const MergeAuthors = graphql(`
+  mutation LiveMerge($input: MergeAuthorsInput!) {
+    mergeAuthors(input: $input) {
+      __typename
+    }
+  }
+`);
+
+const SaveSearch = graphql(`
+  mutation LiveSave($input: CreateSavedSearchInput!) {
+    createSavedSearch(input: $input) {
+      ... on CreateSavedSearchSuccess {
+        savedSearch {
+          id
+        }
+      }
+    }
+  }
+`);
+
+const MATCHED = `subscription ($filter: ArticleFilter, $search: String, $savedSearchId: ID) {
+  articleMatched(filter: $filter, search: $search, savedSearchId: $savedSearchId) {
+    reason
+    article { id title priority }
+  }
+}`;
+
+let as: Record<Caller, Record<string, string>>;
+let serial = 0;
+
+beforeAll(async () => {
+  as = await callers();
+});
+
+afterAll(() => setAlertSettings(undefined));
+
+async function file(input: Partial<{ title: string; priority: number; body: string; authors: { name: string }[] }>) {
+  serial += 1;
+  const result = await execute(
+    FileArticle,
+    {
+      input: {
+        title: input.title ?? `Live article ${serial}`,
+        url: `https://example.com/live/${serial}`,
+        source: 'ABC News',
+        publishedAt: new Date(Date.UTC(2026, 5, 1 + (serial % 28))).toISOString(),
+        priority: input.priority ?? 2,
+        body: input.body,
+        authors: input.authors,
+      },
+    },
+    as.editor,
+  );
+  const payload = result.data!.createArticle;
+  if (payload.__typename !== 'CreateArticleSuccess') throw new Error(JSON.stringify(result));
+  return payload.article;
+}
+
+const inProcess = (variables: Record<string, unknown>, caller: Caller = 'anonymous') =>
+  subscribeSse(
+    (url, init) => Promise.resolve(yoga.fetch(url, init)),
+    'http://newsgraph.test/graphql',
+    MATCHED,
+    variables,
+    as[caller],
+  );
+
+/** Lets a subscription's stream start listening before the write it waits for. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+function matched(payload: Record<string, unknown> | null) {
+  return (payload as { data: { articleMatched: { reason: string; article: { id: string } } } } | null)?.data
+    ?.articleMatched;
+}
+
+describe('over SSE, in one process', () => {
+  it('a matching create arrives within a second; a non-matching one does not', async () => {
+    const live = await inProcess({ filter: { priority: { gte: 4 } } });
+    expect(live.status).toBe(200);
+    await settle();
+    await file({ priority: 1 });
+    const started = Date.now();
+    const hit = await file({ priority: 5, title: 'Within a second' });
+    const event = await live.next(1_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(matched(event)).toEqual({
+      reason: 'CREATED',
+      article: { id: hit.id, title: 'Within a second', priority: 5 },
+    });
+    expect(await live.next(300)).toBeNull();
+    await live.close();
+  });
+
+  it('nothing for a rolled-back write', async () => {
+    const live = await inProcess({ filter: { priority: { gte: 4 } } });
+    await settle();
+    await expect(
+      writeTransaction(prisma, async (tx) => {
+        const article = await tx.article.create({
+          data: {
+            title: 'Rolled back',
+            url: 'https://example.com/live/rolled-back',
+            urlKey: 'https://example.com/live/rolled-back',
+            source: 'ABC News',
+            publishedAt: new Date(),
+            priority: 5,
+          },
+          select: { id: true },
+        });
+        await recordCreated(tx, [article.id]);
+        throw new Error('the write fails after its event was recorded');
+      }),
+    ).rejects.toThrow('the write fails');
+    expect(await live.next(500)).toBeNull();
+    expect(await prisma.article.count({ where: { title: 'Rolled back' } })).toBe(0);
+    await live.close();
+  });
+
+  it('an update into the question arrives as UPDATED; one inside it or out of it does not', async () => {
+    const live = await inProcess({ filter: { priority: { gte: 4 } } });
+    await settle();
+    const article = await file({ priority: 2 });
+    expect(await live.next(300)).toBeNull();
+    await execute(Change, { input: { id: article.id, expectedVersion: 1, priority: 4 } }, as.editor);
+    expect(matched(await live.next(1_000))).toMatchObject({
+      reason: 'UPDATED',
+      article: { id: article.id, priority: 4 },
+    });
+    await execute(Change, { input: { id: article.id, expectedVersion: 2, summary: 'still inside' } }, as.editor);
+    await execute(Change, { input: { id: article.id, expectedVersion: 3, priority: 1 } }, as.editor);
+    expect(await live.next(500)).toBeNull();
+    await execute(Change, { input: { id: article.id, expectedVersion: 4, priority: 5 } }, as.editor);
+    expect(matched(await live.next(1_000))).toMatchObject({ reason: 'UPDATED', article: { id: article.id } });
+    await live.close();
+  });
+
+  it('a search question, and a byline changed by a merge of authors', async () => {
+    const searched = await inProcess({ search: 'platypus' });
+    const merged = await file({ authors: [{ name: 'Merge Source' }] });
+    const target = await file({ authors: [{ name: 'Merge Target' }] });
+    const byAuthor = await inProcess({ filter: { authors: { some: { id: { equals: target.authors[0]!.id } } } } });
+    await settle();
+    const hit = await file({ title: 'A platypus in the creek' });
+    expect(matched(await searched.next(1_000))).toMatchObject({ reason: 'CREATED', article: { id: hit.id } });
+    const result = await execute(
+      MergeAuthors,
+      { input: { sourceIds: [merged.authors[0]!.id], targetId: target.authors[0]!.id } },
+      as.admin,
+    );
+    expect(result.data!.mergeAuthors.__typename).toBe('MergeAuthorsSuccess');
+    // the merged article enters the target's question; the target's own article was in it already
+    expect(matched(await byAuthor.next(1_000))).toMatchObject({ reason: 'UPDATED', article: { id: merged.id } });
+    expect(await byAuthor.next(300)).toBeNull();
+    await searched.close();
+    await byAuthor.close();
+  });
+
+  it('a saved search, by its id (editors only)', async () => {
+    const saved = await execute(
+      SaveSearch,
+      { input: { name: 'live', filter: { title: { contains: 'saved-live' } } } },
+      as.editor,
+    );
+    const id = (saved.data!.createSavedSearch as { savedSearch: { id: string } }).savedSearch.id;
+    const live = await inProcess({ savedSearchId: id }, 'editor');
+    await settle();
+    await file({ title: 'not this one' });
+    const hit = await file({ title: 'the saved-live one' });
+    expect(matched(await live.next(1_000))).toMatchObject({ reason: 'CREATED', article: { id: hit.id } });
+    await live.close();
+    const anonymous = await inProcess({ savedSearchId: id });
+    const refused = (await anonymous.next(1_000)) as { errors?: { extensions: { code: string } }[] };
+    expect(refused.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    await anonymous.close();
+  });
+});
+
+describe('subscriptions are limited like queries', () => {
+  const firstError = async (subscription: Promise<SseSubscription>) => {
+    const live = await subscription;
+    const payload = (await live.next(1_000)) as { errors?: { extensions: { code: string } }[] } | null;
+    await live.close();
+    return payload?.errors?.[0]?.extensions.code;
+  };
+
+  it('bad arguments are refused as articles refuses them', async () => {
+    expect(await firstError(inProcess({ filter: { text: 'ab' } }))).toBe('BAD_USER_INPUT');
+    expect(await firstError(inProcess({ search: '-said' }))).toBe('BAD_USER_INPUT');
+    expect(await firstError(inProcess({ search: 'a\u0000b' }))).toBe('BAD_USER_INPUT');
+    expect(await firstError(inProcess({ savedSearchId: 'U2F2ZWRTZWFyY2g6OTk5OQ==', filter: {} }, 'editor'))).toBe(
+      'BAD_USER_INPUT',
+    );
+  });
+
+  it('cost and depth', async () => {
+    const run = (document: string) =>
+      firstError(
+        subscribeSse((url, init) => Promise.resolve(yoga.fetch(url, init)), 'http://newsgraph.test/graphql', document),
+      );
+    const pages = Array.from(
+      { length: 8 },
+      (_, i) => `a${i}: articles(first: 100, filter: { text: "budget${i}" }) { edges { node { id } } }`,
+    ).join(' ');
+    expect(await run(`subscription { articleMatched { article { authors { ${pages} } } } }`)).toBe('QUERY_TOO_COSTLY');
+    const deep = 'authors { articles(first: 1) { edges { node { '.repeat(6) + 'id' + ' } } } }'.repeat(6);
+    expect(await run(`subscription { articleMatched { article { ${deep} } } }`)).toBe('QUERY_TOO_DEEP');
+  });
+
+  it('open subscriptions per address, in this process', async () => {
+    setAlertSettings({ subscriptions: { perKey: 50, perAddress: 2 } });
+    try {
+      const open = [await inProcess({}), await inProcess({})];
+      expect(await firstError(inProcess({}))).toBe('RATE_LIMITED');
+      await open[0]!.close();
+      await settle();
+      const again = await inProcess({});
+      await settle();
+      const hit = await file({ priority: 3 });
+      expect(matched(await again.next(1_000))).toMatchObject({ article: { id: hit.id } });
+      await again.close();
+      await open[1]!.close();
+    } finally {
+      setAlertSettings(undefined);
+    }
+  });
+});
+
+describe('between server processes', () => {
+  let servers: RunningServer[] = [];
+  let key: string;
+
+  beforeAll(async () => {
+    key = (await createApiKey(prisma, 'live-remote', 'EDITOR')).secret;
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+  });
+
+  it.skipIf(!serverUrl)(
+    'a create on one process reaches a subscriber on another through Redis',
+    async () => {
+      const channel = `newsgraph-test:${process.pid}:${Date.now()}`;
+      const env = {
+        DATABASE_URL: process.env.DATABASE_URL,
+        MIGRATE_ON_START: 'false',
+        SEED_DEMO_DATA: 'false',
+        REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        EVENTS_CHANNEL: channel,
+        RESPONSE_CACHE_TTL_MS: '0',
+        WEBHOOK_WORKER: 'false',
+      };
+      servers = await Promise.all([startServer(env), startServer(env)]);
+      const [writer, reader] = servers as [RunningServer, RunningServer];
+      const live = await subscribeSse(fetch, `${reader.url}/graphql`, MATCHED, { filter: { priority: { gte: 5 } } });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const response = await fetch(`${writer.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({
+          query: `mutation { createArticle(input: { title: "Across processes", url: "https://example.com/live/across", source: "ABC News", publishedAt: "2026-06-01T00:00:00Z", priority: 5 }) { __typename ... on CreateArticleSuccess { article { id } } } }`,
+        }),
+      });
+      const created = (await response.json()) as { data: { createArticle: { article: { id: string } } } };
+      expect(matched(await live.next(2_000))).toMatchObject({
+        reason: 'CREATED',
+        article: { id: created.data.createArticle.article.id, title: 'Across processes' },
+      });
+      await live.close();
+    },
+    120_000,
+  );
+
+  it('over GraphQL over WebSocket (graphql-ws), with the key as a connection parameter', async () => {
+    // on the embedded database the server needs a folder of its own (one owner each): in memory,
+    // with the demo data, whose local admin key it prints
+    const env = serverUrl
+      ? {
+          DATABASE_URL: process.env.DATABASE_URL,
+          MIGRATE_ON_START: 'false',
+          SEED_DEMO_DATA: 'false',
+          WEBHOOK_WORKER: 'false',
+        }
+      : { DATABASE_URL: undefined, PGLITE_DIR: 'memory://', SEED_DEMO_DATA: 'true', WEBHOOK_WORKER: 'false' };
+    const server = await startServer(env);
+    servers.push(server);
+    const secret = serverUrl ? key : /ngk_[A-Za-z0-9_-]+/.exec(server.output())![0];
+    const client = createClient({
+      url: `${server.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: secret ? { authorization: `Bearer ${secret}` } : {},
+      retryAttempts: 0,
+    });
+    const received: unknown[] = [];
+    const finished = new Promise<void>((resolve, reject) => {
+      client.subscribe(
+        { query: MATCHED, variables: { filter: { priority: { gte: 4 } } } },
+        { next: (value) => received.push(value), error: reject, complete: resolve },
+      );
+    });
+    void finished.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // a query over the socket is refused: queries and mutations go over HTTP
+    const refused = await new Promise<unknown>((resolve) => {
+      client.subscribe(
+        { query: '{ articles(first: 1) { totalCount } }' },
+        { next: resolve, error: resolve, complete: () => {} },
+      );
+    });
+    expect(JSON.stringify(refused)).toContain('Only subscriptions run over WebSocket');
+    {
+      await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+        body: JSON.stringify({
+          query: `mutation { low: createArticle(input: { title: "WS low", url: "https://example.com/live/ws-low", source: "X", publishedAt: "2026-06-01T00:00:00Z", priority: 1 }) { __typename } high: createArticle(input: { title: "WS high", url: "https://example.com/live/ws-high", source: "X", publishedAt: "2026-06-01T00:00:00Z", priority: 4 }) { __typename } }`,
+        }),
+      });
+      for (let i = 0; i < 20 && !received.length; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(received).toEqual([
+        { data: { articleMatched: { reason: 'CREATED', article: expect.objectContaining({ title: 'WS high' }) } } },
+      ]);
+    }
+    await client.dispose();
+  }, 120_000);
+});
