@@ -130,6 +130,12 @@ type Documents = {
     "\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.StoryDeleteDocument,
     "\n  mutation StoryUpsert($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on UpsertArticleSuccess {\n        created\n        article {\n          id\n          story {\n            id\n            articleCount\n          }\n        }\n      }\n    }\n  }\n": typeof types.StoryUpsertDocument,
     "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n": typeof types.StoryFacetsDocument,
+    "\n  mutation HookSave($input: CreateSavedSearchInput!) {\n    createSavedSearch(input: $input) {\n      ... on CreateSavedSearchSuccess {\n        savedSearch {\n          id\n        }\n      }\n    }\n  }\n": typeof types.HookSaveDocument,
+    "\n  mutation HookCreate($input: CreateWebhookInput!) {\n    createWebhook(input: $input) {\n      __typename\n      ... on CreateWebhookSuccess {\n        webhook {\n          id\n          url\n          enabled\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n          message\n        }\n      }\n    }\n  }\n": typeof types.HookCreateDocument,
+    "\n  mutation HookEnable($input: WebhookRefInput!) {\n    enableWebhook(input: $input) {\n      __typename\n      ... on EnableWebhookSuccess {\n        webhook {\n          enabled\n          disabledReason\n        }\n      }\n    }\n  }\n": typeof types.HookEnableDocument,
+    "\n  query HookDeliveries($id: ID!) {\n    node(id: $id) {\n      ... on Webhook {\n        enabled\n        disabledAt\n        disabledReason\n        failingSince\n        deliveries(first: 50) {\n          eventId\n          article\n          reason\n          status\n          attempts\n          lastStatusCode\n          log {\n            statusCode\n            error\n          }\n        }\n      }\n    }\n  }\n": typeof types.HookDeliveriesDocument,
+    "\n  mutation HookFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          version\n        }\n      }\n    }\n  }\n": typeof types.HookFileDocument,
+    "\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    ": typeof types.HookUpdateDocument,
 };
 const documents: Documents = {
     "\n    mutation AccessCreateArticle($input: CreateArticleInput!) {\n      createArticle(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessCreateArticleDocument,
@@ -248,6 +254,12 @@ const documents: Documents = {
     "\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": types.StoryDeleteDocument,
     "\n  mutation StoryUpsert($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on UpsertArticleSuccess {\n        created\n        article {\n          id\n          story {\n            id\n            articleCount\n          }\n        }\n      }\n    }\n  }\n": types.StoryUpsertDocument,
     "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n": types.StoryFacetsDocument,
+    "\n  mutation HookSave($input: CreateSavedSearchInput!) {\n    createSavedSearch(input: $input) {\n      ... on CreateSavedSearchSuccess {\n        savedSearch {\n          id\n        }\n      }\n    }\n  }\n": types.HookSaveDocument,
+    "\n  mutation HookCreate($input: CreateWebhookInput!) {\n    createWebhook(input: $input) {\n      __typename\n      ... on CreateWebhookSuccess {\n        webhook {\n          id\n          url\n          enabled\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n          message\n        }\n      }\n    }\n  }\n": types.HookCreateDocument,
+    "\n  mutation HookEnable($input: WebhookRefInput!) {\n    enableWebhook(input: $input) {\n      __typename\n      ... on EnableWebhookSuccess {\n        webhook {\n          enabled\n          disabledReason\n        }\n      }\n    }\n  }\n": types.HookEnableDocument,
+    "\n  query HookDeliveries($id: ID!) {\n    node(id: $id) {\n      ... on Webhook {\n        enabled\n        disabledAt\n        disabledReason\n        failingSince\n        deliveries(first: 50) {\n          eventId\n          article\n          reason\n          status\n          attempts\n          lastStatusCode\n          log {\n            statusCode\n            error\n          }\n        }\n      }\n    }\n  }\n": types.HookDeliveriesDocument,
+    "\n  mutation HookFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          version\n        }\n      }\n    }\n  }\n": types.HookFileDocument,
+    "\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    ": types.HookUpdateDocument,
 };
 
 /**
@@ -728,6 +740,30 @@ export function graphql(source: "\n  mutation StoryUpsert($input: CreateArticleI
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n"): (typeof documents)["\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation HookSave($input: CreateSavedSearchInput!) {\n    createSavedSearch(input: $input) {\n      ... on CreateSavedSearchSuccess {\n        savedSearch {\n          id\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation HookSave($input: CreateSavedSearchInput!) {\n    createSavedSearch(input: $input) {\n      ... on CreateSavedSearchSuccess {\n        savedSearch {\n          id\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation HookCreate($input: CreateWebhookInput!) {\n    createWebhook(input: $input) {\n      __typename\n      ... on CreateWebhookSuccess {\n        webhook {\n          id\n          url\n          enabled\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n          message\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation HookCreate($input: CreateWebhookInput!) {\n    createWebhook(input: $input) {\n      __typename\n      ... on CreateWebhookSuccess {\n        webhook {\n          id\n          url\n          enabled\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n          message\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation HookEnable($input: WebhookRefInput!) {\n    enableWebhook(input: $input) {\n      __typename\n      ... on EnableWebhookSuccess {\n        webhook {\n          enabled\n          disabledReason\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation HookEnable($input: WebhookRefInput!) {\n    enableWebhook(input: $input) {\n      __typename\n      ... on EnableWebhookSuccess {\n        webhook {\n          enabled\n          disabledReason\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query HookDeliveries($id: ID!) {\n    node(id: $id) {\n      ... on Webhook {\n        enabled\n        disabledAt\n        disabledReason\n        failingSince\n        deliveries(first: 50) {\n          eventId\n          article\n          reason\n          status\n          attempts\n          lastStatusCode\n          log {\n            statusCode\n            error\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query HookDeliveries($id: ID!) {\n    node(id: $id) {\n      ... on Webhook {\n        enabled\n        disabledAt\n        disabledReason\n        failingSince\n        deliveries(first: 50) {\n          eventId\n          article\n          reason\n          status\n          attempts\n          lastStatusCode\n          log {\n            statusCode\n            error\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation HookFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          version\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation HookFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          version\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    "): (typeof documents)["\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    "];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -2,7 +2,7 @@ import type { Db } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { tsQuery } from '../articles/search.ts';
 import type { Condition } from '../lists/condition.ts';
-import { and, tableScope, toSql, TRUE } from '../lists/sqlWhere.ts';
+import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
 import type { ArticleEventMessage } from './events.ts';
 
 /**
@@ -32,9 +32,7 @@ function conditionOf(watch: Watch): Prisma.Sql {
 
 function columns(watches: readonly Watch[]): Prisma.Sql {
   return Prisma.join(
-    watches.map(
-      (watch, index) => Prisma.sql`COALESCE(${conditionOf(watch) ?? TRUE}, false) AS ${Prisma.raw(`"m${index}"`)}`,
-    ),
+    watches.map((watch, index) => Prisma.sql`COALESCE(${conditionOf(watch)}, false) AS ${Prisma.raw(`"m${index}"`)}`),
   );
 }
 
@@ -42,30 +40,45 @@ function flags(row: Record<string, boolean> | undefined, count: number): boolean
   return Array.from({ length: count }, (_, index) => row?.[`m${index}`] === true);
 }
 
+/** For each of `watches`, whether the article as recorded in the outbox row `eventId` (its `before`) matched. */
+async function matchedBefore(db: Db, eventId: bigint, watches: readonly Watch[]): Promise<boolean[]> {
+  // the article as it was: its row and links from the outbox, the links as CTEs named as the
+  // link tables, which the conditions' EXISTS subqueries then read
+  const [row] = await db.$queryRaw<Record<string, boolean>[]>`
+    WITH "ArticleAuthor" AS (
+      SELECT e."articleId", x::int AS "authorId"
+      FROM "ArticleEvent" e, jsonb_array_elements_text(e."before"->'authors') AS x WHERE e."id" = ${eventId}),
+    "ArticleTopic" AS (
+      SELECT e."articleId", x::int AS "topicId"
+      FROM "ArticleEvent" e, jsonb_array_elements_text(e."before"->'topics') AS x WHERE e."id" = ${eventId})
+    SELECT ${columns(watches)}
+    FROM "ArticleEvent" e CROSS JOIN LATERAL jsonb_populate_record(NULL::"Article", e."before"->'row') AS a
+    WHERE e."id" = ${eventId}`;
+  return flags(row, watches.length);
+}
+
 /**
- * For each of `watches`, whether `event` is a new match of it (a created article that matches,
- * or an article updated into it). An article deleted since matches nothing.
+ * For each of `watches`, whether `event` is a new match of it: the article as the write left it
+ * matches, and, for an update, the article as it was before did not. "As the write left it" is
+ * the article as the next write of it found it (that write's `before`) when there is one, else the
+ * article as it is: so an event read late (by the webhook worker) is judged on its own write, not
+ * on later ones. An article deleted since matches nothing. One statement, and one more for each of
+ * a later write and an update with a match.
  */
 export async function newMatches(db: Db, event: ArticleEventMessage, watches: readonly Watch[]): Promise<boolean[]> {
   if (!watches.length) return [];
-  const [now] = await db.$queryRaw<Record<string, boolean>[]>`
-    SELECT ${columns(watches)} FROM "Article" a WHERE a."id" = ${event.articleId}`;
-  const after = flags(now, watches.length);
+  const id = BigInt(event.id);
+  const [now] = await db.$queryRaw<(Record<string, boolean> & { next: bigint | null })[]>`
+    SELECT (SELECT n."id" FROM "ArticleEvent" n WHERE n."articleId" = a."id" AND n."id" > ${id}
+            ORDER BY n."id" LIMIT 1) AS "next", ${columns(watches)}
+    FROM "Article" a WHERE a."id" = ${event.articleId}`;
+  const after = now?.next != null ? await matchedBefore(db, now.next, watches) : flags(now, watches.length);
   if (event.kind === 'CREATED' || !after.some(Boolean)) return after;
-  const asked = watches.filter((_, index) => after[index]);
-  // the article as it was: its row and links from the outbox, the links as CTEs named as the
-  // link tables, which the conditions' EXISTS subqueries then read
-  const [then] = await db.$queryRaw<Record<string, boolean>[]>`
-    WITH "ArticleAuthor" AS (
-      SELECT e."articleId", x::int AS "authorId"
-      FROM "ArticleEvent" e, jsonb_array_elements_text(e."before"->'authors') AS x WHERE e."id" = ${BigInt(event.id)}),
-    "ArticleTopic" AS (
-      SELECT e."articleId", x::int AS "topicId"
-      FROM "ArticleEvent" e, jsonb_array_elements_text(e."before"->'topics') AS x WHERE e."id" = ${BigInt(event.id)})
-    SELECT ${columns(asked)}
-    FROM "ArticleEvent" e CROSS JOIN LATERAL jsonb_populate_record(NULL::"Article", e."before"->'row') AS a
-    WHERE e."id" = ${BigInt(event.id)}`;
-  const before = flags(then, asked.length);
+  const before = await matchedBefore(
+    db,
+    id,
+    watches.filter((_, index) => after[index]),
+  );
   let next = 0;
   return after.map((matches) => matches && !before[next++]);
 }
