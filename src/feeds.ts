@@ -3,8 +3,6 @@ import { prisma } from './db/client.ts';
 import { databaseFailure } from './db/errors.ts';
 import { renderFeed, type FeedFormat } from './resolvers/alerts/feeds.ts';
 import { alertSettings } from './resolvers/alerts/settings.ts';
-import { logDatabaseFailure } from './yoga.ts';
-import type { Logger } from './observability.ts';
 import { requestIdOf } from './observability.ts';
 import { decodeGlobalID, encodeGlobalID } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
@@ -16,9 +14,9 @@ const FEED_PATH = /^\/feeds\/([A-Za-z0-9_-]{1,100})\.(rss|atom|json)$/;
  * Yoga plugin: a saved search's feeds (resolvers/alerts/feeds.ts) at /feeds/<token>.<format>, for
  * GET and HEAD. 304 Not Modified when If-None-Match holds the ETag, or (without it)
  * If-Modified-Since is not before Last-Modified; 404 for an unknown token or path; 405 for another
- * method; 503 with Retry-After when the database is unavailable.
+ * method; 503 with Retry-After when the database is unavailable (`logFailure` logs the cause).
  */
-export function useFeeds(log: Logger): Plugin {
+export function useFeeds(logFailure: (requestId: string, error: unknown) => void): Plugin {
   return {
     async onRequest({ url, request, endResponse, fetchAPI }) {
       if (!url.pathname.startsWith('/feeds/')) return;
@@ -45,7 +43,7 @@ export function useFeeds(log: Logger): Plugin {
         );
       } catch (error) {
         if (!databaseFailure(error)) throw error;
-        logDatabaseFailure(log, requestIdOf(request), error);
+        logFailure(requestIdOf(request), error);
         return json(503, 'The database is unavailable; retry shortly', 'DATABASE_UNAVAILABLE', { 'retry-after': '5' });
       }
       if (!feed) return json(404, 'No such feed (the token may have been rotated)', 'NOT_FOUND');

@@ -130,6 +130,17 @@ query SyndicatedStories {
 }`,
   },
   {
+    query: `# Live updates: each article filed matching the filter, or updated into it, arrives here as it
+# commits (GraphQL over SSE; over WebSocket, graphql-ws at the same URL). Run it, then file a story
+# from the next tab: it appears here. Editors can watch a saved search: articleMatched(savedSearchId:).
+subscription WatchNewArticles {
+  articleMatched(filter: { priority: { gte: 3 } }) {
+    reason
+    article { title source priority publishedAt authors { name } }
+  }
+}`,
+  },
+  {
     query: `# File a story (or update it if its link is already filed), then correct it.
 # Needs an EDITOR or ADMIN key: put yours in the Headers tab below.
 # (npm start prints an admin key with the demo data; npm run apikey -- create makes more.)
@@ -160,6 +171,32 @@ mutation CorrectStory($id: ID!, $version: Int!) {
   }
 }`,
     variables: '{ "id": "<id from FileStory>", "version": 1 }',
+    headers: '{ "Authorization": "Bearer <your API key>" }',
+  },
+  {
+    query: `# Saved searches (EDITOR): keep a question under a name, read its matches as articles would,
+# count what was filed since you last looked, and hand feed readers its RSS, Atom and JSON Feed
+# URLs. createWebhook POSTs each new match to your receiver, signed (see the README).
+mutation SaveSearch {
+  createSavedSearch(input: {
+    name: "Priority 4+ Australian stories on safety"
+    filter: { priority: { gte: 4 }, isAustralian: true }
+    search: "safety"
+  }) {
+    __typename
+    ... on CreateSavedSearchSuccess {
+      savedSearch {
+        id
+        name
+        feeds { rss atom json }
+        newSince(time: "2026-01-01T00:00:00Z")
+        articles(first: 5) { totalCount edges { node { title source publishedAt } } }
+      }
+    }
+    ... on ValidationError { fields { path code message } }
+    ... on Error { code message }
+  }
+}`,
     headers: '{ "Authorization": "Bearer <your API key>" }',
   },
 ];

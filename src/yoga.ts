@@ -261,7 +261,7 @@ export function createServer(
       useLandingPage({ graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: settings.graphiql }),
       ...(allowed.size ? [useVaryOrigin()] : []),
       useRateLimits(settings.rateLimits, counters, logger, metrics),
-      useFeeds(logger),
+      useFeeds((requestId, error) => logDatabaseFailure(logger, requestId, error)),
       // a document id becomes its text before the token, input and query limits read it
       ...(trustedDocuments ? [trustedDocuments] : []),
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),

@@ -49,7 +49,7 @@ function rawGet(
 
 describe('GraphiQL', () => {
   it('has example queries that run without errors and find demo data', async () => {
-    const reads = EXAMPLE_TABS.filter((tab) => !tab.query.includes('mutation '));
+    const reads = EXAMPLE_TABS.filter((tab) => !/(mutation|subscription) /.test(tab.query));
     expect(reads.map((tab) => /query (\w+)/.exec(tab.query)![1])).toEqual([
       'RecentAustralianHighPriority',
       'BusiestAuthors',
@@ -128,7 +128,7 @@ describe('GraphiQL', () => {
       const editor = page.locator('.graphiql-query-editor');
       await editor.waitFor({ timeout: 20_000 });
       await expect.poll(() => editor.innerText(), { timeout: 20_000 }).toContain('RecentAustralianHighPriority');
-      // the example tabs: filters and pagination, nested lists, title filter, search, facets, stories, a mutation
+      // the example tabs: filters and pagination, nested lists, title filter, search, facets, stories, live updates, mutations, saved searches
       await expect
         .poll(async () => (await page.locator('.graphiql-tab').allInnerTexts()).map((text) => text.trim()))
         .toEqual([
@@ -138,7 +138,9 @@ describe('GraphiQL', () => {
           'SearchWithHighlights',
           'SearchFacets',
           'SyndicatedStories',
+          'WatchNewArticles',
           'FileStory',
+          'SaveSearch',
         ]);
       await page.locator('.graphiql-execute-button').click();
       const response = page.locator('.graphiql-response');
@@ -159,6 +161,31 @@ describe('GraphiQL', () => {
       const { data } = (await api.json()) as { data: { articles: { totalCount: number } } };
       expect(data.articles.totalCount).toBeGreaterThan(0);
       expect(text).toContain(`"totalCount": ${data.articles.totalCount},`);
+
+      // the live-updates tab: its subscription runs (GraphQL over SSE) and shows a story filed meanwhile
+      // (the tab bar is a drag-to-reorder list whose items are moved by transforms: a pointer click
+      // can land on a neighbour, so the button gets its click event directly)
+      await page.locator('button[title="WatchNewArticles"]').dispatchEvent('click');
+      await expect
+        .poll(async () => (await editor.innerText()).replace(/\s+/g, ' '))
+        .toContain('subscription WatchNewArticles');
+      await page.locator('.graphiql-execute-button').click();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const key = /ngk_[A-Za-z0-9_-]+/.exec(server.output())![0];
+      const filed = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({
+          query:
+            'mutation { createArticle(input: { title: "Filed while GraphiQL watches", url: "https://news.example/graphiql-live", source: "The Example Herald", publishedAt: "2026-04-07T01:24:00Z", priority: 4 }) { __typename } }',
+        }),
+      });
+      expect(
+        ((await filed.json()) as { data: { createArticle: { __typename: string } } }).data.createArticle.__typename,
+      ).toBe('CreateArticleSuccess');
+      await expect
+        .poll(async () => (await response.innerText()).replace(/\s+/g, ' '), { timeout: 10_000 })
+        .toContain('"title": "Filed while GraphiQL watches"');
       expect(outside).toEqual([]);
     } finally {
       await browser.close();

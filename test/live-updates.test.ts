@@ -4,7 +4,9 @@ import WebSocket from 'ws';
 import { prisma } from '../src/db/client.ts';
 import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
 import { recordCreated } from '../src/resolvers/alerts/events.ts';
+import { newMatches } from '../src/resolvers/alerts/match.ts';
 import { setAlertSettings } from '../src/resolvers/alerts/settings.ts';
+import { articleCondition } from '../src/resolvers/lists/filter.ts';
 import { writeTransaction } from '../src/resolvers/writing/transaction.ts';
 import { graphql } from './gql/index.ts';
 import { execute, yoga } from './support/api.ts';
@@ -117,6 +119,10 @@ const inProcess = (variables: Record<string, unknown>, caller: Caller = 'anonymo
     as[caller],
   );
 
+async function lastEventId(): Promise<bigint> {
+  return (await prisma.articleEvent.findFirstOrThrow({ orderBy: { id: 'desc' } })).id;
+}
+
 /** Lets a subscription's stream start listening before the write it waits for. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 
@@ -224,6 +230,26 @@ describe('over SSE, in one process', () => {
     const refused = (await anonymous.next(1_000)) as { errors?: { extensions: { code: string } }[] };
     expect(refused.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     await anonymous.close();
+  });
+});
+
+describe('matching', () => {
+  it('evaluates more distinct questions than one statement can hold', async () => {
+    const article = await file({ priority: 3, title: 'Question 1234 of many' });
+    const watches = Array.from({ length: 2_500 }, (_, i) => ({
+      condition: articleCondition({ title: { contains: `question ${i} of` } }),
+    }));
+    const flags = await newMatches(
+      prisma,
+      {
+        id: String(await lastEventId()),
+        articleId: Number(Buffer.from(article.id, 'base64').toString().split(':')[1]),
+        kind: 'CREATED',
+      },
+      watches,
+    );
+    expect(flags).toHaveLength(2_500);
+    expect(flags.flatMap((hit, index) => (hit ? [index] : []))).toEqual([1234]);
   });
 });
 

@@ -34,6 +34,7 @@ import { plannedSearch } from '../resolvers/articles/search.ts';
 import { articleCondition } from '../resolvers/lists/filter.ts';
 import { Article, ArticleConnection, ArticleOrder, resolveArticleList } from './article.ts';
 import { builder, decodeGlobalID, encodeGlobalID } from './builder.ts';
+import { selectingId } from './common.ts';
 import { ArticleFilter } from './lists.ts';
 import './errors.ts';
 
@@ -179,6 +180,7 @@ const DeliveryStatus = builder.enumType('DeliveryStatus', {
   } as const,
 });
 
+/** Why an article is a new match: filed matching, or changed into the question. */
 export const MatchReason = builder.enumType('MatchReason', {
   values: {
     CREATED: { description: 'The article was filed matching.' },
@@ -289,13 +291,13 @@ const WebhookRefInput = builder.inputType('WebhookRefInput', {
 });
 
 async function savedSearchAfter(id: number, query: object) {
-  const row = await prisma.savedSearch.findUnique({ ...(query as { select?: object }), where: { id } });
+  const row = await prisma.savedSearch.findUnique({ ...selectingId(query), where: { id } });
   if (!row) throw new NotFoundError('SavedSearch', id);
   return row;
 }
 
 async function webhookAfter(id: number, query: object) {
-  const row = await prisma.webhook.findUnique({ ...(query as { select?: object }), where: { id } });
+  const row = await prisma.webhook.findUnique({ ...selectingId(query), where: { id } });
   if (!row) throw new NotFoundError('Webhook', id);
   return row;
 }

@@ -16,6 +16,7 @@ import { questionOf, type ArgumentCodec } from './savedSearches.ts';
 /** Articles in a feed. */
 export const FEED_SIZE = 50;
 
+/** The feed formats, by file extension: RSS 2.0, Atom 1.0, JSON Feed 1.1. */
 export type FeedFormat = 'rss' | 'atom' | 'json';
 
 const CONTENT_TYPES: Record<FeedFormat, string> = {

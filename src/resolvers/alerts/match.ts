@@ -6,10 +6,10 @@ import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
 import type { ArticleEventMessage } from './events.ts';
 
 /**
- * Which watched questions an article event is a new match of: the article matches the
- * question now and, for an update, did not before it (its `before` in the outbox). One
- * statement evaluates every question against the article as it is, and for an update with
- * any match, one more against the article as it was; so a process's cost per event does not
+ * Which watched questions an article event is a new match of: the article matches the question
+ * now and, for an update, did not before it (its `before` in the outbox). One statement evaluates
+ * every question (up to MAX_WATCHES_PER_STATEMENT) against the article as it is, and for an update
+ * with any match, one more against the article as it was; so a process's cost per event does not
  * grow with the number of subscribers asking the same questions.
  */
 
@@ -67,6 +67,14 @@ async function matchedBefore(db: Db, eventId: bigint, watches: readonly Watch[])
  */
 export async function newMatches(db: Db, event: ArticleEventMessage, watches: readonly Watch[]): Promise<boolean[]> {
   if (!watches.length) return [];
+  // PostgreSQL's select list holds at most 1,664 entries: many questions take a statement per chunk
+  if (watches.length > MAX_WATCHES_PER_STATEMENT) {
+    const parts: boolean[] = [];
+    for (let start = 0; start < watches.length; start += MAX_WATCHES_PER_STATEMENT) {
+      parts.push(...(await newMatches(db, event, watches.slice(start, start + MAX_WATCHES_PER_STATEMENT))));
+    }
+    return parts;
+  }
   const id = BigInt(event.id);
   const [now] = await db.$queryRaw<(Record<string, boolean> & { next: bigint | null })[]>`
     SELECT (SELECT n."id" FROM "ArticleEvent" n WHERE n."articleId" = a."id" AND n."id" > ${id}
@@ -82,3 +90,6 @@ export async function newMatches(db: Db, event: ArticleEventMessage, watches: re
   let next = 0;
   return after.map((matches) => matches && !before[next++]);
 }
+
+/** Distinct questions one statement evaluates (PostgreSQL's select list holds at most 1,664). */
+export const MAX_WATCHES_PER_STATEMENT = 1_000;
