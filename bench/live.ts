@@ -19,7 +19,7 @@ const USAGE = `usage: npm run bench:live -- [options]
   --subscriptions <n>   open SSE subscriptions (default 1000)
   --burst <n>           articles filed in the burst (default 100)
   --concurrency <n>     mutations in flight during the burst (default 8)
-  --target <t>          postgres (a new database on BENCH_DATABASE_URL's server, default
+  --target <t>          postgres (a new database on BENCH_POSTGRES_URL's server, default
                         postgresql://postgres@127.0.0.1:5432/postgres) or pglite (default postgres)
   --dry-run             print the options and exit`;
 
@@ -79,6 +79,13 @@ function matches(question: (typeof QUESTIONS)[number], article: { priority: numb
   return article.priority >= question.priority.gte && (!('isAustralian' in question) || article.isAustralian);
 }
 
+const WORDS = (
+  'budget senate reef election wombat inflation tariff drought harbour rail council minister treasury ' +
+  'export mining wheat cyclone bushfire vaccine hospital school court judge police union strike wage ' +
+  'housing rent interest bank dollar market index share profit loss company merger pipeline grid solar ' +
+  'wind coal gas hydrogen battery carbon climate ocean river forest koala parliament ballot referendum'
+).split(' ');
+
 const percentile = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
@@ -96,7 +103,7 @@ async function main() {
     console.log(JSON.stringify(run));
     return;
   }
-  const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
   const database = `newsgraph_bench_live_${process.pid}`;
   const dataDir = run.target === 'pglite' ? fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-live-')) : undefined;
   let databaseUrl: string | undefined;
@@ -138,7 +145,11 @@ async function main() {
   const streams: AbortController[] = [];
   try {
     for (let waited = 0; ; waited += 250) {
-      if (/ngk_[A-Za-z0-9_-]+/.test(output) && output.includes('Newsgraph API on')) break;
+      const ready = await fetch(`${base}/readyz`).then(
+        (response) => response.status === 200,
+        () => false,
+      );
+      if (ready && /ngk_[A-Za-z0-9_-]+/.test(output)) break;
       if (waited > 180_000 || child.exitCode !== null) throw new Error(`the server did not start:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -146,6 +157,7 @@ async function main() {
     let serial = 0;
     const file = async (priority: number, isAustralian: boolean) => {
       serial += 1;
+      const title = `Live bench ${serial}`;
       const sent = performance.now();
       const response = await fetch(`${base}/graphql`, {
         method: 'POST',
@@ -154,20 +166,21 @@ async function main() {
           query: `mutation($input: CreateArticleInput!) { createArticle(input: $input) { __typename } }`,
           variables: {
             input: {
-              title: `Live bench ${serial}`,
-              url: `https://bench.example/live/${process.pid}/${serial}`,
+              title,
+              url: `https://bench.example/live/${process.pid}/${title.split(' ').at(-1)}`,
               source: 'Bench Wire',
               publishedAt: new Date(Date.UTC(2026, 9, 1, 0, serial)).toISOString(),
               priority,
               isAustralian,
-              body: `Bench article ${serial}: ${'a paragraph of text for the story detector to read. '.repeat(20)}`,
+              // a text of its own (copies would all join one story, and wait for each other's lock on it)
+              body: Array.from({ length: 120 }, (_, i) => WORDS[(serial * 7919 + i * i * 31) % WORDS.length]).join(' '),
             },
           },
         }),
       });
       const body = (await response.json()) as { data?: { createArticle: { __typename: string } } };
       if (body.data?.createArticle.__typename !== 'CreateArticleSuccess') throw new Error(JSON.stringify(body));
-      return { title: `Live bench ${serial}`, sent, answered: performance.now() };
+      return { title, sent, answered: performance.now() };
     };
 
     await file(1, false); // warm-up
