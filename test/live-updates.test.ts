@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { prisma } from '../src/db/client.ts';
 import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
-import { recordCreated } from '../src/resolvers/alerts/events.ts';
+import { publish, recordCreated } from '../src/resolvers/alerts/events.ts';
+import { LiveMatcher, SUBSCRIBER_BUFFER } from '../src/resolvers/alerts/live.ts';
+import { decodeGlobalID } from '../src/schema/builder.ts';
 import { newMatches } from '../src/resolvers/alerts/match.ts';
 import { setAlertSettings } from '../src/resolvers/alerts/settings.ts';
 import { articleCondition } from '../src/resolvers/lists/filter.ts';
@@ -250,6 +252,37 @@ describe('matching', () => {
     );
     expect(flags).toHaveLength(2_500);
     expect(flags.flatMap((hit, index) => (hit ? [index] : []))).toEqual([1234]);
+  });
+});
+
+describe('a subscriber that stops reading', () => {
+  it('is ended (SLOW_CONSUMER) once it falls behind, and the others go on', async () => {
+    const article = await file({ priority: 3, title: 'Read by one, not the other' });
+    const articleId = Number(decodeGlobalID(article.id).id);
+    const matcher = new LiveMatcher(prisma);
+    const watch = { condition: articleCondition({ priority: { gte: 1 } }) };
+    const stalled = matcher.matches(watch);
+    const reading = matcher.matches(watch);
+    const first = stalled.next(); // takes one match, then never reads again
+    const got: unknown[] = [];
+    const reader = (async () => {
+      for await (const match of reading) {
+        got.push(match);
+        if (got.length === SUBSCRIBER_BUFFER + 50) return;
+      }
+    })();
+    await settle();
+    const id = String(await lastEventId()); // the article's own CREATED event, sent again and again
+    for (let i = 0; i < SUBSCRIBER_BUFFER + 50; i++) publish([{ id, articleId, kind: 'CREATED' }]);
+    await reader;
+    expect(got).toHaveLength(SUBSCRIBER_BUFFER + 50);
+    await first;
+    await expect(
+      (async () => {
+        for (;;) if ((await stalled.next()).done) return 'ended';
+      })(),
+    ).rejects.toMatchObject({ extensions: { code: 'SLOW_CONSUMER' } });
+    matcher.closeAll();
   });
 });
 

@@ -351,6 +351,47 @@ describe('a bad question is refused as articles refuses it, and nothing is writt
     expect(codes(await execute(Articles, { search: '-said' }))).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('names only the field at fault (a bad filter is not also a bad order)', async () => {
+    const result = await create({ name: 'x', filter: { title: { contains: 'x'.repeat(10_000) } } });
+    const fields = (result.data!.createSavedSearch as { fields: { path: string[] }[] }).fields;
+    expect(fields.map((field) => field.path.join('.'))).toEqual(['input.filter']);
+  });
+
+  it('pages of saved searches are sized as every list is', async () => {
+    const Paged = graphql(`
+      query SavedPaged($first: Int) {
+        savedSearches(first: $first) {
+          edges {
+            node {
+              id
+            }
+          }
+        }
+      }
+    `);
+    expect(codes(await execute(Paged, { first: 2 ** 31 - 1 }, as.editor))).toEqual(['INVALID_PAGE_SIZE']);
+    expect(codes(await execute(Paged, { first: 101 }, as.editor))).toEqual(['INVALID_PAGE_SIZE']);
+    expect((await execute(Paged, { first: 100 }, as.editor)).errors).toBeUndefined();
+  });
+
+  it('node(id:) tells anonymous callers nothing of which saved searches exist', async () => {
+    const saved = await created({ name: 'exists' });
+    const missing = Buffer.from('SavedSearch:999999').toString('base64');
+    const Node = graphql(`
+      query SavedNode($id: ID!) {
+        node(id: $id) {
+          id
+        }
+      }
+    `);
+    for (const id of [saved.id, missing, Buffer.from('Webhook:1').toString('base64')]) {
+      const result = await execute(Node, { id }, as.anonymous);
+      expect(codes(result), id).toEqual(['FORBIDDEN']);
+    }
+    expect((await execute(Node, { id: saved.id }, as.editor)).data!.node).toEqual({ id: saved.id });
+    expect((await execute(Node, { id: missing }, as.editor)).data!.node).toBeNull();
+  });
+
   it('anonymous callers may neither save nor read saved searches', async () => {
     const result = await create({ name: 'nope' }, 'anonymous');
     expect(result.data!.createSavedSearch.__typename).toBe('ForbiddenError');
@@ -482,6 +523,69 @@ describe('feeds', () => {
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
     expect((await get(saved.feeds.atom, { 'if-modified-since': lastModified })).status).toBe(200);
+  });
+
+  it('Last-Modified moves when an article leaves the feed, at once', async () => {
+    const saved = await created({ name: 'leaving', filter: { title: { contains: 'leaving test' } } });
+    const filed = await execute(
+      FileArticle,
+      {
+        input: {
+          title: 'A leaving test story',
+          url: 'https://example.com/saved/leaving',
+          source: 'ABC News',
+          publishedAt: '2026-02-02T00:00:00Z',
+          priority: 3,
+        },
+      },
+      as.editor,
+    );
+    const id = (filed.data!.createArticle as { article: { id: string } }).article.id;
+    const first = await get(saved.feeds.rss);
+    const lastModified = first.headers.get('last-modified')!;
+    expect((await first.text()).match(/<item>/g)).toHaveLength(1);
+    const Leave = graphql(`
+      mutation SavedLeave($input: UpdateArticleInput!) {
+        updateArticle(input: $input) {
+          __typename
+        }
+      }
+    `);
+    await execute(Leave, { input: { id, expectedVersion: 1, title: 'A story that left' } }, as.editor);
+    const after = await get(saved.feeds.rss, { 'if-modified-since': lastModified });
+    expect(after.status).toBe(200);
+    expect(await after.text()).not.toContain('<item>');
+    expect(Date.parse(after.headers.get('last-modified')!)).toBeGreaterThan(Date.parse(lastModified));
+  });
+
+  it('RSS and Atom leave out what XML cannot hold; every format escapes markup', async () => {
+    const saved = await created({ name: 'hostile \ufffe titles', filter: { source: { equals: 'Hostile Wire' } } });
+    await execute(
+      FileArticle,
+      {
+        input: {
+          title: 'Non-characters \ufffe\uffff ]]> <script>alert(1)</script> & more',
+          url: 'https://example.com/saved/hostile',
+          source: 'Hostile Wire',
+          publishedAt: '2026-02-03T00:00:00Z',
+          priority: 3,
+          summary: 'A summary with ]]> and <b>tags</b>',
+        },
+      },
+      as.editor,
+    );
+    const parser = new Parser();
+    for (const format of ['rss', 'atom']) {
+      const text = await (await get(saved.feeds.rss.replace(/\.rss$/, `.${format}`))).text();
+      // XML 1.0's Char production: nothing else may appear in the document
+      expect(text).not.toMatch(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u);
+      // markup in a title is its text (CDATA), never an element
+      expect(text).not.toMatch(/<script>(?![^[]*\]\]>)/);
+      const feed = await parser.parseString(text);
+      expect(feed.items[0]!.title).toBe('Non-characters  ]]> <script>alert(1)</script> & more');
+    }
+    const json = (await (await get(saved.feeds.json)).json()) as { items: { title: string }[] };
+    expect(json.items[0]!.title).toBe('Non-characters \ufffe\uffff ]]> <script>alert(1)</script> & more');
   });
 
   it('a rotated token retires the old URLs; unknown tokens and other methods are refused', async () => {

@@ -342,6 +342,70 @@ describe('delivery', () => {
     await receiving.close();
   });
 
+  it('matches made while a webhook is disabled wait for it, and are sent once it is enabled', async () => {
+    const receiving = await receiver([200]);
+    const { webhookId } = await hookFor(receiving.url, { title: { contains: 'while disabled' } });
+    const id = Number(decodeGlobalID(webhookId).id);
+    await prisma.webhook.update({ where: { id }, data: { disabledAt: new Date(), disabledReason: 'test' } });
+    const article = await file(3, 'Filed while disabled');
+    const work = worker();
+    await work.runOnce();
+    await work.runOnce();
+    expect(receiving.posts).toHaveLength(0);
+    const waiting = await deliveriesOf(webhookId);
+    expect(waiting.deliveries).toMatchObject([{ article: article.id, status: 'PENDING', attempts: 0 }]);
+    await execute(Enable, { input: { id: webhookId } }, as.editor);
+    await drive(work, () => receiving.posts.length >= 1);
+    expect(JSON.parse(receiving.posts[0]!.body)).toMatchObject({ article: { id: article.id } });
+    await receiving.close();
+  });
+
+  it('retries on their own schedule, not the poll interval', async () => {
+    const receiving = await receiver([500, 500, 200]);
+    await hookFor(receiving.url, { title: { contains: 'on schedule' } });
+    await file(3, 'Retried on schedule');
+    // polling every 10 s: the retries (50 ms, then about 100 ms) come from the next due attempt
+    const work = worker({ retryBaseMs: 50, pollMs: 10_000 });
+    const started = Date.now();
+    work.start();
+    try {
+      while (receiving.posts.length < 3 && Date.now() - started < 5_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await work.stop();
+    }
+    expect(receiving.posts.map((post) => post.status)).toEqual([500, 500, 200]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await receiving.close();
+  });
+
+  it('a webhook deleted while its POST is in flight ends quietly', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = http.createServer((request, response) => {
+      request.resume();
+      void held.then(() => response.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`;
+    const { webhookId } = await hookFor(url, { title: { contains: 'deleted in flight' } });
+    await file(3, 'A delivery deleted in flight');
+    const errors: unknown[] = [];
+    const work = new WebhookWorker(prisma, SETTINGS, codec, webhookBody, (error) => errors.push(error));
+    const round = work.runOnce();
+    while (
+      !(await prisma.webhookDelivery.count({ where: { webhookId: Number(decodeGlobalID(webhookId).id), attempts: 1 } }))
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await prisma.webhook.delete({ where: { id: Number(decodeGlobalID(webhookId).id) } });
+    release();
+    await expect(round).resolves.toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
   it.skipIf(!serverUrl)('two workers at once deliver each match once', async () => {
     const receiving = await receiver([200]);
     await hookFor(receiving.url, { title: { contains: 'two workers' } });
@@ -373,6 +437,10 @@ describe('the SSRF guard', () => {
         'http://[::1]/hook',
         'http://[fd00::1]/hook',
         'http://[::ffff:127.0.0.1]/hook',
+        'http://[::127.0.0.1]/hook',
+        'http://[64:ff9b:1::a00:1]/hook',
+        'http://[fec0::1]/hook',
+        'http://2130706433/hook',
         'http://0.0.0.0/hook',
         'http://localhost:8080/hook',
         'ftp://example.com/hook',
@@ -425,7 +493,19 @@ describe('the SSRF guard', () => {
   it('classifies addresses', () => {
     expect(isPublicAddress('93.184.216.34')).toBe(true);
     expect(isPublicAddress('2606:4700::1111')).toBe(true);
-    for (const address of ['127.0.0.1', '10.0.0.1', '::1', 'fe80::1', '224.0.0.1', '::ffff:10.0.0.1', 'nonsense']) {
+    for (const address of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '::1',
+      'fe80::1',
+      '224.0.0.1',
+      '::ffff:10.0.0.1',
+      '::7f00:1',
+      '64:ff9b:1::a00:1',
+      'fec0::1',
+      '2001:db8::1',
+      'nonsense',
+    ]) {
       expect(isPublicAddress(address), address).toBe(false);
     }
   });

@@ -37,9 +37,26 @@ export function encodeGlobalID(typename: string, id: string | number | bigint): 
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
 }
 
-/** A decoded global ID whose type is a Node of this schema, or INVALID_ID. */
-function nodeId(info: GraphQLResolveInfo, id: { typename: string; id: string }): { typename: string; id: string } {
+/**
+ * Node types only some roles may read: `node(id:)` of one answers FORBIDDEN to others whether or
+ * not the object exists, so that the answer does not tell which ids exist.
+ */
+const RESTRICTED_NODES: Readonly<Record<string, 'EDITOR'>> = { SavedSearch: 'EDITOR', Webhook: 'EDITOR' };
+
+/** A decoded global ID whose type is a Node of this schema (INVALID_ID) the viewer may read (FORBIDDEN). */
+function nodeId(
+  info: GraphQLResolveInfo,
+  id: { typename: string; id: string },
+  context: Context,
+): { typename: string; id: string } {
   if (id.typename === MALFORMED) throw new UserInputError(ErrorCode.INVALID_ID, `"${id.id}" is not a valid ID`);
+  const role = RESTRICTED_NODES[id.typename];
+  if (role && !hasRole(context.viewer, role)) {
+    throw new UserInputError(
+      ErrorCode.FORBIDDEN,
+      context.viewer.kind === 'anonymous' ? 'This needs an API key' : 'Your API key does not allow this',
+    );
+  }
   const type = info.schema.getType(id.typename);
   if (!isObjectType(type) || !type.getInterfaces().some((face) => face.name === 'Node')) {
     throw new UserInputError(ErrorCode.INVALID_ID, `"${id.typename}" is not a type that can be fetched by ID`);
@@ -101,11 +118,11 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { nullable: false },
     // an ID of a type that is not a node (ApiKey:1, Foo:1) is INVALID_ID, for that ID only
     nodeQueryOptions: {
-      resolve: (_root, args, _context, info, resolveNode) => resolveNode(nodeId(info, args.id)),
+      resolve: (_root, args, context, info, resolveNode) => resolveNode(nodeId(info, args.id, context)),
     },
     nodesQueryOptions: {
       description: `The objects with these global IDs, in the same order: at most ${MAX_PAGE_SIZE} IDs (more: INVALID_PAGE_SIZE). An ID that is malformed or names no object gives an INVALID_ID error or null at its index alone.`,
-      resolve: async (_root, args, _context, info, resolveNodes) => {
+      resolve: async (_root, args, context, info, resolveNodes) => {
         if (args.ids.length > MAX_PAGE_SIZE) {
           throw new UserInputError(
             ErrorCode.INVALID_PAGE_SIZE,
@@ -115,7 +132,7 @@ export const builder = new SchemaBuilder<{
         }
         const ids = args.ids.map((id) => {
           try {
-            return nodeId(info, id);
+            return nodeId(info, id, context);
           } catch (error) {
             return error as UserInputError;
           }

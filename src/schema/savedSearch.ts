@@ -31,6 +31,7 @@ import {
 } from '../resolvers/alerts/webhooks.ts';
 import type { ArticleListArgs } from '../resolvers/articles/list.ts';
 import { plannedSearch } from '../resolvers/articles/search.ts';
+import { checkSize } from '../resolvers/lists/connection.ts';
 import { articleCondition } from '../resolvers/lists/filter.ts';
 import { Article, ArticleConnection, ArticleOrder, resolveArticleList } from './article.ts';
 import { builder, decodeGlobalID, encodeGlobalID } from './builder.ts';
@@ -234,7 +235,12 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Saved searches, newest first (EDITOR).',
     authScopes: { editor: true },
-    resolve: (query) => prisma.savedSearch.findMany({ ...query, orderBy: { id: 'desc' } }),
+    resolve: (query, _root, args) => {
+      // page sizes as every other list takes them (0-100, else INVALID_PAGE_SIZE)
+      checkSize('first', args.first);
+      checkSize('last', args.last);
+      return prisma.savedSearch.findMany({ ...query, orderBy: { id: 'desc' } });
+    },
   }),
   savedSearch: t.prismaField({
     type: 'SavedSearch',

@@ -1,4 +1,4 @@
-import { createPubSub, type PubSub } from 'graphql-yoga';
+import { createPubSub, SlidingBuffer, type PubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import { afterCommitOf, type Tx } from '../writing/transaction.ts';
@@ -24,6 +24,13 @@ export interface ArticleEventMessage {
 
 type Channels = Record<string, [ArticleEventMessage]>;
 
+/**
+ * Events a process's listener may have waiting while it matches (a burst of writes on a slow
+ * database): past this many, the oldest are dropped for live subscribers (webhooks read the
+ * outbox and miss nothing).
+ */
+const EVENT_BUFFER = 10_000;
+
 let pubSub: PubSub<Channels> | undefined;
 let redisClients: Redis[] = [];
 const localListeners = new Set<(event: ArticleEventMessage) => void>();
@@ -43,9 +50,12 @@ export async function configureEvents(settings: { redisUrl?: string; channel?: s
     const publishClient = new Redis(settings.redisUrl, options);
     const subscribeClient = new Redis(settings.redisUrl, options);
     redisClients = [publishClient, subscribeClient];
-    pubSub = createPubSub<Channels>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+    pubSub = createPubSub<Channels>({
+      eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
+      repeaterBuffer: new SlidingBuffer(EVENT_BUFFER),
+    });
   } else {
-    pubSub = createPubSub<Channels>();
+    pubSub = createPubSub<Channels>({ repeaterBuffer: new SlidingBuffer(EVENT_BUFFER) });
   }
   channel = settings.channel ?? 'newsgraph:articleEvents';
 }
@@ -60,7 +70,7 @@ export async function closeEvents(): Promise<void> {
 
 /** The broker, in-process unless configureEvents chose Redis. */
 export function events(): PubSub<Channels> {
-  pubSub ??= createPubSub<Channels>();
+  pubSub ??= createPubSub<Channels>({ repeaterBuffer: new SlidingBuffer(EVENT_BUFFER) });
   return pubSub;
 }
 
@@ -70,13 +80,16 @@ export function onLocalEvent(listener: (event: ArticleEventMessage) => void): ()
   return () => localListeners.delete(listener);
 }
 
+/** Sends committed events to every subscriber (through Redis when configured) and this process's worker. */
+export function publish(messages: readonly ArticleEventMessage[]): void {
+  for (const message of messages) {
+    events().publish(channel, message);
+    for (const listener of localListeners) listener(message);
+  }
+}
+
 function publishAfterCommit(tx: Tx, messages: ArticleEventMessage[]): void {
-  afterCommitOf(tx, () => {
-    for (const message of messages) {
-      events().publish(channel, message);
-      for (const listener of localListeners) listener(message);
-    }
-  });
+  afterCommitOf(tx, () => publish(messages));
 }
 
 /** Records that articles `ids` were just created (one statement), published after the commit. */

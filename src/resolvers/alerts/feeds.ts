@@ -43,7 +43,7 @@ export async function renderFeed(
 ): Promise<RenderedFeed | null> {
   const saved = await db.savedSearch.findUnique({
     where: { feedToken: token },
-    select: { id: true, name: true, filter: true, search: true, orderBy: true, updatedAt: true },
+    select: { id: true, name: true, filter: true, search: true, orderBy: true, feedHash: true, feedChangedAt: true },
   });
   if (!saved) return null;
   const question = questionOf(saved, codec);
@@ -85,14 +85,35 @@ export async function renderFeed(
     topics: { topic: { name: string } }[];
   };
   const rows = page.edges.map((edge) => edge.node as unknown as Row);
-  const lastModified = new Date(Math.max(saved.updatedAt.getTime(), ...rows.map((row) => row.updatedAt.getTime())));
-  // HTTP dates have whole seconds
-  lastModified.setUTCMilliseconds(0);
+  // Last-Modified is when what the feed shows last changed, as first seen here: the content's
+  // hash is kept with the saved search and its time moves only when the hash does (an article
+  // that leaves the feed, an author renamed, moves it too; the newest updatedAt would not)
+  const shown = createHash('sha256')
+    .update(JSON.stringify([saved.name, rows]))
+    .digest('base64url');
+  let lastModified = saved.feedChangedAt;
+  if (saved.feedHash !== shown || !lastModified) {
+    const [moved] = await db.$queryRaw<{ feedChangedAt: Date }[]>`
+      UPDATE "SavedSearch" SET "feedHash" = ${shown},
+        -- whole seconds (HTTP dates), and always later than the time before: a change within the
+        -- second of the last one must not look unchanged to If-Modified-Since
+        "feedChangedAt" = GREATEST(date_trunc('second', now()), "feedChangedAt" + interval '1 second')
+      WHERE "id" = ${saved.id} AND "feedHash" IS DISTINCT FROM ${shown}
+      RETURNING "feedChangedAt"`;
+    // another request recorded this content first: its time stands
+    lastModified =
+      moved?.feedChangedAt ??
+      (await db.savedSearch.findUnique({ where: { id: saved.id }, select: { feedChangedAt: true } }))?.feedChangedAt ??
+      new Date(Math.floor(Date.now() / 1000) * 1000);
+  }
   const self = `${publicUrl}/feeds/${token}`;
+  // RSS and Atom are XML 1.0, whose documents cannot hold some characters a text may (U+FFFE,
+  // U+FFFF, C0 controls but tab and newlines): they are left out of the XML formats
+  const text = (value: string) => (format === 'json' ? value : xmlText(value));
   const feed = new Feed({
     id: `${self}.atom`,
-    title: saved.name,
-    description: `Newsgraph saved search "${saved.name}": its newest ${FEED_SIZE} matches`,
+    title: text(saved.name),
+    description: text(`Newsgraph saved search "${saved.name}": its newest ${FEED_SIZE} matches`),
     link: publicUrl,
     updated: lastModified,
     generator: 'Newsgraph',
@@ -100,22 +121,22 @@ export async function renderFeed(
     feedLinks: { rss: `${self}.rss`, atom: `${self}.atom`, json: `${self}.json` },
   });
   for (const row of rows) {
-    const text = row.summary || row.description || row.title;
+    const shownText = row.summary || row.description || row.title;
     feed.addItem({
-      title: row.title,
+      title: text(row.title),
       id: `urn:newsgraph:article:${row.id}`,
       guid: `urn:newsgraph:article:${row.id}`,
       link: row.url,
       date: row.updatedAt,
       published: row.publishedAt,
       // our text is plain: escaped, so that a reader shows it rather than runs it as HTML
-      description: row.description ? escapeHtml(row.description) : undefined,
-      content: escapeHtml(text),
+      description: row.description ? escapeHtml(text(row.description)) : undefined,
+      content: escapeHtml(text(shownText)),
       // RSS 2.0's <author> is an e-mail address, which authors here have none of: Atom and JSON only
       ...(row.authors.length && format !== 'rss'
-        ? { author: row.authors.map((byline) => ({ name: byline.author.name })) }
+        ? { author: row.authors.map((byline) => ({ name: text(byline.author.name) })) }
         : {}),
-      category: [{ name: row.source }, ...row.topics.map((tag) => ({ name: tag.topic.name }))],
+      category: [{ name: text(row.source) }, ...row.topics.map((tag) => ({ name: text(tag.topic.name) }))],
     });
   }
   const body =
@@ -160,6 +181,14 @@ function jsonFeed11(json: string, items: { text: string; summary?: string; autho
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Characters XML 1.0 documents cannot hold (section 2.2, Char), all removed. */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** `value` without the characters an XML 1.0 document cannot hold. */
+export function xmlText(value: string): string {
+  return value.replace(NOT_XML, '');
+}
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);

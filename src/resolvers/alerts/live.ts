@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import type { Db } from '../../db/client.ts';
 import { outsideScope } from '../../requestScope.ts';
@@ -17,6 +18,9 @@ export interface LiveMatch {
 }
 
 type Listener = (match: LiveMatch) => void;
+
+/** Matches one subscriber may have waiting for its client to read them. */
+export const SUBSCRIBER_BUFFER = 256;
 
 /** The questions watched in this process, and the loop that matches events against them. */
 export class LiveMatcher {
@@ -38,11 +42,32 @@ export class LiveMatcher {
 
   /**
    * The new matches of `watch`, until the iterator is returned (at once, even while it waits for
-   * the next match) or closeAll; then `onEnd` runs, once.
+   * the next match) or closeAll; then `onEnd` runs, once. A subscriber that falls more than
+   * SUBSCRIBER_BUFFER matches behind (its client stopped reading) is ended with an error
+   * (SLOW_CONSUMER) rather than holding matches without bound or holding up the others.
    */
   matches(watch: Watch, onEnd: () => void = () => {}): AsyncIterableIterator<LiveMatch> {
     return new Repeater<LiveMatch>(async (push, stop) => {
-      const remove = this.add(watch, (match) => void push(match));
+      let behind = 0;
+      const remove = this.add(watch, (match) => {
+        if (behind >= SUBSCRIBER_BUFFER) {
+          stop(
+            new GraphQLError(
+              `This subscription fell ${SUBSCRIBER_BUFFER} matches behind (its stream was not read) and was ended`,
+              {
+                extensions: { code: 'SLOW_CONSUMER' },
+              },
+            ),
+          );
+          return;
+        }
+        behind += 1;
+        // resolves once the client's stream takes the match
+        void push(match).then(
+          () => (behind -= 1),
+          () => undefined,
+        );
+      });
       this.stops.add(stop);
       try {
         await stop;
@@ -83,7 +108,12 @@ export class LiveMatcher {
           if (next.done) return;
           await this.dispatch(next.value);
         }
-      })().catch(this.onError);
+      })().catch((error: unknown) => {
+        // the stream itself failed: listen again for whoever still watches
+        this.onError(error);
+        if (this.stream === stream) this.stream = undefined;
+        if (this.watched.size) this.listen();
+      });
     });
   }
 
@@ -109,7 +139,14 @@ export class LiveMatcher {
     }
     entries.forEach((entry, index) => {
       if (!flags[index]) return;
-      for (const listener of entry.listeners) listener({ articleId: event.articleId, reason: event.kind });
+      for (const listener of entry.listeners) {
+        try {
+          listener({ articleId: event.articleId, reason: event.kind });
+        } catch (error) {
+          // one subscriber's failure never ends the others' stream
+          this.onError(error);
+        }
+      }
     });
   }
 }

@@ -172,11 +172,11 @@ async function checkQuestion(db: Db, issues: Issues, question: SavedQuestion): P
       issues.add(['input', 'search'], String(error.extensions.code), error.message);
     }
   }
-  // RELEVANCE only with a search, as `articles` says
+  // RELEVANCE only with a search, as `articles` says (the filter was checked above, on its own)
   at('orderBy', () =>
     question.search != null
       ? sortTerms(question.orderBy, ARTICLE_ORDERS, [])
-      : planArticlePage({ filter: question.filter, orderBy: question.orderBy }),
+      : planArticlePage({ orderBy: question.orderBy }),
   );
 }
 

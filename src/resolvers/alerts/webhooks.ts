@@ -77,8 +77,25 @@ export function signature(secret: string, t: number, body: string): string {
 /** Whether `address` (an IP literal) is a public unicast address. */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === 'unicast';
+  const parsed = ipaddr.process(address);
+  if (parsed.range() !== 'unicast') return false;
+  return !NOT_PUBLIC_V6.some(([range, bits]) => parsed.kind() === 'ipv6' && parsed.match(range, bits));
 }
+
+/**
+ * IPv6 ranges ipaddr.js calls unicast that reach no public host of their own: IPv4-compatible
+ * addresses (::a.b.c.d, RFC 4291 2.5.5.1, deprecated: ::127.0.0.1 is loopback by another name),
+ * local-use NAT64 (64:ff9b:1::/48, RFC 8215: it translates to internal IPv4), site-local
+ * (fec0::/10, RFC 3879) and documentation (2001:db8::/32).
+ */
+const NOT_PUBLIC_V6: [ipaddr.IPv6, number][] = (
+  [
+    ['::', 96],
+    ['64:ff9b:1::', 48],
+    ['fec0::', 10],
+    ['2001:db8::', 32],
+  ] as const
+).map(([range, bits]) => [ipaddr.IPv6.parse(range), bits]);
 
 /** Why a receiver URL is refused, or undefined: scheme, credentials, length, and the SSRF guard on its addresses. */
 export async function urlProblem(value: string, allowPrivate: boolean): Promise<string | undefined> {
@@ -304,8 +321,26 @@ export class WebhookWorker {
       if (this.again) {
         this.again = false;
         this.wake();
-      } else this.timer = setTimeout(() => this.wake(), this.settings.pollMs).unref();
+      } else {
+        void this.nextDueIn().then((ms) => {
+          if (this.stopped || this.running) return;
+          clearTimeout(this.timer);
+          this.timer = setTimeout(() => this.wake(), ms).unref();
+        });
+      }
     });
+  }
+
+  /** How long until the next round: the earliest retry due, at most WEBHOOK_POLL_MS, at least 10 ms. */
+  private async nextDueIn(): Promise<number> {
+    try {
+      const [row] = await this.db.$queryRaw<{ due: Date | null }[]>`
+        SELECT min("nextAttemptAt") AS "due" FROM "WebhookDelivery" WHERE "status" = 'PENDING'`;
+      const wait = row?.due ? row.due.getTime() - Date.now() : this.settings.pollMs;
+      return Math.min(this.settings.pollMs, Math.max(10, wait));
+    } catch {
+      return this.settings.pollMs;
+    }
   }
 
   private async loop(): Promise<void> {
@@ -341,8 +376,8 @@ export class WebhookWorker {
       SELECT "id", "articleId", "kind"::text AS "kind" FROM "ArticleEvent"
       WHERE "processedAt" IS NULL ORDER BY "id" LIMIT ${EVENT_BATCH}`;
     if (!rows.length) return 0;
+    // disabled ones too: their deliveries wait for enableWebhook (none is lost meanwhile)
     const hooks = await this.db.webhook.findMany({
-      where: { disabledAt: null },
       select: { id: true, savedSearch: { select: { id: true, filter: true, search: true, orderBy: true } } },
       orderBy: { id: 'asc' },
     });
@@ -424,6 +459,11 @@ export class WebhookWorker {
     const error = 'error' in outcome ? outcome.error : ok ? null : `HTTP ${status}`;
     const delayMs = retryDelay(delivery.attempts, this.settings.retryBaseMs);
     await writeTransaction(this.db, async (tx) => {
+      // deleted meanwhile (with its webhook): nothing to record
+      const held = await tx.$queryRaw<
+        unknown[]
+      >`SELECT 1 FROM "WebhookDelivery" WHERE "id" = ${delivery.id} FOR UPDATE`;
+      if (!held.length) return;
       await tx.$executeRaw`
         INSERT INTO "WebhookAttempt" ("deliveryId", "statusCode", "error", "durationMs")
         VALUES (${delivery.id}, ${status}, ${ok ? null : error}, ${durationMs})`;

@@ -52,7 +52,8 @@ export interface PageWindow {
   before: KeyValue[] | null;
 }
 
-function checkSize(name: 'first' | 'last', value: number | null | undefined): number | null {
+/** A page size (`first`, `last`) of 0-MAX_PAGE_SIZE, or INVALID_PAGE_SIZE; null when not given. */
+export function checkSize(name: 'first' | 'last', value: number | null | undefined): number | null {
   if (value == null) return null;
   if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
     throw new UserInputError(

@@ -135,7 +135,13 @@ export async function writeTransaction<T>(
     // committed: nothing below may turn the write into an error
     if (committing) deadline?.endCommit(true);
     if (!options.bookkeeping) await afterCommit();
-    for (const hook of hooks) hook();
+    for (const hook of hooks) {
+      try {
+        hook();
+      } catch {
+        // committed: a follower's failure is its own (publishing is best effort), never the write's
+      }
+    }
     return result;
   }
 }

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "SavedSearch" ADD COLUMN     "feedChangedAt" TIMESTAMPTZ(3),
+ADD COLUMN     "feedHash" TEXT;
