@@ -6,7 +6,7 @@ import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
 import { publish, recordCreated } from '../src/resolvers/alerts/events.ts';
 import { LiveMatcher, SUBSCRIBER_BUFFER } from '../src/resolvers/alerts/live.ts';
 import { decodeGlobalID } from '../src/schema/builder.ts';
-import { newMatches } from '../src/resolvers/alerts/match.ts';
+import { newMatches, newMatchesOfEach } from '../src/resolvers/alerts/match.ts';
 import { setAlertSettings } from '../src/resolvers/alerts/settings.ts';
 import { articleCondition } from '../src/resolvers/lists/filter.ts';
 import { writeTransaction } from '../src/resolvers/writing/transaction.ts';
@@ -236,6 +236,23 @@ describe('over SSE, in one process', () => {
 });
 
 describe('matching', () => {
+  it('a backlog of events matched in one statement answers as each event alone', async () => {
+    const low = await file({ priority: 1, title: 'Backlog low' });
+    await file({ priority: 5, title: 'Backlog high' });
+    await execute(Change, { input: { id: low.id, expectedVersion: 1, priority: 4 } }, as.editor);
+    await execute(Change, { input: { id: low.id, expectedVersion: 2, summary: 'stays' } }, as.editor);
+    const rows = await prisma.articleEvent.findMany({ orderBy: { id: 'desc' }, take: 6 });
+    const events = rows.reverse().map((row) => ({ id: String(row.id), articleId: row.articleId, kind: row.kind }));
+    const watches = [{ priority: { gte: 4 } }, { priority: { lte: 2 } }, { title: { contains: 'backlog' } }].map(
+      (filter) => ({ condition: articleCondition(filter) }),
+    );
+    const together = await newMatchesOfEach(prisma, events, watches);
+    const alone = await Promise.all(events.map((event) => newMatches(prisma, event, watches)));
+    expect(together).toEqual(alone);
+    // the update into priority >= 4 is a new match of the first question; the later summary change is not
+    expect(together.flat().filter(Boolean).length).toBeGreaterThan(0);
+  });
+
   it('evaluates more distinct questions than one statement can hold', async () => {
     const article = await file({ priority: 3, title: 'Question 1234 of many' });
     const watches = Array.from({ length: 2_500 }, (_, i) => ({

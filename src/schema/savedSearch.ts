@@ -413,7 +413,14 @@ const ArticleMatch = builder.objectRef<LiveMatch>('ArticleMatch').implement({
       description: 'The article as it is when the event is sent (null if deleted since).',
       resolve: (match, _args, context, info) => {
         const query = queryFromInfo({ context, info, select: { id: true } });
-        return prisma.article.findUnique({ ...(query as object), where: { id: match.articleId } }) as never;
+        // one statement per event and selection, whatever the number of subscribers (LiveMatch.loads)
+        const key = JSON.stringify(query);
+        let row = match.loads.get(key);
+        if (!row) {
+          row = prisma.article.findUnique({ ...(query as object), where: { id: match.articleId } });
+          match.loads.set(key, row);
+        }
+        return row as never;
       },
     }),
   }),

@@ -3,7 +3,7 @@ import { Repeater } from 'graphql-yoga';
 import type { Db } from '../../db/client.ts';
 import { outsideScope } from '../../requestScope.ts';
 import { subscribeEvents, type ArticleEventMessage } from './events.ts';
-import { newMatches, watchKey, type Watch } from './match.ts';
+import { MAX_EVENTS_PER_STATEMENT, newMatchesOfEach, watchKey, type Watch } from './match.ts';
 
 /**
  * Live updates: the subscriptions of this process. One listener per process reads the event
@@ -15,9 +15,17 @@ import { newMatches, watchKey, type Watch } from './match.ts';
 export interface LiveMatch {
   articleId: number;
   reason: 'CREATED' | 'UPDATED';
+  /**
+   * The article's rows loaded for this event, by selection: shared by every subscriber the event
+   * goes to, so a thousand subscribers asking for the same fields cost one statement, not a thousand.
+   */
+  loads: Map<string, Promise<unknown>>;
 }
 
 type Listener = (match: LiveMatch) => void;
+
+/** Events waiting to be matched, at most (the oldest are dropped past it, for live subscribers only). */
+const BACKLOG = 10_000;
 
 /** Matches one subscriber may have waiting for its client to read them. */
 export const SUBSCRIBER_BUFFER = 256;
@@ -27,6 +35,8 @@ export class LiveMatcher {
   private readonly watched = new Map<string, { watch: Watch; listeners: Set<Listener> }>();
   private stream: AsyncIterator<ArticleEventMessage> | undefined;
   private readonly stops = new Set<() => void>();
+  private readonly backlog: ArticleEventMessage[] = [];
+  private draining = false;
 
   constructor(
     private readonly db: Db,
@@ -106,7 +116,9 @@ export class LiveMatcher {
         for (;;) {
           const next = await stream.next();
           if (next.done) return;
-          await this.dispatch(next.value);
+          this.backlog.push(next.value);
+          if (this.backlog.length > BACKLOG) this.backlog.splice(0, this.backlog.length - BACKLOG);
+          this.drain();
         }
       })().catch((error: unknown) => {
         // the stream itself failed: listen again for whoever still watches
@@ -123,30 +135,49 @@ export class LiveMatcher {
     void stream?.return?.();
   }
 
-  private async dispatch(event: ArticleEventMessage): Promise<void> {
+  /**
+   * Matches what arrived, in order: the events that came while the last batch was matched are
+   * matched together (one statement for a burst of writes, rather than one each behind them).
+   */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    void (async () => {
+      try {
+        while (this.backlog.length) await this.dispatch(this.backlog.splice(0, MAX_EVENTS_PER_STATEMENT));
+      } finally {
+        this.draining = false;
+      }
+    })();
+  }
+
+  private async dispatch(events: ArticleEventMessage[]): Promise<void> {
     const entries = [...this.watched.values()];
     if (!entries.length) return;
-    let flags: boolean[];
+    let flags: boolean[][];
     try {
-      flags = await newMatches(
+      flags = await newMatchesOfEach(
         this.db,
-        event,
+        events,
         entries.map((entry) => entry.watch),
       );
     } catch (error) {
       this.onError(error);
       return;
     }
-    entries.forEach((entry, index) => {
-      if (!flags[index]) return;
-      for (const listener of entry.listeners) {
-        try {
-          listener({ articleId: event.articleId, reason: event.kind });
-        } catch (error) {
-          // one subscriber's failure never ends the others' stream
-          this.onError(error);
+    for (const [at, event] of events.entries()) {
+      const match: LiveMatch = { articleId: event.articleId, reason: event.kind, loads: new Map() };
+      entries.forEach((entry, index) => {
+        if (!flags[at]![index]) return;
+        for (const listener of entry.listeners) {
+          try {
+            listener(match);
+          } catch (error) {
+            // one subscriber's failure never ends the others' stream
+            this.onError(error);
+          }
         }
-      }
-    });
+      });
+    }
   }
 }

@@ -62,34 +62,63 @@ async function matchedBefore(db: Db, eventId: bigint, watches: readonly Watch[])
  * matches, and, for an update, the article as it was before did not. "As the write left it" is
  * the article as the next write of it found it (that write's `before`) when there is one, else the
  * article as it is: so an event read late (by the webhook worker) is judged on its own write, not
- * on later ones. An article deleted since matches nothing. One statement, and one more for each of
- * a later write and an update with a match.
+ * on later ones. An article deleted since matches nothing.
  */
 export async function newMatches(db: Db, event: ArticleEventMessage, watches: readonly Watch[]): Promise<boolean[]> {
-  if (!watches.length) return [];
-  // PostgreSQL's select list holds at most 1,664 entries: many questions take a statement per chunk
-  if (watches.length > MAX_WATCHES_PER_STATEMENT) {
-    const parts: boolean[] = [];
-    for (let start = 0; start < watches.length; start += MAX_WATCHES_PER_STATEMENT) {
-      parts.push(...(await newMatches(db, event, watches.slice(start, start + MAX_WATCHES_PER_STATEMENT))));
-    }
-    return parts;
-  }
-  const id = BigInt(event.id);
-  const [now] = await db.$queryRaw<(Record<string, boolean> & { next: bigint | null })[]>`
-    SELECT (SELECT n."id" FROM "ArticleEvent" n WHERE n."articleId" = a."id" AND n."id" > ${id}
-            ORDER BY n."id" LIMIT 1) AS "next", ${columns(watches)}
-    FROM "Article" a WHERE a."id" = ${event.articleId}`;
-  const after = now?.next != null ? await matchedBefore(db, now.next, watches) : flags(now, watches.length);
-  if (event.kind === 'CREATED' || !after.some(Boolean)) return after;
-  const before = await matchedBefore(
-    db,
-    id,
-    watches.filter((_, index) => after[index]),
-  );
-  let next = 0;
-  return after.map((matches) => matches && !before[next++]);
+  return (await newMatchesOfEach(db, [event], watches))[0]!;
 }
+
+/**
+ * newMatches of several events at once (a backlog): one statement for all of them and every
+ * question (up to MAX_WATCHES_PER_STATEMENT questions and MAX_EVENTS_PER_STATEMENT events each),
+ * then one for each event judged on a later write's `before`, and one for each update with a match.
+ */
+export async function newMatchesOfEach(
+  db: Db,
+  events: readonly ArticleEventMessage[],
+  watches: readonly Watch[],
+): Promise<boolean[][]> {
+  if (!watches.length || !events.length) return events.map(() => watches.map(() => false));
+  // PostgreSQL's select list holds at most 1,664 entries: many questions take a statement per chunk
+  if (watches.length > MAX_WATCHES_PER_STATEMENT || events.length > MAX_EVENTS_PER_STATEMENT) {
+    const result: boolean[][] = events.map(() => []);
+    for (let first = 0; first < events.length; first += MAX_EVENTS_PER_STATEMENT) {
+      const some = events.slice(first, first + MAX_EVENTS_PER_STATEMENT);
+      for (let start = 0; start < watches.length; start += MAX_WATCHES_PER_STATEMENT) {
+        const part = await newMatchesOfEach(db, some, watches.slice(start, start + MAX_WATCHES_PER_STATEMENT));
+        part.forEach((row, index) => result[first + index]!.push(...row));
+      }
+    }
+    return result;
+  }
+  const rows = await db.$queryRaw<(Record<string, boolean> & { at: number; next: bigint | null })[]>`
+    SELECT e."at", (SELECT n."id" FROM "ArticleEvent" n WHERE n."articleId" = a."id" AND n."id" > e."id"
+                    ORDER BY n."id" LIMIT 1) AS "next", ${columns(watches)}
+    FROM unnest(${events.map((event) => BigInt(event.id))}::bigint[], ${events.map((event) => event.articleId)}::int[])
+      WITH ORDINALITY AS e("id", "articleId", "at")
+    JOIN "Article" a ON a."id" = e."articleId"`;
+  const byIndex = new Map(rows.map((row) => [Number(row.at) - 1, row]));
+  const result: boolean[][] = [];
+  for (const [index, event] of events.entries()) {
+    const now = byIndex.get(index);
+    const after = now?.next != null ? await matchedBefore(db, now.next, watches) : flags(now, watches.length);
+    if (event.kind === 'CREATED' || !after.some(Boolean)) {
+      result.push(after);
+      continue;
+    }
+    const before = await matchedBefore(
+      db,
+      BigInt(event.id),
+      watches.filter((_, at) => after[at]),
+    );
+    let next = 0;
+    result.push(after.map((matches) => matches && !before[next++]));
+  }
+  return result;
+}
+
+/** Events one statement evaluates. */
+export const MAX_EVENTS_PER_STATEMENT = 200;
 
 /** Distinct questions one statement evaluates (PostgreSQL's select list holds at most 1,664). */
 export const MAX_WATCHES_PER_STATEMENT = 1_000;

@@ -10,7 +10,7 @@ import type { Viewer } from '../access/viewer.ts';
 import { Issues, checkText } from '../writing/validation.ts';
 import { recordedName, requireRole, writeTransaction } from '../writing/transaction.ts';
 import { onLocalEvent, type ArticleEventMessage } from './events.ts';
-import { newMatches } from './match.ts';
+import { newMatchesOfEach } from './match.ts';
 import { watchOf, questionOf, type ArgumentCodec } from './savedSearches.ts';
 
 /**
@@ -383,9 +383,15 @@ export class WebhookWorker {
     });
     const watches = hooks.map((hook) => watchOf(questionOf(hook.savedSearch, this.codec())));
     const queued: { eventId: bigint; webhookId: number; articleId: number; kind: string; body: string }[] = [];
-    for (const row of rows) {
-      const event: ArticleEventMessage = { id: String(row.id), articleId: row.articleId, kind: row.kind };
-      const matches = await newMatches(this.db, event, watches);
+    const events = rows.map((row): ArticleEventMessage => ({
+      id: String(row.id),
+      articleId: row.articleId,
+      kind: row.kind,
+    }));
+    const each = await newMatchesOfEach(this.db, events, watches);
+    for (const [at, row] of rows.entries()) {
+      const event = events[at]!;
+      const matches = each[at]!;
       for (const [index, hook] of hooks.entries()) {
         if (!matches[index]) continue;
         const body = await this.buildBody({ event, webhookId: hook.id, savedSearchId: hook.savedSearch.id });
