@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { readNextEvents } from '../test/support/sse.ts';
 
 /**
  * Live updates under load: one API process holds N open GraphQL-over-SSE subscriptions
@@ -200,34 +201,15 @@ async function main() {
       });
       if (response.status !== 200) throw new Error(`subscription ${index}: HTTP ${response.status}`);
       connected += 1;
-      const reader = response.body!.getReader();
-      const decoder = new TextDecoder();
-      let buffer = '';
-      void (async () => {
-        try {
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) return;
-            buffer += decoder.decode(value, { stream: true });
-            let end: number;
-            while ((end = buffer.indexOf('\n\n')) >= 0) {
-              const block = buffer.slice(0, end);
-              buffer = buffer.slice(end + 2);
-              const data = /^data: (.*)$/m.exec(block)?.[1];
-              if (!/^event: next$/m.test(block) || !data) continue;
-              const at = performance.now();
-              const title = (JSON.parse(data) as { data?: { articleMatched?: { article?: { title: string } } } }).data
-                ?.articleMatched?.article?.title;
-              if (!title) throw new Error(`subscription ${index}: ${data}`);
-              const times = received.get(title) ?? [];
-              times.push(at);
-              received.set(title, times);
-            }
-          }
-        } catch {
-          // closed at the end
-        }
-      })();
+      void readNextEvents(response, (data) => {
+        const at = performance.now();
+        const title = (JSON.parse(data) as { data?: { articleMatched?: { article?: { title: string } } } }).data
+          ?.articleMatched?.article?.title;
+        if (!title) throw new Error(`subscription ${index}: ${data}`);
+        const times = received.get(title) ?? [];
+        times.push(at);
+        received.set(title, times);
+      }).catch(() => undefined); // closed at the end
     };
     const opening = performance.now();
     for (let start = 0; start < run.subscriptions; start += 50) {

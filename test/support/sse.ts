@@ -29,32 +29,16 @@ export async function subscribeSse(
   });
   const queue: Record<string, unknown>[] = [];
   const waiters: ((value: Record<string, unknown>) => void)[] = [];
-  let buffer = '';
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const done = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event !== 'next' || !data) continue;
-          const payload = JSON.parse(data) as Record<string, unknown>;
-          const waiter = waiters.shift();
-          if (waiter) waiter(payload);
-          else queue.push(payload);
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
+  const done = readNextEvents(
+    response,
+    (data) => {
+      const payload = JSON.parse(data) as Record<string, unknown>;
+      const waiter = waiters.shift();
+      if (waiter) waiter(payload);
+      else queue.push(payload);
+    },
+    controller.signal,
+  ).catch(() => undefined); // aborted
   return {
     status: response.status,
     next: (ms = 2_000) =>
@@ -74,8 +58,36 @@ export async function subscribeSse(
     pending: () => queue.splice(0),
     close: async () => {
       controller.abort();
-      await reader.cancel().catch(() => undefined);
       await done;
     },
   };
+}
+
+/**
+ * Reads an SSE response to its end, calling `onNext` with the data of each `next` event as it
+ * arrives (text/event-stream, https://html.spec.whatwg.org/multipage/server-sent-events.html:
+ * events end with a blank line; GraphQL over SSE sends results as `event: next`).
+ */
+export async function readNextEvents(
+  response: Response,
+  onNext: (data: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const reader = response.body!.getReader();
+  // (an in-process response's body does not end with the request's signal: its reader is cancelled)
+  signal?.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (/^event: next$/m.test(block) && data) onNext(data);
+    }
+  }
 }
