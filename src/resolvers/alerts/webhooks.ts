@@ -399,16 +399,20 @@ export class WebhookWorker {
         queued.push({ eventId: row.id, webhookId: hook.id, articleId: row.articleId, kind: row.kind, body });
       }
     }
-    return writeTransaction(this.db, async (tx) => {
-      const taken = await tx.$queryRaw<{ id: bigint }[]>`
+    // the worker's own writes answer no client: they wait for no replica and move no cached
+    // answer (webhooks and deliveries are editors' reads, never cached)
+    return writeTransaction(
+      this.db,
+      async (tx) => {
+        const taken = await tx.$queryRaw<{ id: bigint }[]>`
         SELECT "id" FROM "ArticleEvent"
         WHERE "id" = ANY(${rows.map((row) => row.id)}::bigint[]) AND "processedAt" IS NULL
         ORDER BY "id" FOR UPDATE SKIP LOCKED`;
-      const ids = new Set(taken.map((row) => row.id));
-      const mine = queued.filter((delivery) => ids.has(delivery.eventId));
-      if (mine.length) {
-        // a webhook deleted meanwhile is skipped by the join
-        await tx.$executeRaw`
+        const ids = new Set(taken.map((row) => row.id));
+        const mine = queued.filter((delivery) => ids.has(delivery.eventId));
+        if (mine.length) {
+          // a webhook deleted meanwhile is skipped by the join
+          await tx.$executeRaw`
           INSERT INTO "WebhookDelivery" ("webhookId", "eventId", "articleId", "reason", "body")
           SELECT w."id", q."eventId", q."articleId", q."kind"::"ArticleEventKind", q."body"
           FROM unnest(${mine.map((d) => d.webhookId)}::int[], ${mine.map((d) => d.eventId)}::bigint[],
@@ -416,12 +420,14 @@ export class WebhookWorker {
                       ${mine.map((d) => d.body)}::text[]) AS q("webhookId", "eventId", "articleId", "kind", "body")
           JOIN "Webhook" w ON w."id" = q."webhookId"
           ON CONFLICT ("webhookId", "eventId") DO NOTHING`;
-      }
-      if (ids.size) {
-        await tx.$executeRaw`UPDATE "ArticleEvent" SET "processedAt" = now() WHERE "id" = ANY(${[...ids]}::bigint[])`;
-      }
-      return ids.size;
-    });
+        }
+        if (ids.size) {
+          await tx.$executeRaw`UPDATE "ArticleEvent" SET "processedAt" = now() WHERE "id" = ANY(${[...ids]}::bigint[])`;
+        }
+        return ids.size;
+      },
+      { bookkeeping: true },
+    );
   }
 
   /** Leases up to DELIVERY_BATCH due deliveries and sends them; returns how many. */
@@ -464,33 +470,37 @@ export class WebhookWorker {
     const ok = status !== null && status >= 200 && status < 300;
     const error = 'error' in outcome ? outcome.error : ok ? null : `HTTP ${status}`;
     const delayMs = retryDelay(delivery.attempts, this.settings.retryBaseMs);
-    await writeTransaction(this.db, async (tx) => {
-      // deleted meanwhile (with its webhook): nothing to record
-      const held = await tx.$queryRaw<
-        unknown[]
-      >`SELECT 1 FROM "WebhookDelivery" WHERE "id" = ${delivery.id} FOR UPDATE`;
-      if (!held.length) return;
-      await tx.$executeRaw`
+    await writeTransaction(
+      this.db,
+      async (tx) => {
+        // deleted meanwhile (with its webhook): nothing to record
+        const held = await tx.$queryRaw<
+          unknown[]
+        >`SELECT 1 FROM "WebhookDelivery" WHERE "id" = ${delivery.id} FOR UPDATE`;
+        if (!held.length) return;
+        await tx.$executeRaw`
         INSERT INTO "WebhookAttempt" ("deliveryId", "statusCode", "error", "durationMs")
         VALUES (${delivery.id}, ${status}, ${ok ? null : error}, ${durationMs})`;
-      if (ok) {
-        await tx.$executeRaw`
+        if (ok) {
+          await tx.$executeRaw`
           UPDATE "WebhookDelivery" SET "status" = 'DELIVERED', "deliveredAt" = now(), "leasedUntil" = NULL,
             "lastStatusCode" = ${status} WHERE "id" = ${delivery.id}`;
-        await tx.$executeRaw`UPDATE "Webhook" SET "failingSince" = NULL WHERE "id" = ${delivery.webhookId} AND "failingSince" IS NOT NULL`;
-        return;
-      }
-      await tx.$executeRaw`
+          await tx.$executeRaw`UPDATE "Webhook" SET "failingSince" = NULL WHERE "id" = ${delivery.webhookId} AND "failingSince" IS NOT NULL`;
+          return;
+        }
+        await tx.$executeRaw`
         UPDATE "WebhookDelivery" SET "leasedUntil" = NULL, "lastStatusCode" = ${status},
           "nextAttemptAt" = now() + make_interval(secs => ${delayMs / 1000})
         WHERE "id" = ${delivery.id}`;
-      await tx.$executeRaw`
+        await tx.$executeRaw`
         UPDATE "Webhook" SET "failingSince" = COALESCE("failingSince", now()),
           "disabledAt" = CASE WHEN now() - COALESCE("failingSince", now()) >= make_interval(secs => ${this.settings.disableAfterMs / 1000})
                               THEN now() END,
           "disabledReason" = CASE WHEN now() - COALESCE("failingSince", now()) >= make_interval(secs => ${this.settings.disableAfterMs / 1000})
                                   THEN ${`Every attempt failed for ${Math.round(this.settings.disableAfterMs / 60_000)} minutes (last: ${error})`} END
         WHERE "id" = ${delivery.webhookId} AND "disabledAt" IS NULL`;
-    });
+      },
+      { bookkeeping: true },
+    );
   }
 }
