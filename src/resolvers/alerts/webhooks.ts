@@ -282,7 +282,8 @@ export class WebhookWorker {
   private again = false;
   private stopped = true;
   private unlisten: (() => void) | undefined;
-  private lastPrune = 0;
+  // the first prune comes a round after start-up, not with it
+  private lastPrune = Date.now();
 
   constructor(
     private readonly db: Db,
@@ -359,8 +360,14 @@ export class WebhookWorker {
     const sent = await this.sendDue();
     if (Date.now() - this.lastPrune > 600_000) {
       this.lastPrune = Date.now();
-      await this.db.$executeRaw`
-        DELETE FROM "ArticleEvent" WHERE "processedAt" < now() - make_interval(secs => ${EVENT_RETENTION_MS / 1000})`;
+      // an idle worker only reads: it writes (here, and in sendDue) only when there is work
+      const [old] = await this.db.$queryRaw<{ any: boolean }[]>`
+        SELECT EXISTS (SELECT 1 FROM "ArticleEvent"
+          WHERE "processedAt" < now() - make_interval(secs => ${EVENT_RETENTION_MS / 1000})) AS "any"`;
+      if (old?.any) {
+        await this.db.$executeRaw`
+          DELETE FROM "ArticleEvent" WHERE "processedAt" < now() - make_interval(secs => ${EVENT_RETENTION_MS / 1000})`;
+      }
     }
     return queued + sent;
   }
@@ -432,6 +439,9 @@ export class WebhookWorker {
 
   /** Leases up to DELIVERY_BATCH due deliveries and sends them; returns how many. */
   private async sendDue(): Promise<number> {
+    const [waiting] = await this.db.$queryRaw<{ any: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM "WebhookDelivery" WHERE "status" = 'PENDING' AND "nextAttemptAt" <= now()) AS "any"`;
+    if (!waiting?.any) return 0;
     const due = await this.db.$queryRaw<
       { id: bigint; webhookId: number; body: string; attempts: number; url: string; secret: string }[]
     >`
