@@ -54,9 +54,8 @@ export async function configureEvents(settings: { redisUrl?: string; channel?: s
       eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
       repeaterBuffer: new SlidingBuffer(EVENT_BUFFER),
     });
-  } else {
-    pubSub = createPubSub<Channels>({ repeaterBuffer: new SlidingBuffer(EVENT_BUFFER) });
   }
+  // without Redis, events() makes the in-process broker when first used
   channel = settings.channel ?? 'newsgraph:articleEvents';
 }
 

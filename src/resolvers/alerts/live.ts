@@ -43,13 +43,6 @@ export class LiveMatcher {
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
-  /** Subscribers open in this process. */
-  get size(): number {
-    let count = 0;
-    for (const entry of this.watched.values()) count += entry.listeners.size;
-    return count;
-  }
-
   /**
    * The new matches of `watch`, until the iterator is returned (at once, even while it waits for
    * the next match) or closeAll; then `onEnd` runs, once. A subscriber that falls more than
