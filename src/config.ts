@@ -190,6 +190,8 @@ export const EnvSchema = z.object({
   SUBSCRIPTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(100_000).default(10),
   /** The Redis pub/sub channel of article events (with REDIS_URL): processes sharing it see each other's writes. */
   EVENTS_CHANNEL: z.string().min(1).max(200).default('newsgraph:articleEvents'),
+  /** Days a trashed article is kept before the server purges it for good (0: never). */
+  TRASH_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   /** Longest wait for in-flight requests on SIGTERM/SIGINT before exiting anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(MAX_MS).default(10_000),
 });
@@ -230,6 +232,8 @@ export type Config = {
   responseCache: ResponseCacheSettings;
   alerts: AlertSettings;
   trustedDocuments: TrustedDocumentSettings;
+  /** Days a trashed article is kept (TRASH_RETENTION_DAYS; 0: never purged by the server). */
+  trashRetentionDays: number;
 };
 
 /** Trusted documents (trustedDocuments.ts): the manifest's documents by id, and whether only they run. */
@@ -380,6 +384,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       documents: e.TRUSTED_DOCUMENTS ? readManifest(e.TRUSTED_DOCUMENTS) : undefined,
       only: e.TRUSTED_DOCUMENTS_ONLY,
     },
+    trashRetentionDays: e.TRASH_RETENTION_DAYS,
     alerts: {
       publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
       webhooks: {

@@ -92,6 +92,18 @@ export class DuplicateUrlError extends AppError {
 }
 
 /**
+ * ARTICLE_IN_TRASH: the URL (after normalization) is that of article `trashedId`, which is in the
+ * trash: restore it (restoreArticle), or purge it (purgeArticle) to file the link anew.
+ */
+export class ArticleInTrashError extends AppError {
+  readonly code = 'ARTICLE_IN_TRASH';
+  constructor(readonly trashedId: number) {
+    super('The article with this URL (after normalization) is in the trash: restore it, or purge it first');
+    this.name = 'ArticleInTrashError';
+  }
+}
+
+/**
  * VERSION_CONFLICT: the article (or story, `typename`) is no longer at the `expectedVersion` the
  * write named (optimistic concurrency); `currentVersion` is where it is now. Read it again, then retry.
  */

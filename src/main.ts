@@ -161,6 +161,8 @@ async function main(): Promise<void> {
     settings.database.kind === 'pglite' ? `embedded PostgreSQL in ${settings.database.dataDir}` : 'PostgreSQL server';
   const { startRollupCompaction } = await import('./db/rollupCompaction.ts');
   const compaction = startRollupCompaction(prisma, log);
+  const { startTrashPurge } = await import('./trashPurge.ts');
+  const trashPurge = startTrashPurge(prisma, settings.trashRetentionDays, log);
   // events to subscribers (through Redis when set), the webhook worker, GraphQL over WebSocket
   const { startAlerts } = await import('./alerts.ts');
   const alerts = await startAlerts(settings.alerts, log);
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
     server.close(() => {
       compaction
         .stop()
+        .then(() => trashPurge.stop())
         .then(() => alertsStopped)
         .then(disconnect)
         .then(

@@ -5,6 +5,7 @@ import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
 import { execute } from './support/api.ts';
 import { globalId } from './support/demo.ts';
+import { deleteArticle } from '../src/resolvers/articles/writes.ts';
 import { authenticate, createApiKey, revokeApiKey } from '../src/resolvers/access/apiKeys.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 
@@ -33,6 +34,27 @@ const M = {
   deleteArticle: graphql(`
     mutation AccessDeleteArticle($input: DeleteArticleInput!) {
       deleteArticle(input: $input) {
+        __typename
+      }
+    }
+  `),
+  restoreArticle: graphql(`
+    mutation AccessRestoreArticle($input: TrashedArticleInput!) {
+      restoreArticle(input: $input) {
+        __typename
+      }
+    }
+  `),
+  purgeArticle: graphql(`
+    mutation AccessPurgeArticle($input: TrashedArticleInput!) {
+      purgeArticle(input: $input) {
+        __typename
+      }
+    }
+  `),
+  restoreArticleVersion: graphql(`
+    mutation AccessRestoreArticleVersion($input: RestoreArticleVersionInput!) {
+      restoreArticleVersion(input: $input) {
         __typename
       }
     }
@@ -193,6 +215,17 @@ async function freshArticle() {
   return { article, author, topic };
 }
 
+/** A fresh article, moved to the trash; its id. */
+async function trashedArticle(): Promise<number> {
+  const { article } = await freshArticle();
+  await deleteArticle(
+    prisma,
+    { id: { id: article.id } },
+    { kind: 'apiKey', keyId: 0, name: 'test-editor', role: 'EDITOR' },
+  );
+  return article.id;
+}
+
 /** Each mutation, with fresh valid arguments and the role it needs. */
 const cases: { name: keyof typeof M; role: 'EDITOR' | 'ADMIN'; variables: () => Promise<object> }[] = [
   {
@@ -231,8 +264,25 @@ const cases: { name: keyof typeof M; role: 'EDITOR' | 'ADMIN'; variables: () => 
   },
   {
     name: 'deleteArticle',
-    role: 'ADMIN',
+    role: 'EDITOR',
     variables: async () => ({ input: { id: globalId('Article', (await freshArticle()).article.id) } }),
+  },
+  {
+    name: 'restoreArticle',
+    role: 'EDITOR',
+    variables: async () => ({ input: { id: globalId('Article', await trashedArticle()) } }),
+  },
+  {
+    name: 'purgeArticle',
+    role: 'ADMIN',
+    variables: async () => ({ input: { id: globalId('Article', await trashedArticle()) } }),
+  },
+  {
+    name: 'restoreArticleVersion',
+    role: 'EDITOR',
+    variables: async () => ({
+      input: { id: globalId('Article', (await freshArticle()).article.id), version: 1, expectedVersion: 1 },
+    }),
   },
   { name: 'createAuthor', role: 'EDITOR', variables: async () => ({ input: { name: `Created Author ${++n}` } }) },
   {

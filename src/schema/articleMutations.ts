@@ -1,6 +1,13 @@
 import { prisma } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import { DuplicateUrlError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
+import {
+  ArticleInTrashError,
+  DuplicateUrlError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../errors.ts';
 import { createArticle, deleteArticle, updateArticle, upsertArticle } from '../resolvers/articles/writes.ts';
 import { Article } from './article.ts';
 import { selectingId } from './common.ts';
@@ -87,7 +94,7 @@ export const UpdateArticleInput = builder.inputType('UpdateArticleInput', {
   }),
 });
 
-/** The `input` of deleteArticle: the article's global ID. */
+/** The `input` of deleteArticle (move to the trash): the article's global ID. */
 export const DeleteArticleInput = builder.inputType('DeleteArticleInput', {
   fields: (t) => ({ id: t.globalID({ for: Article, required: true }) }),
 });
@@ -113,7 +120,7 @@ builder.mutationFields((t) => ({
     description: 'Files a new article (EDITOR). Authors and topics named for the first time are created.',
     args: { input: t.arg({ type: CreateArticleInput, required: true }) },
     errors: {
-      types: [ValidationError, DuplicateUrlError, NotFoundError, ForbiddenError],
+      types: [ValidationError, DuplicateUrlError, ArticleInTrashError, NotFoundError, ForbiddenError],
       dataField: { name: 'article' },
     },
     resolve: async (query, _root, { input }, context) => {
@@ -126,7 +133,7 @@ builder.mutationFields((t) => ({
     description:
       'Files the article, or updates the one with the same normalized URL (EDITOR). Concurrent upserts of one story make one row.',
     args: { input: t.arg({ type: CreateArticleInput, required: true }) },
-    errors: { types: [ValidationError, ForbiddenError], directResult: true },
+    errors: { types: [ValidationError, ArticleInTrashError, ForbiddenError], directResult: true },
     resolve: (_root, { input }, context) => upsertArticle(prisma, input, context.viewer),
   }),
   updateArticle: t.prismaField({
@@ -134,7 +141,14 @@ builder.mutationFields((t) => ({
     description: 'Changes an article if it is still at `expectedVersion` (EDITOR).',
     args: { input: t.arg({ type: UpdateArticleInput, required: true }) },
     errors: {
-      types: [ValidationError, NotFoundError, VersionConflictError, DuplicateUrlError, ForbiddenError],
+      types: [
+        ValidationError,
+        NotFoundError,
+        VersionConflictError,
+        DuplicateUrlError,
+        ArticleInTrashError,
+        ForbiddenError,
+      ],
       dataField: { name: 'article' },
     },
     resolve: async (query, _root, { input }, context) => {
@@ -144,7 +158,8 @@ builder.mutationFields((t) => ({
   }),
   deleteArticle: t.field({
     type: 'ID',
-    description: 'Deletes an article (ADMIN).',
+    description:
+      'Moves an article to the trash (EDITOR): it is gone from every list, search, count, facet, story, feed and subscription until restoreArticle; purgeArticle deletes it for good, as does the server TRASH_RETENTION_DAYS later.',
     args: { input: t.arg({ type: DeleteArticleInput, required: true }) },
     errors: { types: [NotFoundError, ForbiddenError], dataField: { name: 'deletedId' } },
     resolve: async (_root, { input }, context) => {

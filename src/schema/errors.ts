@@ -1,5 +1,6 @@
 import {
   AppError,
+  ArticleInTrashError,
   DuplicateUrlError,
   ForbiddenError,
   InUseError,
@@ -61,6 +62,20 @@ builder.objectType(DuplicateUrlError, {
   isTypeOf: (value) => value instanceof DuplicateUrlError,
   fields: (t) => ({
     existingId: t.id({ resolve: (error) => encodeGlobalID('Article', error.existingId) }),
+  }),
+});
+
+builder.objectType(ArticleInTrashError, {
+  name: 'ArticleInTrashError',
+  description:
+    'The article with this URL is in the trash: restore it (restoreArticle), or purge it (purgeArticle) to file the link anew.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ArticleInTrashError,
+  fields: (t) => ({
+    trashedId: t.id({
+      description: 'The trashed article (restoreArticle and purgeArticle take this id).',
+      resolve: (error) => encodeGlobalID('Article', error.trashedId),
+    }),
   }),
 });
 

@@ -8,6 +8,7 @@ import './facets.ts';
 import './savedSearch.ts';
 import './story.ts';
 import './topic.ts';
+import './trash.ts';
 import './viewer.ts';
 
 /** The executable GraphQL schema: every schema module's types, sorted by name (as SDL and introspection list them). */

@@ -234,6 +234,24 @@ export type OrderDirection =
   /** Largest, latest or Z first */
   | 'DESC';
 
+export type RestoreArticleVersionInput = {
+  /** The `version` you read; a stale one gives VersionConflictError. */
+  expectedVersion: number;
+  id: string;
+  /** The version to bring back (an ArticleRevision.version). */
+  version: number;
+};
+
+export type RevisionAction =
+  /** The article was filed (createArticle, or upsertArticle creating it). */
+  | 'CREATED'
+  /** An author or topic merge changed its byline or topics. */
+  | 'MERGED'
+  /** restoreArticleVersion brought back an earlier state. */
+  | 'RESTORED'
+  /** updateArticle, or upsertArticle updating it. */
+  | 'UPDATED';
+
 export type RevokeApiKeyInput = {
   /** The name of an active key. */
   name: string;
@@ -311,6 +329,11 @@ export type TopicsChange = {
   set?: Array<TopicRef> | null | undefined;
 };
 
+export type TrashedArticleInput = {
+  /** TrashedArticle.id. */
+  id: string;
+};
+
 /** Fields left out keep their values. */
 export type UpdateArticleInput = {
   /** Replaces the byline, in this order. */
@@ -367,6 +390,7 @@ export type AccessCreateArticleMutationVariables = Exact<{
 
 
 export type AccessCreateArticleMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -380,6 +404,7 @@ export type AccessUpsertArticleMutationVariables = Exact<{
 
 
 export type AccessUpsertArticleMutation = { upsertArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'UpsertArticleSuccess' }
     | { __typename: 'ValidationError' }
@@ -391,6 +416,7 @@ export type AccessUpdateArticleMutationVariables = Exact<{
 
 
 export type AccessUpdateArticleMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -408,6 +434,44 @@ export type AccessDeleteArticleMutation = { deleteArticle:
     | { __typename: 'DeleteArticleSuccess' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
+   };
+
+export type AccessRestoreArticleMutationVariables = Exact<{
+  input: TrashedArticleInput;
+}>;
+
+
+export type AccessRestoreArticleMutation = { restoreArticle:
+    | { __typename: 'DuplicateUrlError' }
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
+    | { __typename: 'RestoreArticleSuccess' }
+   };
+
+export type AccessPurgeArticleMutationVariables = Exact<{
+  input: TrashedArticleInput;
+}>;
+
+
+export type AccessPurgeArticleMutation = { purgeArticle:
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
+    | { __typename: 'PurgeArticleSuccess' }
+   };
+
+export type AccessRestoreArticleVersionMutationVariables = Exact<{
+  input: RestoreArticleVersionInput;
+}>;
+
+
+export type AccessRestoreArticleVersionMutation = { restoreArticleVersion:
+    | { __typename: 'ArticleInTrashError' }
+    | { __typename: 'DuplicateUrlError' }
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
+    | { __typename: 'RestoreArticleVersionSuccess' }
+    | { __typename: 'ValidationError' }
+    | { __typename: 'VersionConflictError' }
    };
 
 export type AccessCreateAuthorMutationVariables = Exact<{
@@ -582,6 +646,7 @@ export type CreateArticleMutationVariables = Exact<{
 
 
 export type CreateArticleMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError', code: string, message: string }
     | { __typename: 'CreateArticleSuccess', article: { id: string, title: string, url: string, version: number, createdAt: string, updatedAt: string, createdBy: string | null, updatedBy: string | null, authors: Array<{ id: string, name: string }>, topics: Array<{ id: string, name: string, slug: string }> } }
     | { __typename: 'DuplicateUrlError', code: string, message: string, existingId: string }
     | { __typename: 'ForbiddenError', code: string, message: string }
@@ -595,6 +660,7 @@ export type UpsertArticleMutationVariables = Exact<{
 
 
 export type UpsertArticleMutation = { upsertArticle:
+    | { __typename: 'ArticleInTrashError', code: string }
     | { __typename: 'ForbiddenError', code: string }
     | { __typename: 'UpsertArticleSuccess', created: boolean, article: { id: string, title: string, url: string, version: number, summary: string, authors: Array<{ name: string }> } | null }
     | { __typename: 'ValidationError', code: string }
@@ -606,6 +672,7 @@ export type UpdateArticleMutationVariables = Exact<{
 
 
 export type UpdateArticleMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError', code: string }
     | { __typename: 'DuplicateUrlError', code: string, existingId: string }
     | { __typename: 'ForbiddenError', code: string }
     | { __typename: 'NotFoundError', code: string }
@@ -860,6 +927,7 @@ export type RaceCreateArticleMutationVariables = Exact<{
 
 
 export type RaceCreateArticleMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess', article: { authors: Array<{ id: string }>, topics: Array<{ id: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -873,6 +941,7 @@ export type RaceUpsertArticleMutationVariables = Exact<{
 
 
 export type RaceUpsertArticleMutation = { upsertArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'UpsertArticleSuccess' }
     | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
@@ -884,6 +953,7 @@ export type RaceUpdateArticleMutationVariables = Exact<{
 
 
 export type RaceUpdateArticleMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -983,6 +1053,7 @@ export type LiveFileMutationVariables = Exact<{
 
 
 export type LiveFileMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess', article: { id: string, version: number, authors: Array<{ id: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -996,6 +1067,7 @@ export type LiveChangeMutationVariables = Exact<{
 
 
 export type LiveChangeMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -1116,6 +1188,7 @@ export type NamesFileArticleMutationVariables = Exact<{
 
 
 export type NamesFileArticleMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess', article: { id: string, title: string, authors: Array<{ id: string, name: string }>, topics: Array<{ id: string, name: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -1138,6 +1211,7 @@ export type NamesTwiceMutationVariables = Exact<{
 
 
 export type NamesTwiceMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -1163,6 +1237,7 @@ export type PreparedUpdateMutationVariables = Exact<{
 
 
 export type PreparedUpdateMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -1185,6 +1260,138 @@ export type PreparedSearchFacetsQueryVariables = Exact<{
 
 export type PreparedSearchFacetsQuery = { articleFacets: { total: number, topics: Array<{ count: number }> } };
 
+export type RevCreateMutationVariables = Exact<{
+  input: CreateArticleInput;
+}>;
+
+
+export type RevCreateMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError', code: string, trashedId: string }
+    | { __typename: 'CreateArticleSuccess', article: { id: string, version: number } }
+    | { __typename: 'DuplicateUrlError' }
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
+    | { __typename: 'ValidationError' }
+   };
+
+export type RevUpsertMutationVariables = Exact<{
+  input: CreateArticleInput;
+}>;
+
+
+export type RevUpsertMutation = { upsertArticle:
+    | { __typename: 'ArticleInTrashError', trashedId: string }
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'UpsertArticleSuccess', created: boolean, article: { version: number } | null }
+    | { __typename: 'ValidationError' }
+   };
+
+export type RevUpdateMutationVariables = Exact<{
+  input: UpdateArticleInput;
+}>;
+
+
+export type RevUpdateMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError', trashedId: string }
+    | { __typename: 'DuplicateUrlError' }
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
+    | { __typename: 'UpdateArticleSuccess', article: { version: number } }
+    | { __typename: 'ValidationError' }
+    | { __typename: 'VersionConflictError' }
+   };
+
+export type RevRestoreVersionMutationVariables = Exact<{
+  input: RestoreArticleVersionInput;
+}>;
+
+
+export type RevRestoreVersionMutation = { restoreArticleVersion:
+    | { __typename: 'ArticleInTrashError' }
+    | { __typename: 'DuplicateUrlError' }
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
+    | { __typename: 'RestoreArticleVersionSuccess', article: { version: number, title: string, priority: number, publishedAt: string, authors: Array<{ name: string }>, topics: Array<{ name: string }> } }
+    | { __typename: 'ValidationError', fields: Array<{ path: Array<string>, code: string }> }
+    | { __typename: 'VersionConflictError', currentVersion: number }
+   };
+
+export type RevListQueryVariables = Exact<{
+  id: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type RevListQuery = { article: { version: number, revisions: { edges: Array<{ cursor: string, node: { version: number, action: RevisionAction, by: string | null, changes: Array<{ field: string, previous: unknown }> } }>, pageInfo: { hasNextPage: boolean } } } | null };
+
+export type RevTrashMutationVariables = Exact<{
+  input: DeleteArticleInput;
+}>;
+
+
+export type RevTrashMutation = { deleteArticle:
+    | { __typename: 'DeleteArticleSuccess', deletedId: string }
+    | { __typename: 'ForbiddenError', code: string }
+    | { __typename: 'NotFoundError', code: string }
+   };
+
+export type RevUntrashMutationVariables = Exact<{
+  input: TrashedArticleInput;
+}>;
+
+
+export type RevUntrashMutation = { restoreArticle:
+    | { __typename: 'DuplicateUrlError', existingId: string, code: string }
+    | { __typename: 'ForbiddenError', code: string }
+    | { __typename: 'NotFoundError', code: string }
+    | { __typename: 'RestoreArticleSuccess', article: { id: string, version: number, title: string, authors: Array<{ name: string }>, topics: Array<{ name: string }> } }
+   };
+
+export type RevPurgeMutationVariables = Exact<{
+  input: TrashedArticleInput;
+}>;
+
+
+export type RevPurgeMutation = { purgeArticle:
+    | { __typename: 'ForbiddenError', code: string }
+    | { __typename: 'NotFoundError', code: string }
+    | { __typename: 'PurgeArticleSuccess', purgedId: string }
+   };
+
+export type RevTrashListQueryVariables = Exact<{
+  first?: number | null | undefined;
+}>;
+
+
+export type RevTrashListQuery = { trashedArticles: { edges: Array<{ node: { id: string, title: string, url: string, version: number, authorNames: Array<string>, topicNames: Array<string>, deletedBy: string | null } }> } };
+
+export type RevLookupQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RevLookupQuery = { article: { id: string } | null, node:
+    | { id: string }
+    | { id: string }
+    | { id: string }
+    | { id: string }
+    | { id: string }
+    | { id: string }
+   | null };
+
+export type RevMergeAuthorsMutationVariables = Exact<{
+  input: MergeAuthorsInput;
+}>;
+
+
+export type RevMergeAuthorsMutation = { mergeAuthors:
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'MergeAuthorsSuccess' }
+    | { __typename: 'NotFoundError' }
+    | { __typename: 'ValidationError' }
+   };
+
 export type RollupTotalsQueryVariables = Exact<{
   filter?: ArticleFilter | null | undefined;
 }>;
@@ -1205,6 +1412,7 @@ export type RollupCreateMutationVariables = Exact<{
 
 
 export type RollupCreateMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess', article: { id: string, topics: Array<{ id: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -1218,6 +1426,7 @@ export type RollupUpdateMutationVariables = Exact<{
 
 
 export type RollupUpdateMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -1338,6 +1547,7 @@ export type SavedFileMutationVariables = Exact<{
 
 
 export type SavedFileMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess', article: { id: string, authors: Array<{ id: string }> } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -1372,6 +1582,7 @@ export type SavedLeaveMutationVariables = Exact<{
 
 
 export type SavedLeaveMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -1468,6 +1679,7 @@ export type BackfillEditMutationVariables = Exact<{
 
 
 export type BackfillEditMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -1493,6 +1705,7 @@ export type StoryCreateMutationVariables = Exact<{
 
 
 export type StoryCreateMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess', article: { id: string, version: number, story: { id: string, version: number, articleCount: number, sources: Array<string>, lead: { id: string } } } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -1506,6 +1719,7 @@ export type StoryUpdateMutationVariables = Exact<{
 
 
 export type StoryUpdateMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -1621,6 +1835,7 @@ export type StoryUpsertMutationVariables = Exact<{
 
 
 export type StoryUpsertMutation = { upsertArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'UpsertArticleSuccess', created: boolean, article: { id: string, story: { id: string, articleCount: number } } | null }
     | { __typename: 'ValidationError' }
@@ -1682,6 +1897,7 @@ export type HookFileMutationVariables = Exact<{
 
 
 export type HookFileMutation = { createArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'CreateArticleSuccess', article: { id: string, version: number } }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
@@ -1695,6 +1911,7 @@ export type HookUpdateMutationVariables = Exact<{
 
 
 export type HookUpdateMutation = { updateArticle:
+    | { __typename: 'ArticleInTrashError' }
     | { __typename: 'DuplicateUrlError' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
@@ -1708,6 +1925,9 @@ export const AccessCreateArticleDocument = {"kind":"Document","definitions":[{"k
 export const AccessUpsertArticleDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessUpsertArticle"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"upsertArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessUpsertArticleMutation, AccessUpsertArticleMutationVariables>;
 export const AccessUpdateArticleDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessUpdateArticle"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessUpdateArticleMutation, AccessUpdateArticleMutationVariables>;
 export const AccessDeleteArticleDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessDeleteArticle"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DeleteArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleteArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessDeleteArticleMutation, AccessDeleteArticleMutationVariables>;
+export const AccessRestoreArticleDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessRestoreArticle"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TrashedArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"restoreArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessRestoreArticleMutation, AccessRestoreArticleMutationVariables>;
+export const AccessPurgeArticleDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessPurgeArticle"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TrashedArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"purgeArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessPurgeArticleMutation, AccessPurgeArticleMutationVariables>;
+export const AccessRestoreArticleVersionDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessRestoreArticleVersion"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"RestoreArticleVersionInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"restoreArticleVersion"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessRestoreArticleVersionMutation, AccessRestoreArticleVersionMutationVariables>;
 export const AccessCreateAuthorDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessCreateAuthor"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateAuthorInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createAuthor"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessCreateAuthorMutation, AccessCreateAuthorMutationVariables>;
 export const AccessUpdateAuthorDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessUpdateAuthor"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateAuthorInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateAuthor"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessUpdateAuthorMutation, AccessUpdateAuthorMutationVariables>;
 export const AccessDeleteAuthorDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AccessDeleteAuthor"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DeleteAuthorInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleteAuthor"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<AccessDeleteAuthorMutation, AccessDeleteAuthorMutationVariables>;
@@ -1780,6 +2000,17 @@ export const PageDocument = {"kind":"Document","definitions":[{"kind":"Operation
 export const PreparedUpdateDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"PreparedUpdate"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<PreparedUpdateMutation, PreparedUpdateMutationVariables>;
 export const PreparedNewestDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PreparedNewest"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"articles"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"ObjectValue","fields":[{"kind":"ObjectField","name":{"kind":"Name","value":"priority"},"value":{"kind":"ObjectValue","fields":[{"kind":"ObjectField","name":{"kind":"Name","value":"gte"},"value":{"kind":"IntValue","value":"2"}}]}}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"authors"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<PreparedNewestQuery, PreparedNewestQueryVariables>;
 export const PreparedSearchFacetsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PreparedSearchFacets"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"search"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"articleFacets"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"search"},"value":{"kind":"Variable","name":{"kind":"Name","value":"search"}}},{"kind":"Argument","name":{"kind":"Name","value":"topTopics"},"value":{"kind":"IntValue","value":"3"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"total"}},{"kind":"Field","name":{"kind":"Name","value":"topics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}}]}}]} as unknown as DocumentNode<PreparedSearchFacetsQuery, PreparedSearchFacetsQueryVariables>;
+export const RevCreateDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevCreate"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"version"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ArticleInTrashError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"trashedId"}}]}}]}}]}}]} as unknown as DocumentNode<RevCreateMutation, RevCreateMutationVariables>;
+export const RevUpsertDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevUpsert"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"upsertArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"UpsertArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"created"}},{"kind":"Field","name":{"kind":"Name","value":"article"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"version"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ArticleInTrashError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trashedId"}}]}}]}}]}}]} as unknown as DocumentNode<RevUpsertMutation, RevUpsertMutationVariables>;
+export const RevUpdateDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevUpdate"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"version"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ArticleInTrashError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trashedId"}}]}}]}}]}}]} as unknown as DocumentNode<RevUpdateMutation, RevUpdateMutationVariables>;
+export const RevRestoreVersionDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevRestoreVersion"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"RestoreArticleVersionInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"restoreArticleVersion"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RestoreArticleVersionSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"priority"}},{"kind":"Field","name":{"kind":"Name","value":"publishedAt"}},{"kind":"Field","name":{"kind":"Name","value":"authors"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"topics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"VersionConflictError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"currentVersion"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ValidationError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"fields"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"path"}},{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]}}]}}]} as unknown as DocumentNode<RevRestoreVersionMutation, RevRestoreVersionMutationVariables>;
+export const RevListDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"RevList"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"revisions"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"by"}},{"kind":"Field","name":{"kind":"Name","value":"changes"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"field"}},{"kind":"Field","name":{"kind":"Name","value":"previous"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}}]}}]}}]}}]}}]} as unknown as DocumentNode<RevListQuery, RevListQueryVariables>;
+export const RevTrashDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevTrash"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DeleteArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleteArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"DeleteArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deletedId"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]}}]} as unknown as DocumentNode<RevTrashMutation, RevTrashMutationVariables>;
+export const RevUntrashDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevUntrash"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TrashedArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"restoreArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RestoreArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"authors"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}}]}},{"kind":"Field","name":{"kind":"Name","value":"topics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"DuplicateUrlError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"existingId"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]}}]} as unknown as DocumentNode<RevUntrashMutation, RevUntrashMutationVariables>;
+export const RevPurgeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevPurge"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TrashedArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"purgeArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PurgeArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"purgedId"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]}}]} as unknown as DocumentNode<RevPurgeMutation, RevPurgeMutationVariables>;
+export const RevTrashListDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"RevTrashList"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trashedArticles"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"url"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"authorNames"}},{"kind":"Field","name":{"kind":"Name","value":"topicNames"}},{"kind":"Field","name":{"kind":"Name","value":"deletedBy"}}]}}]}}]}}]}}]} as unknown as DocumentNode<RevTrashListQuery, RevTrashListQueryVariables>;
+export const RevLookupDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"RevLookup"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"node"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]} as unknown as DocumentNode<RevLookupQuery, RevLookupQueryVariables>;
+export const RevMergeAuthorsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevMergeAuthors"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MergeAuthorsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"mergeAuthors"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}}]}}]}}]} as unknown as DocumentNode<RevMergeAuthorsMutation, RevMergeAuthorsMutationVariables>;
 export const RollupTotalsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"RollupTotals"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ArticleFilter"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"articles"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"1"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"count"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"cap"},"value":{"kind":"IntValue","value":"3"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"value"}},{"kind":"Field","name":{"kind":"Name","value":"isCapped"}}]}}]}}]}}]} as unknown as DocumentNode<RollupTotalsQuery, RollupTotalsQueryVariables>;
 export const RollupFacetsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"RollupFacets"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ArticleFilter"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"articleFacets"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"topTopics"},"value":{"kind":"IntValue","value":"100"}},{"kind":"Argument","name":{"kind":"Name","value":"topSources"},"value":{"kind":"IntValue","value":"100"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"total"}},{"kind":"Field","name":{"kind":"Name","value":"topics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"topic"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}},{"kind":"Field","name":{"kind":"Name","value":"sources"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}},{"kind":"Field","name":{"kind":"Name","value":"priorities"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"priority"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}},{"kind":"Field","name":{"kind":"Name","value":"australian"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"isAustralian"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}},{"kind":"Field","name":{"kind":"Name","value":"months"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"month"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}}]}}]} as unknown as DocumentNode<RollupFacetsQuery, RollupFacetsQueryVariables>;
 export const RollupCreateDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RollupCreate"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createArticle"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateArticleSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"article"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"topics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<RollupCreateMutation, RollupCreateMutationVariables>;

@@ -106,21 +106,22 @@ export async function recordCreated(tx: Tx, ids: readonly number[]): Promise<voi
 
 /**
  * Records articles `ids` as they are now, before an update changes them (one statement; call it
- * once they are locked, before changing them or their links). Returns a function that says which
- * of them did change: the others' events are dropped (one statement more), the rest published
- * after the commit.
+ * once they are locked, before changing them or their links): the byline in order, the topics by
+ * id. Returns a function that says which of them did change: the others' events are dropped (one
+ * statement more), the rest published after the commit; it returns the kept events' ids (the
+ * article revisions are written from their `before`, articles/revisions.ts).
  */
 export async function recordBefore(
   tx: Tx,
   ids: readonly number[],
-): Promise<(changed: readonly number[]) => Promise<void>> {
-  if (!ids.length) return async () => {};
+): Promise<(changed: readonly number[]) => Promise<bigint[]>> {
+  if (!ids.length) return async () => [];
   const rows = await tx.$queryRaw<{ id: bigint; articleId: number }[]>`
     INSERT INTO "ArticleEvent" ("articleId", "kind", "before")
     SELECT a."id", 'UPDATED', jsonb_build_object(
       'row', to_jsonb(a),
-      'authors', ARRAY(SELECT j."authorId" FROM "ArticleAuthor" j WHERE j."articleId" = a."id"),
-      'topics', ARRAY(SELECT j."topicId" FROM "ArticleTopic" j WHERE j."articleId" = a."id"))
+      'authors', ARRAY(SELECT j."authorId" FROM "ArticleAuthor" j WHERE j."articleId" = a."id" ORDER BY j."position"),
+      'topics', ARRAY(SELECT j."topicId" FROM "ArticleTopic" j WHERE j."articleId" = a."id" ORDER BY j."topicId"))
     FROM "Article" a WHERE a."id" = ANY(${[...ids]}::int[])
     RETURNING "id", "articleId"`;
   return async (changed) => {
@@ -135,6 +136,7 @@ export async function recordBefore(
         .filter((row) => kept.has(row.articleId))
         .map((row) => ({ id: String(row.id), articleId: row.articleId, kind: 'UPDATED' })),
     );
+    return rows.filter((row) => kept.has(row.articleId)).map((row) => row.id);
   };
 }
 

@@ -1,7 +1,20 @@
 import type { Db } from '../../db/client.ts';
 import { recordBefore, recordCreated } from '../alerts/events.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
-import { DuplicateUrlError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
+import {
+  ArticleInTrashError,
+  DuplicateUrlError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../../errors.ts';
+import {
+  recordCreatedRevisions,
+  recordRevisions,
+  stateAtVersion,
+  type LinkedName,
+  type RevisionAction,
+} from './revisions.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Viewer } from '../access/viewer.ts';
 import {
@@ -287,7 +300,8 @@ interface LinkChanges {
  * (FOR UPDATE: the lock order's first step). Only what differs from the article is written, and
  * only then do `version` and `updatedAt` move: an update that changes nothing leaves the article
  * exactly as it was. NotFoundError when it is gone; VersionConflictError when `expectedVersion`
- * is given and the article is at another version. Returns the columns that changed (links aside).
+ * is given and the article is at another version. A change is recorded as a revision (`action`).
+ * Returns the columns that changed (links aside).
  */
 async function applyChanges(
   tx: Tx,
@@ -297,6 +311,7 @@ async function applyChanges(
   by: string | null,
   now: Date,
   expectedVersion?: number,
+  action: Exclude<RevisionAction, 'CREATED' | 'MERGED'> = 'UPDATED',
 ): Promise<Column[]> {
   const columns = Object.keys(data) as Column[];
   const selected = Prisma.raw(['"version"', ...columns.map((column) => `"${column}"`)].join(', '));
@@ -331,7 +346,7 @@ async function applyChanges(
     data: { ...changed, version: { increment: 1 }, updatedAt: now, updatedBy: by },
     select: { id: true },
   });
-  await recorded([id]);
+  await recordRevisions(tx, await recorded([id]), action, by);
   return Object.keys(changed) as Column[];
 }
 
@@ -350,6 +365,17 @@ function newText(data: CheckedFields['data']) {
     body: data.body ?? '',
     publishedAt: data.publishedAt!,
   };
+}
+
+/**
+ * Refuses a link whose article is in the trash (ArticleInTrashError). Run after the write's
+ * insert or URL change: that waits for a concurrent deleteArticle of the article holding the
+ * link, whose trash row this statement then sees.
+ */
+async function checkNotTrashed(tx: Tx, urlKey: string): Promise<void> {
+  const [trashed] = await tx.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM "TrashedArticle" WHERE "urlKey" = ${urlKey}`;
+  if (trashed) throw new ArticleInTrashError(trashed.id);
 }
 
 async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
@@ -396,11 +422,13 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
         },
         select: { id: true },
       });
+      await checkNotTrashed(tx, data.urlKey!);
       const found = new Issues();
       await replaceAuthors(tx, found, article.id, authors ?? [], true);
       await replaceTopics(tx, found, article.id, topics, ['input', 'topics'], true);
       await detectStory(tx, article.id, undefined, newText(data));
       await recordCreated(tx, [article.id]);
+      await recordCreatedRevisions(tx, [article.id], recordedName(viewer));
       return article.id;
     });
     return { id };
@@ -430,11 +458,13 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
       ON CONFLICT ("urlKey") DO NOTHING
       RETURNING "id"`;
     if (row) {
+      await checkNotTrashed(tx, data.urlKey!);
       const found = new Issues();
       await replaceAuthors(tx, found, row.id, authors ?? [], true);
       await replaceTopics(tx, found, row.id, topics ?? [], ['input', 'topics'], true);
       await detectStory(tx, row.id, undefined, newText(data));
       await recordCreated(tx, [row.id]);
+      await recordCreatedRevisions(tx, [row.id], by);
       return { id: row.id, created: true };
     }
     // filed before (possibly by a transaction that just committed): update it in place
@@ -499,6 +529,7 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
       }
       const links = { authors, topicSet, topicAdd, topicRemove };
       const changed = await applyChanges(tx, id, data, links, recordedName(viewer), now, input.expectedVersion);
+      if (changed.includes('urlKey')) await checkNotTrashed(tx, data.urlKey!);
       await redetect(tx, id, changed);
     });
   } catch (error) {
@@ -508,15 +539,212 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
   return { id };
 }
 
-/** Deletes an article; the article, then its authors and topics (whose counts drop) are locked first. */
+/** The names of an article's links, in order, as the trash keeps them: `[{ id, name }]`. */
+const LINKS_JSON = {
+  authors: Prisma.sql`(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o."id", 'name', o."name") ORDER BY j."position"), '[]'::jsonb)
+      FROM "ArticleAuthor" j JOIN "Author" o ON o."id" = j."authorId" WHERE j."articleId" = a."id")`,
+  topics: Prisma.sql`(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o."id", 'name', o."name") ORDER BY j."topicId"), '[]'::jsonb)
+      FROM "ArticleTopic" j JOIN "Topic" o ON o."id" = j."topicId" WHERE j."articleId" = a."id")`,
+};
+
+/**
+ * Moves an article to the trash (EDITOR): its row and links go to TrashedArticle, under its id, and
+ * it leaves Article, so every read path, count, rollup and story loses it (their triggers run as
+ * for a deletion). The article, then its authors and topics (whose counts drop) are locked first.
+ * Its revisions stay. NotFoundError when there is no such live article. Returns `{ id }`.
+ */
 export async function deleteArticle(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
-  requireRole(viewer, 'ADMIN');
+  requireRole(viewer, 'EDITOR');
   const id = Number(input.id.id);
   await writeTransaction(db, async (tx) => {
     if (!(await lockRows(tx, 'Article', [id], 'FOR UPDATE')).size) throw new NotFoundError('Article', id);
     await lockRows(tx, 'Author', await linkedIds(tx, 'ArticleAuthor', id));
     await lockRows(tx, 'Topic', await linkedIds(tx, 'ArticleTopic', id));
+    await tx.$executeRaw`
+      INSERT INTO "TrashedArticle" ("id", "urlKey", "title", "source", "publishedAt", "row", "authors", "topics", "deletedBy")
+      SELECT a."id", a."urlKey", a."title", a."source", a."publishedAt", to_jsonb(a) - 'searchVector',
+             ${LINKS_JSON.authors}, ${LINKS_JSON.topics}, ${recordedName(viewer)}
+      FROM "Article" a WHERE a."id" = ${id}`;
     await tx.article.delete({ where: { id } });
   });
+  return { id };
+}
+
+/** Refs to the linked rows a trashed article or a revision names: by id while it exists, else by name (created anew). */
+async function refsOf(
+  tx: Tx,
+  table: 'Author' | 'Topic',
+  linked: readonly { id: number; name: string | null }[],
+  issues: Issues,
+  path: string[],
+): Promise<Ref[]> {
+  const rows = linked.length
+    ? await tx.$queryRaw<{ id: number }[]>`
+        SELECT "id" FROM ${Prisma.raw(`"${table}"`)} WHERE "id" = ANY(${linked.map((link) => link.id)}::int[])`
+    : [];
+  const present = new Set(rows.map((row) => row.id));
+  const refs = linked.map((link) =>
+    present.has(link.id) || link.name === null ? { id: { id: link.id } } : { name: link.name },
+  );
+  const kind = table === 'Author' ? 'author' : 'topic';
+  return checkRefs(issues, path, refs, MAX_LINKS_PER_ARTICLE[`${kind}s`], kind);
+}
+
+/**
+ * Takes an article out of the trash (EDITOR), as it was, under its id and version: its byline and
+ * topics come back (an author or topic merged or deleted meanwhile is linked by its old name,
+ * created anew when no one has it); it rejoins its story when an editor had placed it there and
+ * the story still exists, else the story detector places it. Subscribers and webhooks see it as
+ * created. NotFoundError when it is not in the trash (restored or purged meanwhile);
+ * DuplicateUrlError when a live article now has its link. Returns `{ id }`.
+ */
+export async function restoreArticle(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
+  requireRole(viewer, 'EDITOR');
+  const id = Number(input.id.id);
+  try {
+    await writeTransaction(db, async (tx) => {
+      const [trashed] = await tx.$queryRaw<
+        { row: Record<string, unknown>; authors: LinkedName[]; topics: LinkedName[]; urlKey: string }[]
+      >`DELETE FROM "TrashedArticle" WHERE "id" = ${id} RETURNING "row", "authors", "topics", "urlKey"`;
+      if (!trashed) throw new NotFoundError('Article', id);
+      const live = await tx.article.findUnique({ where: { urlKey: trashed.urlKey }, select: { id: true } });
+      if (live) throw new DuplicateUrlError(live.id);
+      await tx.$executeRaw`
+        INSERT INTO "Article" ("id", "title", "url", "urlKey", "source", "publishedAt", "createdAt", "updatedAt",
+          "priority", "isAustralian", "description", "summary", "body", "version", "createdBy", "updatedBy",
+          "storyId", "storyPinned", "separatedFrom")
+        SELECT r."id", r."title", r."url", r."urlKey", r."source", r."publishedAt", r."createdAt", r."updatedAt",
+          r."priority", r."isAustralian", r."description", r."summary", r."body", r."version", r."createdBy", r."updatedBy",
+          CASE WHEN r."storyPinned" AND EXISTS (SELECT 1 FROM "Story" s WHERE s."id" = r."storyId") THEN r."storyId" END,
+          r."storyPinned" AND EXISTS (SELECT 1 FROM "Story" s WHERE s."id" = r."storyId"), r."separatedFrom"
+        FROM jsonb_populate_record(NULL::"Article", ${trashed.row}::jsonb) r`;
+      const issues = new Issues();
+      const authors = await refsOf(tx, 'Author', trashed.authors, issues, ['input', 'authors']);
+      const topics = await refsOf(tx, 'Topic', trashed.topics, issues, ['input', 'topics']);
+      issues.throwIfAny();
+      await replaceAuthors(tx, issues, id, authors, true);
+      await replaceTopics(tx, issues, id, topics, ['input', 'topics'], true);
+      await detectStory(tx, id);
+      await recordCreated(tx, [id]);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      const [row] = await db.$queryRaw<{ urlKey: string }[]>`SELECT "urlKey" FROM "TrashedArticle" WHERE "id" = ${id}`;
+      if (row) throw await duplicateOf(db, row.urlKey);
+    }
+    throw error;
+  }
+  return { id };
+}
+
+/**
+ * Deletes a trashed article for good (ADMIN), with its revisions. NotFoundError when it is not in
+ * the trash (a live article must be trashed first). Returns `{ id }`.
+ */
+export async function purgeArticle(db: Db, input: { id: { id: string | number } }, viewer: Viewer) {
+  requireRole(viewer, 'ADMIN');
+  const id = Number(input.id.id);
+  await writeTransaction(db, async (tx) => {
+    const deleted = await tx.$executeRaw`DELETE FROM "TrashedArticle" WHERE "id" = ${id}`;
+    if (!deleted) throw new NotFoundError('Article', id);
+    await tx.$executeRaw`DELETE FROM "ArticleRevision" WHERE "articleId" = ${id}`;
+  });
+  return { id };
+}
+
+/**
+ * Purges the articles trashed before `before` (the schedule of TRASH_RETENTION_DAYS), at most
+ * `limit` per call, oldest first, with their revisions; returns how many. Reads only when none
+ * is due (an idle embedded owner writes nothing).
+ */
+export async function purgeExpiredTrash(db: Db, before: Date, limit = 1_000): Promise<number> {
+  const due = await db.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM "TrashedArticle" WHERE "deletedAt" < ${before} ORDER BY "deletedAt", "id" LIMIT ${limit}`;
+  if (!due.length) return 0;
+  const ids = due.map((row) => row.id);
+  return writeTransaction(
+    db,
+    async (tx) => {
+      const gone = await tx.$queryRaw<{ id: number }[]>`
+        DELETE FROM "TrashedArticle" WHERE "id" = ANY(${ids}::int[]) AND "deletedAt" < ${before} RETURNING "id"`;
+      const purged = gone.map((row) => row.id);
+      if (purged.length) await tx.$executeRaw`DELETE FROM "ArticleRevision" WHERE "articleId" = ANY(${purged}::int[])`;
+      return purged.length;
+    },
+    { bookkeeping: true },
+  );
+}
+
+/**
+ * Brings back article `id` as it was at `version` (EDITOR), as a new version (revision RESTORED),
+ * if it is still at `expectedVersion`. Its fields, byline and topics become those of that version
+ * (an author or topic since merged or deleted is linked by its old name). Nothing changes, and no
+ * version is made, when it already is in that state. NotFoundError (no such article, or no revision
+ * made `version`: see stateAtVersion), VersionConflictError, ValidationError (a value the current
+ * limits refuse), DuplicateUrlError or ArticleInTrashError (its old link is another article's now).
+ */
+export async function restoreArticleVersion(
+  db: Db,
+  input: { id: { id: string | number }; version: number; expectedVersion: number },
+  viewer: Viewer,
+  now = new Date(),
+) {
+  requireRole(viewer, 'EDITOR');
+  const id = Number(input.id.id);
+  const issues = new Issues();
+  checkExpectedVersion(issues, input.expectedVersion);
+  if (!Number.isInteger(input.version) || input.version < 1 || input.version > 2_147_483_647) {
+    issues.add(['input', 'version'], 'OUT_OF_RANGE', 'Must be an integer from 1 to 2147483647');
+  }
+  issues.throwIfAny();
+  try {
+    await writeTransaction(db, async (tx) => {
+      if (!(await lockRows(tx, 'Article', [id], 'FOR UPDATE')).size) throw new NotFoundError('Article', id);
+      const state = await stateAtVersion(tx, id, input.version);
+      const found = new Issues();
+      const { data } = checkFields(
+        found,
+        {
+          title: state.title as string,
+          url: state.url as string,
+          source: state.source as string,
+          publishedAt: new Date(state.publishedAt as string),
+          priority: state.priority as number,
+          isAustralian: state.isAustralian as boolean,
+          description: state.description as string,
+          summary: state.summary as string,
+          body: state.body as string,
+        },
+        [],
+        new Date(Math.max(now.getTime(), new Date(state.publishedAt as string).getTime())),
+      );
+      const authors = await refsOf(tx, 'Author', state.authors, found, ['input', 'authors']);
+      const topicSet = await refsOf(tx, 'Topic', state.topics, found, ['input', 'topics']);
+      found.throwIfAny();
+      if (data.urlKey) {
+        const other = await tx.article.findUnique({ where: { urlKey: data.urlKey }, select: { id: true } });
+        if (other && other.id !== id) throw new DuplicateUrlError(other.id);
+      }
+      const by = recordedName(viewer);
+      const changed = await applyChanges(
+        tx,
+        id,
+        data,
+        { authors, topicSet },
+        by,
+        now,
+        input.expectedVersion,
+        'RESTORED',
+      );
+      if (changed.includes('urlKey')) await checkNotTrashed(tx, data.urlKey!);
+      await redetect(tx, id, changed);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      const state = await stateAtVersion(db, id, input.version).catch(() => null);
+      if (state) throw await duplicateOf(db, normalizeUrl(state.url as string));
+    }
+    throw error;
+  }
   return { id };
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import { recordBefore } from '../alerts/events.ts';
+import { recordRevisions } from '../articles/revisions.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.ts';
 import { InUseError, NotFoundError, ValidationError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
@@ -211,7 +212,7 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
         .sort((a, b) => a.authorId - b.authorId),
     });
     await touchArticles(tx, articleIds, viewer);
-    await recorded(articleIds);
+    await recordRevisions(tx, await recorded(articleIds), 'MERGED', recordedName(viewer));
     await tx.author.deleteMany({ where: { id: { in: sources } } });
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });
@@ -348,7 +349,7 @@ export async function mergeTopics(db: Db, input: MergeInput, viewer: Viewer) {
     });
     await tx.articleTopic.deleteMany({ where: { topicId: { in: sources } } });
     await touchArticles(tx, articleIds, viewer);
-    await recorded(articleIds);
+    await recordRevisions(tx, await recorded(articleIds), 'MERGED', recordedName(viewer));
     await tx.topic.deleteMany({ where: { id: { in: sources } } });
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });
