@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { config, ConfigError } from './config.ts';
-import { announcePort, FolderInUseError } from './db/folderLock.ts';
+import { announceLocalToken, announcePort, FolderInUseError } from './db/folderLock.ts';
+import { acceptLocalToken } from './transfer/http.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
 
 /** A start-up failure the operator can fix: printed as one line saying what to do, exit 1. */
@@ -123,6 +124,8 @@ async function main(): Promise<void> {
     throw new StartupError(error.message);
   });
   announcePort(port);
+  // the import and export commands reach this process through its folder (db/folderLock.ts)
+  acceptLocalToken(announceLocalToken());
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');
     const inserted = await seedDemoData(prisma);

@@ -9,6 +9,7 @@ import { RequestTimedOut } from './deadline.ts';
 import { currentScope, RequestScope, withScope } from './requestScope.ts';
 import { ErrorCode } from './errors.ts';
 import { useFeeds } from './feeds.ts';
+import { useTransfer } from './transfer/http.ts';
 import { useGraphiQLPage } from './graphiql.ts';
 import { useInputBoundary } from './input/boundary.ts';
 import {
@@ -262,6 +263,11 @@ export function createServer(
       ...(allowed.size ? [useVaryOrigin()] : []),
       useRateLimits(settings.rateLimits, counters, logger, metrics),
       useFeeds((requestId, error) => logDatabaseFailure(logger, requestId, error)),
+      useTransfer((requestId, error) =>
+        databaseFailure(error)
+          ? logDatabaseFailure(logger, requestId, error)
+          : logger.error({ requestId, err: error }, 'bulk import or export failed'),
+      ),
       // a document id becomes its text before the token, input and query limits read it
       ...(trustedDocuments ? [trustedDocuments] : []),
       ...(settings.graphiql ? [useGraphiQLPage(GRAPHQL_ENDPOINT)] : []),

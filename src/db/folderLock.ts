@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { tryLock, unlock } from 'fs-native-extensions';
 
@@ -193,5 +194,44 @@ export function announcePort(port: number): void {
   for (const lock of held.values()) {
     lock.owner.port = port;
     writeOwner(lock);
+  }
+}
+
+/** Name of the file, in a held folder, that holds the owner's local transfer token (mode 0600). */
+export const TOKEN_FILE = 'newsgraph.token';
+
+/**
+ * Writes a fresh random token into `<folder>/newsgraph.token` (mode 0600, never through a symbolic
+ * link) of every folder this process holds, and returns it: the import and export commands, run
+ * by a user who can read the folder (and so the database itself), present it to this process's
+ * /import.ndjson and /export.* endpoints instead of an API key. Null when no folder is held.
+ */
+export function announceLocalToken(): string | null {
+  if (!held.size) return null;
+  const token = `ngl_${crypto.randomBytes(32).toString('base64url')}`;
+  for (const folder of held.keys()) {
+    const file = path.join(folder, TOKEN_FILE);
+    const fd = fs.openSync(
+      file,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      fs.fchmodSync(fd, 0o600);
+      fs.writeSync(fd, `${token}\n`, 0, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return token;
+}
+
+/** The local transfer token the owner of `folder` wrote (announceLocalToken); null when there is none or it cannot be read. */
+export function readLocalToken(folder: string): string | null {
+  try {
+    const text = fs.readFileSync(path.join(path.resolve(folder), TOKEN_FILE), 'utf8').trim();
+    return /^ngl_[A-Za-z0-9_-]{43}$/.test(text) ? text : null;
+  } catch {
+    return null;
   }
 }

@@ -27,7 +27,7 @@ import {
   type Ref,
   type RefInput,
 } from '../writing/references.ts';
-import { detectStory } from '../stories/detect.ts';
+import { detectStory, placeInStoryOf } from '../stories/detect.ts';
 import { checkUrl, normalizeUrl } from './urls.ts';
 import { checkExpectedVersion, checkNotNull, checkText, Issues } from '../writing/validation.ts';
 import {
@@ -301,7 +301,7 @@ interface LinkChanges {
  * only then do `version` and `updatedAt` move: an update that changes nothing leaves the article
  * exactly as it was. NotFoundError when it is gone; VersionConflictError when `expectedVersion`
  * is given and the article is at another version. A change is recorded as a revision (`action`).
- * Returns the columns that changed (links aside).
+ * Returns the columns that changed, and whether anything did (columns or links).
  */
 async function applyChanges(
   tx: Tx,
@@ -312,7 +312,7 @@ async function applyChanges(
   now: Date,
   expectedVersion?: number,
   action: Exclude<RevisionAction, 'CREATED' | 'MERGED'> = 'UPDATED',
-): Promise<Column[]> {
+): Promise<{ columns: Column[]; changed: boolean }> {
   const columns = Object.keys(data) as Column[];
   const selected = Prisma.raw(['"version"', ...columns.map((column) => `"${column}"`)].join(', '));
   const [current] = await tx.$queryRaw<(Record<Column, unknown> & { version: number })[]>`
@@ -339,7 +339,7 @@ async function applyChanges(
   }
   if (!linksChanged && Object.keys(changed).length === 0) {
     await recorded([]);
-    return [];
+    return { columns: [], changed: false };
   }
   await tx.article.update({
     where: { id },
@@ -347,7 +347,7 @@ async function applyChanges(
     select: { id: true },
   });
   await recordRevisions(tx, await recorded([id]), action, by);
-  return Object.keys(changed) as Column[];
+  return { columns: Object.keys(changed) as Column[], changed: true };
 }
 
 /** The columns whose change makes the story detector look at an article again. */
@@ -442,11 +442,28 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
  * Creates the article, or updates the one whose normalized URL matches (INSERT ... ON CONFLICT,
  * so concurrent upserts of the same story make one row). Fields left out keep their values on
  * update; `authors`/`topics`, when given, replace the lists. Filing the same story again with
- * nothing new changes nothing, not even its version.
+ * nothing new changes nothing, not even its version. Returns `{ id, created, changed }` (changed:
+ * false when it was filed already exactly so). `storyOf` (imports of exported records): a new
+ * article joins the story of the article with that URL (its own URL: a story of its own) instead
+ * of the detector's choice, when that article exists. ValidationError, ArticleInTrashError.
  */
-export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: Viewer, now = new Date()) {
+export async function upsertArticle(
+  db: Db,
+  input: CreateArticleInput,
+  viewer: Viewer,
+  now = new Date(),
+  options: { storyOf?: string } = {},
+) {
   requireRole(viewer, 'EDITOR');
   const { data, authors, topics } = checkNewArticle(input, now);
+  let storyKey: string | undefined;
+  if (options.storyOf !== undefined) {
+    const checked = checkUrl(options.storyOf);
+    if ('problem' in checked) {
+      throw new ValidationError([{ path: ['input', 'story'], code: 'INVALID_URL', message: checked.problem }]);
+    }
+    storyKey = normalizeUrl(checked.href);
+  }
   const by = recordedName(viewer);
   return writeTransaction(db, async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number }[]>`
@@ -462,23 +479,24 @@ export async function upsertArticle(db: Db, input: CreateArticleInput, viewer: V
       const found = new Issues();
       await replaceAuthors(tx, found, row.id, authors ?? [], true);
       await replaceTopics(tx, found, row.id, topics ?? [], ['input', 'topics'], true);
-      await detectStory(tx, row.id, undefined, newText(data));
+      const placed = storyKey !== undefined && (await placeInStoryOf(tx, row.id, storyKey, newText(data)));
+      if (!placed) await detectStory(tx, row.id, undefined, newText(data));
       await recordCreated(tx, [row.id]);
       await recordCreatedRevisions(tx, [row.id], by);
-      return { id: row.id, created: true };
+      return { id: row.id, created: true, changed: true };
     }
     // filed before (possibly by a transaction that just committed): update it in place
     const existing = await tx.article.findUnique({ where: { urlKey: data.urlKey! }, select: { id: true } });
     if (!existing) throw new RetryTransaction(); // deleted since the insert looked
-    let changed: Column[];
+    let applied: Awaited<ReturnType<typeof applyChanges>>;
     try {
-      changed = await applyChanges(tx, existing.id, data, { authors, topicSet: topics }, by, now);
+      applied = await applyChanges(tx, existing.id, data, { authors, topicSet: topics }, by, now);
     } catch (error) {
       if (error instanceof NotFoundError) throw new RetryTransaction();
       throw error;
     }
-    await redetect(tx, existing.id, changed);
-    return { id: existing.id, created: false };
+    await redetect(tx, existing.id, applied.columns);
+    return { id: existing.id, created: false, changed: applied.changed };
   });
 }
 
@@ -528,9 +546,9 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
         if (other && other.id !== id) throw new DuplicateUrlError(other.id);
       }
       const links = { authors, topicSet, topicAdd, topicRemove };
-      const changed = await applyChanges(tx, id, data, links, recordedName(viewer), now, input.expectedVersion);
-      if (changed.includes('urlKey')) await checkNotTrashed(tx, data.urlKey!);
-      await redetect(tx, id, changed);
+      const { columns } = await applyChanges(tx, id, data, links, recordedName(viewer), now, input.expectedVersion);
+      if (columns.includes('urlKey')) await checkNotTrashed(tx, data.urlKey!);
+      await redetect(tx, id, columns);
     });
   } catch (error) {
     if (data.urlKey && isUniqueViolation(error)) throw await duplicateOf(db, data.urlKey);
@@ -726,7 +744,7 @@ export async function restoreArticleVersion(
         if (other && other.id !== id) throw new DuplicateUrlError(other.id);
       }
       const by = recordedName(viewer);
-      const changed = await applyChanges(
+      const { columns } = await applyChanges(
         tx,
         id,
         data,
@@ -736,8 +754,8 @@ export async function restoreArticleVersion(
         input.expectedVersion,
         'RESTORED',
       );
-      if (changed.includes('urlKey')) await checkNotTrashed(tx, data.urlKey!);
-      await redetect(tx, id, changed);
+      if (columns.includes('urlKey')) await checkNotTrashed(tx, data.urlKey!);
+      await redetect(tx, id, columns);
     });
   } catch (error) {
     if (isUniqueViolation(error)) {

@@ -187,3 +187,33 @@ export async function saveFingerprint(tx: Tx, articleId: number, own: Fingerprin
     SELECT b, ${publishedAt}, ${articleId} FROM unnest(${own.buckets}::int[]) AS b
     ON CONFLICT DO NOTHING`;
 }
+
+/**
+ * Puts article `articleId`, just inserted by this transaction (in a story of its own), into the
+ * story of the article whose normalized URL is `urlKey`, as an import of exported records asks
+ * (transfer/export.ts: `story`), and stores its fingerprint as the detector would; the same story
+ * when `urlKey` is its own. Returns false, placing nothing, when no article has that URL (the
+ * caller then runs the detector). The story is locked as the detector locks the one it joins
+ * (lock order step 7, after the bucket locks of step 6); gone meanwhile, the write runs again.
+ */
+export async function placeInStoryOf(
+  tx: Tx,
+  articleId: number,
+  urlKey: string,
+  text: ArticleText & { publishedAt: Date },
+): Promise<boolean> {
+  const [anchor] = await tx.$queryRaw<{ id: number; storyId: number }[]>`
+    SELECT "id", "storyId" FROM "Article" WHERE "urlKey" = ${urlKey}`;
+  if (!anchor) return false;
+  const own = fingerprint(text);
+  await tx.$executeRaw`
+    SELECT pg_advisory_xact_lock(${STORY_BUCKET_LOCK}::int, b) FROM unnest(${own.buckets}::int[]) AS b ORDER BY b`;
+  if (anchor.id !== articleId) {
+    const [held] = await tx.$queryRaw<{ id: number }[]>`
+      SELECT "id" FROM "Story" WHERE "id" = ${anchor.storyId} FOR NO KEY UPDATE`;
+    if (!held) throw new RetryTransaction();
+    await tx.$executeRaw`UPDATE "Article" SET "storyId" = ${anchor.storyId} WHERE "id" = ${articleId}`;
+  }
+  await saveFingerprint(tx, articleId, own, text.publishedAt);
+  return true;
+}

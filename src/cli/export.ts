@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { connect } from '../db/client.ts';
+import { FolderInUseError, readLocalToken } from '../db/folderLock.ts';
+import { UserInputError } from '../errors.ts';
+import { csvHeader, csvRow, ndjsonLine } from '../records/write.ts';
+import type { Viewer } from '../resolvers/access/viewer.ts';
+import { exportRecords } from '../transfer/export.ts';
+import { runCli } from './run.ts';
+import { transferProgress } from './transferProgress.ts';
+
+const USAGE = `Export articles (from the database of DATABASE_URL, or the embedded one in PGLITE_DIR).
+
+usage:
+  npm run export -- [options]
+options:
+  --filter JSON             an ArticleFilter, as articles(filter:) takes it, e.g. '{"priority":{"gte":4}}'
+  --search TEXT             as articles(search:)
+  --format ndjson|csv       default ndjson
+  --out FILE                default: standard output
+  --help                    this text
+
+Records are in the import format (npm run import reads them back), oldest first. When a running
+server holds the embedded folder, the records come through it (GET /export.ndjson).`;
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        filter: { type: 'string' },
+        search: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const format = values.format ?? 'ndjson';
+  if (format !== 'ndjson' && format !== 'csv') {
+    console.error(`--format must be ndjson or csv\n\n${USAGE}`);
+    return 2;
+  }
+  let filter: Record<string, unknown> | null = null;
+  if (values.filter !== undefined) {
+    try {
+      filter = JSON.parse(values.filter) as Record<string, unknown>;
+    } catch {
+      filter = null;
+    }
+    if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+      console.error(`--filter must be the JSON of an ArticleFilter\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  let remote: { port: number; token: string } | undefined;
+  try {
+    await connect();
+  } catch (error) {
+    if (!(error instanceof FolderInUseError)) throw error;
+    const token = readLocalToken(error.folder);
+    if (!error.owner?.port || !token) throw error;
+    remote = { port: error.owner.port, token };
+  }
+  const out: Writable = values.out ? fs.createWriteStream(values.out) : process.stdout;
+  // a reader that stops early (| head) closes the pipe: that ends the export, quietly
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+  });
+  const progress = transferProgress('export', null);
+  const counts = { records: 0 };
+  try {
+    if (remote) {
+      const query = new URLSearchParams();
+      if (filter) query.set('filter', JSON.stringify(filter));
+      if (values.search !== undefined) query.set('search', values.search);
+      const response = await fetch(`http://127.0.0.1:${remote.port}/export.${format}?${query}`, {
+        headers: { authorization: `Bearer ${remote.token}` },
+      });
+      if (!response.ok || !response.body) {
+        const text = await response.text();
+        console.error(`newsgraph: the server answered ${response.status}: ${text.slice(0, 500)}`);
+        return response.status === 400 ? 2 : 1;
+      }
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        await write(out, Buffer.from(chunk).toString('utf8'));
+      }
+    } else {
+      const viewer: Viewer = { kind: 'apiKey', keyId: 0, name: 'export', role: 'EDITOR' };
+      const records = exportRecords({ filter, search: values.search ?? null }, viewer);
+      let first = true;
+      try {
+        for await (const record of records) {
+          if (first && format === 'csv') await write(out, csvHeader());
+          first = false;
+          await write(out, format === 'csv' ? csvRow(record) : ndjsonLine(record));
+          counts.records += 1;
+          progress(counts, 0, false);
+        }
+        if (first && format === 'csv') await write(out, csvHeader());
+      } catch (error) {
+        if (!(error instanceof UserInputError)) throw error;
+        console.error(`newsgraph: ${error.extensions.code}: ${error.message}`);
+        return 2;
+      }
+      progress(counts, 0, true);
+    }
+  } finally {
+    if (values.out) {
+      out.end();
+      await once(out, 'finish');
+    }
+  }
+  return 0;
+}
+
+runCli(() => main(process.argv.slice(2)), 'stop that server first, or start it so that the export goes through it.');

@@ -1,0 +1,292 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { config } from '../config.ts';
+import { connect, migrateDatabase, prisma } from '../db/client.ts';
+import { FolderInUseError, readLocalToken } from '../db/folderLock.ts';
+import { detectStreamFormat, readRecords, type RecordFormat, type SourceRecord } from '../records/read.ts';
+import type { Viewer } from '../resolvers/access/viewer.ts';
+import { dataChanged } from '../responseCache.ts';
+import { importRecords, type ImportOutcome, type RecordError } from '../transfer/import.ts';
+import { runCli } from './run.ts';
+import { transferProgress } from './transferProgress.ts';
+
+const USAGE = `Import articles (into the database of DATABASE_URL, or the embedded one in PGLITE_DIR).
+
+usage:
+  npm run import -- FILE... [options]      FILE: NDJSON, a JSON array, CSV with a header row, RSS 2.0 or
+                                           Atom, by extension or content; - for standard input
+options:
+  --format ndjson|json|csv|rss|atom        the format of every FILE (default: from each one)
+  --map FIELD=COLUMN,...                   CSV: read FIELD from the column headed COLUMN
+  --set FIELD=VALUE                        a value for records that leave FIELD out, e.g. --set priority=3
+                                           (repeatable; VALUE is JSON, or else text)
+  --rejects FILE                           where refused records go (default <FILE>.rejects.ndjson,
+                                           or rejects.ndjson for standard input)
+  --concurrency N                          records filed at once, 1-32 (default 4 on a server, 1 embedded)
+  --as NAME                                the name recorded as createdBy/updatedBy (default "import")
+  --help                                   this text
+
+Each record is filed as upsertArticle files it (same validation, same URL-keyed upsert), so a file
+imported twice changes nothing. A refused record never stops the rest: it goes to the rejects file,
+one JSON object per line: { line, record, errors: [{ path, code, message }] }. Interrupted, the same
+command goes on after the last record it had filed (<FILE>.import-state.json). When a running
+server holds the embedded folder, records go through it (POST /import.ndjson). The last line
+printed is the summary. Exit status: 0 all filed, 3 some refused, 1 stopped by an error, 2 usage.`;
+
+type Counts = Record<ImportOutcome['status'], number>;
+
+/** What an interrupted import of a file left: where to go on from, and the counts so far. */
+interface ImportState {
+  size: number;
+  mtimeMs: number;
+  line: number;
+  rejectsBytes: number;
+  counts: Counts;
+}
+
+/** Values of `--set`: JSON when it parses (3, true, ["a","b"]), else the text. */
+function parseSet(values: string[]): Record<string, unknown> | string {
+  const out: Record<string, unknown> = {};
+  for (const item of values) {
+    const at = item.indexOf('=');
+    if (at < 1) return `--set takes FIELD=VALUE (got "${item}")`;
+    const text = item.slice(at + 1);
+    try {
+      out[item.slice(0, at)] = JSON.parse(text);
+    } catch {
+      out[item.slice(0, at)] = text;
+    }
+  }
+  return out;
+}
+
+function parseMap(values: string[]): Record<string, string> | string {
+  const out: Record<string, string> = {};
+  for (const item of values.flatMap((value) => value.split(','))) {
+    const [field, column, ...rest] = item.split('=');
+    if (!field || !column || rest.length) return `--map takes FIELD=COLUMN pairs (got "${item}")`;
+    out[field.trim()] = column.trim();
+  }
+  return out;
+}
+
+/** Outcomes of records filed through the running server that holds the embedded folder, in batches. */
+async function* throughServer(
+  source: AsyncIterable<SourceRecord>,
+  port: number,
+  token: string,
+): AsyncGenerator<ImportOutcome> {
+  const MAX_RECORDS = 200;
+  const MAX_BYTES = 4 * 1024 * 1024;
+  let batch: { line: number; record: Record<string, unknown>; text: string }[] = [];
+  let bytes = 0;
+  async function* send(): AsyncGenerator<ImportOutcome> {
+    if (!batch.length) return;
+    const sent = batch;
+    batch = [];
+    bytes = 0;
+    const response = await fetch(`http://127.0.0.1:${port}/import.ndjson`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
+      body: sent.map((item) => item.text).join(''),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`the server on port ${port} answered ${response.status}: ${text.slice(0, 300)}`);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const [index, item] of sent.entries()) {
+      const answer = lines[index] as { status: ImportOutcome['status']; id?: string; errors?: RecordError[] };
+      if (answer.status === 'rejected') {
+        yield { line: item.line, status: 'rejected', record: item.record, errors: answer.errors ?? [] };
+      } else {
+        const id = Number(Buffer.from(String(answer.id), 'base64').toString().split(':')[1]);
+        yield { line: item.line, status: answer.status, id };
+      }
+    }
+  }
+  for await (const item of source) {
+    if ('error' in item) {
+      // read errors are the file's: refused here, in order after what is already queued
+      yield* send();
+      yield { line: item.line, status: 'rejected', errors: [{ path: [], ...item.error }] };
+      continue;
+    }
+    const text = `${JSON.stringify(item.record)}\n`;
+    if (batch.length >= MAX_RECORDS || (batch.length && bytes + text.length > MAX_BYTES)) yield* send();
+    batch.push({ line: item.line, record: item.record, text });
+    bytes += Buffer.byteLength(text);
+  }
+  yield* send();
+}
+
+/** Counts the bytes read from a stream, for the progress line. */
+async function* counting(input: AsyncIterable<Uint8Array>, read: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const chunk of input) {
+    read.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
+/** `--set` through the server: the defaults merged into each record on this side. */
+async function* withDefaults(
+  source: AsyncIterable<SourceRecord>,
+  defaults: Record<string, unknown>,
+): AsyncGenerator<SourceRecord> {
+  for await (const item of source) yield 'record' in item ? { ...item, record: { ...defaults, ...item.record } } : item;
+}
+
+async function* after(source: AsyncIterable<SourceRecord>, line: number): AsyncGenerator<SourceRecord> {
+  for await (const item of source) if (item.line > line) yield item;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        map: { type: 'string', multiple: true },
+        set: { type: 'string', multiple: true },
+        rejects: { type: 'string' },
+        concurrency: { type: 'string' },
+        as: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals: files } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const usage = (message: string) => {
+    console.error(`${message}\n\n${USAGE}`);
+    return 2;
+  };
+  if (!files.length) return usage('Name at least one FILE (or - for standard input).');
+  const formats = ['ndjson', 'json', 'csv', 'rss', 'atom'];
+  if (values.format !== undefined && !formats.includes(values.format)) {
+    return usage(`--format must be one of ${formats.join(', ')}`);
+  }
+  const defaults = parseSet(values.set ?? []);
+  if (typeof defaults === 'string') return usage(defaults);
+  const map = parseMap(values.map ?? []);
+  if (typeof map === 'string') return usage(map);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)) {
+    return usage('--concurrency must be an integer from 1 to 32');
+  }
+  for (const file of files) {
+    if (file !== '-' && !fs.existsSync(file)) return usage(`No such file: ${file}`);
+  }
+  if (files.filter((file) => file === '-').length > 1) return usage('Standard input (-) can be read once.');
+
+  // the database: directly, or through the server that holds the embedded folder
+  let remote: { port: number; token: string } | undefined;
+  try {
+    await connect();
+    if (config().migrateOnStart) await migrateDatabase();
+  } catch (error) {
+    if (!(error instanceof FolderInUseError)) throw error;
+    const token = readLocalToken(error.folder);
+    if (!error.owner?.port || !token) throw error;
+    remote = { port: error.owner.port, token };
+    console.error(
+      `newsgraph: the embedded database is held by the server on port ${remote.port}; importing through it`,
+    );
+  }
+  const viewer: Viewer = { kind: 'apiKey', keyId: 0, name: values.as ?? 'import', role: 'EDITOR' };
+  const total: Counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+
+  for (const file of files) {
+    const stdin = file === '-';
+    const rejectsFile = values.rejects ?? (stdin ? 'rejects.ndjson' : `${file}.rejects.ndjson`);
+    const stateFile = stdin ? undefined : `${file}.import-state.json`;
+    const stat = stdin ? undefined : fs.statSync(file);
+    let state: ImportState | undefined;
+    if (stateFile && stat && fs.existsSync(stateFile)) {
+      const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as ImportState;
+      if (saved.size === stat.size && saved.mtimeMs === stat.mtimeMs) state = saved;
+    }
+    const counts: Counts = state ? { ...state.counts } : { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+    // rejects of this run: appended after what the interrupted one had written when it last saved
+    if (state && fs.existsSync(rejectsFile)) fs.truncateSync(rejectsFile, state.rejectsBytes);
+    else if (!values.rejects || file === files[0]) fs.writeFileSync(rejectsFile, '');
+    const rejects = fs.openSync(rejectsFile, 'a');
+    let rejectsBytes = fs.fstatSync(rejects).size;
+    const read = { bytes: 0 };
+    const raw = stdin ? process.stdin : fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+    const detected = await detectStreamFormat(raw, stdin ? null : file);
+    const format = (values.format as RecordFormat | undefined) ?? detected.format;
+    let source: AsyncIterable<SourceRecord> = readRecords(counting(detected.input, read), format, { map });
+    if (state) {
+      source = after(source, state.line);
+      console.error(`newsgraph: ${file}: going on after line ${state.line} (an earlier import stopped there)`);
+    }
+    const outcomes = remote
+      ? throughServer(withDefaults(source, defaults), remote.port, remote.token)
+      : importRecords(prisma, source, viewer, {
+          concurrency: concurrency ?? (config().database.kind === 'pglite' ? 1 : 4),
+          defaults,
+        });
+    const progress = transferProgress(stdin ? '<stdin>' : path.basename(file), stat?.size ?? null);
+    let lastSaved = Date.now();
+    let line = state?.line ?? 0;
+    const save = () => {
+      if (!stateFile || !stat) return;
+      const next: ImportState = { size: stat.size, mtimeMs: stat.mtimeMs, line, rejectsBytes, counts };
+      fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(next));
+      fs.renameSync(`${stateFile}.tmp`, stateFile);
+    };
+    try {
+      for await (const outcome of outcomes) {
+        counts[outcome.status] += 1;
+        line = outcome.line;
+        if (outcome.status === 'rejected') {
+          const text = `${JSON.stringify({
+            ...(files.length > 1 && { file }),
+            line: outcome.line,
+            record: outcome.record ?? null,
+            errors: outcome.errors,
+          })}\n`;
+          fs.writeSync(rejects, text);
+          rejectsBytes += Buffer.byteLength(text);
+        }
+        progress(counts, read.bytes, false);
+        if (Date.now() - lastSaved > 1_000) {
+          fs.fsyncSync(rejects);
+          save();
+          lastSaved = Date.now();
+        }
+      }
+    } catch (error) {
+      fs.fsyncSync(rejects);
+      save();
+      throw error;
+    } finally {
+      fs.closeSync(rejects);
+    }
+    progress(counts, read.bytes, true);
+    if (stateFile && fs.existsSync(stateFile)) fs.rmSync(stateFile);
+    if (!counts.rejected && !values.rejects && fs.statSync(rejectsFile).size === 0) fs.rmSync(rejectsFile);
+    for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += counts[key];
+    if (files.length > 1) console.log(`${file}: ${summary(counts)}`);
+  }
+  if (!remote && total.created + total.updated > 0) await dataChanged();
+  console.log(summary(total));
+  return total.rejected ? 3 : 0;
+}
+
+function summary(counts: Counts): string {
+  return `created ${counts.created}, updated ${counts.updated}, unchanged ${counts.unchanged}, rejected ${counts.rejected}`;
+}
+
+runCli(() => main(process.argv.slice(2)), 'stop that server first, or start it so that the import goes through it.');

@@ -1,0 +1,114 @@
+import { initContextCache } from '@pothos/core';
+import { execute, parse } from 'graphql';
+import type { Context } from '../context.ts';
+import { UserInputError } from '../errors.ts';
+import type { Viewer } from '../resolvers/access/viewer.ts';
+import { schema } from '../schema/index.ts';
+
+/**
+ * Bulk export: the articles `articles(filter:, search:)` lists, as import records (the field names
+ * of CreateArticleInput, authors in byline order and topics as names, plus `story`), in keyset
+ * order (publication, then id, oldest first), read a page at a time through the schema's own
+ * `articles` field: the filter and search mean exactly what they mean there, and memory holds one
+ * page. `story` is the URL of the story's earliest-published article (its first in this order), so
+ * importing the records in order rebuilds the stories.
+ */
+
+/** One exported article, in the import format. */
+export type ExportRecord = Record<string, unknown>;
+
+const PAGE = parse(`
+  query ExportPage($filter: ArticleFilter, $search: String, $after: String, $first: Int) {
+    articles(filter: $filter, search: $search, after: $after, first: $first,
+             orderBy: [{ field: PUBLISHED_AT, direction: ASC }]) {
+      pageInfo { hasNextPage endCursor }
+      edges {
+        node {
+          title url source publishedAt priority isAustralian description summary body
+          authors { name }
+          topics { name }
+          story { articles(first: 1, orderBy: [{ field: PUBLISHED_AT, direction: ASC }]) { edges { node { url } } } }
+        }
+      }
+    }
+  }`);
+
+interface PageNode {
+  title: string;
+  url: string;
+  source: string;
+  publishedAt: string | Date;
+  priority: number;
+  isAustralian: boolean;
+  description: string;
+  summary: string;
+  body: string;
+  authors: { name: string }[];
+  topics: { name: string }[];
+  story: { articles: { edges: { node: { url: string } }[] } };
+}
+
+interface PageData {
+  articles: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: PageNode }[] };
+}
+
+/** Articles per page: small enough that a page of the longest bodies stays under the response's text limit. */
+const PAGE_SIZE = 20;
+
+/** The filter and search of an export, as `articles` takes them (`filter` in its JSON form, global IDs in it). */
+export interface ExportQuestion {
+  filter?: Record<string, unknown> | null;
+  search?: string | null;
+}
+
+/**
+ * The records of every article the question lists, oldest first. Throws UserInputError
+ * (BAD_USER_INPUT, INVALID_ID...) for a filter or search `articles` refuses, before the first
+ * record; a database failure throws where it happens.
+ */
+export async function* exportRecords(question: ExportQuestion, viewer: Viewer): AsyncGenerator<ExportRecord> {
+  let after: string | null = null;
+  for (;;) {
+    const contextValue = {
+      ...initContextCache(),
+      requestId: 'export',
+      viewer,
+      clientAddress: 'export',
+    } satisfies Context;
+    const result = await execute({
+      schema,
+      document: PAGE,
+      variableValues: { filter: question.filter ?? null, search: question.search ?? null, after, first: PAGE_SIZE },
+      contextValue,
+    });
+    if (result.errors?.length) {
+      const [error] = result.errors;
+      const code = error!.extensions?.code;
+      if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
+        throw new UserInputError(code as never, error!.message, error!.extensions);
+      }
+      // no path: the variables did not coerce (a filter field or value ArticleFilter does not have)
+      if (!error!.path) throw new UserInputError('BAD_USER_INPUT', error!.message);
+      throw error!.originalError ?? error;
+    }
+    const page = (result.data as unknown as PageData).articles;
+    for (const { node } of page.edges) {
+      yield {
+        title: node.title,
+        url: node.url,
+        source: node.source,
+        publishedAt: node.publishedAt instanceof Date ? node.publishedAt.toISOString() : node.publishedAt,
+        priority: node.priority,
+        isAustralian: node.isAustralian,
+        description: node.description,
+        summary: node.summary,
+        body: node.body,
+        authors: node.authors.map((author) => author.name),
+        topics: node.topics.map((topic) => topic.name),
+        story: node.story.articles.edges[0]?.node.url ?? node.url,
+      };
+    }
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return;
+    after = page.pageInfo.endCursor;
+  }
+}

@@ -1,0 +1,221 @@
+import crypto from 'node:crypto';
+import type { Plugin } from 'graphql-yoga';
+import { config } from '../config.ts';
+import { prisma } from '../db/client.ts';
+import { databaseFailure } from '../db/errors.ts';
+import { UserInputError } from '../errors.ts';
+import { requestIdOf } from '../observability.ts';
+import { readRecords } from '../records/read.ts';
+import { csvHeader, csvRow, ndjsonLine } from '../records/write.ts';
+import { outsideScope } from '../requestScope.ts';
+import { AuthenticationError, authenticate } from '../resolvers/access/apiKeys.ts';
+import { hasRole, type Viewer } from '../resolvers/access/viewer.ts';
+import { encodeGlobalID } from '../schema/builder.ts';
+import { exportRecords } from './export.ts';
+import { importRecords, type ImportOutcome } from './import.ts';
+
+/**
+ * The bulk endpoints, as a Yoga plugin:
+ * - `GET /export.ndjson` and `GET /export.csv`, with optional query parameters `filter` (the JSON
+ *   of an ArticleFilter, as `articles(filter:)` takes it) and `search`: every matching article as an
+ *   import record (transfer/export.ts), streamed in keyset order with back-pressure (constant
+ *   memory, however many);
+ * - `POST /import.ndjson`: a body of NDJSON records (at most IMPORT_BODY_BYTES), each filed as
+ *   `npm run import` files it (transfer/import.ts); the answer is NDJSON, one outcome per record in
+ *   order (`{ line, status, id }` or `{ line, status: "rejected", errors }`), then
+ *   `{ summary: { created, updated, unchanged, rejected } }`.
+ * Both need an EDITOR key (`Authorization: Bearer ngk_...`: 401 without a valid one, 403 without the
+ * role), or the local token the embedded database's owner wrote into its folder
+ * (db/folderLock.ts announceLocalToken). Errors answer JSON `{ errors: [{ message, extensions: { code } }] }`.
+ */
+
+/** Largest body of one POST /import.ndjson, in bytes (the import command sends batches well under it). */
+export const IMPORT_BODY_BYTES = 16 * 1024 * 1024;
+
+let localToken: string | null = null;
+
+/** Accepts `token` (the embedded owner's local transfer token) on the bulk endpoints of this process. */
+export function acceptLocalToken(token: string | null): void {
+  localToken = token;
+}
+
+const LOCAL_VIEWER: Viewer = { kind: 'apiKey', keyId: 0, name: 'local import', role: 'EDITOR' };
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/** The viewer of a bulk request, or the status and code to refuse it with. */
+async function bulkViewer(request: Request): Promise<Viewer | { status: number; code: string; message: string }> {
+  const authorization = request.headers.get('authorization');
+  const bearer = authorization ? /^Bearer +(\S+) *$/i.exec(authorization)?.[1] : undefined;
+  if (bearer && localToken && bearer.startsWith('ngl_')) {
+    return sameSecret(bearer, localToken)
+      ? LOCAL_VIEWER
+      : { status: 401, code: 'UNAUTHENTICATED', message: 'Unknown local token' };
+  }
+  let viewer: Viewer;
+  try {
+    viewer = await authenticate(prisma, authorization);
+  } catch (error) {
+    if (error instanceof AuthenticationError) return { status: 401, code: 'UNAUTHENTICATED', message: error.message };
+    throw error;
+  }
+  if (viewer.kind !== 'apiKey') {
+    return { status: 401, code: 'UNAUTHENTICATED', message: 'Bulk import and export need an API key' };
+  }
+  if (!hasRole(viewer, 'EDITOR')) return { status: 403, code: 'FORBIDDEN', message: 'This needs the EDITOR role' };
+  return viewer;
+}
+
+/** The JSON form of an import outcome, with a global ID. */
+export function outcomeLine(outcome: ImportOutcome): string {
+  if (outcome.status === 'rejected') {
+    return `${JSON.stringify({ line: outcome.line, status: outcome.status, errors: outcome.errors })}\n`;
+  }
+  return `${JSON.stringify({ line: outcome.line, status: outcome.status, id: encodeGlobalID('Article', outcome.id) })}\n`;
+}
+
+async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield chunk;
+}
+
+async function readBody(request: Request, limit: number): Promise<Buffer | null> {
+  if (!request.body) return Buffer.alloc(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Yoga plugin serving /export.ndjson, /export.csv and /import.ndjson (see above); `logFailure` logs
+ * what failed: a database failure is answered 503, anything else 500 without details.
+ */
+export function useTransfer(logFailure: (requestId: string, error: unknown) => void): Plugin {
+  return {
+    async onRequest({ url, request, endResponse, fetchAPI }) {
+      const route = /^\/(export\.ndjson|export\.csv|import\.ndjson)$/.exec(url.pathname)?.[1];
+      if (!route) return;
+      const json = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+        endResponse(
+          new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+            status,
+            headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+          }),
+        );
+      const method = route.startsWith('export') ? 'GET' : 'POST';
+      if (request.method !== method) {
+        return json(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers ${method}`, { allow: method });
+      }
+      try {
+        const viewer = await bulkViewer(request);
+        if ('status' in viewer) {
+          return json(viewer.status, viewer.code, viewer.message, {
+            ...(viewer.status === 401 && { 'www-authenticate': 'Bearer realm="newsgraph"' }),
+          });
+        }
+        if (route === 'import.ndjson') {
+          const body = await readBody(request, IMPORT_BODY_BYTES);
+          if (body === null) {
+            return json(413, 'PAYLOAD_TOO_LARGE', `Send at most ${IMPORT_BODY_BYTES} bytes per request`);
+          }
+          const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+          const lines: string[] = [];
+          const concurrency = config().database.kind === 'pglite' ? 1 : 4;
+          await outsideScope(async () => {
+            const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), viewer, { concurrency });
+            for await (const outcome of outcomes) {
+              counts[outcome.status] += 1;
+              lines.push(outcomeLine(outcome));
+            }
+          });
+          lines.push(`${JSON.stringify({ summary: counts })}\n`);
+          return endResponse(
+            new fetchAPI.Response(lines.join(''), {
+              status: 200,
+              headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' },
+            }),
+          );
+        }
+        let filter: Record<string, unknown> | null = null;
+        const filterText = url.searchParams.get('filter');
+        if (filterText) {
+          try {
+            filter = JSON.parse(filterText) as Record<string, unknown>;
+          } catch {
+            return json(400, 'BAD_USER_INPUT', '"filter" must be the JSON of an ArticleFilter');
+          }
+          if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+            return json(400, 'BAD_USER_INPUT', '"filter" must be the JSON of an ArticleFilter');
+          }
+        }
+        const csv = route === 'export.csv';
+        const records = exportRecords({ filter, search: url.searchParams.get('search') }, viewer);
+        // the first page is read before answering, so that a refused filter is a 400
+        let first: IteratorResult<Record<string, unknown>>;
+        try {
+          first = await outsideScope(() => records.next());
+        } catch (error) {
+          if (error instanceof UserInputError) return json(400, String(error.extensions.code), error.message);
+          throw error;
+        }
+        let pending: IteratorResult<Record<string, unknown>> | null = first;
+        let headerSent = !csv;
+        const encoder = new TextEncoder();
+        const stream = new fetchAPI.ReadableStream<Uint8Array>({
+          async pull(controller) {
+            try {
+              if (!headerSent) {
+                headerSent = true;
+                controller.enqueue(encoder.encode(csvHeader()));
+                return;
+              }
+              const next = pending ?? (await outsideScope(() => records.next()));
+              pending = null;
+              if (next.done) return controller.close();
+              controller.enqueue(encoder.encode(csv ? csvRow(next.value) : ndjsonLine(next.value)));
+            } catch (error) {
+              logFailure(requestIdOf(request), error);
+              controller.error(error);
+            }
+          },
+          async cancel() {
+            await records.return(undefined);
+          },
+        });
+        return endResponse(
+          new fetchAPI.Response(stream, {
+            status: 200,
+            headers: {
+              'content-type': csv ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8',
+              'content-disposition': `attachment; filename="articles.${csv ? 'csv' : 'ndjson'}"`,
+              'cache-control': 'no-store',
+            },
+          }),
+        );
+      } catch (error) {
+        logFailure(requestIdOf(request), error);
+        if (databaseFailure(error)) {
+          return json(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', {
+            'retry-after': '5',
+          });
+        }
+        // never a stack trace or SQL in the answer
+        return json(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
+      }
+    },
+  };
+}
