@@ -1,0 +1,347 @@
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { badLines, BAD_KINDS, writeImportFile } from '../bench/importFile.ts';
+import { prisma } from '../src/db/client.ts';
+import { readRecords } from '../src/records/read.ts';
+import { ndjsonLine } from '../src/records/write.ts';
+import type { Viewer } from '../src/resolvers/access/viewer.ts';
+import { deleteArticle } from '../src/resolvers/articles/writes.ts';
+import { exportRecords } from '../src/transfer/export.ts';
+import { importRecords, type ImportOutcome } from '../src/transfer/import.ts';
+import { yoga } from './support/api.ts';
+import { seedDemo } from './support/demo.ts';
+import { callers, type Caller } from './support/keys.ts';
+import { databaseUrl, serverUrl } from './support/targets.ts';
+
+/**
+ * Bulk import and export (src/transfer/, npm run import / export, /import.ndjson, /export.*): the
+ * 1,000-record file with 30 bad records of every kind, a second run that changes nothing, a killed
+ * import that resumes without duplicates, and export then import into an empty database giving
+ * back the same articles, bylines, topics and stories.
+ */
+
+const root = path.resolve(import.meta.dirname, '..');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-import-'));
+const importer: Viewer = { kind: 'apiKey', keyId: 0, name: 'import', role: 'EDITOR' };
+const dropLater: string[] = [];
+
+/** The environment of a command on an empty database of its own (a new folder, or a new database on the server). */
+async function emptyDatabase(): Promise<Record<string, string>> {
+  const name = `ng_import_${crypto.randomBytes(5).toString('hex')}`;
+  if (!serverUrl) return { PGLITE_DIR: path.join(work, name), DATABASE_URL: '', MIGRATE_ON_START: 'true' };
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  dropLater.push(name);
+  return { DATABASE_URL: databaseUrl(name), MIGRATE_ON_START: 'true' };
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run <script> -- args` as a user would (node --import tsx, its own process). */
+function command(
+  script: 'import' | 'export',
+  args: string[],
+  env: Record<string, string>,
+  options: { killWhen?: () => boolean; stdin?: string } = {},
+): Promise<Run> {
+  // an empty value unsets the variable (DATABASE_URL for the embedded database)
+  const merged = Object.fromEntries(
+    Object.entries({ ...process.env, LOG_LEVEL: 'silent', ...env }).filter(([, value]) => value !== ''),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+    cwd: root,
+    env: merged,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  if (options.stdin !== undefined) child.stdin.end(options.stdin);
+  else child.stdin.end();
+  let timer: NodeJS.Timeout | undefined;
+  if (options.killWhen) {
+    const check = options.killWhen;
+    timer = setInterval(() => {
+      if (check()) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+      }
+    }, 20);
+  }
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+async function outcomesOf(file: string): Promise<ImportOutcome[]> {
+  const out: ImportOutcome[] = [];
+  const source = readRecords(fs.createReadStream(file), 'ndjson');
+  for await (const outcome of importRecords(prisma, source, importer, { concurrency: serverUrl ? 4 : 1 })) {
+    out.push(outcome);
+  }
+  return out;
+}
+
+const tally = (outcomes: ImportOutcome[]) =>
+  outcomes.reduce<Record<string, number>>((counts, o) => ({ ...counts, [o.status]: (counts[o.status] ?? 0) + 1 }), {});
+
+let as: Record<Caller, Record<string, string>>;
+
+beforeAll(async () => {
+  as = await callers();
+});
+
+afterAll(async () => {
+  fs.rmSync(work, { recursive: true, force: true });
+  if (serverUrl && dropLater.length) {
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    for (const name of dropLater) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+});
+
+describe('export', () => {
+  it('gives back the same articles, bylines, topics and stories when imported into an empty database', async () => {
+    await seedDemo();
+    const records: Record<string, unknown>[] = [];
+    for await (const record of exportRecords({}, importer)) records.push(record);
+    expect(records.length).toBe(await prisma.article.count());
+    expect(records.length).toBeGreaterThan(400);
+    const stories = new Set(records.map((record) => record.story));
+    expect(stories.size).toBeLessThan(records.length);
+    const file = path.join(work, 'export.ndjson');
+    fs.writeFileSync(file, records.map(ndjsonLine).join(''));
+
+    const env = await emptyDatabase();
+    const imported = await command('import', [file], env);
+    expect(imported.stdout.trim()).toBe(`created ${records.length}, updated 0, unchanged 0, rejected 0`);
+    const again = await command('export', [], env);
+    expect(again.stdout).toBe(records.map(ndjsonLine).join(''));
+    const csv = await command('export', ['--format', 'csv', '--filter', '{"priority":{"gte":4}}'], env);
+    expect(csv.stdout.split('\r\n')[0]).toBe(
+      'title,url,source,publishedAt,priority,isAustralian,description,summary,body,authors,topics,story',
+    );
+    const refused = await command('export', ['--filter', '{"nope":1}'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/BAD_USER_INPUT/);
+  });
+
+  it('streams /export.ndjson and /export.csv to editors only, and files NDJSON posted to /import.ndjson', async () => {
+    const denied = await yoga.fetch('http://newsgraph.test/export.ndjson');
+    expect(denied.status).toBe(401);
+    expect(((await denied.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'UNAUTHENTICATED',
+    );
+    expect((await yoga.fetch('http://newsgraph.test/export.ndjson', { headers: as.revoked })).status).toBe(401);
+    expect(
+      (await yoga.fetch('http://newsgraph.test/export.ndjson', { method: 'POST', headers: as.editor })).status,
+    ).toBe(405);
+    const bad = await yoga.fetch(`http://newsgraph.test/export.ndjson?filter=${encodeURIComponent('{"x":1}')}`, {
+      headers: as.editor,
+    });
+    expect(bad.status).toBe(400);
+
+    const posted = await yoga.fetch('http://newsgraph.test/import.ndjson', {
+      method: 'POST',
+      headers: { ...as.editor, 'content-type': 'application/x-ndjson' },
+      body: [
+        JSON.stringify({
+          title: 'Posted',
+          url: 'https://posted.example/1',
+          source: 'Post',
+          publishedAt: '2025-03-03T00:00:00Z',
+          priority: 2,
+          authors: ['Poster'],
+        }),
+        '{not json',
+        JSON.stringify({ title: 'No link', source: 'Post', publishedAt: '2025-03-03T00:00:00Z', priority: 2 }),
+      ].join('\n'),
+    });
+    expect(posted.status).toBe(200);
+    const lines = (await posted.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      { line: 1, status: 'created', id: expect.any(String) },
+      { line: 2, status: 'rejected', errors: [expect.objectContaining({ path: [], code: 'INVALID_JSON' })] },
+      { line: 3, status: 'rejected', errors: [expect.objectContaining({ path: ['url'], code: 'REQUIRED' })] },
+      { summary: { created: 1, updated: 0, unchanged: 0, rejected: 2 } },
+    ]);
+    expect(
+      (await yoga.fetch('http://newsgraph.test/import.ndjson', { method: 'POST', headers: as.anonymous, body: '{}' }))
+        .status,
+    ).toBe(401);
+
+    const search = await yoga.fetch(`http://newsgraph.test/export.csv?search=Posted`, { headers: as.editor });
+    expect(search.status).toBe(200);
+    expect(search.headers.get('content-type')).toMatch(/^text\/csv/);
+    const rows = (await search.text()).trim().split('\r\n');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatch(/^Posted,https:\/\/posted\.example\/1,Post,2025-03-03T00:00:00\.000Z,2,false,/);
+  });
+});
+
+describe('import', () => {
+  it('files 970 of 1,000 records, rejects the 30 bad ones with their lines and codes, and a second run changes nothing', async () => {
+    const file = path.join(work, 'thousand.ndjson');
+    const bad = await writeImportFile(file, { count: 1000, bad: 30, seed: 'thousand' });
+    expect(new Set([...bad.values()].map((kind) => kind.code)).size).toBe(BAD_KINDS.length);
+
+    const first = await outcomesOf(file);
+    expect(first.map((o) => o.line)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(tally(first)).toEqual({ created: 970, rejected: 30 });
+    for (const outcome of first) {
+      const kind = bad.get(outcome.line);
+      if (!kind) continue;
+      expect(outcome.status, `line ${outcome.line}`).toBe('rejected');
+      if (outcome.status !== 'rejected') continue;
+      expect(outcome.errors[0], `line ${outcome.line}`).toMatchObject({ path: kind.path, code: kind.code });
+    }
+    const articles = await prisma.article.count({ where: { url: { startsWith: 'https://import.example/thousand/' } } });
+    expect(articles).toBe(970);
+    const revisions = await prisma.articleRevision.count();
+    const versions = await prisma.article.aggregate({ _sum: { version: true } });
+
+    const second = await outcomesOf(file);
+    expect(tally(second)).toEqual({ unchanged: 970, rejected: 30 });
+    expect(await prisma.articleRevision.count()).toBe(revisions);
+    expect((await prisma.article.aggregate({ _sum: { version: true } }))._sum.version).toBe(versions._sum.version);
+  });
+
+  it('refuses a record whose link is in the trash, naming the trashed article', async () => {
+    const file = path.join(work, 'trash.ndjson');
+    await writeImportFile(file, { count: 2, seed: 'trash' });
+    const [created] = await outcomesOf(file);
+    if (created?.status !== 'created') throw new Error('not created');
+    await deleteArticle(prisma, { id: { id: created.id } }, importer);
+    const again = await outcomesOf(file);
+    expect(again[0]).toEqual({
+      line: 1,
+      status: 'rejected',
+      record: expect.objectContaining({ url: 'https://import.example/trash/1' }),
+      errors: [
+        {
+          path: ['url'],
+          code: 'ARTICLE_IN_TRASH',
+          message: expect.any(String),
+          trashedId: Buffer.from(`Article:${created.id}`).toString('base64'),
+        },
+      ],
+    });
+    expect(again[1]).toMatchObject({ status: 'unchanged' });
+  });
+
+  it('reads CSV with a column map and defaults, and RSS, through the command, with a rejects file and a summary', async () => {
+    const env = await emptyDatabase();
+    const csv = path.join(work, 'sheet.csv');
+    fs.writeFileSync(
+      csv,
+      [
+        'headline,url,source,publishedAt,authors,topics',
+        'First from a sheet,https://sheet.example/1,Sheet Times,2025-01-01T00:00:00Z,Ann One|Bob Two,Budget',
+        '"Second, with a comma",https://sheet.example/2,Sheet Times,2025-01-02T00:00:00Z,,',
+        'No date,https://sheet.example/3,Sheet Times,,,',
+      ].join('\r\n'),
+    );
+    const run = await command('import', [csv, '--map', 'title=headline', '--set', 'priority=3'], env);
+    expect(run.stdout.trim().split('\n').at(-1)).toBe('created 2, updated 0, unchanged 0, rejected 1');
+    expect(run.code).toBe(3);
+    const rejects = fs
+      .readFileSync(`${csv}.rejects.ndjson`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rejects).toEqual([
+      {
+        line: 4,
+        record: { title: 'No date', url: 'https://sheet.example/3', source: 'Sheet Times' },
+        errors: [{ path: ['publishedAt'], code: 'REQUIRED', message: expect.any(String) }],
+      },
+    ]);
+
+    const rss = path.join(work, 'feed.rss');
+    fs.writeFileSync(
+      rss,
+      `<?xml version="1.0"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Feed Weekly</title>
+<item><title>From a feed &amp; more</title><link>https://feed.example/1</link>
+<pubDate>Tue, 07 Jan 2025 10:00:00 GMT</pubDate><dc:creator>Cleo Three</dc:creator><category>Budget</category></item>
+</channel></rss>`,
+    );
+    const fed = await command('import', [rss, '--set', 'priority=2'], env);
+    expect(fed.stdout.trim()).toBe('created 1, updated 0, unchanged 0, rejected 0');
+    expect(fed.code).toBe(0);
+    expect(fs.existsSync(`${rss}.rejects.ndjson`)).toBe(false);
+
+    const exported = await command('export', [], env);
+    expect(exported.code).toBe(0);
+    const records = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(records.map((r) => [r.title, r.authors, r.topics, r.priority])).toEqual([
+      ['First from a sheet', ['Ann One', 'Bob Two'], ['Budget'], 3],
+      ['Second, with a comma', [], [], 3],
+      ['From a feed & more', ['Cleo Three'], ['Budget'], 2],
+    ]);
+  });
+
+  it('resumes a killed import where it stopped, without duplicates, and reports the whole file', async () => {
+    const env = await emptyDatabase();
+    const file = path.join(work, 'killed.ndjson');
+    const bad = await writeImportFile(file, { count: 1000, bad: 30, seed: 'killed' });
+    const state = `${file}.import-state.json`;
+    const killed = await command('import', [file], env, {
+      killWhen: () => {
+        try {
+          return (JSON.parse(fs.readFileSync(state, 'utf8')) as { line: number }).line >= 150;
+        } catch {
+          return false;
+        }
+      },
+    });
+    expect(killed.code).toBe(null);
+    expect(fs.existsSync(state)).toBe(true);
+    const resumed = await command('import', [file], env);
+    expect(resumed.stderr).toMatch(/going on after line \d+/);
+    const summary = resumed.stdout.trim().split('\n').at(-1)!;
+    const [created, updated, unchanged, rejected] = summary.match(/\d+/g)!.map(Number);
+    expect(created! + unchanged!).toBe(970);
+    expect(updated).toBe(0);
+    expect(rejected).toBe(30);
+    expect(unchanged).toBeLessThan(100);
+    expect(fs.existsSync(state)).toBe(false);
+    const rejects = fs
+      .readFileSync(`${file}.rejects.ndjson`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rejects.map((r) => r.line)).toEqual([...badLines(1000, 30).keys()]);
+    expect(rejects.map((r) => r.errors[0].code)).toEqual([...bad.values()].map((kind) => kind.code));
+
+    const exported = await command('export', [], env);
+    const urls = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).url as string);
+    expect(urls).toHaveLength(970);
+    expect(new Set(urls).size).toBe(970);
+  });
+});
