@@ -91,7 +91,7 @@ function command(
 async function outcomesOf(file: string): Promise<ImportOutcome[]> {
   const out: ImportOutcome[] = [];
   const source = readRecords(fs.createReadStream(file), 'ndjson');
-  for await (const outcome of importRecords(prisma, source, importer, { concurrency: serverUrl ? 4 : 1 })) {
+  for await (const outcome of importRecords(prisma, source, importer, { batchSize: 97 })) {
     out.push(outcome);
   }
   return out;
@@ -308,7 +308,8 @@ describe('import', () => {
     const file = path.join(work, 'killed.ndjson');
     const bad = await writeImportFile(file, { count: 1000, bad: 30, seed: 'killed' });
     const state = `${file}.import-state.json`;
-    const killed = await command('import', [file], env, {
+    // small batches: many transactions, so that the kill lands in the middle
+    const killed = await command('import', [file, '--batch', '10'], env, {
       killWhen: () => {
         try {
           return (JSON.parse(fs.readFileSync(state, 'utf8')) as { line: number }).line >= 150;

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { connect } from '../db/client.ts';
+import { config } from '../config.ts';
+import { connect, migrateDatabase } from '../db/client.ts';
 import { FolderInUseError, readLocalToken } from '../db/folderLock.ts';
 import { UserInputError } from '../errors.ts';
 import { csvHeader, csvRow, ndjsonLine } from '../records/write.ts';
@@ -70,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
   let remote: { port: number; token: string } | undefined;
   try {
     await connect();
+    if (config().migrateOnStart) await migrateDatabase();
   } catch (error) {
     if (!(error instanceof FolderInUseError)) throw error;
     const token = readLocalToken(error.folder);

@@ -23,7 +23,7 @@ options:
                                            (repeatable; VALUE is JSON, or else text)
   --rejects FILE                           where refused records go (default <FILE>.rejects.ndjson,
                                            or rejects.ndjson for standard input)
-  --concurrency N                          records filed at once, 1-32 (default 4 on a server, 1 embedded)
+  --batch N                                records per transaction, 1-1000 (default 200)
   --as NAME                                the name recorded as createdBy/updatedBy (default "import")
   --help                                   this text
 
@@ -153,7 +153,7 @@ async function main(argv: string[]): Promise<number> {
         map: { type: 'string', multiple: true },
         set: { type: 'string', multiple: true },
         rejects: { type: 'string' },
-        concurrency: { type: 'string' },
+        batch: { type: 'string' },
         as: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -180,9 +180,9 @@ async function main(argv: string[]): Promise<number> {
   if (typeof defaults === 'string') return usage(defaults);
   const map = parseMap(values.map ?? []);
   if (typeof map === 'string') return usage(map);
-  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)) {
-    return usage('--concurrency must be an integer from 1 to 32');
+  const batchSize = values.batch === undefined ? undefined : Number(values.batch);
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)) {
+    return usage('--batch must be an integer from 1 to 1000');
   }
   for (const file of files) {
     if (file !== '-' && !fs.existsSync(file)) return usage(`No such file: ${file}`);
@@ -233,12 +233,10 @@ async function main(argv: string[]): Promise<number> {
     }
     const outcomes = remote
       ? throughServer(withDefaults(source, defaults), remote.port, remote.token)
-      : importRecords(prisma, source, viewer, {
-          concurrency: concurrency ?? (config().database.kind === 'pglite' ? 1 : 4),
-          defaults,
-        });
+      : importRecords(prisma, source, viewer, { batchSize, defaults });
     const progress = transferProgress(stdin ? '<stdin>' : path.basename(file), stat?.size ?? null);
     let lastSaved = Date.now();
+    let sinceSaved = 0;
     let line = state?.line ?? 0;
     const save = () => {
       if (!stateFile || !stat) return;
@@ -261,10 +259,12 @@ async function main(argv: string[]): Promise<number> {
           rejectsBytes += Buffer.byteLength(text);
         }
         progress(counts, read.bytes, false);
-        if (Date.now() - lastSaved > 1_000) {
+        // where to go on from: after each batch's worth of records, or each second
+        if (++sinceSaved >= (batchSize ?? 200) || Date.now() - lastSaved > 1_000) {
           fs.fsyncSync(rejects);
           save();
           lastSaved = Date.now();
+          sinceSaved = 0;
         }
       }
     } catch (error) {

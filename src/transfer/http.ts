@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
-import { config } from '../config.ts';
 import { prisma } from '../db/client.ts';
 import { databaseFailure } from '../db/errors.ts';
 import { UserInputError } from '../errors.ts';
@@ -134,9 +133,8 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           }
           const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
           const lines: string[] = [];
-          const concurrency = config().database.kind === 'pglite' ? 1 : 4;
           await outsideScope(async () => {
-            const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), viewer, { concurrency });
+            const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), viewer);
             for await (const outcome of outcomes) {
               counts[outcome.status] += 1;
               lines.push(outcomeLine(outcome));

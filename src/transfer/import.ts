@@ -4,15 +4,17 @@ import { normalizeDeep } from '../input/boundary.ts';
 import { parseInstant } from '../input/instant.ts';
 import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
-import { upsertArticle, type CreateArticleInput } from '../resolvers/articles/writes.ts';
+import { upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
+import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
+import type { CreateArticleInput } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
 import { decodeGlobalID, encodeGlobalID } from '../schema/builder.ts';
 
 /**
- * Bulk import: records (read by src/records/read.ts) filed one by one through upsertArticle, the
- * mutation's own validation and URL-keyed upsert, so importing a file twice changes nothing and a
- * record the API would refuse is refused here with the same codes. Records are filed a few at a
- * time and reported in input order; memory holds only those in flight.
+ * Bulk import: records (read by src/records/read.ts) filed in batches by upsertArticles, which means
+ * for each what upsertArticle means (the mutation's own validation and URL-keyed upsert), so
+ * importing a file twice changes nothing and a record the API would refuse is refused here with
+ * the same codes. Outcomes come in input order; memory holds three batches.
  */
 
 /** One problem of a record: where (the field path, `[]` for the record itself), a machine-readable code, and why. */
@@ -174,45 +176,70 @@ function errorsOf(error: AppError): RecordError[] {
   return [{ path: [], code: error.code, message: error.message }];
 }
 
-/** Files one record; a refusal the client can fix is an outcome, anything else (the database gone) throws. */
-async function fileOne(
-  db: Db,
-  source: SourceRecord,
-  viewer: Viewer,
-  defaults: Record<string, unknown>,
-): Promise<ImportOutcome> {
-  if ('error' in source) {
-    return { line: source.line, status: 'rejected', errors: [{ path: [], ...source.error }] };
-  }
-  const converted = recordToInput(source.record, defaults);
-  if ('errors' in converted) {
-    return { line: source.line, status: 'rejected', record: source.record, errors: converted.errors };
-  }
-  try {
-    const result = await upsertArticle(db, converted.input, viewer, new Date(), { storyOf: converted.storyOf });
-    const status = result.created ? 'created' : result.changed ? 'updated' : 'unchanged';
-    return { line: source.line, status, id: result.id };
-  } catch (error) {
-    if (error instanceof AppError) {
-      return { line: source.line, status: 'rejected', record: source.record, errors: errorsOf(error) };
-    }
-    throw error;
-  }
-}
-
 /** Settings of importRecords. */
 export interface ImportOptions {
-  /** Records filed at once (1-32; default 4). */
-  concurrency?: number;
+  /** Records filed per transaction (1-1000; default 200; fewer when they hold more than MAX_BATCH_TEXT of text). */
+  batchSize?: number;
   /** Values for fields a record leaves out, e.g. `{ priority: 3 }` for an RSS file. */
   defaults?: Record<string, unknown>;
 }
 
+type Pending = { line: number; record?: unknown; outcome?: ImportOutcome; item?: BulkItem };
+
+/** Files one batch; every record gets its outcome (a refusal the client can fix is one), anything else throws. */
+async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<ImportOutcome[]> {
+  const filing = batch.filter((pending) => pending.item);
+  const results = filing.length
+    ? await upsertArticles(
+        db,
+        filing.map((pending) => pending.item!),
+        viewer,
+      )
+    : [];
+  const byPending = new Map(filing.map((pending, i) => [pending, results[i]!]));
+  return batch.map((pending) => {
+    if (pending.outcome) return pending.outcome;
+    const result = byPending.get(pending)!;
+    if (result.status === 'rejected') {
+      return { line: pending.line, status: 'rejected', record: pending.record, errors: errorsOf(result.error) };
+    }
+    return { line: pending.line, status: result.status, id: result.id };
+  });
+}
+
+/** The normalized links of a batch's records (those with a valid one). */
+function linksOf(batch: Pending[]): Set<string> {
+  const links = new Set<string>();
+  for (const pending of batch) {
+    const url = pending.item?.input.url;
+    if (typeof url !== 'string') continue;
+    const checked = checkUrl(url.trim());
+    if (!('problem' in checked)) links.add(normalizeUrl(checked.href));
+  }
+  return links;
+}
+
+/** Batches filed at once: while one waits for the story detector's lock, the other's rows go in. */
+const IN_FLIGHT = 2;
 /**
- * Files each record of `source` through upsertArticle as `viewer` (EDITOR), `concurrency` at a
- * time, and yields an outcome per record in input order. Stops, throwing, on an error no record
- * caused (the database unavailable): what was yielded before is filed, and running the import
- * again goes on from there without duplicates (the upsert is keyed by the normalized URL).
+ * Most text (characters of title, description, summary and body) in one batch: a batch of long
+ * articles is cut short, so that memory stays within a few batches of this whatever the records.
+ */
+const MAX_BATCH_TEXT = 4_000_000;
+
+function textOf(item: BulkItem): number {
+  const { title, description, summary, body } = item.input;
+  return (title?.length ?? 0) + (description?.length ?? 0) + (summary?.length ?? 0) + (body?.length ?? 0);
+}
+
+/**
+ * Files each record of `source` as upsertArticle would, as `viewer` (EDITOR), `batchSize` records
+ * per transaction (resolvers/articles/bulk.ts), and yields an outcome per record in input order.
+ * Two batches are filed at once (their story detection one after the other), and the next is read
+ * meanwhile; a batch naming a link an unfinished one names waits for it, so a link filed twice
+ * ends as its later line says. Stops, throwing, on an error no record caused (the database
+ * unavailable): what was yielded before is filed, and running the import again goes on without
+ * duplicates (the upsert is keyed by the normalized URL).
  */
 export async function* importRecords(
   db: Db,
@@ -220,20 +247,49 @@ export async function* importRecords(
   viewer: Viewer,
   options: ImportOptions = {},
 ): AsyncGenerator<ImportOutcome> {
-  const concurrency = Math.min(Math.max(options.concurrency ?? 4, 1), 32);
+  const batchSize = Math.min(Math.max(options.batchSize ?? 200, 1), 1_000);
   const defaults = options.defaults ?? {};
-  const inFlight: Promise<ImportOutcome>[] = [];
+  let batch: Pending[] = [];
+  let text = 0;
+  const inFlight: { done: Promise<ImportOutcome[]>; links: Set<string> }[] = [];
+  const start = (pending: Pending[]) => {
+    const done = fileBatch(db, pending, viewer);
+    // a failure is seen when its turn comes; until then it must not count as unhandled
+    done.catch(() => undefined);
+    inFlight.push({ done, links: linksOf(pending) });
+  };
   try {
     for await (const item of source) {
-      const pending = fileOne(db, item, viewer, defaults);
-      // a failure is seen when its turn comes; until then it must not count as unhandled
-      pending.catch(() => undefined);
-      inFlight.push(pending);
-      if (inFlight.length >= concurrency) yield await inFlight.shift()!;
+      if ('error' in item) {
+        batch.push({
+          line: item.line,
+          outcome: { line: item.line, status: 'rejected', errors: [{ path: [], ...item.error }] },
+        });
+      } else {
+        const converted = recordToInput(item.record, defaults);
+        batch.push(
+          'errors' in converted
+            ? {
+                line: item.line,
+                outcome: { line: item.line, status: 'rejected', record: item.record, errors: converted.errors },
+              }
+            : { line: item.line, record: item.record, item: { input: converted.input, storyOf: converted.storyOf } },
+        );
+        if (!('errors' in converted)) text += textOf({ input: converted.input });
+      }
+      if (batch.length >= batchSize || text >= MAX_BATCH_TEXT) {
+        const links = linksOf(batch);
+        const overlaps = inFlight.some((filing) => [...links].some((link) => filing.links.has(link)));
+        while (inFlight.length && (overlaps || inFlight.length >= IN_FLIGHT)) yield* await inFlight.shift()!.done;
+        start(batch);
+        batch = [];
+        text = 0;
+      }
     }
-    while (inFlight.length) yield await inFlight.shift()!;
+    while (inFlight.length) yield* await inFlight.shift()!.done;
+    if (batch.length) yield* await fileBatch(db, batch, viewer);
   } finally {
     // stopped early (an error, or the consumer left): let what was started end before returning
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(inFlight.map((filing) => filing.done));
   }
 }

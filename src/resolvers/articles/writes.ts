@@ -359,7 +359,7 @@ async function redetect(tx: Tx, id: number, changed: readonly Column[]): Promise
 }
 
 /** The text and date of a new article, as stored (absent long texts are empty). */
-function newText(data: CheckedFields['data']) {
+export function newText(data: CheckedFields['data']) {
   return {
     title: data.title!,
     body: data.body ?? '',
@@ -388,7 +388,7 @@ async function duplicateOf(db: Db, urlKey: string): Promise<DuplicateUrlError> {
  * `topics` (undefined when not given) within MAX_LINKS_PER_ARTICLE. ValidationError listing every
  * problem at once.
  */
-function checkNewArticle(input: CreateArticleInput, now: Date) {
+export function checkNewArticle(input: CreateArticleInput, now: Date) {
   const issues = new Issues();
   const { data, authors } = checkFields(issues, input, ['title', 'url', 'source', 'publishedAt', 'priority'], now);
   const topics = input.topics
@@ -438,6 +438,15 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
   }
 }
 
+/** The normalized URL of an import's `story` (see upsertArticle); ValidationError INVALID_URL at `input.story`. */
+export function storyKeyOf(storyOf: string): string {
+  const checked = checkUrl(storyOf);
+  if ('problem' in checked) {
+    throw new ValidationError([{ path: ['input', 'story'], code: 'INVALID_URL', message: checked.problem }]);
+  }
+  return normalizeUrl(checked.href);
+}
+
 /**
  * Creates the article, or updates the one whose normalized URL matches (INSERT ... ON CONFLICT,
  * so concurrent upserts of the same story make one row). Fields left out keep their values on
@@ -456,14 +465,7 @@ export async function upsertArticle(
 ) {
   requireRole(viewer, 'EDITOR');
   const { data, authors, topics } = checkNewArticle(input, now);
-  let storyKey: string | undefined;
-  if (options.storyOf !== undefined) {
-    const checked = checkUrl(options.storyOf);
-    if ('problem' in checked) {
-      throw new ValidationError([{ path: ['input', 'story'], code: 'INVALID_URL', message: checked.problem }]);
-    }
-    storyKey = normalizeUrl(checked.href);
-  }
+  const storyKey = options.storyOf === undefined ? undefined : storyKeyOf(options.storyOf);
   const by = recordedName(viewer);
   return writeTransaction(db, async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number }[]>`

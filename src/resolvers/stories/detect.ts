@@ -15,7 +15,8 @@ import {
  * other locks (the lock order of writing/transaction.ts, step 6).
  *
  * 1. The article's fingerprint (fingerprint.ts) gives its buckets.
- * 2. Advisory locks on those buckets (namespace STORY_BUCKET_LOCK, ascending): two copies filed at
+ * 2. Advisory locks on those buckets (namespace STORY_BUCKET_LOCK, ascending), after the detector
+ *    lock (STORY_DETECTOR_LOCK, shared; a bulk import's batch takes it exclusively): two copies filed at
  *    once share a bucket, so the second waits for the first to commit and then sees it.
  * 3. Candidates: the articles in any of its buckets published within STORY_WINDOW_HOURS of it,
  *    at most CANDIDATES_PER_BUCKET per bucket, each bucket one range of ArticleBand's primary key
@@ -34,6 +35,20 @@ import {
 
 /** Advisory lock namespace of story buckets (pg_advisory_xact_lock(namespace, bucket)). */
 export const STORY_BUCKET_LOCK = 7404;
+/**
+ * The advisory lock (namespace, 0) every detector takes before its bucket locks: shared by one
+ * article's detector (detectStory, placeInStoryOf), exclusive for a batch's (detectNewStories),
+ * which then needs no bucket locks (thousands of them would fill PostgreSQL's lock table).
+ */
+export const STORY_DETECTOR_LOCK = 7405;
+
+/** Step 6 of the lock order for one article: the detector lock, shared, then its buckets, ascending (one statement). */
+async function lockBuckets(tx: Tx, buckets: readonly number[]): Promise<void> {
+  await tx.$executeRaw`
+    SELECT 0 FROM pg_advisory_xact_lock_shared(${STORY_DETECTOR_LOCK}::int, 0)
+    UNION ALL
+    SELECT 1 FROM (SELECT pg_advisory_xact_lock(${STORY_BUCKET_LOCK}::int, b) FROM unnest(${[...buckets]}::int[]) AS b ORDER BY b) AS l`;
+}
 /** Most candidates read from one bucket. */
 export const CANDIDATES_PER_BUCKET = 50;
 
@@ -48,7 +63,8 @@ export function storySettings(): StorySettings {
   return config().stories;
 }
 
-interface Candidate extends Omit<Fingerprint, 'buckets'> {
+/** An article the detector compares a new or changed one with: its fingerprint, its story and that story's span. */
+export interface Candidate extends Omit<Fingerprint, 'buckets'> {
   articleId: number;
   storyId: number;
   /** A member of the candidate's story was separated from this article by an editor. */
@@ -98,8 +114,7 @@ export async function detectStory(
   if (!row) throw new RetryTransaction();
   const own = fingerprint(text ?? (row as ArticleText));
   const publishedAt = text?.publishedAt ?? row.publishedAt;
-  await tx.$executeRaw`
-    SELECT pg_advisory_xact_lock(${STORY_BUCKET_LOCK}::int, b) FROM unnest(${own.buckets}::int[]) AS b ORDER BY b`;
+  await lockBuckets(tx, own.buckets);
   const windowMs = settings.windowHours * 3_600_000;
   const from = new Date(publishedAt.getTime() - windowMs);
   const to = new Date(publishedAt.getTime() + windowMs);
@@ -119,30 +134,10 @@ export async function detectStory(
     JOIN "ArticleFingerprint" f ON f."articleId" = m."articleId"
     JOIN "Article" a ON a."id" = m."articleId"
     JOIN "Story" s ON s."id" = a."storyId"`;
-  let best: Candidate | undefined;
-  let bestScore = 0;
-  let staysWith = false;
+  const { best, staysWith } = bestMatch(own, publishedAt, row, candidates, settings);
   const at = publishedAt.getTime();
   const spanFits = (first: Date | null, last: Date | null) =>
     !first || !last || Math.max(last.getTime(), at) - Math.min(first.getTime(), at) <= windowMs;
-  for (const candidate of candidates) {
-    // an editor separated this article from a member of the candidate's story: never join it
-    if (candidate.separated) continue;
-    // a story (its own included) only while its span, this article included, stays within the
-    // window: neither a chain of copies a day apart nor a change of date grows a story past it
-    const fits =
-      candidate.storyId === row.storyId
-        ? spanFits(row.first, row.last)
-        : spanFits(candidate.firstPublishedAt, candidate.lastPublishedAt);
-    if (!fits) continue;
-    const score = storySimilarity(own, candidate, settings);
-    if (score <= 0) continue;
-    if (candidate.storyId === row.storyId) staysWith = true;
-    if (score > bestScore || (score === bestScore && best && candidate.articleId < best.articleId)) {
-      best = candidate;
-      bestScore = score;
-    }
-  }
   let storyId = row.storyId;
   let moved = false;
   if (!row.storyPinned && !staysWith) {
@@ -166,6 +161,47 @@ export async function detectStory(
   }
   await saveFingerprint(tx, articleId, own, publishedAt);
   return { storyId, matched: staysWith || (best !== undefined && !row.storyPinned), moved };
+}
+
+/**
+ * Step 4's choice, without the database: the most similar of `candidates` (ties: the lowest
+ * article id) among those the article may join (not separated from it, their story's span with
+ * it within the window; for its own story, `own`'s span of its other members), and whether a
+ * member of its own story still matches it (`staysWith`).
+ */
+export function bestMatch(
+  own: Omit<Fingerprint, 'buckets'>,
+  publishedAt: Date,
+  ownStory: { storyId: number; first: Date | null; last: Date | null },
+  candidates: readonly Candidate[],
+  settings: StorySettings,
+): { best?: Candidate; staysWith: boolean } {
+  const windowMs = settings.windowHours * 3_600_000;
+  const at = publishedAt.getTime();
+  const spanFits = (first: Date | null, last: Date | null) =>
+    !first || !last || Math.max(last.getTime(), at) - Math.min(first.getTime(), at) <= windowMs;
+  let best: Candidate | undefined;
+  let bestScore = 0;
+  let staysWith = false;
+  for (const candidate of candidates) {
+    // an editor separated this article from a member of the candidate's story: never join it
+    if (candidate.separated) continue;
+    // a story (its own included) only while its span, this article included, stays within the
+    // window: neither a chain of copies a day apart nor a change of date grows a story past it
+    const fits =
+      candidate.storyId === ownStory.storyId
+        ? spanFits(ownStory.first, ownStory.last)
+        : spanFits(candidate.firstPublishedAt, candidate.lastPublishedAt);
+    if (!fits) continue;
+    const score = storySimilarity(own, candidate, settings);
+    if (score <= 0) continue;
+    if (candidate.storyId === ownStory.storyId) staysWith = true;
+    if (score > bestScore || (score === bestScore && best && candidate.articleId < best.articleId)) {
+      best = candidate;
+      bestScore = score;
+    }
+  }
+  return { best, staysWith };
 }
 
 /**
@@ -206,8 +242,7 @@ export async function placeInStoryOf(
     SELECT "id", "storyId" FROM "Article" WHERE "urlKey" = ${urlKey}`;
   if (!anchor) return false;
   const own = fingerprint(text);
-  await tx.$executeRaw`
-    SELECT pg_advisory_xact_lock(${STORY_BUCKET_LOCK}::int, b) FROM unnest(${own.buckets}::int[]) AS b ORDER BY b`;
+  await lockBuckets(tx, own.buckets);
   if (anchor.id !== articleId) {
     const [held] = await tx.$queryRaw<{ id: number }[]>`
       SELECT "id" FROM "Story" WHERE "id" = ${anchor.storyId} FOR NO KEY UPDATE`;
@@ -216,4 +251,201 @@ export async function placeInStoryOf(
   }
   await saveFingerprint(tx, articleId, own, text.publishedAt);
   return true;
+}
+
+/** A new article of a batch for detectNewStories: just inserted, in a story of its own. */
+export interface NewArticle {
+  articleId: number;
+  /** The story the insert gave it (its own). */
+  storyId: number;
+  text: ArticleText & { publishedAt: Date };
+  /** The import's `story`: the normalized URL of the article whose story it joins (see placeInStoryOf). */
+  storyKey?: string;
+}
+
+/**
+ * The detector for many new articles at once (the bulk import), in a fixed number of statements:
+ * what detectStory and placeInStoryOf would do for each, in order, with two differences that only
+ * matter within one batch: articles with a `storyKey` are placed first, and an article is compared
+ * with the batch's placed and earlier articles through their fingerprints in memory. The detector
+ * lock is taken exclusively first (no other detector runs until the batch commits), then the
+ * stories joined (ascending); a story gone or grown past the window meanwhile makes the write run
+ * again (RetryTransaction).
+ */
+export async function detectNewStories(
+  tx: Tx,
+  articles: readonly NewArticle[],
+  settings: StorySettings = storySettings(),
+): Promise<void> {
+  if (!articles.length) return;
+  const prints = new Map(articles.map((article) => [article.articleId, fingerprint(article.text)]));
+  // every other detector waits, and is waited for (its buckets are then free): no bucket locks needed
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${STORY_DETECTOR_LOCK}::int, 0)`;
+  const moves = new Map<number, number>();
+
+  // 1. placed by the import's `story`
+  const keyed = articles.filter((article) => article.storyKey !== undefined);
+  const anchors = new Map(
+    keyed.length
+      ? (
+          await tx.$queryRaw<{ urlKey: string; id: number; storyId: number }[]>`
+            SELECT "urlKey", "id", "storyId" FROM "Article"
+            WHERE "urlKey" = ANY(${keyed.map((article) => article.storyKey!)}::text[])`
+        ).map((row) => [row.urlKey, row])
+      : [],
+  );
+  const detecting: NewArticle[] = [];
+  for (const article of articles) {
+    const anchor = article.storyKey === undefined ? undefined : anchors.get(article.storyKey);
+    if (!anchor) detecting.push(article);
+    else if (anchor.id !== article.articleId) {
+      // an anchor of this batch may itself have been moved before: follow it
+      moves.set(article.articleId, moves.get(anchor.id) ?? anchor.storyId);
+    }
+  }
+
+  // 2. the detector, for the others: candidates from the database in one statement, and the batch's own
+  const windowMs = settings.windowHours * 3_600_000;
+  const pairs = detecting.flatMap((article) =>
+    prints.get(article.articleId)!.buckets.map((bucket) => ({ article, bucket })),
+  );
+  const found = pairs.length
+    ? await tx.$queryRaw<(Candidate & { forArticle: number })[]>`
+        SELECT q."forArticle", f."articleId", f."signature", f."shingles", f."titleWords", a."storyId",
+               s."firstPublishedAt", s."lastPublishedAt",
+               EXISTS (SELECT 1 FROM "Article" d
+                       WHERE d."storyId" = a."storyId" AND q."forArticle" = ANY(d."separatedFrom")) AS "separated"
+        FROM (
+          SELECT DISTINCT u."forArticle", c."articleId"
+          FROM unnest(${pairs.map((p) => p.article.articleId)}::int[], ${pairs.map((p) => p.bucket)}::int[],
+                      ${pairs.map((p) => new Date(p.article.text.publishedAt.getTime() - windowMs))}::timestamptz[],
+                      ${pairs.map((p) => new Date(p.article.text.publishedAt.getTime() + windowMs))}::timestamptz[])
+               AS u("forArticle", "bucket", "from", "to")
+          CROSS JOIN LATERAL (
+            SELECT x."articleId" FROM "ArticleBand" x
+            WHERE x."bucket" = u."bucket" AND x."publishedAt" BETWEEN u."from" AND u."to"
+              AND x."articleId" <> u."forArticle"
+            LIMIT ${CANDIDATES_PER_BUCKET}
+          ) c
+        ) q
+        JOIN "ArticleFingerprint" f ON f."articleId" = q."articleId"
+        JOIN "Article" a ON a."id" = q."articleId"
+        JOIN "Story" s ON s."id" = a."storyId"`
+    : [];
+  const fromDatabase = new Map<number, Candidate[]>();
+  for (const row of found) {
+    const list = fromDatabase.get(row.forArticle) ?? [];
+    list.push({ ...row, storyId: moves.get(row.articleId) ?? row.storyId });
+    fromDatabase.set(row.forArticle, list);
+  }
+  // the span of each story as this batch grows it
+  const spans = new Map<number, { first: Date; last: Date }>();
+  const spanOf = (candidate: Candidate) =>
+    spans.get(candidate.storyId) ?? { first: candidate.firstPublishedAt, last: candidate.lastPublishedAt };
+  const earlier = new Map<number, Candidate[]>();
+  const remember = (article: NewArticle, storyId: number) => {
+    const own = prints.get(article.articleId)!;
+    const at = article.text.publishedAt;
+    const self: Candidate = {
+      articleId: article.articleId,
+      signature: own.signature,
+      shingles: own.shingles,
+      titleWords: own.titleWords,
+      storyId,
+      separated: false,
+      firstPublishedAt: at,
+      lastPublishedAt: at,
+    };
+    for (const bucket of own.buckets) earlier.set(bucket, [...(earlier.get(bucket) ?? []), self]);
+  };
+  // the batch's placed articles are candidates of the others, as the database's are
+  for (const article of keyed)
+    if (!detecting.includes(article)) remember(article, moves.get(article.articleId) ?? article.storyId);
+  for (const article of detecting) {
+    const own = prints.get(article.articleId)!;
+    const at = article.text.publishedAt;
+    const inBatch = own.buckets.flatMap((bucket) =>
+      (earlier.get(bucket) ?? [])
+        .filter((other) => Math.abs(other.firstPublishedAt.getTime() - at.getTime()) <= windowMs)
+        .slice(0, CANDIDATES_PER_BUCKET),
+    );
+    const candidates = [
+      ...(fromDatabase.get(article.articleId) ?? []),
+      ...new Map(inBatch.map((c) => [c.articleId, c])).values(),
+    ].map((candidate) => {
+      const span = spanOf(candidate);
+      return { ...candidate, firstPublishedAt: span.first, lastPublishedAt: span.last };
+    });
+    const { best } = bestMatch(own, at, { storyId: article.storyId, first: null, last: null }, candidates, settings);
+    const storyId = best?.storyId ?? article.storyId;
+    if (best) moves.set(article.articleId, storyId);
+    const span = best ? spanOf(best) : { first: at, last: at };
+    spans.set(storyId, {
+      first: new Date(Math.min(span.first.getTime(), at.getTime())),
+      last: new Date(Math.max(span.last.getTime(), at.getTime())),
+    });
+    remember(article, storyId);
+  }
+
+  // 3. the stories joined that the batch did not make: held, and checked still there and within the window
+  const ownStories = new Set(articles.map((article) => article.storyId));
+  const held = [...new Set([...moves.values()])].filter((id) => !ownStories.has(id)).sort((a, b) => a - b);
+  if (held.length) {
+    const rows = await tx.$queryRaw<{ id: number; first: Date | null; last: Date | null }[]>`
+      SELECT "id", "firstPublishedAt" AS "first", "lastPublishedAt" AS "last" FROM "Story"
+      WHERE "id" = ANY(${held}::int[]) ORDER BY "id" FOR NO KEY UPDATE`;
+    const now = new Map(rows.map((row) => [row.id, row]));
+    for (const id of held) {
+      const story = now.get(id);
+      const grown = spans.get(id);
+      if (!story) throw new RetryTransaction();
+      if (grown && story.first && story.last) {
+        const first = Math.min(story.first.getTime(), grown.first.getTime());
+        const last = Math.max(story.last.getTime(), grown.last.getTime());
+        if (last - first > windowMs) throw new RetryTransaction();
+      }
+    }
+  }
+  if (moves.size) {
+    const moved = [...moves].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    await tx.$executeRaw`
+      UPDATE "Article" AS a SET "storyId" = m."storyId"
+      FROM unnest(${moved.map(([id]) => id)}::int[], ${moved.map(([, storyId]) => storyId)}::int[]) AS m("id", "storyId")
+      WHERE a."id" = m."id"`;
+  }
+  await saveFingerprints(
+    tx,
+    articles.map((article) => ({
+      articleId: article.articleId,
+      own: prints.get(article.articleId)!,
+      publishedAt: article.text.publishedAt,
+    })),
+  );
+}
+
+/** saveFingerprint for articles that have none yet (just inserted), in two statements. */
+async function saveFingerprints(
+  tx: Tx,
+  rows: readonly { articleId: number; own: Fingerprint; publishedAt: Date }[],
+): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO "ArticleFingerprint" ("articleId", "signature", "shingles", "titleWords")
+    SELECT (r->>'articleId')::int,
+           ARRAY(SELECT jsonb_array_elements_text(r->'signature')::int),
+           (r->>'shingles')::int,
+           ARRAY(SELECT jsonb_array_elements_text(r->'titleWords'))
+    FROM jsonb_array_elements(${JSON.stringify(
+      rows.map((row) => ({
+        articleId: row.articleId,
+        signature: row.own.signature,
+        shingles: row.own.shingles,
+        titleWords: row.own.titleWords,
+      })),
+    )}::jsonb) AS r`;
+  const bands = rows.flatMap((row) => [...new Set(row.own.buckets)].map((bucket) => ({ bucket, row })));
+  await tx.$executeRaw`
+    INSERT INTO "ArticleBand" ("bucket", "publishedAt", "articleId")
+    SELECT * FROM unnest(${bands.map((b) => b.bucket)}::int[], ${bands.map((b) => b.row.publishedAt)}::timestamptz[],
+                         ${bands.map((b) => b.row.articleId)}::int[])
+    ON CONFLICT DO NOTHING`;
 }

@@ -20,7 +20,8 @@ import { hasRole, type Role, type Viewer } from '../access/viewer.ts';
  *   3. authors, by id (a byline's old and new authors, a merge's sources and target, a renamed one);
  *   4. topic names and slugs being created or renamed to (advisory locks, as 2);
  *   5. topics, by id (likewise);
- *   6. story buckets: advisory locks, ascending (the story detector, stories/detect.ts);
+ *   6. the story detector lock (shared; a bulk import batch: exclusive), then story buckets:
+ *      advisory locks, ascending (the story detector, stories/detect.ts);
  *   7. stories, by id (the Article triggers of the stories migration lock them in id order when
  *      an article joins, leaves or changes date or source; the story mutations lock them after
  *      their articles).

@@ -1,0 +1,369 @@
+import type { Db } from '../../db/client.ts';
+import { AppError, ArticleInTrashError, ValidationError, type FieldIssue } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import type { Viewer } from '../access/viewer.ts';
+import { recordCreated } from '../alerts/events.ts';
+import { detectNewStories } from '../stories/detect.ts';
+import { resolveAuthorRefs, resolveTopicRefs, type Ref } from '../writing/references.ts';
+import {
+  lockRows,
+  recordedName,
+  requireRole,
+  RetryTransaction,
+  writeTransaction,
+  type Tx,
+} from '../writing/transaction.ts';
+import { recordCreatedRevisions } from './revisions.ts';
+import { checkNewArticle, newText, storyKeyOf, upsertArticle, type CreateArticleInput } from './writes.ts';
+
+/**
+ * Many upserts at once (the bulk import): each item means exactly what upsertArticle means for it
+ * (the same checks, the same URL-keyed upsert, the same codes), but the new articles of a batch
+ * are filed in one transaction with set-based statements (their rows, their bylines and topics,
+ * the names they create, their events and revisions), and the ones already filed exactly so are
+ * recognised by one read and left alone. Only what a batch cannot settle this way (an article
+ * that changes, a link filed twice in one batch, a row another writer inserted meanwhile) goes
+ * through upsertArticle one by one, after the batch commits, in input order.
+ *
+ * Locks follow writing/transaction.ts: the new articles (inserted in URL order), the name locks of
+ * new authors, the authors (ascending), the topic names, the topics, then each article's story
+ * buckets and story, article by article, as the detector takes them.
+ */
+
+/** One record of a batch: upsertArticle's input, and the import's `story` (see upsertArticle). */
+export interface BulkItem {
+  input: CreateArticleInput;
+  storyOf?: string;
+}
+
+/** What became of one item: filed (created, updated or already so, with its id), or refused. */
+export type BulkResult =
+  { status: 'created' | 'updated' | 'unchanged'; id: number } | { status: 'rejected'; error: AppError };
+
+type Checked = ReturnType<typeof checkNewArticle> & { index: number; storyKey?: string };
+
+const COLUMNS = [
+  'title',
+  'url',
+  'source',
+  'publishedAt',
+  'priority',
+  'isAustralian',
+  'description',
+  'summary',
+  'body',
+] as const;
+
+interface ExistingRow {
+  id: number;
+  urlKey: string;
+  title: string;
+  url: string;
+  source: string;
+  publishedAt: Date;
+  priority: number;
+  isAustralian: boolean;
+  description: string;
+  summary: string;
+  body: string;
+  authors: number[];
+  topics: number[];
+}
+
+/**
+ * Name keys already computed by the database's `newsgraph_name_key` (an IMMUTABLE function, so a
+ * name's key never changes): an import names the same few thousand people and topics again and
+ * again, and the function costs about half a millisecond per call. Emptied past MAX_KEYS.
+ */
+const keys = new Map<string, string>();
+const MAX_KEYS = 100_000;
+
+/** The identity of each name (its key, as the unique index has it) and the id of the row that has it now, if any. */
+async function nameIds(
+  tx: Tx,
+  table: 'Author' | 'Topic',
+  names: readonly string[],
+): Promise<Map<string, { key: string; id?: number }>> {
+  const distinct = [...new Set(names)];
+  if (!distinct.length) return new Map();
+  const unknown = distinct.filter((name) => !keys.has(name));
+  if (unknown.length) {
+    if (keys.size + unknown.length > MAX_KEYS) keys.clear();
+    const rows = await tx.$queryRaw<{ name: string; key: string }[]>`
+      SELECT n AS "name", "newsgraph_name_key"(n) AS "key" FROM unnest(${unknown}::text[]) AS n`;
+    for (const row of rows) keys.set(row.name, row.key);
+  }
+  const wanted = [...new Set(distinct.map((name) => keys.get(name)!))];
+  const rows = await tx.$queryRaw<{ key: string; id: number }[]>`
+    SELECT "nameKey" AS "key", "id" FROM ${Prisma.raw(`"${table}"`)} WHERE "nameKey" = ANY(${wanted}::text[])`;
+  const ids = new Map(rows.map((row) => [row.key, row.id]));
+  return new Map(distinct.map((name) => [name, { key: keys.get(name)!, id: ids.get(keys.get(name)!) }]));
+}
+
+/** The identity of a ref: its id, or its name's key (for one not yet created). */
+function identity(ref: Ref, names: Map<string, { key: string; id?: number }>): string {
+  if ('id' in ref) return `id:${ref.id}`;
+  const found = names.get(ref.name)!;
+  return found.id !== undefined ? `id:${found.id}` : `key:${found.key}`;
+}
+
+/** The refs' problems upsertArticle would find: an id that names nothing (NOT_FOUND), the same author or topic twice (DUPLICATE). */
+function refIssues(
+  refs: Ref[] | undefined,
+  path: 'authors' | 'topics',
+  names: Map<string, { key: string; id?: number }>,
+  present: ReadonlySet<number>,
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  for (const ref of refs ?? []) {
+    if ('id' in ref && !present.has(ref.id)) {
+      issues.push({ path: ['input', path, String(ref.index), 'id'], code: 'NOT_FOUND', message: 'No such id' });
+      continue;
+    }
+    const key = identity(ref, names);
+    if (seen.has(key)) {
+      issues.push({ path: ['input', path, String(ref.index)], code: 'DUPLICATE', message: 'Listed twice' });
+    }
+    seen.add(key);
+  }
+  return issues;
+}
+
+const same = (a: unknown, b: unknown) =>
+  a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+
+/** True when upsertArticle would change nothing of `row` for `item`: every given field equal, the given byline and topics the same. */
+function unchanged(
+  item: Checked,
+  row: ExistingRow,
+  authorNames: Map<string, { key: string; id?: number }>,
+  topicNames: Map<string, { key: string; id?: number }>,
+): boolean {
+  for (const column of COLUMNS) {
+    const value = item.data[column];
+    if (value !== undefined && !same(value, row[column])) return false;
+  }
+  const ids = (refs: Ref[], names: Map<string, { key: string; id?: number }>) =>
+    refs.map((ref) => ('id' in ref ? ref.id : names.get(ref.name)?.id));
+  if (item.authors) {
+    const authors = ids(item.authors, authorNames);
+    if (authors.length !== row.authors.length || authors.some((id, i) => id !== row.authors[i])) return false;
+  }
+  if (item.topics) {
+    const topics = ids(item.topics, topicNames);
+    if (topics.some((id) => id === undefined)) return false;
+    const sorted = [...new Set(topics as number[])].sort((a, b) => a - b);
+    if (sorted.length !== topics.length || sorted.length !== row.topics.length) return false;
+    if (sorted.some((id, i) => id !== row.topics[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * Upserts `items` as upsertArticle would one by one (EDITOR), and returns each one's result in
+ * order; an item's refusal (ValidationError, ArticleInTrashError) is its result, never the
+ * batch's. Throws only what no item caused: ForbiddenError, a database failure.
+ */
+export async function upsertArticles(
+  db: Db,
+  items: readonly BulkItem[],
+  viewer: Viewer,
+  now = new Date(),
+): Promise<BulkResult[]> {
+  requireRole(viewer, 'EDITOR');
+  const results: (BulkResult | undefined)[] = new Array(items.length);
+  const checked: Checked[] = [];
+  const claimed = new Set<string>();
+  const oneByOne: number[] = [];
+  items.forEach((item, index) => {
+    try {
+      const fields = checkNewArticle(item.input, now);
+      const storyKey = item.storyOf === undefined ? undefined : storyKeyOf(item.storyOf);
+      // a link twice in one batch: the later one goes after, as its own upsert
+      if (claimed.has(fields.data.urlKey!)) oneByOne.push(index);
+      else {
+        claimed.add(fields.data.urlKey!);
+        checked.push({ ...fields, index, storyKey });
+      }
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      results[index] = { status: 'rejected', error };
+    }
+  });
+  const by = recordedName(viewer);
+  if (checked.length) {
+    const settled = await writeTransaction(db, (tx) => fileBatch(tx, checked, by, now));
+    for (const [index, result] of settled) {
+      if (result === 'later') oneByOne.push(index);
+      else results[index] = result;
+    }
+  }
+  for (const index of oneByOne.sort((a, b) => a - b)) {
+    const item = items[index]!;
+    try {
+      const result = await upsertArticle(db, item.input, viewer, now, { storyOf: item.storyOf });
+      results[index] = {
+        status: result.created ? 'created' : result.changed ? 'updated' : 'unchanged',
+        id: result.id,
+      };
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      results[index] = { status: 'rejected', error };
+    }
+  }
+  return results as BulkResult[];
+}
+
+/** One attempt at a batch, inside its transaction: the results it settles, by item index ('later': one by one). */
+async function fileBatch(
+  tx: Tx,
+  batch: Checked[],
+  by: string | null,
+  now: Date,
+): Promise<Map<number, BulkResult | 'later'>> {
+  const settled = new Map<number, BulkResult | 'later'>();
+  const keys = batch.map((item) => item.data.urlKey!);
+  const trashed = new Map(
+    (
+      await tx.$queryRaw<{ id: number; urlKey: string }[]>`
+        SELECT "id", "urlKey" FROM "TrashedArticle" WHERE "urlKey" = ANY(${keys}::text[])`
+    ).map((row) => [row.urlKey, row.id]),
+  );
+  const existing = new Map(
+    (
+      await tx.$queryRaw<ExistingRow[]>`
+        SELECT a."id", a."urlKey", a."title", a."url", a."source", a."publishedAt", a."priority", a."isAustralian",
+               a."description", a."summary", a."body",
+               ARRAY(SELECT j."authorId" FROM "ArticleAuthor" j WHERE j."articleId" = a."id" ORDER BY j."position") AS "authors",
+               ARRAY(SELECT j."topicId" FROM "ArticleTopic" j WHERE j."articleId" = a."id" ORDER BY j."topicId") AS "topics"
+        FROM "Article" a WHERE a."urlKey" = ANY(${keys}::text[])`
+    ).map((row) => [row.urlKey, row]),
+  );
+  const names = (kind: 'authors' | 'topics') =>
+    batch.flatMap((item) => (item[kind] ?? []).flatMap((ref) => ('name' in ref ? [ref.name] : [])));
+  const authorNames = await nameIds(tx, 'Author', names('authors'));
+  const topicNames = await nameIds(tx, 'Topic', names('topics'));
+  const idRefs = (kind: 'authors' | 'topics') =>
+    batch.flatMap((item) => (item[kind] ?? []).flatMap((ref) => ('id' in ref ? [ref.id] : [])));
+
+  const fresh: Checked[] = [];
+  for (const item of batch) {
+    const key = item.data.urlKey!;
+    const trashedId = trashed.get(key);
+    const row = existing.get(key);
+    if (trashedId !== undefined)
+      settled.set(item.index, { status: 'rejected', error: new ArticleInTrashError(trashedId) });
+    else if (row) {
+      settled.set(
+        item.index,
+        unchanged(item, row, authorNames, topicNames) ? { status: 'unchanged', id: row.id } : 'later',
+      );
+    } else fresh.push(item);
+  }
+  if (!fresh.length) return settled;
+
+  // the ids the new articles' refs name must exist (locked from here on, as replaceAuthors locks them)
+  const presentAuthors = await lockRows(tx, 'Author', idRefs('authors'));
+  const presentTopics = await lockRows(tx, 'Topic', idRefs('topics'));
+  const filing: Checked[] = [];
+  for (const item of fresh) {
+    const issues = [
+      ...refIssues(item.authors, 'authors', authorNames, presentAuthors),
+      ...refIssues(item.topics, 'topics', topicNames, presentTopics),
+    ];
+    if (issues.length) settled.set(item.index, { status: 'rejected', error: new ValidationError(issues) });
+    else filing.push(item);
+  }
+  if (!filing.length) return settled;
+
+  // the rows, in URL order (two batches never wait for each other's links in a cycle)
+  filing.sort((a, b) => (a.data.urlKey! < b.data.urlKey! ? -1 : a.data.urlKey! > b.data.urlKey! ? 1 : 0));
+  const column = <T>(pick: (item: Checked) => T) => filing.map(pick);
+  const inserted = await tx.$queryRaw<{ id: number; urlKey: string; storyId: number }[]>`
+    INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
+                           "description", "summary", "body", "createdBy", "updatedBy", "updatedAt")
+    SELECT * FROM unnest(${column((i) => i.data.title!)}::text[], ${column((i) => i.data.url!)}::text[],
+                         ${column((i) => i.data.urlKey!)}::text[], ${column((i) => i.data.source!)}::text[],
+                         ${column((i) => i.data.publishedAt!)}::timestamptz[], ${column((i) => i.data.priority!)}::smallint[],
+                         ${column((i) => i.data.isAustralian ?? false)}::boolean[], ${column((i) => i.data.description ?? '')}::text[],
+                         ${column((i) => i.data.summary ?? '')}::text[], ${column((i) => i.data.body ?? '')}::text[],
+                         ${column(() => by)}::text[], ${column(() => by)}::text[], ${column(() => now)}::timestamptz[])
+    ON CONFLICT ("urlKey") DO NOTHING
+    RETURNING "id", "urlKey", "storyId"`;
+  const ids = new Map(inserted.map((row) => [row.urlKey, row.id]));
+  const stories = new Map(inserted.map((row) => [row.id, row.storyId]));
+  const created = filing.filter((item) => ids.has(item.data.urlKey!));
+  // filed by another writer since the read above: an update, one by one
+  for (const item of filing) if (!ids.has(item.data.urlKey!)) settled.set(item.index, 'later');
+  if (!created.length) return settled;
+  // trashed by a writer that committed while these waited on its row's link: read again from the start
+  const [raced] = await tx.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM "TrashedArticle" WHERE "urlKey" = ANY(${created.map((item) => item.data.urlKey!)}::text[]) LIMIT 1`;
+  if (raced) throw new RetryTransaction();
+
+  // names: the new ones created (as upsertArticle creates them), then every author and topic locked (ascending)
+  const idsOf = async (
+    refs: Ref[],
+    known: Map<string, { key: string; id?: number }>,
+    create: (refs: Ref[]) => Promise<(number | undefined)[]>,
+  ) => {
+    const fresh = refs.filter((ref) => 'name' in ref && known.get(ref.name)!.id === undefined);
+    const made = fresh.length ? await create(fresh) : [];
+    const byName = new Map(fresh.map((ref, i) => ['name' in ref ? ref.name : '', made[i]!]));
+    return refs.map((ref) => ('id' in ref ? ref.id : (known.get(ref.name)!.id ?? byName.get(ref.name)!)));
+  };
+  const authorIds = await idsOf(
+    created.flatMap((item) => item.authors ?? []),
+    authorNames,
+    (refs) => resolveAuthorRefs(tx, refs),
+  );
+  const lockedAuthors = await lockRows(tx, 'Author', authorIds);
+  const topicIds = await idsOf(
+    created.flatMap((item) => item.topics ?? []),
+    topicNames,
+    (refs) => resolveTopicRefs(tx, refs),
+  );
+  const lockedTopics = await lockRows(tx, 'Topic', topicIds);
+  // a name's row merged or deleted between finding and locking it: start again
+  if (authorIds.some((id) => !lockedAuthors.has(id)) || topicIds.some((id) => !lockedTopics.has(id))) {
+    throw new RetryTransaction();
+  }
+  const bylines: { articleId: number; authorId: number; position: number }[] = [];
+  const tags: { articleId: number; topicId: number }[] = [];
+  let a = 0;
+  let t = 0;
+  for (const item of created) {
+    const articleId = ids.get(item.data.urlKey!)!;
+    for (const [position] of (item.authors ?? []).entries())
+      bylines.push({ articleId, authorId: authorIds[a++]!, position });
+    for (const _ of item.topics ?? []) tags.push({ articleId, topicId: topicIds[t++]! });
+  }
+  bylines.sort((x, y) => x.authorId - y.authorId || x.articleId - y.articleId);
+  tags.sort((x, y) => x.topicId - y.topicId || x.articleId - y.articleId);
+  if (bylines.length) {
+    await tx.$executeRaw`
+      INSERT INTO "ArticleAuthor" ("articleId", "authorId", "position")
+      SELECT * FROM unnest(${bylines.map((b) => b.articleId)}::int[], ${bylines.map((b) => b.authorId)}::int[],
+                           ${bylines.map((b) => b.position)}::smallint[])`;
+  }
+  if (tags.length) {
+    await tx.$executeRaw`
+      INSERT INTO "ArticleTopic" ("articleId", "topicId")
+      SELECT * FROM unnest(${tags.map((x) => x.articleId)}::int[], ${tags.map((x) => x.topicId)}::int[])`;
+  }
+  created.sort((x, y) => x.index - y.index);
+  const createdIds = created.map((item) => ids.get(item.data.urlKey!)!);
+  await recordCreated(tx, createdIds);
+  await recordCreatedRevisions(tx, createdIds, by);
+  // stories last: from here to the commit no other detector runs, so the rest is done before
+  await detectNewStories(
+    tx,
+    created.map((item) => {
+      const articleId = ids.get(item.data.urlKey!)!;
+      return { articleId, storyId: stories.get(articleId)!, text: newText(item.data), storyKey: item.storyKey };
+    }),
+  );
+  for (const item of created) settled.set(item.index, { status: 'created', id: ids.get(item.data.urlKey!)! });
+  return settled;
+}
