@@ -348,3 +348,55 @@ describe('import', () => {
     expect(new Set(urls).size).toBe(count - bads);
   });
 });
+
+describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
+  it('files each link once and each name once when two imports of one file race API writes naming the same people', async () => {
+    const file = path.join(work, 'race.ndjson');
+    const count = serverUrl ? 600 : 150;
+    await writeImportFile(file, { count, seed: 'race' });
+    const api = async () => {
+      for (let i = 1; i <= 30; i++) {
+        // the same links and the import's names in other spellings, through the API
+        const result = await yoga.fetch('http://newsgraph.test/graphql', {
+          method: 'POST',
+          headers: { ...as.editor, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: `mutation($input: CreateArticleInput!) { upsertArticle(input: $input) { __typename } }`,
+            variables: {
+              input: {
+                title: `API copy ${i}`,
+                url: `HTTPS://IMPORT.EXAMPLE/race/${i * 7}/`,
+                source: 'API',
+                publishedAt: '2025-01-01T00:00:00Z',
+                priority: 1,
+                authors: [{ name: `IMPORT AUTHOR ${(i * 7 * 7) % 2000}` }, { name: `import author ${i}` }],
+              },
+            },
+          }),
+        });
+        expect(result.status).toBe(200);
+        const body = (await result.json()) as { data?: { upsertArticle: { __typename: string } } };
+        expect(body.data?.upsertArticle.__typename).toBe('UpsertArticleSuccess');
+      }
+    };
+    const [first, second] = await Promise.all([outcomesOf(file), outcomesOf(file), api()]);
+    expect(first!.filter((o) => o.status === 'rejected')).toEqual([]);
+    expect(second!.filter((o) => o.status === 'rejected')).toEqual([]);
+    // every line created once, by one of the two (or by the API first: then updated by both or unchanged)
+    const created = [...first!, ...second!].filter((o) => o.status === 'created').length;
+    expect(created).toBeLessThanOrEqual(count);
+    expect(created).toBeGreaterThanOrEqual(count - 30);
+    const links = await prisma.$queryRaw<{ urlKey: string; n: number }[]>`
+      SELECT "urlKey", count(*)::int AS n FROM "Article" WHERE "urlKey" LIKE 'https://import.example/race/%' GROUP BY 1`;
+    expect(links).toHaveLength(count);
+    expect(links.every((row) => row.n === 1)).toBe(true);
+    // one author per name in any spelling, and every count true to its bylines
+    const drift = await prisma.$queryRaw<{ id: number }[]>`
+      SELECT a."id" FROM "Author" a
+      WHERE a."articleCount" <> (SELECT count(*) FROM "ArticleAuthor" j WHERE j."authorId" = a."id")`;
+    expect(drift).toEqual([]);
+    const spellings = await prisma.$queryRaw<{ key: string }[]>`
+      SELECT lower("name") AS key FROM "Author" WHERE "name" ILIKE 'import author %' GROUP BY 1 HAVING count(*) > 1`;
+    expect(spellings).toEqual([]);
+  });
+});
