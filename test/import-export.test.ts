@@ -365,7 +365,7 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
             variables: {
               input: {
                 title: `API copy ${i}`,
-                url: `HTTPS://IMPORT.EXAMPLE/race/${i * 7}/`,
+                url: `HTTPS://IMPORT.EXAMPLE/race/${((i * 7) % count) + 1}/`,
                 source: 'API',
                 publishedAt: '2025-01-01T00:00:00Z',
                 priority: 1,
