@@ -231,3 +231,21 @@ export function useAnonymousResponseCache(
     },
   };
 }
+
+/**
+ * For a command that writes without serving (npm run import): with the cache in Redis, its writes
+ * bump the shared data version as a server's do, so no API process serves an answer cached before
+ * them. Nothing to do otherwise (a memory cache is the embedded owner's, which the command is then;
+ * no cache without Redis on a server). Returns what closes its Redis connection.
+ */
+export function shareDataChanges(settings: ResponseCacheSettings, log: Logger): () => Promise<void> {
+  if (settings.store !== 'redis' || !settings.redisUrl) return async () => {};
+  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 1_000, commandTimeout: 1_000 });
+  redis.on('error', () => undefined);
+  const version = new RedisVersion(redis, `${settings.prefix}data-version`, log);
+  versions.add(version);
+  return async () => {
+    versions.delete(version);
+    await redis.quit().catch(() => redis.disconnect());
+  };
+}

@@ -152,10 +152,18 @@ describe('export', () => {
     expect(
       (await yoga.fetch('http://newsgraph.test/export.ndjson', { method: 'POST', headers: as.editor })).status,
     ).toBe(405);
-    const bad = await yoga.fetch(`http://newsgraph.test/export.ndjson?filter=${encodeURIComponent('{"x":1}')}`, {
-      headers: as.editor,
-    });
-    expect(bad.status).toBe(400);
+    for (const query of [
+      `filter=${encodeURIComponent('{"x":1}')}`,
+      'search=a%00b',
+      `filter=${encodeURIComponent('{"source":{"equals":"a\\u0000b"}}')}`,
+      `filter=${encodeURIComponent('{"text":"abc\\ud800def"}')}`,
+    ]) {
+      const bad = await yoga.fetch(`http://newsgraph.test/export.ndjson?${query}`, { headers: as.editor });
+      expect(bad.status, query).toBe(400);
+      expect(((await bad.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+        'BAD_USER_INPUT',
+      );
+    }
 
     const posted = await yoga.fetch('http://newsgraph.test/import.ndjson', {
       method: 'POST',
@@ -248,6 +256,39 @@ describe('import', () => {
     expect(again[1]).toMatchObject({ status: 'unchanged' });
   });
 
+  it('files the first record of a link and refuses its later spellings, and refuses records too deep to handle, so a second run changes nothing', async () => {
+    const file = path.join(work, 'dupes.ndjson');
+    const base = { source: 'Dupes', publishedAt: '2025-05-05T00:00:00Z', priority: 2 };
+    // nested deeper than JSON.stringify can write back (and than the API's input boundary allows)
+    const deep = `${'['.repeat(5_000)}"x"${']'.repeat(5_000)}`;
+    fs.writeFileSync(
+      file,
+      [
+        JSON.stringify({ ...base, title: 'First', url: 'https://dupes.example/a' }),
+        JSON.stringify({ ...base, title: 'Second', url: 'HTTPS://Dupes.EXAMPLE/a/?utm_source=x#f' }),
+        `{"title":${deep},"url":"https://dupes.example/deep"}`,
+        JSON.stringify({ ...base, title: 'Third', url: 'https://dupes.example/a/' }),
+        JSON.stringify({ ...base, title: 'Other', url: 'https://dupes.example/b' }),
+      ].join('\n'),
+    );
+    const first = await outcomesOf(file);
+    expect(first.map((o) => [o.line, o.status, o.status === 'rejected' ? o.errors[0]!.code : null])).toEqual([
+      [1, 'created', null],
+      [2, 'rejected', 'DUPLICATE_IN_FILE'],
+      [3, 'rejected', 'TOO_DEEP'],
+      [4, 'rejected', 'DUPLICATE_IN_FILE'],
+      [5, 'created', null],
+    ]);
+    expect(first[1]).toMatchObject({ errors: [{ path: ['url'], firstLine: 1 }] });
+    const revisions = await prisma.articleRevision.count();
+    const second = await outcomesOf(file);
+    expect(second.map((o) => o.status)).toEqual(['unchanged', 'rejected', 'rejected', 'rejected', 'unchanged']);
+    expect(await prisma.articleRevision.count()).toBe(revisions);
+    expect((await prisma.article.findUniqueOrThrow({ where: { urlKey: 'https://dupes.example/a' } })).title).toBe(
+      'First',
+    );
+  });
+
   it('reads CSV with a column map and defaults, and RSS, through the command, with a rejects file and a summary', async () => {
     const env = await emptyDatabase();
     const csv = path.join(work, 'sheet.csv');
@@ -309,19 +350,35 @@ describe('import', () => {
     // the embedded database files fewer a second: a smaller file keeps the test short there
     const [count, bads] = serverUrl ? [1000, 30] : [300, 15];
     const bad = await writeImportFile(file, { count, bad: bads, seed: 'killed' });
-    const state = `${file}.import-state.json`;
+    const state = () =>
+      path.join(
+        work,
+        fs.readdirSync(work).find((name) => name.startsWith('killed.ndjson.') && name.endsWith('.import-state.json')) ??
+          'none',
+      );
     // small batches: many transactions, so that the kill lands in the middle
     const killed = await command('import', [file, '--batch', '10'], env, {
       killWhen: () => {
         try {
-          return (JSON.parse(fs.readFileSync(state, 'utf8')) as { line: number }).line >= count / 6;
+          return (JSON.parse(fs.readFileSync(state(), 'utf8')) as { line: number }).line >= count / 6;
         } catch {
           return false;
         }
       },
     });
     expect(killed.code).toBe(null);
-    expect(fs.existsSync(state)).toBe(true);
+    expect(fs.existsSync(state())).toBe(true);
+    // the saved position is this database's: into another one, the same file starts from its first line
+    const states = () =>
+      fs.readdirSync(work).filter((name) => name.startsWith('killed.ndjson.') && name.endsWith('.import-state.json'));
+    expect(states()).toHaveLength(1);
+    const elsewhere = await emptyDatabase();
+    const other = await command('import', [file], elsewhere);
+    expect(other.stderr).not.toMatch(/going on after/);
+    expect(other.stdout.trim().split('\n').at(-1)).toBe(
+      `created ${count - bads}, updated 0, unchanged 0, rejected ${bads}`,
+    );
+    expect(states()).toHaveLength(1);
     const resumed = await command('import', [file], env);
     expect(resumed.stderr).toMatch(/going on after line \d+/);
     const summary = resumed.stdout.trim().split('\n').at(-1)!;
@@ -330,7 +387,7 @@ describe('import', () => {
     expect(updated).toBe(0);
     expect(rejected).toBe(bads);
     expect(unchanged).toBeLessThan(count / 5);
-    expect(fs.existsSync(state)).toBe(false);
+    expect(fs.existsSync(state())).toBe(false);
     const rejects = fs
       .readFileSync(`${file}.rejects.ndjson`, 'utf8')
       .trim()

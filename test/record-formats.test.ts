@@ -734,6 +734,18 @@ describe('RSS 2.0 and Atom 1.0', () => {
   });
 });
 
+describe('an XML text too long to hold', () => {
+  it('stops the reading with RECORD_TOO_LARGE rather than holding it', async () => {
+    async function* feed(): AsyncGenerator<string> {
+      yield '<rss><channel>\n<item><title>before</title></item>\n<item><description>';
+      for (let i = 0; i < 1_000; i++) yield 'x'.repeat(1_000);
+      yield '</description></item><item><title>after</title></item></channel></rss>';
+    }
+    const out = await collect(feed(), 'rss', { maxRecordBytes: 10_000 });
+    expect(out).toEqual([{ line: 2, record: { title: 'before' } }, error(3, 'RECORD_TOO_LARGE')]);
+  });
+});
+
 describe('rfc822ToIso', () => {
   it('turns RFC 822 / RFC 2822 dates into ISO-8601 UTC', () => {
     expect(rfc822ToIso('Tue, 07 Apr 2026 11:24:00 +1000')).toBe('2026-04-07T01:24:00Z');

@@ -316,6 +316,10 @@ describe('revisions', () => {
     expect(page.data!.article!.revisions.pageInfo.hasNextPage).toBe(true);
     const next = await execute(Revisions, { id, first: 2, after: edges[1]!.cursor }, as.editor);
     expect(next.data!.article!.revisions.edges.map((edge) => edge.node.version)).toEqual([1]);
+    for (const junk of ['junk', '0', '-1', '1.5', '99999999999']) {
+      const refused = await execute(Revisions, { id, first: 2, after: junk }, as.editor);
+      expect(refused.errors?.[0]?.extensions?.code, junk).toBe('INVALID_CURSOR');
+    }
   });
 
   it('is for editors only', async () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -78,7 +79,10 @@ async function main(argv: string[]): Promise<number> {
     if (!error.owner?.port || !token) throw error;
     remote = { port: error.owner.port, token };
   }
-  const out: Writable = values.out ? fs.createWriteStream(values.out) : process.stdout;
+  // a path as the user typed it, from where they typed it (npm runs scripts in the project folder)
+  const outFile =
+    values.out === undefined ? undefined : path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out);
+  const out: Writable = outFile ? fs.createWriteStream(outFile) : process.stdout;
   // a reader that stops early (| head) closes the pipe: that ends the export, quietly
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
@@ -122,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
       progress(counts, 0, true);
     }
   } finally {
-    if (values.out) {
+    if (outFile) {
       out.end();
       await once(out, 'finish');
     }

@@ -7,7 +7,19 @@ import { FolderInUseError, readLocalToken } from '../db/folderLock.ts';
 import { detectStreamFormat, readRecords, type RecordFormat, type SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { dataChanged } from '../responseCache.ts';
-import { importRecords, type ImportOutcome, type RecordError } from '../transfer/import.ts';
+import crypto from 'node:crypto';
+import { closeEvents, configureEvents } from '../resolvers/alerts/events.ts';
+import { createLogger } from '../observability.ts';
+import { shareDataChanges } from '../responseCache.ts';
+import { MAX_RECORD_BYTES } from '../records/read.ts';
+import {
+  importRecords,
+  MAX_BATCH_SIZE,
+  screenRecords,
+  type ImportOutcome,
+  type RecordError,
+  type Screened,
+} from '../transfer/import.ts';
 import { runCli } from './run.ts';
 import { transferProgress } from './transferProgress.ts';
 
@@ -23,14 +35,15 @@ options:
                                            (repeatable; VALUE is JSON, or else text)
   --rejects FILE                           where refused records go (default <FILE>.rejects.ndjson,
                                            or rejects.ndjson for standard input)
-  --batch N                                records per transaction, 1-1000 (default 200)
+  --batch N                                records per transaction, 1-500 (default 200)
   --as NAME                                the name recorded as createdBy/updatedBy (default "import")
   --help                                   this text
 
 Each record is filed as upsertArticle files it (same validation, same URL-keyed upsert), so a file
 imported twice changes nothing. A refused record never stops the rest: it goes to the rejects file,
 one JSON object per line: { line, record, errors: [{ path, code, message }] }. Interrupted, the same
-command goes on after the last record it had filed (<FILE>.import-state.json). When a running
+command goes on after the last record it had filed (<FILE>.<run>.import-state.json, one per
+database and options). When a running
 server holds the embedded folder, records go through it (POST /import.ndjson). The last line
 printed is the summary. Exit status: 0 all filed, 3 some refused, 1 stopped by an error, 2 usage.`;
 
@@ -40,6 +53,8 @@ type Counts = Record<ImportOutcome['status'], number>;
 interface ImportState {
   size: number;
   mtimeMs: number;
+  /** The database and the options it ran with: another run goes on from here only with the same. */
+  run: string;
   line: number;
   rejectsBytes: number;
   counts: Counts;
@@ -73,9 +88,10 @@ function parseMap(values: string[]): Record<string, string> | string {
 
 /** Outcomes of records filed through the running server that holds the embedded folder, in batches. */
 async function* throughServer(
-  source: AsyncIterable<SourceRecord>,
+  source: AsyncIterable<Screened>,
   port: number,
   token: string,
+  as: string | undefined,
 ): AsyncGenerator<ImportOutcome> {
   const MAX_RECORDS = 200;
   const MAX_BYTES = 4 * 1024 * 1024;
@@ -86,7 +102,8 @@ async function* throughServer(
     const sent = batch;
     batch = [];
     bytes = 0;
-    const response = await fetch(`http://127.0.0.1:${port}/import.ndjson`, {
+    const query = as === undefined ? '' : `?as=${encodeURIComponent(as)}`;
+    const response = await fetch(`http://127.0.0.1:${port}/import.ndjson${query}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
       body: sent.map((item) => item.text).join(''),
@@ -108,13 +125,20 @@ async function* throughServer(
     }
   }
   for await (const item of source) {
-    if ('error' in item) {
-      // read errors are the file's: refused here, in order after what is already queued
+    if ('rejected' in item) {
+      // refused before filing: here, in order after what is already queued
       yield* send();
-      yield { line: item.line, status: 'rejected', errors: [{ path: [], ...item.error }] };
+      yield { line: item.line, status: 'rejected', ...item.rejected };
       continue;
     }
     const text = `${JSON.stringify(item.record)}\n`;
+    if (text.length > MAX_RECORD_BYTES) {
+      // numbers written out longer than they were read: too large to send as one record
+      yield* send();
+      const error = { path: [], code: 'RECORD_TOO_LARGE', message: `Over ${MAX_RECORD_BYTES} bytes` };
+      yield { line: item.line, status: 'rejected', errors: [error] };
+      continue;
+    }
     if (batch.length >= MAX_RECORDS || (batch.length && bytes + text.length > MAX_BYTES)) yield* send();
     batch.push({ line: item.line, record: item.record, text });
     bytes += Buffer.byteLength(text);
@@ -138,10 +162,6 @@ async function* withDefaults(
   for await (const item of source) yield 'record' in item ? { ...item, record: { ...defaults, ...item.record } } : item;
 }
 
-async function* after(source: AsyncIterable<SourceRecord>, line: number): AsyncGenerator<SourceRecord> {
-  for await (const item of source) if (item.line > line) yield item;
-}
-
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -162,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const { values, positionals: files } = parsed;
+  const { values, positionals: named } = parsed;
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -171,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`${message}\n\n${USAGE}`);
     return 2;
   };
-  if (!files.length) return usage('Name at least one FILE (or - for standard input).');
+  if (!named.length) return usage('Name at least one FILE (or - for standard input).');
   const formats = ['ndjson', 'json', 'csv', 'rss', 'atom'];
   if (values.format !== undefined && !formats.includes(values.format)) {
     return usage(`--format must be one of ${formats.join(', ')}`);
@@ -181,13 +201,19 @@ async function main(argv: string[]): Promise<number> {
   const map = parseMap(values.map ?? []);
   if (typeof map === 'string') return usage(map);
   const batchSize = values.batch === undefined ? undefined : Number(values.batch);
-  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)) {
-    return usage('--batch must be an integer from 1 to 1000');
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE)) {
+    return usage(`--batch must be an integer from 1 to ${MAX_BATCH_SIZE}`);
   }
-  for (const file of files) {
-    if (file !== '-' && !fs.existsSync(file)) return usage(`No such file: ${file}`);
+  // paths as the user typed them, from where they typed them (npm runs scripts in the project folder)
+  const here = process.env.INIT_CWD ?? process.cwd();
+  const files = named.map((file) => (file === '-' ? file : path.resolve(here, file)));
+  for (const [i, file] of files.entries()) {
+    if (file === '-') continue;
+    if (!fs.existsSync(file)) return usage(`No such file: ${named[i]}`);
+    if (!fs.statSync(file).isFile()) return usage(`Not a file: ${named[i]}`);
   }
-  if (files.filter((file) => file === '-').length > 1) return usage('Standard input (-) can be read once.');
+  const rejectsOption = values.rejects === undefined ? undefined : path.resolve(here, values.rejects);
+  if (named.filter((file) => file === '-').length > 1) return usage('Standard input (-) can be read once.');
 
   // the database: directly, or through the server that holds the embedded folder
   let remote: { port: number; token: string } | undefined;
@@ -204,43 +230,71 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   const viewer: Viewer = { kind: 'apiKey', keyId: 0, name: values.as ?? 'import', role: 'EDITOR' };
+  // writes made here reach live subscribers and the shared answer cache as a server's do (with REDIS_URL)
+  const settings = config();
+  let closeCache = async () => {};
+  if (!remote) {
+    await configureEvents({ redisUrl: settings.alerts.redisUrl, channel: settings.alerts.eventsChannel });
+    closeCache = shareDataChanges(settings.responseCache, createLogger('error'));
+  }
+  // the database and the options: a saved position holds only for the same ones
+  const target =
+    settings.database.kind === 'pglite'
+      ? `pglite:${path.resolve(settings.database.dataDir)}`
+      : `postgres:${new URL(settings.database.url).host}${new URL(settings.database.url).pathname}`;
+  const run = crypto
+    .createHash('sha256')
+    .update(JSON.stringify([target, values.format ?? null, map, defaults, values.as ?? null, rejectsOption ?? null]))
+    .digest('hex')
+    .slice(0, 16);
   const total: Counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
 
   for (const file of files) {
     const stdin = file === '-';
-    const rejectsFile = values.rejects ?? (stdin ? 'rejects.ndjson' : `${file}.rejects.ndjson`);
-    const stateFile = stdin ? undefined : `${file}.import-state.json`;
+    const rejectsFile = rejectsOption ?? (stdin ? path.join(here, 'rejects.ndjson') : `${file}.rejects.ndjson`);
+    // one per database and options: an import elsewhere or otherwise neither uses nor removes it
+    const stateFile = stdin ? undefined : `${file}.${run}.import-state.json`;
     const stat = stdin ? undefined : fs.statSync(file);
     let state: ImportState | undefined;
     if (stateFile && stat && fs.existsSync(stateFile)) {
       const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as ImportState;
-      if (saved.size === stat.size && saved.mtimeMs === stat.mtimeMs) state = saved;
+      if (saved.size === stat.size && saved.mtimeMs === stat.mtimeMs && saved.run === run) state = saved;
+      else
+        console.error(
+          `newsgraph: ${named[files.indexOf(file)]} changed since an import of it stopped; starting from its first line`,
+        );
     }
     const counts: Counts = state ? { ...state.counts } : { created: 0, updated: 0, unchanged: 0, rejected: 0 };
     // rejects of this run: appended after what the interrupted one had written when it last saved
     if (state && fs.existsSync(rejectsFile)) fs.truncateSync(rejectsFile, state.rejectsBytes);
-    else if (!values.rejects || file === files[0]) fs.writeFileSync(rejectsFile, '');
+    else if (!rejectsOption || file === files[0]) fs.writeFileSync(rejectsFile, '');
     const rejects = fs.openSync(rejectsFile, 'a');
     let rejectsBytes = fs.fstatSync(rejects).size;
     const read = { bytes: 0 };
     const raw = stdin ? process.stdin : fs.createReadStream(file, { highWaterMark: 256 * 1024 });
     const detected = await detectStreamFormat(raw, stdin ? null : file);
     const format = (values.format as RecordFormat | undefined) ?? detected.format;
-    let source: AsyncIterable<SourceRecord> = readRecords(counting(detected.input, read), format, { map });
+    const source: AsyncIterable<SourceRecord> = readRecords(counting(detected.input, read), format, { map });
     if (state) {
-      source = after(source, state.line);
-      console.error(`newsgraph: ${file}: going on after line ${state.line} (an earlier import stopped there)`);
+      console.error(
+        `newsgraph: ${named[files.indexOf(file)]}: going on after line ${state.line} (an earlier import stopped there)`,
+      );
     }
     const outcomes = remote
-      ? throughServer(withDefaults(source, defaults), remote.port, remote.token)
-      : importRecords(prisma, source, viewer, { batchSize, defaults });
+      ? throughServer(
+          screenRecords(withDefaults(source, defaults), { resumeAfter: state?.line }),
+          remote.port,
+          remote.token,
+          values.as,
+        )
+      : importRecords(prisma, source, viewer, { batchSize, defaults, resumeAfter: state?.line });
     const progress = transferProgress(stdin ? '<stdin>' : path.basename(file), stat?.size ?? null);
     let lastSaved = Date.now();
     let sinceSaved = 0;
     let line = state?.line ?? 0;
     const save = () => {
       if (!stateFile || !stat) return;
-      const next: ImportState = { size: stat.size, mtimeMs: stat.mtimeMs, line, rejectsBytes, counts };
+      const next: ImportState = { size: stat.size, mtimeMs: stat.mtimeMs, run, line, rejectsBytes, counts };
       fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(next));
       fs.renameSync(`${stateFile}.tmp`, stateFile);
     };
@@ -250,7 +304,7 @@ async function main(argv: string[]): Promise<number> {
         line = outcome.line;
         if (outcome.status === 'rejected') {
           const text = `${JSON.stringify({
-            ...(files.length > 1 && { file }),
+            ...(files.length > 1 && { file: named[files.indexOf(file)] }),
             line: outcome.line,
             record: outcome.record ?? null,
             errors: outcome.errors,
@@ -276,11 +330,13 @@ async function main(argv: string[]): Promise<number> {
     }
     progress(counts, read.bytes, true);
     if (stateFile && fs.existsSync(stateFile)) fs.rmSync(stateFile);
-    if (!counts.rejected && !values.rejects && fs.statSync(rejectsFile).size === 0) fs.rmSync(rejectsFile);
+    if (!counts.rejected && !rejectsOption && fs.statSync(rejectsFile).size === 0) fs.rmSync(rejectsFile);
     for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += counts[key];
-    if (files.length > 1) console.log(`${file}: ${summary(counts)}`);
+    if (files.length > 1) console.log(`${named[files.indexOf(file)]}: ${summary(counts)}`);
   }
   if (!remote && total.created + total.updated > 0) await dataChanged();
+  await closeCache();
+  await closeEvents();
   console.log(summary(total));
   return total.rejected ? 3 : 0;
 }
@@ -289,4 +345,7 @@ function summary(counts: Counts): string {
   return `created ${counts.created}, updated ${counts.updated}, unchanged ${counts.unchanged}, rejected ${counts.rejected}`;
 }
 
-runCli(() => main(process.argv.slice(2)), 'stop that server first, or start it so that the import goes through it.');
+runCli(
+  () => main(process.argv.slice(2)),
+  'wait for it or stop it; while a server (npm start) holds the folder, the import goes through it.',
+);

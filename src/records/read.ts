@@ -41,6 +41,9 @@ export type SourceRecord =
  */
 export type ReadErrorCode = 'INVALID_JSON' | 'NOT_AN_OBJECT' | 'RECORD_TOO_LARGE' | 'INVALID_CSV' | 'INVALID_XML';
 
+/** In XML, a text node over this many times the record limit stops the reading (saxes would hold it whole). */
+export const TEXT_GUARD = 4;
+
 /** Default largest record, in bytes of its input text (4 MiB = 4,194,304 bytes). */
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
@@ -54,8 +57,9 @@ export interface ReadOptions {
   /**
    * Largest record accepted, in bytes of input text (an NDJSON line, a JSON array element, a CSV
    * record; for RSS / Atom, the UTF-16 code units of an item's / entry's captured text); default
-   * MAX_RECORD_BYTES. Larger records yield RECORD_TOO_LARGE without being held in memory (but
-   * saxes holds one XML text node whole until its end tag).
+   * MAX_RECORD_BYTES. Larger records yield RECORD_TOO_LARGE without being held in memory; in XML,
+   * where saxes holds a text node whole until the next tag, a text over TEXT_GUARD times this stops
+   * the reading with RECORD_TOO_LARGE.
    */
   maxRecordBytes?: number;
 }
@@ -1005,7 +1009,11 @@ async function* readFeed(
         : message,
     );
   });
+  // characters fed since the last tag: saxes holds a text node whole until the tag after it, so a
+  // text TEXT_GUARD times longer than a record may be is refused (and reading stops) rather than held
+  let sinceTag = 0;
   parser.on('opentagstart', () => {
+    sinceTag = 0;
     // saxes's position is past the character that ended the name: a newline puts it on column 0
     startLine = parser.column === 0 && parser.line > 1 ? parser.line - 1 : parser.line;
   });
@@ -1086,6 +1094,7 @@ async function* readFeed(
   parser.on('text', text);
   parser.on('cdata', text);
   parser.on('closetag', (tag) => {
+    sinceTag = 0;
     const closed = stack.length;
     const frame = stack.pop()!;
     if (capture) {
@@ -1118,8 +1127,13 @@ async function* readFeed(
   function* take(chunk: Uint8Array | null): Generator<SourceRecord, boolean> {
     const { text, invalidAt } = decoder!.decode(chunk);
     if (!sawText && /\S/.test(text)) sawText = true;
+    sinceTag += text.length;
     parser.write(text);
     yield* ready.splice(0);
+    if (sinceTag > TEXT_GUARD * max + 65_536) {
+      yield failure(parser.line, 'RECORD_TOO_LARGE', `line ${parser.line}: a text over ${TEXT_GUARD * max} characters`);
+      return false;
+    }
     if (invalidAt === undefined) return true;
     yield failure(parser.line, 'INVALID_XML', `line ${parser.line}: the bytes are not valid ${decoder!.encoding}`);
     return false;

@@ -4,6 +4,8 @@ import { prisma } from '../db/client.ts';
 import {
   ArticleInTrashError,
   DuplicateUrlError,
+  ErrorCode,
+  UserInputError,
   ForbiddenError,
   NotFoundError,
   ValidationError,
@@ -116,13 +118,15 @@ builder.prismaObjectFields(Article, (t) => ({
           { args, toCursor: (revision) => String(revision.version) },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
             const version: { lt?: number; gt?: number } = {};
-            const cursor = (value: string | undefined) => {
-              if (value === undefined) return undefined;
-              const parsed = Number(value);
-              return Number.isInteger(parsed) ? parsed : undefined;
+            // a cursor is a version: a positive integer, else INVALID_CURSOR (never an empty page)
+            const cursor = (value: string) => {
+              if (!/^[1-9]\d{0,9}$/.test(value) || Number(value) > 2_147_483_647) {
+                throw new UserInputError(ErrorCode.INVALID_CURSOR, 'Not a cursor of this list');
+              }
+              return Number(value);
             };
-            if (after !== undefined) version.lt = cursor(after) ?? 0;
-            if (before !== undefined) version.gt = cursor(before) ?? 2_147_483_647;
+            if (after !== undefined) version.lt = cursor(after);
+            if (before !== undefined) version.gt = cursor(before);
             return prisma.articleRevision.findMany({
               where: { articleId: article.id, version },
               orderBy: { version: inverted ? 'asc' : 'desc' },

@@ -1,7 +1,9 @@
 import { initContextCache } from '@pothos/core';
 import { execute, parse } from 'graphql';
 import type { Context } from '../context.ts';
-import { UserInputError } from '../errors.ts';
+import { ErrorCode, UserInputError } from '../errors.ts';
+import { normalizeDeep } from '../input/boundary.ts';
+import { characterProblem } from '../input/text.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { schema } from '../schema/index.ts';
 
@@ -67,6 +69,16 @@ export interface ExportQuestion {
  * record; a database failure throws where it happens.
  */
 export async function* exportRecords(question: ExportQuestion, viewer: Viewer): AsyncGenerator<ExportRecord> {
+  // the input boundary the GraphQL endpoint applies: text NFC, and none that text cannot hold
+  question = normalizeDeep(question);
+  const strings: unknown[] = [question.filter, question.search];
+  while (strings.length) {
+    const value = strings.pop();
+    if (typeof value === 'string') {
+      const problem = characterProblem(value);
+      if (problem) throw new UserInputError(ErrorCode.BAD_USER_INPUT, `A filter or search value ${problem}`);
+    } else if (value && typeof value === 'object') strings.push(...Object.values(value));
+  }
   let after: string | null = null;
   for (;;) {
     const contextValue = {
@@ -88,7 +100,7 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
         throw new UserInputError(code as never, error!.message, error!.extensions);
       }
       // no path: the variables did not coerce (a filter field or value ArticleFilter does not have)
-      if (!error!.path) throw new UserInputError('BAD_USER_INPUT', error!.message);
+      if (!error!.path) throw new UserInputError(ErrorCode.BAD_USER_INPUT, error!.message);
       throw error!.originalError ?? error;
     }
     const page = (result.data as unknown as PageData).articles;

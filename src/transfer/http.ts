@@ -127,6 +127,12 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           });
         }
         if (route === 'import.ndjson') {
+          // the import command names who imports (--as), as it does on its own; a key is its own name
+          const as = url.searchParams.get('as');
+          const importer =
+            viewer === LOCAL_VIEWER && as && /^[\p{L}\p{N} ._@-]{1,100}$/u.test(as)
+              ? { ...LOCAL_VIEWER, name: as }
+              : viewer;
           const body = await readBody(request, IMPORT_BODY_BYTES);
           if (body === null) {
             return json(413, 'PAYLOAD_TOO_LARGE', `Send at most ${IMPORT_BODY_BYTES} bytes per request`);
@@ -134,7 +140,7 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
           const lines: string[] = [];
           await outsideScope(async () => {
-            const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), viewer);
+            const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), importer);
             for await (const outcome of outcomes) {
               counts[outcome.status] += 1;
               lines.push(outcomeLine(outcome));

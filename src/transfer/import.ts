@@ -1,6 +1,10 @@
+import crypto from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/client.ts';
+import { WriteContention } from '../db/errors.ts';
 import { AppError, ArticleInTrashError, ValidationError } from '../errors.ts';
-import { normalizeDeep } from '../input/boundary.ts';
+import { MAX_INPUT_DEPTH, MAX_INPUT_VALUES, normalizeDeep } from '../input/boundary.ts';
+import { inputShape } from '../input/text.ts';
 import { parseInstant } from '../input/instant.ts';
 import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
@@ -24,6 +28,8 @@ export interface RecordError {
   message: string;
   /** ARTICLE_IN_TRASH: the trashed article's global ID. */
   trashedId?: string;
+  /** DUPLICATE_IN_FILE: the line of the record with the same link that was filed. */
+  firstLine?: number;
 }
 
 /** What became of one record: filed anew, changed, already so, or refused with every error found. */
@@ -176,9 +182,72 @@ function errorsOf(error: AppError): RecordError[] {
   return [{ path: [], code: error.code, message: error.message }];
 }
 
+/**
+ * A record too deep or too big to handle safely (the API's input boundary limits: MAX_INPUT_DEPTH
+ * levels, MAX_INPUT_VALUES values) as a read error, TOO_DEEP or TOO_LARGE; others as they are.
+ */
+export function boundedRecord(item: SourceRecord): SourceRecord {
+  if (!('record' in item)) return item;
+  const shape = inputShape(item.record);
+  if (shape.depth > MAX_INPUT_DEPTH) {
+    return { line: item.line, error: { code: 'TOO_DEEP', message: `Nested more than ${MAX_INPUT_DEPTH} levels` } };
+  }
+  if (shape.values > MAX_INPUT_VALUES) {
+    return { line: item.line, error: { code: 'TOO_LARGE', message: `More than ${MAX_INPUT_VALUES} values` } };
+  }
+  return item;
+}
+
+/** A compact, collision-safe identity of a normalized link (96 bits of its SHA-256). */
+function linkId(record: Record<string, unknown>): string | undefined {
+  if (typeof record.url !== 'string') return undefined;
+  const checked = checkUrl(record.url.trim());
+  if ('problem' in checked) return undefined;
+  return crypto.createHash('sha256').update(normalizeUrl(checked.href)).digest('base64').slice(0, 16);
+}
+
+/** A record to file, or one refused before filing (with the record when there is one). */
+export type Screened =
+  | { line: number; record: Record<string, unknown> }
+  | { line: number; rejected: { record?: unknown; errors: RecordError[] } };
+
+/**
+ * The records of `source` as the import files them, in order: a read error, a record over the
+ * input limits (boundedRecord), and a record whose link (with `defaults`, normalized) an earlier
+ * line already has (DUPLICATE_IN_FILE, with `firstLine`) come refused; the first record with a
+ * link is the one filed, so a file imported twice changes nothing, whatever its duplicates.
+ * Records up to line `resumeAfter` (filed by a run that stopped) are read for their links only.
+ * Memory: 16 characters per distinct link.
+ */
+export async function* screenRecords(
+  source: AsyncIterable<SourceRecord>,
+  options: { defaults?: Record<string, unknown>; resumeAfter?: number } = {},
+): AsyncGenerator<Screened> {
+  const firstLines = new Map<string, number>();
+  for await (const read of source) {
+    const item = boundedRecord(read);
+    const link = 'record' in item ? linkId({ ...options.defaults, ...item.record }) : undefined;
+    const first = link === undefined ? undefined : firstLines.get(link);
+    if (link !== undefined && first === undefined) firstLines.set(link, item.line);
+    if (item.line <= (options.resumeAfter ?? 0)) continue;
+    if ('error' in item) yield { line: item.line, rejected: { errors: [{ path: [], ...item.error }] } };
+    else if (first !== undefined) {
+      const error = {
+        path: ['url'],
+        code: 'DUPLICATE_IN_FILE',
+        message: `Line ${first} has the same link (after normalization): only the first record with a link is imported`,
+        firstLine: first,
+      };
+      yield { line: item.line, rejected: { record: item.record, errors: [error] } };
+    } else yield item;
+  }
+}
+
 /** Settings of importRecords. */
 export interface ImportOptions {
-  /** Records filed per transaction (1-1000; default 200; fewer when they hold more than MAX_BATCH_TEXT of text). */
+  /** Records up to this line were filed by an earlier run that stopped: read (their links remembered), not filed again. */
+  resumeAfter?: number;
+  /** Records filed per transaction (1-MAX_BATCH_SIZE; default 200; fewer when they hold more than MAX_BATCH_TEXT of text). */
   batchSize?: number;
   /** Values for fields a record leaves out, e.g. `{ priority: 3 }` for an RSS file. */
   defaults?: Record<string, unknown>;
@@ -186,16 +255,30 @@ export interface ImportOptions {
 
 type Pending = { line: number; record?: unknown; outcome?: ImportOutcome; item?: BulkItem };
 
-/** Files one batch; every record gets its outcome (a refusal the client can fix is one), anything else throws. */
+/** Attempts of a batch that keeps meeting conflicting writes (each is writeTransaction's own attempts). */
+const BATCH_ATTEMPTS = 5;
+
+/**
+ * Files one batch; every record gets its outcome (a refusal the client can fix is one), anything
+ * else throws. A batch that gives up on conflicting writes (WriteContention: merges and deletes of
+ * the same authors all along) is tried again, BATCH_ATTEMPTS times, waiting longer each time.
+ */
 async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<ImportOutcome[]> {
   const filing = batch.filter((pending) => pending.item);
-  const results = filing.length
-    ? await upsertArticles(
+  let results: Awaited<ReturnType<typeof upsertArticles>> = [];
+  for (let attempt = 1; filing.length; attempt++) {
+    try {
+      results = await upsertArticles(
         db,
         filing.map((pending) => pending.item!),
         viewer,
-      )
-    : [];
+      );
+      break;
+    } catch (error) {
+      if (!(error instanceof WriteContention) || attempt >= BATCH_ATTEMPTS) throw error;
+      await sleep(250 * 2 ** attempt);
+    }
+  }
   const byPending = new Map(filing.map((pending, i) => [pending, results[i]!]));
   return batch.map((pending) => {
     if (pending.outcome) return pending.outcome;
@@ -218,6 +301,9 @@ function linksOf(batch: Pending[]): Set<string> {
   }
   return links;
 }
+
+/** The largest batch (records per transaction). */
+export const MAX_BATCH_SIZE = 500;
 
 /** Batches filed at once: while one waits for the story detector's lock, the other's rows go in. */
 const IN_FLIGHT = 2;
@@ -247,7 +333,7 @@ export async function* importRecords(
   viewer: Viewer,
   options: ImportOptions = {},
 ): AsyncGenerator<ImportOutcome> {
-  const batchSize = Math.min(Math.max(options.batchSize ?? 200, 1), 1_000);
+  const batchSize = Math.min(Math.max(options.batchSize ?? 200, 1), MAX_BATCH_SIZE);
   const defaults = options.defaults ?? {};
   let batch: Pending[] = [];
   let text = 0;
@@ -259,12 +345,9 @@ export async function* importRecords(
     inFlight.push({ done, links: linksOf(pending) });
   };
   try {
-    for await (const item of source) {
-      if ('error' in item) {
-        batch.push({
-          line: item.line,
-          outcome: { line: item.line, status: 'rejected', errors: [{ path: [], ...item.error }] },
-        });
+    for await (const item of screenRecords(source, { defaults, resumeAfter: options.resumeAfter })) {
+      if ('rejected' in item) {
+        batch.push({ line: item.line, outcome: { line: item.line, status: 'rejected', ...item.rejected } });
       } else {
         const converted = recordToInput(item.record, defaults);
         batch.push(

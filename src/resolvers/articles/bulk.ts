@@ -42,6 +42,9 @@ export type BulkResult =
 
 type Checked = ReturnType<typeof checkNewArticle> & { index: number; storyKey?: string };
 
+/** How long a batch's statements may wait for a lock, or run, in seconds. */
+const BATCH_WAIT_S = 120;
+
 const COLUMNS = [
   'title',
   'url',
@@ -222,6 +225,10 @@ async function fileBatch(
   by: string | null,
   now: Date,
 ): Promise<Map<number, BulkResult | 'later'>> {
+  // a batch may wait its turn behind another batch's rows and the story detector's lock for longer
+  // than an API request should (LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS): this transaction's own limits
+  await tx.$executeRaw`SELECT set_config('lock_timeout', ${`${BATCH_WAIT_S}s`}, true),
+                              set_config('statement_timeout', ${`${BATCH_WAIT_S}s`}, true)`;
   const settled = new Map<number, BulkResult | 'later'>();
   const keys = batch.map((item) => item.data.urlKey!);
   const trashed = new Map(

@@ -309,12 +309,11 @@ export async function detectNewStories(
   const pairs = detecting.flatMap((article) =>
     prints.get(article.articleId)!.buckets.map((bucket) => ({ article, bucket })),
   );
+  // one row per candidate article (its fingerprint once), with the batch's articles it is a candidate of
   const found = pairs.length
-    ? await tx.$queryRaw<(Candidate & { forArticle: number })[]>`
-        SELECT q."forArticle", f."articleId", f."signature", f."shingles", f."titleWords", a."storyId",
-               s."firstPublishedAt", s."lastPublishedAt",
-               EXISTS (SELECT 1 FROM "Article" d
-                       WHERE d."storyId" = a."storyId" AND q."forArticle" = ANY(d."separatedFrom")) AS "separated"
+    ? await tx.$queryRaw<(Omit<Candidate, 'separated'> & { forArticles: number[] })[]>`
+        SELECT f."articleId", array_agg(q."forArticle") AS "forArticles", f."signature", f."shingles", f."titleWords",
+               a."storyId", s."firstPublishedAt", s."lastPublishedAt"
         FROM (
           SELECT DISTINCT u."forArticle", c."articleId"
           FROM unnest(${pairs.map((p) => p.article.articleId)}::int[], ${pairs.map((p) => p.bucket)}::int[],
@@ -330,13 +329,18 @@ export async function detectNewStories(
         ) q
         JOIN "ArticleFingerprint" f ON f."articleId" = q."articleId"
         JOIN "Article" a ON a."id" = q."articleId"
-        JOIN "Story" s ON s."id" = a."storyId"`
+        JOIN "Story" s ON s."id" = a."storyId"
+        GROUP BY f."articleId", a."id", s."id"`
     : [];
   const fromDatabase = new Map<number, Candidate[]>();
-  for (const row of found) {
-    const list = fromDatabase.get(row.forArticle) ?? [];
-    list.push({ ...row, storyId: moves.get(row.articleId) ?? row.storyId });
-    fromDatabase.set(row.forArticle, list);
+  for (const { forArticles, ...row } of found) {
+    // a new article's id is in no editor's separatedFrom (those name articles that existed then)
+    const candidate: Candidate = { ...row, separated: false, storyId: moves.get(row.articleId) ?? row.storyId };
+    for (const articleId of forArticles) {
+      const list = fromDatabase.get(articleId) ?? [];
+      list.push(candidate);
+      fromDatabase.set(articleId, list);
+    }
   }
   // the span of each story as this batch grows it
   const spans = new Map<number, { first: Date; last: Date }>();
@@ -356,7 +360,11 @@ export async function detectNewStories(
       firstPublishedAt: at,
       lastPublishedAt: at,
     };
-    for (const bucket of own.buckets) earlier.set(bucket, [...(earlier.get(bucket) ?? []), self]);
+    for (const bucket of own.buckets) {
+      const list = earlier.get(bucket);
+      if (list) list.push(self);
+      else earlier.set(bucket, [self]);
+    }
   };
   // the batch's placed articles are candidates of the others, as the database's are
   for (const article of keyed)
