@@ -142,6 +142,28 @@ describe('export', () => {
     expect(refused.stderr).toMatch(/BAD_USER_INPUT/);
   });
 
+  it('exports articles whose bodies together pass the text limit of one answer, in smaller pages', async () => {
+    const body = 'long words '.repeat(40_000);
+    await prisma.article.createMany({
+      data: Array.from({ length: 30 }, (_, i) => ({
+        title: `Long ${i}`,
+        url: `https://long.example/${i}`,
+        urlKey: `https://long.example/${i}`,
+        source: 'Long Reads',
+        publishedAt: new Date(Date.UTC(2024, 0, 1 + i)),
+        priority: 1,
+        body,
+        updatedAt: new Date(),
+      })),
+    });
+    const records: Record<string, unknown>[] = [];
+    for await (const record of exportRecords({ filter: { source: { equals: 'Long Reads' } } }, importer)) {
+      records.push(record);
+    }
+    expect(records.map((record) => record.title)).toEqual(Array.from({ length: 30 }, (_, i) => `Long ${i}`));
+    expect(records.every((record) => record.body === body)).toBe(true);
+  });
+
   it('streams /export.ndjson and /export.csv to editors only, and files NDJSON posted to /import.ndjson', async () => {
     const denied = await yoga.fetch('http://newsgraph.test/export.ndjson');
     expect(denied.status).toBe(401);

@@ -54,8 +54,11 @@ interface PageData {
   articles: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: PageNode }[] };
 }
 
-/** Articles per page: small enough that a page of the longest bodies stays under the response's text limit. */
-const PAGE_SIZE = 20;
+/**
+ * Articles per page at most; a page whose text passes the response's limit (RESPONSE_TOO_LARGE:
+ * long bodies) is read again a fifth as large, down to one article, and pages grow back after.
+ */
+const PAGE_SIZE = 100;
 
 /** The filter and search of an export, as `articles` takes them (`filter` in its JSON form, global IDs in it). */
 export interface ExportQuestion {
@@ -80,6 +83,7 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
     } else if (value && typeof value === 'object') strings.push(...Object.values(value));
   }
   let after: string | null = null;
+  let size = PAGE_SIZE;
   for (;;) {
     const contextValue = {
       ...initContextCache(),
@@ -90,12 +94,16 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
     const result = await execute({
       schema,
       document: PAGE,
-      variableValues: { filter: question.filter ?? null, search: question.search ?? null, after, first: PAGE_SIZE },
+      variableValues: { filter: question.filter ?? null, search: question.search ?? null, after, first: size },
       contextValue,
     });
     if (result.errors?.length) {
       const [error] = result.errors;
       const code = error!.extensions?.code;
+      if (code === ErrorCode.RESPONSE_TOO_LARGE && size > 1) {
+        size = Math.max(1, Math.floor(size / 5));
+        continue;
+      }
       if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
         throw new UserInputError(code as never, error!.message, error!.extensions);
       }
@@ -122,5 +130,6 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
     }
     if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return;
     after = page.pageInfo.endCursor;
+    size = Math.min(PAGE_SIZE, size * 2);
   }
 }
