@@ -12,7 +12,7 @@ import {
   VersionConflictError,
 } from '../errors.ts';
 import { purgeArticle, restoreArticle, restoreArticleVersion } from '../resolvers/articles/writes.ts';
-import type { LinkedName, RevisionField } from '../resolvers/articles/revisions.ts';
+import { REVISION_FIELDS, type LinkedName, type RevisionField } from '../resolvers/articles/revisions.ts';
 import { checkSize } from '../resolvers/lists/connection.ts';
 import { Article } from './article.ts';
 import { readBack } from './articleMutations.ts';
@@ -81,7 +81,7 @@ const ArticleRevision = builder.prismaObject('ArticleRevision', {
       description: 'The fields it changed, in CreateArticleInput order, with their previous values.',
       resolve: (revision) => {
         const changes = revision.changes as Record<string, unknown>;
-        return ORDER.filter((field) => field in changes).map((field) => ({
+        return REVISION_FIELDS.filter((field) => field in changes).map((field) => ({
           field,
           previous: clientValue(field, changes[field]),
         }));
@@ -89,20 +89,6 @@ const ArticleRevision = builder.prismaObject('ArticleRevision', {
     }),
   }),
 });
-
-const ORDER: RevisionField[] = [
-  'title',
-  'url',
-  'source',
-  'publishedAt',
-  'priority',
-  'isAustralian',
-  'description',
-  'summary',
-  'body',
-  'authors',
-  'topics',
-];
 
 builder.prismaObjectFields(Article, (t) => ({
   revisions: t.connection(

@@ -9,6 +9,7 @@ import { parseInstant } from '../input/instant.ts';
 import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
+import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
 import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
 import type { CreateArticleInput } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
@@ -41,20 +42,7 @@ export type ImportOutcome =
  * The fields a record may have: CreateArticleInput's, and `story` (an export's: the URL of the
  * article whose story a new article joins; see transfer/export.ts).
  */
-const FIELDS = new Set([
-  'story',
-  'title',
-  'url',
-  'source',
-  'publishedAt',
-  'priority',
-  'isAustralian',
-  'description',
-  'summary',
-  'body',
-  'authors',
-  'topics',
-]);
+const FIELDS = new Set<string>(['story', ...REVISION_FIELDS]);
 const TEXT_FIELDS = ['title', 'url', 'source', 'description', 'summary', 'body'] as const;
 
 function refsOf(value: unknown, field: 'authors' | 'topics', errors: RecordError[]): RefInput[] | undefined {

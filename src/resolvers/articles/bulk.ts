@@ -13,7 +13,7 @@ import {
   writeTransaction,
   type Tx,
 } from '../writing/transaction.ts';
-import { recordCreatedRevisions } from './revisions.ts';
+import { recordCreatedRevisions, REVISION_FIELDS } from './revisions.ts';
 import { checkNewArticle, newText, storyKeyOf, upsertArticle, type CreateArticleInput } from './writes.ts';
 
 /**
@@ -45,17 +45,11 @@ type Checked = ReturnType<typeof checkNewArticle> & { index: number; storyKey?: 
 /** How long a batch's statements may wait for a lock, or run, in seconds. */
 const BATCH_WAIT_S = 120;
 
-const COLUMNS = [
-  'title',
-  'url',
-  'source',
-  'publishedAt',
-  'priority',
-  'isAustralian',
-  'description',
-  'summary',
-  'body',
-] as const;
+/** The article columns a record gives (REVISION_FIELDS but the links). */
+const COLUMNS = REVISION_FIELDS.filter(
+  (field): field is Exclude<(typeof REVISION_FIELDS)[number], 'authors' | 'topics'> =>
+    field !== 'authors' && field !== 'topics',
+);
 
 interface ExistingRow {
   id: number;
