@@ -291,6 +291,9 @@ describe('import', () => {
         `{"title":${deep},"url":"https://dupes.example/deep"}`,
         JSON.stringify({ ...base, title: 'Third', url: 'https://dupes.example/a/' }),
         JSON.stringify({ ...base, title: 'Other', url: 'https://dupes.example/b' }),
+        // a link whose first record is refused: the next valid one is the link's first
+        JSON.stringify({ ...base, url: 'https://dupes.example/c' }),
+        JSON.stringify({ ...base, title: 'C fixed', url: 'https://dupes.example/c/' }),
       ].join('\n'),
     );
     const first = await outcomesOf(file);
@@ -300,11 +303,21 @@ describe('import', () => {
       [3, 'rejected', 'TOO_DEEP'],
       [4, 'rejected', 'DUPLICATE_IN_FILE'],
       [5, 'created', null],
+      [6, 'rejected', 'REQUIRED'],
+      [7, 'created', null],
     ]);
     expect(first[1]).toMatchObject({ errors: [{ path: ['url'], firstLine: 1 }] });
     const revisions = await prisma.articleRevision.count();
     const second = await outcomesOf(file);
-    expect(second.map((o) => o.status)).toEqual(['unchanged', 'rejected', 'rejected', 'rejected', 'unchanged']);
+    expect(second.map((o) => o.status)).toEqual([
+      'unchanged',
+      'rejected',
+      'rejected',
+      'rejected',
+      'unchanged',
+      'rejected',
+      'unchanged',
+    ]);
     expect(await prisma.articleRevision.count()).toBe(revisions);
     expect((await prisma.article.findUniqueOrThrow({ where: { urlKey: 'https://dupes.example/a' } })).title).toBe(
       'First',
@@ -353,7 +366,28 @@ describe('import', () => {
     expect(fed.code).toBe(0);
     expect(fs.existsSync(`${rss}.rejects.ndjson`)).toBe(false);
 
-    const exported = await command('export', [], env);
+    // a link in two files of one command is imported once, from the first
+    const one = path.join(work, 'one.ndjson');
+    const two = path.join(work, 'two.ndjson');
+    const shared = { source: 'Two Files', publishedAt: '2025-01-03T00:00:00Z', priority: 1 };
+    fs.writeFileSync(one, `${JSON.stringify({ ...shared, title: 'In one', url: 'https://two.example/x' })}\n`);
+    fs.writeFileSync(two, `${JSON.stringify({ ...shared, title: 'In two', url: 'https://TWO.example/x/' })}\n`);
+    const both = await command('import', [one, two], env);
+    expect(both.stdout.trim().split('\n').at(-1)).toBe('created 1, updated 0, unchanged 0, rejected 1');
+    expect(JSON.parse(fs.readFileSync(`${two}.rejects.ndjson`, 'utf8'))).toMatchObject({
+      file: two,
+      line: 1,
+      errors: [{ code: 'DUPLICATE_IN_FILE', firstLine: 1, firstFile: one }],
+    });
+    expect((await command('import', [one, two], env)).stdout.trim().split('\n').at(-1)).toBe(
+      'created 0, updated 0, unchanged 1, rejected 1',
+    );
+    const same = await command('import', [one, one], env);
+    expect(same.code).toBe(2);
+    const refusedAs = await command('import', [one, '--as', ' '], env);
+    expect(refusedAs.code).toBe(2);
+
+    const exported = await command('export', ['--filter', '{"NOT":{"source":{"equals":"Two Files"}}}'], env);
     expect(exported.code).toBe(0);
     const records = exported.stdout
       .trim()
@@ -395,7 +429,8 @@ describe('import', () => {
       fs.readdirSync(work).filter((name) => name.startsWith('killed.ndjson.') && name.endsWith('.import-state.json'));
     expect(states()).toHaveLength(1);
     const elsewhere = await emptyDatabase();
-    const other = await command('import', [file], elsewhere);
+    // (its rejects elsewhere too: rewriting this run's rejects file would void its position)
+    const other = await command('import', [file, '--rejects', path.join(work, 'elsewhere.rejects.ndjson')], elsewhere);
     expect(other.stderr).not.toMatch(/going on after/);
     expect(other.stdout.trim().split('\n').at(-1)).toBe(
       `created ${count - bads}, updated 0, unchanged 0, rejected ${bads}`,

@@ -734,6 +734,16 @@ describe('RSS 2.0 and Atom 1.0', () => {
   });
 });
 
+describe('a JSON array element nested very deep', () => {
+  it('is read (the importer refuses it as TOO_DEEP), and so are the elements after it', async () => {
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`;
+    const text = `[\n{"a":${deep}},\n{"title":"after"}\n]`;
+    const out = await collect(chunked(text, 4096), 'json');
+    expect(out.map((item) => item.line)).toEqual([2, 3]);
+    expect(out[1]).toEqual({ line: 3, record: { title: 'after' } });
+  });
+});
+
 describe('an XML text too long to hold', () => {
   it('stops the reading with RECORD_TOO_LARGE rather than holding it', async () => {
     async function* feed(): AsyncGenerator<string> {

@@ -18,6 +18,8 @@ import {
   screenRecords,
   type ImportOutcome,
   type RecordError,
+  IMPORTER_NAME,
+  type FirstSeen,
   type Screened,
 } from '../transfer/import.ts';
 import { runCli } from './run.ts';
@@ -57,6 +59,8 @@ interface ImportState {
   run: string;
   line: number;
   rejectsBytes: number;
+  /** The rejects file's modification time then: another run's rejects since make the position void. */
+  rejectsMtimeMs: number;
   counts: Counts;
 }
 
@@ -91,7 +95,7 @@ async function* throughServer(
   source: AsyncIterable<Screened>,
   port: number,
   token: string,
-  as: string | undefined,
+  as: string,
 ): AsyncGenerator<ImportOutcome> {
   const MAX_RECORDS = 200;
   const MAX_BYTES = 4 * 1024 * 1024;
@@ -102,8 +106,7 @@ async function* throughServer(
     const sent = batch;
     batch = [];
     bytes = 0;
-    const query = as === undefined ? '' : `?as=${encodeURIComponent(as)}`;
-    const response = await fetch(`http://127.0.0.1:${port}/import.ndjson${query}`, {
+    const response = await fetch(`http://127.0.0.1:${port}/import.ndjson?as=${encodeURIComponent(as)}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
       body: sent.map((item) => item.text).join(''),
@@ -212,7 +215,17 @@ async function main(argv: string[]): Promise<number> {
     if (!fs.existsSync(file)) return usage(`No such file: ${named[i]}`);
     if (!fs.statSync(file).isFile()) return usage(`Not a file: ${named[i]}`);
   }
+  if (new Set(files).size !== files.length) return usage('A file is named twice.');
   const rejectsOption = values.rejects === undefined ? undefined : path.resolve(here, values.rejects);
+  if (rejectsOption !== undefined) {
+    if (!fs.existsSync(path.dirname(rejectsOption))) return usage(`No such folder for --rejects: ${values.rejects}`);
+    if (fs.existsSync(rejectsOption) && !fs.statSync(rejectsOption).isFile()) {
+      return usage(`--rejects names something that is not a file: ${values.rejects}`);
+    }
+  }
+  if (values.as !== undefined && !IMPORTER_NAME.test(values.as)) {
+    return usage('--as takes 1-100 characters, not blank, without control characters');
+  }
   if (named.filter((file) => file === '-').length > 1) return usage('Standard input (-) can be read once.');
 
   // the database: directly, or through the server that holds the embedded folder
@@ -249,8 +262,11 @@ async function main(argv: string[]): Promise<number> {
     .slice(0, 16);
   const total: Counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
 
+  // the links seen so far, shared by the files: a link is imported once per command
+  const links = new Map<string, FirstSeen>();
   for (const file of files) {
     const stdin = file === '-';
+    const label = named[files.indexOf(file)]!;
     const rejectsFile = rejectsOption ?? (stdin ? path.join(here, 'rejects.ndjson') : `${file}.rejects.ndjson`);
     // one per database and options: an import elsewhere or otherwise neither uses nor removes it
     const stateFile = stdin ? undefined : `${file}.${run}.import-state.json`;
@@ -258,11 +274,16 @@ async function main(argv: string[]): Promise<number> {
     let state: ImportState | undefined;
     if (stateFile && stat && fs.existsSync(stateFile)) {
       const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as ImportState;
-      if (saved.size === stat.size && saved.mtimeMs === stat.mtimeMs && saved.run === run) state = saved;
-      else
+      const kept = fs.existsSync(rejectsFile) ? fs.statSync(rejectsFile) : undefined;
+      const same = saved.size === stat.size && saved.mtimeMs === stat.mtimeMs && saved.run === run;
+      // the rejects it wrote must be as it left them (another import of the file may have rewritten them)
+      const intact = kept?.size === saved.rejectsBytes && kept.mtimeMs === saved.rejectsMtimeMs;
+      if (same && intact) state = saved;
+      else {
         console.error(
-          `newsgraph: ${named[files.indexOf(file)]} changed since an import of it stopped; starting from its first line`,
+          `newsgraph: ${named[files.indexOf(file)]}: ${same ? 'its rejects file changed' : 'it changed'} since an import of it stopped; starting from its first line`,
         );
+      }
     }
     const counts: Counts = state ? { ...state.counts } : { created: 0, updated: 0, unchanged: 0, rejected: 0 };
     // rejects of this run: appended after what the interrupted one had written when it last saved
@@ -282,19 +303,28 @@ async function main(argv: string[]): Promise<number> {
     }
     const outcomes = remote
       ? throughServer(
-          screenRecords(withDefaults(source, defaults), { resumeAfter: state?.line }),
+          screenRecords(withDefaults(source, defaults), { resumeAfter: state?.line, links, file: label }),
           remote.port,
           remote.token,
-          values.as,
+          viewer.name,
         )
-      : importRecords(prisma, source, viewer, { batchSize, defaults, resumeAfter: state?.line });
+      : importRecords(prisma, source, viewer, { batchSize, defaults, resumeAfter: state?.line, links, file: label });
     const progress = transferProgress(stdin ? '<stdin>' : path.basename(file), stat?.size ?? null);
     let lastSaved = Date.now();
     let sinceSaved = 0;
     let line = state?.line ?? 0;
     const save = () => {
       if (!stateFile || !stat) return;
-      const next: ImportState = { size: stat.size, mtimeMs: stat.mtimeMs, run, line, rejectsBytes, counts };
+      const rejectsMtimeMs = fs.fstatSync(rejects).mtimeMs;
+      const next: ImportState = {
+        size: stat.size,
+        mtimeMs: stat.mtimeMs,
+        run,
+        line,
+        rejectsBytes,
+        rejectsMtimeMs,
+        counts,
+      };
       fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(next));
       fs.renameSync(`${stateFile}.tmp`, stateFile);
     };

@@ -42,7 +42,7 @@ export type SourceRecord =
 export type ReadErrorCode = 'INVALID_JSON' | 'NOT_AN_OBJECT' | 'RECORD_TOO_LARGE' | 'INVALID_CSV' | 'INVALID_XML';
 
 /** In XML, a text node over this many times the record limit stops the reading (saxes would hold it whole). */
-export const TEXT_GUARD = 4;
+export const TEXT_GUARD = 1;
 
 /** Default largest record, in bytes of its input text (4 MiB = 4,194,304 bytes). */
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
@@ -441,7 +441,31 @@ function describe(value: unknown): string {
 /** Where the JSON array scanner is: before `[`, before the first / a next element, in one, after one, after `]`. */
 type JsonState = 'beforeArray' | 'beforeFirst' | 'beforeNext' | 'inElement' | 'afterElement' | 'done';
 
-const MAX_DEPTH = 10_000;
+/**
+ * The closing brackets the scanner expects, one bit each (`}` or `]`): any depth an element within
+ * the size limit can have (and the depth of one over it, being skipped) costs an eighth of a byte
+ * a level. An element too deep for the importer is refused there (TOO_DEEP), not here.
+ */
+class Closers {
+  private bits = new Uint8Array(64);
+  length = 0;
+  push(closer: number): void {
+    if (this.length >> 3 >= this.bits.length) {
+      const grown = new Uint8Array(this.bits.length * 2);
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    const mask = 1 << (this.length & 7);
+    if (closer === 0x7d) this.bits[this.length >> 3]! |= mask;
+    else this.bits[this.length >> 3]! &= ~mask;
+    this.length++;
+  }
+  pop(): number | undefined {
+    if (this.length === 0) return undefined;
+    this.length--;
+    return this.bits[this.length >> 3]! & (1 << (this.length & 7)) ? 0x7d : 0x5d;
+  }
+}
 
 function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
@@ -467,7 +491,7 @@ async function* readJsonArray(bytes: AsyncIterable<Uint8Array>, max: number): As
   let pieces: Uint8Array[] = [];
   let size = 0;
   let oversized = false;
-  const stack: number[] = []; // expected closing bytes
+  const stack = new Closers(); // expected closing bytes
   let inString = false;
   let escaped = false;
   let scalar = false;
@@ -532,10 +556,6 @@ async function* readJsonArray(bytes: AsyncIterable<Uint8Array>, max: number): As
         } else if (byte === 0x22) {
           inString = true;
         } else if (byte === 0x7b || byte === 0x5b) {
-          if (stack.length >= MAX_DEPTH) {
-            yield syntaxError(`nested more than ${MAX_DEPTH} levels deep`);
-            return;
-          }
           stack.push(byte === 0x7b ? 0x7d : 0x5d);
         } else if (byte === 0x7d || byte === 0x5d) {
           if (stack.pop() !== byte) {
@@ -1130,6 +1150,7 @@ async function* readFeed(
     sinceTag += text.length;
     parser.write(text);
     yield* ready.splice(0);
+    // input characters: an entity reference (`&amp;`) costs saxes more than its one character
     if (sinceTag > TEXT_GUARD * max + 65_536) {
       yield failure(parser.line, 'RECORD_TOO_LARGE', `line ${parser.line}: a text over ${TEXT_GUARD * max} characters`);
       return false;

@@ -11,7 +11,7 @@ import { AuthenticationError, authenticate } from '../resolvers/access/apiKeys.t
 import { hasRole, type Viewer } from '../resolvers/access/viewer.ts';
 import { encodeGlobalID } from '../schema/builder.ts';
 import { exportRecords } from './export.ts';
-import { importRecords, type ImportOutcome } from './import.ts';
+import { IMPORTER_NAME, importRecords, type ImportOutcome } from './import.ts';
 
 /**
  * The bulk endpoints, as a Yoga plugin:
@@ -38,7 +38,7 @@ export function acceptLocalToken(token: string | null): void {
   localToken = token;
 }
 
-const LOCAL_VIEWER: Viewer = { kind: 'apiKey', keyId: 0, name: 'local import', role: 'EDITOR' };
+const LOCAL_VIEWER: Viewer = { kind: 'apiKey', keyId: 0, name: 'import', role: 'EDITOR' };
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -129,10 +129,16 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
         if (route === 'import.ndjson') {
           // the import command names who imports (--as), as it does on its own; a key is its own name
           const as = url.searchParams.get('as');
-          const importer =
-            viewer === LOCAL_VIEWER && as && /^[\p{L}\p{N} ._@-]{1,100}$/u.test(as)
-              ? { ...LOCAL_VIEWER, name: as }
-              : viewer;
+          if (as !== null && (viewer !== LOCAL_VIEWER || !IMPORTER_NAME.test(as))) {
+            return json(
+              400,
+              'BAD_USER_INPUT',
+              viewer === LOCAL_VIEWER
+                ? '"as" takes 1-100 characters, not blank, without control characters'
+                : '"as" is for the import command (the local token): an API key records its own name',
+            );
+          }
+          const importer = as === null ? viewer : { ...LOCAL_VIEWER, name: as };
           const body = await readBody(request, IMPORT_BODY_BYTES);
           if (body === null) {
             return json(413, 'PAYLOAD_TOO_LARGE', `Send at most ${IMPORT_BODY_BYTES} bytes per request`);

@@ -11,7 +11,7 @@ import type { Viewer } from '../resolvers/access/viewer.ts';
 import { upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
 import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
 import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
-import type { CreateArticleInput } from '../resolvers/articles/writes.ts';
+import { checkNewArticle, type CreateArticleInput } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
 import { decodeGlobalID, encodeGlobalID } from '../schema/builder.ts';
 
@@ -29,8 +29,10 @@ export interface RecordError {
   message: string;
   /** ARTICLE_IN_TRASH: the trashed article's global ID. */
   trashedId?: string;
-  /** DUPLICATE_IN_FILE: the line of the record with the same link that was filed. */
+  /** DUPLICATE_IN_FILE: the line of the record with the same link that was filed... */
   firstLine?: number;
+  /** ...and its file, when the import reads several and it was another. */
+  firstFile?: string;
 }
 
 /** What became of one record: filed anew, changed, already so, or refused with every error found. */
@@ -187,54 +189,94 @@ export function boundedRecord(item: SourceRecord): SourceRecord {
 }
 
 /** A compact, collision-safe identity of a normalized link (96 bits of its SHA-256). */
-function linkId(record: Record<string, unknown>): string | undefined {
-  if (typeof record.url !== 'string') return undefined;
-  const checked = checkUrl(record.url.trim());
-  if ('problem' in checked) return undefined;
-  return crypto.createHash('sha256').update(normalizeUrl(checked.href)).digest('base64').slice(0, 16);
+function linkId(urlKey: string): string {
+  return crypto.createHash('sha256').update(urlKey).digest('base64').slice(0, 16);
 }
 
-/** A record to file, or one refused before filing (with the record when there is one). */
+/** Where a link was first seen in an import: its line, and its file when the import reads several. */
+export interface FirstSeen {
+  line: number;
+  file?: string;
+}
+
+/** A record to file (converted and checked), or one refused before filing (with the record when there is one). */
 export type Screened =
-  | { line: number; record: Record<string, unknown> }
+  | { line: number; record: Record<string, unknown>; item: BulkItem }
   | { line: number; rejected: { record?: unknown; errors: RecordError[] } };
 
+/** Settings of screenRecords. */
+export interface ScreenOptions {
+  /** Values for fields a record leaves out. */
+  defaults?: Record<string, unknown>;
+  /** Records up to this line were filed by an earlier run that stopped: read (their links remembered), not yielded. */
+  resumeAfter?: number;
+  /** The links seen so far, shared by the files of one import (memory: about 40 bytes a link). */
+  links?: Map<string, FirstSeen>;
+  /** The file being read, for DUPLICATE_IN_FILE's `firstFile` when an import reads several. */
+  file?: string;
+}
+
 /**
- * The records of `source` as the import files them, in order: a read error, a record over the
- * input limits (boundedRecord), and a record whose link (with `defaults`, normalized) an earlier
- * line already has (DUPLICATE_IN_FILE, with `firstLine`) come refused; the first record with a
- * link is the one filed, so a file imported twice changes nothing, whatever its duplicates.
- * Records up to line `resumeAfter` (filed by a run that stopped) are read for their links only.
- * Memory: 16 characters per distinct link.
+ * The records of `source` as the import files them, in order, each converted (recordToInput) and
+ * checked as upsertArticle checks it before any database work (REQUIRED, TOO_LONG, INVALID_URL...).
+ * Refused here: a read error, a record over the input limits (boundedRecord), a record those
+ * checks refuse, and a valid record whose link (normalized) a valid record before it already has
+ * (DUPLICATE_IN_FILE, with `firstLine`, and `firstFile` when in another file): the first valid
+ * record of a link is the one filed, so an import run twice changes nothing, whatever its
+ * duplicates.
  */
 export async function* screenRecords(
   source: AsyncIterable<SourceRecord>,
-  options: { defaults?: Record<string, unknown>; resumeAfter?: number } = {},
+  options: ScreenOptions = {},
 ): AsyncGenerator<Screened> {
-  const firstLines = new Map<string, number>();
+  const links = options.links ?? new Map<string, FirstSeen>();
+  const resumeAfter = options.resumeAfter ?? 0;
+  const now = new Date();
   for await (const read of source) {
     const item = boundedRecord(read);
-    const link = 'record' in item ? linkId({ ...options.defaults, ...item.record }) : undefined;
-    const first = link === undefined ? undefined : firstLines.get(link);
-    if (link !== undefined && first === undefined) firstLines.set(link, item.line);
-    if (item.line <= (options.resumeAfter ?? 0)) continue;
-    if ('error' in item) yield { line: item.line, rejected: { errors: [{ path: [], ...item.error }] } };
-    else if (first !== undefined) {
-      const error = {
+    const line = item.line;
+    if ('error' in item) {
+      if (line > resumeAfter) yield { line, rejected: { errors: [{ path: [], ...item.error }] } };
+      continue;
+    }
+    const converted = recordToInput(item.record, options.defaults);
+    if ('errors' in converted) {
+      if (line > resumeAfter) yield { line, rejected: { record: item.record, errors: converted.errors } };
+      continue;
+    }
+    let urlKey: string;
+    try {
+      urlKey = checkNewArticle(converted.input, now).data.urlKey!;
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      if (line > resumeAfter) yield { line, rejected: { record: item.record, errors: errorsOf(error) } };
+      continue;
+    }
+    const link = linkId(urlKey);
+    const first = links.get(link);
+    if (!first) links.set(link, { line, ...(options.file !== undefined && { file: options.file }) });
+    if (line <= resumeAfter) continue;
+    if (first) {
+      const where = first.file !== undefined && first.file !== options.file ? `${first.file}, line` : 'Line';
+      const error: RecordError = {
         path: ['url'],
         code: 'DUPLICATE_IN_FILE',
-        message: `Line ${first} has the same link (after normalization): only the first record with a link is imported`,
-        firstLine: first,
+        message: `${where} ${first.line} has the same link (after normalization): only the first record with a link is imported`,
+        firstLine: first.line,
+        ...(first.file !== undefined && first.file !== options.file && { firstFile: first.file }),
       };
-      yield { line: item.line, rejected: { record: item.record, errors: [error] } };
-    } else yield item;
+      yield { line, rejected: { record: item.record, errors: [error] } };
+    } else {
+      yield { line, record: item.record, item: { input: converted.input, storyOf: converted.storyOf } };
+    }
   }
 }
 
+/** A name an import may record as createdBy/updatedBy (--as): 1-100 characters, not blank, no control or format characters. */
+export const IMPORTER_NAME = /^(?!\s*$)[^\p{C}]{1,100}$/u;
+
 /** Settings of importRecords. */
-export interface ImportOptions {
-  /** Records up to this line were filed by an earlier run that stopped: read (their links remembered), not filed again. */
-  resumeAfter?: number;
+export interface ImportOptions extends Omit<ScreenOptions, 'defaults'> {
   /** Records filed per transaction (1-MAX_BATCH_SIZE; default 200; fewer when they hold more than MAX_BATCH_TEXT of text). */
   batchSize?: number;
   /** Values for fields a record leaves out, e.g. `{ priority: 3 }` for an RSS file. */
@@ -333,20 +375,12 @@ export async function* importRecords(
     inFlight.push({ done, links: linksOf(pending) });
   };
   try {
-    for await (const item of screenRecords(source, { defaults, resumeAfter: options.resumeAfter })) {
+    for await (const item of screenRecords(source, { ...options, defaults })) {
       if ('rejected' in item) {
         batch.push({ line: item.line, outcome: { line: item.line, status: 'rejected', ...item.rejected } });
       } else {
-        const converted = recordToInput(item.record, defaults);
-        batch.push(
-          'errors' in converted
-            ? {
-                line: item.line,
-                outcome: { line: item.line, status: 'rejected', record: item.record, errors: converted.errors },
-              }
-            : { line: item.line, record: item.record, item: { input: converted.input, storyOf: converted.storyOf } },
-        );
-        if (!('errors' in converted)) text += textOf({ input: converted.input });
+        batch.push({ line: item.line, record: item.record, item: item.item });
+        text += textOf(item.item);
       }
       if (batch.length >= batchSize || text >= MAX_BATCH_TEXT) {
         const links = linksOf(batch);
