@@ -3,7 +3,6 @@ import path from 'node:path';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { config, ConfigError } from './config.ts';
 import { announceLocalToken, announcePort, FolderInUseError } from './db/folderLock.ts';
-import { acceptLocalToken } from './transfer/http.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
 
 /** A start-up failure the operator can fix: printed as one line saying what to do, exit 1. */
@@ -125,6 +124,8 @@ async function main(): Promise<void> {
   });
   announcePort(port);
   // the import and export commands reach this process through its folder (db/folderLock.ts)
+  // (imported here, not above: its modules open the database, which needs the settings read first)
+  const { acceptLocalToken } = await import('./transfer/http.ts');
   acceptLocalToken(announceLocalToken());
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');
