@@ -15,9 +15,15 @@ function errorResponse(status: number, code: string, message: string, headers: R
   });
 }
 
-/** Reads at most `limit` bytes of a body; null when it is longer (reading stops there). */
+/** Reads at most `limit` bytes of a body, as text; null when it is longer (reading stops there). */
 async function readLimited(request: Request, limit: number): Promise<string | null> {
-  if (!request.body) return '';
+  const bytes = await readBodyBytes(request, limit);
+  return bytes === null ? null : UTF8.decode(bytes);
+}
+
+/** Reads at most `limit` bytes of a request's body; null when it is longer (reading stops there, the rest is not read). */
+export async function readBodyBytes(request: Request, limit: number): Promise<Buffer | null> {
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -31,7 +37,7 @@ async function readLimited(request: Request, limit: number): Promise<string | nu
     }
     chunks.push(value);
   }
-  return UTF8.decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
 
 /** Throws on bytes that are not UTF-8 (a lone surrogate's bytes, overlong forms), rather than making them U+FFFD. */

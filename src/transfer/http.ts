@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { prisma } from '../db/client.ts';
 import { databaseFailure } from '../db/errors.ts';
+import { readBodyBytes } from '../http.ts';
 import { UserInputError } from '../errors.ts';
 import { requestIdOf } from '../observability.ts';
 import { readRecords } from '../records/read.ts';
@@ -81,24 +82,6 @@ async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
   yield chunk;
 }
 
-async function readBody(request: Request, limit: number): Promise<Buffer | null> {
-  if (!request.body) return Buffer.alloc(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
 /**
  * Yoga plugin serving /export.ndjson, /export.csv and /import.ndjson (see above); `logFailure` logs
  * what failed: a database failure is answered 503, anything else 500 without details.
@@ -139,7 +122,7 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
             );
           }
           const importer = as === null ? viewer : { ...LOCAL_VIEWER, name: as };
-          const body = await readBody(request, IMPORT_BODY_BYTES);
+          const body = await readBodyBytes(request, IMPORT_BODY_BYTES);
           if (body === null) {
             return json(413, 'PAYLOAD_TOO_LARGE', `Send at most ${IMPORT_BODY_BYTES} bytes per request`);
           }

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import type { Tx } from '../writing/transaction.ts';
 
 /**
@@ -78,22 +79,27 @@ export async function recordRevisions(
     SELECT a."id", a."version", ${action}::"RevisionAction", ${by},
       COALESCE((SELECT jsonb_object_agg(f, e."before"->'row'->f) FROM unnest(${COLUMNS}::text[]) AS f
                 WHERE e."before"->'row'->f IS DISTINCT FROM to_jsonb(a)->f), '{}'::jsonb)
-      || CASE WHEN e."before"->'authors' IS DISTINCT FROM to_jsonb(ARRAY(
-                SELECT j."authorId" FROM "ArticleAuthor" j WHERE j."articleId" = a."id" ORDER BY j."position"))
-           THEN jsonb_build_object('authors', (
-                SELECT COALESCE(jsonb_agg(jsonb_build_object('id', x.id::int, 'name', o."name") ORDER BY x.n), '[]'::jsonb)
-                FROM jsonb_array_elements_text(e."before"->'authors') WITH ORDINALITY AS x(id, n)
-                LEFT JOIN "Author" o ON o."id" = x.id::int))
-           ELSE '{}'::jsonb END
-      || CASE WHEN e."before"->'topics' IS DISTINCT FROM to_jsonb(ARRAY(
-                SELECT j."topicId" FROM "ArticleTopic" j WHERE j."articleId" = a."id" ORDER BY j."topicId"))
-           THEN jsonb_build_object('topics', (
-                SELECT COALESCE(jsonb_agg(jsonb_build_object('id', x.id::int, 'name', o."name") ORDER BY x.n), '[]'::jsonb)
-                FROM jsonb_array_elements_text(e."before"->'topics') WITH ORDINALITY AS x(id, n)
-                LEFT JOIN "Topic" o ON o."id" = x.id::int))
-           ELSE '{}'::jsonb END
+      || ${linkChange('authors')} || ${linkChange('topics')}
     FROM "ArticleEvent" e JOIN "Article" a ON a."id" = e."articleId"
     WHERE e."id" = ANY(${[...eventIds]}::bigint[])`;
+}
+
+/**
+ * For recordRevisions: `{ authors: [...] }` (or topics) with the names the event's `before` had,
+ * when the links differ from the article's now (byline in order, topics by id); else `{}`.
+ */
+function linkChange(field: 'authors' | 'topics'): Prisma.Sql {
+  const [links, column, order, named] =
+    field === 'authors'
+      ? ['ArticleAuthor', 'authorId', 'position', 'Author']
+      : ['ArticleTopic', 'topicId', 'topicId', 'Topic'];
+  return Prisma.sql`CASE WHEN e."before"->${field}::text IS DISTINCT FROM to_jsonb(ARRAY(
+      SELECT j.${Prisma.raw(`"${column}"`)} FROM ${Prisma.raw(`"${links}"`)} j WHERE j."articleId" = a."id" ORDER BY j.${Prisma.raw(`"${order}"`)}))
+    THEN jsonb_build_object(${field}::text, (
+      SELECT COALESCE(jsonb_agg(jsonb_build_object('id', x.id::int, 'name', o."name") ORDER BY x.n), '[]'::jsonb)
+      FROM jsonb_array_elements_text(e."before"->${field}::text) WITH ORDINALITY AS x(id, n)
+      LEFT JOIN ${Prisma.raw(`"${named}"`)} o ON o."id" = x.id::int))
+    ELSE '{}'::jsonb END`;
 }
 
 /** The article's recorded fields now, and its version; null when there is no such article. */
