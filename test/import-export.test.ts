@@ -16,6 +16,7 @@ import { importRecords, type ImportOutcome } from '../src/transfer/import.ts';
 import { yoga } from './support/api.ts';
 import { seedDemo } from './support/demo.ts';
 import { callers, type Caller } from './support/keys.ts';
+import { startServer } from './support/process.ts';
 import { databaseUrl, serverUrl } from './support/targets.ts';
 
 /**
@@ -513,4 +514,44 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
       SELECT lower("name") AS key FROM "Author" WHERE "name" ILIKE 'import author %' GROUP BY 1 HAVING count(*) > 1`;
     expect(spellings).toEqual([]);
   });
+});
+
+describe('import and export while a server holds the embedded folder', () => {
+  it('go through that server (its token in the folder), with the same outcomes', async () => {
+    const folder = path.join(work, 'held');
+    const server = await startServer({ PGLITE_DIR: folder, DATABASE_URL: undefined, SEED_DEMO_DATA: 'false' });
+    try {
+      const env = { PGLITE_DIR: folder, DATABASE_URL: '' };
+      const file = path.join(work, 'held.ndjson');
+      await writeImportFile(file, { count: 40, bad: 4, seed: 'held' });
+      const first = await command('import', [file, '--as', 'held-importer'], env);
+      expect(first.stderr).toMatch(/held by the server on port \d+; importing through it/);
+      expect(first.stdout.trim().split('\n').at(-1)).toBe('created 36, updated 0, unchanged 0, rejected 4');
+      expect(first.code).toBe(3);
+      const again = await command('import', [file, '--as', 'held-importer'], env);
+      expect(again.stdout.trim().split('\n').at(-1)).toBe('created 0, updated 0, unchanged 36, rejected 4');
+      const exported = await command('export', [], env);
+      const records = exported.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { url: string });
+      expect(records).toHaveLength(36);
+      const answer = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ articles(first: 1) { totalCount } }' }),
+      });
+      expect(((await answer.json()) as { data: { articles: { totalCount: number } } }).data.articles.totalCount).toBe(
+        36,
+      );
+    } finally {
+      await server.stop();
+    }
+    // the folder is free again: the command opens it itself and finds what went through the server
+    const byName = await command('export', ['--filter', '{"priority":{"gte":1}}'], {
+      PGLITE_DIR: folder,
+      DATABASE_URL: '',
+    });
+    expect(byName.stdout.trim().split('\n')).toHaveLength(36);
+  }, 120_000);
 });

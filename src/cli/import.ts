@@ -22,6 +22,7 @@ import {
   type FirstSeen,
   type Screened,
 } from '../transfer/import.ts';
+import { decodeGlobalID } from '../schema/builder.ts';
 import { runCli } from './run.ts';
 import { transferProgress } from './transferProgress.ts';
 
@@ -122,7 +123,7 @@ async function* throughServer(
       if (answer.status === 'rejected') {
         yield { line: item.line, status: 'rejected', record: item.record, errors: answer.errors ?? [] };
       } else {
-        const id = Number(Buffer.from(String(answer.id), 'base64').toString().split(':')[1]);
+        const id = Number(decodeGlobalID(String(answer.id)).id);
         yield { line: item.line, status: answer.status, id };
       }
     }

@@ -10,7 +10,6 @@ import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
 import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
-import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
 import { checkNewArticle, type CreateArticleInput } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
 import { decodeGlobalID, encodeGlobalID } from '../schema/builder.ts';
@@ -320,18 +319,6 @@ async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<Impo
   });
 }
 
-/** The normalized links of a batch's records (those with a valid one). */
-function linksOf(batch: Pending[]): Set<string> {
-  const links = new Set<string>();
-  for (const pending of batch) {
-    const url = pending.item?.input.url;
-    if (typeof url !== 'string') continue;
-    const checked = checkUrl(url.trim());
-    if (!('problem' in checked)) links.add(normalizeUrl(checked.href));
-  }
-  return links;
-}
-
 /** The largest batch (records per transaction). */
 export const MAX_BATCH_SIZE = 500;
 
@@ -352,8 +339,7 @@ function textOf(item: BulkItem): number {
  * Files each record of `source` as upsertArticle would, as `viewer` (EDITOR), `batchSize` records
  * per transaction (resolvers/articles/bulk.ts), and yields an outcome per record in input order.
  * Two batches are filed at once (their story detection one after the other), and the next is read
- * meanwhile; a batch naming a link an unfinished one names waits for it, so a link filed twice
- * ends as its later line says. Stops, throwing, on an error no record caused (the database
+ * meanwhile; no two batches name one link (screenRecords refuses a link's second record). Stops, throwing, on an error no record caused (the database
  * unavailable): what was yielded before is filed, and running the import again goes on without
  * duplicates (the upsert is keyed by the normalized URL).
  */
@@ -367,12 +353,12 @@ export async function* importRecords(
   const defaults = options.defaults ?? {};
   let batch: Pending[] = [];
   let text = 0;
-  const inFlight: { done: Promise<ImportOutcome[]>; links: Set<string> }[] = [];
+  const inFlight: Promise<ImportOutcome[]>[] = [];
   const start = (pending: Pending[]) => {
     const done = fileBatch(db, pending, viewer);
     // a failure is seen when its turn comes; until then it must not count as unhandled
     done.catch(() => undefined);
-    inFlight.push({ done, links: linksOf(pending) });
+    inFlight.push(done);
   };
   try {
     for await (const item of screenRecords(source, { ...options, defaults })) {
@@ -383,18 +369,16 @@ export async function* importRecords(
         text += textOf(item.item);
       }
       if (batch.length >= batchSize || text >= MAX_BATCH_TEXT) {
-        const links = linksOf(batch);
-        const overlaps = inFlight.some((filing) => [...links].some((link) => filing.links.has(link)));
-        while (inFlight.length && (overlaps || inFlight.length >= IN_FLIGHT)) yield* await inFlight.shift()!.done;
+        while (inFlight.length >= IN_FLIGHT) yield* await inFlight.shift()!;
         start(batch);
         batch = [];
         text = 0;
       }
     }
-    while (inFlight.length) yield* await inFlight.shift()!.done;
+    while (inFlight.length) yield* await inFlight.shift()!;
     if (batch.length) yield* await fileBatch(db, batch, viewer);
   } finally {
     // stopped early (an error, or the consumer left): let what was started end before returning
-    await Promise.allSettled(inFlight.map((filing) => filing.done));
+    await Promise.allSettled(inFlight);
   }
 }
