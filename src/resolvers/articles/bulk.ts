@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import { AppError, ArticleInTrashError, ValidationError, type FieldIssue } from '../../errors.ts';
+import { intArray } from '../../db/arrays.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { recordCreated } from '../alerts/events.ts';
@@ -279,17 +280,30 @@ async function fileBatch(
   if (!filing.length) return settled;
 
   // the rows, in URL order (two batches never wait for each other's links in a cycle)
-  filing.sort((a, b) => (a.data.urlKey! < b.data.urlKey! ? -1 : a.data.urlKey! > b.data.urlKey! ? 1 : 0));
-  const column = <T>(pick: (item: Checked) => T) => filing.map(pick);
+  // one JSON parameter for the rows (see db/arrays.ts: Prisma encodes array parameters element by element)
+  const rows = JSON.stringify(
+    filing.map(({ data }) => ({
+      title: data.title,
+      url: data.url,
+      urlKey: data.urlKey,
+      source: data.source,
+      publishedAt: data.publishedAt,
+      priority: data.priority,
+      isAustralian: data.isAustralian ?? false,
+      description: data.description ?? '',
+      summary: data.summary ?? '',
+      body: data.body ?? '',
+    })),
+  );
   const inserted = await tx.$queryRaw<{ id: number; urlKey: string; storyId: number }[]>`
     INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
                            "description", "summary", "body", "createdBy", "updatedBy", "updatedAt")
-    SELECT * FROM unnest(${column((i) => i.data.title!)}::text[], ${column((i) => i.data.url!)}::text[],
-                         ${column((i) => i.data.urlKey!)}::text[], ${column((i) => i.data.source!)}::text[],
-                         ${column((i) => i.data.publishedAt!)}::timestamptz[], ${column((i) => i.data.priority!)}::smallint[],
-                         ${column((i) => i.data.isAustralian ?? false)}::boolean[], ${column((i) => i.data.description ?? '')}::text[],
-                         ${column((i) => i.data.summary ?? '')}::text[], ${column((i) => i.data.body ?? '')}::text[],
-                         ${column(() => by)}::text[], ${column(() => by)}::text[], ${column(() => now)}::timestamptz[])
+    SELECT r."title", r."url", r."urlKey", r."source", r."publishedAt", r."priority", r."isAustralian",
+           r."description", r."summary", r."body", ${by}::text, ${by}::text, ${now}::timestamptz
+    FROM json_to_recordset(${rows}::json)
+         AS r("title" text, "url" text, "urlKey" text, "source" text, "publishedAt" timestamptz, "priority" smallint,
+              "isAustralian" boolean, "description" text, "summary" text, "body" text)
+    ORDER BY r."urlKey" COLLATE "C"
     ON CONFLICT ("urlKey") DO NOTHING
     RETURNING "id", "urlKey", "storyId"`;
   const ids = new Map(inserted.map((row) => [row.urlKey, row.id]));
@@ -345,13 +359,13 @@ async function fileBatch(
   if (bylines.length) {
     await tx.$executeRaw`
       INSERT INTO "ArticleAuthor" ("articleId", "authorId", "position")
-      SELECT * FROM unnest(${bylines.map((b) => b.articleId)}::int[], ${bylines.map((b) => b.authorId)}::int[],
-                           ${bylines.map((b) => b.position)}::smallint[])`;
+      SELECT * FROM unnest(${intArray(bylines.map((b) => b.articleId))}::int[], ${intArray(bylines.map((b) => b.authorId))}::int[],
+                           ${intArray(bylines.map((b) => b.position))}::smallint[])`;
   }
   if (tags.length) {
     await tx.$executeRaw`
       INSERT INTO "ArticleTopic" ("articleId", "topicId")
-      SELECT * FROM unnest(${tags.map((x) => x.articleId)}::int[], ${tags.map((x) => x.topicId)}::int[])`;
+      SELECT * FROM unnest(${intArray(tags.map((x) => x.articleId))}::int[], ${intArray(tags.map((x) => x.topicId))}::int[])`;
   }
   created.sort((x, y) => x.index - y.index);
   const createdIds = created.map((item) => ids.get(item.data.urlKey!)!);

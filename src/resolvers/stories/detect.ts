@@ -1,4 +1,5 @@
 import { config } from '../../config.ts';
+import { instantArray, intArray } from '../../db/arrays.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { RetryTransaction, type Tx } from '../writing/transaction.ts';
 import {
@@ -316,9 +317,9 @@ export async function detectNewStories(
                a."storyId", s."firstPublishedAt", s."lastPublishedAt"
         FROM (
           SELECT DISTINCT u."forArticle", c."articleId"
-          FROM unnest(${pairs.map((p) => p.article.articleId)}::int[], ${pairs.map((p) => p.bucket)}::int[],
-                      ${pairs.map((p) => new Date(p.article.text.publishedAt.getTime() - windowMs))}::timestamptz[],
-                      ${pairs.map((p) => new Date(p.article.text.publishedAt.getTime() + windowMs))}::timestamptz[])
+          FROM unnest(${intArray(pairs.map((p) => p.article.articleId))}::int[], ${intArray(pairs.map((p) => p.bucket))}::int[],
+                      ${instantArray(pairs.map((p) => new Date(p.article.text.publishedAt.getTime() - windowMs)))}::timestamptz[],
+                      ${instantArray(pairs.map((p) => new Date(p.article.text.publishedAt.getTime() + windowMs)))}::timestamptz[])
                AS u("forArticle", "bucket", "from", "to")
           CROSS JOIN LATERAL (
             SELECT x."articleId" FROM "ArticleBand" x
@@ -438,22 +439,19 @@ async function saveFingerprints(
 ): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO "ArticleFingerprint" ("articleId", "signature", "shingles", "titleWords")
-    SELECT (r->>'articleId')::int,
-           ARRAY(SELECT jsonb_array_elements_text(r->'signature')::int),
-           (r->>'shingles')::int,
-           ARRAY(SELECT jsonb_array_elements_text(r->'titleWords'))
-    FROM jsonb_array_elements(${JSON.stringify(
+    SELECT r."articleId", r."signature", r."shingles", r."titleWords"
+    FROM json_to_recordset(${JSON.stringify(
       rows.map((row) => ({
         articleId: row.articleId,
         signature: row.own.signature,
         shingles: row.own.shingles,
         titleWords: row.own.titleWords,
       })),
-    )}::jsonb) AS r`;
+    )}::json) AS r("articleId" int, "signature" int[], "shingles" int, "titleWords" text[])`;
   const bands = rows.flatMap((row) => [...new Set(row.own.buckets)].map((bucket) => ({ bucket, row })));
   await tx.$executeRaw`
     INSERT INTO "ArticleBand" ("bucket", "publishedAt", "articleId")
-    SELECT * FROM unnest(${bands.map((b) => b.bucket)}::int[], ${bands.map((b) => b.row.publishedAt)}::timestamptz[],
-                         ${bands.map((b) => b.row.articleId)}::int[])
+    SELECT * FROM unnest(${intArray(bands.map((b) => b.bucket))}::int[], ${instantArray(bands.map((b) => b.row.publishedAt))}::timestamptz[],
+                         ${intArray(bands.map((b) => b.row.articleId))}::int[])
     ON CONFLICT DO NOTHING`;
 }
