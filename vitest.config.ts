@@ -12,7 +12,9 @@ export default defineConfig({
     setupFiles: ['test/support/database.ts'],
     // Each file gets its own database; files run in parallel workers.
     pool: 'forks',
-    testTimeout: 30_000,
+    // a guard against hangs, not a speed check: tests that start servers, spawn the import command or
+    // create databases take 30 s and more on a slow 2-core machine
+    testTimeout: 120_000,
     // Tests count statements and write behind the API's back (fixtures through Prisma): answers
     // are not cached, but in test/response-cache.test.ts, which makes its servers with the cache.
     env: { RESPONSE_CACHE_TTL_MS: '0' },
