@@ -6,11 +6,12 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badLines, BAD_KINDS, writeImportFile } from '../bench/importFile.ts';
+import { instantArray, intArray } from '../src/db/arrays.ts';
 import { prisma } from '../src/db/client.ts';
 import { readRecords } from '../src/records/read.ts';
 import { ndjsonLine } from '../src/records/write.ts';
 import type { Viewer } from '../src/resolvers/access/viewer.ts';
-import { deleteArticle } from '../src/resolvers/articles/writes.ts';
+import { deleteArticle, upsertArticle } from '../src/resolvers/articles/writes.ts';
 import { exportRecords } from '../src/transfer/export.ts';
 import { importRecords, type ImportOutcome } from '../src/transfer/import.ts';
 import { yoga } from './support/api.ts';
@@ -277,6 +278,59 @@ describe('import', () => {
       ],
     });
     expect(again[1]).toMatchObject({ status: 'unchanged' });
+  });
+
+  it('stores every character and instant of a record exactly as upsertArticle stores it', async () => {
+    // what the batch statements carry as one JSON value or array literal each (db/arrays.ts)
+    const text = "Quote \" back\\slash \\u0041 {braces,commas} 'single' tab\tnew\nline 🦘 e\u0301 שלום NULL";
+    const fields = {
+      title: `Bulk ${text}`,
+      source: `Source ${text}`,
+      publishedAt: '2025-05-05T11:02:03.456+10:00',
+      priority: 5,
+      isAustralian: true,
+      description: `Description ${text}`,
+      summary: `Summary ${text}`,
+      body: `Body ${text} `.repeat(50),
+      authors: ['Zoë "Q" Back\\slash', 'Ａｎｎ Wide'],
+      topics: ['Topic {x,y}'],
+    };
+    const file = path.join(work, 'characters.ndjson');
+    fs.writeFileSync(file, `${JSON.stringify({ ...fields, url: 'https://chars.example/bulk' })}\n`);
+    const [outcome] = await outcomesOf(file);
+    if (outcome?.status !== 'created') throw new Error(`not created: ${JSON.stringify(outcome)}`);
+    const single = await upsertArticle(
+      prisma,
+      {
+        ...fields,
+        url: 'https://chars.example/single',
+        publishedAt: new Date(fields.publishedAt),
+        authors: fields.authors.map((name) => ({ name })),
+        topics: fields.topics.map((name) => ({ name })),
+      },
+      importer,
+    );
+    const stored = (id: number) =>
+      prisma.article.findUniqueOrThrow({
+        where: { id },
+        select: {
+          title: true,
+          source: true,
+          publishedAt: true,
+          priority: true,
+          isAustralian: true,
+          description: true,
+          summary: true,
+          body: true,
+          authors: { orderBy: { position: 'asc' }, select: { authorId: true } },
+          topics: { select: { topicId: true } },
+        },
+      });
+    const bulk = await stored(outcome.id);
+    expect(bulk).toEqual(await stored(single.id));
+    expect(bulk.publishedAt.toISOString()).toBe('2025-05-05T01:02:03.456Z');
+    // the API keeps text in NFC (e + combining acute is é): nothing else changes
+    expect(bulk.description).toBe(`Description ${text.normalize('NFC')}`);
   });
 
   it('files the first record of a link and refuses its later spellings, and refuses records too deep to handle, so a second run changes nothing', async () => {
@@ -554,4 +608,24 @@ describe('import and export while a server holds the embedded folder', () => {
     });
     expect(byName.stdout.trim().split('\n')).toHaveLength(36);
   }, 120_000);
+});
+
+describe('array literals of the bulk statements (db/arrays.ts)', () => {
+  it('reach PostgreSQL as the same integers and instants, and refuse what is neither', async () => {
+    const ints = [0, -1, 2_147_483_647, -2_147_483_648, 42];
+    const instants = [
+      new Date('2025-05-05T01:02:03.456Z'),
+      new Date('1969-12-31T23:59:59.999Z'),
+      new Date('1900-02-28T12:00:00.001Z'),
+    ];
+    const [row] = await prisma.$queryRaw<{ ints: number[]; instants: Date[] }[]>`
+      SELECT ${intArray(ints)}::int[] AS "ints", ${instantArray(instants)}::timestamptz(3)[] AS "instants"`;
+    expect(row!.ints).toEqual(ints);
+    expect(row!.instants.map((at) => at.toISOString())).toEqual(instants.map((at) => at.toISOString()));
+    expect(intArray([])).toBe('{}');
+    for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      expect(() => intArray([1, bad])).toThrow(RangeError);
+    }
+    expect(() => instantArray([new Date('not a date')])).toThrow(RangeError);
+  });
 });
