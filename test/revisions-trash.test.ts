@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
+import type { Viewer } from '../src/resolvers/access/viewer.ts';
 import { purgeExpiredTrash } from '../src/resolvers/articles/writes.ts';
+import { mergeAuthors, mergeTopics } from '../src/resolvers/catalog/writes.ts';
 import { graphql } from './gql/index.ts';
 import { execute } from './support/api.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
@@ -209,6 +211,8 @@ const MergeAuthors = graphql(`
 
 let as: Record<Caller, Record<string, string>>;
 let n = 0;
+const admin: Viewer = { kind: 'apiKey', keyId: 0, name: 'test-admin', role: 'ADMIN' };
+const dbIdOf = (id: string) => Number(Buffer.from(id, 'base64').toString().split(':')[1]);
 
 function article(extra: Record<string, unknown> = {}) {
   n += 1;
@@ -388,7 +392,7 @@ describe('revisions', () => {
     });
   });
 
-  it('records merges, and restores a byline whose author was merged away by name', async () => {
+  it('records merges, and a restore links the author a merged one became, never a new one of the old name', async () => {
     const { id, input } = await create();
     const [first, second] = await Promise.all(
       input.authors.map((author) => prisma.author.findFirstOrThrow({ where: { name: author.name } })),
@@ -416,10 +420,19 @@ describe('revisions', () => {
         ],
       },
     ]);
+    // version 1's byline is [first, second]; second lives on as target: that is the byline now, so nothing changes
     const restored = await execute(Restore, { input: { id, version: 1, expectedVersion: 2 } }, as.editor);
     expect(restored.data?.restoreArticleVersion).toMatchObject({
-      article: { version: 3, authors: [{ name: first!.name }, { name: second!.name }] },
+      article: { version: 2, authors: [{ name: first!.name }, { name: target.name }] },
     });
+    expect(await prisma.author.count({ where: { name: second!.name } })).toBe(0);
+    // a later change, then back to version 1: the merged author is followed, the change undone
+    await prisma.articleAuthor.deleteMany({ where: { articleId: dbIdOf(id), authorId: first!.id } });
+    const again = await execute(Restore, { input: { id, version: 1, expectedVersion: 2 } }, as.editor);
+    expect(again.data?.restoreArticleVersion).toMatchObject({
+      article: { version: 3, authors: [{ name: first!.name }, { name: target.name }] },
+    });
+    expect(await prisma.author.count({ where: { name: second!.name } })).toBe(0);
   });
 });
 
@@ -516,6 +529,44 @@ describe('the trash', () => {
     await execute(Trash, { input: { id } }, as.editor);
     const lonely = await prisma.author.findFirstOrThrow({ where: { name: input.authors[0]!.name } });
     await prisma.author.delete({ where: { id: lonely.id } });
+    const restored = await execute(Untrash, { input: { id } }, as.editor);
+    expect(restored.data?.restoreArticle).toMatchObject({ article: { authors: [{ name: input.authors[0]!.name }] } });
+  });
+
+  it('restores an article whose authors and topics were merged meanwhile with the rows they were merged into, through a chain of merges, collapsing two into one', async () => {
+    const { id, input } = await create({ topics: [{ name: `Merged Topic ${n + 1}` }, { name: 'Rev Topic' }] });
+    await execute(Trash, { input: { id } }, as.editor);
+    const [first, second] = await Promise.all(
+      input.authors.map((author) => prisma.author.findFirstOrThrow({ where: { name: author.name } })),
+    );
+    const middle = await prisma.author.create({ data: { name: `Chain Middle ${n}` } });
+    const last = await prisma.author.create({ data: { name: `Chain Last ${n}` } });
+    const ref = (dbId: number) => ({ id: dbId });
+    // first -> middle -> last, and second -> last: one author where the byline had two
+    await mergeAuthors(prisma, { sourceIds: [ref(first!.id)], targetId: ref(middle.id) }, admin);
+    await mergeAuthors(prisma, { sourceIds: [ref(middle.id)], targetId: ref(last.id) }, admin);
+    await mergeAuthors(prisma, { sourceIds: [ref(second!.id)], targetId: ref(last.id) }, admin);
+    const topic = await prisma.topic.findFirstOrThrow({ where: { name: input.topics[0]!.name } });
+    const into = await prisma.topic.findFirstOrThrow({ where: { name: 'Rev Topic' } });
+    await mergeTopics(prisma, { sourceIds: [ref(topic.id)], targetId: ref(into.id) }, admin);
+    const restored = await execute(Untrash, { input: { id } }, as.editor);
+    expect(restored.data?.restoreArticle).toMatchObject({
+      article: { authors: [{ name: last.name }], topics: [{ name: 'Rev Topic' }] },
+    });
+    for (const name of [first!.name, second!.name, middle.name]) {
+      expect(await prisma.author.count({ where: { name } })).toBe(0);
+    }
+    expect(await prisma.topic.count({ where: { name: topic.name } })).toBe(0);
+  });
+
+  it('restores by the old name when the author it was merged into was deleted since', async () => {
+    const { id, input } = await create({ authors: [{ name: `Orphan Writer ${n + 1}` }] });
+    await execute(Trash, { input: { id } }, as.editor);
+    const writer = await prisma.author.findFirstOrThrow({ where: { name: input.authors[0]!.name } });
+    const target = await prisma.author.create({ data: { name: `Gone Target ${n}` } });
+    const ref = (dbId: number) => ({ id: dbId });
+    await mergeAuthors(prisma, { sourceIds: [ref(writer.id)], targetId: ref(target.id) }, admin);
+    await prisma.author.delete({ where: { id: target.id } });
     const restored = await execute(Untrash, { input: { id } }, as.editor);
     expect(restored.data?.restoreArticle).toMatchObject({ article: { authors: [{ name: input.authors[0]!.name }] } });
   });

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import { recordBefore, recordCreated } from '../alerts/events.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
+import { intArray } from '../../db/arrays.ts';
 import {
   ArticleInTrashError,
   DuplicateUrlError,
@@ -590,7 +591,11 @@ export async function deleteArticle(db: Db, input: { id: { id: string | number }
   return { id };
 }
 
-/** Refs to the linked rows a trashed article or a revision names: by id while it exists, else by name (created anew). */
+/**
+ * Refs to the linked rows a trashed article or a revision names: by id while it exists; else the
+ * author or topic it was merged into (AuthorMerge, TopicMerge) while that exists; else by name
+ * (created anew). Two links that now name one row collapse into the first, as a merge collapses them.
+ */
 async function refsOf(
   tx: Tx,
   table: 'Author' | 'Topic',
@@ -599,21 +604,32 @@ async function refsOf(
   path: string[],
 ): Promise<Ref[]> {
   const rows = linked.length
-    ? await tx.$queryRaw<{ id: number }[]>`
-        SELECT "id" FROM ${Prisma.raw(`"${table}"`)} WHERE "id" = ANY(${linked.map((link) => link.id)}::int[])`
+    ? await tx.$queryRaw<{ id: number; now: number | null }[]>`
+        SELECT l."id", COALESCE(x."id", t."id") AS "now"
+        FROM unnest(${intArray(linked.map((link) => link.id))}::int[]) AS l("id")
+        LEFT JOIN ${Prisma.raw(`"${table}"`)} x ON x."id" = l."id"
+        LEFT JOIN ${Prisma.raw(`"${table}Merge"`)} m ON x."id" IS NULL AND m."fromId" = l."id"
+        LEFT JOIN ${Prisma.raw(`"${table}"`)} t ON t."id" = m."intoId"`
     : [];
-  const present = new Set(rows.map((row) => row.id));
-  const refs = linked.map((link) =>
-    present.has(link.id) || link.name === null ? { id: { id: link.id } } : { name: link.name },
-  );
+  const now = new Map(rows.flatMap((row) => (row.now === null ? [] : [[row.id, row.now] as const])));
+  const seen = new Set<number>();
+  const refs: RefInput[] = [];
+  for (const link of linked) {
+    const id = now.get(link.id) ?? (link.name === null ? link.id : undefined);
+    if (id === undefined) refs.push({ name: link.name! });
+    else if (!seen.has(id)) {
+      seen.add(id);
+      refs.push({ id: { id } });
+    }
+  }
   const kind = table === 'Author' ? 'author' : 'topic';
   return checkRefs(issues, path, refs, MAX_LINKS_PER_ARTICLE[`${kind}s`], kind);
 }
 
 /**
  * Takes an article out of the trash (EDITOR), as it was, under its id and version: its byline and
- * topics come back (an author or topic merged or deleted meanwhile is linked by its old name,
- * created anew when no one has it); it rejoins its story when an editor had placed it there and
+ * topics come back (an author or topic merged meanwhile as the one it was merged into; one
+ * deleted meanwhile by its old name, created anew when no one has it); it rejoins its story when an editor had placed it there and
  * the story still exists, else the story detector places it. Subscribers and webhooks see it as
  * created. NotFoundError when it is not in the trash (restored or purged meanwhile);
  * DuplicateUrlError when a live article now has its link. Returns `{ id }`.
@@ -698,7 +714,8 @@ export async function purgeExpiredTrash(db: Db, before: Date, limit = 1_000): Pr
 /**
  * Brings back article `id` as it was at `version` (EDITOR), as a new version (revision RESTORED),
  * if it is still at `expectedVersion`. Its fields, byline and topics become those of that version
- * (an author or topic since merged or deleted is linked by its old name). Nothing changes, and no
+ * (an author or topic merged since as the one it was merged into; one deleted since by its old
+ * name). Nothing changes, and no
  * version is made, when it already is in that state. NotFoundError (no such article, or no revision
  * made `version`: see stateAtVersion), VersionConflictError, ValidationError (a value the current
  * limits refuse), DuplicateUrlError or ArticleInTrashError (its old link is another article's now).

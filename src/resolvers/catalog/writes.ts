@@ -168,6 +168,18 @@ async function lockMerge(
   return now;
 }
 
+/**
+ * Records that `sources` were merged into `target` (AuthorMerge, TopicMerge), and moves what was
+ * merged into a source to the target, so one lookup names the last target.
+ */
+async function recordMergeTargets(tx: Tx, table: 'Author' | 'Topic', sources: number[], target: number): Promise<void> {
+  const merges = Prisma.raw(`"${table}Merge"`);
+  await tx.$executeRaw`UPDATE ${merges} SET "intoId" = ${target} WHERE "intoId" = ANY(${sources}::int[])`;
+  await tx.$executeRaw`
+    INSERT INTO ${merges} ("fromId", "intoId") SELECT unnest(${sources}::int[]), ${target}
+    ON CONFLICT ("fromId") DO UPDATE SET "intoId" = EXCLUDED."intoId", "mergedAt" = EXCLUDED."mergedAt"`;
+}
+
 async function touchArticles(tx: Tx, articleIds: number[], viewer: Viewer): Promise<void> {
   if (!articleIds.length) return;
   await tx.article.updateMany({
@@ -214,6 +226,7 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
     await touchArticles(tx, articleIds, viewer);
     await recordRevisions(tx, await recorded(articleIds), 'MERGED', recordedName(viewer));
     await tx.author.deleteMany({ where: { id: { in: sources } } });
+    await recordMergeTargets(tx, 'Author', sources, target);
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });
 }
@@ -351,6 +364,7 @@ export async function mergeTopics(db: Db, input: MergeInput, viewer: Viewer) {
     await touchArticles(tx, articleIds, viewer);
     await recordRevisions(tx, await recorded(articleIds), 'MERGED', recordedName(viewer));
     await tx.topic.deleteMany({ where: { id: { in: sources } } });
+    await recordMergeTargets(tx, 'Topic', sources, target);
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });
 }
