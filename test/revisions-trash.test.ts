@@ -571,6 +571,21 @@ describe('the trash', () => {
     expect(restored.data?.restoreArticle).toMatchObject({ article: { authors: [{ name: input.authors[0]!.name }] } });
   });
 
+  it('collapses a link restored by its old name into the author that now has that name and is linked already', async () => {
+    const { id, input } = await create();
+    await execute(Trash, { input: { id } }, as.editor);
+    const [first, second] = await Promise.all(
+      input.authors.map((author) => prisma.author.findFirstOrThrow({ where: { name: author.name } })),
+    );
+    const target = await prisma.author.create({ data: { name: `Short Lived ${n}` } });
+    await mergeAuthors(prisma, { sourceIds: [{ id: first!.id }], targetId: { id: target.id } }, admin);
+    await prisma.author.delete({ where: { id: target.id } });
+    // the second author now has the first one's name: both links name it
+    await prisma.author.update({ where: { id: second!.id }, data: { name: first!.name } });
+    const restored = await execute(Untrash, { input: { id } }, as.editor);
+    expect(restored.data?.restoreArticle).toMatchObject({ article: { authors: [{ name: first!.name }] } });
+  });
+
   it('says which article has the link when a live one took it meanwhile', async () => {
     const { id, input } = await create();
     await execute(Trash, { input: { id } }, as.editor);
@@ -638,6 +653,52 @@ describe(`trash races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
       const live = await prisma.article.count({ where: { urlKey } });
       const inTrash = await prisma.trashedArticle.count({ where: { urlKey } });
       expect([live, inTrash]).toEqual([0, 1]);
+    }
+  });
+
+  it('restores the byline the merges made when restoreArticle and restoreArticleVersion race merges of its authors', async () => {
+    const gid = (dbId: number) => Buffer.from(`Author:${dbId}`).toString('base64');
+    for (let round = 0; round < rounds; round++) {
+      const names = ['One', 'Two', 'Three'].map((word) => ({ name: `Race ${word} ${n + 1}` }));
+      const trashed = await create({ authors: names });
+      const versioned = await create({ authors: names.map(({ name }) => ({ name: `${name} V` })) });
+      await execute(Trash, { input: { id: trashed.id } }, as.editor);
+      const changed = await execute(
+        Update,
+        { input: { id: versioned.id, expectedVersion: 1, authors: [{ name: `Race Other ${n}` }] } },
+        as.editor,
+      );
+      expect(changed.data?.updateArticle.__typename).toBe('UpdateArticleSuccess');
+      const authors = async (prefix: string) =>
+        Promise.all(names.map(({ name }) => prisma.author.findFirstOrThrow({ where: { name: `${name}${prefix}` } })));
+      const [a, , c] = await authors('');
+      const [va, , vc] = await authors(' V');
+      const target = await prisma.author.create({ data: { name: `Race Target ${n}` } });
+      const vtarget = await prisma.author.create({ data: { name: `Race Target V ${n}` } });
+      const merge = (sources: number[], into: number) =>
+        execute(MergeAuthors, { input: { sourceIds: sources.map(gid), targetId: gid(into) } }, as.admin);
+      const [untrashed, restored, merged, vmerged] = await Promise.all([
+        execute(Untrash, { input: { id: trashed.id } }, as.editor),
+        execute(Restore, { input: { id: versioned.id, version: 1, expectedVersion: 2 } }, as.editor),
+        merge([a!.id, c!.id], target.id),
+        merge([va!.id, vc!.id], vtarget.id),
+      ]);
+      expect(merged.data?.mergeAuthors.__typename).toBe('MergeAuthorsSuccess');
+      expect(vmerged.data?.mergeAuthors.__typename).toBe('MergeAuthorsSuccess');
+      // merged first and then restored, or restored first and then merged: the same byline
+      expect(untrashed.data?.restoreArticle).toMatchObject({ __typename: 'RestoreArticleSuccess' });
+      expect(restored.data?.restoreArticleVersion).toMatchObject({ __typename: 'RestoreArticleVersionSuccess' });
+      const byline = async (id: string) =>
+        (
+          await prisma.articleAuthor.findMany({
+            where: { articleId: dbIdOf(id) },
+            orderBy: { position: 'asc' },
+            include: { author: true },
+          })
+        ).map((row) => row.author.name);
+      expect(await byline(trashed.id)).toEqual([target.name, names[1]!.name]);
+      expect(await byline(versioned.id)).toEqual([vtarget.name, `${names[1]!.name} V`]);
+      for (const gone of [a!, c!, va!, vc!]) expect(await prisma.author.count({ where: { name: gone.name } })).toBe(0);
     }
   });
 

@@ -211,7 +211,10 @@ builder.mutationFields((t) => ({
     description:
       'Takes an article out of the trash, as it was, under its ID and version (EDITOR). DuplicateUrlError when a live article now has its link.',
     args: { input: t.arg({ type: TrashedArticleInput, required: true }) },
-    errors: { types: [NotFoundError, DuplicateUrlError, ForbiddenError], dataField: { name: 'article' } },
+    errors: {
+      types: [ValidationError, NotFoundError, DuplicateUrlError, ForbiddenError],
+      dataField: { name: 'article' },
+    },
     resolve: async (query, _root, { input }, context) => {
       const { id } = await restoreArticle(prisma, input, context.viewer);
       return readBack(id, query);

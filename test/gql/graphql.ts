@@ -446,6 +446,7 @@ export type AccessRestoreArticleMutation = { restoreArticle:
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
     | { __typename: 'RestoreArticleSuccess' }
+    | { __typename: 'ValidationError' }
    };
 
 export type AccessPurgeArticleMutationVariables = Exact<{
@@ -1346,6 +1347,7 @@ export type RevUntrashMutation = { restoreArticle:
     | { __typename: 'ForbiddenError', code: string }
     | { __typename: 'NotFoundError', code: string }
     | { __typename: 'RestoreArticleSuccess', article: { id: string, version: number, title: string, authors: Array<{ name: string }>, topics: Array<{ name: string }> } }
+    | { __typename: 'ValidationError', code: string }
    };
 
 export type RevPurgeMutationVariables = Exact<{

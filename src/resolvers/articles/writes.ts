@@ -593,8 +593,10 @@ export async function deleteArticle(db: Db, input: { id: { id: string | number }
 
 /**
  * Refs to the linked rows a trashed article or a revision names: by id while it exists; else the
- * author or topic it was merged into (AuthorMerge, TopicMerge) while that exists; else by name
- * (created anew). Two links that now name one row collapse into the first, as a merge collapses them.
+ * author or topic it was merged into (AuthorMerge, TopicMerge) while that exists; else the one
+ * that has its old name now; else by that name (created anew). Links that now name one row (or
+ * one new name) collapse into the first, as a merge collapses them. A link with neither row nor
+ * name is NOT_FOUND in `issues`.
  */
 async function refsOf(
   tx: Tx,
@@ -604,26 +606,57 @@ async function refsOf(
   path: string[],
 ): Promise<Ref[]> {
   const rows = linked.length
-    ? await tx.$queryRaw<{ id: number; now: number | null }[]>`
-        SELECT l."id", COALESCE(x."id", t."id") AS "now"
-        FROM unnest(${intArray(linked.map((link) => link.id))}::int[]) AS l("id")
+    ? await tx.$queryRaw<{ now: number | null; key: string | null }[]>`
+        SELECT COALESCE(x."id", t."id", k."id") AS "now", "newsgraph_name_key"(l."name") AS "key"
+        FROM unnest(${intArray(linked.map((link) => link.id))}::int[], ${linked.map((link) => link.name)}::text[])
+             WITH ORDINALITY AS l("id", "name", "i")
         LEFT JOIN ${Prisma.raw(`"${table}"`)} x ON x."id" = l."id"
         LEFT JOIN ${Prisma.raw(`"${table}Merge"`)} m ON x."id" IS NULL AND m."fromId" = l."id"
-        LEFT JOIN ${Prisma.raw(`"${table}"`)} t ON t."id" = m."intoId"`
+        LEFT JOIN ${Prisma.raw(`"${table}"`)} t ON t."id" = m."intoId"
+        LEFT JOIN ${Prisma.raw(`"${table}"`)} k
+               ON x."id" IS NULL AND t."id" IS NULL AND k."nameKey" = "newsgraph_name_key"(l."name")
+        ORDER BY l."i"`
     : [];
-  const now = new Map(rows.flatMap((row) => (row.now === null ? [] : [[row.id, row.now] as const])));
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   const refs: RefInput[] = [];
-  for (const link of linked) {
-    const id = now.get(link.id) ?? (link.name === null ? link.id : undefined);
-    if (id === undefined) refs.push({ name: link.name! });
-    else if (!seen.has(id)) {
-      seen.add(id);
-      refs.push({ id: { id } });
+  linked.forEach((link, i) => {
+    const { now, key } = rows[i]!;
+    if (now === null && (link.name === null || key === null)) {
+      issues.add(
+        [...path, String(i), 'id'],
+        'NOT_FOUND',
+        `No such ${table.toLowerCase()}, and no name to link instead`,
+      );
+      return;
     }
-  }
+    const identity = now !== null ? `id:${now}` : `key:${key}`;
+    if (seen.has(identity)) return;
+    seen.add(identity);
+    refs.push(now !== null ? { id: { id: now } } : { name: link.name! });
+  });
   const kind = table === 'Author' ? 'author' : 'topic';
   return checkRefs(issues, path, refs, MAX_LINKS_PER_ARTICLE[`${kind}s`], kind);
+}
+
+/**
+ * Runs `link` (linking the refs refsOf made) and turns its NOT_FOUND and DUPLICATE link issues into
+ * RetryTransaction: refsOf names only rows that existed and collapses repeats, so either means an
+ * author or topic was merged, deleted or renamed since it read them; the next attempt follows that.
+ */
+async function linkRestored<T>(link: () => Promise<T>): Promise<T> {
+  try {
+    return await link();
+  } catch (error) {
+    const raced =
+      error instanceof ValidationError &&
+      error.fields.every(
+        (issue) =>
+          (issue.path[1] === 'authors' || issue.path[1] === 'topics') &&
+          (issue.code === 'NOT_FOUND' || issue.code === 'DUPLICATE'),
+      );
+    if (raced) throw new RetryTransaction();
+    throw error;
+  }
 }
 
 /**
@@ -658,8 +691,10 @@ export async function restoreArticle(db: Db, input: { id: { id: string | number 
       const authors = await refsOf(tx, 'Author', trashed.authors, issues, ['input', 'authors']);
       const topics = await refsOf(tx, 'Topic', trashed.topics, issues, ['input', 'topics']);
       issues.throwIfAny();
-      await replaceAuthors(tx, issues, id, authors, true);
-      await replaceTopics(tx, issues, id, topics, ['input', 'topics'], true);
+      await linkRestored(async () => {
+        await replaceAuthors(tx, issues, id, authors, true);
+        await replaceTopics(tx, issues, id, topics, ['input', 'topics'], true);
+      });
       await detectStory(tx, id);
       await recordCreated(tx, [id]);
     });
@@ -763,15 +798,8 @@ export async function restoreArticleVersion(
         if (other && other.id !== id) throw new DuplicateUrlError(other.id);
       }
       const by = recordedName(viewer);
-      const { columns } = await applyChanges(
-        tx,
-        id,
-        data,
-        { authors, topicSet },
-        by,
-        now,
-        input.expectedVersion,
-        'RESTORED',
+      const { columns } = await linkRestored(() =>
+        applyChanges(tx, id, data, { authors, topicSet }, by, now, input.expectedVersion, 'RESTORED'),
       );
       if (columns.includes('urlKey')) await checkNotTrashed(tx, data.urlKey!);
       await redetect(tx, id, columns);
