@@ -17,7 +17,10 @@ export default defineConfig({
     testTimeout: 120_000,
     // Tests count statements and write behind the API's back (fixtures through Prisma): answers
     // are not cached, but in test/response-cache.test.ts, which makes its servers with the cache.
-    env: { RESPONSE_CACHE_TTL_MS: '0' },
+    // STATEMENT_TIMEOUT_MS: files run in parallel on as few as 2 cores, where a PGlite statement's
+    // thread can be descheduled past the 5 s default and the watchdog restarts the database mid-test
+    // (DATABASE_UNAVAILABLE); the tests of the timeout set their own.
+    env: { RESPONSE_CACHE_TTL_MS: '0', STATEMENT_TIMEOUT_MS: '30000' },
     hookTimeout: 120_000,
   },
 });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prisma } from '../../src/db/client.ts';
 import { Lifecycle } from '../../src/http.ts';
 import { createServer } from '../../src/yoga.ts';
 import { startServer } from '../support/process.ts';
@@ -30,6 +31,8 @@ describe('graceful shutdown', () => {
   it('readiness fails as soon as draining starts', async () => {
     const lifecycle = new Lifecycle();
     const yoga = createServer(undefined, { lifecycle });
+    // the database open and answering first: /readyz gives it 2 s, which opening PGlite on a busy machine can take
+    await prisma.$queryRaw`SELECT 1`;
     expect((await yoga.fetch('http://newsgraph.test/readyz')).status).toBe(200);
     lifecycle.draining = true;
     const draining = await yoga.fetch('http://newsgraph.test/readyz');

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../../db/client.ts';
 import { isRetryable } from '../../db/errors.ts';
-import { RetryTransaction, WRITE_ATTEMPTS } from '../writing/transaction.ts';
+import { RetryTransaction, TRANSACTION_BOUNDS_MS, WRITE_ATTEMPTS } from '../writing/transaction.ts';
 import { detectStory, storySettings, type StorySettings } from './detect.ts';
 
 /**
@@ -54,7 +54,7 @@ async function readOne(db: Db, id: number, settings: StorySettings): Promise<boo
           FOR UPDATE`;
         if (!row) return false;
         return (await detectStory(tx, id, settings)).moved;
-      });
+      }, TRANSACTION_BOUNDS_MS);
     } catch (error) {
       if (attempt >= WRITE_ATTEMPTS || !(error instanceof RetryTransaction || isRetryable(error))) throw error;
       await sleep(Math.random() * 20 * attempt);

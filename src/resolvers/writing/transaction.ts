@@ -43,7 +43,7 @@ export function recordedName(viewer: Viewer): string | null {
 }
 
 /** Prisma interactive transaction bounds, ms: waiting for a connection, and the whole transaction. */
-const TRANSACTION_BOUNDS_MS = { maxWait: 10_000, timeout: 60_000 } as const;
+export const TRANSACTION_BOUNDS_MS = { maxWait: 10_000, timeout: 60_000 } as const;
 /** Attempts of one write before giving up on conflicts. */
 export const WRITE_ATTEMPTS = 5;
 
