@@ -662,8 +662,8 @@ async function linkRestored<T>(link: () => Promise<T>): Promise<T> {
 /**
  * Takes an article out of the trash (EDITOR), as it was, under its id and version: its byline and
  * topics come back (an author or topic merged meanwhile as the one it was merged into; one
- * deleted meanwhile by its old name, created anew when no one has it); it rejoins its story when an editor had placed it there and
- * the story still exists, else the story detector places it. Subscribers and webhooks see it as
+ * deleted meanwhile by its old name, created anew when no one has it); it rejoins its story when
+ * an editor had placed it there and the story still exists, else the story detector places it. Subscribers and webhooks see it as
  * created. NotFoundError when it is not in the trash (restored or purged meanwhile);
  * DuplicateUrlError when a live article now has its link. Returns `{ id }`.
  */
@@ -750,10 +750,10 @@ export async function purgeExpiredTrash(db: Db, before: Date, limit = 1_000): Pr
  * Brings back article `id` as it was at `version` (EDITOR), as a new version (revision RESTORED),
  * if it is still at `expectedVersion`. Its fields, byline and topics become those of that version
  * (an author or topic merged since as the one it was merged into; one deleted since by its old
- * name). Nothing changes, and no
- * version is made, when it already is in that state. NotFoundError (no such article, or no revision
- * made `version`: see stateAtVersion), VersionConflictError, ValidationError (a value the current
- * limits refuse), DuplicateUrlError or ArticleInTrashError (its old link is another article's now).
+ * name). Nothing changes, and no version is made, when it already is in that state.
+ * NotFoundError (no such article, or no revision made `version`: see stateAtVersion),
+ * VersionConflictError, ValidationError (a value the current limits refuse), DuplicateUrlError or
+ * ArticleInTrashError (its old link is another article's now).
  */
 export async function restoreArticleVersion(
   db: Db,
