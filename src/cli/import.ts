@@ -282,7 +282,7 @@ async function main(argv: string[]): Promise<number> {
       if (same && intact) state = saved;
       else {
         console.error(
-          `newsgraph: ${named[files.indexOf(file)]}: ${same ? 'its rejects file changed' : 'it changed'} since an import of it stopped; starting from its first line`,
+          `newsgraph: ${label}: ${same ? 'its rejects file changed' : 'it changed'} since an import of it stopped; starting from its first line`,
         );
       }
     }
@@ -298,9 +298,7 @@ async function main(argv: string[]): Promise<number> {
     const format = (values.format as RecordFormat | undefined) ?? detected.format;
     const source: AsyncIterable<SourceRecord> = readRecords(counting(detected.input, read), format, { map });
     if (state) {
-      console.error(
-        `newsgraph: ${named[files.indexOf(file)]}: going on after line ${state.line} (an earlier import stopped there)`,
-      );
+      console.error(`newsgraph: ${label}: going on after line ${state.line} (an earlier import stopped there)`);
     }
     const outcomes = remote
       ? throughServer(
@@ -335,7 +333,7 @@ async function main(argv: string[]): Promise<number> {
         line = outcome.line;
         if (outcome.status === 'rejected') {
           const text = `${JSON.stringify({
-            ...(files.length > 1 && { file: named[files.indexOf(file)] }),
+            ...(files.length > 1 && { file: label }),
             line: outcome.line,
             record: outcome.record ?? null,
             errors: outcome.errors,
@@ -363,7 +361,7 @@ async function main(argv: string[]): Promise<number> {
     if (stateFile && fs.existsSync(stateFile)) fs.rmSync(stateFile);
     if (!counts.rejected && !rejectsOption && fs.statSync(rejectsFile).size === 0) fs.rmSync(rejectsFile);
     for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += counts[key];
-    if (files.length > 1) console.log(`${named[files.indexOf(file)]}: ${summary(counts)}`);
+    if (files.length > 1) console.log(`${label}: ${summary(counts)}`);
   }
   if (!remote && total.created + total.updated > 0) await dataChanged();
   await closeCache();
