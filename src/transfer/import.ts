@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { WriteContention } from '../db/errors.ts';
 import { AppError, ArticleInTrashError, ValidationError } from '../errors.ts';
@@ -322,8 +323,15 @@ async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<Impo
 /** The largest batch (records per transaction). */
 export const MAX_BATCH_SIZE = 500;
 
-/** Batches filed at once: while one waits for the story detector's lock, the other's rows go in. */
-const IN_FLIGHT = 2;
+/**
+ * Batches filed at once on a PostgreSQL server: while one waits for the story detector's lock, the
+ * other's rows go in. The embedded database has one connection and runs one statement at a time,
+ * so there a second batch would only wait for the connection (and give up after
+ * DB_CONNECT_TIMEOUT_MS behind a long batch): one at a time.
+ */
+function batchesInFlight(): number {
+  return config().database.kind === 'postgres' ? 2 : 1;
+}
 /**
  * Most text (characters of title, description, summary and body) in one batch: a batch of long
  * articles is cut short, so that memory stays within a few batches of this whatever the records.
@@ -338,10 +346,12 @@ function textOf(item: BulkItem): number {
 /**
  * Files each record of `source` as upsertArticle would, as `viewer` (EDITOR), `batchSize` records
  * per transaction (resolvers/articles/bulk.ts), and yields an outcome per record in input order.
- * Two batches are filed at once (their story detection one after the other), and the next is read
- * meanwhile; no two batches name one link (screenRecords refuses a link's second record). Stops, throwing, on an error no record caused (the database
- * unavailable): what was yielded before is filed, and running the import again goes on without
- * duplicates (the upsert is keyed by the normalized URL).
+ * Two batches are filed at once on a PostgreSQL server (their story detection one after the other;
+ * one on the embedded database: batchesInFlight), and the next is read
+ * meanwhile; no two batches name one link (screenRecords refuses a link's second record). Stops,
+ * throwing, on an error no record caused (the database unavailable): what was yielded before is
+ * filed, and running the import again goes on without duplicates (the upsert is keyed by the
+ * normalized URL).
  */
 export async function* importRecords(
   db: Db,
@@ -354,6 +364,7 @@ export async function* importRecords(
   let batch: Pending[] = [];
   let text = 0;
   const inFlight: Promise<ImportOutcome[]>[] = [];
+  const most = batchesInFlight();
   const start = (pending: Pending[]) => {
     const done = fileBatch(db, pending, viewer);
     // a failure is seen when its turn comes; until then it must not count as unhandled
@@ -369,7 +380,7 @@ export async function* importRecords(
         text += textOf(item.item);
       }
       if (batch.length >= batchSize || text >= MAX_BATCH_TEXT) {
-        while (inFlight.length >= IN_FLIGHT) yield* await inFlight.shift()!;
+        while (inFlight.length >= most) yield* await inFlight.shift()!;
         start(batch);
         batch = [];
         text = 0;
