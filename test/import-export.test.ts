@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badLines, BAD_KINDS, writeImportFile } from '../bench/importFile.ts';
-import { instantArray, intArray } from '../src/db/arrays.ts';
+import { intArray } from '../src/db/arrays.ts';
 import { prisma } from '../src/db/client.ts';
 import { readRecords } from '../src/records/read.ts';
 import { ndjsonLine } from '../src/records/write.ts';
@@ -611,21 +611,25 @@ describe('import and export while a server holds the embedded folder', () => {
 });
 
 describe('array literals of the bulk statements (db/arrays.ts)', () => {
-  it('reach PostgreSQL as the same integers and instants, and refuse what is neither', async () => {
+  it('reach PostgreSQL as the same integers and instants, and refuse what is not an integer', async () => {
     const ints = [0, -1, 2_147_483_647, -2_147_483_648, 42];
+    // instants go as milliseconds since the epoch (stories/detect.ts): exact to the millisecond
     const instants = [
       new Date('2025-05-05T01:02:03.456Z'),
       new Date('1969-12-31T23:59:59.999Z'),
       new Date('1900-02-28T12:00:00.001Z'),
+      new Date('2999-12-31T23:59:59.999Z'),
     ];
     const [row] = await prisma.$queryRaw<{ ints: number[]; instants: Date[] }[]>`
-      SELECT ${intArray(ints)}::int[] AS "ints", ${instantArray(instants)}::timestamptz(3)[] AS "instants"`;
+      SELECT ${intArray(ints)}::int[] AS "ints",
+             ARRAY(SELECT 'epoch'::timestamptz + n * interval '1 millisecond'
+                   FROM unnest(${intArray(instants.map((at) => at.getTime()))}::bigint[]) WITH ORDINALITY AS u(n, i)
+                   ORDER BY i) AS "instants"`;
     expect(row!.ints).toEqual(ints);
     expect(row!.instants.map((at) => at.toISOString())).toEqual(instants.map((at) => at.toISOString()));
     expect(intArray([])).toBe('{}');
     for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
       expect(() => intArray([1, bad])).toThrow(RangeError);
     }
-    expect(() => instantArray([new Date('not a date')])).toThrow(RangeError);
   });
 });

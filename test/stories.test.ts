@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
+import type { Viewer } from '../src/resolvers/access/viewer.ts';
+import { upsertArticles } from '../src/resolvers/articles/bulk.ts';
+import { upsertArticle, type CreateArticleInput } from '../src/resolvers/articles/writes.ts';
+import { CANDIDATES_PER_BUCKET } from '../src/resolvers/stories/detect.ts';
 import { fingerprint, SIGNATURE_SIZE } from '../src/resolvers/stories/fingerprint.ts';
 import { graphql } from './gql/index.ts';
 import { codes, execute, recordStatements } from './support/api.ts';
@@ -824,6 +828,114 @@ describe.skipIf(!serverUrl)('concurrent copies (PostgreSQL server)', () => {
       const story = (await execute(StoryOf, { id: filed[0]!.id })).data!.article!.story;
       expect(story.articleCount).toBe(6);
     }
+  });
+});
+
+describe('story detection of a bulk import (one batch: upsertArticles)', () => {
+  const editor: Viewer = { kind: 'apiKey', keyId: 0, name: 'stories-bulk', role: 'EDITOR' };
+  const HOUR = 3_600_000;
+  const boilerplate = 'Distributed by Wirecorp. Subscribe for more.';
+  /**
+   * Two articles already filed (one by one), then records of one import: copies of each near the
+   * window's edges (found only through the database's candidates), copies of the first, a story of the batch's own with a copy in the window and
+   * one outside it, a near-miss, short texts matched by title, and more copies of the second than
+   * a bucket's candidates (published before it, so they would fill its bucket's range).
+   */
+  function scenario(tag: string, base: number) {
+    const at = (hours: number) => new Date(base + hours * HOUR);
+    const text = (seed: string) => wire(`${tag}${seed}`);
+    const record = (i: number, title: string, body: string | undefined, hours: number): CreateArticleInput => ({
+      title,
+      url: `https://bulk-stories.example/${tag}/${i}`,
+      source: `Paper ${i}`,
+      publishedAt: at(hours),
+      priority: 3,
+      body,
+      topics: [{ name: 'Bulk stories' }],
+    });
+    const anchors = [
+      record(1000, 'Bulk anchor story', text('a').join('\n\n'), 0),
+      record(1001, 'Crowded anchor story', text('c').join('\n\n'), 0),
+    ];
+    const s1 = text('s1');
+    const records = [
+      // first in the batch, so only the database's candidates can place them: near the window's edges
+      record(100, 'Anchor copy, days before', text('a').join('\n\n'), -60),
+      record(101, 'Crowded anchor copy, days after', text('c').join('\n\n'), 65),
+      record(0, 'Anchor copy', [boilerplate, ...text('a').slice(0, 4)].join('\n\n'), 1),
+      record(1, 'Story one', s1.join('\n\n'), 2),
+      record(2, 'Story one again', [boilerplate, ...s1.slice(1)].join('\n\n'), 3),
+      record(3, 'Near miss', [boilerplate, ...text('nm')].join('\n\n'), 3),
+      record(4, 'Story one, days later', s1.join('\n\n'), 100),
+      record(5, 'Ferry strike halts harbour services', undefined, 5),
+      record(6, 'Ferry strike halts harbour services', undefined, 6),
+      record(7, 'Anchor copy two', text('a').slice(1).join('\n\n'), 4),
+      record(8, 'Story one, days later, copied', s1.slice(0, 5).join('\n\n'), 101),
+      record(9, 'Story one, two days on', s1.join('\n\n'), 50),
+      ...Array.from({ length: CANDIDATES_PER_BUCKET + 10 }, (_, k) =>
+        record(10 + k, `Crowded copy ${k}`, text('c').join('\n\n'), -1),
+      ),
+    ];
+    return { anchors, records };
+  }
+  /** The records' stories as a partition of their indexes (each group by its first member, -1 for an anchor's story). */
+  async function partition(anchorIds: number[], ids: number[]) {
+    const rows = await prisma.article.findMany({
+      where: { id: { in: [...anchorIds, ...ids] } },
+      select: { id: true, storyId: true },
+    });
+    const story = new Map(rows.map((row) => [row.id, row.storyId]));
+    const label = new Map<number, string>(anchorIds.map((id, i) => [story.get(id)!, `anchor${i}`]));
+    return ids.map((id, i) => {
+      const storyId = story.get(id)!;
+      if (!label.has(storyId)) label.set(storyId, `record${i}`);
+      return label.get(storyId)!;
+    });
+  }
+
+  it('places every record where filing them one by one does, against filed articles and within the batch', async () => {
+    // one by one
+    const single = scenario('one', Date.parse('2024-06-01T00:00:00Z'));
+    const singleAnchors = [];
+    for (const input of single.anchors) singleAnchors.push((await upsertArticle(prisma, input, editor)).id);
+    const singleIds = [];
+    for (const input of single.records) singleIds.push((await upsertArticle(prisma, input, editor)).id);
+    // the same texts two years earlier (no story reaches across), the records as one batch
+    const bulk = scenario('bulk', Date.parse('2022-06-01T00:00:00Z'));
+    const bulkAnchors = [];
+    for (const input of bulk.anchors) bulkAnchors.push((await upsertArticle(prisma, input, editor)).id);
+    const results = await upsertArticles(
+      prisma,
+      bulk.records.map((input) => ({ input })),
+      editor,
+    );
+    expect(results.every((result) => result.status === 'created')).toBe(true);
+    const bulkIds = results.map((result) => (result.status === 'created' ? result.id : 0));
+
+    const expected = [
+      'anchor0',
+      'anchor1',
+      'anchor0',
+      'record3',
+      'record3',
+      'record5',
+      'record6',
+      'record7',
+      'record7',
+      'anchor0',
+      'record6',
+      'record3',
+      ...Array.from({ length: CANDIDATES_PER_BUCKET + 10 }, () => 'anchor1'),
+    ];
+    expect(await partition(singleAnchors, singleIds)).toEqual(expected);
+    expect(await partition(bulkAnchors, bulkIds)).toEqual(expected);
+    // every fingerprint and bucket stored once, as one by one
+    const stored = async (ids: number[]) =>
+      Promise.all([
+        prisma.articleFingerprint.count({ where: { articleId: { in: ids } } }),
+        prisma.articleBand.count({ where: { articleId: { in: ids } } }),
+      ]);
+    expect(await stored(bulkIds)).toEqual(await stored(singleIds));
   });
 });
 

@@ -6,7 +6,9 @@
  * adapter's conversion and node-postgres' array serializer. For the bulk import's arrays
  * (thousands of story buckets per batch) that cost more of the command's CPU than everything
  * else it does. One literal in PostgreSQL's array syntax is one string to Prisma, and one
- * array input conversion (C) to PostgreSQL.
+ * array input conversion (C) to PostgreSQL. Instants go as integers too (milliseconds since the
+ * epoch, `'epoch'::timestamptz + n * interval '1 millisecond'` in the statement, exact), which
+ * print far cheaper than ISO 8601 text.
  */
 
 /**
@@ -19,13 +21,4 @@ export function intArray(values: readonly number[]): string {
     if (!Number.isSafeInteger(value)) throw new RangeError(`intArray: ${value} is not a safe integer`);
   }
   return `{${values.join(',')}}`;
-}
-
-/**
- * `values` as a PostgreSQL array literal of ISO 8601 instants (`{2024-01-01T00:00:00.000Z,...}`,
- * millisecond precision, UTC), to be cast `::timestamptz[]`. Throws RangeError on an invalid Date.
- */
-export function instantArray(values: readonly Date[]): string {
-  // toISOString throws RangeError on an invalid Date; its text needs no quoting in an array literal
-  return `{${values.map((value) => value.toISOString()).join(',')}}`;
 }

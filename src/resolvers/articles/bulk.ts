@@ -4,7 +4,7 @@ import { intArray } from '../../db/arrays.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { recordCreated } from '../alerts/events.ts';
-import { detectNewStories } from '../stories/detect.ts';
+import { detectNewStories, storeNewFingerprints } from '../stories/detect.ts';
 import { resolveAuthorRefs, resolveTopicRefs, type Ref } from '../writing/references.ts';
 import {
   lockRows,
@@ -317,6 +317,18 @@ async function fileBatch(
     SELECT "id" FROM "TrashedArticle" WHERE "urlKey" = ANY(${created.map((item) => item.data.urlKey!)}::text[]) LIMIT 1`;
   if (raced) throw new RetryTransaction();
 
+  // what concerns only the new articles' own rows, before the locks other writers wait for
+  // (authors, topics, the detector lock), so that a batch holds those for as little as it can
+  created.sort((x, y) => x.index - y.index);
+  const createdIds = created.map((item) => ids.get(item.data.urlKey!)!);
+  await recordCreated(tx, createdIds);
+  await recordCreatedRevisions(tx, createdIds, by);
+  const newArticles = created.map((item) => {
+    const articleId = ids.get(item.data.urlKey!)!;
+    return { articleId, storyId: stories.get(articleId)!, text: newText(item.data), storyKey: item.storyKey };
+  });
+  const prints = await storeNewFingerprints(tx, newArticles);
+
   // names: the new ones created (as upsertArticle creates them), then every author and topic locked (ascending)
   const idsOf = async (
     refs: Ref[],
@@ -367,18 +379,8 @@ async function fileBatch(
       INSERT INTO "ArticleTopic" ("articleId", "topicId")
       SELECT * FROM unnest(${intArray(tags.map((x) => x.articleId))}::int[], ${intArray(tags.map((x) => x.topicId))}::int[])`;
   }
-  created.sort((x, y) => x.index - y.index);
-  const createdIds = created.map((item) => ids.get(item.data.urlKey!)!);
-  await recordCreated(tx, createdIds);
-  await recordCreatedRevisions(tx, createdIds, by);
   // stories last: from here to the commit no other detector runs, so the rest is done before
-  await detectNewStories(
-    tx,
-    created.map((item) => {
-      const articleId = ids.get(item.data.urlKey!)!;
-      return { articleId, storyId: stories.get(articleId)!, text: newText(item.data), storyKey: item.storyKey };
-    }),
-  );
+  await detectNewStories(tx, newArticles, prints);
   for (const item of created) settled.set(item.index, { status: 'created', id: ids.get(item.data.urlKey!)! });
   return settled;
 }

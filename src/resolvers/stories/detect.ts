@@ -1,5 +1,5 @@
 import { config } from '../../config.ts';
-import { instantArray, intArray } from '../../db/arrays.ts';
+import { intArray } from '../../db/arrays.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { RetryTransaction, type Tx } from '../writing/transaction.ts';
 import {
@@ -265,21 +265,62 @@ export interface NewArticle {
 }
 
 /**
- * The detector for many new articles at once (the bulk import), in a fixed number of statements:
- * what detectStory and placeInStoryOf would do for each, in order, with two differences that only
+ * Step 5 of the detector for many new articles at once (the bulk import), run first: their
+ * fingerprints (fingerprint.ts) and buckets stored, in two statements. These rows belong to the
+ * batch's own new articles (no other writer sees them before the commit), so storing them takes
+ * no shared lock, and a batch does it before its contended locks (authors, the detector lock):
+ * what it holds those for, until its commit, is then only what must be serialized. Returns the
+ * fingerprints, by article id, for detectNewStories.
+ */
+export async function storeNewFingerprints(tx: Tx, articles: readonly NewArticle[]): Promise<Map<number, Fingerprint>> {
+  const prints = new Map(articles.map((article) => [article.articleId, fingerprint(article.text)]));
+  if (!articles.length) return prints;
+  await tx.$executeRaw`
+    INSERT INTO "ArticleFingerprint" ("articleId", "signature", "shingles", "titleWords")
+    SELECT r."articleId", r."signature", r."shingles", r."titleWords"
+    FROM json_to_recordset(${JSON.stringify(
+      articles.map((article) => {
+        const own = prints.get(article.articleId)!;
+        return {
+          articleId: article.articleId,
+          signature: own.signature,
+          shingles: own.shingles,
+          titleWords: own.titleWords,
+        };
+      }),
+    )}::json) AS r("articleId" int, "signature" int[], "shingles" int, "titleWords" text[])`;
+  // one row per bucket; the instant as milliseconds since the epoch (integers print far cheaper
+  // than ISO text, and 'epoch' + n * 1 ms is exact: n * 1,000 microseconds stays below 2^53)
+  const bands = articles.flatMap((article) =>
+    prints.get(article.articleId)!.buckets.map((bucket) => ({ bucket, article })),
+  );
+  await tx.$executeRaw`
+    INSERT INTO "ArticleBand" ("bucket", "publishedAt", "articleId")
+    SELECT b."bucket", 'epoch'::timestamptz + b."at" * interval '1 millisecond', b."articleId"
+    FROM unnest(${intArray(bands.map((b) => b.bucket))}::int[],
+                ${intArray(bands.map((b) => b.article.text.publishedAt.getTime()))}::bigint[],
+                ${intArray(bands.map((b) => b.article.articleId))}::int[]) AS b("bucket", "at", "articleId")
+    ON CONFLICT DO NOTHING`;
+  return prints;
+}
+
+/**
+ * The detector for many new articles at once (the bulk import), in a fixed number of statements,
+ * once storeNewFingerprints has stored their fingerprints (`prints`, what it returned): what
+ * detectStory and placeInStoryOf would do for each, in order, with two differences that only
  * matter within one batch: articles with a `storyKey` are placed first, and an article is compared
- * with the batch's placed and earlier articles through their fingerprints in memory. The detector
- * lock is taken exclusively first (no other detector runs until the batch commits), then the
- * stories joined (ascending); a story gone or grown past the window meanwhile makes the write run
- * again (RetryTransaction).
+ * with the batch's placed and earlier articles through their fingerprints in memory (the
+ * database's candidates exclude the batch's own). The detector lock is taken exclusively first
+ * (no other detector runs until the batch commits), then the stories joined (ascending); a story
+ * gone or grown past the window meanwhile makes the write run again (RetryTransaction).
  */
 export async function detectNewStories(
   tx: Tx,
   articles: readonly NewArticle[],
+  prints: ReadonlyMap<number, Fingerprint>,
   settings: StorySettings = storySettings(),
 ): Promise<void> {
   if (!articles.length) return;
-  const prints = new Map(articles.map((article) => [article.articleId, fingerprint(article.text)]));
   // every other detector waits, and is waited for (its buckets are then free): no bucket locks needed
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${STORY_DETECTOR_LOCK}::int, 0)`;
   const moves = new Map<number, number>();
@@ -311,6 +352,10 @@ export async function detectNewStories(
     prints.get(article.articleId)!.buckets.map((bucket) => ({ article, bucket })),
   );
   // one row per candidate article (its fingerprint once), with the batch's articles it is a candidate of
+  // the batch's own articles are in ArticleBand already (storeNewFingerprints) and are compared
+  // in memory below: each bucket's range skips them (an uncorrelated NOT IN, hashed once per statement);
+  // the window in whole milliseconds, as a Date holds an instant
+  const windowWholeMs = Math.round(windowMs);
   const found = pairs.length
     ? await tx.$queryRaw<(Omit<Candidate, 'separated'> & { forArticles: number[] })[]>`
         SELECT f."articleId", array_agg(q."forArticle") AS "forArticles", f."signature", f."shingles", f."titleWords",
@@ -318,13 +363,14 @@ export async function detectNewStories(
         FROM (
           SELECT DISTINCT u."forArticle", c."articleId"
           FROM unnest(${intArray(pairs.map((p) => p.article.articleId))}::int[], ${intArray(pairs.map((p) => p.bucket))}::int[],
-                      ${instantArray(pairs.map((p) => new Date(p.article.text.publishedAt.getTime() - windowMs)))}::timestamptz[],
-                      ${instantArray(pairs.map((p) => new Date(p.article.text.publishedAt.getTime() + windowMs)))}::timestamptz[])
-               AS u("forArticle", "bucket", "from", "to")
+                      ${intArray(pairs.map((p) => p.article.text.publishedAt.getTime()))}::bigint[])
+               AS u("forArticle", "bucket", "at")
           CROSS JOIN LATERAL (
             SELECT x."articleId" FROM "ArticleBand" x
-            WHERE x."bucket" = u."bucket" AND x."publishedAt" BETWEEN u."from" AND u."to"
-              AND x."articleId" <> u."forArticle"
+            WHERE x."bucket" = u."bucket"
+              AND x."publishedAt" BETWEEN 'epoch'::timestamptz + (u."at" - ${windowWholeMs}::bigint) * interval '1 millisecond'
+                                      AND 'epoch'::timestamptz + (u."at" + ${windowWholeMs}::bigint) * interval '1 millisecond'
+              AND x."articleId" NOT IN (SELECT unnest(${intArray(articles.map((article) => article.articleId))}::int[]))
             LIMIT ${CANDIDATES_PER_BUCKET}
           ) c
         ) q
@@ -422,36 +468,4 @@ export async function detectNewStories(
       FROM unnest(${moved.map(([id]) => id)}::int[], ${moved.map(([, storyId]) => storyId)}::int[]) AS m("id", "storyId")
       WHERE a."id" = m."id"`;
   }
-  await saveFingerprints(
-    tx,
-    articles.map((article) => ({
-      articleId: article.articleId,
-      own: prints.get(article.articleId)!,
-      publishedAt: article.text.publishedAt,
-    })),
-  );
-}
-
-/** saveFingerprint for articles that have none yet (just inserted), in two statements. */
-async function saveFingerprints(
-  tx: Tx,
-  rows: readonly { articleId: number; own: Fingerprint; publishedAt: Date }[],
-): Promise<void> {
-  await tx.$executeRaw`
-    INSERT INTO "ArticleFingerprint" ("articleId", "signature", "shingles", "titleWords")
-    SELECT r."articleId", r."signature", r."shingles", r."titleWords"
-    FROM json_to_recordset(${JSON.stringify(
-      rows.map((row) => ({
-        articleId: row.articleId,
-        signature: row.own.signature,
-        shingles: row.own.shingles,
-        titleWords: row.own.titleWords,
-      })),
-    )}::json) AS r("articleId" int, "signature" int[], "shingles" int, "titleWords" text[])`;
-  const bands = rows.flatMap((row) => [...new Set(row.own.buckets)].map((bucket) => ({ bucket, row })));
-  await tx.$executeRaw`
-    INSERT INTO "ArticleBand" ("bucket", "publishedAt", "articleId")
-    SELECT * FROM unnest(${intArray(bands.map((b) => b.bucket))}::int[], ${instantArray(bands.map((b) => b.row.publishedAt))}::timestamptz[],
-                         ${intArray(bands.map((b) => b.row.articleId))}::int[])
-    ON CONFLICT DO NOTHING`;
 }
