@@ -107,6 +107,63 @@ describe('articleHistogram', () => {
     }
   });
 
+  it('starts every day at its first instant where a clock shows midnight twice (Havana, 7 November 2021)', async () => {
+    // Cuba moves its clocks back from 01:00 CDT to 00:00 CST: 7 November begins at its first
+    // midnight (00:00 CDT, 04:00Z) and is 25 hours long; 8 November begins at 00:00 CST (05:00Z)
+    const at = ['2021-11-06T12:00:00Z', '2021-11-07T04:30:00Z', '2021-11-07T05:30:00Z', '2021-11-08T04:59:00Z'];
+    await prisma.article.createMany({
+      data: at.map((iso, n) => ({
+        title: `Malecon autumn ${n}`,
+        url: `https://havana.example/autumn/${n}`,
+        urlKey: `https://havana.example/autumn/${n}`,
+        source: 'Havana Autumn Herald',
+        publishedAt: new Date(iso),
+        priority: 3,
+      })),
+    });
+    try {
+      for (const interval of ['DAY', 'WEEK', 'MONTH'] as const) {
+        const { articleHistogram: buckets } = await query(Histogram, {
+          interval,
+          timeZone: 'America/Havana',
+          from: '2021-11-06T04:00:00Z',
+          to: '2021-11-09T05:00:00Z',
+          filter: { source: { equals: 'Havana Autumn Herald' } },
+        });
+        if (interval === 'DAY') {
+          expect(buckets.map((bucket) => [bucket.start, bucket.count])).toEqual([
+            ['2021-11-06T04:00:00.000Z', 1],
+            ['2021-11-07T04:00:00.000Z', 3], // 00:30 CDT, 00:30 CST and 23:59 CST
+            ['2021-11-08T05:00:00.000Z', 0],
+          ]);
+          expect(hours(buckets[1]!.start, buckets[2]!.start)).toBe(25);
+        }
+        // whatever the interval, a bucket counts exactly the articles in [its start, the next start)
+        const ends = [...buckets.slice(1).map((bucket) => bucket.start), '2021-11-09T05:00:00.000Z'];
+        const inside = buckets.map(
+          (bucket, i) =>
+            at.filter((iso) => new Date(iso) >= new Date(bucket.start) && new Date(iso) < new Date(ends[i]!)).length,
+        );
+        expect(inside, interval).toEqual(buckets.map((bucket) => bucket.count));
+        expect(buckets.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(at.length);
+      }
+      const { articleHistogram: weeks } = await query(Histogram, {
+        interval: 'WEEK',
+        timeZone: 'America/Havana',
+        from: '2021-11-01T04:00:00Z',
+        to: '2021-11-15T05:00:00Z',
+        filter: { source: { equals: 'Havana Autumn Herald' } },
+      });
+      // Monday 1 November 00:00 CDT and Monday 8 November 00:00 CST (the last article is Sunday 23:59 CST)
+      expect(weeks.map((bucket) => [bucket.start, bucket.count])).toEqual([
+        ['2021-11-01T04:00:00.000Z', 4],
+        ['2021-11-08T05:00:00.000Z', 0],
+      ]);
+    } finally {
+      await prisma.article.deleteMany({ where: { source: 'Havana Autumn Herald' } });
+    }
+  });
+
   it('counts the same instants into other buckets in another zone, and includes empty buckets', async () => {
     const { articleHistogram: utc } = await query(Histogram, {
       interval: 'MONTH',

@@ -114,26 +114,36 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   try {
     const rows = await db.$queryRaw<{ start: Date; count: number }[]>`
       WITH counted AS (
-        SELECT date_trunc(${unit}, a."publishedAt", ${zone}) AS "start", count(*)::int AS "count"
+        SELECT date_trunc(${unit}, a."publishedAt" AT TIME ZONE ${zone}) AS "local", count(*)::int AS "count"
         FROM ${table}
         WHERE ${where}
         GROUP BY 1
       ), buckets AS (
-        -- wall-clock starts in the zone (midnights, first days), turned back into instants as
-        -- date_trunc turns them: a midnight a clock skips (Havana's spring) maps to the instant
-        -- the day begins. Truncated as wall-clock time, so a first day that began at 01:00 does
-        -- not shift every later start by the hour
-        SELECT (local AT TIME ZONE ${zone}) AS "start"
+        -- wall-clock starts in the zone (midnights, first days), stepped as wall-clock time, so a
+        -- first day that began at 01:00 does not shift every later start by the hour
+        SELECT local, (local AT TIME ZONE ${zone}) AS "resolved"
         FROM generate_series(
           date_trunc(${unit}, ${timestamp(from)} AT TIME ZONE ${zone}),
           ${timestamp(to)} AT TIME ZONE ${zone},
           ${step}
         ) AS local
+      ), starts AS (
+        -- each start as the first instant the zone's clock shows it. PostgreSQL resolves a
+        -- wall-clock time the clock skips (Havana's spring midnight) to the instant the day
+        -- begins, and one it shows twice (Havana's autumn midnight) to the later: the earlier is
+        -- that time at the offset in force a day before, when the clock shows it then
+        SELECT b.local, CASE WHEN (e.at AT TIME ZONE ${zone}) = b.local AND e.at < b.resolved THEN e.at
+                             ELSE b.resolved END AS "start"
+        FROM buckets b
+        CROSS JOIN LATERAL (
+          SELECT (b.local - (((b.resolved - interval '1 day') AT TIME ZONE ${zone})
+                             - ((b.resolved - interval '1 day') AT TIME ZONE 'UTC'))) AT TIME ZONE 'UTC' AS "at"
+        ) e
       )
-      SELECT b."start", coalesce(c."count", 0)::int AS "count"
-      FROM buckets b LEFT JOIN counted c ON c."start" = b."start"
-      WHERE b."start" < ${timestamp(to)}
-      ORDER BY b."start"
+      SELECT s."start", coalesce(c."count", 0)::int AS "count"
+      FROM starts s LEFT JOIN counted c ON c."local" = s."local"
+      WHERE s."start" < ${timestamp(to)}
+      ORDER BY s."start"
       LIMIT ${MAX_HISTOGRAM_BUCKETS + 1}`;
     // days of 23 hours, and months and years of their calendar, fit more buckets in the span
     // than its first bound allows for: more than the maximum is refused, never cut short
