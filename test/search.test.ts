@@ -410,6 +410,27 @@ describe('search with filters and pagination', () => {
     });
     expect(codes(result)).toEqual(['INVALID_CURSOR']);
   });
+
+  it('refuses a relevance cursor of another search, and keeps cursors of a column order across searches', async () => {
+    const { articles } = await query(Search, { search: 'wombat', first: 2 });
+    const other = await execute(Search, { search: 'quoll', first: 2, after: articles.pageInfo.endCursor });
+    expect(codes(other)).toEqual(['INVALID_CURSOR']);
+    expect(other.errors?.[0]?.message).toContain('a different search');
+    // the same text, other blanks: the same ranking, so the same next page
+    const next = await query(Search, { search: 'wombat', first: 2, after: articles.pageInfo.endCursor });
+    const spaced = await query(Search, { search: '  wombat ', first: 2, after: articles.pageInfo.endCursor });
+    expect(spaced.articles.edges).toEqual(next.articles.edges);
+    expect(next.articles.edges).toHaveLength(2);
+    // a title is a title whatever the search: that cursor pages any of them
+    const byTitle = await query(Search, { search: 'wombat', first: 1, orderBy: [{ field: 'TITLE' }] });
+    const elsewhere = await execute(Search, {
+      search: 'quoll',
+      first: 2,
+      orderBy: [{ field: 'TITLE' }],
+      after: byTitle.articles.pageInfo.endCursor,
+    });
+    expect(elsewhere.errors).toBeUndefined();
+  });
 });
 
 describe('totals of a search', () => {
@@ -594,6 +615,16 @@ describe('author and topic lookup by similar name (pg_trgm)', () => {
       after = authors.pageInfo.endCursor;
     }
     expect(paged).toEqual(all);
+  });
+
+  it('refuses a cursor of one nameSearch on another (INVALID_CURSOR)', async () => {
+    const { authors } = await query(AuthorSearch, { filter: { nameSearch: 'ghafary' }, first: 1 });
+    const other = await execute(AuthorSearch, {
+      filter: { nameSearch: 'eastlan' },
+      first: 1,
+      after: authors.pageInfo.endCursor,
+    });
+    expect(codes(other)).toEqual(['INVALID_CURSOR']);
   });
 
   it('refuses RELEVANCE without a nameSearch, and a blank nameSearch, with BAD_USER_INPUT', async () => {

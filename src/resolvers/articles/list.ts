@@ -4,7 +4,7 @@ import { representative } from '../stories/collapse.ts';
 import type { Condition } from '../lists/condition.ts';
 import { pageWindow, type ConnectionArgs, type PageWindow, type SortTerm } from '../lists/connection.ts';
 import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
-import { relevanceOrder, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
+import { rankedBy, relevanceOrder, sortTerms, withoutRelevance, type OrderInput } from '../lists/order.ts';
 import { prismaPage, prismaPageQuery, selectWithKeys } from '../lists/page.ts';
 import type { Where } from '../lists/prismaWhere.ts';
 import { toPrismaWhere } from '../lists/prismaWhere.ts';
@@ -125,7 +125,7 @@ export async function searchArticles(
   selection: ArticleSelection = {},
   options: { countWanted: boolean } = { countWanted: true },
 ) {
-  const terms = sortTerms(args.orderBy, ARTICLE_ORDERS, DEFAULT_SEARCH_ORDER);
+  const terms = rankedBy(sortTerms(args.orderBy, ARTICLE_ORDERS, DEFAULT_SEARCH_ORDER), args.search);
   const window = pageWindow(terms, args);
   const filter = articleCondition(args.filter);
   const search = await plannedSearch(db, args.search, 'search');

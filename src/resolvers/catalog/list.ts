@@ -12,6 +12,7 @@ import {
 import {
   DEFAULT_NAMED_ORDER,
   NAMED_COLUMNS,
+  rankedBy,
   sortTerms,
   withoutRelevance,
   type NamedOrderField,
@@ -87,7 +88,10 @@ export function listCatalog<K extends CatalogKind, Row extends { id: number }>(
   // checked in the order of the other lists: the order, the page, then the filter
   const filterOf = () => readFilter(filter, args.filter);
   if (args.filter?.nameSearch != null) {
-    const terms = sortTerms(args.orderBy, NAMED_COLUMNS, [{ field: 'RELEVANCE', direction: 'DESC' }]);
+    const terms = rankedBy(
+      sortTerms(args.orderBy, NAMED_COLUMNS, [{ field: 'RELEVANCE', direction: 'DESC' }]),
+      args.filter.nameSearch,
+    );
     const window = pageWindow(terms, args);
     // the filter's reading checks nameSearch too (blank, length, words)
     const filter = filterOf();

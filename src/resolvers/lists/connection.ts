@@ -39,6 +39,11 @@ export interface SortTerm {
   column: string;
   kind: KeyKind;
   direction: Direction;
+  /**
+   * What a computed key's values are relative to (for a relevance, a digest of the text ranked
+   * by: order.ts `rankedBy`): a cursor issued under another scope is refused.
+   */
+  scope?: string;
 }
 
 /** A checked page request: how many rows to read, in which direction, past which cursors. */
@@ -68,9 +73,9 @@ export function checkSize(name: 'first' | 'last', value: number | null | undefin
   return value;
 }
 
-/** The ordering a cursor belongs to, e.g. `publishedAt:DESC,title:ASC`. */
+/** The ordering a cursor belongs to, e.g. `publishedAt:DESC,title:ASC` or `relevance:DESC@<scope>,id:DESC`. */
 export function orderSignature(terms: readonly SortTerm[]): string {
-  return terms.map((term) => `${term.column}:${term.direction}`).join(',');
+  return terms.map((term) => `${term.column}:${term.direction}${term.scope ? `@${term.scope}` : ''}`).join(',');
 }
 
 /**
@@ -85,7 +90,7 @@ export function encodeCursor(terms: readonly SortTerm[], values: readonly KeyVal
 /**
  * The key values of a cursor issued for `terms`. Throws INVALID_CURSOR (naming `argumentName`)
  * for a malformed cursor (over 2,048 characters, not base64url JSON, a key its column cannot
- * hold) or one issued for another ordering.
+ * hold) or one issued for another ordering, or for another search's relevance.
  */
 export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumentName: string): KeyValue[] {
   const invalid = (why: string) =>
@@ -101,7 +106,12 @@ export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumen
   }
   if (!Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[1])) throw invalid('malformed');
   const [signature, raw] = parsed as [unknown, unknown[]];
-  if (signature !== orderSignature(terms)) throw invalid('it was issued for a different orderBy');
+  if (signature !== orderSignature(terms)) {
+    const unscoped = (text: string) => text.replace(/@[A-Za-z0-9_-]*/g, '');
+    // the same order, ranked by another text: its relevance values mean nothing to this search
+    const sameOrder = typeof signature === 'string' && unscoped(signature) === unscoped(orderSignature(terms));
+    throw invalid(sameOrder ? 'it was issued for a different search' : 'it was issued for a different orderBy');
+  }
   const kinds: KeyKind[] = [...terms.map((term) => term.kind), 'int'];
   if (raw.length !== kinds.length) throw invalid('malformed');
   // an edited cursor is input like any other: each key must be a value its column can hold

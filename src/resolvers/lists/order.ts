@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import type { Direction, KeyKind, SortTerm } from './connection.ts';
 
@@ -38,6 +39,16 @@ export const RELEVANCE_COLUMN = 'relevance';
 /** The RELEVANCE entry of an order table: the computed relevance, most relevant first by default. */
 export function relevanceOrder(description: string) {
   return { column: RELEVANCE_COLUMN, kind: 'float', defaultDirection: 'DESC', description } as const;
+}
+
+/**
+ * `terms` with their relevance term scoped to the text it ranks by (`text`, blanks collapsed; a
+ * SHA-256 digest, 66 bits of it), so that a cursor of one search is refused by another
+ * (INVALID_CURSOR) instead of paging it by rank values that mean nothing to it.
+ */
+export function rankedBy(terms: readonly SortTerm[], text: string): SortTerm[] {
+  const scope = createHash('sha256').update(text.trim().replace(/\s+/gu, ' ')).digest('base64url').slice(0, 11);
+  return terms.map((term) => (term.column === RELEVANCE_COLUMN ? { ...term, scope } : term));
 }
 
 /** Refuses a RELEVANCE order where there is nothing to rank by. */
