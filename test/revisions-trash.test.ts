@@ -530,7 +530,16 @@ describe('the trash', () => {
     const lonely = await prisma.author.findFirstOrThrow({ where: { name: input.authors[0]!.name } });
     await prisma.author.delete({ where: { id: lonely.id } });
     const restored = await execute(Untrash, { input: { id } }, as.editor);
-    expect(restored.data?.restoreArticle).toMatchObject({ article: { authors: [{ name: input.authors[0]!.name }] } });
+    expect(restored.data?.restoreArticle).toMatchObject({
+      article: { version: 2, authors: [{ name: input.authors[0]!.name }] },
+    });
+    // the same name, another author: a new version, with the one it had
+    const [latest] = await revisions(id);
+    expect(latest).toMatchObject({
+      version: 2,
+      action: 'RESTORED',
+      changes: [{ field: 'authors', previous: [{ id: Buffer.from(`Author:${lonely.id}`).toString('base64') }] }],
+    });
   });
 
   it('restores an article whose authors and topics were merged meanwhile with the rows they were merged into, through a chain of merges, collapsing two into one', async () => {
@@ -551,8 +560,30 @@ describe('the trash', () => {
     await mergeTopics(prisma, { sourceIds: [ref(topic.id)], targetId: ref(into.id) }, admin);
     const restored = await execute(Untrash, { input: { id } }, as.editor);
     expect(restored.data?.restoreArticle).toMatchObject({
-      article: { authors: [{ name: last.name }], topics: [{ name: 'Rev Topic' }] },
+      article: { version: 2, authors: [{ name: last.name }], topics: [{ name: 'Rev Topic' }] },
     });
+    // other links than the trashed ones: a new version, whose revision holds the links it had
+    const gid = (type: string, dbId: number) => Buffer.from(`${type}:${dbId}`).toString('base64');
+    expect((await revisions(id))[0]).toEqual({
+      version: 2,
+      action: 'RESTORED',
+      by: 'test-editor',
+      changes: [
+        {
+          field: 'authors',
+          previous: [first!, second!].map((author) => ({ id: gid('Author', author.id), name: author.name })),
+        },
+        {
+          field: 'topics',
+          previous: [topic, into]
+            .sort((a, b) => a.id - b.id)
+            .map((row) => ({ id: gid('Topic', row.id), name: row.name })),
+        },
+      ],
+    });
+    // version 1 is the trashed byline, and restoring it follows the merges again: nothing to change
+    const back = await execute(Restore, { input: { id, version: 1, expectedVersion: 2 } }, as.editor);
+    expect(back.data?.restoreArticleVersion).toMatchObject({ article: { version: 2 } });
     for (const name of [first!.name, second!.name, middle.name]) {
       expect(await prisma.author.count({ where: { name } })).toBe(0);
     }

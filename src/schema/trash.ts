@@ -209,7 +209,7 @@ builder.mutationFields((t) => ({
   restoreArticle: t.prismaField({
     type: 'Article',
     description:
-      'Takes an article out of the trash, as it was, under its ID and version (EDITOR); an author or topic merged meanwhile comes back as the one it was merged into. DuplicateUrlError when a live article now has its link; ValidationError when its byline or topics pass the current limits.',
+      'Takes an article out of the trash, as it was, under its ID and version (EDITOR); an author or topic merged meanwhile comes back as the one it was merged into (one deleted meanwhile, by its name), and then, its links being others, under a new version with a RESTORED revision holding the links it had. DuplicateUrlError when a live article now has its link; ValidationError when its byline or topics pass the current limits.',
     args: { input: t.arg({ type: TrashedArticleInput, required: true }) },
     errors: {
       types: [ValidationError, NotFoundError, DuplicateUrlError, ForbiddenError],

@@ -660,9 +660,41 @@ async function linkRestored<T>(link: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * For restoreArticle, once the links are back: when they are not the ones trashed (an author or
+ * topic merged meanwhile came back as the one it was merged into, one deleted meanwhile as a new
+ * row of its name), the article changed, so it gets a new version (updatedAt, updatedBy) and its
+ * revision (RESTORED, the links it had as previous values), as a merge of a live article makes one.
+ */
+async function recordRelinked(
+  tx: Tx,
+  id: number,
+  trashed: { authors: LinkedName[]; topics: LinkedName[] },
+  by: string | null,
+): Promise<void> {
+  const [now] = await tx.$queryRaw<{ authors: number[]; topics: number[] }[]>`
+    SELECT ARRAY(SELECT "authorId" FROM "ArticleAuthor" WHERE "articleId" = ${id} ORDER BY "position") AS "authors",
+           ARRAY(SELECT "topicId" FROM "ArticleTopic" WHERE "articleId" = ${id} ORDER BY "topicId") AS "topics"`;
+  const differs = (was: readonly LinkedName[], ids: readonly number[]) =>
+    was.length !== ids.length || was.some((link, i) => link.id !== ids[i]);
+  const changes = {
+    ...(differs(trashed.authors, now!.authors) ? { authors: trashed.authors } : {}),
+    ...(differs(trashed.topics, now!.topics) ? { topics: trashed.topics } : {}),
+  };
+  if (!Object.keys(changes).length) return;
+  await tx.$executeRaw`
+    WITH "touched" AS (
+      UPDATE "Article" SET "version" = "version" + 1, "updatedAt" = now(), "updatedBy" = ${by}
+      WHERE "id" = ${id} RETURNING "version"
+    )
+    INSERT INTO "ArticleRevision" ("articleId", "version", "action", "by", "changes")
+    SELECT ${id}, t."version", 'RESTORED', ${by}, ${JSON.stringify(changes)}::jsonb FROM "touched" t`;
+}
+
+/**
  * Takes an article out of the trash (EDITOR), as it was, under its id and version: its byline and
  * topics come back (an author or topic merged meanwhile as the one it was merged into; one
- * deleted meanwhile by its old name, created anew when no one has it); it rejoins its story when
+ * deleted meanwhile by its old name, created anew when no one has it; either way, then, under a
+ * new version with its revision: recordRelinked); it rejoins its story when
  * an editor had placed it there and the story still exists, else the story detector places it. Subscribers and webhooks see it as
  * created. NotFoundError when it is not in the trash (restored or purged meanwhile);
  * DuplicateUrlError when a live article now has its link. Returns `{ id }`.
@@ -695,6 +727,7 @@ export async function restoreArticle(db: Db, input: { id: { id: string | number 
         await replaceAuthors(tx, issues, id, authors, true);
         await replaceTopics(tx, issues, id, topics, ['input', 'topics'], true);
       });
+      await recordRelinked(tx, id, trashed, recordedName(viewer));
       await detectStory(tx, id);
       await recordCreated(tx, [id]);
     });
