@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badLines, BAD_KINDS, writeImportFile } from '../bench/importFile.ts';
@@ -12,6 +13,7 @@ import { readRecords } from '../src/records/read.ts';
 import { ndjsonLine } from '../src/records/write.ts';
 import type { Viewer } from '../src/resolvers/access/viewer.ts';
 import { deleteArticle, upsertArticle } from '../src/resolvers/articles/writes.ts';
+import { detachArticle, mergeStories, setStoryLead } from '../src/resolvers/stories/writes.ts';
 import { exportRecords } from '../src/transfer/export.ts';
 import { importRecords, type ImportOutcome } from '../src/transfer/import.ts';
 import { yoga } from './support/api.ts';
@@ -121,12 +123,41 @@ afterAll(async () => {
 describe('export', () => {
   it('gives back the same articles, bylines, topics and stories when imported into an empty database', async () => {
     await seedDemo();
+    // an editor's story decisions, which the records carry too: two stories merged (every member
+    // pinned), a lead chosen that is not the earliest, an article detached into a story of its own
+    const [kept, merged] = await prisma.story.findMany({
+      orderBy: [{ articleCount: 'desc' }, { id: 'asc' }],
+      take: 2,
+      select: { id: true, version: true, articleCount: true },
+    });
+    expect(kept!.articleCount).toBeGreaterThanOrEqual(2);
+    await mergeStories(
+      prisma,
+      { sourceIds: [{ id: merged!.id }], targetId: { id: kept!.id }, expectedVersion: kept!.version },
+      importer,
+    );
+    const members = await prisma.article.findMany({
+      where: { storyId: kept!.id },
+      orderBy: [{ publishedAt: 'desc' }, { id: 'desc' }],
+    });
+    const [latest, detached] = members as [(typeof members)[0], (typeof members)[0]];
+    const story = await prisma.story.findUniqueOrThrow({ where: { id: kept!.id } });
+    await setStoryLead(
+      prisma,
+      { storyId: { id: kept!.id }, articleId: { id: latest.id }, expectedVersion: story.version },
+      importer,
+    );
+    await detachArticle(prisma, { articleId: { id: detached.id }, expectedVersion: detached.version }, importer);
     const records: Record<string, unknown>[] = [];
     for await (const record of exportRecords({}, importer)) records.push(record);
     expect(records.length).toBe(await prisma.article.count());
     expect(records.length).toBeGreaterThan(400);
     const stories = new Set(records.map((record) => record.story));
     expect(stories.size).toBeLessThan(records.length);
+    expect(records.filter((record) => record.storyLead).map((record) => record.url)).toEqual([latest.url]);
+    expect(records.filter((record) => record.storyPinned).length).toBe(
+      (await prisma.article.count({ where: { storyId: kept!.id } })) + 1,
+    );
     const file = path.join(work, 'export.ndjson');
     fs.writeFileSync(file, records.map(ndjsonLine).join(''));
 
@@ -137,7 +168,7 @@ describe('export', () => {
     expect(again.stdout).toBe(records.map(ndjsonLine).join(''));
     const csv = await command('export', ['--format', 'csv', '--filter', '{"priority":{"gte":4}}'], env);
     expect(csv.stdout.split('\r\n')[0]).toBe(
-      'title,url,source,publishedAt,priority,isAustralian,description,summary,body,authors,topics,story',
+      'title,url,source,publishedAt,priority,isAustralian,description,summary,body,authors,topics,story,storyPinned,storyLead',
     );
     const refused = await command('export', ['--filter', '{"nope":1}'], env);
     expect(refused.code).toBe(2);
@@ -231,6 +262,67 @@ describe('export', () => {
 });
 
 describe('import', () => {
+  it('pins a new article and makes it its story lead as the record says, in a batch and one by one, and refuses other values', async () => {
+    const base = {
+      source: 'Story Desk',
+      publishedAt: '2025-02-02T00:00:00Z',
+      priority: 3,
+      body: 'A story told by three records.',
+    };
+    const lines = [
+      { ...base, title: 'First', url: 'https://decisions.example/1', story: 'https://decisions.example/1' },
+      {
+        ...base,
+        title: 'Second',
+        url: 'https://decisions.example/2',
+        publishedAt: '2025-02-02T01:00:00Z',
+        story: 'https://decisions.example/1',
+        storyPinned: true,
+        storyLead: true,
+      },
+      { ...base, title: 'Bad', url: 'https://decisions.example/3', storyPinned: 'yes' },
+    ];
+    const file = path.join(work, 'decisions.ndjson');
+    fs.writeFileSync(file, lines.map((line) => ndjsonLine(line)).join(''));
+    const outcomes = await outcomesOf(file);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['created', 'created', 'rejected']);
+    expect(outcomes[2]).toMatchObject({ errors: [{ path: ['storyPinned'], code: 'INVALID_TYPE' }] });
+    const [first, second] = await Promise.all(
+      [1, 2].map((n) => prisma.article.findFirstOrThrow({ where: { url: `https://decisions.example/${n}` } })),
+    );
+    expect(second!.storyId).toBe(first!.storyId);
+    expect([first!.storyPinned, second!.storyPinned]).toEqual([false, true]);
+    expect(await prisma.story.findUniqueOrThrow({ where: { id: first!.storyId } })).toMatchObject({
+      leadId: second!.id,
+      leadChosen: true,
+    });
+    // one by one (upsertArticle, as a batch files what it cannot settle): the later lead wins
+    const third = await upsertArticle(
+      prisma,
+      { ...base, title: 'Third', url: 'https://decisions.example/4', publishedAt: new Date('2025-02-02T02:00:00Z') },
+      importer,
+      new Date(),
+      { storyOf: 'https://decisions.example/1', storyPinned: true, storyLead: true },
+    );
+    const story = await prisma.story.findUniqueOrThrow({ where: { id: first!.storyId } });
+    expect(story).toMatchObject({ leadId: third.id, leadChosen: true, articleCount: 3 });
+    // an article filed before keeps its story as it is
+    await upsertArticle(
+      prisma,
+      { ...base, title: 'First', url: 'https://decisions.example/1', publishedAt: new Date(base.publishedAt) },
+      importer,
+      new Date(),
+      { storyPinned: true, storyLead: true },
+    );
+    expect((await prisma.article.findUniqueOrThrow({ where: { id: first!.id } })).storyPinned).toBe(false);
+    expect((await prisma.story.findUniqueOrThrow({ where: { id: story.id } })).leadId).toBe(third.id);
+    // CSV cells: the words isAustralian takes
+    const rows = [];
+    for await (const row of readRecords(Readable.from(['title,storyPinned,storyLead\r\n', 'A,yes,0\r\n']), 'csv'))
+      rows.push(row);
+    expect(rows[0]).toMatchObject({ record: { title: 'A', storyPinned: true, storyLead: false } });
+  });
+
   it('files 970 of 1,000 records, rejects the 30 bad ones with their lines and codes, and a second run changes nothing', async () => {
     const file = path.join(work, 'thousand.ndjson');
     const bad = await writeImportFile(file, { count: 1000, bad: 30, seed: 'thousand' });

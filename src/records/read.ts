@@ -218,7 +218,7 @@ function xmlRoot(head: string): string | undefined {
  *   field names, or the file's names given by `options.map`), unknown columns are passed through
  *   under their header name. An unquoted empty cell is an absent field; a quoted empty cell `""`
  *   is the empty string. `priority` becomes a number when the cell is an integer literal,
- *   `isAustralian` a boolean for true/yes/y/1 and false/no/n/0 (any case), `authors` and
+ *   `isAustralian`, `storyPinned` and `storyLead` booleans for true/yes/y/1 and false/no/n/0 (any case), `authors` and
  *   `topics` arrays split on `|` (`\|` is a literal bar, `\\` a backslash; names trimmed, empty
  *   ones dropped); other cells stay strings, and a cell that does not convert stays the string.
  *   A row with another cell count than the header gives INVALID_CSV and reading goes on; a
@@ -662,7 +662,9 @@ function convertCell(field: string, cell: string): unknown {
       const value = Number(cell.trim());
       return Number.isSafeInteger(value) ? value : cell;
     }
-    case 'isAustralian': {
+    case 'isAustralian':
+    case 'storyPinned':
+    case 'storyLead': {
       const word = cell.trim().toLowerCase();
       if (TRUE_WORDS.has(word)) return true;
       if (FALSE_WORDS.has(word)) return false;

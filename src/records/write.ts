@@ -9,8 +9,8 @@ import { stringify } from 'csv-stringify/sync';
 /**
  * The CSV columns, in order: the fields of the GraphQL `CreateArticleInput` as a record has them
  * (title, url, source, publishedAt, priority, isAustralian, description, summary, body, authors,
- * topics), then `story`, the export's URL of the article whose story the record's joins
- * (transfer/export.ts).
+ * topics), then `story`, the export's URL of the article whose story the record's joins, and
+ * `storyPinned` and `storyLead`, an editor's decisions about that story (transfer/export.ts).
  */
 export const RECORD_COLUMNS: readonly string[] = Object.freeze([
   'title',
@@ -25,6 +25,8 @@ export const RECORD_COLUMNS: readonly string[] = Object.freeze([
   'authors',
   'topics',
   'story',
+  'storyPinned',
+  'storyLead',
 ]);
 
 /**

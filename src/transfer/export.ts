@@ -9,11 +9,13 @@ import { schema } from '../schema/index.ts';
 
 /**
  * Bulk export: the articles `articles(filter:, search:)` lists, as import records (the field names
- * of CreateArticleInput, authors in byline order and topics as names, plus `story`), in keyset
+ * of CreateArticleInput, authors in byline order and topics as names, plus `story`, `storyPinned`
+ * and `storyLead`), in keyset
  * order (publication, then id, oldest first), read a page at a time through the schema's own
  * `articles` field: the filter and search mean exactly what they mean there, and memory holds one
  * page. `story` is the URL of the story's earliest-published article (its first in this order), so
- * importing the records in order rebuilds the stories.
+ * importing the records in order rebuilds the stories; `storyPinned` (an editor placed the article
+ * there) and `storyLead` (an editor chose it as its story's lead) carry the editors' decisions.
  */
 
 /** One exported article, in the import format. */
@@ -29,7 +31,11 @@ const PAGE = parse(`
           title url source publishedAt priority isAustralian description summary body
           authors { name }
           topics { name }
-          story { articles(first: 1, orderBy: [{ field: PUBLISHED_AT, direction: ASC }]) { edges { node { url } } } }
+          storyPinned
+          story {
+            leadChosen lead { url }
+            articles(first: 1, orderBy: [{ field: PUBLISHED_AT, direction: ASC }]) { edges { node { url } } }
+          }
         }
       }
     }
@@ -47,7 +53,8 @@ interface PageNode {
   body: string;
   authors: { name: string }[];
   topics: { name: string }[];
-  story: { articles: { edges: { node: { url: string } }[] } };
+  storyPinned: boolean;
+  story: { leadChosen: boolean; lead: { url: string } | null; articles: { edges: { node: { url: string } }[] } };
 }
 
 interface PageData {
@@ -126,6 +133,8 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
         authors: node.authors.map((author) => author.name),
         topics: node.topics.map((topic) => topic.name),
         story: node.story.articles.edges[0]?.node.url ?? node.url,
+        storyPinned: node.storyPinned,
+        storyLead: node.story.leadChosen && node.story.lead?.url === node.url,
       };
     }
     if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return;

@@ -41,10 +41,11 @@ export type ImportOutcome =
   | { line: number; status: 'rejected'; record?: unknown; errors: RecordError[] };
 
 /**
- * The fields a record may have: CreateArticleInput's, and `story` (an export's: the URL of the
- * article whose story a new article joins; see transfer/export.ts).
+ * The fields a record may have: CreateArticleInput's, and an export's story fields
+ * (transfer/export.ts): `story` (the URL of the article whose story a new article joins),
+ * `storyPinned` and `storyLead` (booleans: a new article is pinned there, or made its chosen lead).
  */
-const FIELDS = new Set<string>(['story', ...REVISION_FIELDS]);
+const FIELDS = new Set<string>(['story', 'storyPinned', 'storyLead', ...REVISION_FIELDS]);
 const TEXT_FIELDS = ['title', 'url', 'source', 'description', 'summary', 'body'] as const;
 
 function refsOf(value: unknown, field: 'authors' | 'topics', errors: RecordError[]): RefInput[] | undefined {
@@ -106,7 +107,9 @@ function safeDecode(value: string): { typename: string; id: string } | null {
 export function recordToInput(
   record: Record<string, unknown>,
   defaults: Record<string, unknown> = {},
-): { input: CreateArticleInput; storyOf?: string } | { errors: RecordError[] } {
+):
+  | { input: CreateArticleInput; storyOf?: string; storyPinned?: boolean; storyLead?: boolean }
+  | { errors: RecordError[] } {
   const errors: RecordError[] = [];
   const merged: Record<string, unknown> = { ...defaults, ...record };
   const input: Record<string, unknown> = {};
@@ -121,6 +124,11 @@ export function recordToInput(
     }
     if (field === 'story') {
       if (typeof value !== 'string') errors.push({ path: [field], code: 'INVALID_TYPE', message: 'Must be a URL' });
+      continue;
+    }
+    if (field === 'storyPinned' || field === 'storyLead') {
+      if (typeof value !== 'boolean')
+        errors.push({ path: [field], code: 'INVALID_TYPE', message: 'Must be true or false' });
       continue;
     }
     if ((TEXT_FIELDS as readonly string[]).includes(field)) {
@@ -145,7 +153,12 @@ export function recordToInput(
   }
   if (errors.length) return { errors };
   const storyOf = typeof merged.story === 'string' ? normalizeDeep(merged.story) : undefined;
-  return { input: normalizeDeep(input) as CreateArticleInput, ...(storyOf !== undefined && { storyOf }) };
+  return {
+    input: normalizeDeep(input) as CreateArticleInput,
+    ...(storyOf !== undefined && { storyOf }),
+    ...(merged.storyPinned === true && { storyPinned: true }),
+    ...(merged.storyLead === true && { storyLead: true }),
+  };
 }
 
 /** The errors of a refused upsert, with paths relative to the record (no leading `input`). */
@@ -267,7 +280,8 @@ export async function* screenRecords(
       };
       yield { line, rejected: { record: item.record, errors: [error] } };
     } else {
-      yield { line, record: item.record, item: { input: converted.input, storyOf: converted.storyOf } };
+      const { input, storyOf, storyPinned, storyLead } = converted;
+      yield { line, record: item.record, item: { input, storyOf, storyPinned, storyLead } };
     }
   }
 }

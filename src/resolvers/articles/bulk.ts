@@ -4,7 +4,7 @@ import { intArray } from '../../db/arrays.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { recordCreated } from '../alerts/events.ts';
-import { detectNewStories, storeNewFingerprints } from '../stories/detect.ts';
+import { applyStoryDecisions, detectNewStories, storeNewFingerprints } from '../stories/detect.ts';
 import { resolveAuthorRefs, resolveTopicRefs, type Ref } from '../writing/references.ts';
 import {
   lockRows,
@@ -31,17 +31,24 @@ import { checkNewArticle, newText, storyKeyOf, upsertArticle, type CreateArticle
  * buckets and story, article by article, as the detector takes them.
  */
 
-/** One record of a batch: upsertArticle's input, and the import's `story` (see upsertArticle). */
+/** One record of a batch: upsertArticle's input, and the import's story fields (see upsertArticle's options). */
 export interface BulkItem {
   input: CreateArticleInput;
   storyOf?: string;
+  storyPinned?: boolean;
+  storyLead?: boolean;
 }
 
 /** What became of one item: filed (created, updated or already so, with its id), or refused. */
 export type BulkResult =
   { status: 'created' | 'updated' | 'unchanged'; id: number } | { status: 'rejected'; error: AppError };
 
-type Checked = ReturnType<typeof checkNewArticle> & { index: number; storyKey?: string };
+type Checked = ReturnType<typeof checkNewArticle> & {
+  index: number;
+  storyKey?: string;
+  storyPinned?: boolean;
+  storyLead?: boolean;
+};
 
 /** How long a batch's statements may wait for a lock, or run, in seconds. */
 const BATCH_WAIT_S = 120;
@@ -182,7 +189,7 @@ export async function upsertArticles(
       if (claimed.has(fields.data.urlKey!)) oneByOne.push(index);
       else {
         claimed.add(fields.data.urlKey!);
-        checked.push({ ...fields, index, storyKey });
+        checked.push({ ...fields, index, storyKey, storyPinned: item.storyPinned, storyLead: item.storyLead });
       }
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
@@ -200,7 +207,11 @@ export async function upsertArticles(
   for (const index of oneByOne.sort((a, b) => a - b)) {
     const item = items[index]!;
     try {
-      const result = await upsertArticle(db, item.input, viewer, now, { storyOf: item.storyOf });
+      const result = await upsertArticle(db, item.input, viewer, now, {
+        storyOf: item.storyOf,
+        storyPinned: item.storyPinned,
+        storyLead: item.storyLead,
+      });
       results[index] = {
         status: result.created ? 'created' : result.changed ? 'updated' : 'unchanged',
         id: result.id,
@@ -381,6 +392,10 @@ async function fileBatch(
   }
   // stories last: from here to the commit no other detector runs, so the rest is done before
   await detectNewStories(tx, newArticles, prints);
+  await applyStoryDecisions(
+    tx,
+    created.map((item) => ({ articleId: ids.get(item.data.urlKey!)!, pinned: item.storyPinned, lead: item.storyLead })),
+  );
   for (const item of created) settled.set(item.index, { status: 'created', id: ids.get(item.data.urlKey!)! });
   return settled;
 }

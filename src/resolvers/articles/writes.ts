@@ -28,7 +28,7 @@ import {
   type Ref,
   type RefInput,
 } from '../writing/references.ts';
-import { detectStory, placeInStoryOf } from '../stories/detect.ts';
+import { applyStoryDecisions, detectStory, placeInStoryOf } from '../stories/detect.ts';
 import { checkUrl, normalizeUrl } from './urls.ts';
 import { checkExpectedVersion, checkNotNull, checkText, Issues } from '../writing/validation.ts';
 import {
@@ -455,14 +455,16 @@ export function storyKeyOf(storyOf: string): string {
  * nothing new changes nothing, not even its version. Returns `{ id, created, changed }` (changed:
  * false when it was filed already exactly so). `storyOf` (imports of exported records): a new
  * article joins the story of the article with that URL (its own URL: a story of its own) instead
- * of the detector's choice, when that article exists. ValidationError, ArticleInTrashError.
+ * of the detector's choice, when that article exists; `storyPinned` pins a new article where it
+ * was placed, `storyLead` makes it its story's chosen lead (applyStoryDecisions). None of the
+ * three touches an article filed before. ValidationError, ArticleInTrashError.
  */
 export async function upsertArticle(
   db: Db,
   input: CreateArticleInput,
   viewer: Viewer,
   now = new Date(),
-  options: { storyOf?: string } = {},
+  options: { storyOf?: string; storyPinned?: boolean; storyLead?: boolean } = {},
 ) {
   requireRole(viewer, 'EDITOR');
   const { data, authors, topics } = checkNewArticle(input, now);
@@ -484,6 +486,7 @@ export async function upsertArticle(
       await replaceTopics(tx, found, row.id, topics ?? [], ['input', 'topics'], true);
       const placed = storyKey !== undefined && (await placeInStoryOf(tx, row.id, storyKey, newText(data)));
       if (!placed) await detectStory(tx, row.id, undefined, newText(data));
+      await applyStoryDecisions(tx, [{ articleId: row.id, pinned: options.storyPinned, lead: options.storyLead }]);
       await recordCreated(tx, [row.id]);
       await recordCreatedRevisions(tx, [row.id], by);
       return { id: row.id, created: true, changed: true };

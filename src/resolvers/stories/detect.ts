@@ -469,3 +469,36 @@ export async function detectNewStories(
       WHERE a."id" = m."id"`;
   }
 }
+
+/** An import's story decisions for an article it just created (transfer/export.ts: `storyPinned`, `storyLead`). */
+export interface StoryDecision {
+  articleId: number;
+  /** An editor placed it in its story: the detector leaves it there. */
+  pinned?: boolean;
+  /** An editor chose it as its story's lead. */
+  lead?: boolean;
+}
+
+/**
+ * Applies an import's story decisions to articles it just created and placed (after placeInStoryOf,
+ * detectStory or detectNewStories, so every story they joined is held already; their own are
+ * new): pins them, and makes each its story's chosen lead (of two in one story, the later in
+ * `decisions`), at most two statements.
+ */
+export async function applyStoryDecisions(tx: Tx, decisions: readonly StoryDecision[]): Promise<void> {
+  const pinned = decisions.filter((decision) => decision.pinned).map((decision) => decision.articleId);
+  if (pinned.length) {
+    await tx.$executeRaw`UPDATE "Article" SET "storyPinned" = true WHERE "id" = ANY(${intArray(pinned)}::int[])`;
+  }
+  const leads = decisions.filter((decision) => decision.lead).map((decision) => decision.articleId);
+  if (leads.length) {
+    await tx.$executeRaw`
+      UPDATE "Story" s SET "leadId" = l."id", "leadChosen" = true, "version" = s."version" + 1, "updatedAt" = now()
+      FROM (
+        SELECT DISTINCT ON (a."storyId") a."id", a."storyId"
+        FROM unnest(${intArray(leads)}::int[]) WITH ORDINALITY AS u("id", "n") JOIN "Article" a ON a."id" = u."id"
+        ORDER BY a."storyId", u."n" DESC
+      ) l
+      WHERE s."id" = l."storyId" AND (s."leadId" IS DISTINCT FROM l."id" OR NOT s."leadChosen")`;
+  }
+}
