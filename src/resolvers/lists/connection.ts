@@ -73,7 +73,7 @@ export function checkSize(name: 'first' | 'last', value: number | null | undefin
   return value;
 }
 
-/** The ordering a cursor belongs to, e.g. `publishedAt:DESC,title:ASC` or `relevance:DESC@<scope>,id:DESC`. */
+/** The ordering a cursor belongs to, e.g. `publishedAt:DESC,title:ASC` or `relevance:DESC@<scope>`. */
 export function orderSignature(terms: readonly SortTerm[]): string {
   return terms.map((term) => `${term.column}:${term.direction}${term.scope ? `@${term.scope}` : ''}`).join(',');
 }
