@@ -296,7 +296,7 @@ describe('import', () => {
       leadId: second!.id,
       leadChosen: true,
     });
-    // one by one (upsertArticle, as a batch files what it cannot settle): the later lead wins
+    // one by one (upsertArticle, as a batch files what it cannot settle): a chosen lead is kept
     const third = await upsertArticle(
       prisma,
       { ...base, title: 'Third', url: 'https://decisions.example/4', publishedAt: new Date('2025-02-02T02:00:00Z') },
@@ -305,7 +305,8 @@ describe('import', () => {
       { storyOf: 'https://decisions.example/1', storyPinned: true, storyLead: true },
     );
     const story = await prisma.story.findUniqueOrThrow({ where: { id: first!.storyId } });
-    expect(story).toMatchObject({ leadId: third.id, leadChosen: true, articleCount: 3 });
+    expect(story).toMatchObject({ leadId: second!.id, leadChosen: true, articleCount: 3 });
+    expect((await prisma.article.findUniqueOrThrow({ where: { id: third.id } })).storyPinned).toBe(true);
     // an article filed before keeps its story as it is
     await upsertArticle(
       prisma,
@@ -315,7 +316,7 @@ describe('import', () => {
       { storyPinned: true, storyLead: true },
     );
     expect((await prisma.article.findUniqueOrThrow({ where: { id: first!.id } })).storyPinned).toBe(false);
-    expect((await prisma.story.findUniqueOrThrow({ where: { id: story.id } })).leadId).toBe(third.id);
+    expect((await prisma.story.findUniqueOrThrow({ where: { id: story.id } })).leadId).toBe(second!.id);
     // CSV cells: the words isAustralian takes
     const rows = [];
     for await (const row of readRecords(Readable.from(['title,storyPinned,storyLead\r\n', 'A,yes,0\r\n']), 'csv'))
@@ -611,6 +612,47 @@ describe('import', () => {
 });
 
 describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
+  it('puts every record in the story its `story` names, and keeps the first lead, whatever batch filed that story', async () => {
+    // stories of three records in file order, the later two naming the first: with batches of two
+    // (two in flight on a PostgreSQL server) most stories cross a batch boundary
+    const stories = serverUrl ? 40 : 10;
+    const lines: string[] = [];
+    for (let i = 0; i < stories; i++) {
+      const body = Array.from({ length: 60 }, (_, w) => `crossing${i}w${(w * 7) % 13}x${w}`).join(' ');
+      for (let copy = 0; copy < 3; copy++) {
+        lines.push(
+          ndjsonLine({
+            title: `Crossing ${i}.${copy}`,
+            url: `https://crossing.example/${i}/${copy}`,
+            source: `Paper ${copy}`,
+            publishedAt: new Date(Date.UTC(2024, 0, 1 + i, copy)).toISOString(),
+            priority: 2,
+            // each copy its own text, so only `story` puts them together
+            body: copy === 0 ? body : `${copy} ${'other words '.repeat(20)}${i}`,
+            story: `https://crossing.example/${i}/0`,
+            storyLead: copy > 0,
+          }),
+        );
+      }
+    }
+    const file = path.join(work, 'crossing.ndjson');
+    fs.writeFileSync(file, lines.join(''));
+    const source = readRecords(fs.createReadStream(file), 'ndjson');
+    const outcomes: ImportOutcome[] = [];
+    for await (const outcome of importRecords(prisma, source, importer, { batchSize: 2 })) outcomes.push(outcome);
+    expect(tally(outcomes)).toEqual({ created: stories * 3 });
+    for (let i = 0; i < stories; i++) {
+      const rows = await prisma.article.findMany({
+        where: { url: { startsWith: `https://crossing.example/${i}/` } },
+        orderBy: { url: 'asc' },
+        select: { id: true, storyId: true },
+      });
+      expect(new Set(rows.map((row) => row.storyId)).size, `story ${i}`).toBe(1);
+      const story = await prisma.story.findUniqueOrThrow({ where: { id: rows[0]!.storyId } });
+      expect(story, `story ${i}`).toMatchObject({ leadId: rows[1]!.id, leadChosen: true });
+    }
+  });
+
   it('files each link once and each name once when two imports of one file race API writes naming the same people', async () => {
     const file = path.join(work, 'race.ndjson');
     const count = serverUrl ? 600 : 150;

@@ -11,7 +11,7 @@ import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
 import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
-import { checkNewArticle, type CreateArticleInput } from '../resolvers/articles/writes.ts';
+import { checkNewArticle, storyKeyOf, type CreateArticleInput } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
 import { decodeGlobalID, encodeGlobalID } from '../schema/builder.ts';
 
@@ -43,7 +43,8 @@ export type ImportOutcome =
 /**
  * The fields a record may have: CreateArticleInput's, and an export's story fields
  * (transfer/export.ts): `story` (the URL of the article whose story a new article joins),
- * `storyPinned` and `storyLead` (booleans: a new article is pinned there, or made its chosen lead).
+ * `storyPinned` and `storyLead` (booleans: a new article is pinned there, or made its story's
+ * chosen lead when it has none).
  */
 const FIELDS = new Set<string>(['story', 'storyPinned', 'storyLead', ...REVISION_FIELDS]);
 const TEXT_FIELDS = ['title', 'url', 'source', 'description', 'summary', 'body'] as const;
@@ -214,7 +215,7 @@ export interface FirstSeen {
 
 /** A record to file (converted and checked), or one refused before filing (with the record when there is one). */
 export type Screened =
-  | { line: number; record: Record<string, unknown>; item: BulkItem }
+  | { line: number; record: Record<string, unknown>; item: BulkItem; urlKey: string; storyKey?: string }
   | { line: number; rejected: { record?: unknown; errors: RecordError[] } };
 
 /** Settings of screenRecords. */
@@ -281,7 +282,14 @@ export async function* screenRecords(
       yield { line, rejected: { record: item.record, errors: [error] } };
     } else {
       const { input, storyOf, storyPinned, storyLead } = converted;
-      yield { line, record: item.record, item: { input, storyOf, storyPinned, storyLead } };
+      let storyKey: string | undefined;
+      try {
+        storyKey = storyOf === undefined ? undefined : storyKeyOf(storyOf);
+      } catch (error) {
+        // refused when the batch files it, with the record's other problems
+        if (!(error instanceof AppError)) throw error;
+      }
+      yield { line, record: item.record, item: { input, storyOf, storyPinned, storyLead }, urlKey, storyKey };
     }
   }
 }
@@ -297,7 +305,15 @@ export interface ImportOptions extends Omit<ScreenOptions, 'defaults'> {
   defaults?: Record<string, unknown>;
 }
 
-type Pending = { line: number; record?: unknown; outcome?: ImportOutcome; item?: BulkItem };
+type Pending = {
+  line: number;
+  record?: unknown;
+  outcome?: ImportOutcome;
+  item?: BulkItem;
+  /** The record's normalized link, and its `story`'s. */
+  urlKey?: string;
+  storyKey?: string;
+};
 
 /** Attempts of a batch that keeps meeting conflicting writes (each is writeTransaction's own attempts). */
 const BATCH_ATTEMPTS = 5;
@@ -361,8 +377,9 @@ function textOf(item: BulkItem): number {
  * Files each record of `source` as upsertArticle would, as `viewer` (EDITOR), `batchSize` records
  * per transaction (resolvers/articles/bulk.ts), and yields an outcome per record in input order.
  * Two batches are filed at once on a PostgreSQL server (their story detection one after the other;
- * one on the embedded database: batchesInFlight), and the next is read
- * meanwhile; no two batches name one link (screenRecords refuses a link's second record). Stops,
+ * one on the embedded database: batchesInFlight), and the next is read meanwhile, except that a
+ * batch waits for the one filing the article its record's `story` names, and a batch making a
+ * story's lead for every batch before it; no two batches name one link (screenRecords refuses a link's second record). Stops,
  * throwing, on an error no record caused (the database unavailable): what was yielded before is
  * filed, and running the import again goes on without duplicates (the upsert is keyed by the
  * normalized URL).
@@ -377,33 +394,48 @@ export async function* importRecords(
   const defaults = options.defaults ?? {};
   let batch: Pending[] = [];
   let text = 0;
-  const inFlight: Promise<ImportOutcome[]>[] = [];
+  const inFlight: { done: Promise<ImportOutcome[]>; links: Set<string> }[] = [];
   const most = batchesInFlight();
   const start = (pending: Pending[]) => {
     const done = fileBatch(db, pending, viewer);
     // a failure is seen when its turn comes; until then it must not count as unhandled
     done.catch(() => undefined);
-    inFlight.push(done);
+    inFlight.push({ done, links: new Set(pending.flatMap((p) => (p.urlKey === undefined ? [] : [p.urlKey]))) });
   };
+  /**
+   * Whether `pending` must wait for `flight` to commit: a record of it joins the story of an
+   * article `flight` files (not visible to this batch's transaction before that commit, so the
+   * detector would place it instead), or makes its story's lead, which records do in file order.
+   */
+  const waitsFor = (pending: Pending[], flight: (typeof inFlight)[number]) =>
+    pending.some((p) => p.item?.storyLead === true || (p.storyKey !== undefined && flight.links.has(p.storyKey)));
   try {
     for await (const item of screenRecords(source, { ...options, defaults })) {
       if ('rejected' in item) {
         batch.push({ line: item.line, outcome: { line: item.line, status: 'rejected', ...item.rejected } });
       } else {
-        batch.push({ line: item.line, record: item.record, item: item.item });
+        batch.push({
+          line: item.line,
+          record: item.record,
+          item: item.item,
+          urlKey: item.urlKey,
+          storyKey: item.storyKey,
+        });
         text += textOf(item.item);
       }
       if (batch.length >= batchSize || text >= MAX_BATCH_TEXT) {
-        while (inFlight.length >= most) yield* await inFlight.shift()!;
+        while (inFlight.length >= most || inFlight.some((flight) => waitsFor(batch, flight))) {
+          yield* await inFlight.shift()!.done;
+        }
         start(batch);
         batch = [];
         text = 0;
       }
     }
-    while (inFlight.length) yield* await inFlight.shift()!;
+    while (inFlight.length) yield* await inFlight.shift()!.done;
     if (batch.length) yield* await fileBatch(db, batch, viewer);
   } finally {
     // stopped early (an error, or the consumer left): let what was started end before returning
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(inFlight.map((flight) => flight.done));
   }
 }

@@ -456,8 +456,8 @@ export function storyKeyOf(storyOf: string): string {
  * false when it was filed already exactly so). `storyOf` (imports of exported records): a new
  * article joins the story of the article with that URL (its own URL: a story of its own) instead
  * of the detector's choice, when that article exists; `storyPinned` pins a new article where it
- * was placed, `storyLead` makes it its story's chosen lead (applyStoryDecisions). None of the
- * three touches an article filed before. ValidationError, ArticleInTrashError.
+ * was placed, `storyLead` makes it its story's chosen lead unless one is chosen already
+ * (applyStoryDecisions). None of the three touches an article filed before. ValidationError, ArticleInTrashError.
  */
 export async function upsertArticle(
   db: Db,

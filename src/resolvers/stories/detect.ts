@@ -482,8 +482,9 @@ export interface StoryDecision {
 /**
  * Applies an import's story decisions to articles it just created and placed (after placeInStoryOf,
  * detectStory or detectNewStories, so every story they joined is held already; their own are
- * new): pins them, and makes each its story's chosen lead (of two in one story, the later in
- * `decisions`), at most two statements.
+ * new): pins them, and makes each its story's chosen lead unless the story has one (an editor's
+ * choice, or an earlier record's, is kept; of two in `decisions` for one story, the first), at
+ * most two statements.
  */
 export async function applyStoryDecisions(tx: Tx, decisions: readonly StoryDecision[]): Promise<void> {
   const pinned = decisions.filter((decision) => decision.pinned).map((decision) => decision.articleId);
@@ -497,8 +498,8 @@ export async function applyStoryDecisions(tx: Tx, decisions: readonly StoryDecis
       FROM (
         SELECT DISTINCT ON (a."storyId") a."id", a."storyId"
         FROM unnest(${intArray(leads)}::int[]) WITH ORDINALITY AS u("id", "n") JOIN "Article" a ON a."id" = u."id"
-        ORDER BY a."storyId", u."n" DESC
+        ORDER BY a."storyId", u."n"
       ) l
-      WHERE s."id" = l."storyId" AND (s."leadId" IS DISTINCT FROM l."id" OR NOT s."leadChosen")`;
+      WHERE s."id" = l."storyId" AND NOT s."leadChosen"`;
   }
 }
