@@ -164,6 +164,75 @@ describe('articleHistogram', () => {
     }
   });
 
+  it('counts each article in the bucket from whose start to the next it was published, wherever clocks jump around midnight', async () => {
+    // St John's went back from 00:01 NDT to 23:01 NST on 7 November 2010 (its Sunday begins at the
+    // second midnight, 03:30Z); Apia skipped 30 December 2011; Casey went back from 02:00 to 23:00
+    // the day before on 5 March 2010; Lord Howe moves by half an hour; Havana skips and repeats midnight
+    const cases = [
+      ['America/St_Johns', '2010-11-06T02:30:00Z', '2010-11-08T03:30:00Z'],
+      ['Pacific/Apia', '2011-12-28T10:00:00Z', '2012-01-01T10:00:00Z'],
+      ['Antarctica/Casey', '2010-03-03T12:00:00Z', '2010-03-07T00:00:00Z'],
+      ['Australia/Lord_Howe', '2021-04-02T13:00:00Z', '2021-04-06T13:00:00Z'],
+      ['America/Havana', '2021-11-05T04:00:00Z', '2021-11-09T05:00:00Z'],
+      ['America/Havana', '2021-03-12T05:00:00Z', '2021-03-17T04:00:00Z'],
+    ] as const;
+    const at: string[] = [];
+    for (const [, from, to] of cases) {
+      // every 20 minutes across the span
+      for (let t = Date.parse(from); t < Date.parse(to); t += 20 * 60_000) at.push(new Date(t).toISOString());
+    }
+    await prisma.article.createMany({
+      data: at.map((iso, n) => ({
+        title: `Clockwork ${n}`,
+        url: `https://clockwork.example/${n}`,
+        urlKey: `https://clockwork.example/${n}`,
+        source: 'Clockwork Gazette',
+        publishedAt: new Date(iso),
+        priority: 3,
+      })),
+    });
+    try {
+      for (const [timeZone, from, to] of cases) {
+        for (const interval of ['DAY', 'WEEK', 'MONTH'] as const) {
+          const { articleHistogram: buckets } = await query(Histogram, {
+            interval,
+            timeZone,
+            from,
+            to,
+            filter: { source: { equals: 'Clockwork Gazette' } },
+          });
+          const label = `${timeZone} ${from} ${interval}`;
+          const starts = buckets.map((bucket) => Date.parse(bucket.start));
+          expect(
+            starts.every((start, i) => i === 0 || start > starts[i - 1]!),
+            label,
+          ).toBe(true);
+          expect(starts[0]! <= Date.parse(from), label).toBe(true);
+          const ends = [...starts.slice(1), Date.parse(to)];
+          const inside = starts.map(
+            (start, i) =>
+              at.filter((iso) => {
+                const t = Date.parse(iso);
+                return t >= Math.max(start, Date.parse(from)) && t < ends[i]!;
+              }).length,
+          );
+          expect(inside, label).toEqual(buckets.map((bucket) => bucket.count));
+        }
+      }
+      const { articleHistogram: stJohns } = await query(Histogram, {
+        interval: 'DAY',
+        timeZone: 'America/St_Johns',
+        from: '2010-11-06T02:30:00Z',
+        to: '2010-11-08T03:30:00Z',
+        filter: { source: { equals: 'Clockwork Gazette' } },
+      });
+      expect(stJohns.map((bucket) => bucket.start)).toEqual(['2010-11-06T02:30:00.000Z', '2010-11-07T03:30:00.000Z']);
+      expect(hours(stJohns[0]!.start, stJohns[1]!.start)).toBe(25);
+    } finally {
+      await prisma.article.deleteMany({ where: { source: 'Clockwork Gazette' } });
+    }
+  });
+
   it('counts the same instants into other buckets in another zone, and includes empty buckets', async () => {
     const { articleHistogram: utc } = await query(Histogram, {
       interval: 'MONTH',

@@ -12,7 +12,9 @@ import { plannedSearch } from './search.ts';
  * A histogram of publication instants: how many of the articles `articles(filter:, search:)`
  * would list were published in each day, week (ISO 8601: from Monday), month or year of a time
  * zone, between two instants. Buckets follow the zone's wall clock, so a daylight-saving day is
- * 23 or 25 hours long (PostgreSQL's date_trunc with a zone,
+ * 23 or 25 hours long; each starts when the clock last enters it, and an article counts in the
+ * last bucket starting at or before it (width_bucket), so a bucket holds exactly what was
+ * published from its start to the next (PostgreSQL's date_trunc,
  * https://www.postgresql.org/docs/current/functions-datetime.html#FUNCTIONS-DATETIME-TRUNC).
  * One statement; counts are exact.
  */
@@ -113,37 +115,46 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   const table = search ? search.from : links ? Prisma.sql`"ArticleTopic" a` : Prisma.sql`"Article" a`;
   try {
     const rows = await db.$queryRaw<{ start: Date; count: number }[]>`
-      WITH counted AS (
-        SELECT date_trunc(${unit}, a."publishedAt" AT TIME ZONE ${zone}) AS "local", count(*)::int AS "count"
-        FROM ${table}
-        WHERE ${where}
-        GROUP BY 1
-      ), buckets AS (
-        -- wall-clock starts in the zone (midnights, first days), stepped as wall-clock time, so a
-        -- first day that began at 01:00 does not shift every later start by the hour
+      WITH buckets AS (
+        -- wall-clock starts in the zone (midnights, first days), stepped as wall-clock time (a first
+        -- day that began at 01:00 does not shift every later start), from the one before "from"'s
         SELECT local, (local AT TIME ZONE ${zone}) AS "resolved"
         FROM generate_series(
-          date_trunc(${unit}, ${timestamp(from)} AT TIME ZONE ${zone}),
+          date_trunc(${unit}, ${timestamp(from)} AT TIME ZONE ${zone}) - ${step},
           ${timestamp(to)} AT TIME ZONE ${zone},
           ${step}
         ) AS local
       ), starts AS (
-        -- each start as the first instant the zone's clock shows it. PostgreSQL resolves a
-        -- wall-clock time the clock skips (Havana's spring midnight) to the instant the day
-        -- begins, and one it shows twice (Havana's autumn midnight) to the later: the earlier is
-        -- that time at the offset in force a day before, when the clock shows it then
-        SELECT b.local, CASE WHEN (e.at AT TIME ZONE ${zone}) = b.local AND e.at < b.resolved THEN e.at
-                             ELSE b.resolved END AS "start"
+        -- each bucket starts when the clock last enters it from an earlier wall-clock time. The
+        -- instants that show a start: PostgreSQL's resolution of it (of two, the later), and the
+        -- same time at the offset in force a day before. A midnight shown twice within its day
+        -- (Havana, 01:00 -> 00:00) starts the day at the first; one the clock returns to from the
+        -- day before (St John's, 00:01 -> 23:01) at the second; a midnight skipped (Havana's spring)
+        -- at the instant the day begins; a day skipped whole (Apia, 30 December 2011) is no bucket
+        SELECT DISTINCT coalesce(max(c.at) FILTER (
+                 WHERE (c.at AT TIME ZONE ${zone}) = b.local
+                   AND ((c.at - interval '1 microsecond') AT TIME ZONE ${zone}) < b.local), b.resolved) AS "start"
         FROM buckets b
-        CROSS JOIN LATERAL (
-          SELECT (b.local - (((b.resolved - interval '1 day') AT TIME ZONE ${zone})
-                             - ((b.resolved - interval '1 day') AT TIME ZONE 'UTC'))) AT TIME ZONE 'UTC' AS "at"
-        ) e
+        CROSS JOIN LATERAL (VALUES (b.resolved),
+          ((b.local - (((b.resolved - interval '1 day') AT TIME ZONE ${zone})
+                       - ((b.resolved - interval '1 day') AT TIME ZONE 'UTC'))) AT TIME ZONE 'UTC')) AS c(at)
+        GROUP BY b.local, b.resolved
+      ), edges AS (
+        -- the bucket holding "from" (the last start at or before it) and those after, before "to"
+        SELECT array_agg(s."start" ORDER BY s."start") AS "starts" FROM starts s
+        WHERE s."start" < ${timestamp(to)}
+          AND s."start" >= (SELECT max(f."start") FROM starts f WHERE f."start" <= ${timestamp(from)})
+      ), counted AS (
+        -- each article in the last bucket starting at or before it
+        SELECT width_bucket(a."publishedAt", (SELECT e."starts" FROM edges e)) AS "bucket", count(*)::int AS "count"
+        FROM ${table}
+        WHERE ${where}
+        GROUP BY 1
       )
-      SELECT s."start", coalesce(c."count", 0)::int AS "count"
-      FROM starts s LEFT JOIN counted c ON c."local" = s."local"
-      WHERE s."start" < ${timestamp(to)}
-      ORDER BY s."start"
+      SELECT e."starts"[g.i] AS "start", coalesce(c."count", 0)::int AS "count"
+      FROM edges e CROSS JOIN LATERAL generate_subscripts(e."starts", 1) AS g(i)
+      LEFT JOIN counted c ON c."bucket" = g.i
+      ORDER BY g.i
       LIMIT ${MAX_HISTOGRAM_BUCKETS + 1}`;
     // days of 23 hours, and months and years of their calendar, fit more buckets in the span
     // than its first bound allows for: more than the maximum is refused, never cut short
