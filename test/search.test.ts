@@ -625,6 +625,9 @@ describe('author and topic lookup by similar name (pg_trgm)', () => {
       after: authors.pageInfo.endCursor,
     });
     expect(codes(other)).toEqual(['INVALID_CURSOR']);
+    // nor on the articles searched by the same text
+    const articles = await execute(Search, { search: 'ghafary', first: 1, after: authors.pageInfo.endCursor });
+    expect(codes(articles)).toEqual(['INVALID_CURSOR']);
   });
 
   it('refuses RELEVANCE without a nameSearch, and a blank nameSearch, with BAD_USER_INPUT', async () => {

@@ -125,7 +125,7 @@ export async function searchArticles(
   selection: ArticleSelection = {},
   options: { countWanted: boolean } = { countWanted: true },
 ) {
-  const terms = rankedBy(sortTerms(args.orderBy, ARTICLE_ORDERS, DEFAULT_SEARCH_ORDER), args.search);
+  const terms = rankedBy(sortTerms(args.orderBy, ARTICLE_ORDERS, DEFAULT_SEARCH_ORDER), 'Article', args.search);
   const window = pageWindow(terms, args);
   const filter = articleCondition(args.filter);
   const search = await plannedSearch(db, args.search, 'search');

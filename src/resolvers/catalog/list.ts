@@ -90,6 +90,7 @@ export function listCatalog<K extends CatalogKind, Row extends { id: number }>(
   if (args.filter?.nameSearch != null) {
     const terms = rankedBy(
       sortTerms(args.orderBy, NAMED_COLUMNS, [{ field: 'RELEVANCE', direction: 'DESC' }]),
+      table,
       args.filter.nameSearch,
     );
     const window = pageWindow(terms, args);
