@@ -1,13 +1,13 @@
 import { disconnect } from '../db/client.ts';
-import { connectionProblem } from '../db/errors.ts';
+import { connectionProblem, WriteContention } from '../db/errors.ts';
 import { FolderInUseError } from '../db/folderLock.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 
 /**
  * Runs a command's `main` and exits with the code it returns, after closing the database. On an
  * error it prints one line naming the cause and exits 1: the embedded folder held by a server
- * (then `whenHeld`, what to do instead), a database without tables, a server it cannot reach
- * (check DATABASE_URL), or the error's message.
+ * (then `whenHeld`, what to do instead), writes that gave up on contention (run it again), a
+ * database without tables, a server it cannot reach (check DATABASE_URL), or the error's message.
  */
 export function runCli(main: () => Promise<number>, whenHeld: string): void {
   main()
@@ -18,6 +18,11 @@ export function runCli(main: () => Promise<number>, whenHeld: string): void {
     .catch(async (error: unknown) => {
       if (error instanceof FolderInUseError) {
         console.error(`newsgraph: ${error.message}; ${whenHeld}`);
+      } else if (error instanceof WriteContention) {
+        // not the connection: other writes kept changing the same rows; what was filed stays
+        console.error(
+          `newsgraph: gave up: other writes kept changing the same rows (${error.message.toLowerCase()}); run it again to go on`,
+        );
       } else if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2021') {
         console.error('newsgraph: the database has no tables yet; run npm run db:migrate first.');
       } else if (connectionProblem(error)) {
