@@ -46,6 +46,26 @@ beforeAll(async () => {
 
 const hours = (a: string, b: string) => (new Date(b).getTime() - new Date(a).getTime()) / 3_600_000;
 
+/** Files one article of `source` published at each of `at` (ISO instants), runs `check`, then deletes them. */
+async function withArticlesAt(source: string, at: readonly string[], check: () => Promise<void>): Promise<void> {
+  const host = source.toLowerCase().replaceAll(' ', '-');
+  await prisma.article.createMany({
+    data: at.map((iso, n) => ({
+      title: `${source} ${n}`,
+      url: `https://${host}.example/${n}`,
+      urlKey: `https://${host}.example/${n}`,
+      source,
+      publishedAt: new Date(iso),
+      priority: 3,
+    })),
+  });
+  try {
+    await check();
+  } finally {
+    await prisma.article.deleteMany({ where: { source } });
+  }
+}
+
 describe('articleHistogram', () => {
   it('cuts days at midnight in the time zone: 25 and 23 hours on daylight-saving days', async () => {
     const { articleHistogram: april } = await query(Histogram, {
@@ -79,17 +99,7 @@ describe('articleHistogram', () => {
     // Cuba moves its clocks from 00:00 to 01:00: 14 March begins at 01:00 CDT (05:00Z); 15 and
     // 16 March at 00:00 CDT (04:00Z)
     const at = ['2021-03-14T06:00:00Z', '2021-03-15T04:30:00Z', '2021-03-16T03:59:00Z'];
-    await prisma.article.createMany({
-      data: at.map((iso, n) => ({
-        title: `Malecon tide ${n}`,
-        url: `https://havana.example/${n}`,
-        urlKey: `https://havana.example/${n}`,
-        source: 'Havana Herald',
-        publishedAt: new Date(iso),
-        priority: 3,
-      })),
-    });
-    try {
+    await withArticlesAt('Havana Herald', at, async () => {
       const { articleHistogram: days } = await query(Histogram, {
         interval: 'DAY',
         timeZone: 'America/Havana',
@@ -102,66 +112,38 @@ describe('articleHistogram', () => {
         ['2021-03-15T04:00:00.000Z', 2], // 00:30 and 23:59 CDT
         ['2021-03-16T04:00:00.000Z', 0],
       ]);
-    } finally {
-      await prisma.article.deleteMany({ where: { source: 'Havana Herald' } });
-    }
+    });
   });
 
   it('starts every day at its first instant where a clock shows midnight twice (Havana, 7 November 2021)', async () => {
     // Cuba moves its clocks back from 01:00 CDT to 00:00 CST: 7 November begins at its first
     // midnight (00:00 CDT, 04:00Z) and is 25 hours long; 8 November begins at 00:00 CST (05:00Z)
     const at = ['2021-11-06T12:00:00Z', '2021-11-07T04:30:00Z', '2021-11-07T05:30:00Z', '2021-11-08T04:59:00Z'];
-    await prisma.article.createMany({
-      data: at.map((iso, n) => ({
-        title: `Malecon autumn ${n}`,
-        url: `https://havana.example/autumn/${n}`,
-        urlKey: `https://havana.example/autumn/${n}`,
-        source: 'Havana Autumn Herald',
-        publishedAt: new Date(iso),
-        priority: 3,
-      })),
-    });
-    try {
-      for (const interval of ['DAY', 'WEEK', 'MONTH'] as const) {
-        const { articleHistogram: buckets } = await query(Histogram, {
-          interval,
-          timeZone: 'America/Havana',
-          from: '2021-11-06T04:00:00Z',
-          to: '2021-11-09T05:00:00Z',
-          filter: { source: { equals: 'Havana Autumn Herald' } },
-        });
-        if (interval === 'DAY') {
-          expect(buckets.map((bucket) => [bucket.start, bucket.count])).toEqual([
-            ['2021-11-06T04:00:00.000Z', 1],
-            ['2021-11-07T04:00:00.000Z', 3], // 00:30 CDT, 00:30 CST and 23:59 CST
-            ['2021-11-08T05:00:00.000Z', 0],
-          ]);
-          expect(hours(buckets[1]!.start, buckets[2]!.start)).toBe(25);
-        }
-        // whatever the interval, a bucket counts exactly the articles in [its start, the next start)
-        const ends = [...buckets.slice(1).map((bucket) => bucket.start), '2021-11-09T05:00:00.000Z'];
-        const inside = buckets.map(
-          (bucket, i) =>
-            at.filter((iso) => new Date(iso) >= new Date(bucket.start) && new Date(iso) < new Date(ends[i]!)).length,
-        );
-        expect(inside, interval).toEqual(buckets.map((bucket) => bucket.count));
-        expect(buckets.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(at.length);
-      }
-      const { articleHistogram: weeks } = await query(Histogram, {
-        interval: 'WEEK',
-        timeZone: 'America/Havana',
-        from: '2021-11-01T04:00:00Z',
-        to: '2021-11-15T05:00:00Z',
-        filter: { source: { equals: 'Havana Autumn Herald' } },
-      });
+    await withArticlesAt('Havana Autumn Herald', at, async () => {
+      const histogram = async (interval: 'DAY' | 'WEEK', from: string, to: string) =>
+        (
+          await query(Histogram, {
+            interval,
+            timeZone: 'America/Havana',
+            from,
+            to,
+            filter: { source: { equals: 'Havana Autumn Herald' } },
+          })
+        ).articleHistogram;
+      const days = await histogram('DAY', '2021-11-06T04:00:00Z', '2021-11-09T05:00:00Z');
+      expect(days.map((bucket) => [bucket.start, bucket.count])).toEqual([
+        ['2021-11-06T04:00:00.000Z', 1],
+        ['2021-11-07T04:00:00.000Z', 3], // 00:30 CDT, 00:30 CST and 23:59 CST
+        ['2021-11-08T05:00:00.000Z', 0],
+      ]);
+      expect(hours(days[1]!.start, days[2]!.start)).toBe(25);
       // Monday 1 November 00:00 CDT and Monday 8 November 00:00 CST (the last article is Sunday 23:59 CST)
+      const weeks = await histogram('WEEK', '2021-11-01T04:00:00Z', '2021-11-15T05:00:00Z');
       expect(weeks.map((bucket) => [bucket.start, bucket.count])).toEqual([
         ['2021-11-01T04:00:00.000Z', 4],
         ['2021-11-08T05:00:00.000Z', 0],
       ]);
-    } finally {
-      await prisma.article.deleteMany({ where: { source: 'Havana Autumn Herald' } });
-    }
+    });
   });
 
   it('counts each article in the bucket from whose start to the next it was published, wherever clocks jump around midnight', async () => {
@@ -181,17 +163,7 @@ describe('articleHistogram', () => {
       // every 20 minutes across the span
       for (let t = Date.parse(from); t < Date.parse(to); t += 20 * 60_000) at.push(new Date(t).toISOString());
     }
-    await prisma.article.createMany({
-      data: at.map((iso, n) => ({
-        title: `Clockwork ${n}`,
-        url: `https://clockwork.example/${n}`,
-        urlKey: `https://clockwork.example/${n}`,
-        source: 'Clockwork Gazette',
-        publishedAt: new Date(iso),
-        priority: 3,
-      })),
-    });
-    try {
+    await withArticlesAt('Clockwork Gazette', at, async () => {
       for (const [timeZone, from, to] of cases) {
         for (const interval of ['DAY', 'WEEK', 'MONTH'] as const) {
           const { articleHistogram: buckets } = await query(Histogram, {
@@ -208,6 +180,7 @@ describe('articleHistogram', () => {
             label,
           ).toBe(true);
           expect(starts[0]! <= Date.parse(from), label).toBe(true);
+          // what each bucket counts is exactly what was published from its start (or from) to the next (or to)
           const ends = [...starts.slice(1), Date.parse(to)];
           const inside = starts.map(
             (start, i) =>
@@ -228,9 +201,7 @@ describe('articleHistogram', () => {
       });
       expect(stJohns.map((bucket) => bucket.start)).toEqual(['2010-11-06T02:30:00.000Z', '2010-11-07T03:30:00.000Z']);
       expect(hours(stJohns[0]!.start, stJohns[1]!.start)).toBe(25);
-    } finally {
-      await prisma.article.deleteMany({ where: { source: 'Clockwork Gazette' } });
-    }
+    });
   });
 
   it('counts the same instants into other buckets in another zone, and includes empty buckets', async () => {
