@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { nameKey } from '../prisma/nameKey.ts';
 import { graphql } from './gql/index.ts';
@@ -14,6 +15,7 @@ vi.hoisted(() => {
 
 const { prisma } = await import('../src/db/client.ts');
 const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
+const { upsertArticles } = await import('../src/resolvers/articles/bulk.ts');
 
 /** Write transactions run again since the start of this file, by reason. */
 async function retries(): Promise<Record<string, number>> {
@@ -606,5 +608,92 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
     await expectInvariants();
     expect((await retries()).deadlock ?? 0).toBe(0);
     console.info('refs vs merges:', tally(seen), 'retries:', await retries());
+  });
+  describe.skipIf(!serverUrl)('an import batch whose names change while it waits for their rows', () => {
+    const importer = { kind: 'apiKey', keyId: 0, name: 'import', role: 'EDITOR' } as const;
+    let admin: pg.Client;
+    beforeAll(async () => {
+      admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      return () => admin.end();
+    });
+    /** An import record (upsertArticle's input, ids decoded) naming `authors`. */
+    const record = (authors: ({ id: number } | { name: string })[]) => ({
+      ...articleInput([]),
+      publishedAt: new Date('2026-02-01T00:00:00Z'),
+      authors: authors.map((ref) => ('id' in ref ? { id: { id: ref.id } } : ref)),
+    });
+    /** Resolves once `n` backends of this database wait for a lock. */
+    async function lockWaiters(n: number): Promise<void> {
+      for (let i = 0; i < 2_000; i++) {
+        // inside a transaction, the statistics views keep their first reading unless cleared
+        await admin.query('SELECT pg_stat_clear_snapshot()');
+        const { rows } = await admin.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+        );
+        if (rows[0].n >= n) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error(`fewer than ${n} backends waited for a lock`);
+    }
+
+    it('files it when an author it names is merged away meanwhile, without starting the batch over', async () => {
+      // the source's id below the target's: the merge locks the source, then waits for the
+      // target's row, held here, while the batch (which read the source's name before) waits for
+      // the source's; released, the merge commits and the batch finds the row gone
+      const source = await prisma.author.create({ data: { name: fresh('Batch Merge Source') } });
+      const target = await prisma.author.create({ data: { name: fresh('Batch Merge Target') } });
+      await seedArticle([source.id]);
+      const before = (await retries()).changed ?? 0;
+      await admin.query('BEGIN');
+      await admin.query('SELECT 1 FROM "Author" WHERE "id" = $1 FOR UPDATE', [target.id]);
+      const merged = execute(
+        MergeAuthors,
+        { input: { sourceIds: [globalId('Author', source.id)], targetId: globalId('Author', target.id) } },
+        as.admin,
+      );
+      await lockWaiters(1);
+      const input = record([{ name: source.name }, { name: fresh('Batch Merge Coauthor') }]);
+
+      const filed = upsertArticles(prisma, [{ input }], importer);
+      await lockWaiters(2);
+      await admin.query('ROLLBACK');
+      expect(outcome(await merged, 'mergeAuthors')).toBe('MergeAuthorsSuccess');
+      const [result] = await filed;
+      expect(result).toEqual({ status: 'created', id: expect.any(Number) });
+      const byline = await prisma.articleAuthor.findMany({
+        where: { articleId: (result as { id: number }).id },
+        orderBy: { position: 'asc' },
+        include: { author: true },
+      });
+      // the merged name is filed again as a new author, as upsertArticle files it
+      expect(byline.map((b) => b.author.name)).toEqual(input.authors.map((a) => ('name' in a ? a.name : '')));
+      expect(byline[0]!.authorId).not.toBe(source.id);
+      expect((await retries()).changed ?? 0).toBe(before);
+      await expectInvariants();
+    });
+
+    it('refuses an article whose byline comes to name one author twice meanwhile as DUPLICATE, never a key violation', async () => {
+      // a rename to a name the batch files as new, committed while the batch waits for the row
+      const author = await prisma.author.create({ data: { name: fresh('Batch Rename From') } });
+      const renamed = fresh('Batch Rename To');
+      await admin.query('BEGIN');
+      await admin.query('SELECT 1 FROM "Author" WHERE "id" = $1 FOR UPDATE', [author.id]);
+      const rename = execute(UpdateAuthor, { input: { id: globalId('Author', author.id), name: renamed } }, as.editor);
+      await lockWaiters(1);
+      const input = record([{ id: author.id }, { name: renamed }]);
+      const filed = upsertArticles(prisma, [{ input }], importer);
+      await lockWaiters(2);
+      await admin.query('ROLLBACK');
+      expect(outcome(await rename, 'updateAuthor')).toBe('UpdateAuthorSuccess');
+      const [result] = await filed;
+      expect(result!.status).toBe('rejected');
+      expect((result as { error: { fields?: unknown } }).error).toMatchObject({
+        fields: [{ path: ['input', 'authors', '1'], code: 'DUPLICATE' }],
+      });
+      expect(await prisma.article.count({ where: { url: input.url } })).toBe(0);
+      await expectInvariants();
+    });
   });
 });

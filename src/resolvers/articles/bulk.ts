@@ -224,6 +224,70 @@ export async function upsertArticles(
   return results as BulkResult[];
 }
 
+/** How many times a batch looks its names up again when a row vanished before it was locked, before it starts over. */
+const NAME_ATTEMPTS = 10;
+
+/**
+ * The author and topic ids of `created`'s refs (each list flattened in item order), every one
+ * locked, ascending, for the rest of the transaction. Names are looked up again here, as the
+ * batch's first read may be seconds old: new ones are created (as upsertArticle creates them),
+ * then the authors and the topics are locked. A row merged or renamed away between the lookup and
+ * its lock (a writer that held it and committed meanwhile) rolls this part back to a savepoint,
+ * which releases its name locks, rows and row locks, and looks the names up again; the batch's
+ * articles stay inserted. Throws RetryTransaction (the whole batch again) after NAME_ATTEMPTS, or
+ * when one article's byline or topics now name one row twice (the next attempt's checks say
+ * DUPLICATE).
+ */
+async function lockLinks(tx: Tx, created: Checked[]): Promise<{ authorIds: number[]; topicIds: number[] }> {
+  const authorRefs = created.flatMap((item) => item.authors ?? []);
+  const topicRefs = created.flatMap((item) => item.topics ?? []);
+  const names = (refs: Ref[]) => refs.flatMap((ref) => ('name' in ref ? [ref.name] : []));
+  const idsOf = async (
+    refs: Ref[],
+    known: Map<string, { key: string; id?: number }>,
+    create: (refs: Ref[]) => Promise<(number | undefined)[]>,
+  ) => {
+    const fresh = refs.filter((ref) => 'name' in ref && known.get(ref.name)!.id === undefined);
+    const made = fresh.length ? await create(fresh) : [];
+    const byName = new Map(fresh.map((ref, i) => ['name' in ref ? ref.name : '', made[i]!]));
+    return refs.map((ref) => ('id' in ref ? ref.id : (known.get(ref.name)!.id ?? byName.get(ref.name)!)));
+  };
+  for (let attempt = 1; attempt <= NAME_ATTEMPTS; attempt++) {
+    await tx.$executeRaw`SAVEPOINT "newsgraph_batch_names"`;
+    let ids: { authorIds: number[]; topicIds: number[] } | undefined;
+    try {
+      const authorIds = await idsOf(authorRefs, await nameIds(tx, 'Author', names(authorRefs)), (refs) =>
+        resolveAuthorRefs(tx, refs),
+      );
+      const lockedAuthors = await lockRows(tx, 'Author', authorIds);
+      const topicIds = await idsOf(topicRefs, await nameIds(tx, 'Topic', names(topicRefs)), (refs) =>
+        resolveTopicRefs(tx, refs),
+      );
+      const lockedTopics = await lockRows(tx, 'Topic', topicIds);
+      if (authorIds.every((id) => lockedAuthors.has(id)) && topicIds.every((id) => lockedTopics.has(id))) {
+        ids = { authorIds, topicIds };
+      }
+    } catch (error) {
+      // a name that vanished between its insert and its read (resolveAuthorRefs): this part again
+      if (!(error instanceof RetryTransaction) || attempt === NAME_ATTEMPTS) throw error;
+    }
+    if (!ids) {
+      await tx.$executeRaw`ROLLBACK TO SAVEPOINT "newsgraph_batch_names"`;
+      continue;
+    }
+    await tx.$executeRaw`RELEASE SAVEPOINT "newsgraph_batch_names"`;
+    let a = 0;
+    let t = 0;
+    for (const item of created) {
+      const byline = ids.authorIds.slice(a, (a += item.authors?.length ?? 0));
+      const tags = ids.topicIds.slice(t, (t += item.topics?.length ?? 0));
+      if (new Set(byline).size !== byline.length || new Set(tags).size !== tags.length) throw new RetryTransaction();
+    }
+    return ids;
+  }
+  throw new RetryTransaction();
+}
+
 /** One attempt at a batch, inside its transaction: the results it settles, by item index ('later': one by one). */
 async function fileBatch(
   tx: Tx,
@@ -340,33 +404,7 @@ async function fileBatch(
   });
   const prints = await storeNewFingerprints(tx, newArticles);
 
-  // names: the new ones created (as upsertArticle creates them), then every author and topic locked (ascending)
-  const idsOf = async (
-    refs: Ref[],
-    known: Map<string, { key: string; id?: number }>,
-    create: (refs: Ref[]) => Promise<(number | undefined)[]>,
-  ) => {
-    const fresh = refs.filter((ref) => 'name' in ref && known.get(ref.name)!.id === undefined);
-    const made = fresh.length ? await create(fresh) : [];
-    const byName = new Map(fresh.map((ref, i) => ['name' in ref ? ref.name : '', made[i]!]));
-    return refs.map((ref) => ('id' in ref ? ref.id : (known.get(ref.name)!.id ?? byName.get(ref.name)!)));
-  };
-  const authorIds = await idsOf(
-    created.flatMap((item) => item.authors ?? []),
-    authorNames,
-    (refs) => resolveAuthorRefs(tx, refs),
-  );
-  const lockedAuthors = await lockRows(tx, 'Author', authorIds);
-  const topicIds = await idsOf(
-    created.flatMap((item) => item.topics ?? []),
-    topicNames,
-    (refs) => resolveTopicRefs(tx, refs),
-  );
-  const lockedTopics = await lockRows(tx, 'Topic', topicIds);
-  // a name's row merged or deleted between finding and locking it: start again
-  if (authorIds.some((id) => !lockedAuthors.has(id)) || topicIds.some((id) => !lockedTopics.has(id))) {
-    throw new RetryTransaction();
-  }
+  const { authorIds, topicIds } = await lockLinks(tx, created);
   const bylines: { articleId: number; authorId: number; position: number }[] = [];
   const tags: { articleId: number; topicId: number }[] = [];
   let a = 0;
