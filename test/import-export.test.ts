@@ -148,6 +148,27 @@ describe('export', () => {
       importer,
     );
     await detachArticle(prisma, { articleId: { id: detached.id }, expectedVersion: detached.version }, importer);
+    // copies published at one instant, filed in the reverse of their links' order: an export lists
+    // them in filing order, and the first filed is their story's lead
+    const body = Array.from({ length: 40 }, (_, i) => `Ferry timetable change ${i} for the harbour route.`).join(' ');
+    for (const letter of ['c', 'b', 'a']) {
+      await upsertArticle(
+        prisma,
+        {
+          title: 'Harbour ferry timetable changes',
+          url: `https://ties.example/${letter}`,
+          source: `Tie ${letter}`,
+          publishedAt: new Date('2026-03-03T03:03:03Z'),
+          priority: 3,
+          body,
+        },
+        importer,
+      );
+    }
+    const ties = await prisma.article.findMany({ where: { url: { startsWith: 'https://ties.example/' } } });
+    expect(new Set(ties.map((tie) => tie.storyId)).size).toBe(1);
+    const tieStory = await prisma.story.findUniqueOrThrow({ where: { id: ties[0]!.storyId! } });
+    expect(ties.find((tie) => tie.id === tieStory.leadId)!.url).toBe('https://ties.example/c');
     const records: Record<string, unknown>[] = [];
     for await (const record of exportRecords({}, importer)) records.push(record);
     expect(records.length).toBe(await prisma.article.count());

@@ -354,7 +354,10 @@ async function fileBatch(
   }
   if (!filing.length) return settled;
 
-  // the rows, in URL order (two batches never wait for each other's links in a cycle)
+  // the rows, in URL order (two batches never wait for each other's links in a cycle), their ids
+  // numbered in the records' order first: articles published at one instant keep the order they
+  // had (an export lists them so) and so their story's default lead, the earliest then the first
+  // filed (the sort postpones nextval past ORDER BY, as it does every volatile output column)
   // one JSON parameter for the rows (see db/arrays.ts: Prisma encodes array parameters element by element)
   const rows = JSON.stringify(
     filing.map(({ data }) => ({
@@ -371,13 +374,19 @@ async function fileBatch(
     })),
   );
   const inserted = await tx.$queryRaw<{ id: number; urlKey: string; storyId: number }[]>`
-    INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
+    WITH r AS MATERIALIZED (
+      SELECT nextval(pg_get_serial_sequence('"Article"', 'id'))::int AS "id", r.*
+      FROM ROWS FROM (json_to_recordset(${rows}::json)
+             AS ("title" text, "url" text, "urlKey" text, "source" text, "publishedAt" timestamptz, "priority" smallint,
+                 "isAustralian" boolean, "description" text, "summary" text, "body" text)) WITH ORDINALITY
+           AS r("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian", "description", "summary",
+                "body", "n")
+      ORDER BY r."n")
+    INSERT INTO "Article" ("id", "title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
                            "description", "summary", "body", "createdBy", "updatedBy", "updatedAt")
-    SELECT r."title", r."url", r."urlKey", r."source", r."publishedAt", r."priority", r."isAustralian",
+    SELECT r."id", r."title", r."url", r."urlKey", r."source", r."publishedAt", r."priority", r."isAustralian",
            r."description", r."summary", r."body", ${by}::text, ${by}::text, ${now}::timestamptz
-    FROM json_to_recordset(${rows}::json)
-         AS r("title" text, "url" text, "urlKey" text, "source" text, "publishedAt" timestamptz, "priority" smallint,
-              "isAustralian" boolean, "description" text, "summary" text, "body" text)
+    FROM r
     ORDER BY r."urlKey" COLLATE "C"
     ON CONFLICT ("urlKey") DO NOTHING
     RETURNING "id", "urlKey", "storyId"`;
