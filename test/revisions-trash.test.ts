@@ -7,6 +7,8 @@ import { graphql } from './gql/index.ts';
 import { execute } from './support/api.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 import { serverUrl } from './support/targets.ts';
+import { startTrashPurge } from '../src/trashPurge.ts';
+import type { Logger } from '../src/observability.ts';
 
 /** Revision history (Article.revisions, restoreArticleVersion) and the trash (deleteArticle, trashedArticles, restoreArticle, purgeArticle). */
 
@@ -663,6 +665,48 @@ describe('the trash', () => {
     expect(left.map((row) => row.id)).not.toContain(oldId);
     expect(left.map((row) => row.id)).toContain(Number(Buffer.from(fresh.id, 'base64').toString().split(':')[1]));
     expect(await prisma.articleRevision.count({ where: { articleId: oldId } })).toBe(0);
+  });
+
+  it('runs the purge on its timer: each interval, what passed the retention goes, the rest stays; retention 0 runs nothing', async () => {
+    const dbId = (id: string) => Number(Buffer.from(id, 'base64').toString().split(':')[1]);
+    const trashed = async (daysAgo: number) => {
+      const { id } = await create();
+      await execute(Trash, { input: { id } }, as.editor);
+      await prisma.trashedArticle.update({
+        where: { id: dbId(id) },
+        data: { deletedAt: new Date(Date.now() - daysAgo * 86_400_000) },
+      });
+      return dbId(id);
+    };
+    const present = async (ids: number[]) =>
+      (await prisma.trashedArticle.findMany({ where: { id: { in: ids } }, select: { id: true } }))
+        .map((row) => row.id)
+        .sort((a, b) => a - b);
+    const logged: string[] = [];
+    const log = { info: (_: unknown, message: string) => logged.push(message), warn: () => {} } as unknown as Logger;
+    const waitFor = async (done: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    };
+
+    const off = startTrashPurge(prisma, 0, log, 20);
+    const kept = await trashed(400);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await off.stop();
+    expect(await present([kept])).toEqual([kept]);
+
+    const purge = startTrashPurge(prisma, 30, log, 50);
+    try {
+      const [expired, recent] = [await trashed(31), await trashed(29)];
+      await waitFor(async () => (await present([kept, expired])).length === 0);
+      expect(await present([kept, expired, recent])).toEqual([recent]);
+      // trashed after the first rounds: the next interval's round takes it
+      const later = await trashed(45);
+      await waitFor(async () => (await present([later])).length === 0);
+      expect(await present([later, recent])).toEqual([recent]);
+    } finally {
+      await purge.stop();
+    }
+    expect(logged.some((message) => /^trash: \d+ article\(s\) older than 30 days purged$/.test(message))).toBe(true);
   });
 });
 
