@@ -16,6 +16,7 @@ vi.hoisted(() => {
 const { prisma } = await import('../src/db/client.ts');
 const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
 const { upsertArticles } = await import('../src/resolvers/articles/bulk.ts');
+const { normalizeUrl } = await import('../src/resolvers/articles/urls.ts');
 
 /** Write transactions run again since the start of this file, by reason. */
 async function retries(): Promise<Record<string, number>> {
@@ -623,9 +624,9 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
       publishedAt: new Date('2026-02-01T00:00:00Z'),
       authors: authors.map((ref) => ('id' in ref ? { id: { id: ref.id } } : ref)),
     });
-    /** Resolves once `n` backends of this database wait for a lock. */
-    async function lockWaiters(n: number): Promise<void> {
-      for (let i = 0; i < 2_000; i++) {
+    /** Resolves once `n` backends of this database wait for a lock; rejects after `ms`. */
+    async function lockWaiters(n: number, ms = 10_000): Promise<void> {
+      for (const start = Date.now(); Date.now() - start < ms;) {
         // inside a transaction, the statistics views keep their first reading unless cleared
         await admin.query('SELECT pg_stat_clear_snapshot()');
         const { rows } = await admin.query(
@@ -694,6 +695,62 @@ describe(`concurrent writes (${serverUrl ? 'PostgreSQL server' : 'PGlite'}, ${RO
       });
       expect(await prisma.article.count({ where: { url: input.url } })).toBe(0);
       await expectInvariants();
+    });
+    /**
+     * Files `input` while an API write runs that takes a name lock and then the row of an author
+     * the byline names by id: the batch is held at its article insert (an uncommitted row with
+     * the same link) until the write waits for that row, then let go. A batch that locked the
+     * id's row before its name locks waited for the write's name lock while the write waited for
+     * its row: a deadlock, which PostgreSQL broke by aborting one of them.
+     */
+    async function fileAgainst<T>(
+      input: ReturnType<typeof record>,
+      write: () => Promise<T>,
+    ): Promise<{ filed: Awaited<ReturnType<typeof upsertArticles>>; written: T }> {
+      const before = (await retries()).deadlock ?? 0;
+      await admin.query('BEGIN');
+      await admin.query(
+        `INSERT INTO "Article" ("title", "url", "urlKey", "source", "publishedAt", "priority", "updatedAt")
+         VALUES ('held', $1, $2, 'held', now(), 1, now())`,
+        [input.url, normalizeUrl(input.url)],
+      );
+      const filed = upsertArticles(prisma, [{ input }], importer);
+      await lockWaiters(1);
+      const written = write();
+      // the write waits for the batch's row lock (old) or runs through (now): give it the time
+      await lockWaiters(2, 500).catch(() => {});
+      await admin.query('ROLLBACK');
+      const result = { filed: await filed, written: await written };
+      expect((await retries()).deadlock ?? 0).toBe(before);
+      await expectInvariants();
+      return result;
+    }
+
+    it('never deadlocks with a rename to a name its byline files next to the id of the renamed author', async () => {
+      const author = await prisma.author.create({ data: { name: fresh('Order Rename From') } });
+      const renamed = fresh('Order Rename To');
+      const input = record([{ id: author.id }, { name: renamed }]);
+      const { filed, written } = await fileAgainst(input, () =>
+        execute(UpdateAuthor, { input: { id: globalId('Author', author.id), name: renamed } }, as.editor),
+      );
+      expect(outcome(written, 'updateAuthor')).toBe('UpdateAuthorSuccess');
+      expect(filed[0]).toMatchObject({ status: 'rejected', error: { fields: [{ code: 'DUPLICATE' }] } });
+    });
+
+    it('never deadlocks with a merge of an author its byline names into one it names by id', async () => {
+      const low = await prisma.author.create({ data: { name: fresh('Order Merge Low') } });
+      const high = await prisma.author.create({ data: { name: fresh('Order Merge High') } });
+      await seedArticle([low.id]);
+      const input = record([{ id: high.id }, { name: low.name }]);
+      const { filed, written } = await fileAgainst(input, () =>
+        execute(
+          MergeAuthors,
+          { input: { sourceIds: [globalId('Author', low.id)], targetId: globalId('Author', high.id) } },
+          as.admin,
+        ),
+      );
+      expect(outcome(written, 'mergeAuthors')).toBe('MergeAuthorsSuccess');
+      expect(filed[0]).toEqual({ status: 'created', id: expect.any(Number) });
     });
   });
 });

@@ -229,14 +229,14 @@ const NAME_ATTEMPTS = 10;
 
 /**
  * The author and topic ids of `created`'s refs (each list flattened in item order), every one
- * locked, ascending, for the rest of the transaction. Names are looked up again here, as the
- * batch's first read may be seconds old: new ones are created (as upsertArticle creates them),
- * then the authors and the topics are locked. A row merged or renamed away between the lookup and
- * its lock (a writer that held it and committed meanwhile) rolls this part back to a savepoint,
- * which releases its name locks, rows and row locks, and looks the names up again; the batch's
- * articles stay inserted. Throws RetryTransaction (the whole batch again) after NAME_ATTEMPTS, or
- * when one article's byline or topics now name one row twice (the next attempt's checks say
- * DUPLICATE).
+ * locked for the rest of the transaction, in the lock order (writing/transaction.ts): author
+ * names being created, authors ascending, topic names, topics ascending. Names are looked up
+ * again here, as the batch's first read may be seconds old. A name's row merged or deleted
+ * between the lookup and its lock (a writer held it and committed meanwhile) rolls this part back
+ * to a savepoint, which releases its name locks, rows and row locks, and looks the names up again;
+ * the batch's articles stay inserted. Throws RetryTransaction (the whole batch again, whose checks
+ * then refuse what is wrong) when a row named by id is gone, when one article's byline or topics
+ * now name one row twice (a rename made a name ref the row an id ref names), or after NAME_ATTEMPTS.
  */
 async function lockLinks(tx: Tx, created: Checked[]): Promise<{ authorIds: number[]; topicIds: number[] }> {
   const authorRefs = created.flatMap((item) => item.authors ?? []);
@@ -252,9 +252,10 @@ async function lockLinks(tx: Tx, created: Checked[]): Promise<{ authorIds: numbe
     const byName = new Map(fresh.map((ref, i) => ['name' in ref ? ref.name : '', made[i]!]));
     return refs.map((ref) => ('id' in ref ? ref.id : (known.get(ref.name)!.id ?? byName.get(ref.name)!)));
   };
-  for (let attempt = 1; attempt <= NAME_ATTEMPTS; attempt++) {
-    await tx.$executeRaw`SAVEPOINT "newsgraph_batch_names"`;
+  await tx.$executeRaw`SAVEPOINT "newsgraph_batch_names"`;
+  for (let attempt = 1; ; attempt++) {
     let ids: { authorIds: number[]; topicIds: number[] } | undefined;
+    let restart = false;
     try {
       const authorIds = await idsOf(authorRefs, await nameIds(tx, 'Author', names(authorRefs)), (refs) =>
         resolveAuthorRefs(tx, refs),
@@ -264,28 +265,31 @@ async function lockLinks(tx: Tx, created: Checked[]): Promise<{ authorIds: numbe
         resolveTopicRefs(tx, refs),
       );
       const lockedTopics = await lockRows(tx, 'Topic', topicIds);
-      if (authorIds.every((id) => lockedAuthors.has(id)) && topicIds.every((id) => lockedTopics.has(id))) {
-        ids = { authorIds, topicIds };
-      }
+      const gone = [
+        ...authorRefs.filter((_, i) => !lockedAuthors.has(authorIds[i]!)),
+        ...topicRefs.filter((_, i) => !lockedTopics.has(topicIds[i]!)),
+      ];
+      if (!gone.length) ids = { authorIds, topicIds };
+      restart = gone.some((ref) => 'id' in ref);
     } catch (error) {
       // a name that vanished between its insert and its read (resolveAuthorRefs): this part again
-      if (!(error instanceof RetryTransaction) || attempt === NAME_ATTEMPTS) throw error;
+      if (!(error instanceof RetryTransaction)) throw error;
     }
-    if (!ids) {
-      await tx.$executeRaw`ROLLBACK TO SAVEPOINT "newsgraph_batch_names"`;
-      continue;
+    if (ids) {
+      await tx.$executeRaw`RELEASE SAVEPOINT "newsgraph_batch_names"`;
+      let a = 0;
+      let t = 0;
+      for (const item of created) {
+        const byline = ids.authorIds.slice(a, (a += item.authors?.length ?? 0));
+        const tags = ids.topicIds.slice(t, (t += item.topics?.length ?? 0));
+        if (new Set(byline).size !== byline.length || new Set(tags).size !== tags.length) throw new RetryTransaction();
+      }
+      return ids;
     }
-    await tx.$executeRaw`RELEASE SAVEPOINT "newsgraph_batch_names"`;
-    let a = 0;
-    let t = 0;
-    for (const item of created) {
-      const byline = ids.authorIds.slice(a, (a += item.authors?.length ?? 0));
-      const tags = ids.topicIds.slice(t, (t += item.topics?.length ?? 0));
-      if (new Set(byline).size !== byline.length || new Set(tags).size !== tags.length) throw new RetryTransaction();
-    }
-    return ids;
+    if (restart || attempt >= NAME_ATTEMPTS) throw new RetryTransaction();
+    // the savepoint stays: each look again starts from it
+    await tx.$executeRaw`ROLLBACK TO SAVEPOINT "newsgraph_batch_names"`;
   }
-  throw new RetryTransaction();
 }
 
 /** One attempt at a batch, inside its transaction: the results it settles, by item index ('later': one by one). */
@@ -340,9 +344,19 @@ async function fileBatch(
   }
   if (!fresh.length) return settled;
 
-  // the ids the new articles' refs name must exist (locked from here on, as replaceAuthors locks them)
-  const presentAuthors = await lockRows(tx, 'Author', idRefs('authors'));
-  const presentTopics = await lockRows(tx, 'Topic', idRefs('topics'));
+  // the ids the new articles' refs name must exist; read, not locked: lockLinks locks them with the
+  // rows the names resolve to, after the name locks (the lock order), and starts over if one went
+  const present = async (table: 'Author' | 'Topic', ids: number[]) =>
+    new Set(
+      ids.length
+        ? (
+            await tx.$queryRaw<{ id: number }[]>`
+              SELECT "id" FROM ${Prisma.raw(`"${table}"`)} WHERE "id" = ANY(${intArray(ids)}::int[])`
+          ).map((row) => row.id)
+        : [],
+    );
+  const presentAuthors = await present('Author', idRefs('authors'));
+  const presentTopics = await present('Topic', idRefs('topics'));
   const filing: Checked[] = [];
   for (const item of fresh) {
     const issues = [
