@@ -633,6 +633,53 @@ describe('import', () => {
 });
 
 describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
+  it.skipIf(!serverUrl)(
+    'numbers the articles of batches filed at once in file order, whichever batch inserts first',
+    async () => {
+      // ten records of one instant in batches of five; the first batch, whose records name an
+      // author, is held at its first read of the authors (locked here) until the second has committed
+      const publishedAt = '2025-05-05T05:05:05.000Z';
+      const records = Array.from({ length: 10 }, (_, i) => ({
+        title: `Numbered ${i}`,
+        url: `https://numbered.example/${String.fromCharCode(106 - i)}`,
+        source: 'Numbered',
+        publishedAt,
+        priority: 2,
+        ...(i < 5 && { authors: ['Numbered Writer'] }),
+      }));
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      try {
+        await admin.query('BEGIN');
+        await admin.query('LOCK TABLE "Author" IN ACCESS EXCLUSIVE MODE');
+        const outcomes: ImportOutcome[] = [];
+        const source = readRecords(Readable.from([records.map(ndjsonLine).join('')]), 'ndjson');
+        const done = (async () => {
+          for await (const outcome of importRecords(prisma, source, importer, { batchSize: 5 })) outcomes.push(outcome);
+        })();
+        const second = records.slice(5).map((r) => r.url);
+        for (let i = 0; i < 2_000 && (await prisma.article.count({ where: { url: { in: second } } })) < 5; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        expect(await prisma.article.count({ where: { url: { in: second } } })).toBe(5);
+        await admin.query('ROLLBACK');
+        await done;
+        expect(outcomes.map((o) => o.status)).toEqual(records.map(() => 'created'));
+        const ids = outcomes.map((o) => (o as { id: number }).id);
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+        // and so the list of that instant, newest id first, is the file's order reversed
+        const listed = await prisma.article.findMany({
+          where: { publishedAt: new Date(publishedAt) },
+          orderBy: [{ publishedAt: 'desc' }, { id: 'desc' }],
+          select: { url: true },
+        });
+        expect(listed.map((a) => a.url)).toEqual(records.map((r) => r.url).reverse());
+      } finally {
+        await admin.end();
+      }
+    },
+  );
+
   it('puts every record in the story its `story` names, and keeps the first lead, whatever batch filed that story', async () => {
     // stories of three records in file order, the later two naming the first: with batches of two
     // (two in flight on a PostgreSQL server) most stories cross a batch boundary

@@ -9,7 +9,7 @@ import { inputShape } from '../input/text.ts';
 import { parseInstant } from '../input/instant.ts';
 import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
-import { upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
+import { reserveArticleIds, upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
 import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
 import { checkNewArticle, storyKeyOf, type CreateArticleInput } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
@@ -379,7 +379,9 @@ function textOf(item: BulkItem): number {
  * Two batches are filed at once on a PostgreSQL server (their story detection one after the other;
  * one on the embedded database: batchesInFlight), and the next is read meanwhile, except that a
  * batch waits for the one filing the article its record's `story` names, and a batch making a
- * story's lead for every batch before it; no two batches name one link (screenRecords refuses a link's second record). Stops,
+ * story's lead for every batch before it; no two batches name one link (screenRecords refuses a link's second record).
+ * Each batch draws the ids of the articles it may create before the next starts
+ * (reserveArticleIds), so articles are numbered in file order whichever batch inserts first. Stops,
  * throwing, on an error no record caused (the database unavailable): what was yielded before is
  * filed, and running the import again goes on without duplicates (the upsert is keyed by the
  * normalized URL).
@@ -396,6 +398,14 @@ export async function* importRecords(
   let text = 0;
   const inFlight: { done: Promise<ImportOutcome[]>; links: Set<string> }[] = [];
   const most = batchesInFlight();
+  /** Draws the ids of the articles `pending` may create, before the next batch's (reserveArticleIds). */
+  const reserve = async (pending: Pending[]) => {
+    const ids = await reserveArticleIds(
+      db,
+      pending.flatMap((p) => (p.item ? [p.urlKey!] : [])),
+    );
+    for (const p of pending) if (p.item) p.item.id = ids.get(p.urlKey!);
+  };
   const start = (pending: Pending[]) => {
     const done = fileBatch(db, pending, viewer);
     // a failure is seen when its turn comes; until then it must not count as unhandled
@@ -427,13 +437,17 @@ export async function* importRecords(
         while (inFlight.length >= most || inFlight.some((flight) => waitsFor(batch, flight))) {
           yield* await inFlight.shift()!.done;
         }
+        await reserve(batch);
         start(batch);
         batch = [];
         text = 0;
       }
     }
     while (inFlight.length) yield* await inFlight.shift()!.done;
-    if (batch.length) yield* await fileBatch(db, batch, viewer);
+    if (batch.length) {
+      await reserve(batch);
+      yield* await fileBatch(db, batch, viewer);
+    }
   } finally {
     // stopped early (an error, or the consumer left): let what was started end before returning
     await Promise.allSettled(inFlight.map((flight) => flight.done));

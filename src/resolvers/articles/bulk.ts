@@ -34,6 +34,8 @@ import { checkNewArticle, newText, storyKeyOf, upsertArticle, type CreateArticle
 /** One record of a batch: upsertArticle's input, and the import's story fields (see upsertArticle's options). */
 export interface BulkItem {
   input: CreateArticleInput;
+  /** The id the article gets if this batch creates it: one reserveArticleIds drew, never a client's. */
+  id?: number;
   storyOf?: string;
   storyPinned?: boolean;
   storyLead?: boolean;
@@ -45,6 +47,7 @@ export type BulkResult =
 
 type Checked = ReturnType<typeof checkNewArticle> & {
   index: number;
+  id?: number;
   storyKey?: string;
   storyPinned?: boolean;
   storyLead?: boolean;
@@ -166,6 +169,24 @@ function unchanged(
 }
 
 /**
+ * Draws ids from the Article sequence, in the given order, for the links (normalized URLs, as
+ * `urlKey`) neither filed nor in the trash now: the ids a batch's new articles get (BulkItem.id),
+ * so that batches filed at once number their articles in the order they were read, whichever
+ * reaches its insert first. A link filed meanwhile by another writer leaves its id unused (a gap,
+ * as a rolled-back insert leaves). One statement; on a second run of a file, no id is drawn.
+ */
+export async function reserveArticleIds(db: Db, urlKeys: readonly string[]): Promise<Map<string, number>> {
+  if (!urlKeys.length) return new Map();
+  const rows = await db.$queryRaw<{ urlKey: string; id: number }[]>`
+    SELECT k."urlKey", nextval(pg_get_serial_sequence('"Article"', 'id'))::int AS "id"
+    FROM unnest(${urlKeys}::text[]) WITH ORDINALITY AS k("urlKey", "n")
+    WHERE NOT EXISTS (SELECT FROM "Article" a WHERE a."urlKey" = k."urlKey")
+      AND NOT EXISTS (SELECT FROM "TrashedArticle" t WHERE t."urlKey" = k."urlKey")
+    ORDER BY k."n"`;
+  return new Map(rows.map((row) => [row.urlKey, row.id]));
+}
+
+/**
  * Upserts `items` as upsertArticle would one by one (EDITOR), and returns each one's result in
  * order; an item's refusal (ValidationError, ArticleInTrashError) is its result, never the
  * batch's. Throws only what no item caused: ForbiddenError, a database failure.
@@ -189,7 +210,14 @@ export async function upsertArticles(
       if (claimed.has(fields.data.urlKey!)) oneByOne.push(index);
       else {
         claimed.add(fields.data.urlKey!);
-        checked.push({ ...fields, index, storyKey, storyPinned: item.storyPinned, storyLead: item.storyLead });
+        checked.push({
+          ...fields,
+          index,
+          id: item.id,
+          storyKey,
+          storyPinned: item.storyPinned,
+          storyLead: item.storyLead,
+        });
       }
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
@@ -369,12 +397,14 @@ async function fileBatch(
   if (!filing.length) return settled;
 
   // the rows, in URL order (two batches never wait for each other's links in a cycle), their ids
-  // numbered in the records' order first: articles published at one instant keep the order they
-  // had (an export lists them so) and so their story's default lead, the earliest then the first
-  // filed (the sort postpones nextval past ORDER BY, as it does every volatile output column)
+  // numbered in the records' order first (reserved by the import across its batches, else drawn
+  // here): articles published at one instant keep the order they had (an export lists them so) and
+  // so their story's default lead, the earliest then the first filed (the sort postpones nextval
+  // past ORDER BY, as it does every volatile output column)
   // one JSON parameter for the rows (see db/arrays.ts: Prisma encodes array parameters element by element)
   const rows = JSON.stringify(
-    filing.map(({ data }) => ({
+    filing.map(({ data, id }) => ({
+      id: id ?? null,
       title: data.title,
       url: data.url,
       urlKey: data.urlKey,
@@ -389,12 +419,13 @@ async function fileBatch(
   );
   const inserted = await tx.$queryRaw<{ id: number; urlKey: string; storyId: number }[]>`
     WITH r AS MATERIALIZED (
-      SELECT nextval(pg_get_serial_sequence('"Article"', 'id'))::int AS "id", r.*
+      SELECT coalesce(r."reserved", nextval(pg_get_serial_sequence('"Article"', 'id'))::int) AS "id", r.*
       FROM ROWS FROM (json_to_recordset(${rows}::json)
-             AS ("title" text, "url" text, "urlKey" text, "source" text, "publishedAt" timestamptz, "priority" smallint,
-                 "isAustralian" boolean, "description" text, "summary" text, "body" text)) WITH ORDINALITY
-           AS r("title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian", "description", "summary",
-                "body", "n")
+             AS ("id" int, "title" text, "url" text, "urlKey" text, "source" text, "publishedAt" timestamptz,
+                 "priority" smallint, "isAustralian" boolean, "description" text, "summary" text, "body" text))
+           WITH ORDINALITY
+           AS r("reserved", "title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian", "description",
+                "summary", "body", "n")
       ORDER BY r."n")
     INSERT INTO "Article" ("id", "title", "url", "urlKey", "source", "publishedAt", "priority", "isAustralian",
                            "description", "summary", "body", "createdBy", "updatedBy", "updatedAt")
