@@ -634,6 +634,68 @@ describe('import', () => {
 
 describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
   it.skipIf(!serverUrl)(
+    'answers POST /import.ndjson 503 only while nothing is filed, then files nothing; once a batch is filed, answers every record however late',
+    async () => {
+      const server = await startServer({ REQUEST_TIMEOUT_MS: '1500' });
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      const record = (group: string, i: number, authors?: string[]) => ({
+        title: `Deadline ${group} ${i}`,
+        url: `https://deadline.example/${group}/${i}`,
+        source: 'Deadline',
+        publishedAt: '2025-06-06T06:06:06Z',
+        priority: 2,
+        ...(authors && { authors }),
+      });
+      const post = (records: object[]) =>
+        fetch(`${server.url}/import.ndjson`, {
+          method: 'POST',
+          headers: { ...as.editor, 'content-type': 'application/x-ndjson' },
+          body: records.map((r) => ndjsonLine(r as Record<string, unknown>)).join(''),
+        });
+      const filed = (group: string) =>
+        prisma.article.count({ where: { url: { startsWith: `https://deadline.example/${group}/` } } });
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      try {
+        // every record names an author, and the authors are locked past the deadline
+        await admin.query('BEGIN');
+        await admin.query('LOCK TABLE "Author" IN ACCESS EXCLUSIVE MODE');
+        const timedOut = await post(Array.from({ length: 5 }, (_, i) => record('none', i, ['Deadline Writer'])));
+        expect(timedOut.status).toBe(503);
+        expect(
+          ((await timedOut.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+        ).toBe('REQUEST_TIMEOUT');
+        await admin.query('ROLLBACK');
+        await sleep(1_500);
+        expect(await filed('none')).toBe(0);
+
+        // a first batch (200 records) filed at once, the second held past the deadline
+        await admin.query('BEGIN');
+        await admin.query('LOCK TABLE "Author" IN ACCESS EXCLUSIVE MODE');
+        const records = [
+          ...Array.from({ length: 200 }, (_, i) => record('late', i)),
+          ...Array.from({ length: 5 }, (_, i) => record('late', 200 + i, ['Deadline Writer'])),
+        ];
+        const late = post(records);
+        for (let i = 0; i < 1_000 && (await filed('late')) < 200; i++) await sleep(10);
+        expect(await filed('late')).toBe(200);
+        await sleep(2_000);
+        await admin.query('ROLLBACK');
+        const answer = await late;
+        expect(answer.status).toBe(200);
+        const lines = (await answer.text()).trim().split('\n');
+        expect(JSON.parse(lines.at(-1)!)).toEqual({ summary: { created: 205, updated: 0, unchanged: 0, rejected: 0 } });
+        expect(await filed('late')).toBe(205);
+        expect(server.output()).not.toMatch(/ERR_|Unhandled|"level":50/);
+      } finally {
+        await admin.query('ROLLBACK').catch(() => {});
+        await admin.end();
+        await server.stop();
+      }
+    },
+  );
+
+  it.skipIf(!serverUrl)(
     'numbers the articles of batches filed at once in file order, whichever batch inserts first',
     async () => {
       // ten records of one instant in batches of five; the first batch, whose records name an

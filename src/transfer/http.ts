@@ -7,7 +7,8 @@ import { UserInputError } from '../errors.ts';
 import { requestIdOf } from '../observability.ts';
 import { readRecords } from '../records/read.ts';
 import { csvHeader, csvRow, ndjsonLine } from '../records/write.ts';
-import { outsideScope } from '../requestScope.ts';
+import { RequestTimedOut } from '../deadline.ts';
+import { currentDeadline, outsideScope, RequestScope, withScope } from '../requestScope.ts';
 import { AuthenticationError, authenticate } from '../resolvers/access/apiKeys.ts';
 import { hasRole, type Viewer } from '../resolvers/access/viewer.ts';
 import { encodeGlobalID } from '../schema/builder.ts';
@@ -128,7 +129,11 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           }
           const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
           const lines: string[] = [];
-          await outsideScope(async () => {
+          // the request's deadline holds for its batches (deadline.ts): answered 503 REQUEST_TIMEOUT
+          // only while none has begun to commit, and then none will; once one has, the import is
+          // answered in full when it ends. Its own share of connections: the batches in flight and
+          // the statement that draws the next one's ids
+          await withScope(new RequestScope({ deadline: currentDeadline(), statementsAtOnce: 3 }), async () => {
             const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), importer);
             for await (const outcome of outcomes) {
               counts[outcome.status] += 1;
@@ -200,6 +205,12 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           }),
         );
       } catch (error) {
+        if (error instanceof RequestTimedOut) {
+          // answered 503 by the request's timer already; its batches rolled back
+          return json(503, 'REQUEST_TIMEOUT', 'The request timed out; nothing it would have written was written', {
+            'retry-after': '5',
+          });
+        }
         logFailure(requestIdOf(request), error);
         if (databaseFailure(error)) {
           return json(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', {
