@@ -11,6 +11,7 @@ export class RequestDeadline {
   private timedOut = false;
   private committing = 0;
   private committed = false;
+  private readonly expiryHooks = new Set<() => void>();
 
   /**
    * Called when the time is up. True when the request may be answered 503 now (nothing is or
@@ -19,7 +20,19 @@ export class RequestDeadline {
   expire(): boolean {
     if (this.committing > 0 || this.committed) return false;
     this.timedOut = true;
+    for (const hook of this.expiryHooks) hook();
+    this.expiryHooks.clear();
     return true;
+  }
+
+  /**
+   * Runs `hook` once, when the request is answered 503 (expire() returns true): for work that
+   * would otherwise wait on in the database for a commit that will not happen. Returns the hook's
+   * removal. A hook must not throw.
+   */
+  onExpire(hook: () => void): () => void {
+    this.expiryHooks.add(hook);
+    return () => this.expiryHooks.delete(hook);
   }
 
   /** The request was answered 503: no transaction of it may begin or commit. */

@@ -684,6 +684,18 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
         const timedOut = await post(Array.from({ length: 5 }, (_, i) => record('none', i, ['Deadline Writer'])));
         expect(timedOut.status).toBe(503);
         expect(JSON.parse(timedOut.text).errors[0].extensions.code).toBe('REQUEST_TIMEOUT');
+        // answered 503, the batch stops waiting at once (cancelled), instead of holding its
+        // connection and locks until its own lock timeout
+        const waiting = async () => {
+          await admin.query('SELECT pg_stat_clear_snapshot()');
+          const { rows } = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+          );
+          return rows[0].n as number;
+        };
+        for (let i = 0; i < 100 && (await waiting()) > 0; i++) await sleep(20);
+        expect(await waiting()).toBe(0);
         await admin.query('ROLLBACK');
         await sleep(1_500);
         expect(await filed('none')).toBe(0);

@@ -1,4 +1,8 @@
+import pg from 'pg';
+import { config } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
+import { RequestTimedOut, type RequestDeadline } from '../../deadline.ts';
+import { currentDeadline } from '../../requestScope.ts';
 import { AppError, ArticleInTrashError, ValidationError, type FieldIssue } from '../../errors.ts';
 import { intArray } from '../../db/arrays.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
@@ -226,7 +230,22 @@ export async function upsertArticles(
   });
   const by = recordedName(viewer);
   if (checked.length) {
-    const settled = await writeTransaction(db, (tx) => fileBatch(tx, checked, by, now));
+    const deadline = currentDeadline();
+    let settled: Map<number, BulkResult | 'later'>;
+    try {
+      settled = await writeTransaction(db, async (tx) => {
+        const stop = deadline ? await cancelOnExpiry(tx, deadline) : undefined;
+        try {
+          return await fileBatch(tx, checked, by, now);
+        } finally {
+          stop?.();
+        }
+      });
+    } catch (error) {
+      // cancelled (cancelOnExpiry), or failed after the request was answered 503: rolled back
+      if (deadline?.isExpired) throw new RequestTimedOut();
+      throw error;
+    }
     for (const [index, result] of settled) {
       if (result === 'later') oneByOne.push(index);
       else results[index] = result;
@@ -318,6 +337,35 @@ async function lockLinks(tx: Tx, created: Checked[]): Promise<{ authorIds: numbe
     // the savepoint stays: each look again starts from it
     await tx.$executeRaw`ROLLBACK TO SAVEPOINT "newsgraph_batch_names"`;
   }
+}
+
+/**
+ * On a PostgreSQL server, cancels the statement `tx` is running when the request is answered 503
+ * REQUEST_TIMEOUT (deadline.ts): a batch may wait up to BATCH_WAIT_S for locks, holding its
+ * connection and the locks it has, for a commit the deadline will refuse. The cancel goes
+ * through a connection of its own (the pool may be what is exhausted) and names the backend and
+ * its transaction id, so it never reaches another transaction on that backend. Returns its
+ * removal, for when the transaction ends. On the embedded database, nothing: its one connection
+ * runs one statement at a time, so a batch never waits for another's locks.
+ */
+async function cancelOnExpiry(tx: Tx, deadline: RequestDeadline): Promise<(() => void) | undefined> {
+  const target = config().database;
+  if (target.kind !== 'postgres') return undefined;
+  const [self] = await tx.$queryRaw<{ pid: number; xid: string }[]>`
+    SELECT pg_backend_pid() AS "pid", (pg_current_xact_id()::text::bigint & 4294967295)::text AS "xid"`;
+  return deadline.onExpire(() => {
+    const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 5_000 });
+    void client
+      .connect()
+      .then(() =>
+        client.query(
+          `SELECT pg_cancel_backend("pid") FROM pg_stat_activity WHERE "pid" = $1 AND "backend_xid"::text = $2`,
+          [self!.pid, self!.xid],
+        ),
+      )
+      .catch(() => undefined)
+      .finally(() => void client.end().catch(() => undefined));
+  });
 }
 
 /** One attempt at a batch, inside its transaction: the results it settles, by item index ('later': one by one). */
