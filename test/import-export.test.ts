@@ -903,6 +903,42 @@ describe('import and export while a server holds the embedded folder', () => {
     });
     expect(byName.stdout.trim().split('\n')).toHaveLength(36);
   }, 120_000);
+
+  it('sends halves again when the server answers 503 REQUEST_TIMEOUT (nothing of them filed), down to one record', async () => {
+    // 200 records a request take the embedded server longer than 400 ms; a few records do not
+    const folder = path.join(work, 'held-timeout');
+    const server = await startServer({
+      PGLITE_DIR: folder,
+      DATABASE_URL: undefined,
+      SEED_DEMO_DATA: 'false',
+      REQUEST_TIMEOUT_MS: '400',
+    });
+    try {
+      const env = { PGLITE_DIR: folder, DATABASE_URL: '' };
+      const file = path.join(work, 'held-timeout.ndjson');
+      await writeImportFile(file, { count: 300, bad: 0, seed: 'held-timeout' });
+      const run = await command('import', [file], env);
+      expect(run.stdout.trim().split('\n').at(-1)).toBe('created 300, updated 0, unchanged 0, rejected 0');
+      expect(run.code).toBe(0);
+      const imports = server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"path":"/import.ndjson"'))
+        .map((line) => (JSON.parse(line) as { status: number }).status);
+      expect(imports).toContain(503);
+      expect(imports).toContain(200);
+      const answer = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ articles(first: 1) { totalCount } }' }),
+      });
+      expect(((await answer.json()) as { data: { articles: { totalCount: number } } }).data.articles.totalCount).toBe(
+        300,
+      );
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
 });
 
 describe('array literals of the bulk statements (db/arrays.ts)', () => {

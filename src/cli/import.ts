@@ -107,12 +107,26 @@ async function* throughServer(
     const sent = batch;
     batch = [];
     bytes = 0;
+    yield* post(sent);
+  }
+  /**
+   * Files `sent` through the server. Answered 503 REQUEST_TIMEOUT (the server's
+   * REQUEST_TIMEOUT_MS passed before any of it was filed, and none of it was), sends each half
+   * on its own, down to one record.
+   */
+  async function* post(sent: typeof batch): AsyncGenerator<ImportOutcome> {
     const response = await fetch(`http://127.0.0.1:${port}/import.ndjson?as=${encodeURIComponent(as)}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
       body: sent.map((item) => item.text).join(''),
     });
     const text = await response.text();
+    if (response.status === 503 && sent.length > 1 && /"REQUEST_TIMEOUT"/.test(text)) {
+      const half = Math.ceil(sent.length / 2);
+      yield* post(sent.slice(0, half));
+      yield* post(sent.slice(half));
+      return;
+    }
     if (!response.ok) throw new Error(`the server on port ${port} answered ${response.status}: ${text.slice(0, 300)}`);
     const lines = text
       .trim()
