@@ -865,6 +865,16 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
   });
 });
 
+/** How many articles the server at `url` lists (its `articles` totalCount). */
+async function articlesOn(url: string): Promise<number> {
+  const answer = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ articles(first: 1) { totalCount } }' }),
+  });
+  return ((await answer.json()) as { data: { articles: { totalCount: number } } }).data.articles.totalCount;
+}
+
 describe('import and export while a server holds the embedded folder', () => {
   it('go through that server (its token in the folder), with the same outcomes', async () => {
     const folder = path.join(work, 'held');
@@ -885,14 +895,7 @@ describe('import and export while a server holds the embedded folder', () => {
         .split('\n')
         .map((line) => JSON.parse(line) as { url: string });
       expect(records).toHaveLength(36);
-      const answer = await fetch(`${server.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ articles(first: 1) { totalCount } }' }),
-      });
-      expect(((await answer.json()) as { data: { articles: { totalCount: number } } }).data.articles.totalCount).toBe(
-        36,
-      );
+      expect(await articlesOn(server.url)).toBe(36);
     } finally {
       await server.stop();
     }
@@ -927,14 +930,7 @@ describe('import and export while a server holds the embedded folder', () => {
         .map((line) => (JSON.parse(line) as { status: number }).status);
       expect(imports).toContain(503);
       expect(imports).toContain(200);
-      const answer = await fetch(`${server.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ articles(first: 1) { totalCount } }' }),
-      });
-      expect(((await answer.json()) as { data: { articles: { totalCount: number } } }).data.articles.totalCount).toBe(
-        300,
-      );
+      expect(await articlesOn(server.url)).toBe(300);
     } finally {
       await server.stop();
     }
