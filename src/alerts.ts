@@ -3,6 +3,7 @@ import { execute, parse } from 'graphql';
 import type { AlertSettings } from './config.ts';
 import type { Context } from './context.ts';
 import { prisma } from './db/client.ts';
+import { databaseFailure } from './db/errors.ts';
 import type { Logger } from './observability.ts';
 import { ANONYMOUS } from './resolvers/access/viewer.ts';
 import { closeEvents, configureEvents } from './resolvers/alerts/events.ts';
@@ -58,6 +59,18 @@ export const webhookBody: BodyBuilder = async ({ event, webhookId, savedSearchId
   });
 };
 
+/**
+ * Logs a failure of the subscriptions' matching loop (LiveMatcher.onError): the error's message
+ * and, for a database error, its SQLSTATE; never the statement's parameters.
+ */
+export function logLiveMatcherFailure(log: Logger, error: unknown): void {
+  const failure = databaseFailure(error);
+  log.error(
+    { err: { message: error instanceof Error ? error.message : String(error) }, ...(failure && { failure }) },
+    'live subscription matching failed',
+  );
+}
+
 /** The running alert machinery of a process: the event broker and, if enabled, the webhook worker. */
 export interface Alerts {
   worker?: WebhookWorker;
@@ -70,6 +83,7 @@ export interface Alerts {
  */
 export async function startAlerts(settings: AlertSettings, log: Logger): Promise<Alerts> {
   await configureEvents({ redisUrl: settings.redisUrl, channel: settings.eventsChannel });
+  liveMatcher.onError = (error) => logLiveMatcherFailure(log, error);
   const worker = settings.webhookWorker
     ? new WebhookWorker(
         prisma,

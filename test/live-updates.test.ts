@@ -4,7 +4,10 @@ import WebSocket from 'ws';
 import { prisma } from '../src/db/client.ts';
 import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
 import { publish, recordCreated } from '../src/resolvers/alerts/events.ts';
-import { LiveMatcher, SUBSCRIBER_BUFFER } from '../src/resolvers/alerts/live.ts';
+import { LiveMatcher, MATCH_RETRY_DELAYS_MS, SUBSCRIBER_BUFFER } from '../src/resolvers/alerts/live.ts';
+import { liveMatcher } from '../src/schema/savedSearch.ts';
+import { logLiveMatcherFailure, startAlerts } from '../src/alerts.ts';
+import type { Db } from '../src/db/client.ts';
 import { decodeGlobalID } from '../src/schema/builder.ts';
 import { newMatches, newMatchesOfEach } from '../src/resolvers/alerts/match.ts';
 import { setAlertSettings } from '../src/resolvers/alerts/settings.ts';
@@ -303,6 +306,80 @@ describe('a subscriber that stops reading', () => {
   });
 });
 
+/** prisma, with its first `times` $queryRaw calls failing as a dropped connection does. */
+function failingDb(times: number) {
+  const state = { left: times, calls: 0 };
+  const db = new Proxy(prisma, {
+    get(target, property) {
+      if (property !== '$queryRaw') return Reflect.get(target, property) as unknown;
+      return (...args: Parameters<typeof prisma.$queryRaw>) => {
+        state.calls += 1;
+        if (state.left-- > 0) return Promise.reject(new Error('Connection terminated unexpectedly'));
+        return target.$queryRaw(...args);
+      };
+    },
+  }) as Db;
+  return { db, state };
+}
+
+describe('when matching fails', () => {
+  it('a statement that fails is tried again: the match arrives, and each failure is reported', async () => {
+    const article = await file({ priority: 3, title: 'Matched on the second try' });
+    const { db, state } = failingDb(MATCH_RETRY_DELAYS_MS.length);
+    const reported: unknown[] = [];
+    const matcher = new LiveMatcher(db, (error) => reported.push(error));
+    const live = matcher.matches({ condition: articleCondition({ priority: { gte: 3 } }) });
+    const next = live.next();
+    await settle();
+    publish([{ id: String(await lastEventId()), articleId: Number(decodeGlobalID(article.id).id), kind: 'CREATED' }]);
+    expect((await next).value).toMatchObject({ articleId: Number(decodeGlobalID(article.id).id), reason: 'CREATED' });
+    expect(state.calls).toBe(MATCH_RETRY_DELAYS_MS.length + 1);
+    expect(reported).toHaveLength(MATCH_RETRY_DELAYS_MS.length);
+    matcher.closeAll();
+  });
+
+  it('a statement that keeps failing ends the subscriptions of those events (DATABASE_UNAVAILABLE), not only a log line', async () => {
+    const article = await file({ priority: 3, title: 'Never matched' });
+    const { db, state } = failingDb(Infinity);
+    const reported: unknown[] = [];
+    const matcher = new LiveMatcher(db, (error) => reported.push(error));
+    const one = matcher.matches({ condition: articleCondition({ priority: { gte: 3 } }) });
+    const other = matcher.matches({ condition: articleCondition({ priority: { lte: 2 } }) });
+    const first = one.next();
+    const second = other.next();
+    await settle();
+    publish([{ id: String(await lastEventId()), articleId: Number(decodeGlobalID(article.id).id), kind: 'CREATED' }]);
+    for (const ended of [first, second]) {
+      await expect(ended).rejects.toMatchObject({
+        message: expect.stringContaining('subscribe again'),
+        extensions: { code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' },
+      });
+    }
+    expect(state.calls).toBe(MATCH_RETRY_DELAYS_MS.length + 1);
+    expect(reported).toHaveLength(MATCH_RETRY_DELAYS_MS.length + 1);
+    matcher.closeAll();
+  });
+
+  it('over SSE, the client receives the error', async () => {
+    const live = await inProcess({ filter: { title: { contains: 'sse-unmatched' } } });
+    await settle();
+    const matcher = liveMatcher as unknown as { db: Db };
+    const working = matcher.db;
+    matcher.db = failingDb(Infinity).db;
+    try {
+      await file({ title: 'sse-unmatched' });
+      const payload = (await live.next(3_000)) as { errors?: { message: string; extensions: { code: string } }[] };
+      expect(payload.errors?.[0]).toMatchObject({
+        message: expect.stringContaining('matches may have been missed'),
+        extensions: { code: 'DATABASE_UNAVAILABLE' },
+      });
+    } finally {
+      matcher.db = working;
+      await live.close();
+    }
+  });
+});
+
 describe('subscriptions are limited like queries', () => {
   const firstError = async (subscription: Promise<SseSubscription>) => {
     const live = await subscription;
@@ -451,4 +528,35 @@ describe('between server processes', () => {
     }
     await client.dispose();
   }, 120_000);
+});
+
+// last: startAlerts configures this process's event broker again
+describe('the process', () => {
+  it("the server's matcher reports to the log (startAlerts)", async () => {
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const log = {
+      error: (fields: Record<string, unknown>, message: string) => lines.push({ fields, message }),
+    } as unknown as Parameters<typeof startAlerts>[1];
+    const before = liveMatcher.onError;
+    try {
+      await startAlerts(
+        { redisUrl: undefined, eventsChannel: 'newsgraph:articleEvents', webhookWorker: false } as never,
+        log,
+      );
+      liveMatcher.onError(new Error('Connection terminated unexpectedly'));
+      expect(lines).toEqual([
+        {
+          fields: {
+            err: { message: 'Connection terminated unexpectedly' },
+            failure: { code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' },
+          },
+          message: 'live subscription matching failed',
+        },
+      ]);
+      logLiveMatcherFailure(log, new TypeError('a bug'));
+      expect(lines[1]).toEqual({ fields: { err: { message: 'a bug' } }, message: 'live subscription matching failed' });
+    } finally {
+      liveMatcher.onError = before;
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import type { Db } from '../../db/client.ts';
+import { databaseFailure } from '../../db/errors.ts';
 import { outsideScope } from '../../requestScope.ts';
 import { subscribeEvents, type ArticleEventMessage } from './events.ts';
 import { MAX_EVENTS_PER_STATEMENT, newMatchesOfEach, watchKey, type Watch } from './match.ts';
@@ -22,7 +23,31 @@ export interface LiveMatch {
   loads: Map<string, Promise<unknown>>;
 }
 
-type Listener = (match: LiveMatch) => void;
+/** A subscriber: `push` takes each match; `fail` ends its stream with an error. */
+interface Listener {
+  push(match: LiveMatch): void;
+  fail(error: GraphQLError): void;
+}
+
+/**
+ * The waits (ms) before each new try of a failed matching statement (so length + 1 tries): a
+ * database that blinks (a dropped connection, a failover) costs subscribers a delay, not matches.
+ */
+export const MATCH_RETRY_DELAYS_MS = [100, 500];
+
+/**
+ * The error a subscription ends with when its events could not be matched after every try: the
+ * matches of those events are not known, so the client must subscribe again and read what it
+ * missed (the list, newest first, down to its last match). DATABASE_UNAVAILABLE or
+ * DATABASE_TIMEOUT with `reason` when the database failed; INTERNAL_SERVER_ERROR otherwise.
+ */
+export function matchingFailed(error: unknown): GraphQLError {
+  const failure = databaseFailure(error);
+  return new GraphQLError(
+    'New articles could not be matched against this subscription, so matches may have been missed: subscribe again, and read the articles filed since the last match',
+    { extensions: failure ? { code: failure.code, reason: failure.reason } : { code: 'INTERNAL_SERVER_ERROR' } },
+  );
+}
 
 /** Events waiting to be matched, at most (the oldest are dropped past it, for live subscribers only). */
 const BACKLOG = 10_000;
@@ -38,9 +63,13 @@ export class LiveMatcher {
   private readonly backlog: ArticleEventMessage[] = [];
   private draining = false;
 
+  /**
+   * @param onError told of every failure of the matching loop (the event stream, a matching
+   *   statement, a subscriber); the process sets it to its logger (startAlerts, src/alerts.ts).
+   */
   constructor(
     private readonly db: Db,
-    private readonly onError: (error: unknown) => void = () => {},
+    public onError: (error: unknown) => void = () => {},
   ) {}
 
   /**
@@ -52,24 +81,27 @@ export class LiveMatcher {
   matches(watch: Watch, onEnd: () => void = () => {}): AsyncIterableIterator<LiveMatch> {
     return new Repeater<LiveMatch>(async (push, stop) => {
       let behind = 0;
-      const remove = this.add(watch, (match) => {
-        if (behind >= SUBSCRIBER_BUFFER) {
-          stop(
-            new GraphQLError(
-              `This subscription fell ${SUBSCRIBER_BUFFER} matches behind (its stream was not read) and was ended`,
-              {
-                extensions: { code: 'SLOW_CONSUMER' },
-              },
-            ),
+      const remove = this.add(watch, {
+        fail: (error) => void stop(error),
+        push: (match) => {
+          if (behind >= SUBSCRIBER_BUFFER) {
+            stop(
+              new GraphQLError(
+                `This subscription fell ${SUBSCRIBER_BUFFER} matches behind (its stream was not read) and was ended`,
+                {
+                  extensions: { code: 'SLOW_CONSUMER' },
+                },
+              ),
+            );
+            return;
+          }
+          behind += 1;
+          // resolves once the client's stream takes the match
+          void push(match).then(
+            () => (behind -= 1),
+            () => undefined,
           );
-          return;
-        }
-        behind += 1;
-        // resolves once the client's stream takes the match
-        void push(match).then(
-          () => (behind -= 1),
-          () => undefined,
-        );
+        },
       });
       this.stops.add(stop);
       try {
@@ -144,19 +176,33 @@ export class LiveMatcher {
     })();
   }
 
+  /**
+   * Matches `events` against every watched question and pushes the matches. A failed statement is
+   * tried again after each of MATCH_RETRY_DELAYS_MS; when the last try fails too, every
+   * subscription of those questions ends with matchingFailed, rather than going on without the
+   * matches it missed.
+   */
   private async dispatch(events: ArticleEventMessage[]): Promise<void> {
     const entries = [...this.watched.values()];
     if (!entries.length) return;
-    let flags: boolean[][];
-    try {
-      flags = await newMatchesOfEach(
-        this.db,
-        events,
-        entries.map((entry) => entry.watch),
-      );
-    } catch (error) {
-      this.onError(error);
-      return;
+    let flags: boolean[][] | undefined;
+    for (let attempt = 0; !flags; attempt++) {
+      try {
+        flags = await newMatchesOfEach(
+          this.db,
+          events,
+          entries.map((entry) => entry.watch),
+        );
+      } catch (error) {
+        this.onError(error);
+        const wait = MATCH_RETRY_DELAYS_MS[attempt];
+        if (wait === undefined) {
+          const ended = matchingFailed(error);
+          for (const entry of entries) for (const listener of [...entry.listeners]) listener.fail(ended);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
     for (const [at, event] of events.entries()) {
       const match: LiveMatch = { articleId: event.articleId, reason: event.kind, loads: new Map() };
@@ -164,7 +210,7 @@ export class LiveMatcher {
         if (!flags[at]![index]) return;
         for (const listener of entry.listeners) {
           try {
-            listener(match);
+            listener.push(match);
           } catch (error) {
             // one subscriber's failure never ends the others' stream
             this.onError(error);
