@@ -235,15 +235,29 @@ export function toConnection<T extends { id: number }>(
   const keysOf =
     options.keysOf ??
     ((node: T) => [...terms.map((term) => (node as unknown as Record<string, KeyValue>)[term.column]!), node.id]);
-  const edges = page.map((node) => ({ node, cursor: encodeCursor(terms, keysOf(node)) }));
+  // cursors are encoded when read (most pages ask for endCursor at most), once each; the
+  // accessors are own properties, so a spread copy of an edge carries its cursor
+  const edges = page.map((node) => {
+    let cursor: string | undefined;
+    return {
+      node,
+      get cursor() {
+        return (cursor ??= encodeCursor(terms, keysOf(node)));
+      },
+    };
+  });
   const wholeResult = window.after == null && window.before == null && !hasMore;
   return {
     edges,
     pageInfo: {
       hasNextPage: window.backward ? window.before != null : hasMore,
       hasPreviousPage: window.backward ? hasMore : window.after != null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
     ...totals(counter, options.total ?? (wholeResult ? page.length : null)),
   };
