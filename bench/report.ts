@@ -188,7 +188,14 @@ export function writeResults(
     if (!rows.length) continue;
     // targets may come from runs on different dataset sizes (a later run of one target)
     const sizes = [...new Set(rows.map((row) => row.articles))].map((size) => size.toLocaleString('en'));
-    sections.push('', `## ${titles[target]}: ${sizes.join(', ')} articles`, '', resultsTable(rows));
+    sections.push(
+      '',
+      `## ${titles[target]}: ${sizes.join(', ')} articles`,
+      '',
+      measuredAt(rows),
+      '',
+      resultsTable(rows),
+    );
   }
   if (byTarget('postgraphile').length) {
     sections.push(
@@ -205,6 +212,8 @@ export function writeResults(
       '',
       '## Scale (PostgreSQL, 8 connections)',
       '',
+      measuredAt(run.scale),
+      '',
       scaleTable(run.scale),
       '',
       '![Latency and CPU per request against dataset size](scale.svg)',
@@ -213,6 +222,12 @@ export function writeResults(
   if (run.notes) sections.push('', run.notes);
   fs.writeFileSync(file, `${sections.join('\n')}\n`);
   return file;
+}
+
+/** "Measured at <commit>, <time>" for a section's rows (several when they come from several runs). */
+function measuredAt(rows: readonly { measuredAt?: string }[]): string {
+  const runs = [...new Set(rows.map((row) => row.measuredAt ?? 'an unrecorded run'))];
+  return `Measured at ${runs.join('; ')}.`;
 }
 
 /** Two panels against dataset size (log scale): p50/p99 latency and CPU ms per request. */
