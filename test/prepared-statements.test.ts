@@ -189,6 +189,17 @@ describe('database failures raised by the driver adapter itself', () => {
       code: 'DATABASE_UNAVAILABLE',
       reason: 'connection lost',
     });
+    // a database refusing connections (ALTER DATABASE ... ALLOW_CONNECTIONS false), and a full lock table
+    expect(databaseFailure(raised('55000', 'database "news" is not currently accepting connections'))).toEqual({
+      code: 'DATABASE_UNAVAILABLE',
+      reason: 'unreachable',
+    });
+    expect(databaseFailure(raised('53200', 'out of shared memory'))).toEqual({
+      code: 'DATABASE_UNAVAILABLE',
+      reason: 'busy',
+    });
+    // 55000 for anything else is a fault of the statement, not an outage
+    expect(databaseFailure(raised('55000', 'cannot drop the currently open database'))).toBeUndefined();
     const stale = raised('0A000', 'cached plan must not change result type');
     expect(isStalePlan(stale)).toBe(true);
     expect(databaseFailure(stale)).toEqual({ code: 'DATABASE_UNAVAILABLE', reason: 'schema changed' });

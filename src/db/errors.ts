@@ -31,6 +31,11 @@ export function isStalePlan(error: unknown): boolean {
   return /cached plan must not change result type/.test(`${cause?.message ?? ''} ${(error as Error).message}`);
 }
 
+/** The driver's message of a failed statement ('' when there is none). */
+function causeMessage(error: unknown): string {
+  return (driverCause(error) as { message?: string } | undefined)?.message ?? '';
+}
+
 /** The SQLSTATE of a failed statement (e.g. `23505`), when the database answered with one. */
 export function sqlState(error: unknown): string | undefined {
   const cause = driverCause(error);
@@ -106,7 +111,17 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
   if (state && (state.startsWith('08') || /^57P0[1-5]$/.test(state))) {
     return { code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' };
   }
-  if (state === '53300' || state === '53400') return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+  // too many connections, configuration limit exceeded, out of shared memory (lock table full)
+  if (state === '53300' || state === '53400' || state === '53200')
+    return { code: 'DATABASE_UNAVAILABLE', reason: 'busy' };
+  // 55000 is broad (object not in prerequisite state): only the database refusing connections
+  // (ALTER DATABASE ... ALLOW_CONNECTIONS false, or a template database) means it is unavailable
+  if (
+    state === '55000' &&
+    /not currently accepting connections/.test(`${causeMessage(error)} ${(error as Error).message}`)
+  ) {
+    return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
+  }
   if (isStalePlan(error)) return { code: 'DATABASE_UNAVAILABLE', reason: 'schema changed' };
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNREACHABLE.has(error.code)) return { code: 'DATABASE_UNAVAILABLE', reason: 'unreachable' };
