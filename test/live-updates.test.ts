@@ -348,7 +348,16 @@ describe('when matching fails', () => {
     const first = one.next();
     const second = other.next();
     await settle();
-    publish([{ id: String(await lastEventId()), articleId: Number(decodeGlobalID(article.id).id), kind: 'CREATED' }]);
+    const event = {
+      id: String(await lastEventId()),
+      articleId: Number(decodeGlobalID(article.id).id),
+      kind: 'CREATED',
+    } as const;
+    publish([event]);
+    // subscribed while those events are tried again: not ended for them
+    await new Promise((resolve) => setTimeout(resolve, MATCH_RETRY_DELAYS_MS[0]! + 50));
+    const late = matcher.matches({ condition: articleCondition({ priority: { gte: 3 } }) });
+    const lateNext = late.next();
     for (const ended of [first, second]) {
       await expect(ended).rejects.toMatchObject({
         message: expect.stringContaining('subscribe again'),
@@ -357,6 +366,9 @@ describe('when matching fails', () => {
     }
     expect(state.calls).toBe(MATCH_RETRY_DELAYS_MS.length + 1);
     expect(reported).toHaveLength(MATCH_RETRY_DELAYS_MS.length + 1);
+    state.left = 0; // the database is back: the late subscriber gets what comes next
+    publish([event]);
+    expect((await lateNext).value).toMatchObject({ articleId: event.articleId, reason: 'CREATED' });
     matcher.closeAll();
   });
 

@@ -183,7 +183,12 @@ export class LiveMatcher {
    * matches it missed.
    */
   private async dispatch(events: ArticleEventMessage[]): Promise<void> {
-    const entries = [...this.watched.values()];
+    // the subscribers as the events arrived: one who subscribes while they are matched (or the
+    // statement is tried again) neither gets them nor is ended for them
+    const entries = [...this.watched.values()].map((entry) => ({
+      watch: entry.watch,
+      listeners: [...entry.listeners],
+    }));
     if (!entries.length) return;
     let flags: boolean[][] | undefined;
     for (let attempt = 0; !flags; attempt++) {
@@ -198,7 +203,7 @@ export class LiveMatcher {
         const wait = MATCH_RETRY_DELAYS_MS[attempt];
         if (wait === undefined) {
           const ended = matchingFailed(error);
-          for (const entry of entries) for (const listener of [...entry.listeners]) listener.fail(ended);
+          for (const entry of entries) for (const listener of entry.listeners) listener.fail(ended);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, wait));
