@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { onStatement, poolStats } from './db/client.ts';
 import { plainRequestId } from './requestId.ts';
 import { currentDeadline } from './requestScope.ts';
-import { replicaWaitTimeouts, writeRetries } from './resolvers/writing/transaction.ts';
+import { commitsRecovered, replicaWaitTimeouts, writeRetries } from './resolvers/writing/transaction.ts';
 
 /**
  * Structured logs (one JSON line per request and per unexpected error, each with the request
@@ -117,7 +117,7 @@ export const MAX_OPERATION_LABELS = 200;
 
 /**
  * A new registry with Node's default metrics, the process-wide counters (expected errors, SQL
- * statements, write retries), the request metrics and the `newsgraph_db_pool_connections` gauge.
+ * statements, write retries, commits recovered), the request metrics and the `newsgraph_db_pool_connections` gauge.
  */
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -126,6 +126,7 @@ export function createMetrics(): Metrics {
   registry.registerMetric(sqlStatements);
   registry.registerMetric(writeRetries);
   registry.registerMetric(replicaWaitTimeouts);
+  registry.registerMetric(commitsRecovered);
   const metrics: Metrics = {
     registry,
     requests: new Counter({

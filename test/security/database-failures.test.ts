@@ -67,6 +67,10 @@ function expectUnavailable(answer: Awaited<ReturnType<typeof ask>>, reason: stri
   expect(String(logged[0]!.cause)).not.toContain(key);
 }
 
+async function metricsText(): Promise<string> {
+  return (await yoga.fetch('http://newsgraph.test/metrics')).text();
+}
+
 /** Holds the process's only pool connection in a transaction until `release` is called. */
 function holdThePool(): { release: () => void; done: Promise<unknown> } {
   let release!: () => void;
@@ -137,5 +141,52 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
     } finally {
       await admin.end();
     }
+  });
+  it('a COMMIT that took effect but whose answer was lost: the write answers success, and was made once', async () => {
+    // the connection drops just after PostgreSQL committed, before its answer reached the API
+    const query = pg.Client.prototype.query;
+    let armed = true;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      const result = (query as (...a: unknown[]) => unknown).apply(this, args);
+      if (!armed || text !== 'COMMIT' || !(result instanceof Promise)) return result;
+      armed = false;
+      return result.then(() => {
+        throw new Error('Connection terminated unexpectedly');
+      });
+    } as typeof query;
+    const before = Number(/newsgraph_commits_recovered_total (\d+)/.exec(await metricsText())?.[1] ?? 0);
+    let answer;
+    try {
+      answer = await ask(
+        { authorization: `Bearer ${key}` },
+        'mutation { createTopic(input: { name: "Committed Unanswered" }) { __typename ... on CreateTopicSuccess { topic { slug } } } }',
+      );
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    expect(armed).toBe(false);
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.data).toEqual({
+      createTopic: { __typename: 'CreateTopicSuccess', topic: { slug: 'committed-unanswered' } },
+    });
+    expect(await prisma.topic.count({ where: { slug: 'committed-unanswered' } })).toBe(1);
+    expect(Number(/newsgraph_commits_recovered_total (\d+)/.exec(await metricsText())?.[1])).toBe(before + 1);
+  });
+
+  it('a COMMIT that failed is not taken for one that took effect', async () => {
+    const { commitOutcome } = await import('../../src/resolvers/writing/transaction.ts');
+    const [{ xid }] = (await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`CREATE TEMPORARY TABLE committed_or_not (n int) ON COMMIT DROP`;
+      return tx.$queryRaw<{ xid: string }[]>`SELECT txid_current()::text AS "xid"`;
+    })) as [{ xid: string }];
+    expect(await commitOutcome(prisma, xid)).toBe('committed');
+    const rolledBack = await prisma
+      .$transaction(async (tx) => {
+        const [row] = await tx.$queryRaw<{ xid: string }[]>`SELECT txid_current()::text AS "xid"`;
+        throw Object.assign(new Error('roll back'), { xid: row!.xid });
+      })
+      .catch((error: { xid: string }) => error.xid);
+    expect(await commitOutcome(prisma, rolledBack)).toBe('aborted');
   });
 });

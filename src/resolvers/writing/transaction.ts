@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import { replicasCaughtUp, type Db } from '../../db/client.ts';
-import { isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
+import { config } from '../../config.ts';
+import { databaseFailure, isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
 import { RequestTimedOut } from '../../deadline.ts';
 import { currentDeadline, currentScope, inHeldSlot } from '../../requestScope.ts';
 import { ForbiddenError } from '../../errors.ts';
@@ -99,6 +100,9 @@ export function afterCommitOf(tx: Tx, hook: () => void): void {
  * Under a request deadline (see deadline.ts) it does not begin, retry or commit once the request
  * has timed out: the transaction rolls back and RequestTimedOut is thrown.
  * Errors of `work` (ValidationError, NotFoundError...) roll the transaction back and propagate.
+ * On a PostgreSQL server, a COMMIT whose answer is lost (the connection dropped after the
+ * server committed) is looked up by the transaction's id (commitOutcome): found committed, the
+ * write succeeds and what follows a commit runs, rather than a 503 for a write that was made.
  * `bookkeeping`: a write the client did not ask for (a key's lastUsedAt), which a timed-out
  * request does not make, but whose commit does not stop the request from being answered 503.
  */
@@ -108,11 +112,13 @@ export async function writeTransaction<T>(
   options: { bookkeeping?: boolean } = {},
 ): Promise<T> {
   const deadline = currentDeadline();
+  const server = config().database.kind === 'postgres';
   for (let attempt = 1; ; attempt++) {
     if (deadline?.isExpired) throw new RequestTimedOut();
     let committing = false;
-    let result: T;
+    let result!: T;
     let hooks: (() => void)[] = [];
+    let xid: string | null = null;
     try {
       // in one of the request's slots, taken before it begins: its statements take no other
       result = await inHeldSlot(() =>
@@ -120,31 +126,79 @@ export async function writeTransaction<T>(
           hooks = [];
           commitHooks.set(tx, hooks);
           const value = await work(tx);
+          // on a server, the connection can drop after COMMIT took effect and before its answer:
+          // the transaction's id lets the outcome be looked up then (commitOutcome)
+          if (server) xid = await transactionId(tx);
+          result = value;
           deadline?.beginCommit(options.bookkeeping);
           committing = !options.bookkeeping;
           return value;
         }, TRANSACTION_BOUNDS_MS),
       );
     } catch (error) {
-      if (committing) deadline?.endCommit(false);
+      // the answer to COMMIT was lost: committed is committed (the client is told, events go out)
+      const committed = xid !== null && !!databaseFailure(error) && (await commitOutcome(db, xid)) === 'committed';
+      if (committed) commitsRecovered.inc();
+      if (committing) deadline?.endCommit(committed);
+      if (committed) return finish(result, hooks, options.bookkeeping);
       if (!(error instanceof RetryTransaction || isRetryable(error))) throw error;
       writeRetries.inc({ reason: retryReason(error) });
       if (attempt >= WRITE_ATTEMPTS) throw new WriteContention(WRITE_ATTEMPTS, error);
       await sleep(Math.round(Math.random() * 20 * 2 ** attempt));
       continue;
     }
-    // committed: nothing below may turn the write into an error
     if (committing) deadline?.endCommit(true);
-    if (!options.bookkeeping) await afterCommit();
-    for (const hook of hooks) {
-      try {
-        hook();
-      } catch {
-        // committed: a follower's failure is its own (publishing is best effort), never the write's
-      }
-    }
-    return result;
+    return finish(result, hooks, options.bookkeeping);
   }
+}
+
+/** What follows a commit (afterCommit, then the hooks), and the write's value: nothing here may turn the write into an error. */
+async function finish<T>(value: T, hooks: readonly (() => void)[], bookkeeping = false): Promise<T> {
+  if (!bookkeeping) await afterCommit();
+  for (const hook of hooks) {
+    try {
+      hook();
+    } catch {
+      // committed: a follower's failure is its own (publishing is best effort), never the write's
+    }
+  }
+  return value;
+}
+
+/** Commits whose answer was lost (the connection dropped) and that were found committed (commitOutcome). */
+export const commitsRecovered = new Counter({
+  name: 'newsgraph_commits_recovered_total',
+  help: 'Write transactions whose COMMIT answer was lost (connection dropped) and that were found committed',
+  registers: [],
+});
+
+/** The transaction's id (txid_current_if_assigned, PostgreSQL 10+), or null when it wrote nothing. */
+async function transactionId(tx: Tx): Promise<string | null> {
+  const [row] = await tx.$queryRaw<{ xid: string | null }[]>`SELECT txid_current_if_assigned()::text AS "xid"`;
+  return row?.xid ?? null;
+}
+
+/**
+ * Whether transaction `xid` committed, asked on another connection (txid_status, PostgreSQL
+ * 10+; section 9.27.5 of the manual): what a client does when the answer to its COMMIT was lost.
+ * `committed` or `aborted`; undefined when it cannot be told (still in progress after about a
+ * second, too old to be known, or the database unreachable).
+ */
+export async function commitOutcome(db: Db, xid: string): Promise<'committed' | 'aborted' | undefined> {
+  for (let tries = 0; tries < 10; tries++) {
+    let status: string | null | undefined;
+    try {
+      [{ status } = { status: undefined }] = await db.$queryRaw<{ status: string | null }[]>`
+        SELECT txid_status(${xid}::bigint) AS "status"`;
+    } catch {
+      return undefined;
+    }
+    if (status === 'committed' || status === 'aborted') return status;
+    if (status !== 'in progress') return undefined;
+    // the dropped backend's transaction is still being ended
+    await sleep(100);
+  }
+  return undefined;
 }
 
 /**
