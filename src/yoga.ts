@@ -1,7 +1,7 @@
 import { PothosValidationError } from '@pothos/core';
 import { createHash } from 'node:crypto';
 import { getOperationAST, GraphQLError, printSchema } from 'graphql';
-import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, handleStreamOrSingleExecutionResult, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
 import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
@@ -127,14 +127,21 @@ export function codeClientError(error: GraphQLError): GraphQLError {
  * and the request id: the client sees only the code.
  */
 function useClientErrorCodes(log: Logger): Plugin {
+  const coded =
+    (contextValue: unknown): Parameters<typeof handleStreamOrSingleExecutionResult>[1] =>
+    ({ result, setResult }) => {
+      if (!result.errors?.length) return;
+      const failed = result.errors.find((error) => databaseFailure(error.originalError));
+      if (failed) logDatabaseFailure(log, (contextValue as Partial<Context>).requestId, failed.originalError);
+      setResult({ ...result, errors: result.errors.map(codeClientError) });
+    };
   return {
     onExecute: ({ args }) => ({
-      onExecuteDone: ({ result, setResult }) => {
-        if (isAsyncIterable(result) || !result.errors?.length) return;
-        const failed = result.errors.find((error) => databaseFailure(error.originalError));
-        if (failed) logDatabaseFailure(log, (args.contextValue as Partial<Context>).requestId, failed.originalError);
-        setResult({ ...result, errors: result.errors.map(codeClientError) });
-      },
+      onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, coded(args.contextValue)),
+    }),
+    // a subscription's events too: a field of one that fails on the database is DATABASE_UNAVAILABLE, not masked
+    onSubscribe: ({ args }) => ({
+      onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, coded(args.contextValue)),
     }),
   };
 }

@@ -372,6 +372,41 @@ describe('when matching fails', () => {
     matcher.closeAll();
   });
 
+  it('an event whose article cannot be read: coded DATABASE_UNAVAILABLE, with the article id, and the stream goes on', async () => {
+    const live = await subscribeSse(
+      (url, init) => Promise.resolve(yoga.fetch(url, init)),
+      'http://newsgraph.test/graphql',
+      `subscription { articleMatched(filter: { title: { contains: "unreadable-live" } }) { reason articleId article { id } } }`,
+      {},
+      as.anonymous,
+    );
+    await settle();
+    const first = await file({ title: 'unreadable-live one' });
+    expect(matched(await live.next(3_000))).toMatchObject({ articleId: first.id, article: { id: first.id } });
+    const event = {
+      id: String(await lastEventId()),
+      articleId: Number(decodeGlobalID(first.id).id),
+      kind: 'CREATED',
+    } as const;
+    const delegate = prisma.article;
+    const findUnique = delegate.findUnique;
+    delegate.findUnique = (() => Promise.reject(new Error('Connection terminated unexpectedly'))) as never;
+    try {
+      publish([event]); // the same event again, now that the article cannot be read
+      const payload = (await live.next(3_000)) as {
+        data?: { articleMatched: { reason: string; articleId: string; article: unknown } };
+        errors?: { extensions: { code: string } }[];
+      };
+      expect(payload.data?.articleMatched).toEqual({ reason: 'CREATED', articleId: first.id, article: null });
+      expect(payload.errors?.map((error) => error.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
+    } finally {
+      delegate.findUnique = findUnique;
+    }
+    const second = await file({ title: 'unreadable-live two' });
+    expect(matched(await live.next(3_000))).toMatchObject({ reason: 'CREATED', article: { id: second.id } });
+    await live.close();
+  });
+
   it('over SSE, the client receives the error', async () => {
     const live = await inProcess({ filter: { title: { contains: 'sse-unmatched' } } });
     await settle();

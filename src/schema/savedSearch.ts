@@ -407,6 +407,11 @@ const ArticleMatch = builder.objectRef<LiveMatch>('ArticleMatch').implement({
   description: 'An article that newly matches a subscribed question.',
   fields: (t) => ({
     reason: t.field({ type: MatchReason, resolve: (match) => match.reason }),
+    articleId: t.id({
+      description:
+        "The article's global ID (as `article { id }`), there also when `article` could not be read: fetch it again with `article(id:)`.",
+      resolve: (match) => encodeGlobalID('Article', String(match.articleId)),
+    }),
     article: t.field({
       type: Article,
       nullable: true,
