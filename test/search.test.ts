@@ -420,6 +420,9 @@ describe('search with filters and pagination', () => {
     const next = await query(Search, { search: 'wombat', first: 2, after: articles.pageInfo.endCursor });
     const spaced = await query(Search, { search: '  wombat ', first: 2, after: articles.pageInfo.endCursor });
     expect(spaced.articles.edges).toEqual(next.articles.edges);
+    // and in other case: the search ignores case, so the ranking is the same
+    const cased = await query(Search, { search: 'WomBAT', first: 2, after: articles.pageInfo.endCursor });
+    expect(cased.articles.edges).toEqual(next.articles.edges);
     expect(next.articles.edges).toHaveLength(2);
     // a title is a title whatever the search: that cursor pages any of them
     const byTitle = await query(Search, { search: 'wombat', first: 1, orderBy: [{ field: 'TITLE' }] });

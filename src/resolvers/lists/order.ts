@@ -43,13 +43,14 @@ export function relevanceOrder(description: string) {
 
 /**
  * `terms` with their relevance term scoped to the list (`list`, e.g. "Article") and the text it
- * ranks by (`text`, blanks collapsed; a SHA-256 digest, 66 bits of it), so that a cursor of one
- * search is refused by another, or by another list's (INVALID_CURSOR), instead of paging it by
- * rank values that mean nothing there.
+ * ranks by (`text`, blanks collapsed and lower-cased; a SHA-256 digest, 66 bits of it), so that
+ * a cursor of one search is refused by another, or by another list's (INVALID_CURSOR), instead
+ * of paging it by rank values that mean nothing there.
  */
 export function rankedBy(terms: readonly SortTerm[], list: string, text: string): SortTerm[] {
   const scope = createHash('sha256')
-    .update(`${list}\u0000${text.trim().replace(/\s+/gu, ' ')}`)
+    // blanks and case change no rank (full-text search and pg_trgm both ignore case)
+    .update(`${list}\u0000${text.trim().replace(/\s+/gu, ' ').toLowerCase()}`)
     .digest('base64url')
     .slice(0, 11);
   return terms.map((term) => (term.column === RELEVANCE_COLUMN ? { ...term, scope } : term));
