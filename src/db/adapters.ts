@@ -7,7 +7,8 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
-import { isStalePlan } from './errors.ts';
+import { databaseFailure, isStalePlan } from './errors.ts';
+import { isPlainRead } from './replicas.ts';
 
 /** Prisma's driver adapter factory type (of the factories made here), re-exported. */
 export type { SqlDriverAdapterFactory };
@@ -155,9 +156,46 @@ export function postgresAdapter(url: string, options: PostgresPoolOptions = {}):
   });
   // a connection that breaks while idle (database restarted) is dropped, not fatal
   pool.on('error', () => undefined);
-  if (!prepared) return { adapter: new PrismaPg(pool), pool };
+  if (!prepared) return { adapter: retryingLostReads(new PrismaPg(pool)), pool };
   const names = statementNames();
-  return { adapter: renewingStaleStatements(new PrismaPg(pool, { statementNameGenerator: names }), names), pool };
+  return {
+    adapter: retryingLostReads(renewingStaleStatements(new PrismaPg(pool, { statementNameGenerator: names }), names)),
+    pool,
+  };
+}
+
+/** The waits (ms) before each new try of a plain read whose connection was lost. */
+export const LOST_READ_RETRY_DELAYS_MS = [50, 250];
+
+/**
+ * The adapter with plain reads outside a transaction (isPlainRead: a SELECT that writes, locks
+ * and draws nothing) tried again on another connection when theirs was lost (`connection lost`:
+ * terminated, reset, the server restarting), after each of LOST_READ_RETRY_DELAYS_MS. Such a read
+ * changes nothing, so running it again is safe; one killed connection (a failover, an
+ * administrator's pg_terminate_backend) then costs a delay, not an error, also for the read that
+ * answers a mutation after its write committed. Transactions' statements are never retried here.
+ */
+export function retryingLostReads<T extends Pick<SqlDriverAdapterFactory, 'connect'>>(adapter: T): T {
+  const connect = adapter.connect.bind(adapter);
+  adapter.connect = async () => {
+    const connected = await connect();
+    const queryRaw = connected.queryRaw.bind(connected);
+    connected.queryRaw = async (query) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await queryRaw(query);
+        } catch (error) {
+          const wait = LOST_READ_RETRY_DELAYS_MS[attempt];
+          if (wait === undefined || databaseFailure(error)?.reason !== 'connection lost' || !isPlainRead(query.sql)) {
+            throw error;
+          }
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+    };
+    return connected;
+  };
+  return adapter;
 }
 
 /** Driver adapter for an open PGlite instance (one connection; the adapter serialises access). */

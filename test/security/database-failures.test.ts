@@ -15,6 +15,7 @@ const { prisma } = await import('../../src/db/client.ts');
 const { createApiKey } = await import('../../src/resolvers/access/apiKeys.ts');
 const { createLogger, createMetrics } = await import('../../src/observability.ts');
 const { createServer } = await import('../../src/yoga.ts');
+const { LOST_READ_RETRY_DELAYS_MS } = await import('../../src/db/adapters.ts');
 
 /**
  * A database in trouble is the server's problem, never the client's: an exhausted pool or a
@@ -65,6 +66,23 @@ function expectUnavailable(answer: Awaited<ReturnType<typeof ask>>, reason: stri
   expect(logged).toHaveLength(1);
   expect(logged[0]).toMatchObject({ level: 50, code: 'DATABASE_UNAVAILABLE', reason });
   expect(String(logged[0]!.cause)).not.toContain(key);
+}
+
+/** Terminates the connection of a statement waiting for `admin`'s lock (as a failover would), once one waits within `tries` x 25 ms; whether one did. */
+async function terminateWaiter(admin: pg.Client, tries = 100): Promise<boolean> {
+  let victim: number | undefined;
+  for (let i = 0; i < tries && victim === undefined; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    // pg_stat_activity is read once per transaction unless its snapshot is cleared
+    await admin.query('SELECT pg_stat_clear_snapshot()');
+    const { rows } = await admin.query(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+    );
+    victim = rows[0]?.pid;
+  }
+  if (victim === undefined) return false;
+  await admin.query('SELECT pg_terminate_backend($1)', [victim]);
+  return true;
 }
 
 async function metricsText(): Promise<string> {
@@ -122,17 +140,13 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
         await admin.query('BEGIN');
         await admin.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
         const pending = ask(headers, query);
-        // the request's statement waits for the lock: end its connection, as a failover would
-        let victim: number | undefined;
-        for (let i = 0; i < 50 && victim === undefined; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          const { rows } = await admin.query(
-            `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-          );
-          victim = rows[0]?.pid;
-        }
-        expect(victim).toBeDefined();
-        await admin.query('SELECT pg_terminate_backend($1)', [victim]);
+        // the request's statement waits for the lock: end its connection, as a failover would,
+        // and again each time the read is tried again on another connection
+        // (a read is tried again after each of LOST_READ_RETRY_DELAYS_MS; the key check's
+        // bookkeeping write is not)
+        expect(await terminateWaiter(admin)).toBe(true);
+        for (let kill = 0; kill < LOST_READ_RETRY_DELAYS_MS.length; kill++)
+          if (!(await terminateWaiter(admin, 40))) break;
         await admin.query('ROLLBACK');
         expectUnavailable(await pending, 'connection lost');
       }
@@ -142,6 +156,23 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
       await admin.end();
     }
   });
+  it('a read whose connection is terminated once is tried again on another: the request is answered', async () => {
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE "Article" IN ACCESS EXCLUSIVE MODE');
+      const pending = ask({}, '{ articles { totalCount } }');
+      expect(await terminateWaiter(admin)).toBe(true);
+      await admin.query('ROLLBACK');
+      const answer = await pending;
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body.data).toEqual({ articles: { totalCount: 0 } });
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('a COMMIT that took effect but whose answer was lost: the write answers success, and was made once', async () => {
     // the connection drops just after PostgreSQL committed, before its answer reached the API
     const query = pg.Client.prototype.query;
