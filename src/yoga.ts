@@ -48,6 +48,11 @@ const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; re
   'connection lost': { message: 'The connection to the database was lost; retry', retryAfter: 1 },
   contention: { message: 'Conflicting writes kept this one from finishing; nothing was written, retry', retryAfter: 1 },
   'schema changed': { message: 'A table changed while this request ran (a migration); retry', retryAfter: 1 },
+  'commit unknown': {
+    message:
+      'The connection to the database was lost while this write was committing, and whether it was made could not be told: read it back before writing it again',
+    retryAfter: 5,
+  },
   statement: {
     message: 'The query ran past the time limit for one statement and was stopped; narrow it (filter, page size)',
     retryAfter: 1,
@@ -63,7 +68,7 @@ const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; re
  * The client-facing error for a database that is unavailable or too slow: HTTP 503 with
  * Retry-After (seconds), code DATABASE_UNAVAILABLE or DATABASE_TIMEOUT and `reason` (what timed
  * out or failed: statement, lock, transaction, pool, busy, unreachable, connection lost,
- * contention, schema changed); no detail of the cause (hosts, SQL) reaches the client.
+ * contention, schema changed, commit unknown); no detail of the cause (hosts, SQL) reaches the client.
  */
 export function databaseError(failure: DatabaseFailure, error?: GraphQLError): GraphQLError {
   const { message, retryAfter } = DATABASE_MESSAGES[failure.reason];

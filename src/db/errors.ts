@@ -67,6 +67,19 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /** Conflicting writes kept aborting one write; nothing was written. Try again shortly. */
+/**
+ * A write whose COMMIT was sent but not answered (the connection dropped), and whose outcome the
+ * database could not be asked about (commitOutcome, writing/transaction.ts): it may have been made.
+ */
+export class CommitOutcomeUnknown extends Error {
+  override name = 'CommitOutcomeUnknown';
+  constructor(cause: unknown) {
+    super('The connection was lost while committing, and the database could not be asked whether the write was made', {
+      cause,
+    });
+  }
+}
+
 export class WriteContention extends Error {
   override name = 'WriteContention';
   constructor(attempts: number, cause: unknown) {
@@ -86,7 +99,7 @@ export type DatabaseFailure =
    */
   | {
       code: 'DATABASE_UNAVAILABLE';
-      reason: 'unreachable' | 'busy' | 'pool' | 'connection lost' | 'contention' | 'schema changed';
+      reason: 'unreachable' | 'busy' | 'pool' | 'connection lost' | 'contention' | 'schema changed' | 'commit unknown';
     }
   /** The database cancelled work that took too long: a statement, a lock wait, a transaction. */
   | { code: 'DATABASE_TIMEOUT'; reason: 'statement' | 'lock' | 'transaction' };
@@ -103,6 +116,7 @@ const CONNECTION_LOST =
 /** Classifies an error as the database being unavailable or too slow; undefined for anything else. */
 export function databaseFailure(error: unknown): DatabaseFailure | undefined {
   if (error instanceof WriteContention) return { code: 'DATABASE_UNAVAILABLE', reason: 'contention' };
+  if (error instanceof CommitOutcomeUnknown) return { code: 'DATABASE_UNAVAILABLE', reason: 'commit unknown' };
   const state = sqlState(error);
   if (state === '57014') return { code: 'DATABASE_TIMEOUT', reason: 'statement' };
   if (state === '55P03') return { code: 'DATABASE_TIMEOUT', reason: 'lock' };

@@ -205,6 +205,43 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
     expect(Number(/newsgraph_commits_recovered_total (\d+)/.exec(await metricsText())?.[1])).toBe(before + 1);
   });
 
+  it('a lost answer to COMMIT that the database cannot be asked about: 503 "commit unknown", never "nothing was written"', async () => {
+    const query = pg.Client.prototype.query;
+    let commits = 0;
+    let asked = 0;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      if (text?.includes('txid_status')) {
+        asked += 1;
+        const lost = new Error('Connection terminated unexpectedly');
+        // pg-pool passes a callback, and releases its client when it is called
+        const callback = args.find((arg): arg is (error: Error) => void => typeof arg === 'function');
+        if (!callback) return Promise.reject(lost);
+        process.nextTick(() => callback(lost));
+        return undefined;
+      }
+      const result = (query as (...a: unknown[]) => unknown).apply(this, args);
+      if (commits > 0 || text !== 'COMMIT' || !(result instanceof Promise)) return result;
+      commits += 1;
+      return result.then(() => {
+        throw new Error('Connection terminated unexpectedly');
+      });
+    } as typeof query;
+    let answer;
+    try {
+      answer = await ask(
+        { authorization: `Bearer ${key}` },
+        'mutation { createTopic(input: { name: "Committed Unknown" }) { __typename } }',
+      );
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    expect(asked).toBeGreaterThan(1); // asked again while the wait lasted
+    expectUnavailable(answer, 'commit unknown');
+    expect(answer.body.errors?.[0]?.message).toContain('read it back before writing it again');
+    expect(await prisma.topic.count({ where: { slug: 'committed-unknown' } })).toBe(1);
+  });
+
   it('a COMMIT that failed is not taken for one that took effect', async () => {
     const { commitOutcome } = await import('../../src/resolvers/writing/transaction.ts');
     const [{ xid }] = (await prisma.$transaction(async (tx) => {

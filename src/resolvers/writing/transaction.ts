@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import { replicasCaughtUp, type Db } from '../../db/client.ts';
 import { config } from '../../config.ts';
-import { databaseFailure, isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
+import { CommitOutcomeUnknown, databaseFailure, isRetryable, sqlState, WriteContention } from '../../db/errors.ts';
 import { RequestTimedOut } from '../../deadline.ts';
 import { currentDeadline, currentScope, inHeldSlot } from '../../requestScope.ts';
 import { ForbiddenError } from '../../errors.ts';
@@ -102,7 +102,9 @@ export function afterCommitOf(tx: Tx, hook: () => void): void {
  * Errors of `work` (ValidationError, NotFoundError...) roll the transaction back and propagate.
  * On a PostgreSQL server, a COMMIT whose answer is lost (the connection dropped after the
  * server committed) is looked up by the transaction's id (commitOutcome): found committed, the
- * write succeeds and what follows a commit runs, rather than a 503 for a write that was made.
+ * write succeeds and what follows a commit runs, rather than a 503 for a write that was made;
+ * found aborted, the error propagates; not told within COMMIT_OUTCOME_WAIT_MS (the database
+ * still unreachable), CommitOutcomeUnknown (503 DATABASE_UNAVAILABLE, reason `commit unknown`).
  * `bookkeeping`: a write the client did not ask for (a key's lastUsedAt), which a timed-out
  * request does not make, but whose commit does not stop the request from being answered 503.
  */
@@ -137,10 +139,14 @@ export async function writeTransaction<T>(
       );
     } catch (error) {
       // the answer to COMMIT was lost: committed is committed (the client is told, events go out)
-      const committed = xid !== null && !!databaseFailure(error) && (await commitOutcome(db, xid)) === 'committed';
+      const lost = xid !== null && !!databaseFailure(error);
+      const outcome = lost ? await commitOutcome(db, xid!) : undefined;
+      const committed = outcome === 'committed';
       if (committed) commitsRecovered.inc();
       if (committing) deadline?.endCommit(committed);
       if (committed) return finish(result, hooks, options.bookkeeping);
+      // not known either way: never answered as "nothing was written"
+      if (lost && outcome === undefined) throw new CommitOutcomeUnknown(error);
       if (!(error instanceof RetryTransaction || isRetryable(error))) throw error;
       writeRetries.inc({ reason: retryReason(error) });
       if (attempt >= WRITE_ATTEMPTS) throw new WriteContention(WRITE_ATTEMPTS, error);
@@ -181,25 +187,36 @@ async function transactionId(tx: Tx): Promise<string | null> {
 /**
  * Whether transaction `xid` committed, asked on another connection (txid_status, PostgreSQL
  * 10+; section 9.27.5 of the manual): what a client does when the answer to its COMMIT was lost.
- * `committed` or `aborted`; undefined when it cannot be told (still in progress after about a
- * second, too old to be known, or the database unreachable).
+ * `committed` or `aborted`; undefined when it cannot be told within `waitMs` (asked every 200 ms
+ * while the transaction is still being ended or the database does not answer), or is too old to
+ * be known.
  */
-export async function commitOutcome(db: Db, xid: string): Promise<'committed' | 'aborted' | undefined> {
-  for (let tries = 0; tries < 10; tries++) {
+export async function commitOutcome(
+  db: Db,
+  xid: string,
+  waitMs = COMMIT_OUTCOME_WAIT_MS,
+): Promise<'committed' | 'aborted' | undefined> {
+  const until = Date.now() + waitMs;
+  for (;;) {
     let status: string | null | undefined;
     try {
       [{ status } = { status: undefined }] = await db.$queryRaw<{ status: string | null }[]>`
         SELECT txid_status(${xid}::bigint) AS "status"`;
-    } catch {
-      return undefined;
+    } catch (error) {
+      // what dropped the connection often drops the others too: ask again while the wait lasts
+      if (!databaseFailure(error)) return undefined;
+      status = 'unanswered';
     }
     if (status === 'committed' || status === 'aborted') return status;
-    if (status !== 'in progress') return undefined;
-    // the dropped backend's transaction is still being ended
-    await sleep(100);
+    if (status !== 'in progress' && status !== 'unanswered') return undefined;
+    // the dropped backend's transaction is still being ended, or the database is coming back
+    if (Date.now() + 200 > until) return undefined;
+    await sleep(200);
   }
-  return undefined;
 }
+
+/** How long commitOutcome asks the database again (ms) before the outcome is left unknown. */
+export const COMMIT_OUTCOME_WAIT_MS = 3_000;
 
 /**
  * What follows a committed write (bookkeeping shows in no answer, so not after it): the replicas
