@@ -727,6 +727,83 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
   );
 
   it.skipIf(!serverUrl)(
+    'answers a database failure part-way through /import.ndjson with what was filed before it',
+    async () => {
+      const server = await startServer({});
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      const record = (i: number, authors?: string[]) => ({
+        title: `Part way ${i}`,
+        url: `https://partway.example/${i}`,
+        source: 'Part Way',
+        publishedAt: '2025-06-07T06:06:06Z',
+        priority: 2,
+        ...(authors && { authors }),
+      });
+      const body = [
+        ...Array.from({ length: 200 }, (_, i) => record(i)),
+        ...Array.from({ length: 5 }, (_, i) => record(200 + i, ['Part Way Writer'])),
+      ]
+        .map((r) => ndjsonLine(r))
+        .join('');
+      const filed = () => prisma.article.count({ where: { url: { startsWith: 'https://partway.example/' } } });
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      try {
+        // the first batch files; the second waits for the authors, and its connection is lost
+        await admin.query('BEGIN');
+        await admin.query('LOCK TABLE "Author" IN ACCESS EXCLUSIVE MODE');
+        const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const request = http.request(
+            `${server.url}/import.ndjson`,
+            {
+              method: 'POST',
+              agent: false,
+              headers: {
+                ...as.editor,
+                'content-type': 'application/x-ndjson',
+                'content-length': Buffer.byteLength(body),
+              },
+            },
+            (response) => {
+              let text = '';
+              response.setEncoding('utf8');
+              response.on('data', (chunk: string) => (text += chunk));
+              response.on('end', () => resolve({ status: response.statusCode!, text }));
+            },
+          );
+          request.on('error', reject);
+          request.end(body);
+        });
+        for (let i = 0; i < 1_000 && (await filed()) < 200; i++) await sleep(10);
+        expect(await filed()).toBe(200);
+        let victim: number | undefined;
+        for (let i = 0; i < 200 && victim === undefined; i++) {
+          await sleep(25);
+          await admin.query('SELECT pg_stat_clear_snapshot()');
+          const { rows } = await admin.query(
+            `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+          );
+          victim = rows[0]?.pid;
+        }
+        expect(victim).toBeDefined();
+        await admin.query('SELECT pg_terminate_backend($1)', [victim]);
+        await admin.query('ROLLBACK');
+        const { status, text } = await answer;
+        expect(status, text).toBe(503);
+        const error = JSON.parse(text).errors[0];
+        expect(error.extensions).toMatchObject({ code: 'DATABASE_UNAVAILABLE', reason: 'connection lost' });
+        expect(error.extensions.filed.created).toBeGreaterThanOrEqual(200);
+        expect(error.message).toContain('send the file again');
+        expect(await filed()).toBe(200);
+      } finally {
+        await admin.query('ROLLBACK').catch(() => {});
+        await admin.end();
+        await server.stop();
+      }
+    },
+  );
+
+  it.skipIf(!serverUrl)(
     'numbers the articles of batches filed at once in file order, whichever batch inserts first',
     async () => {
       // ten records of one instant in batches of five; the first batch, whose records name an

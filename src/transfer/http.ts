@@ -92,9 +92,15 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
     async onRequest({ url, request, endResponse, fetchAPI }) {
       const route = /^\/(export\.ndjson|export\.csv|import\.ndjson)$/.exec(url.pathname)?.[1];
       if (!route) return;
-      const json = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+      const json = (
+        status: number,
+        code: string,
+        message: string,
+        headers: Record<string, string> = {},
+        extensions: Record<string, unknown> = {},
+      ) =>
         endResponse(
-          new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+          new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] }), {
             status,
             headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
           }),
@@ -103,6 +109,8 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
       if (request.method !== method) {
         return json(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers ${method}`, { allow: method });
       }
+      // an import's outcomes so far: what a failure part-way through must not deny
+      let filed: { created: number; updated: number; unchanged: number; rejected: number } | undefined;
       try {
         const viewer = await bulkViewer(request);
         if ('status' in viewer) {
@@ -127,7 +135,7 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           if (body === null) {
             return json(413, 'PAYLOAD_TOO_LARGE', `Send at most ${IMPORT_BODY_BYTES} bytes per request`);
           }
-          const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+          const counts = (filed = { created: 0, updated: 0, unchanged: 0, rejected: 0 });
           const lines: string[] = [];
           // the request's deadline holds for its batches (deadline.ts): answered 503 REQUEST_TIMEOUT
           // only while none has begun to commit, and then none will; once one has, the import is
@@ -212,10 +220,27 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           });
         }
         logFailure(requestIdOf(request), error);
-        if (databaseFailure(error)) {
-          return json(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', {
-            'retry-after': '5',
-          });
+        const failure = databaseFailure(error);
+        if (failure) {
+          const done = filed ? filed.created + filed.updated + filed.unchanged : 0;
+          if (filed && done > 0) {
+            // batches committed before the failure stay filed; an import files a link once, so
+            // sending the whole file again is safe (they come back unchanged)
+            return json(
+              503,
+              'DATABASE_UNAVAILABLE',
+              `The database failed part-way through the import: at least ${done} records were filed before it and stay filed; send the file again (filed records come back unchanged)`,
+              { 'retry-after': '5' },
+              { reason: failure.reason, filed },
+            );
+          }
+          return json(
+            503,
+            'DATABASE_UNAVAILABLE',
+            'The database is unavailable; retry shortly',
+            { 'retry-after': '5' },
+            { reason: failure.reason },
+          );
         }
         // never a stack trace or SQL in the answer
         return json(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
