@@ -132,12 +132,17 @@ export function codeClientError(error: GraphQLError): GraphQLError {
  * and the request id: the client sees only the code.
  */
 function useClientErrorCodes(log: Logger): Plugin {
+  // a subscription event's failed read is shared by every subscriber it goes to: logged once
+  const logged = new WeakSet<object>();
   const coded =
     (contextValue: unknown): Parameters<typeof handleStreamOrSingleExecutionResult>[1] =>
     ({ result, setResult }) => {
       if (!result.errors?.length) return;
       const failed = result.errors.find((error) => databaseFailure(error.originalError));
-      if (failed) logDatabaseFailure(log, (contextValue as Partial<Context>).requestId, failed.originalError);
+      if (failed && !logged.has(failed.originalError!)) {
+        logged.add(failed.originalError!);
+        logDatabaseFailure(log, (contextValue as Partial<Context>).requestId, failed.originalError);
+      }
       setResult({ ...result, errors: result.errors.map(codeClientError) });
     };
   return {

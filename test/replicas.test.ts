@@ -25,6 +25,19 @@ function on(url: string, name: string): string {
   return target.toString();
 }
 
+describe('isPlainRead (what a replica may take, and what is tried again on a lost connection)', () => {
+  it('takes a SELECT or WITH that writes, locks and draws nothing', async () => {
+    const { isPlainRead } = await import('../src/db/replicas.ts');
+    expect(isPlainRead('SELECT "id" FROM "Article" WHERE "id" = $1')).toBe(true);
+    expect(isPlainRead('WITH m AS (SELECT 1) SELECT * FROM m')).toBe(true);
+    expect(isPlainRead('SELECT "id" FROM "Article" FOR UPDATE')).toBe(false);
+    expect(isPlainRead('WITH d AS (DELETE FROM "Article" RETURNING 1) SELECT * FROM d')).toBe(false);
+    expect(isPlainRead("SELECT nextval('s')")).toBe(false);
+    // a SELECT of a function that writes: rollup compaction's statement
+    expect(isPlainRead('SELECT /* writes */ "newsgraph_compact_rollup"() AS "removed"')).toBe(false);
+  });
+});
+
 describe('waitForReplicas', () => {
   const pool = (query: () => Promise<unknown>) => ({ query }) as unknown as pg.Pool;
   const primary = pool(async () => ({ rows: [{ lsn: '0/1000' }] }));

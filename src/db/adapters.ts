@@ -35,6 +35,11 @@ export interface PostgresPoolOptions {
   connectionTimeoutMs?: number;
   /** Name statements so each connection prepares them once (statementNames); default on. */
   preparedStatements?: boolean;
+  /**
+   * Try a plain read again when its connection is lost (retryingLostReads); default on. Off for
+   * the embedded database, whose lost connection is its watchdog stopping a slow statement.
+   */
+  retryLostReads?: boolean;
 }
 
 /**
@@ -156,10 +161,11 @@ export function postgresAdapter(url: string, options: PostgresPoolOptions = {}):
   });
   // a connection that breaks while idle (database restarted) is dropped, not fatal
   pool.on('error', () => undefined);
-  if (!prepared) return { adapter: retryingLostReads(new PrismaPg(pool)), pool };
+  const retrying = options.retryLostReads === false ? <T>(adapter: T) => adapter : retryingLostReads;
+  if (!prepared) return { adapter: retrying(new PrismaPg(pool)), pool };
   const names = statementNames();
   return {
-    adapter: retryingLostReads(renewingStaleStatements(new PrismaPg(pool, { statementNameGenerator: names }), names)),
+    adapter: retrying(renewingStaleStatements(new PrismaPg(pool, { statementNameGenerator: names }), names)),
     pool,
   };
 }
@@ -174,6 +180,7 @@ export const LOST_READ_RETRY_DELAYS_MS = [50, 250];
  * changes nothing, so running it again is safe; one killed connection (a failover, an
  * administrator's pg_terminate_backend) then costs a delay, not an error, also for the read that
  * answers a mutation after its write committed. Transactions' statements are never retried here.
+ * (A SELECT of a function that writes carries a `writes` comment marker, which isPlainRead refuses.)
  */
 export function retryingLostReads<T extends Pick<SqlDriverAdapterFactory, 'connect'>>(adapter: T): T {
   const connect = adapter.connect.bind(adapter);

@@ -153,6 +153,8 @@ function createFactory(): SqlDriverAdapterFactory {
         max: 1,
         connectionTimeoutMs: settings.dbConnectTimeoutMs,
         preparedStatements: settings.dbPreparedStatements,
+        // a lost connection here is the watchdog stopping a slow statement: never send it again
+        retryLostReads: false,
       });
       pool = server.pool;
       // statements of requests only: start-up, migrations and imports may take longer

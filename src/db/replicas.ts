@@ -19,10 +19,14 @@ import { currentScope } from '../requestScope.ts';
  * Replicas are chosen round-robin. Errors of a replica are a read's errors (no fall-back).
  */
 
-/** A statement that only reads: SELECT or WITH, with no data-modifying CTE and no row lock. */
+/**
+ * A statement that only reads: SELECT or WITH, with no data-modifying CTE, no row lock, no
+ * sequence or advisory lock, and not marked `/* writes *\/` (a SELECT of a function that writes,
+ * such as rollup compaction's).
+ */
 export function isPlainRead(sql: string): boolean {
   const text = sql.trimStart();
-  if (!/^(SELECT|WITH)\b/i.test(text)) return false;
+  if (!/^(SELECT|WITH)\b/i.test(text) || text.includes('/* writes */')) return false;
   return !/\b(INSERT|UPDATE|DELETE|MERGE)\b|\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE|KEY\s+SHARE)\b|\bnextval\s*\(|\bpg_advisory/i.test(
     text,
   );

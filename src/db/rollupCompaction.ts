@@ -14,7 +14,9 @@ export const ROLLUP_COMPACTION_INTERVAL_MS = 10_000;
 
 /** Merges the rollup's delta rows now; resolves to the number of rows removed. */
 export async function compactRollup(db: Db): Promise<number> {
-  const [row] = await db.$queryRaw<{ removed: number }[]>`SELECT "newsgraph_compact_rollup"() AS "removed"`;
+  const [row] = await db.$queryRaw<
+    { removed: number }[]
+  >`SELECT /* writes */ "newsgraph_compact_rollup"() AS "removed"`;
   return row!.removed;
 }
 

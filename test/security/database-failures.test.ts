@@ -173,6 +173,41 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
     }
   });
 
+  it('an adapter made with retryLostReads: false (the embedded database: its lost connection is the watchdog) sends a read once', async () => {
+    const { postgresAdapter } = await import('../../src/db/adapters.ts');
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      for (const retryLostReads of [false, true]) {
+        const { adapter, pool } = postgresAdapter(process.env.DATABASE_URL!, { max: 1, retryLostReads });
+        const connection = await adapter.connect();
+        const marker = `lost_read_${retryLostReads}`;
+        const pending = connection
+          .queryRaw({ sql: `SELECT 1 AS "${marker}" FROM pg_sleep(1)`, args: [], argTypes: [] })
+          .then(
+            (result) => result.rows.length,
+            () => 'failed',
+          );
+        let victim: number | undefined;
+        for (let i = 0; i < 100 && victim === undefined; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const { rows } = await admin.query(
+            `SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`,
+            [`%${marker}%`],
+          );
+          victim = rows[0]?.pid;
+        }
+        expect(victim).toBeDefined();
+        await admin.query('SELECT pg_terminate_backend($1)', [victim]);
+        expect(await pending).toBe(retryLostReads ? 1 : 'failed');
+        await connection.dispose();
+        await pool.end();
+      }
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('a COMMIT that took effect but whose answer was lost: the write answers success, and was made once', async () => {
     // the connection drops just after PostgreSQL committed, before its answer reached the API
     const query = pg.Client.prototype.query;

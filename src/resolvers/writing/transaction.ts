@@ -130,7 +130,7 @@ export async function writeTransaction<T>(
           const value = await work(tx);
           // on a server, the connection can drop after COMMIT took effect and before its answer:
           // the transaction's id lets the outcome be looked up then (commitOutcome)
-          if (server) xid = await transactionId(tx);
+          if (server && !options.bookkeeping) xid = await transactionId(tx);
           result = value;
           deadline?.beginCommit(options.bookkeeping);
           committing = !options.bookkeeping;
@@ -143,7 +143,8 @@ export async function writeTransaction<T>(
       const outcome = lost ? await commitOutcome(db, xid!) : undefined;
       const committed = outcome === 'committed';
       if (committed) commitsRecovered.inc();
-      if (committing) deadline?.endCommit(committed);
+      // unknown counts as committed here: never "nothing was written" for what may have been
+      if (committing) deadline?.endCommit(outcome === 'committed' || (lost && outcome === undefined));
       if (committed) return finish(result, hooks, options.bookkeeping);
       // not known either way: never answered as "nothing was written"
       if (lost && outcome === undefined) throw new CommitOutcomeUnknown(error);
@@ -215,7 +216,7 @@ export async function commitOutcome(
   }
 }
 
-/** How long commitOutcome asks the database again (ms) before the outcome is left unknown. */
+/** How long commitOutcome asks the database again (ms) before the outcome is left unknown (a try that waits for a connection may end later). */
 export const COMMIT_OUTCOME_WAIT_MS = 3_000;
 
 /**
