@@ -99,6 +99,8 @@ async function* throughServer(
   as: string,
 ): AsyncGenerator<ImportOutcome> {
   const MAX_RECORDS = 200;
+  /** Waits (ms) before sending one record again that the server answered 503 REQUEST_TIMEOUT. */
+  const SINGLE_RECORD_WAITS_MS = [1_000, 2_000, 4_000];
   const MAX_BYTES = 4 * 1024 * 1024;
   let batch: { line: number; record: Record<string, unknown>; text: string }[] = [];
   let bytes = 0;
@@ -112,20 +114,29 @@ async function* throughServer(
   /**
    * Files `sent` through the server. Answered 503 REQUEST_TIMEOUT (the server's
    * REQUEST_TIMEOUT_MS passed before any of it was filed, and none of it was), sends each half
-   * on its own, down to one record.
+   * on its own, down to one record, and one record again after each of SINGLE_RECORD_WAITS_MS
+   * (a busy server may take longer than its timeout once, not every time).
    */
-  async function* post(sent: typeof batch): AsyncGenerator<ImportOutcome> {
+  async function* post(sent: typeof batch, tries = 0): AsyncGenerator<ImportOutcome> {
     const response = await fetch(`http://127.0.0.1:${port}/import.ndjson?as=${encodeURIComponent(as)}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
       body: sent.map((item) => item.text).join(''),
     });
     const text = await response.text();
-    if (response.status === 503 && sent.length > 1 && /"REQUEST_TIMEOUT"/.test(text)) {
-      const half = Math.ceil(sent.length / 2);
-      yield* post(sent.slice(0, half));
-      yield* post(sent.slice(half));
-      return;
+    if (response.status === 503 && /"REQUEST_TIMEOUT"/.test(text)) {
+      if (sent.length > 1) {
+        const half = Math.ceil(sent.length / 2);
+        yield* post(sent.slice(0, half));
+        yield* post(sent.slice(half));
+        return;
+      }
+      const wait = SINGLE_RECORD_WAITS_MS[tries];
+      if (wait !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        yield* post(sent, tries + 1);
+        return;
+      }
     }
     if (!response.ok) throw new Error(`the server on port ${port} answered ${response.status}: ${text.slice(0, 300)}`);
     const lines = text
