@@ -648,32 +648,8 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
         priority: 2,
         ...(authors && { authors }),
       });
-      // node:http, on a connection of its own (fetch may queue the request behind the other
-      // tests' kept-alive sockets)
       const post = (records: object[]) =>
-        new Promise<{ status: number; text: string }>((resolve, reject) => {
-          const body = records.map((r) => ndjsonLine(r as Record<string, unknown>)).join('');
-          const request = http.request(
-            `${server.url}/import.ndjson`,
-            {
-              method: 'POST',
-              agent: false,
-              headers: {
-                ...as.editor,
-                'content-type': 'application/x-ndjson',
-                'content-length': Buffer.byteLength(body),
-              },
-            },
-            (response) => {
-              let text = '';
-              response.setEncoding('utf8');
-              response.on('data', (chunk: string) => (text += chunk));
-              response.on('end', () => resolve({ status: response.statusCode!, text }));
-            },
-          );
-          request.on('error', reject);
-          request.end(body);
-        });
+        postImport(server.url, records.map((r) => ndjsonLine(r as Record<string, unknown>)).join(''), as.editor);
       const filed = (group: string) =>
         prisma.article.count({ where: { url: { startsWith: `https://deadline.example/${group}/` } } });
       const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -752,28 +728,7 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
         // the first batch files; the second waits for the authors, and its connection is lost
         await admin.query('BEGIN');
         await admin.query('LOCK TABLE "Author" IN ACCESS EXCLUSIVE MODE');
-        const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-          const request = http.request(
-            `${server.url}/import.ndjson`,
-            {
-              method: 'POST',
-              agent: false,
-              headers: {
-                ...as.editor,
-                'content-type': 'application/x-ndjson',
-                'content-length': Buffer.byteLength(body),
-              },
-            },
-            (response) => {
-              let text = '';
-              response.setEncoding('utf8');
-              response.on('data', (chunk: string) => (text += chunk));
-              response.on('end', () => resolve({ status: response.statusCode!, text }));
-            },
-          );
-          request.on('error', reject);
-          request.end(body);
-        });
+        const answer = postImport(server.url, body, as.editor);
         for (let i = 0; i < 1_000 && (await filed()) < 200; i++) await sleep(10);
         expect(await filed()).toBe(200);
         let victim: number | undefined;
@@ -941,6 +896,35 @@ describe(`import races (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
     expect(spellings).toEqual([]);
   });
 });
+
+/**
+ * POSTs an NDJSON `body` to the server's /import.ndjson with node:http, on a connection of its own
+ * (fetch may queue the request behind the other tests' kept-alive sockets); its status and text.
+ */
+function postImport(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${url}/import.ndjson`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { ...headers, 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 /** How many articles the server at `url` lists (its `articles` totalCount). */
 async function articlesOn(url: string): Promise<number> {
