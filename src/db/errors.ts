@@ -66,7 +66,6 @@ export function isRetryable(error: unknown): boolean {
   return state === '40001' || state === '40P01';
 }
 
-/** Conflicting writes kept aborting one write; nothing was written. Try again shortly. */
 /**
  * A write whose COMMIT was sent but not answered (the connection dropped), and whose outcome the
  * database could not be asked about (commitOutcome, writing/transaction.ts): it may have been made.
@@ -80,6 +79,7 @@ export class CommitOutcomeUnknown extends Error {
   }
 }
 
+/** Conflicting writes kept aborting one write; nothing was written. Try again shortly. */
 export class WriteContention extends Error {
   override name = 'WriteContention';
   constructor(attempts: number, cause: unknown) {
