@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -133,7 +134,7 @@ async function* throughServer(
       }
       const wait = SINGLE_RECORD_WAITS_MS[tries];
       if (wait !== undefined) {
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        await sleep(wait);
         yield* post(sent, tries + 1);
         return;
       }

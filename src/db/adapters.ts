@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type {
@@ -196,7 +197,7 @@ export function retryingLostReads<T extends Pick<SqlDriverAdapterFactory, 'conne
           if (wait === undefined || databaseFailure(error)?.reason !== 'connection lost' || !isPlainRead(query.sql)) {
             throw error;
           }
-          await new Promise((resolve) => setTimeout(resolve, wait));
+          await sleep(wait);
         }
       }
     };

@@ -85,6 +85,35 @@ async function terminateWaiter(admin: pg.Client, tries = 100): Promise<boolean> 
   return true;
 }
 
+/**
+ * Makes pg answer the first COMMIT sent from now on with a lost connection, after it took effect;
+ * with `unanswerable`, every txid_status question fails likewise (the database cannot be asked).
+ * `commits` and `asked` count them; restore() puts pg back.
+ */
+function losingCommitAnswer(options: { unanswerable?: boolean } = {}) {
+  const query = pg.Client.prototype.query;
+  const state = { commits: 0, asked: 0, restore: () => void (pg.Client.prototype.query = query) };
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+    if (options.unanswerable && text?.includes('txid_status')) {
+      state.asked += 1;
+      const lost = new Error('Connection terminated unexpectedly');
+      // pg-pool passes a callback, and releases its client when it is called
+      const callback = args.find((arg): arg is (error: Error) => void => typeof arg === 'function');
+      if (!callback) return Promise.reject(lost);
+      process.nextTick(() => callback(lost));
+      return undefined;
+    }
+    const result = (query as (...a: unknown[]) => unknown).apply(this, args);
+    if (state.commits > 0 || text !== 'COMMIT' || !(result instanceof Promise)) return result;
+    state.commits += 1;
+    return result.then(() => {
+      throw new Error('Connection terminated unexpectedly');
+    });
+  } as typeof query;
+  return state;
+}
+
 async function metricsText(): Promise<string> {
   return (await yoga.fetch('http://newsgraph.test/metrics')).text();
 }
@@ -210,17 +239,7 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
 
   it('a COMMIT that took effect but whose answer was lost: the write answers success, and was made once', async () => {
     // the connection drops just after PostgreSQL committed, before its answer reached the API
-    const query = pg.Client.prototype.query;
-    let armed = true;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-      const result = (query as (...a: unknown[]) => unknown).apply(this, args);
-      if (!armed || text !== 'COMMIT' || !(result instanceof Promise)) return result;
-      armed = false;
-      return result.then(() => {
-        throw new Error('Connection terminated unexpectedly');
-      });
-    } as typeof query;
+    const lose = losingCommitAnswer();
     const before = Number(/newsgraph_commits_recovered_total (\d+)/.exec(await metricsText())?.[1] ?? 0);
     let answer;
     try {
@@ -229,9 +248,9 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
         'mutation { createTopic(input: { name: "Committed Unanswered" }) { __typename ... on CreateTopicSuccess { topic { slug } } } }',
       );
     } finally {
-      pg.Client.prototype.query = query;
+      lose.restore();
     }
-    expect(armed).toBe(false);
+    expect(lose.commits).toBe(1);
     expect(answer.status, answer.text).toBe(200);
     expect(answer.body.data).toEqual({
       createTopic: { __typename: 'CreateTopicSuccess', topic: { slug: 'committed-unanswered' } },
@@ -241,27 +260,7 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
   });
 
   it('a lost answer to COMMIT that the database cannot be asked about: 503 "commit unknown", never "nothing was written"', async () => {
-    const query = pg.Client.prototype.query;
-    let commits = 0;
-    let asked = 0;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-      if (text?.includes('txid_status')) {
-        asked += 1;
-        const lost = new Error('Connection terminated unexpectedly');
-        // pg-pool passes a callback, and releases its client when it is called
-        const callback = args.find((arg): arg is (error: Error) => void => typeof arg === 'function');
-        if (!callback) return Promise.reject(lost);
-        process.nextTick(() => callback(lost));
-        return undefined;
-      }
-      const result = (query as (...a: unknown[]) => unknown).apply(this, args);
-      if (commits > 0 || text !== 'COMMIT' || !(result instanceof Promise)) return result;
-      commits += 1;
-      return result.then(() => {
-        throw new Error('Connection terminated unexpectedly');
-      });
-    } as typeof query;
+    const lose = losingCommitAnswer({ unanswerable: true });
     let answer;
     try {
       answer = await ask(
@@ -269,9 +268,9 @@ describe.runIf(serverUrl)('the database in trouble (PostgreSQL server)', () => {
         'mutation { createTopic(input: { name: "Committed Unknown" }) { __typename } }',
       );
     } finally {
-      pg.Client.prototype.query = query;
+      lose.restore();
     }
-    expect(asked).toBeGreaterThan(1); // asked again while the wait lasted
+    expect(lose.asked).toBeGreaterThan(1); // asked again while the wait lasted
     expectUnavailable(answer, 'commit unknown');
     expect(answer.body.errors?.[0]?.message).toContain('read it back before writing it again');
     expect(await prisma.topic.count({ where: { slug: 'committed-unknown' } })).toBe(1);

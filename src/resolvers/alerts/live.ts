@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import type { Db } from '../../db/client.ts';
@@ -206,7 +207,7 @@ export class LiveMatcher {
           for (const entry of entries) for (const listener of entry.listeners) listener.fail(ended);
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        await sleep(wait);
       }
     }
     for (const [at, event] of events.entries()) {
