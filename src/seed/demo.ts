@@ -2,7 +2,7 @@ import { dataChanged } from '../responseCache.ts';
 import type { Db } from '../db/client.ts';
 import { normalizeUrl } from '../resolvers/articles/urls.ts';
 import { slugify } from '../resolvers/catalog/slugs.ts';
-import { detectStory, storySettings } from '../resolvers/stories/detect.ts';
+import { detectStory, holdDetector, storySettings } from '../resolvers/stories/detect.ts';
 import { seededRandom, type Random } from './random.ts';
 
 /**
@@ -471,7 +471,9 @@ export async function seedDemoData(db: Db, seed = DEMO_SEED): Promise<number> {
           article.topics.map((name) => ({ articleId: articleId.get(article.url)!, topicId: topicId.get(name)! })),
         ),
       });
-      // the story detector reads them as if filed in order of publication
+      // the story detector reads them as if filed in order of publication, holding the detector
+      // lock alone: 505 articles' bucket locks would fill the server's shared lock table
+      await holdDetector(tx);
       const settings = storySettings();
       const byDate = await tx.article.findMany({
         orderBy: [{ publishedAt: 'asc' }, { id: 'asc' }],

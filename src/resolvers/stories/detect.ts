@@ -43,8 +43,30 @@ export const STORY_BUCKET_LOCK = 7404;
  */
 export const STORY_DETECTOR_LOCK = 7405;
 
-/** Step 6 of the lock order for one article: the detector lock, shared, then its buckets, ascending (one statement). */
+/** The transactions that hold STORY_DETECTOR_LOCK exclusively (holdDetector). */
+const holdingDetector = new WeakSet<Tx>();
+
+/**
+ * Takes the detector lock exclusively for the rest of `tx` (step 6 of the lock order): no other
+ * detector runs until `tx` ends, so the detectors it runs from then on (detectStory,
+ * placeInStoryOf, detectNewStories) take no bucket locks. A transaction that places many articles
+ * must: each article's buckets are about two dozen locks, and PostgreSQL keeps every lock of every
+ * database of the server in one shared table (max_locks_per_transaction x max_connections
+ * entries, 6,400 by default); the demo dataset's 505 articles took about 12,000, and any other
+ * session of the server asking for a lock meanwhile failed with 53200 "out of shared memory".
+ */
+export async function holdDetector(tx: Tx): Promise<void> {
+  if (holdingDetector.has(tx)) return;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${STORY_DETECTOR_LOCK}::int, 0)`;
+  holdingDetector.add(tx);
+}
+
+/**
+ * Step 6 of the lock order for one article: the detector lock, shared, then its buckets, ascending
+ * (one statement); nothing when `tx` holds the detector lock exclusively (holdDetector).
+ */
 async function lockBuckets(tx: Tx, buckets: readonly number[]): Promise<void> {
+  if (holdingDetector.has(tx)) return;
   await tx.$executeRaw`
     SELECT 0 FROM pg_advisory_xact_lock_shared(${STORY_DETECTOR_LOCK}::int, 0)
     UNION ALL
@@ -322,7 +344,7 @@ export async function detectNewStories(
 ): Promise<void> {
   if (!articles.length) return;
   // every other detector waits, and is waited for (its buckets are then free): no bucket locks needed
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${STORY_DETECTOR_LOCK}::int, 0)`;
+  await holdDetector(tx);
   const moves = new Map<number, number>();
 
   // 1. placed by the import's `story`
