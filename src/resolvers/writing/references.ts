@@ -1,4 +1,3 @@
-import { escapeLike } from '../lists/prismaWhere.ts';
 import { slugify } from '../catalog/slugs.ts';
 import { checkName, type Issues } from './validation.ts';
 import { lockNames, RetryTransaction, type Tx } from './transaction.ts';
@@ -150,16 +149,23 @@ export async function resolveTopicRefs(
       JOIN "Topic" t ON t."nameKey" = "newsgraph_name_key"(n)`;
     return new Map(rows.map((row) => [row.name, row.id]));
   };
-  if (names.length && options.create) {
-    await lockNames(
-      tx,
-      'Topic',
-      names.map((ref) => ref.name),
-      names.map((ref) => ref.slug),
-    );
-  }
+  const locked =
+    names.length && options.create
+      ? await lockNames(
+          tx,
+          'Topic',
+          names.map((ref) => ref.name),
+          names.map((ref) => ref.slug),
+        )
+      : 'each';
   const found = names.length ? await lookup(names) : new Map<string, number>();
-  if (options.create) {
+  if (options.create && locked === 'table') {
+    await createTopics(
+      tx,
+      names.filter((ref) => !found.has(ref.name)),
+      found,
+    );
+  } else if (options.create) {
     for (const ref of names) {
       if (found.has(ref.name)) continue;
       // another spelling of this name earlier in the list may have just created it
@@ -169,7 +175,7 @@ export async function resolveTopicRefs(
         continue;
       }
       const [row] = await tx.$queryRaw<{ id: number }[]>`
-        INSERT INTO "Topic" ("name", "slug") VALUES (${ref.name}, ${await freeSlug(tx, ref.slug)})
+        INSERT INTO "Topic" ("name", "slug") VALUES (${ref.name}, ${await freeSlug(tx, ref.slug, 0, locked === 'table')})
         ON CONFLICT DO NOTHING RETURNING "id"`;
       if (!row) throw new RetryTransaction();
       found.set(ref.name, row.id);
@@ -179,19 +185,74 @@ export async function resolveTopicRefs(
 }
 
 /**
- * The slug for a topic whose slug follows its name: `base` when no other topic (than `except`)
- * has it, else the first free of `base-2`, `base-3`... The chosen slug is locked (an advisory
- * lock, as lockNames) and checked again, so two writers deriving one slug take turns.
+ * Creates the topics of `missing` (names no topic has) in four statements, for a transaction that
+ * holds every topic name and slug (lockNames returned `table`): two spellings of one name key make
+ * one topic, named as the first; each gets the slug freeSlug would give it, in order (so "C++" is
+ * `c` and a later "C#" `c-2`, as when they are created one by one). Sets each name's id in `found`.
  */
-export async function freeSlug(tx: Tx, base: string, except = 0): Promise<string> {
+async function createTopics(tx: Tx, missing: NameRef[], found: Map<string, number>): Promise<void> {
+  if (!missing.length) return;
+  const keys = (
+    await tx.$queryRaw<{ key: string }[]>`
+      SELECT "newsgraph_name_key"(u."n") AS "key"
+      FROM unnest(${missing.map((ref) => ref.name)}::text[]) WITH ORDINALITY AS u("n", "i") ORDER BY u."i"`
+  ).map((row) => row.key);
+  const first = new Map<string, NameRef>();
+  missing.forEach((ref, i) => {
+    if (!first.has(keys[i]!)) first.set(keys[i]!, ref);
+  });
+  const probes = (base: string, from: number) =>
+    Array.from({ length: SLUG_PROBE }, (_, i) => (from + i === 1 ? base : `${base}-${from + i}`));
+  const takenSlugs = async (slugs: string[]) =>
+    (await tx.$queryRaw<{ slug: string }[]>`SELECT "slug" FROM "Topic" WHERE "slug" = ANY(${slugs}::text[])`).map(
+      (row) => row.slug,
+    );
+  const refs = [...first.values()];
+  const taken = new Set(await takenSlugs([...new Set(refs.map((ref) => ref.slug))].flatMap((base) => probes(base, 1))));
+  const slugs: string[] = [];
+  for (const ref of refs) {
+    let slug: string | undefined;
+    for (let from = 1; slug === undefined; from += SLUG_PROBE) {
+      const probe = probes(ref.slug, from);
+      // past the first probe (looked up with every other): this one's next candidates
+      if (from > 1) for (const held of await takenSlugs(probe)) taken.add(held);
+      slug = probe.find((candidate) => !taken.has(candidate));
+    }
+    taken.add(slug);
+    slugs.push(slug);
+  }
+  const rows = await tx.$queryRaw<{ id: number; nameKey: string }[]>`
+    INSERT INTO "Topic" ("name", "slug")
+    SELECT * FROM unnest(${refs.map((ref) => ref.name)}::text[], ${slugs}::text[])
+    ON CONFLICT DO NOTHING RETURNING "id", "nameKey"`;
+  // every name and slug is this transaction's to create: a conflict means a name key changed meanwhile
+  if (rows.length !== refs.length) throw new RetryTransaction();
+  const idOfKey = new Map(rows.map((row) => [row.nameKey, row.id]));
+  missing.forEach((ref, i) => found.set(ref.name, idOfKey.get(keys[i]!)!));
+}
+
+/** How many slugs (`base`, `base-2`...) freeSlug looks up at once. */
+const SLUG_PROBE = 16;
+
+/**
+ * The slug for a topic whose slug follows its name: `base` when no other topic (than `except`)
+ * has it, else the first free of `base-2`, `base-3`..., looked up SLUG_PROBE at a time through
+ * the slug's unique index (a `LIKE 'base-%'` read every topic: creating n topics cost O(n^2)).
+ * The chosen slug is locked (an advisory lock, as lockNames) and checked again, so two writers
+ * deriving one slug take turns; with `tableLocked` (the transaction holds every topic name and
+ * slug: lockNames returned `table`) it is free once read.
+ */
+export async function freeSlug(tx: Tx, base: string, except = 0, tableLocked = false): Promise<string> {
   for (;;) {
-    const rows = await tx.$queryRaw<{ slug: string }[]>`
-      SELECT "slug" FROM "Topic"
-      WHERE ("slug" = ${base} OR "slug" LIKE ${escapeLike(base)} || '-%') AND "id" <> ${except}`;
-    const taken = new Set(rows.map((row) => row.slug));
-    let n = 1;
-    while (taken.has(n === 1 ? base : `${base}-${n}`)) n++;
-    const candidate = n === 1 ? base : `${base}-${n}`;
+    let candidate: string | undefined;
+    for (let from = 1; candidate === undefined; from += SLUG_PROBE) {
+      const probe = Array.from({ length: SLUG_PROBE }, (_, i) => (from + i === 1 ? base : `${base}-${from + i}`));
+      const rows = await tx.$queryRaw<{ slug: string }[]>`
+        SELECT "slug" FROM "Topic" WHERE "slug" = ANY(${probe}::text[]) AND "id" <> ${except}`;
+      const taken = new Set(rows.map((row) => row.slug));
+      candidate = probe.find((slug) => !taken.has(slug));
+    }
+    if (tableLocked) return candidate;
     await lockNames(tx, 'Topic', [], [candidate]);
     const [holder] = await tx.$queryRaw<{ id: number }[]>`
       SELECT "id" FROM "Topic" WHERE "slug" = ${candidate} AND "id" <> ${except}`;
