@@ -5,6 +5,7 @@ import type { Viewer } from '../src/resolvers/access/viewer.ts';
 import { upsertArticles } from '../src/resolvers/articles/bulk.ts';
 import { upsertArticle, type CreateArticleInput } from '../src/resolvers/articles/writes.ts';
 import { detectStory, holdDetector } from '../src/resolvers/stories/detect.ts';
+import { importRecords } from '../src/transfer/import.ts';
 import { lockNames, MAX_NAME_LOCKS } from '../src/resolvers/writing/transaction.ts';
 import { seedDemoData } from '../src/seed/demo.ts';
 import { recordStatements } from './support/api.ts';
@@ -229,5 +230,67 @@ describe('advisory locks of one transaction', () => {
       FROM "ArticleTopic" at JOIN "Topic" t ON t."id" = at."topicId" JOIN "Article" a ON a."id" = at."articleId"
       WHERE a."url" = 'https://slugs.example/three'`;
     expect(tagged[0]!.names).toEqual(['C', 'Rust Lang']);
+  });
+});
+
+describe.skipIf(!serverUrl)('writes while a name-heavy import runs (PostgreSQL server)', () => {
+  it('files writes naming new authors and topics meanwhile, within their lock wait', async () => {
+    // 300 records naming 20 new authors and 50 new topics each: a batch holding its table's name
+    // lock for all of 200 of them (14,000 names, several seconds) failed the writes waiting behind it
+    async function* source() {
+      for (let i = 0; i < 300; i++) {
+        yield {
+          line: i + 1,
+          record: {
+            title: `Parish notices ${i}`,
+            url: `https://heavy.example/${i}`,
+            source: 'Heavy',
+            publishedAt: new Date(Date.UTC(2024, 5, 1 + (i % 28))).toISOString(),
+            priority: 2,
+            authors: Array.from({ length: 20 }, (_, j) => `Warden ${i}-${j}`),
+            topics: Array.from({ length: 50 }, (_, j) => `Notice ${i}-${j}`),
+          },
+        };
+      }
+    }
+    let importing = true;
+    const imported = (async () => {
+      const statuses: string[] = [];
+      try {
+        for await (const outcome of importRecords(prisma, source(), editor)) statuses.push(outcome.status);
+      } finally {
+        importing = false;
+      }
+      return statuses;
+    })();
+    const writes: Promise<unknown>[] = [];
+    for (let n = 0; importing; n++) {
+      writes.push(
+        upsertArticle(
+          prisma,
+          {
+            title: `Meanwhile ${n}`,
+            url: `https://meanwhile.example/${n}`,
+            source: 'Meanwhile',
+            publishedAt: new Date(Date.UTC(2025, 3, 1, 0, n)),
+            priority: 3,
+            authors: [{ name: `Passer-by ${n}` }],
+            topics: [{ name: `Aside ${n}` }],
+          },
+          editor,
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const statuses = await imported;
+    expect(statuses.filter((status) => status !== 'created')).toEqual([]);
+    expect(statuses).toHaveLength(300);
+    const settled = await Promise.allSettled(writes);
+    expect(writes.length).toBeGreaterThan(10);
+    expect(
+      settled
+        .filter((result) => result.status === 'rejected')
+        .map((result) => String((result as PromiseRejectedResult).reason)),
+    ).toEqual([]);
   });
 });

@@ -368,6 +368,19 @@ function batchesInFlight(): number {
  */
 const MAX_BATCH_TEXT = 4_000_000;
 
+/**
+ * Most author and topic names in one batch. A batch naming more than MAX_NAME_LOCKS holds its
+ * table's name lock exclusively until it commits, so every API write creating a name waits for it
+ * (3 s at most, then 503): a batch of records that name many authors and topics is cut short so
+ * that it holds the lock for well under a second (200 records naming 20 authors and 50 topics each held
+ * it for several, and failed a fifth of the writes made meanwhile).
+ */
+const MAX_BATCH_NAMES = 1_000;
+
+function namesOf(item: BulkItem): number {
+  return (item.input.authors?.length ?? 0) + (item.input.topics?.length ?? 0);
+}
+
 function textOf(item: BulkItem): number {
   const { title, description, summary, body } = item.input;
   return (title?.length ?? 0) + (description?.length ?? 0) + (summary?.length ?? 0) + (body?.length ?? 0);
@@ -396,6 +409,7 @@ export async function* importRecords(
   const defaults = options.defaults ?? {};
   let batch: Pending[] = [];
   let text = 0;
+  let names = 0;
   const inFlight: { done: Promise<ImportOutcome[]>; links: Set<string> }[] = [];
   const most = batchesInFlight();
   /** Draws the ids of the articles `pending` may create, before the next batch's (reserveArticleIds). */
@@ -432,8 +446,9 @@ export async function* importRecords(
           storyKey: item.storyKey,
         });
         text += textOf(item.item);
+        names += namesOf(item.item);
       }
-      if (batch.length >= batchSize || text >= MAX_BATCH_TEXT) {
+      if (batch.length >= batchSize || text >= MAX_BATCH_TEXT || names >= MAX_BATCH_NAMES) {
         while (inFlight.length >= most || inFlight.some((flight) => waitsFor(batch, flight))) {
           yield* await inFlight.shift()!.done;
         }
@@ -441,6 +456,7 @@ export async function* importRecords(
         start(batch);
         batch = [];
         text = 0;
+        names = 0;
       }
     }
     while (inFlight.length) yield* await inFlight.shift()!.done;
