@@ -299,7 +299,7 @@ export const IMPORTER_NAME = /^(?!\s*$)[^\p{C}]{1,100}$/u;
 
 /** Settings of importRecords. */
 export interface ImportOptions extends Omit<ScreenOptions, 'defaults'> {
-  /** Records filed per transaction (1-MAX_BATCH_SIZE; default 200; fewer when they hold more than MAX_BATCH_TEXT of text). */
+  /** Records filed per transaction (1-MAX_BATCH_SIZE; default 200; fewer when they hold more than MAX_BATCH_TEXT of text or MAX_BATCH_NAMES names). */
   batchSize?: number;
   /** Values for fields a record leaves out, e.g. `{ priority: 3 }` for an RSS file. */
   defaults?: Record<string, unknown>;
