@@ -151,7 +151,7 @@ describe('advisory locks of one transaction', () => {
     );
     expect(result.map((outcome) => outcome.status)).toEqual(records.map(() => 'created'));
     if (serverUrl) {
-      // 28,000 advisory locks before (names and slugs one by one): 53200 "out of shared memory"
+      // about 24,000 advisory locks before (names and slugs one by one): 53200 "out of shared memory"
       expect(polled.length).toBeGreaterThan(0);
       expect(Math.max(...polled)).toBeLessThanOrEqual(4);
     }

@@ -299,7 +299,10 @@ export const IMPORTER_NAME = /^(?!\s*$)[^\p{C}]{1,100}$/u;
 
 /** Settings of importRecords. */
 export interface ImportOptions extends Omit<ScreenOptions, 'defaults'> {
-  /** Records filed per transaction (1-MAX_BATCH_SIZE; default 200; fewer when they hold more than MAX_BATCH_TEXT of text or MAX_BATCH_NAMES names). */
+  /**
+   * Records filed per transaction (1-MAX_BATCH_SIZE; default 200; fewer when they hold more than
+   * MAX_BATCH_TEXT of text or MAX_BATCH_NAMES names).
+   */
   batchSize?: number;
   /** Values for fields a record leaves out, e.g. `{ priority: 3 }` for an RSS file. */
   defaults?: Record<string, unknown>;
@@ -370,10 +373,10 @@ const MAX_BATCH_TEXT = 4_000_000;
 
 /**
  * Most author and topic names in one batch. A batch naming more than MAX_NAME_LOCKS holds its
- * table's name lock exclusively until it commits, so every API write creating a name waits for it
- * (3 s at most, then 503): a batch of records that name many authors and topics is cut short so
- * that it holds the lock for well under a second (200 records naming 20 authors and 50 topics each held
- * it for several, and failed a fifth of the writes made meanwhile).
+ * table's name lock exclusively until it commits, so every API write creating a name waits for
+ * it (3 s at most, then 503): a batch of records naming many authors and topics is cut short, to
+ * hold the lock for well under a second (200 records naming 20 authors and 50 topics each held it
+ * for several seconds, and 32 of about 490 writes made meanwhile failed).
  */
 const MAX_BATCH_NAMES = 1_000;
 

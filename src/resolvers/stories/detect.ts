@@ -54,6 +54,7 @@ const holdingDetector = new WeakSet<Tx>();
  * database of the server in one shared table (max_locks_per_transaction x max_connections
  * entries, 6,400 by default); the demo dataset's 505 articles took about 12,000, and any other
  * session of the server asking for a lock meanwhile failed with 53200 "out of shared memory".
+ * The lock must not be undone by a rollback to a savepoint taken before this call.
  */
 export async function holdDetector(tx: Tx): Promise<void> {
   if (holdingDetector.has(tx)) return;

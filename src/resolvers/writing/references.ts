@@ -175,7 +175,7 @@ export async function resolveTopicRefs(
         continue;
       }
       const [row] = await tx.$queryRaw<{ id: number }[]>`
-        INSERT INTO "Topic" ("name", "slug") VALUES (${ref.name}, ${await freeSlug(tx, ref.slug, 0, locked === 'table')})
+        INSERT INTO "Topic" ("name", "slug") VALUES (${ref.name}, ${await freeSlug(tx, ref.slug)})
         ON CONFLICT DO NOTHING RETURNING "id"`;
       if (!row) throw new RetryTransaction();
       found.set(ref.name, row.id);
