@@ -201,19 +201,19 @@ async function createTopics(tx: Tx, missing: NameRef[], found: Map<string, numbe
   missing.forEach((ref, i) => {
     if (!first.has(keys[i]!)) first.set(keys[i]!, ref);
   });
-  const probes = (base: string, from: number) =>
-    Array.from({ length: SLUG_PROBE }, (_, i) => (from + i === 1 ? base : `${base}-${from + i}`));
   const takenSlugs = async (slugs: string[]) =>
     (await tx.$queryRaw<{ slug: string }[]>`SELECT "slug" FROM "Topic" WHERE "slug" = ANY(${slugs}::text[])`).map(
       (row) => row.slug,
     );
   const refs = [...first.values()];
-  const taken = new Set(await takenSlugs([...new Set(refs.map((ref) => ref.slug))].flatMap((base) => probes(base, 1))));
+  const taken = new Set(
+    await takenSlugs([...new Set(refs.map((ref) => ref.slug))].flatMap((base) => slugProbe(base, 1))),
+  );
   const slugs: string[] = [];
   for (const ref of refs) {
     let slug: string | undefined;
     for (let from = 1; slug === undefined; from += SLUG_PROBE) {
-      const probe = probes(ref.slug, from);
+      const probe = slugProbe(ref.slug, from);
       // past the first probe (looked up with every other): this one's next candidates
       if (from > 1) for (const held of await takenSlugs(probe)) taken.add(held);
       slug = probe.find((candidate) => !taken.has(candidate));
@@ -231,28 +231,30 @@ async function createTopics(tx: Tx, missing: NameRef[], found: Map<string, numbe
   missing.forEach((ref, i) => found.set(ref.name, idOfKey.get(keys[i]!)!));
 }
 
-/** How many slugs (`base`, `base-2`...) freeSlug looks up at once. */
+/** How many slugs (`base`, `base-2`...) freeSlug and createTopics look up at once. */
 const SLUG_PROBE = 16;
+
+/** The SLUG_PROBE candidate slugs from the `from`th: `base` (the first), `base-2`, `base-3`... */
+const slugProbe = (base: string, from: number) =>
+  Array.from({ length: SLUG_PROBE }, (_, i) => (from + i === 1 ? base : `${base}-${from + i}`));
 
 /**
  * The slug for a topic whose slug follows its name: `base` when no other topic (than `except`)
  * has it, else the first free of `base-2`, `base-3`..., looked up SLUG_PROBE at a time through
  * the slug's unique index (a `LIKE 'base-%'` read every topic: creating n topics cost O(n^2)).
  * The chosen slug is locked (an advisory lock, as lockNames) and checked again, so two writers
- * deriving one slug take turns; with `tableLocked` (the transaction holds every topic name and
- * slug: lockNames returned `table`) it is free once read.
+ * deriving one slug take turns.
  */
-export async function freeSlug(tx: Tx, base: string, except = 0, tableLocked = false): Promise<string> {
+export async function freeSlug(tx: Tx, base: string, except = 0): Promise<string> {
   for (;;) {
     let candidate: string | undefined;
     for (let from = 1; candidate === undefined; from += SLUG_PROBE) {
-      const probe = Array.from({ length: SLUG_PROBE }, (_, i) => (from + i === 1 ? base : `${base}-${from + i}`));
+      const probe = slugProbe(base, from);
       const rows = await tx.$queryRaw<{ slug: string }[]>`
         SELECT "slug" FROM "Topic" WHERE "slug" = ANY(${probe}::text[]) AND "id" <> ${except}`;
       const taken = new Set(rows.map((row) => row.slug));
       candidate = probe.find((slug) => !taken.has(slug));
     }
-    if (tableLocked) return candidate;
     await lockNames(tx, 'Topic', [], [candidate]);
     const [holder] = await tx.$queryRaw<{ id: number }[]>`
       SELECT "id" FROM "Topic" WHERE "slug" = ${candidate} AND "id" <> ${except}`;

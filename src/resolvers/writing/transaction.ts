@@ -289,7 +289,7 @@ export const MAX_NAME_LOCKS = 16;
  * names wait for each other); more: the table's name lock exclusively, alone, so a transaction
  * holds at most MAX_NAME_LOCKS + 1 of them per call whatever it files. Returns `table` when the
  * transaction now holds every name of the table (callers then need not lock a slug they derive:
- * freeSlug's `tableLocked`), else `each`.
+ * createTopics), else `each`.
  */
 export async function lockNames(
   tx: Tx,
