@@ -180,6 +180,14 @@ describe('export', () => {
     expect(records.filter((record) => record.storyPinned).length).toBe(
       (await prisma.article.count({ where: { storyId: kept!.id } })) + 1,
     );
+    // the detached article's separations, on it and on each article it was taken from: the latest
+    // of those is published after it, so the import restores that one when it files the latest
+    const others = members.filter((member) => member.id !== detached.id).sort((x, y) => x.id - y.id);
+    expect(others.length).toBeGreaterThan(1);
+    const recordOf = (url: string) => records.find((record) => record.url === url)!;
+    expect(recordOf(detached.url).separatedFrom).toEqual(others.map((other) => other.url));
+    for (const other of others) expect(recordOf(other.url).separatedBy).toEqual([detached.url]);
+    expect(records.filter((record) => (record.separatedFrom as string[]).length).length).toBe(1);
     const file = path.join(work, 'export.ndjson');
     fs.writeFileSync(file, records.map(ndjsonLine).join(''));
 
@@ -190,7 +198,7 @@ describe('export', () => {
     expect(again.stdout).toBe(records.map(ndjsonLine).join(''));
     const csv = await command('export', ['--format', 'csv', '--filter', '{"priority":{"gte":4}}'], env);
     expect(csv.stdout.split('\r\n')[0]).toBe(
-      'title,url,source,publishedAt,priority,isAustralian,description,summary,body,authors,topics,story,storyPinned,storyLead',
+      'title,url,source,publishedAt,priority,isAustralian,description,summary,body,authors,topics,story,storyPinned,storyLead,separatedFrom,separatedBy',
     );
     const refused = await command('export', ['--filter', '{"nope":1}'], env);
     expect(refused.code).toBe(2);
@@ -344,6 +352,106 @@ describe('import', () => {
     for await (const row of readRecords(Readable.from(['title,storyPinned,storyLead\r\n', 'A,yes,0\r\n']), 'csv'))
       rows.push(row);
     expect(rows[0]).toMatchObject({ record: { title: 'A', storyPinned: true, storyLead: false } });
+  });
+
+  it('restores separations whichever of the two records comes first, across batches, onto an article filed before, and refuses bad lists', async () => {
+    const base = { source: 'Separation Desk', priority: 2, body: 'Records an editor kept apart.' };
+    const url = (name: string) => `https://separations.example/${name}`;
+    const at = (hour: number) => `2025-03-03T0${hour}:00:00Z`;
+    const before = await upsertArticle(
+      prisma,
+      { ...base, title: 'Filed before', url: url('p'), publishedAt: new Date(at(0)) },
+      importer,
+    );
+    const lines = [
+      // A names B, which comes after it (B names A back), and P, which is filed already
+      {
+        ...base,
+        title: 'A',
+        url: url('a'),
+        publishedAt: at(1),
+        storyPinned: true,
+        separatedFrom: [url('b'), url('p')],
+      },
+      { ...base, title: 'B', url: url('b'), publishedAt: at(2), separatedBy: [url('a')] },
+      // C was taken away from P: P's separatedFrom gains C
+      { ...base, title: 'C', url: url('c'), publishedAt: at(3), separatedBy: [url('p')] },
+      // itself, and a link no article has: nothing to restore
+      { ...base, title: 'G', url: url('g'), publishedAt: at(4), separatedFrom: [url('g'), url('nowhere')] },
+      { ...base, title: 'D', url: url('d'), publishedAt: at(5), separatedFrom: [url('a'), 'not a url'] },
+      { ...base, title: 'E', url: url('e'), publishedAt: at(5), separatedBy: url('a') },
+      { ...base, title: 'F', url: url('f'), publishedAt: at(5), separatedFrom: [7] },
+    ];
+    const run = async () => {
+      const out: ImportOutcome[] = [];
+      const source = readRecords(Readable.from(lines.map((line) => ndjsonLine(line))), 'ndjson');
+      // a record a batch: on a PostgreSQL server two are filed at once, and B's waits for A's
+      for await (const outcome of importRecords(prisma, source, importer, { batchSize: 1 })) out.push(outcome);
+      return out;
+    };
+    const first = await run();
+    expect(first.map((outcome) => outcome.status)).toEqual([
+      'created',
+      'created',
+      'created',
+      'created',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
+    expect(first.slice(4).map((outcome) => outcome.status === 'rejected' && outcome.errors)).toEqual([
+      [expect.objectContaining({ path: ['separatedFrom', 1], code: 'INVALID_URL' })],
+      [expect.objectContaining({ path: ['separatedBy'], code: 'INVALID_TYPE' })],
+      [expect.objectContaining({ path: ['separatedFrom', 0], code: 'INVALID_TYPE' })],
+    ]);
+    const separations = async () =>
+      Object.fromEntries(
+        (
+          await prisma.article.findMany({
+            where: { url: { startsWith: url('') } },
+            select: { url: true, separatedFrom: true },
+          })
+        ).map((row) => [row.url.slice(url('').length), row.separatedFrom]),
+      );
+    const ids = Object.fromEntries(
+      (await prisma.article.findMany({ where: { url: { startsWith: url('') } }, select: { url: true, id: true } })).map(
+        (row) => [row.url.slice(url('').length), row.id],
+      ),
+    );
+    const restored = await separations();
+    expect(restored).toEqual({
+      a: [ids.p!, ids.b!].sort((x, y) => x - y),
+      b: [],
+      c: [],
+      g: [],
+      p: [ids.c],
+    });
+    // a second run: every article exists, nothing changes
+    const second = await run();
+    expect(second.map((outcome) => outcome.status).slice(0, 4)).toEqual([
+      'unchanged',
+      'unchanged',
+      'unchanged',
+      'unchanged',
+    ]);
+    expect(await separations()).toEqual(restored);
+    // one by one (upsertArticle, as a batch files what it cannot settle), and never onto an article filed before
+    const h = await upsertArticle(
+      prisma,
+      { ...base, title: 'H', url: url('h'), publishedAt: new Date(at(6)) },
+      importer,
+      new Date(),
+      { separatedBy: [url('p')], separatedFrom: [url('a')] },
+    );
+    await upsertArticle(
+      prisma,
+      { ...base, title: 'B', url: url('b'), publishedAt: new Date(at(2)) },
+      importer,
+      new Date(),
+      { separatedFrom: [url('c')] },
+    );
+    expect(await separations()).toMatchObject({ h: [ids.a], p: [ids.c, h.id], b: [] });
+    expect((await prisma.article.findUniqueOrThrow({ where: { id: before.id } })).version).toBe(1);
   });
 
   it('files 970 of 1,000 records, rejects the 30 bad ones with their lines and codes, and a second run changes nothing', async () => {

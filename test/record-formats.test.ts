@@ -474,17 +474,19 @@ describe('writers and round trips', () => {
       'story',
       'storyPinned',
       'storyLead',
+      'separatedFrom',
+      'separatedBy',
     ]);
     expect(csvHeader()).toBe(
-      'title,url,source,publishedAt,priority,isAustralian,description,summary,body,authors,topics,story,storyPinned,storyLead\r\n',
+      'title,url,source,publishedAt,priority,isAustralian,description,summary,body,authors,topics,story,storyPinned,storyLead,separatedFrom,separatedBy\r\n',
     );
     expect(csvRow(records[0]!)).toBe(
-      '"Quotes ""inside"", commas, and\nnew lines","https://example.com/a?x=1,2","The ""Daily""",2026-04-07T01:24:00Z,5,true,"",  padded  ,"Line 1\r\nLine 2\n\nLine 4\r",Ann \\| Bob|C:\\\\path\\\\|Zoë 🦘,Économie|a\\\\\\|b|\\|,,,\r\n',
+      '"Quotes ""inside"", commas, and\nnew lines","https://example.com/a?x=1,2","The ""Daily""",2026-04-07T01:24:00Z,5,true,"",  padded  ,"Line 1\r\nLine 2\n\nLine 4\r",Ann \\| Bob|C:\\\\path\\\\|Zoë 🦘,Économie|a\\\\\\|b|\\|,,,,,\r\n',
     );
     expect(csvRow({ title: 'x', authors: [], publishedAt: new Date('2026-02-03T04:05:06Z'), ignored: 1 })).toBe(
-      'x,,,2026-02-03T04:05:06.000Z,,,,,,"",,,,\r\n',
+      'x,,,2026-02-03T04:05:06.000Z,,,,,,"",,,,,,\r\n',
     );
-    expect(csvRow({ authors: [{ name: 'By | Ref' }] })).toBe(',,,,,,,,,By \\| Ref,,,,\r\n');
+    expect(csvRow({ authors: [{ name: 'By | Ref' }] })).toBe(',,,,,,,,,By \\| Ref,,,,,,\r\n');
     expect(() => csvRow({ authors: [{ id: 'au_1' }] })).toThrow(TypeError);
     expect(() => csvRow({ topics: 'a|b' })).toThrow(TypeError);
     expect(() => csvRow({ title: { text: 'x' } })).toThrow(TypeError);

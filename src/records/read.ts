@@ -218,9 +218,9 @@ function xmlRoot(head: string): string | undefined {
  *   field names, or the file's names given by `options.map`), unknown columns are passed through
  *   under their header name. An unquoted empty cell is an absent field; a quoted empty cell `""`
  *   is the empty string. `priority` becomes a number when the cell is an integer literal,
- *   `isAustralian`, `storyPinned` and `storyLead` booleans for true/yes/y/1 and false/no/n/0 (any case), `authors` and
- *   `topics` arrays split on `|` (`\|` is a literal bar, `\\` a backslash; names trimmed, empty
- *   ones dropped); other cells stay strings, and a cell that does not convert stays the string.
+ *   `isAustralian`, `storyPinned` and `storyLead` booleans for true/yes/y/1 and false/no/n/0 (any case), `authors`,
+ *   `topics`, `separatedFrom` and `separatedBy` arrays split on `|` (`\|` is a literal bar, `\\` a
+ *   backslash; entries trimmed, empty ones dropped); other cells stay strings, and a cell that does not convert stays the string.
  *   A row with another cell count than the header gives INVALID_CSV and reading goes on; a
  *   header naming one field twice, or broken quoting, gives INVALID_CSV and stops; a record over
  *   the size limit RECORD_TOO_LARGE and stops. No header (empty input) yields nothing.
@@ -672,6 +672,8 @@ function convertCell(field: string, cell: string): unknown {
     }
     case 'authors':
     case 'topics':
+    case 'separatedFrom':
+    case 'separatedBy':
       return splitNames(cell);
     default:
       return cell;

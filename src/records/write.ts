@@ -9,8 +9,10 @@ import { stringify } from 'csv-stringify/sync';
 /**
  * The CSV columns, in order: the fields of the GraphQL `CreateArticleInput` as a record has them
  * (title, url, source, publishedAt, priority, isAustralian, description, summary, body, authors,
- * topics), then `story`, the export's URL of the article whose story the record's joins, and
- * `storyPinned` and `storyLead`, an editor's decisions about that story (transfer/export.ts).
+ * topics), then `story`, the export's URL of the article whose story the record's joins,
+ * `storyPinned` and `storyLead`, an editor's decisions about that story, and `separatedFrom` and
+ * `separatedBy`, the URLs of the articles an editor kept out of its story and of those kept out
+ * of theirs (transfer/export.ts).
  */
 export const RECORD_COLUMNS: readonly string[] = Object.freeze([
   'title',
@@ -27,6 +29,8 @@ export const RECORD_COLUMNS: readonly string[] = Object.freeze([
   'story',
   'storyPinned',
   'storyLead',
+  'separatedFrom',
+  'separatedBy',
 ]);
 
 /**
@@ -52,7 +56,10 @@ export function csvHeader(): string {
   return stringify([[...RECORD_COLUMNS]], CSV_OPTIONS);
 }
 
-/** Escapes one name for a names cell: `\` → `\\`, `|` → `\|`. */
+/** The columns whose cell is a list (names, or URLs), `|` between entries. */
+const LIST_COLUMNS = new Set(['authors', 'topics', 'separatedFrom', 'separatedBy']);
+
+/** Escapes one entry for a list cell: `\` → `\\`, `|` → `\|`. */
 function escapeName(name: string): string {
   return name.replace(/[\\|]/g, (c) => `\\${c}`);
 }
@@ -72,7 +79,7 @@ function names(field: string, value: unknown): string {
 
 function cell(field: string, value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (field === 'authors' || field === 'topics') return names(field, value);
+  if (LIST_COLUMNS.has(field)) return names(field, value);
   if (value instanceof Date) return value.toISOString();
   switch (typeof value) {
     case 'string':
@@ -91,14 +98,15 @@ function cell(field: string, value: unknown): string | undefined {
  * other keys are not written. Cells: an absent (undefined or null) field is an empty unquoted
  * cell, the empty string `""`; strings as they are (quoted when they hold `,`, `"` or a line
  * break); numbers in decimal; booleans `true` / `false`; a Date its ISO-8601 string
- * (`toISOString`); `authors` / `topics` the names (strings or `{ name }` refs) joined with `|`,
+ * (`toISOString`); `authors` / `topics` the names (strings or `{ name }` refs), and
+ * `separatedFrom` / `separatedBy` the URLs, joined with `|`,
  * each with `\` written `\\` and `|` written `\|` (an empty array is `""`). Reading the row back
  * gives the record again, but for what a CSV has no way to keep: names are trimmed and empty
  * names dropped, a string priority that is an integer literal (or an isAustralian string such as
  * "yes") comes back as a number (a boolean), and a Date comes back as its string. Cells are not
  * defused against spreadsheet formula injection (a leading `=`, `+`, `-`, `@` is kept), so that
  * values come back unchanged. Throws a TypeError for a value it cannot write: `{ id }` refs, a
- * non-array authors / topics, an object in another column.
+ * non-array list, an object in another column.
  */
 export function csvRow(record: Record<string, unknown>): string {
   return stringify([RECORD_COLUMNS.map((field) => cell(field, record[field]))], CSV_OPTIONS);

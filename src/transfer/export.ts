@@ -1,21 +1,29 @@
 import { initContextCache } from '@pothos/core';
 import { execute, parse } from 'graphql';
 import type { Context } from '../context.ts';
+import { intArray } from '../db/arrays.ts';
+import { prisma } from '../db/client.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import { normalizeDeep } from '../input/boundary.ts';
 import { characterProblem } from '../input/text.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
+import { decodeGlobalID } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 
 /**
  * Bulk export: the articles `articles(filter:, search:)` lists, as import records (the field names
  * of CreateArticleInput, authors in byline order and topics as names, plus `story`, `storyPinned`
- * and `storyLead`), in keyset
+ * and `storyLead`, `separatedFrom` and `separatedBy`), in keyset
  * order (publication, then id, oldest first), read a page at a time through the schema's own
  * `articles` field: the filter and search mean exactly what they mean there, and memory holds one
  * page. `story` is the URL of the story's earliest-published article (its first in this order), so
  * importing the records in order rebuilds the stories; `storyPinned` (an editor placed the article
  * there) and `storyLead` (an editor chose it as its story's lead) carry the editors' decisions.
+ * So do `separatedFrom`, the URLs of the articles an editor took this one away from
+ * (detachArticle: its `separatedFrom` column), and `separatedBy`, the URLs of the articles an
+ * editor took away from this one (whose `separatedFrom` names it): each separation is written on
+ * both of its articles, so the import restores it when it files the later of the two, whichever
+ * that is and whatever the filter left out. Articles in the trash are never named.
  */
 
 /** One exported article, in the import format. */
@@ -28,7 +36,7 @@ const PAGE = parse(`
       pageInfo { hasNextPage endCursor }
       edges {
         node {
-          title url source publishedAt priority isAustralian description summary body
+          id title url source publishedAt priority isAustralian description summary body
           authors { name }
           topics { name }
           storyPinned
@@ -42,6 +50,7 @@ const PAGE = parse(`
   }`);
 
 interface PageNode {
+  id: string;
   title: string;
   url: string;
   source: string;
@@ -66,6 +75,32 @@ interface PageData {
  * long bodies) is read again a fifth as large, down to one article, and pages grow back after.
  */
 const PAGE_SIZE = 100;
+
+/**
+ * The separations of the articles `ids` (an export page), by article id: `from`, the URLs of the
+ * articles its `separatedFrom` names, and `by`, the URLs of the articles whose `separatedFrom` names
+ * it; each list in article id order, only articles that exist (not trashed). One statement: the
+ * second half is one probe of the GIN index on `separatedFrom` for the whole page.
+ */
+async function separationsOf(ids: number[]): Promise<Map<number, { from: string[]; by: string[] }>> {
+  const found = new Map<number, { from: string[]; by: string[] }>();
+  if (!ids.length) return found;
+  const rows = await prisma.$queryRaw<{ way: 'from' | 'by'; articleId: number; url: string }[]>`
+    SELECT 'from' AS "way", a."id" AS "articleId", o."id" AS "otherId", o."url"
+    FROM "Article" a JOIN "Article" o ON o."id" = ANY(a."separatedFrom")
+    WHERE a."id" = ANY(${intArray(ids)}::int[]) AND a."separatedFrom" <> '{}'
+    UNION ALL
+    SELECT 'by', x."id", o."id", o."url"
+    FROM "Article" o CROSS JOIN LATERAL unnest(o."separatedFrom") AS x("id")
+    WHERE o."separatedFrom" && ${intArray(ids)}::int[] AND x."id" = ANY(${intArray(ids)}::int[])
+    ORDER BY 2, 3`;
+  for (const row of rows) {
+    const lists = found.get(row.articleId) ?? { from: [], by: [] };
+    lists[row.way].push(row.url);
+    found.set(row.articleId, lists);
+  }
+  return found;
+}
 
 /** The filter and search of an export, as `articles` takes them (`filter` in its JSON form, global IDs in it). */
 export interface ExportQuestion {
@@ -119,7 +154,9 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
       throw error!.originalError ?? error;
     }
     const page = (result.data as unknown as PageData).articles;
+    const separations = await separationsOf(page.edges.map(({ node }) => Number(decodeGlobalID(node.id).id)));
     for (const { node } of page.edges) {
+      const separated = separations.get(Number(decodeGlobalID(node.id).id));
       yield {
         title: node.title,
         url: node.url,
@@ -135,6 +172,8 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
         story: node.story.articles.edges[0]?.node.url ?? node.url,
         storyPinned: node.storyPinned,
         storyLead: node.story.leadChosen && node.story.lead?.url === node.url,
+        separatedFrom: separated?.from ?? [],
+        separatedBy: separated?.by ?? [],
       };
     }
     if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return;

@@ -11,7 +11,13 @@ import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { reserveArticleIds, upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
 import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
-import { checkNewArticle, storyKeyOf, type CreateArticleInput } from '../resolvers/articles/writes.ts';
+import {
+  checkNewArticle,
+  separationKeysOf,
+  storyKeyOf,
+  type CreateArticleInput,
+  type SeparationUrls,
+} from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
 import { decodeGlobalID, encodeGlobalID } from '../schema/builder.ts';
 
@@ -44,9 +50,12 @@ export type ImportOutcome =
  * The fields a record may have: CreateArticleInput's, and an export's story fields
  * (transfer/export.ts): `story` (the URL of the article whose story a new article joins),
  * `storyPinned` and `storyLead` (booleans: a new article is pinned there, or made its story's
- * chosen lead when it has none).
+ * chosen lead when it has none), `separatedFrom` and `separatedBy` (lists of URLs: the editors'
+ * separations of a new article, restoreSeparations).
  */
-const FIELDS = new Set<string>(['story', 'storyPinned', 'storyLead', ...REVISION_FIELDS]);
+/** An export's separations (transfer/export.ts), lists of URLs. */
+const SEPARATION_FIELDS = ['separatedFrom', 'separatedBy'] as const;
+const FIELDS = new Set<string>(['story', 'storyPinned', 'storyLead', ...SEPARATION_FIELDS, ...REVISION_FIELDS]);
 const TEXT_FIELDS = ['title', 'url', 'source', 'description', 'summary', 'body'] as const;
 
 function refsOf(value: unknown, field: 'authors' | 'topics', errors: RecordError[]): RefInput[] | undefined {
@@ -109,7 +118,7 @@ export function recordToInput(
   record: Record<string, unknown>,
   defaults: Record<string, unknown> = {},
 ):
-  | { input: CreateArticleInput; storyOf?: string; storyPinned?: boolean; storyLead?: boolean }
+  | ({ input: CreateArticleInput; storyOf?: string; storyPinned?: boolean; storyLead?: boolean } & SeparationUrls)
   | { errors: RecordError[] } {
   const errors: RecordError[] = [];
   const merged: Record<string, unknown> = { ...defaults, ...record };
@@ -125,6 +134,17 @@ export function recordToInput(
     }
     if (field === 'story') {
       if (typeof value !== 'string') errors.push({ path: [field], code: 'INVALID_TYPE', message: 'Must be a URL' });
+      continue;
+    }
+    if (field === 'separatedFrom' || field === 'separatedBy') {
+      if (!Array.isArray(value))
+        errors.push({ path: [field], code: 'INVALID_TYPE', message: 'Must be a list of URLs' });
+      else {
+        value.forEach((url, index) => {
+          if (typeof url !== 'string')
+            errors.push({ path: [field, index], code: 'INVALID_TYPE', message: 'Must be a URL' });
+        });
+      }
       continue;
     }
     if (field === 'storyPinned' || field === 'storyLead') {
@@ -159,6 +179,11 @@ export function recordToInput(
     ...(storyOf !== undefined && { storyOf }),
     ...(merged.storyPinned === true && { storyPinned: true }),
     ...(merged.storyLead === true && { storyLead: true }),
+    ...Object.fromEntries(
+      SEPARATION_FIELDS.flatMap((field) =>
+        Array.isArray(merged[field]) && merged[field].length ? [[field, normalizeDeep(merged[field] as string[])]] : [],
+      ),
+    ),
   };
 }
 
@@ -215,7 +240,14 @@ export interface FirstSeen {
 
 /** A record to file (converted and checked), or one refused before filing (with the record when there is one). */
 export type Screened =
-  | { line: number; record: Record<string, unknown>; item: BulkItem; urlKey: string; storyKey?: string }
+  | {
+      line: number;
+      record: Record<string, unknown>;
+      item: BulkItem;
+      urlKey: string;
+      /** The normalized links its `story` and separations name (a batch filing one of them goes first). */
+      links: string[];
+    }
   | { line: number; rejected: { record?: unknown; errors: RecordError[] } };
 
 /** Settings of screenRecords. */
@@ -281,15 +313,23 @@ export async function* screenRecords(
       };
       yield { line, rejected: { record: item.record, errors: [error] } };
     } else {
-      const { input, storyOf, storyPinned, storyLead } = converted;
-      let storyKey: string | undefined;
+      const { input, storyOf, storyPinned, storyLead, separatedFrom, separatedBy } = converted;
+      const named: string[] = [];
       try {
-        storyKey = storyOf === undefined ? undefined : storyKeyOf(storyOf);
+        if (storyOf !== undefined) named.push(storyKeyOf(storyOf));
+        const separations = separationKeysOf(converted);
+        named.push(...separations.from, ...separations.by);
       } catch (error) {
         // refused when the batch files it, with the record's other problems
         if (!(error instanceof AppError)) throw error;
       }
-      yield { line, record: item.record, item: { input, storyOf, storyPinned, storyLead }, urlKey, storyKey };
+      yield {
+        line,
+        record: item.record,
+        item: { input, storyOf, storyPinned, storyLead, separatedFrom, separatedBy },
+        urlKey,
+        links: named,
+      };
     }
   }
 }
@@ -313,9 +353,9 @@ type Pending = {
   record?: unknown;
   outcome?: ImportOutcome;
   item?: BulkItem;
-  /** The record's normalized link, and its `story`'s. */
+  /** The record's normalized link, and those its `story` and separations name. */
   urlKey?: string;
-  storyKey?: string;
+  links?: string[];
 };
 
 /** Attempts of a batch that keeps meeting conflicting writes (each is writeTransaction's own attempts). */
@@ -431,11 +471,12 @@ export async function* importRecords(
   };
   /**
    * Whether `pending` must wait for `flight` to commit: a record of it joins the story of an
-   * article `flight` files (not visible to this batch's transaction before that commit, so the
-   * detector would place it instead), or makes its story's lead, which records do in file order.
+   * article `flight` files, or names one in its separations (not visible to this batch's
+   * transaction before that commit, so the detector would place it instead, or the separation
+   * would be lost), or makes its story's lead, which records do in file order.
    */
   const waitsFor = (pending: Pending[], flight: (typeof inFlight)[number]) =>
-    pending.some((p) => p.item?.storyLead === true || (p.storyKey !== undefined && flight.links.has(p.storyKey)));
+    pending.some((p) => p.item?.storyLead === true || p.links?.some((link) => flight.links.has(link)));
   try {
     for await (const item of screenRecords(source, { ...options, defaults })) {
       if ('rejected' in item) {
@@ -446,7 +487,7 @@ export async function* importRecords(
           record: item.record,
           item: item.item,
           urlKey: item.urlKey,
-          storyKey: item.storyKey,
+          links: item.links,
         });
         text += textOf(item.item);
         names += namesOf(item.item);

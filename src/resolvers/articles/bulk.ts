@@ -9,6 +9,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { recordCreated } from '../alerts/events.ts';
 import { applyStoryDecisions, detectNewStories, storeNewFingerprints } from '../stories/detect.ts';
+import { restoreSeparations } from '../stories/writes.ts';
 import { resolveAuthorRefs, resolveTopicRefs, type Ref } from '../writing/references.ts';
 import {
   lockRows,
@@ -19,7 +20,15 @@ import {
   type Tx,
 } from '../writing/transaction.ts';
 import { recordCreatedRevisions, REVISION_FIELDS } from './revisions.ts';
-import { checkNewArticle, newText, storyKeyOf, upsertArticle, type CreateArticleInput } from './writes.ts';
+import {
+  checkNewArticle,
+  newText,
+  separationKeysOf,
+  storyKeyOf,
+  upsertArticle,
+  type CreateArticleInput,
+  type SeparationUrls,
+} from './writes.ts';
 
 /**
  * Many upserts at once (the bulk import): each item means exactly what upsertArticle means for it
@@ -30,13 +39,16 @@ import { checkNewArticle, newText, storyKeyOf, upsertArticle, type CreateArticle
  * that changes, a link filed twice in one batch, a row another writer inserted meanwhile) goes
  * through upsertArticle one by one, after the batch commits, in input order.
  *
- * Locks follow writing/transaction.ts: the new articles (inserted in URL order), the name locks of
- * new authors, the authors (ascending), the topic names, the topics, then each article's story
+ * Locks follow writing/transaction.ts: the new articles (inserted in URL order), the existing
+ * articles their separations name (ascending: restoreSeparations), the name locks of new authors, the authors (ascending), the topic names, the topics, then each article's story
  * buckets and story, article by article, as the detector takes them.
  */
 
-/** One record of a batch: upsertArticle's input, and the import's story fields (see upsertArticle's options). */
-export interface BulkItem {
+/**
+ * One record of a batch: upsertArticle's input, and the import's story fields and separations
+ * (see upsertArticle's options).
+ */
+export interface BulkItem extends SeparationUrls {
   input: CreateArticleInput;
   /** The id the article gets if this batch creates it: one reserveArticleIds drew, never a client's. */
   id?: number;
@@ -55,6 +67,7 @@ type Checked = ReturnType<typeof checkNewArticle> & {
   storyKey?: string;
   storyPinned?: boolean;
   storyLead?: boolean;
+  separations: { from: string[]; by: string[] };
 };
 
 /** How long a batch's statements may wait for a lock, or run, in seconds. */
@@ -210,6 +223,7 @@ export async function upsertArticles(
     try {
       const fields = checkNewArticle(item.input, now);
       const storyKey = item.storyOf === undefined ? undefined : storyKeyOf(item.storyOf);
+      const separations = separationKeysOf(item);
       // a link twice in one batch: the later one goes after, as its own upsert
       if (claimed.has(fields.data.urlKey!)) oneByOne.push(index);
       else {
@@ -221,6 +235,7 @@ export async function upsertArticles(
           storyKey,
           storyPinned: item.storyPinned,
           storyLead: item.storyLead,
+          separations,
         });
       }
     } catch (error) {
@@ -258,6 +273,8 @@ export async function upsertArticles(
         storyOf: item.storyOf,
         storyPinned: item.storyPinned,
         storyLead: item.storyLead,
+        separatedFrom: item.separatedFrom,
+        separatedBy: item.separatedBy,
       });
       results[index] = {
         status: result.created ? 'created' : result.changed ? 'updated' : 'unchanged',
@@ -493,6 +510,11 @@ async function fileBatch(
   const [raced] = await tx.$queryRaw<{ id: number }[]>`
     SELECT "id" FROM "TrashedArticle" WHERE "urlKey" = ANY(${created.map((item) => item.data.urlKey!)}::text[]) LIMIT 1`;
   if (raced) throw new RetryTransaction();
+  // the articles the records' separations name (step 1 of the lock order, as the rows above)
+  await restoreSeparations(
+    tx,
+    created.map((item) => ({ articleId: ids.get(item.data.urlKey!)!, ...item.separations })),
+  );
 
   // what concerns only the new articles' own rows, before the locks other writers wait for
   // (authors, topics, the detector lock), so that a batch holds those for as little as it can

@@ -29,6 +29,7 @@ import {
   type RefInput,
 } from '../writing/references.ts';
 import { applyStoryDecisions, detectStory, placeInStoryOf } from '../stories/detect.ts';
+import { restoreSeparations } from '../stories/writes.ts';
 import { checkUrl, normalizeUrl } from './urls.ts';
 import { checkExpectedVersion, checkNotNull, checkText, Issues } from '../writing/validation.ts';
 import {
@@ -448,6 +449,33 @@ export function storyKeyOf(storyOf: string): string {
   return normalizeUrl(checked.href);
 }
 
+/** An import's separations (transfer/export.ts: `separatedFrom`, `separatedBy`): lists of URLs. */
+export interface SeparationUrls {
+  separatedFrom?: readonly string[];
+  separatedBy?: readonly string[];
+}
+
+/**
+ * The normalized URLs of an import's separations (see restoreSeparations), duplicates dropped;
+ * ValidationError INVALID_URL at `input.separatedFrom.N` / `input.separatedBy.N` for every one
+ * that is not an http(s) URL.
+ */
+export function separationKeysOf(urls: SeparationUrls): { from: string[]; by: string[] } {
+  const issues = new Issues();
+  const keysOf = (field: 'separatedFrom' | 'separatedBy') => {
+    const keys = new Set<string>();
+    (urls[field] ?? []).forEach((url, index) => {
+      const checked = checkUrl(url);
+      if ('problem' in checked) issues.add(['input', field, index], 'INVALID_URL', checked.problem);
+      else keys.add(normalizeUrl(checked.href));
+    });
+    return [...keys];
+  };
+  const keys = { from: keysOf('separatedFrom'), by: keysOf('separatedBy') };
+  issues.throwIfAny();
+  return keys;
+}
+
 /**
  * Creates the article, or updates the one whose normalized URL matches (INSERT ... ON CONFLICT,
  * so concurrent upserts of the same story make one row). Fields left out keep their values on
@@ -457,18 +485,21 @@ export function storyKeyOf(storyOf: string): string {
  * article joins the story of the article with that URL (its own URL: a story of its own) instead
  * of the detector's choice, when that article exists; `storyPinned` pins a new article where it
  * was placed, `storyLead` makes it its story's chosen lead unless one is chosen already
- * (applyStoryDecisions). None of the three touches an article filed before. ValidationError, ArticleInTrashError.
+ * (applyStoryDecisions); `separatedFrom` and `separatedBy` restore an editor's separations
+ * (restoreSeparations). None of these touches an article filed before. ValidationError,
+ * ArticleInTrashError.
  */
 export async function upsertArticle(
   db: Db,
   input: CreateArticleInput,
   viewer: Viewer,
   now = new Date(),
-  options: { storyOf?: string; storyPinned?: boolean; storyLead?: boolean } = {},
+  options: { storyOf?: string; storyPinned?: boolean; storyLead?: boolean } & SeparationUrls = {},
 ) {
   requireRole(viewer, 'EDITOR');
   const { data, authors, topics } = checkNewArticle(input, now);
   const storyKey = options.storyOf === undefined ? undefined : storyKeyOf(options.storyOf);
+  const separations = separationKeysOf(options);
   const by = recordedName(viewer);
   return writeTransaction(db, async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number }[]>`
@@ -481,6 +512,7 @@ export async function upsertArticle(
       RETURNING "id"`;
     if (row) {
       await checkNotTrashed(tx, data.urlKey!);
+      await restoreSeparations(tx, [{ articleId: row.id, ...separations }]);
       const found = new Issues();
       await replaceAuthors(tx, found, row.id, authors ?? [], true);
       await replaceTopics(tx, found, row.id, topics ?? [], ['input', 'topics'], true);

@@ -144,3 +144,63 @@ export async function setStoryLead(
     return { id: storyId };
   });
 }
+
+/** A new article's separations as an import names them: normalized URLs (see restoreSeparations). */
+export interface SeparationKeys {
+  articleId: number;
+  /** The links of the articles an editor took this one away from (export: `separatedFrom`). */
+  from?: readonly string[];
+  /** The links of the articles an editor took away from this one (export: `separatedBy`). */
+  by?: readonly string[];
+}
+
+/**
+ * Restores the separations an export wrote (transfer/export.ts) for `articles`, just inserted by
+ * this transaction: each link that names an article now (one not in the trash) adds that article's
+ * id to the new article's `separatedFrom` (`from`), or the new article's id to that article's
+ * (`by`), as detachArticle had; a link naming nothing yet is left to the article it names, whose
+ * record names this one the other way when it is filed. Existing articles it adds to are locked
+ * (FOR NO KEY UPDATE, ascending: step 1 of the lock order, so call it before the names'
+ * locks); one deleted meanwhile is skipped. Their version is not moved: nothing a client reads
+ * changes. Three statements at most, none without a separation.
+ */
+export async function restoreSeparations(tx: Tx, articles: readonly SeparationKeys[]): Promise<void> {
+  const named = articles.filter((article) => article.from?.length || article.by?.length);
+  if (!named.length) return;
+  const keys = [...new Set(named.flatMap((article) => [...(article.from ?? []), ...(article.by ?? [])]))];
+  const ids = new Map(
+    (
+      await tx.$queryRaw<{ urlKey: string; id: number }[]>`
+        SELECT "urlKey", "id" FROM "Article" WHERE "urlKey" = ANY(${keys}::text[])`
+    ).map((row) => [row.urlKey, row.id]),
+  );
+  // the article whose separatedFrom gets ids -> those ids
+  const adds = new Map<number, Set<number>>();
+  const add = (holder: number | undefined, other: number | undefined) => {
+    if (holder === undefined || other === undefined || holder === other) return;
+    const set = adds.get(holder) ?? new Set<number>();
+    set.add(other);
+    adds.set(holder, set);
+  };
+  for (const article of named) {
+    for (const key of article.from ?? []) add(article.articleId, ids.get(key));
+    for (const key of article.by ?? []) add(ids.get(key), article.articleId);
+  }
+  if (!adds.size) return;
+  const own = new Set(articles.map((article) => article.articleId));
+  const locked = await lockRows(
+    tx,
+    'Article',
+    [...adds.keys()].filter((id) => !own.has(id)),
+  );
+  const rows = [...adds]
+    .filter(([id]) => own.has(id) || locked.has(id))
+    .sort(([x], [y]) => x - y)
+    .map(([id, set]) => ({ id, add: [...set] }));
+  if (!rows.length) return;
+  await tx.$executeRaw`
+    UPDATE "Article" a
+    SET "separatedFrom" = ARRAY(SELECT DISTINCT x FROM unnest(a."separatedFrom" || r."add") AS x ORDER BY x)
+    FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r("id" int, "add" int[])
+    WHERE a."id" = r."id"`;
+}
