@@ -350,8 +350,10 @@ async function main(argv: string[]): Promise<number> {
         rejectsMtimeMs,
         counts,
       };
-      fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(next));
-      fs.renameSync(`${stateFile}.tmp`, stateFile);
+      // a name of this process's own: two imports of one file at once must not rename each other's
+      const temporary = `${stateFile}.${process.pid}.tmp`;
+      fs.writeFileSync(temporary, JSON.stringify(next));
+      fs.renameSync(temporary, stateFile);
     };
     try {
       for await (const outcome of outcomes) {
