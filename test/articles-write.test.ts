@@ -226,15 +226,22 @@ describe('createArticle', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses URLs over 2,048 characters and non-absolute ones', async () => {
+  it('refuses URLs over 2,048 characters, as given or as written (percent-encoded), and non-absolute ones', async () => {
     for (const [url, code] of [
       [`https://long.example/${'a'.repeat(2048)}`, 'TOO_LONG'],
+      // 1,041 characters as given, 6,041 as stored and exported (each é is %C3%A9): an export
+      // of it could not be imported again
+      [`https://long.example/${'é'.repeat(1000)}`, 'TOO_LONG'],
       ['/relative/path', 'INVALID_URL'],
       ['javascript:alert(1)', 'INVALID_URL'],
     ] as const) {
       const result = await create(articleInput({ url }));
       expect(result.__typename === 'ValidationError' && result.fields.map((f) => f.code)).toEqual([code]);
     }
+    // at the bound as written: filed
+    const fits = `https://long.example/${'é'.repeat(337)}`;
+    expect(new URL(fits).href.length).toBe(2043);
+    expect((await create(articleInput({ url: fits }))).__typename).toBe('CreateArticleSuccess');
   });
 
   it('returns DuplicateUrlError with the existing id for a URL that normalizes to a filed one', async () => {

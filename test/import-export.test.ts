@@ -381,6 +381,15 @@ describe('import', () => {
       { ...base, title: 'D', url: url('d'), publishedAt: at(5), separatedFrom: [url('a'), 'not a url'] },
       { ...base, title: 'E', url: url('e'), publishedAt: at(5), separatedBy: url('a') },
       { ...base, title: 'F', url: url('f'), publishedAt: at(5), separatedFrom: [7] },
+      // every problem of a record at once, and lists past the limit
+      { ...base, url: url('m'), publishedAt: at(5), story: 'no url', separatedFrom: ['bad url'] },
+      {
+        ...base,
+        title: 'T',
+        url: url('t'),
+        publishedAt: at(5),
+        separatedBy: Array.from({ length: 10_001 }, (_, i) => url(`x${i}`)),
+      },
     ];
     const run = async () => {
       const out: ImportOutcome[] = [];
@@ -398,11 +407,19 @@ describe('import', () => {
       'rejected',
       'rejected',
       'rejected',
+      'rejected',
+      'rejected',
     ]);
     expect(first.slice(4).map((outcome) => outcome.status === 'rejected' && outcome.errors)).toEqual([
       [expect.objectContaining({ path: ['separatedFrom', 1], code: 'INVALID_URL' })],
       [expect.objectContaining({ path: ['separatedBy'], code: 'INVALID_TYPE' })],
       [expect.objectContaining({ path: ['separatedFrom', 0], code: 'INVALID_TYPE' })],
+      [
+        expect.objectContaining({ path: ['title'], code: 'REQUIRED' }),
+        expect.objectContaining({ path: ['story'], code: 'INVALID_URL' }),
+        expect.objectContaining({ path: ['separatedFrom', 0], code: 'INVALID_URL' }),
+      ],
+      [expect.objectContaining({ path: ['separatedBy'], code: 'TOO_MANY' })],
     ]);
     const separations = async () =>
       Object.fromEntries(
@@ -452,6 +469,112 @@ describe('import', () => {
     );
     expect(await separations()).toMatchObject({ h: [ids.a], p: [ids.c, h.id], b: [] });
     expect((await prisma.article.findUniqueOrThrow({ where: { id: before.id } })).version).toBe(1);
+  });
+
+  it('keeps a new article out of the story of an article it is separated from, either way, in a batch and one by one', async () => {
+    const body = Array.from({ length: 60 }, (_, i) => `Tram line ${i} closes for track renewal this weekend.`).join(
+      ' ',
+    );
+    const record = (group: string, name: string, hour: number, extra: Record<string, unknown> = {}) => ({
+      title: 'Tram line closes for track renewal',
+      url: `https://apart.example/${group}/${name}`,
+      source: `Apart ${name}`,
+      publishedAt: `2025-04-04T0${hour}:00:00Z`,
+      priority: 3,
+      body,
+      ...extra,
+    });
+    const storiesOf = async (group: string) =>
+      (
+        await prisma.article.findMany({
+          where: { url: { startsWith: `https://apart.example/${group}/` } },
+          orderBy: { url: 'asc' },
+          select: { storyId: true },
+        })
+      ).map((row) => row.storyId);
+    const file = async (group: string, batchSize: number, separated: boolean) => {
+      const lines = [
+        record(group, 'h', 1, separated ? { separatedFrom: [`https://apart.example/${group}/o`] } : {}),
+        record(group, 'o', 2, separated ? { separatedBy: [`https://apart.example/${group}/h`] } : {}),
+        // a third copy, separated from neither, joins one of them
+        record(group, 'p', 3),
+      ];
+      const source = readRecords(Readable.from(lines.map((line) => ndjsonLine(line))), 'ndjson');
+      for await (const outcome of importRecords(prisma, source, importer, { batchSize }))
+        expect(outcome.status).toBe('created');
+      return storiesOf(group);
+    };
+    // the copies match: without separations, one story
+    expect(new Set(await file('together', 200, false)).size).toBe(1);
+    for (const [group, batchSize] of [
+      ['batch', 200],
+      ['single', 1],
+    ] as const) {
+      const [h, o, p] = await file(group, batchSize, true);
+      expect(h).not.toBe(o);
+      expect([h, o]).toContain(p);
+    }
+    // one by one: the later article holds the separation, and the earlier one
+    const single = async (name: string, hour: number, placement: Record<string, string[]>) => {
+      const { url, ...rest } = record('one', name, hour);
+      return upsertArticle(
+        prisma,
+        { ...rest, url, publishedAt: new Date(rest.publishedAt) },
+        importer,
+        new Date(),
+        placement,
+      );
+    };
+    await single('h', 1, {});
+    await single('o', 2, { separatedFrom: ['https://apart.example/one/h'] });
+    await single('q', 3, {});
+    await single('r', 4, { separatedBy: ['https://apart.example/one/q'] });
+    const [h, o, q, r] = await storiesOf('one');
+    expect(o).not.toBe(h);
+    expect(r).not.toBe(q);
+  });
+
+  it.skipIf(!serverUrl)('restores a separation whose two records two imports file at once', async () => {
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    const record = (name: string, extra: Record<string, unknown>) => ({
+      title: `Race ${name}`,
+      url: `https://race-apart.example/${name}`,
+      source: 'Race',
+      publishedAt: '2025-05-06T06:06:06Z',
+      priority: 2,
+      ...extra,
+    });
+    const run = async (line: Record<string, unknown>) => {
+      const out: ImportOutcome[] = [];
+      const source = readRecords(Readable.from([ndjsonLine(line)]), 'ndjson');
+      for await (const outcome of importRecords(prisma, source, importer)) out.push(outcome);
+      return out;
+    };
+    // the detector lock held: both batches insert their article before either commits
+    await admin.query('SELECT pg_advisory_lock(7405, 0)');
+    const both = Promise.all([
+      run(record('h', { separatedFrom: ['https://race-apart.example/o'] })),
+      run(record('o', { separatedBy: ['https://race-apart.example/h'] })),
+    ]);
+    for (let waited = 0; ; waited += 50) {
+      const { rows } = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid IN (7405, 7407)`,
+      );
+      if (rows[0]!.n >= 2 || waited > 20_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await admin.query('SELECT pg_advisory_unlock(7405, 0)');
+    const outcomes = await both;
+    await admin.end();
+    expect(outcomes.flat().map((outcome) => outcome.status)).toEqual(['created', 'created']);
+    const [h, o] = await Promise.all(
+      ['h', 'o'].map((name) =>
+        prisma.article.findUniqueOrThrow({ where: { urlKey: `https://race-apart.example/${name}` } }),
+      ),
+    );
+    expect(h!.separatedFrom).toEqual([o!.id]);
+    expect(o!.separatedFrom).toEqual([]);
   });
 
   it('files 970 of 1,000 records, rejects the 30 bad ones with their lines and codes, and a second run changes nothing', async () => {

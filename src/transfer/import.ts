@@ -11,13 +11,7 @@ import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { reserveArticleIds, upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
 import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
-import {
-  checkNewArticle,
-  separationKeysOf,
-  storyKeyOf,
-  type CreateArticleInput,
-  type SeparationUrls,
-} from '../resolvers/articles/writes.ts';
+import { checkImportedArticle, type CreateArticleInput, type SeparationUrls } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
 import { decodeGlobalID, encodeGlobalID } from '../schema/builder.ts';
 
@@ -245,8 +239,8 @@ export type Screened =
       record: Record<string, unknown>;
       item: BulkItem;
       urlKey: string;
-      /** The normalized links its `story` and separations name (a batch filing one of them goes first). */
-      links: string[];
+      /** The normalized link its `story` names. */
+      storyKey?: string;
     }
   | { line: number; rejected: { record?: unknown; errors: RecordError[] } };
 
@@ -291,8 +285,11 @@ export async function* screenRecords(
       continue;
     }
     let urlKey: string;
+    let storyKey: string | undefined;
     try {
-      urlKey = checkNewArticle(converted.input, now).data.urlKey!;
+      const checked = checkImportedArticle(converted.input, converted, now);
+      urlKey = checked.data.urlKey!;
+      storyKey = checked.storyKey;
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       if (line > resumeAfter) yield { line, rejected: { record: item.record, errors: errorsOf(error) } };
@@ -314,21 +311,12 @@ export async function* screenRecords(
       yield { line, rejected: { record: item.record, errors: [error] } };
     } else {
       const { input, storyOf, storyPinned, storyLead, separatedFrom, separatedBy } = converted;
-      const named: string[] = [];
-      try {
-        if (storyOf !== undefined) named.push(storyKeyOf(storyOf));
-        const separations = separationKeysOf(converted);
-        named.push(...separations.from, ...separations.by);
-      } catch (error) {
-        // refused when the batch files it, with the record's other problems
-        if (!(error instanceof AppError)) throw error;
-      }
       yield {
         line,
         record: item.record,
         item: { input, storyOf, storyPinned, storyLead, separatedFrom, separatedBy },
         urlKey,
-        links: named,
+        storyKey,
       };
     }
   }
@@ -353,9 +341,9 @@ type Pending = {
   record?: unknown;
   outcome?: ImportOutcome;
   item?: BulkItem;
-  /** The record's normalized link, and those its `story` and separations name. */
+  /** The record's normalized link, and its `story`'s. */
   urlKey?: string;
-  links?: string[];
+  storyKey?: string;
 };
 
 /** Attempts of a batch that keeps meeting conflicting writes (each is writeTransaction's own attempts). */
@@ -412,16 +400,22 @@ function batchesInFlight(): number {
 const MAX_BATCH_TEXT = 4_000_000;
 
 /**
- * Most author and topic names in one batch. A batch naming more than MAX_NAME_LOCKS holds its
+ * Most author and topic names, and URLs of separations, in one batch. A batch naming more than MAX_NAME_LOCKS holds its
  * table's name lock exclusively until it commits, so every API write creating a name waits for
  * it (3 s at most, then 503): a batch of records naming many authors and topics is cut short, to
  * hold the lock for well under a second (200 records naming 20 authors and 50 topics each held it
- * for several seconds, and 32 of about 490 writes made meanwhile failed).
+ * for several seconds, and 32 of about 490 writes made meanwhile failed). URLs count too, for
+ * memory: a batch of records with long separation lists (each URL held several times) is cut short.
  */
 const MAX_BATCH_NAMES = 1_000;
 
 function namesOf(item: BulkItem): number {
-  return (item.input.authors?.length ?? 0) + (item.input.topics?.length ?? 0);
+  return (
+    (item.input.authors?.length ?? 0) +
+    (item.input.topics?.length ?? 0) +
+    (item.separatedFrom?.length ?? 0) +
+    (item.separatedBy?.length ?? 0)
+  );
 }
 
 function textOf(item: BulkItem): number {
@@ -471,12 +465,12 @@ export async function* importRecords(
   };
   /**
    * Whether `pending` must wait for `flight` to commit: a record of it joins the story of an
-   * article `flight` files, or names one in its separations (not visible to this batch's
-   * transaction before that commit, so the detector would place it instead, or the separation
-   * would be lost), or makes its story's lead, which records do in file order.
+   * article `flight` files (not visible to this batch's transaction before that commit, so the
+   * detector would place it instead), or makes its story's lead, which records do in file order.
+   * (Separations need no wait: SEPARATION_LOCK orders the two batches that file one.)
    */
   const waitsFor = (pending: Pending[], flight: (typeof inFlight)[number]) =>
-    pending.some((p) => p.item?.storyLead === true || p.links?.some((link) => flight.links.has(link)));
+    pending.some((p) => p.item?.storyLead === true || (p.storyKey !== undefined && flight.links.has(p.storyKey)));
   try {
     for await (const item of screenRecords(source, { ...options, defaults })) {
       if ('rejected' in item) {
@@ -487,7 +481,7 @@ export async function* importRecords(
           record: item.record,
           item: item.item,
           urlKey: item.urlKey,
-          links: item.links,
+          storyKey: item.storyKey,
         });
         text += textOf(item.item);
         names += namesOf(item.item);

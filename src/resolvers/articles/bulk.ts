@@ -21,10 +21,9 @@ import {
 } from '../writing/transaction.ts';
 import { recordCreatedRevisions, REVISION_FIELDS } from './revisions.ts';
 import {
+  checkImportedArticle,
   checkNewArticle,
   newText,
-  separationKeysOf,
-  storyKeyOf,
   upsertArticle,
   type CreateArticleInput,
   type SeparationUrls,
@@ -221,9 +220,7 @@ export async function upsertArticles(
   const oneByOne: number[] = [];
   items.forEach((item, index) => {
     try {
-      const fields = checkNewArticle(item.input, now);
-      const storyKey = item.storyOf === undefined ? undefined : storyKeyOf(item.storyOf);
-      const separations = separationKeysOf(item);
+      const { storyKey, separations, ...fields } = checkImportedArticle(item.input, item, now);
       // a link twice in one batch: the later one goes after, as its own upsert
       if (claimed.has(fields.data.urlKey!)) oneByOne.push(index);
       else {
@@ -511,7 +508,7 @@ async function fileBatch(
     SELECT "id" FROM "TrashedArticle" WHERE "urlKey" = ANY(${created.map((item) => item.data.urlKey!)}::text[]) LIMIT 1`;
   if (raced) throw new RetryTransaction();
   // the articles the records' separations name (step 1 of the lock order, as the rows above)
-  await restoreSeparations(
+  const apart = await restoreSeparations(
     tx,
     created.map((item) => ({ articleId: ids.get(item.data.urlKey!)!, ...item.separations })),
   );
@@ -524,7 +521,13 @@ async function fileBatch(
   await recordCreatedRevisions(tx, createdIds, by);
   const newArticles = created.map((item) => {
     const articleId = ids.get(item.data.urlKey!)!;
-    return { articleId, storyId: stories.get(articleId)!, text: newText(item.data), storyKey: item.storyKey };
+    return {
+      articleId,
+      storyId: stories.get(articleId)!,
+      text: newText(item.data),
+      storyKey: item.storyKey,
+      apart: apart.get(articleId),
+    };
   });
   const prints = await storeNewFingerprints(tx, newArticles);
 

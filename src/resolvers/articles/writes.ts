@@ -8,6 +8,7 @@ import {
   NotFoundError,
   ValidationError,
   VersionConflictError,
+  type FieldIssue,
 } from '../../errors.ts';
 import {
   recordCreatedRevisions,
@@ -136,7 +137,14 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
     if (url !== undefined) {
       const checked = checkUrl(url);
       if ('problem' in checked) issues.add(at('url'), 'INVALID_URL', checked.problem);
-      else {
+      else if (checked.href.length > TEXT_LIMITS.url) {
+        // what is stored, exported and imported again is the written form: it must fit too
+        issues.add(
+          at('url'),
+          'TOO_LONG',
+          `Must be at most ${TEXT_LIMITS.url} characters as written in a URL, non-ASCII characters percent-encoded (got ${checked.href.length})`,
+        );
+      } else {
         data.url = checked.href;
         data.urlKey = normalizeUrl(checked.href);
       }
@@ -456,15 +464,28 @@ export interface SeparationUrls {
 }
 
 /**
+ * Most URLs in one of an import's separation lists (an article separated from more articles than
+ * this, all members of one story once, is not imported): a batch holds its records' lists in memory
+ * three times over.
+ */
+export const MAX_SEPARATIONS = 10_000;
+
+/**
  * The normalized URLs of an import's separations (see restoreSeparations), duplicates dropped;
  * ValidationError INVALID_URL at `input.separatedFrom.N` / `input.separatedBy.N` for every one
- * that is not an http(s) URL.
+ * that is not an http(s) URL, TOO_MANY at `input.separatedFrom` / `input.separatedBy` for a list
+ * of more than MAX_SEPARATIONS.
  */
 export function separationKeysOf(urls: SeparationUrls): { from: string[]; by: string[] } {
   const issues = new Issues();
   const keysOf = (field: 'separatedFrom' | 'separatedBy') => {
     const keys = new Set<string>();
-    (urls[field] ?? []).forEach((url, index) => {
+    const list = urls[field] ?? [];
+    if (list.length > MAX_SEPARATIONS) {
+      issues.add(['input', field], 'TOO_MANY', `At most ${MAX_SEPARATIONS} URLs (got ${list.length})`);
+      return [];
+    }
+    list.forEach((url, index) => {
       const checked = checkUrl(url);
       if ('problem' in checked) issues.add(['input', field, index], 'INVALID_URL', checked.problem);
       else keys.add(normalizeUrl(checked.href));
@@ -474,6 +495,32 @@ export function separationKeysOf(urls: SeparationUrls): { from: string[]; by: st
   const keys = { from: keysOf('separatedFrom'), by: keysOf('separatedBy') };
   issues.throwIfAny();
   return keys;
+}
+
+/** What an import's record says besides CreateArticleInput (see upsertArticle). */
+export type ImportedPlacement = { storyOf?: string; storyPinned?: boolean; storyLead?: boolean } & SeparationUrls;
+
+/**
+ * checkNewArticle for an import's record, with its `story` (storyKeyOf) and separations
+ * (separationKeysOf): one ValidationError with every issue of the three. Returns checkNewArticle's
+ * result, `storyKey` (the normalized URL of `storyOf`) and `separations` (normalized URLs).
+ */
+export function checkImportedArticle(input: CreateArticleInput, placement: ImportedPlacement, now: Date) {
+  const found: FieldIssue[] = [];
+  const collect = <T>(check: () => T): T | undefined => {
+    try {
+      return check();
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      found.push(...error.fields);
+      return undefined;
+    }
+  };
+  const checked = collect(() => checkNewArticle(input, now));
+  const storyKey = collect(() => (placement.storyOf === undefined ? undefined : storyKeyOf(placement.storyOf)));
+  const separations = collect(() => separationKeysOf(placement));
+  if (found.length) throw new ValidationError(found);
+  return { ...checked!, storyKey, separations: separations! };
 }
 
 /**
@@ -494,12 +541,10 @@ export async function upsertArticle(
   input: CreateArticleInput,
   viewer: Viewer,
   now = new Date(),
-  options: { storyOf?: string; storyPinned?: boolean; storyLead?: boolean } & SeparationUrls = {},
+  options: ImportedPlacement = {},
 ) {
   requireRole(viewer, 'EDITOR');
-  const { data, authors, topics } = checkNewArticle(input, now);
-  const storyKey = options.storyOf === undefined ? undefined : storyKeyOf(options.storyOf);
-  const separations = separationKeysOf(options);
+  const { data, authors, topics, storyKey, separations } = checkImportedArticle(input, options, now);
   const by = recordedName(viewer);
   return writeTransaction(db, async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number }[]>`

@@ -27,7 +27,7 @@ import {
  *    of its own (a new one when it shared its story with others). A story (its own included)
  *    counts only while its span, this article included, stays within the window (so copies a
  *    day apart, or a change of date, do not grow a story past it), and never one holding an
- *    article an editor separated from this one (`separatedFrom`). An article an editor placed
+ *    article an editor separated from this one, or this one from (`separatedFrom`, either way). An article an editor placed
  *    (`storyPinned`) never moves; its fingerprint is still kept, so copies can find it. The story
  *    joined is locked and read again first; gone meanwhile (merged away) or grown past the
  *    window by another joiner, the write runs again (RetryTransaction).
@@ -120,13 +120,14 @@ export async function detectStory(
       publishedAt: Date;
       storyId: number;
       storyPinned: boolean;
+      separatedFrom: number[];
       others: boolean;
       /** The span of the story's other members (null without others). */
       first: Date | null;
       last: Date | null;
     })[]
   >`
-    SELECT a."publishedAt", a."storyId", a."storyPinned", o."others", o."first", o."last"
+    SELECT a."publishedAt", a."storyId", a."storyPinned", a."separatedFrom", o."others", o."first", o."last"
            ${text ? Prisma.empty : Prisma.sql`, a."title", a."body"`}
     FROM "Article" a
     CROSS JOIN LATERAL (
@@ -146,7 +147,9 @@ export async function detectStory(
     SELECT f."articleId", f."signature", f."shingles", f."titleWords", a."storyId",
            s."firstPublishedAt", s."lastPublishedAt",
            EXISTS (SELECT 1 FROM "Article" d
-                   WHERE d."storyId" = a."storyId" AND ${articleId}::int = ANY(d."separatedFrom")) AS "separated"
+                   WHERE d."storyId" = a."storyId"
+                     AND (${articleId}::int = ANY(d."separatedFrom") OR d."id" = ANY(${intArray(row.separatedFrom)}::int[])))
+             AS "separated"
     FROM (
       SELECT DISTINCT c."articleId" FROM unnest(${own.buckets}::int[]) AS b
       CROSS JOIN LATERAL (
@@ -285,6 +288,8 @@ export interface NewArticle {
   text: ArticleText & { publishedAt: Date };
   /** The import's `story`: the normalized URL of the article whose story it joins (see placeInStoryOf). */
   storyKey?: string;
+  /** The articles it is separated from, either way (restoreSeparations): it joins none of their stories. */
+  apart?: readonly number[];
 }
 
 /**
@@ -404,7 +409,8 @@ export async function detectNewStories(
     : [];
   const fromDatabase = new Map<number, Candidate[]>();
   for (const { forArticles, ...row } of found) {
-    // a new article's id is in no editor's separatedFrom (those name articles that existed then)
+    // a new article's id is in an editor's separatedFrom only by this batch's restoreSeparations,
+    // and those are the articles' `apart`, checked below
     const candidate: Candidate = { ...row, separated: false, storyId: moves.get(row.articleId) ?? row.storyId };
     for (const articleId of forArticles) {
       const list = fromDatabase.get(articleId) ?? [];
@@ -436,12 +442,27 @@ export async function detectNewStories(
       else earlier.set(bucket, [self]);
     }
   };
+  // the stories of the articles each new one is separated from, either way, as the batch moves them
+  const batchStories = new Map(articles.map((article) => [article.articleId, article.storyId]));
+  const outside = [...new Set(articles.flatMap((article) => article.apart ?? []))].filter(
+    (id) => !batchStories.has(id),
+  );
+  const outsideStories = new Map(
+    outside.length
+      ? (
+          await tx.$queryRaw<{ id: number; storyId: number }[]>`
+            SELECT "id", "storyId" FROM "Article" WHERE "id" = ANY(${intArray(outside)}::int[])`
+        ).map((row) => [row.id, row.storyId])
+      : [],
+  );
+  const storyNow = (id: number) => moves.get(id) ?? batchStories.get(id) ?? outsideStories.get(id);
   // the batch's placed articles are candidates of the others, as the database's are
   for (const article of keyed)
     if (!detecting.includes(article)) remember(article, moves.get(article.articleId) ?? article.storyId);
   for (const article of detecting) {
     const own = prints.get(article.articleId)!;
     const at = article.text.publishedAt;
+    const forbidden = new Set((article.apart ?? []).map(storyNow));
     const inBatch = own.buckets.flatMap((bucket) =>
       (earlier.get(bucket) ?? [])
         .filter((other) => Math.abs(other.firstPublishedAt.getTime() - at.getTime()) <= windowMs)
@@ -452,7 +473,12 @@ export async function detectNewStories(
       ...new Map(inBatch.map((c) => [c.articleId, c])).values(),
     ].map((candidate) => {
       const span = spanOf(candidate);
-      return { ...candidate, firstPublishedAt: span.first, lastPublishedAt: span.last };
+      return {
+        ...candidate,
+        separated: forbidden.has(candidate.storyId),
+        firstPublishedAt: span.first,
+        lastPublishedAt: span.last,
+      };
     });
     const { best } = bestMatch(own, at, { storyId: article.storyId, first: null, last: null }, candidates, settings);
     const storyId = best?.storyId ?? article.storyId;

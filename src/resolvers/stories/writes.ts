@@ -145,6 +145,14 @@ export async function setStoryLead(
   });
 }
 
+/**
+ * The advisory lock (namespace, 0) a transaction restoring separations holds, exclusively, from
+ * before it looks up the articles they name until it commits: the two records of a separation
+ * filed by two transactions at once (two imports) would each miss the other's uncommitted row; one
+ * now waits for the other's commit and then sees it.
+ */
+export const SEPARATION_LOCK = 7407;
+
 /** A new article's separations as an import names them: normalized URLs (see restoreSeparations). */
 export interface SeparationKeys {
   articleId: number;
@@ -159,19 +167,25 @@ export interface SeparationKeys {
  * this transaction: each link that names an article now (one not in the trash) adds that article's
  * id to the new article's `separatedFrom` (`from`), or the new article's id to that article's
  * (`by`), as detachArticle had; a link naming nothing yet is left to the article it names, whose
- * record names this one the other way when it is filed. Existing articles it adds to are locked
+ * record names this one the other way when it is filed. SEPARATION_LOCK is taken first, when a
+ * separation is named. Existing articles it adds to are locked
  * (FOR NO KEY UPDATE, ascending: step 1 of the lock order, so call it before the names'
  * locks); one deleted meanwhile is skipped. Their version is not moved: nothing a client reads
- * changes. Three statements at most, none without a separation.
+ * changes. Four statements at most, none without a separation. Returns, for each article of a
+ * separation restored, the articles it is now separated from either way (the detector keeps them
+ * out of its story: detectNewStories).
  */
-export async function restoreSeparations(tx: Tx, articles: readonly SeparationKeys[]): Promise<void> {
+export async function restoreSeparations(tx: Tx, articles: readonly SeparationKeys[]): Promise<Map<number, number[]>> {
+  const apart = new Map<number, number[]>();
   const named = articles.filter((article) => article.from?.length || article.by?.length);
-  if (!named.length) return;
+  if (!named.length) return apart;
   const keys = [...new Set(named.flatMap((article) => [...(article.from ?? []), ...(article.by ?? [])]))];
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SEPARATION_LOCK}::int, 0)`;
   const ids = new Map(
     (
       await tx.$queryRaw<{ urlKey: string; id: number }[]>`
-        SELECT "urlKey", "id" FROM "Article" WHERE "urlKey" = ANY(${keys}::text[])`
+        SELECT "urlKey", "id" FROM "Article"
+        WHERE "urlKey" = ANY(ARRAY(SELECT json_array_elements_text(${JSON.stringify(keys)}::json)))`
     ).map((row) => [row.urlKey, row.id]),
   );
   // the article whose separatedFrom gets ids -> those ids
@@ -186,7 +200,7 @@ export async function restoreSeparations(tx: Tx, articles: readonly SeparationKe
     for (const key of article.from ?? []) add(article.articleId, ids.get(key));
     for (const key of article.by ?? []) add(ids.get(key), article.articleId);
   }
-  if (!adds.size) return;
+  if (!adds.size) return apart;
   const own = new Set(articles.map((article) => article.articleId));
   const locked = await lockRows(
     tx,
@@ -197,10 +211,17 @@ export async function restoreSeparations(tx: Tx, articles: readonly SeparationKe
     .filter(([id]) => own.has(id) || locked.has(id))
     .sort(([x], [y]) => x - y)
     .map(([id, set]) => ({ id, add: [...set] }));
-  if (!rows.length) return;
+  if (!rows.length) return apart;
   await tx.$executeRaw`
     UPDATE "Article" a
     SET "separatedFrom" = ARRAY(SELECT DISTINCT x FROM unnest(a."separatedFrom" || r."add") AS x ORDER BY x)
     FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r("id" int, "add" int[])
     WHERE a."id" = r."id"`;
+  for (const { id, add: others } of rows) {
+    for (const other of others) {
+      apart.set(id, [...(apart.get(id) ?? []), other]);
+      apart.set(other, [...(apart.get(other) ?? []), id]);
+    }
+  }
+  return apart;
 }

@@ -15,7 +15,9 @@ import { hasRole, type Role, type Viewer } from '../access/viewer.ts';
  * order.
  *
  * Lock order. Every write path takes its locks in this order, each kind in ascending order:
- *   1. articles, by id (the article written, or every article a merge changes);
+ *   1. articles, by id (the article written, or every article a merge changes); an import
+ *      restoring separations takes the separation lock (SEPARATION_LOCK, exclusive) after
+ *      inserting its articles, then the articles they name (stories/writes.ts: restoreSeparations);
  *   2. author names being created or renamed to: advisory locks on their name keys (lockNames),
  *      taken before the insert or rename that adds the key to the unique index, after the
  *      table's name lock (shared; a write naming more than MAX_NAME_LOCKS: exclusive, alone);
