@@ -40,6 +40,8 @@ export type ImportOutcome =
   | { line: number; status: 'created' | 'updated' | 'unchanged'; id: number }
   | { line: number; status: 'rejected'; record?: unknown; errors: RecordError[] };
 
+/** An export's separations (transfer/export.ts), lists of URLs. */
+const SEPARATION_FIELDS = ['separatedFrom', 'separatedBy'] as const;
 /**
  * The fields a record may have: CreateArticleInput's, and an export's story fields
  * (transfer/export.ts): `story` (the URL of the article whose story a new article joins),
@@ -47,8 +49,6 @@ export type ImportOutcome =
  * chosen lead when it has none), `separatedFrom` and `separatedBy` (lists of URLs: the editors'
  * separations of a new article, restoreSeparations).
  */
-/** An export's separations (transfer/export.ts), lists of URLs. */
-const SEPARATION_FIELDS = ['separatedFrom', 'separatedBy'] as const;
 const FIELDS = new Set<string>(['story', 'storyPinned', 'storyLead', ...SEPARATION_FIELDS, ...REVISION_FIELDS]);
 const TEXT_FIELDS = ['title', 'url', 'source', 'description', 'summary', 'body'] as const;
 

@@ -38,9 +38,10 @@ import {
  * that changes, a link filed twice in one batch, a row another writer inserted meanwhile) goes
  * through upsertArticle one by one, after the batch commits, in input order.
  *
- * Locks follow writing/transaction.ts: the new articles (inserted in URL order), the existing
- * articles their separations name (ascending: restoreSeparations), the name locks of new authors, the authors (ascending), the topic names, the topics, then each article's story
- * buckets and story, article by article, as the detector takes them.
+ * Locks follow writing/transaction.ts: the new articles (inserted in URL order), the separation
+ * lock and the existing articles their separations name (ascending: restoreSeparations), the name
+ * locks of new authors, the authors (ascending), the topic names, the topics, then each article's
+ * story buckets and story, article by article, as the detector takes them.
  */
 
 /**

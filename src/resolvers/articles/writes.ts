@@ -533,7 +533,8 @@ export function checkImportedArticle(input: CreateArticleInput, placement: Impor
  * of the detector's choice, when that article exists; `storyPinned` pins a new article where it
  * was placed, `storyLead` makes it its story's chosen lead unless one is chosen already
  * (applyStoryDecisions); `separatedFrom` and `separatedBy` restore an editor's separations
- * (restoreSeparations). None of these touches an article filed before. ValidationError,
+ * (restoreSeparations). None of these changes an article filed before, but for the separations a
+ * new article's record names (added to the other article's `separatedFrom`). ValidationError,
  * ArticleInTrashError.
  */
 export async function upsertArticle(

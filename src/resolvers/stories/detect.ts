@@ -27,10 +27,10 @@ import {
  *    of its own (a new one when it shared its story with others). A story (its own included)
  *    counts only while its span, this article included, stays within the window (so copies a
  *    day apart, or a change of date, do not grow a story past it), and never one holding an
- *    article an editor separated from this one, or this one from (`separatedFrom`, either way). An article an editor placed
- *    (`storyPinned`) never moves; its fingerprint is still kept, so copies can find it. The story
- *    joined is locked and read again first; gone meanwhile (merged away) or grown past the
- *    window by another joiner, the write runs again (RetryTransaction).
+ *    article an editor separated from this one, or this one from (`separatedFrom`, either way).
+ *    An article an editor placed (`storyPinned`) never moves; its fingerprint is still kept, so
+ *    copies can find it. The story joined is locked and read again first; gone meanwhile (merged
+ *    away) or grown past the window by another joiner, the write runs again (RetryTransaction).
  * 5. Its fingerprint and buckets are stored (ArticleFingerprint, ArticleBand).
  */
 

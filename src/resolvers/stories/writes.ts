@@ -164,16 +164,16 @@ export interface SeparationKeys {
 
 /**
  * Restores the separations an export wrote (transfer/export.ts) for `articles`, just inserted by
- * this transaction: each link that names an article now (one not in the trash) adds that article's
- * id to the new article's `separatedFrom` (`from`), or the new article's id to that article's
- * (`by`), as detachArticle had; a link naming nothing yet is left to the article it names, whose
- * record names this one the other way when it is filed. SEPARATION_LOCK is taken first, when a
- * separation is named. Existing articles it adds to are locked
- * (FOR NO KEY UPDATE, ascending: step 1 of the lock order, so call it before the names'
- * locks); one deleted meanwhile is skipped. Their version is not moved: nothing a client reads
- * changes. Four statements at most, none without a separation. Returns, for each article of a
- * separation restored, the articles it is now separated from either way (the detector keeps them
- * out of its story: detectNewStories).
+ * this transaction: each link that names an article now (one not in the trash) adds that
+ * article's id to the new article's `separatedFrom` (`from`), or the new article's id to that
+ * article's (`by`), as detachArticle had; a link naming nothing yet is left to the article it
+ * names, whose record names this one the other way when it is filed. When any separation is
+ * named, SEPARATION_LOCK is taken first, then the existing articles it adds to are locked (FOR NO
+ * KEY UPDATE, ascending): step 1 of the lock order, so call it before the names' locks. One
+ * deleted meanwhile is skipped; their version is not moved (nothing a client reads changes). Four
+ * statements at most, none without a separation. Returns, for each article of a separation
+ * restored, the articles it is now separated from either way (detectNewStories keeps it out of
+ * their stories).
  */
 export async function restoreSeparations(tx: Tx, articles: readonly SeparationKeys[]): Promise<Map<number, number[]>> {
   const apart = new Map<number, number[]>();
