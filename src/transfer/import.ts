@@ -241,6 +241,8 @@ export type Screened =
       urlKey: string;
       /** The normalized link its `story` names. */
       storyKey?: string;
+      /** The normalized links its separations name. */
+      separationKeys?: string[];
     }
   | { line: number; rejected: { record?: unknown; errors: RecordError[] } };
 
@@ -286,10 +288,13 @@ export async function* screenRecords(
     }
     let urlKey: string;
     let storyKey: string | undefined;
+    let separationKeys: string[] | undefined;
     try {
       const checked = checkImportedArticle(converted.input, converted, now);
       urlKey = checked.data.urlKey!;
       storyKey = checked.storyKey;
+      const { from, by } = checked.separations;
+      if (from.length || by.length) separationKeys = [...from, ...by];
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       if (line > resumeAfter) yield { line, rejected: { record: item.record, errors: errorsOf(error) } };
@@ -317,6 +322,7 @@ export async function* screenRecords(
         item: { input, storyOf, storyPinned, storyLead, separatedFrom, separatedBy },
         urlKey,
         storyKey,
+        separationKeys,
       };
     }
   }
@@ -341,9 +347,10 @@ type Pending = {
   record?: unknown;
   outcome?: ImportOutcome;
   item?: BulkItem;
-  /** The record's normalized link, and its `story`'s. */
+  /** The record's normalized link, its `story`'s, and those its separations name. */
   urlKey?: string;
   storyKey?: string;
+  separationKeys?: string[];
 };
 
 /** Attempts of a batch that keeps meeting conflicting writes (each is writeTransaction's own attempts). */
@@ -428,7 +435,7 @@ function textOf(item: BulkItem): number {
  * per transaction (resolvers/articles/bulk.ts), and yields an outcome per record in input order.
  * Two batches are filed at once on a PostgreSQL server (their story detection one after the other;
  * one on the embedded database: batchesInFlight), and the next is read meanwhile, except that a
- * batch waits for the one filing the article its record's `story` names, and a batch making a
+ * batch waits for the one filing an article its record's `story` or separations name, and a batch making a
  * story's lead for every batch before it; no two batches name one link (screenRecords refuses a link's second record).
  * Each batch draws the ids of the articles it may create before the next starts
  * (reserveArticleIds), so articles are numbered in file order whichever batch inserts first. Stops,
@@ -465,12 +472,18 @@ export async function* importRecords(
   };
   /**
    * Whether `pending` must wait for `flight` to commit: a record of it joins the story of an
-   * article `flight` files (not visible to this batch's transaction before that commit, so the
-   * detector would place it instead), or makes its story's lead, which records do in file order.
-   * (Separations need no wait: SEPARATION_LOCK orders the two batches that file one.)
+   * article `flight` files, or names one in its separations (not visible to this batch's
+   * transaction before that commit, so the detector would place it instead, or the separation
+   * would be lost when only this record names it), or makes its story's lead, which records do
+   * in file order.
    */
   const waitsFor = (pending: Pending[], flight: (typeof inFlight)[number]) =>
-    pending.some((p) => p.item?.storyLead === true || (p.storyKey !== undefined && flight.links.has(p.storyKey)));
+    pending.some(
+      (p) =>
+        p.item?.storyLead === true ||
+        (p.storyKey !== undefined && flight.links.has(p.storyKey)) ||
+        p.separationKeys?.some((key) => flight.links.has(key)),
+    );
   try {
     for await (const item of screenRecords(source, { ...options, defaults })) {
       if ('rejected' in item) {
@@ -482,6 +495,7 @@ export async function* importRecords(
           item: item.item,
           urlKey: item.urlKey,
           storyKey: item.storyKey,
+          separationKeys: item.separationKeys,
         });
         text += textOf(item.item);
         names += namesOf(item.item);
