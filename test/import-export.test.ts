@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import pg from 'pg';
+import { tryLock } from 'fs-native-extensions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badLines, BAD_KINDS, writeImportFile } from '../bench/importFile.ts';
 import { intArray } from '../src/db/arrays.ts';
@@ -534,48 +535,80 @@ describe('import', () => {
     expect(r).not.toBe(q);
   });
 
-  it.skipIf(!serverUrl)('restores a separation whose two records two imports file at once', async () => {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    const record = (name: string, extra: Record<string, unknown>) => ({
-      title: `Race ${name}`,
-      url: `https://race-apart.example/${name}`,
-      source: 'Race',
-      publishedAt: '2025-05-06T06:06:06Z',
-      priority: 2,
-      ...extra,
-    });
-    const run = async (line: Record<string, unknown>) => {
-      const out: ImportOutcome[] = [];
-      const source = readRecords(Readable.from([ndjsonLine(line)]), 'ndjson');
-      for await (const outcome of importRecords(prisma, source, importer)) out.push(outcome);
-      return out;
-    };
-    // the detector lock held: both batches insert their article before either commits
-    await admin.query('SELECT pg_advisory_lock(7405, 0)');
-    const both = Promise.all([
-      run(record('h', { separatedFrom: ['https://race-apart.example/o'] })),
-      run(record('o', { separatedBy: ['https://race-apart.example/h'] })),
-    ]);
-    for (let waited = 0; ; waited += 50) {
-      const { rows } = await admin.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid IN (7405, 7407)`,
+  it.skipIf(!serverUrl)(
+    'restores a separation whose two records two imports file at once, and one only the later record names across batches in flight',
+    async () => {
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      const record = (name: string, extra: Record<string, unknown>) => ({
+        title: `Race ${name}`,
+        url: `https://race-apart.example/${name}`,
+        source: 'Race',
+        publishedAt: '2025-05-06T06:06:06Z',
+        priority: 2,
+        ...extra,
+      });
+      const run = async (line: Record<string, unknown>) => {
+        const out: ImportOutcome[] = [];
+        const source = readRecords(Readable.from([ndjsonLine(line)]), 'ndjson');
+        for await (const outcome of importRecords(prisma, source, importer)) out.push(outcome);
+        return out;
+      };
+      // the detector lock held: both batches insert their article before either commits
+      await admin.query('SELECT pg_advisory_lock(7405, 0)');
+      const both = Promise.all([
+        run(record('h', { separatedFrom: ['https://race-apart.example/o'] })),
+        run(record('o', { separatedBy: ['https://race-apart.example/h'] })),
+      ]);
+      for (let waited = 0; ; waited += 50) {
+        const { rows } = await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid IN (7405, 7407)`,
+        );
+        if (rows[0]!.n >= 2 || waited > 20_000) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await admin.query('SELECT pg_advisory_unlock(7405, 0)');
+      const outcomes = await both;
+      await admin.end();
+      expect(outcomes.flat().map((outcome) => outcome.status)).toEqual(['created', 'created']);
+      const [h, o] = await Promise.all(
+        ['h', 'o'].map((name) =>
+          prisma.article.findUniqueOrThrow({ where: { urlKey: `https://race-apart.example/${name}` } }),
+        ),
       );
-      if (rows[0]!.n >= 2 || waited > 20_000) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await admin.query('SELECT pg_advisory_unlock(7405, 0)');
-    const outcomes = await both;
-    await admin.end();
-    expect(outcomes.flat().map((outcome) => outcome.status)).toEqual(['created', 'created']);
-    const [h, o] = await Promise.all(
-      ['h', 'o'].map((name) =>
-        prisma.article.findUniqueOrThrow({ where: { urlKey: `https://race-apart.example/${name}` } }),
-      ),
-    );
-    expect(h!.separatedFrom).toEqual([o!.id]);
-    expect(o!.separatedFrom).toEqual([]);
-  });
+      expect(h!.separatedFrom).toEqual([o!.id]);
+      expect(o!.separatedFrom).toEqual([]);
+      // one import, a separation only the later record names, the earlier one's batch still in
+      // flight: the later batch waits for it, else it would look for an uncommitted row
+      const again = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await again.connect();
+      await again.query('SELECT pg_advisory_lock(7405, 0)');
+      const lines = [record('p', {}), record('q', { separatedFrom: ['https://race-apart.example/p'] })];
+      const source = readRecords(Readable.from(lines.map((line) => ndjsonLine(line))), 'ndjson');
+      const filing = (async () => {
+        const out: ImportOutcome[] = [];
+        for await (const outcome of importRecords(prisma, source, importer, { batchSize: 1 })) out.push(outcome);
+        return out;
+      })();
+      // the first batch waits for the lock; a second batch started meanwhile would too
+      for (let waited = 0; waited < 1_500; waited += 50) {
+        const { rows } = await again.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid IN (7405, 7407)`,
+        );
+        if (rows[0]!.n >= 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await again.query('SELECT pg_advisory_unlock(7405, 0)');
+      await again.end();
+      expect((await filing).map((outcome) => outcome.status)).toEqual(['created', 'created']);
+      const [p, q] = await Promise.all(
+        ['p', 'q'].map((name) =>
+          prisma.article.findUniqueOrThrow({ where: { urlKey: `https://race-apart.example/${name}` } }),
+        ),
+      );
+      expect(q!.separatedFrom).toEqual([p!.id]);
+    },
+  );
 
   it('files 970 of 1,000 records, rejects the 30 bad ones with their lines and codes, and a second run changes nothing', async () => {
     const file = path.join(work, 'thousand.ndjson');
@@ -799,6 +832,35 @@ describe('import', () => {
       ['Second, with a comma', [], [], 3],
       ['From a feed & more', ['Cleo Three'], ['Budget'], 2],
     ]);
+  });
+
+  it('refuses to start while another import writes the same rejects file, having done nothing', async () => {
+    const env = await emptyDatabase();
+    const file = path.join(work, 'held.ndjson');
+    fs.writeFileSync(
+      file,
+      ndjsonLine({
+        title: 'Held',
+        url: 'https://held.example/1',
+        source: 'Held',
+        publishedAt: '2025-01-01T00:00:00Z',
+        priority: 2,
+      }),
+    );
+    // the lock a running import of the file holds
+    const fd = fs.openSync(`${file}.rejects.ndjson`, 'a');
+    expect(tryLock(fd)).toBe(true);
+    try {
+      const refused = await command('import', [file], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`another import is writing ${file}.rejects.ndjson`);
+      expect(refused.stdout).toBe('');
+    } finally {
+      fs.closeSync(fd);
+    }
+    const filed = await command('import', [file], env);
+    expect(filed.stdout.trim()).toBe('created 1, updated 0, unchanged 0, rejected 0');
+    expect(fs.existsSync(`${file}.rejects.ndjson`)).toBe(false);
   });
 
   it('resumes a killed import where it stopped, without duplicates, and reports the whole file', async () => {

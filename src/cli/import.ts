@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { tryLock } from 'fs-native-extensions';
 import { config } from '../config.ts';
 import { connect, migrateDatabase, prisma } from '../db/client.ts';
 import { FolderInUseError, readLocalToken } from '../db/folderLock.ts';
@@ -192,6 +193,28 @@ async function* withDefaults(
   for await (const item of source) yield 'record' in item ? { ...item, record: { ...defaults, ...item.record } } : item;
 }
 
+/**
+ * Claims the rejects files an import writes: each opened (created when missing, not truncated) and
+ * locked exclusively with an advisory lock of the operating system, as the embedded folder is
+ * (db/folderLock.ts): the kernel drops it when the process ends, however it ends. Two imports
+ * writing one rejects file (the same FILE twice at once) would truncate and remove it under each
+ * other, and share its saved position. Returns the path another process holds, or undefined; what
+ * it claimed stays claimed until the process exits.
+ */
+function claimRejects(files: readonly string[]): string | undefined {
+  const claimed: number[] = [];
+  for (const file of new Set(files)) {
+    const fd = fs.openSync(file, 'a');
+    if (!tryLock(fd)) {
+      fs.closeSync(fd);
+      for (const held of claimed) fs.closeSync(held);
+      return file;
+    }
+    claimed.push(fd);
+  }
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -254,6 +277,13 @@ async function main(argv: string[]): Promise<number> {
     return usage('--as takes 1-100 characters, not blank, without control characters');
   }
   if (named.filter((file) => file === '-').length > 1) return usage('Standard input (-) can be read once.');
+  const rejectsOf = (file: string) =>
+    rejectsOption ?? (file === '-' ? path.join(here, 'rejects.ndjson') : `${file}.rejects.ndjson`);
+  const busy = claimRejects(files.map(rejectsOf));
+  if (busy !== undefined) {
+    console.error(`newsgraph: another import is writing ${busy}; wait for it or stop it.`);
+    return 1;
+  }
 
   // the database: directly, or through the server that holds the embedded folder
   let remote: { port: number; token: string } | undefined;
@@ -294,7 +324,7 @@ async function main(argv: string[]): Promise<number> {
   for (const file of files) {
     const stdin = file === '-';
     const label = named[files.indexOf(file)]!;
-    const rejectsFile = rejectsOption ?? (stdin ? path.join(here, 'rejects.ndjson') : `${file}.rejects.ndjson`);
+    const rejectsFile = rejectsOf(file);
     // one per database and options: an import elsewhere or otherwise neither uses nor removes it
     const stateFile = stdin ? undefined : `${file}.${run}.import-state.json`;
     const stat = stdin ? undefined : fs.statSync(file);
