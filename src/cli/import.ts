@@ -281,7 +281,9 @@ async function main(argv: string[]): Promise<number> {
     rejectsOption ?? (file === '-' ? path.join(here, 'rejects.ndjson') : `${file}.rejects.ndjson`);
   const busy = claimRejects(files.map(rejectsOf));
   if (busy !== undefined) {
-    console.error(`newsgraph: another import is writing ${busy}; wait for it or stop it.`);
+    console.error(
+      `newsgraph: another import is writing ${busy}; wait for it or stop it, or give this one its own --rejects FILE.`,
+    );
     return 1;
   }
 
