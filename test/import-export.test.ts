@@ -836,7 +836,7 @@ describe('import', () => {
 
   it('refuses to start while another import writes the same rejects file, having done nothing', async () => {
     const env = await emptyDatabase();
-    const file = path.join(work, 'held.ndjson');
+    const file = path.join(work, 'claimed.ndjson');
     fs.writeFileSync(
       file,
       ndjsonLine({
@@ -1241,7 +1241,8 @@ describe('import and export while a server holds the embedded folder', () => {
       expect(first.stderr).toMatch(/held by the server on port \d+; importing through it/);
       expect(first.stdout.trim().split('\n').at(-1)).toBe('created 36, updated 0, unchanged 0, rejected 4');
       expect(first.code).toBe(3);
-      const again = await command('import', [file, '--as', 'held-importer'], env);
+      const again = await command('import', [file, '--as', 'held-importer', '--batch', '7'], env);
+      expect(again.stderr).toContain('--batch does not apply there: the server files 200 records a batch');
       expect(again.stdout.trim().split('\n').at(-1)).toBe('created 0, updated 0, unchanged 36, rejected 4');
       const exported = await command('export', [], env);
       const records = exported.stdout

@@ -15,6 +15,7 @@ import { createLogger } from '../observability.ts';
 import { shareDataChanges } from '../responseCache.ts';
 import { MAX_RECORD_BYTES } from '../records/read.ts';
 import {
+  DEFAULT_BATCH_SIZE,
   importRecords,
   MAX_BATCH_SIZE,
   screenRecords,
@@ -203,14 +204,29 @@ async function* withDefaults(
  */
 function claimRejects(files: readonly string[]): string | undefined {
   const claimed: number[] = [];
+  const release = () => claimed.forEach((fd) => fs.closeSync(fd));
   for (const file of new Set(files)) {
-    const fd = fs.openSync(file, 'a');
-    if (!tryLock(fd)) {
+    for (;;) {
+      const fd = fs.openSync(file, 'a');
+      if (!tryLock(fd)) {
+        fs.closeSync(fd);
+        release();
+        return file;
+      }
+      // the file locked must still be the one at that path: an import that ends removes its empty
+      // rejects file, and one that opened it just before would otherwise hold a file nobody sees
+      let current: fs.Stats | undefined;
+      try {
+        current = fs.statSync(file);
+      } catch {
+        current = undefined;
+      }
+      if (current?.ino === fs.fstatSync(fd).ino) {
+        claimed.push(fd);
+        break;
+      }
       fs.closeSync(fd);
-      for (const held of claimed) fs.closeSync(held);
-      return file;
     }
-    claimed.push(fd);
   }
   return undefined;
 }
@@ -300,6 +316,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(
       `newsgraph: the embedded database is held by the server on port ${remote.port}; importing through it`,
     );
+    if (batchSize !== undefined) {
+      console.error(`newsgraph: --batch does not apply there: the server files ${DEFAULT_BATCH_SIZE} records a batch`);
+    }
   }
   const viewer: Viewer = { kind: 'apiKey', keyId: 0, name: values.as ?? 'import', role: 'EDITOR' };
   // writes made here reach live subscribers and the shared answer cache as a server's do (with REDIS_URL)
@@ -403,7 +422,7 @@ async function main(argv: string[]): Promise<number> {
         }
         progress(counts, read.bytes, false);
         // where to go on from: after each batch's worth of records, or each second
-        if (++sinceSaved >= (batchSize ?? 200) || Date.now() - lastSaved > 1_000) {
+        if (++sinceSaved >= (batchSize ?? DEFAULT_BATCH_SIZE) || Date.now() - lastSaved > 1_000) {
           fs.fsyncSync(rejects);
           save();
           lastSaved = Date.now();

@@ -390,6 +390,8 @@ async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<Impo
 
 /** The largest batch (records per transaction). */
 export const MAX_BATCH_SIZE = 500;
+/** Records per batch unless the import says otherwise (as the server's POST /import.ndjson files them). */
+export const DEFAULT_BATCH_SIZE = 200;
 
 /**
  * Batches filed at once on a PostgreSQL server: while one waits for the story detector's lock, the
@@ -449,7 +451,7 @@ export async function* importRecords(
   viewer: Viewer,
   options: ImportOptions = {},
 ): AsyncGenerator<ImportOutcome> {
-  const batchSize = Math.min(Math.max(options.batchSize ?? 200, 1), MAX_BATCH_SIZE);
+  const batchSize = Math.min(Math.max(options.batchSize ?? DEFAULT_BATCH_SIZE, 1), MAX_BATCH_SIZE);
   const defaults = options.defaults ?? {};
   let batch: Pending[] = [];
   let text = 0;
