@@ -154,9 +154,10 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
       throw error!.originalError ?? error;
     }
     const page = (result.data as unknown as PageData).articles;
-    const separations = await separationsOf(page.edges.map(({ node }) => Number(decodeGlobalID(node.id).id)));
-    for (const { node } of page.edges) {
-      const separated = separations.get(Number(decodeGlobalID(node.id).id));
+    const ids = page.edges.map(({ node }) => Number(decodeGlobalID(node.id).id));
+    const separations = await separationsOf(ids);
+    for (const [i, { node }] of page.edges.entries()) {
+      const separated = separations.get(ids[i]!);
       yield {
         title: node.title,
         url: node.url,

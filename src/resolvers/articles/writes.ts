@@ -448,13 +448,19 @@ export async function createArticle(db: Db, input: CreateArticleInput, viewer: V
   }
 }
 
+/** The normalized form of a link an import names (checkUrl, then normalizeUrl), or why it is not one. */
+function linkKey(url: string): { key: string } | { problem: string } {
+  const checked = checkUrl(url);
+  return 'problem' in checked ? checked : { key: normalizeUrl(checked.href) };
+}
+
 /** The normalized URL of an import's `story` (see upsertArticle); ValidationError INVALID_URL at `input.story`. */
 export function storyKeyOf(storyOf: string): string {
-  const checked = checkUrl(storyOf);
-  if ('problem' in checked) {
-    throw new ValidationError([{ path: ['input', 'story'], code: 'INVALID_URL', message: checked.problem }]);
+  const link = linkKey(storyOf);
+  if ('problem' in link) {
+    throw new ValidationError([{ path: ['input', 'story'], code: 'INVALID_URL', message: link.problem }]);
   }
-  return normalizeUrl(checked.href);
+  return link.key;
 }
 
 /** An import's separations (transfer/export.ts: `separatedFrom`, `separatedBy`): lists of URLs. */
@@ -486,9 +492,9 @@ export function separationKeysOf(urls: SeparationUrls): { from: string[]; by: st
       return [];
     }
     list.forEach((url, index) => {
-      const checked = checkUrl(url);
-      if ('problem' in checked) issues.add(['input', field, index], 'INVALID_URL', checked.problem);
-      else keys.add(normalizeUrl(checked.href));
+      const link = linkKey(url);
+      if ('problem' in link) issues.add(['input', field, index], 'INVALID_URL', link.problem);
+      else keys.add(link.key);
     });
     return [...keys];
   };

@@ -217,10 +217,15 @@ export async function restoreSeparations(tx: Tx, articles: readonly SeparationKe
     SET "separatedFrom" = ARRAY(SELECT DISTINCT x FROM unnest(a."separatedFrom" || r."add") AS x ORDER BY x)
     FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r("id" int, "add" int[])
     WHERE a."id" = r."id"`;
+  const pair = (article: number, other: number) => {
+    const list = apart.get(article);
+    if (list) list.push(other);
+    else apart.set(article, [other]);
+  };
   for (const { id, add: others } of rows) {
     for (const other of others) {
-      apart.set(id, [...(apart.get(id) ?? []), other]);
-      apart.set(other, [...(apart.get(other) ?? []), id]);
+      pair(id, other);
+      pair(other, id);
     }
   }
   return apart;
