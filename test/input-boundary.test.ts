@@ -350,6 +350,39 @@ describe('order by title and name', () => {
       'Zulu Writer',
     ]);
   });
+
+  it("lists an article's topics A-Z in the database's order, whichever topic fields are asked for", async () => {
+    const names = ['Zulu Shelf', 'apple Shelf', 'Éclair Shelf', 'Banana Shelf', 'Ångström Shelf', 'zebra Shelf'];
+    const made = await file({ title: 'Shelved', topics: names.map((name) => ({ name })) });
+    const id = made.data.createArticle.article.id;
+    const listed = await post(
+      `{ topics(filter: { name: { contains: "Shelf" } }, orderBy: [{ field: NAME }], first: 10) { edges { node { name slug } } } }`,
+    );
+    const inOrder = listed.data.topics.edges.map((e: { node: { name: string; slug: string } }) => e.node);
+    expect(inOrder.map((t: { name: string }) => t.name)).toEqual([
+      'Ångström Shelf',
+      'apple Shelf',
+      'Banana Shelf',
+      'Éclair Shelf',
+      'zebra Shelf',
+      'Zulu Shelf',
+    ]);
+    expect(made.data.createArticle.article.topics).toEqual(inOrder);
+    const slugsOnly = await post('query($id: ID!) { article(id: $id) { topics { slug } } }', { id });
+    expect(slugsOnly.data.article.topics.map((t: { slug: string }) => t.slug)).toEqual(
+      inOrder.map((t: { slug: string }) => t.slug),
+    );
+    const inList = await post(
+      '{ articles(filter: { title: { equals: "Shelved" } }) { edges { node { topics { id } } } } }',
+    );
+    const byId = await post('query($id: ID!) { article(id: $id) { topics { id name } } }', { id });
+    expect(byId.data.article.topics.map((t: { name: string }) => t.name)).toEqual(
+      inOrder.map((t: { name: string }) => t.name),
+    );
+    expect(inList.data.articles.edges[0].node.topics).toEqual(
+      byId.data.article.topics.map(({ id }: { id: string }) => ({ id })),
+    );
+  });
 });
 
 describe('invisible values', () => {
