@@ -46,7 +46,13 @@ export function prismaPageQuery(
   const filter = toPrismaWhere(condition);
   const keyset = windowCondition(terms, window);
   return {
-    where: { AND: [wrap ? wrap(filter) : filter, ...(isAlways(keyset) ? [] : [toPrismaWhere(keyset, leaf)])] },
+    where: {
+      AND: [
+        // no filter: nothing to wrap (a wrapped `{ article: {} }` still costs a join per link row)
+        ...(isAlways(condition) ? [] : [wrap ? wrap(filter) : filter]),
+        ...(isAlways(keyset) ? [] : [toPrismaWhere(keyset, leaf)]),
+      ],
+    },
     orderBy: prismaOrderBy(terms, window, leaf),
     take: window.take,
   };
