@@ -44,6 +44,19 @@ describe.skipIf(serverUrl)('embedded database watchdog', () => {
     expect(fs.statSync(path.join(root, 'folder')).mode & 0o777).toBe(0o700);
   }, 60_000);
 
+  it('runs with the settings it was started with, after a restart too, and never writes them to the folder', async () => {
+    const folder = path.join(root, 'settings');
+    const small = await EmbeddedPostgres.start(folder, { shared_buffers: '16MB' });
+    opened.push(small);
+    expect(await run(small, 'SHOW shared_buffers')).toEqual([{ shared_buffers: '16MB' }]);
+    await small.restart();
+    expect(await run(small, 'SHOW shared_buffers')).toEqual([{ shared_buffers: '16MB' }]);
+    await small.close();
+    const plain = await EmbeddedPostgres.start(folder);
+    opened.push(plain);
+    expect(await run(plain, 'SHOW shared_buffers')).toEqual([{ shared_buffers: '128MB' }]);
+  }, 60_000);
+
   it('never restarts an in-memory database (that would empty it): the statement runs to its end', async () => {
     const database = await EmbeddedPostgres.start('memory://watchdog');
     opened.push(database);

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { config } from '../config.ts';
-import { connect, migrateDatabase } from '../db/client.ts';
+import { connect, migrateDatabase, useSmallEmbeddedCache } from '../db/client.ts';
 import { FolderInUseError, readLocalToken } from '../db/folderLock.ts';
 import { UserInputError } from '../errors.ts';
 import { csvHeader, csvRow, ndjsonLine } from '../records/write.ts';
@@ -71,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
   }
   let remote: { port: number; token: string } | undefined;
   try {
+    // one pass over the data: a small cache, as PGlite keeps what its cache ever held
+    useSmallEmbeddedCache();
     await connect();
     if (config().migrateOnStart) await migrateDatabase();
   } catch (error) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tryLock } from 'fs-native-extensions';
 import { config } from '../config.ts';
-import { connect, migrateDatabase, prisma } from '../db/client.ts';
+import { connect, migrateDatabase, prisma, useSmallEmbeddedCache } from '../db/client.ts';
 import { FolderInUseError, readLocalToken } from '../db/folderLock.ts';
 import { detectStreamFormat, readRecords, type RecordFormat, type SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
@@ -306,6 +306,8 @@ async function main(argv: string[]): Promise<number> {
   // the database: directly, or through the server that holds the embedded folder
   let remote: { port: number; token: string } | undefined;
   try {
+    // a bulk write: PGlite keeps what its cache ever held
+    useSmallEmbeddedCache();
     await connect();
     if (config().migrateOnStart) await migrateDatabase();
   } catch (error) {

@@ -36,17 +36,20 @@ export class EmbeddedPostgres {
     readonly dataDir: string,
     private readonly socketDir: string,
     private readonly lock: FolderLock | undefined,
+    private readonly settings: Readonly<Record<string, string>>,
   ) {}
 
   /**
    * Takes the folder (FolderInUseError when another process holds it) and starts the database;
    * resolves when it accepts connections (a new folder is created and initialized first).
+   * `settings` are PostgreSQL settings for this run only (`-c name=value` on its command line,
+   * never written to the folder's postgresql.conf), e.g. `{ shared_buffers: '16MB' }`.
    */
-  static async start(dataDir: string): Promise<EmbeddedPostgres> {
+  static async start(dataDir: string, settings: Readonly<Record<string, string>> = {}): Promise<EmbeddedPostgres> {
     const memory = dataDir.startsWith('memory://');
     const lock = memory ? undefined : lockFolder(dataDir);
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-db-'));
-    const database = new EmbeddedPostgres(memory ? dataDir : path.resolve(dataDir), socketDir, lock);
+    const database = new EmbeddedPostgres(memory ? dataDir : path.resolve(dataDir), socketDir, lock, settings);
     try {
       await database.launch();
       // a new folder's database files exist now
@@ -79,7 +82,12 @@ export class EmbeddedPostgres {
     fs.rmSync(this.socketPath, { force: true });
     Atomics.store(this.activity, 0, 0);
     const worker = new Worker(new URL('./embeddedWorker.mjs', import.meta.url), {
-      workerData: { dataDir: this.dataDir, socketPath: this.socketPath, activity: this.activity.buffer },
+      workerData: {
+        dataDir: this.dataDir,
+        socketPath: this.socketPath,
+        activity: this.activity.buffer,
+        settings: this.settings,
+      },
     });
     this.worker = worker;
     await new Promise<void>((resolve, reject) => {

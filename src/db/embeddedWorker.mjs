@@ -8,14 +8,19 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
-/** @type {{ dataDir: string; socketPath: string; activity: SharedArrayBuffer }} */
-const { dataDir, socketPath, activity } = workerData;
+/** @type {{ dataDir: string; socketPath: string; activity: SharedArrayBuffer; settings: Record<string, string> }} */
+const { dataDir, socketPath, activity, settings } = workerData;
 // What PGlite is doing, for the API thread's statement watchdog (embedded.ts): [0] is 1 while
 // a protocol message executes, [1] counts the messages begun.
 const state = new Int32Array(activity);
 
 try {
-  const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
+  // settings of this run only: on the command line, after PGlite's own
+  const startParams = [
+    ...PGlite.defaultStartParams,
+    ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+  ];
+  const db = await PGlite.create(dataDir, { extensions: { pg_trgm }, startParams });
   const execute = db.execProtocolRawStream.bind(db);
   db.execProtocolRawStream = async (...args) => {
     Atomics.add(state, 1, 1);
