@@ -81,17 +81,3 @@ export const NAMED_COLUMNS = {
 export type NamedOrderField = keyof typeof NAMED_COLUMNS;
 /** Authors and topics: A-Z by name. */
 export const DEFAULT_NAMED_ORDER = [{ field: 'NAME', direction: 'ASC' }] as const;
-
-const rootCollation = new Intl.Collator('und');
-
-/**
- * Compares two names as PostgreSQL's `ORDER BY name` does on the name columns (collation
- * "und-x-icu", migration 20261129150000_human_order): the ICU root collation (the Unicode
- * Collation Algorithm's default order, https://www.unicode.org/reports/tr10/), then, between
- * names it finds equal (a composed and a decomposed "é"), their UTF-8 bytes, as a deterministic
- * collation breaks ties. For `Array.prototype.sort` of rows with a `name`; the order matches the
- * database's for every name the ICU versions of Node and the database both know.
- */
-export function byName(a: { name: string }, b: { name: string }): number {
-  return rootCollation.compare(a.name, b.name) || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
-}
