@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -165,6 +166,46 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
       const free = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
       expect(free.code).toBe(0);
       expect(free.output).toMatch(/^local-admin\tADMIN/m);
+    },
+    REAL_PROCESSES_MS,
+  );
+
+  it(
+    'tells a command refused by another command (not a server) to wait for it',
+    async () => {
+      const dir = path.join(root, 'held-by-import');
+      // an import reading standard input holds the folder until its input ends
+      const importer = spawn(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', '-'], {
+        cwd: path.resolve(import.meta.dirname, '..'),
+        env: { ...process.env, ...embedded(dir), NODE_ENV: 'development', LOG_LEVEL: 'silent' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let output = '';
+      importer.stdout!.on('data', (chunk) => (output += chunk));
+      importer.stderr!.on('data', (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) => importer.once('exit', resolve));
+      try {
+        const lockFile = path.join(dir, 'newsgraph.lock');
+        for (
+          let i = 0;
+          i < 600 && !/src\/cli\/import\.ts/.test(fs.existsSync(lockFile) ? fs.readFileSync(lockFile, 'utf8') : '');
+          i++
+        )
+          await sleep(100);
+        const exported = await runScript('src/cli/export.ts', ['--out', path.join(root, 'held.ndjson')], embedded(dir));
+        expect(exported.code).toBe(1);
+        expect(exported.output.trim()).toMatch(
+          new RegExp(
+            `is in use by process ${importer.pid} \\(src/cli/import\\.ts -, since [^)]+\\); wait for that command to end, then run this again\\.$`,
+          ),
+        );
+        expect(exported.output).not.toMatch(/server/);
+        importer.stdin!.end();
+        expect(await exited).toBe(0);
+        expect(output).toMatch(/created 0, updated 0, unchanged 0, rejected 0/);
+      } finally {
+        importer.kill('SIGKILL');
+      }
     },
     REAL_PROCESSES_MS,
   );

@@ -6,8 +6,9 @@ import { Prisma } from '../generated/prisma/client.ts';
 /**
  * Runs a command's `main` and exits with the code it returns, after closing the database. On an
  * error it prints one line naming the cause and exits 1: the embedded folder held by a server
- * (then `whenHeld`, what to do instead), writes that gave up on contention (run it again), a
- * database without tables, a server it cannot reach (check DATABASE_URL), or the error's message.
+ * (then `whenHeld`, what to do instead) or by another command (wait for it), writes that gave up
+ * on contention (run it again), a database without tables, a server it cannot reach (check
+ * DATABASE_URL), or the error's message.
  */
 export function runCli(main: () => Promise<number>, whenHeld: string): void {
   main()
@@ -17,7 +18,10 @@ export function runCli(main: () => Promise<number>, whenHeld: string): void {
     })
     .catch(async (error: unknown) => {
       if (error instanceof FolderInUseError) {
-        console.error(`newsgraph: ${error.message}; ${whenHeld}`);
+        // `whenHeld` advises about a server; an owner that does not listen is a command
+        const advice =
+          error.owner && !error.owner.port ? 'wait for that command to end, then run this again.' : whenHeld;
+        console.error(`newsgraph: ${error.message}; ${advice}`);
       } else if (error instanceof WriteContention) {
         // not the connection: other writes kept changing the same rows; what was filed stays
         console.error(
