@@ -192,6 +192,16 @@ const TrashList = graphql(`
   }
 `);
 
+const TopicsOf = graphql(`
+  query RevTopicsOf($id: ID!) {
+    article(id: $id) {
+      topics {
+        name
+      }
+    }
+  }
+`);
+
 const Lookup = graphql(`
   query RevLookup($id: ID!) {
     article(id: $id) {
@@ -524,6 +534,23 @@ describe('the trash', () => {
     });
     const refiled = await execute(Create, { input }, as.editor);
     expect(refiled.data?.createArticle.__typename).toBe('CreateArticleSuccess');
+  });
+
+  it("keeps a trashed article's topics in the order the article listed them (A-Z), not the order they were created", async () => {
+    const suffix = ++n;
+    // created Zulu first, so by id Zulu comes before Alpha
+    const { id } = await create({ topics: [{ name: `Zulu Trash ${suffix}` }, { name: `alpha trash ${suffix}` }] });
+    const listed = (await execute(TopicsOf, { id })).data?.article?.topics.map((topic) => topic.name);
+    expect(listed).toEqual([`alpha trash ${suffix}`, `Zulu Trash ${suffix}`]);
+    await execute(Trash, { input: { id } }, as.editor);
+    const trashed = (await execute(TrashList, { first: 100 }, as.editor)).data?.trashedArticles.edges.find(
+      (edge) => edge.node.id === id,
+    );
+    expect(trashed?.node.topicNames).toEqual(listed);
+    // back as it was: the same version, no revision (the same topics, in whatever order kept)
+    const restored = await execute(Untrash, { input: { id } }, as.editor);
+    expect(restored.data?.restoreArticle).toMatchObject({ article: { version: 1 } });
+    expect((await revisions(id)).map((revision) => revision.action)).toEqual(['CREATED']);
   });
 
   it('restores an article whose author was deleted meanwhile by the name it had', async () => {

@@ -144,7 +144,7 @@ const TrashedArticle = builder.prismaObject('TrashedArticle', {
       resolve: (trashed) => (trashed.authors as unknown as LinkedName[]).map((link) => link.name ?? ''),
     }),
     topicNames: t.stringList({
-      description: 'Its topics, as named when it was trashed.',
+      description: 'Its topics, as named when it was trashed, A-Z (the order Article.topics had).',
       resolve: (trashed) => (trashed.topics as unknown as LinkedName[]).map((link) => link.name ?? ''),
     }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime' }),

@@ -102,6 +102,7 @@ type Documents = {
     "\n  mutation RevUntrash($input: TrashedArticleInput!) {\n    restoreArticle(input: $input) {\n      __typename\n      ... on RestoreArticleSuccess {\n        article {\n          id\n          version\n          title\n          authors {\n            name\n          }\n          topics {\n            name\n          }\n        }\n      }\n      ... on DuplicateUrlError {\n        existingId\n      }\n      ... on Error {\n        code\n      }\n    }\n  }\n": typeof types.RevUntrashDocument,
     "\n  mutation RevPurge($input: TrashedArticleInput!) {\n    purgeArticle(input: $input) {\n      __typename\n      ... on PurgeArticleSuccess {\n        purgedId\n      }\n      ... on Error {\n        code\n      }\n    }\n  }\n": typeof types.RevPurgeDocument,
     "\n  query RevTrashList($first: Int) {\n    trashedArticles(first: $first) {\n      edges {\n        node {\n          id\n          title\n          url\n          version\n          authorNames\n          topicNames\n          deletedBy\n        }\n      }\n    }\n  }\n": typeof types.RevTrashListDocument,
+    "\n  query RevTopicsOf($id: ID!) {\n    article(id: $id) {\n      topics {\n        name\n      }\n    }\n  }\n": typeof types.RevTopicsOfDocument,
     "\n  query RevLookup($id: ID!) {\n    article(id: $id) {\n      id\n    }\n    node(id: $id) {\n      id\n    }\n  }\n": typeof types.RevLookupDocument,
     "\n  mutation RevMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": typeof types.RevMergeAuthorsDocument,
     "\n  query RollupTotals($filter: ArticleFilter) {\n    articles(filter: $filter, first: 1) {\n      totalCount\n      count(cap: 3) {\n        value\n        isCapped\n      }\n    }\n  }\n": typeof types.RollupTotalsDocument,
@@ -243,6 +244,7 @@ const documents: Documents = {
     "\n  mutation RevUntrash($input: TrashedArticleInput!) {\n    restoreArticle(input: $input) {\n      __typename\n      ... on RestoreArticleSuccess {\n        article {\n          id\n          version\n          title\n          authors {\n            name\n          }\n          topics {\n            name\n          }\n        }\n      }\n      ... on DuplicateUrlError {\n        existingId\n      }\n      ... on Error {\n        code\n      }\n    }\n  }\n": types.RevUntrashDocument,
     "\n  mutation RevPurge($input: TrashedArticleInput!) {\n    purgeArticle(input: $input) {\n      __typename\n      ... on PurgeArticleSuccess {\n        purgedId\n      }\n      ... on Error {\n        code\n      }\n    }\n  }\n": types.RevPurgeDocument,
     "\n  query RevTrashList($first: Int) {\n    trashedArticles(first: $first) {\n      edges {\n        node {\n          id\n          title\n          url\n          version\n          authorNames\n          topicNames\n          deletedBy\n        }\n      }\n    }\n  }\n": types.RevTrashListDocument,
+    "\n  query RevTopicsOf($id: ID!) {\n    article(id: $id) {\n      topics {\n        name\n      }\n    }\n  }\n": types.RevTopicsOfDocument,
     "\n  query RevLookup($id: ID!) {\n    article(id: $id) {\n      id\n    }\n    node(id: $id) {\n      id\n    }\n  }\n": types.RevLookupDocument,
     "\n  mutation RevMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": types.RevMergeAuthorsDocument,
     "\n  query RollupTotals($filter: ArticleFilter) {\n    articles(filter: $filter, first: 1) {\n      totalCount\n      count(cap: 3) {\n        value\n        isCapped\n      }\n    }\n  }\n": types.RollupTotalsDocument,
@@ -662,6 +664,10 @@ export function graphql(source: "\n  mutation RevPurge($input: TrashedArticleInp
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query RevTrashList($first: Int) {\n    trashedArticles(first: $first) {\n      edges {\n        node {\n          id\n          title\n          url\n          version\n          authorNames\n          topicNames\n          deletedBy\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query RevTrashList($first: Int) {\n    trashedArticles(first: $first) {\n      edges {\n        node {\n          id\n          title\n          url\n          version\n          authorNames\n          topicNames\n          deletedBy\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query RevTopicsOf($id: ID!) {\n    article(id: $id) {\n      topics {\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  query RevTopicsOf($id: ID!) {\n    article(id: $id) {\n      topics {\n        name\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -647,11 +647,15 @@ export async function updateArticle(db: Db, input: UpdateArticleInput, viewer: V
   return { id };
 }
 
-/** The names of an article's links, in order, as the trash keeps them: `[{ id, name }]`. */
+/**
+ * The names of an article's links as the trash keeps them, `[{ id, name }]`, in the order
+ * Article.authors and Article.topics list them: the byline in order, topics by name (as the
+ * database collates it).
+ */
 const LINKS_JSON = {
   authors: Prisma.sql`(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o."id", 'name', o."name") ORDER BY j."position"), '[]'::jsonb)
       FROM "ArticleAuthor" j JOIN "Author" o ON o."id" = j."authorId" WHERE j."articleId" = a."id")`,
-  topics: Prisma.sql`(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o."id", 'name', o."name") ORDER BY j."topicId"), '[]'::jsonb)
+  topics: Prisma.sql`(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', o."id", 'name', o."name") ORDER BY o."name", o."id"), '[]'::jsonb)
       FROM "ArticleTopic" j JOIN "Topic" o ON o."id" = j."topicId" WHERE j."articleId" = a."id")`,
 };
 
@@ -763,9 +767,11 @@ async function recordRelinked(
            ARRAY(SELECT "topicId" FROM "ArticleTopic" WHERE "articleId" = ${id} ORDER BY "topicId") AS "topics"`;
   const differs = (was: readonly LinkedName[], ids: readonly number[]) =>
     was.length !== ids.length || was.some((link, i) => link.id !== ids[i]);
+  // topics are a set: the trash keeps them A-Z (older rows by id), revisions list them by id
+  const topics = [...trashed.topics].sort((a, b) => a.id - b.id);
   const changes = {
     ...(differs(trashed.authors, now!.authors) ? { authors: trashed.authors } : {}),
-    ...(differs(trashed.topics, now!.topics) ? { topics: trashed.topics } : {}),
+    ...(differs(topics, now!.topics) ? { topics } : {}),
   };
   if (!Object.keys(changes).length) return;
   await tx.$executeRaw`
