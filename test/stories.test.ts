@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
 import type { Viewer } from '../src/resolvers/access/viewer.ts';
@@ -323,6 +324,26 @@ describe('fingerprint', () => {
     expect(short.signature).toEqual([]);
     expect(short.shingles).toBe(0);
     expect(short.buckets.length).toBeGreaterThan(0);
+  });
+
+  it('gives a fixed text the fingerprint the stored ones were computed with (every constant is part of the data)', () => {
+    // ArticleFingerprint and ArticleBand keep these values: a change to the shingling, the
+    // hashes, the seeds or the banding makes every stored fingerprint stale (see fingerprint.ts)
+    const pinned = fingerprint({
+      title: 'Council approves new harbour ferry timetable',
+      body: 'The council approved a new ferry timetable for the harbour on Tuesday, adding early services from Manly and late services on weekends.',
+    });
+    expect(pinned.shingles).toBe(19);
+    expect(pinned.titleWords).toEqual(['approves', 'council', 'ferry', 'harbour', 'new', 'timetable']);
+    expect(pinned.signature.slice(0, 4)).toEqual([210461348, 72866495, 379193058, 545841331]);
+    expect(createHash('sha256').update(pinned.signature.join(',')).digest('hex')).toBe(
+      '9ab50c08361223528ce4564c845a9df06c4afde619de71756663d119e5d8167e',
+    );
+    expect(pinned.buckets).toEqual([
+      -1988165867, -1542539829, -1375539445, -1088615534, -1029696041, -1015723340, -737742667, -704564772, -207247806,
+      -150350487, -74432818, 10689186, 233552873, 558742116, 601707836, 728446597, 743798870, 940544984, 1075646344,
+      1105639242, 1159898836, 1558137234, 1772518239, 1874390103,
+    ]);
   });
 });
 
