@@ -75,28 +75,70 @@ function limitError(
   return new GraphQLError(message, { nodes, extensions: { code, ...extensions, http: { status: 400, spec: false } } });
 }
 
-/** Walks the selections of one operation, entering each fragment once per path (cycles are a validation error of their own). */
-function walk(
+/** What the shape limits count in a selection set, with its fragments expanded where they are spread. */
+interface Shape {
+  /** Levels of fields (a leaf field is 1; introspection fields are not counted). */
+  depth: number;
+  /** The field at that depth, for the error's location. */
+  deepest?: FieldNode;
+  aliases: number;
+  /** Directives on fields, inline fragments and fragment spreads. */
+  directives: number;
+}
+
+const NO_SHAPE: Shape = { depth: 0, aliases: 0, directives: 0 };
+
+/** Counts past this are "too many" whatever the limit (fragment fan-out multiplies them). */
+const SATURATED = Number.MAX_SAFE_INTEGER;
+const add = (a: number, b: number) => Math.min(a + b, SATURATED);
+
+/**
+ * The shape of a selection set as if every fragment spread were written out in place (what the
+ * executor would walk), computed with each fragment's shape once: a fragment spread twice by
+ * each of 40 chained fragments (2^40 paths in 2 KB) costs 40 steps, not 2^40. A fragment
+ * spread inside itself counts nothing there (NoFragmentCyclesRule refuses the document).
+ */
+function shapeOf(
   selectionSet: SelectionSetNode,
   fragments: Map<string, FragmentDefinitionNode>,
-  visit: (field: FieldNode, depth: number) => boolean,
-  depth = 1,
-  seen: Set<string> = new Set(),
-): void {
+  memo: Map<string, Shape | 'entered'> = new Map(),
+): Shape {
+  let depth = 0;
+  let deepest: FieldNode | undefined;
+  let aliases = 0;
+  let directives = 0;
+  const merge = (inner: Shape, levels: number, field?: FieldNode) => {
+    if (inner.depth + levels > depth) {
+      depth = inner.depth + levels;
+      deepest = inner.deepest ?? field;
+    }
+    aliases = add(aliases, inner.aliases);
+    directives = add(directives, inner.directives);
+  };
   for (const selection of selectionSet.selections) {
+    directives = add(directives, selection.directives?.length ?? 0);
     if (selection.kind === Kind.FIELD) {
       if (selection.name.value.startsWith('__')) continue; // introspection is bounded by the token limit
-      if (!visit(selection, depth)) return;
-      if (selection.selectionSet) walk(selection.selectionSet, fragments, visit, depth + 1, seen);
+      if (selection.alias) aliases = add(aliases, 1);
+      merge(selection.selectionSet ? shapeOf(selection.selectionSet, fragments, memo) : NO_SHAPE, 1, selection);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      walk(selection.selectionSet, fragments, visit, depth, seen);
+      merge(shapeOf(selection.selectionSet, fragments, memo), 0);
     } else {
       const name = selection.name.value;
-      const fragment = fragments.get(name);
-      if (!fragment || seen.has(name)) continue;
-      walk(fragment.selectionSet, fragments, visit, depth, new Set([...seen, name]));
+      const known = memo.get(name);
+      if (known === 'entered') continue;
+      let shape = known;
+      if (!shape) {
+        const fragment = fragments.get(name);
+        if (!fragment) continue;
+        memo.set(name, 'entered');
+        shape = shapeOf(fragment.selectionSet, fragments, memo);
+        memo.set(name, shape);
+      }
+      merge(shape, 0);
     }
   }
+  return { depth, deepest, aliases, directives };
 }
 
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
@@ -112,30 +154,21 @@ export function shapeLimitsRule(limits: QueryLimits) {
   return (context: ValidationContext): ASTVisitor => ({
     OperationDefinition(operation: OperationDefinitionNode) {
       const fragments = fragmentsOf(context.getDocument());
-      let aliases = 0;
-      let directives = operation.directives?.length ?? 0;
-      let failed = false;
-      walk(operation.selectionSet, fragments, (field, depth) => {
-        if (failed) return false;
-        if (depth > limits.maxDepth) {
-          context.reportError(
-            limitError(
-              LimitCode.QUERY_TOO_DEEP,
-              `Query is deeper than ${limits.maxDepth} levels`,
-              { limit: limits.maxDepth },
-              field,
-            ),
-          );
-          failed = true;
-          return false;
-        }
-        if (field.alias) aliases += 1;
-        directives += field.directives?.length ?? 0;
-        return true;
-      });
-      if (failed) return;
-      for (const fragment of fragments.values()) directives += fragment.directives?.length ?? 0;
-      if (aliases > limits.maxAliases) {
+      const shape = shapeOf(operation.selectionSet, fragments);
+      if (shape.depth > limits.maxDepth) {
+        context.reportError(
+          limitError(
+            LimitCode.QUERY_TOO_DEEP,
+            `Query is deeper than ${limits.maxDepth} levels`,
+            { limit: limits.maxDepth },
+            shape.deepest,
+          ),
+        );
+        return;
+      }
+      let directives = add(operation.directives?.length ?? 0, shape.directives);
+      for (const fragment of fragments.values()) directives = add(directives, fragment.directives?.length ?? 0);
+      if (shape.aliases > limits.maxAliases) {
         context.reportError(
           limitError(LimitCode.TOO_MANY_ALIASES, `More than ${limits.maxAliases} aliases`, {
             limit: limits.maxAliases,
@@ -190,7 +223,11 @@ export function operationCost(
   cap: number,
 ): number {
   const fragments = fragmentsOf(document);
-  const costOf = (selectionSet: SelectionSetNode, parent: GraphQLOutputType, seen: Set<string>): number => {
+  // a fragment's cost, by fragment and the type it is read as: computed once however often it is
+  // spread (a chain of fragments each spreading the next twice is 2^n paths); 'entered' while it is
+  // being computed, so a fragment spread inside itself counts nothing there (validation refuses it)
+  const fragmentCosts = new Map<string, number | 'entered'>();
+  const costOf = (selectionSet: SelectionSetNode, parent: GraphQLOutputType): number => {
     let total = 0;
     const named = getNamedType(parent);
     for (const selection of selectionSet.selections) {
@@ -199,14 +236,22 @@ export function operationCost(
         const type = selection.typeCondition
           ? (schema.getType(selection.typeCondition.name.value) as GraphQLOutputType)
           : parent;
-        total += costOf(selection.selectionSet, type ?? parent, seen);
+        total += costOf(selection.selectionSet, type ?? parent);
         continue;
       }
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = fragments.get(selection.name.value);
-        if (!fragment || seen.has(fragment.name.value)) continue;
-        const type = schema.getType(fragment.typeCondition.name.value) as GraphQLOutputType;
-        total += costOf(fragment.selectionSet, type ?? parent, new Set([...seen, fragment.name.value]));
+        if (!fragment) continue;
+        const type = (schema.getType(fragment.typeCondition.name.value) as GraphQLOutputType | undefined) ?? parent;
+        const key = `${fragment.name.value}@${getNamedType(type).name}`;
+        let cost = fragmentCosts.get(key);
+        if (cost === 'entered') continue;
+        if (cost === undefined) {
+          fragmentCosts.set(key, 'entered');
+          cost = costOf(fragment.selectionSet, type);
+          fragmentCosts.set(key, cost);
+        }
+        total += cost;
         continue;
       }
       if (selection.name.value.startsWith('__')) continue;
@@ -215,7 +260,7 @@ export function operationCost(
       if (isObjectType(named) || isInterfaceType(named)) field = named.getFields()[selection.name.value];
       if (!field) {
         // a union or unknown field: count the selection once
-        if (selection.selectionSet) total += costOf(selection.selectionSet, parent, seen);
+        if (selection.selectionSet) total += costOf(selection.selectionSet, parent);
         continue;
       }
       let args: Record<string, unknown> | undefined;
@@ -226,7 +271,7 @@ export function operationCost(
       }
       if (args) total += argumentsCost(field, args);
       if (!selection.selectionSet) continue;
-      const child = costOf(selection.selectionSet, field.type, seen);
+      const child = costOf(selection.selectionSet, field.type);
       total += child * (args ? multiplier(named.name, field, args) : 1);
     }
     return total;
@@ -238,7 +283,7 @@ export function operationCost(
         ? schema.getSubscriptionType()
         : schema.getQueryType();
   if (!root) return 0;
-  return costOf(operation.selectionSet, root, new Set());
+  return costOf(operation.selectionSet, root);
 }
 
 function multiplier(parentName: string, field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {

@@ -78,6 +78,20 @@ describe('query limits', () => {
     expect(result.statements).toEqual([]);
   });
 
+  it('counts directives on fragment spreads and inline fragments, and each field as often as its fragment is spread', async () => {
+    const spreads = Array.from({ length: 11 }, () => '...V @include(if: true)').join(' ');
+    const onSpreads = await post(`{ ${spreads} } fragment V on Query { viewer { anonymous } }`);
+    expect(onSpreads.codes).toEqual(['TOO_MANY_DIRECTIVES']);
+    const inline = Array.from({ length: 11 }, () => '... @skip(if: false) { viewer { anonymous } }').join(' ');
+    expect((await post(`{ ${inline} }`)).codes).toEqual(['TOO_MANY_DIRECTIVES']);
+    // 4 aliases in a fragment spread 8 times (through 3 chained fragments, each spreading the next twice): 32
+    const chained = `{ ...A }
+      fragment A on Query { ...B ...B } fragment B on Query { ...C ...C } fragment C on Query { ...D ...D }
+      fragment D on Query { a: viewer { anonymous } b: viewer { anonymous } c: viewer { anonymous } d: viewer { anonymous } }`;
+    expect((await post(chained)).codes).toEqual(['TOO_MANY_ALIASES']);
+    expect((await post(chained.replace(' d: viewer { anonymous }', ''))).body.errors).toBeUndefined();
+  });
+
   it('lets the heaviest legitimate page through: 100 articles with authors and topics', async () => {
     const result = await post(
       `{ articles(first: 100) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id title url source publishedAt priority isAustralian description summary authors { id name } topics { id name slug } } } } }`,

@@ -141,6 +141,30 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
     );
     expect(wordy.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
 
+    // 4. 40 chained fragments, each spreading the next twice: 2^40 paths in under 3 KB. The limits
+    // count each fragment once; a walk of every path held the process for good
+    const fan = (leaf: (n: number) => string) =>
+      `query { ...F0 } ${Array.from({ length: 40 }, (_, n) => `fragment F${n} on Query { ${leaf(n)} ...F${n + 1} ...F${n + 1} }`).join(' ')} fragment F40 on Query { __typename }`;
+    expect(
+      (
+        await graphql(
+          server,
+          fan(() => ''),
+        )
+      ).body,
+    ).toEqual({ data: { __typename: 'Query' } });
+    const fanned = await graphql(
+      server,
+      fan((n) => `v${n}: viewer { anonymous }`),
+    );
+    expect(fanned.status).toBe(400);
+    expect(fanned.body.errors?.[0]?.extensions?.code).toBe('TOO_MANY_ALIASES');
+    const priced = await graphql(
+      server,
+      fan(() => 'topics(first: 1) { totalCount }'),
+    );
+    expect(priced.body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COSTLY');
+
     const answers = await poller.stop();
     expect(answers.length).toBeGreaterThan(4);
     for (const answer of answers) {
