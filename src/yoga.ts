@@ -91,8 +91,8 @@ export function databaseError(failure: DatabaseFailure, error?: GraphQLError): G
  * (so they are neither masked nor logged as server faults):
  * - the database unavailable or too slow: DATABASE_UNAVAILABLE / DATABASE_TIMEOUT, HTTP 503;
  * - a write rolled back because the request was answered 503 REQUEST_TIMEOUT meanwhile;
- * - Pothos reports a global ID of the wrong type for `t.arg.globalID({ for })`, or a node ID of a
- *   type that is not a node, as a PothosValidationError;
+ * - Pothos reports a global ID of the wrong type for `t.arg.globalID({ for })`, a node ID of a
+ *   type that is not a node, or a cursor it cannot decode, as a PothosValidationError;
  * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code.
  */
 export function codeClientError(error: GraphQLError): GraphQLError {
@@ -113,6 +113,16 @@ export function codeClientError(error: GraphQLError): GraphQLError {
         positions: error.positions,
         path: error.path,
         extensions: { code: ErrorCode.INVALID_ID },
+      });
+    }
+    // a cursor Pothos cannot decode ("Invalid cursor: <the client's text>", a chunk of an unknown type)
+    if (/cursor/i.test(original.message)) {
+      return new GraphQLError('Not a cursor of this list', {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        extensions: { code: ErrorCode.INVALID_CURSOR },
       });
     }
     code = /\bid\b/i.test(original.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;

@@ -4,7 +4,7 @@ import type { Viewer } from '../src/resolvers/access/viewer.ts';
 import { purgeExpiredTrash } from '../src/resolvers/articles/writes.ts';
 import { mergeAuthors, mergeTopics } from '../src/resolvers/catalog/writes.ts';
 import { graphql } from './gql/index.ts';
-import { execute } from './support/api.ts';
+import { codes, EDITED_CURSORS, execute } from './support/api.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 import { serverUrl } from './support/targets.ts';
 import { startTrashPurge } from '../src/trashPurge.ts';
@@ -551,6 +551,50 @@ describe('the trash', () => {
     const restored = await execute(Untrash, { input: { id } }, as.editor);
     expect(restored.data?.restoreArticle).toMatchObject({ article: { version: 1 } });
     expect((await revisions(id)).map((revision) => revision.action)).toEqual(['CREATED']);
+  });
+
+  it('pages through the trash past a row restored or purged meanwhile, and refuses an edited cursor', async () => {
+    const TrashPage = graphql(`
+      query RevTrashPage($first: Int, $after: String, $last: Int, $before: String) {
+        trashedArticles(first: $first, after: $after, last: $last, before: $before) {
+          edges {
+            cursor
+            node {
+              id
+            }
+          }
+          pageInfo {
+            hasNextPage
+            endCursor
+          }
+        }
+      }
+    `);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { id } = await create();
+      await execute(Trash, { input: { id } }, as.editor);
+      ids.push(id);
+    }
+    // most recently trashed first
+    const page = (await execute(TrashPage, { first: 2 }, as.editor)).data!.trashedArticles;
+    expect(page.edges.map((edge) => edge.node.id)).toEqual([ids[3], ids[2]]);
+    expect(page.pageInfo.hasNextPage).toBe(true);
+    // the row the cursor names leaves the trash: the next page is still the next two
+    await execute(Untrash, { input: { id: ids[2]! } }, as.editor);
+    const next = await execute(TrashPage, { first: 2, after: page.pageInfo.endCursor }, as.editor);
+    expect(next.data!.trashedArticles.edges.map((edge) => edge.node.id)).toEqual([ids[1], ids[0]]);
+    await execute(Purge, { input: { id: ids[1]! } }, as.admin);
+    const back = await execute(TrashPage, { last: 1, before: next.data!.trashedArticles.edges[0]!.cursor }, as.editor);
+    expect(back.data!.trashedArticles.edges.map((edge) => edge.node.id)).toEqual([ids[3]]);
+    for (const cursor of EDITED_CURSORS) {
+      expect(codes(await execute(TrashPage, { first: 2, after: cursor }, as.editor)), cursor).toEqual([
+        'INVALID_CURSOR',
+      ]);
+      expect(codes(await execute(TrashPage, { last: 2, before: cursor }, as.editor)), cursor).toEqual([
+        'INVALID_CURSOR',
+      ]);
+    }
   });
 
   it('restores an article whose author was deleted meanwhile by the name it had', async () => {

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
 import type { ArticleFilter, ArticleOrder } from './gql/graphql.ts';
-import { codes, execute, yoga } from './support/api.ts';
+import { codes, EDITED_CURSORS, execute, yoga } from './support/api.ts';
 import { callers, type Caller } from './support/keys.ts';
 
 /**
@@ -372,6 +372,38 @@ describe('a bad question is refused as articles refuses it, and nothing is writt
     expect(codes(await execute(Paged, { first: 2 ** 31 - 1 }, as.editor))).toEqual(['INVALID_PAGE_SIZE']);
     expect(codes(await execute(Paged, { first: 101 }, as.editor))).toEqual(['INVALID_PAGE_SIZE']);
     expect((await execute(Paged, { first: 100 }, as.editor)).errors).toBeUndefined();
+  });
+
+  it('pages of saved searches go on past a deleted cursor row, and refuse an edited cursor', async () => {
+    const Paged = graphql(`
+      query SavedCursorPage($first: Int, $after: String, $last: Int, $before: String) {
+        savedSearches(first: $first, after: $after, last: $last, before: $before) {
+          edges {
+            cursor
+            node {
+              id
+            }
+          }
+          pageInfo {
+            endCursor
+          }
+        }
+      }
+    `);
+    const made: string[] = [];
+    for (let i = 0; i < 4; i++) made.push((await created({ name: `paged ${i}` })).id);
+    const page = (await execute(Paged, { first: 2 }, as.editor)).data!.savedSearches;
+    expect(page.edges.map((edge) => edge.node.id)).toEqual([made[3], made[2]]);
+    // the row a cursor names goes: the pages on either side of it are still there
+    await execute(Delete, { input: { id: made[2]! } }, as.editor);
+    const next = await execute(Paged, { first: 2, after: page.pageInfo.endCursor }, as.editor);
+    expect(next.data!.savedSearches.edges.map((edge) => edge.node.id)).toEqual([made[1], made[0]]);
+    const back = await execute(Paged, { last: 1, before: page.edges[1]!.cursor }, as.editor);
+    expect(back.data!.savedSearches.edges.map((edge) => edge.node.id)).toEqual([made[3]]);
+    for (const cursor of EDITED_CURSORS) {
+      expect(codes(await execute(Paged, { first: 2, after: cursor }, as.editor)), cursor).toEqual(['INVALID_CURSOR']);
+      expect(codes(await execute(Paged, { last: 2, before: cursor }, as.editor)), cursor).toEqual(['INVALID_CURSOR']);
+    }
   });
 
   it('node(id:) tells anonymous callers nothing of which saved searches exist', async () => {

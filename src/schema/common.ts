@@ -1,3 +1,4 @@
+import { ErrorCode, UserInputError } from '../errors.ts';
 import { DEFAULT_COUNT_CAP, type Connection } from '../resolvers/lists/connection.ts';
 import { builder } from './builder.ts';
 
@@ -37,4 +38,27 @@ export function totalCountField(t: PothosSchemaTypes.ObjectFieldBuilder<Types, a
  */
 export function selectingId<Q extends { select?: object | null; include?: object | null }>(query: Q): Q {
   return query.select ? { ...query, select: { ...query.select, id: true } } : query;
+}
+
+/** Largest id a cursor may name (ids are PostgreSQL int4). */
+const MAX_ID = 2_147_483_647;
+
+/**
+ * A `prismaConnection` query (cursor 'id', list ordered by id descending) paged by keyset
+ * instead of Prisma's cursor: the rows past the cursor's id, whether or not its row still exists
+ * (Prisma's `cursor` finds nothing once that row is gone, and the next page came back empty).
+ * The id the cursor carries must be one a row can have, else INVALID_CURSOR (an edited cursor
+ * decoded to a string, a date or an object made Prisma refuse the query: a 500).
+ */
+export function idKeysetQuery<Q extends { cursor?: unknown; skip?: number; take?: number }>(
+  query: Q,
+): Omit<Q, 'cursor' | 'skip'> & { where?: { id: { lt: number } | { gt: number } } } {
+  const { cursor, skip: _skip, ...rest } = query;
+  if (cursor === undefined) return rest;
+  const id = (cursor as { id?: unknown } | null)?.id;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || id > MAX_ID) {
+    throw new UserInputError(ErrorCode.INVALID_CURSOR, 'Not a cursor of this list');
+  }
+  // a negative take pages backwards: the rows just above the cursor's id, in the list's order
+  return { ...rest, where: { id: (rest.take ?? 0) < 0 ? { gt: id } : { lt: id } } };
 }

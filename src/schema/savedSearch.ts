@@ -35,7 +35,7 @@ import { checkSize } from '../resolvers/lists/connection.ts';
 import { articleCondition } from '../resolvers/lists/filter.ts';
 import { Article, ArticleConnection, ArticleOrder, resolveArticleList } from './article.ts';
 import { builder, decodeGlobalID, encodeGlobalID } from './builder.ts';
-import { selectingId } from './common.ts';
+import { idKeysetQuery, selectingId } from './common.ts';
 import { ArticleFilter } from './lists.ts';
 import './errors.ts';
 
@@ -239,7 +239,7 @@ builder.queryFields((t) => ({
       // page sizes as every other list takes them (0-100, else INVALID_PAGE_SIZE)
       checkSize('first', args.first);
       checkSize('last', args.last);
-      return prisma.savedSearch.findMany({ ...query, orderBy: { id: 'desc' } });
+      return prisma.savedSearch.findMany({ ...idKeysetQuery(query), orderBy: { id: 'desc' } });
     },
   }),
   savedSearch: t.prismaField({

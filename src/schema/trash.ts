@@ -1,6 +1,7 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { JSONResolver } from 'graphql-scalars';
 import { prisma } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 import {
   ArticleInTrashError,
   DuplicateUrlError,
@@ -13,7 +14,9 @@ import {
 } from '../errors.ts';
 import { purgeArticle, restoreArticle, restoreArticleVersion } from '../resolvers/articles/writes.ts';
 import { REVISION_FIELDS, type LinkedName, type RevisionField } from '../resolvers/articles/revisions.ts';
-import { checkSize } from '../resolvers/lists/connection.ts';
+import { ALWAYS } from '../resolvers/lists/condition.ts';
+import { checkSize, pageWindow, type SortTerm } from '../resolvers/lists/connection.ts';
+import { prismaPage } from '../resolvers/lists/page.ts';
 import { Article } from './article.ts';
 import { readBack } from './articleMutations.ts';
 import { builder, encodeGlobalID } from './builder.ts';
@@ -127,6 +130,9 @@ builder.prismaObjectFields(Article, (t) => ({
   ),
 }));
 
+/** The trash's order: most recently trashed first (then the id, descending). */
+const TRASH_ORDER: SortTerm[] = [{ column: 'deletedAt', kind: 'date', direction: 'DESC' }];
+
 const TrashedArticle = builder.prismaObject('TrashedArticle', {
   description: 'An article in the trash: gone from every read path until restoreArticle puts it back.',
   fields: (t) => ({
@@ -153,18 +159,27 @@ const TrashedArticle = builder.prismaObject('TrashedArticle', {
 });
 
 builder.queryFields((t) => ({
-  trashedArticles: t.prismaConnection({
-    type: TrashedArticle,
-    cursor: 'id',
-    description:
-      'Articles in the trash, most recently trashed first (EDITOR). They are purged TRASH_RETENTION_DAYS after trashing.',
-    authScopes: { editor: true },
-    resolve: (query, _root, args) => {
-      checkSize('first', args.first);
-      checkSize('last', args.last);
-      return prisma.trashedArticle.findMany({ ...query, orderBy: [{ deletedAt: 'desc' }, { id: 'desc' }] });
+  trashedArticles: t.connection(
+    {
+      type: TrashedArticle,
+      description:
+        'Articles in the trash, most recently trashed first (EDITOR). They are purged TRASH_RETENTION_DAYS after trashing.',
+      authScopes: { editor: true },
+      // keyset pages (deletedAt, id): a page goes on after its last row even once that row has
+      // been restored or purged
+      resolve: (_root, args) =>
+        prismaPage(
+          ALWAYS,
+          TRASH_ORDER,
+          pageWindow(TRASH_ORDER, args),
+          (query) => prisma.trashedArticle.findMany(query as Prisma.TrashedArticleFindManyArgs),
+          (where, cap) =>
+            prisma.trashedArticle.count({ where: where as Prisma.TrashedArticleWhereInput, take: cap && cap + 1 }),
+        ),
     },
-  }),
+    { name: 'QueryTrashedArticlesConnection' },
+    { name: 'QueryTrashedArticlesConnectionEdge' },
+  ),
 }));
 
 /** The `input` of restoreArticle and purgeArticle: a trashed article's global ID. */

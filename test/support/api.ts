@@ -49,3 +49,17 @@ export async function recordStatements<T>(run: () => Promise<T>): Promise<{ stat
     stop();
   }
 }
+
+/**
+ * Cursors a client may send a list in place of one it was given: Pothos' `GPC:` encodings of
+ * values no id can be (a string, an object, a date, out of int4 range, negative, zero, a
+ * fraction), and text that decodes to nothing. Every list answers each with INVALID_CURSOR.
+ */
+export const EDITED_CURSORS = [
+  ...['GPC:S:1', 'GPC:N:abc', 'GPC:J:{}', 'GPC:D:1', 'GPC:N:99999999999', 'GPC:N:-1', 'GPC:N:0', 'GPC:N:1.5'].map(
+    (text) => Buffer.from(text).toString('base64'),
+  ),
+  Buffer.from('["deletedAt:DESC",["not a date",1]]').toString('base64url'),
+  'abc',
+  '!!!',
+];
