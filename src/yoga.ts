@@ -1,13 +1,11 @@
-import { PothosValidationError } from '@pothos/core';
 import { createHash } from 'node:crypto';
-import { getOperationAST, GraphQLError, printSchema } from 'graphql';
+import { getOperationAST, printSchema } from 'graphql';
 import { createYoga, handleStreamOrSingleExecutionResult, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
-import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
-import { RequestTimedOut } from './deadline.ts';
+import { codeClientError, databaseError } from './clientErrors.ts';
+import { databaseFailure } from './db/errors.ts';
 import { currentScope, RequestScope, withScope } from './requestScope.ts';
-import { ErrorCode } from './errors.ts';
 import { useFeeds } from './feeds.ts';
 import { useTransfer } from './transfer/http.ts';
 import { useGraphiQLPage } from './graphiql.ts';
@@ -40,102 +38,6 @@ import { schema } from './schema/index.ts';
  * GraphiQL is served at it too, to browsers, when enabled.
  */
 export const GRAPHQL_ENDPOINT = '/graphql';
-
-const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; retryAfter: number }> = {
-  unreachable: { message: 'The database is unavailable; retry shortly', retryAfter: 5 },
-  busy: { message: 'The database has no connection to spare; retry shortly', retryAfter: 1 },
-  pool: { message: 'No database connection became free in time (the API is busy); retry shortly', retryAfter: 1 },
-  'connection lost': { message: 'The connection to the database was lost; retry', retryAfter: 1 },
-  contention: { message: 'Conflicting writes kept this one from finishing; nothing was written, retry', retryAfter: 1 },
-  'schema changed': { message: 'A table changed while this request ran (a migration); retry', retryAfter: 1 },
-  'commit unknown': {
-    message:
-      'The connection to the database was lost while this write was committing, and whether it was made could not be told: read it back before writing it again',
-    retryAfter: 5,
-  },
-  statement: {
-    message: 'The query ran past the time limit for one statement and was stopped; narrow it (filter, page size)',
-    retryAfter: 1,
-  },
-  lock: { message: 'The data was locked by other writes for too long; nothing was written, retry', retryAfter: 1 },
-  transaction: {
-    message: 'The transaction took too long and was rolled back; nothing was written, retry',
-    retryAfter: 1,
-  },
-};
-
-/**
- * The client-facing error for a database that is unavailable or too slow: HTTP 503 with
- * Retry-After (seconds), code DATABASE_UNAVAILABLE or DATABASE_TIMEOUT and `reason` (what timed
- * out or failed: statement, lock, transaction, pool, busy, unreachable, connection lost,
- * contention, schema changed, commit unknown); no detail of the cause (hosts, SQL) reaches the client.
- */
-export function databaseError(failure: DatabaseFailure, error?: GraphQLError): GraphQLError {
-  const { message, retryAfter } = DATABASE_MESSAGES[failure.reason];
-  return new GraphQLError(message, {
-    nodes: error?.nodes,
-    source: error?.source,
-    positions: error?.positions,
-    path: error?.path,
-    extensions: {
-      code: failure.code,
-      reason: failure.reason,
-      retryAfter,
-      http: { status: 503, headers: { 'Retry-After': String(retryAfter) } },
-    },
-  });
-}
-
-/**
- * Gives client errors that arrive without a code their code, before error masking sees them
- * (so they are neither masked nor logged as server faults):
- * - the database unavailable or too slow: DATABASE_UNAVAILABLE / DATABASE_TIMEOUT, HTTP 503;
- * - a write rolled back because the request was answered 503 REQUEST_TIMEOUT meanwhile;
- * - Pothos reports a global ID of the wrong type for `t.arg.globalID({ for })`, a node ID of a
- *   type that is not a node, or a cursor it cannot decode, as a PothosValidationError;
- * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code.
- */
-export function codeClientError(error: GraphQLError): GraphQLError {
-  if (error.extensions?.code != null) return error;
-  const original = error.originalError;
-  const failure = databaseFailure(original);
-  if (failure) return databaseError(failure, error);
-  let code: ErrorCode | 'REQUEST_TIMEOUT' | undefined;
-  // (only after the request was answered 503: nobody reads this one)
-  if (original instanceof RequestTimedOut) code = 'REQUEST_TIMEOUT';
-  else if (original instanceof PothosValidationError) {
-    // "ID: <the client's text> is not of type: Author": say it without echoing the text
-    const wrongType = /^ID: .* is not of type: ([\w, ]+)$/s.exec(original.message);
-    if (wrongType) {
-      return new GraphQLError(`Not a valid ID of type ${wrongType[1]}`, {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code: ErrorCode.INVALID_ID },
-      });
-    }
-    // a cursor Pothos cannot decode ("Invalid cursor: <the client's text>", a chunk of an unknown type)
-    if (/cursor/i.test(original.message)) {
-      return new GraphQLError('Not a cursor of this list', {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code: ErrorCode.INVALID_CURSOR },
-      });
-    }
-    code = /\bid\b/i.test(original.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;
-  } else if (!error.path && (!original || original instanceof GraphQLError)) code = ErrorCode.BAD_USER_INPUT;
-  if (!code) return error;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions: { ...error.extensions, code },
-  });
-}
 
 /**
  * Codes client errors (above). A database failure is logged once per request, with its cause

@@ -250,6 +250,22 @@ describe('export', () => {
         'BAD_USER_INPUT',
       );
     }
+    // IDs the filter cannot hold: not base64, another type's, out of range, negative (as articles(filter:) refuses them)
+    const gid = (text: string) => Buffer.from(text).toString('base64');
+    for (const id of ['!!', gid('Article:1'), gid('Author:99999999999'), gid('Author:-1')]) {
+      for (const [route, filter] of [
+        ['export.ndjson', { authors: { some: { id: { equals: id } } } }],
+        ['export.csv', { topics: { some: { id: { in: [id] } } } }],
+      ] as const) {
+        const bad = await yoga.fetch(
+          `http://newsgraph.test/${route}?filter=${encodeURIComponent(JSON.stringify(filter))}`,
+          { headers: as.editor },
+        );
+        expect(bad.status, `${route} ${id}`).toBe(400);
+        const body = (await bad.json()) as { errors: { extensions: { code: string } }[] };
+        expect(body.errors[0]!.extensions.code, `${route} ${id}`).toBe('INVALID_ID');
+      }
+    }
 
     const posted = await yoga.fetch('http://newsgraph.test/import.ndjson', {
       method: 'POST',

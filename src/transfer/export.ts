@@ -3,6 +3,8 @@ import { execute, parse } from 'graphql';
 import type { Context } from '../context.ts';
 import { intArray } from '../db/arrays.ts';
 import { prisma } from '../db/client.ts';
+import { codeClientError } from '../clientErrors.ts';
+import { databaseFailure } from '../db/errors.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import { normalizeDeep } from '../input/boundary.ts';
 import { characterProblem } from '../input/text.ts';
@@ -140,18 +142,22 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
       contextValue,
     });
     if (result.errors?.length) {
-      const [error] = result.errors;
-      const code = error!.extensions?.code;
+      // a database failure throws as it is (the endpoint answers 503); the rest is coded as the
+      // GraphQL endpoint codes it: a global ID Pothos refuses is INVALID_ID, not a fault
+      const [failed] = result.errors;
+      if (databaseFailure(failed!.originalError)) throw failed!.originalError;
+      const error = codeClientError(failed!);
+      const code = error.extensions?.code;
       if (code === ErrorCode.RESPONSE_TOO_LARGE && size > 1) {
         size = Math.max(1, Math.floor(size / 5));
         continue;
       }
       if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
-        throw new UserInputError(code as never, error!.message, error!.extensions);
+        throw new UserInputError(code as never, error.message, error.extensions);
       }
       // no path: the variables did not coerce (a filter field or value ArticleFilter does not have)
-      if (!error!.path) throw new UserInputError(ErrorCode.BAD_USER_INPUT, error!.message);
-      throw error!.originalError ?? error;
+      if (!error.path) throw new UserInputError(ErrorCode.BAD_USER_INPUT, error.message);
+      throw error.originalError ?? error;
     }
     const page = (result.data as unknown as PageData).articles;
     const ids = page.edges.map(({ node }) => Number(decodeGlobalID(node.id).id));
