@@ -48,13 +48,37 @@ const JSON_TYPES = new Set(['application/json', 'application/graphql-response+js
 /**
  * POST bodies: JSON only (a cross-site HTML form can send only urlencoded, multipart or plain
  * text, so forms execute nothing), at most `maxBodyBytes` (HTTP 413), and a JSON array of
- * operations only when batching is enabled, up to `batchLimit`.
+ * operations only when batching is enabled, up to `batchLimit`. GET parameters `variables` and
+ * `extensions` that are not JSON: 400 BAD_REQUEST.
  */
 export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: number }): Plugin {
   const tooLarge = () =>
     errorResponse(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${options.maxBodyBytes} bytes`);
   return {
     onRequestParse({ request, setRequestParser }) {
+      if (request.method === 'GET') {
+        // Yoga's own GET parser, but JSON it cannot parse is the client's error (it threw: a 500)
+        setRequestParser((incoming): GraphQLParams | Response => {
+          const params = new URL(incoming.url).searchParams;
+          const parsed: Record<string, unknown> = {};
+          for (const name of ['variables', 'extensions']) {
+            const text = params.get(name);
+            if (!text) continue;
+            try {
+              parsed[name] = JSON.parse(text);
+            } catch {
+              return errorResponse(400, 'BAD_REQUEST', `The "${name}" parameter is not valid JSON`);
+            }
+          }
+          return {
+            operationName: params.get('operationName') || undefined,
+            query: params.get('query') || undefined,
+            variables: parsed.variables as GraphQLParams['variables'],
+            extensions: parsed.extensions as GraphQLParams['extensions'],
+          };
+        });
+        return;
+      }
       if (request.method !== 'POST') return;
       setRequestParser(async (incoming): Promise<GraphQLParams | GraphQLParams[] | Response> => {
         if (Number(incoming.headers.get('content-length') ?? 0) > options.maxBodyBytes) return tooLarge();

@@ -188,6 +188,30 @@ describe('request shape', () => {
     ).toBe('BATCH_TOO_LARGE');
   });
 
+  it('answers GET parameters that are not JSON with 400 BAD_REQUEST, as it answers such a POST body', async () => {
+    for (const accept of ['application/graphql-response+json', 'application/json', 'text/event-stream']) {
+      for (const param of ['variables', 'extensions']) {
+        for (const text of ['{', '{"a":', 'undefined', '\u0000']) {
+          const response = await yoga.fetch(
+            `http://newsgraph.test/graphql?query=${encodeURIComponent('{ __typename }')}&${param}=${encodeURIComponent(text)}`,
+            { headers: { accept } },
+          );
+          expect(response.status, `${accept} ${param}=${text}`).toBe(400);
+          const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+          expect(body.errors[0]).toEqual({
+            message: `The "${param}" parameter is not valid JSON`,
+            extensions: { code: 'BAD_REQUEST' },
+          });
+        }
+      }
+    }
+    const fine = await yoga.fetch(
+      `http://newsgraph.test/graphql?query=${encodeURIComponent('query ($b: Boolean!) { __typename @include(if: $b) }')}&variables=${encodeURIComponent('{"b":true}')}&extensions=${encodeURIComponent('{}')}`,
+      { headers: { accept: 'application/json' } },
+    );
+    expect(await fine.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
   it('refuses bodies over 1 MB with HTTP 413, with or without Content-Length', async () => {
     const big = JSON.stringify({ query: `{ topics { totalCount } }`, variables: { pad: 'x'.repeat(1_100_000) } });
     const { statements, result: declared } = await recordStatements(async () =>
