@@ -4,6 +4,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Context } from './context.ts';
+import { prisma } from './db/client.ts';
+import { AuthenticationError, authenticate } from './resolvers/access/apiKeys.ts';
 
 /**
  * GraphQL over WebSocket (the graphql-ws protocol,
@@ -22,13 +24,32 @@ export function attachWebSockets(
   const sockets = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
   const disposable = useServer(
     {
+      // The key is checked once the client says who it is (connection_init): an `authorization`
+      // that is not a string, is not "Bearer <API key>", or names no live key is refused there
+      // (graphql-ws closes with 4403 Forbidden), as HTTP refuses it (401), never taken as anonymous
+      // (null is no key, as when none is sent).
+      // Each subscription checks it again when it starts (a key may be revoked meanwhile).
+      onConnect: async (ctx) => {
+        const given = ctx.connectionParams?.authorization;
+        const authorization = given == null ? ctx.extra.request.headers.authorization : given;
+        if (authorization === undefined) return true;
+        if (typeof authorization !== 'string') return false;
+        try {
+          await authenticate(prisma, authorization);
+          return true;
+        } catch (error) {
+          if (error instanceof AuthenticationError) return false;
+          throw error;
+        }
+      },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args as never) as never,
       subscribe: (args) =>
         (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args as never) as never,
       onSubscribe: async (ctx, _id, payload) => {
         const upgrade = ctx.extra.request;
-        const fromParams = ctx.connectionParams?.authorization;
-        const authorization = typeof fromParams === 'string' ? fromParams : upgrade.headers.authorization;
+        // a string, or absent (onConnect refused any other)
+        const fromParams = ctx.connectionParams?.authorization as string | null | undefined;
+        const authorization = fromParams ?? upgrade.headers.authorization;
         const headers = new Headers();
         if (authorization) headers.set('authorization', authorization);
         const forwarded = upgrade.headers['x-forwarded-for'];

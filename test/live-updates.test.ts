@@ -560,6 +560,27 @@ describe('between server processes', () => {
       );
     });
     expect(JSON.stringify(refused)).toContain('Only subscriptions run over WebSocket');
+    // an authorization that is no key is refused when the client says who it is (4403), as HTTP
+    // refuses it (401): never taken as anonymous, never a server error (4500)
+    const closeCode = (authorization: unknown) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(`${server.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
+        socket.on('message', (data) => {
+          if (JSON.parse(String(data)).type === 'connection_ack') {
+            socket.close();
+            resolve(0);
+          }
+        });
+        socket.on('close', (code) => resolve(code));
+        socket.on('error', reject);
+      });
+    const unknown = `Bearer ngk_${'A'.repeat(43)}`;
+    for (const authorization of ['Bearer \u0000', 'Bearer ', '', 'junk', unknown, 5, {}, [], true]) {
+      expect(await closeCode(authorization), JSON.stringify(authorization)).toBe(4403);
+    }
+    expect(await closeCode(null)).toBe(0);
+    if (secret) expect(await closeCode(`Bearer ${secret}`)).toBe(0);
     {
       await fetch(`${server.url}/graphql`, {
         method: 'POST',
