@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
 import { graphql } from './gql/index.ts';
@@ -253,6 +255,52 @@ describe('createArticle', () => {
     expect(result.__typename).toBe('DuplicateUrlError');
     expect(result.__typename === 'DuplicateUrlError' && result.existingId).toBe(first.id);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('takes a host with a trailing dot (the DNS root spelled out) for the same link', async () => {
+    const first = await created(articleInput({ url: 'https://rootdot.example/world/story-1' }));
+    for (const url of ['https://rootdot.example./world/story-1', 'HTTPS://RootDot.Example.:443/world/story-1/']) {
+      const result = await create(articleInput({ url }));
+      expect(result.__typename, url).toBe('DuplicateUrlError');
+      expect(result.__typename === 'DuplicateUrlError' && result.existingId, url).toBe(first.id);
+    }
+  });
+
+  it('rewrites keys filed with a trailing dot on the host, unless another article has the new key (migration url_key_root_dot)', async () => {
+    const sql = fs.readFileSync(
+      path.join(import.meta.dirname, '../prisma/migrations/20261201194000_url_key_root_dot/migration.sql'),
+      'utf8',
+    );
+    const row = (n: number, urlKey: string) =>
+      prisma.article.create({
+        data: { title: `Root dot ${n}`, url: urlKey, urlKey, source: 'S', publishedAt: new Date(), priority: 1 },
+      });
+    const dotted = await row(1, 'https://olddot.example./a?x=1');
+    const ported = await row(2, 'https://olddot.example.:8080/b');
+    const taken = await row(3, 'https://olddot.example./c');
+    const holder = await row(4, 'https://olddot.example/c');
+    const path2 = await row(5, 'https://olddot.example/d./e.');
+    // the migration's statements, one at a time (the function body holds no semicolon)
+    for (const statement of sql
+      .replace(/^--.*$/gm, '')
+      .split(/;\s*$/m)
+      .map((part) => part.trim())
+      .filter(Boolean)) {
+      await prisma.$executeRawUnsafe(statement);
+    }
+    const keys = await prisma.article.findMany({
+      where: { id: { in: [dotted.id, ported.id, taken.id, holder.id, path2.id] } },
+      orderBy: { id: 'asc' },
+      select: { urlKey: true },
+    });
+    expect(keys.map((key) => key.urlKey)).toEqual([
+      'https://olddot.example/a?x=1',
+      'https://olddot.example:8080/b',
+      'https://olddot.example./c',
+      'https://olddot.example/c',
+      'https://olddot.example/d./e.',
+    ]);
+    await prisma.article.deleteMany({ where: { id: { in: [dotted.id, ported.id, taken.id, holder.id, path2.id] } } });
   });
 
   it('is atomic: a failure midway leaves no article, author or topic behind', async () => {

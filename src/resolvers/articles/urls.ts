@@ -1,8 +1,8 @@
 /**
  * The normalized form of an article link, its identity: the same story filed as
  * `HTTPS://Example.com/a/?utm_source=x#top` and `https://example.com/a` is one article.
- * Lower-case scheme and host (and no default port), no fragment, no tracking parameters, no
- * trailing slash; the rest of the path and query keep their spelling and order.
+ * Lower-case scheme and host (and no default port, no trailing dot), no fragment, no tracking
+ * parameters, no trailing slash; the rest of the path and query keep their spelling and order.
  */
 
 const TRACKING_PARAMETER =
@@ -59,5 +59,7 @@ export function normalizeUrl(raw: string): string {
     .filter((part) => part !== '' && !TRACKING_PARAMETER.test(parameterName(part)))
     .join('&');
   const path = url.pathname.replace(/\/+$/, '');
-  return `${url.protocol}//${url.host}${path}${query ? `?${query}` : ''}`;
+  // `example.com.` (the DNS root spelled out) is the host `example.com`
+  const host = `${url.hostname.replace(/([^.])\.$/, '$1')}${url.port ? `:${url.port}` : ''}`;
+  return `${url.protocol}//${host}${path}${query ? `?${query}` : ''}`;
 }
