@@ -19,7 +19,7 @@ export interface RunningServer {
   url: string;
   pid: number;
   output: () => string;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Sends SIGTERM (SIGKILL 60 s later if it is still running) and resolves with the exit code. */
   stop: () => Promise<number | null>;
   /** Kills the process at once (SIGKILL), as a crash or an OOM kill would; resolves when it is gone. */
   kill: () => Promise<void>;
@@ -61,7 +61,9 @@ export async function startServer(env: Record<string, string | undefined>): Prom
     output: () => output,
     stop: () => {
       child.kill('SIGTERM');
-      return exited;
+      // a process that cannot shut down (its event loop held) is not left running after the tests
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      return exited.finally(() => clearTimeout(timer));
     },
     kill: async () => {
       child.kill('SIGKILL');
