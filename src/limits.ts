@@ -82,11 +82,13 @@ interface Shape {
   /** The field at that depth, for the error's location. */
   deepest?: FieldNode;
   aliases: number;
+  /** Aliases inside introspection (under `__schema` or `__type`). */
+  introspectionAliases: number;
   /** Directives on fields, inline fragments and fragment spreads. */
   directives: number;
 }
 
-const NO_SHAPE: Shape = { depth: 0, aliases: 0, directives: 0 };
+const NO_SHAPE: Shape = { depth: 0, aliases: 0, introspectionAliases: 0, directives: 0 };
 
 /** Counts past this are "too many" whatever the limit (fragment fan-out multiplies them). */
 const SATURATED = Number.MAX_SAFE_INTEGER;
@@ -106,6 +108,7 @@ function shapeOf(
   let depth = 0;
   let deepest: FieldNode | undefined;
   let aliases = 0;
+  let introspectionAliases = 0;
   let directives = 0;
   const merge = (inner: Shape, levels: number, field?: FieldNode) => {
     if (inner.depth + levels > depth) {
@@ -113,14 +116,30 @@ function shapeOf(
       deepest = inner.deepest ?? field;
     }
     aliases = add(aliases, inner.aliases);
+    introspectionAliases = add(introspectionAliases, inner.introspectionAliases);
     directives = add(directives, inner.directives);
   };
   for (const selection of selectionSet.selections) {
     directives = add(directives, selection.directives?.length ?? 0);
     if (selection.kind === Kind.FIELD) {
-      if (selection.name.value.startsWith('__')) continue; // introspection is bounded by the token limit
       if (selection.alias) aliases = add(aliases, 1);
-      merge(selection.selectionSet ? shapeOf(selection.selectionSet, fragments, memo) : NO_SHAPE, 1, selection);
+      const inner = selection.selectionSet ? shapeOf(selection.selectionSet, fragments, memo) : NO_SHAPE;
+      // introspection (`__schema`, `__type`) answers from the schema: its depth is graphql-js's
+      // MaxIntrospectionDepthRule's to bound (a type reference nests ofType 8 deep); without
+      // aliases the executor merges every repeat of a field, so it reads the schema at most once,
+      // and aliases inside it are what multiplied its answer (8 at each of 4 levels through
+      // fragments: 45 MB, seconds of the process), so none is allowed there
+      if (selection.name.value.startsWith('__')) {
+        merge(
+          {
+            depth: 0,
+            aliases: 0,
+            introspectionAliases: add(inner.aliases, inner.introspectionAliases),
+            directives: inner.directives,
+          },
+          0,
+        );
+      } else merge(inner, 1, selection);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       merge(shapeOf(selection.selectionSet, fragments, memo), 0);
     } else {
@@ -138,7 +157,7 @@ function shapeOf(
       merge(shape, 0);
     }
   }
-  return { depth, deepest, aliases, directives };
+  return { depth, deepest, aliases, introspectionAliases, directives };
 }
 
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
@@ -168,6 +187,13 @@ export function shapeLimitsRule(limits: QueryLimits) {
       }
       let directives = add(operation.directives?.length ?? 0, shape.directives);
       for (const fragment of fragments.values()) directives = add(directives, fragment.directives?.length ?? 0);
+      if (shape.introspectionAliases > 0) {
+        context.reportError(
+          limitError(LimitCode.TOO_MANY_ALIASES, 'Aliases inside introspection (__schema, __type) are not allowed', {
+            limit: 0,
+          }),
+        );
+      }
       if (shape.aliases > limits.maxAliases) {
         context.reportError(
           limitError(LimitCode.TOO_MANY_ALIASES, `More than ${limits.maxAliases} aliases`, {
@@ -213,7 +239,8 @@ function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<strin
  * (WORK_COSTS), and the cost of what is selected under a list is multiplied by its size:
  * `first`/`last` (default 20) for connections (their edges are not counted again), the number
  * of ids for `nodes`, the input limits for an article's authors (20) and topics (50), 100 for
- * any other list. Counting stops once past `cap`.
+ * any other list; `__schema` (the whole schema) costs a sixth of `cap` (a third of the limit the
+ * caller passes twice of), other introspection nothing. Counting stops once past `cap`.
  */
 export function operationCost(
   schema: GraphQLSchema,
@@ -254,7 +281,11 @@ export function operationCost(
         total += cost;
         continue;
       }
-      if (selection.name.value.startsWith('__')) continue;
+      if (selection.name.value.startsWith('__')) {
+        // the whole schema (about 180 KB): a third of the limit, so at most three a request
+        if (selection.name.value === '__schema') total += Math.floor(cap / 6);
+        continue;
+      }
       total += 1;
       let field: GraphQLField<unknown, unknown> | undefined;
       if (isObjectType(named) || isInterfaceType(named)) field = named.getFields()[selection.name.value];

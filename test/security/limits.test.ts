@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
@@ -90,6 +91,33 @@ describe('query limits', () => {
       fragment D on Query { a: viewer { anonymous } b: viewer { anonymous } c: viewer { anonymous } d: viewer { anonymous } }`;
     expect((await post(chained)).codes).toEqual(['TOO_MANY_ALIASES']);
     expect((await post(chained.replace(' d: viewer { anonymous }', ''))).body.errors).toBeUndefined();
+  });
+
+  it("answers a tool's full introspection, and refuses introspection multiplied by aliases or repeated past a third of the cost each", async () => {
+    const full = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true });
+    expect((await post(full)).body.errors).toBeUndefined();
+    // 8 aliases at each of 4 levels through fragments: 45 MB and seconds of the process
+    const al = (n: number, field: string, fragment: string) =>
+      Array.from({ length: n }, (_, i) => `${field[0]}${i}: ${field} { ...${fragment} }`).join(' ');
+    const multiplied = `{ ${al(8, '__schema', 'S')} }
+      fragment S on __Schema { ${al(8, 'types', 'T')} }
+      fragment T on __Type { name ${al(8, 'fields', 'F')} }
+      fragment F on __Field { name ${al(8, 'args', 'A')} }
+      fragment A on __InputValue { name type { name kind } }`;
+    for (const query of [
+      multiplied,
+      '{ __schema { a: types { name } } }',
+      '{ __type(name: "Query") { f: fields { name } } }',
+    ]) {
+      const refused = await post(query);
+      expect(refused.codes, query).toEqual(['TOO_MANY_ALIASES']);
+      expect(refused.statements).toEqual([]);
+    }
+    const fragments = full.slice(full.indexOf('fragment FullType'));
+    const schemas = (n: number) =>
+      `query { ${Array.from({ length: n }, (_, i) => `s${i}: __schema { types { ...FullType } }`).join(' ')} } ${fragments}`;
+    expect((await post(schemas(3))).body.errors).toBeUndefined();
+    expect((await post(schemas(4))).codes).toEqual(['QUERY_TOO_COSTLY']);
   });
 
   it('lets the heaviest legitimate page through: 100 articles with authors and topics', async () => {
