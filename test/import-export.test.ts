@@ -250,6 +250,21 @@ describe('export', () => {
         'BAD_USER_INPUT',
       );
     }
+    // nested past what any reader's stack holds (2,000 NOTs, or ANDs): refused, not a RangeError
+    for (const deep of [
+      '{"NOT":'.repeat(2000) + '{}' + '}'.repeat(2000),
+      '{"AND":['.repeat(2000) + '{}' + ']}'.repeat(2000),
+    ]) {
+      for (const route of ['export.ndjson', 'export.csv']) {
+        const bad = await yoga.fetch(`http://newsgraph.test/${route}?filter=${encodeURIComponent(deep)}`, {
+          headers: as.editor,
+        });
+        expect(bad.status, route).toBe(400);
+        expect(((await bad.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+          'BAD_USER_INPUT',
+        );
+      }
+    }
     // IDs the filter cannot hold: not base64, another type's, out of range, negative (as articles(filter:) refuses them)
     const gid = (text: string) => Buffer.from(text).toString('base64');
     for (const id of ['!!', gid('Article:1'), gid('Author:99999999999'), gid('Author:-1')]) {

@@ -111,11 +111,32 @@ export interface ExportQuestion {
 }
 
 /**
+ * Deepest JSON nesting of an export's filter (objects and arrays): far past any filter
+ * `articles(filter:)` accepts (AND/OR/NOT 5 deep, each with its fields' own levels).
+ */
+const MAX_FILTER_NESTING = 64;
+
+/**
  * The records of every article the question lists, oldest first. Throws UserInputError
- * (BAD_USER_INPUT, INVALID_ID...) for a filter or search `articles` refuses, before the first
+ * (BAD_USER_INPUT, INVALID_ID...) for a filter or search `articles` refuses, or a filter nested
+ * deeper than MAX_FILTER_NESTING, before the first
  * record; a database failure throws where it happens.
  */
 export async function* exportRecords(question: ExportQuestion, viewer: Viewer): AsyncGenerator<ExportRecord> {
+  // nesting first, without recursion: a filter of 1,700 nested NOTs overflowed the stack of
+  // what reads it (a RangeError, answered 500)
+  const nested: [unknown, number][] = [[question.filter, 1]];
+  while (nested.length) {
+    const [value, depth] = nested.pop()!;
+    if (!value || typeof value !== 'object') continue;
+    if (depth > MAX_FILTER_NESTING) {
+      throw new UserInputError(
+        ErrorCode.BAD_USER_INPUT,
+        `The filter is nested deeper than ${MAX_FILTER_NESTING} levels`,
+      );
+    }
+    for (const inner of Object.values(value)) nested.push([inner, depth + 1]);
+  }
   // the input boundary the GraphQL endpoint applies: text NFC, and none that text cannot hold
   question = normalizeDeep(question);
   const strings: unknown[] = [question.filter, question.search];
