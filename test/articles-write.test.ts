@@ -135,6 +135,46 @@ beforeAll(async () => {
   as = await callers();
 });
 
+/**
+ * Files articles with the given link keys as they were stored before `migration` (a data
+ * migration of the keys), runs its statements again, and returns the keys after it, in the order
+ * given; the rows are deleted after.
+ */
+async function rowsAfterMigration(migration: string, urlKeys: string[]): Promise<string[]> {
+  const sql = fs.readFileSync(
+    path.join(import.meta.dirname, `../prisma/migrations/${migration}/migration.sql`),
+    'utf8',
+  );
+  const ids: number[] = [];
+  for (const [n, urlKey] of urlKeys.entries()) {
+    const row = await prisma.article.create({
+      data: { title: `Old key ${n}`, url: urlKey, urlKey, source: 'S', publishedAt: new Date(), priority: 1 },
+    });
+    ids.push(row.id);
+  }
+  // statements end with a semicolon at a line's end, outside $$-quoted function bodies
+  const statements: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const line of sql.split('\n')) {
+    if (!quoted && line.startsWith('--')) continue;
+    current += `${line}\n`;
+    if ((line.match(/\$\$/g)?.length ?? 0) % 2 === 1) quoted = !quoted;
+    if (!quoted && /;\s*$/.test(line)) {
+      statements.push(current.trim().replace(/;$/, ''));
+      current = '';
+    }
+  }
+  for (const statement of statements) await prisma.$executeRawUnsafe(statement);
+  const rows = await prisma.article.findMany({
+    where: { id: { in: ids } },
+    orderBy: { id: 'asc' },
+    select: { urlKey: true },
+  });
+  await prisma.article.deleteMany({ where: { id: { in: ids } } });
+  return rows.map((row) => row.urlKey);
+}
+
 function articleInput(overrides: Partial<CreateArticleInput> = {}): CreateArticleInput {
   counter += 1;
   return {
@@ -267,40 +307,57 @@ describe('createArticle', () => {
   });
 
   it('rewrites keys filed with a trailing dot on the host, unless another article has the new key (migration url_key_root_dot)', async () => {
-    const sql = fs.readFileSync(
-      path.join(import.meta.dirname, '../prisma/migrations/20261201194000_url_key_root_dot/migration.sql'),
-      'utf8',
-    );
-    const row = (n: number, urlKey: string) =>
-      prisma.article.create({
-        data: { title: `Root dot ${n}`, url: urlKey, urlKey, source: 'S', publishedAt: new Date(), priority: 1 },
-      });
-    const dotted = await row(1, 'https://olddot.example./a?x=1');
-    const ported = await row(2, 'https://olddot.example.:8080/b');
-    const taken = await row(3, 'https://olddot.example./c');
-    const holder = await row(4, 'https://olddot.example/c');
-    const path2 = await row(5, 'https://olddot.example/d./e.');
-    // the migration's statements, one at a time (the function body holds no semicolon)
-    for (const statement of sql
-      .replace(/^--.*$/gm, '')
-      .split(/;\s*$/m)
-      .map((part) => part.trim())
-      .filter(Boolean)) {
-      await prisma.$executeRawUnsafe(statement);
-    }
-    const keys = await prisma.article.findMany({
-      where: { id: { in: [dotted.id, ported.id, taken.id, holder.id, path2.id] } },
-      orderBy: { id: 'asc' },
-      select: { urlKey: true },
-    });
-    expect(keys.map((key) => key.urlKey)).toEqual([
+    const rows = await rowsAfterMigration('20261201194000_url_key_root_dot', [
+      'https://olddot.example./a?x=1',
+      'https://olddot.example.:8080/b',
+      'https://olddot.example./c',
+      'https://olddot.example/c',
+      'https://olddot.example/d./e.',
+    ]);
+    expect(rows).toEqual([
       'https://olddot.example/a?x=1',
       'https://olddot.example:8080/b',
       'https://olddot.example./c',
       'https://olddot.example/c',
       'https://olddot.example/d./e.',
     ]);
-    await prisma.article.deleteMany({ where: { id: { in: [dotted.id, ported.id, taken.id, holder.id, path2.id] } } });
+  });
+
+  it('takes links that differ only in how they percent-encode (RFC 3986 6.2.2) for the same link', async () => {
+    for (const [filed, again] of [
+      ['https://percent.example/a%2fb', 'https://percent.example/a%2Fb'],
+      ['https://percent.example/q?x=%2f', 'https://percent.example/q?x=%2F'],
+      ['https://percent.example/~a', 'https://percent.example/%7Ea'],
+      ['https://percent.example/%61b', 'https://percent.example/ab'],
+    ]) {
+      const first = await created(articleInput({ url: filed }));
+      const result = await create(articleInput({ url: again }));
+      expect(result.__typename, again).toBe('DuplicateUrlError');
+      expect(result.__typename === 'DuplicateUrlError' && result.existingId, again).toBe(first.id);
+    }
+    // an encoded reserved character is not the character itself
+    expect((await create(articleInput({ url: 'https://percent.example/a/b' }))).__typename).toBe(
+      'CreateArticleSuccess',
+    );
+  });
+
+  it('rewrites keys filed with other percent-encodings, unless another article has the new key (migration url_key_percent_encoding)', async () => {
+    const rows = await rowsAfterMigration('20261201201500_url_key_percent_encoding', [
+      'https://oldpct.example/a%2fb',
+      'https://oldpct.example/%7Ea?x=%2f',
+      'https://oldpct.example/%61b',
+      'https://oldpct.example/ab',
+      'https://oldpct.example/%zz%4',
+      'https://oldpct.example/%C3%a9%25',
+    ]);
+    expect(rows).toEqual([
+      'https://oldpct.example/a%2Fb',
+      'https://oldpct.example/~a?x=%2F',
+      'https://oldpct.example/%61b',
+      'https://oldpct.example/ab',
+      'https://oldpct.example/%zz%4',
+      'https://oldpct.example/%C3%A9%25',
+    ]);
   });
 
   it('is atomic: a failure midway leaves no article, author or topic behind', async () => {

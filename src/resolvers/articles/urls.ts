@@ -2,7 +2,8 @@
  * The normalized form of an article link, its identity: the same story filed as
  * `HTTPS://Example.com/a/?utm_source=x#top` and `https://example.com/a` is one article.
  * Lower-case scheme and host (and no default port, no trailing dot), no fragment, no tracking
- * parameters, no trailing slash; the rest of the path and query keep their spelling and order.
+ * parameters, no trailing slash, percent-encodings in their normal form (normalizePercent); the
+ * rest of the path and query keep their spelling and order.
  */
 
 const TRACKING_PARAMETER =
@@ -49,6 +50,18 @@ function parameterName(part: string): string {
   }
 }
 
+/**
+ * Percent-encodings in their normal form (RFC 3986 section 6.2.2): an encoded unreserved
+ * character (letters, digits, `-._~`) decoded, every other one with upper-case hex, so
+ * `/%7Ea%2fb` and `/~a%2Fb` are one link.
+ */
+function normalizePercent(text: string): string {
+  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+    const character = String.fromCharCode(Number.parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(character) ? character : `%${hex.toUpperCase()}`;
+  });
+}
+
 /** Throws TypeError for anything that is not an absolute http(s) URL. */
 export function normalizeUrl(raw: string): string {
   const url = new URL(raw.trim().normalize('NFC'));
@@ -57,8 +70,9 @@ export function normalizeUrl(raw: string): string {
     .slice(1)
     .split('&')
     .filter((part) => part !== '' && !TRACKING_PARAMETER.test(parameterName(part)))
+    .map(normalizePercent)
     .join('&');
-  const path = url.pathname.replace(/\/+$/, '');
+  const path = normalizePercent(url.pathname).replace(/\/+$/, '');
   // `example.com.` (the DNS root spelled out) is the host `example.com`
   const host = `${url.hostname.replace(/([^.])\.$/, '$1')}${url.port ? `:${url.port}` : ''}`;
   return `${url.protocol}//${host}${path}${query ? `?${query}` : ''}`;
