@@ -13,6 +13,7 @@ import PrismaTypes, { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { expectedErrors } from '../observability.ts';
 import { MAX_PAGE_SIZE } from '../resolvers/lists/connection.ts';
 import { hasRole } from '../resolvers/access/viewer.ts';
+import { INT4 } from '../db/ranges.ts';
 
 /** The typename a malformed global ID decodes to: no type has it, so every use refuses it. */
 const MALFORMED = '';
@@ -25,7 +26,7 @@ const MALFORMED = '';
 export function decodeGlobalID(globalID: string): { typename: string; id: string } {
   const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(globalID) ? Buffer.from(globalID, 'base64').toString('utf8') : '';
   const match = /^([A-Z][A-Za-z]*):([1-9][0-9]{0,9})$/.exec(decoded);
-  if (!match || Number(match[2]) > 2147483647) return { typename: MALFORMED, id: globalID.slice(0, 100) };
+  if (!match || Number(match[2]) > INT4.max) return { typename: MALFORMED, id: globalID.slice(0, 100) };
   return { typename: match[1]!, id: match[2]! };
 }
 

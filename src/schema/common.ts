@@ -1,6 +1,7 @@
 import { ErrorCode, UserInputError } from '../errors.ts';
 import { DEFAULT_COUNT_CAP, type Connection } from '../resolvers/lists/connection.ts';
 import { builder } from './builder.ts';
+import { INT4 } from '../db/ranges.ts';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
@@ -40,9 +41,6 @@ export function selectingId<Q extends { select?: object | null; include?: object
   return query.select ? { ...query, select: { ...query.select, id: true } } : query;
 }
 
-/** Largest id a cursor may name (ids are PostgreSQL int4). */
-const MAX_ID = 2_147_483_647;
-
 /**
  * A `prismaConnection` query (cursor 'id', list ordered by id descending) paged by keyset
  * instead of Prisma's cursor: the rows past the cursor's id, whether or not its row still exists
@@ -56,7 +54,7 @@ export function idKeysetQuery<Q extends { cursor?: unknown; skip?: number; take?
   const { cursor, skip: _skip, ...rest } = query;
   if (cursor === undefined) return rest;
   const id = (cursor as { id?: unknown } | null)?.id;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || id > MAX_ID) {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || id > INT4.max) {
     throw new UserInputError(ErrorCode.INVALID_CURSOR, 'Not a cursor of this list');
   }
   // a negative take pages backwards: the rows just above the cursor's id, in the list's order

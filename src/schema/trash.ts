@@ -21,6 +21,7 @@ import { Article } from './article.ts';
 import { readBack } from './articleMutations.ts';
 import { builder, encodeGlobalID } from './builder.ts';
 import './errors.ts';
+import { INT4 } from '../db/ranges.ts';
 
 /**
  * Revision history and the trash: `Article.revisions`, `trashedArticles`, and the mutations
@@ -109,7 +110,7 @@ builder.prismaObjectFields(Article, (t) => ({
             const version: { lt?: number; gt?: number } = {};
             // a cursor is a version: a positive integer, else INVALID_CURSOR (never an empty page)
             const cursor = (value: string) => {
-              if (!/^[1-9]\d{0,9}$/.test(value) || Number(value) > 2_147_483_647) {
+              if (!/^[1-9]\d{0,9}$/.test(value) || Number(value) > INT4.max) {
                 throw new UserInputError(ErrorCode.INVALID_CURSOR, 'Not a cursor of this list');
               }
               return Number(value);

@@ -41,6 +41,7 @@ import {
   writeTransaction,
   type Tx,
 } from '../writing/transaction.ts';
+import { INT4 } from '../../db/ranges.ts';
 
 /**
  * Article writes. Each runs in one transaction (writeTransaction: retried on deadlock or
@@ -891,8 +892,8 @@ export async function restoreArticleVersion(
   const id = Number(input.id.id);
   const issues = new Issues();
   checkExpectedVersion(issues, input.expectedVersion);
-  if (!Number.isInteger(input.version) || input.version < 1 || input.version > 2_147_483_647) {
-    issues.add(['input', 'version'], 'OUT_OF_RANGE', 'Must be an integer from 1 to 2147483647');
+  if (!Number.isInteger(input.version) || input.version < 1 || input.version > INT4.max) {
+    issues.add(['input', 'version'], 'OUT_OF_RANGE', `Must be an integer from 1 to ${INT4.max}`);
   }
   issues.throwIfAny();
   try {

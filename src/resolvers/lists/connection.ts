@@ -1,6 +1,7 @@
 import { ErrorCode, UserInputError } from '../../errors.ts';
 import { parseInstant } from '../../input/instant.ts';
 import { characterProblem, codePoints } from '../../input/text.ts';
+import { INT2, INT4 } from '../../db/ranges.ts';
 
 /**
  * Relay connections (GraphQL Cursor Connections Specification,
@@ -21,7 +22,7 @@ export type Direction = 'ASC' | 'DESC';
 export type KeyKind = 'date' | 'int' | 'smallint' | 'float' | 'string';
 
 /** Integer ranges of the key kinds, and the longest text key (titles are at most 500 characters). */
-const KEY_RANGES = { int: [-2_147_483_648, 2_147_483_647], smallint: [-32_768, 32_767] } as const;
+const KEY_RANGES = { int: INT4, smallint: INT2 } as const;
 const MAX_TEXT_KEY = 500;
 /** One value of a row's sort key, as a cursor carries it. */
 export type KeyValue = Date | number | string;
@@ -118,7 +119,7 @@ export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumen
   return raw.map((value, index) => {
     const kind = kinds[index]!;
     if ((kind === 'int' || kind === 'smallint') && Number.isSafeInteger(value)) {
-      const [min, max] = KEY_RANGES[kind];
+      const { min, max } = KEY_RANGES[kind];
       if ((value as number) >= min && (value as number) <= max) return value as number;
     }
     if (kind === 'float' && typeof value === 'number' && Number.isFinite(value)) return value;

@@ -12,6 +12,7 @@ import {
   type Relation,
 } from './condition.ts';
 import { WORK_COSTS } from './work.ts';
+import { INT2, INT4 } from '../../db/ranges.ts';
 
 /**
  * The public filters (ArticleFilter, AuthorFilter, TopicFilter, AuthorListFilter,
@@ -219,8 +220,8 @@ export interface IntRange {
 
 /** What the integer columns hold: priority is a smallint, ids are integers. */
 export const INT_COLUMNS = {
-  priority: { min: -32_768, max: 32_767 },
-  id: { min: -2_147_483_648, max: 2_147_483_647 },
+  priority: INT2,
+  id: INT4,
 } as const satisfies Record<string, IntRange>;
 
 /** The GraphQL description of `nameSearch` in AuthorListFilter and TopicListFilter. */
