@@ -239,16 +239,18 @@ function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<strin
  * (WORK_COSTS), and the cost of what is selected under a list is multiplied by its size:
  * `first`/`last` (default 20) for connections (their edges are not counted again), the number
  * of ids for `nodes`, the input limits for an article's authors (20) and topics (50), 100 for
- * any other list; `__schema` (the whole schema) costs a sixth of `cap` (a third of the limit the
- * caller passes twice of), other introspection nothing. Counting stops once past `cap`.
+ * any other list; `__schema` (the whole schema) costs a third of `limit`, so at most three fit,
+ * other introspection nothing. Counting stops once past twice `limit` (a huge query costs no more
+ * work to refuse), so a result above `limit` is a lower bound.
  */
 export function operationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
-  cap: number,
+  limit: number,
 ): number {
+  const cap = 2 * limit;
   const fragments = fragmentsOf(document);
   // a fragment's cost, by fragment and the type it is read as: computed once however often it is
   // spread (a chain of fragments each spreading the next twice is 2^n paths); 'entered' while it is
@@ -283,7 +285,7 @@ export function operationCost(
       }
       if (selection.name.value.startsWith('__')) {
         // the whole schema (about 180 KB): a third of the limit, so at most three a request
-        if (selection.name.value === '__schema') total += Math.floor(cap / 6);
+        if (selection.name.value === '__schema') total += Math.floor(limit / 3);
         continue;
       }
       total += 1;
@@ -373,14 +375,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
     );
     // variables that do not coerce: execution refuses them before anything runs
     if (!variables) return;
-    const cost = operationCost(
-      args.schema,
-      document,
-      operation,
-      variables,
-      // counting stops a little past the limit: a huge query costs no more work to refuse
-      2 * limits.maxCost,
-    );
+    const cost = operationCost(args.schema, document, operation, variables, limits.maxCost);
     if (cost > limits.maxCost) {
       setResultAndStopExecution({
         errors: [

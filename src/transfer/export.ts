@@ -118,9 +118,9 @@ const MAX_FILTER_NESTING = 64;
 
 /**
  * The records of every article the question lists, oldest first. Throws UserInputError
- * (BAD_USER_INPUT, INVALID_ID...) for a filter or search `articles` refuses, or a filter nested
- * deeper than MAX_FILTER_NESTING, before the first
- * record; a database failure throws where it happens.
+ * (BAD_USER_INPUT, INVALID_ID...) before the first record for a filter or search `articles`
+ * refuses, or a filter nested deeper than MAX_FILTER_NESTING; a database failure throws where it
+ * happens.
  */
 export async function* exportRecords(question: ExportQuestion, viewer: Viewer): AsyncGenerator<ExportRecord> {
   // nesting first, without recursion: a filter of 1,700 nested NOTs overflowed the stack of
