@@ -2,7 +2,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { prisma } from '../src/db/client.ts';
-import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
+import { createApiKey, revokeApiKey } from '../src/resolvers/access/apiKeys.ts';
 import { publish, recordCreated } from '../src/resolvers/alerts/events.ts';
 import { LiveMatcher, MATCH_RETRY_DELAYS_MS, SUBSCRIBER_BUFFER } from '../src/resolvers/alerts/live.ts';
 import { liveMatcher } from '../src/schema/savedSearch.ts';
@@ -235,6 +235,38 @@ describe('over SSE, in one process', () => {
     const refused = (await anonymous.next(1_000)) as { errors?: { extensions: { code: string } }[] };
     expect(refused.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
     await anonymous.close();
+  });
+
+  it('a key revoked while its subscriptions are open: they end with UNAUTHENTICATED, the others go on', async () => {
+    const doomed = await createApiKey(prisma, `live-doomed-${serial}`, 'EDITOR');
+    const kept = await createApiKey(prisma, `live-kept-${serial}`, 'EDITOR');
+    const question = { filter: { title: { contains: 'revoked-live' } } };
+    const subscribe = (secret?: string) =>
+      subscribeSse(
+        (url, init) => Promise.resolve(yoga.fetch(url, init)),
+        'http://newsgraph.test/graphql',
+        MATCHED,
+        question,
+        secret ? { authorization: `Bearer ${secret}` } : {},
+      );
+    const [own, other, anonymous] = await Promise.all([subscribe(doomed.secret), subscribe(kept.secret), subscribe()]);
+    await settle();
+    const before = await file({ title: 'revoked-live one' });
+    for (const live of [own, other, anonymous]) {
+      expect(matched(await live.next(2_000))).toMatchObject({ article: { id: before.id } });
+    }
+    await revokeApiKey(prisma, doomed.record.name);
+    const after = await file({ title: 'revoked-live two' });
+    const ended = (await own.next(2_000)) as { data?: unknown; errors?: { extensions: { code: string } }[] };
+    expect(ended.errors?.map((error) => error.extensions.code)).toEqual(['UNAUTHENTICATED']);
+    expect(JSON.stringify(ended)).not.toContain(after.id);
+    for (const live of [other, anonymous]) {
+      expect(matched(await live.next(2_000))).toMatchObject({ article: { id: after.id } });
+    }
+    // the stream is over: nothing more arrives on it
+    await file({ title: 'revoked-live three' });
+    expect(await own.next(500)).toBeNull();
+    await Promise.all([own, other, anonymous].map((live) => live.close()));
   });
 });
 
@@ -593,6 +625,46 @@ describe('between server processes', () => {
       expect(received).toEqual([
         { data: { articleMatched: { reason: 'CREATED', article: expect.objectContaining({ title: 'WS high' }) } } },
       ]);
+    }
+    {
+      // a key revoked over HTTP while its socket is open: its subscription ends with UNAUTHENTICATED
+      // (an error message, not a server error or a closed socket) instead of the next match
+      const admin = serverUrl ? (await createApiKey(prisma, 'live-ws-admin', 'ADMIN')).secret : secret;
+      const post = async (query: string) => {
+        const response = await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+          body: JSON.stringify({ query }),
+        });
+        return (await response.json()) as { data: Record<string, { secret?: string; __typename: string }> };
+      };
+      const created = await post(
+        'mutation { createApiKey(input: { name: "ws-doomed", role: EDITOR }) { __typename ... on CreateApiKeySuccess { secret } } }',
+      );
+      const doomed = createClient({
+        url: `${server.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${created.data.createApiKey!.secret}` },
+        retryAttempts: 0,
+      });
+      const delivered: unknown[] = [];
+      const end = new Promise<unknown>((resolve) => {
+        doomed.subscribe(
+          { query: MATCHED, variables: { filter: { title: { contains: 'WS revoked' } } } },
+          { next: (value) => delivered.push(value), error: resolve, complete: () => resolve('complete') },
+        );
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await post('mutation { revokeApiKey(input: { name: "ws-doomed" }) { __typename } }')).data).toEqual({
+        revokeApiKey: { __typename: 'RevokeApiKeySuccess' },
+      });
+      await post(
+        'mutation { createArticle(input: { title: "WS revoked", url: "https://example.com/live/ws-revoked", source: "X", publishedAt: "2026-06-01T00:00:00Z", priority: 4 }) { __typename } }',
+      );
+      const outcome = await Promise.race([end, new Promise((resolve) => setTimeout(() => resolve('timeout'), 3_000))]);
+      expect(JSON.stringify([delivered, outcome])).toContain('UNAUTHENTICATED');
+      expect(JSON.stringify([delivered, outcome])).not.toContain('"title":"WS revoked"');
+      await doomed.dispose();
     }
     await client.dispose();
   }, 120_000);

@@ -435,7 +435,7 @@ builder.subscriptionField('articleMatched', (t) =>
   t.field({
     type: ArticleMatch,
     description:
-      'Each article created matching the question, or updated into it (it did not match before), after its write commits (never for a rolled-back one). The question: a saved search (`savedSearchId`, EDITOR), or `filter` and `search` as `articles` takes them (none: every new article). Over GraphQL over SSE (POST or GET /graphql with Accept: text/event-stream) or GraphQL over WebSocket (graphql-ws at /graphql). At most SUBSCRIPTIONS_PER_KEY open per API key and SUBSCRIPTIONS_PER_ADDRESS per anonymous address, per process (RATE_LIMITED).',
+      'Each article created matching the question, or updated into it (it did not match before), after its write commits (never for a rolled-back one). The question: a saved search (`savedSearchId`, EDITOR), or `filter` and `search` as `articles` takes them (none: every new article). Over GraphQL over SSE (POST or GET /graphql with Accept: text/event-stream) or GraphQL over WebSocket (graphql-ws at /graphql). At most SUBSCRIPTIONS_PER_KEY open per API key and SUBSCRIPTIONS_PER_ADDRESS per anonymous address, per process (RATE_LIMITED). Ends with UNAUTHENTICATED, instead of the next match, once the API key it was opened with is revoked.',
     args: {
       savedSearchId: t.arg.globalID({ for: SavedSearch }),
       filter: t.arg({ type: ArticleFilter }),
@@ -468,7 +468,7 @@ builder.subscriptionField('articleMatched', (t) =>
         watch = { condition: articleCondition(args.filter), search };
       }
       const release = takeSubscriptionSlot(context);
-      return liveMatcher.matches(watch, release);
+      return liveMatcher.matches(watch, release, context.viewer.kind === 'apiKey' ? context.viewer.keyId : undefined);
     },
     resolve: (match) => match,
   }),

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import type { Db } from '../../db/client.ts';
+import { intArray } from '../../db/arrays.ts';
 import { databaseFailure } from '../../db/errors.ts';
 import { outsideScope } from '../../requestScope.ts';
 import { subscribeEvents, type ArticleEventMessage } from './events.ts';
@@ -24,10 +25,25 @@ export interface LiveMatch {
   loads: Map<string, Promise<unknown>>;
 }
 
-/** A subscriber: `push` takes each match; `fail` ends its stream with an error. */
+/**
+ * A subscriber: `push` takes each match; `fail` ends its stream with an error; `keyId` is the API
+ * key it subscribed with (none: anonymous).
+ */
 interface Listener {
   push(match: LiveMatch): void;
   fail(error: GraphQLError): void;
+  keyId?: number;
+}
+
+/**
+ * The error a subscription ends with when the API key it subscribed with is revoked (or deleted):
+ * UNAUTHENTICATED, as HTTP answers that key (401). Checked before each match is sent, so nothing
+ * reaches the subscriber once the revocation has committed, whichever process revoked it.
+ */
+export function keyRevoked(): GraphQLError {
+  return new GraphQLError('The API key of this subscription was revoked: subscribe again with a live key', {
+    extensions: { code: 'UNAUTHENTICATED' },
+  });
 }
 
 /**
@@ -77,12 +93,15 @@ export class LiveMatcher {
    * The new matches of `watch`, until the iterator is returned (at once, even while it waits for
    * the next match) or closeAll; then `onEnd` runs, once. A subscriber that falls more than
    * SUBSCRIBER_BUFFER matches behind (its client stopped reading) is ended with an error
-   * (SLOW_CONSUMER) rather than holding matches without bound or holding up the others.
+   * (SLOW_CONSUMER) rather than holding matches without bound or holding up the others. With
+   * `keyId` (the subscriber's API key), the stream ends with keyRevoked instead of the next match
+   * once that key is revoked.
    */
-  matches(watch: Watch, onEnd: () => void = () => {}): AsyncIterableIterator<LiveMatch> {
+  matches(watch: Watch, onEnd: () => void = () => {}, keyId?: number): AsyncIterableIterator<LiveMatch> {
     return new Repeater<LiveMatch>(async (push, stop) => {
       let behind = 0;
       const remove = this.add(watch, {
+        keyId,
         fail: (error) => void stop(error),
         push: (match) => {
           if (behind >= SUBSCRIBER_BUFFER) {
@@ -181,7 +200,8 @@ export class LiveMatcher {
    * Matches `events` against every watched question and pushes the matches. A failed statement is
    * tried again after each of MATCH_RETRY_DELAYS_MS; when the last try fails too, every
    * subscription of those questions ends with matchingFailed, rather than going on without the
-   * matches it missed.
+   * matches it missed. The API keys of the subscribers about to receive a match are checked in the
+   * same try (one statement): a subscriber whose key is no longer live is ended with keyRevoked.
    */
   private async dispatch(events: ArticleEventMessage[]): Promise<void> {
     // the subscribers as the events arrived: one who subscribes while they are matched (or the
@@ -192,13 +212,21 @@ export class LiveMatcher {
     }));
     if (!entries.length) return;
     let flags: boolean[][] | undefined;
+    let revoked = new Set<number>();
     for (let attempt = 0; !flags; attempt++) {
       try {
-        flags = await newMatchesOfEach(
+        const found = await newMatchesOfEach(
           this.db,
           events,
           entries.map((entry) => entry.watch),
         );
+        const keys = new Set<number>();
+        entries.forEach((entry, index) => {
+          if (!found.some((row) => row[index])) return;
+          for (const listener of entry.listeners) if (listener.keyId !== undefined) keys.add(listener.keyId);
+        });
+        revoked = await revokedKeys(this.db, [...keys]);
+        flags = found;
       } catch (error) {
         this.onError(error);
         const wait = MATCH_RETRY_DELAYS_MS[attempt];
@@ -216,7 +244,8 @@ export class LiveMatcher {
         if (!flags[at]![index]) return;
         for (const listener of entry.listeners) {
           try {
-            listener.push(match);
+            if (listener.keyId !== undefined && revoked.has(listener.keyId)) listener.fail(keyRevoked());
+            else listener.push(match);
           } catch (error) {
             // one subscriber's failure never ends the others' stream
             this.onError(error);
@@ -225,4 +254,13 @@ export class LiveMatcher {
       });
     }
   }
+}
+
+/** Which of the API keys `ids` are revoked or gone (one statement; none for no ids). */
+async function revokedKeys(db: Db, ids: readonly number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const live = await db.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM "ApiKey" WHERE "id" = ANY(${intArray(ids)}::int[]) AND "revokedAt" IS NULL`;
+  const kept = new Set(live.map((row) => row.id));
+  return new Set(ids.filter((id) => !kept.has(id)));
 }
