@@ -216,58 +216,66 @@ const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
 /**
+ * A message without graphql-js's suggestions; a generic one when it quotes a schema name (a type,
+ * a field, an argument) that `text` (what the request wrote: its document and variables) does not
+ * hold, e.g. `Field "CreateArticleInput.priority" of required type "Int!" was not provided`: with
+ * introspection off, such messages would map the schema one mistake at a time. `text` undefined:
+ * only the suggestions go.
+ */
+function cleanMessage(message: string, text: string | undefined): string {
+  const stripped = message.replace(SUGGESTION, '');
+  if (text === undefined) return stripped;
+  for (const [, quoted] of stripped.matchAll(/"([^"]{1,200})"/g)) {
+    const names = quoted!.split(/[^A-Za-z0-9_]+/).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
+    if (names.some((name) => !text.includes(name) && !ROOT_TYPES.has(name))) {
+      return 'The request does not match the schema (in production, messages name only what the request wrote; see the schema you were given)';
+    }
+  }
+  return stripped;
+}
+
+/**
+ * `errors` with production messages (cleanMessage against `text`, what the request wrote):
+ * GraphQLErrors keep their path, locations and extensions; plain error objects keep their other
+ * properties. Only graphql-js's and Yoga's own messages (validation, variable coercion) name
+ * schema members by themselves; ours (UserInputError) name what the request wrote, so they lose
+ * only suggestions.
+ */
+export function withoutSchemaHints<E>(errors: readonly E[], text: string | undefined): E[] {
+  return errors.map((error) => {
+    if (error instanceof GraphQLError) {
+      const ours = error instanceof UserInputError || error.originalError instanceof UserInputError;
+      const message = cleanMessage(error.message, ours ? undefined : text);
+      if (message === error.message) return error;
+      return new GraphQLError(message, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        originalError: error.originalError,
+        extensions: error.extensions,
+      }) as E;
+    }
+    const message = (error as { message?: unknown } | null)?.message;
+    return (
+      typeof message === 'string' ? { ...(error as object), message: cleanMessage(message, undefined) } : error
+    ) as E;
+  });
+}
+
+/**
  * Production hardening of error messages and schema exposure: introspection off, and no
  * "Did you mean" in any error (unknown fields, arguments, input fields and enum values, in the
- * query text or in variables), so that field names cannot be guessed with introspection off.
+ * query text or in variables), so that field names cannot be guessed with introspection off
+ * (withoutSchemaHints). GraphQL over WebSocket applies the same to its messages (websocket.ts).
  */
 export function useSchemaExposure(options: { introspection: boolean; suggestions: boolean }): Plugin {
   // what each request wrote (query text and variables), to tell which names it knew
   const written = new WeakMap<Request, string>();
-  /**
-   * The message without suggestions; a generic one when it quotes a schema name (a type, a
-   * field, an argument) the request did not write, e.g. `Field "CreateArticleInput.priority" of
-   * required type "Int!" was not provided`: with introspection off, such messages would map
-   * the schema one mistake at a time.
-   */
-  const cleanMessage = (message: string, text: string | undefined): string => {
-    const stripped = message.replace(SUGGESTION, '');
-    if (text === undefined) return stripped;
-    for (const [, quoted] of stripped.matchAll(/"([^"]{1,200})"/g)) {
-      const names = quoted!.split(/[^A-Za-z0-9_]+/).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
-      if (names.some((name) => !text.includes(name) && !ROOT_TYPES.has(name))) {
-        return 'The request does not match the schema (in production, messages name only what the request wrote; see the schema you were given)';
-      }
-    }
-    return stripped;
-  };
-  // only graphql-js's and Yoga's own messages (validation, variable coercion) name schema
-  // members by themselves; ours name what the request wrote
-  const ours = (error: GraphQLError) =>
-    error instanceof UserInputError || error.originalError instanceof UserInputError;
-  const strip = (error: GraphQLError, text: string | undefined) =>
-    cleanMessage(error.message, ours(error) ? undefined : text) === error.message
-      ? error
-      : new GraphQLError(cleanMessage(error.message, ours(error) ? undefined : text), {
-          nodes: error.nodes,
-          source: error.source,
-          positions: error.positions,
-          path: error.path,
-          originalError: error.originalError,
-          extensions: error.extensions,
-        });
   const clean = (result: unknown, text: string | undefined) => {
     const errors = (result as { errors?: readonly unknown[] } | null)?.errors;
     if (!errors?.length) return result;
-    return {
-      ...(result as object),
-      errors: errors.map((error) => {
-        if (error instanceof GraphQLError) return strip(error, text);
-        const message = (error as { message?: unknown } | null)?.message;
-        return typeof message === 'string'
-          ? { ...(error as object), message: cleanMessage(message, undefined) }
-          : error;
-      }),
-    };
+    return { ...(result as object), errors: withoutSchemaHints(errors, text) };
   };
   return {
     onParams({ request, params }) {

@@ -353,6 +353,19 @@ function countTokens(source: string, stopAfter: number): number {
   return count;
 }
 
+/**
+ * TOO_MANY_TOKENS when `text` holds more than `limits.maxTokens` tokens, counted before parsing
+ * (so an oversized document costs no parser work, and none nests deep enough to exhaust the
+ * parser's stack); undefined otherwise. HTTP requests pass it in useQueryLimits, GraphQL over
+ * WebSocket subscriptions in websocket.ts.
+ */
+export function tokenLimitError(text: string, limits: Pick<QueryLimits, 'maxTokens'>): GraphQLError | undefined {
+  if (countTokens(text, limits.maxTokens) <= limits.maxTokens) return undefined;
+  return limitError(LimitCode.TOO_MANY_TOKENS, `Document has more than ${limits.maxTokens} tokens`, {
+    limit: limits.maxTokens,
+  });
+}
+
 /** Yoga plugin: token limit before parsing, shape limits at validation, cost before execution. */
 export function useQueryLimits(limits: QueryLimits): Plugin {
   /** Refuses an operation costing more than maxCost (QUERY_TOO_COSTLY), before it runs. */
@@ -391,16 +404,8 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
   }
   return {
     onParams({ params, setResult }) {
-      // counted before parsing, so an oversized document costs no parser work
-      if (typeof params.query === 'string' && countTokens(params.query, limits.maxTokens) > limits.maxTokens) {
-        setResult({
-          errors: [
-            limitError(LimitCode.TOO_MANY_TOKENS, `Document has more than ${limits.maxTokens} tokens`, {
-              limit: limits.maxTokens,
-            }),
-          ],
-        });
-      }
+      const error = typeof params.query === 'string' ? tokenLimitError(params.query, limits) : undefined;
+      if (error) setResult({ errors: [error] });
     },
     onValidate({ addValidationRule }) {
       addValidationRule(shapeLimitsRule(limits));

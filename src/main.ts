@@ -171,7 +171,13 @@ async function main(): Promise<void> {
   const { startAlerts } = await import('./alerts.ts');
   const alerts = await startAlerts(settings.alerts, log);
   const { attachWebSockets } = await import('./websocket.ts');
-  const closeSockets = attachWebSockets(server, yoga, { path: GRAPHQL_ENDPOINT, maxPayload: settings.maxBodyBytes });
+  const closeSockets = attachWebSockets(server, yoga, {
+    path: GRAPHQL_ENDPOINT,
+    maxPayload: settings.maxBodyBytes,
+    maxTokens: settings.limits.maxTokens,
+    trustedDocuments: settings.trustedDocuments,
+    suggestions: !settings.production,
+  });
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in
   // flight finish (a mutation in flight commits and answers), then the database closes.

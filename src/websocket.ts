@@ -6,6 +6,18 @@ import { WebSocketServer } from 'ws';
 import type { Context } from './context.ts';
 import { prisma } from './db/client.ts';
 import { AuthenticationError, authenticate } from './resolvers/access/apiKeys.ts';
+import type { TrustedDocumentSettings } from './config.ts';
+import { withoutSchemaHints } from './http.ts';
+import { tokenLimitError } from './limits.ts';
+import { trustedDocumentText } from './trustedDocuments.ts';
+
+/** What each subscribe message wrote, by its payload: the document it runs and its variables. */
+const written = new WeakMap<object, string>();
+
+/** The names a subscribe message knows of the schema: its document (a trusted one's text) and variables. */
+function writtenBy(payload: { query: string; variables?: unknown }): string {
+  return written.get(payload) ?? `${payload.query}\n${JSON.stringify(payload.variables ?? null)}`;
+}
 
 /**
  * GraphQL over WebSocket (the graphql-ws protocol,
@@ -14,12 +26,23 @@ import { AuthenticationError, authenticate } from './resolvers/access/apiKeys.ts
  * `authorization` connection parameter or the upgrade request's header, validation with the
  * shape limits, the input boundary and the query cost when the subscription starts).
  * Queries and mutations are refused here: they go over HTTP, where the rate limits apply.
- * Messages are at most `maxPayload` bytes. Returns a function that closes every socket.
+ * graphql-ws does not run Yoga's request hooks, so what they do for HTTP is done here too, from
+ * the same functions: the trusted documents (`documentId` in the payload; with
+ * TRUSTED_DOCUMENTS_ONLY a query text is refused, PERSISTED_QUERY_ONLY), the token limit before
+ * parsing (TOO_MANY_TOKENS), and, without `suggestions` (production), error messages that name
+ * only what the client wrote (withoutSchemaHints). Messages are at most `maxPayload` bytes.
+ * Returns a function that closes every socket.
  */
 export function attachWebSockets(
   server: Server,
   yoga: YogaServerInstance<Record<string, unknown>, Context>,
-  options: { path: string; maxPayload: number },
+  options: {
+    path: string;
+    maxPayload: number;
+    maxTokens: number;
+    trustedDocuments: TrustedDocumentSettings;
+    suggestions: boolean;
+  },
 ): () => Promise<void> {
   const sockets = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
   const disposable = useServer(
@@ -42,6 +65,16 @@ export function attachWebSockets(
           throw error;
         }
       },
+      // production: messages name only what the client wrote (its document and variables)
+      onError: options.suggestions
+        ? undefined
+        : (_ctx, _id, payload, errors) => withoutSchemaHints(errors, writtenBy(payload)).map((error) => error.toJSON()),
+      onNext: options.suggestions
+        ? undefined
+        : (_ctx, _id, payload, _args, result) =>
+            result.errors?.length
+              ? { ...result, errors: withoutSchemaHints(result.errors, writtenBy(payload)) }
+              : undefined,
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args as never) as never,
       subscribe: (args) =>
         (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args as never) as never,
@@ -61,11 +94,22 @@ export function attachWebSockets(
           socket: ctx.extra.socket,
           params: payload,
         });
+        const text = trustedDocumentText(options.trustedDocuments, payload);
+        if (text instanceof GraphQLError) return [text];
+        written.set(payload, `${text}\n${JSON.stringify(payload.variables ?? null)}`);
+        const tooLarge = tokenLimitError(text, options);
+        if (tooLarge) return [tooLarge];
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(text);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('Syntax error')];
+          return [
+            error instanceof GraphQLError
+              ? error
+              : new GraphQLError('Syntax Error: the document could not be parsed', {
+                  extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+                }),
+          ];
         }
         const errors = validate(schema, document);
         if (errors.length) return errors;

@@ -156,6 +156,7 @@ type Documents = {
     "\n  query HookDeliveries($id: ID!) {\n    node(id: $id) {\n      ... on Webhook {\n        enabled\n        disabledAt\n        disabledReason\n        failingSince\n        deliveries(first: 50) {\n          eventId\n          article\n          reason\n          status\n          attempts\n          lastStatusCode\n          log {\n            statusCode\n            error\n          }\n        }\n      }\n    }\n  }\n": typeof types.HookDeliveriesDocument,
     "\n  mutation HookFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          version\n        }\n      }\n    }\n  }\n": typeof types.HookFileDocument,
     "\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    ": typeof types.HookUpdateDocument,
+    "\n  mutation WsFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.WsFileDocument,
 };
 const documents: Documents = {
     "\n    mutation AccessCreateArticle($input: CreateArticleInput!) {\n      createArticle(input: $input) {\n        __typename\n      }\n    }\n  ": types.AccessCreateArticleDocument,
@@ -300,6 +301,7 @@ const documents: Documents = {
     "\n  query HookDeliveries($id: ID!) {\n    node(id: $id) {\n      ... on Webhook {\n        enabled\n        disabledAt\n        disabledReason\n        failingSince\n        deliveries(first: 50) {\n          eventId\n          article\n          reason\n          status\n          attempts\n          lastStatusCode\n          log {\n            statusCode\n            error\n          }\n        }\n      }\n    }\n  }\n": types.HookDeliveriesDocument,
     "\n  mutation HookFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n      ... on CreateArticleSuccess {\n        article {\n          id\n          version\n        }\n      }\n    }\n  }\n": types.HookFileDocument,
     "\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    ": types.HookUpdateDocument,
+    "\n  mutation WsFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n    }\n  }\n": types.WsFileDocument,
 };
 
 /**
@@ -884,6 +886,10 @@ export function graphql(source: "\n  mutation HookFile($input: CreateArticleInpu
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    "): (typeof documents)["\n      mutation HookUpdate($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation WsFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation WsFile($input: CreateArticleInput!) {\n    createArticle(input: $input) {\n      __typename\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -1,0 +1,191 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { config, type TrustedDocumentSettings } from '../src/config.ts';
+import { createLogger } from '../src/observability.ts';
+import { attachWebSockets } from '../src/websocket.ts';
+import { createServer } from '../src/yoga.ts';
+import { execute } from './support/api.ts';
+import { callers } from './support/keys.ts';
+import { graphql } from './gql/index.ts';
+
+/**
+ * GraphQL over WebSocket passes what an HTTP request passes, although graphql-ws runs none of
+ * Yoga's request hooks: trusted documents (an id runs the manifest's text; with
+ * TRUSTED_DOCUMENTS_ONLY a text is refused), the token limit before parsing, coded errors for
+ * documents that do not parse, and in production no schema names the client did not write.
+ */
+
+const HOT =
+  'subscription Hot { articleMatched(filter: { title: { contains: "ws-trusted" } }) { reason article { title } } }';
+const DOCUMENTS = new Map([['hot-articles', HOT]]);
+
+const File = graphql(`
+  mutation WsFile($input: CreateArticleInput!) {
+    createArticle(input: $input) {
+      __typename
+    }
+  }
+`);
+
+interface Socket {
+  url: string;
+  close(): Promise<void>;
+}
+
+const opened: Socket[] = [];
+
+/** An HTTP server with the API's GraphQL over WebSocket on it, for `overrides` of the settings. */
+async function socketServer(overrides: {
+  trustedDocuments?: TrustedDocumentSettings;
+  production?: boolean;
+}): Promise<Socket> {
+  const settings = { ...config(), ...overrides };
+  const yoga = createServer(settings, { logger: createLogger('silent') });
+  const server: Server = createHttpServer(yoga);
+  const close = attachWebSockets(server, yoga, {
+    path: '/graphql',
+    maxPayload: settings.maxBodyBytes,
+    maxTokens: settings.limits.maxTokens,
+    trustedDocuments: settings.trustedDocuments,
+    suggestions: !settings.production,
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const socket = {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    close: async () => {
+      await close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  opened.push(socket);
+  return socket;
+}
+
+/**
+ * The messages one `subscribe` (its payload as given) receives, until its `error` or `complete`,
+ * or until `whileOpen` has run and `ms` passed.
+ */
+function subscribe(
+  url: string,
+  payload: Record<string, unknown>,
+  whileOpen: () => Promise<unknown> = async () => undefined,
+  ms = 1_500,
+): Promise<{ type: string; payload?: any }[]> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    const received: { type: string; payload?: any }[] = [];
+    const done = () => {
+      socket.close();
+      resolve(received);
+    };
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; payload?: unknown };
+      if (message.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
+        void whileOpen().then(() => setTimeout(done, ms), reject);
+        return;
+      }
+      received.push(message);
+      if (message.type === 'error' || message.type === 'complete') done();
+    });
+    socket.on('error', reject);
+  });
+}
+
+const codesOf = (messages: { type: string; payload?: any }[]) =>
+  messages.map((message) =>
+    message.type === 'error'
+      ? (message.payload as { extensions?: { code?: string } }[]).map((error) => error.extensions?.code)
+      : message.type,
+  );
+
+let editor: Record<string, string>;
+
+beforeAll(async () => {
+  editor = (await callers()).editor;
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((socket) => socket.close()));
+});
+
+describe('GraphQL over WebSocket', () => {
+  it('with TRUSTED_DOCUMENTS_ONLY runs a trusted document by id, and refuses a text or an unknown id', async () => {
+    const { url } = await socketServer({ trustedDocuments: { documents: DOCUMENTS, only: true } });
+    const messages = await subscribe(url, { query: '', documentId: 'hot-articles' }, () =>
+      new Promise((resolve) => setTimeout(resolve, 300)).then(() =>
+        execute(
+          File,
+          {
+            input: {
+              title: 'A ws-trusted article',
+              url: 'https://example.com/ws-trusted',
+              source: 'ABC News',
+              publishedAt: '2026-06-01T00:00:00Z',
+              priority: 3,
+            },
+          },
+          editor,
+        ),
+      ),
+    );
+    expect(messages).toEqual([
+      {
+        id: '1',
+        type: 'next',
+        payload: { data: { articleMatched: { reason: 'CREATED', article: { title: 'A ws-trusted article' } } } },
+      },
+    ]);
+    // the same document as text, and an id the manifest does not hold: refused before parsing
+    expect(codesOf(await subscribe(url, { query: HOT }))).toEqual([['PERSISTED_QUERY_ONLY']]);
+    expect(codesOf(await subscribe(url, { query: HOT, documentId: 'nope' }))).toEqual([['PERSISTED_QUERY_NOT_FOUND']]);
+    expect(
+      codesOf(await subscribe(url, { query: '', extensions: { persistedQuery: { version: 1, sha256Hash: 'nope' } } })),
+    ).toEqual([['PERSISTED_QUERY_NOT_FOUND']]);
+    // without TRUSTED_DOCUMENTS_ONLY, texts run as well as ids
+    const open = await socketServer({ trustedDocuments: { documents: DOCUMENTS, only: false } });
+    expect(codesOf(await subscribe(open.url, { query: '{ __typename }' }))).toEqual([['BAD_USER_INPUT']]);
+    expect(codesOf(await subscribe(open.url, { query: '', documentId: 'nope' }))).toEqual([
+      ['PERSISTED_QUERY_NOT_FOUND'],
+    ]);
+  });
+
+  it('refuses a document over the token limit before parsing it, and codes one that does not parse', async () => {
+    const { url } = await socketServer({});
+    const limit = config().limits.maxTokens;
+    const deep = `subscription { articleMatched ${'{ article '.repeat(2_000)}${'}'.repeat(2_001)}`;
+    const wide = `subscription { articleMatched { ${'reason '.repeat(limit)} } }`;
+    const nested = `subscription { articleMatched(filter: ${'{ NOT: '.repeat(2_000)}{}${'}'.repeat(2_000)}) { reason } }`;
+    for (const query of [deep, wide, nested]) {
+      const [message] = await subscribe(url, { query });
+      expect(message?.payload).toEqual([
+        expect.objectContaining({ extensions: expect.objectContaining({ code: 'TOO_MANY_TOKENS', limit }) }),
+      ]);
+    }
+    for (const query of ['subscription { articleMatched {', '', '\u0000']) {
+      expect(codesOf(await subscribe(url, { query })), JSON.stringify(query)).toEqual([['GRAPHQL_PARSE_FAILED']]);
+    }
+  });
+
+  it('in production, names in errors only what the client wrote, as HTTP does', async () => {
+    const development = await socketServer({ production: false });
+    const production = await socketServer({ production: true });
+    const typo = { query: 'subscription { articleMatched { reasn } }' };
+    const badVariable = {
+      query: 'subscription ($f: ArticleFilter) { articleMatched(filter: $f) { reason } }',
+      variables: { f: { priorty: { gte: 1 } } },
+    };
+    expect(JSON.stringify(await subscribe(development.url, typo))).toMatch(/Did you mean/);
+    expect(JSON.stringify(await subscribe(development.url, badVariable))).toMatch(/Did you mean/);
+    const refusedTypo = await subscribe(production.url, typo);
+    expect(codesOf(refusedTypo)).toEqual([['GRAPHQL_VALIDATION_FAILED']]);
+    expect(JSON.stringify(refusedTypo)).not.toMatch(/Did you mean|ArticleMatch|"reason/);
+    const refusedVariable = await subscribe(production.url, badVariable);
+    expect(refusedVariable.map((message) => message.type)).toEqual(['next', 'complete']);
+    expect(refusedVariable[0]!.payload.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(refusedVariable)).not.toMatch(/Did you mean|"priority/);
+  });
+});
