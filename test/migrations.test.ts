@@ -48,6 +48,26 @@ describe('migrations through the WASM schema engine', () => {
     expect(await applyMigrations(config().database)).toEqual([]);
   });
 
+  it('try a failed migration again once its script is fixed, and only then', async () => {
+    const name = '29991231000000_failing_then_fixed';
+    const withLast = (script: string) => {
+      const migrations = readMigrations();
+      migrations.migrationDirectories.push({
+        path: name,
+        migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: script } },
+      });
+      return migrations;
+    };
+    const failing = withLast('CREATE TABLE "NewsgraphRetried" ("id" int);\nSELECT 1 / 0;');
+    await expect(applyMigrations(config().database, failing)).rejects.toThrow(/division by zero/);
+    // unchanged, it is not tried again: the command stops on the failed migration
+    await expect(applyMigrations(config().database, failing)).rejects.toThrow(new RegExp(name));
+    // fixed: applied, and its CREATE TABLE succeeds, so the failed try left nothing behind
+    const fixed = withLast('CREATE TABLE "NewsgraphRetried" ("id" int);');
+    expect(await applyMigrations(config().database, fixed)).toEqual([name]);
+    expect(await applyMigrations(config().database, fixed)).toEqual([]);
+  }, 120_000);
+
   it('refuse migration names that are not snake_case', async () => {
     await expect(createMigration('Bad Name; rm -rf')).rejects.toThrow(/a-z, 0-9/);
   });

@@ -206,9 +206,23 @@ export function retryingLostReads<T extends Pick<SqlDriverAdapterFactory, 'conne
   return adapter;
 }
 
-/** Driver adapter for an open PGlite instance (one connection; the adapter serialises access). */
+/**
+ * Driver adapter for an open PGlite instance (one connection; the adapter serialises access).
+ * pglite-prisma-adapter 0.7's `executeScript` does not wait for `exec`, so a failing migration
+ * script was recorded as applied and its error surfaced as an unhandled rejection; here the script
+ * runs to its end and its error rejects (one simple-protocol query: one implicit transaction).
+ */
 export function pgliteAdapter(db: PGlite): PrismaPGlite {
-  return new PrismaPGlite(db);
+  const factory = new PrismaPGlite(db);
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    adapter.executeScript = async (script) => {
+      await db.exec(script);
+    };
+    return adapter;
+  };
+  return factory;
 }
 
 /**

@@ -167,12 +167,26 @@ async function withEngine<T>(
   }
 }
 
-/** Applies every pending migration; returns the names applied (empty when up to date). */
+/**
+ * Applies every pending migration; returns the names applied (empty when up to date). A
+ * migration recorded as failed whose script has been edited since (a fix shipped for it) is
+ * tried again, as after `prisma migrate resolve --rolled-back`: each migration runs as one script
+ * in one implicit transaction (postgresMigrationAdapter; PGlite's exec alike), so a failed one
+ * changed nothing. One that failed and is unchanged still stops the command (MigrationError).
+ */
 export async function applyMigrations(
   target: DatabaseTarget | OpenDatabase,
   migrations = readMigrations(),
 ): Promise<string[]> {
   return withEngine(target, async (engine) => {
+    const history = await engine.diagnoseMigrationHistory({
+      migrationsList: migrations,
+      optInToShadowDatabase: false,
+      filters: noFilters,
+    });
+    for (const name of history.failedMigrationNames) {
+      if (history.editedMigrationNames.includes(name)) await engine.markMigrationRolledBack({ migrationName: name });
+    }
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList: migrations, filters: noFilters });
     return appliedMigrationNames;
   });
