@@ -349,6 +349,12 @@ describe('createArticle', () => {
       'https://oldpct.example/ab',
       'https://oldpct.example/%zz%4',
       'https://oldpct.example/%C3%a9%25',
+      // any byte may be encoded: %00 and non-ASCII bytes stay encoded (PostgreSQL text holds no NUL)
+      'https://oldpct.example/nul%00%ff%80',
+      // two old keys with one new form, which no article had: both stay as they were
+      'https://oldpct.example/twin%7e',
+      'https://oldpct.example/twin%7E',
+      'https://oldpct.example/twin%2f',
     ]);
     expect(rows).toEqual([
       'https://oldpct.example/a%2Fb',
@@ -357,6 +363,10 @@ describe('createArticle', () => {
       'https://oldpct.example/ab',
       'https://oldpct.example/%zz%4',
       'https://oldpct.example/%C3%A9%25',
+      'https://oldpct.example/nul%00%FF%80',
+      'https://oldpct.example/twin%7e',
+      'https://oldpct.example/twin%7E',
+      'https://oldpct.example/twin%2F',
     ]);
   });
 
