@@ -523,6 +523,17 @@ describe('deep input', () => {
     const sixDeep = await post(`{ articles(filter: ${'{ NOT: '.repeat(6)}{}${' }'.repeat(6)}) { totalCount } }`);
     expect(codes(sixDeep)).toEqual(['BAD_USER_INPUT']);
   });
+
+  it('a "__proto__" key is an unknown field, refused, never applied, whether or not a string beside it is put in NFC', async () => {
+    for (const source of ['x', 'e\u0301']) {
+      // JSON.parse makes "__proto__" an own key, as a request body does
+      const f = JSON.parse(`{"__proto__": {"priority": {"gte": 5}}, "source": {"in": ["ABC News", "${source}"]}}`);
+      const answer = await post('query($f: ArticleFilter) { articles(filter: $f) { totalCount } }', { f });
+      expect(answer.status, source).toBe(400);
+      expect(codes(answer), source).toEqual(['BAD_USER_INPUT']);
+      expect(JSON.stringify(answer), source).toContain('__proto__');
+    }
+  });
 });
 
 describe('request bodies that are not UTF-8', () => {

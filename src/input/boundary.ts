@@ -64,12 +64,15 @@ export function normalizeDeep<T>(value: T): T {
   }
   if (value !== null && typeof value === 'object') {
     let changed = false;
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      out[key] = normalizeDeep(item);
-      if (out[key] !== item) changed = true;
-    }
-    return (changed ? out : value) as T;
+    const entries = Object.entries(value).map(([key, item]) => {
+      const normal = normalizeDeep(item);
+      if (normal !== item) changed = true;
+      return [key, normal] as const;
+    });
+    // fromEntries defines each key as an own property, as JSON.parse does: an assignment to a
+    // "__proto__" key would set the copy's prototype instead, and the fields under it would be
+    // read as the object's own (an unknown field applied instead of refused)
+    return (changed ? Object.fromEntries(entries) : value) as T;
   }
   return value;
 }
