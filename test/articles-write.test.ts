@@ -370,6 +370,38 @@ describe('createArticle', () => {
     ]);
   });
 
+  it('takes a character RFC 3986 does not allow raw and its percent-encoding for the same link', async () => {
+    for (const [filed, again] of [
+      ['https://raw.example/a|b', 'https://raw.example/a%7Cb'],
+      ['https://raw.example/x%5ey', 'https://raw.example/x^y'],
+      ['https://raw.example/q[1]', 'https://raw.example/q%5B1%5D'],
+      ['https://raw.example/p?x={1}', 'https://raw.example/p?x=%7B1%7D'],
+      ['https://raw.example/p?y=`a^', 'https://raw.example/p?y=%60a%5E'],
+    ]) {
+      const first = await created(articleInput({ url: filed }));
+      const result = await create(articleInput({ url: again }));
+      expect(result.__typename, again).toBe('DuplicateUrlError');
+      expect(result.__typename === 'DuplicateUrlError' && result.existingId, again).toBe(first.id);
+    }
+  });
+
+  it('rewrites keys filed with those characters raw, unless another article has the new key (migration url_key_disallowed_characters)', async () => {
+    const rows = await rowsAfterMigration('20261201221000_url_key_disallowed_characters', [
+      'https://oldraw.example/a|b?x={1}&y=`\\',
+      'http://[::1]/q[1]^',
+      'https://oldraw.example/taken|',
+      'https://oldraw.example/taken%7C',
+      'https://oldraw.example/plain%7C',
+    ]);
+    expect(rows).toEqual([
+      'https://oldraw.example/a%7Cb?x=%7B1%7D&y=%60%5C',
+      'http://[::1]/q%5B1%5D%5E',
+      'https://oldraw.example/taken|',
+      'https://oldraw.example/taken%7C',
+      'https://oldraw.example/plain%7C',
+    ]);
+  });
+
   it('is atomic: a failure midway leaves no article, author or topic behind', async () => {
     const before = await snapshot();
     const result = await create(

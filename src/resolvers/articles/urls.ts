@@ -2,8 +2,9 @@
  * The normalized form of an article link, its identity: the same story filed as
  * `HTTPS://Example.com/a/?utm_source=x#top` and `https://example.com/a` is one article.
  * Lower-case scheme and host (and no default port, no trailing dot), no fragment, no tracking
- * parameters, no trailing slash, percent-encodings in their normal form (normalizePercent); the
- * rest of the path and query keep their spelling and order.
+ * parameters, no trailing slash, percent-encodings in their normal form (normalizePercent),
+ * characters RFC 3986 does not allow raw percent-encoded (encodeDisallowed); the rest of the path
+ * and query keep their spelling and order.
  */
 
 const TRACKING_PARAMETER =
@@ -62,6 +63,20 @@ function normalizePercent(text: string): string {
   });
 }
 
+/**
+ * Characters RFC 3986 (section 3.3 `pchar`, 3.4 `query`) does not allow raw in a path or query
+ * that the WHATWG URL parser leaves raw (`[`, `]`, `^`, `|`, `{`, `}`, `` ` ``, `\` in a query),
+ * percent-encoded as they are sent, so `/a|b` and `/a%7Cb` are one link. Every other character
+ * is already encoded by the parser (non-ASCII as UTF-8, spaces, quotes, `<`, `>`).
+ */
+function encodeDisallowed(text: string): string {
+  return text.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g, (character) =>
+    character.charCodeAt(0) < 0x80
+      ? `%${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`
+      : encodeURIComponent(character),
+  );
+}
+
 /** Throws TypeError for anything that is not an absolute http(s) URL. */
 export function normalizeUrl(raw: string): string {
   const url = new URL(raw.trim().normalize('NFC'));
@@ -70,9 +85,9 @@ export function normalizeUrl(raw: string): string {
     .slice(1)
     .split('&')
     .filter((part) => part !== '' && !TRACKING_PARAMETER.test(parameterName(part)))
-    .map(normalizePercent)
+    .map((part) => encodeDisallowed(normalizePercent(part)))
     .join('&');
-  const path = normalizePercent(url.pathname).replace(/\/+$/, '');
+  const path = encodeDisallowed(normalizePercent(url.pathname)).replace(/\/+$/, '');
   // `example.com.` (the DNS root spelled out) is the host `example.com`
   const host = `${url.hostname.replace(/([^.])\.$/, '$1')}${url.port ? `:${url.port}` : ''}`;
   return `${url.protocol}//${host}${path}${query ? `?${query}` : ''}`;
