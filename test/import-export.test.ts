@@ -265,6 +265,16 @@ describe('export', () => {
         );
       }
     }
+    // wider than the GraphQL endpoint's variables may be (10,000 values): refused before graphql-js
+    // coerces it, once per page
+    const wide = JSON.stringify({ OR: Array.from({ length: 10_001 }, () => ({})) });
+    const tooWide = await yoga.fetch(`http://newsgraph.test/export.ndjson?filter=${encodeURIComponent(wide)}`, {
+      headers: as.editor,
+    });
+    expect(tooWide.status).toBe(400);
+    expect(await tooWide.json()).toMatchObject({
+      errors: [{ message: expect.stringContaining('more than 10000 values'), extensions: { code: 'BAD_USER_INPUT' } }],
+    });
     // IDs the filter cannot hold: not base64, another type's, out of range, negative (as articles(filter:) refuses them)
     const gid = (text: string) => Buffer.from(text).toString('base64');
     for (const id of ['!!', gid('Article:1'), gid('Author:99999999999'), gid('Author:-1')]) {

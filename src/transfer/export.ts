@@ -6,7 +6,7 @@ import { prisma } from '../db/client.ts';
 import { codeClientError } from '../clientErrors.ts';
 import { databaseFailure } from '../db/errors.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
-import { normalizeDeep } from '../input/boundary.ts';
+import { MAX_INPUT_VALUES, normalizeDeep } from '../input/boundary.ts';
 import { characterProblem } from '../input/text.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { decodeGlobalID } from '../schema/builder.ts';
@@ -119,15 +119,20 @@ const MAX_FILTER_NESTING = 64;
 /**
  * The records of every article the question lists, oldest first. Throws UserInputError
  * (BAD_USER_INPUT, INVALID_ID...) before the first record for a filter or search `articles`
- * refuses, or a filter nested deeper than MAX_FILTER_NESTING; a database failure throws where it
- * happens.
+ * refuses, a filter nested deeper than MAX_FILTER_NESTING or holding more than MAX_INPUT_VALUES
+ * values (as the GraphQL endpoint's variables); a database failure throws where it happens.
  */
 export async function* exportRecords(question: ExportQuestion, viewer: Viewer): AsyncGenerator<ExportRecord> {
-  // nesting first, without recursion: a filter of 1,700 nested NOTs overflowed the stack of
-  // what reads it (a RangeError, answered 500)
+  // nesting and size first, without recursion: a filter of 1,700 nested NOTs overflowed the
+  // stack of what reads it (a RangeError, answered 500), and graphql-js coerces every value of
+  // the filter again for each page, before any resolver refuses a list for its length
   const nested: [unknown, number][] = [[question.filter, 1]];
+  let values = 0;
   while (nested.length) {
     const [value, depth] = nested.pop()!;
+    if (++values > MAX_INPUT_VALUES) {
+      throw new UserInputError(ErrorCode.BAD_USER_INPUT, `The filter holds more than ${MAX_INPUT_VALUES} values`);
+    }
     if (!value || typeof value !== 'object') continue;
     if (depth > MAX_FILTER_NESTING) {
       throw new UserInputError(

@@ -4,7 +4,7 @@ import { config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { WriteContention } from '../db/errors.ts';
 import { AppError, ArticleInTrashError, ValidationError } from '../errors.ts';
-import { MAX_INPUT_DEPTH, MAX_INPUT_VALUES, normalizeDeep } from '../input/boundary.ts';
+import { MAX_INPUT_DEPTH, normalizeDeep } from '../input/boundary.ts';
 import { inputShape } from '../input/text.ts';
 import { parseInstant } from '../input/instant.ts';
 import type { SourceRecord } from '../records/read.ts';
@@ -206,8 +206,15 @@ function errorsOf(error: AppError): RecordError[] {
 }
 
 /**
- * A record too deep or too big to handle safely (the API's input boundary limits: MAX_INPUT_DEPTH
- * levels, MAX_INPUT_VALUES values) as a read error, TOO_DEEP or TOO_LARGE; others as they are.
+ * Values one import record may hold: a record is read by our own checks, not coerced by
+ * graphql-js, and its separation lists take up to MAX_SEPARATIONS (10,000) URLs, so the limit is
+ * ten times the API's MAX_INPUT_VALUES.
+ */
+export const MAX_RECORD_VALUES = 100_000;
+
+/**
+ * A record too deep or too big to handle safely (MAX_INPUT_DEPTH levels, as the API's input
+ * boundary; MAX_RECORD_VALUES values) as a read error, TOO_DEEP or TOO_LARGE; others as they are.
  */
 export function boundedRecord(item: SourceRecord): SourceRecord {
   if (!('record' in item)) return item;
@@ -215,8 +222,8 @@ export function boundedRecord(item: SourceRecord): SourceRecord {
   if (shape.depth > MAX_INPUT_DEPTH) {
     return { line: item.line, error: { code: 'TOO_DEEP', message: `Nested more than ${MAX_INPUT_DEPTH} levels` } };
   }
-  if (shape.values > MAX_INPUT_VALUES) {
-    return { line: item.line, error: { code: 'TOO_LARGE', message: `More than ${MAX_INPUT_VALUES} values` } };
+  if (shape.values > MAX_RECORD_VALUES) {
+    return { line: item.line, error: { code: 'TOO_LARGE', message: `More than ${MAX_RECORD_VALUES} values` } };
   }
   return item;
 }
