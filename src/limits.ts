@@ -416,6 +416,20 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
       const error = typeof params.query === 'string' ? tokenLimitError(params.query, limits) : undefined;
       if (error) setResult({ errors: [error] });
     },
+    // graphql-js parses recursively: a value literal nested about 2,000 levels deep (within a
+    // raised MAX_TOKENS) overflowed the stack, a RangeError Yoga answered as a 500
+    onParse({ parseFn, setParseFn }) {
+      setParseFn((source, options) => {
+        try {
+          return parseFn(source, options);
+        } catch (error) {
+          if (!(error instanceof RangeError)) throw error;
+          throw new GraphQLError('Syntax Error: the document is nested too deeply to parse', {
+            extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } },
+          });
+        }
+      });
+    },
     onValidate({ addValidationRule }) {
       addValidationRule(shapeLimitsRule(limits));
     },

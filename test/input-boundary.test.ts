@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../src/config.ts';
 import { encodeCursor } from '../src/resolvers/lists/connection.ts';
+import { createServer } from '../src/yoga.ts';
 import { yoga } from './support/api.ts';
 import { globalId } from './support/demo.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
@@ -522,6 +524,24 @@ describe('deep input', () => {
     expect(codes(literal)).toEqual(['TOO_MANY_TOKENS']);
     const sixDeep = await post(`{ articles(filter: ${'{ NOT: '.repeat(6)}{}${' }'.repeat(6)}) { totalCount } }`);
     expect(codes(sixDeep)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('a literal nested too deeply to parse is a parse error (400), also with the token limit raised', async () => {
+    const settings = config();
+    const roomy = createServer({ ...settings, limits: { ...settings.limits, maxTokens: 1_000_000 } });
+    for (const depth of [20_000, 100_000]) {
+      const query = `{ articles(filter: ${'{ NOT: '.repeat(depth)}{}${' }'.repeat(depth)}) { totalCount } }`;
+      const response = await roomy.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query }),
+      });
+      expect(response.status, String(depth)).toBe(400);
+      expect(((await response.json()) as Answer).errors?.[0]).toMatchObject({
+        message: expect.stringContaining('nested too deeply'),
+        extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+      });
+    }
   });
 
   it('a "__proto__" key is an unknown field, refused, never applied, whether or not a string beside it is put in NFC', async () => {
