@@ -20,6 +20,11 @@ import {
   Lexer,
   Source,
   TokenKind,
+  getIntrospectionQuery,
+  isAbstractType,
+  isEnumType,
+  isInputObjectType,
+  parse,
 } from 'graphql';
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -243,14 +248,131 @@ function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<strin
   return total;
 }
 
+/** The most items each introspection list field can return in a schema, by `Type.field`. */
+function introspectionListSizes(schema: GraphQLSchema): Record<string, number> {
+  const types = Object.values(schema.getTypeMap());
+  const most = (counts: number[]) => Math.max(1, ...counts);
+  const fieldsOf = types.flatMap((type) => (isObjectType(type) || isInterfaceType(type) ? [type] : []));
+  const args = most([
+    ...fieldsOf.flatMap((type) => Object.values(type.getFields()).map((field) => field.args.length)),
+    ...schema.getDirectives().map((directive) => directive.args.length),
+  ]);
+  return {
+    '__Schema.types': types.length,
+    '__Schema.directives': Math.max(1, schema.getDirectives().length),
+    '__Type.fields': most(fieldsOf.map((type) => Object.keys(type.getFields()).length)),
+    '__Type.inputFields': most(
+      types.map((type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0)),
+    ),
+    '__Type.enumValues': most(types.map((type) => (isEnumType(type) ? type.getValues().length : 0))),
+    '__Type.interfaces': most(fieldsOf.map((type) => type.getInterfaces().length)),
+    '__Type.possibleTypes': most(
+      types.map((type) => (isAbstractType(type) ? schema.getPossibleTypes(type).length : 0)),
+    ),
+    '__Field.args': args,
+    '__Directive.args': args,
+  };
+}
+
+/**
+ * How much introspection a selection set (of `__Schema` or `__Type`) asks for: every field 1, and
+ * what is selected under a list field times the most items that list has in this schema (the
+ * number of types, the most fields of a type...). Fragments are counted once per type they are
+ * read as; counting stops past `cap`.
+ */
+function introspectionSize(
+  schema: GraphQLSchema,
+  fragments: Map<string, FragmentDefinitionNode>,
+  selectionSet: SelectionSetNode,
+  typeName: string,
+  cap: number,
+  memo = new Map<string, number | 'entered'>(),
+): number {
+  const sizes = introspectionListSizesOf(schema);
+  const type = schema.getType(typeName);
+  if (!isObjectType(type)) return 0;
+  let total = 0;
+  for (const selection of selectionSet.selections) {
+    if (total > cap) return total;
+    if (selection.kind === Kind.INLINE_FRAGMENT) {
+      total += introspectionSize(schema, fragments, selection.selectionSet, typeName, cap, memo);
+      continue;
+    }
+    if (selection.kind === Kind.FRAGMENT_SPREAD) {
+      const fragment = fragments.get(selection.name.value);
+      if (!fragment) continue;
+      const key = `${fragment.name.value}@${typeName}`;
+      let size = memo.get(key);
+      if (size === 'entered') continue;
+      if (size === undefined) {
+        memo.set(key, 'entered');
+        size = introspectionSize(schema, fragments, fragment.selectionSet, typeName, cap, memo);
+        memo.set(key, size);
+      }
+      total += size;
+      continue;
+    }
+    total += 1;
+    const field = type.getFields()[selection.name.value];
+    if (!field || !selection.selectionSet) continue;
+    const child = introspectionSize(
+      schema,
+      fragments,
+      selection.selectionSet,
+      getNamedType(field.type).name,
+      cap,
+      memo,
+    );
+    total += child * (sizes[`${typeName}.${field.name}`] ?? 1);
+  }
+  return total;
+}
+
+const listSizeCache = new WeakMap<GraphQLSchema, Record<string, number>>();
+function introspectionListSizesOf(schema: GraphQLSchema): Record<string, number> {
+  let sizes = listSizeCache.get(schema);
+  if (!sizes) listSizeCache.set(schema, (sizes = introspectionListSizes(schema)));
+  return sizes;
+}
+
+/**
+ * The introspection size (introspectionSize) of a full introspection query as tools send it:
+ * graphql-js's getIntrospectionQuery with every option on. Computed once per schema.
+ */
+const fullIntrospectionCache = new WeakMap<GraphQLSchema, number>();
+function fullIntrospectionSize(schema: GraphQLSchema): number {
+  let size = fullIntrospectionCache.get(schema);
+  if (size === undefined) {
+    const document = parse(
+      getIntrospectionQuery({
+        descriptions: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+        inputValueDeprecation: true,
+        oneOf: true,
+      }),
+    );
+    const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION)!;
+    const field = operation.selectionSet.selections.find(
+      (selection): selection is FieldNode => selection.kind === Kind.FIELD && selection.name.value === '__schema',
+    )!;
+    size = introspectionSize(schema, fragmentsOf(document), field.selectionSet!, '__Schema', Infinity);
+    fullIntrospectionCache.set(schema, size);
+  }
+  return size;
+}
+
 /**
  * The cost of an operation: every field costs 1 plus the database work its arguments ask for
  * (WORK_COSTS), and the cost of what is selected under a list is multiplied by its size:
  * `first`/`last` (default 20) for connections (their edges are not counted again), the number
  * of ids for `nodes`, the input limits for an article's authors (20) and topics (50), 100 for
- * any other list; `__schema` (the whole schema) costs a third of `limit`, so at most three fit,
- * other introspection nothing. Counting stops once past twice `limit` (a huge query costs no more
- * work to refuse), so a result above `limit` is a lower bound.
+ * any other list. Introspection (`__schema`, `__type`) costs in proportion to its
+ * introspectionSize, a full introspection query (fullIntrospectionSize) a third of `limit`, so at
+ * most three fit, and a selection that nests type lists inside each other (every `fields` under
+ * each `ofType`) costs what it would answer. Counting stops once past twice `limit` (a huge query
+ * costs no more work to refuse), so a result above `limit` is a lower bound.
  */
 export function operationCost(
   schema: GraphQLSchema,
@@ -293,8 +415,20 @@ export function operationCost(
         continue;
       }
       if (selection.name.value.startsWith('__')) {
-        // the whole schema (about 180 KB): a third of the limit, so at most three a request
-        if (selection.name.value === '__schema') total += Math.floor(limit / 3);
+        const name = selection.name.value;
+        if ((name === '__schema' || name === '__type') && selection.selectionSet) {
+          // a full introspection (about 180 KB) costs a third of the limit
+          const share = Math.floor(limit / 3);
+          const full = fullIntrospectionSize(schema);
+          const size = introspectionSize(
+            schema,
+            fragments,
+            selection.selectionSet,
+            name === '__schema' ? '__Schema' : '__Type',
+            (cap * full) / Math.max(share, 1),
+          );
+          total += Math.ceil((size * share) / full);
+        }
         continue;
       }
       total += 1;
@@ -403,7 +537,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin {
         errors: [
           limitError(
             LimitCode.QUERY_TOO_COSTLY,
-            `Query costs ${cost > 2 * limits.maxCost ? `at least ${cost}` : cost}, more than ${limits.maxCost}: page sizes multiply the cost of what they select, and text filters, searches and highlights cost their database work`,
+            `Query costs ${cost > 2 * limits.maxCost ? `at least ${cost}` : cost}, more than ${limits.maxCost}: page sizes multiply the cost of what they select, text filters, searches and highlights cost their database work, and introspection what it answers (a full introspection query is a third of the limit)`,
             // counting stopped past twice the limit: the cost given is then a lower bound
             { limit: limits.maxCost, cost, costIsExact: cost <= 2 * limits.maxCost },
           ),

@@ -118,6 +118,29 @@ describe('query limits', () => {
       `query { ${Array.from({ length: n }, (_, i) => `s${i}: __schema { types { ...FullType } }`).join(' ')} } ${fragments}`;
     expect((await post(schemas(3))).body.errors).toBeUndefined();
     expect((await post(schemas(4))).codes).toEqual(['QUERY_TOO_COSTLY']);
+    // no aliases inside: a type's lists repeated at each level of every type reference (`W`), as
+    // a full introspection lists them once per type; one such __schema answers 810 KB (4.5 full
+    // introspections), and 27 __type roots with them 3 MB with the three. Each costs what it answers.
+    const typeLists = (ref: string) =>
+      `fields(includeDeprecated: true) { name args(includeDeprecated: true) { name type { ...${ref} } } type { ...${ref} } }
+      inputFields(includeDeprecated: true) { name type { ...${ref} } } interfaces { ...${ref} } possibleTypes { ...${ref} }
+      enumValues(includeDeprecated: true) { name }`;
+    const wrapped = `fragment R on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }
+      fragment L2 on __Type { kind name ${typeLists('R')} }
+      fragment W on __Type { ...L2 ofType { ...L2 ofType { ...L2 ofType { ...L2 } } } }
+      fragment L1 on __Type { kind name ${typeLists('W')} }`;
+    for (const query of [
+      `{ __schema { types { ...L1 } } } ${wrapped}`,
+      `{ ${Array.from({ length: 27 }, (_, i) => `t${i}: __type(name: "Article") { ...L1 }`).join(' ')} } ${wrapped}`,
+    ]) {
+      const refused = await post(query);
+      expect(refused.codes).toEqual(['QUERY_TOO_COSTLY']);
+      expect(refused.statements).toEqual([]);
+    }
+    const lookup = await post(
+      '{ __type(name: "Article") { name kind fields { name args { name } type { name kind ofType { name kind } } } } }',
+    );
+    expect(lookup.body.errors).toBeUndefined();
   });
 
   it('lets the heaviest legitimate page through: 100 articles with authors and topics', async () => {
