@@ -236,8 +236,33 @@ describe('export', () => {
     );
     expect((await yoga.fetch('http://newsgraph.test/export.ndjson', { headers: as.revoked })).status).toBe(401);
     expect(
-      (await yoga.fetch('http://newsgraph.test/export.ndjson', { method: 'POST', headers: as.editor })).status,
+      (await yoga.fetch('http://newsgraph.test/export.ndjson', { method: 'PUT', headers: as.editor })).status,
     ).toBe(405);
+    // POST takes the question as a JSON body, checked as the query parameters are
+    const postQuestion = async (body: string | Uint8Array) => {
+      const response = await yoga.fetch('http://newsgraph.test/export.ndjson', {
+        method: 'POST',
+        headers: { ...as.editor, 'content-type': 'application/json' },
+        body,
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    for (const body of [
+      '{"filter":{"x":1}}',
+      '{"filter":"{}"}',
+      '{"filter":[]}',
+      '{"search":5}',
+      '{"search":"a\\u0000b"}',
+      '{"other":1}',
+      '[]',
+      'not json',
+      new Uint8Array([0x7b, 0xff, 0x7d]),
+    ]) {
+      const answer = await postQuestion(body);
+      expect(answer.status, String(body)).toBe(400);
+      expect(JSON.parse(answer.text).errors[0].extensions.code, String(body)).toBe('BAD_USER_INPUT');
+    }
+    expect((await postQuestion(`{"search":"${'a'.repeat(1024 * 1024)}"}`)).status).toBe(413);
     for (const query of [
       `filter=${encodeURIComponent('{"x":1}')}`,
       'search=a%00b',
@@ -1289,9 +1314,23 @@ describe('import and export while a server holds the embedded folder', () => {
       const records = exported.stdout
         .trim()
         .split('\n')
-        .map((line) => JSON.parse(line) as { url: string });
+        .map((line) => JSON.parse(line) as { url: string; title: string });
       expect(records).toHaveLength(36);
       expect(await articlesOn(server.url)).toBe(36);
+      // a filter longer than a URL holds (18 KB) goes through the server as a body, and one the
+      // server refuses is the command's usage error (exit 2) with the server's message
+      const long = JSON.stringify({
+        title: {
+          in: [...records.map((r) => r.title), ...Array.from({ length: 60 }, (_, i) => `${'x'.repeat(300)}${i}`)],
+        },
+      });
+      expect(long.length).toBeGreaterThan(16_000);
+      const longRun = await command('export', ['--filter', long], env);
+      expect(longRun.code, longRun.stderr).toBe(0);
+      expect(longRun.stdout.trim().split('\n')).toHaveLength(36);
+      const nested = await command('export', ['--filter', `${'{"NOT":'.repeat(3000)}{}${'}'.repeat(3000)}`], env);
+      expect(nested.code).toBe(2);
+      expect(nested.stderr).toMatch(/answered 400: .*BAD_USER_INPUT/);
     } finally {
       await server.stop();
     }

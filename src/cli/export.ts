@@ -93,11 +93,11 @@ async function main(argv: string[]): Promise<number> {
   const counts = { records: 0 };
   try {
     if (remote) {
-      const query = new URLSearchParams();
-      if (filter) query.set('filter', JSON.stringify(filter));
-      if (values.search !== undefined) query.set('search', values.search);
-      const response = await fetch(`http://127.0.0.1:${remote.port}/export.${format}?${query}`, {
-        headers: { authorization: `Bearer ${remote.token}` },
+      // the question as a body: a long filter does not fit a URL
+      const response = await fetch(`http://127.0.0.1:${remote.port}/export.${format}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${remote.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ filter: filter ?? null, search: values.search ?? null }),
       });
       if (!response.ok || !response.body) {
         const text = await response.text();

@@ -12,7 +12,7 @@ import { currentDeadline, outsideScope, RequestScope, withScope } from '../reque
 import { AuthenticationError, authenticate } from '../resolvers/access/apiKeys.ts';
 import { hasRole, type Viewer } from '../resolvers/access/viewer.ts';
 import { encodeGlobalID } from '../schema/builder.ts';
-import { exportRecords } from './export.ts';
+import { exportRecords, type ExportQuestion } from './export.ts';
 import { IMPORTER_NAME, importRecords, type ImportOutcome } from './import.ts';
 
 /**
@@ -20,7 +20,8 @@ import { IMPORTER_NAME, importRecords, type ImportOutcome } from './import.ts';
  * - `GET /export.ndjson` and `GET /export.csv`, with optional query parameters `filter` (the JSON
  *   of an ArticleFilter, as `articles(filter:)` takes it) and `search`: every matching article as an
  *   import record (transfer/export.ts), streamed in keyset order with back-pressure (constant
- *   memory, however many);
+ *   memory, however many); or `POST` with the same as a JSON body `{ filter, search }`, for a
+ *   question longer than a URL holds (postedQuestion);
  * - `POST /import.ndjson`: a body of NDJSON records (at most IMPORT_BODY_BYTES), each filed as
  *   `npm run import` files it (transfer/import.ts); the answer is NDJSON, one outcome per record in
  *   order (`{ line, status, id }` or `{ line, status: "rejected", errors }`), then
@@ -83,6 +84,70 @@ async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
   yield chunk;
 }
 
+/** The longest body a POSTed export question may have (a filter at the input limits is far less). */
+export const EXPORT_BODY_BYTES = 1024 * 1024;
+
+type Refusal = { status: number; code: string; problem: string };
+const NOT_A_FILTER: Refusal = {
+  status: 400,
+  code: 'BAD_USER_INPUT',
+  problem: '"filter" must be the JSON of an ArticleFilter',
+};
+
+/** An export's filter (JSON text or a parsed value) as exportRecords takes it, or a refusal. */
+function filterOf(value: unknown): { filter: Record<string, unknown> | null } | Refusal {
+  if (value === null || value === undefined || value === '') return { filter: null };
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return NOT_A_FILTER;
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return NOT_A_FILTER;
+  return { filter: parsed as Record<string, unknown> };
+}
+
+/** The question of `GET /export.*`: `filter` (JSON) and `search` query parameters. */
+function queriedQuestion(url: URL): ExportQuestion | Refusal {
+  const filter = filterOf(url.searchParams.get('filter'));
+  return 'problem' in filter ? filter : { ...filter, search: url.searchParams.get('search') };
+}
+
+/**
+ * The question of `POST /export.*`: a JSON body `{ "filter": ArticleFilter, "search": String }`
+ * (both optional), at most EXPORT_BODY_BYTES (413 PAYLOAD_TOO_LARGE); anything else is refused
+ * with 400 BAD_USER_INPUT.
+ */
+async function postedQuestion(request: Request): Promise<ExportQuestion | Refusal> {
+  const bytes = await readBodyBytes(request, EXPORT_BODY_BYTES);
+  if (bytes === null) {
+    return { status: 413, code: 'PAYLOAD_TOO_LARGE', problem: `Send at most ${EXPORT_BODY_BYTES} bytes` };
+  }
+  const shape = '{ "filter": ArticleFilter, "search": String }';
+  let body: unknown;
+  try {
+    body = bytes.length ? JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) : {};
+  } catch {
+    return { status: 400, code: 'BAD_USER_INPUT', problem: `The body must be UTF-8 JSON: ${shape}` };
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { status: 400, code: 'BAD_USER_INPUT', problem: `The body must be a JSON object: ${shape}` };
+  }
+  const { filter, search, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    return { status: 400, code: 'BAD_USER_INPUT', problem: `Unknown field "${unknown.slice(0, 100)}": send ${shape}` };
+  }
+  if (search !== undefined && search !== null && typeof search !== 'string') {
+    return { status: 400, code: 'BAD_USER_INPUT', problem: '"search" must be a string' };
+  }
+  if (typeof filter === 'string') return NOT_A_FILTER;
+  const parsed = filterOf(filter);
+  return 'problem' in parsed ? parsed : { ...parsed, search: search ?? null };
+}
+
 /**
  * Yoga plugin serving /export.ndjson, /export.csv and /import.ndjson (see above); `logFailure` logs
  * what failed: a database failure is answered 503, anything else 500 without details.
@@ -105,9 +170,13 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
             headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
           }),
         );
-      const method = route.startsWith('export') ? 'GET' : 'POST';
-      if (request.method !== method) {
-        return json(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers ${method}`, { allow: method });
+      // an export's question fits a URL, or a JSON body when it does not (a URL past about 16 KB
+      // is refused by Node's HTTP parser with an empty 431)
+      const methods = route.startsWith('export') ? ['GET', 'POST'] : ['POST'];
+      if (!methods.includes(request.method)) {
+        return json(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers ${methods.join(' or ')}`, {
+          allow: methods.join(', '),
+        });
       }
       // an import's outcomes so far: what a failure part-way through must not deny
       let filed: { created: number; updated: number; unchanged: number; rejected: number } | undefined;
@@ -156,20 +225,10 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
             }),
           );
         }
-        let filter: Record<string, unknown> | null = null;
-        const filterText = url.searchParams.get('filter');
-        if (filterText) {
-          try {
-            filter = JSON.parse(filterText) as Record<string, unknown>;
-          } catch {
-            return json(400, 'BAD_USER_INPUT', '"filter" must be the JSON of an ArticleFilter');
-          }
-          if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
-            return json(400, 'BAD_USER_INPUT', '"filter" must be the JSON of an ArticleFilter');
-          }
-        }
+        const question = request.method === 'POST' ? await postedQuestion(request) : queriedQuestion(url);
+        if ('problem' in question) return json(question.status, question.code, question.problem);
         const csv = route === 'export.csv';
-        const records = exportRecords({ filter, search: url.searchParams.get('search') }, viewer);
+        const records = exportRecords(question, viewer);
         // the first page is read before answering, so that a refused filter is a 400
         let first: IteratorResult<Record<string, unknown>>;
         try {
