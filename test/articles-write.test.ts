@@ -377,6 +377,9 @@ describe('createArticle', () => {
       ['https://raw.example/q[1]', 'https://raw.example/q%5B1%5D'],
       ['https://raw.example/p?x={1}', 'https://raw.example/p?x=%7B1%7D'],
       ['https://raw.example/p?y=`a^', 'https://raw.example/p?y=%60a%5E'],
+      // a % that starts no encoding is the character itself
+      ['https://raw.example/pct?q=100%', 'https://raw.example/pct?q=100%25'],
+      ['https://raw.example/p%zz', 'https://raw.example/p%25zz'],
     ]) {
       const first = await created(articleInput({ url: filed }));
       const result = await create(articleInput({ url: again }));
@@ -392,6 +395,7 @@ describe('createArticle', () => {
       'https://oldraw.example/taken|',
       'https://oldraw.example/taken%7C',
       'https://oldraw.example/plain%7C',
+      'https://oldraw.example/p%zz?q=100%&r=%4',
     ]);
     expect(rows).toEqual([
       'https://oldraw.example/a%7Cb?x=%7B1%7D&y=%60%5C',
@@ -399,6 +403,7 @@ describe('createArticle', () => {
       'https://oldraw.example/taken|',
       'https://oldraw.example/taken%7C',
       'https://oldraw.example/plain%7C',
+      'https://oldraw.example/p%25zz?q=100%25&r=%254',
     ]);
   });
 

@@ -1,12 +1,13 @@
 -- A link's key (src/resolvers/articles/urls.ts normalizeUrl) now percent-encodes the characters
 -- RFC 3986 does not allow raw in a path or query and the WHATWG URL parser leaves raw
--- ([ ] ^ | { } ` and \), so `/a|b` and `/a%7Cb` are one link. Keys filed before are rewritten
--- the same way, after the host (an IPv6 host keeps its brackets), in the live articles and in the
--- trash; a key whose new form another article already has, or would get from this rewrite too, is
--- left as it was (they were filed as different links: merging them is an editor's call, and the
--- unique index would refuse it).
+-- ([ ] ^ | { } ` and \, and a % that starts no encoding), so `/a|b` and `/a%7Cb`, `?q=100%` and
+-- `?q=100%25` are one link. Keys filed before are rewritten the same way, after the host (an IPv6
+-- host keeps its brackets), in the live articles and in the trash; a key whose new form another
+-- article already has, or would get from this rewrite too, is left as it was (they were filed as
+-- different links: merging them is an editor's call, and the unique index would refuse it).
 CREATE FUNCTION "newsgraph_tmp_encode"(key text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT coalesce(p[1] || replace(replace(replace(replace(replace(replace(replace(replace(p[2],
+  SELECT coalesce(p[1] || replace(replace(replace(replace(replace(replace(replace(replace(
+           regexp_replace(p[2], '%(?![0-9A-Fa-f]{2})', '%25', 'g'),
            '[', '%5B'), ']', '%5D'), '^', '%5E'), '|', '%7C'), '{', '%7B'), '}', '%7D'), '`', '%60'),
            '\', '%5C'), key)
   FROM (SELECT regexp_match(key, '^(https?://[^/?]*)(.*)$') AS p) m
@@ -18,10 +19,10 @@ WITH "moves" AS (
   SELECT m.*, count(*) OVER (PARTITION BY m."newKey") AS "sharing"
   FROM (
     SELECT 'live' AS "place", "id", "newsgraph_tmp_encode"("urlKey") AS "newKey", "urlKey" AS "oldKey"
-    FROM "Article" WHERE "urlKey" ~ '[][^|{}`\\]'
+    FROM "Article" WHERE "urlKey" ~ '[][^|{}`\\]|%(?![0-9A-Fa-f]{2})'
     UNION ALL
     SELECT 'trash', "id", "newsgraph_tmp_encode"("urlKey"), "urlKey"
-    FROM "TrashedArticle" WHERE "urlKey" ~ '[][^|{}`\\]'
+    FROM "TrashedArticle" WHERE "urlKey" ~ '[][^|{}`\\]|%(?![0-9A-Fa-f]{2})'
   ) m
   WHERE m."newKey" <> m."oldKey"
 ), "kept" AS (

@@ -54,10 +54,11 @@ function parameterName(part: string): string {
 /**
  * Percent-encodings in their normal form (RFC 3986 section 6.2.2): an encoded unreserved
  * character (letters, digits, `-._~`) decoded, every other one with upper-case hex, so
- * `/%7Ea%2fb` and `/~a%2Fb` are one link.
+ * `/%7Ea%2fb` and `/~a%2Fb` are one link; a `%` that starts no encoding is encoded (`%25`).
  */
 function normalizePercent(text: string): string {
-  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+  return text.replace(/%(?:([0-9A-Fa-f]{2})|)/g, (_, hex: string | undefined) => {
+    if (hex === undefined) return '%25';
     const character = String.fromCharCode(Number.parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(character) ? character : `%${hex.toUpperCase()}`;
   });
