@@ -133,6 +133,17 @@ describe('lookups by id, url and slug', () => {
     expect((await query(TopicBySlug, { slug: 'no-such-topic' })).topic).toBeNull();
   });
 
+  it('refuses a url far longer than any link filed (BAD_USER_INPUT), before parsing it', async () => {
+    // 900 KB of characters each percent-encoded when parsed: refused by length, not worked through
+    const result = await execute(ArticleByUrl, { url: `https://example.com/${'a|'.repeat(450_000)}` });
+    expect(result.data?.article ?? null).toBeNull();
+    expect(codes(result)).toEqual(['BAD_USER_INPUT']);
+    expect(result.errors?.[0]?.message).toBe('"url": Must be at most 2048 characters');
+    // a link of 2,048 characters, longer once encoded, is looked up
+    const longest = `https://example.com/${'a'.repeat(2048 - 'https://example.com/'.length)}`;
+    expect((await query(ArticleByUrl, { url: longest })).article).toBeNull();
+  });
+
   it.each([
     ['not base64 at all', '!!!'],
     ['base64 of garbage', Buffer.from('garbage').toString('base64')],

@@ -15,6 +15,7 @@ import {
 import { countArticlesOf } from '../resolvers/catalog/counts.ts';
 import { highlight, type HighlightField as HighlightFieldName } from '../resolvers/articles/highlights.ts';
 import { checkUrl, normalizeUrl } from '../resolvers/articles/urls.ts';
+import { TEXT_LIMITS } from '../resolvers/articles/writes.ts';
 import { toConnection, type Connection } from '../resolvers/lists/connection.ts';
 import { checkSearchText } from '../resolvers/lists/filter.ts';
 import { Author } from './author.ts';
@@ -245,6 +246,12 @@ builder.queryFields((t) => ({
         throw new UserInputError(ErrorCode.BAD_USER_INPUT, 'Pass exactly one of "id" and "url"');
       }
       if (args.id) return findArticle(prisma, { id: Number(args.id.id) }, query);
+      // no article has a longer link (createArticle refuses them): refused before it is parsed
+      if (args.url!.length > 2 * TEXT_LIMITS.url) {
+        throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"url": Must be at most ${TEXT_LIMITS.url} characters`, {
+          argumentName: 'url',
+        });
+      }
       const checked = checkUrl(args.url!.trim());
       if ('problem' in checked) {
         throw new UserInputError(ErrorCode.BAD_USER_INPUT, `"url": ${checked.problem}`, { argumentName: 'url' });
