@@ -16,6 +16,7 @@ import {
   isObjectType,
   isInterfaceType,
   type GraphQLOutputType,
+  type GraphQLNamedType,
   getArgumentValues,
   Lexer,
   Source,
@@ -248,36 +249,79 @@ function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<strin
   return total;
 }
 
-/** The most items each introspection list field can return in a schema, by `Type.field`. */
+/**
+ * How many items each introspection list field answers in a schema, by `Type.field` (the mean
+ * over the types, fields or directives it is read on: a selection over every type answers that
+ * many in all), and the weight of each kind of `description` (a description answers far more
+ * than a name or a kind). The sizes estimate bytes, so that queries compare by what they answer.
+ */
 function introspectionListSizes(schema: GraphQLSchema): Record<string, number> {
   const types = Object.values(schema.getTypeMap());
-  const most = (counts: number[]) => Math.max(1, ...counts);
+  // the mean over every type (a type without such a list answers null): a list's expected length
+  const most = (counts: number[]) => Math.max(1, counts.reduce((sum, n) => sum + n, 0) / Math.max(counts.length, 1));
   const fieldsOf = types.flatMap((type) => (isObjectType(type) || isInterfaceType(type) ? [type] : []));
-  const args = most([
-    ...fieldsOf.flatMap((type) => Object.values(type.getFields()).map((field) => field.args.length)),
-    ...schema.getDirectives().map((directive) => directive.args.length),
-  ]);
+  const args = most(fieldsOf.flatMap((type) => Object.values(type.getFields()).map((field) => field.args.length)));
+  // what a `description` answers, in units of about 11 bytes (what a name or a kind answers,
+  // its key included): the mean of each kind's, described or not, its key and quotes included
+  const weight = (texts: (string | null | undefined)[]) =>
+    Math.max(
+      1,
+      Math.ceil((texts.reduce((sum, text) => sum + (text?.length ?? 0), 0) / Math.max(texts.length, 1) + 16) / 11),
+    );
+  const fields = fieldsOf.flatMap((type) => Object.values(type.getFields()));
+  const inputFields = types.flatMap((type) => (isInputObjectType(type) ? Object.values(type.getFields()) : []));
+  // a type reference (`type { ofType { ofType ... } }`) answers null past its wrappers (NON_NULL,
+  // LIST): `ofType` is there for the share of reference levels that wrap another
+  let wrappers = 0;
+  const references = [
+    ...fields.map((field) => field.type),
+    ...fields.flatMap((field) => field.args.map((arg) => arg.type)),
+    ...inputFields.map((field) => field.type),
+  ];
+  for (let type of references) {
+    while ('ofType' in type) {
+      wrappers += 1;
+      type = type.ofType as typeof type;
+    }
+  }
   return {
+    '__Schema.description': weight([schema.description]),
+    '__Type.description': weight(types.map((type) => type.description)),
+    '__Field.description': weight(fields.map((field) => field.description)),
+    '__InputValue.description': weight([
+      ...fields.flatMap((field) => field.args.map((arg) => arg.description)),
+      ...inputFields.map((field) => field.description),
+    ]),
+    '__EnumValue.description': weight(
+      types.flatMap((type) => (isEnumType(type) ? type.getValues().map((value) => value.description) : [])),
+    ),
+    '__Directive.description': weight(schema.getDirectives().map((directive) => directive.description)),
     '__Schema.types': types.length,
     '__Schema.directives': Math.max(1, schema.getDirectives().length),
-    '__Type.fields': most(fieldsOf.map((type) => Object.keys(type.getFields()).length)),
+    '__Type.fields': most(
+      types.map((type) => (isObjectType(type) || isInterfaceType(type) ? Object.keys(type.getFields()).length : 0)),
+    ),
     '__Type.inputFields': most(
       types.map((type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0)),
     ),
     '__Type.enumValues': most(types.map((type) => (isEnumType(type) ? type.getValues().length : 0))),
-    '__Type.interfaces': most(fieldsOf.map((type) => type.getInterfaces().length)),
+    '__Type.interfaces': most(
+      types.map((type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0)),
+    ),
     '__Type.possibleTypes': most(
       types.map((type) => (isAbstractType(type) ? schema.getPossibleTypes(type).length : 0)),
     ),
+    '__Type.ofType': wrappers / Math.max(wrappers + references.length, 1),
     '__Field.args': args,
-    '__Directive.args': args,
+    '__Directive.args': most(schema.getDirectives().map((directive) => directive.args.length)),
   };
 }
 
 /**
- * How much introspection a selection set (of `__Schema` or `__Type`) asks for: every field 1, and
- * what is selected under a list field times the most items that list has in this schema (the
- * number of types, the most fields of a type...). Fragments are counted once per type they are
+ * How much introspection a selection set (of `__Schema` or `__Type`) asks for: every field 1 (a
+ * `description` its weight, introspectionListSizes), and
+ * what is selected under a list field times the items that list has in this schema (the
+ * number of types, the mean fields of a type...). Fragments are counted once per type they are
  * read as; counting stops past `cap`.
  */
 function introspectionSize(
@@ -287,32 +331,36 @@ function introspectionSize(
   typeName: string,
   cap: number,
   memo = new Map<string, number | 'entered'>(),
+  known?: GraphQLNamedType,
 ): number {
-  const sizes = introspectionListSizesOf(schema);
+  const sizes = known
+    ? { ...introspectionListSizesOf(schema), ...listsOf(schema, known) }
+    : introspectionListSizesOf(schema);
   const type = schema.getType(typeName);
   if (!isObjectType(type)) return 0;
   let total = 0;
   for (const selection of selectionSet.selections) {
     if (total > cap) return total;
     if (selection.kind === Kind.INLINE_FRAGMENT) {
-      total += introspectionSize(schema, fragments, selection.selectionSet, typeName, cap, memo);
+      total += introspectionSize(schema, fragments, selection.selectionSet, typeName, cap, memo, known);
       continue;
     }
     if (selection.kind === Kind.FRAGMENT_SPREAD) {
       const fragment = fragments.get(selection.name.value);
       if (!fragment) continue;
-      const key = `${fragment.name.value}@${typeName}`;
+      const key = `${fragment.name.value}@${typeName}${known ? `:${known.name}` : ''}`;
       let size = memo.get(key);
       if (size === 'entered') continue;
       if (size === undefined) {
         memo.set(key, 'entered');
-        size = introspectionSize(schema, fragments, fragment.selectionSet, typeName, cap, memo);
+        size = introspectionSize(schema, fragments, fragment.selectionSet, typeName, cap, memo, known);
         memo.set(key, size);
       }
       total += size;
       continue;
     }
-    total += 1;
+    // a leaf costs its weight (a description's), a list or object field 1 plus what it selects
+    total += selection.selectionSet ? 1 : (sizes[`${typeName}.${selection.name.value}`] ?? 1);
     const field = type.getFields()[selection.name.value];
     if (!field || !selection.selectionSet) continue;
     const child = introspectionSize(
@@ -323,16 +371,43 @@ function introspectionSize(
       cap,
       memo,
     );
-    total += child * (sizes[`${typeName}.${field.name}`] ?? 1);
+    // each item answers its braces too
+    total += (child + 1) * (sizes[`${typeName}.${field.name}`] ?? 1);
   }
   return total;
 }
 
 const listSizeCache = new WeakMap<GraphQLSchema, Record<string, number>>();
+/** The lists of one named type, as `__type(name:)` answers them: its own counts, not the means. */
+function listsOf(schema: GraphQLSchema, type: GraphQLNamedType): Record<string, number> {
+  const fields =
+    isObjectType(type) || isInterfaceType(type) || isInputObjectType(type) ? Object.keys(type.getFields()).length : 0;
+  return {
+    '__Type.fields': isInputObjectType(type) ? 1 : Math.max(1, fields),
+    '__Type.inputFields': isInputObjectType(type) ? Math.max(1, fields) : 1,
+    '__Type.enumValues': isEnumType(type) ? Math.max(1, type.getValues().length) : 1,
+    '__Type.interfaces': isObjectType(type) || isInterfaceType(type) ? Math.max(1, type.getInterfaces().length) : 1,
+    '__Type.possibleTypes': isAbstractType(type) ? Math.max(1, schema.getPossibleTypes(type).length) : 1,
+  };
+}
+
 function introspectionListSizesOf(schema: GraphQLSchema): Record<string, number> {
   let sizes = listSizeCache.get(schema);
   if (!sizes) listSizeCache.set(schema, (sizes = introspectionListSizes(schema)));
   return sizes;
+}
+
+/** The `name` argument of a `__type` field (a literal or a variable), if it is a string. */
+function introspectionTypeName(selection: FieldNode, variables: Record<string, unknown>): string | undefined {
+  const argument = selection.arguments?.find((arg) => arg.name.value === 'name');
+  if (!argument) return undefined;
+  const value =
+    argument.value.kind === Kind.STRING
+      ? argument.value.value
+      : argument.value.kind === Kind.VARIABLE
+        ? variables[argument.value.name.value]
+        : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**
@@ -420,12 +495,20 @@ export function operationCost(
           // a full introspection (about 180 KB) costs a third of the limit
           const share = Math.floor(limit / 3);
           const full = fullIntrospectionSize(schema);
+          // `__type(name:)` answers one type: its own lists count, not the means over all types
+          let known: GraphQLNamedType | undefined;
+          if (name === '__type') {
+            const typeName = introspectionTypeName(selection, variables);
+            known = typeName === undefined ? undefined : (schema.getType(typeName) ?? undefined);
+          }
           const size = introspectionSize(
             schema,
             fragments,
             selection.selectionSet,
             name === '__schema' ? '__Schema' : '__Type',
             (cap * full) / Math.max(share, 1),
+            new Map(),
+            known,
           );
           total += Math.ceil((size * share) / full);
         }

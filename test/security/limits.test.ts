@@ -129,7 +129,10 @@ describe('query limits', () => {
       fragment L2 on __Type { kind name ${typeLists('R')} }
       fragment W on __Type { ...L2 ofType { ...L2 ofType { ...L2 ofType { ...L2 } } } }
       fragment L1 on __Type { kind name ${typeLists('W')} }`;
+    // descriptions answer far more than names: 30 aliased `__schema` of descriptions answered 1 MB
+    const descriptions = `{ ${Array.from({ length: 30 }, (_, i) => `s${i}: __schema { types { description fields { description } } }`).join(' ')} }`;
     for (const query of [
+      descriptions,
       `{ __schema { types { ...L1 } } } ${wrapped}`,
       `{ ${Array.from({ length: 27 }, (_, i) => `t${i}: __type(name: "Article") { ...L1 }`).join(' ')} } ${wrapped}`,
     ]) {
