@@ -150,7 +150,10 @@ async function main(): Promise<void> {
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
   const { Lifecycle, withRequestScope } = await import('./http.ts');
   const lifecycle = new Lifecycle();
-  const yoga = createServer(settings, { lifecycle, logger: log });
+  const { createCounterStore, socketMessageRefusal } = await import('./rateLimit.ts');
+  // one set of rate-limit counters for HTTP requests and WebSocket messages
+  const counters = createCounterStore(settings.rateLimits);
+  const yoga = createServer(settings, { lifecycle, logger: log, counters });
   handler = withRequestScope(yoga, {
     timeoutMs: settings.requestTimeoutMs,
     statementsAtOnce: settings.dbStatementsPerRequest,
@@ -177,6 +180,9 @@ async function main(): Promise<void> {
     maxTokens: settings.limits.maxTokens,
     trustedDocuments: settings.trustedDocuments,
     suggestions: !settings.production,
+    rateLimit: (authorization, address) =>
+      socketMessageRefusal(settings.rateLimits, counters, log, authorization, address),
+    trustProxy: settings.rateLimits.trustProxy,
   });
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in

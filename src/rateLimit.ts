@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { RateLimitSettings } from './config.ts';
@@ -99,6 +100,53 @@ export function clientAddress(request: Request, serverContext: unknown, trustPro
 
 const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** A client's rate-limit bucket (a SHA-256 of its Bearer token, else its address) and its limit. */
+function bucketOf(
+  settings: RateLimitSettings,
+  authorization: string | null | undefined,
+  address: () => string,
+): { bucket: string; kind: 'key' | 'anonymous'; limit: number } {
+  const token = /^Bearer +(\S+)/i.exec(authorization ?? '')?.[1];
+  return token
+    ? {
+        bucket: `key:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`,
+        kind: 'key',
+        limit: settings.perKey,
+      }
+    : { bucket: `ip:${address()}`, kind: 'anonymous', limit: settings.anonymous };
+}
+
+/**
+ * Counts one GraphQL over WebSocket `subscribe` message as a request of its client (`authorization`
+ * as the socket gave it, `address` its peer or forwarded address), in the same buckets, limits and
+ * counters as HTTP requests: graphql-ws runs none of Yoga's request hooks, and one socket could
+ * otherwise send thousands of messages, each parsed and validated before any other limit applies.
+ * Past the limit, a GraphQLError RATE_LIMITED with `retryAfter` (seconds); else null. A store that
+ * fails lets the message through, with a warning, as for HTTP.
+ */
+export async function socketMessageRefusal(
+  settings: RateLimitSettings,
+  store: CounterStore,
+  log: Logger,
+  authorization: string | null | undefined,
+  address: string,
+): Promise<GraphQLError | null> {
+  const { bucket, limit } = bucketOf(settings, authorization, () => address);
+  if (limit === 0) return null;
+  let window: WindowCount;
+  try {
+    window = await store.hit(bucket, settings.windowMs);
+  } catch (error) {
+    log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
+    return null;
+  }
+  if (window.count <= limit) return null;
+  const retryAfter = Math.max(1, Math.ceil(window.resetMs / 1000));
+  return new GraphQLError(`Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`, {
+    extensions: { code: 'RATE_LIMITED', retryAfter },
+  });
+}
+
 /**
  * Yoga plugin: refuses a client's request while RATE_LIMIT_CONCURRENT of its requests are in
  * flight in this process (HTTP 429, RATE_LIMITED with `concurrent`, Retry-After 1); then counts
@@ -126,12 +174,9 @@ export function useRateLimits(settings: RateLimitSettings, store: CounterStore, 
     async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (EXEMPT.has(url.pathname) || request.method === 'OPTIONS') return;
       if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return; // the GraphiQL page
-      const token = /^Bearer +(\S+)/i.exec(request.headers.get('authorization') ?? '')?.[1];
-      const kind = token ? 'key' : 'anonymous';
-      const limit = token ? settings.perKey : settings.anonymous;
-      const bucket = token
-        ? `key:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`
-        : `ip:${clientAddress(request, serverContext, settings.trustProxy)}`;
+      const { bucket, kind, limit } = bucketOf(settings, request.headers.get('authorization'), () =>
+        clientAddress(request, serverContext, settings.trustProxy),
+      );
       if (settings.concurrent > 0) {
         const busy = inFlight.get(bucket) ?? 0;
         if (busy >= settings.concurrent) {

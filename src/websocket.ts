@@ -9,6 +9,7 @@ import { AuthenticationError, authenticate } from './resolvers/access/apiKeys.ts
 import type { TrustedDocumentSettings } from './config.ts';
 import { withoutSchemaHints } from './http.ts';
 import { tokenLimitError } from './limits.ts';
+import { clientAddress } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
 
 /** What each subscribe message wrote, by its payload: the document it runs and its variables. */
@@ -42,6 +43,14 @@ export function attachWebSockets(
     maxTokens: number;
     trustedDocuments: TrustedDocumentSettings;
     suggestions: boolean;
+    /**
+     * Counts each `subscribe` message as a request of its client (`authorization` as the socket
+     * gave it, `address` its client address): a RATE_LIMITED error past the limit (rateLimit.ts
+     * socketMessageRefusal), else null. None: not counted.
+     */
+    rateLimit?: (authorization: string | undefined, address: string) => Promise<GraphQLError | null>;
+    /** Take the client address from X-Forwarded-For (TRUST_PROXY), as HTTP requests do. */
+    trustProxy?: boolean;
   },
 ): () => Promise<void> {
   const sockets = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
@@ -88,6 +97,12 @@ export function attachWebSockets(
         const forwarded = upgrade.headers['x-forwarded-for'];
         if (typeof forwarded === 'string') headers.set('x-forwarded-for', forwarded);
         const request = new Request(`http://localhost${options.path}`, { headers });
+        // counted first, before anything reads the message
+        const refused = await options.rateLimit?.(
+          authorization,
+          clientAddress(request, { req: upgrade }, options.trustProxy ?? false),
+        );
+        if (refused) return [refused];
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           request,
           req: upgrade,

@@ -566,7 +566,8 @@ describe('between server processes', () => {
           WEBHOOK_WORKER: 'false',
         }
       : { DATABASE_URL: undefined, PGLITE_DIR: 'memory://', SEED_DEMO_DATA: 'true', WEBHOOK_WORKER: 'false' };
-    const server = await startServer(env);
+    // a budget small enough to reach: each subscribe message counts as a request of its client
+    const server = await startServer({ ...env, RATE_LIMIT_ANONYMOUS: '3' });
     servers.push(server);
     const secret = serverUrl ? key : /ngk_[A-Za-z0-9_-]+/.exec(server.output())![0];
     const client = createClient({
@@ -612,6 +613,34 @@ describe('between server processes', () => {
       expect(await closeCode(authorization), JSON.stringify(authorization)).toBe(4403);
     }
     expect(await closeCode(null)).toBe(0);
+    {
+      // an anonymous socket's fourth subscribe message within the window is refused, unread
+      const anonymous = createClient({
+        url: `${server.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+      });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        outcomes.push(
+          await new Promise<string>((resolve) => {
+            anonymous.subscribe(
+              { query: '{ __typename }' },
+              {
+                next: () => resolve('next'),
+                error: (error) => resolve(JSON.stringify(error)),
+                complete: () => resolve('complete'),
+              },
+            );
+          }),
+        );
+      }
+      expect(outcomes.slice(0, 3).every((outcome) => outcome.includes('Only subscriptions run over WebSocket'))).toBe(
+        true,
+      );
+      expect(outcomes[3]).toContain('RATE_LIMITED');
+      await anonymous.dispose();
+    }
     if (secret) expect(await closeCode(`Bearer ${secret}`)).toBe(0);
     {
       await fetch(`${server.url}/graphql`, {

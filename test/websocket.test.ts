@@ -1,9 +1,11 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { config, type TrustedDocumentSettings } from '../src/config.ts';
 import { createLogger } from '../src/observability.ts';
+import { MemoryStore, socketMessageRefusal } from '../src/rateLimit.ts';
 import { attachWebSockets } from '../src/websocket.ts';
 import { createServer } from '../src/yoga.ts';
 import { execute } from './support/api.ts';
@@ -37,10 +39,13 @@ interface Socket {
 const opened: Socket[] = [];
 
 /** An HTTP server with the API's GraphQL over WebSocket on it, for `overrides` of the settings. */
-async function socketServer(overrides: {
-  trustedDocuments?: TrustedDocumentSettings;
-  production?: boolean;
-}): Promise<Socket> {
+async function socketServer(
+  overrides: {
+    trustedDocuments?: TrustedDocumentSettings;
+    production?: boolean;
+  },
+  rateLimit?: (authorization: string | undefined, address: string) => Promise<GraphQLError | null>,
+): Promise<Socket> {
   const settings = { ...config(), ...overrides };
   const yoga = createServer(settings, { logger: createLogger('silent') });
   const server: Server = createHttpServer(yoga);
@@ -50,6 +55,7 @@ async function socketServer(overrides: {
     maxTokens: settings.limits.maxTokens,
     trustedDocuments: settings.trustedDocuments,
     suggestions: !settings.production,
+    rateLimit,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const socket = {
@@ -168,6 +174,26 @@ describe('GraphQL over WebSocket', () => {
     for (const query of ['subscription { articleMatched {', '', '\u0000']) {
       expect(codesOf(await subscribe(url, { query })), JSON.stringify(query)).toEqual([['GRAPHQL_PARSE_FAILED']]);
     }
+  });
+
+  it('counts each subscribe message against the rate limit, before reading it', async () => {
+    const settings = { ...config().rateLimits, anonymous: 3, perKey: 5, windowMs: 60_000 };
+    const store = new MemoryStore();
+    const { url } = await socketServer({}, (authorization, address) =>
+      socketMessageRefusal(settings, store, createLogger('silent'), authorization, address),
+    );
+    // a document that does not parse: parsed (and refused for it) while within the limit
+    const codes: unknown[] = [];
+    for (let i = 0; i < 5; i++) codes.push(...codesOf(await subscribe(url, { query: '{' })));
+    expect(codes).toEqual([
+      ['GRAPHQL_PARSE_FAILED'],
+      ['GRAPHQL_PARSE_FAILED'],
+      ['GRAPHQL_PARSE_FAILED'],
+      ['RATE_LIMITED'],
+      ['RATE_LIMITED'],
+    ]);
+    const [refused] = await subscribe(url, { query: '{' });
+    expect(refused!.payload[0].extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) });
   });
 
   it('in production, names in errors only what the client wrote, as HTTP does', async () => {
