@@ -26,13 +26,14 @@ function writtenBy(payload: { query: string; variables?: unknown }): string {
  * every operation goes through the Yoga server's plugins (authentication from the
  * `authorization` connection parameter or the upgrade request's header, validation with the
  * shape limits, the input boundary and the query cost when the subscription starts).
- * Queries and mutations are refused here: they go over HTTP, where the rate limits apply.
- * graphql-ws does not run Yoga's request hooks, so what they do for HTTP is done here too, from
- * the same functions: the trusted documents (`documentId` in the payload; with
- * TRUSTED_DOCUMENTS_ONLY a query text is refused, PERSISTED_QUERY_ONLY), the token limit before
- * parsing (TOO_MANY_TOKENS), and, without `suggestions` (production), error messages that name
- * only what the client wrote (withoutSchemaHints). Messages are at most `maxPayload` bytes.
- * Returns a function that closes every socket.
+ * Queries and mutations are refused here: they go over HTTP. graphql-ws does not run Yoga's
+ * request hooks, so what they do for HTTP is done here too, from the same functions: the rate
+ * limits (`rateLimit`: each `subscribe` message counts as a request, RATE_LIMITED past them), the
+ * trusted documents (`documentId` in the payload; with TRUSTED_DOCUMENTS_ONLY a query text is
+ * refused, PERSISTED_QUERY_ONLY), the token limit before parsing (TOO_MANY_TOKENS), and, without
+ * `suggestions` (production), error messages that name only what the client wrote
+ * (withoutSchemaHints). Messages are at most `maxPayload` bytes. Returns a function that closes
+ * every socket.
  */
 export function attachWebSockets(
   server: Server,

@@ -175,6 +175,16 @@ async function rowsAfterMigration(migration: string, urlKeys: string[]): Promise
   return rows.map((row) => row.urlKey);
 }
 
+/** Files each pair's first link, then its second: refused as DuplicateUrlError naming the first. */
+async function expectOneLink(pairs: [filed: string, again: string][]) {
+  for (const [filed, again] of pairs) {
+    const first = await created(articleInput({ url: filed }));
+    const result = await create(articleInput({ url: again }));
+    expect(result.__typename, again).toBe('DuplicateUrlError');
+    expect(result.__typename === 'DuplicateUrlError' && result.existingId, again).toBe(first.id);
+  }
+}
+
 function articleInput(overrides: Partial<CreateArticleInput> = {}): CreateArticleInput {
   counter += 1;
   return {
@@ -324,17 +334,12 @@ describe('createArticle', () => {
   });
 
   it('takes links that differ only in how they percent-encode (RFC 3986 6.2.2) for the same link', async () => {
-    for (const [filed, again] of [
+    await expectOneLink([
       ['https://percent.example/a%2fb', 'https://percent.example/a%2Fb'],
       ['https://percent.example/q?x=%2f', 'https://percent.example/q?x=%2F'],
       ['https://percent.example/~a', 'https://percent.example/%7Ea'],
       ['https://percent.example/%61b', 'https://percent.example/ab'],
-    ]) {
-      const first = await created(articleInput({ url: filed }));
-      const result = await create(articleInput({ url: again }));
-      expect(result.__typename, again).toBe('DuplicateUrlError');
-      expect(result.__typename === 'DuplicateUrlError' && result.existingId, again).toBe(first.id);
-    }
+    ]);
     // an encoded reserved character is not the character itself
     expect((await create(articleInput({ url: 'https://percent.example/a/b' }))).__typename).toBe(
       'CreateArticleSuccess',
@@ -371,7 +376,7 @@ describe('createArticle', () => {
   });
 
   it('takes a character RFC 3986 does not allow raw and its percent-encoding for the same link', async () => {
-    for (const [filed, again] of [
+    await expectOneLink([
       ['https://raw.example/a|b', 'https://raw.example/a%7Cb'],
       ['https://raw.example/x%5ey', 'https://raw.example/x^y'],
       ['https://raw.example/q[1]', 'https://raw.example/q%5B1%5D'],
@@ -380,12 +385,7 @@ describe('createArticle', () => {
       // a % that starts no encoding is the character itself
       ['https://raw.example/pct?q=100%', 'https://raw.example/pct?q=100%25'],
       ['https://raw.example/p%zz', 'https://raw.example/p%25zz'],
-    ]) {
-      const first = await created(articleInput({ url: filed }));
-      const result = await create(articleInput({ url: again }));
-      expect(result.__typename, again).toBe('DuplicateUrlError');
-      expect(result.__typename === 'DuplicateUrlError' && result.existingId, again).toBe(first.id);
-    }
+    ]);
   });
 
   it('rewrites keys filed with those characters raw, unless another article has the new key (migration url_key_disallowed_characters)', async () => {
