@@ -286,6 +286,9 @@ describe('createArticle', () => {
       [`https://long.example/${'é'.repeat(1000)}`, 'TOO_LONG'],
       ['/relative/path', 'INVALID_URL'],
       ['javascript:alert(1)', 'INVALID_URL'],
+      // an empty label names no host: `ex.com..` is not `ex.com.` (the root) nor `ex.com`
+      ['https://long.example../a', 'INVALID_URL'],
+      ['https://long..example/a', 'INVALID_URL'],
     ] as const) {
       const result = await create(articleInput({ url }));
       expect(result.__typename === 'ValidationError' && result.fields.map((f) => f.code)).toEqual([code]);

@@ -15,7 +15,7 @@ const UNSAFE_CHARACTERS = /[\s\p{Cc}\p{Cf}\u2028\u2029]/u;
 
 /**
  * A link a client files, checked and written the way a browser would read it. Refused (with the
- * reason) unless it is an absolute http(s) URL with a host and a usable port, without spaces,
+ * reason) unless it is an absolute http(s) URL with a host (no empty label) and a usable port, without spaces,
  * control or invisible characters (a raw newline could break a header or a log line),
  * backslashes or credentials (`user:password@`, which would be served to everyone). Otherwise
  * `href` is its WHATWG URL serialization: the form a browser goes to, whatever it was given
@@ -35,6 +35,9 @@ export function checkUrl(raw: string): { href: string } | { problem: string } {
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
     return { problem: 'Must be an absolute http(s) URL' };
   }
+  // an empty label (`example..com`, `.example.com`, `example.com..`) names no host (RFC 1035 2.3.1);
+  // one trailing dot is the DNS root spelled out, and normalizeUrl drops it
+  if (/^\.|\.\./.test(url.hostname)) return { problem: 'Must name a host without empty labels (..)' };
   if (url.username !== '' || url.password !== '' || /^[a-z]+:\/*[^/?#]*@/i.test(raw)) {
     return { problem: 'Must not contain credentials (user:password@)' };
   }
