@@ -7,7 +7,7 @@ import { codeClientError } from '../clientErrors.ts';
 import { databaseFailure } from '../db/errors.ts';
 import { ErrorCode, UserInputError } from '../errors.ts';
 import { MAX_INPUT_VALUES, normalizeDeep } from '../input/boundary.ts';
-import { characterProblem } from '../input/text.ts';
+import { characterProblem, inputShape } from '../input/text.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
 import { decodeGlobalID } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
@@ -126,21 +126,12 @@ export async function* exportRecords(question: ExportQuestion, viewer: Viewer): 
   // nesting and size first, without recursion: a filter of 1,700 nested NOTs overflowed the
   // stack of what reads it (a RangeError, answered 500), and graphql-js coerces every value of
   // the filter again for each page, before any resolver refuses a list for its length
-  const nested: [unknown, number][] = [[question.filter, 1]];
-  let values = 0;
-  while (nested.length) {
-    const [value, depth] = nested.pop()!;
-    if (++values > MAX_INPUT_VALUES) {
-      throw new UserInputError(ErrorCode.BAD_USER_INPUT, `The filter holds more than ${MAX_INPUT_VALUES} values`);
-    }
-    if (!value || typeof value !== 'object') continue;
-    if (depth > MAX_FILTER_NESTING) {
-      throw new UserInputError(
-        ErrorCode.BAD_USER_INPUT,
-        `The filter is nested deeper than ${MAX_FILTER_NESTING} levels`,
-      );
-    }
-    for (const inner of Object.values(value)) nested.push([inner, depth + 1]);
+  const shape = inputShape(question.filter);
+  if (shape.depth > MAX_FILTER_NESTING) {
+    throw new UserInputError(ErrorCode.BAD_USER_INPUT, `The filter is nested deeper than ${MAX_FILTER_NESTING} levels`);
+  }
+  if (shape.values > MAX_INPUT_VALUES) {
+    throw new UserInputError(ErrorCode.BAD_USER_INPUT, `The filter holds more than ${MAX_INPUT_VALUES} values`);
   }
   // the input boundary the GraphQL endpoint applies: text NFC, and none that text cannot hold
   question = normalizeDeep(question);
