@@ -117,6 +117,33 @@ function bucketOf(
 }
 
 /**
+ * Counts one request of a client in its bucket: past `limit`, what to answer (the message, and the
+ * seconds until the window resets); null within it, for a limit of 0 (none), and when the store
+ * fails (the request is served, and a warning logged).
+ */
+async function countRequest(
+  settings: RateLimitSettings,
+  store: CounterStore,
+  log: Logger,
+  bucket: string,
+  limit: number,
+): Promise<{ message: string; retryAfter: number } | null> {
+  if (limit === 0) return null;
+  let window: WindowCount;
+  try {
+    window = await store.hit(bucket, settings.windowMs);
+  } catch (error) {
+    log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
+    return null;
+  }
+  if (window.count <= limit) return null;
+  return {
+    message: `Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`,
+    retryAfter: Math.max(1, Math.ceil(window.resetMs / 1000)),
+  };
+}
+
+/**
  * Counts one GraphQL over WebSocket `subscribe` message as a request of its client (`authorization`
  * as the socket gave it, `address` its peer or forwarded address), in the same buckets, limits and
  * counters as HTTP requests: graphql-ws runs none of Yoga's request hooks, and one socket could
@@ -132,19 +159,10 @@ export async function socketMessageRefusal(
   address: string,
 ): Promise<GraphQLError | null> {
   const { bucket, limit } = bucketOf(settings, authorization, () => address);
-  if (limit === 0) return null;
-  let window: WindowCount;
-  try {
-    window = await store.hit(bucket, settings.windowMs);
-  } catch (error) {
-    log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
-    return null;
-  }
-  if (window.count <= limit) return null;
-  const retryAfter = Math.max(1, Math.ceil(window.resetMs / 1000));
-  return new GraphQLError(`Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`, {
-    extensions: { code: 'RATE_LIMITED', retryAfter },
-  });
+  const refused = await countRequest(settings, store, log, bucket, limit);
+  return refused
+    ? new GraphQLError(refused.message, { extensions: { code: 'RATE_LIMITED', retryAfter: refused.retryAfter } })
+    : null;
 }
 
 /**
@@ -202,25 +220,17 @@ export function useRateLimits(settings: RateLimitSettings, store: CounterStore, 
         inFlight.set(bucket, busy + 1);
         counted.set(request, bucket);
       }
-      if (limit === 0) return;
-      let window: WindowCount;
-      try {
-        window = await store.hit(bucket, settings.windowMs);
-      } catch (error) {
-        // the limiter's store is down: serve rather than refuse everyone, and say so
-        log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
-        return;
-      }
-      if (window.count <= limit) return;
+      const refused = await countRequest(settings, store, log, bucket, limit);
+      if (!refused) return;
       release(request); // refused: it is not in flight
       metrics.rateLimited.inc({ kind });
-      const retryAfter = Math.max(1, Math.ceil(window.resetMs / 1000));
+      const { message, retryAfter } = refused;
       endResponse(
         new fetchAPI.Response(
           JSON.stringify({
             errors: [
               {
-                message: `Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`,
+                message,
                 extensions: { code: 'RATE_LIMITED', retryAfter },
               },
             ],
