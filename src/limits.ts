@@ -258,9 +258,9 @@ function argumentsCost(field: GraphQLField<unknown, unknown>, args: Record<strin
 function introspectionListSizes(schema: GraphQLSchema): Record<string, number> {
   const types = Object.values(schema.getTypeMap());
   // the mean over every type (a type without such a list answers null): a list's expected length
-  const most = (counts: number[]) => Math.max(1, counts.reduce((sum, n) => sum + n, 0) / Math.max(counts.length, 1));
+  const mean = (counts: number[]) => Math.max(1, counts.reduce((sum, n) => sum + n, 0) / Math.max(counts.length, 1));
   const fieldsOf = types.flatMap((type) => (isObjectType(type) || isInterfaceType(type) ? [type] : []));
-  const args = most(fieldsOf.flatMap((type) => Object.values(type.getFields()).map((field) => field.args.length)));
+  const args = mean(fieldsOf.flatMap((type) => Object.values(type.getFields()).map((field) => field.args.length)));
   // what a `description` answers, in units of about 11 bytes (what a name or a kind answers,
   // its key included): the mean of each kind's, described or not, its key and quotes included
   const weight = (texts: (string | null | undefined)[]) =>
@@ -298,22 +298,22 @@ function introspectionListSizes(schema: GraphQLSchema): Record<string, number> {
     '__Directive.description': weight(schema.getDirectives().map((directive) => directive.description)),
     '__Schema.types': types.length,
     '__Schema.directives': Math.max(1, schema.getDirectives().length),
-    '__Type.fields': most(
+    '__Type.fields': mean(
       types.map((type) => (isObjectType(type) || isInterfaceType(type) ? Object.keys(type.getFields()).length : 0)),
     ),
-    '__Type.inputFields': most(
+    '__Type.inputFields': mean(
       types.map((type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0)),
     ),
-    '__Type.enumValues': most(types.map((type) => (isEnumType(type) ? type.getValues().length : 0))),
-    '__Type.interfaces': most(
+    '__Type.enumValues': mean(types.map((type) => (isEnumType(type) ? type.getValues().length : 0))),
+    '__Type.interfaces': mean(
       types.map((type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0)),
     ),
-    '__Type.possibleTypes': most(
+    '__Type.possibleTypes': mean(
       types.map((type) => (isAbstractType(type) ? schema.getPossibleTypes(type).length : 0)),
     ),
     '__Type.ofType': wrappers / Math.max(wrappers + references.length, 1),
     '__Field.args': args,
-    '__Directive.args': most(schema.getDirectives().map((directive) => directive.args.length)),
+    '__Directive.args': mean(schema.getDirectives().map((directive) => directive.args.length)),
   };
 }
 
@@ -321,8 +321,8 @@ function introspectionListSizes(schema: GraphQLSchema): Record<string, number> {
  * How much introspection a selection set (of `__Schema` or `__Type`) asks for: every field 1 (a
  * `description` its weight, introspectionListSizes), and
  * what is selected under a list field times the items that list has in this schema (the
- * number of types, the mean fields of a type...). Fragments are counted once per type they are
- * read as; counting stops past `cap`.
+ * number of types, the mean fields of a type...; `sizes`, for a `__type` root, its own type's).
+ * Fragments are counted once per type they are read as; counting stops past `cap`.
  */
 function introspectionSize(
   schema: GraphQLSchema,
@@ -331,29 +331,27 @@ function introspectionSize(
   typeName: string,
   cap: number,
   memo = new Map<string, number | 'entered'>(),
-  known?: GraphQLNamedType,
+  sizes = introspectionListSizesOf(schema),
 ): number {
-  const sizes = known
-    ? { ...introspectionListSizesOf(schema), ...listsOf(schema, known) }
-    : introspectionListSizesOf(schema);
   const type = schema.getType(typeName);
   if (!isObjectType(type)) return 0;
   let total = 0;
   for (const selection of selectionSet.selections) {
     if (total > cap) return total;
     if (selection.kind === Kind.INLINE_FRAGMENT) {
-      total += introspectionSize(schema, fragments, selection.selectionSet, typeName, cap, memo, known);
+      total += introspectionSize(schema, fragments, selection.selectionSet, typeName, cap, memo, sizes);
       continue;
     }
     if (selection.kind === Kind.FRAGMENT_SPREAD) {
       const fragment = fragments.get(selection.name.value);
       if (!fragment) continue;
-      const key = `${fragment.name.value}@${typeName}${known ? `:${known.name}` : ''}`;
+      // a `__type` root's own sizes differ from the means its children are counted with
+      const key = `${fragment.name.value}@${typeName}${sizes === introspectionListSizesOf(schema) ? '' : ':root'}`;
       let size = memo.get(key);
       if (size === 'entered') continue;
       if (size === undefined) {
         memo.set(key, 'entered');
-        size = introspectionSize(schema, fragments, fragment.selectionSet, typeName, cap, memo, known);
+        size = introspectionSize(schema, fragments, fragment.selectionSet, typeName, cap, memo, sizes);
         memo.set(key, size);
       }
       total += size;
@@ -377,7 +375,6 @@ function introspectionSize(
   return total;
 }
 
-const listSizeCache = new WeakMap<GraphQLSchema, Record<string, number>>();
 /** The lists of one named type, as `__type(name:)` answers them: its own counts, not the means. */
 function listsOf(schema: GraphQLSchema, type: GraphQLNamedType): Record<string, number> {
   const fields =
@@ -391,6 +388,8 @@ function listsOf(schema: GraphQLSchema, type: GraphQLNamedType): Record<string, 
   };
 }
 
+const listSizeCache = new WeakMap<GraphQLSchema, Record<string, number>>();
+/** introspectionListSizes, computed once per schema. */
 function introspectionListSizesOf(schema: GraphQLSchema): Record<string, number> {
   let sizes = listSizeCache.get(schema);
   if (!sizes) listSizeCache.set(schema, (sizes = introspectionListSizes(schema)));
@@ -410,11 +409,11 @@ function introspectionTypeName(selection: FieldNode, variables: Record<string, u
   return typeof value === 'string' ? value : undefined;
 }
 
+const fullIntrospectionCache = new WeakMap<GraphQLSchema, number>();
 /**
  * The introspection size (introspectionSize) of a full introspection query as tools send it:
  * graphql-js's getIntrospectionQuery with every option on. Computed once per schema.
  */
-const fullIntrospectionCache = new WeakMap<GraphQLSchema, number>();
 function fullIntrospectionSize(schema: GraphQLSchema): number {
   let size = fullIntrospectionCache.get(schema);
   if (size === undefined) {
@@ -496,11 +495,9 @@ export function operationCost(
           const share = Math.floor(limit / 3);
           const full = fullIntrospectionSize(schema);
           // `__type(name:)` answers one type: its own lists count, not the means over all types
-          let known: GraphQLNamedType | undefined;
-          if (name === '__type') {
-            const typeName = introspectionTypeName(selection, variables);
-            known = typeName === undefined ? undefined : (schema.getType(typeName) ?? undefined);
-          }
+          const typeName = name === '__type' ? introspectionTypeName(selection, variables) : undefined;
+          const known = typeName === undefined ? undefined : schema.getType(typeName);
+          const means = introspectionListSizesOf(schema);
           const size = introspectionSize(
             schema,
             fragments,
@@ -508,7 +505,7 @@ export function operationCost(
             name === '__schema' ? '__Schema' : '__Type',
             (cap * full) / Math.max(share, 1),
             new Map(),
-            known,
+            known ? { ...means, ...listsOf(schema, known) } : means,
           );
           total += Math.ceil((size * share) / full);
         }
