@@ -18,6 +18,21 @@ interface BadKind {
 
 const json = (record: Record<string, unknown>) => JSON.stringify(record);
 
+/**
+ * `length` characters of a URL path that the WHATWG parser leaves as they are but a link's key
+ * percent-encodes (about a third are `[ ] ^ |`, three characters each in the key), the rest
+ * letters and digits, pseudo-random from `seed`: so a link within the 2,048 characters of
+ * `url` has a key over them, and one too varied for PostgreSQL to compress into a btree entry
+ * (2,704 bytes at most).
+ */
+export function expandingPath(length: number, seed: string): string {
+  const next = random(seed);
+  const plain = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length }, () =>
+    next() < 0.3 ? '[]^|'[Math.floor(next() * 4)] : plain[Math.floor(next() * plain.length)],
+  ).join('');
+}
+
 /** Every kind of refused record, with the first error it must get. */
 export const BAD_KINDS: readonly BadKind[] = [
   { code: 'INVALID_JSON', path: [], make: (r) => json(r).slice(0, 40) },
@@ -27,6 +42,11 @@ export const BAD_KINDS: readonly BadKind[] = [
   { code: 'INVALID_DATE', path: ['publishedAt'], make: (r) => json({ ...r, publishedAt: 'yesterday' }) },
   { code: 'REQUIRED', path: ['title'], make: (r) => json({ ...r, title: undefined }) },
   { code: 'TOO_LONG', path: ['title'], make: (r) => json({ ...r, title: 'x'.repeat(501) }) },
+  {
+    code: 'TOO_LONG',
+    path: ['url'],
+    make: (r) => json({ ...r, url: `${r.url}/${expandingPath(1_990, String(r.url))}` }),
+  },
   {
     code: 'INVALID_URL',
     path: ['url'],

@@ -6,6 +6,7 @@ import { graphql } from './gql/index.ts';
 import type { CreateArticleInput } from './gql/graphql.ts';
 import { execute, query } from './support/api.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
+import { expandingPath } from '../bench/importFile.ts';
 
 const CreateArticle = graphql(`
   mutation CreateArticle($input: CreateArticleInput!) {
@@ -299,6 +300,41 @@ describe('createArticle', () => {
     expect((await create(articleInput({ url: fits }))).__typename).toBe('CreateArticleSuccess');
   });
 
+  it('refuses a URL within 2,048 characters whose key is longer, having filed nothing, and files one whose key is at the bound', async () => {
+    // `[ ] ^ |` stay raw in the link and take three characters each in its key: 2,019 characters
+    // here, about 3,200 in the key, too varied to compress into a btree entry (a 500 before)
+    const long = `https://long.example/${expandingPath(1_998, 'key')}`;
+    expect(long.length).toBe(2_019);
+    const before = await snapshot();
+    const result = await create(articleInput({ url: long }));
+    expect(
+      result.__typename === 'ValidationError' && result.fields.map((f) => `${f.path.join('.')}:${f.code}`),
+    ).toEqual(['input.url:TOO_LONG']);
+    expect(await snapshot()).toEqual(before);
+    const article = await created(articleInput({ url: 'https://long.example/short' }));
+    const updated = await execute(
+      UpdateArticle,
+      { input: { id: article.id, expectedVersion: 1, url: long } },
+      as.editor,
+    );
+    const out = updated.data?.updateArticle;
+    expect(out?.__typename === 'ValidationError' && out.fields.map((f) => `${f.path.join('.')}:${f.code}`)).toEqual([
+      'input.url:TOO_LONG',
+    ]);
+    const upserted = await execute(UpsertArticle, { input: articleInput({ url: long }) }, as.editor);
+    expect(upserted.data?.upsertArticle.__typename).toBe('ValidationError');
+    expect(await prisma.article.count()).toBe(before.articles + 1);
+    // at the bound: 675 `|`, three characters each in the key
+    const fits = `https://long.example/p/${'|'.repeat(675)}`;
+    const key = `https://long.example/p/${'%7C'.repeat(675)}`;
+    expect(key.length).toBe(2_048);
+    const filed = await created(articleInput({ url: fits }));
+    expect((await prisma.article.findUnique({ where: { urlKey: key }, select: { title: true } }))?.title).toBe(
+      filed.title,
+    );
+    expect((await create(articleInput({ url: `${fits}|` }))).__typename).toBe('ValidationError');
+  });
+
   it('returns DuplicateUrlError with the existing id for a URL that normalizes to a filed one', async () => {
     const first = await created(articleInput({ url: 'https://www.dup.example/world/story-1' }));
     const before = await snapshot();
@@ -391,7 +427,7 @@ describe('createArticle', () => {
     ]);
   });
 
-  it('rewrites keys filed with those characters raw, unless another article has the new key (migration url_key_disallowed_characters)', async () => {
+  it('rewrites keys filed with those characters raw, unless another article has the new key or it would be too long (migration url_key_disallowed_characters)', async () => {
     const rows = await rowsAfterMigration('20261201221000_url_key_disallowed_characters', [
       'https://oldraw.example/a|b?x={1}&y=`\\',
       'http://[::1]/q[1]^',
@@ -399,6 +435,8 @@ describe('createArticle', () => {
       'https://oldraw.example/taken%7C',
       'https://oldraw.example/plain%7C',
       'https://oldraw.example/p%zz?q=100%&r=%4',
+      // encoded, about 3,200 characters: longer than a key may be (and than a btree entry holds)
+      `https://oldraw.example/${expandingPath(1_990, 'old')}`,
     ]);
     expect(rows).toEqual([
       'https://oldraw.example/a%7Cb?x=%7B1%7D&y=%60%5C',
@@ -407,6 +445,7 @@ describe('createArticle', () => {
       'https://oldraw.example/taken%7C',
       'https://oldraw.example/plain%7C',
       'https://oldraw.example/p%25zz?q=100%25&r=%254',
+      `https://oldraw.example/${expandingPath(1_990, 'old')}`,
     ]);
   });
 

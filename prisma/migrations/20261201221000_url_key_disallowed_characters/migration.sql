@@ -4,7 +4,9 @@
 -- `?q=100%25` are one link. Keys filed before are rewritten the same way, after the host (an IPv6
 -- host keeps its brackets), in the live articles and in the trash; a key whose new form another
 -- article already has, or would get from this rewrite too, is left as it was (they were filed as
--- different links: merging them is an editor's call, and the unique index would refuse it).
+-- different links: merging them is an editor's call, and the unique index would refuse it), and so
+-- is a key whose new form is longer than 2,048 characters (the API's bound on a key: a longer one
+-- could outgrow a btree entry, 2,704 bytes, and stop the migration).
 CREATE FUNCTION "newsgraph_tmp_encode"(key text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(p[1] || replace(replace(replace(replace(replace(replace(replace(replace(
            regexp_replace(p[2], '%(?![0-9A-Fa-f]{2})', '%25', 'g'),
@@ -28,6 +30,7 @@ WITH "moves" AS (
 ), "kept" AS (
   SELECT * FROM "moves" m
   WHERE m."sharing" = 1
+    AND length(m."newKey") <= 2048
     AND NOT EXISTS (SELECT FROM "Article" b WHERE b."urlKey" = m."newKey")
     AND NOT EXISTS (SELECT FROM "TrashedArticle" t WHERE t."urlKey" = m."newKey")
 ), "live" AS (

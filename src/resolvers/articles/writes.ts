@@ -146,8 +146,20 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
           `Must be at most ${TEXT_LIMITS.url} characters as written in a URL, non-ASCII characters percent-encoded (got ${checked.href.length})`,
         );
       } else {
-        data.url = checked.href;
-        data.urlKey = normalizeUrl(checked.href);
+        const urlKey = normalizeUrl(checked.href);
+        // the key percent-encodes what the written form leaves raw (`|`, `[`, a stray `%`...),
+        // three characters for one; within this bound it always fits its unique index (a btree
+        // entry holds at most 2,704 bytes, and the key is ASCII)
+        if (urlKey.length > TEXT_LIMITS.url) {
+          issues.add(
+            at('url'),
+            'TOO_LONG',
+            `Must be at most ${TEXT_LIMITS.url} characters with the characters URLs do not allow raw (such as | [ ] ^ { } and a % that starts no encoding) percent-encoded (got ${urlKey.length})`,
+          );
+        } else {
+          data.url = checked.href;
+          data.urlKey = urlKey;
+        }
       }
     }
   }
