@@ -427,6 +427,59 @@ describe('createArticle', () => {
     ]);
   });
 
+  it('takes a character a path or query holds raw and its percent-encoding for the same link, but not a separator', async () => {
+    await expectOneLink([
+      ['https://delims.example/wiki/Foo_(bar)', 'https://delims.example/wiki/Foo_%28bar%29'],
+      ["https://delims.example/it's", 'https://delims.example/it%27s'],
+      [
+        'https://delims.example/a:b@c!d$e*f,g;h=i&j+k',
+        'https://delims.example/a%3Ab%40c%21d%24e%2af%2Cg%3Bh%3Di%26j%2Bk',
+      ],
+      ['https://delims.example/q?x=(1):2@3!*,$/?', 'https://delims.example/q?x=%281%29%3a2%403%21%2A%2C%24%2F%3F'],
+      ["https://delims.example/q?x='y'", 'https://delims.example/q?x=%27y%27'],
+    ]);
+    // a separator encoded is data, not a separator: each is its own link
+    for (const url of [
+      'https://delims.example/s?q=a&b',
+      'https://delims.example/s?q=a%26b',
+      'https://delims.example/s?q=a%3Db',
+      'https://delims.example/s?q=a=b',
+      'https://delims.example/s?q=a+b',
+      'https://delims.example/s?q=a%2Bb',
+      'https://delims.example/s?q=a;b',
+      'https://delims.example/s?q=a%3Bb',
+      'https://delims.example/p/a%2Fb',
+      'https://delims.example/p/a%3Fb',
+      'https://delims.example/p/a%23b',
+    ]) {
+      expect((await create(articleInput({ url }))).__typename, url).toBe('CreateArticleSuccess');
+    }
+  });
+
+  it('rewrites keys filed with those characters encoded, unless another article has the new key (migration url_key_sub_delims)', async () => {
+    const rows = await rowsAfterMigration('20261202013000_url_key_sub_delims', [
+      'https://olddelims.example/wiki/Foo_%28bar%29',
+      'https://olddelims.example/a%3Ab%40c%21d%24e%2af%2Cg%3Bh%3Di%26j%2Bk%27l%2Fm%3Fn',
+      'https://olddelims.example/q?x=%281%29%3a2%403%21%2A%2C%24%2F%3F%27&y=a%26b%3Dc%2Bd%3Be',
+      'https://olddelims.example/v?x=(1)',
+      'https://olddelims.example/v?x=%281%29',
+      // two old keys with one new form, which no article had: both stay as they were
+      'https://olddelims.example/twin%2a',
+      'https://olddelims.example/twin%2A',
+      'https://olddelims.example/%2525%25',
+    ]);
+    expect(rows).toEqual([
+      'https://olddelims.example/wiki/Foo_(bar)',
+      "https://olddelims.example/a:b@c!d$e*f,g;h=i&j+k'l%2Fm%3Fn",
+      "https://olddelims.example/q?x=(1):2@3!*,$/?'&y=a%26b%3Dc%2Bd%3Be",
+      'https://olddelims.example/v?x=(1)',
+      'https://olddelims.example/v?x=%281%29',
+      'https://olddelims.example/twin%2a',
+      'https://olddelims.example/twin%2A',
+      'https://olddelims.example/%2525%25',
+    ]);
+  });
+
   it('rewrites keys filed with those characters raw, unless another article has the new key or it would be too long (migration url_key_disallowed_characters)', async () => {
     const rows = await rowsAfterMigration('20261201221000_url_key_disallowed_characters', [
       'https://oldraw.example/a|b?x={1}&y=`\\',

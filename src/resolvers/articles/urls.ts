@@ -2,7 +2,8 @@
  * The normalized form of an article link, its identity: the same story filed as
  * `HTTPS://Example.com/a/?utm_source=x#top` and `https://example.com/a` is one article.
  * Lower-case scheme and host (and no default port, no trailing dot), no fragment, no tracking
- * parameters, no trailing slash, percent-encodings in their normal form (normalizePercent),
+ * parameters, no trailing slash, percent-encodings in their normal form (normalizePercent: what
+ * a path or query holds raw is decoded),
  * characters RFC 3986 does not allow raw percent-encoded (encodeDisallowed); the rest of the path
  * and query keep their spelling and order.
  */
@@ -55,15 +56,31 @@ function parameterName(part: string): string {
 }
 
 /**
- * Percent-encodings in their normal form (RFC 3986 section 6.2.2): an encoded unreserved
- * character (letters, digits, `-._~`) decoded, every other one with upper-case hex, so
- * `/%7Ea%2fb` and `/~a%2Fb` are one link; a `%` that starts no encoding is encoded (`%25`).
+ * Characters whose percent-encoding a path decodes in a key: the unreserved ones (letters,
+ * digits, `-._~`; RFC 3986 section 6.2.2.2) and, beyond RFC 3986's syntax-based normalization,
+ * the other characters a path segment holds raw (`pchar`: the sub-delims `!$&'()*+,;=`, `:` and
+ * `@`; section 6.2.4 leaves such protocol-based normalization to the application). Web servers
+ * decode a path before routing it, so `/wiki/Foo_(bar)` and `/wiki/Foo_%28bar%29` are one page.
+ * `%2F` stays encoded: it is not a segment boundary.
  */
-function normalizePercent(text: string): string {
+const PATH_DECODED = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+/**
+ * In a query, the unreserved characters and those that separate nothing in any common query
+ * syntax (`!$'()*,:@/?`); `&`, `=`, `;` (parameter separators) and `+` (a space in HTML forms)
+ * stay encoded, so `?q=a%26b` (one parameter) is not `?q=a&b` (two).
+ */
+const QUERY_DECODED = /[A-Za-z0-9\-._~!$'()*,:@/?]/;
+
+/**
+ * Percent-encodings in their normal form: an encoded character of `decoded` (PATH_DECODED or
+ * QUERY_DECODED) decoded, every other one with upper-case hex, so `/%7Ea%2fb` and `/~a%2Fb` are
+ * one link; a `%` that starts no encoding is encoded (`%25`).
+ */
+function normalizePercent(text: string, decoded: RegExp): string {
   return text.replace(/%(?:([0-9A-Fa-f]{2})|)/g, (_, hex: string | undefined) => {
     if (hex === undefined) return '%25';
     const character = String.fromCharCode(Number.parseInt(hex, 16));
-    return /[A-Za-z0-9\-._~]/.test(character) ? character : `%${hex.toUpperCase()}`;
+    return decoded.test(character) ? character : `%${hex.toUpperCase()}`;
   });
 }
 
@@ -89,9 +106,9 @@ export function normalizeUrl(raw: string): string {
     .slice(1)
     .split('&')
     .filter((part) => part !== '' && !TRACKING_PARAMETER.test(parameterName(part)))
-    .map((part) => encodeDisallowed(normalizePercent(part)))
+    .map((part) => encodeDisallowed(normalizePercent(part, QUERY_DECODED)))
     .join('&');
-  const path = encodeDisallowed(normalizePercent(url.pathname)).replace(/\/+$/, '');
+  const path = encodeDisallowed(normalizePercent(url.pathname, PATH_DECODED)).replace(/\/+$/, '');
   // `example.com.` (the DNS root spelled out) is the host `example.com`
   const host = `${url.hostname.replace(/([^.])\.$/, '$1')}${url.port ? `:${url.port}` : ''}`;
   return `${url.protocol}//${host}${path}${query ? `?${query}` : ''}`;
