@@ -7,6 +7,7 @@ import type { CreateArticleInput } from './gql/graphql.ts';
 import { execute, query } from './support/api.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 import { expandingPath } from '../bench/importFile.ts';
+import { normalizeUrl } from '../src/resolvers/articles/urls.ts';
 
 const CreateArticle = graphql(`
   mutation CreateArticle($input: CreateArticleInput!) {
@@ -141,15 +142,23 @@ beforeAll(async () => {
  * migration of the keys), runs its statements again, and returns the keys after it, in the order
  * given; the rows are deleted after.
  */
-async function rowsAfterMigration(migration: string, urlKeys: string[]): Promise<string[]> {
+/**
+ * Files articles with these keys (each its own link, or the link given), runs the migration's
+ * statements, and returns the keys as they are then, in order.
+ */
+async function rowsAfterMigration(
+  migration: string,
+  urlKeys: (string | { url: string; urlKey: string })[],
+): Promise<string[]> {
   const sql = fs.readFileSync(
     path.join(import.meta.dirname, `../prisma/migrations/${migration}/migration.sql`),
     'utf8',
   );
   const ids: number[] = [];
-  for (const [n, urlKey] of urlKeys.entries()) {
+  for (const [n, given] of urlKeys.entries()) {
+    const { url, urlKey } = typeof given === 'string' ? { url: given, urlKey: given } : given;
     const row = await prisma.article.create({
-      data: { title: `Old key ${n}`, url: urlKey, urlKey, source: 'S', publishedAt: new Date(), priority: 1 },
+      data: { title: `Old key ${n}`, url, urlKey, source: 'S', publishedAt: new Date(), priority: 1 },
     });
     ids.push(row.id);
   }
@@ -478,6 +487,56 @@ describe('createArticle', () => {
       'https://olddelims.example/twin%2A',
       'https://olddelims.example/%2525%25',
     ]);
+  });
+
+  it('keeps a fragment that routes a single-page site (#! or #/) as part of the link, and drops any other', async () => {
+    await expectOneLink([
+      ['https://spa.example/#!/story/1', 'https://SPA.example/#!/story/%31'],
+      ['https://spa.example/#/news/(5)', 'https://spa.example/#/news/%285%29'],
+      ['https://spa.example/#!/a|b', 'https://spa.example/#!/a%7cb'],
+      ['https://spa.example/page', 'https://spa.example/page#top'],
+      // an empty route is the page itself
+      ['https://spa.example/home', 'https://spa.example/home#!/'],
+    ]);
+    for (const url of [
+      'https://spa.example/#!/story/2',
+      'https://spa.example/#/story/2',
+      'https://spa.example/#!story/2',
+      'https://spa.example/#/story/2%2Fx',
+    ]) {
+      expect((await create(articleInput({ url }))).__typename, url).toBe('CreateArticleSuccess');
+    }
+    const Lookup = graphql(`
+      query LookupRoute($url: String!) {
+        article(url: $url) {
+          url
+        }
+      }
+    `);
+    expect((await query(Lookup, { url: 'https://spa.example/?utm_source=x#!/story/%32' })).article?.url).toBe(
+      'https://spa.example/#!/story/2',
+    );
+  });
+
+  it("gives keys filed before their link's route back, unless another article has the new key (migration url_key_route_fragment)", async () => {
+    const rows = await rowsAfterMigration('20261202014500_url_key_route_fragment', [
+      { url: 'https://oldspa.example/#!/story/1', urlKey: 'https://oldspa.example' },
+      { url: 'https://oldspa.example/x/#/news/%28a%29|b%zz%00%2f#c', urlKey: 'https://oldspa.example/x' },
+      { url: 'https://oldspa.example/y#top', urlKey: 'https://oldspa.example/y' },
+      { url: 'https://oldspa.example/z#!/', urlKey: 'https://oldspa.example/z' },
+      // a link whose new key another article has (filed since, under the new rule)
+      'https://oldspa.example/u#!/b',
+      { url: 'https://oldspa.example/u#!/b', urlKey: 'https://oldspa.example/u' },
+    ]);
+    expect(rows).toEqual([
+      'https://oldspa.example#!/story/1',
+      'https://oldspa.example/x#/news/(a)%7Cb%25zz%00%2F%23c',
+      'https://oldspa.example/y',
+      'https://oldspa.example/z',
+      'https://oldspa.example/u#!/b',
+      'https://oldspa.example/u',
+    ]);
+    expect(normalizeUrl('https://oldspa.example/x/#/news/%28a%29|b%zz%00%2f#c')).toBe(rows[1]);
   });
 
   it('rewrites keys filed with those characters raw, unless another article has the new key or it would be too long (migration url_key_disallowed_characters)', async () => {

@@ -1,11 +1,11 @@
 /**
  * The normalized form of an article link, its identity: the same story filed as
  * `HTTPS://Example.com/a/?utm_source=x#top` and `https://example.com/a` is one article.
- * Lower-case scheme and host (and no default port, no trailing dot), no fragment, no tracking
- * parameters, no trailing slash, percent-encodings in their normal form (normalizePercent: what
- * a path or query holds raw is decoded),
- * characters RFC 3986 does not allow raw percent-encoded (encodeDisallowed); the rest of the path
- * and query keep their spelling and order.
+ * Lower-case scheme and host (and no default port, no trailing dot), no fragment but a route
+ * (`#!/story/1`, `#/story/1`: routeFragment), no tracking parameters, no trailing slash,
+ * percent-encodings in their normal form (normalizePercent: what a path or query holds raw is
+ * decoded), characters RFC 3986 does not allow raw percent-encoded (encodeDisallowed); the rest
+ * of the path and query keep their spelling and order.
  */
 
 const TRACKING_PARAMETER =
@@ -98,6 +98,18 @@ function encodeDisallowed(text: string): string {
   );
 }
 
+/**
+ * The fragment of a link when it routes a single-page site, else '': a hash-bang (`#!...`,
+ * Google's AJAX crawling scheme, where `#!x` stood for `?_escaped_fragment_=x`) or a hash route
+ * (`#/...`), with a route that is not empty, in the path's normal form. Any other fragment
+ * (`#top`, `#comments`) points into the same page and is no part of the link's identity.
+ */
+function routeFragment(hash: string): string {
+  const route = /^#([!/])(.*)$/s.exec(hash);
+  if (!route || route[2]!.replace(/\//g, '') === '') return '';
+  return `#${encodeDisallowed(normalizePercent(hash.slice(1), PATH_DECODED))}`;
+}
+
 /** Throws TypeError for anything that is not an absolute http(s) URL. */
 export function normalizeUrl(raw: string): string {
   const url = new URL(raw.trim().normalize('NFC'));
@@ -111,5 +123,5 @@ export function normalizeUrl(raw: string): string {
   const path = encodeDisallowed(normalizePercent(url.pathname, PATH_DECODED)).replace(/\/+$/, '');
   // `example.com.` (the DNS root spelled out) is the host `example.com`
   const host = `${url.hostname.replace(/([^.])\.$/, '$1')}${url.port ? `:${url.port}` : ''}`;
-  return `${url.protocol}//${host}${path}${query ? `?${query}` : ''}`;
+  return `${url.protocol}//${host}${path}${query ? `?${query}` : ''}${routeFragment(url.hash)}`;
 }
