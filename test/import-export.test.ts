@@ -263,9 +263,31 @@ describe('export', () => {
       expect(JSON.parse(answer.text).errors[0].extensions.code, String(body)).toBe('BAD_USER_INPUT');
     }
     expect((await postQuestion(`{"search":"${'a'.repeat(1024 * 1024)}"}`)).status).toBe(413);
+    // a question comes as JSON: a form or text body, or a body without a type, is refused
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', null]) {
+      const answer = await yoga.fetch('http://newsgraph.test/export.ndjson', {
+        method: 'POST',
+        headers: { ...as.editor, ...(type && { 'content-type': type }) },
+        body: '{"search":"a"}',
+      });
+      expect(answer.status, String(type)).toBe(415);
+      expect(((await answer.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
+    }
+    const charset = await yoga.fetch('http://newsgraph.test/export.ndjson', {
+      method: 'POST',
+      headers: { ...as.editor, 'content-type': 'Application/JSON; charset=utf-8' },
+      body: '{"search":"zzzz-no-such-words"}',
+    });
+    expect([charset.status, await charset.text()]).toEqual([200, '']);
     for (const query of [
       `filter=${encodeURIComponent('{"x":1}')}`,
       'search=a%00b',
+      // a misspelt or repeated parameter would otherwise export every article, or one question of two
+      `filtre=${encodeURIComponent('{"priority":{"gte":5}}')}`,
+      'search=a&search=b',
+      `filter=${encodeURIComponent('{}')}&filter=${encodeURIComponent('{}')}`,
       `filter=${encodeURIComponent('{"source":{"equals":"a\\u0000b"}}')}`,
       `filter=${encodeURIComponent('{"text":"abc\\ud800def"}')}`,
     ]) {

@@ -109,23 +109,45 @@ function filterOf(value: unknown): { filter: Record<string, unknown> | null } | 
   return { filter: parsed as Record<string, unknown> };
 }
 
-/** The question of `GET /export.*`: `filter` (JSON) and `search` query parameters. */
+/**
+ * The question of `GET /export.*`: `filter` (JSON) and `search` query parameters, each at most
+ * once; any other parameter is refused (400 BAD_USER_INPUT), since a misspelt `filter` would
+ * otherwise export every article.
+ */
 function queriedQuestion(url: URL): ExportQuestion | Refusal {
+  for (const name of new Set(url.searchParams.keys())) {
+    const problem = !['filter', 'search'].includes(name)
+      ? `Unknown parameter "${name.slice(0, 100)}": ${url.pathname} takes filter and search`
+      : url.searchParams.getAll(name).length > 1
+        ? `"${name}" is given more than once`
+        : undefined;
+    if (problem) return { status: 400, code: 'BAD_USER_INPUT', problem };
+  }
   const filter = filterOf(url.searchParams.get('filter'));
   return 'problem' in filter ? filter : { ...filter, search: url.searchParams.get('search') };
 }
 
 /**
  * The question of `POST /export.*`: a JSON body `{ "filter": ArticleFilter, "search": String }`
- * (both optional), at most EXPORT_BODY_BYTES (413 PAYLOAD_TOO_LARGE); anything else is refused
- * with 400 BAD_USER_INPUT.
+ * (both optional; an empty body asks for everything), at most EXPORT_BODY_BYTES (413
+ * PAYLOAD_TOO_LARGE), sent as `application/json` (415 UNSUPPORTED_MEDIA_TYPE otherwise: a form
+ * or text body is not a question); anything else is refused with 400 BAD_USER_INPUT.
  */
 async function postedQuestion(request: Request): Promise<ExportQuestion | Refusal> {
+  const shape = '{ "filter": ArticleFilter, "search": String }';
+  const type = request.headers.get('content-type');
+  const json = type !== null && type.split(';')[0]!.trim().toLowerCase() === 'application/json';
+  const wrongType: Refusal = {
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    problem: `Send the question as application/json: ${shape}`,
+  };
+  if (type !== null && !json) return wrongType;
   const bytes = await readBodyBytes(request, EXPORT_BODY_BYTES);
   if (bytes === null) {
     return { status: 413, code: 'PAYLOAD_TOO_LARGE', problem: `Send at most ${EXPORT_BODY_BYTES} bytes` };
   }
-  const shape = '{ "filter": ArticleFilter, "search": String }';
+  if (bytes.length && !json) return wrongType;
   let body: unknown;
   try {
     body = bytes.length ? JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) : {};
