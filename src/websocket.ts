@@ -21,6 +21,23 @@ function writtenBy(payload: { query: string; variables?: unknown }): string {
 }
 
 /**
+ * `error` without the `http` extension (Yoga's status for an HTTP answer, which a socket message
+ * has not): a socket's errors carry what HTTP's answers carry in their body, no more.
+ */
+function withoutHttp(error: GraphQLError): GraphQLError {
+  if (error.extensions?.http === undefined) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions,
+  });
+}
+
+/**
  * GraphQL over WebSocket (the graphql-ws protocol,
  * https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md) at `path`, for subscriptions:
  * every operation goes through the Yoga server's plugins (authentication from the
@@ -54,6 +71,8 @@ export function attachWebSockets(
     trustProxy?: boolean;
   },
 ): () => Promise<void> {
+  const forSocket = (errors: readonly GraphQLError[], payload: { query: string; variables?: unknown }) =>
+    (options.suggestions ? errors : withoutSchemaHints(errors, writtenBy(payload))).map(withoutHttp);
   const sockets = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
   const disposable = useServer(
     {
@@ -75,16 +94,11 @@ export function attachWebSockets(
           throw error;
         }
       },
-      // production: messages name only what the client wrote (its document and variables)
-      onError: options.suggestions
-        ? undefined
-        : (_ctx, _id, payload, errors) => withoutSchemaHints(errors, writtenBy(payload)).map((error) => error.toJSON()),
-      onNext: options.suggestions
-        ? undefined
-        : (_ctx, _id, payload, _args, result) =>
-            result.errors?.length
-              ? { ...result, errors: withoutSchemaHints(result.errors, writtenBy(payload)) }
-              : undefined,
+      // no HTTP status in a message; in production, messages name only what the client wrote (its
+      // document and variables)
+      onError: (_ctx, _id, payload, errors) => forSocket(errors, payload).map((error) => error.toJSON()),
+      onNext: (_ctx, _id, payload, _args, result) =>
+        result.errors?.length ? { ...result, errors: forSocket(result.errors, payload) } : undefined,
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args as never) as never,
       subscribe: (args) =>
         (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args as never) as never,

@@ -172,7 +172,10 @@ describe('GraphQL over WebSocket', () => {
       ]);
     }
     for (const query of ['subscription { articleMatched {', '', '\u0000']) {
-      expect(codesOf(await subscribe(url, { query })), JSON.stringify(query)).toEqual([['GRAPHQL_PARSE_FAILED']]);
+      const messages = await subscribe(url, { query });
+      expect(codesOf(messages), JSON.stringify(query)).toEqual([['GRAPHQL_PARSE_FAILED']]);
+      // what HTTP's body says, without HTTP's status (Yoga's `http` extension)
+      expect(messages[0]!.payload[0].extensions, JSON.stringify(query)).not.toHaveProperty('http');
     }
   });
 
