@@ -421,6 +421,27 @@ describe('delivery', () => {
   });
 });
 
+describe('limits', () => {
+  it('holds a saved search to 10 webhooks, also when 16 are created at once', async () => {
+    const { savedSearchId } = await hookFor('http://127.0.0.1:9/first', { priority: { gte: 5 } });
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        execute(CreateHook, { input: { savedSearchId, url: `http://127.0.0.1:9/${i}`, secret: SECRET } }, as.editor),
+      ),
+    );
+    const outcomes = results.map((result) => {
+      const payload = result.data?.createWebhook;
+      return payload?.__typename === 'ValidationError'
+        ? payload.fields.map((f) => `${f.path.join('.')}:${f.code}`).join()
+        : (payload?.__typename ?? JSON.stringify(result.errors));
+    });
+    expect(outcomes.filter((outcome) => outcome === 'CreateWebhookSuccess')).toHaveLength(9);
+    expect(outcomes.filter((outcome) => outcome === 'input.savedSearchId:TOO_MANY')).toHaveLength(7);
+    const id = Number(Buffer.from(savedSearchId, 'base64').toString().split(':')[1]);
+    expect(await prisma.webhook.count({ where: { savedSearchId: id } })).toBe(10);
+  });
+});
+
 describe('the SSRF guard', () => {
   it('refuses receivers on private, loopback and reserved addresses, before and after DNS', async () => {
     setAlertSettings({ webhooks: { ...SETTINGS, allowPrivate: false } });
