@@ -597,6 +597,19 @@ describe('the trash', () => {
     }
   });
 
+  it('restores an article under the key its trash row has now, which a migration may have rewritten', async () => {
+    const { id, input } = await create();
+    await execute(Trash, { input: { id } }, as.editor);
+    const rowId = Number(Buffer.from(id, 'base64').toString().split(':')[1]);
+    // as a key migration leaves it: the column rewritten, the saved row as it was
+    const rewritten = `${input.url}/as-migrated`;
+    await prisma.trashedArticle.update({ where: { id: rowId }, data: { urlKey: rewritten } });
+    expect((await execute(Untrash, { input: { id } }, as.editor)).data?.restoreArticle.__typename).toBe(
+      'RestoreArticleSuccess',
+    );
+    expect((await prisma.article.findUniqueOrThrow({ where: { id: rowId } })).urlKey).toBe(rewritten);
+  });
+
   it('restores an article whose author was deleted meanwhile by the name it had', async () => {
     const { id, input } = await create({ authors: [{ name: `Lonely Writer ${n + 1}` }] });
     await execute(Trash, { input: { id } }, as.editor);

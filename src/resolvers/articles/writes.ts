@@ -820,7 +820,7 @@ export async function restoreArticle(db: Db, input: { id: { id: string | number 
         INSERT INTO "Article" ("id", "title", "url", "urlKey", "source", "publishedAt", "createdAt", "updatedAt",
           "priority", "isAustralian", "description", "summary", "body", "version", "createdBy", "updatedBy",
           "storyId", "storyPinned", "separatedFrom")
-        SELECT r."id", r."title", r."url", r."urlKey", r."source", r."publishedAt", r."createdAt", r."updatedAt",
+        SELECT r."id", r."title", r."url", ${trashed.urlKey}, r."source", r."publishedAt", r."createdAt", r."updatedAt",
           r."priority", r."isAustralian", r."description", r."summary", r."body", r."version", r."createdBy", r."updatedBy",
           CASE WHEN r."storyPinned" AND EXISTS (SELECT 1 FROM "Story" s WHERE s."id" = r."storyId") THEN r."storyId" END,
           r."storyPinned" AND EXISTS (SELECT 1 FROM "Story" s WHERE s."id" = r."storyId"), r."separatedFrom"
