@@ -497,12 +497,18 @@ describe('createArticle', () => {
       ['https://spa.example/page', 'https://spa.example/page#top'],
       // an empty route is the page itself
       ['https://spa.example/home', 'https://spa.example/home#!/'],
+      ['https://spa.example/home2', 'https://spa.example/home2#/?utm_source=x'],
+      // judged, and normalized, as a path and query are
+      ['https://spa.example/#!/story/3', 'https://spa.example/#%21/story/3/'],
+      ['https://spa.example/#!/story/4?a=1', 'https://spa.example/#!/story/4?utm_source=x&a=%31'],
     ]);
     for (const url of [
       'https://spa.example/#!/story/2',
       'https://spa.example/#/story/2',
       'https://spa.example/#!story/2',
       'https://spa.example/#/story/2%2Fx',
+      'https://spa.example/#!/story/4?a=1&b=2',
+      'https://spa.example/#!/story/4?a=1%262',
     ]) {
       expect((await create(articleInput({ url }))).__typename, url).toBe('CreateArticleSuccess');
     }
@@ -524,6 +530,11 @@ describe('createArticle', () => {
       { url: 'https://oldspa.example/x/#/news/%28a%29|b%zz%00%2f#c', urlKey: 'https://oldspa.example/x' },
       { url: 'https://oldspa.example/y#top', urlKey: 'https://oldspa.example/y' },
       { url: 'https://oldspa.example/z#!/', urlKey: 'https://oldspa.example/z' },
+      {
+        url: 'https://oldspa.example/w#%21/s/?utm_medium=y&%75tm_source=x&k=%26%28&&j#',
+        urlKey: 'https://oldspa.example/w',
+      },
+      { url: 'https://oldspa.example/v#/?utm_source=x', urlKey: 'https://oldspa.example/v' },
       // a link whose new key another article has (filed since, under the new rule)
       'https://oldspa.example/u#!/b',
       { url: 'https://oldspa.example/u#!/b', urlKey: 'https://oldspa.example/u' },
@@ -533,10 +544,55 @@ describe('createArticle', () => {
       'https://oldspa.example/x#/news/(a)%7Cb%25zz%00%2F%23c',
       'https://oldspa.example/y',
       'https://oldspa.example/z',
+      'https://oldspa.example/w#!/s?k=%26(&j%23',
+      'https://oldspa.example/v',
       'https://oldspa.example/u#!/b',
       'https://oldspa.example/u',
     ]);
+    // what normalizeUrl gives each link now
     expect(normalizeUrl('https://oldspa.example/x/#/news/%28a%29|b%zz%00%2f#c')).toBe(rows[1]);
+    expect(normalizeUrl('https://oldspa.example/w#%21/s/?utm_medium=y&%75tm_source=x&k=%26%28&&j#')).toBe(rows[4]);
+  });
+
+  it('gives keys filed before exactly what normalizeUrl gives their links now (migration url_key_route_fragment, generated links)', async () => {
+    // fragments of characters that matter to a route, in any order: the SQL and the TypeScript agree
+    const alphabet = [
+      '!',
+      '/',
+      '?',
+      '&',
+      '=',
+      '%',
+      '%21',
+      '%2F',
+      '%3f',
+      '%26',
+      '%7e',
+      '%C3%A9',
+      '+',
+      '(',
+      '#',
+      'a',
+      'Z',
+      '9',
+      '|',
+      'utm_source=1',
+      '%75tm_x',
+    ];
+    let state = 7;
+    const next = () => (state = (state * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const links = Array.from({ length: 300 }, (_, i) => {
+      const fragment = Array.from(
+        { length: 1 + Math.floor(next() * 8) },
+        () => alphabet[Math.floor(next() * alphabet.length)],
+      ).join('');
+      return `https://genspa.example/g/${i}#${next() < 0.5 ? '!' : '/'}${fragment}`;
+    });
+    const rows = await rowsAfterMigration(
+      '20261202014500_url_key_route_fragment',
+      links.map((url) => ({ url: new URL(url).href, urlKey: normalizeUrl(url.slice(0, url.indexOf('#'))) })),
+    );
+    expect(rows).toEqual(links.map((url) => normalizeUrl(url)));
   });
 
   it('rewrites keys filed with those characters raw, unless another article has the new key or it would be too long (migration url_key_disallowed_characters)', async () => {

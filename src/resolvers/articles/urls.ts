@@ -99,27 +99,43 @@ function encodeDisallowed(text: string): string {
 }
 
 /**
+ * The query parts of a link (or of a route) that are part of its identity, in normal form: no
+ * empty part, no tracking parameter.
+ */
+function keptQuery(query: string): string {
+  return query
+    .split('&')
+    .filter((part) => part !== '' && !TRACKING_PARAMETER.test(parameterName(part)))
+    .map((part) => encodeDisallowed(normalizePercent(part, QUERY_DECODED)))
+    .join('&');
+}
+
+/**
  * The fragment of a link when it routes a single-page site, else '': a hash-bang (`#!...`,
  * Google's AJAX crawling scheme, where `#!x` stood for `?_escaped_fragment_=x`) or a hash route
- * (`#/...`), with a route that is not empty, in the path's normal form. Any other fragment
- * (`#top`, `#comments`) points into the same page and is no part of the link's identity.
+ * (`#/...`), judged after its percent-encodings are normalized (`#%21/x` is `#!/x`), normalized
+ * as a link's path and query are (no trailing slash, no tracking parameter), and not empty
+ * (`#!/`, `#/?utm_source=x`). Any other fragment (`#top`, `#comments`) points into the same page
+ * and is no part of the link's identity.
  */
 function routeFragment(hash: string): string {
-  const route = /^#([!/])(.*)$/s.exec(hash);
-  if (!route || route[2]!.replace(/\//g, '') === '') return '';
-  return `#${encodeDisallowed(normalizePercent(hash.slice(1), PATH_DECODED))}`;
+  const fragment = hash.slice(1);
+  const cut = fragment.indexOf('?');
+  const path = encodeDisallowed(normalizePercent(cut < 0 ? fragment : fragment.slice(0, cut), PATH_DECODED)).replace(
+    /\/+$/,
+    '',
+  );
+  if (!/^[!/]/.test(path)) return '';
+  const query = cut < 0 ? '' : keptQuery(fragment.slice(cut + 1));
+  if (path.replace(/^[!/]+/, '') === '' && query === '') return '';
+  return `#${path}${query ? `?${query}` : ''}`;
 }
 
 /** Throws TypeError for anything that is not an absolute http(s) URL. */
 export function normalizeUrl(raw: string): string {
   const url = new URL(raw.trim().normalize('NFC'));
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('not an http(s) URL');
-  const query = url.search
-    .slice(1)
-    .split('&')
-    .filter((part) => part !== '' && !TRACKING_PARAMETER.test(parameterName(part)))
-    .map((part) => encodeDisallowed(normalizePercent(part, QUERY_DECODED)))
-    .join('&');
+  const query = keptQuery(url.search.slice(1));
   const path = encodeDisallowed(normalizePercent(url.pathname, PATH_DECODED)).replace(/\/+$/, '');
   // `example.com.` (the DNS root spelled out) is the host `example.com`
   const host = `${url.hostname.replace(/([^.])\.$/, '$1')}${url.port ? `:${url.port}` : ''}`;
