@@ -275,6 +275,18 @@ describe('export', () => {
         'UNSUPPORTED_MEDIA_TYPE',
       );
     }
+    // a POST's question is its body, never its URL
+    for (const query of [`filter=${encodeURIComponent('{"source":{"equals":"nope"}}')}`, 'filtre=1', 'x']) {
+      const answer = await yoga.fetch(`http://newsgraph.test/export.ndjson?${query}`, {
+        method: 'POST',
+        headers: { ...as.editor, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(answer.status, query).toBe(400);
+      expect(((await answer.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+        'BAD_USER_INPUT',
+      );
+    }
     const charset = await yoga.fetch('http://newsgraph.test/export.ndjson', {
       method: 'POST',
       headers: { ...as.editor, 'content-type': 'Application/JSON; charset=utf-8' },
@@ -287,6 +299,8 @@ describe('export', () => {
       // a misspelt or repeated parameter would otherwise export every article, or one question of two
       `filtre=${encodeURIComponent('{"priority":{"gte":5}}')}`,
       'search=a&search=b',
+      'filter=',
+      'filter',
       `filter=${encodeURIComponent('{}')}&filter=${encodeURIComponent('{}')}`,
       `filter=${encodeURIComponent('{"source":{"equals":"a\\u0000b"}}')}`,
       `filter=${encodeURIComponent('{"text":"abc\\ud800def"}')}`,

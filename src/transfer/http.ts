@@ -123,6 +123,9 @@ function queriedQuestion(url: URL): ExportQuestion | Refusal {
         : undefined;
     if (problem) return { status: 400, code: 'BAD_USER_INPUT', problem };
   }
+  // `?filter=` is a filter left out by mistake more often than a wish for every article
+  if (url.searchParams.get('filter') === '')
+    return { ...NOT_A_FILTER, problem: `${NOT_A_FILTER.problem} (leave it out for every article)` };
   const filter = filterOf(url.searchParams.get('filter'));
   return 'problem' in filter ? filter : { ...filter, search: url.searchParams.get('search') };
 }
@@ -246,6 +249,11 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
               headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' },
             }),
           );
+        }
+        // a POST's question is its body: a query string beside it would be ignored (and a filter
+        // there, by a client that thinks otherwise, would export everything)
+        if (request.method === 'POST' && url.search !== '') {
+          return json(400, 'BAD_USER_INPUT', `POST ${url.pathname} takes its question as a JSON body, not in the URL`);
         }
         const question = request.method === 'POST' ? await postedQuestion(request) : queriedQuestion(url);
         if ('problem' in question) return json(question.status, question.code, question.problem);
