@@ -124,8 +124,9 @@ function queriedQuestion(url: URL): ExportQuestion | Refusal {
     if (problem) return { status: 400, code: 'BAD_USER_INPUT', problem };
   }
   // `?filter=` is a filter left out by mistake more often than a wish for every article
-  if (url.searchParams.get('filter') === '')
+  if (url.searchParams.get('filter') === '') {
     return { ...NOT_A_FILTER, problem: `${NOT_A_FILTER.problem} (leave it out for every article)` };
+  }
   const filter = filterOf(url.searchParams.get('filter'));
   return 'problem' in filter ? filter : { ...filter, search: url.searchParams.get('search') };
 }

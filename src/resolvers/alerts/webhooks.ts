@@ -150,7 +150,7 @@ export async function createWebhook(db: Db, input: CreateWebhookInput, viewer: V
   const savedSearchId = Number(input.savedSearchId.id);
   return writeTransaction(db, async (tx) => {
     // FOR NO KEY UPDATE, not KEY SHARE: two creates for one saved search take turns, so the second
-    // counts the first's webhook (KEY SHARE let 16 at once each count 9 and make 10 each)
+    // counts the first's webhook (under KEY SHARE, 16 at once each counted 9, and 13 were made)
     const search = await tx.$queryRaw<
       unknown[]
     >`SELECT 1 FROM "SavedSearch" WHERE "id" = ${savedSearchId} FOR NO KEY UPDATE`;
