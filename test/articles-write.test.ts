@@ -8,6 +8,7 @@ import { execute, query } from './support/api.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
 import { expandingPath } from '../bench/importFile.ts';
 import { normalizeUrl } from '../src/resolvers/articles/urls.ts';
+import { TEXT_LIMITS } from '../src/resolvers/articles/writes.ts';
 
 const CreateArticle = graphql(`
   mutation CreateArticle($input: CreateArticleInput!) {
@@ -307,6 +308,35 @@ describe('createArticle', () => {
     const fits = `https://long.example/${'é'.repeat(337)}`;
     expect(new URL(fits).href.length).toBe(2043);
     expect((await create(articleInput({ url: fits }))).__typename).toBe('CreateArticleSuccess');
+  });
+
+  it('files a body whose words pass the 1 MB a search vector holds, searchable from its start', async () => {
+    // 29,400 distinct words of two-byte letters that lower-case to three bytes: 1.5 MB of words
+    // (PostgreSQL's "string is too long for tsvector", a 500 on every write of it before)
+    const word = (i: number) => [...i.toString(2).padStart(16, '0')].map((bit) => (bit === '0' ? 'Ⱥ' : 'Ⱦ')).join('');
+    const body = Array.from({ length: 29_400 }, (_, i) => word(i)).join(' ');
+    expect(body.length).toBeLessThanOrEqual(TEXT_LIMITS.body);
+    const SearchBody = graphql(`
+      query SearchBody($search: String!) {
+        articles(search: $search, first: 5) {
+          edges {
+            node {
+              id
+            }
+          }
+        }
+      }
+    `);
+    const found = async (search: string) =>
+      (await query(SearchBody, { search })).articles.edges.map((edge) => edge.node.id);
+    const article = await created(articleInput({ body }));
+    expect((await prisma.article.findUniqueOrThrow({ where: { urlKey: normalizeUrl(article.url) } })).body).toBe(body);
+    expect(await found(word(1).toLowerCase())).toEqual([article.id]);
+    // and an update to it, of another article
+    const other = await created(articleInput());
+    const updated = await execute(UpdateArticle, { input: { id: other.id, expectedVersion: 1, body } }, as.editor);
+    expect(updated.data?.updateArticle.__typename).toBe('UpdateArticleSuccess');
+    expect(new Set(await found(word(2)))).toEqual(new Set([article.id, other.id]));
   });
 
   it('refuses a URL within 2,048 characters whose key is longer, having filed nothing, and files one whose key is at the bound', async () => {
