@@ -738,6 +738,49 @@ describe('import', () => {
     expect((await prisma.article.aggregate({ _sum: { version: true } }))._sum.version).toBe(versions._sum.version);
   });
 
+  it('rejects a record the database refuses to store, filing the rest of its batch, so that the import goes on', async () => {
+    // a record our checks let through but the database refuses (as a body whose search vector
+    // passed 1 MB once was): stood in for by a trigger
+    await prisma.$executeRawUnsafe(`
+      CREATE FUNCTION "test_refuse"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."title" LIKE 'Refused%' THEN RAISE EXCEPTION 'too big' USING ERRCODE = 'program_limit_exceeded'; END IF;
+        RETURN NEW;
+      END $$`);
+    await prisma.$executeRawUnsafe(
+      `CREATE TRIGGER "test_refuse" BEFORE INSERT ON "Article" FOR EACH ROW EXECUTE FUNCTION "test_refuse"()`,
+    );
+    try {
+      const lines = Array.from({ length: 7 }, (_, i) =>
+        JSON.stringify({
+          title: `${i === 2 || i === 5 ? 'Refused' : 'Stored'} ${i}`,
+          url: `https://refused.example/${i}`,
+          source: 'Refusals',
+          publishedAt: '2025-04-04T00:00:00Z',
+          priority: 2,
+        }),
+      );
+      const outcomes: ImportOutcome[] = [];
+      const source = readRecords(Readable.from(lines.map((line) => `${line}\n`)), 'ndjson');
+      for await (const outcome of importRecords(prisma, source, importer, { batchSize: 7 })) outcomes.push(outcome);
+      expect(
+        outcomes.map((o) => (o.status === 'rejected' ? `${o.line}:${o.errors[0]!.code}` : `${o.line}:${o.status}`)),
+      ).toEqual([
+        '1:created',
+        '2:created',
+        '3:STORE_REFUSED',
+        '4:created',
+        '5:created',
+        '6:STORE_REFUSED',
+        '7:created',
+      ]);
+      expect(await prisma.article.count({ where: { url: { startsWith: 'https://refused.example/' } } })).toBe(5);
+    } finally {
+      await prisma.$executeRawUnsafe(`DROP TRIGGER "test_refuse" ON "Article"`);
+      await prisma.$executeRawUnsafe(`DROP FUNCTION "test_refuse"()`);
+    }
+  });
+
   it('refuses a record whose link is in the trash, naming the trashed article', async () => {
     const file = path.join(work, 'trash.ndjson');
     await writeImportFile(file, { count: 2, seed: 'trash' });

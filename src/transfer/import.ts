@@ -2,14 +2,14 @@ import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { WriteContention } from '../db/errors.ts';
+import { sqlState, WriteContention } from '../db/errors.ts';
 import { AppError, ArticleInTrashError, ValidationError } from '../errors.ts';
 import { MAX_INPUT_DEPTH, normalizeDeep } from '../input/boundary.ts';
 import { inputShape } from '../input/text.ts';
 import { parseInstant } from '../input/instant.ts';
 import type { SourceRecord } from '../records/read.ts';
 import type { Viewer } from '../resolvers/access/viewer.ts';
-import { reserveArticleIds, upsertArticles, type BulkItem } from '../resolvers/articles/bulk.ts';
+import { reserveArticleIds, upsertArticles, type BulkItem, type BulkResult } from '../resolvers/articles/bulk.ts';
 import { REVISION_FIELDS } from '../resolvers/articles/revisions.ts';
 import { checkImportedArticle, type CreateArticleInput, type SeparationUrls } from '../resolvers/articles/writes.ts';
 import type { RefInput } from '../resolvers/writing/references.ts';
@@ -364,26 +364,14 @@ type Pending = {
 const BATCH_ATTEMPTS = 5;
 
 /**
- * Files one batch; every record gets its outcome (a refusal the client can fix is one), anything
- * else throws. A batch that gives up on conflicting writes (WriteContention: merges and deletes of
- * the same authors all along) is tried again, BATCH_ATTEMPTS times, waiting longer each time.
+ * Files one batch; every record gets its outcome (a refusal the client can fix is one, and so is
+ * STORE_REFUSED: fileItems), anything else throws. A batch that gives up on conflicting writes
+ * (WriteContention: merges and deletes of the same authors all along) is tried again,
+ * BATCH_ATTEMPTS times, waiting longer each time.
  */
 async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<ImportOutcome[]> {
   const filing = batch.filter((pending) => pending.item);
-  let results: Awaited<ReturnType<typeof upsertArticles>> = [];
-  for (let attempt = 1; filing.length; attempt++) {
-    try {
-      results = await upsertArticles(
-        db,
-        filing.map((pending) => pending.item!),
-        viewer,
-      );
-      break;
-    } catch (error) {
-      if (!(error instanceof WriteContention) || attempt >= BATCH_ATTEMPTS) throw error;
-      await sleep(250 * 2 ** attempt);
-    }
-  }
+  const results = filing.length ? await fileItems(db, filing, viewer) : [];
   const byPending = new Map(filing.map((pending, i) => [pending, results[i]!]));
   return batch.map((pending) => {
     if (pending.outcome) return pending.outcome;
@@ -393,6 +381,49 @@ async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<Impo
     }
     return { line: pending.line, status: result.status, id: result.id };
   });
+}
+
+/**
+ * A statement the database refused for what a record holds, which our checks let through: a data
+ * exception (SQLSTATE class 22) or a limit of the database (class 54, such as "string is too long
+ * for tsvector" before the search vector was bounded). Such a record is rejected (STORE_REFUSED),
+ * never the import stopped at it: running it again would stop there again.
+ */
+function refusedForContent(error: unknown): string | undefined {
+  const state = sqlState(error);
+  return state !== undefined && /^(22|54)/.test(state) ? state : undefined;
+}
+
+/**
+ * upsertArticles for `filing` (one transaction), tried again on conflicting writes; a batch the
+ * database refuses for a record's content (refusedForContent) is filed again in halves, down to
+ * that record, which is rejected; the others are filed.
+ */
+async function fileItems(db: Db, filing: Pending[], viewer: Viewer): Promise<BulkResult[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await upsertArticles(
+        db,
+        filing.map((pending) => pending.item!),
+        viewer,
+      );
+    } catch (error) {
+      const state = refusedForContent(error);
+      if (state && filing.length > 1) {
+        const half = Math.ceil(filing.length / 2);
+        return [
+          ...(await fileItems(db, filing.slice(0, half), viewer)),
+          ...(await fileItems(db, filing.slice(half), viewer)),
+        ];
+      }
+      if (state) {
+        const message = `The database refused to store this record (SQLSTATE ${state}); nothing of it was filed`;
+        return [{ status: 'rejected', error: new ValidationError([{ path: [], code: 'STORE_REFUSED', message }]) }];
+      }
+      if (!(error instanceof WriteContention) || attempt >= BATCH_ATTEMPTS) throw error;
+      await sleep(250 * 2 ** attempt);
+    }
+  }
 }
 
 /** The largest batch (records per transaction). */
