@@ -320,6 +320,29 @@ describe('topics', () => {
     );
   });
 
+  it('makes a slug of at most 200 characters from a name whose letters expand, which it takes back as its own', async () => {
+    // "ﷺ" is 18 letters and spaces under NFKC: 200 of them made a slug of 3,600 characters
+    const slugOf = async (name: string) => {
+      const made = await execute(CreateTopic, { input: { name } }, as.editor);
+      const payload = made.data!.createTopic;
+      if (payload.__typename !== 'CreateTopicSuccess') throw new Error(JSON.stringify(made));
+      return payload.topic;
+    };
+    const first = await slugOf('ﷺ'.repeat(200));
+    expect([...first.slug].length).toBeLessThanOrEqual(200);
+    expect(first.slug).toMatch(/^[^-].*[^-]$/);
+    // another name with the same first 200 characters of slug: numbered, within 200 too
+    const second = await slugOf(`${'ﷺ'.repeat(198)} x`);
+    expect([...second.slug].length).toBeLessThanOrEqual(200);
+    expect(second.slug).toMatch(/-2$/);
+    expect(second.slug.slice(0, -2)).toBe(first.slug.slice(0, second.slug.length - 2).replace(/-+$/, ''));
+    // a slug the API made is one it takes back
+    for (const topic of [first, second]) {
+      const again = await execute(UpdateTopic, { input: { id: topic.id, slug: topic.slug } }, as.editor);
+      expect(again.data!.updateTopic.__typename, topic.slug).toBe('UpdateTopicSuccess');
+    }
+  });
+
   it('renames with the slug following the name, and refuses empty changes', async () => {
     const topic = await prisma.topic.create({ data: { name: 'Old Name', slug: 'old-name' } });
     const renamed = await execute(

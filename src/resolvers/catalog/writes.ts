@@ -5,7 +5,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.ts';
 import { InUseError, NotFoundError, ValidationError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { freeSlug } from '../writing/references.ts';
-import { isSlug, slugify } from './slugs.ts';
+import { isSlug, SLUG_MAX, slugify } from './slugs.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { checkMergeIds, checkName, checkText, Issues, type MergeIds } from '../writing/validation.ts';
 import {
@@ -235,7 +235,7 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
 // Topics
 
 function checkSlug(issues: Issues, value: string): string | undefined {
-  const slug = checkText(issues, ['input', 'slug'], value, { min: 1, max: 200 });
+  const slug = checkText(issues, ['input', 'slug'], value, { min: 1, max: SLUG_MAX });
   if (slug !== undefined && !isSlug(slug)) {
     issues.add(
       ['input', 'slug'],

@@ -1,4 +1,4 @@
-import { slugify } from '../catalog/slugs.ts';
+import { cutSlug, SLUG_MAX, slugify } from '../catalog/slugs.ts';
 import { checkName, type Issues } from './validation.ts';
 import { lockNames, RetryTransaction, type Tx } from './transaction.ts';
 
@@ -234,9 +234,16 @@ async function createTopics(tx: Tx, missing: NameRef[], found: Map<string, numbe
 /** How many slugs (`base`, `base-2`...) freeSlug and createTopics look up at once. */
 const SLUG_PROBE = 16;
 
-/** The SLUG_PROBE candidate slugs from the `from`th: `base` (the first), `base-2`, `base-3`... */
+/**
+ * The SLUG_PROBE candidate slugs from the `from`th: `base` (the first), `base-2`, `base-3`...,
+ * each within SLUG_MAX (a long base is cut to make room for its number).
+ */
 const slugProbe = (base: string, from: number) =>
-  Array.from({ length: SLUG_PROBE }, (_, i) => (from + i === 1 ? base : `${base}-${from + i}`));
+  Array.from({ length: SLUG_PROBE }, (_, i) => {
+    if (from + i === 1) return base;
+    const suffix = `-${from + i}`;
+    return `${cutSlug(base, SLUG_MAX - suffix.length)}${suffix}`;
+  });
 
 /**
  * The slug for a topic whose slug follows its name: `base` when no other topic (than `except`)
