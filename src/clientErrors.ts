@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
 import { RequestTimedOut } from './deadline.ts';
 import { ErrorCode } from './errors.ts';
+import { MAX_PAGE_SIZE } from './resolvers/lists/connection.ts';
 
 /**
  * The errors a client sees for what went wrong outside its control (the database) and for the
@@ -82,6 +83,18 @@ export function codeClientError(error: GraphQLError): GraphQLError {
         positions: error.positions,
         path: error.path,
         extensions: { code: ErrorCode.INVALID_ID },
+      });
+    }
+    // a page size Pothos's connections refuse before our resolver sees it (`first: -1`): as
+    // every list answers it (lists/connection.ts checkSize)
+    const size = /^Argument "(first|last)" must be a non-negative integer$/.exec(original.message);
+    if (size) {
+      return new GraphQLError(`"${size[1]}" must be between 0 and ${MAX_PAGE_SIZE}`, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        extensions: { code: ErrorCode.INVALID_PAGE_SIZE, argumentName: size[1], max: MAX_PAGE_SIZE },
       });
     }
     // a cursor Pothos cannot decode ("Invalid cursor: <the client's text>", a chunk of an unknown type)

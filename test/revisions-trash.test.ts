@@ -95,10 +95,10 @@ const Restore = graphql(`
 `);
 
 const Revisions = graphql(`
-  query RevList($id: ID!, $first: Int, $after: String) {
+  query RevList($id: ID!, $first: Int, $after: String, $last: Int) {
     article(id: $id) {
       version
-      revisions(first: $first, after: $after) {
+      revisions(first: $first, after: $after, last: $last) {
         edges {
           cursor
           node {
@@ -335,6 +335,11 @@ describe('revisions', () => {
     for (const junk of ['junk', '0', '-1', '1.5', '99999999999']) {
       const refused = await execute(Revisions, { id, first: 2, after: junk }, as.editor);
       expect(refused.errors?.[0]?.extensions?.code, junk).toBe('INVALID_CURSOR');
+    }
+    // page sizes as every list takes them
+    for (const sizes of [{ first: -1 }, { last: -1 }, { first: 101 }, { first: 1, last: 1 }]) {
+      const refused = await execute(Revisions, { id, ...sizes }, as.editor);
+      expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(sizes)).toBe('INVALID_PAGE_SIZE');
     }
   });
 

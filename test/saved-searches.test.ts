@@ -359,8 +359,8 @@ describe('a bad question is refused as articles refuses it, and nothing is writt
 
   it('pages of saved searches are sized as every list is', async () => {
     const Paged = graphql(`
-      query SavedPaged($first: Int) {
-        savedSearches(first: $first) {
+      query SavedPaged($first: Int, $last: Int) {
+        savedSearches(first: $first, last: $last) {
           edges {
             node {
               id
@@ -369,8 +369,9 @@ describe('a bad question is refused as articles refuses it, and nothing is writt
         }
       }
     `);
-    expect(codes(await execute(Paged, { first: 2 ** 31 - 1 }, as.editor))).toEqual(['INVALID_PAGE_SIZE']);
-    expect(codes(await execute(Paged, { first: 101 }, as.editor))).toEqual(['INVALID_PAGE_SIZE']);
+    for (const sizes of [{ first: 2 ** 31 - 1 }, { first: 101 }, { first: -1 }, { last: -1 }, { first: 1, last: 1 }]) {
+      expect(codes(await execute(Paged, sizes, as.editor)), JSON.stringify(sizes)).toEqual(['INVALID_PAGE_SIZE']);
+    }
     expect((await execute(Paged, { first: 100 }, as.editor)).errors).toBeUndefined();
   });
 

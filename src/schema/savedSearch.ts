@@ -31,7 +31,7 @@ import {
 } from '../resolvers/alerts/webhooks.ts';
 import type { ArticleListArgs } from '../resolvers/articles/list.ts';
 import { plannedSearch } from '../resolvers/articles/search.ts';
-import { checkSize } from '../resolvers/lists/connection.ts';
+import { checkPageSizes } from '../resolvers/lists/connection.ts';
 import { articleCondition } from '../resolvers/lists/filter.ts';
 import { Article, ArticleConnection, ArticleOrder, resolveArticleList } from './article.ts';
 import { builder, decodeGlobalID, encodeGlobalID } from './builder.ts';
@@ -237,8 +237,7 @@ builder.queryFields((t) => ({
     authScopes: { editor: true },
     resolve: (query, _root, args) => {
       // page sizes as every other list takes them (0-100, else INVALID_PAGE_SIZE)
-      checkSize('first', args.first);
-      checkSize('last', args.last);
+      checkPageSizes(args);
       return prisma.savedSearch.findMany({ ...idKeysetQuery(query), orderBy: { id: 'desc' } });
     },
   }),

@@ -15,7 +15,7 @@ import {
 import { purgeArticle, restoreArticle, restoreArticleVersion } from '../resolvers/articles/writes.ts';
 import { REVISION_FIELDS, type LinkedName, type RevisionField } from '../resolvers/articles/revisions.ts';
 import { ALWAYS } from '../resolvers/lists/condition.ts';
-import { checkSize, pageWindow, type SortTerm } from '../resolvers/lists/connection.ts';
+import { checkPageSizes, pageWindow, type SortTerm } from '../resolvers/lists/connection.ts';
 import { prismaPage } from '../resolvers/lists/page.ts';
 import { Article } from './article.ts';
 import { readBack } from './articleMutations.ts';
@@ -102,8 +102,7 @@ builder.prismaObjectFields(Article, (t) => ({
       authScopes: { editor: true },
       select: { id: true },
       resolve: (article, args) => {
-        checkSize('first', args.first);
-        checkSize('last', args.last);
+        checkPageSizes(args);
         return resolveCursorConnection(
           { args, toCursor: (revision) => String(revision.version) },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {

@@ -136,13 +136,25 @@ export function decodeCursor(terms: readonly SortTerm[], cursor: string, argumen
   });
 }
 
-/** Validates first/last/after/before into the window to fetch. */
-export function pageWindow(terms: readonly SortTerm[], args: ConnectionArgs): PageWindow {
+/**
+ * `first` and `last` checked (checkSize), and not both given: INVALID_PAGE_SIZE otherwise, as
+ * every list answers them.
+ */
+export function checkPageSizes(args: { first?: number | null; last?: number | null }): {
+  first: number | null;
+  last: number | null;
+} {
   const first = checkSize('first', args.first);
   const last = checkSize('last', args.last);
   if (first != null && last != null) {
     throw new UserInputError(ErrorCode.INVALID_PAGE_SIZE, 'Pass "first" or "last", not both', { argumentName: 'last' });
   }
+  return { first, last };
+}
+
+/** Validates first/last/after/before into the window to fetch. */
+export function pageWindow(terms: readonly SortTerm[], args: ConnectionArgs): PageWindow {
+  const { first, last } = checkPageSizes(args);
   const backward = last != null || (first == null && args.before != null && args.after == null);
   const size = first ?? last ?? DEFAULT_PAGE_SIZE;
   return {
