@@ -11,6 +11,24 @@ import { schema } from './schema/index.ts';
 const FEED_PATH = /^\/feeds\/([A-Za-z0-9_-]{1,100})\.(rss|atom|json)$/;
 
 /**
+ * The instant of an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate `Sun, 06 Nov 1994 08:49:37
+ * GMT`, or the obsolete RFC 850 and asctime forms), in ms; NaN for anything else (`Date.parse`
+ * alone took ISO 8601 and more) and for a date after `now` (RFC 7232 section 3.3: invalid), so
+ * that If-Modified-Since ignores it (RFC 9110 section 13.1.3) rather than answering 304 forever.
+ */
+export function httpDate(value: string | null, now = Date.now()): number {
+  const forms = [
+    /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+    /^[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/,
+    /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/,
+  ];
+  if (value === null || !forms.some((form) => form.test(value))) return Number.NaN;
+  // asctime carries no zone: it is GMT
+  const instant = Date.parse(/GMT$/.test(value) ? value : `${value} GMT`);
+  return instant > now ? Number.NaN : instant;
+}
+
+/**
  * Yoga plugin: a saved search's feeds (resolvers/alerts/feeds.ts) at /feeds/<token>.<format>, for
  * GET and HEAD. 304 Not Modified when If-None-Match holds the ETag, or (without it)
  * If-Modified-Since is not before Last-Modified; 404 for an unknown token or path; 405 for another
@@ -54,7 +72,7 @@ export function useFeeds(logFailure: (requestId: string, error: unknown) => void
         'cache-control': 'private, no-cache',
       };
       const ifNoneMatch = request.headers.get('if-none-match');
-      const ifModifiedSince = Date.parse(request.headers.get('if-modified-since') ?? '');
+      const ifModifiedSince = httpDate(request.headers.get('if-modified-since'));
       const fresh = ifNoneMatch
         ? ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === feed.etag || tag.trim() === '*')
         : Number.isFinite(ifModifiedSince) && feed.lastModified.getTime() <= ifModifiedSince;

@@ -1,6 +1,7 @@
 import Parser from 'rss-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
+import { httpDate } from '../src/feeds.ts';
 import { graphql } from './gql/index.ts';
 import type { ArticleFilter, ArticleOrder } from './gql/graphql.ts';
 import { codes, EDITED_CURSORS, execute, yoga } from './support/api.ts';
@@ -535,6 +536,21 @@ describe('feeds', () => {
     expect((await get(saved.feeds.atom, { 'if-none-match': etag })).status).toBe(304);
     expect((await get(saved.feeds.atom, { 'if-modified-since': lastModified })).status).toBe(304);
     expect((await get(saved.feeds.atom, { 'if-none-match': '"other"' })).status).toBe(200);
+    // an HTTP-date only (RFC 9110 5.6.7), and not one after now: anything else is ignored
+    const later = new Date(Date.parse(lastModified) + 60_000);
+    for (const [since, status] of [
+      [lastModified, 304],
+      [later.toISOString(), 200],
+      ['Fri, 31 Dec 9999 23:59:59 GMT', 200],
+      [new Date(Date.now() + 86_400_000).toUTCString(), 200],
+      ['yesterday', 200],
+    ] as const) {
+      expect((await get(saved.feeds.atom, { 'if-modified-since': since })).status, since).toBe(status);
+    }
+    // the obsolete forms an HTTP-date may take
+    const instant = Date.UTC(1994, 10, 6, 8, 49, 37);
+    expect(httpDate('Sunday, 06-Nov-94 08:49:37 GMT')).toBe(instant);
+    expect(httpDate('Sun Nov  6 08:49:37 1994')).toBe(instant);
     const head = await get(saved.feeds.atom, {}, 'HEAD');
     expect(head.status).toBe(200);
     expect(head.headers.get('etag')).toBe(etag);
