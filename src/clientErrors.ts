@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { databaseFailure, type DatabaseFailure } from './db/errors.ts';
+import { databaseFailure, refusedValue, type DatabaseFailure } from './db/errors.ts';
 import { RequestTimedOut } from './deadline.ts';
 import { ErrorCode } from './errors.ts';
 import { MAX_PAGE_SIZE } from './resolvers/lists/connection.ts';
@@ -63,13 +63,27 @@ export function databaseError(failure: DatabaseFailure, error?: GraphQLError): G
  * - a write rolled back because the request was answered 503 REQUEST_TIMEOUT meanwhile;
  * - Pothos reports a global ID of the wrong type for `t.arg.globalID({ for })`, a node ID of a
  *   type that is not a node, or a cursor it cannot decode, as a PothosValidationError;
- * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code.
+ * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code;
+ * - the database refuses a value our checks let through (refusedValue): STORE_REFUSED, which the
+ *   server logs as well (yoga.ts useClientErrorCodes).
  */
 export function codeClientError(error: GraphQLError): GraphQLError {
   if (error.extensions?.code != null) return error;
   const original = error.originalError;
   const failure = databaseFailure(original);
   if (failure) return databaseError(failure, error);
+  const refused = refusedValue(original);
+  if (refused) {
+    // the client learns its value was refused (the server logs it too, as a check we lack:
+    // useClientErrorCodes)
+    return new GraphQLError(`The database refused a value of this request (SQLSTATE ${refused}); nothing was written`, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { code: ErrorCode.STORE_REFUSED },
+    });
+  }
   let code: ErrorCode | 'REQUEST_TIMEOUT' | undefined;
   // (only after the request was answered 503: nobody reads this one)
   if (original instanceof RequestTimedOut) code = 'REQUEST_TIMEOUT';

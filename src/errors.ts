@@ -21,6 +21,11 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** Past a limit on what one client may hold open at once (subscriptions). */
   RATE_LIMITED: 'RATE_LIMITED',
+  /**
+   * The database refused a value our checks let through (a data exception or one of its limits,
+   * SQLSTATE class 22 or 54); a write that met it wrote nothing. Logged as a server fault too.
+   */
+  STORE_REFUSED: 'STORE_REFUSED',
 } as const;
 /** One of the ErrorCode values: the `extensions.code` of a UserInputError. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

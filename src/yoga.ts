@@ -4,7 +4,7 @@ import { createYoga, handleStreamOrSingleExecutionResult, type Plugin, type Yoga
 import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
 import { codeClientError, databaseError } from './clientErrors.ts';
-import { databaseFailure } from './db/errors.ts';
+import { databaseFailure, refusedValue } from './db/errors.ts';
 import { currentScope, RequestScope, withScope } from './requestScope.ts';
 import { useFeeds } from './feeds.ts';
 import { useTransfer } from './transfer/http.ts';
@@ -54,6 +54,21 @@ function useClientErrorCodes(log: Logger): Plugin {
       if (failed && !logged.has(failed.originalError!)) {
         logged.add(failed.originalError!);
         logDatabaseFailure(log, (contextValue as Partial<Context>).requestId, failed.originalError);
+      }
+      // answered STORE_REFUSED, but a value our checks let through is a fault of ours: logged
+      for (const error of result.errors) {
+        const state = refusedValue(error.originalError);
+        if (!state || logged.has(error.originalError!)) continue;
+        logged.add(error.originalError!);
+        log.error(
+          {
+            requestId: (contextValue as Partial<Context>).requestId,
+            sqlState: state,
+            path: error.path?.join('.'),
+            cause: scrub(error.originalError!.message),
+          },
+          'database refused a value',
+        );
       }
       setResult({ ...result, errors: result.errors.map(codeClientError) });
     };

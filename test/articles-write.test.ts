@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { print } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../src/config.ts';
 import { prisma } from '../src/db/client.ts';
+import { createLogger } from '../src/observability.ts';
+import { createServer } from '../src/yoga.ts';
 import { graphql } from './gql/index.ts';
 import type { CreateArticleInput } from './gql/graphql.ts';
 import { execute, query } from './support/api.ts';
@@ -337,6 +342,53 @@ describe('createArticle', () => {
     const updated = await execute(UpdateArticle, { input: { id: other.id, expectedVersion: 1, body } }, as.editor);
     expect(updated.data?.updateArticle.__typename).toBe('UpdateArticleSuccess');
     expect(new Set(await found(word(2)))).toEqual(new Set([article.id, other.id]));
+  });
+
+  it('answers STORE_REFUSED, having written nothing, when the database refuses a value the checks let through', async () => {
+    // the next such value (as a body whose search vector passed 1 MB once was): stood in for by a trigger
+    await prisma.$executeRawUnsafe(`
+      CREATE FUNCTION "test_refuse_value"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."title" = 'Refused value' THEN RAISE EXCEPTION 'too big' USING ERRCODE = 'program_limit_exceeded'; END IF;
+        RETURN NEW;
+      END $$`);
+    await prisma.$executeRawUnsafe(
+      `CREATE TRIGGER "test_refuse_value" BEFORE INSERT OR UPDATE ON "Article" FOR EACH ROW EXECUTE FUNCTION "test_refuse_value"()`,
+    );
+    try {
+      const before = await snapshot();
+      // a server of its own, to read its log
+      const lines: string[] = [];
+      const logger = createLogger(
+        'info',
+        new Writable({
+          write(chunk, _encoding, done) {
+            lines.push(String(chunk));
+            done();
+          },
+        }),
+      );
+      const server = createServer(config(), { logger });
+      const response = await server.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { ...as.editor, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: print(CreateArticle),
+          variables: { input: articleInput({ title: 'Refused value' }) },
+        }),
+      });
+      const refused = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+      expect(refused.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+        ['STORE_REFUSED', 'The database refused a value of this request (SQLSTATE 54000); nothing was written'],
+      ]);
+      expect(await snapshot()).toEqual(before);
+      // and the server logs it, as the check it lacks
+      const logged = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'database refused a value');
+      expect(logged).toMatchObject({ level: 50, sqlState: '54000', path: 'createArticle' });
+    } finally {
+      await prisma.$executeRawUnsafe(`DROP TRIGGER "test_refuse_value" ON "Article"`);
+      await prisma.$executeRawUnsafe(`DROP FUNCTION "test_refuse_value"()`);
+    }
   });
 
   it('refuses a URL within 2,048 characters whose key is longer, having filed nothing, and files one whose key is at the bound', async () => {

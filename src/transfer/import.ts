@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { sqlState, WriteContention } from '../db/errors.ts';
+import { refusedValue, WriteContention } from '../db/errors.ts';
 import { AppError, ArticleInTrashError, ValidationError } from '../errors.ts';
 import { MAX_INPUT_DEPTH, normalizeDeep } from '../input/boundary.ts';
 import { inputShape } from '../input/text.ts';
@@ -84,7 +84,7 @@ function refsOf(value: unknown, field: 'authors' | 'topics', errors: RecordError
         errors.push({
           path: [field, index, 'id'],
           code: 'INVALID_ID',
-          message: `Must be the global ID of a ${typename}`,
+          message: `Must be the global ID of ${/^[AEIOU]/.test(typename) ? 'an' : 'a'} ${typename}`,
         });
         return {};
       }
@@ -384,19 +384,8 @@ async function fileBatch(db: Db, batch: Pending[], viewer: Viewer): Promise<Impo
 }
 
 /**
- * A statement the database refused for what a record holds, which our checks let through: a data
- * exception (SQLSTATE class 22) or a limit of the database (class 54, such as "string is too long
- * for tsvector" before the search vector was bounded). Such a record is rejected (STORE_REFUSED),
- * never the import stopped at it: running it again would stop there again.
- */
-function refusedForContent(error: unknown): string | undefined {
-  const state = sqlState(error);
-  return state !== undefined && /^(22|54)/.test(state) ? state : undefined;
-}
-
-/**
  * upsertArticles for `filing` (one transaction), tried again on conflicting writes; a batch the
- * database refuses for a record's content (refusedForContent) is filed again in halves, down to
+ * database refuses for a record's content (refusedValue) is filed again in halves, down to
  * that record, which is rejected; the others are filed.
  */
 async function fileItems(db: Db, filing: Pending[], viewer: Viewer): Promise<BulkResult[]> {
@@ -408,7 +397,9 @@ async function fileItems(db: Db, filing: Pending[], viewer: Viewer): Promise<Bul
         viewer,
       );
     } catch (error) {
-      const state = refusedForContent(error);
+      // a record the database refuses (refusedValue) is rejected, never the import stopped at it:
+      // running it again would stop there again
+      const state = refusedValue(error);
       if (state && filing.length > 1) {
         const half = Math.ceil(filing.length / 2);
         return [
