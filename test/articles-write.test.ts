@@ -11,6 +11,7 @@ import { graphql } from './gql/index.ts';
 import type { CreateArticleInput } from './gql/graphql.ts';
 import { execute, query } from './support/api.ts';
 import { callers, snapshot, type Caller } from './support/keys.ts';
+import { whileRefusingTitles } from './support/refusal.ts';
 import { expandingPath } from '../bench/importFile.ts';
 import { normalizeUrl } from '../src/resolvers/articles/urls.ts';
 import { TEXT_LIMITS } from '../src/resolvers/articles/writes.ts';
@@ -345,17 +346,8 @@ describe('createArticle', () => {
   });
 
   it('answers STORE_REFUSED, having written nothing, when the database refuses a value the checks let through', async () => {
-    // the next such value (as a body whose search vector passed 1 MB once was): stood in for by a trigger
-    await prisma.$executeRawUnsafe(`
-      CREATE FUNCTION "test_refuse_value"() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW."title" = 'Refused value' THEN RAISE EXCEPTION 'too big' USING ERRCODE = 'program_limit_exceeded'; END IF;
-        RETURN NEW;
-      END $$`);
-    await prisma.$executeRawUnsafe(
-      `CREATE TRIGGER "test_refuse_value" BEFORE INSERT OR UPDATE ON "Article" FOR EACH ROW EXECUTE FUNCTION "test_refuse_value"()`,
-    );
-    try {
+    // the next such value (as a body whose search vector passed 1 MB once was), stood in for by a trigger
+    await whileRefusingTitles('Refused value', async () => {
       const before = await snapshot();
       // a server of its own, to read its log
       const lines: string[] = [];
@@ -385,10 +377,7 @@ describe('createArticle', () => {
       // and the server logs it, as the check it lacks
       const logged = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'database refused a value');
       expect(logged).toMatchObject({ level: 50, sqlState: '54000', path: 'createArticle' });
-    } finally {
-      await prisma.$executeRawUnsafe(`DROP TRIGGER "test_refuse_value" ON "Article"`);
-      await prisma.$executeRawUnsafe(`DROP FUNCTION "test_refuse_value"()`);
-    }
+    });
   });
 
   it('refuses a URL within 2,048 characters whose key is longer, having filed nothing, and files one whose key is at the bound', async () => {

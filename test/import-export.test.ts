@@ -12,6 +12,7 @@ import { badLines, BAD_KINDS, writeImportFile } from '../bench/importFile.ts';
 import { intArray } from '../src/db/arrays.ts';
 import { prisma } from '../src/db/client.ts';
 import { readRecords } from '../src/records/read.ts';
+import { whileRefusingTitles } from './support/refusal.ts';
 import { ndjsonLine } from '../src/records/write.ts';
 import type { Viewer } from '../src/resolvers/access/viewer.ts';
 import { deleteArticle, upsertArticle } from '../src/resolvers/articles/writes.ts';
@@ -740,17 +741,8 @@ describe('import', () => {
 
   it('rejects a record the database refuses to store, filing the rest of its batch, so that the import goes on', async () => {
     // a record our checks let through but the database refuses (as a body whose search vector
-    // passed 1 MB once was): stood in for by a trigger
-    await prisma.$executeRawUnsafe(`
-      CREATE FUNCTION "test_refuse"() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW."title" LIKE 'Refused%' THEN RAISE EXCEPTION 'too big' USING ERRCODE = 'program_limit_exceeded'; END IF;
-        RETURN NEW;
-      END $$`);
-    await prisma.$executeRawUnsafe(
-      `CREATE TRIGGER "test_refuse" BEFORE INSERT ON "Article" FOR EACH ROW EXECUTE FUNCTION "test_refuse"()`,
-    );
-    try {
+    // passed 1 MB once was), stood in for by a trigger
+    await whileRefusingTitles('Refused%', async () => {
       const lines = Array.from({ length: 7 }, (_, i) =>
         JSON.stringify({
           title: `${i === 2 || i === 5 ? 'Refused' : 'Stored'} ${i}`,
@@ -775,10 +767,7 @@ describe('import', () => {
         '7:created',
       ]);
       expect(await prisma.article.count({ where: { url: { startsWith: 'https://refused.example/' } } })).toBe(5);
-    } finally {
-      await prisma.$executeRawUnsafe(`DROP TRIGGER "test_refuse" ON "Article"`);
-      await prisma.$executeRawUnsafe(`DROP FUNCTION "test_refuse"()`);
-    }
+    });
   });
 
   it('refuses a record whose link is in the trash, naming the trashed article', async () => {
