@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { refusedValue, WriteContention } from '../db/errors.ts';
-import { AppError, ArticleInTrashError, ValidationError } from '../errors.ts';
+import { AppError, ArticleInTrashError, ErrorCode, ValidationError } from '../errors.ts';
 import { MAX_INPUT_DEPTH, normalizeDeep } from '../input/boundary.ts';
 import { inputShape } from '../input/text.ts';
 import { parseInstant } from '../input/instant.ts';
@@ -409,7 +409,9 @@ async function fileItems(db: Db, filing: Pending[], viewer: Viewer): Promise<Bul
       }
       if (state) {
         const message = `The database refused to store this record (SQLSTATE ${state}); nothing of it was filed`;
-        return [{ status: 'rejected', error: new ValidationError([{ path: [], code: 'STORE_REFUSED', message }]) }];
+        return [
+          { status: 'rejected', error: new ValidationError([{ path: [], code: ErrorCode.STORE_REFUSED, message }]) },
+        ];
       }
       if (!(error instanceof WriteContention) || attempt >= BATCH_ATTEMPTS) throw error;
       await sleep(250 * 2 ** attempt);
