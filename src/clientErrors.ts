@@ -42,17 +42,25 @@ const DATABASE_MESSAGES: Record<DatabaseFailure['reason'], { message: string; re
  */
 export function databaseError(failure: DatabaseFailure, error?: GraphQLError): GraphQLError {
   const { message, retryAfter } = DATABASE_MESSAGES[failure.reason];
+  return recoded(error, message, {
+    code: failure.code,
+    reason: failure.reason,
+    retryAfter,
+    http: { status: 503, headers: { 'Retry-After': String(retryAfter) } },
+  });
+}
+
+/**
+ * A new error in `error`'s place (its nodes, positions and path; none without it), with `message`
+ * and `extensions`: what the client is told instead.
+ */
+function recoded(error: GraphQLError | undefined, message: string, extensions: Record<string, unknown>): GraphQLError {
   return new GraphQLError(message, {
     nodes: error?.nodes,
     source: error?.source,
     positions: error?.positions,
     path: error?.path,
-    extensions: {
-      code: failure.code,
-      reason: failure.reason,
-      retryAfter,
-      http: { status: 503, headers: { 'Retry-After': String(retryAfter) } },
-    },
+    extensions,
   });
 }
 
@@ -76,12 +84,8 @@ export function codeClientError(error: GraphQLError): GraphQLError {
   if (refused) {
     // the client learns its value was refused (the server logs it too, as a check we lack:
     // useClientErrorCodes)
-    return new GraphQLError(`The database refused a value of this request (SQLSTATE ${refused}); nothing was written`, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      extensions: { code: ErrorCode.STORE_REFUSED },
+    return recoded(error, `The database refused a value of this request (SQLSTATE ${refused}); nothing was written`, {
+      code: ErrorCode.STORE_REFUSED,
     });
   }
   let code: ErrorCode | 'REQUEST_TIMEOUT' | undefined;
@@ -91,44 +95,24 @@ export function codeClientError(error: GraphQLError): GraphQLError {
     // "ID: <the client's text> is not of type: Author": say it without echoing the text
     const wrongType = /^ID: .* is not of type: ([\w, ]+)$/s.exec(original.message);
     if (wrongType) {
-      return new GraphQLError(`Not a valid ID of type ${wrongType[1]}`, {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code: ErrorCode.INVALID_ID },
-      });
+      return recoded(error, `Not a valid ID of type ${wrongType[1]}`, { code: ErrorCode.INVALID_ID });
     }
     // a page size Pothos's connections refuse before our resolver sees it (`first: -1`): as
     // every list answers it (lists/connection.ts checkSize)
     const size = /^Argument "(first|last)" must be a non-negative integer$/.exec(original.message);
     if (size) {
-      return new GraphQLError(`"${size[1]}" must be between 0 and ${MAX_PAGE_SIZE}`, {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code: ErrorCode.INVALID_PAGE_SIZE, argumentName: size[1], max: MAX_PAGE_SIZE },
+      return recoded(error, `"${size[1]}" must be between 0 and ${MAX_PAGE_SIZE}`, {
+        code: ErrorCode.INVALID_PAGE_SIZE,
+        argumentName: size[1],
+        max: MAX_PAGE_SIZE,
       });
     }
     // a cursor Pothos cannot decode ("Invalid cursor: <the client's text>", a chunk of an unknown type)
     if (/cursor/i.test(original.message)) {
-      return new GraphQLError('Not a cursor of this list', {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code: ErrorCode.INVALID_CURSOR },
-      });
+      return recoded(error, 'Not a cursor of this list', { code: ErrorCode.INVALID_CURSOR });
     }
     code = /\bid\b/i.test(original.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;
   } else if (!error.path && (!original || original instanceof GraphQLError)) code = ErrorCode.BAD_USER_INPUT;
   if (!code) return error;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions: { ...error.extensions, code },
-  });
+  return recoded(error, error.message, { ...error.extensions, code });
 }

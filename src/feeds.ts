@@ -10,6 +10,13 @@ import { schema } from './schema/index.ts';
 /** Where feeds are served: /feeds/<token>.rss|.atom|.json. */
 const FEED_PATH = /^\/feeds\/([A-Za-z0-9_-]{1,100})\.(rss|atom|json)$/;
 
+/** IMF-fixdate, RFC 850 and asctime (RFC 9110 section 5.6.7). */
+const HTTP_DATE_FORMS = [
+  /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+  /^[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/,
+  /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/,
+];
+
 /**
  * The instant of an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate `Sun, 06 Nov 1994 08:49:37
  * GMT`, or the obsolete RFC 850 and asctime forms), in ms; NaN for anything else (`Date.parse`
@@ -17,12 +24,7 @@ const FEED_PATH = /^\/feeds\/([A-Za-z0-9_-]{1,100})\.(rss|atom|json)$/;
  * that If-Modified-Since ignores it (RFC 9110 section 13.1.3) rather than answering 304 forever.
  */
 export function httpDate(value: string | null, now = Date.now()): number {
-  const forms = [
-    /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
-    /^[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/,
-    /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/,
-  ];
-  if (value === null || !forms.some((form) => form.test(value))) return Number.NaN;
+  if (value === null || !HTTP_DATE_FORMS.some((form) => form.test(value))) return Number.NaN;
   // asctime carries no zone: it is GMT
   const instant = Date.parse(/GMT$/.test(value) ? value : `${value} GMT`);
   return instant > now ? Number.NaN : instant;

@@ -96,7 +96,7 @@ const NOT_A_FILTER: Refusal = {
 
 /** An export's filter (JSON text or a parsed value) as exportRecords takes it, or a refusal. */
 function filterOf(value: unknown): { filter: Record<string, unknown> | null } | Refusal {
-  if (value === null || value === undefined || value === '') return { filter: null };
+  if (value === null || value === undefined) return { filter: null };
   let parsed = value;
   if (typeof value === 'string') {
     try {
