@@ -8,6 +8,7 @@ import { prisma } from './db/client.ts';
 import { AuthenticationError, authenticate } from './resolvers/access/apiKeys.ts';
 import type { TrustedDocumentSettings } from './config.ts';
 import { withoutSchemaHints } from './http.ts';
+import { variablesRefusal } from './input/boundary.ts';
 import { tokenLimitError } from './limits.ts';
 import { clientAddress } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
@@ -17,7 +18,10 @@ const written = new WeakMap<object, string>();
 
 /** The names a subscribe message knows of the schema: its document (a trusted one's text) and variables. */
 function writtenBy(payload: { query: string; variables?: unknown }): string {
-  return written.get(payload) ?? `${payload.query}\n${JSON.stringify(payload.variables ?? null)}`;
+  const text = written.get(payload);
+  if (text !== undefined) return text;
+  // variables the input boundary refuses are not read (JSON.stringify recursed past the stack)
+  return `${payload.query}\n${variablesRefusal(payload.variables) ? '' : JSON.stringify(payload.variables ?? null)}`;
 }
 
 /**
@@ -126,6 +130,10 @@ export function attachWebSockets(
         });
         const text = trustedDocumentText(options.trustedDocuments, payload);
         if (text instanceof GraphQLError) return [text];
+        // before anything reads the variables (JSON.stringify below recursed past the stack on
+        // 5,000 levels, and graphql-ws closed the socket with the RangeError's text)
+        const tooDeep = variablesRefusal(payload.variables);
+        if (tooDeep) return [tooDeep];
         written.set(payload, `${text}\n${JSON.stringify(payload.variables ?? null)}`);
         const tooLarge = tokenLimitError(text, options);
         if (tooLarge) return [tooLarge];

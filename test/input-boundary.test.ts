@@ -526,6 +526,28 @@ describe('deep input', () => {
     expect(codes(sixDeep)).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('is refused at any depth, in production too, never recursing past the stack', async () => {
+    // JSON.stringify of 5,000 levels overflowed where a plugin read the variables first (the
+    // response cache's key; production's record of what the request wrote): a 500
+    const production = createServer({ ...config(), production: true });
+    for (const depth of [5_000, 100_000]) {
+      for (const server of [yoga, production]) {
+        const response = await server.fetch('http://newsgraph.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+          // written by hand: JSON.stringify overflows here too
+          body: `{"query":"{ __typename }","variables":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`,
+        });
+        expect(response.status, `${depth}`).toBe(400);
+        expect(((await response.json()) as Answer).errors?.[0]).toMatchObject({
+          message: 'Variables are nested deeper than 64 levels',
+          extensions: { code: 'BAD_USER_INPUT' },
+        });
+      }
+    }
+    await production.dispose();
+  });
+
   it('a literal nested too deeply to parse is a parse error (400), also with the token limit raised', async () => {
     const settings = config();
     const roomy = createServer({ ...settings, limits: { ...settings.limits, maxTokens: 1_000_000 } });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { config, type ResponseCacheSettings } from '../src/config.ts';
@@ -148,6 +149,54 @@ describe('the response cache', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it('refuses variables nested past the input boundary, at any depth, with 400 before keying them', async () => {
+    // the key was JSON.stringify of the variables, which recursed past the stack at 5,000 levels:
+    // an anonymous 500 (a request with a key, which is never cached, had its 400)
+    const lines: string[] = [];
+    const yoga = createServer(
+      { ...config(), responseCache: { ...shared, store: 'memory' } },
+      {
+        logger: createLogger(
+          'info',
+          new Writable({
+            write(chunk, _encoding, done) {
+              lines.push(String(chunk));
+              done();
+            },
+          }),
+        ),
+      },
+    );
+    servers.push(yoga);
+    const query = '{ __typename }';
+    for (const depth of [65, 5_000, 100_000]) {
+      // written by hand: JSON.stringify overflows here as it did in the server
+      const variables = `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const posted = await yoga.fetch(ENDPOINT, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: `{"query":${JSON.stringify(query)},"variables":${variables}}`,
+      });
+      const got = await yoga.fetch(
+        `${ENDPOINT}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(variables)}`,
+        { headers: { accept: 'application/graphql-response+json' } },
+      );
+      for (const [how, response] of [
+        ['POST', posted],
+        ['GET', got],
+      ] as const) {
+        expect(response.status, `${how} ${depth}`).toBe(400);
+        expect(((await response.json()) as { errors: unknown[] }).errors, `${how} ${depth}`).toEqual([
+          expect.objectContaining({
+            message: 'Variables are nested deeper than 64 levels',
+            extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', limit: 64 }),
+          }),
+        ]);
+      }
+    }
+    expect(lines.filter((line) => /"level":50/.test(line))).toEqual([]);
   });
 
   it('serves no answer from before a mutation, of any kind, on any server sharing the cache', async () => {

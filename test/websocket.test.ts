@@ -75,7 +75,8 @@ async function socketServer(
  */
 function subscribe(
   url: string,
-  payload: Record<string, unknown>,
+  /** the payload, or its JSON text as sent */
+  payload: Record<string, unknown> | string,
   whileOpen: () => Promise<unknown> = async () => undefined,
   ms = 1_500,
 ): Promise<{ type: string; payload?: any }[]> {
@@ -90,7 +91,8 @@ function subscribe(
     socket.on('message', (data) => {
       const message = JSON.parse(String(data)) as { type: string; payload?: unknown };
       if (message.type === 'connection_ack') {
-        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
+        const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+        socket.send(`{"id":"1","type":"subscribe","payload":${text}}`);
         void whileOpen().then(() => setTimeout(done, ms), reject);
         return;
       }
@@ -98,6 +100,11 @@ function subscribe(
       if (message.type === 'error' || message.type === 'complete') done();
     });
     socket.on('error', reject);
+    // closed by the server: what arrived, and how it closed
+    socket.on('close', (code, reason) => {
+      if (code !== 1000 && code !== 1005) received.push({ type: 'closed', payload: { code, reason: String(reason) } });
+      resolve(received);
+    });
   });
 }
 
@@ -176,6 +183,36 @@ describe('GraphQL over WebSocket', () => {
       expect(codesOf(messages), JSON.stringify(query)).toEqual([['GRAPHQL_PARSE_FAILED']]);
       // what HTTP's body says, without HTTP's status (Yoga's `http` extension)
       expect(messages[0]!.payload[0].extensions, JSON.stringify(query)).not.toHaveProperty('http');
+    }
+  });
+
+  it('refuses variables nested past the input boundary, at any depth, keeping the socket open', async () => {
+    const query = 'subscription ($f: ArticleFilter) { articleMatched(filter: $f) { reason } }';
+    for (const depth of [65, 5_000, 100_000]) {
+      // written by hand: JSON.stringify overflows here as it did in the server (which closed the
+      // socket with 4500 and the RangeError's text)
+      const deep = `{"query":${JSON.stringify(query)},"variables":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+      const filter = `{"query":${JSON.stringify(query)},"variables":{"f":${'{"NOT":'.repeat(depth)}{}${'}'.repeat(depth)}}}`;
+      // production words its errors from what the client wrote: it reads the variables too
+      for (const [payload, production] of [
+        [deep, false],
+        [filter, false],
+        [deep, true],
+      ] as const) {
+        const messages = await subscribe((await socketServer({ production })).url, payload);
+        expect(messages, `${depth} ${production ? 'production' : 'development'}`).toEqual([
+          {
+            id: '1',
+            type: 'error',
+            payload: [
+              expect.objectContaining({
+                message: 'Variables are nested deeper than 64 levels',
+                extensions: { code: 'BAD_USER_INPUT', limit: 64 },
+              }),
+            ],
+          },
+        ]);
+      }
     }
   });
 

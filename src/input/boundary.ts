@@ -121,6 +121,30 @@ function refusal(message: string, extensions: Record<string, unknown> = {}): Gra
   });
 }
 
+/**
+ * Step 1's first half, for variables as the client sent them (any JSON value): BAD_USER_INPUT
+ * (HTTP 400, `limit`) when they nest deeper than MAX_INPUT_DEPTH or hold more than
+ * MAX_INPUT_VALUES values, undefined otherwise. Walks them without recursion, so it may run before
+ * anything else reads them (the response cache key, the WebSocket server's bookkeeping).
+ */
+export function variablesRefusal(variables: unknown): GraphQLError | undefined {
+  if (variables === null || typeof variables !== 'object') return undefined;
+  // one request's variables are read at its parameters, its cache key and its execution: walked once
+  let found = shapeProblems.get(variables);
+  if (found === undefined) {
+    const shape = inputShape(variables);
+    found =
+      shape.depth > MAX_INPUT_DEPTH
+        ? { message: `Variables are nested deeper than ${MAX_INPUT_DEPTH} levels`, limit: MAX_INPUT_DEPTH }
+        : shape.values > MAX_INPUT_VALUES
+          ? { message: `Variables hold more than ${MAX_INPUT_VALUES} values`, limit: MAX_INPUT_VALUES }
+          : null;
+    shapeProblems.set(variables, found);
+  }
+  return found ? refusal(found.message, { limit: found.limit }) : undefined;
+}
+const shapeProblems = new WeakMap<object, { message: string; limit: number } | null>();
+
 /** A field of a document that has arguments (outside root mutation fields), with its response name. */
 interface ArgumentField {
   field: GraphQLField<unknown, unknown>;
@@ -199,17 +223,9 @@ export function useInputBoundary(): Plugin {
     args: { document: unknown; operationName?: string | null; schema: GraphQLSchema; variableValues?: unknown },
     setResultAndStopExecution: (result: ExecutionResult) => void,
   ): void {
-    const shape = inputShape(args.variableValues);
-    if (shape.depth > MAX_INPUT_DEPTH) {
-      setResultAndStopExecution({
-        errors: [refusal(`Variables are nested deeper than ${MAX_INPUT_DEPTH} levels`, { limit: MAX_INPUT_DEPTH })],
-      });
-      return;
-    }
-    if (shape.values > MAX_INPUT_VALUES) {
-      setResultAndStopExecution({
-        errors: [refusal(`Variables hold more than ${MAX_INPUT_VALUES} values`, { limit: MAX_INPUT_VALUES })],
-      });
+    const tooLarge = variablesRefusal(args.variableValues);
+    if (tooLarge) {
+      setResultAndStopExecution({ errors: [tooLarge] });
       return;
     }
     const document = normalizeLiterals(args.document as DocumentNode);
@@ -249,6 +265,12 @@ export function useInputBoundary(): Plugin {
     }
   }
   return {
+    // step 1 as soon as the request's parameters are read, before any other plugin walks the
+    // variables (the response cache's key, JSON.stringify, recursed past the stack at 5,000 levels)
+    onParams({ params, setResult }) {
+      const tooLarge = variablesRefusal(params.variables);
+      if (tooLarge) setResult({ errors: [tooLarge] });
+    },
     onExecute: ({ args, setResultAndStopExecution }) => guard(args, setResultAndStopExecution),
     // a subscription's arguments, when it starts
     onSubscribe: ({ args, setResultAndStopExecution }) => guard(args, setResultAndStopExecution),
