@@ -65,13 +65,22 @@ function recoded(error: GraphQLError | undefined, message: string, extensions: R
 }
 
 /**
+ * What graphql-js 16's getArgumentValues says of an argument value it refuses (its only errors):
+ * null for a non-null type, a variable with no value for a required one, a literal of the wrong
+ * kind.
+ */
+const ARGUMENT_VALUE_REFUSED =
+  /^Argument "\w+" (of non-null type "[^"]+" must not be null|of required type "[^"]+" (was not provided|was provided the variable "\$\w+" which was not provided a runtime value)|has invalid value .*)\.$/s;
+
+/**
  * Gives client errors that arrive without a code their code, before error masking sees them
  * (so they are neither masked nor logged as server faults):
  * - the database unavailable or too slow: DATABASE_UNAVAILABLE / DATABASE_TIMEOUT, HTTP 503;
  * - a write rolled back because the request was answered 503 REQUEST_TIMEOUT meanwhile;
  * - Pothos reports a global ID of the wrong type for `t.arg.globalID({ for })`, a node ID of a
  *   type that is not a node, or a cursor it cannot decode, as a PothosValidationError;
- * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int) without a code;
+ * - graphql-js reports variables that do not coerce (`$first: 2.5` for an Int), and argument
+ *   values it refuses as a field runs (`null` for an `Int! = 30`), without a code;
  * - the database refuses a value our checks let through (refusedValue): STORE_REFUSED, which the
  *   server logs as well (yoga.ts useClientErrorCodes).
  */
@@ -113,6 +122,11 @@ export function codeClientError(error: GraphQLError): GraphQLError {
     }
     code = /\bid\b/i.test(original.message) ? ErrorCode.INVALID_ID : ErrorCode.BAD_USER_INPUT;
   } else if (!error.path && (!original || original instanceof GraphQLError)) code = ErrorCode.BAD_USER_INPUT;
+  // graphql-js refuses an argument's value at execution, as the field runs, in words of its own
+  // (getArgumentValues): `null` for an `Int! = 30` argument, through a nullable variable
+  else if (original instanceof GraphQLError && ARGUMENT_VALUE_REFUSED.test(original.message)) {
+    code = ErrorCode.BAD_USER_INPUT;
+  }
   if (!code) return error;
   return recoded(error, error.message, { ...error.extensions, code });
 }

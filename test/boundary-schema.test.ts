@@ -30,7 +30,8 @@ import { serverUrl } from './support/targets.ts';
  * every argument of every field reachable from Query and Mutation (nested ones such as
  * `Author.articles(filter:)` and `ArticleEdge.highlight(startMarker:)` included), every input
  * field inside them, and sends each scalar leaf each value of a hostile set, one request per
- * (field, leaf, value), the other arguments holding ordinary values. Every answer must be
+ * (field, leaf, value), the other arguments holding ordinary values, and each argument an
+ * explicit null. Every answer must be
  * below HTTP 500 and free of INTERNAL_SERVER_ERROR (and of errors without a code), and a
  * mutation that did not succeed must have written nothing. A field added later is covered
  * without editing this file.
@@ -72,6 +73,12 @@ const HOSTILE: Record<string, unknown[]> = {
     'yesterday',
   ],
 };
+/**
+ * Stands for an explicit `null` for a whole argument, sent through a variable of its nullable type:
+ * validation lets that through where the argument has a default (`count(cap: Int! = 1000)`), and
+ * graphql-js refuses it only as the field runs.
+ */
+const NULL_ARGUMENT = Symbol('null argument');
 /** Input types that contain themselves get nested values this deep (and just past the filter limit). */
 const DEEP = [2_000, 6];
 
@@ -267,12 +274,13 @@ function operation(target: Target, slot: Slot, value: unknown): { query: string;
       .filter((a) => isNonNullType(a.type))
       .map((a) => [a.name, ordinary(a.type, a.name, target.field.name)]),
   );
-  const argumentValue = place(args[slot.argument.name], slot.path, value, slot.argument.type);
+  const asNull = value === NULL_ARGUMENT;
+  const argumentValue = asNull ? null : place(args[slot.argument.name], slot.path, value, slot.argument.type);
   let body = `${target.field.name}${argumentsText(target.field, args, slot.argument.name)} ${selection(target.field)}`;
   for (const [field, fieldArgs] of [...target.via].reverse())
     body = `${field.name}${argumentsText(field, fieldArgs)} { ${body} }`;
   return {
-    query: `${target.root}($v: ${slot.argument.type.toString()}) { ${body} }`,
+    query: `${target.root}($v: ${(asNull ? getNullableType(slot.argument.type) : slot.argument.type).toString()}) { ${body} }`,
     variables: { v: argumentValue },
   };
 }
@@ -293,6 +301,7 @@ describe(`the input boundary, schema-wide (${serverUrl ? 'PostgreSQL server' : '
             (HOSTILE[getNamedType(slot.type).name] ?? []).map((v) => [slot, v] as [Slot, unknown]),
           ),
           ...nests.flatMap((slot) => DEEP.map((depth) => [slot, nested(slot, depth)] as [Slot, unknown])),
+          [{ argument, path: [], type: argument.type }, NULL_ARGUMENT],
         ];
         for (const [slot, value] of cases) {
           const { query, variables } = operation(target, slot, value);
@@ -308,7 +317,8 @@ describe(`the input boundary, schema-wide (${serverUrl ? 'PostgreSQL server' : '
             data?: Record<string, { __typename?: string } | null> | null;
             errors?: { extensions?: { code?: string } }[];
           };
-          const where = `${target.root} ${target.field.name}(${slot.argument.name}.${slot.path.join('.')} = ${JSON.stringify(value)?.slice(0, 60)})`;
+          const shown = value === NULL_ARGUMENT ? 'null' : JSON.stringify(value)?.slice(0, 60);
+          const where = `${target.root} ${target.field.name}(${slot.argument.name}.${slot.path.join('.')} = ${shown})`;
           if (response.status >= 500) failures.push(`${where}: HTTP ${response.status} ${text.slice(0, 200)}`);
           for (const error of answer.errors ?? []) {
             const code = error.extensions?.code;
