@@ -37,6 +37,7 @@ export function createLogger(
       level,
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
       // belt and braces: nothing we log carries headers, but if a value ever does, it is censored
       redact: {
         paths: [
@@ -52,6 +53,16 @@ export function createLogger(
     },
     output as never,
   );
+}
+
+/**
+ * What a log line holds of an Error under `err`: its type (class name), message and stack, causes
+ * included (pino's own serializer), scrubbed of keys; anything else under `err` as given.
+ */
+function serializeError(value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const { type, message, stack } = pino.stdSerializers.err(value);
+  return { type, message: scrub(message), stack: scrub(stack ?? '') };
 }
 
 const requestIds = new WeakMap<Request, string>();
@@ -70,6 +81,21 @@ export function requestIdOf(request: Request): string {
 /** Redacts anything that looks like one of our API keys from free text (error messages). */
 export function scrub(text: string): string {
   return text.replace(/ngk_[A-Za-z0-9_-]{10,}/g, 'ngk_[redacted]').replace(/Bearer\s+\S+/gi, 'Bearer [redacted]');
+}
+
+/**
+ * The one "unexpected error" line (level error) for a fault of ours the client saw masked as
+ * INTERNAL_SERVER_ERROR: the error (`err`: type, message, stack, scrubbed of keys), the request id
+ * when known, and the path of the field that failed.
+ */
+export function logUnexpected(
+  log: Logger,
+  requestId: string | undefined,
+  error: unknown,
+  path?: readonly (string | number)[],
+): void {
+  const err = error instanceof Error ? error : { type: typeof error, message: scrub(String(error)) };
+  log.error({ requestId, path: path?.join('.'), err }, 'unexpected error');
 }
 
 /**
@@ -239,16 +265,7 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
             const code = String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
             metrics.errors.inc({ code });
             const original = error.originalError;
-            if (original && !('extensions' in original)) {
-              log.error(
-                {
-                  requestId,
-                  path: error.path?.join('.'),
-                  err: { type: original.name, message: scrub(original.message), stack: scrub(original.stack ?? '') },
-                },
-                'unexpected error',
-              );
-            }
+            if (original && !('extensions' in original)) logUnexpected(log, requestId, original, error.path);
           }
         },
       };

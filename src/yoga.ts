@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
-import { getOperationAST, printSchema } from 'graphql';
-import { createYoga, handleStreamOrSingleExecutionResult, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { getOperationAST, GraphQLError, printSchema } from 'graphql';
+import {
+  createYoga,
+  handleStreamOrSingleExecutionResult,
+  maskError,
+  type Plugin,
+  type YogaServerInstance,
+} from 'graphql-yoga';
 import { config, type Config } from './config.ts';
 import { createContext, type Context } from './context.ts';
 import { codeClientError, databaseError } from './clientErrors.ts';
@@ -24,6 +30,7 @@ import { useQueryLimits } from './limits.ts';
 import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import {
   createLogger,
+  logUnexpected,
   createMetrics,
   requestIdOf,
   scrub,
@@ -181,7 +188,15 @@ export function createServer(
     logging: false,
     // masked in every mode: Yoga's development mode would add the original message and stack
     // (SQL, hosts) to the response; the log line with the request id has them instead
-    maskedErrors: { isDev: false },
+    maskedErrors: {
+      isDev: false,
+      // an execution's errors arrive here as GraphQLErrors, logged by useObservability; an error
+      // thrown outside execution (a hook of the request's pipeline) arrives bare, and only here
+      maskError: (error, message) => {
+        if (!(error instanceof GraphQLError)) logUnexpected(logger, undefined, error);
+        return maskError(error, message, false);
+      },
+    },
     // useRequestLimits reads the body under maxBodyBytes itself; Yoga's own limit (25 MB) would pipe
     // every body through a second, redundant TransformStream (about 4% of an article read's CPU)
     maxRequestBodySize: false,

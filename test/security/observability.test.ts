@@ -66,6 +66,36 @@ describe('structured logs', () => {
       await prisma.$executeRawUnsafe('ALTER TABLE "TopicGone" RENAME TO "Topic"');
     }
   });
+
+  it('log an error thrown outside execution (a hook of the request pipeline), masked for the client', async () => {
+    // a fault of ours before execution: the metrics' counter throws as a document fails to parse
+    const faulty = createMetrics();
+    faulty.errors.inc = () => {
+      throw new TypeError('counter fault (test)');
+    };
+    const server = createServer(config(), { logger: createLogger('info', sink), metrics: faulty });
+    const response = await server.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{' }),
+    });
+    expect(response.status).toBe(500);
+    const body = (await response.json()) as { errors: { message: string; extensions?: { code?: string } }[] };
+    expect(body.errors).toEqual([
+      expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }),
+    ]);
+    expect(JSON.stringify(body)).not.toContain('counter fault');
+    const logged = lines.filter(
+      (entry) => entry.msg === 'unexpected error' && /counter fault/.test(JSON.stringify(entry)),
+    );
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: 50,
+        err: expect.objectContaining({ type: 'TypeError', stack: expect.any(String) }),
+      }),
+    ]);
+    await server.dispose();
+  });
 });
 
 describe('Prometheus metrics', () => {
