@@ -23,7 +23,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /**
    * The database refused a value our checks let through (a data exception or one of its limits,
-   * SQLSTATE class 22 or 54); a write that met it wrote nothing. Logged as a server fault too.
+   * SQLSTATE class 22 or 54, or a CHECK constraint, 23514); a write that met it wrote nothing.
+   * Logged as a server fault too.
    */
   STORE_REFUSED: 'STORE_REFUSED',
 } as const;

@@ -346,38 +346,50 @@ describe('createArticle', () => {
   });
 
   it('answers STORE_REFUSED, having written nothing, when the database refuses a value the checks let through', async () => {
-    // the next such value (as a body whose search vector passed 1 MB once was), stood in for by a trigger
-    await whileRefusingTitles('Refused value', async () => {
-      const before = await snapshot();
-      // a server of its own, to read its log
-      const lines: string[] = [];
-      const logger = createLogger(
-        'info',
-        new Writable({
-          write(chunk, _encoding, done) {
-            lines.push(String(chunk));
-            done();
-          },
-        }),
+    // the next such value (as a body whose search vector passed 1 MB once was), stood in for by a
+    // trigger: past a limit of the database (54000), or against a CHECK constraint (23514)
+    for (const [refusal, state] of [
+      ['program_limit_exceeded', '54000'],
+      ['check_violation', '23514'],
+    ] as const) {
+      await whileRefusingTitles(
+        'Refused value',
+        async () => {
+          const before = await snapshot();
+          // a server of its own, to read its log
+          const lines: string[] = [];
+          const logger = createLogger(
+            'info',
+            new Writable({
+              write(chunk, _encoding, done) {
+                lines.push(String(chunk));
+                done();
+              },
+            }),
+          );
+          const server = createServer(config(), { logger });
+          const response = await server.fetch('http://newsgraph.test/graphql', {
+            method: 'POST',
+            headers: { ...as.editor, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              query: print(CreateArticle),
+              variables: { input: articleInput({ title: 'Refused value' }) },
+            }),
+          });
+          const refused = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+          expect(refused.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+            ['STORE_REFUSED', `The database refused a value of this request (SQLSTATE ${state}); nothing was written`],
+          ]);
+          expect(await snapshot()).toEqual(before);
+          // and the server logs it, as the check it lacks
+          const logged = lines
+            .map((line) => JSON.parse(line))
+            .find((entry) => entry.msg === 'database refused a value');
+          expect(logged).toMatchObject({ level: 50, sqlState: state, path: 'createArticle' });
+        },
+        refusal,
       );
-      const server = createServer(config(), { logger });
-      const response = await server.fetch('http://newsgraph.test/graphql', {
-        method: 'POST',
-        headers: { ...as.editor, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          query: print(CreateArticle),
-          variables: { input: articleInput({ title: 'Refused value' }) },
-        }),
-      });
-      const refused = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
-      expect(refused.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
-        ['STORE_REFUSED', 'The database refused a value of this request (SQLSTATE 54000); nothing was written'],
-      ]);
-      expect(await snapshot()).toEqual(before);
-      // and the server logs it, as the check it lacks
-      const logged = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'database refused a value');
-      expect(logged).toMatchObject({ level: 50, sqlState: '54000', path: 'createArticle' });
-    });
+    }
   });
 
   it('refuses a URL within 2,048 characters whose key is longer, having filed nothing, and files one whose key is at the bound', async () => {

@@ -44,12 +44,13 @@ export function sqlState(error: unknown): string | undefined {
 
 /**
  * The SQLSTATE of a statement the database refused for a value it was given, which our checks let
- * through: a data exception (class 22) or a limit of the database (class 54, such as a tsvector or
- * an index entry too long); undefined for anything else.
+ * through: a data exception (class 22), a CHECK constraint (23514; the other integrity violations,
+ * unique and foreign key, are answered by the writes themselves) or a limit of the database
+ * (class 54, such as a tsvector or an index entry too long); undefined for anything else.
  */
 export function refusedValue(error: unknown): string | undefined {
   const state = sqlState(error);
-  return state !== undefined && /^(22|54)/.test(state) ? state : undefined;
+  return state !== undefined && /^(22|54|23514$)/.test(state) ? state : undefined;
 }
 
 /** A unique index refused the row (SQLSTATE 23505). */
