@@ -57,12 +57,19 @@ export function createLogger(
 
 /**
  * What a log line holds of an Error under `err`: its type (class name), message and stack, causes
- * included (pino's own serializer), scrubbed of keys; anything else under `err` as given.
+ * included (pino's own serializer), scrubbed of keys, and its `code` when it has a plain one (a
+ * SQLSTATE, Prisma's P2024, Node's ECONNRESET); anything else under `err` as given.
  */
 function serializeError(value: unknown): unknown {
   if (!(value instanceof Error)) return value;
   const { type, message, stack } = pino.stdSerializers.err(value);
-  return { type, message: scrub(message), stack: scrub(stack ?? '') };
+  const code = (value as { code?: unknown }).code;
+  return {
+    type,
+    message: scrub(message),
+    stack: scrub(stack ?? ''),
+    ...((typeof code === 'string' || typeof code === 'number') && { code }),
+  };
 }
 
 const requestIds = new WeakMap<Request, string>();

@@ -30,8 +30,8 @@ import { useQueryLimits } from './limits.ts';
 import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import {
   createLogger,
-  logUnexpected,
   createMetrics,
+  logUnexpected,
   requestIdOf,
   scrub,
   useObservability,
