@@ -71,7 +71,7 @@ describe('structured logs', () => {
     // a fault of ours before execution: the metrics' counter throws as a document fails to parse
     const faulty = createMetrics();
     faulty.errors.inc = () => {
-      throw new TypeError('counter fault (test)');
+      throw Object.assign(new TypeError('counter fault (test)'), { code: 'ETEST' });
     };
     const server = createServer(config(), { logger: createLogger('info', sink), metrics: faulty });
     const response = await server.fetch('http://newsgraph.test/graphql', {
@@ -91,7 +91,7 @@ describe('structured logs', () => {
     expect(logged).toEqual([
       expect.objectContaining({
         level: 50,
-        err: expect.objectContaining({ type: 'TypeError', stack: expect.any(String) }),
+        err: expect.objectContaining({ type: 'TypeError', code: 'ETEST', stack: expect.any(String) }),
       }),
     ]);
     await server.dispose();
