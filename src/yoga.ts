@@ -15,7 +15,7 @@ import { currentScope, RequestScope, withScope } from './requestScope.ts';
 import { useFeeds } from './feeds.ts';
 import { useTransfer } from './transfer/http.ts';
 import { useGraphiQLPage } from './graphiql.ts';
-import { useInputBoundary } from './input/boundary.ts';
+import { useInputBoundary, useRequestParameters } from './input/boundary.ts';
 import {
   Lifecycle,
   useHealthEndpoints,
@@ -193,7 +193,7 @@ export function createServer(
       // an execution's errors arrive here as GraphQLErrors, logged by useObservability; an error
       // thrown outside execution (a hook of the request's pipeline) arrives bare, and only here
       maskError: (error, message) => {
-        if (!(error instanceof GraphQLError)) logUnexpected(logger, undefined, error);
+        if (!(error instanceof GraphQLError)) logUnexpected(logger, currentScope()?.requestId, error);
         return maskError(error, message, false);
       },
     },
@@ -216,6 +216,8 @@ export function createServer(
       };
     },
     plugins: [
+      // first of all: every later plugin may read the parameters as the types they should be
+      useRequestParameters(),
       // first, so that every later onExecuteDone (metrics, logs) sees the coded errors
       useClientErrorCodes(logger),
       useObservability(logger, metrics),

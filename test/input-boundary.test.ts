@@ -526,26 +526,69 @@ describe('deep input', () => {
     expect(codes(sixDeep)).toEqual(['BAD_USER_INPUT']);
   });
 
-  it('is refused at any depth, in production too, never recursing past the stack', async () => {
-    // JSON.stringify of 5,000 levels overflowed where a plugin read the variables first (the
-    // response cache's key; production's record of what the request wrote): a 500
+  it('is refused at any depth, in any request parameter, in production and cached too, never recursing past the stack', async () => {
+    // a list 5,000 deep overflowed wherever a plugin turned a parameter into text before it was
+    // checked (the response cache's key, production's record of what the request wrote, the
+    // metrics' operation label): a 500
     const production = createServer({ ...config(), production: true });
+    const cached = createServer({
+      ...config(),
+      responseCache: { ...config().responseCache, store: 'memory', ttlMs: 60_000 },
+    });
+    const nest = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
     for (const depth of [5_000, 100_000]) {
-      for (const server of [yoga, production]) {
-        const response = await server.fetch('http://newsgraph.test/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-          // written by hand: JSON.stringify overflows here too
-          body: `{"query":"{ __typename }","variables":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`,
-        });
-        expect(response.status, `${depth}`).toBe(400);
-        expect(((await response.json()) as Answer).errors?.[0]).toMatchObject({
-          message: 'Variables are nested deeper than 64 levels',
-          extensions: { code: 'BAD_USER_INPUT' },
-        });
+      // written by hand: JSON.stringify overflows here too
+      const bodies: [string, string, string][] = [
+        [
+          `{"query":"{ __typename }","variables":{"a":${nest(depth)}}}`,
+          'BAD_USER_INPUT',
+          'Variables are nested deeper than 64 levels',
+        ],
+        [
+          `{"query":"{ __typename }","operationName":${nest(depth)}}`,
+          'BAD_REQUEST',
+          'Expected "operationName" param to be a string, but given array.',
+        ],
+        [`{"query":${nest(depth)}}`, 'BAD_REQUEST', 'Expected "query" param to be a string, but given array.'],
+        [
+          `{"query":"{ __typename }","extensions":${nest(depth)}}`,
+          'BAD_REQUEST',
+          'Expected "extensions" param to be empty or an object, but given array.',
+        ],
+      ];
+      for (const [body, code, message] of bodies) {
+        for (const [name, server] of [
+          ['development', yoga],
+          ['production', production],
+          ['cached', cached],
+        ] as const) {
+          for (const accept of ['application/graphql-response+json', 'text/event-stream']) {
+            const response = await server.fetch('http://newsgraph.test/graphql', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', accept },
+              body,
+            });
+            const where = `${name} ${accept} ${depth} ${body.slice(0, 40)}`;
+            expect(response.status, where).toBe(400);
+            const text = await response.text();
+            expect(text, where).toContain(JSON.stringify(message));
+            expect(text, where).toContain(`"code":"${code}"`);
+          }
+        }
       }
     }
+    // a parameter of the wrong type but shallow: the same words
+    const shallow = await yoga.fetch('http://newsgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: '{ __typename }', operationName: 7 }),
+    });
+    expect(shallow.status).toBe(400);
+    expect(((await shallow.json()) as Answer).errors?.[0]?.message).toBe(
+      'Expected "operationName" param to be a string, but given number.',
+    );
     await production.dispose();
+    await cached.dispose();
   });
 
   it('a literal nested too deeply to parse is a parse error (400), also with the token limit raised', async () => {

@@ -265,14 +265,47 @@ export function useInputBoundary(): Plugin {
     }
   }
   return {
-    // step 1 as soon as the request's parameters are read, before any other plugin walks the
-    // variables (the response cache's key, JSON.stringify, recursed past the stack at 5,000 levels)
-    onParams({ params, setResult }) {
-      const tooLarge = variablesRefusal(params.variables);
-      if (tooLarge) setResult({ errors: [tooLarge] });
-    },
     onExecute: ({ args, setResultAndStopExecution }) => guard(args, setResultAndStopExecution),
     // a subscription's arguments, when it starts
     onSubscribe: ({ args, setResultAndStopExecution }) => guard(args, setResultAndStopExecution),
+  };
+}
+
+/** What a parameter is, in Yoga's words ("array", "number"...). */
+function kindOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+function badParam(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+}
+
+/**
+ * The request's GraphQL-over-HTTP parameters, checked before any plugin reads them (it goes first):
+ * `query` and `operationName` each a string or null, `variables` and `extensions` each a map or
+ * null (https://graphql.github.io/graphql-over-http/draft/#sec-Request-Parameters), and step 1
+ * above on the variables. A list nested 6,000 deep as an `operationName`, made text by the first
+ * plugin that read it, recursed past the stack (a 500); so did such variables, keyed by the
+ * response cache. Refused with HTTP 400: BAD_REQUEST in Yoga's words (its own check runs after
+ * every plugin), or BAD_USER_INPUT for variables too deep or too many. Nothing after it runs.
+ */
+export function useRequestParameters(): Plugin {
+  return {
+    onParams({ params }) {
+      for (const name of ['query', 'operationName'] as const) {
+        const value: unknown = params[name];
+        if (value != null && typeof value !== 'string') {
+          throw badParam(`Expected "${name}" param to be a string, but given ${kindOf(value)}.`);
+        }
+      }
+      for (const name of ['variables', 'extensions'] as const) {
+        const value: unknown = params[name];
+        if (value != null && (typeof value !== 'object' || Array.isArray(value))) {
+          throw badParam(`Expected "${name}" param to be empty or an object, but given ${kindOf(value)}.`);
+        }
+      }
+      const tooLarge = variablesRefusal(params.variables);
+      if (tooLarge) throw tooLarge;
+    },
   };
 }
