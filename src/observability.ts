@@ -7,7 +7,7 @@ import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
 import { plainRequestId } from './requestId.ts';
-import { currentDeadline } from './requestScope.ts';
+import { currentDeadline, currentScope } from './requestScope.ts';
 import { commitsRecovered, replicaWaitTimeouts, writeRetries } from './resolvers/writing/transaction.ts';
 
 /**
@@ -231,6 +231,9 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       state.set(request, { start: performance.now(), operation: 'none' });
+      // for an error thrown outside execution, which only Yoga's maskError sees (yoga.ts)
+      const scope = currentScope();
+      if (scope) scope.requestId = requestIdOf(request);
       if (url.pathname === '/metrics' && request.method === 'GET') {
         return metrics.registry.metrics().then((text) => {
           endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.registry.contentType } }));

@@ -17,6 +17,8 @@ export class RequestScope {
   readsFromReplica = false;
   /** A write of this request found the replicas late (REPLICA_WAIT_MS passed): later writes do not wait again. */
   replicasLate = false;
+  /** The request's id (observability.ts requestIdOf), once the server has read it: for log lines outside execution. */
+  requestId: string | undefined;
   private mutated = false;
 
   constructor(options: { deadline?: RequestDeadline; statementsAtOnce: number }) {

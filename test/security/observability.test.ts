@@ -4,6 +4,7 @@ import { config } from '../../src/config.ts';
 import { onStatement, prisma } from '../../src/db/client.ts';
 import { createApiKey } from '../../src/resolvers/access/apiKeys.ts';
 import { createLogger, createMetrics, MAX_OPERATION_LABELS } from '../../src/observability.ts';
+import { RequestScope, withScope } from '../../src/requestScope.ts';
 import { createServer } from '../../src/yoga.ts';
 
 /** Logs carry a request id (also sent back in X-Request-Id) and never a key; /metrics reports. */
@@ -74,11 +75,14 @@ describe('structured logs', () => {
       throw Object.assign(new TypeError('counter fault (test)'), { code: 'ETEST' });
     };
     const server = createServer(config(), { logger: createLogger('info', sink), metrics: faulty });
-    const response = await server.fetch('http://newsgraph.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{' }),
-    });
+    // in a request scope, as the HTTP server runs every request (http.ts withRequestScope)
+    const response = await withScope(new RequestScope({ statementsAtOnce: 1 }), () =>
+      server.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{' }),
+      }),
+    );
     expect(response.status).toBe(500);
     const body = (await response.json()) as { errors: { message: string; extensions?: { code?: string } }[] };
     expect(body.errors).toEqual([
@@ -91,6 +95,7 @@ describe('structured logs', () => {
     expect(logged).toEqual([
       expect.objectContaining({
         level: 50,
+        requestId: response.headers.get('x-request-id'),
         err: expect.objectContaining({ type: 'TypeError', code: 'ETEST', stack: expect.any(String) }),
       }),
     ]);
