@@ -2,7 +2,6 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
 import { UserInputError } from './errors.ts';
-import { variablesRefusal } from './input/boundary.ts';
 import { RequestDeadline } from './deadline.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
 import { RequestScope, withScope } from './requestScope.ts';
@@ -282,10 +281,8 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
     onParams({ request, params }) {
       if (options.suggestions) return;
       const known = written.get(request) ?? '';
-      // (variables the input boundary refuses are not read: JSON.stringify recursed past the stack
-      // on 5,000 levels; its refusal names nothing of the schema)
-      const variables = variablesRefusal(params.variables) ? '' : JSON.stringify(params.variables ?? null);
-      written.set(request, `${known}\n${params.query ?? ''}\n${variables}`);
+      // (the parameters' types and the variables' depth were checked first: useRequestParameters)
+      written.set(request, `${known}\n${params.query ?? ''}\n${JSON.stringify(params.variables ?? null)}`);
     },
     onValidate({ addValidationRule }) {
       if (!options.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);

@@ -4,7 +4,6 @@ import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { ResponseCacheSettings } from './config.ts';
-import { variablesRefusal } from './input/boundary.ts';
 import type { Logger } from 'pino';
 
 /**
@@ -207,9 +206,6 @@ export function useAnonymousResponseCache(
     buildResponseCacheKey: async ({ documentString, variableValues, operationName, request }) => {
       // a keyed request never reads the cache: it does not wait for Redis either
       if (!cacheable(request)) return `${UNCACHED}${randomUUID()}`;
-      // variables the input boundary refuses are never keyed (JSON.stringify recursed past the
-      // stack on 5,000 levels: a 500): the refusal, set at onParams, is the answer
-      if (variablesRefusal(variableValues)) return `${UNCACHED}${randomUUID()}`;
       let current: string;
       try {
         current = await version.read();
