@@ -7,6 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_TABS } from '../src/graphiql.ts';
 import { startServer, type RunningServer } from './support/process.ts';
+import { migratedFolder } from './support/targets.ts';
 
 /**
  * GraphiQL as a developer meets it: Debian's Chromium loads GET /graphql from the real server
@@ -23,7 +24,7 @@ beforeAll(async () => {
     server = await startServer({ SEED_DEMO_DATA: 'true', MIGRATE_ON_START: 'true' });
   } else {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-graphiql-'));
-    server = await startServer({ PGLITE_DIR: dataDir, SEED_DEMO_DATA: 'true' });
+    server = await startServer({ PGLITE_DIR: migratedFolder(dataDir, 'data'), SEED_DEMO_DATA: 'true' });
   }
 });
 

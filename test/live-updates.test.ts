@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { prisma } from '../src/db/client.ts';
 import { createApiKey, revokeApiKey } from '../src/resolvers/access/apiKeys.ts';
@@ -18,7 +21,7 @@ import { execute, yoga } from './support/api.ts';
 import { callers, type Caller } from './support/keys.ts';
 import { startServer, type RunningServer } from './support/process.ts';
 import { subscribeSse, type SseSubscription } from './support/sse.ts';
-import { serverUrl } from './support/targets.ts';
+import { migratedFolder, serverUrl } from './support/targets.ts';
 
 /**
  * Live updates: `articleMatched` over GraphQL over SSE (in-process and between two server
@@ -556,19 +559,30 @@ describe('between server processes', () => {
   );
 
   it('over GraphQL over WebSocket (graphql-ws), with the key as a connection parameter', async () => {
-    // on the embedded database the server needs a folder of its own (one owner each): in memory,
-    // with the demo data, whose local admin key it prints
-    const env = serverUrl
+    // on the embedded database the server needs a folder of its own (one owner each), with the demo
+    // data, whose local admin key it prints
+    const folder = serverUrl ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-live-'));
+    const env = folder
       ? {
+          DATABASE_URL: undefined,
+          PGLITE_DIR: migratedFolder(folder, 'data'),
+          SEED_DEMO_DATA: 'true',
+          WEBHOOK_WORKER: 'false',
+        }
+      : {
           DATABASE_URL: process.env.DATABASE_URL,
           MIGRATE_ON_START: 'false',
           SEED_DEMO_DATA: 'false',
           WEBHOOK_WORKER: 'false',
-        }
-      : { DATABASE_URL: undefined, PGLITE_DIR: 'memory://', SEED_DEMO_DATA: 'true', WEBHOOK_WORKER: 'false' };
+        };
     // a budget small enough to reach: each subscribe message counts as a request of its client
     const server = await startServer({ ...env, RATE_LIMIT_ANONYMOUS: '3' });
     servers.push(server);
+    if (folder)
+      onTestFinished(async () => {
+        await server.stop();
+        fs.rmSync(folder, { recursive: true, force: true });
+      });
     const secret = serverUrl ? key : /ngk_[A-Za-z0-9_-]+/.exec(server.output())![0];
     const client = createClient({
       url: `${server.url.replace('http', 'ws')}/graphql`,
