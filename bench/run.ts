@@ -31,7 +31,7 @@ import {
 
 /**
  * npm run bench                       50k articles, PostgreSQL and PGlite, 1/8/32 connections
- * npm run bench -- --quick            smoke test: 10k articles, 8 connections, 2 s per operation
+ * npm run bench -- --quick            smoke test: 10k articles, 8 connections, 1 s per operation
  * npm run bench -- --articles 100000  another size
  * npm run bench -- --scale            also the lists, search, facets, histogram, author page and write mix at 10k, 100k and 1M (PostgreSQL)
  * npm run bench -- --targets postgres --duration 5 --connections 1,8
@@ -63,13 +63,13 @@ interface Options {
 
 const USAGE = `usage: npm run bench -- [options]
 
-  --quick                 smoke test: 10k articles, 8 connections, 2 s per operation (CI)
+  --quick                 smoke test: 10k articles, 8 connections, 1 s per operation (CI)
   --articles <n>          dataset size (default 50000; 10000 with --quick)
   --targets <list>        postgres, pglite, postgraphile (the peer, on postgres's database; needs the
                           npm registry once), or none (with --scale); default all three, --quick
                           postgres,pglite
   --connections <list>    concurrent connections, e.g. 1,8,32 (default; 8 with --quick)
-  --duration <s>          seconds per operation and connection count (default 10; 2 with --quick)
+  --duration <s>          seconds per operation and connection count (default 10; 1 with --quick)
   --scale                 also canonical, canonical-no-total, search, facets, histogram, author page, mutations at 10k, 100k, 1M (PostgreSQL)
   --scale-sizes <list>    other sizes for --scale, e.g. 10000,100000
   --scale-database <url>  --scale on this PostgreSQL database (one kept with --keep) instead of
@@ -131,7 +131,7 @@ function parseArgs(argv: string[]): Options & { dryRun: boolean } {
     quick,
     articles: numbers(values.articles ?? (quick ? '10000' : '50000'), 'articles')[0]!,
     targets: targets.filter((target) => target !== 'none') as Options['targets'],
-    duration: numbers(values.duration ?? (quick ? '2' : '10'), 'duration')[0]!,
+    duration: numbers(values.duration ?? (quick ? '1' : '10'), 'duration')[0]!,
     connections: numbers(values.connections ?? (quick ? '8' : '1,8,32'), 'connections'),
     scale: values.scale ? numbers(values['scale-sizes'] ?? '10000,100000,1000000', 'scale-sizes') : [],
     scaleDatabase: values['scale-database'],
