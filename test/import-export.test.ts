@@ -23,7 +23,7 @@ import { yoga } from './support/api.ts';
 import { seedDemo } from './support/demo.ts';
 import { callers, type Caller } from './support/keys.ts';
 import { startServer } from './support/process.ts';
-import { databaseUrl, embeddedPass, migratedFolder, serverUrl } from './support/targets.ts';
+import { databaseUrl, embeddedPass, migratedFolder, serverUrl, templateName } from './support/targets.ts';
 
 /**
  * Bulk import and export (src/transfer/, npm run import / export, /import.ndjson, /export.*): the
@@ -37,13 +37,20 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-import-'));
 const importer: Viewer = { kind: 'apiKey', keyId: 0, name: 'import', role: 'EDITOR' };
 const dropLater: string[] = [];
 
-/** The environment of a command on an empty database of its own (a new folder, or a new database on the server). */
-async function emptyDatabase(): Promise<Record<string, string>> {
+/**
+ * The environment of a command on an empty database of its own: a new folder or a new database on the
+ * server, which the command migrates, or with `migrated` a copy of the run's migrated template (no
+ * articles either), for tests that are not about a new database.
+ */
+async function emptyDatabase(options: { migrated?: boolean } = {}): Promise<Record<string, string>> {
   const name = `ng_import_${crypto.randomBytes(5).toString('hex')}`;
-  if (!serverUrl) return { PGLITE_DIR: path.join(work, name), DATABASE_URL: '', MIGRATE_ON_START: 'true' };
+  if (!serverUrl) {
+    if (options.migrated) return { PGLITE_DIR: migratedFolder(work, name), DATABASE_URL: '' };
+    return { PGLITE_DIR: path.join(work, name), DATABASE_URL: '', MIGRATE_ON_START: 'true' };
+  }
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.query(`CREATE DATABASE "${name}"${options.migrated ? ` TEMPLATE "${templateName}"` : ''}`);
   await admin.end();
   dropLater.push(name);
   return { DATABASE_URL: databaseUrl(name), MIGRATE_ON_START: 'true' };
@@ -893,7 +900,7 @@ describe('import', () => {
   });
 
   it('reads CSV with a column map and defaults, and RSS, through the command, with a rejects file and a summary', async () => {
-    const env = await emptyDatabase();
+    const env = await emptyDatabase({ migrated: true });
     const csv = path.join(work, 'sheet.csv');
     fs.writeFileSync(
       csv,
@@ -969,7 +976,7 @@ describe('import', () => {
   });
 
   it('refuses to start while another import writes the same rejects file, having done nothing', async () => {
-    const env = await emptyDatabase();
+    const env = await emptyDatabase({ migrated: true });
     const file = path.join(work, 'claimed.ndjson');
     fs.writeFileSync(
       file,
@@ -998,7 +1005,7 @@ describe('import', () => {
   });
 
   it('resumes a killed import where it stopped, without duplicates, and reports the whole file', async () => {
-    const env = await emptyDatabase();
+    const env = await emptyDatabase({ migrated: true });
     const file = path.join(work, 'killed.ndjson');
     // the embedded database files fewer a second: a smaller file keeps the test short there
     const [count, bads] = serverUrl ? [1000, 30] : [300, 15];
@@ -1025,7 +1032,7 @@ describe('import', () => {
     const states = () =>
       fs.readdirSync(work).filter((name) => name.startsWith('killed.ndjson.') && name.endsWith('.import-state.json'));
     expect(states()).toHaveLength(1);
-    const elsewhere = await emptyDatabase();
+    const elsewhere = await emptyDatabase({ migrated: true });
     // (its rejects elsewhere too: rewriting this run's rejects file would void its position)
     const other = await command('import', [file, '--rejects', path.join(work, 'elsewhere.rejects.ndjson')], elsewhere);
     expect(other.stderr).not.toMatch(/going on after/);
