@@ -11,6 +11,7 @@ import {
   readMigrations,
   schemaPath,
 } from '../src/db/migrate.ts';
+import { openPGlite } from '../src/db/pglite.ts';
 import { embeddedPass } from './support/targets.ts';
 
 const schema = fs.readFileSync(schemaPath, 'utf8');
@@ -74,6 +75,35 @@ describe('migrations through the WASM schema engine', () => {
     expect(await applyMigrations(config().database, fixed)).toEqual([name]);
     expect(await applyMigrations(config().database, fixed)).toEqual([]);
   }, 120_000);
+
+  it.runIf(embeddedPass)(
+    'get in-memory databases that are new and independent, also when loaded from the first',
+    async () => {
+      // the first runs initdb, the rest load its tarball (db/pglite.ts): none sees another's tables
+      const [first, second] = [await openPGlite('memory://'), await openPGlite('memory://')];
+      try {
+        await first.exec('CREATE TABLE "OnlyInFirst" ("id" int); INSERT INTO "OnlyInFirst" VALUES (1)');
+        const third = await openPGlite('memory://');
+        try {
+          for (const db of [second, third]) {
+            const { rows } = await db.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`,
+            );
+            expect(rows).toEqual([{ n: 0 }]);
+          }
+          await third.exec('CREATE EXTENSION pg_trgm');
+          expect(
+            (await third.query<{ s: number }>(`SELECT similarity('news', 'newsgraph') AS s`)).rows[0]!.s,
+          ).toBeGreaterThan(0);
+        } finally {
+          await third.close();
+        }
+        expect((await first.query<{ id: number }>('SELECT "id" FROM "OnlyInFirst"')).rows).toEqual([{ id: 1 }]);
+      } finally {
+        await Promise.all([first.close(), second.close()]);
+      }
+    },
+  );
 
   it.runIf(embeddedPass)('refuse migration names that are not snake_case', async () => {
     await expect(createMigration('Bad Name; rm -rf')).rejects.toThrow(/a-z, 0-9/);
