@@ -21,14 +21,30 @@ async function readLimited(request: Request, limit: number): Promise<string | nu
   return bytes === null ? null : UTF8.decode(bytes);
 }
 
-/** Reads at most `limit` bytes of a request's body; null when it is longer (reading stops there, the rest is not read). */
+/**
+ * A request body that stopped before its end: the client closed or reset the connection, or sent
+ * bytes HTTP cannot frame (a bad chunk size) part-way through. The client's fault, answered 400
+ * `BAD_REQUEST` (if it still listens), never a 500.
+ */
+export class BodyNotReceived extends Error {
+  constructor() {
+    super('The request body was not received whole: the connection closed or its framing broke first');
+  }
+}
+
+/**
+ * Reads at most `limit` bytes of a request's body; null when it is longer (reading stops there, the
+ * rest is not read). Throws BodyNotReceived when the body ends early.
+ */
 export async function readBodyBytes(request: Request, limit: number): Promise<Buffer | null> {
   if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch(() => {
+      throw new BodyNotReceived();
+    });
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -90,6 +106,7 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
         try {
           text = await readLimited(incoming, options.maxBodyBytes);
         } catch (error) {
+          if (error instanceof BodyNotReceived) return errorResponse(400, 'BAD_REQUEST', error.message);
           if (!(error instanceof TypeError)) throw error;
           return errorResponse(400, 'BAD_REQUEST', 'The request body is not valid UTF-8');
         }

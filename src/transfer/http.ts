@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { prisma } from '../db/client.ts';
 import { databaseFailure } from '../db/errors.ts';
-import { readBodyBytes } from '../http.ts';
+import { BodyNotReceived, readBodyBytes } from '../http.ts';
 import { UserInputError } from '../errors.ts';
 import { requestIdOf } from '../observability.ts';
 import { readRecords } from '../records/read.ts';
@@ -147,7 +147,11 @@ async function postedQuestion(request: Request): Promise<ExportQuestion | Refusa
     problem: `Send the question as application/json: ${shape}`,
   };
   if (type !== null && !json) return wrongType;
-  const bytes = await readBodyBytes(request, EXPORT_BODY_BYTES);
+  const bytes = await readBodyBytes(request, EXPORT_BODY_BYTES).catch((error: unknown) => {
+    if (error instanceof BodyNotReceived) return error;
+    throw error;
+  });
+  if (bytes instanceof BodyNotReceived) return { status: 400, code: 'BAD_REQUEST', problem: bytes.message };
   if (bytes === null) {
     return { status: 413, code: 'PAYLOAD_TOO_LARGE', problem: `Send at most ${EXPORT_BODY_BYTES} bytes` };
   }
@@ -226,7 +230,11 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
             );
           }
           const importer = as === null ? viewer : { ...LOCAL_VIEWER, name: as };
-          const body = await readBodyBytes(request, IMPORT_BODY_BYTES);
+          const body = await readBodyBytes(request, IMPORT_BODY_BYTES).catch((error: unknown) => {
+            if (error instanceof BodyNotReceived) return error;
+            throw error;
+          });
+          if (body instanceof BodyNotReceived) return json(400, 'BAD_REQUEST', body.message);
           if (body === null) {
             return json(413, 'PAYLOAD_TOO_LARGE', `Send at most ${IMPORT_BODY_BYTES} bytes per request`);
           }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPGlite } from '../../src/db/pglite.ts';
@@ -143,5 +144,165 @@ describe('a mutation and the request timeout', () => {
   it('keeps serving after timeouts', async () => {
     const answer = await file('Quick one');
     expect(answer.body.data.createArticle.__typename).toBe('CreateArticleSuccess');
+  });
+});
+
+/** Sends raw bytes on one connection (the first `pause` ms after `first`, then `rest`) and reads until the server closes it. */
+function raw(first: string, options: { rest?: string; pause?: number } = {}): Promise<string> {
+  const { port, hostname } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(first);
+      if (options.rest !== undefined) setTimeout(() => socket.write(options.rest!), options.pause ?? 0);
+    });
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => (received += chunk));
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+    socket.setTimeout(20_000, () => socket.destroy(new Error(`no close within 20 s; received: ${received}`)));
+  });
+}
+
+/** The responses in a connection's bytes (Content-Length or chunked): each status and body, parsed when JSON. */
+function responses(bytes: string): { status: number; body: any }[] {
+  const out: { status: number; body: any }[] = [];
+  let rest = bytes;
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const head = rest.slice(0, rest.indexOf('\r\n\r\n'));
+    rest = rest.slice(head.length + 4);
+    let body = '';
+    if (/\r\ntransfer-encoding: chunked/i.test(head)) {
+      for (;;) {
+        const size = parseInt(rest.slice(0, rest.indexOf('\r\n')), 16);
+        rest = rest.slice(rest.indexOf('\r\n') + 2);
+        if (size === 0) {
+          rest = rest.slice(2);
+          break;
+        }
+        body += rest.slice(0, size);
+        rest = rest.slice(size + 2);
+      }
+    } else {
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? NaN);
+      expect(length, head).toBeGreaterThanOrEqual(0);
+      body = rest.slice(0, length);
+      rest = rest.slice(length);
+    }
+    out.push({
+      status: Number(head.slice(9, 12)),
+      body: /content-type: application\/json/i.test(head) ? JSON.parse(body) : body,
+    });
+  }
+  expect(rest).toBe('');
+  return out;
+}
+
+describe("requests Node's HTTP parser refuses: a typed JSON answer with Node's status, then the connection closes", () => {
+  it('431 REQUEST_HEADER_FIELDS_TOO_LARGE for a GET query past 16 KiB of URL, and for header fields past it', async () => {
+    const query = encodeURIComponent(`{ ${'__typename '.repeat(2_000)}}`);
+    for (const request of [
+      `GET /graphql?query=${query} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n`,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`,
+    ]) {
+      expect(responses(await raw(request))).toEqual([
+        {
+          status: 431,
+          body: {
+            errors: [
+              {
+                message: expect.stringMatching(/pass 16384 bytes; send a long query as a POST body/),
+                extensions: { code: 'REQUEST_HEADER_FIELDS_TOO_LARGE', limit: 16_384 },
+              },
+            ],
+          },
+        },
+      ]);
+    }
+  });
+
+  it('400 BAD_REQUEST for a malformed request line, header or framing', async () => {
+    for (const request of [
+      'GET /graphql HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',
+      'BREW /graphql HTCPCP/1.0\r\n\r\n',
+      'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      'GET /graphql HTTP/1.1\r\nHost: x\r\nX-Nul: a\u0000b\r\n\r\n',
+    ]) {
+      const [answer, ...more] = responses(await raw(request));
+      expect(more, request).toEqual([]);
+      expect(answer, request).toEqual({
+        status: 400,
+        body: { errors: [{ message: 'The request is not well-formed HTTP/1.1', extensions: { code: 'BAD_REQUEST' } }] },
+      });
+    }
+  });
+
+  it('408 REQUEST_TIMEOUT for a request whose header fields do not all arrive within REQUEST_TIMEOUT_MS', async () => {
+    const started = Date.now();
+    const bytes = await raw('POST /graphql HTTP/1.1\r\nHost: x\r\n');
+    expect(responses(bytes)).toEqual([
+      {
+        status: 408,
+        body: {
+          errors: [{ message: 'The request was not received in time', extensions: { code: 'REQUEST_TIMEOUT' } }],
+        },
+      },
+    ]);
+    // REQUEST_TIMEOUT_MS is 600 here, checked every second: not Node's 30 s between checks
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('400 BAD_REQUEST at once for a body whose framing breaks part-way, and for a body cut off: never a 500', async () => {
+    const metrics = async () =>
+      (await (await fetch(`${server.url}/metrics`)).text()).match(/status="5\d\d"[^\n]*/g) ?? [];
+    const count = (text: string) =>
+      server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(text)).length;
+    const errorsBefore = count('"level":50');
+    const fivesBefore = await metrics();
+    for (const path of ['/graphql', '/export.ndjson', '/import.ndjson']) {
+      const bytes = await raw(
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\n` +
+          'Transfer-Encoding: chunked\r\n\r\n5\r\n{"que\r\nzz\r\n',
+      );
+      expect(responses(bytes), path).toEqual([
+        {
+          status: 400,
+          body: {
+            errors: [{ message: 'The request is not well-formed HTTP/1.1', extensions: { code: 'BAD_REQUEST' } }],
+          },
+        },
+      ]);
+    }
+    // a client that sends half its body and goes: nobody reads the answer, but it is a 400, not a 500
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const badBefore = count('"status":400');
+    const { port, hostname } = new URL(server.url);
+    const socket = net.connect(Number(port), hostname, () =>
+      socket.write(
+        'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":',
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.destroy();
+    await expect.poll(() => count('"status":400')).toBe(badBefore + 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await metrics()).toEqual(fivesBefore);
+    expect(count('"level":50')).toBe(errorsBefore);
+  });
+
+  it('leaves an answer in flight whole: a pipelined malformed request after a good one', async () => {
+    const good = JSON.stringify({ query: '{ __typename }' });
+    const bytes = await raw(
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${good.length}\r\n\r\n${good}` +
+        'GET /graphql HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',
+    );
+    const [first, second, ...more] = responses(bytes);
+    expect(more).toEqual([]);
+    expect(first).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
+    expect(second?.status).toBe(400);
   });
 });

@@ -1,0 +1,85 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * The answer to a request Node's HTTP parser refuses before any handler sees it (the server's
+ * `clientError` event): the status Node itself would send, now with a GraphQL-shaped JSON body whose
+ * `extensions.code` says what was wrong, instead of an empty response.
+ *
+ * - request line and header fields past Node's `--max-http-header-size` (16 KiB by default), e.g. a
+ *   GET query too long for a URL: 431 `REQUEST_HEADER_FIELDS_TOO_LARGE`, with `limit` in bytes;
+ * - the request not received within `server.requestTimeout` / `headersTimeout`: 408 `REQUEST_TIMEOUT`;
+ * - a chunk extension past 16 KiB: 413 `PAYLOAD_TOO_LARGE`;
+ * - anything else the parser refuses (a malformed request line or header, a bad chunk size, both
+ *   Content-Length and Transfer-Encoding): 400 `BAD_REQUEST`.
+ *
+ * The connection closes after it: the rest of the stream cannot be framed. An answer in flight on
+ * the connection is never corrupted: one to an earlier, wholly received request (pipelining) goes out
+ * whole first; one whose own body broke off is replaced by this answer while none of it is written
+ * (as Node's own handler, lib/_http_server.js socketOnError), else the connection just closes. Resets
+ * by the client (ECONNRESET) are not answered.
+ */
+export function answerMalformedRequest(error: Error & { code?: string }, socket: Socket, maxHeaderBytes: number): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message, extensions] = describe(error, maxHeaderBytes);
+  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
+  const answer = () =>
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Cache-Control: no-store\r\n' +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  // the answer to an earlier request of this connection (pipelined) is still being made: it goes
+  // out whole first, then this one (Node's own handler answers only when none is in flight)
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (inFlight && !inFlight.writableFinished && inFlight.req.complete) {
+    inFlight.once('finish', () => {
+      if (socket.writable) answer();
+      else socket.destroy();
+    });
+    inFlight.once('close', () => {
+      if (!inFlight.writableFinished) socket.destroy();
+    });
+    return;
+  }
+  // one whose own request broke off (the error is in its body) cannot be answered whole: as Node's
+  // handler, this answer goes instead of it while none of it is written, else the connection closes
+  if (inFlight && !inFlight.writableFinished && inFlight.headersSent) {
+    socket.destroy();
+    return;
+  }
+  answer();
+}
+
+type Description = [
+  status: number,
+  reason: string,
+  code: string,
+  message: string,
+  extensions?: Record<string, unknown>,
+];
+
+function describe(error: Error & { code?: string }, maxHeaderBytes: number): Description {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [
+        431,
+        'Request Header Fields Too Large',
+        'REQUEST_HEADER_FIELDS_TOO_LARGE',
+        `The request line and header fields pass ${maxHeaderBytes} bytes; send a long query as a POST body`,
+        { limit: maxHeaderBytes },
+      ];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'The request was not received in time'];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'Payload Too Large', 'PAYLOAD_TOO_LARGE', 'A chunk extension of the request body is too long'];
+    default:
+      return [400, 'Bad Request', 'BAD_REQUEST', 'The request is not well-formed HTTP/1.1'];
+  }
+}
