@@ -320,8 +320,9 @@ type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:
 /**
  * Runs each request in its RequestScope (requestScope.ts): at most `statementsAtOnce` database
  * statements at a time, and, when `timeoutMs` > 0, a deadline. Past the deadline the request is
- * answered 503 REQUEST_TIMEOUT instead of leaving the client on a hung socket, and only when that
- * is true of its writes: a 503 is sent only if none of its transactions has begun to commit, and
+ * answered 503 REQUEST_TIMEOUT instead of leaving the client on a hung socket (408 when its body is
+ * still arriving: the client's delay, not the server's), and only when that is true of its writes:
+ * a 503 or 408 is sent only if none of its transactions has begun to commit, and
  * every transaction of a timed-out request rolls back instead of committing (deadline.ts). A
  * request whose write is committing or committed is answered when it finishes, late but true.
  * (Reads may run on after a 503; the statement timeout bounds them.)
@@ -339,10 +340,12 @@ export function withRequestScope(
     const deadline = new RequestDeadline();
     const timer = setTimeout(() => {
       if (!deadline.expire() || res.headersSent || res.writableEnded) return;
-      res.writeHead(503, {
+      // a body still arriving is the client's delay: 408, as Node answers headers that do
+      const slowClient = !req.complete;
+      res.writeHead(slowClient ? 408 : 503, {
         'content-type': 'application/json; charset=utf-8',
         'cache-control': 'no-store',
-        'retry-after': '5',
+        ...(slowClient ? {} : { 'retry-after': '5' }),
         connection: 'close',
         ...outsideHeaders(req, corsOrigins),
       });
@@ -350,7 +353,9 @@ export function withRequestScope(
         JSON.stringify({
           errors: [
             {
-              message: `The request took longer than ${ms} ms; nothing it would have written was written`,
+              message: slowClient
+                ? `The request body was not received within ${ms} ms; nothing was written`
+                : `The request took longer than ${ms} ms; nothing it would have written was written`,
               extensions: { code: 'REQUEST_TIMEOUT' },
             },
           ],

@@ -4,7 +4,7 @@ import { createServer as createHttpServer, maxHeaderSize, type IncomingMessage, 
 import type { Socket } from 'node:net';
 import { config, ConfigError } from './config.ts';
 import { announceLocalToken, announcePort, FolderInUseError } from './db/folderLock.ts';
-import { answerMalformedRequest } from './malformedRequests.ts';
+import { answerMalformedRequest, trackResponse } from './malformedRequests.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
 
 /** A start-up failure the operator can fix: printed as one line saying what to do, exit 1. */
@@ -61,7 +61,10 @@ async function main(): Promise<void> {
   let handler: Handler = starting(settings.corsOrigins);
   // requests still arriving are checked against REQUEST_TIMEOUT_MS every second (Node's default, 30 s,
   // let a slow sender hold its connection up to 30 s past the limit)
-  const server = createHttpServer({ connectionsCheckingInterval: 1_000 }, (req, res) => handler(req, res));
+  const server = createHttpServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
+    trackResponse(req, res);
+    handler(req, res);
+  });
   // what Node's parser refuses (a URL past 16 KiB, a malformed request) gets a typed JSON answer too
   server.on('clientError', (error: Error, socket: Socket) => answerMalformedRequest(error, socket, maxHeaderSize));
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /**
@@ -20,41 +20,61 @@ import type { Socket } from 'node:net';
  * by the client (ECONNRESET) are not answered.
  */
 export function answerMalformedRequest(error: Error & { code?: string }, socket: Socket, maxHeaderBytes: number): void {
+  // once per connection: bytes after the first refusal only repeat it
+  if (refused.has(socket)) return;
+  refused.add(socket);
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
   const [status, reason, code, message, extensions] = describe(error, maxHeaderBytes);
   const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
-  const answer = () =>
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\n` +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Cache-Control: no-store\r\n' +
-        'Connection: close\r\n\r\n' +
-        body,
-    );
-  // the answer to an earlier request of this connection (pipelined) is still being made: it goes
-  // out whole first, then this one (Node's own handler answers only when none is in flight)
-  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-  if (inFlight && !inFlight.writableFinished && inFlight.req.complete) {
-    inFlight.once('finish', () => {
-      if (socket.writable) answer();
-      else socket.destroy();
-    });
-    inFlight.once('close', () => {
-      if (!inFlight.writableFinished) socket.destroy();
-    });
-    return;
-  }
-  // one whose own request broke off (the error is in its body) cannot be answered whole: as Node's
-  // handler, this answer goes instead of it while none of it is written, else the connection closes
-  if (inFlight && !inFlight.writableFinished && inFlight.headersSent) {
-    socket.destroy();
-    return;
-  }
-  answer();
+  const answer = () => {
+    const responses = [...(inFlight.get(socket) ?? [])];
+    // answers to wholly received requests (pipelined before this one) go out whole first
+    if (responses.some((res) => res.req.complete && !res.writableFinished)) return false;
+    // one whose own request broke off (the error is in its body) cannot be answered whole: this
+    // answer goes instead of it while none of it is written, else the connection just closes
+    if (!socket.writable || responses.some((res) => !res.writableFinished && res.headersSent)) socket.destroy();
+    else {
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\n` +
+          'Content-Type: application/json; charset=utf-8\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+          'Cache-Control: no-store\r\n' +
+          'Connection: close\r\n\r\n' +
+          body,
+      );
+    }
+    return true;
+  };
+  if (!answer()) waiting.set(socket, answer);
+}
+
+/** Connections that were answered a refusal (or are waiting to be). */
+const refused = new WeakSet<Socket>();
+/** Each connection's responses not yet finished, in request order (HTTP/1.1 pipelining). */
+const inFlight = new WeakMap<Socket, Set<ServerResponse>>();
+/** A refusal waiting for the answers before it: tried again as each of them finishes. */
+const waiting = new WeakMap<Socket, () => boolean>();
+
+/**
+ * Records a request's response on its connection until it finishes or closes, so that a refusal
+ * later on that connection waits for it (answerMalformedRequest). Call it first in the server's
+ * request handler.
+ */
+export function trackResponse(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  let responses = inFlight.get(socket);
+  if (!responses) inFlight.set(socket, (responses = new Set()));
+  responses.add(res);
+  const done = () => {
+    responses.delete(res);
+    const retry = waiting.get(socket);
+    if (retry?.()) waiting.delete(socket);
+  };
+  res.once('finish', done);
+  res.once('close', done);
 }
 
 type Description = [

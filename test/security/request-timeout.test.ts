@@ -251,6 +251,24 @@ describe("requests Node's HTTP parser refuses: a typed JSON answer with Node's s
     ]);
     // REQUEST_TIMEOUT_MS is 600 here, checked every second: not Node's 30 s between checks
     expect(Date.now() - started).toBeLessThan(10_000);
+    // and a body that stops arriving: the client's delay too, not a 503 with a Retry-After
+    const body = await raw(
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{`,
+    );
+    expect(responses(body)).toEqual([
+      {
+        status: 408,
+        body: {
+          errors: [
+            {
+              message: 'The request body was not received within 600 ms; nothing was written',
+              extensions: { code: 'REQUEST_TIMEOUT' },
+            },
+          ],
+        },
+      },
+    ]);
+    expect(body).not.toMatch(/retry-after/i);
   });
 
   it('400 BAD_REQUEST at once for a body whose framing breaks part-way, and for a body cut off: never a 500', async () => {
@@ -294,15 +312,36 @@ describe("requests Node's HTTP parser refuses: a typed JSON answer with Node's s
     expect(count('"level":50')).toBe(errorsBefore);
   });
 
-  it('leaves an answer in flight whole: a pipelined malformed request after a good one', async () => {
-    const good = JSON.stringify({ query: '{ __typename }' });
+  it('answers every request pipelined before a malformed one, whole and in order, then refuses it once', async () => {
+    const post = (query: string) => {
+      const body = JSON.stringify({ query });
+      return (
+        `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${body.length}\r\n\r\n${body}`
+      );
+    };
+    const create = (i: number) =>
+      post(
+        `mutation { createArticle(input: { title: "Pipelined ${i}", url: "https://pipelined.example/${i}", source: "Pipe", publishedAt: "2026-01-01T00:00:00Z", priority: 1 }) { __typename } }`,
+      );
     const bytes = await raw(
-      `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${good.length}\r\n\r\n${good}` +
-        'GET /graphql HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',
+      `${post('{ __typename }')}${create(1)}${create(2)}${create(3)}GET /graphql HTTP/1.1\r\nHost: x\r\nX-Nul: a\u0000b\r\n\r\n`,
+      // bytes after the refusal repeat it: still one answer
+      { rest: 'garbage\r\n'.repeat(30), pause: 20 },
     );
-    const [first, second, ...more] = responses(bytes);
-    expect(more).toEqual([]);
-    expect(first).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
-    expect(second?.status).toBe(400);
+    const created = { status: 200, body: { data: { createArticle: { __typename: 'CreateArticleSuccess' } } } };
+    expect(responses(bytes)).toEqual([
+      { status: 200, body: { data: { __typename: 'Query' } } },
+      created,
+      created,
+      created,
+      expect.objectContaining({ status: 400 }),
+    ]);
+    const filed = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ articles(filter: { source: { equals: "Pipe" } }) { totalCount } }' }),
+    });
+    expect(await filed.json()).toEqual({ data: { articles: { totalCount: 3 } } });
   });
 });
