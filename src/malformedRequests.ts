@@ -13,11 +13,12 @@ import type { Socket } from 'node:net';
  * - anything else the parser refuses (a malformed request line or header, a bad chunk size, both
  *   Content-Length and Transfer-Encoding): 400 `BAD_REQUEST`.
  *
- * The connection closes after it: the rest of the stream cannot be framed. An answer in flight on
- * the connection is never corrupted: one to an earlier, wholly received request (pipelining) goes out
- * whole first; one whose own body broke off is replaced by this answer while none of it is written
- * (as Node's own handler, lib/_http_server.js socketOnError), else the connection just closes. Resets
- * by the client (ECONNRESET) are not answered.
+ * The connection closes after it: the rest of the stream cannot be framed. Each request gets one
+ * answer, never a corrupted one: answers to earlier, wholly received requests (pipelining) go out
+ * whole first; a request whose own body broke off gets this answer instead of its own while none of
+ * that is written (as Node's own handler, lib/_http_server.js socketOnError), keeps its own answer
+ * alone when that was written before its body was read, and else the connection just closes. Resets
+ * by the client (ECONNRESET) are not answered; a connection is refused once.
  */
 export function answerMalformedRequest(error: Error & { code?: string }, socket: Socket, maxHeaderBytes: number): void {
   // once per connection: bytes after the first refusal only repeat it
@@ -33,9 +34,13 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
     const responses = [...(inFlight.get(socket) ?? [])];
     // answers to wholly received requests (pipelined before this one) go out whole first
     if (responses.some((res) => res.req.complete && !res.writableFinished)) return false;
-    // one whose own request broke off (the error is in its body) cannot be answered whole: this
-    // answer goes instead of it while none of it is written, else the connection just closes
-    if (!socket.writable || responses.some((res) => !res.writableFinished && res.headersSent)) socket.destroy();
+    // the refused bytes are in the body of the last request: one answered before reading its body
+    // (a 415, /healthz) keeps that answer alone, one answer per request; one partly written cannot be
+    // finished; one not yet answered gets this refusal instead
+    const last = lastResponse.get(socket);
+    const ownAnswer = last && !last.req.complete && last.headersSent ? last : undefined;
+    if (!socket.writable || (ownAnswer && !ownAnswer.writableFinished)) socket.destroy();
+    else if (ownAnswer) socket.end();
     else {
       socket.end(
         `HTTP/1.1 ${status} ${reason}\r\n` +
@@ -55,6 +60,8 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
 const refused = new WeakSet<Socket>();
 /** Each connection's responses not yet finished, in request order (HTTP/1.1 pipelining). */
 const inFlight = new WeakMap<Socket, Set<ServerResponse>>();
+/** Each connection's latest request's response, finished or not. */
+const lastResponse = new WeakMap<Socket, ServerResponse>();
 /** A refusal waiting for the answers before it: tried again as each of them finishes. */
 const waiting = new WeakMap<Socket, () => boolean>();
 
@@ -68,6 +75,7 @@ export function trackResponse(req: IncomingMessage, res: ServerResponse): void {
   let responses = inFlight.get(socket);
   if (!responses) inFlight.set(socket, (responses = new Set()));
   responses.add(res);
+  lastResponse.set(socket, res);
   const done = () => {
     responses.delete(res);
     const retry = waiting.get(socket);

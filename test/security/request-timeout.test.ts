@@ -295,6 +295,17 @@ describe("requests Node's HTTP parser refuses: a typed JSON answer with Node's s
         },
       ]);
     }
+    // a request answered before its body was read (no JSON type: 415; /healthz) keeps that one answer
+    for (const [head, status] of [
+      ['POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', 415],
+      ['GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', 200],
+    ] as const) {
+      const answers = responses(await raw(head, { rest: 'zz\r\n', pause: 100 }));
+      expect(
+        answers.map((answer) => answer.status),
+        head,
+      ).toEqual([status]);
+    }
     // a client that sends half its body and goes: nobody reads the answer, but it is a 400, not a 500
     await new Promise((resolve) => setTimeout(resolve, 300));
     const badBefore = count('"status":400');
