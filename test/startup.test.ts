@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runScript, startServer } from './support/process.ts';
 import { databaseUrl, embeddedPass, serverUrl } from './support/targets.ts';
 import { DEMO_ARTICLE_COUNT } from '../src/seed/demo.ts';
@@ -226,9 +226,13 @@ describe.runIf(embeddedPass)('command-line tools', () => {
 describe.runIf(embeddedPass)(
   'start-up settings and connections that cannot work: one line, exit 1, nothing written',
   () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-badstart-'));
+    // made when the tests run, not when they are collected (skipped, they would leave it behind)
+    let dir = '';
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-badstart-'));
+    });
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const base = { PGLITE_DIR: path.join(dir, 'data'), DATABASE_URL: undefined };
+    const base = () => ({ PGLITE_DIR: path.join(dir, 'data'), DATABASE_URL: undefined });
     it.each([
       [{ DATABASE_URL: 'postgres://:::bad' }, /^Invalid configuration:\n {2}DATABASE_URL: is not a valid URL/],
       [{ REQUEST_TIMEOUT_MS: '3000000000' }, /^Invalid configuration:\n {2}REQUEST_TIMEOUT_MS: /],
@@ -243,11 +247,11 @@ describe.runIf(embeddedPass)(
         /^newsgraph: the database refused the connection: role "newsgraph_no_such_role" does not exist/,
       ],
     ])('%o', async (env, message) => {
-      const run = await runScript('src/main.ts', [], { ...base, PORT: String(await freePort()), ...env });
+      const run = await runScript('src/main.ts', [], { ...base(), PORT: String(await freePort()), ...env });
       expect(run.code).toBe(1);
       expect(run.output).toMatch(message);
       expect(run.output.trim().split('\n').length).toBeLessThanOrEqual(2);
-      expect(fs.existsSync(base.PGLITE_DIR)).toBe(false);
+      expect(fs.existsSync(base().PGLITE_DIR)).toBe(false);
     });
   },
 );
