@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
@@ -11,6 +12,7 @@ import { RequestScope, withScope } from './requestScope.ts';
 function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
     status,
+    statusText: STATUS_CODES[status],
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 }
@@ -136,6 +138,28 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
   };
 }
 
+/**
+ * Any path no other route answers (the last plugin's onRequest, before Yoga's own, which answers an
+ * empty 404): 404 `NOT_FOUND`, JSON, pointing at the GraphQL endpoint and at `GET /`, which lists
+ * the others. Yoga's test of what is its endpoint is kept: the path, or a URL ending in it.
+ */
+export function useUnknownPaths(graphqlEndpoint: string): Plugin {
+  const endpoints = [graphqlEndpoint, `${graphqlEndpoint}/`];
+  return {
+    onRequest({ request, url, endResponse }) {
+      if (endpoints.includes(url.pathname) || endpoints.some((path) => request.url.endsWith(path))) return;
+      endResponse(
+        errorResponse(
+          404,
+          'NOT_FOUND',
+          `Nothing is served at this path; GraphQL is at ${graphqlEndpoint}, and GET / lists every endpoint`,
+          { 'cache-control': 'no-store' },
+        ),
+      );
+    },
+  };
+}
+
 /** Readiness turns false at once when the process starts shutting down. */
 export class Lifecycle {
   draining = false;
@@ -146,6 +170,7 @@ export function useHealthEndpoints(lifecycle: Lifecycle): Plugin {
   const json = (status: number, body: object) =>
     new Response(JSON.stringify(body), {
       status,
+      statusText: STATUS_CODES[status],
       headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
     });
   return {

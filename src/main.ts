@@ -4,7 +4,13 @@ import { createServer as createHttpServer, maxHeaderSize, type IncomingMessage, 
 import type { Socket } from 'node:net';
 import { config, ConfigError } from './config.ts';
 import { announceLocalToken, announcePort, FolderInUseError } from './db/folderLock.ts';
-import { answerMalformedRequest, trackResponse } from './malformedRequests.ts';
+import {
+  answerConnect,
+  answerExpectation,
+  answerMalformedRequest,
+  refuseWithoutHost,
+  trackResponse,
+} from './malformedRequests.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
 
 /** A start-up failure the operator can fix: printed as one line saying what to do, exit 1. */
@@ -61,12 +67,20 @@ async function main(): Promise<void> {
   let handler: Handler = starting(settings.corsOrigins);
   // requests still arriving are checked against REQUEST_TIMEOUT_MS every second (Node's default, 30 s,
   // let a slow sender hold its connection up to 30 s past the limit)
-  const server = createHttpServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
+  // (Host is checked here, not by Node, whose 400 has no body and allows a repeated Host)
+  const server = createHttpServer({ connectionsCheckingInterval: 1_000, requireHostHeader: false }, (req, res) => {
     trackResponse(req, res);
+    if (refuseWithoutHost(req, res)) return;
     handler(req, res);
   });
-  // what Node's parser refuses (a URL past 16 KiB, a malformed request) gets a typed JSON answer too
+  // what Node's parser refuses (a URL past 16 KiB, a malformed request), an `Expect` it cannot meet and
+  // CONNECT get a typed JSON answer too
   server.on('clientError', (error: Error, socket: Socket) => answerMalformedRequest(error, socket, maxHeaderSize));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    trackResponse(req, res);
+    answerExpectation(req, res);
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => answerConnect(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {

@@ -1,5 +1,18 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Counter } from 'prom-client';
+
+/**
+ * Requests refused before any handler ran, by HTTP status: what Node's parser refuses
+ * (answerMalformedRequest), an HTTP/1.1 request without one Host field, an `Expect` other than
+ * 100-continue, CONNECT. Registered by observability.ts createMetrics.
+ */
+export const refusedRequests = new Counter({
+  name: 'newsgraph_http_refused_total',
+  help: 'Requests refused before any handler ran (malformed HTTP, no Host, Expect, CONNECT) by status',
+  labelNames: ['status'],
+  registers: [],
+});
 
 /**
  * The answer to a request Node's HTTP parser refuses before any handler sees it (the server's
@@ -20,7 +33,7 @@ import type { Socket } from 'node:net';
  * alone when that was written before its body was read, and else the connection just closes. Resets
  * by the client (ECONNRESET) are not answered; a connection is refused once.
  */
-export function answerMalformedRequest(error: Error & { code?: string }, socket: Socket, maxHeaderBytes: number): void {
+export function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex, maxHeaderBytes: number): void {
   // once per connection: bytes after the first refusal only repeat it
   if (refused.has(socket)) return;
   refused.add(socket);
@@ -29,7 +42,7 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
     return;
   }
   const [status, reason, code, message, extensions] = describe(error, maxHeaderBytes);
-  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
+  refusedRequests.inc({ status });
   const answer = () => {
     const responses = [...(inFlight.get(socket) ?? [])];
     // answers to wholly received requests (pipelined before this one) go out whole first
@@ -41,29 +54,196 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
     const ownAnswer = last && !last.req.complete && last.headersSent ? last : undefined;
     if (!socket.writable || (ownAnswer && !ownAnswer.writableFinished)) socket.destroy();
     else if (ownAnswer) socket.end();
-    else {
-      socket.end(
-        `HTTP/1.1 ${status} ${reason}\r\n` +
-          'Content-Type: application/json; charset=utf-8\r\n' +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-          'Cache-Control: no-store\r\n' +
-          'Connection: close\r\n\r\n' +
-          body,
-      );
-    }
+    else endWith(socket, [status, reason, code, message, extensions]);
     return true;
   };
   if (!answer()) waiting.set(socket, answer);
 }
 
+/** Writes a whole JSON error response on a connection no HTTP parser owns any more, and closes it. */
+function endWith(socket: Duplex, [status, reason, code, message, extensions]: Description, headers = ''): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Cache-Control: no-store\r\n' +
+      headers +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+/**
+ * RFC 9112 section 3.2: an HTTP/1.1 request must carry exactly one Host field, else 400. Node's own
+ * check (`requireHostHeader`, on by default) answers an empty 400 and misses a repeated Host; the
+ * server turns it off and calls this instead. Answers the request (400 `BAD_REQUEST`, JSON) and
+ * returns true when it has no single Host; else returns false and leaves it alone.
+ */
+export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): boolean {
+  const refusal = hostRefusal(req);
+  if (!refusal) return false;
+  answerJson(res, refusal);
+  return true;
+}
+
+function hostRefusal(req: IncomingMessage): Description | null {
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts += 1;
+  if (hosts === 1 || (hosts === 0 && !(req.httpVersionMajor === 1 && req.httpVersionMinor >= 1))) return null;
+  return [
+    400,
+    'Bad Request',
+    'BAD_REQUEST',
+    hosts ? 'The request has more than one Host header field' : 'An HTTP/1.1 request needs a Host header field',
+  ];
+}
+
+/**
+ * The answer to an `Expect` header other than `100-continue` (the server's `checkExpectation`
+ * event; RFC 9110 section 10.1.1): 417 `EXPECTATION_FAILED`, JSON, where Node sends an empty 417.
+ */
+export function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
+  answerJson(res, [
+    417,
+    'Expectation Failed',
+    'EXPECTATION_FAILED',
+    'The only expectation this server meets is "Expect: 100-continue"',
+  ]);
+}
+
+/**
+ * The answer to CONNECT (the server's `connect` event): this is an origin server, not a proxy, so
+ * 405 `METHOD_NOT_ALLOWED` (JSON), where Node would close the connection without a word.
+ */
+export function answerConnect(socket: Duplex): void {
+  refusedRequests.inc({ status: 405 });
+  endWith(
+    socket,
+    [405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'This server is not a proxy: CONNECT is not served'],
+    'Allow: GET, HEAD, POST, OPTIONS\r\n',
+  );
+}
+
+/**
+ * The answer to a malformed WebSocket handshake (ws's `wsClientError`: a method other than GET, a
+ * missing or invalid Sec-WebSocket-Key, -Version, -Protocol or -Extensions): 405 for the method,
+ * else 400 `BAD_REQUEST`, as JSON with ws's reason as the message.
+ */
+export function answerBadHandshake(error: Error, socket: Duplex): void {
+  const method = error.message === 'Invalid HTTP method';
+  refusedRequests.inc({ status: method ? 405 : 400 });
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  endWith(
+    socket,
+    method
+      ? [405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'A WebSocket handshake is a GET request']
+      : [400, 'Bad Request', 'BAD_REQUEST', `Not a valid WebSocket handshake: ${error.message}`],
+    method ? 'Allow: GET\r\n' : '',
+  );
+}
+
+function answerJson(res: ServerResponse, [status, , code, message]: Description): void {
+  refusedRequests.inc({ status });
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.shouldKeepAlive = false;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    connection: 'close',
+  });
+  res.end(body);
+}
+
+/**
+ * Routes an HTTP Upgrade request (the server's `upgrade` event, which Node raises for every request
+ * carrying `Connection: upgrade` once anything listens for WebSockets). A WebSocket handshake
+ * (`Upgrade: websocket`, GET) on `path` goes to `accept` once every earlier request of the connection
+ * is answered. Any other, such as curl's `--http2` offer (`Upgrade: h2c`) or a WebSocket handshake
+ * elsewhere, is served as the plain HTTP/1.1 request it also is: RFC 9110 section 7.8 lets a server
+ * ignore an Upgrade it does not take, and Node 20 cannot decline one (Node 24's
+ * `shouldUpgradeCallback` can), so the request is handed back to the HTTP server without its Upgrade
+ * fields. `path` null: no WebSocket endpoint (shutting down), every request is served plainly. An HTTP/1.1 request without one Host field is refused (400) either way.
+ */
+export function routeUpgrade(
+  server: Server,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  path: string | null,
+  accept: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): void {
+  const refusal = hostRefusal(req);
+  const websocket =
+    req.method === 'GET' &&
+    req.headers.upgrade?.toLowerCase() === 'websocket' &&
+    (req.url ?? '').split('?', 1)[0] === path;
+  afterEarlierAnswers(socket, () => {
+    if (socket.destroyed) return;
+    if (refusal) {
+      refusedRequests.inc({ status: refusal[0] });
+      endWith(socket, refusal);
+    } else if (websocket) accept(req, socket, head);
+    else {
+      socket.unshift(Buffer.concat([withoutUpgrade(req), head]));
+      // a keep-alive timer an earlier answer left on the connection would close it mid-request
+      (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
+      server.emit('connection', socket);
+    }
+  });
+}
+
+/** The request's head as the client sent it, less `Upgrade`, `HTTP2-Settings` and their Connection tokens. */
+function withoutUpgrade(req: IncomingMessage): Buffer {
+  const hopByHop = new Set(['upgrade', 'http2-settings']);
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower)) continue;
+    let value = raw[i + 1]!;
+    if (lower === 'connection') {
+      value = value
+        .split(',')
+        .map((token) => token.trim())
+        .filter((token) => token && !hopByHop.has(token.toLowerCase()))
+        .join(', ');
+      if (!value) continue;
+    }
+    lines.push(`${name}: ${value}`);
+  }
+  // Node reads header bytes as Latin-1: the same bytes go back
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
+/** Runs `then` once every response of the connection's earlier requests has finished (pipelining). */
+function afterEarlierAnswers(socket: Duplex, then: () => void): void {
+  const responses = inFlight.get(socket);
+  if (!responses?.size) {
+    then();
+    return;
+  }
+  const check = () => {
+    if (responses.size) return false;
+    then();
+    return true;
+  };
+  waiting.set(socket, check);
+}
+
 /** Connections that were answered a refusal (or are waiting to be). */
-const refused = new WeakSet<Socket>();
+const refused = new WeakSet<Duplex>();
 /** Each connection's responses not yet finished, in request order (HTTP/1.1 pipelining). */
-const inFlight = new WeakMap<Socket, Set<ServerResponse>>();
+const inFlight = new WeakMap<Duplex, Set<ServerResponse>>();
 /** Each connection's latest request's response, finished or not. */
-const lastResponse = new WeakMap<Socket, ServerResponse>();
+const lastResponse = new WeakMap<Duplex, ServerResponse>();
 /** A refusal waiting for the answers before it: tried again as each of them finishes. */
-const waiting = new WeakMap<Socket, () => boolean>();
+const waiting = new WeakMap<Duplex, () => boolean>();
 
 /**
  * Records a request's response on its connection until it finishes or closes, so that a refusal

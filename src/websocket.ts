@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -10,6 +11,7 @@ import type { TrustedDocumentSettings } from './config.ts';
 import { withoutSchemaHints } from './http.ts';
 import { variablesRefusal } from './input/boundary.ts';
 import { tokenLimitError } from './limits.ts';
+import { answerBadHandshake, routeUpgrade } from './malformedRequests.ts';
 import { clientAddress } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
 
@@ -77,7 +79,17 @@ export function attachWebSockets(
 ): () => Promise<void> {
   const forSocket = (errors: readonly GraphQLError[], payload: { query: string; variables?: unknown }) =>
     (options.suggestions ? errors : withoutSchemaHints(errors, writtenBy(payload))).map(withoutHttp);
-  const sockets = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
+  // handshakes on the path come here; other Upgrade requests are served as plain requests, and a
+  // malformed handshake is answered in JSON (malformedRequests.ts)
+  // once closing, a handshake is answered as the plain request it also is (503 while draining)
+  let closing = false;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    routeUpgrade(server, req, socket, head, closing ? null : options.path, (request, upgraded, rest) =>
+      sockets.handleUpgrade(request, upgraded, rest, (ws) => sockets.emit('connection', ws, request)),
+    ),
+  );
+  sockets.on('wsClientError', answerBadHandshake);
   const disposable = useServer(
     {
       // The key is checked once the client says who it is (connection_init): an `authorization`
@@ -179,6 +191,7 @@ export function attachWebSockets(
     sockets,
   );
   return async () => {
+    closing = true;
     await disposable.dispose();
     await new Promise<void>((resolve) => sockets.close(() => resolve()));
   };

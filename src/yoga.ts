@@ -22,6 +22,7 @@ import {
   useLandingPage,
   useRequestLimits,
   useSchemaExposure,
+  useUnknownPaths,
   useVaryOrigin,
 } from './http.ts';
 import { useAnonymousResponseCache } from './responseCache.ts';
@@ -244,6 +245,8 @@ export function createServer(
       // before validation and the limits, keyed by the request as sent: it finds only answers that
       // passed them on a process of the same schema and settings (the identity in the key)
       ...(responseCache ? [responseCache] : []),
+      // last of all: a path none of the above answers
+      useUnknownPaths(GRAPHQL_ENDPOINT),
     ],
   });
 }

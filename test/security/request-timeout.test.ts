@@ -164,7 +164,7 @@ function raw(first: string, options: { rest?: string; pause?: number } = {}): Pr
   });
 }
 
-/** The responses in a connection's bytes (Content-Length or chunked): each status and body, parsed when JSON. */
+/** The responses in a connection's bytes (Content-Length, chunked, or up to the close): each status and body, parsed when JSON. */
 function responses(bytes: string): { status: number; body: any }[] {
   const out: { status: number; body: any }[] = [];
   let rest = bytes;
@@ -183,11 +183,15 @@ function responses(bytes: string): { status: number; body: any }[] {
         body += rest.slice(0, size);
         rest = rest.slice(size + 2);
       }
-    } else {
-      const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? NaN);
-      expect(length, head).toBeGreaterThanOrEqual(0);
+    } else if (/\r\ncontent-length: /i.test(head)) {
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)![1]);
       body = rest.slice(0, length);
       rest = rest.slice(length);
+    } else {
+      // HTTP/1.0: the body ends where the connection does
+      expect(head, 'a body without Content-Length closes the connection').toMatch(/\r\nconnection: close/i);
+      body = rest;
+      rest = '';
     }
     out.push({
       status: Number(head.slice(9, 12)),
@@ -354,5 +358,104 @@ describe("requests Node's HTTP parser refuses: a typed JSON answer with Node's s
       body: JSON.stringify({ query: '{ articles(filter: { source: { equals: "Pipe" } }) { totalCount } }' }),
     });
     expect(await filed.json()).toEqual({ data: { articles: { totalCount: 3 } } });
+  });
+});
+
+describe('requests Node would answer without a body, and Upgrade offers the server does not take', () => {
+  const refusal = (status: number, code: string, message: string | RegExp) => ({
+    status,
+    body: {
+      errors: [
+        { message: typeof message === 'string' ? message : expect.stringMatching(message), extensions: { code } },
+      ],
+    },
+  });
+
+  it('400 BAD_REQUEST for an HTTP/1.1 request without one Host field (RFC 9112 3.2); HTTP/1.0 may omit it', async () => {
+    expect(responses(await raw('GET /healthz HTTP/1.1\r\n\r\n'))).toEqual([
+      refusal(400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header field'),
+    ]);
+    expect(responses(await raw('POST /graphql HTTP/1.1\r\nHost: a\r\nhost: b\r\nContent-Length: 0\r\n\r\n'))).toEqual([
+      refusal(400, 'BAD_REQUEST', 'The request has more than one Host header field'),
+    ]);
+    // nor through the Upgrade path, which Node hands over before any request handler
+    expect(responses(await raw('GET /graphql HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'))).toEqual([
+      refusal(400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header field'),
+    ]);
+    expect(responses(await raw('GET /healthz HTTP/1.0\r\n\r\n'))).toEqual([{ status: 200, body: { status: 'ok' } }]);
+  });
+
+  it('417 EXPECTATION_FAILED for an Expect other than 100-continue, 405 METHOD_NOT_ALLOWED for CONNECT, 404 NOT_FOUND for an unknown path', async () => {
+    expect(responses(await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n'))).toEqual([
+      refusal(417, 'EXPECTATION_FAILED', /only expectation .* "Expect: 100-continue"/),
+    ]);
+    const connect = await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(connect).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*\r\nAllow: GET, HEAD, POST, OPTIONS\r\n/);
+    expect(responses(connect)).toEqual([refusal(405, 'METHOD_NOT_ALLOWED', /not a proxy/)]);
+    const unknown = await raw('GET /graphq HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(unknown).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(responses(unknown)).toEqual([refusal(404, 'NOT_FOUND', /GraphQL is at \/graphql/)]);
+    // and each is counted
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    for (const status of [400, 405, 417]) {
+      expect(metrics).toMatch(new RegExp(`^newsgraph_http_refused_total\\{status="${status}"\\} [1-9]`, 'm'));
+    }
+  });
+
+  it("serves curl --http2's Upgrade: h2c offer, and a WebSocket handshake off /graphql, as the plain HTTP/1.1 requests they also are", async () => {
+    const query = encodeURIComponent('{ __typename }');
+    const h2c =
+      'Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n';
+    expect(
+      responses(await raw(`GET /graphql?query=${query} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n${h2c}\r\n`)),
+    ).toEqual([{ status: 200, body: { data: { __typename: 'Query' } } }]);
+    // a body travels with it
+    const body = JSON.stringify({ query: '{ __typename }' });
+    expect(
+      responses(
+        await raw(
+          `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${h2c}\r\n${body}`,
+        ),
+      ),
+    ).toEqual([{ status: 200, body: { data: { __typename: 'Query' } } }]);
+    // after requests pipelined before it, in order, and before those after it
+    const post = `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    expect(
+      responses(
+        await raw(
+          `${post}GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n${post}GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        ),
+      ),
+    ).toEqual([
+      { status: 200, body: { data: { __typename: 'Query' } } },
+      { status: 200, body: { status: 'ok' } },
+      { status: 200, body: { data: { __typename: 'Query' } } },
+      { status: 200, body: { status: 'ready' } },
+    ]);
+    const handshake =
+      'Upgrade: websocket\r\nConnection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    expect(responses(await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\n${handshake}\r\n`))).toEqual([
+      { status: 200, body: { status: 'ok' } },
+    ]);
+  });
+
+  it('answers a malformed WebSocket handshake on /graphql with 400 BAD_REQUEST in JSON', async () => {
+    for (const [fields, reason] of [
+      ['', 'Missing or invalid Sec-WebSocket-Key header'],
+      [
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n',
+        'Missing or invalid Sec-WebSocket-Version header',
+      ],
+      [
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a b\r\n',
+        'Invalid Sec-WebSocket-Protocol header',
+      ],
+    ]) {
+      expect(
+        responses(
+          await raw(`GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${fields}\r\n`),
+        ),
+      ).toEqual([refusal(400, 'BAD_REQUEST', `Not a valid WebSocket handshake: ${reason}`)]);
+    }
   });
 });
