@@ -199,6 +199,45 @@ describe('ArticleFilter scalar operators (each checked against an independent or
     await expectFilter({ text: 'in coming months' }, (a) => fields(a).some((f) => f.includes('in coming months')));
     await expectFilter({ text: 'distillation' }, (a) => fields(a).some((f) => f.includes('distillation')));
   });
+
+  it('reads a filter string as a label is written: invisible characters dropped, each run of spaces one space', async () => {
+    const article = articles.find((a) => a.source.includes(' '))!;
+    const [first, ...rest] = article.source.split(' ');
+    const sameSource = (a: SeededArticle) => a.source === article.source;
+    for (const spelling of [
+      `\u200b${article.source}\u00ad`,
+      `${first}\u00a0 \t${rest.join(' ')}`,
+      ` ${article.source}\u2060 `,
+    ]) {
+      await expectFilter({ source: { equals: spelling } }, sameSource);
+      await expectFilter({ source: { in: [spelling] } }, sameSource);
+    }
+    const word = article.title.split(' ').find((w) => w.length > 4)!;
+    const hidden = `${word.slice(0, 2)}\u200b${word.slice(2)}\u00ad`;
+    await expectFilter({ title: { contains: hidden } }, (a) => lower(a.title).includes(lower(word)));
+    const fields = (a: SeededArticle) => [a.title, a.description, a.summary, a.body].map(lower);
+    await expectFilter({ text: hidden }, (a) => fields(a).some((f) => f.includes(lower(word))));
+  });
+
+  it('text: nothing but spaces and invisible characters is no condition; no run of 3 letters or digits is refused', async () => {
+    for (const empty of ['', '   ', '\u200b\u2060', ' \u00ad ']) await expectFilter({ text: empty }, () => true);
+    for (const short of [
+      '"',
+      'ab',
+      '\u0301\u0301\u0301',
+      'a\u0301\u0301',
+      '\u200ba\u200bb\u200b',
+      '\u2800\u2800\u2800',
+    ]) {
+      const answer = await execute(FilteredArticles, { filter: { text: short } });
+      expect(codes(answer), JSON.stringify(short)).toEqual(['BAD_USER_INPUT']);
+      expect(answer.errors![0]!.message).toMatch(/needs 3 letters or digits in a row/);
+    }
+    // combining marks after a letter count (Devanagari's vowel signs are part of the word)
+    for (const word of ['हिंदी', 'Cafe\u0301s']) {
+      expect(codes(await execute(FilteredArticles, { filter: { text: word } })), word).toEqual([]);
+    }
+  });
 });
 
 describe('ArticleFilter relation operators', () => {

@@ -153,7 +153,12 @@ export const FILTER_LIMITS = {
 
 /** Letters or digits a `text` needle must have in a row: one trigram (pg_trgm). */
 export const MIN_TEXT_RUN = 3;
-const TEXT_RUN = new RegExp(`[\\p{L}\\p{N}\\p{M}]{${MIN_TEXT_RUN}}`, 'u');
+/**
+ * MIN_TEXT_RUN letters, digits or combining marks in a row, the first a letter or digit: marks count,
+ * as Devanagari's vowel signs are part of a word ("हिंदी" is two letters and three marks), but
+ * marks alone are no word.
+ */
+const TEXT_RUN = new RegExp(`[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M}]{${MIN_TEXT_RUN - 1}}`, 'u');
 
 /** The columns `text` searches, in the order the backends test them. */
 export const TEXT_COLUMNS = ['title', 'description', 'summary', 'body'] as const;
@@ -354,22 +359,33 @@ export class FilterLimiter {
     return values;
   }
   /**
-   * A filter string: at most maxStringLength characters (code points). One with nothing visible
-   * in it (spaces, zero-width or direction marks only) is taken as empty.
+   * A filter string compared with a label column (title, source, name, slug), at most
+   * maxStringLength characters (code points), read as a label is written (validation.ts
+   * checkText): invisible format characters dropped (zero-width space, soft hyphen, direction
+   * marks...) and every run of whitespace one space, trimmed when `exact` (equals, in). One with
+   * nothing visible in it is taken as empty.
    */
-  text(value: string, what: string): string {
+  text(value: string, what: string, exact = true): string {
     if (codePoints(value) > FILTER_LIMITS.maxStringLength)
       this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
-    return isBlank(value) ? '' : value;
+    const label = withoutInvisible(value).replace(/\s+/g, ' ');
+    if (isBlank(label)) return '';
+    return exact ? label.trim() : label;
   }
   /**
-   * A `text` needle: a filter string (text()) that, unless empty, holds a run of at least
-   * MIN_TEXT_RUN letters or digits. Trigram indexes find only needles with a whole trigram in
-   * them; a shorter one matches most articles and would read every article's text.
+   * A `text` needle (title, description, summary, body): at most maxStringLength characters,
+   * invisible format characters dropped (as `search` drops them; the long texts keep their
+   * spacing, so spaces are kept as given). Empty when nothing but spaces remains (no condition);
+   * otherwise it must hold a run of MIN_TEXT_RUN letters or digits (TEXT_RUN), or it is refused:
+   * trigram indexes find only needles with a whole trigram in them, and a shorter one (`"`, `ab`,
+   * combining marks alone) would read every article's text.
    */
   needle(value: string, what: string): string {
-    const text = this.text(value, what);
-    if (text && !TEXT_RUN.test(text)) {
+    if (codePoints(value) > FILTER_LIMITS.maxStringLength)
+      this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
+    const text = withoutInvisible(value);
+    if (!text.trim()) return '';
+    if (!TEXT_RUN.test(text)) {
       this.fail(
         `"${what}" needs ${MIN_TEXT_RUN} letters or digits in a row (shorter text matches most articles); use "search" for short words such as "AI"`,
       );
@@ -399,7 +415,7 @@ function stringConditions(column: string, input: StringFilterInput, limiter: Fil
     if (given == null) continue;
     limiter.count(WORK_COSTS.pattern);
     // every text contains (and starts with) the empty text: no condition
-    const value = limiter.text(given, column);
+    const value = limiter.text(given, column, false);
     if (value) out.push({ kind: 'text', column, match, value });
   }
   return out;
