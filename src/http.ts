@@ -138,6 +138,59 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
   };
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * True when a URL's query (`url.search`: ASCII, as the URL parser serializes it) decodes to UTF-8:
+ * each `%XX` is a byte (WHATWG URL percent-decoding, which leaves a `%` without two hex digits as
+ * it is), and the bytes must be well-formed UTF-8 (no `%FF`, no encoded surrogate such as
+ * `%ED%A0%80`, no cut-off sequence).
+ */
+export function queryIsUtf8(search: string): boolean {
+  if (!search.includes('%')) return true;
+  try {
+    decodeURIComponent(search);
+    return true;
+  } catch {
+    // a malformed escape or bad UTF-8: tell them apart
+  }
+  const bytes = new Uint8Array(search.length);
+  let length = 0;
+  for (let i = 0; i < search.length; i++) {
+    const hex = search[i] === '%' ? search.slice(i + 1, i + 3) : '';
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes[length++] = parseInt(hex, 16);
+      i += 2;
+    } else bytes[length++] = search.charCodeAt(i) & 0xff;
+  }
+  try {
+    STRICT_UTF8.decode(bytes.subarray(0, length));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A query string whose percent-encoded bytes are not UTF-8 (`?search=%FF`): 400 `BAD_REQUEST`,
+ * on every path, as for a POST body that is not UTF-8. URLSearchParams would read each bad
+ * sequence as U+FFFD and run the request on text nobody wrote (an export of nothing, a search for
+ * a replacement character).
+ */
+export function useUtf8Query(): Plugin {
+  return {
+    onRequest({ url, endResponse }) {
+      if (!queryIsUtf8(url.search)) {
+        endResponse(
+          errorResponse(400, 'BAD_REQUEST', 'The query string is not UTF-8 once percent-decoded', {
+            'cache-control': 'no-store',
+          }),
+        );
+      }
+    },
+  };
+}
+
 /**
  * Any path no other route answers (the last plugin's onRequest, before Yoga's own, which answers an
  * empty 404): 404 `NOT_FOUND`, JSON, pointing at the GraphQL endpoint and at `GET /`, which lists

@@ -23,6 +23,7 @@ import {
   useRequestLimits,
   useSchemaExposure,
   useUnknownPaths,
+  useUtf8Query,
   useVaryOrigin,
 } from './http.ts';
 import { useAnonymousResponseCache } from './responseCache.ts';
@@ -223,6 +224,8 @@ export function createServer(
       useClientErrorCodes(logger),
       useObservability(logger, metrics),
       useRequestScope(settings.dbStatementsPerRequest),
+      // before every route reads its parameters
+      useUtf8Query(),
       useHealthEndpoints(lifecycle),
       useLandingPage({ graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: settings.graphiql }),
       ...(allowed.size ? [useVaryOrigin()] : []),

@@ -648,6 +648,37 @@ describe('request bodies that are not UTF-8', () => {
   });
 });
 
+describe('query strings that are not UTF-8 once percent-decoded', () => {
+  it('are refused with 400 on every path, where URLSearchParams would read them as U+FFFD', async () => {
+    const variables = (s: string) => `variables=%7B%22s%22%3A%22${s}%22%7D`;
+    const search = 'query=query(%24s%3AString!)%7Barticles(search%3A%24s)%7BtotalCount%7D%7D';
+    for (const bad of ['%FF', '%ED%A0%80', '%E2%82', '%C0%80']) {
+      for (const [path, headers] of [
+        [`/graphql?${search}&${variables(bad)}`, {}],
+        [`/export.ndjson?search=${bad}`, as.editor],
+        [`/healthz?x=${bad}`, {}],
+      ] as const) {
+        const response = await yoga.fetch(`http://newsgraph.test${path}`, {
+          headers: { accept: 'application/json', ...headers },
+        });
+        expect(response.status, path).toBe(400);
+        expect(await response.json(), path).toEqual({
+          errors: [
+            { message: 'The query string is not UTF-8 once percent-decoded', extensions: { code: 'BAD_REQUEST' } },
+          ],
+        });
+      }
+    }
+    // well-formed UTF-8, and a % that is no escape (kept as it is, as the URL standard reads it)
+    for (const good of ['%E2%82%AC', '%F0%9F%9A%80', '100%25', '%ZZ']) {
+      const response = await yoga.fetch(`http://newsgraph.test/graphql?${search}&${variables(good)}`, {
+        headers: { accept: 'application/json' },
+      });
+      expect(response.status, good).toBe(200);
+    }
+  });
+});
+
 describe('IDs of types that cannot be fetched', () => {
   it('are INVALID_ID for that ID alone', async () => {
     const filed = await file();
