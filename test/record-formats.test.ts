@@ -503,6 +503,31 @@ describe('writers and round trips', () => {
     ]);
   });
 
+  it("writes a cell a spreadsheet would run as a formula behind one more ', and reads it back without it", async () => {
+    const formulas = {
+      title: '=1+1',
+      source: '+Desk',
+      description: '-2',
+      summary: '@SUM(A1)',
+      body: '\tTabbed',
+      authors: ['=Evil', 'Bob'],
+      topics: ["'=Marked", "''@Twice"],
+    };
+    expect(csvRow(formulas)).toBe(`'=1+1,,'+Desk,,,,'-2,'@SUM(A1),'\tTabbed,'=Evil|Bob,''=Marked|''@Twice,,,,,\r\n`);
+    // a text that only starts with ', or holds a formula character later, is written as it is
+    expect(csvRow({ title: "'quoted", source: 'A=B', summary: ' =spaced' })).toBe(
+      `'quoted,,A=B,,,,, =spaced,,,,,,,,\r\n`,
+    );
+    const plain = { title: "'quoted", source: 'A=B', summary: ' =spaced', description: "'", body: "''" };
+    for (const record of [formulas, plain]) {
+      expect(await read(csvHeader() + csvRow(record), 'csv')).toEqual([{ line: 2, record }]);
+    }
+    // a spreadsheet's own CSV holds no such mark: its cells are read as they are
+    expect(await read('title,source\r\n=1+1,-Desk\r\n', 'csv')).toEqual([
+      { line: 2, record: { title: '=1+1', source: '-Desk' } },
+    ]);
+  });
+
   it('reads back the NDJSON it writes', async () => {
     const withRefs = [
       ...records,

@@ -1,5 +1,6 @@
 import { parse as parseCsv, type CsvError, type Parser as CsvParser } from 'csv-parse';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { FORMULA } from './write.ts';
 
 /**
  * Streaming readers of article records for bulk import: NDJSON, JSON, CSV, RSS 2.0 and Atom 1.0
@@ -655,6 +656,15 @@ function splitNames(cell: string): string[] {
   return names.map((name) => name.trim()).filter((name) => name !== '');
 }
 
+/**
+ * A cell as it was before the export defused it (records/write.ts defuseFormula): one leading `'`
+ * taken off a cell that starts as a formula behind it (`'=x` is `=x`, `''=x` is `'=x`). A
+ * spreadsheet's own CSV never holds that mark (it is how a cell is typed, not its value).
+ */
+function undefuseFormula(cell: string): string {
+  return cell.startsWith("'") && FORMULA.test(cell) ? cell.slice(1) : cell;
+}
+
 function convertCell(field: string, cell: string): unknown {
   switch (field) {
     case 'priority': {
@@ -793,7 +803,7 @@ async function* readCsv(
       }
       const record: Record<string, unknown> = {};
       cells.forEach((cell, i) => {
-        if (cell !== undefined) put(record, columns![i]!, convertCell(columns![i]!, cell));
+        if (cell !== undefined) put(record, columns![i]!, convertCell(columns![i]!, undefuseFormula(cell)));
       });
       yield { line, record };
     }

@@ -77,13 +77,25 @@ function names(field: string, value: unknown): string {
     .join('|');
 }
 
+/**
+ * A text cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+ * carriage return, the OWASP "CSV Injection" list), after any number of `'`: written with one more
+ * `'` in front, which spreadsheets show as a text marker and the import takes off again
+ * (records/read.ts). `=HYPERLINK(...)` is written `'=HYPERLINK(...)`, `'=x` is written `''=x`.
+ */
+export function defuseFormula(text: string): string {
+  return FORMULA.test(text) ? `'${text}` : text;
+}
+/** A cell starting as a formula would, behind `'` marks. */
+export const FORMULA = /^'*[=+\-@\t\r]/;
+
 function cell(field: string, value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (LIST_COLUMNS.has(field)) return names(field, value);
+  if (LIST_COLUMNS.has(field)) return defuseFormula(names(field, value));
   if (value instanceof Date) return value.toISOString();
   switch (typeof value) {
     case 'string':
-      return value;
+      return defuseFormula(value);
     case 'number':
     case 'bigint':
     case 'boolean':
@@ -103,9 +115,9 @@ function cell(field: string, value: unknown): string | undefined {
  * each with `\` written `\\` and `|` written `\|` (an empty array is `""`). Reading the row back
  * gives the record again, but for what a CSV has no way to keep: names are trimmed and empty
  * names dropped, a string priority that is an integer literal (or an isAustralian string such as
- * "yes") comes back as a number (a boolean), and a Date comes back as its string. Cells are not
- * defused against spreadsheet formula injection (a leading `=`, `+`, `-`, `@` is kept), so that
- * values come back unchanged. Throws a TypeError for a value it cannot write: `{ id }` refs, a
+ * "yes") comes back as a number (a boolean), and a Date comes back as its string. Text cells are
+ * defused against spreadsheet formula injection (defuseFormula: one `'` before a leading `=`, `+`,
+ * `-`, `@`, tab or carriage return), which reading takes off again. Throws a TypeError for a value it cannot write: `{ id }` refs, a
  * non-array list, an object in another column.
  */
 export function csvRow(record: Record<string, unknown>): string {
