@@ -162,8 +162,8 @@ function answerJson(res: ServerResponse, [status, , code, message]: Description)
 /**
  * Routes an HTTP Upgrade request (the server's `upgrade` event, which Node raises for every request
  * carrying `Connection: upgrade` once anything listens for WebSockets). A WebSocket handshake
- * (`Upgrade: websocket`, GET) on `path` goes to `accept` once every earlier request of the connection
- * is answered. Any other, such as curl's `--http2` offer (`Upgrade: h2c`) or a WebSocket handshake
+ * (`Upgrade: websocket`) on `path` (or `path/`) goes to `accept` once every earlier request of the
+ * connection is answered. Any other, such as curl's `--http2` offer (`Upgrade: h2c`) or a WebSocket handshake
  * elsewhere, is served as the plain HTTP/1.1 request it also is: RFC 9110 section 7.8 lets a server
  * ignore an Upgrade it does not take, and Node 20 cannot decline one (Node 24's
  * `shouldUpgradeCallback` can), so the request is handed back to the HTTP server without its Upgrade
@@ -178,10 +178,11 @@ export function routeUpgrade(
   accept: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): void {
   const refusal = hostRefusal(req);
+  // the endpoint's paths as Yoga serves them (with or without a trailing slash); ws itself refuses
+  // a handshake by another method (405)
+  const target = (req.url ?? '').split('?', 1)[0];
   const websocket =
-    req.method === 'GET' &&
-    req.headers.upgrade?.toLowerCase() === 'websocket' &&
-    (req.url ?? '').split('?', 1)[0] === path;
+    path !== null && req.headers.upgrade?.toLowerCase() === 'websocket' && (target === path || target === `${path}/`);
   afterEarlierAnswers(socket, () => {
     if (socket.destroyed) return;
     if (refusal) {
@@ -212,10 +213,12 @@ function withoutUpgrade(req: IncomingMessage): Buffer {
         .split(',')
         .map((token) => token.trim())
         .filter((token) => token && !hopByHop.has(token.toLowerCase()))
-        .join(', ');
+        .join(',');
       if (!value) continue;
     }
-    lines.push(`${name}: ${value}`);
+    // no space after the colon, and none after each remaining comma: never longer than it came, so
+    // a head under Node's header limit stays under it
+    lines.push(`${name}:${value}`);
   }
   // Node reads header bytes as Latin-1: the same bytes go back
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');

@@ -6,6 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
+import { queryIsUtf8 } from './http.ts';
 import { refusedRequests } from './malformedRequests.ts';
 import { plainRequestId } from './requestId.ts';
 import { currentDeadline, currentScope } from './requestScope.ts';
@@ -236,7 +237,8 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
       // for an error thrown outside execution, which only Yoga's maskError sees (yoga.ts)
       const scope = currentScope();
       if (scope) scope.requestId = requestIdOf(request);
-      if (url.pathname === '/metrics' && request.method === 'GET') {
+      // (a query string that is not UTF-8 goes on to useUtf8Query's 400, as on every path)
+      if (url.pathname === '/metrics' && request.method === 'GET' && queryIsUtf8(url.search)) {
         return metrics.registry.metrics().then((text) => {
           endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.registry.contentType } }));
         });

@@ -192,7 +192,16 @@ export function attachWebSockets(
   );
   return async () => {
     closing = true;
-    await disposable.dispose();
-    await new Promise<void>((resolve) => sockets.close(() => resolve()));
+    // each socket is sent a close frame (1001); one whose client never answers it is cut off after a
+    // second, not after ws's 30 s, which outlasted SHUTDOWN_TIMEOUT_MS (exit 1)
+    const cutOff = setTimeout(() => {
+      for (const client of sockets.clients) client.terminate();
+    }, 1_000);
+    try {
+      await disposable.dispose();
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+    } finally {
+      clearTimeout(cutOff);
+    }
   };
 }

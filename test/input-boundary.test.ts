@@ -648,6 +648,30 @@ describe('request bodies that are not UTF-8', () => {
   });
 });
 
+describe('filter strings in another Unicode normalization form', () => {
+  it('find what was stored in NFC, as every text is', async () => {
+    const filed = await file({
+      title: 'Cre\u0300me bru\u0302le\u0301e at the harbour',
+      source: 'E\u0301ditions Montre\u0301al',
+      body: 'A crème brûlée stall opened.',
+    });
+    const id = filed.data.createArticle.article.id;
+    const ids = async (filter: object) =>
+      (
+        await post('query($f: ArticleFilter) { articles(filter: $f) { edges { node { id } } } }', { f: filter })
+      ).data.articles.edges.map((edge: { node: { id: string } }) => edge.node.id);
+    for (const filter of [
+      { title: { contains: 'Cre\u0300me bru\u0302le\u0301e' } },
+      { title: { startsWith: 'Cr\u00e8me' } },
+      { source: { equals: 'E\u0301ditions Montre\u0301al' } },
+      { source: { in: ['\u00c9ditions Montr\u00e9al'] } },
+      { text: 'bru\u0302le\u0301e' },
+    ]) {
+      expect(await ids(filter), JSON.stringify(filter)).toEqual([id]);
+    }
+  });
+});
+
 describe('query strings that are not UTF-8 once percent-decoded', () => {
   it('are refused with 400 on every path, where URLSearchParams would read them as U+FFFD', async () => {
     const variables = (s: string) => `variables=%7B%22s%22%3A%22${s}%22%7D`;
@@ -657,6 +681,7 @@ describe('query strings that are not UTF-8 once percent-decoded', () => {
         [`/graphql?${search}&${variables(bad)}`, {}],
         [`/export.ndjson?search=${bad}`, as.editor],
         [`/healthz?x=${bad}`, {}],
+        [`/metrics?x=${bad}`, {}],
       ] as const) {
         const response = await yoga.fetch(`http://newsgraph.test${path}`, {
           headers: { accept: 'application/json', ...headers },

@@ -432,6 +432,13 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
       { status: 200, body: { data: { __typename: 'Query' } } },
       { status: 200, body: { status: 'ready' } },
     ]);
+    // a head just under Node's 16 KiB stays under it without its Upgrade fields
+    const tokens = 'a,'.repeat(7_000);
+    expect(
+      responses(
+        await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: ${tokens}Upgrade,close\r\nUpgrade: h2c\r\n\r\n`),
+      ),
+    ).toEqual([{ status: 200, body: { status: 'ok' } }]);
     const handshake =
       'Upgrade: websocket\r\nConnection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
     expect(responses(await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\n${handshake}\r\n`))).toEqual([
@@ -439,7 +446,7 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
     ]);
   });
 
-  it('answers a malformed WebSocket handshake on /graphql with 400 BAD_REQUEST in JSON', async () => {
+  it('answers a malformed WebSocket handshake on /graphql with 400 BAD_REQUEST (405 for a method other than GET) in JSON', async () => {
     for (const [fields, reason] of [
       ['', 'Missing or invalid Sec-WebSocket-Key header'],
       [
@@ -457,5 +464,19 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
         ),
       ).toEqual([refusal(400, 'BAD_REQUEST', `Not a valid WebSocket handshake: ${reason}`)]);
     }
+    const handshake =
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    const posted = await raw(`POST /graphql HTTP/1.1\r\nHost: x\r\n${handshake}Content-Length: 0\r\n\r\n`);
+    expect(posted).toMatch(/\r\nAllow: GET\r\n/);
+    expect(responses(posted)).toEqual([refusal(405, 'METHOD_NOT_ALLOWED', 'A WebSocket handshake is a GET request')]);
+    // the endpoint with a trailing slash, as HTTP serves it: switched to WebSocket
+    const { port, hostname } = new URL(server.url);
+    const socket = net.connect(Number(port), hostname);
+    socket.write(
+      `GET /graphql/ HTTP/1.1\r\nHost: x\r\n${handshake}Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n`,
+    );
+    const first = await new Promise<string>((resolve) => socket.once('data', (chunk) => resolve(chunk.toString())));
+    socket.destroy();
+    expect(first).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
   });
 });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -75,5 +76,24 @@ describe('graceful shutdown', () => {
     expect(await exited).toBe(0);
     expect(server.output()).toMatch(/SIGTERM: finishing requests in flight/);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('exits 0 when a WebSocket client never answers the close frame', async () => {
+    const server = await startServer(env);
+    const { port, hostname } = new URL(server.url);
+    const socket = net.connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write(
+      'GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n',
+    );
+    await expect.poll(() => received).toMatch(/^HTTP\/1\.1 101 /);
+    // the client reads the close frame and says nothing: ws alone would wait 30 s for its answer,
+    // past SHUTDOWN_TIMEOUT_MS (10 s), and the process would exit 1
+    expect(await server.stop()).toBe(0);
+    await closed;
+    expect(received).toMatch(/\x88/);
   });
 });

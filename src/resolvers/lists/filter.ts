@@ -154,11 +154,13 @@ export const FILTER_LIMITS = {
 /** Letters or digits a `text` needle must have in a row: one trigram (pg_trgm). */
 export const MIN_TEXT_RUN = 3;
 /**
- * MIN_TEXT_RUN letters, digits or combining marks in a row, the first a letter or digit: marks count,
- * as Devanagari's vowel signs are part of a word ("हिंदी" is two letters and three marks), but
- * marks alone are no word.
+ * MIN_TEXT_RUN word characters in a row as pg_trgm reads them: letters and digits by the C library's
+ * `iswalnum`, which on glibc's UTF-8 locales is Unicode's Alphabetic property or a decimal digit.
+ * So Devanagari's vowel signs count ("हिंदी" is five), while a combining accent does not (after NFC
+ * composition, `e` + U+0301 is one letter, `é`; an accent left over breaks the run, as it does for
+ * pg_trgm).
  */
-const TEXT_RUN = new RegExp(`[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M}]{${MIN_TEXT_RUN - 1}}`, 'u');
+const TEXT_RUN = new RegExp(`[\\p{Alphabetic}\\p{Nd}]{${MIN_TEXT_RUN}}`, 'u');
 
 /** The columns `text` searches, in the order the backends test them. */
 export const TEXT_COLUMNS = ['title', 'description', 'summary', 'body'] as const;
@@ -361,20 +363,20 @@ export class FilterLimiter {
   /**
    * A filter string compared with a label column (title, source, name, slug), at most
    * maxStringLength characters (code points), read as a label is written (validation.ts
-   * checkText): invisible format characters dropped (zero-width space, soft hyphen, direction
+   * checkText): in Normalization Form C, invisible format characters dropped (zero-width space, soft hyphen, direction
    * marks...) and every run of whitespace one space, trimmed when `exact` (equals, in). One with
    * nothing visible in it is taken as empty.
    */
   text(value: string, what: string, exact = true): string {
     if (codePoints(value) > FILTER_LIMITS.maxStringLength)
       this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
-    const label = withoutInvisible(value).replace(/\s+/g, ' ');
+    const label = withoutInvisible(value.normalize('NFC')).replace(/\s+/g, ' ');
     if (isBlank(label)) return '';
     return exact ? label.trim() : label;
   }
   /**
    * A `text` needle (title, description, summary, body): at most maxStringLength characters,
-   * invisible format characters dropped (as `search` drops them; the long texts keep their
+   * in Normalization Form C (as text is stored), invisible format characters dropped (as `search` drops them; the long texts keep their
    * spacing, so spaces are kept as given). Empty when nothing but spaces remains (no condition);
    * otherwise it must hold a run of MIN_TEXT_RUN letters or digits (TEXT_RUN), or it is refused:
    * trigram indexes find only needles with a whole trigram in them, and a shorter one (`"`, `ab`,
@@ -383,7 +385,7 @@ export class FilterLimiter {
   needle(value: string, what: string): string {
     if (codePoints(value) > FILTER_LIMITS.maxStringLength)
       this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
-    const text = withoutInvisible(value);
+    const text = withoutInvisible(value.normalize('NFC'));
     if (!text.trim()) return '';
     if (!TEXT_RUN.test(text)) {
       this.fail(
