@@ -12,6 +12,7 @@ const DATABASE_FREE = [
   'test/bench-report.test.ts',
   'test/config.test.ts',
   'test/list-inputs.test.ts',
+  'test/fair-turns.test.ts',
 ];
 
 export default defineConfig({

@@ -396,6 +396,22 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
 type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
 /**
+ * Who sent a request, as the rate limits tell clients apart (rateLimit.ts): `key:` and its Bearer
+ * token, else `address:` and the first X-Forwarded-For entry (with `trustProxy`) or the socket's
+ * peer address.
+ */
+function requestClient(req: import('node:http').IncomingMessage, trustProxy: boolean): string {
+  const token = /^Bearer +(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
+  if (token) return `key:${token}`;
+  const forwarded = trustProxy
+    ? String(req.headers['x-forwarded-for'] ?? '')
+        .split(',')[0]!
+        .trim()
+    : '';
+  return `address:${forwarded || req.socket.remoteAddress || 'unknown'}`;
+}
+
+/**
  * Runs each request in its RequestScope (requestScope.ts): at most `statementsAtOnce` database
  * statements at a time, and, when `timeoutMs` > 0, a deadline. Past the deadline the request is
  * answered 503 REQUEST_TIMEOUT instead of leaving the client on a hung socket (408 when its body is
@@ -407,12 +423,13 @@ type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:
  */
 export function withRequestScope(
   handler: NodeHandler,
-  options: { timeoutMs: number; statementsAtOnce: number; corsOrigins?: readonly string[] },
+  options: { timeoutMs: number; statementsAtOnce: number; corsOrigins?: readonly string[]; trustProxy?: boolean },
 ): NodeHandler {
-  const { timeoutMs: ms, statementsAtOnce, corsOrigins = [] } = options;
+  const { timeoutMs: ms, statementsAtOnce, corsOrigins = [], trustProxy = false } = options;
   return (req, res) => {
+    const client = requestClient(req, trustProxy);
     if (ms <= 0) {
-      withScope(new RequestScope({ statementsAtOnce }), () => handler(req, res));
+      withScope(new RequestScope({ statementsAtOnce, client }), () => handler(req, res));
       return;
     }
     const deadline = new RequestDeadline();
@@ -441,6 +458,6 @@ export function withRequestScope(
       );
     }, ms);
     res.once('close', () => clearTimeout(timer));
-    withScope(new RequestScope({ deadline, statementsAtOnce }), () => handler(req, res));
+    withScope(new RequestScope({ deadline, statementsAtOnce, client }), () => handler(req, res));
   };
 }

@@ -181,6 +181,7 @@ async function main(): Promise<void> {
     timeoutMs: settings.requestTimeoutMs,
     statementsAtOnce: settings.dbStatementsPerRequest,
     corsOrigins: settings.corsOrigins,
+    trustProxy: settings.rateLimits.trustProxy,
   });
   // a client must send its whole request within the same budget
   if (settings.requestTimeoutMs > 0) {

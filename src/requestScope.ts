@@ -19,10 +19,16 @@ export class RequestScope {
   replicasLate = false;
   /** The request's id (observability.ts requestIdOf), once the server has read it: for log lines outside execution. */
   requestId: string | undefined;
+  /**
+   * Who sent the request, for fair turns at the database's connections (db/fairTurns.ts): `key:`
+   * and its Bearer token, else `address:` and the client's address; `unknown` when not given.
+   */
+  readonly client: string;
   private mutated = false;
 
-  constructor(options: { deadline?: RequestDeadline; statementsAtOnce: number }) {
+  constructor(options: { deadline?: RequestDeadline; statementsAtOnce: number; client?: string }) {
     this.deadline = options.deadline;
+    this.client = options.client ?? 'unknown';
     this.limit = pLimit(Math.max(1, options.statementsAtOnce));
   }
 

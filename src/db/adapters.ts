@@ -8,7 +8,9 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
+import { currentScope } from '../requestScope.ts';
 import { databaseFailure, isStalePlan } from './errors.ts';
+import { FairTurns } from './fairTurns.ts';
 import { isPlainRead } from './replicas.ts';
 
 /** Prisma's driver adapter factory type (of the factories made here), re-exported. */
@@ -141,10 +143,60 @@ function renewingStaleStatements(adapter: PrismaPg, names: StatementNames): Pris
 export const CONNECTION_SETTINGS =
   "SET jit = off; SELECT set_config('work_mem', '32MB', false) WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('32MB')";
 
+/**
+ * A pg.Pool whose connections go to waiting clients in rotation (FairTurns), not in order of
+ * arrival: a client is its request scope's `client` (API key or address), `background` outside a
+ * request. Each connect() takes a turn first, so pg's own queue stays empty; the turn is given back
+ * when the connection is released (the pool's `release` event, once per checkout) or when
+ * connecting fails. A wait past `connectionTimeoutMillis` fails as pg's does ("timeout exceeded
+ * when trying to connect": 503 DATABASE_UNAVAILABLE, reason `pool`).
+ */
+class FairPool extends pg.Pool {
+  private readonly turns: FairTurns;
+
+  constructor(config: pg.PoolConfig & { max: number }) {
+    super(config);
+    this.turns = new FairTurns(
+      config.max,
+      config.connectionTimeoutMillis ?? 0,
+      () => new Error('timeout exceeded when trying to connect'),
+    );
+    this.on('release', () => this.turns.free());
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(
+    callback: (
+      err: Error | undefined,
+      client: pg.PoolClient | undefined,
+      done: (release?: Error | boolean) => void,
+    ) => void,
+  ): void;
+  override connect(
+    callback?: (
+      err: Error | undefined,
+      client: pg.PoolClient | undefined,
+      done: (release?: Error | boolean) => void,
+    ) => void,
+  ): Promise<pg.PoolClient> | void {
+    const connected = this.turns.take(currentScope()?.client ?? 'background').then(() =>
+      super.connect().catch((error: unknown) => {
+        this.turns.free();
+        throw error;
+      }),
+    );
+    if (!callback) return connected;
+    connected.then(
+      (client) => callback(undefined, client, client.release),
+      (error: Error) => callback(error, undefined, () => undefined),
+    );
+  }
+}
+
 /** Driver adapter for a PostgreSQL server, over a pool we own (so its state can be reported). */
 export function postgresAdapter(url: string, options: PostgresPoolOptions = {}): { adapter: PrismaPg; pool: pg.Pool } {
   const prepared = options.preparedStatements !== false;
-  const pool = new pg.Pool({
+  const pool = new FairPool({
     connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,

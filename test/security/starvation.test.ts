@@ -176,6 +176,46 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
     expect(after.body).toEqual({ data: { articles: { totalCount: 20 } } });
   }, 120_000);
 
+  it("gives each client its turn at the database: another client does not wait for all of one client's slow requests", async () => {
+    await server?.stop();
+    // one connection (the embedded database's only one; on the server, a pool of one), waits long
+    // enough that nothing times out: only the order of the answers is checked
+    server = await startServer({
+      MIGRATE_ON_START: 'false',
+      SEED_DEMO_DATA: 'false',
+      DB_POOL_SIZE: '1',
+      DB_CONNECT_TIMEOUT_MS: '120000',
+      STATEMENT_TIMEOUT_MS: '0',
+      REQUEST_TIMEOUT_MS: '0',
+      TRUST_PROXY: 'true',
+    });
+    const ask = (address: string, query: string) =>
+      fetch(`${server!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+        body: JSON.stringify({ query }),
+      }).then(async (response) => ({ status: response.status, body: await response.text() }));
+    // each of A's requests reads every body to the end, nine times
+    const slow = `{ articles(filter: { OR: [${UNMATCHABLE.map((text) => `{ text: "${text}" }`).join(', ')}] }) { totalCount } }`;
+    const finished: string[] = [];
+    const a = [1, 2, 3].map((n) =>
+      ask('203.0.113.1', slow).then((answer) => {
+        finished.push(`A${n}`);
+        return answer;
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const b = ask('203.0.113.2', CHEAP).then((answer) => {
+      finished.push('B');
+      return answer;
+    });
+    const answers = await Promise.all([...a, b]);
+    for (const answer of answers) expect(answer.status, answer.body).toBe(200);
+    expect(JSON.parse(answers[0]!.body)).toEqual({ data: { articles: { totalCount: 0 } } });
+    // in arrival order B would wait for all three of A's; in turns, for at most two
+    expect(finished.indexOf('B'), finished.join(' ')).toBeLessThan(finished.indexOf('A3'));
+  }, 180_000);
+
   it('stops a statement past STATEMENT_TIMEOUT_MS with DATABASE_TIMEOUT (reason statement), logged with the request id; the database stays usable', async () => {
     await server?.stop();
     server = await startServer({
