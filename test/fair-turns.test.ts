@@ -14,6 +14,7 @@ describe('FairTurns', () => {
     const wait = (client: string, n: number) => turns.take(client).then(() => order.push(`${client}${n}`));
     const waiting = [wait('a', 3), wait('a', 4), wait('a', 5), wait('b', 1), wait('c', 1), wait('b', 2)];
     expect(turns.state()).toEqual({ taken: 2, waiting: { a: 3, b: 2, c: 1 } });
+    expect(turns.waitingCount()).toBe(6);
     for (let n = 0; n < 6; n++) {
       turns.free();
       await Promise.resolve();

@@ -151,7 +151,7 @@ export const CONNECTION_SETTINGS =
  * connecting fails. A wait past `connectionTimeoutMillis` fails as pg's does ("timeout exceeded
  * when trying to connect": 503 DATABASE_UNAVAILABLE, reason `pool`).
  */
-class FairPool extends pg.Pool {
+export class FairPool extends pg.Pool {
   private readonly turns: FairTurns;
 
   constructor(config: pg.PoolConfig & { max: number }) {
@@ -162,6 +162,11 @@ class FairPool extends pg.Pool {
       () => new Error('timeout exceeded when trying to connect'),
     );
     this.on('release', () => this.turns.free());
+  }
+
+  /** Requests waiting for a connection: for their turn, or in pg's own queue. */
+  waiting(): number {
+    return this.turns.waitingCount() + this.waitingCount;
   }
 
   override connect(): Promise<pg.PoolClient>;

@@ -2,7 +2,7 @@ import { DriverAdapterError, type SqlDriverAdapter, type SqlDriverAdapterFactory
 import { config } from '../config.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { currentScope } from '../requestScope.ts';
-import { postgresAdapter } from './adapters.ts';
+import { FairPool, postgresAdapter } from './adapters.ts';
 import { EmbeddedPostgres } from './embedded.ts';
 import { routingFactory, waitForReplicas } from './replicas.ts';
 
@@ -265,7 +265,10 @@ function redactedUrl(url: string): string {
 
 /** Connections by state, for metrics (the embedded database has at most one). */
 export function poolStats(): { total: number; idle: number; waiting: number } {
-  if (pool) return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  if (pool) {
+    const waiting = pool instanceof FairPool ? pool.waiting() : pool.waitingCount;
+    return { total: pool.totalCount, idle: pool.idleCount, waiting };
+  }
   return { total: 0, idle: 0, waiting: 0 };
 }
 

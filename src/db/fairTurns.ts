@@ -66,7 +66,14 @@ export class FairTurns {
     waiter.resolve();
   }
 
-  /** Turns taken and clients waiting, for tests and metrics. */
+  /** Waits not yet given a turn, of every client. */
+  waitingCount(): number {
+    let count = 0;
+    for (const queue of this.waiting.values()) count += queue.length;
+    return count;
+  }
+
+  /** Turns taken and clients waiting, for tests. */
   state(): { taken: number; waiting: Record<string, number> } {
     return {
       taken: this.taken,

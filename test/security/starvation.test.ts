@@ -209,6 +209,11 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
       finished.push('B');
       return answer;
     });
+    // the waits show in the pool gauge (A2, A3 and B; /metrics needs no connection)
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(
+      Number(/^newsgraph_db_pool_connections\{state="waiting"\} (\d+)/m.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(2);
     const answers = await Promise.all([...a, b]);
     for (const answer of answers) expect(answer.status, answer.body).toBe(200);
     expect(JSON.parse(answers[0]!.body)).toEqual({ data: { articles: { totalCount: 0 } } });
