@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   server.on('clientError', (error: Error, socket: Socket) => answerMalformedRequest(error, socket, maxHeaderSize));
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     trackResponse(req, res);
-    answerExpectation(req, res);
+    answerExpectation(res);
   });
   server.on('connect', (_req: IncomingMessage, socket: Socket) => answerConnect(socket));
   await new Promise<void>((resolve, reject) => {

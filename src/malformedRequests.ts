@@ -103,7 +103,7 @@ function hostRefusal(req: IncomingMessage): Description | null {
  * The answer to an `Expect` header other than `100-continue` (the server's `checkExpectation`
  * event; RFC 9110 section 10.1.1): 417 `EXPECTATION_FAILED`, JSON, where Node sends an empty 417.
  */
-export function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
+export function answerExpectation(res: ServerResponse): void {
   answerJson(res, [
     417,
     'Expectation Failed',
@@ -163,11 +163,12 @@ function answerJson(res: ServerResponse, [status, , code, message]: Description)
  * Routes an HTTP Upgrade request (the server's `upgrade` event, which Node raises for every request
  * carrying `Connection: upgrade` once anything listens for WebSockets). A WebSocket handshake
  * (`Upgrade: websocket`) on `path` (or `path/`) goes to `accept` once every earlier request of the
- * connection is answered. Any other, such as curl's `--http2` offer (`Upgrade: h2c`) or a WebSocket handshake
- * elsewhere, is served as the plain HTTP/1.1 request it also is: RFC 9110 section 7.8 lets a server
- * ignore an Upgrade it does not take, and Node 20 cannot decline one (Node 24's
- * `shouldUpgradeCallback` can), so the request is handed back to the HTTP server without its Upgrade
- * fields. `path` null: no WebSocket endpoint (shutting down), every request is served plainly. An HTTP/1.1 request without one Host field is refused (400) either way.
+ * connection is answered. Any other, such as curl's `--http2` offer (`Upgrade: h2c`) or a WebSocket
+ * handshake elsewhere, is served as the plain HTTP/1.1 request it also is: RFC 9110 section 7.8
+ * lets a server ignore an Upgrade it does not take, and Node 20 cannot decline one (Node 24's
+ * `shouldUpgradeCallback` can), so the request is handed back to the HTTP server without its
+ * Upgrade fields. `path` null: no WebSocket endpoint (shutting down), every request is served
+ * plainly. An HTTP/1.1 request without one Host field is refused (400) either way.
  */
 export function routeUpgrade(
   server: Server,
