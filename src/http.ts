@@ -401,14 +401,20 @@ type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:
  * peer address.
  */
 function requestClient(req: import('node:http').IncomingMessage, trustProxy: boolean): string {
-  const token = /^Bearer +(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
-  if (token) return `key:${token}`;
-  const forwarded = trustProxy
-    ? String(req.headers['x-forwarded-for'] ?? '')
-        .split(',')[0]!
-        .trim()
-    : '';
-  return `address:${forwarded || req.socket.remoteAddress || 'unknown'}`;
+  return clientKey(req.headers.authorization, () => {
+    const forwarded = trustProxy
+      ? String(req.headers['x-forwarded-for'] ?? '')
+          .split(',')[0]!
+          .trim()
+      : '';
+    return forwarded || req.socket.remoteAddress || 'unknown';
+  });
+}
+
+/** A client as RequestScope names it: `key:` and the Bearer token of `authorization`, else `address:` and the address. */
+export function clientKey(authorization: string | null | undefined, address: () => string): string {
+  const token = /^Bearer +(\S+)/i.exec(authorization ?? '')?.[1];
+  return token ? `key:${token}` : `address:${address()}`;
 }
 
 /**

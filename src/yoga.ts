@@ -17,6 +17,7 @@ import { useTransfer } from './transfer/http.ts';
 import { useGraphiQLPage } from './graphiql.ts';
 import { useInputBoundary, useRequestParameters } from './input/boundary.ts';
 import {
+  clientKey,
   Lifecycle,
   useHealthEndpoints,
   useLandingPage,
@@ -29,7 +30,7 @@ import {
 import { useAnonymousResponseCache } from './responseCache.ts';
 import { DOCUMENT_ID_PARAM, useTrustedDocuments } from './trustedDocuments.ts';
 import { useQueryLimits } from './limits.ts';
-import { createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
+import { clientAddress, createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import {
   createLogger,
   createMetrics,
@@ -121,7 +122,7 @@ export type ServerSettings = Pick<
  * server gives every request one; in-process calls such as tests get theirs here), so each
  * request's statements take their fair share of the database.
  */
-function useRequestScope(statementsAtOnce: number): Plugin {
+function useRequestScope(statementsAtOnce: number, trustProxy: boolean): Plugin {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       const kind = getOperationAST(args.document, args.operationName)?.operation ?? 'mutation';
@@ -131,7 +132,12 @@ function useRequestScope(statementsAtOnce: number): Plugin {
         return;
       }
       setExecuteFn((executeArgs) => {
-        const own = new RequestScope({ statementsAtOnce });
+        // who asked, for fair turns at the database: a subscription's socket gives its key and upgrade request
+        const { request, req } = (executeArgs.contextValue ?? {}) as { request?: Request; req?: unknown };
+        const client = clientKey(request?.headers.get('authorization'), () =>
+          request ? clientAddress(request, { req }, trustProxy) : 'unknown',
+        );
+        const own = new RequestScope({ statementsAtOnce, client });
         own.operation(kind);
         return withScope(own, () => executeFn(executeArgs));
       });
@@ -223,7 +229,7 @@ export function createServer(
       // first, so that every later onExecuteDone (metrics, logs) sees the coded errors
       useClientErrorCodes(logger),
       useObservability(logger, metrics),
-      useRequestScope(settings.dbStatementsPerRequest),
+      useRequestScope(settings.dbStatementsPerRequest, settings.rateLimits.trustProxy),
       // before every route reads its parameters
       useUtf8Query(),
       useHealthEndpoints(lifecycle),

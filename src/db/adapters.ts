@@ -8,6 +8,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
+import { RequestTimedOut } from '../deadline.ts';
 import { currentScope } from '../requestScope.ts';
 import { databaseFailure, isStalePlan } from './errors.ts';
 import { FairTurns } from './fairTurns.ts';
@@ -148,7 +149,8 @@ export const CONNECTION_SETTINGS =
  * arrival: a client is its request scope's `client` (API key or address), `background` outside a
  * request. Each connect() takes a turn first, so pg's own queue stays empty; the turn is given back
  * when the connection is released (the pool's `release` event, once per checkout) or when
- * connecting fails. A wait past `connectionTimeoutMillis` fails as pg's does ("timeout exceeded
+ * connecting fails. A request answered 503 REQUEST_TIMEOUT (deadline.ts) stops waiting, and gets no
+ * connection after: RequestTimedOut. A wait past `connectionTimeoutMillis` fails as pg's does ("timeout exceeded
  * when trying to connect": 503 DATABASE_UNAVAILABLE, reason `pool`).
  */
 export class FairPool extends pg.Pool {
@@ -184,12 +186,24 @@ export class FairPool extends pg.Pool {
       done: (release?: Error | boolean) => void,
     ) => void,
   ): Promise<pg.PoolClient> | void {
-    const connected = this.turns.take(currentScope()?.client ?? 'background').then(() =>
-      super.connect().catch((error: unknown) => {
+    const scope = currentScope();
+    const deadline = scope?.deadline;
+    // a request answered 503 REQUEST_TIMEOUT while it waits leaves the queue: nobody reads its answer
+    const watch =
+      deadline && ((cancel: (reason: Error) => void) => deadline.onExpire(() => cancel(new RequestTimedOut())));
+    const turn = deadline?.isExpired
+      ? Promise.reject(new RequestTimedOut())
+      : this.turns.take(scope?.client ?? 'background', watch);
+    const connected = turn.then(() => {
+      if (deadline?.isExpired) {
+        this.turns.free();
+        throw new RequestTimedOut();
+      }
+      return super.connect().catch((error: unknown) => {
         this.turns.free();
         throw error;
-      }),
-    );
+      });
+    });
     if (!callback) return connected;
     connected.then(
       (client) => callback(undefined, client, client.release),

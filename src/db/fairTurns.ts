@@ -28,20 +28,37 @@ export class FairTurns {
     private readonly timeoutError: () => Error,
   ) {}
 
-  /** Resolves when `client` has a turn; give it back with free(), once. */
-  take(client: string): Promise<void> {
+  /**
+   * Resolves when `client` has a turn; give it back with free(), once. `watch`, called only when the
+   * client must wait, may cancel the wait (the waiter leaves the queue and the promise rejects with
+   * the reason given) and returns how to stop watching, called once the wait ends.
+   */
+  take(client: string, watch?: (cancel: (reason: Error) => void) => () => void): Promise<void> {
     if (this.taken < this.size && this.rotation.length === 0) {
       this.taken += 1;
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, timer: undefined };
-      if (this.waitMs > 0) {
-        waiter.timer = setTimeout(() => {
-          this.remove(client, waiter);
-          reject(this.timeoutError());
-        }, this.waitMs);
-      }
+      let unwatch = (): void => undefined;
+      let settled = false;
+      const waiter: Waiter = {
+        resolve: () => {
+          settled = true;
+          unwatch();
+          resolve();
+        },
+        timer: undefined,
+      };
+      const leave = (reason: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(waiter.timer);
+        unwatch();
+        this.remove(client, waiter);
+        reject(reason);
+      };
+      if (this.waitMs > 0) waiter.timer = setTimeout(() => leave(this.timeoutError()), this.waitMs);
+      if (watch) unwatch = watch(leave);
       const queue = this.waiting.get(client);
       if (queue) queue.push(waiter);
       else {
@@ -83,8 +100,9 @@ export class FairTurns {
 
   private remove(client: string, waiter: Waiter): void {
     const queue = this.waiting.get(client);
-    if (!queue) return;
-    queue.splice(queue.indexOf(waiter), 1);
+    const at = queue ? queue.indexOf(waiter) : -1;
+    if (!queue || at < 0) return;
+    queue.splice(at, 1);
     if (queue.length) return;
     this.waiting.delete(client);
     this.rotation.splice(this.rotation.indexOf(client), 1);

@@ -2,13 +2,13 @@ import crypto from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { prisma } from '../db/client.ts';
 import { databaseFailure } from '../db/errors.ts';
-import { BodyNotReceived, readBodyBytes } from '../http.ts';
+import { BodyNotReceived, clientKey, readBodyBytes } from '../http.ts';
 import { UserInputError } from '../errors.ts';
 import { requestIdOf } from '../observability.ts';
 import { readRecords } from '../records/read.ts';
 import { csvHeader, csvRow, ndjsonLine } from '../records/write.ts';
 import { RequestTimedOut } from '../deadline.ts';
-import { currentDeadline, outsideScope, RequestScope, withScope } from '../requestScope.ts';
+import { currentDeadline, currentScope, outsideScope, RequestScope, withScope } from '../requestScope.ts';
 import { AuthenticationError, authenticate } from '../resolvers/access/apiKeys.ts';
 import { hasRole, type Viewer } from '../resolvers/access/viewer.ts';
 import { encodeGlobalID } from '../schema/builder.ts';
@@ -244,13 +244,21 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           // only while none has begun to commit, and then none will; once one has, the import is
           // answered in full when it ends. Its own share of connections: the batches in flight and
           // the statement that draws the next one's ids
-          await withScope(new RequestScope({ deadline: currentDeadline(), statementsAtOnce: 3 }), async () => {
-            const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), importer);
-            for await (const outcome of outcomes) {
-              counts[outcome.status] += 1;
-              lines.push(outcomeLine(outcome));
-            }
-          });
+          await withScope(
+            new RequestScope({
+              deadline: currentDeadline(),
+              statementsAtOnce: 3,
+              // who asked, for fair turns at the database (the HTTP server's scope names it)
+              client: currentScope()?.client ?? clientKey(request.headers.get('authorization'), () => 'unknown'),
+            }),
+            async () => {
+              const outcomes = importRecords(prisma, readRecords(once(body), 'ndjson'), importer);
+              for await (const outcome of outcomes) {
+                counts[outcome.status] += 1;
+                lines.push(outcomeLine(outcome));
+              }
+            },
+          );
           lines.push(`${JSON.stringify({ summary: counts })}\n`);
           return endResponse(
             new fetchAPI.Response(lines.join(''), {

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../src/config.ts';
-import { prisma } from '../../src/db/client.ts';
+import { onStatement, prisma } from '../../src/db/client.ts';
+import { currentScope } from '../../src/requestScope.ts';
+import { createApiKey } from '../../src/resolvers/access/apiKeys.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { WORK_COSTS } from '../../src/resolvers/lists/work.ts';
 import { MAX_RESPONSE_TEXT } from '../../src/schema/article.ts';
@@ -430,5 +432,37 @@ describe('HTTP', () => {
     const html = await page.text();
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     for (const link of ['href="/graphql"', 'href="/healthz"', 'href="/readyz"']) expect(html).toContain(link);
+  });
+});
+
+describe('who asked, for fair turns at the database', () => {
+  it("names the key's client in the scope of every statement of a query and of an import", async () => {
+    const { secret } = await createApiKey(prisma, 'turns-editor', 'EDITOR');
+    const headers = { authorization: `Bearer ${secret}` };
+    const clients = new Set<string>();
+    const stop = onStatement(() => {
+      const client = currentScope()?.client;
+      if (client) clients.add(client);
+    });
+    try {
+      const read = await post('{ articles(first: 2) { totalCount edges { node { id } } } }', undefined, yoga, headers);
+      expect(read.body.errors).toBeUndefined();
+      const record = {
+        title: 'Turns',
+        url: 'https://turns.example/1',
+        source: 'Turns',
+        publishedAt: '2026-01-01T00:00:00Z',
+        priority: 1,
+      };
+      const imported = await yoga.fetch('http://newsgraph.test/import.ndjson', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', ...headers },
+        body: `${JSON.stringify(record)}\n`,
+      });
+      expect(await imported.text()).toMatch(/"status":"created"/);
+    } finally {
+      stop();
+    }
+    expect([...clients]).toEqual([`key:${secret}`]);
   });
 });
