@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
+import { queryIsUtf8 } from './malformedRequests.ts';
 import { UserInputError } from './errors.ts';
 import { RequestDeadline } from './deadline.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
@@ -136,39 +137,6 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
       });
     },
   };
-}
-
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * True when a URL's query (`url.search`: ASCII, as the URL parser serializes it) decodes to UTF-8:
- * each `%XX` is a byte (WHATWG URL percent-decoding, which leaves a `%` without two hex digits as
- * it is), and the bytes must be well-formed UTF-8 (no `%FF`, no encoded surrogate such as
- * `%ED%A0%80`, no cut-off sequence).
- */
-export function queryIsUtf8(search: string): boolean {
-  if (!search.includes('%')) return true;
-  try {
-    decodeURIComponent(search);
-    return true;
-  } catch {
-    // a malformed escape or bad UTF-8: tell them apart
-  }
-  const bytes = new Uint8Array(search.length);
-  let length = 0;
-  for (let i = 0; i < search.length; i++) {
-    const hex = search[i] === '%' ? search.slice(i + 1, i + 3) : '';
-    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
-      bytes[length++] = parseInt(hex, 16);
-      i += 2;
-    } else bytes[length++] = search.charCodeAt(i) & 0xff;
-  }
-  try {
-    STRICT_UTF8.decode(bytes.subarray(0, length));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

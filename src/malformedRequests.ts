@@ -77,8 +77,9 @@ function endWith(socket: Duplex, [status, reason, code, message, extensions]: De
 /**
  * RFC 9112 section 3.2: an HTTP/1.1 request must carry exactly one Host field, else 400. Node's own
  * check (`requireHostHeader`, on by default) answers an empty 400 and misses a repeated Host; the
- * server turns it off and calls this instead. Answers the request (400 `BAD_REQUEST`, JSON) and
- * returns true when it has no single Host; else returns false and leaves it alone.
+ * server turns it off and calls this instead. A Host that is not `host[:port]`, or a request target
+ * that makes no URL with it, is refused too. Answers the request (400 `BAD_REQUEST`, JSON) and
+ * returns true when refused; else returns false and leaves it alone.
  */
 export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): boolean {
   const refusal = hostRefusal(req);
@@ -90,14 +91,29 @@ export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): bo
 function hostRefusal(req: IncomingMessage): Description | null {
   let hosts = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts += 1;
-  if (hosts === 1 || (hosts === 0 && !(req.httpVersionMajor === 1 && req.httpVersionMinor >= 1))) return null;
-  return [
-    400,
-    'Bad Request',
-    'BAD_REQUEST',
-    hosts ? 'The request has more than one Host header field' : 'An HTTP/1.1 request needs a Host header field',
-  ];
+  const refuse = (message: string): Description => [400, 'Bad Request', 'BAD_REQUEST', message];
+  if (hosts > 1) return refuse('The request has more than one Host header field');
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+    return refuse('An HTTP/1.1 request needs a Host header field');
+  }
+  const host = req.headers.host;
+  // RFC 9110 7.2: uri-host [":" port], which the URL of the request is made from (a space, a path or
+  // a port past 65535 in it made Yoga's adapter throw: a 500 with its stack)
+  if (host !== undefined && (!HOST.test(host) || !URL.canParse(`http://${host}/`))) {
+    return refuse('The Host header field is not a host[:port]');
+  }
+  // the request's URL as the server builds it: the Host (an HTTP/1.0 request may have none) and the target
+  if (!URL.canParse(requestUrl(req))) return refuse('The request target is not a valid URL path');
+  return null;
 }
+
+/** The request's URL as the server's adapter builds it: `http://`, the Host (else localhost), the target. */
+function requestUrl(req: IncomingMessage): string {
+  return `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+}
+
+/** A Host field's shape: an IP literal in brackets or a name without delimiters, then an optional port. */
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[^\s/?#@[\]\\:]+)(:\d{0,5})?$/;
 
 /**
  * The answer to an `Expect` header other than `100-continue` (the server's `checkExpectation`
@@ -184,9 +200,14 @@ export function routeUpgrade(
   const target = (req.url ?? '').split('?', 1)[0];
   const websocket =
     path !== null && req.headers.upgrade?.toLowerCase() === 'websocket' && (target === path || target === `${path}/`);
+  const badQuery = !refusal && !queryIsUtf8(new URL(requestUrl(req)).search);
   afterEarlierAnswers(socket, () => {
     if (socket.destroyed) return;
-    if (refusal) {
+    if (badQuery && websocket) {
+      // as every HTTP route answers it (http.ts useUtf8Query)
+      refusedRequests.inc({ status: 400 });
+      endWith(socket, [400, 'Bad Request', 'BAD_REQUEST', 'The query string is not UTF-8 once percent-decoded']);
+    } else if (refusal) {
       refusedRequests.inc({ status: refusal[0] });
       endWith(socket, refusal);
     } else if (websocket) accept(req, socket, head);
@@ -293,5 +314,38 @@ function describe(error: Error & { code?: string }, maxHeaderBytes: number): Des
       return [413, 'Payload Too Large', 'PAYLOAD_TOO_LARGE', 'A chunk extension of the request body is too long'];
     default:
       return [400, 'Bad Request', 'BAD_REQUEST', 'The request is not well-formed HTTP/1.1'];
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * True when a URL's query (`url.search`: ASCII, as the URL parser serializes it) decodes to UTF-8:
+ * each `%XX` is a byte (WHATWG URL percent-decoding, which leaves a `%` without two hex digits as
+ * it is), and the bytes must be well-formed UTF-8 (no `%FF`, no encoded surrogate such as
+ * `%ED%A0%80`, no cut-off sequence).
+ */
+export function queryIsUtf8(search: string): boolean {
+  if (!search.includes('%')) return true;
+  try {
+    decodeURIComponent(search);
+    return true;
+  } catch {
+    // a malformed escape or bad UTF-8: tell them apart
+  }
+  const bytes = new Uint8Array(search.length);
+  let length = 0;
+  for (let i = 0; i < search.length; i++) {
+    const hex = search[i] === '%' ? search.slice(i + 1, i + 3) : '';
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes[length++] = parseInt(hex, 16);
+      i += 2;
+    } else bytes[length++] = search.charCodeAt(i) & 0xff;
+  }
+  try {
+    STRICT_UTF8.decode(bytes.subarray(0, length));
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -522,6 +522,10 @@ describe('writers and round trips', () => {
     for (const record of [formulas, plain]) {
       expect(await read(csvHeader() + csvRow(record), 'csv')).toEqual([{ line: 2, record }]);
     }
+    // a file with another header is not the export's: a leading ' is the value's own
+    expect(await read("title,source\r\n'-40C nights' ahead,'@Desk\r\n", 'csv')).toEqual([
+      { line: 2, record: { title: "'-40C nights' ahead", source: "'@Desk" } },
+    ]);
     // a spreadsheet's own CSV holds no such mark: its cells are read as they are
     expect(await read('title,source\r\n=1+1,-Desk\r\n', 'csv')).toEqual([
       { line: 2, record: { title: '=1+1', source: '-Desk' } },

@@ -1,6 +1,6 @@
 import { parse as parseCsv, type CsvError, type Parser as CsvParser } from 'csv-parse';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
-import { FORMULA } from './write.ts';
+import { FORMULA, RECORD_COLUMNS } from './write.ts';
 
 /**
  * Streaming readers of article records for bulk import: NDJSON, JSON, CSV, RSS 2.0 and Atom 1.0
@@ -657,10 +657,14 @@ function splitNames(cell: string): string[] {
 }
 
 /**
- * A cell as it was before the export defused it (records/write.ts defuseFormula): one leading `'`
- * taken off a cell that starts as a formula behind it (`'=x` is `=x`, `''=x` is `'=x`). A
- * spreadsheet's own CSV never holds that mark (it is how a cell is typed, not its value).
+ * A text cell of an export as it was before the export defused it (records/write.ts
+ * defuseFormula): one leading `'` taken off a cell that starts as a formula behind it (`'=x` is
+ * `=x`, `''=x` is `'=x`). Only in a file with the export's header (readCsv): in any other, a
+ * leading `'` is the value's own (a headline opening with a quoted `'-40C nights'`).
  */
+/** Columns the export writes as numbers, booleans or instants: never defused. */
+const PLAIN_COLUMNS = new Set(['priority', 'isAustralian', 'storyPinned', 'storyLead', 'publishedAt']);
+
 function undefuseFormula(cell: string): string {
   return cell.startsWith("'") && FORMULA.test(cell) ? cell.slice(1) : cell;
 }
@@ -770,6 +774,7 @@ async function* readCsv(
   });
   const lines = new LineCounter();
   let columns: string[] | null = null;
+  let written = false;
 
   const feed = (chunk: Uint8Array | null) =>
     new Promise<void>((resolve) => {
@@ -786,6 +791,9 @@ async function* readCsv(
       const line = lines.recordStart();
       lines.advanceTo(end);
       if (columns === null) {
+        // a file whose header is the export's, column for column, was written by the export: its
+        // text cells may carry the mark that defuses a formula (defuseFormula); no other file's do
+        written = cells.length === RECORD_COLUMNS.length && cells.every((cell, i) => cell === RECORD_COLUMNS[i]);
         columns = cells.map((cell) => {
           const name = (cell ?? '').trim();
           return fromHeader.get(name) ?? name;
@@ -803,7 +811,9 @@ async function* readCsv(
       }
       const record: Record<string, unknown> = {};
       cells.forEach((cell, i) => {
-        if (cell !== undefined) put(record, columns![i]!, convertCell(columns![i]!, undefuseFormula(cell)));
+        if (cell === undefined) return;
+        const column = columns![i]!;
+        put(record, column, convertCell(column, written && !PLAIN_COLUMNS.has(column) ? undefuseFormula(cell) : cell));
       });
       yield { line, record };
     }

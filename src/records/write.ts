@@ -80,8 +80,9 @@ function names(field: string, value: unknown): string {
 /**
  * A text cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
  * carriage return, the OWASP "CSV Injection" list), after any number of `'`: written with one more
- * `'` in front, which spreadsheets show as a text marker and the import takes off again
- * (records/read.ts). `=HYPERLINK(...)` is written `'=HYPERLINK(...)`, `'=x` is written `''=x`.
+ * `'` in front, which spreadsheets show as a text marker and the import takes off again in a file
+ * with the export's header (records/read.ts). `=HYPERLINK(...)` is written `'=HYPERLINK(...)`,
+ * `'=x` is written `''=x`.
  */
 export function defuseFormula(text: string): string {
   return FORMULA.test(text) ? `'${text}` : text;
@@ -117,8 +118,9 @@ function cell(field: string, value: unknown): string | undefined {
  * names dropped, a string priority that is an integer literal (or an isAustralian string such as
  * "yes") comes back as a number (a boolean), and a Date comes back as its string. Text cells are
  * defused against spreadsheet formula injection (defuseFormula: one `'` before a leading `=`, `+`,
- * `-`, `@`, tab or carriage return), which reading takes off again. Throws a TypeError for a value it cannot write: `{ id }` refs, a
- * non-array list, an object in another column.
+ * `-`, `@`, tab or carriage return), which reading a file with csvHeader's header takes off again.
+ * Throws a TypeError for a value it cannot write: `{ id }` refs, a non-array list, an object in
+ * another column.
  */
 export function csvRow(record: Record<string, unknown>): string {
   return stringify([RECORD_COLUMNS.map((field) => cell(field, record[field]))], CSV_OPTIONS);

@@ -383,6 +383,17 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
       refusal(400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header field'),
     ]);
     expect(responses(await raw('GET /healthz HTTP/1.0\r\n\r\n'))).toEqual([{ status: 200, body: { status: 'ok' } }]);
+    // a Host the request's URL cannot be made of (Yoga's adapter answered a 500 with its stack)
+    for (const host of ['a b', 'x:99999', 'a/b', '[::1', 'a%zz', 'a<b', 'u@x', 'x:8a']) {
+      expect(responses(await raw(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)), host).toEqual(
+        [refusal(400, 'BAD_REQUEST', 'The Host header field is not a host[:port]')],
+      );
+    }
+    for (const host of ['[::1]:4000', 'Example.COM:80', 'xn--bcher-kva.example', 'localhost:']) {
+      expect(responses(await raw(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)), host).toEqual(
+        [{ status: 200, body: { status: 'ok' } }],
+      );
+    }
   });
 
   it('417 EXPECTATION_FAILED for an Expect other than 100-continue, 405 METHOD_NOT_ALLOWED for CONNECT, 404 NOT_FOUND for an unknown path', async () => {
@@ -466,6 +477,10 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
     }
     const handshake =
       'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    // a query string that is not UTF-8, as every HTTP route refuses it
+    expect(responses(await raw(`GET /graphql?x=%FF HTTP/1.1\r\nHost: x\r\n${handshake}\r\n`))).toEqual([
+      refusal(400, 'BAD_REQUEST', 'The query string is not UTF-8 once percent-decoded'),
+    ]);
     const posted = await raw(`POST /graphql HTTP/1.1\r\nHost: x\r\n${handshake}Content-Length: 0\r\n\r\n`);
     expect(posted).toMatch(/\r\nAllow: GET\r\n/);
     expect(responses(posted)).toEqual([refusal(405, 'METHOD_NOT_ALLOWED', 'A WebSocket handshake is a GET request')]);
