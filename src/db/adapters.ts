@@ -150,8 +150,8 @@ export const CONNECTION_SETTINGS =
  * request. Each connect() takes a turn first, so pg's own queue stays empty; the turn is given back
  * when the connection is released (the pool's `release` event, once per checkout) or when
  * connecting fails. A request answered 503 REQUEST_TIMEOUT (deadline.ts) stops waiting, and gets no
- * connection after: RequestTimedOut. A wait past `connectionTimeoutMillis` fails as pg's does ("timeout exceeded
- * when trying to connect": 503 DATABASE_UNAVAILABLE, reason `pool`).
+ * connection after: RequestTimedOut. A wait past `connectionTimeoutMillis` fails as pg's does
+ * ("timeout exceeded when trying to connect": 503 DATABASE_UNAVAILABLE, reason `pool`).
  */
 export class FairPool extends pg.Pool {
   private readonly turns: FairTurns;

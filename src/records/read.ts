@@ -656,15 +656,15 @@ function splitNames(cell: string): string[] {
   return names.map((name) => name.trim()).filter((name) => name !== '');
 }
 
+/** Columns the export writes as numbers, booleans or instants: never defused. */
+const PLAIN_COLUMNS = new Set(['priority', 'isAustralian', 'storyPinned', 'storyLead', 'publishedAt']);
+
 /**
  * A text cell of an export as it was before the export defused it (records/write.ts
  * defuseFormula): one leading `'` taken off a cell that starts as a formula behind it (`'=x` is
  * `=x`, `''=x` is `'=x`). Only in a file with the export's header (readCsv): in any other, a
  * leading `'` is the value's own (a headline opening with a quoted `'-40C nights'`).
  */
-/** Columns the export writes as numbers, booleans or instants: never defused. */
-const PLAIN_COLUMNS = new Set(['priority', 'isAustralian', 'storyPinned', 'storyLead', 'publishedAt']);
-
 function undefuseFormula(cell: string): string {
   return cell.startsWith("'") && FORMULA.test(cell) ? cell.slice(1) : cell;
 }

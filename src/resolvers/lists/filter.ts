@@ -363,9 +363,9 @@ export class FilterLimiter {
   /**
    * A filter string compared with a label column (title, source, name, slug), at most
    * maxStringLength characters (code points), read as a label is written (validation.ts
-   * checkText): in Normalization Form C, invisible format characters dropped (zero-width space, soft hyphen, direction
-   * marks...) and every run of whitespace one space, trimmed when `exact` (equals, in). One with
-   * nothing visible in it is taken as empty.
+   * checkText): in Normalization Form C, invisible format characters dropped (zero-width space,
+   * soft hyphen, direction marks...) and every run of whitespace one space, trimmed when `exact`
+   * (equals, in). One with nothing visible in it is taken as empty.
    */
   text(value: string, what: string, exact = true): string {
     if (codePoints(value) > FILTER_LIMITS.maxStringLength)
@@ -376,8 +376,9 @@ export class FilterLimiter {
   }
   /**
    * A `text` needle (title, description, summary, body): at most maxStringLength characters,
-   * in Normalization Form C (as text is stored), invisible format characters dropped (as `search` drops them; the long texts keep their
-   * spacing, so spaces are kept as given). Empty when nothing but spaces remains (no condition);
+   * in Normalization Form C (as text is stored), invisible format characters dropped (as `search`
+   * drops them; the long texts keep their spacing, so spaces are kept as given). Empty when nothing
+   * but spaces remains (no condition);
    * otherwise it must hold a run of MIN_TEXT_RUN letters or digits (TEXT_RUN), or it is refused:
    * trigram indexes find only needles with a whole trigram in them, and a shorter one (`"`, `ab`,
    * combining marks alone) would read every article's text.
