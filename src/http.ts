@@ -3,6 +3,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
 import { queryIsUtf8 } from './malformedRequests.ts';
+import { addressOf, clientKey } from './rateLimit.ts';
 import { UserInputError } from './errors.ts';
 import { RequestDeadline } from './deadline.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
@@ -363,26 +364,12 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
 
 type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
-/**
- * Who sent a request, as the rate limits tell clients apart (rateLimit.ts): `key:` and its Bearer
- * token, else `address:` and the first X-Forwarded-For entry (with `trustProxy`) or the socket's
- * peer address.
- */
+/** Who sent a request, as the rate limits tell clients apart (rateLimit.ts clientKey). */
 function requestClient(req: import('node:http').IncomingMessage, trustProxy: boolean): string {
-  return clientKey(req.headers.authorization, () => {
-    const forwarded = trustProxy
-      ? String(req.headers['x-forwarded-for'] ?? '')
-          .split(',')[0]!
-          .trim()
-      : '';
-    return forwarded || req.socket.remoteAddress || 'unknown';
-  });
-}
-
-/** A client as RequestScope names it: `key:` and the Bearer token of `authorization`, else `address:` and the address. */
-export function clientKey(authorization: string | null | undefined, address: () => string): string {
-  const token = /^Bearer +(\S+)/i.exec(authorization ?? '')?.[1];
-  return token ? `key:${token}` : `address:${address()}`;
+  const forwardedFor = req.headers['x-forwarded-for'];
+  return clientKey(req.headers.authorization, () =>
+    addressOf(typeof forwardedFor === 'string' ? forwardedFor : undefined, req.socket.remoteAddress, trustProxy),
+  );
 }
 
 /**

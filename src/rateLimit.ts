@@ -90,12 +90,32 @@ export class RedisStore implements CounterStore {
  * sets it), else the socket's peer; `unknown` without either (in-process calls).
  */
 export function clientAddress(request: Request, serverContext: unknown, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
   const socket = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req?.socket;
-  return socket?.remoteAddress ?? 'unknown';
+  return addressOf(request.headers.get('x-forwarded-for'), socket?.remoteAddress, trustProxy);
+}
+
+/** clientAddress from the raw parts: an X-Forwarded-For value and the socket's peer address. */
+export function addressOf(
+  forwardedFor: string | null | undefined,
+  peer: string | undefined,
+  trustProxy: boolean,
+): string {
+  const forwarded = trustProxy ? forwardedFor?.split(',')[0]?.trim() : undefined;
+  return forwarded || peer || 'unknown';
+}
+
+/** The API key of an `Authorization: Bearer <key>` value, if it is one. */
+function bearerToken(authorization: string | null | undefined): string | undefined {
+  return /^Bearer +(\S+)/i.exec(authorization ?? '')?.[1];
+}
+
+/**
+ * A client as the request scope names it, for fair turns at the database (db/fairTurns.ts): `key:`
+ * and its Bearer token, else `address:` and its address; the same clients the rate limits count.
+ */
+export function clientKey(authorization: string | null | undefined, address: () => string): string {
+  const token = bearerToken(authorization);
+  return token ? `key:${token}` : `address:${address()}`;
 }
 
 const EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
@@ -106,7 +126,7 @@ function bucketOf(
   authorization: string | null | undefined,
   address: () => string,
 ): { bucket: string; kind: 'key' | 'anonymous'; limit: number } {
-  const token = /^Bearer +(\S+)/i.exec(authorization ?? '')?.[1];
+  const token = bearerToken(authorization);
   return token
     ? {
         bucket: `key:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`,

@@ -17,7 +17,6 @@ import { useTransfer } from './transfer/http.ts';
 import { useGraphiQLPage } from './graphiql.ts';
 import { useInputBoundary, useRequestParameters } from './input/boundary.ts';
 import {
-  clientKey,
   Lifecycle,
   useHealthEndpoints,
   useLandingPage,
@@ -30,7 +29,7 @@ import {
 import { useAnonymousResponseCache } from './responseCache.ts';
 import { DOCUMENT_ID_PARAM, useTrustedDocuments } from './trustedDocuments.ts';
 import { useQueryLimits } from './limits.ts';
-import { clientAddress, createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
+import { clientAddress, clientKey, createCounterStore, useRateLimits, type CounterStore } from './rateLimit.ts';
 import {
   createLogger,
   createMetrics,
