@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
-import { queryIsUtf8 } from './malformedRequests.ts';
+import { NOT_UTF8_QUERY, queryIsUtf8 } from './malformedRequests.ts';
 import { addressOf, clientKey } from './rateLimit.ts';
 import { UserInputError } from './errors.ts';
 import { RequestDeadline } from './deadline.ts';
@@ -151,7 +151,7 @@ export function useUtf8Query(): Plugin {
     onRequest({ url, endResponse }) {
       if (!queryIsUtf8(url.search)) {
         endResponse(
-          errorResponse(400, 'BAD_REQUEST', 'The query string is not UTF-8 once percent-decoded', {
+          errorResponse(400, 'BAD_REQUEST', NOT_UTF8_QUERY, {
             'cache-control': 'no-store',
           }),
         );

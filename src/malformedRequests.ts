@@ -206,7 +206,7 @@ export function routeUpgrade(
     if (badQuery && websocket) {
       // as every HTTP route answers it (http.ts useUtf8Query)
       refusedRequests.inc({ status: 400 });
-      endWith(socket, [400, 'Bad Request', 'BAD_REQUEST', 'The query string is not UTF-8 once percent-decoded']);
+      endWith(socket, [400, 'Bad Request', 'BAD_REQUEST', NOT_UTF8_QUERY]);
     } else if (refusal) {
       refusedRequests.inc({ status: refusal[0] });
       endWith(socket, refusal);
@@ -316,6 +316,9 @@ function describe(error: Error & { code?: string }, maxHeaderBytes: number): Des
       return [400, 'Bad Request', 'BAD_REQUEST', 'The request is not well-formed HTTP/1.1'];
   }
 }
+
+/** The message of the 400 for a query string that is not UTF-8 (queryIsUtf8), on every route. */
+export const NOT_UTF8_QUERY = 'The query string is not UTF-8 once percent-decoded';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -6,7 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
-import { queryIsUtf8, refusedRequests } from './malformedRequests.ts';
+import { refusedRequests } from './malformedRequests.ts';
 import { plainRequestId } from './requestId.ts';
 import { currentDeadline, currentScope } from './requestScope.ts';
 import { commitsRecovered, replicaWaitTimeouts, writeRetries } from './resolvers/writing/transaction.ts';
@@ -236,8 +236,7 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
       // for an error thrown outside execution, which only Yoga's maskError sees (yoga.ts)
       const scope = currentScope();
       if (scope) scope.requestId = requestIdOf(request);
-      // (a query string that is not UTF-8 goes on to useUtf8Query's 400, as on every path)
-      if (url.pathname === '/metrics' && request.method === 'GET' && queryIsUtf8(url.search)) {
+      if (url.pathname === '/metrics' && request.method === 'GET') {
         return metrics.registry.metrics().then((text) => {
           endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.registry.contentType } }));
         });

@@ -227,10 +227,10 @@ export function createServer(
       useRequestParameters(),
       // first, so that every later onExecuteDone (metrics, logs) sees the coded errors
       useClientErrorCodes(logger),
+      // before every route reads its parameters (/metrics, served by useObservability, included)
+      useUtf8Query(),
       useObservability(logger, metrics),
       useRequestScope(settings.dbStatementsPerRequest, settings.rateLimits.trustProxy),
-      // before every route reads its parameters
-      useUtf8Query(),
       useHealthEndpoints(lifecycle),
       useLandingPage({ graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: settings.graphiql }),
       ...(allowed.size ? [useVaryOrigin()] : []),
