@@ -368,8 +368,7 @@ export class FilterLimiter {
    * (equals, in). One with nothing visible in it is taken as empty.
    */
   text(value: string, what: string, exact = true): string {
-    if (codePoints(value) > FILTER_LIMITS.maxStringLength)
-      this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
+    this.length(value, what);
     const label = withoutInvisible(value.normalize('NFC')).replace(/\s+/g, ' ');
     if (isBlank(label)) return '';
     return exact ? label.trim() : label;
@@ -384,8 +383,7 @@ export class FilterLimiter {
    * combining marks alone) would read every article's text.
    */
   needle(value: string, what: string): string {
-    if (codePoints(value) > FILTER_LIMITS.maxStringLength)
-      this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
+    this.length(value, what);
     const text = withoutInvisible(value.normalize('NFC'));
     if (!text.trim()) return '';
     if (!TEXT_RUN.test(text)) {
@@ -394,6 +392,11 @@ export class FilterLimiter {
       );
     }
     return text;
+  }
+  /** A filter string of at most maxStringLength characters (code points), or refused. */
+  private length(value: string, what: string): void {
+    if (codePoints(value) > FILTER_LIMITS.maxStringLength)
+      this.fail(`${what} is longer than ${FILTER_LIMITS.maxStringLength} characters`);
   }
   /** A number compared with a column: within what the column holds, or refused (not clamped). */
   int(value: number, what: string, range: IntRange): number {
