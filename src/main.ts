@@ -8,7 +8,7 @@ import {
   answerConnect,
   answerExpectation,
   answerMalformedRequest,
-  refuseWithoutHost,
+  refuseBadHostOrTarget,
   trackResponse,
 } from './malformedRequests.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   // (Host is checked here, not by Node, whose 400 has no body and allows a repeated Host)
   const server = createHttpServer({ connectionsCheckingInterval: 1_000, requireHostHeader: false }, (req, res) => {
     trackResponse(req, res);
-    if (refuseWithoutHost(req, res)) return;
+    if (refuseBadHostOrTarget(req, res)) return;
     handler(req, res);
   });
   // what Node's parser refuses (a URL past 16 KiB, a malformed request), an `Expect` it cannot meet and

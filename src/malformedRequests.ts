@@ -77,24 +77,41 @@ function endWith(socket: Duplex, [status, reason, code, message, extensions]: De
 /**
  * RFC 9112 section 3.2: an HTTP/1.1 request must carry exactly one Host field, else 400. Node's own
  * check (`requireHostHeader`, on by default) answers an empty 400 and misses a repeated Host; the
- * server turns it off and calls this instead. A Host that is not `host[:port]`, or a request target
- * that makes no URL with it, is refused too. Answers the request (400 `BAD_REQUEST`, JSON) and
- * returns true when refused; else returns false and leaves it alone.
+ * server turns it off and calls this instead. The request target must have one of the forms of RFC
+ * 9112 section 3.2: origin-form (`/path?query`); absolute-form (`http://host/path`, which a server
+ * must accept, section 3.2.2: its authority replaces the Host field and the request goes on as the
+ * origin-form of its path and query); asterisk-form (`*`) for OPTIONS only. A Host that is not
+ * `host[:port]`, or a target that makes no URL with it, is refused too. Answers the request (400
+ * `BAD_REQUEST`, JSON) and returns true when refused; else returns false, `req.url` then being a
+ * path (or `*` for OPTIONS).
  */
-export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): boolean {
-  const refusal = hostRefusal(req);
+export function refuseBadHostOrTarget(req: IncomingMessage, res: ServerResponse): boolean {
+  const refusal = hostOrTargetRefusal(req);
   if (!refusal) return false;
   answerJson(res, refusal);
   return true;
 }
 
-function hostRefusal(req: IncomingMessage): Description | null {
+function hostOrTargetRefusal(req: IncomingMessage): Description | null {
   let hosts = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts += 1;
   const refuse = (message: string): Description => [400, 'Bad Request', 'BAD_REQUEST', message];
   if (hosts > 1) return refuse('The request has more than one Host header field');
   if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
     return refuse('An HTTP/1.1 request needs a Host header field');
+  }
+  const target = req.url ?? '/';
+  if (target === '*') {
+    if (req.method !== 'OPTIONS') return refuse('The request target "*" is for OPTIONS only');
+  } else if (!target.startsWith('/')) {
+    const absolute = /^https?:\/\/[^/?#]/i.test(target) && URL.canParse(target) ? new URL(target) : null;
+    if (!absolute || !absolute.host) {
+      return refuse('The request target is neither a path, an absolute http(s) URL nor "*" (for OPTIONS)');
+    }
+    // RFC 9110 section 4.2.4: userinfo in an http(s) URI is an error
+    if (absolute.username || absolute.password) return refuse('The request target carries userinfo (user@host)');
+    req.url = `${absolute.pathname}${absolute.search}`;
+    req.headers.host = absolute.host;
   }
   const host = req.headers.host;
   // RFC 9110 7.2: uri-host [":" port], which the URL of the request is made from (a space, a path or
@@ -194,7 +211,7 @@ export function routeUpgrade(
   path: string | null,
   accept: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): void {
-  const refusal = hostRefusal(req);
+  const refusal = hostOrTargetRefusal(req);
   // the endpoint's paths as Yoga serves them (with or without a trailing slash); ws itself refuses
   // a handshake by another method (405)
   const target = (req.url ?? '').split('?', 1)[0];
@@ -220,7 +237,7 @@ export function routeUpgrade(
   });
 }
 
-/** The request's head as the client sent it, less `Upgrade`, `HTTP2-Settings` and their Connection tokens. */
+/** The request's head as the client sent it (its target in origin-form), less `Upgrade`, `HTTP2-Settings` and their Connection tokens. */
 function withoutUpgrade(req: IncomingMessage): Buffer {
   const hopByHop = new Set(['upgrade', 'http2-settings']);
   const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
@@ -229,7 +246,8 @@ function withoutUpgrade(req: IncomingMessage): Buffer {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (hopByHop.has(lower)) continue;
-    let value = raw[i + 1]!;
+    // (the Host an absolute-form target replaced goes back as the target's authority: hostOrTargetRefusal)
+    let value = lower === 'host' ? (req.headers.host ?? raw[i + 1]!) : raw[i + 1]!;
     if (lower === 'connection') {
       value = value
         .split(',')

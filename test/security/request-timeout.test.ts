@@ -396,6 +396,41 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
     }
   });
 
+  it('serves an absolute-form target as its path on its authority (RFC 9112 3.2.2); refuses other targets with 400', async () => {
+    const query = encodeURIComponent('{ __typename }');
+    // the target's authority replaces the Host field, whatever that says
+    for (const target of ['http://x/healthz', 'HTTPS://Example.com:8443/healthz', 'http://[::1]/healthz?a=1']) {
+      expect(responses(await raw(`GET ${target} HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n`)), target).toEqual([
+        { status: 200, body: { status: 'ok' } },
+      ]);
+    }
+    expect(
+      responses(
+        await raw(`GET http://api.example/graphql?query=${query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      ),
+    ).toEqual([{ status: 200, body: { data: { __typename: 'Query' } } }]);
+    // and through the Upgrade path, served as plain HTTP/1.1
+    const h2c =
+      'Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n';
+    expect(responses(await raw(`GET http://x:4000/healthz HTTP/1.1\r\nHost: a b\r\n${h2c}\r\n`))).toEqual([
+      { status: 200, body: { status: 'ok' } },
+    ]);
+    const notAForm = /neither a path, an absolute http\(s\) URL nor "\*"/;
+    for (const [target, message] of [
+      ['ftp://x/healthz', notAForm],
+      ['http:///healthz', notAForm],
+      ['ws://x/graphql', notAForm],
+      ['http://user:pw@x/healthz', 'The request target carries userinfo (user@host)'],
+      ['*', 'The request target "*" is for OPTIONS only'],
+    ] as const) {
+      expect(responses(await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)), target).toEqual([
+        refusal(400, 'BAD_REQUEST', message),
+      ]);
+    }
+    // the asterisk-form is OPTIONS' (a CORS preflight answer, no body)
+    expect(await raw('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 204 /);
+  });
+
   it('417 EXPECTATION_FAILED for an Expect other than 100-continue, 405 METHOD_NOT_ALLOWED for CONNECT, 404 NOT_FOUND for an unknown path', async () => {
     expect(responses(await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n'))).toEqual([
       refusal(417, 'EXPECTATION_FAILED', /only expectation .* "Expect: 100-continue"/),
