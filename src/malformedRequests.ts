@@ -15,6 +15,17 @@ export const refusedRequests = new Counter({
 });
 
 /**
+ * Connections the client closed part-way through a request (its head or its body: Node's parser
+ * reports `HPE_INVALID_EOF_STATE`). Not refusals: nothing malformed arrived, the rest never did.
+ * Registered by observability.ts createMetrics.
+ */
+export const incompleteRequests = new Counter({
+  name: 'newsgraph_http_incomplete_total',
+  help: 'Connections the client closed part-way through a request (its head or body)',
+  registers: [],
+});
+
+/**
  * The answer to a request Node's HTTP parser refuses before any handler sees it (the server's
  * `clientError` event): the status Node itself would send, now with a GraphQL-shaped JSON body whose
  * `extensions.code` says what was wrong, instead of an empty response.
@@ -24,7 +35,8 @@ export const refusedRequests = new Counter({
  * - the request not received within `server.requestTimeout` / `headersTimeout`: 408 `REQUEST_TIMEOUT`;
  * - a chunk extension past 16 KiB: 413 `PAYLOAD_TOO_LARGE`;
  * - anything else the parser refuses (a malformed request line or header, a bad chunk size, both
- *   Content-Length and Transfer-Encoding): 400 `BAD_REQUEST`.
+ *   Content-Length and Transfer-Encoding), and a request the client stopped sending part-way (counted
+ *   by `incompleteRequests`, not as a refusal): 400 `BAD_REQUEST`.
  *
  * The connection closes after it: the rest of the stream cannot be framed. Each request gets one
  * answer, never a corrupted one: answers to earlier, wholly received requests (pipelining) go out
@@ -42,7 +54,8 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
     return;
   }
   const [status, reason, code, message, extensions] = describe(error, maxHeaderBytes);
-  refusedRequests.inc({ status });
+  if (error.code === 'HPE_INVALID_EOF_STATE') incompleteRequests.inc();
+  else refusedRequests.inc({ status });
   const answer = () => {
     const responses = [...(inFlight.get(socket) ?? [])];
     // answers to wholly received requests (pipelined before this one) go out whole first

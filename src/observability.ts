@@ -6,7 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onStatement, poolStats } from './db/client.ts';
-import { refusedRequests } from './malformedRequests.ts';
+import { incompleteRequests, refusedRequests } from './malformedRequests.ts';
 import { plainRequestId } from './requestId.ts';
 import { currentDeadline, currentScope } from './requestScope.ts';
 import { commitsRecovered, replicaWaitTimeouts, writeRetries } from './resolvers/writing/transaction.ts';
@@ -162,6 +162,7 @@ export function createMetrics(): Metrics {
   registry.registerMetric(replicaWaitTimeouts);
   registry.registerMetric(commitsRecovered);
   registry.registerMetric(refusedRequests);
+  registry.registerMetric(incompleteRequests);
   const metrics: Metrics = {
     registry,
     requests: new Counter({

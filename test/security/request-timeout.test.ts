@@ -310,18 +310,26 @@ describe("requests Node's HTTP parser refuses: a typed JSON answer with Node's s
         head,
       ).toEqual([status]);
     }
-    // a client that sends half its body and goes: nobody reads the answer, but it is a 400, not a 500
+    // a client that sends half its body and goes: nobody reads the answer, but it is a 400, not a 500;
+    // and it is counted as incomplete, not as a refusal of malformed HTTP (so is one that sends half a head)
     await new Promise((resolve) => setTimeout(resolve, 300));
     const badBefore = count('"status":400');
+    const counter = async (name: string) =>
+      Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
+    const refusedBefore = await counter('newsgraph_http_refused_total\\{status="400"\\}');
+    const incompleteBefore = await counter('newsgraph_http_incomplete_total');
     const { port, hostname } = new URL(server.url);
-    const socket = net.connect(Number(port), hostname, () =>
-      socket.write(
-        'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":',
-      ),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    socket.destroy();
+    for (const sent of [
+      'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":',
+      'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Le',
+    ]) {
+      const socket = net.connect(Number(port), hostname, () => socket.write(sent));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      socket.destroy();
+    }
     await expect.poll(() => count('"status":400')).toBe(badBefore + 1);
+    await expect.poll(() => counter('newsgraph_http_incomplete_total')).toBe(incompleteBefore + 2);
+    expect(await counter('newsgraph_http_refused_total\\{status="400"\\}')).toBe(refusedBefore);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await metrics()).toEqual(fivesBefore);
     expect(count('"level":50')).toBe(errorsBefore);
