@@ -69,7 +69,8 @@ const JSON_TYPES = new Set(['application/json', 'application/graphql-response+js
  * POST bodies: JSON only (a cross-site HTML form can send only urlencoded, multipart or plain
  * text, so forms execute nothing), at most `maxBodyBytes` (HTTP 413), and a JSON array of
  * operations only when batching is enabled, up to `batchLimit`. GET parameters `variables` and
- * `extensions` that are not JSON: 400 BAD_REQUEST.
+ * `extensions` that are not JSON, a parameter given twice, and a request without a `query` (once
+ * a trusted document's id has been resolved): 400 BAD_REQUEST.
  */
 export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: number }): Plugin {
   const tooLarge = () =>
@@ -80,6 +81,12 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
         // Yoga's own GET parser, but JSON it cannot parse is the client's error (it threw: a 500)
         setRequestParser((incoming): GraphQLParams | Response => {
           const params = new URL(incoming.url).searchParams;
+          // one value each: which of two a server would take is a guess (URLSearchParams takes the first)
+          for (const name of GET_PARAMS) {
+            if (params.getAll(name).length > 1) {
+              return errorResponse(400, 'BAD_REQUEST', `The "${name}" parameter is given more than once`);
+            }
+          }
           const parsed: Record<string, unknown> = {};
           for (const name of ['variables', 'extensions']) {
             const text = params.get(name);
@@ -137,8 +144,24 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
         return body as GraphQLParams;
       });
     },
+    // after the trusted documents plugin, which turns a documentId into its query: GraphQL over HTTP
+    // (section "Request parameters") makes a request without one not well-formed, which is 400 under
+    // either media type (Yoga's own check answers 200 to application/json)
+    onParams({ params, request }) {
+      if (params.query != null) return;
+      const id = request.method === 'GET' && new URL(request.url).searchParams.has('documentId');
+      throw new GraphQLError(
+        id
+          ? 'This server has no trusted documents manifest (TRUSTED_DOCUMENTS): send the operation as "query"'
+          : 'Send the operation as "query" (a GraphQL document)',
+        { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+      );
+    },
   };
 }
+
+/** The GraphQL over HTTP parameters of a GET request (and a trusted document's id). */
+const GET_PARAMS = ['query', 'operationName', 'variables', 'extensions', 'documentId'];
 
 /**
  * A query string whose percent-encoded bytes are not UTF-8 (`?search=%FF`): 400 `BAD_REQUEST`,
@@ -156,6 +179,56 @@ export function useUtf8Query(): Plugin {
           }),
         );
       }
+    },
+  };
+}
+
+/**
+ * The methods of the operations endpoints (`/`, `/healthz`, `/readyz`, `/metrics`): GET and HEAD
+ * (RFC 9110 section 9.3.2: HEAD wherever GET), and OPTIONS, which Yoga's CORS handling answers on
+ * every path. Another method: 405 `METHOD_NOT_ALLOWED` with `Allow`. (GraphQL, feeds, import and
+ * export check their own.)
+ */
+export function useReadOnlyEndpoints(): Plugin {
+  const paths = new Set(['/', '/healthz', '/readyz', '/metrics']);
+  return {
+    onRequest({ request, url, endResponse }) {
+      if (!paths.has(url.pathname) || ['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
+      endResponse(
+        errorResponse(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers GET and HEAD`, {
+          allow: 'GET, HEAD',
+          'cache-control': 'no-store',
+        }),
+      );
+    },
+  };
+}
+
+/**
+ * A request body in a content coding (RFC 9110 section 8.4: `Content-Encoding: gzip`, `br`...): 415
+ * `UNSUPPORTED_MEDIA_TYPE` with `Accept-Encoding: identity` (section 15.5.16), on every path, before
+ * anything reads the body. The server reads bodies as sent; a gzipped body read as JSON or NDJSON
+ * would be refused as not UTF-8, and a plain body labelled gzip would run as if the label were not there.
+ */
+export function useIdentityBodies(): Plugin {
+  return {
+    onRequest({ request, endResponse }) {
+      const coding = request.headers.get('content-encoding');
+      // GET and HEAD carry no body here (Node's parser reads none it was not told of)
+      if (coding === null || request.method === 'GET' || request.method === 'HEAD') return;
+      const codings = coding
+        .split(',')
+        .map((token) => token.trim().toLowerCase())
+        .filter(Boolean);
+      if (codings.every((token) => token === 'identity')) return;
+      endResponse(
+        errorResponse(
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Request bodies are read as sent: Content-Encoding ${JSON.stringify(coding)} is not accepted (send the body uncompressed)`,
+          { 'accept-encoding': 'identity', 'cache-control': 'no-store' },
+        ),
+      );
     },
   };
 }

@@ -237,7 +237,7 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
       // for an error thrown outside execution, which only Yoga's maskError sees (yoga.ts)
       const scope = currentScope();
       if (scope) scope.requestId = requestIdOf(request);
-      if (url.pathname === '/metrics' && request.method === 'GET') {
+      if (url.pathname === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')) {
         return metrics.registry.metrics().then((text) => {
           endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.registry.contentType } }));
         });

@@ -24,6 +24,8 @@ import {
   useSchemaExposure,
   useUnknownPaths,
   useUtf8Query,
+  useIdentityBodies,
+  useReadOnlyEndpoints,
   useVaryOrigin,
 } from './http.ts';
 import { useAnonymousResponseCache } from './responseCache.ts';
@@ -229,6 +231,8 @@ export function createServer(
       useClientErrorCodes(logger),
       // before every route reads its parameters (/metrics, served by useObservability, included)
       useUtf8Query(),
+      useIdentityBodies(),
+      useReadOnlyEndpoints(),
       useObservability(logger, metrics),
       useRequestScope(settings.dbStatementsPerRequest, settings.rateLimits.trustProxy),
       useHealthEndpoints(lifecycle),

@@ -266,6 +266,109 @@ describe('request shape', () => {
     expect(await fine.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
+  it('answers a request that is not well-formed GraphQL over HTTP with 400 under every media type: a parameter twice, no query', async () => {
+    const query = encodeURIComponent('{ __typename }');
+    const refused = async (response: Response, message: string, what: string) => {
+      expect(response.status, what).toBe(400);
+      expect(await response.json(), what).toEqual({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
+    };
+    for (const accept of ['application/graphql-response+json', 'application/json']) {
+      for (const [param, value] of [
+        ['query', query],
+        ['operationName', 'A'],
+        ['variables', '{}'],
+        ['extensions', '{}'],
+        ['documentId', 'x'],
+      ]) {
+        const { statements, result } = await recordStatements(async () =>
+          yoga.fetch(`http://newsgraph.test/graphql?query=${query}&${param}=${value}&${param}=${value}`, {
+            headers: { accept },
+          }),
+        );
+        await refused(result, `The "${param}" parameter is given more than once`, `${accept} ${param}`);
+        expect(statements).toEqual([]);
+      }
+      const noQuery = 'Send the operation as "query" (a GraphQL document)';
+      await refused(
+        await yoga.fetch('http://newsgraph.test/graphql?variables={}', { headers: { accept } }),
+        noQuery,
+        accept,
+      );
+      await refused(await yoga.fetch('http://newsgraph.test/graphql?query=', { headers: { accept } }), noQuery, accept);
+      for (const body of ['{}', '{"query":null}', '{"variables":{}}']) {
+        await refused(
+          await yoga.fetch('http://newsgraph.test/graphql', {
+            method: 'POST',
+            headers: { accept, 'content-type': 'application/json' },
+            body,
+          }),
+          noQuery,
+          `${accept} ${body}`,
+        );
+      }
+      // a document id, on a server without a manifest (test/trusted-documents.test.ts: with one)
+      await refused(
+        await yoga.fetch('http://newsgraph.test/graphql?documentId=sha256:abc', { headers: { accept } }),
+        'This server has no trusted documents manifest (TRUSTED_DOCUMENTS): send the operation as "query"',
+        accept,
+      );
+    }
+    // a parameter the request does not repeat is fine, whatever else it repeats
+    const fine = await yoga.fetch(`http://newsgraph.test/graphql?query=${query}&other=1&other=2`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(await fine.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('refuses a request body in a content coding (gzip, br...) with 415 and Accept-Encoding: identity, before reading it', async () => {
+    const body = JSON.stringify({ query: '{ topics { totalCount } }' });
+    for (const path of ['/graphql', '/import.ndjson', '/export.ndjson']) {
+      for (const coding of ['gzip', 'br', 'deflate', 'identity, gzip', 'x-unknown']) {
+        const { statements, result } = await recordStatements(async () =>
+          yoga.fetch(`http://newsgraph.test${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-encoding': coding },
+            body: path === '/graphql' ? body : '{}',
+          }),
+        );
+        expect(result.status, `${path} ${coding}`).toBe(415);
+        expect(result.headers.get('accept-encoding')).toBe('identity');
+        expect(
+          ((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+        ).toBe('UNSUPPORTED_MEDIA_TYPE');
+        expect(statements).toEqual([]);
+      }
+    }
+    for (const coding of ['identity', 'Identity', '']) {
+      const response = await yoga.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': coding },
+        body,
+      });
+      expect(response.status, coding).toBe(200);
+    }
+  });
+
+  it('serves /, /healthz, /readyz and /metrics to GET and HEAD alike, and answers other methods 405 with Allow', async () => {
+    for (const path of ['/', '/healthz', '/readyz', '/metrics']) {
+      const get = await yoga.fetch(`http://newsgraph.test${path}`);
+      const head = await yoga.fetch(`http://newsgraph.test${path}`, { method: 'HEAD' });
+      expect([get.status, head.status], path).toEqual([200, 200]);
+      expect(head.headers.get('content-type'), path).toBe(get.headers.get('content-type'));
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+        const other = await yoga.fetch(`http://newsgraph.test${path}`, {
+          method,
+          body: method === 'DELETE' ? null : '',
+        });
+        expect(other.status, `${method} ${path}`).toBe(405);
+        expect(other.headers.get('allow')).toBe('GET, HEAD');
+        expect(await other.json()).toEqual({
+          errors: [{ message: `${path} answers GET and HEAD`, extensions: { code: 'METHOD_NOT_ALLOWED' } }],
+        });
+      }
+    }
+  });
+
   it('refuses bodies over 1 MB with HTTP 413, with or without Content-Length', async () => {
     const big = JSON.stringify({ query: `{ topics { totalCount } }`, variables: { pad: 'x'.repeat(1_100_000) } });
     const { statements, result: declared } = await recordStatements(async () =>
