@@ -290,6 +290,21 @@ describe('search syntax (web search)', () => {
     expect(codes(await execute(Search, { search: '   ', first: 5 }))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await execute(Search, { search: 'x'.repeat(501), first: 5 }))).toEqual(['BAD_USER_INPUT']);
   });
+
+  it('matches no article, without an error, when the text holds no word the index has: punctuation, stop words', async () => {
+    for (const search of ['%', '!!!', '"', '🔥', 'the', 'the of and', '"the"']) {
+      const result = await execute(SearchTotals, { search, cap: 10 });
+      expect(result.errors, search).toBeUndefined();
+      expect(result.data!.articles.totalCount, search).toBe(0);
+      expect(result.data!.articles.edges, search).toEqual([]);
+    }
+    // a stop word beside a word is left out of the search, not a reason to find nothing
+    const withWord = await execute(SearchTotals, { search: 'the quoll', cap: 10 });
+    expect(withWord.data!.articles.totalCount).toBe(
+      (await execute(SearchTotals, { search: 'quoll', cap: 10 })).data!.articles.totalCount,
+    );
+    expect(withWord.data!.articles.totalCount).toBeGreaterThan(0);
+  });
 });
 
 describe('ranking', () => {
