@@ -2,6 +2,7 @@ import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { databaseFailure, refusedValue, type DatabaseFailure } from './db/errors.ts';
 import { RequestTimedOut } from './deadline.ts';
+import { ClientClosedRequest } from './requestScope.ts';
 import { ErrorCode } from './errors.ts';
 import { MAX_PAGE_SIZE } from './resolvers/lists/connection.ts';
 
@@ -97,9 +98,11 @@ export function codeClientError(error: GraphQLError): GraphQLError {
       code: ErrorCode.STORE_REFUSED,
     });
   }
-  let code: ErrorCode | 'REQUEST_TIMEOUT' | undefined;
+  let code: ErrorCode | 'REQUEST_TIMEOUT' | 'CLIENT_CLOSED_REQUEST' | undefined;
   // (only after the request was answered 503: nobody reads this one)
   if (original instanceof RequestTimedOut) code = 'REQUEST_TIMEOUT';
+  // (only after the client closed the connection: nobody reads this one either)
+  else if (original instanceof ClientClosedRequest) code = 'CLIENT_CLOSED_REQUEST';
   else if (original instanceof PothosValidationError) {
     // "ID: <the client's text> is not of type: Author": say it without echoing the text
     const wrongType = /^ID: .* is not of type: ([\w, ]+)$/s.exec(original.message);

@@ -453,7 +453,9 @@ function requestClient(req: import('node:http').IncomingMessage, trustProxy: boo
  * a 503 or 408 is sent only if none of its transactions has begun to commit, and
  * every transaction of a timed-out request rolls back instead of committing (deadline.ts). A
  * request whose write is committing or committed is answered when it finishes, late but true.
- * (Reads may run on after a 503; the statement timeout bounds them.)
+ * (Reads may run on after a 503; the statement timeout bounds them.) A client that closes its
+ * connection before the answer abandons a request that only reads: it takes no more turns at the
+ * database (RequestScope.clientGone); a write runs on.
  */
 export function withRequestScope(
   handler: NodeHandler,
@@ -462,8 +464,15 @@ export function withRequestScope(
   const { timeoutMs: ms, statementsAtOnce, corsOrigins = [], trustProxy = false } = options;
   return (req, res) => {
     const client = requestClient(req, trustProxy);
+    // a client that closes its connection before the answer abandons a read it asked for
+    const whenGone = (scope: RequestScope) => {
+      res.once('close', () => {
+        if (!res.writableFinished) scope.clientGone();
+      });
+      return scope;
+    };
     if (ms <= 0) {
-      withScope(new RequestScope({ statementsAtOnce, client }), () => handler(req, res));
+      withScope(whenGone(new RequestScope({ statementsAtOnce, client })), () => handler(req, res));
       return;
     }
     const deadline = new RequestDeadline();
@@ -492,6 +501,6 @@ export function withRequestScope(
       );
     }, ms);
     res.once('close', () => clearTimeout(timer));
-    withScope(new RequestScope({ deadline, statementsAtOnce, client }), () => handler(req, res));
+    withScope(whenGone(new RequestScope({ deadline, statementsAtOnce, client })), () => handler(req, res));
   };
 }

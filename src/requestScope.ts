@@ -25,6 +25,9 @@ export class RequestScope {
    */
   readonly client: string;
   private mutated = false;
+  private kind: 'query' | 'mutation' | 'subscription' | undefined;
+  private gone = false;
+  private readonly abandonHooks = new Set<() => void>();
 
   constructor(options: { deadline?: RequestDeadline; statementsAtOnce: number; client?: string }) {
     this.deadline = options.deadline;
@@ -38,7 +41,34 @@ export class RequestScope {
    */
   operation(kind: 'query' | 'mutation' | 'subscription'): void {
     if (kind === 'mutation') this.mutated = true;
+    this.kind = kind;
     this.readsFromReplica = kind === 'query' && !this.mutated;
+  }
+
+  /**
+   * The client closed its connection before the answer (http.ts withRequestScope). A request that
+   * only reads is then abandoned: its waits for a database connection end (db/adapters.ts FairPool,
+   * with ClientClosedRequest) and it takes no new one, so queued reads nobody will receive do not
+   * hold others back. A request that writes, or whose operation is not known yet, runs on: what a
+   * client sent and then left is still made (nothing a user wrote is lost).
+   */
+  clientGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    if (!this.abandoned) return;
+    for (const hook of this.abandonHooks) hook();
+    this.abandonHooks.clear();
+  }
+
+  /** The client has gone and the request only reads (a query that ran no mutation): see clientGone. */
+  get abandoned(): boolean {
+    return this.gone && this.kind === 'query' && !this.mutated;
+  }
+
+  /** Runs `hook` once, when the request is abandoned (clientGone); returns its removal. A hook must not throw. */
+  onAbandoned(hook: () => void): () => void {
+    this.abandonHooks.add(hook);
+    return () => this.abandonHooks.delete(hook);
   }
 
   /** Runs one database statement of this request when one of its slots is free. */
@@ -55,6 +85,14 @@ export class RequestScope {
     return new Promise((taken) => {
       void this.limit(() => new Promise<void>((release) => taken(() => release())));
     });
+  }
+}
+
+/** A read of a request whose client closed the connection first (RequestScope.clientGone): not run, nobody would receive it. */
+export class ClientClosedRequest extends Error {
+  override name = 'ClientClosedRequest';
+  constructor() {
+    super('The client closed the connection before the answer; this read was not run');
   }
 }
 

@@ -9,7 +9,7 @@ import type {
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
 import { RequestTimedOut } from '../deadline.ts';
-import { currentScope } from '../requestScope.ts';
+import { ClientClosedRequest, currentScope } from '../requestScope.ts';
 import { databaseFailure, isStalePlan } from './errors.ts';
 import { FairTurns } from './fairTurns.ts';
 import { isPlainRead } from './replicas.ts';
@@ -188,16 +188,27 @@ export class FairPool extends pg.Pool {
   ): Promise<pg.PoolClient> | void {
     const scope = currentScope();
     const deadline = scope?.deadline;
-    // a request answered 503 REQUEST_TIMEOUT while it waits leaves the queue: nobody reads its answer
+    // a request answered 503 REQUEST_TIMEOUT while it waits leaves the queue, and so does a read whose
+    // client has gone: nobody reads their answers
+    const cut = () =>
+      deadline?.isExpired ? new RequestTimedOut() : scope?.abandoned ? new ClientClosedRequest() : undefined;
     const watch =
-      deadline && ((cancel: (reason: Error) => void) => deadline.onExpire(() => cancel(new RequestTimedOut())));
-    const turn = deadline?.isExpired
-      ? Promise.reject(new RequestTimedOut())
-      : this.turns.take(scope?.client ?? 'background', watch);
+      scope &&
+      ((cancel: (reason: Error) => void) => {
+        const expiry = deadline?.onExpire(() => cancel(new RequestTimedOut()));
+        const abandon = scope.onAbandoned(() => cancel(new ClientClosedRequest()));
+        return () => {
+          expiry?.();
+          abandon();
+        };
+      });
+    const early = cut();
+    const turn = early ? Promise.reject(early) : this.turns.take(scope?.client ?? 'background', watch);
     const connected = turn.then(() => {
-      if (deadline?.isExpired) {
+      const late = cut();
+      if (late) {
         this.turns.free();
-        throw new RequestTimedOut();
+        throw late;
       }
       return super.connect().catch((error: unknown) => {
         this.turns.free();

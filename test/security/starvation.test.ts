@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disconnect, prisma } from '../../src/db/client.ts';
+import { hashKey } from '../../src/resolvers/access/apiKeys.ts';
 import { startServer, type RunningServer } from '../support/process.ts';
 import { serverUrl } from '../support/targets.ts';
 
@@ -24,6 +25,7 @@ const SLOW_COUNT = `{ articles(filter: { OR: [${UNMATCHABLE.map((text) => `{ tex
 const BODY = `${WORDS.join(' ')} `.repeat(Math.ceil(490_000 / (WORDS.join(' ').length + 1)));
 
 const CHEAP = '{ articles(first: 1) { edges { node { id title } } } }';
+const KEY = `ngk_${'s'.repeat(43)}`;
 
 async function graphql(server: RunningServer, query: string) {
   const started = performance.now();
@@ -84,6 +86,9 @@ beforeAll(async () => {
       },
     });
   }
+  await prisma.apiKey.create({
+    data: { name: 'starvation-editor', role: 'EDITOR', prefix: KEY.slice(0, 10), secretHash: hashKey(KEY) },
+  });
   // the server takes the database (the embedded one has one owner)
   await disconnect();
 }, 300_000);
@@ -219,6 +224,63 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
     expect(JSON.parse(answers[0]!.body)).toEqual({ data: { articles: { totalCount: 0 } } });
     // in arrival order B would wait for all three of A's; in turns, for at most two
     expect(finished.indexOf('B'), finished.join(' ')).toBeLessThan(finished.indexOf('A3'));
+  }, 180_000);
+
+  it('drops the queued reads of a client that has gone, and still makes the write of one that has', async () => {
+    await server?.stop();
+    // one connection, held by a slow read, so that everything after it waits for a turn
+    server = await startServer({
+      MIGRATE_ON_START: 'false',
+      SEED_DEMO_DATA: 'false',
+      DB_POOL_SIZE: '1',
+      DB_CONNECT_TIMEOUT_MS: '120000',
+      STATEMENT_TIMEOUT_MS: '0',
+      REQUEST_TIMEOUT_MS: '0',
+      LOG_FORMAT: 'json',
+    });
+    const waiting = async () =>
+      Number(
+        /^newsgraph_db_pool_connections\{state="waiting"\} (\d+)/m.exec(
+          await (await fetch(`${server!.url}/metrics`)).text(),
+        )?.[1],
+      );
+    const first = graphql(server, SLOW_COUNT);
+    await expect.poll(waiting).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const post = (body: object, signal: AbortSignal, authorization?: string) =>
+      fetch(`${server!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization && { authorization }) },
+        body: JSON.stringify(body),
+        signal,
+      }).then(
+        (response) => response.status,
+        () => 'left',
+      );
+    const reads = new AbortController();
+    const left = [1, 2, 3].map(() => post({ query: SLOW_COUNT }, reads.signal));
+    const write = new AbortController();
+    const filed = post(
+      {
+        query: `mutation { createArticle(input: { title: "Left behind", url: "https://left.example/1", source: "Left", publishedAt: "2026-01-01T00:00:00Z", priority: 1 }) { __typename } }`,
+      },
+      write.signal,
+      `Bearer ${KEY}`,
+    );
+    await expect.poll(waiting).toBe(4);
+    reads.abort();
+    write.abort();
+    expect(await Promise.all([...left, filed])).toEqual(['left', 'left', 'left', 'left']);
+    // the three reads left the queue at once; the write waits on for its turn
+    await expect.poll(waiting).toBe(1);
+    expect((await first).status).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          (await graphql(server!, '{ articles(filter: { source: { equals: "Left" } }) { totalCount } }')).body,
+      )
+      .toEqual({ data: { articles: { totalCount: 1 } } });
+    expect(server.output()).not.toMatch(/"level":50|unexpected error/i);
   }, 180_000);
 
   it('stops a statement past STATEMENT_TIMEOUT_MS with DATABASE_TIMEOUT (reason statement), logged with the request id; the database stays usable', async () => {
