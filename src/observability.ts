@@ -107,6 +107,47 @@ export function logUnexpected(
 }
 
 /**
+ * The plugins, each `onRequest` guarded. A plugin's onRequest (the routes: /metrics, feeds, import
+ * and export, health...) runs before Yoga's own error handling, so what one threw reached
+ * @whatwg-node/server's fallback: HTTP 500, `text/plain`, the error's stack as the body, and no log
+ * line. Guarded, it is logged (`unexpected error`, with the request id and the stack) and answered
+ * as every unexpected error is: 500, `{"errors":[{"message":"Unexpected error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`.
+ */
+export function guardedRoutes(log: Logger, plugins: Plugin[]): Plugin[] {
+  return plugins.map((plugin) => {
+    const onRequest = plugin.onRequest;
+    if (!onRequest) return plugin;
+    return {
+      ...plugin,
+      onRequest(payload) {
+        const fail = (error: unknown) => {
+          logUnexpected(log, requestIdOf(payload.request), error);
+          payload.endResponse(
+            new payload.fetchAPI.Response(
+              JSON.stringify({
+                errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+              }),
+              {
+                status: 500,
+                headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+              },
+            ),
+          );
+        };
+        try {
+          const done = onRequest.call(plugin, payload);
+          return done && typeof (done as PromiseLike<void>).then === 'function'
+            ? Promise.resolve(done).catch(fail)
+            : done;
+        } catch (error) {
+          fail(error);
+        }
+      },
+    };
+  });
+}
+
+/**
  * Expected failures of mutations (result-union members, not GraphQL errors), counted by code as
  * the errors plugin resolves them. One process-wide counter, registered in every registry.
  */

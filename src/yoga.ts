@@ -35,6 +35,7 @@ import { clientAddress, clientKey, createCounterStore, useRateLimits, type Count
 import {
   createLogger,
   createMetrics,
+  guardedRoutes,
   logUnexpected,
   requestIdOf,
   scrub,
@@ -224,7 +225,8 @@ export function createServer(
         maxAge: 600,
       };
     },
-    plugins: [
+    // (a route's failure is a logged, masked 500 JSON, never the adapter's stack trace)
+    plugins: guardedRoutes(logger, [
       // first of all: every later plugin may read the parameters as the types they should be
       useRequestParameters(),
       // first, so that every later onExecuteDone (metrics, logs) sees the coded errors
@@ -259,6 +261,6 @@ export function createServer(
       ...(responseCache ? [responseCache] : []),
       // last of all: a path none of the above answers
       useUnknownPaths(GRAPHQL_ENDPOINT),
-    ],
+    ]),
   });
 }

@@ -101,6 +101,43 @@ describe('structured logs', () => {
     ]);
     await server.dispose();
   });
+
+  it("log an error thrown by a route (before Yoga handles errors), masked as JSON: never the adapter's stack trace", async () => {
+    // a fault of ours in a route: /metrics' registry fails, at once or later
+    const faults = [
+      [
+        'thrown',
+        () => {
+          throw new TypeError('registry fault (thrown)');
+        },
+      ],
+      ['rejected', () => Promise.reject(new TypeError('registry fault (rejected)'))],
+    ] as const;
+    for (const [how, fault] of faults) {
+      const faulty = createMetrics();
+      faulty.registry.metrics = fault as typeof faulty.registry.metrics;
+      const server = createServer(config(), { logger: createLogger('info', sink), metrics: faulty });
+      const response = await server.fetch('http://newsgraph.test/metrics');
+      expect(response.status, how).toBe(500);
+      expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({
+        errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      });
+      expect(text).not.toMatch(/registry fault|at /);
+      const logged = lines.filter(
+        (entry) => entry.msg === 'unexpected error' && JSON.stringify(entry).includes(`registry fault (${how})`),
+      );
+      expect(logged, how).toEqual([
+        expect.objectContaining({
+          level: 50,
+          requestId: response.headers.get('x-request-id'),
+          err: expect.objectContaining({ type: 'TypeError', stack: expect.any(String) }),
+        }),
+      ]);
+      await server.dispose();
+    }
+  });
 });
 
 describe('Prometheus metrics', () => {
