@@ -91,6 +91,11 @@ export async function startAlerts(settings: AlertSettings, log: Logger): Promise
         () => ({ schema, encodeId: encodeGlobalID, decodeId: decodeGlobalID }),
         webhookBody,
         (error) => log.error({ err: { message: (error as Error).message } }, 'webhook worker round failed'),
+        (savedSearchId, error) =>
+          log.warn(
+            { savedSearchId, refusals: error.extensions.refusals },
+            "a saved search holds a question today's rules refuse: its webhooks are skipped until it is updated",
+          ),
       )
     : undefined;
   worker?.start();

@@ -27,6 +27,11 @@ export const ErrorCode = {
    * Logged as a server fault too.
    */
   STORE_REFUSED: 'STORE_REFUSED',
+  /**
+   * A saved search whose stored question today's rules refuse (they tightened after it was saved):
+   * its list, feeds and subscriptions cannot run until an editor updates it. `refusals` lists what.
+   */
+  SAVED_SEARCH_OUTDATED: 'SAVED_SEARCH_OUTDATED',
 } as const;
 /** One of the ErrorCode values: the `extensions.code` of a UserInputError. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

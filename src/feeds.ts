@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
 import { databaseFailure } from './db/errors.ts';
+import { ErrorCode, UserInputError } from './errors.ts';
 import { renderFeed, type FeedFormat } from './resolvers/alerts/feeds.ts';
 import { alertSettings } from './resolvers/alerts/settings.ts';
 import { requestIdOf } from './observability.ts';
@@ -34,7 +35,7 @@ export function httpDate(value: string | null, now = Date.now()): number {
  * Yoga plugin: a saved search's feeds (resolvers/alerts/feeds.ts) at /feeds/<token>.<format>, for
  * GET and HEAD. 304 Not Modified when If-None-Match holds the ETag, or (without it)
  * If-Modified-Since is not before Last-Modified; 404 for an unknown token or path; 405 for another
- * method; 503 with Retry-After when the database is unavailable (`logFailure` logs the cause).
+ * method; 409 SAVED_SEARCH_OUTDATED when today's rules refuse the saved search's question; 503 with Retry-After when the database is unavailable (`logFailure` logs the cause).
  */
 export function useFeeds(logFailure: (requestId: string, error: unknown) => void): Plugin {
   return {
@@ -62,6 +63,11 @@ export function useFeeds(logFailure: (requestId: string, error: unknown) => void
           alertSettings().publicUrl,
         );
       } catch (error) {
+        // a saved search whose stored question today's rules refuse: the feed cannot be made until an
+        // editor updates it (409: the saved search's state, not this request, is at fault)
+        if (error instanceof UserInputError && error.extensions.code === ErrorCode.SAVED_SEARCH_OUTDATED) {
+          return json(409, error.message, ErrorCode.SAVED_SEARCH_OUTDATED);
+        }
         if (!databaseFailure(error)) throw error;
         logFailure(requestIdOf(request), error);
         return json(503, 'The database is unavailable; retry shortly', 'DATABASE_UNAVAILABLE', { 'retry-after': '5' });

@@ -1,6 +1,7 @@
 import Parser from 'rss-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
+import { decodeGlobalID } from '../src/schema/builder.ts';
 import { httpDate } from '../src/feeds.ts';
 import { graphql } from './gql/index.ts';
 import type { ArticleFilter, ArticleOrder } from './gql/graphql.ts';
@@ -277,7 +278,7 @@ describe('a saved search answers as articles does', () => {
     expect(saved.filter).toEqual(filter);
     const page = await execute(SavedPage, { id: saved.id, first: 50, since: '2000-01-01T00:00:00Z' }, as.editor);
     const direct = await execute(Articles, { filter: filter as ArticleFilter, first: 50 }, as.editor);
-    expect(page.data!.savedSearch!.articles.totalCount).toBe(6);
+    expect(page.data!.savedSearch!.articles!.totalCount).toBe(6);
     expect(page.data!.savedSearch!.articles).toEqual(direct.data!.articles);
   });
 
@@ -665,5 +666,72 @@ describe('feeds', () => {
     `);
     expect(codes(await execute(Feeds, { id: saved.id }, as.anonymous))).toContain('FORBIDDEN');
     expect((await execute(Feeds, { id: saved.id }, as.editor)).errors).toBeUndefined();
+  });
+});
+
+describe("a saved search whose stored question today's rules refuse (they tightened after it was saved)", () => {
+  const Outdated = graphql(`
+    query SavedOutdated($ids: [ID!]!) {
+      nodes(ids: $ids) {
+        ... on SavedSearch {
+          name
+          refusals {
+            path
+            code
+          }
+          newSince(time: "2000-01-01T00:00:00Z")
+          articles(first: 1) {
+            totalCount
+          }
+        }
+      }
+    }
+  `);
+  const feedOf = (url: string) => yoga.fetch(url.replace(/^https?:\/\/[^/]+/, 'http://newsgraph.test'));
+
+  it('says so (SAVED_SEARCH_OUTDATED, with what is refused) in its list and feeds, and runs again once updated', async () => {
+    const current = await created({ name: 'current rules', filter: { title: { contains: 'reef' } } });
+    const questions = [
+      { name: 'short text', filter: { text: 'ab' }, search: null, path: ['filter'] },
+      { name: 'only excludes', filter: {}, search: 'the -reef', path: ['search'] },
+    ];
+    for (const question of questions) {
+      const saved = await created({ name: question.name });
+      // as a database of before the rule holds it
+      await prisma.savedSearch.update({
+        where: { id: Number(decodeGlobalID(saved.id).id) },
+        data: { filter: question.filter, search: question.search },
+      });
+      const result = await execute(Outdated, { ids: [saved.id, current.id] }, as.editor);
+      // the other saved search answers; this one's list and count are null, and the errors say why
+      expect(result.data!.nodes).toEqual([
+        {
+          name: question.name,
+          refusals: [{ path: question.path, code: 'BAD_USER_INPUT' }],
+          newSince: null,
+          articles: null,
+        },
+        expect.objectContaining({ name: 'current rules', refusals: [], articles: { totalCount: expect.any(Number) } }),
+      ]);
+      expect(codes(result)).toEqual(['SAVED_SEARCH_OUTDATED', 'SAVED_SEARCH_OUTDATED']);
+      expect(result.errors![0]!.message).toMatch(new RegExp(`^The saved search "${question.name}" holds a question`));
+      for (const url of Object.values(saved.feeds)) {
+        const feed = await feedOf(url);
+        expect(feed.status, url).toBe(409);
+        expect(await feed.json()).toMatchObject({ errors: [{ extensions: { code: 'SAVED_SEARCH_OUTDATED' } }] });
+      }
+      expect((await feedOf(current.feeds.rss)).status).toBe(200);
+      // an editor fixes it: it runs again
+      const fixed = await execute(
+        Update,
+        { input: { id: saved.id, expectedVersion: 1, filter: { text: 'reef' }, search: null } },
+        as.editor,
+      );
+      expect(fixed.data!.updateSavedSearch.__typename).toBe('UpdateSavedSearchSuccess');
+      const again = await execute(Outdated, { ids: [saved.id] }, as.editor);
+      expect(again.errors).toBeUndefined();
+      expect(again.data!.nodes[0]).toMatchObject({ refusals: [], articles: { totalCount: expect.any(Number) } });
+      expect((await feedOf(saved.feeds.json)).status).toBe(200);
+    }
   });
 });

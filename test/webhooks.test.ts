@@ -295,6 +295,28 @@ describe('delivery', () => {
     await receiving.close();
   });
 
+  it("a saved search whose stored filter today's rules refuse is skipped (and told once); the others are delivered", async () => {
+    const receiving = await receiver([200, 200]);
+    const outdated = await hookFor(receiving.url, { title: { contains: 'outdated rule' } });
+    const current = await hookFor(receiving.url, { title: { contains: 'outdated rule' } });
+    // saved before the `text` filter needed 3 letters in a row: as a database of then holds it
+    await prisma.savedSearch.update({
+      where: { id: Number(decodeGlobalID(outdated.savedSearchId).id) },
+      data: { filter: { text: 'ab' } },
+    });
+    const article = await file(3, 'An outdated rule must not stop the others');
+    const told: number[] = [];
+    const work = new WebhookWorker(prisma, SETTINGS, codec, webhookBody, undefined, (id) => told.push(id));
+    await drive(work, () => receiving.posts.length >= 1);
+    await work.runOnce();
+    expect(receiving.posts).toHaveLength(1);
+    expect(JSON.parse(receiving.posts[0]!.body)).toMatchObject({ article: { id: article.id } });
+    expect((await deliveriesOf(current.webhookId)).deliveries).toHaveLength(1);
+    expect((await deliveriesOf(outdated.webhookId)).deliveries).toHaveLength(0);
+    expect(told).toEqual([Number(decodeGlobalID(outdated.savedSearchId).id)]);
+    await receiving.close();
+  });
+
   it('an update into the saved search is delivered as UPDATED, once', async () => {
     const receiving = await receiver([200]);
     const { webhookId } = await hookFor(receiving.url, { priority: { equals: 4 }, title: { contains: 'promoted' } });

@@ -24,7 +24,7 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
   }),
 });
 
-const FieldError = builder.objectRef<FieldIssue>('FieldError').implement({
+export const FieldError = builder.objectRef<FieldIssue>('FieldError').implement({
   description: 'One invalid input field.',
   fields: (t) => ({
     path: t.exposeStringList('path', { description: 'Path in the arguments, e.g. ["input", "authors", "2", "name"].' }),

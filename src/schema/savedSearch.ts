@@ -16,7 +16,9 @@ import {
   createSavedSearch,
   deleteSavedSearch,
   questionOf,
+  questionRefusals,
   rotateFeedToken,
+  runnableQuestion,
   updateSavedSearch,
   watchOf,
   type ArgumentCodec,
@@ -36,6 +38,7 @@ import { articleCondition } from '../resolvers/lists/filter.ts';
 import { Article, ArticleConnection, ArticleOrder, resolveArticleList } from './article.ts';
 import { builder, decodeGlobalID, encodeGlobalID } from './builder.ts';
 import { idKeysetQuery, selectingId } from './common.ts';
+import { FieldError } from './errors.ts';
 import { ArticleFilter } from './lists.ts';
 import './errors.ts';
 
@@ -51,7 +54,7 @@ function codecOf(info: GraphQLResolveInfo): ArgumentCodec {
   return { schema: info.schema, encodeId: encodeGlobalID, decodeId: decodeGlobalID };
 }
 
-const QUESTION = { filter: true, search: true, orderBy: true } as const;
+const QUESTION = { id: true, name: true, filter: true, search: true, orderBy: true } as const;
 
 /** The feed URLs of a saved search: its token is their secret. */
 const SavedSearchFeeds = builder.objectRef<string>('SavedSearchFeeds').implement({
@@ -91,6 +94,13 @@ export const SavedSearch = builder.prismaNode('SavedSearch', {
       select: { orderBy: true },
       resolve: (row) => (Array.isArray(row.orderBy) ? (row.orderBy as object[]) : []),
     }),
+    refusals: t.field({
+      type: [FieldError],
+      description:
+        "What today's rules refuse in the saved question, as `articles` would refuse the same arguments (rules made stricter after it was saved, such as a `text` filter of fewer than 3 letters); empty when it runs. While not empty, `articles`, `newSince`, its feeds and subscriptions answer SAVED_SEARCH_OUTDATED, and its webhooks are not sent when its filter is refused: fix it with updateSavedSearch.",
+      select: QUESTION,
+      resolve: (row, _args, _context, info) => questionRefusals(prisma, questionOf(row, codecOf(info))),
+    }),
     createdBy: t.exposeString('createdBy', { nullable: true, description: 'Name of the API key that saved it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -100,19 +110,27 @@ export const SavedSearch = builder.prismaNode('SavedSearch', {
     articles: t.connection(
       {
         type: Article,
-        description: 'What `articles` answers for the saved filter, search and order (same pages, cursors and totals).',
+        nullable: true,
+        description:
+          'What `articles` answers for the saved filter, search and order (same pages, cursors and totals). Null, with SAVED_SEARCH_OUTDATED in `errors`, when `refusals` is not empty.',
         select: QUESTION,
-        resolve: (row, args, context, info) =>
-          resolveArticleList({ ...args, ...questionOf(row, codecOf(info)) } as ArticleListArgs, context, info),
+        resolve: async (row, args, context, info) =>
+          resolveArticleList(
+            { ...args, ...(await runnableQuestion(prisma, row, codecOf(info))) } as ArticleListArgs,
+            context,
+            info,
+          ),
       },
       ArticleConnection,
     ),
     newSince: t.int({
-      description: 'Matching articles filed (createdAt) at or after `time`: an unread count.',
+      nullable: true,
+      description:
+        'Matching articles filed (createdAt) at or after `time`: an unread count. Null, with SAVED_SEARCH_OUTDATED in `errors`, when `refusals` is not empty.',
       args: { time: t.arg({ type: 'DateTime', required: true }) },
       select: QUESTION,
       resolve: async (row, args, context, info) => {
-        const question = questionOf(row, codecOf(info));
+        const question = await runnableQuestion(prisma, row, codecOf(info));
         const since = { createdAt: { gte: args.time } };
         const filter = question.filter ? { AND: [question.filter, since] } : since;
         const page = await resolveArticleList(
@@ -461,7 +479,7 @@ builder.subscriptionField('articleMatched', (t) =>
           throw new UserInputError(ErrorCode.NOT_FOUND, 'No SavedSearch with that id', {
             argumentName: 'savedSearchId',
           });
-        watch = watchOf(questionOf(row, codecOf(info)));
+        watch = watchOf(questionOf(row, codecOf(info)), row);
       } else {
         const search = args.search != null ? (await plannedSearch(prisma, args.search, 'search'), args.search) : null;
         watch = { condition: articleCondition(args.filter), search };

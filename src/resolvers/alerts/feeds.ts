@@ -3,7 +3,7 @@ import { Feed } from 'feed';
 import type { Db } from '../../db/client.ts';
 import { listArticles, searchArticles } from '../articles/list.ts';
 import { checkSearchText } from '../lists/filter.ts';
-import { questionOf, type ArgumentCodec } from './savedSearches.ts';
+import { runnableQuestion, type ArgumentCodec } from './savedSearches.ts';
 
 /**
  * A saved search's feeds: RSS 2.0 (https://www.rssboard.org/rss-specification), Atom 1.0 (RFC
@@ -46,7 +46,7 @@ export async function renderFeed(
     select: { id: true, name: true, filter: true, search: true, orderBy: true, feedHash: true, feedChangedAt: true },
   });
   if (!saved) return null;
-  const question = questionOf(saved, codec);
+  const question = await runnableQuestion(db, saved, codec);
   const args = {
     filter: question.filter,
     orderBy: [{ field: 'PUBLISHED_AT' as const, direction: 'DESC' as const }],

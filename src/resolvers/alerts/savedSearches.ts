@@ -9,7 +9,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Db } from '../../db/client.ts';
-import { NotFoundError, UserInputError, VersionConflictError } from '../../errors.ts';
+import { ErrorCode, NotFoundError, UserInputError, VersionConflictError, type FieldIssue } from '../../errors.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { ARTICLE_ORDERS, planArticlePage, type ArticleListArgs } from '../articles/list.ts';
 import { sortTerms } from '../lists/order.ts';
@@ -121,9 +121,56 @@ export function questionOf(
   };
 }
 
-/** The watch (match.ts) of a stored question. */
-export function watchOf(question: SavedQuestion): Watch {
-  return { condition: articleCondition(question.filter), search: question.search };
+/**
+ * The watch (match.ts) of a stored question: what a new article is matched against, one at a time.
+ * UserInputError SAVED_SEARCH_OUTDATED (outdatedError) when today's filter rules refuse the stored filter.
+ */
+export function watchOf(question: SavedQuestion, saved: { id: number; name: string }): Watch {
+  try {
+    return { condition: articleCondition(question.filter), search: question.search };
+  } catch (error) {
+    if (!(error instanceof UserInputError)) throw error;
+    throw outdatedError(saved, [{ path: ['filter'], code: String(error.extensions.code), message: error.message }]);
+  }
+}
+
+/**
+ * What today's rules refuse in a stored question, as `articles` would refuse the same arguments
+ * (checkQuestion: the filter, the search, the order), with paths from the question (`["filter"]`,
+ * `["search"]`, `["orderBy"]`); empty when it runs. A question is checked when saved, so only
+ * rules made stricter since (a `text` filter of fewer than 3 letters, a search that only excludes)
+ * find anything. One statement when the search has a `-` (plannedSearch), else none.
+ */
+export async function questionRefusals(db: Db, question: SavedQuestion): Promise<FieldIssue[]> {
+  const issues = new Issues();
+  await checkQuestion(db, issues, question);
+  return issues.list.map((issue) => ({ ...issue, path: issue.path.slice(1) }));
+}
+
+/**
+ * The stored question of `row`, checked as `articles` checks its arguments: UserInputError
+ * SAVED_SEARCH_OUTDATED (with `refusals`) when today's rules refuse it, so that a reader is told
+ * the saved search needs updating rather than that arguments it never sent are wrong.
+ */
+export async function runnableQuestion(
+  db: Db,
+  row: { id: number; name: string; filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
+  codec: ArgumentCodec,
+): Promise<SavedQuestion> {
+  const question = questionOf(row, codec);
+  const refusals = await questionRefusals(db, question);
+  if (refusals.length) throw outdatedError(row, refusals);
+  return question;
+}
+
+/** SAVED_SEARCH_OUTDATED for saved search `saved`, naming the first refusal; `refusals` lists them all. */
+function outdatedError(saved: { id: number; name: string }, refusals: FieldIssue[]): UserInputError {
+  const [first] = refusals;
+  return new UserInputError(
+    ErrorCode.SAVED_SEARCH_OUTDATED,
+    `The saved search ${JSON.stringify(saved.name)} holds a question today's rules refuse (${first!.message}); an editor can fix it with updateSavedSearch`,
+    { refusals },
+  );
 }
 
 /** The `input` of createSavedSearch and updateSavedSearch, as resolvers get it. */

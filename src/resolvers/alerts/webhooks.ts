@@ -5,12 +5,12 @@ import https from 'node:https';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Db } from '../../db/client.ts';
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError, UserInputError } from '../../errors.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { Issues, checkText } from '../writing/validation.ts';
 import { recordedName, requireRole, writeTransaction } from '../writing/transaction.ts';
 import { onLocalEvent, type ArticleEventMessage } from './events.ts';
-import { newMatchesOfEach } from './match.ts';
+import { newMatchesOfEach, type Watch } from './match.ts';
 import { watchOf, questionOf, type ArgumentCodec } from './savedSearches.ts';
 
 /**
@@ -293,7 +293,12 @@ export class WebhookWorker {
     private readonly codec: () => ArgumentCodec,
     private readonly buildBody: BodyBuilder,
     private readonly onError: (error: unknown) => void = () => {},
+    /** Told once per process of each saved search whose question is outdated (its webhooks are skipped). */
+    private readonly onOutdated: (savedSearchId: number, error: UserInputError) => void = () => {},
   ) {}
+
+  /** Saved searches found outdated (told to onOutdated once). */
+  private readonly outdated = new Set<number>();
 
   start(): void {
     if (!this.stopped) return;
@@ -387,10 +392,26 @@ export class WebhookWorker {
     if (!rows.length) return 0;
     // disabled ones too: their deliveries wait for enableWebhook (none is lost meanwhile)
     const hooks = await this.db.webhook.findMany({
-      select: { id: true, savedSearch: { select: { id: true, filter: true, search: true, orderBy: true } } },
+      select: {
+        id: true,
+        savedSearch: { select: { id: true, name: true, filter: true, search: true, orderBy: true } },
+      },
       orderBy: { id: 'asc' },
     });
-    const watches = hooks.map((hook) => watchOf(questionOf(hook.savedSearch, this.codec())));
+    // a saved search whose filter today's rules refuse matches nothing (its webhooks wait for an
+    // editor's updateSavedSearch), and keeps no other webhook from its deliveries
+    const usable: { hook: (typeof hooks)[number]; watch: Watch }[] = [];
+    for (const hook of hooks) {
+      try {
+        usable.push({ hook, watch: watchOf(questionOf(hook.savedSearch, this.codec()), hook.savedSearch) });
+      } catch (error) {
+        if (!(error instanceof UserInputError)) throw error;
+        if (this.outdated.has(hook.savedSearch.id)) continue;
+        this.outdated.add(hook.savedSearch.id);
+        this.onOutdated(hook.savedSearch.id, error);
+      }
+    }
+    const watches = usable.map((entry) => entry.watch);
     const queued: { eventId: bigint; webhookId: number; articleId: number; kind: string; body: string }[] = [];
     const events = rows.map((row): ArticleEventMessage => ({
       id: String(row.id),
@@ -401,7 +422,7 @@ export class WebhookWorker {
     for (const [at, row] of rows.entries()) {
       const event = events[at]!;
       const matches = each[at]!;
-      for (const [index, hook] of hooks.entries()) {
+      for (const [index, { hook }] of usable.entries()) {
         if (!matches[index]) continue;
         const body = await this.buildBody({ event, webhookId: hook.id, savedSearchId: hook.savedSearch.id });
         if (body == null) continue; // deleted since
