@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookBody } from '../src/alerts.ts';
 import { prisma } from '../src/db/client.ts';
@@ -315,6 +315,77 @@ describe('delivery', () => {
     expect((await deliveriesOf(outdated.webhookId)).deliveries).toHaveLength(0);
     expect(told).toEqual([Number(decodeGlobalID(outdated.savedSearchId).id)]);
     await receiving.close();
+  });
+
+  it('delivers to a host name, on any address it resolves to (Node 20 asks for them all)', async () => {
+    const receiving = await receiver([200]);
+    const { webhookId } = await hookFor(receiving.url.replace('127.0.0.1', 'localhost'), {
+      title: { contains: 'named host' },
+    });
+    await file(3, 'To a named host');
+    await drive(worker(), () => receiving.posts.length >= 1);
+    expect((await deliveriesOf(webhookId)).deliveries[0]!.status).toBe('DELIVERED');
+    await receiving.close();
+  });
+
+  it('bounds each POST by its time limit in all: receivers that trickle their answer hold up no other webhook', async () => {
+    // one sends a header byte every 50 ms and never ends its head; one sends 200 and then a body
+    // byte every 50 ms for ever: neither ever lets a socket idle timeout fire
+    const sockets = new Set<import('node:net').Socket>();
+    const trickle = (socket: import('node:net').Socket, head: string) => {
+      sockets.add(socket);
+      socket.write(head);
+      const timer = setInterval(() => socket.writable && socket.write('a'), 50);
+      socket.on('close', () => clearInterval(timer));
+      socket.on('error', () => clearInterval(timer));
+    };
+    const heads = net.createServer((socket) =>
+      socket.once('data', () => trickle(socket, 'HTTP/1.1 200 OK\r\nX-Pad: ')),
+    );
+    const bodies = net.createServer((socket) =>
+      socket.once('data', () => trickle(socket, 'HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n')),
+    );
+    const listen = async (server: import('node:net').Server) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    };
+    const receiving = await receiver([200]);
+    const slowHead = await hookFor(await listen(heads), { title: { contains: 'trickled' } });
+    const slowBody = await hookFor(await listen(bodies), { title: { contains: 'trickled' } });
+    const fine = await hookFor(receiving.url, { title: { contains: 'trickled' } });
+    const work = worker({ timeoutMs: 500 });
+    const stalled = (ms: number) => new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), ms));
+    try {
+      for (const n of [1, 2]) {
+        await file(3, `Trickled ${n}`);
+        const done = drive(work, () => receiving.posts.length >= n);
+        expect(await Promise.race([done.then(() => 'sent'), stalled(8_000)]), `article ${n}`).toBe('sent');
+      }
+      expect((await deliveriesOf(fine.webhookId)).deliveries.map((delivery) => delivery.status)).toEqual([
+        'DELIVERED',
+        'DELIVERED',
+      ]);
+      // the status line is the answer, whatever the body does
+      expect((await deliveriesOf(slowBody.webhookId)).deliveries.map((delivery) => delivery.status)).toEqual([
+        'DELIVERED',
+        'DELIVERED',
+      ]);
+      const head = await deliveriesOf(slowHead.webhookId);
+      expect(head.deliveries.map((delivery) => delivery.status)).toEqual(['PENDING', 'PENDING']);
+      const attempts = await prisma.webhookAttempt.findMany({
+        where: { delivery: { webhookId: Number(decodeGlobalID(slowHead.webhookId).id) } },
+      });
+      expect(attempts.length).toBeGreaterThan(0);
+      for (const attempt of attempts) {
+        expect(attempt.error).toBe('no answer within 500 ms');
+        expect(attempt.durationMs).toBeLessThan(2_000);
+      }
+    } finally {
+      await work.stop();
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([heads, bodies].map((server) => new Promise((resolve) => server.close(resolve))));
+      await receiving.close();
+    }
   });
 
   it('an update into the saved search is delivered as UPDATED, once', async () => {

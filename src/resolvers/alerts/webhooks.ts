@@ -232,23 +232,34 @@ export function post(
       resolve({ error: `refused: ${host} is not a public address` });
       return;
     }
+    // every address the name resolves to that the guard allows; Node 20 asks for all of them (it
+    // tries IPv6 and IPv4 in turn: autoSelectFamily), an older caller for one
     const lookup: net.LookupFunction = (hostname, options, callback) => {
-      dns.lookup(hostname, { ...options, all: false }, (error, address, family) => {
-        if (error) return callback(error, address, family);
-        if (!settings.allowPrivate && !isPublicAddress(address as string)) {
-          return callback(new Error(`refused: ${hostname} resolves to ${address}, not a public address`), '', 4);
+      dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+        if (error) return callback(error, '', 4);
+        const allowed = settings.allowPrivate ? addresses : addresses.filter((entry) => isPublicAddress(entry.address));
+        if (!allowed.length) {
+          const found = addresses.map((entry) => entry.address).join(', ') || 'no address';
+          return callback(new Error(`refused: ${hostname} resolves to ${found}, not a public address`), '', 4);
         }
-        callback(null, address, family);
+        if (options.all) callback(null, allowed);
+        else callback(null, allowed[0]!.address, allowed[0]!.family);
       });
     };
     const client = target.protocol === 'https:' ? https : http;
+    let settled = false;
+    const settle = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(outcome);
+    };
     const request = client.request(
       target,
       {
         method: 'POST',
         agent: false,
         lookup,
-        timeout: settings.timeoutMs,
         headers: {
           ...headers,
           'content-type': 'application/json',
@@ -257,13 +268,19 @@ export function post(
         },
       },
       (response) => {
-        response.resume();
-        response.on('end', () => resolve({ status: response.statusCode ?? 0 }));
-        response.on('error', () => resolve({ status: response.statusCode ?? 0 }));
+        // the status is the answer; its body is not read (a receiver that sends one slowly, or
+        // forever, holds nothing)
+        settle({ status: response.statusCode ?? 0 });
+        response.destroy();
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${settings.timeoutMs} ms`)));
-    request.on('error', (error) => resolve({ error: error.message.slice(0, 500) }));
+    // the whole exchange, from DNS to the status line, within timeoutMs (a socket idle timeout
+    // would let a receiver that sends a byte now and then hold the POST, and the worker, for ever)
+    const deadline = setTimeout(() => {
+      settle({ error: `no answer within ${settings.timeoutMs} ms` });
+      request.destroy();
+    }, settings.timeoutMs);
+    request.on('error', (error) => settle({ error: error.message.slice(0, 500) }));
     request.end(body);
   });
 }
