@@ -512,6 +512,41 @@ describe('subscriptions are limited like queries', () => {
   });
 });
 
+describe('subscription slots', () => {
+  it('a subscription its client ends before its first event gives its slot back', async () => {
+    // a stream returned before its first next() (graphql-ws: subscribe then complete at once; SSE:
+    // the client goes before reading) never started: its slot was kept for ever
+    let released = 0;
+    const iterator = liveMatcher.matches({ condition: articleCondition({}), search: null }, () => (released += 1));
+    await iterator.return!(undefined);
+    await iterator.return!(undefined);
+    expect(released).toBe(1);
+    setAlertSettings({ subscriptions: { perKey: 50, perAddress: 2 } });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const response = await yoga.fetch('http://newsgraph.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: MATCHED, variables: { filter: { priority: { gte: 5 } } } }),
+        });
+        expect(response.status).toBe(200);
+        const reader = response.body!.getReader();
+        await reader.read();
+        await reader.cancel();
+      }
+      await settle();
+      // both slots are free: two subscriptions open, and they receive
+      const open = [await inProcess({}), await inProcess({})];
+      await settle();
+      const hit = await file({ priority: 3 });
+      for (const live of open) expect(matched(await live.next(1_000))).toMatchObject({ article: { id: hit.id } });
+      await Promise.all(open.map((live) => live.close()));
+    } finally {
+      setAlertSettings(undefined);
+    }
+  });
+});
+
 describe('between server processes', () => {
   let servers: RunningServer[] = [];
   let key: string;

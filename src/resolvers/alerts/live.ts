@@ -98,7 +98,16 @@ export class LiveMatcher {
    * once that key is revoked.
    */
   matches(watch: Watch, onEnd: () => void = () => {}, keyId?: number): AsyncIterableIterator<LiveMatch> {
-    return new Repeater<LiveMatch>(async (push, stop) => {
+    // once, whichever way it ends: a Repeater returned (or thrown into) before its first next()
+    // never runs its executor, so the executor's `finally` alone would leave onEnd uncalled (a
+    // subscription ended at once by its client kept its slot for ever: SUBSCRIPTIONS_PER_*)
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      onEnd();
+    };
+    const repeater = new Repeater<LiveMatch>(async (push, stop) => {
       let behind = 0;
       const remove = this.add(watch, {
         keyId,
@@ -129,9 +138,23 @@ export class LiveMatcher {
       } finally {
         this.stops.delete(stop);
         remove();
-        onEnd();
+        end();
       }
     });
+    return {
+      next: (...args) => repeater.next(...args),
+      return: (value) => {
+        end();
+        return repeater.return(value);
+      },
+      throw: (error) => {
+        end();
+        return repeater.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   /** Ends every subscription of this process (shutdown: their streams complete). */
