@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Context } from './context.ts';
 import { prisma } from './db/client.ts';
 import { AuthenticationError, authenticate } from './resolvers/access/apiKeys.ts';
@@ -14,6 +14,50 @@ import { tokenLimitError } from './limits.ts';
 import { answerBadHandshake, routeUpgrade } from './malformedRequests.ts';
 import { clientAddress } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
+
+/** Message types only a server sends (GraphQL over WebSocket, graphql-transport-ws). */
+const SERVER_MESSAGES = new Set(['connection_ack', 'next', 'error']);
+
+/**
+ * Keeps a client's protocol faults from graphql-ws's handlers for server faults, which close with
+ * 4500 (Internal Server Error) and print a stack to stderr (not the log), once per connection:
+ * - a message of a type only a server sends (`next`, `error`, `connection_ack`) closes the socket
+ *   with 4400, as graphql-ws closes on any other invalid message;
+ * - an error ws raises for what the client sent (`WS_ERR_*`: a message past MAX_BODY_BYTES, a bad
+ *   frame) is not passed on: ws has already closed the socket with the code that says why (1009,
+ *   1002, 1007).
+ * It wraps the socket's own `on('message')` and `once('error')` for the listeners added after it.
+ */
+function refuseClientFaults(socket: WebSocket): void {
+  const on = socket.on.bind(socket);
+  const once = socket.once.bind(socket);
+  socket.on = ((event: string, listener: (...args: unknown[]) => void) => {
+    if (event !== 'message') return on(event, listener);
+    return on('message', (data: unknown, ...rest: unknown[]) => {
+      if (serverOnly(data)) {
+        socket.close(4400, 'Invalid message received: a type only a server sends');
+        return;
+      }
+      listener(data, ...rest);
+    });
+  }) as WebSocket['on'];
+  socket.once = ((event: string, listener: (...args: unknown[]) => void) => {
+    if (event !== 'error') return once(event, listener);
+    return once('error', (error: unknown) => {
+      if (/^WS_ERR_/.test(String((error as { code?: unknown })?.code))) return;
+      listener(error);
+    });
+  }) as WebSocket['once'];
+}
+
+function serverOnly(data: unknown): boolean {
+  try {
+    const message = JSON.parse(String(data)) as { type?: unknown } | null;
+    return typeof message?.type === 'string' && SERVER_MESSAGES.has(message.type);
+  } catch {
+    return false;
+  }
+}
 
 /** What each subscribe message wrote, by its payload: the document it runs and its variables. */
 const written = new WeakMap<object, string>();
@@ -90,6 +134,8 @@ export function attachWebSockets(
     ),
   );
   sockets.on('wsClientError', answerBadHandshake);
+  // before graphql-ws's own listener (useServer below), which must not see the client's faults
+  sockets.prependListener('connection', refuseClientFaults);
   const disposable = useServer(
     {
       // The key is checked once the client says who it is (connection_init): an `authorization`

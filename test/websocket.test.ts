@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLError } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { config, type TrustedDocumentSettings } from '../src/config.ts';
 import { createLogger } from '../src/observability.ts';
@@ -126,6 +126,36 @@ afterAll(async () => {
 });
 
 describe('GraphQL over WebSocket', () => {
+  it("closes on a client's protocol faults with the code that says so (4400, 1009), never 4500, printing no stack", async () => {
+    const { url } = await socketServer({});
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const closeOf = (send: (socket: WebSocket) => void) =>
+        new Promise<number>((resolve) => {
+          const socket = new WebSocket(url, 'graphql-transport-ws');
+          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+          socket.on('message', (data) => {
+            if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') send(socket);
+          });
+          socket.on('close', (code) => resolve(code));
+          socket.on('error', () => undefined);
+        });
+      // types only a server sends
+      for (const message of [
+        { type: 'next', id: '1', payload: {} },
+        { type: 'error', id: '1', payload: [] },
+        { type: 'connection_ack' },
+      ]) {
+        expect(await closeOf((socket) => socket.send(JSON.stringify(message))), message.type).toBe(4400);
+      }
+      // a message past the body limit
+      expect(await closeOf((socket) => socket.send('x'.repeat(config().maxBodyBytes + 1)))).toBe(1009);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
+  });
+
   it('with TRUSTED_DOCUMENTS_ONLY runs a trusted document by id, and refuses a text or an unknown id', async () => {
     const { url } = await socketServer({ trustedDocuments: { documents: DOCUMENTS, only: true } });
     const messages = await subscribe(url, { query: '', documentId: 'hot-articles' }, () =>
