@@ -557,6 +557,8 @@ describe('the SSRF guard', () => {
         'http://2130706433/hook',
         'http://0.0.0.0/hook',
         'http://localhost:8080/hook',
+        'http://93.184.216.34:0/hook',
+        'http://[5f00::1]/hook',
         'ftp://example.com/hook',
         'http://user:pass@example.com/hook',
         'not a url',
@@ -618,6 +620,8 @@ describe('the SSRF guard', () => {
       '64:ff9b:1::a00:1',
       'fec0::1',
       '2001:db8::1',
+      '5f00::1',
+      '4000::1',
       'nonsense',
     ]) {
       expect(isPublicAddress(address), address).toBe(false);

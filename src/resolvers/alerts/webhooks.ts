@@ -79,8 +79,13 @@ export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   const parsed = ipaddr.process(address);
   if (parsed.range() !== 'unicast') return false;
-  return !NOT_PUBLIC_V6.some(([range, bits]) => parsed.kind() === 'ipv6' && parsed.match(range, bits));
+  if (parsed.kind() !== 'ipv6') return true;
+  // IPv6: global unicast is 2000::/3 (RFC 4291 2.4, IANA's allocations); what ipaddr.js calls
+  // unicast beyond it (5f00::/16 SRv6 SIDs, RFC 9602, and other unallocated space) reaches no host
+  return parsed.match(GLOBAL_UNICAST_V6, 3) && !NOT_PUBLIC_V6.some(([range, bits]) => parsed.match(range, bits));
 }
+
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parse('2000::');
 
 /**
  * IPv6 ranges ipaddr.js calls unicast that reach no public host of their own: IPv4-compatible
@@ -108,6 +113,7 @@ export async function urlProblem(value: string, allowPrivate: boolean): Promise<
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'Must be an http or https URL';
   if (url.username || url.password) return 'Must not carry a user name or password';
   if (value.length > 2_000) return 'Must be at most 2000 characters';
+  if (url.port === '0') return 'Port 0 reaches no server';
   if (allowPrivate) return undefined;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   let addresses: string[];
