@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parse } from 'graphql';
 import { z } from 'zod';
 
@@ -307,6 +308,36 @@ export interface ResponseCacheSettings {
  */
 export type DatabaseTarget = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string };
 
+/**
+ * Why the embedded database cannot live in `dataDir`, or undefined: it (or the nearest part of its
+ * path that exists) is not a folder, or that folder cannot be written. `memory://` needs no folder.
+ */
+function embeddedFolderProblem(dataDir: string): string | undefined {
+  if (dataDir.startsWith('memory://')) return undefined;
+  const absolute = path.resolve(dataDir);
+  let existing = absolute;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(existing);
+  } catch (error) {
+    return `cannot read ${existing} (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  if (!stat.isDirectory()) {
+    return existing === absolute
+      ? `${absolute} is a file, not a folder`
+      : `${absolute} cannot be made: ${existing} is a file, not a folder`;
+  }
+  try {
+    fs.accessSync(existing, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    return existing === absolute
+      ? `${absolute} is not writable by this user`
+      : `${absolute} cannot be made: ${existing} is not writable by this user`;
+  }
+  return undefined;
+}
+
 /** A bad setting; the message lists each offending variable with its problem, one per line. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -328,6 +359,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     ? { kind: 'postgres', url: e.DATABASE_URL }
     : { kind: 'pglite', dataDir: e.PGLITE_DIR };
   const embedded = database.kind === 'pglite';
+  const folderProblem = database.kind === 'pglite' ? embeddedFolderProblem(database.dataDir) : undefined;
+  if (folderProblem) throw new ConfigError(`Invalid configuration:\n  PGLITE_DIR: ${folderProblem}`);
   const production = e.NODE_ENV === 'production';
   if (embedded && e.DATABASE_REPLICA_URLS?.length) {
     throw new ConfigError(
@@ -419,8 +452,19 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
 
 let cached: Config | undefined;
 
-/** The process configuration, parsed on first use. */
+/**
+ * The process configuration, parsed on first use. A bad setting stops the process here (exit 1)
+ * with the ConfigError's message, one line per variable: the commands read it while their modules
+ * load (db/client.ts), before any handler of theirs could print it without a stack.
+ */
 export function config(): Config {
-  cached ??= parseConfig(process.env);
+  if (cached) return cached;
+  try {
+    cached = parseConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
   return cached;
 }

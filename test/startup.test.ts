@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runScript, startServer } from './support/process.ts';
 import { databaseUrl, embeddedPass, serverUrl } from './support/targets.ts';
 import { DEMO_ARTICLE_COUNT } from '../src/seed/demo.ts';
+
+/** A file, where a folder is wanted. */
+const THIS_FILE = fileURLToPath(import.meta.url);
 
 /**
  * Start-up fails clearly and early (issue 12): a taken port or an unmigrated database stops the
@@ -238,6 +242,11 @@ describe.runIf(embeddedPass)(
       [{ REQUEST_TIMEOUT_MS: '3000000000' }, /^Invalid configuration:\n {2}REQUEST_TIMEOUT_MS: /],
       [{ STATEMENT_TIMEOUT_MS: '3000000000' }, /^Invalid configuration:\n {2}STATEMENT_TIMEOUT_MS: /],
       [{ HOST: 'nonexistent.invalid' }, /^newsgraph: HOST=nonexistent.invalid is not an address of this machine/],
+      [{ PGLITE_DIR: THIS_FILE }, /^Invalid configuration:\n {2}PGLITE_DIR: \S+ is a file, not a folder\n?$/],
+      [
+        { PGLITE_DIR: path.join(THIS_FILE, 'data') },
+        /^Invalid configuration:\n {2}PGLITE_DIR: \S+ cannot be made: \S+ is a file, not a folder\n?$/,
+      ],
       [
         { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/newsgraph_no_such_database' },
         /^newsgraph: the database refused the connection: database "newsgraph_no_such_database" does not exist/,
@@ -252,6 +261,18 @@ describe.runIf(embeddedPass)(
       expect(run.output).toMatch(message);
       expect(run.output.trim().split('\n').length).toBeLessThanOrEqual(2);
       expect(fs.existsSync(base().PGLITE_DIR)).toBe(false);
+    });
+    it('a command on a bad setting prints the same lines, without a stack', async () => {
+      for (const script of ['src/cli/apikey.ts', 'src/db/cli.ts']) {
+        const run = await runScript(script, script.endsWith('apikey.ts') ? ['list'] : ['migrate'], {
+          ...base(),
+          PGLITE_DIR: THIS_FILE,
+        });
+        expect(run.code, script).toBe(1);
+        expect(run.output.trim(), script).toMatch(
+          /^Invalid configuration:\n {2}PGLITE_DIR: \S+ is a file, not a folder$/,
+        );
+      }
     });
   },
 );
