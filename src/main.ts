@@ -119,6 +119,7 @@ async function main(): Promise<void> {
   const { prisma, connect, migrateDatabase, pendingMigrations, disconnect, checkReplicas } =
     await import('./db/client.ts');
   const { connectionProblem } = await import('./db/errors.ts');
+  const { EmbeddedFolderError } = await import('./db/embedded.ts');
   try {
     // Takes the embedded database folder (or stops here: one owner per folder).
     await connect();
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
       }
     }
   } catch (error) {
+    if (error instanceof EmbeddedFolderError) throw new StartupError(error.message);
     const problem = connectionProblem(error);
     if (problem) {
       const running = problem.startsWith('cannot reach') ? ' and that it is running' : '';

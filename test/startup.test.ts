@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runScript, startServer } from './support/process.ts';
 import { databaseUrl, embeddedPass, serverUrl } from './support/targets.ts';
+import { EMBEDDED_MAJOR_VERSION } from '../src/db/embedded.ts';
 import { DEMO_ARTICLE_COUNT } from '../src/seed/demo.ts';
 
 /** A file, where a folder is wanted. */
@@ -262,6 +263,33 @@ describe.runIf(embeddedPass)(
       expect(run.output.trim().split('\n').length).toBeLessThanOrEqual(2);
       expect(fs.existsSync(base().PGLITE_DIR)).toBe(false);
     });
+    it('a folder of another PostgreSQL major version: one line saying what to do, for the server and the commands', async () => {
+      // the version the check expects is PGlite's own
+      const { PGlite } = await import('@electric-sql/pglite');
+      const pglite = await PGlite.create();
+      const [{ server_version }] = (await pglite.query<{ server_version: string }>('SHOW server_version')).rows as [
+        { server_version: string },
+      ];
+      await pglite.close();
+      expect(server_version.split('.')[0]).toBe(EMBEDDED_MAJOR_VERSION);
+      const old = path.join(dir, 'pg14');
+      fs.mkdirSync(old);
+      fs.writeFileSync(path.join(old, 'PG_VERSION'), '14\n');
+      const message = new RegExp(
+        `^newsgraph: ${old.replace(/[/.]/g, '\\$&')} holds a PostgreSQL 14 database, and the embedded database is PostgreSQL ${EMBEDDED_MAJOR_VERSION}: use another folder`,
+      );
+      const server = await runScript('src/main.ts', [], { ...base(), PGLITE_DIR: old, PORT: String(await freePort()) });
+      expect(server.code).toBe(1);
+      expect(server.output.trim()).toMatch(message);
+      expect(server.output.trim().split('\n')).toHaveLength(1);
+      const command = await runScript('src/cli/apikey.ts', ['list'], { ...base(), PGLITE_DIR: old });
+      expect(command.code).toBe(1);
+      expect(command.output.trim()).toMatch(/holds a PostgreSQL 14 database/);
+      expect(command.output.trim().split('\n')).toHaveLength(1);
+      // nothing was written into it
+      expect(fs.readdirSync(old).sort()).toEqual(['PG_VERSION', 'newsgraph.lock'].sort());
+    });
+
     it('a command on a bad setting prints the same lines, without a stack', async () => {
       for (const script of ['src/cli/apikey.ts', 'src/db/cli.ts']) {
         const run = await runScript(script, script.endsWith('apikey.ts') ? ['list'] : ['migrate'], {

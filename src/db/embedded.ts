@@ -21,6 +21,18 @@ import { lockFolder, type FolderLock } from './folderLock.ts';
  *
  * PGlite has one session, so the socket takes one connection at a time: connect with a pool of 1.
  */
+/** The PostgreSQL major version PGlite runs (a data folder's PG_VERSION); a test checks it against PGlite itself. */
+export const EMBEDDED_MAJOR_VERSION = '18';
+
+/**
+ * A data folder the embedded database cannot open: one made by another PostgreSQL major version
+ * (PostgreSQL opens only its own: pg_upgrade, or a dump and restore, moves data between them).
+ * Its message is one line saying what to do.
+ */
+export class EmbeddedFolderError extends Error {
+  override name = 'EmbeddedFolderError';
+}
+
 export class EmbeddedPostgres {
   private worker: Worker | undefined;
   private restarting: Promise<void> | undefined;
@@ -48,6 +60,13 @@ export class EmbeddedPostgres {
   static async start(dataDir: string, settings: Readonly<Record<string, string>> = {}): Promise<EmbeddedPostgres> {
     const memory = dataDir.startsWith('memory://');
     const lock = memory ? undefined : lockFolder(dataDir);
+    const version = memory ? null : folderVersion(dataDir);
+    if (version !== null && version !== EMBEDDED_MAJOR_VERSION) {
+      lock?.release();
+      throw new EmbeddedFolderError(
+        `${path.resolve(dataDir)} holds a PostgreSQL ${version} database, and the embedded database is PostgreSQL ${EMBEDDED_MAJOR_VERSION}: use another folder (PGLITE_DIR), or run that database on a PostgreSQL ${version} server (DATABASE_URL) and move its articles with npm run export and npm run import`,
+      );
+    }
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-db-'));
     const database = new EmbeddedPostgres(memory ? dataDir : path.resolve(dataDir), socketDir, lock, settings);
     try {
@@ -181,5 +200,15 @@ export class EmbeddedPostgres {
     }
     fs.rmSync(this.socketDir, { recursive: true, force: true });
     this.lock?.release();
+  }
+}
+
+/** The major version in a data folder's PG_VERSION, or null when it has none (a new folder). */
+function folderVersion(dataDir: string): string | null {
+  try {
+    return fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }
