@@ -4,6 +4,18 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { lockFolder, type FolderLock } from './folderLock.ts';
 
+/** The PostgreSQL major version PGlite runs (a data folder's PG_VERSION); a test checks it against PGlite itself. */
+export const EMBEDDED_MAJOR_VERSION = '18';
+
+/**
+ * A data folder the embedded database cannot open: one made by another PostgreSQL major version
+ * (PostgreSQL opens only its own: pg_upgrade, or a dump and restore, moves data between them).
+ * Its message is one line saying what to do.
+ */
+export class EmbeddedFolderError extends Error {
+  override name = 'EmbeddedFolderError';
+}
+
 /**
  * The embedded database as a PostgreSQL server of this process: PGlite runs in a worker thread
  * (embeddedWorker.mjs) behind a Unix socket in a private temporary folder (mode 0700), and the
@@ -21,18 +33,6 @@ import { lockFolder, type FolderLock } from './folderLock.ts';
  *
  * PGlite has one session, so the socket takes one connection at a time: connect with a pool of 1.
  */
-/** The PostgreSQL major version PGlite runs (a data folder's PG_VERSION); a test checks it against PGlite itself. */
-export const EMBEDDED_MAJOR_VERSION = '18';
-
-/**
- * A data folder the embedded database cannot open: one made by another PostgreSQL major version
- * (PostgreSQL opens only its own: pg_upgrade, or a dump and restore, moves data between them).
- * Its message is one line saying what to do.
- */
-export class EmbeddedFolderError extends Error {
-  override name = 'EmbeddedFolderError';
-}
-
 export class EmbeddedPostgres {
   private worker: Worker | undefined;
   private restarting: Promise<void> | undefined;

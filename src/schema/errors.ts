@@ -24,6 +24,7 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
   }),
 });
 
+/** One invalid input field (FieldIssue) as GraphQL shows it: in ValidationError.fields and SavedSearch.refusals. */
 export const FieldError = builder.objectRef<FieldIssue>('FieldError').implement({
   description: 'One invalid input field.',
   fields: (t) => ({
