@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { onStatement, poolStats } from './db/client.ts';
 import { incompleteRequests, refusedRequests } from './malformedRequests.ts';
 import { plainRequestId } from './requestId.ts';
-import { currentDeadline, currentScope } from './requestScope.ts';
+import { abandonedQueries, currentDeadline, currentScope } from './requestScope.ts';
 import { commitsRecovered, replicaWaitTimeouts, writeRetries } from './resolvers/writing/transaction.ts';
 
 /**
@@ -204,6 +204,7 @@ export function createMetrics(): Metrics {
   registry.registerMetric(commitsRecovered);
   registry.registerMetric(refusedRequests);
   registry.registerMetric(incompleteRequests);
+  registry.registerMetric(abandonedQueries);
   const metrics: Metrics = {
     registry,
     requests: new Counter({
@@ -317,6 +318,8 @@ export function useObservability(log: Logger, metrics: Metrics): Plugin {
           if (isAsyncIterable(result)) return;
           for (const error of result.errors ?? []) {
             const code = String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+            // nobody receives those: counted once per query (newsgraph_abandoned_queries_total)
+            if (code === 'CLIENT_CLOSED_REQUEST') continue;
             metrics.errors.inc({ code });
             const original = error.originalError;
             if (original && !('extensions' in original)) logUnexpected(log, requestId, original, error.path);

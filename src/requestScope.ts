@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { Counter } from 'prom-client';
 import type { RequestDeadline } from './deadline.ts';
 
 /**
@@ -56,6 +57,7 @@ export class RequestScope {
     if (this.gone) return;
     this.gone = true;
     if (!this.abandoned) return;
+    abandonedQueries.inc();
     for (const hook of this.abandonHooks) hook();
     this.abandonHooks.clear();
   }
@@ -87,6 +89,17 @@ export class RequestScope {
     });
   }
 }
+
+/**
+ * Queries whose client closed the connection before their answer (RequestScope.clientGone): their
+ * reads still waiting for a connection were not run. Their errors (CLIENT_CLOSED_REQUEST, read by
+ * nobody) are not counted as GraphQL errors. Registered by observability.ts createMetrics.
+ */
+export const abandonedQueries = new Counter({
+  name: 'newsgraph_abandoned_queries_total',
+  help: 'Queries whose client closed the connection before the answer (their waiting reads were not run)',
+  registers: [],
+});
 
 /** A read of a request whose client closed the connection first (RequestScope.clientGone): not run, nobody would receive it. */
 export class ClientClosedRequest extends Error {

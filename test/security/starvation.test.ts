@@ -93,6 +93,19 @@ beforeAll(async () => {
   await disconnect();
 }, 300_000);
 
+/**
+ * One connection (the embedded database's only one; on the server, a pool of one), and waits long
+ * enough that nothing times out.
+ */
+const ONE_CONNECTION = {
+  MIGRATE_ON_START: 'false',
+  SEED_DEMO_DATA: 'false',
+  DB_POOL_SIZE: '1',
+  DB_CONNECT_TIMEOUT_MS: '120000',
+  STATEMENT_TIMEOUT_MS: '0',
+  REQUEST_TIMEOUT_MS: '0',
+};
+
 let server: RunningServer | undefined;
 afterAll(async () => {
   await server?.stop();
@@ -185,17 +198,8 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
 
   it("gives each client its turn at the database: another client does not wait for all of one client's slow requests", async () => {
     await server?.stop();
-    // one connection (the embedded database's only one; on the server, a pool of one), waits long
-    // enough that nothing times out: only the order of the answers is checked
-    server = await startServer({
-      MIGRATE_ON_START: 'false',
-      SEED_DEMO_DATA: 'false',
-      DB_POOL_SIZE: '1',
-      DB_CONNECT_TIMEOUT_MS: '120000',
-      STATEMENT_TIMEOUT_MS: '0',
-      REQUEST_TIMEOUT_MS: '0',
-      TRUST_PROXY: 'true',
-    });
+    // only the order of the answers is checked
+    server = await startServer({ ...ONE_CONNECTION, TRUST_PROXY: 'true' });
     const ask = (address: string, query: string) =>
       fetch(`${server!.url}/graphql`, {
         method: 'POST',
@@ -228,16 +232,8 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
 
   it('drops the queued reads of a client that has gone, and still makes the write of one that has', async () => {
     await server?.stop();
-    // one connection, held by a slow read, so that everything after it waits for a turn
-    server = await startServer({
-      MIGRATE_ON_START: 'false',
-      SEED_DEMO_DATA: 'false',
-      DB_POOL_SIZE: '1',
-      DB_CONNECT_TIMEOUT_MS: '120000',
-      STATEMENT_TIMEOUT_MS: '0',
-      REQUEST_TIMEOUT_MS: '0',
-      LOG_FORMAT: 'json',
-    });
+    // the one connection held by a slow read, so that everything after it waits for a turn
+    server = await startServer({ ...ONE_CONNECTION, LOG_FORMAT: 'json' });
     const waiting = async () =>
       Number(
         /^newsgraph_db_pool_connections\{state="waiting"\} (\d+)/m.exec(
@@ -275,6 +271,10 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
     expect(await Promise.all([...left, filed])).toEqual(['left', 'left', 'left', 'left']);
     // the three reads left the queue at once; the write waits on for its turn
     await expect.poll(waiting).toBe(base + 1);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^newsgraph_abandoned_queries_total 3$/m);
+    // their errors reach nobody: they are not counted as GraphQL errors
+    expect(metrics).not.toMatch(/CLIENT_CLOSED_REQUEST/);
     expect((await first).status).toBe(200);
     await expect
       .poll(
