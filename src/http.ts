@@ -209,10 +209,27 @@ export function useReadOnlyEndpoints(): Plugin {
  * `UNSUPPORTED_MEDIA_TYPE` with `Accept-Encoding: identity` (section 15.5.16), on every path, before
  * anything reads the body. The server reads bodies as sent; a gzipped body read as JSON or NDJSON
  * would be refused as not UTF-8, and a plain body labelled gzip would run as if the label were not there.
+ * A transfer coding other than chunked (`Transfer-Encoding: gzip, chunked`) is 501 `NOT_IMPLEMENTED`.
  */
 export function useIdentityBodies(): Plugin {
   return {
     onRequest({ request, endResponse }) {
+      // RFC 9112 section 6.1: a transfer coding the server does not know (anything but chunked,
+      // which Node's parser decodes) is 501
+      const transfer = (request.headers.get('transfer-encoding') ?? '')
+        .split(',')
+        .map((token) => token.trim().toLowerCase())
+        .filter((token) => token && token !== 'chunked');
+      if (transfer.length) {
+        return endResponse(
+          errorResponse(
+            501,
+            'NOT_IMPLEMENTED',
+            `Transfer-Encoding ${JSON.stringify(transfer.join(', '))} is not supported: send the body chunked or with a Content-Length`,
+            { 'cache-control': 'no-store', connection: 'close' },
+          ),
+        );
+      }
       const coding = request.headers.get('content-encoding');
       // GET and HEAD carry no body here (Node's parser reads none it was not told of)
       if (coding === null || request.method === 'GET' || request.method === 'HEAD') return;

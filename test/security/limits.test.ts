@@ -339,6 +339,21 @@ describe('request shape', () => {
         expect(statements).toEqual([]);
       }
     }
+    // a transfer coding other than chunked: 501 (RFC 9112 6.1)
+    for (const coding of ['gzip, chunked', 'deflate,chunked', 'x-custom, chunked']) {
+      const { statements, result } = await recordStatements(async () =>
+        yoga.fetch('http://newsgraph.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': coding },
+          body,
+        }),
+      );
+      expect(result.status, coding).toBe(501);
+      expect(((await result.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+        'NOT_IMPLEMENTED',
+      );
+      expect(statements).toEqual([]);
+    }
     for (const coding of ['identity', 'Identity', '']) {
       const response = await yoga.fetch('http://newsgraph.test/graphql', {
         method: 'POST',
