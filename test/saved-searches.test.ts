@@ -7,6 +7,7 @@ import { graphql } from './gql/index.ts';
 import type { ArticleFilter, ArticleOrder } from './gql/graphql.ts';
 import { codes, EDITED_CURSORS, execute, yoga } from './support/api.ts';
 import { callers, type Caller } from './support/keys.ts';
+import { subscribeSse } from './support/sse.ts';
 
 /**
  * Saved searches: a saved question answers as `articles` does with the same arguments; bad
@@ -692,15 +693,18 @@ describe("a saved search whose stored question today's rules refuse (they tighte
   it('says so (SAVED_SEARCH_OUTDATED, with what is refused) in its list and feeds, and runs again once updated', async () => {
     const current = await created({ name: 'current rules', filter: { title: { contains: 'reef' } } });
     const questions = [
-      { name: 'short text', filter: { text: 'ab' }, search: null, path: ['filter'] },
-      { name: 'only excludes', filter: {}, search: 'the -reef', path: ['search'] },
+      { name: 'short text', filter: { text: 'ab' }, search: null, orderBy: [], path: ['filter'] },
+      { name: 'only excludes', filter: {}, search: 'the -reef', orderBy: [], path: ['search'] },
+      // saved by a version whose schema had other values (today's types cannot read them)
+      { name: 'old value', filter: { priority: { gte: 'high' } }, search: null, orderBy: [], path: ['filter'] },
+      { name: 'old order', filter: {}, search: null, orderBy: [{ field: 'POPULARITY' }], path: ['orderBy'] },
     ];
     for (const question of questions) {
       const saved = await created({ name: question.name });
       // as a database of before the rule holds it
       await prisma.savedSearch.update({
         where: { id: Number(decodeGlobalID(saved.id).id) },
-        data: { filter: question.filter, search: question.search },
+        data: { filter: question.filter, search: question.search, orderBy: question.orderBy },
       });
       const result = await execute(Outdated, { ids: [saved.id, current.id] }, as.editor);
       // the other saved search answers; this one's list and count are null, and the errors say why
@@ -721,10 +725,21 @@ describe("a saved search whose stored question today's rules refuse (they tighte
         expect(await feed.json()).toMatchObject({ errors: [{ extensions: { code: 'SAVED_SEARCH_OUTDATED' } }] });
       }
       expect((await feedOf(current.feeds.rss)).status).toBe(200);
+      // and so is a subscription to it, whichever part is refused
+      const live = await subscribeSse(
+        (url, init) => Promise.resolve(yoga.fetch(url, init)),
+        'http://newsgraph.test/graphql',
+        'subscription ($id: ID) { articleMatched(savedSearchId: $id) { reason } }',
+        { id: saved.id },
+        as.editor,
+      );
+      const refused = (await live.next(2_000)) as { errors?: { extensions: { code: string } }[] } | null;
+      await live.close();
+      expect(refused?.errors?.[0]?.extensions.code, question.name).toBe('SAVED_SEARCH_OUTDATED');
       // an editor fixes it: it runs again
       const fixed = await execute(
         Update,
-        { input: { id: saved.id, expectedVersion: 1, filter: { text: 'reef' }, search: null } },
+        { input: { id: saved.id, expectedVersion: 1, filter: { text: 'reef' }, search: null, orderBy: null } },
         as.editor,
       );
       expect(fixed.data!.updateSavedSearch.__typename).toBe('UpdateSavedSearchSuccess');

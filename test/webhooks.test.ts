@@ -298,11 +298,17 @@ describe('delivery', () => {
   it("a saved search whose stored filter today's rules refuse is skipped (and told once); the others are delivered", async () => {
     const receiving = await receiver([200, 200]);
     const outdated = await hookFor(receiving.url, { title: { contains: 'outdated rule' } });
+    const oldSchema = await hookFor(receiving.url, { title: { contains: 'outdated rule' } });
     const current = await hookFor(receiving.url, { title: { contains: 'outdated rule' } });
     // saved before the `text` filter needed 3 letters in a row: as a database of then holds it
     await prisma.savedSearch.update({
       where: { id: Number(decodeGlobalID(outdated.savedSearchId).id) },
       data: { filter: { text: 'ab' } },
+    });
+    // saved by a version whose schema had other values
+    await prisma.savedSearch.update({
+      where: { id: Number(decodeGlobalID(oldSchema.savedSearchId).id) },
+      data: { orderBy: [{ field: 'POPULARITY' }] },
     });
     const article = await file(3, 'An outdated rule must not stop the others');
     const told: number[] = [];
@@ -313,7 +319,8 @@ describe('delivery', () => {
     expect(JSON.parse(receiving.posts[0]!.body)).toMatchObject({ article: { id: article.id } });
     expect((await deliveriesOf(current.webhookId)).deliveries).toHaveLength(1);
     expect((await deliveriesOf(outdated.webhookId)).deliveries).toHaveLength(0);
-    expect(told).toEqual([Number(decodeGlobalID(outdated.savedSearchId).id)]);
+    expect((await deliveriesOf(oldSchema.webhookId)).deliveries).toHaveLength(0);
+    expect(told).toEqual([outdated, oldSchema].map((hook) => Number(decodeGlobalID(hook.savedSearchId).id)));
     await receiving.close();
   });
 

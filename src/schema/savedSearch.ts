@@ -15,7 +15,6 @@ import { LiveMatcher, type LiveMatch } from '../resolvers/alerts/live.ts';
 import {
   createSavedSearch,
   deleteSavedSearch,
-  questionOf,
   questionRefusals,
   rotateFeedToken,
   runnableQuestion,
@@ -99,7 +98,7 @@ export const SavedSearch = builder.prismaNode('SavedSearch', {
       description:
         "What today's rules refuse in the saved question, as `articles` would refuse the same arguments (rules made stricter after it was saved, such as a `text` filter of fewer than 3 letters); empty when it runs. While not empty, `articles`, `newSince`, its feeds and subscriptions answer SAVED_SEARCH_OUTDATED, and its webhooks are not sent when its filter is refused: fix it with updateSavedSearch.",
       select: QUESTION,
-      resolve: (row, _args, _context, info) => questionRefusals(prisma, questionOf(row, codecOf(info))),
+      resolve: (row, _args, _context, info) => questionRefusals(prisma, row, codecOf(info)),
     }),
     createdBy: t.exposeString('createdBy', { nullable: true, description: 'Name of the API key that saved it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -479,7 +478,9 @@ builder.subscriptionField('articleMatched', (t) =>
           throw new UserInputError(ErrorCode.NOT_FOUND, 'No SavedSearch with that id', {
             argumentName: 'savedSearchId',
           });
-        watch = watchOf(questionOf(row, codecOf(info)), row);
+        // refused as its list is (SAVED_SEARCH_OUTDATED, the search included), then watched
+        await runnableQuestion(prisma, row, codecOf(info));
+        watch = watchOf(row, codecOf(info));
       } else {
         const search = args.search != null ? (await plannedSearch(prisma, args.search, 'search'), args.search) : null;
         watch = { condition: articleCondition(args.filter), search };

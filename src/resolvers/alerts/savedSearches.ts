@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   coerceInputValue,
+  GraphQLError,
   getNamedType,
   isInputObjectType,
   isListType,
@@ -9,7 +10,14 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Db } from '../../db/client.ts';
-import { ErrorCode, NotFoundError, UserInputError, VersionConflictError, type FieldIssue } from '../../errors.ts';
+import {
+  ErrorCode,
+  NotFoundError,
+  UserInputError,
+  ValidationError,
+  VersionConflictError,
+  type FieldIssue,
+} from '../../errors.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { ARTICLE_ORDERS, planArticlePage, type ArticleListArgs } from '../articles/list.ts';
 import { sortTerms } from '../lists/order.ts';
@@ -106,7 +114,7 @@ function orderType(codec: ArgumentCodec): GraphQLInputType {
   return codec.schema.getTypeMap()['ArticleOrder'] as GraphQLInputType;
 }
 
-/** A stored row's question in resolver form. */
+/** A stored row's question in resolver form; throws graphql-js's GraphQLError on a value its types refuse (storedQuestion says which). */
 export function questionOf(
   row: { filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
   codec: ArgumentCodec,
@@ -122,28 +130,67 @@ export function questionOf(
 }
 
 /**
- * The watch (match.ts) of a stored question: what a new article is matched against, one at a time.
- * UserInputError SAVED_SEARCH_OUTDATED (outdatedError) when today's filter rules refuse the stored filter.
+ * A stored row's question in resolver form, or the refusals of the parts today's schema cannot read
+ * (a field, an enum value or a shape it no longer has: a question saved by another version), each
+ * with its path (`["filter"]`, `["orderBy"]`) and code BAD_USER_INPUT.
  */
-export function watchOf(question: SavedQuestion, saved: { id: number; name: string }): Watch {
+export function storedQuestion(
+  row: { filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
+  codec: ArgumentCodec,
+): { question: SavedQuestion; refusals: [] } | { question: null; refusals: FieldIssue[] } {
+  const refusals: FieldIssue[] = [];
+  const read = (part: 'filter' | 'orderBy') => {
+    try {
+      questionOf(
+        { filter: part === 'filter' ? row.filter : {}, search: null, orderBy: part === 'orderBy' ? row.orderBy : [] },
+        codec,
+      );
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      refusals.push({ path: [part], code: ErrorCode.BAD_USER_INPUT, message: `"${part}": ${error.message}` });
+    }
+  };
+  read('filter');
+  read('orderBy');
+  return refusals.length ? { question: null, refusals } : { question: questionOf(row, codec), refusals: [] };
+}
+
+/**
+ * The watch (match.ts) of a stored row's question: what a new article is matched against, one at a
+ * time. UserInputError SAVED_SEARCH_OUTDATED (outdatedError) when today's schema or filter rules
+ * refuse the stored filter or order (a search is not checked here: one article at a time, any runs).
+ */
+export function watchOf(
+  row: { id: number; name: string; filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
+  codec: ArgumentCodec,
+): Watch {
+  const read = storedQuestion(row, codec);
+  if (!read.question) throw outdatedError(row, read.refusals);
   try {
-    return { condition: articleCondition(question.filter), search: question.search };
+    return { condition: articleCondition(read.question.filter), search: read.question.search };
   } catch (error) {
     if (!(error instanceof UserInputError)) throw error;
-    throw outdatedError(saved, [{ path: ['filter'], code: String(error.extensions.code), message: error.message }]);
+    throw outdatedError(row, [{ path: ['filter'], code: String(error.extensions.code), message: error.message }]);
   }
 }
 
 /**
  * What today's rules refuse in a stored question, as `articles` would refuse the same arguments
- * (checkQuestion: the filter, the search, the order), with paths from the question (`["filter"]`,
- * `["search"]`, `["orderBy"]`); empty when it runs. A question is checked when saved, so only
- * rules made stricter since (a `text` filter of fewer than 3 letters, a search that only excludes)
- * find anything. One statement when the search has a `-` (plannedSearch), else none.
+ * (storedQuestion, then checkQuestion: the filter, the search, the order), with paths from the
+ * question (`["filter"]`, `["search"]`, `["orderBy"]`); empty when it runs. A question is checked
+ * when saved, so only rules made stricter since (a `text` filter of fewer than 3 letters, a search
+ * that only excludes) or a schema that changed find anything. One statement when the search has a
+ * `-` (plannedSearch), else none.
  */
-export async function questionRefusals(db: Db, question: SavedQuestion): Promise<FieldIssue[]> {
+export async function questionRefusals(
+  db: Db,
+  row: { filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
+  codec: ArgumentCodec,
+): Promise<FieldIssue[]> {
+  const read = storedQuestion(row, codec);
+  if (!read.question) return read.refusals;
   const issues = new Issues();
-  await checkQuestion(db, issues, question);
+  await checkQuestion(db, issues, read.question);
   return issues.list.map((issue) => ({ ...issue, path: issue.path.slice(1) }));
 }
 
@@ -157,10 +204,9 @@ export async function runnableQuestion(
   row: { id: number; name: string; filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
   codec: ArgumentCodec,
 ): Promise<SavedQuestion> {
-  const question = questionOf(row, codec);
-  const refusals = await questionRefusals(db, question);
+  const refusals = await questionRefusals(db, row, codec);
   if (refusals.length) throw outdatedError(row, refusals);
-  return question;
+  return questionOf(row, codec);
 }
 
 /** SAVED_SEARCH_OUTDATED for saved search `saved`, naming the first refusal; `refusals` lists them all. */
@@ -293,7 +339,17 @@ export async function updateSavedSearch(
       SELECT "version", "filter", "search", "orderBy" FROM "SavedSearch" WHERE "id" = ${id} FOR UPDATE`;
     if (!current) throw new NotFoundError('SavedSearch', id);
     if (current.version !== input.expectedVersion) throw new VersionConflictError(id, current.version, 'SavedSearch');
-    const was = questionOf(current, codec);
+    // the parts kept as they were; a part today's schema cannot read must be given anew (a
+    // ValidationError naming it, with the refusal), never a failure of the update itself
+    const kept = {
+      filter: input.filter !== undefined ? {} : current.filter,
+      search: null,
+      orderBy: input.orderBy !== undefined ? [] : current.orderBy,
+    };
+    const read = storedQuestion(kept, codec);
+    if (!read.question)
+      throw new ValidationError(read.refusals.map((issue) => ({ ...issue, path: ['input', ...issue.path] })));
+    const was = { ...read.question, search: current.search };
     const question: SavedQuestion = {
       filter: input.filter !== undefined ? input.filter : was.filter,
       search: input.search !== undefined ? input.search : was.search,

@@ -11,7 +11,7 @@ import { Issues, checkText } from '../writing/validation.ts';
 import { recordedName, requireRole, writeTransaction } from '../writing/transaction.ts';
 import { onLocalEvent, type ArticleEventMessage } from './events.ts';
 import { newMatchesOfEach, type Watch } from './match.ts';
-import { watchOf, questionOf, type ArgumentCodec } from './savedSearches.ts';
+import { watchOf, type ArgumentCodec } from './savedSearches.ts';
 
 /**
  * Webhooks: each new match of a saved search is POSTed to its webhooks, at least once.
@@ -426,7 +426,7 @@ export class WebhookWorker {
     const usable: { hook: (typeof hooks)[number]; watch: Watch }[] = [];
     for (const hook of hooks) {
       try {
-        usable.push({ hook, watch: watchOf(questionOf(hook.savedSearch, this.codec()), hook.savedSearch) });
+        usable.push({ hook, watch: watchOf(hook.savedSearch, this.codec()) });
       } catch (error) {
         if (!(error instanceof UserInputError)) throw error;
         if (this.outdated.has(hook.savedSearch.id)) continue;
