@@ -288,6 +288,19 @@ describe.runIf(embeddedPass)(
       expect(command.output.trim().split('\n')).toHaveLength(1);
       // nothing was written into it
       expect(fs.readdirSync(old).sort()).toEqual(['PG_VERSION', 'newsgraph.lock'].sort());
+      // nor into a folder whose PG_VERSION is no version, or no file
+      for (const [name, make] of [
+        ['junk', (file: string) => fs.writeFileSync(file, 'abc\n')],
+        ['empty', (file: string) => fs.writeFileSync(file, '')],
+        ['folder', (file: string) => fs.mkdirSync(file)],
+      ] as const) {
+        const folder = path.join(dir, `pg-${name}`);
+        fs.mkdirSync(folder);
+        make(path.join(folder, 'PG_VERSION'));
+        const run = await runScript('src/cli/apikey.ts', ['list'], { ...base(), PGLITE_DIR: folder });
+        expect(run.code, name).toBe(1);
+        expect(run.output.trim(), name).toMatch(/^(newsgraph: )?\S+ is not a PostgreSQL data folder \(its PG_VERSION/);
+      }
     });
 
     it('a command on a bad setting prints the same lines, without a stack', async () => {

@@ -59,6 +59,8 @@ export class EmbeddedPostgres {
    */
   static async start(dataDir: string, settings: Readonly<Record<string, string>> = {}): Promise<EmbeddedPostgres> {
     const memory = dataDir.startsWith('memory://');
+    const unreadable = memory ? undefined : versionFileProblem(dataDir);
+    if (unreadable) throw new EmbeddedFolderError(unreadable);
     const lock = memory ? undefined : lockFolder(dataDir);
     const version = memory ? null : folderVersion(dataDir);
     if (version !== null && version !== EMBEDDED_MAJOR_VERSION) {
@@ -201,6 +203,23 @@ export class EmbeddedPostgres {
     fs.rmSync(this.socketDir, { recursive: true, force: true });
     this.lock?.release();
   }
+}
+
+/** Why a folder's PG_VERSION says it is no PostgreSQL data folder (not a file, not a version), or undefined. */
+function versionFileProblem(dataDir: string): string | undefined {
+  const file = path.join(path.resolve(dataDir), 'PG_VERSION');
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return undefined; // none: a new folder (or one lockFolder reports)
+  }
+  if (!stat.isFile())
+    return `${path.resolve(dataDir)} is not a PostgreSQL data folder (its PG_VERSION is not a file): use another folder (PGLITE_DIR)`;
+  const version = fs.readFileSync(file, 'utf8').trim();
+  return /^\d+$/.test(version)
+    ? undefined
+    : `${path.resolve(dataDir)} is not a PostgreSQL data folder (its PG_VERSION holds no version): use another folder (PGLITE_DIR)`;
 }
 
 /** The major version in a data folder's PG_VERSION, or null when it has none (a new folder). */
