@@ -149,7 +149,9 @@ export function useRequestLimits(options: { maxBodyBytes: number; batchLimit: nu
     // either media type (Yoga's own check answers 200 to application/json)
     onParams({ params, request }) {
       if (params.query != null) return;
-      const id = request.method === 'GET' && new URL(request.url).searchParams.has('documentId');
+      const id =
+        (params as { documentId?: unknown }).documentId != null ||
+        (request.method === 'GET' && new URL(request.url).searchParams.has('documentId'));
       throw new GraphQLError(
         id
           ? 'This server has no trusted documents manifest (TRUSTED_DOCUMENTS): send the operation as "query"'
@@ -196,7 +198,7 @@ export function useReadOnlyEndpoints(): Plugin {
       if (!paths.has(url.pathname) || ['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
       endResponse(
         errorResponse(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers GET and HEAD`, {
-          allow: 'GET, HEAD',
+          allow: 'GET, HEAD, OPTIONS',
           'cache-control': 'no-store',
         }),
       );

@@ -307,10 +307,21 @@ describe('request shape', () => {
         );
       }
       // a document id, on a server without a manifest (test/trusted-documents.test.ts: with one)
+      const noManifest =
+        'This server has no trusted documents manifest (TRUSTED_DOCUMENTS): send the operation as "query"';
       await refused(
         await yoga.fetch('http://newsgraph.test/graphql?documentId=sha256:abc', { headers: { accept } }),
-        'This server has no trusted documents manifest (TRUSTED_DOCUMENTS): send the operation as "query"',
+        noManifest,
         accept,
+      );
+      await refused(
+        await yoga.fetch('http://newsgraph.test/graphql', {
+          method: 'POST',
+          headers: { accept, 'content-type': 'application/json' },
+          body: JSON.stringify({ documentId: 'sha256:abc' }),
+        }),
+        noManifest,
+        `${accept} POST`,
       );
     }
     // a parameter the request does not repeat is fine, whatever else it repeats
@@ -376,7 +387,7 @@ describe('request shape', () => {
           body: method === 'DELETE' ? null : '',
         });
         expect(other.status, `${method} ${path}`).toBe(405);
-        expect(other.headers.get('allow')).toBe('GET, HEAD');
+        expect(other.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
         expect(await other.json()).toEqual({
           errors: [{ message: `${path} answers GET and HEAD`, extensions: { code: 'METHOD_NOT_ALLOWED' } }],
         });
