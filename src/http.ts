@@ -218,10 +218,7 @@ export function useIdentityBodies(): Plugin {
     onRequest({ request, endResponse }) {
       // RFC 9112 section 6.1: a transfer coding the server does not know (anything but chunked,
       // which Node's parser decodes) is 501
-      const transfer = (request.headers.get('transfer-encoding') ?? '')
-        .split(',')
-        .map((token) => token.trim().toLowerCase())
-        .filter((token) => token && token !== 'chunked');
+      const transfer = codings(request.headers.get('transfer-encoding')).filter((token) => token !== 'chunked');
       if (transfer.length) {
         return endResponse(
           errorResponse(
@@ -235,11 +232,7 @@ export function useIdentityBodies(): Plugin {
       const coding = request.headers.get('content-encoding');
       // GET and HEAD carry no body here (Node's parser reads none it was not told of)
       if (coding === null || request.method === 'GET' || request.method === 'HEAD') return;
-      const codings = coding
-        .split(',')
-        .map((token) => token.trim().toLowerCase())
-        .filter(Boolean);
-      if (codings.every((token) => token === 'identity')) return;
+      if (codings(coding).every((token) => token === 'identity')) return;
       endResponse(
         errorResponse(
           415,
@@ -250,6 +243,14 @@ export function useIdentityBodies(): Plugin {
       );
     },
   };
+}
+
+/** The codings a Content-Encoding or Transfer-Encoding value lists, lower-cased (RFC 9110 5.6.1 lists). */
+function codings(value: string | null): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((token) => token.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 /**

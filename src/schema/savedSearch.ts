@@ -96,7 +96,7 @@ export const SavedSearch = builder.prismaNode('SavedSearch', {
     refusals: t.field({
       type: [FieldError],
       description:
-        "What today's rules refuse in the saved question, as `articles` would refuse the same arguments (rules made stricter after it was saved, such as a `text` filter of fewer than 3 letters); empty when it runs. While not empty, `articles`, `newSince`, its feeds and subscriptions answer SAVED_SEARCH_OUTDATED, and its webhooks are not sent when its filter is refused: fix it with updateSavedSearch.",
+        "What today's rules refuse in the saved question, as `articles` would refuse the same arguments (rules made stricter after it was saved, such as a `text` filter of fewer than 3 letters); empty when it runs. While not empty, `articles`, `newSince`, its feeds and subscriptions answer SAVED_SEARCH_OUTDATED, and its webhooks are not sent while its filter or order is refused: fix it with updateSavedSearch.",
       select: QUESTION,
       resolve: (row, _args, _context, info) => questionRefusals(prisma, row, codecOf(info)),
     }),

@@ -114,21 +114,6 @@ function orderType(codec: ArgumentCodec): GraphQLInputType {
   return codec.schema.getTypeMap()['ArticleOrder'] as GraphQLInputType;
 }
 
-/** A stored row's question in resolver form; throws graphql-js's GraphQLError on a value its types refuse (storedQuestion says which). */
-export function questionOf(
-  row: { filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
-  codec: ArgumentCodec,
-): SavedQuestion {
-  const orders = Array.isArray(row.orderBy) ? row.orderBy : [];
-  return {
-    filter: fromClientForm(row.filter ?? {}, filterType(codec), codec.decodeId) as ArticleFilterInput,
-    search: row.search,
-    orderBy: orders.length
-      ? (orders.map((order) => fromClientForm(order, orderType(codec), codec.decodeId)) as ArticleListArgs['orderBy'])
-      : null,
-  };
-}
-
 /**
  * A stored row's question in resolver form, or the refusals of the parts today's schema cannot read
  * (a field, an enum value or a shape it no longer has: a question saved by another version), each
@@ -139,20 +124,27 @@ export function storedQuestion(
   codec: ArgumentCodec,
 ): { question: SavedQuestion; refusals: [] } | { question: null; refusals: FieldIssue[] } {
   const refusals: FieldIssue[] = [];
-  const read = (part: 'filter' | 'orderBy') => {
+  const decode = <T>(part: 'filter' | 'orderBy', read: () => T): T | undefined => {
     try {
-      questionOf(
-        { filter: part === 'filter' ? row.filter : {}, search: null, orderBy: part === 'orderBy' ? row.orderBy : [] },
-        codec,
-      );
+      return read();
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
       refusals.push({ path: [part], code: ErrorCode.BAD_USER_INPUT, message: `"${part}": ${error.message}` });
+      return undefined;
     }
   };
-  read('filter');
-  read('orderBy');
-  return refusals.length ? { question: null, refusals } : { question: questionOf(row, codec), refusals: [] };
+  const filter = decode(
+    'filter',
+    () => fromClientForm(row.filter ?? {}, filterType(codec), codec.decodeId) as ArticleFilterInput,
+  );
+  const orders = Array.isArray(row.orderBy) ? row.orderBy : [];
+  const orderBy = decode('orderBy', () =>
+    orders.length
+      ? (orders.map((order) => fromClientForm(order, orderType(codec), codec.decodeId)) as ArticleListArgs['orderBy'])
+      : null,
+  );
+  if (refusals.length) return { question: null, refusals };
+  return { question: { filter: filter!, search: row.search, orderBy: orderBy ?? null }, refusals: [] };
 }
 
 /**
@@ -187,11 +179,7 @@ export async function questionRefusals(
   row: { filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
   codec: ArgumentCodec,
 ): Promise<FieldIssue[]> {
-  const read = storedQuestion(row, codec);
-  if (!read.question) return read.refusals;
-  const issues = new Issues();
-  await checkQuestion(db, issues, read.question);
-  return issues.list.map((issue) => ({ ...issue, path: issue.path.slice(1) }));
+  return (await checkedQuestion(db, row, codec)).refusals;
 }
 
 /**
@@ -204,9 +192,22 @@ export async function runnableQuestion(
   row: { id: number; name: string; filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
   codec: ArgumentCodec,
 ): Promise<SavedQuestion> {
-  const refusals = await questionRefusals(db, row, codec);
+  const { question, refusals } = await checkedQuestion(db, row, codec);
   if (refusals.length) throw outdatedError(row, refusals);
-  return questionOf(row, codec);
+  return question!;
+}
+
+/** storedQuestion, then checkQuestion on what it read: the question and every refusal (paths without `input`). */
+async function checkedQuestion(
+  db: Db,
+  row: { filter: Prisma.JsonValue; search: string | null; orderBy: Prisma.JsonValue },
+  codec: ArgumentCodec,
+): Promise<{ question: SavedQuestion | null; refusals: FieldIssue[] }> {
+  const read = storedQuestion(row, codec);
+  if (!read.question) return read;
+  const issues = new Issues();
+  await checkQuestion(db, issues, read.question);
+  return { question: read.question, refusals: issues.list.map((issue) => ({ ...issue, path: issue.path.slice(1) })) };
 }
 
 /** SAVED_SEARCH_OUTDATED for saved search `saved`, naming the first refusal; `refusals` lists them all. */
