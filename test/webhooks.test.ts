@@ -7,6 +7,7 @@ import { prisma } from '../src/db/client.ts';
 import { setAlertSettings } from '../src/resolvers/alerts/settings.ts';
 import {
   isPublicAddress,
+  MAX_SENDS_PER_WEBHOOK,
   retryDelay,
   SIGNATURE_HEADER,
   WebhookWorker,
@@ -393,6 +394,93 @@ describe('delivery', () => {
       await Promise.all([heads, bodies].map((server) => new Promise((resolve) => server.close(resolve))));
       await receiving.close();
     }
+  });
+
+  it('a receiver that never answers holds up no other webhook, and holds at most its share of POSTs', async () => {
+    // a receiver that reads each POST and never answers: without a time limit reached (30 s), its
+    // POSTs stay in flight while the other webhook's deliveries go out as they come
+    const open = new Set<import('node:net').Socket>();
+    let most = 0;
+    const silent = net.createServer((socket) => {
+      open.add(socket);
+      most = Math.max(most, open.size);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', () => {});
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const receiving = await receiver([200]);
+    await hookFor(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`, {
+      title: { contains: 'unanswered' },
+    });
+    await hookFor(receiving.url, { title: { contains: 'unanswered' } });
+    const work = worker({ timeoutMs: 30_000 });
+    work.start();
+    const arrived = async (n: number) => {
+      const deadline = Date.now() + 8_000;
+      while (receiving.posts.length < n && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return receiving.posts.length;
+    };
+    try {
+      for (let i = 0; i < 2 * MAX_SENDS_PER_WEBHOOK; i++) await file(3, `Unanswered ${i}`);
+      expect(await arrived(2 * MAX_SENDS_PER_WEBHOOK)).toBe(2 * MAX_SENDS_PER_WEBHOOK);
+      // filed while the silent receiver holds its POSTs: delivered at once, not after 30 s
+      await file(3, 'Unanswered, later');
+      expect(await arrived(2 * MAX_SENDS_PER_WEBHOOK + 1)).toBe(2 * MAX_SENDS_PER_WEBHOOK + 1);
+      expect(open.size).toBe(MAX_SENDS_PER_WEBHOOK);
+      expect(most).toBe(MAX_SENDS_PER_WEBHOOK);
+    } finally {
+      for (const socket of open) socket.destroy();
+      await work.stop();
+      await new Promise((resolve) => silent.close(resolve));
+      await receiving.close();
+    }
+  });
+
+  it("a disabled webhook's waiting deliveries do not make the worker poll faster than WEBHOOK_POLL_MS", async () => {
+    const { webhookId } = await hookFor('http://127.0.0.1:9/disabled', { title: { contains: 'polled' } });
+    const id = Number(decodeGlobalID(webhookId).id);
+    await file(3, 'Polled while disabled');
+    await worker({ retryBaseMs: 3_600_000 }).runOnce(); // queued, and failed once (nothing listens on port 9)
+    await prisma.webhook.update({ where: { id }, data: { disabledAt: new Date(), disabledReason: 'test' } });
+    await prisma.webhookDelivery.updateMany({ where: { webhookId: id }, data: { nextAttemptAt: new Date(0) } });
+    // other tests' retries are not this one's: put off while it runs
+    const others = await prisma.webhookDelivery.findMany({
+      where: { status: 'PENDING', webhookId: { not: id } },
+      select: { id: true, nextAttemptAt: true },
+    });
+    await prisma.webhookDelivery.updateMany({
+      where: { id: { in: others.map((other) => other.id) } },
+      data: { nextAttemptAt: new Date(Date.now() + 3_600_000) },
+    });
+    // the worker's statements, counted
+    let statements = 0;
+    const counting = new Proxy(prisma, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          statements++;
+          return Reflect.apply(value, target, args);
+        };
+      },
+    });
+    const work = new WebhookWorker(counting, { ...SETTINGS, pollMs: 1_000 }, codec, webhookBody);
+    work.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    } finally {
+      await work.stop();
+      await prisma.webhook.delete({ where: { id } });
+      for (const other of others) {
+        await prisma.webhookDelivery.update({ where: { id: other.id }, data: { nextAttemptAt: other.nextAttemptAt } });
+      }
+    }
+    // two rounds of a few statements each, not one every 10 ms
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThan(20);
   });
 
   it('an update into the saved search is delivered as UPDATED, once', async () => {

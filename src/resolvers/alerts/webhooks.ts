@@ -48,11 +48,15 @@ export const ATTEMPTS_SHOWN = 20;
 export const SIGNATURE_HEADER = 'Newsgraph-Signature';
 /** The longest wait between two attempts of a delivery, ms. */
 export const MAX_RETRY_DELAY_MS = 3_600_000;
-/** How long a worker holds a delivery it is sending, ms (more than the POST's timeout). */
-const LEASE_MS = 60_000;
-/** Events read per transaction, deliveries sent per round. */
+/** How long a worker holds a delivery beyond the POST's own time limit, ms (recording the outcome). */
+const LEASE_MARGIN_MS = 60_000;
+/** Events read per transaction, deliveries leased per round. */
 const EVENT_BATCH = 100;
 const DELIVERY_BATCH = 20;
+/** POSTs one process has in flight at most, and at most to one webhook. */
+export const MAX_SENDS_IN_FLIGHT = 100;
+/** A webhook's POSTs in flight in one process at most: a slow receiver holds no more slots. */
+export const MAX_SENDS_PER_WEBHOOK = 10;
 /** Processed events are kept this long (ms): live subscribers read an update's `before`. */
 const EVENT_RETENTION_MS = 86_400_000;
 
@@ -330,12 +334,13 @@ export class WebhookWorker {
     this.wake();
   }
 
-  /** Stops taking work and waits for the round in progress. */
+  /** Stops taking work and waits for the round in progress and the POSTs in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unlisten?.();
     clearTimeout(this.timer);
     await this.running;
+    await Promise.all(this.sending.values());
   }
 
   /** Runs a round now (or right after the current one). */
@@ -362,11 +367,17 @@ export class WebhookWorker {
     });
   }
 
-  /** How long until the next round: the earliest retry due, at most WEBHOOK_POLL_MS, at least 10 ms. */
+  /**
+   * How long until the next round: the earliest retry due, at most WEBHOOK_POLL_MS, at least 10 ms.
+   * A delivery in flight is due when its lease lapses; a disabled webhook's deliveries are not due
+   * (enableWebhook wakes the worker of its process, others find them within WEBHOOK_POLL_MS).
+   */
   private async nextDueIn(): Promise<number> {
     try {
       const [row] = await this.db.$queryRaw<{ due: Date | null }[]>`
-        SELECT min("nextAttemptAt") AS "due" FROM "WebhookDelivery" WHERE "status" = 'PENDING'`;
+        SELECT min(GREATEST(d."nextAttemptAt", COALESCE(d."leasedUntil", d."nextAttemptAt"))) AS "due"
+        FROM "WebhookDelivery" d JOIN "Webhook" w ON w."id" = d."webhookId"
+        WHERE d."status" = 'PENDING' AND w."disabledAt" IS NULL`;
       const wait = row?.due ? row.due.getTime() - Date.now() : this.settings.pollMs;
       return Math.min(this.settings.pollMs, Math.max(10, wait));
     } catch {
@@ -376,18 +387,28 @@ export class WebhookWorker {
 
   private async loop(): Promise<void> {
     try {
-      while (!this.stopped && (await this.runOnce()) > 0) {
-        // more may be waiting
+      while (!this.stopped && (await this.round()).work > 0) {
+        // more may be waiting; the POSTs started go on meanwhile and wake the worker when done
       }
     } catch (error) {
       this.onError(error);
     }
   }
 
-  /** One round: queue the deliveries of unread events, then send what is due. Returns the work done. */
+  /**
+   * One round, waiting for the POSTs it starts (tests): queue the deliveries of unread events, then
+   * send what is due. Returns the work done (events taken + deliveries leased).
+   */
   async runOnce(): Promise<number> {
+    const { work, sends } = await this.round();
+    await Promise.all(sends);
+    return work;
+  }
+
+  /** One round: the work done, and the POSTs it started (not awaited: a slow receiver holds up no other). */
+  private async round(): Promise<{ work: number; sends: Promise<void>[] }> {
     const queued = await this.queueDeliveries();
-    const sent = await this.sendDue();
+    const sends = await this.sendDue();
     if (Date.now() - this.lastPrune > 600_000) {
       this.lastPrune = Date.now();
       // an idle worker only reads: it writes (here, and in sendDue) only when there is work
@@ -399,7 +420,7 @@ export class WebhookWorker {
           DELETE FROM "ArticleEvent" WHERE "processedAt" < now() - make_interval(secs => ${EVENT_RETENTION_MS / 1000})`;
       }
     }
-    return queued + sent;
+    return { work: queued + sends.length, sends };
   }
 
   /**
@@ -483,26 +504,73 @@ export class WebhookWorker {
     );
   }
 
-  /** Leases up to DELIVERY_BATCH due deliveries and sends them; returns how many. */
-  private async sendDue(): Promise<number> {
+  /** POSTs in flight in this process, by delivery id. */
+  private readonly sending = new Map<bigint, Promise<void>>();
+  /** POSTs in flight in this process, by webhook id. */
+  private readonly sendingTo = new Map<number, number>();
+
+  /**
+   * Leases up to DELIVERY_BATCH due deliveries (fewer when MAX_SENDS_IN_FLIGHT are in flight),
+   * skipping webhooks with MAX_SENDS_PER_WEBHOOK in flight, and starts their POSTs; returns them.
+   * Each POST wakes the worker when it ends, so its slot is used again at once.
+   */
+  private async sendDue(): Promise<Promise<void>[]> {
+    const room = Math.min(DELIVERY_BATCH, MAX_SENDS_IN_FLIGHT - this.sending.size);
+    if (room <= 0) return [];
     const [waiting] = await this.db.$queryRaw<{ any: boolean }[]>`
       SELECT EXISTS (SELECT 1 FROM "WebhookDelivery" WHERE "status" = 'PENDING' AND "nextAttemptAt" <= now()) AS "any"`;
-    if (!waiting?.any) return 0;
-    const due = await this.db.$queryRaw<
+    if (!waiting?.any) return [];
+    const busy = [...this.sendingTo].filter(([, count]) => count >= MAX_SENDS_PER_WEBHOOK).map(([id]) => id);
+    const leaseMs = this.settings.timeoutMs + LEASE_MARGIN_MS;
+    const leased = await this.db.$queryRaw<
       { id: bigint; webhookId: number; body: string; attempts: number; url: string; secret: string }[]
     >`
       UPDATE "WebhookDelivery" d
-      SET "leasedUntil" = now() + make_interval(secs => ${LEASE_MS / 1000}), "attempts" = d."attempts" + 1
+      SET "leasedUntil" = now() + make_interval(secs => ${leaseMs / 1000}), "attempts" = d."attempts" + 1
       FROM "Webhook" w
       WHERE w."id" = d."webhookId" AND d."id" IN (
         SELECT d2."id" FROM "WebhookDelivery" d2 JOIN "Webhook" w2 ON w2."id" = d2."webhookId"
         WHERE d2."status" = 'PENDING' AND d2."nextAttemptAt" <= now()
           AND (d2."leasedUntil" IS NULL OR d2."leasedUntil" < now()) AND w2."disabledAt" IS NULL
-        ORDER BY d2."nextAttemptAt", d2."id" LIMIT ${DELIVERY_BATCH}
+          AND NOT (d2."webhookId" = ANY(${busy}::int[]))
+        ORDER BY d2."nextAttemptAt", d2."id" LIMIT ${room}
         FOR UPDATE OF d2 SKIP LOCKED)
       RETURNING d."id", d."webhookId", d."body", d."attempts", w."url", w."secret"`;
-    await Promise.all(due.map((delivery) => this.send(delivery)));
-    return due.length;
+    // one batch may hold more of a webhook's deliveries than its slots left: those go back at once
+    const due: typeof leased = [];
+    const back: bigint[] = [];
+    const taking = new Map(this.sendingTo);
+    for (const delivery of leased.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const count = taking.get(delivery.webhookId) ?? 0;
+      if (count >= MAX_SENDS_PER_WEBHOOK) {
+        back.push(delivery.id);
+        continue;
+      }
+      taking.set(delivery.webhookId, count + 1);
+      due.push(delivery);
+    }
+    if (back.length) {
+      await this.db.$executeRaw`
+        UPDATE "WebhookDelivery" SET "leasedUntil" = NULL, "attempts" = "attempts" - 1
+        WHERE "id" = ANY(${back}::bigint[])`;
+    }
+    return due.map((delivery) => this.track(delivery));
+  }
+
+  /** Starts one delivery's POST, counted in flight until its outcome is recorded; errors go to onError. */
+  private track(delivery: Parameters<WebhookWorker['send']>[0]): Promise<void> {
+    this.sendingTo.set(delivery.webhookId, (this.sendingTo.get(delivery.webhookId) ?? 0) + 1);
+    const sent = this.send(delivery)
+      .catch((error: unknown) => this.onError(error))
+      .finally(() => {
+        this.sending.delete(delivery.id);
+        const left = (this.sendingTo.get(delivery.webhookId) ?? 1) - 1;
+        if (left > 0) this.sendingTo.set(delivery.webhookId, left);
+        else this.sendingTo.delete(delivery.webhookId);
+        this.wake();
+      });
+    this.sending.set(delivery.id, sent);
+    return sent;
   }
 
   private async send(delivery: {
