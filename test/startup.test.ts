@@ -287,7 +287,7 @@ describe.runIf(embeddedPass)(
       expect(command.output.trim()).toMatch(/holds a PostgreSQL 14 database/);
       expect(command.output.trim().split('\n')).toHaveLength(1);
       // nothing was written into it
-      expect(fs.readdirSync(old).sort()).toEqual(['PG_VERSION', 'newsgraph.lock'].sort());
+      expect(fs.readdirSync(old)).toEqual(['PG_VERSION']);
       // nor into a folder whose PG_VERSION is no version, or no file
       for (const [name, make] of [
         ['junk', (file: string) => fs.writeFileSync(file, 'abc\n')],
@@ -301,6 +301,41 @@ describe.runIf(embeddedPass)(
         expect(run.code, name).toBe(1);
         expect(run.output.trim(), name).toMatch(/^(newsgraph: )?\S+ is not a PostgreSQL data folder \(its PG_VERSION/);
       }
+    });
+
+    it('a folder holding other files and no database: refused by the server and every command, nothing written', async () => {
+      const folder = path.join(dir, 'home');
+      fs.mkdirSync(folder);
+      fs.writeFileSync(path.join(folder, 'notes.txt'), 'mine\n');
+      fs.writeFileSync(path.join(folder, 'report.csv'), 'a,b\n');
+      const records = path.join(dir, 'records.ndjson');
+      fs.writeFileSync(records, '');
+      for (const [script, args] of [
+        ['src/main.ts', []],
+        ['src/cli/apikey.ts', ['list']],
+        ['src/db/cli.ts', ['migrate']],
+        ['src/cli/import.ts', [records]],
+        ['src/cli/export.ts', []],
+      ] as const) {
+        const run = await runScript(script, [...args], {
+          ...base(),
+          PGLITE_DIR: folder,
+          PORT: String(await freePort()),
+        });
+        expect(run.code, script).toBe(1);
+        expect(run.output.trim(), script).toMatch(
+          /^(newsgraph: )?\S+ holds other files \(notes\.txt, report\.csv\) and no database: the embedded database needs a folder of its own/,
+        );
+        expect(run.output.trim().split('\n'), script).toHaveLength(1);
+        expect(fs.readdirSync(folder).sort(), script).toEqual(['notes.txt', 'report.csv']);
+      }
+      // what an empty folder may hold (a mount point's lost+found, a .gitkeep) is no obstacle
+      const mounted = path.join(dir, 'mounted');
+      fs.mkdirSync(path.join(mounted, 'lost+found'), { recursive: true });
+      fs.writeFileSync(path.join(mounted, '.gitkeep'), '');
+      const migrated = await runScript('src/db/cli.ts', ['migrate'], { ...base(), PGLITE_DIR: mounted });
+      expect(migrated.code, migrated.output).toBe(0);
+      expect(fs.existsSync(path.join(mounted, 'PG_VERSION'))).toBe(true);
     });
 
     it('a command on a bad setting prints the same lines, without a stack', async () => {

@@ -59,16 +59,8 @@ export class EmbeddedPostgres {
    */
   static async start(dataDir: string, settings: Readonly<Record<string, string>> = {}): Promise<EmbeddedPostgres> {
     const memory = dataDir.startsWith('memory://');
-    const unreadable = memory ? undefined : versionFileProblem(dataDir);
-    if (unreadable) throw new EmbeddedFolderError(unreadable);
+    if (!memory) checkDataFolder(dataDir);
     const lock = memory ? undefined : lockFolder(dataDir);
-    const version = memory ? null : folderVersion(dataDir);
-    if (version !== null && version !== EMBEDDED_MAJOR_VERSION) {
-      lock?.release();
-      throw new EmbeddedFolderError(
-        `${path.resolve(dataDir)} holds a PostgreSQL ${version} database, and the embedded database is PostgreSQL ${EMBEDDED_MAJOR_VERSION}: use another folder (PGLITE_DIR), or run that database on a PostgreSQL ${version} server (DATABASE_URL) and move its articles with npm run export and npm run import`,
-      );
-    }
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'newsgraph-db-'));
     const database = new EmbeddedPostgres(memory ? dataDir : path.resolve(dataDir), socketDir, lock, settings);
     try {
@@ -205,14 +197,33 @@ export class EmbeddedPostgres {
   }
 }
 
-/** Why a folder's PG_VERSION says it is no PostgreSQL data folder (not a file, not a version), or undefined. */
+/**
+ * Throws EmbeddedFolderError (one line saying what to do) when `dataDir` cannot hold the embedded
+ * database: its PG_VERSION is no file or no version, or another major version's, or it has none
+ * and the folder holds files of its own. A folder that does not exist yet passes (it is created).
+ */
+export function checkDataFolder(dataDir: string): void {
+  const problem = versionFileProblem(dataDir);
+  if (problem) throw new EmbeddedFolderError(problem);
+  const version = folderVersion(dataDir);
+  if (version !== null && version !== EMBEDDED_MAJOR_VERSION) {
+    throw new EmbeddedFolderError(
+      `${path.resolve(dataDir)} holds a PostgreSQL ${version} database, and the embedded database is PostgreSQL ${EMBEDDED_MAJOR_VERSION}: use another folder (PGLITE_DIR), or run that database on a PostgreSQL ${version} server (DATABASE_URL) and move its articles with npm run export and npm run import`,
+    );
+  }
+}
+
+/**
+ * Why the folder cannot hold the embedded database, or undefined: its PG_VERSION is no file or no
+ * version, or it has none and holds files of its own.
+ */
 function versionFileProblem(dataDir: string): string | undefined {
   const file = path.join(path.resolve(dataDir), 'PG_VERSION');
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
   } catch {
-    return undefined; // none: a new folder (or one lockFolder reports)
+    return foreignFilesProblem(dataDir); // none: a new folder (or one lockFolder reports)
   }
   if (!stat.isFile())
     return `${path.resolve(dataDir)} is not a PostgreSQL data folder (its PG_VERSION is not a file): use another folder (PGLITE_DIR)`;
@@ -220,6 +231,31 @@ function versionFileProblem(dataDir: string): string | undefined {
   return /^\d+$/.test(version)
     ? undefined
     : `${path.resolve(dataDir)} is not a PostgreSQL data folder (its PG_VERSION holds no version): use another folder (PGLITE_DIR)`;
+}
+
+/**
+ * Names a folder without PG_VERSION may hold and still be taken for a new database: this project's
+ * own files, what PostgreSQL's initdb writes before PG_VERSION (an initialization cut short), and
+ * what file systems and version control leave in an empty folder.
+ */
+const NEW_FOLDER_NAMES =
+  /^(?:newsgraph\.(?:lock|token)|base|global|pg_[a-z_]+|postgresql(?:\.auto)?\.conf|pg_(?:hba|ident)\.conf|postmaster\.(?:pid|opts)|lost\+found|\.gitkeep|\.gitignore|\.DS_Store)$/;
+
+/**
+ * Why a folder without PG_VERSION cannot become the embedded database: it holds files of its own
+ * (PGlite would write the database's 20-odd files and folders beside them), or undefined.
+ */
+function foreignFilesProblem(dataDir: string): string | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dataDir);
+  } catch {
+    return undefined; // none yet: it is created
+  }
+  const foreign = names.filter((name) => !NEW_FOLDER_NAMES.test(name)).sort();
+  if (!foreign.length) return undefined;
+  const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? `, and ${foreign.length - 3} more` : '');
+  return `${path.resolve(dataDir)} holds other files (${shown}) and no database: the embedded database needs a folder of its own; use a new or empty folder (PGLITE_DIR)`;
 }
 
 /** The major version in a data folder's PG_VERSION, or null when it has none (a new folder). */

@@ -1,16 +1,19 @@
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { checkDataFolder } from './embedded.ts';
 import { lockFolder } from './folderLock.ts';
 
 /**
  * Opens the embedded PostgreSQL. `memory://` (or a name starting with it) keeps the data in
  * memory; anything else is a folder, created when missing, that this process then owns until
- * `close()`: a folder another process holds throws FolderInUseError before anything is opened
- * or written (see folderLock.ts). The contrib extensions that our migrations may enable are
+ * `close()`: a folder another process holds throws FolderInUseError, and one that cannot hold the
+ * database (checkDataFolder) EmbeddedFolderError, before anything is opened or written (see
+ * folderLock.ts). The contrib extensions that our migrations may enable are
  * loaded here so the same migration runs on PGlite and a server.
  */
 export async function openPGlite(dataDir: string): Promise<PGlite> {
   if (dataDir.startsWith('memory://')) return openInMemory(dataDir);
+  checkDataFolder(dataDir);
   const lock = lockFolder(dataDir);
   try {
     const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
