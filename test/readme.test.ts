@@ -8,6 +8,7 @@ import { EnvSchema } from '../src/config.ts';
 import { prisma } from '../src/db/client.ts';
 import { EXAMPLE_TABS } from '../src/graphiql.ts';
 import { createApiKey } from '../src/resolvers/access/apiKeys.ts';
+import { DEMO_ARTICLE_COUNT, DEMO_SIZES } from '../src/seed/demo.ts';
 import { yoga } from './support/api.ts';
 import { seedDemo } from './support/demo.ts';
 import { embeddedPass } from './support/targets.ts';
@@ -81,6 +82,11 @@ beforeAll(async () => {
 });
 
 describe('README', () => {
+  it("states the demo dataset's sizes as the seed makes them", () => {
+    const stated = /demo dataset \((\d+) articles, (\d+) authors, (\d+) topics/.exec(readme.replace(/\s+/g, ' '));
+    expect(stated?.slice(1).map(Number)).toEqual([DEMO_ARTICLE_COUNT, DEMO_SIZES.authors, DEMO_SIZES.topics]);
+  });
+
   it('has GraphQL examples that all run without errors on the demo data', async () => {
     const examples = blocks.filter((block) => block.lang === 'graphql');
     expect(examples.length).toBeGreaterThanOrEqual(8);
