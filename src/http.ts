@@ -457,6 +457,29 @@ export function useSchemaExposure(options: { introspection: boolean; suggestions
 
 type NodeHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
+/**
+ * HEAD on the GraphQL endpoint, answered as GET would be without the body (RFC 9110 section
+ * 9.3.2: HEAD wherever GET; Yoga serves only GET and POST): the request goes on as GET, and Node
+ * sends no body for a request that came as HEAD. So `HEAD /graphql?query=...` gets GET's status
+ * and headers (a query over GET runs, within the same limits), and HEAD with `Accept: text/html`
+ * GraphiQL's.
+ */
+export function headAsGet(handler: NodeHandler, endpoint: string): NodeHandler {
+  return (req, res) => {
+    if (req.method === 'HEAD' && pathOf(req.url ?? '') === endpoint) req.method = 'GET';
+    handler(req, res);
+  };
+}
+
+/** The path of a request target (origin- or absolute-form), without its query. */
+function pathOf(target: string): string {
+  try {
+    return new URL(target, 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}
+
 /** Who sent a request, as the rate limits tell clients apart (rateLimit.ts clientKey). */
 function requestClient(req: import('node:http').IncomingMessage, trustProxy: boolean): string {
   const forwardedFor = req.headers['x-forwarded-for'];

@@ -173,13 +173,13 @@ async function main(): Promise<void> {
   }
 
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
-  const { Lifecycle, withRequestScope } = await import('./http.ts');
+  const { Lifecycle, headAsGet, withRequestScope } = await import('./http.ts');
   const lifecycle = new Lifecycle();
   const { createCounterStore, socketMessageRefusal } = await import('./rateLimit.ts');
   // one set of rate-limit counters for HTTP requests and WebSocket messages
   const counters = createCounterStore(settings.rateLimits);
   const yoga = createServer(settings, { lifecycle, logger: log, counters });
-  handler = withRequestScope(yoga, {
+  handler = withRequestScope(headAsGet(yoga, GRAPHQL_ENDPOINT), {
     timeoutMs: settings.requestTimeoutMs,
     statementsAtOnce: settings.dbStatementsPerRequest,
     corsOrigins: settings.corsOrigins,

@@ -379,6 +379,34 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
     },
   });
 
+  it("answers HEAD on /graphql with GET's status and header fields, and no body (RFC 9110 9.3.2)", async () => {
+    const asked = (method: string, target: string, accept = 'application/json') =>
+      `${method} ${target} HTTP/1.1\r\nHost: x\r\nAccept: ${accept}\r\n\r\n`;
+    const query = `/graphql?query=${encodeURIComponent('{ __typename }')}`;
+    const mutation = `/graphql?query=${encodeURIComponent('mutation { deleteArticle(input: { id: "x" }) { __typename } }')}`;
+    // each HEAD answer, then the same GET's (pipelined on one connection: a HEAD answer with a body
+    // would be read as the next answer's start)
+    for (const [target, accept, status] of [
+      [query, 'application/json', 200],
+      ['/graphql', 'application/json', 400],
+      [mutation, 'application/json', 405],
+      ['/graphql', 'text/html', 200],
+    ] as const) {
+      const bytes = await raw(
+        asked('HEAD', target, accept) +
+          asked('GET', target, accept).replace(/\r\n\r\n$/, '\r\nConnection: close\r\n\r\n'),
+      );
+      const end = bytes.indexOf('\r\n\r\n') + 4;
+      const [head, get] = [bytes.slice(0, end), bytes.slice(end)];
+      expect(get, target).toMatch(/^HTTP\/1\.1 /);
+      const field = (text: string, name: string) => new RegExp(`\r\n${name}: ([^\r]*)`, 'i').exec(text)?.[1];
+      expect(head, target).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(get, target).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(field(head, 'content-type'), target).toBe(field(get, 'content-type'));
+      expect(field(head, 'content-length'), target).toBe(field(get, 'content-length'));
+    }
+  });
+
   it('400 BAD_REQUEST for an HTTP/1.1 request without one Host field (RFC 9112 3.2); HTTP/1.0 may omit it', async () => {
     expect(responses(await raw('GET /healthz HTTP/1.1\r\n\r\n'))).toEqual([
       refusal(400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header field'),
