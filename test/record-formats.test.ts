@@ -8,6 +8,7 @@ import {
   detectFormat,
   detectStreamFormat,
   MAX_RECORD_BYTES,
+  MAX_XML_DEPTH,
   readRecords,
   rfc822ToIso,
   type ReadOptions,
@@ -756,6 +757,32 @@ describe('RSS 2.0 and Atom 1.0', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it(`stops at an element nested past ${MAX_XML_DEPTH} levels (TOO_DEEP), after the items before it`, async () => {
+    // rss, channel, item and description are 4 levels; markup inside the description the rest
+    const nested = (levels: number) =>
+      `<item><title>deep ${levels}</title><description>${'<b>'.repeat(levels - 4)}x${'</b>'.repeat(levels - 4)}</description></item>`;
+    const feed = (...items: string[]) => `<rss><channel>\n${items.join('\n')}\n</channel></rss>`;
+    expect(await read(feed(nested(MAX_XML_DEPTH)), 'rss')).toEqual([
+      {
+        line: 2,
+        record: {
+          title: `deep ${MAX_XML_DEPTH}`,
+          description: `${'<b>'.repeat(MAX_XML_DEPTH - 4)}x${'</b>'.repeat(MAX_XML_DEPTH - 4)}`,
+        },
+      },
+    ]);
+    const past = `line 3: elements nested more than ${MAX_XML_DEPTH} levels; reading stops here`;
+    expect(await read(feed('<item><title>before</title></item>', nested(MAX_XML_DEPTH + 1), nested(5)), 'rss')).toEqual(
+      [{ line: 2, record: { title: 'before' } }, error(3, 'TOO_DEEP', past)],
+    );
+    // a document of nothing but nested tags stops at the first one too deep, however deep it goes
+    // (saxes resolves each tag's namespace up the stack: 200,000 levels took minutes)
+    const deep = `<feed xmlns="http://www.w3.org/2005/Atom"><entry>\n<content>${'<a>'.repeat(200_000)}</content></entry></feed>`;
+    expect(await read(deep, 'atom')).toEqual([
+      error(2, 'TOO_DEEP', `line 2: elements nested more than ${MAX_XML_DEPTH} levels; reading stops here`),
+    ]);
   });
 
   it('skips an item over the size limit and goes on', async () => {

@@ -40,7 +40,15 @@ export type SourceRecord =
  *   not predefined (no DTD is processed), or a root element other than `<rss>` / Atom `<feed>`;
  *   reading stops.
  */
-export type ReadErrorCode = 'INVALID_JSON' | 'NOT_AN_OBJECT' | 'RECORD_TOO_LARGE' | 'INVALID_CSV' | 'INVALID_XML';
+export type ReadErrorCode =
+  'INVALID_JSON' | 'NOT_AN_OBJECT' | 'RECORD_TOO_LARGE' | 'INVALID_CSV' | 'INVALID_XML' | 'TOO_DEEP';
+
+/**
+ * In XML, elements nested deeper than this stop the reading (TOO_DEEP), as a JSON record past as
+ * many levels is refused (MAX_INPUT_DEPTH): with namespaces, saxes resolves each tag's prefix up
+ * the stack of open elements, so a document of nested tags would cost the square of its length.
+ */
+export const MAX_XML_DEPTH = 64;
 
 /** In XML, a text node over this many times the record limit stops the reading (saxes would hold it whole). */
 export const TEXT_GUARD = 1;
@@ -1064,6 +1072,16 @@ async function* readFeed(
   parser.on('opentag', (tag) => {
     stack.push({ uri: tag.uri, local: tag.local, selfClosing: tag.isSelfClosing });
     const depth = stack.length;
+    if (depth > MAX_XML_DEPTH) {
+      ready.push(
+        failure(
+          startLine,
+          'TOO_DEEP',
+          `line ${startLine}: elements nested more than ${MAX_XML_DEPTH} levels; reading stops here`,
+        ),
+      );
+      throw new XmlStop('too deep');
+    }
     const { uri, local, attributes } = tag;
     if (capture) {
       if (capture.xhtml && capture.wrapper === 0 && depth === capture.depth + 1 && uri === XHTML && local === 'div') {
