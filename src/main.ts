@@ -155,19 +155,28 @@ async function main(): Promise<void> {
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');
     const inserted = await seedDemoData(prisma);
-    if (inserted) {
-      log.info({ inserted }, `demo data loaded: ${inserted} articles`);
-      if (settings.production) {
-        // keys never go to the log stream: in production the operator makes them
+    if (inserted) log.info({ inserted }, `demo data loaded: ${inserted} articles`);
+    if (settings.production) {
+      // keys never go to the log stream: in production the operator makes them
+      if (inserted) {
         log.info('no API key was made; make an ADMIN key with: npm run apikey -- create --name <name> --role admin');
-      } else {
-        // Once, with the demo data: a key to try the mutations locally. It goes to the
-        // terminal, deliberately not through the logger (keys never appear in logs).
-        const { createApiKey } = await import('./resolvers/access/apiKeys.ts');
-        const { secret } = await createApiKey(prisma, 'local-admin', 'ADMIN');
-        console.log(
-          `Admin API key "local-admin" for local use (shown once; send it as "Authorization: Bearer <key>"):\n${secret}`,
-        );
+      }
+    } else {
+      // With the demo data: a key to try the mutations locally, made while the database has none
+      // at all (so also on the start after a first one cut short between the two). It goes to the
+      // terminal, deliberately not through the logger (keys never appear in logs).
+      const { createApiKey } = await import('./resolvers/access/apiKeys.ts');
+      const { ValidationError } = await import('./errors.ts');
+      if ((await prisma.apiKey.count()) === 0) {
+        try {
+          const { secret } = await createApiKey(prisma, 'local-admin', 'ADMIN');
+          console.log(
+            `Admin API key "local-admin" for local use (shown once; send it as "Authorization: Bearer <key>"):\n${secret}`,
+          );
+        } catch (error) {
+          // another process starting at once made it (and printed it)
+          if (!(error instanceof ValidationError)) throw error;
+        }
       }
     }
   }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from './support/process.ts';
 import { databaseUrl, serverUrl } from './support/targets.ts';
+import { openPGlite } from '../src/db/pglite.ts';
 import { DEMO_ARTICLE_COUNT } from '../src/seed/demo.ts';
 
 /**
@@ -90,6 +91,34 @@ describe('the server process', () => {
       expect(second.output()).not.toMatch(/migrations applied/);
     } finally {
       expect(await second.stop()).toBe(0);
+    }
+  });
+
+  it('prints the admin key on the start after a first one cut short between the demo data and the key', async () => {
+    // the state a first start killed right after the demo data committed leaves: articles, no key
+    if (env.DATABASE_URL) {
+      const db = new pg.Client({ connectionString: env.DATABASE_URL });
+      await db.connect();
+      await db.query('DELETE FROM "ApiKey"');
+      await db.end();
+    } else {
+      const db = await openPGlite(env.PGLITE_DIR!);
+      await db.query('DELETE FROM "ApiKey"');
+      await db.close();
+    }
+    const again = await startServer(env);
+    try {
+      expect(again.output()).not.toMatch(/demo data loaded/);
+      expect(again.output()).toMatch(/Admin API key "local-admin".*\nngk_[A-Za-z0-9_-]{43}/);
+    } finally {
+      expect(await again.stop()).toBe(0);
+    }
+    // made once: the next start has a key, and prints none
+    const next = await startServer(env);
+    try {
+      expect(next.output()).not.toMatch(/API key/);
+    } finally {
+      expect(await next.stop()).toBe(0);
     }
   });
 
