@@ -370,14 +370,19 @@ export class WebhookWorker {
   /**
    * How long until the next round: the earliest retry due, at most WEBHOOK_POLL_MS, at least 10 ms.
    * A delivery in flight is due when its lease lapses; a disabled webhook's deliveries are not due
-   * (enableWebhook wakes the worker of its process, others find them within WEBHOOK_POLL_MS).
+   * (enableWebhook wakes the worker of its process, others find them within WEBHOOK_POLL_MS), nor
+   * those of a webhook with all its slots in flight, nor any while every slot is (a POST that ends
+   * wakes the worker).
    */
   private async nextDueIn(): Promise<number> {
+    // every slot taken: the next POST to end wakes the worker
+    if (this.sending.size >= MAX_SENDS_IN_FLIGHT) return this.settings.pollMs;
     try {
       const [row] = await this.db.$queryRaw<{ due: Date | null }[]>`
         SELECT min(GREATEST(d."nextAttemptAt", COALESCE(d."leasedUntil", d."nextAttemptAt"))) AS "due"
         FROM "WebhookDelivery" d JOIN "Webhook" w ON w."id" = d."webhookId"
-        WHERE d."status" = 'PENDING' AND w."disabledAt" IS NULL`;
+        WHERE d."status" = 'PENDING' AND w."disabledAt" IS NULL
+          AND NOT (d."webhookId" = ANY(${this.busyWebhooks()}::int[]))`;
       const wait = row?.due ? row.due.getTime() - Date.now() : this.settings.pollMs;
       return Math.min(this.settings.pollMs, Math.max(10, wait));
     } catch {
@@ -520,7 +525,7 @@ export class WebhookWorker {
     const [waiting] = await this.db.$queryRaw<{ any: boolean }[]>`
       SELECT EXISTS (SELECT 1 FROM "WebhookDelivery" WHERE "status" = 'PENDING' AND "nextAttemptAt" <= now()) AS "any"`;
     if (!waiting?.any) return [];
-    const busy = [...this.sendingTo].filter(([, count]) => count >= MAX_SENDS_PER_WEBHOOK).map(([id]) => id);
+    const busy = this.busyWebhooks();
     const leaseMs = this.settings.timeoutMs + LEASE_MARGIN_MS;
     const leased = await this.db.$queryRaw<
       { id: bigint; webhookId: number; body: string; attempts: number; url: string; secret: string }[]
@@ -555,6 +560,11 @@ export class WebhookWorker {
         WHERE "id" = ANY(${back}::bigint[])`;
     }
     return due.map((delivery) => this.track(delivery));
+  }
+
+  /** Webhooks with MAX_SENDS_PER_WEBHOOK POSTs in flight in this process. */
+  private busyWebhooks(): number[] {
+    return [...this.sendingTo].filter(([, count]) => count >= MAX_SENDS_PER_WEBHOOK).map(([id]) => id);
   }
 
   /** Starts one delivery's POST, counted in flight until its outcome is recorded; errors go to onError. */
