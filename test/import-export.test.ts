@@ -287,6 +287,24 @@ describe('export', () => {
     expect(
       (await yoga.fetch('http://newsgraph.test/export.ndjson', { method: 'PUT', headers: as.editor })).status,
     ).toBe(405);
+    // HEAD answers as GET would, without the body: the same status and headers, a refused filter included
+    for (const route of ['export.ndjson', 'export.csv']) {
+      const head = await yoga.fetch(`http://newsgraph.test/${route}`, { method: 'HEAD', headers: as.editor });
+      const get = await yoga.fetch(`http://newsgraph.test/${route}`, { headers: as.editor });
+      expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([
+        200,
+        get.headers.get('content-type'),
+        '',
+      ]);
+      if (route === 'export.csv') expect(await get.text()).toMatch(/^title,/);
+      else await get.text();
+      const refused = await yoga.fetch(`http://newsgraph.test/${route}?filter=${encodeURIComponent('{"x":1}')}`, {
+        method: 'HEAD',
+        headers: as.editor,
+      });
+      expect(refused.status, route).toBe(400);
+      expect((await yoga.fetch(`http://newsgraph.test/${route}`, { method: 'HEAD' })).status).toBe(401);
+    }
     // POST takes the question as a JSON body, checked as the query parameters are
     const postQuestion = async (body: string | Uint8Array) => {
       const response = await yoga.fetch('http://newsgraph.test/export.ndjson', {

@@ -21,8 +21,9 @@ import { IMPORTER_NAME, importRecords, type ImportOutcome } from './import.ts';
  * - `GET /export.ndjson` and `GET /export.csv`, with optional query parameters `filter` (the JSON
  *   of an ArticleFilter, as `articles(filter:)` takes it) and `search`: every matching article as an
  *   import record (transfer/export.ts), streamed in keyset order with back-pressure (constant
- *   memory, however many); or `POST` with the same as a JSON body `{ filter, search }`, for a
- *   question longer than a URL holds (postedQuestion);
+ *   memory, however many); `HEAD` answers GET's status and headers without the body; or `POST`
+ *   with the same as a JSON body `{ filter, search }`, for a question longer than a URL holds
+ *   (postedQuestion);
  * - `POST /import.ndjson`: a body of NDJSON records (at most IMPORT_BODY_BYTES), each filed as
  *   `npm run import` files it (transfer/import.ts); the answer is NDJSON, one outcome per record in
  *   order (`{ line, status, id }` or `{ line, status: "rejected", errors }`), then
@@ -203,9 +204,10 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
         );
       // an export's question fits a URL, or a JSON body when it does not (a URL past about 16 KB
       // is refused by Node's HTTP parser with an empty 431)
-      const methods = route.startsWith('export') ? ['GET', 'POST'] : ['POST'];
+      // (HEAD wherever GET, RFC 9110 section 9.3.2: the same status and headers, no body)
+      const methods = route.startsWith('export') ? ['GET', 'HEAD', 'POST'] : ['POST'];
       if (!methods.includes(request.method)) {
-        return json(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers ${methods.join(' or ')}`, {
+        return json(405, 'METHOD_NOT_ALLOWED', `${url.pathname} answers ${methods.join(', ')}`, {
           allow: methods.join(', '),
         });
       }
@@ -285,6 +287,15 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
           if (error instanceof UserInputError) return json(400, String(error.extensions.code), error.message);
           throw error;
         }
+        const headers = {
+          'content-type': csv ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8',
+          'content-disposition': `attachment; filename="articles.${csv ? 'csv' : 'ndjson'}"`,
+          'cache-control': 'no-store',
+        };
+        if (request.method === 'HEAD') {
+          await outsideScope(() => records.return(undefined));
+          return endResponse(new fetchAPI.Response(null, { status: 200, headers }));
+        }
         let pending: IteratorResult<Record<string, unknown>> | null = first;
         let headerSent = !csv;
         const encoder = new TextEncoder();
@@ -309,16 +320,7 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
             await records.return(undefined);
           },
         });
-        return endResponse(
-          new fetchAPI.Response(stream, {
-            status: 200,
-            headers: {
-              'content-type': csv ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8',
-              'content-disposition': `attachment; filename="articles.${csv ? 'csv' : 'ndjson'}"`,
-              'cache-control': 'no-store',
-            },
-          }),
-        );
+        return endResponse(new fetchAPI.Response(stream, { status: 200, headers }));
       } catch (error) {
         if (error instanceof RequestTimedOut) {
           // answered 503 by the request's timer already; its batches rolled back
