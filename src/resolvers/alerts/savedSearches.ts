@@ -70,6 +70,9 @@ export function toClientForm(
 /**
  * A stored value (client form) as resolvers get the argument: coerced by graphql-js (instants
  * to Dates, enum names to values), then global IDs decoded with `decodeId` wherever the type is ID.
+ * An ID of a field that takes global IDs of some types only (Pothos relay's `globalID({ for })`)
+ * must decode to one of them, as Pothos checks a client's argument: GraphQLError otherwise (a
+ * malformed ID, another type's, one past the id range).
  */
 export function fromClientForm(
   value: unknown,
@@ -77,17 +80,35 @@ export function fromClientForm(
   decodeId: (globalId: string) => DecodedId,
 ): unknown {
   const coerced = coerceInputValue(value, type);
-  const decode = (item: unknown, at: GraphQLInputType): unknown => {
+  const decode = (item: unknown, at: GraphQLInputType, idTypes?: string[]): unknown => {
     if (item == null) return item;
-    if (isNonNullType(at)) return decode(item, at.ofType);
-    if (isListType(at)) return (item as unknown[]).map((entry) => decode(entry, at.ofType));
+    if (isNonNullType(at)) return decode(item, at.ofType, idTypes);
+    if (isListType(at)) return (item as unknown[]).map((entry) => decode(entry, at.ofType, idTypes));
     if (isInputObjectType(at)) {
       const fields = at.getFields();
       return Object.fromEntries(
-        Object.entries(item as Record<string, unknown>).map(([key, field]) => [key, decode(field, fields[key]!.type)]),
+        Object.entries(item as Record<string, unknown>).map(([key, field]) => {
+          const of = fields[key]!;
+          const types = of.extensions?.relayGlobalIDFor as { typename: string }[] | null | undefined;
+          return [
+            key,
+            decode(
+              field,
+              of.type,
+              types?.map((entry) => entry.typename),
+            ),
+          ];
+        }),
       );
     }
-    return getNamedType(at).name === 'ID' && typeof item === 'string' ? decodeId(item) : item;
+    if (getNamedType(at).name !== 'ID' || typeof item !== 'string') return item;
+    const id = decodeId(item);
+    if (idTypes && !idTypes.includes(id.typename)) {
+      throw new GraphQLError(
+        `ID ${JSON.stringify(item.slice(0, 100))} is not the global ID of ${idTypes.join(' or ')}`,
+      );
+    }
+    return id;
   };
   return decode(coerced, type);
 }
