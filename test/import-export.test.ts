@@ -18,7 +18,7 @@ import type { Viewer } from '../src/resolvers/access/viewer.ts';
 import { deleteArticle, upsertArticle } from '../src/resolvers/articles/writes.ts';
 import { detachArticle, mergeStories, setStoryLead } from '../src/resolvers/stories/writes.ts';
 import { exportRecords } from '../src/transfer/export.ts';
-import { importRecords, type ImportOutcome } from '../src/transfer/import.ts';
+import { importRecords, type ImportOutcome, type RecordError } from '../src/transfer/import.ts';
 import { yoga } from './support/api.ts';
 import { seedDemo } from './support/demo.ts';
 import { callers, type Caller } from './support/keys.ts';
@@ -1031,6 +1031,54 @@ describe('import', () => {
       ['First from a sheet', ['Ann One', 'Bob Two'], ['Budget'], 3],
       ['Second, with a comma', [], [], 3],
       ['From a feed & more', ['Cleo Three'], ['Budget'], 2],
+    ]);
+  });
+
+  it('refuses numbers out of range as OUT_OF_RANGE in every format, and writes them in the rejects file', async () => {
+    const env = await emptyDatabase({ migrated: true });
+    const csv = path.join(work, 'numbers.csv');
+    const row = (n: number, priority: string) =>
+      `Number ${n},https://numbers.example/${n},Numbers,2025-01-01T00:00:00Z,${priority}`;
+    const priorities = ['2.5', '99999999999999999999', '1e400', '-1', '0', ' 4 '];
+    fs.writeFileSync(
+      csv,
+      ['title,url,source,publishedAt,priority', ...priorities.map((p, index) => row(index + 1, p))].join('\n'),
+    );
+    const run = await command('import', [csv], env);
+    expect(run.stdout.trim().split('\n').at(-1)).toBe('created 1, updated 0, unchanged 0, rejected 5');
+    const rejects = (file: string) =>
+      fs
+        .readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { line: number; record: Record<string, unknown>; errors: RecordError[] });
+    const fromCsv = rejects(`${csv}.rejects.ndjson`);
+    expect(fromCsv.map((r) => [r.line, r.record.priority, r.errors.map((e) => [e.path, e.code])])).toEqual([
+      [2, 2.5, [[['priority'], 'OUT_OF_RANGE']]],
+      [3, 1e20, [[['priority'], 'OUT_OF_RANGE']]],
+      [4, 'Infinity', [[['priority'], 'OUT_OF_RANGE']]],
+      [5, -1, [[['priority'], 'OUT_OF_RANGE']]],
+      [6, 0, [[['priority'], 'OUT_OF_RANGE']]],
+    ]);
+    // JSON reads those numbers the same way; 1e400 is not written as null
+    const ndjson = path.join(work, 'numbers.ndjson');
+    const base = { source: 'Numbers', publishedAt: '2025-01-01T00:00:00Z' };
+    fs.writeFileSync(
+      ndjson,
+      [
+        `{"title":"J1","url":"https://numbers.example/j1","source":"Numbers","publishedAt":"2025-01-01T00:00:00Z","priority":1e400}`,
+        JSON.stringify({ ...base, title: 'J2', url: 'https://numbers.example/j2', priority: 3.5 }),
+        `{"title":-1e400,"url":"https://numbers.example/j3","source":"Numbers","publishedAt":"2025-01-01T00:00:00Z","priority":2}`,
+      ].join('\n'),
+    );
+    const json = await command('import', [ndjson], env);
+    expect(json.stdout.trim().split('\n').at(-1)).toBe('created 0, updated 0, unchanged 0, rejected 3');
+    expect(
+      rejects(`${ndjson}.rejects.ndjson`).map((r) => [r.record.title, r.record.priority, r.errors[0]!.code]),
+    ).toEqual([
+      ['J1', 'Infinity', 'OUT_OF_RANGE'],
+      ['J2', 3.5, 'OUT_OF_RANGE'],
+      ['-Infinity', 2, 'INVALID_TYPE'],
     ]);
   });
 

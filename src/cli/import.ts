@@ -195,6 +195,15 @@ async function* withDefaults(
 }
 
 /**
+ * JSON.stringify's replacer for the rejects file: a number JSON cannot hold (a record's `1e400`,
+ * Infinity once parsed) is written as the string "Infinity" / "-Infinity", not as null, so the
+ * file shows what the record held.
+ */
+function writtenNumber(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
+/**
  * Claims the rejects files an import writes: each opened (created when missing, not truncated) and
  * locked exclusively with an advisory lock of the operating system, as the embedded folder is
  * (db/folderLock.ts): the kernel drops it when the process ends, however it ends. Two imports
@@ -413,12 +422,15 @@ async function main(argv: string[]): Promise<number> {
         counts[outcome.status] += 1;
         line = outcome.line;
         if (outcome.status === 'rejected') {
-          const text = `${JSON.stringify({
-            ...(files.length > 1 && { file: label }),
-            line: outcome.line,
-            record: outcome.record ?? null,
-            errors: outcome.errors,
-          })}\n`;
+          const text = `${JSON.stringify(
+            {
+              ...(files.length > 1 && { file: label }),
+              line: outcome.line,
+              record: outcome.record ?? null,
+              errors: outcome.errors,
+            },
+            writtenNumber,
+          )}\n`;
           fs.writeSync(rejects, text);
           rejectsBytes += Buffer.byteLength(text);
         }

@@ -226,7 +226,8 @@ function xmlRoot(head: string): string | undefined {
  * - csv (RFC 4180, via csv-parse; LF, CRLF or CR line ends): a header row names the fields (our
  *   field names, or the file's names given by `options.map`), unknown columns are passed through
  *   under their header name. An unquoted empty cell is an absent field; a quoted empty cell `""`
- *   is the empty string. `priority` becomes a number when the cell is an integer literal,
+ *   is the empty string. `priority` becomes a number when the cell is a decimal number literal (read as
+ *   JSON reads one: `2.5`, `1e3`, and past 2^53 rounded),
  *   `isAustralian`, `storyPinned` and `storyLead` booleans for true/yes/y/1 and false/no/n/0 (any case), `authors`,
  *   `topics`, `separatedFrom` and `separatedBy` arrays split on `|` (`\|` is a literal bar, `\\` a
  *   backslash; entries trimmed, empty ones dropped); other cells stay strings, and a cell that does not convert stays the string.
@@ -641,7 +642,8 @@ async function* readJsonArray(bytes: AsyncIterable<Uint8Array>, max: number): As
 
 const TRUE_WORDS = new Set(['true', 'yes', 'y', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'n', '0']);
-const INTEGER = /^\s*[+-]?\d+\s*$/;
+/** A decimal number literal (JSON's number grammar, RFC 8259 section 6, with a `+` sign and spaces allowed). */
+const NUMBER = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /** Splits a CSV names cell on unescaped `|`: `\|` is a bar, `\\` a backslash; trimmed, empties dropped. */
 function splitNames(cell: string): string[] {
@@ -680,9 +682,9 @@ function undefuseFormula(cell: string): string {
 function convertCell(field: string, cell: string): unknown {
   switch (field) {
     case 'priority': {
-      if (!INTEGER.test(cell)) return cell;
-      const value = Number(cell.trim());
-      return Number.isSafeInteger(value) ? value : cell;
+      // read as JSON reads a number (past 2^53 rounded, past the double range Infinity), so a
+      // fraction or a number out of range is OUT_OF_RANGE, as in any other format
+      return NUMBER.test(cell) ? Number(cell.trim()) : cell;
     }
     case 'isAustralian':
     case 'storyPinned':
