@@ -1020,6 +1020,17 @@ describe('import', () => {
     expect(same.code).toBe(2);
     const refusedAs = await command('import', [one, '--as', ' '], env);
     expect(refusedAs.code).toBe(2);
+    // a default no record could have stops the command before any record is read
+    for (const [set, said] of [
+      [['nope=1'], '--set nope: Not a field of CreateArticleInput (UNKNOWN_FIELD)'],
+      [['priority=abc'], '--set priority: Must be a number (INVALID_TYPE)'],
+      [['priority=9'], '--set priority: Must be an integer from 1 to 5 (OUT_OF_RANGE)'],
+      [['title= '], '--set title: Must contain a visible character (REQUIRED)'],
+      [['priority=3', 'priority=4'], '--set names priority twice'],
+    ] as const) {
+      const refused = await command('import', [one, ...set.flatMap((item) => ['--set', item])], env);
+      expect([refused.code, refused.stderr.split('\n')[0]], set.join(' ')).toEqual([2, said]);
+    }
 
     const exported = await command('export', ['--filter', '{"NOT":{"source":{"equals":"Two Files"}}}'], env);
     expect(exported.code).toBe(0);

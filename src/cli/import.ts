@@ -18,6 +18,7 @@ import {
   DEFAULT_BATCH_SIZE,
   importRecords,
   MAX_BATCH_SIZE,
+  recordToInput,
   screenRecords,
   type ImportOutcome,
   type RecordError,
@@ -26,6 +27,8 @@ import {
   type Screened,
 } from '../transfer/import.ts';
 import { decodeGlobalID } from '../schema/builder.ts';
+import { ValidationError } from '../errors.ts';
+import { checkNewArticle } from '../resolvers/articles/writes.ts';
 import { runCli } from './run.ts';
 import { transferProgress } from './transferProgress.ts';
 
@@ -38,7 +41,8 @@ options:
   --format ndjson|json|csv|rss|atom        the format of every FILE (default: from each one)
   --map FIELD=COLUMN,...                   CSV: read FIELD from the column headed COLUMN
   --set FIELD=VALUE                        a value for records that leave FIELD out, e.g. --set priority=3
-                                           (repeatable; VALUE is JSON, or else text)
+                                           (repeatable; VALUE is JSON, or else text; checked as a
+                                           record's field would be: a bad one stops here, exit 2)
   --rejects FILE                           where refused records go (default <FILE>.rejects.ndjson,
                                            or rejects.ndjson for standard input)
   --batch N                                records per transaction, 1-500 (default 200)
@@ -68,20 +72,42 @@ interface ImportState {
   counts: Counts;
 }
 
-/** Values of `--set`: JSON when it parses (3, true, ["a","b"]), else the text. */
+/**
+ * Values of `--set`: JSON when it parses (3, true, ["a","b"]), else the text; or the usage error of
+ * a field named twice, or one a record could not have so (recordToInput, checkNewArticle).
+ */
 function parseSet(values: string[]): Record<string, unknown> | string {
   const out: Record<string, unknown> = {};
   for (const item of values) {
     const at = item.indexOf('=');
     if (at < 1) return `--set takes FIELD=VALUE (got "${item}")`;
+    const field = item.slice(0, at);
+    if (Object.hasOwn(out, field)) return `--set names ${field} twice`;
     const text = item.slice(at + 1);
     try {
-      out[item.slice(0, at)] = JSON.parse(text);
+      out[field] = JSON.parse(text);
     } catch {
-      out[item.slice(0, at)] = text;
+      out[field] = text;
     }
   }
-  return out;
+  // checked as a record's own fields are, before any record is read: a default every record
+  // would be refused for (an unknown field, a value of the wrong type or out of range) is a
+  // usage error, not a rejects file of the whole input
+  const read = recordToInput({}, out);
+  const problems: { path: (string | number)[]; code: string; message: string }[] = 'errors' in read ? read.errors : [];
+  if (!('errors' in read)) {
+    try {
+      checkNewArticle(read.input, new Date());
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      for (const issue of error.fields) {
+        const path = issue.path[0] === 'input' ? issue.path.slice(1) : issue.path;
+        if (Object.hasOwn(out, String(path[0]))) problems.push({ ...issue, path });
+      }
+    }
+  }
+  const [first] = problems;
+  return first ? `--set ${first.path.join('.')}: ${first.message} (${first.code})` : out;
 }
 
 function parseMap(values: string[]): Record<string, string> | string {
