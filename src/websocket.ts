@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, parse as parseDocument, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -15,14 +15,31 @@ import { answerBadHandshake, routeUpgrade } from './malformedRequests.ts';
 import { clientAddress } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
 
+/** The type of the operation `text` runs, or undefined when it does not parse (Yoga's parse then says why). */
+function operationKind(text: string, operationName: string | null | undefined): string | undefined {
+  try {
+    return getOperationAST(parseDocument(text), operationName)?.operation;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The refusal of a query or mutation sent over WebSocket. */
+function notOverWebSocket(): GraphQLError {
+  return new GraphQLError('Only subscriptions run over WebSocket; send queries and mutations over HTTP', {
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
+}
+
 /** Message types only a server sends (GraphQL over WebSocket, graphql-transport-ws). */
 const SERVER_MESSAGES = new Set(['connection_ack', 'next', 'error']);
 
 /**
  * Keeps a client's protocol faults from graphql-ws's handlers for server faults, which close with
  * 4500 (Internal Server Error) and print a stack to stderr (not the log), once per connection:
- * - a message of a type only a server sends (`next`, `error`, `connection_ack`) closes the socket
- *   with 4400, as graphql-ws closes on any other invalid message;
+ * - a message of a type only a server sends (`next`, `error`, `connection_ack`), or a subscribe
+ *   whose id is too long or holds control characters (clientFault), closes the socket with 4400,
+ *   as graphql-ws closes on any other invalid message;
  * - an error ws raises for what the client sent (`WS_ERR_*`: a message past MAX_BODY_BYTES, a bad
  *   frame) is not passed on: ws has already closed the socket with the code that says why (1009,
  *   1002, 1007).
@@ -34,8 +51,9 @@ function refuseClientFaults(socket: WebSocket): void {
   socket.on = ((event: string, listener: (...args: unknown[]) => void) => {
     if (event !== 'message') return on(event, listener);
     return on('message', (data: unknown, ...rest: unknown[]) => {
-      if (serverOnly(data)) {
-        socket.close(4400, 'Invalid message received: a type only a server sends');
+      const refusal = clientFault(data);
+      if (refusal) {
+        socket.close(4400, `Invalid message received: ${refusal}`);
         return;
       }
       listener(data, ...rest);
@@ -50,13 +68,33 @@ function refuseClientFaults(socket: WebSocket): void {
   }) as WebSocket['once'];
 }
 
-function serverOnly(data: unknown): boolean {
+/** The longest operation id a subscribe message may carry (graphql-ws clients send UUIDs: 36). */
+export const MAX_OPERATION_ID_LENGTH = 128;
+
+/**
+ * Why a client's message is refused here, or null to pass it on (graphql-ws refuses other bad
+ * shapes itself): a type only a server sends, or a subscribe whose id is not 1-128 characters of
+ * text without control characters or lone surrogates (graphql-ws takes any string, and echoes it in
+ * every answer).
+ */
+function clientFault(data: unknown): string | null {
+  let message: { type?: unknown; id?: unknown } | null;
   try {
-    const message = JSON.parse(String(data)) as { type?: unknown } | null;
-    return typeof message?.type === 'string' && SERVER_MESSAGES.has(message.type);
+    message = JSON.parse(String(data)) as { type?: unknown; id?: unknown } | null;
   } catch {
-    return false;
+    return null;
   }
+  if (typeof message?.type !== 'string') return null;
+  if (SERVER_MESSAGES.has(message.type)) return 'a type only a server sends';
+  const id = message.id;
+  if (
+    message.type === 'subscribe' &&
+    typeof id === 'string' &&
+    (id.length > MAX_OPERATION_ID_LENGTH || /\p{Cc}|\p{Cs}/u.test(id))
+  ) {
+    return `an id must be at most ${MAX_OPERATION_ID_LENGTH} characters, without control characters or lone surrogates`;
+  }
+  return null;
 }
 
 /** What each subscribe message wrote, by its payload: the document it runs and its variables. */
@@ -197,6 +235,10 @@ export function attachWebSockets(
         if (tooLarge) return [tooLarge];
         let document;
         try {
+          // a query or mutation is told so first: Yoga's parse applies HTTP's rules to the
+          // upgrade's GET (a mutation "only from a POST request")
+          const kind = operationKind(text, payload.operationName);
+          if (kind === 'query' || kind === 'mutation') return [notOverWebSocket()];
           document = parse(text);
         } catch (error) {
           return [
@@ -211,11 +253,7 @@ export function attachWebSockets(
         if (errors.length) return errors;
         const operation = getOperationAST(document, payload.operationName);
         if (operation?.operation !== 'subscription') {
-          return [
-            new GraphQLError('Only subscriptions run over WebSocket; send queries and mutations over HTTP', {
-              extensions: { code: 'BAD_USER_INPUT' },
-            }),
-          ];
+          return [notOverWebSocket()];
         }
         let contextValue;
         try {

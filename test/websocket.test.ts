@@ -148,6 +148,12 @@ describe('GraphQL over WebSocket', () => {
       ]) {
         expect(await closeOf((socket) => socket.send(JSON.stringify(message))), message.type).toBe(4400);
       }
+      // operation ids graphql-ws would echo in every answer: too long, or holding what is not text
+      const subscription = { query: 'subscription { articleMatched { reason } }' };
+      for (const id of ['x'.repeat(129), 'a\u0000b', 'a\u001bb', '\ud800']) {
+        const sent = JSON.stringify({ type: 'subscribe', id, payload: subscription });
+        expect(await closeOf((socket) => socket.send(sent)), JSON.stringify(id.slice(0, 10))).toBe(4400);
+      }
       // a message past the body limit
       expect(await closeOf((socket) => socket.send('x'.repeat(config().maxBodyBytes + 1)))).toBe(1009);
       expect(printed).not.toHaveBeenCalled();
@@ -213,6 +219,46 @@ describe('GraphQL over WebSocket', () => {
       expect(codesOf(messages), JSON.stringify(query)).toEqual([['GRAPHQL_PARSE_FAILED']]);
       // what HTTP's body says, without HTTP's status (Yoga's `http` extension)
       expect(messages[0]!.payload[0].extensions, JSON.stringify(query)).not.toHaveProperty('http');
+    }
+  });
+
+  it('refuses a query or a mutation in the same words, before HTTP-only validation rules', async () => {
+    const { url } = await socketServer({});
+    for (const query of [
+      '{ viewer { anonymous } }',
+      'mutation { deleteArticle(input: { id: "QXJ0aWNsZTox" }) { __typename } }',
+    ]) {
+      const messages = await subscribe(url, { query });
+      expect(messages, query).toEqual([
+        {
+          id: '1',
+          type: 'error',
+          payload: [
+            expect.objectContaining({
+              message: 'Only subscriptions run over WebSocket; send queries and mutations over HTTP',
+              extensions: { code: 'BAD_USER_INPUT' },
+            }),
+          ],
+        },
+      ]);
+    }
+    // an id of 128 characters, or with an emoji (a surrogate pair), is answered under that id
+    for (const id of ['x'.repeat(128), 'op-\u{1F600}']) {
+      const answer = await new Promise<{ id?: string; type: string }>((resolve, reject) => {
+        const socket = new WebSocket(url, 'graphql-transport-ws');
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data)) as { id?: string; type: string };
+          if (message.type === 'connection_ack') {
+            socket.send(JSON.stringify({ type: 'subscribe', id, payload: { query: '{ viewer { anonymous } }' } }));
+            return;
+          }
+          socket.close();
+          resolve(message);
+        });
+        socket.on('error', reject);
+      });
+      expect(answer).toEqual(expect.objectContaining({ id, type: 'error' }));
     }
   });
 
