@@ -1018,6 +1018,21 @@ describe('import', () => {
     );
     const same = await command('import', [one, one], env);
     expect(same.code).toBe(2);
+    // an input is never emptied as a rejects file: named so, or being another input's default
+    const kept = fs.readFileSync(one, 'utf8');
+    const linked = path.join(work, 'linked.ndjson');
+    fs.symlinkSync(one, linked);
+    fs.copyFileSync(two, `${one}.rejects.ndjson`);
+    for (const args of [
+      ['--rejects', one, one],
+      [one, linked],
+      [one, `${one}.rejects.ndjson`],
+    ]) {
+      const refused = await command('import', args, env);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(fs.readFileSync(one, 'utf8')).toBe(kept);
+      expect(fs.readFileSync(`${one}.rejects.ndjson`, 'utf8')).toBe(fs.readFileSync(two, 'utf8'));
+    }
     const refusedAs = await command('import', [one, '--as', ' '], env);
     expect(refusedAs.code).toBe(2);
     // a default no record could have stops the command before any record is read

@@ -72,6 +72,12 @@ interface ImportState {
   counts: Counts;
 }
 
+/** A file's identity (device and inode): the same for every name and link of one file. */
+function identityOf(file: string): string {
+  const { dev, ino } = fs.statSync(file);
+  return `${dev}:${ino}`;
+}
+
 /**
  * Values of `--set`: JSON when it parses (3, true, ["a","b"]), else the text; or the usage error of
  * a field named twice, or one a record could not have so (recordToInput, checkNewArticle).
@@ -316,7 +322,9 @@ async function main(argv: string[]): Promise<number> {
     if (!fs.existsSync(file)) return usage(`No such file: ${named[i]}`);
     if (!fs.statSync(file).isFile()) return usage(`Not a file: ${named[i]}`);
   }
-  if (new Set(files).size !== files.length) return usage('A file is named twice.');
+  // the same file under two names (a link, `./a` and `a`) is named twice too
+  const identities = files.map((file) => (file === '-' ? file : identityOf(file)));
+  if (new Set(identities).size !== identities.length) return usage('A file is named twice.');
   const rejectsOption = values.rejects === undefined ? undefined : path.resolve(here, values.rejects);
   if (rejectsOption !== undefined) {
     if (!fs.existsSync(path.dirname(rejectsOption))) return usage(`No such folder for --rejects: ${values.rejects}`);
@@ -330,6 +338,14 @@ async function main(argv: string[]): Promise<number> {
   if (named.filter((file) => file === '-').length > 1) return usage('Standard input (-) can be read once.');
   const rejectsOf = (file: string) =>
     rejectsOption ?? (file === '-' ? path.join(here, 'rejects.ndjson') : `${file}.rejects.ndjson`);
+  // a rejects file is emptied when its input's turn comes: it must not be an input, of this
+  // file or of a later one (`import a.ndjson a.ndjson.rejects.ndjson`)
+  for (const file of files) {
+    const rejects = rejectsOf(file);
+    if (fs.existsSync(rejects) && identities.includes(identityOf(rejects))) {
+      return usage(`The rejects file ${rejects} is also an input; give --rejects another FILE.`);
+    }
+  }
   const busy = claimRejects(files.map(rejectsOf));
   if (busy !== undefined) {
     console.error(
