@@ -1058,6 +1058,18 @@ describe('import', () => {
       ['Second, with a comma', [], [], 3],
       ['From a feed & more', ['Cleo Three'], ['Budget'], 2],
     ]);
+    // an --out that cannot be written: one line, and never exit 0 (nor a wait for ever)
+    for (const [out, code, said] of [
+      ['/dev/full', 1, /^newsgraph: writing --out \/dev\/full failed: ENOSPC/],
+      [work, 2, /^newsgraph: cannot write --out .*: EISDIR/],
+      [path.join(work, 'missing', 'x.ndjson'), 2, /^newsgraph: cannot write --out .*: ENOENT/],
+    ] as const) {
+      const failed = await command('export', ['--out', out], env);
+      expect([failed.code, failed.stderr.split('\n').filter((line) => !line.startsWith('{'))], out).toEqual([
+        code,
+        [expect.stringMatching(said), ''],
+      ]);
+    }
   });
 
   it('refuses numbers out of range as OUT_OF_RANGE in every format, and writes them in the rejects file', async () => {

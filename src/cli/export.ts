@@ -27,8 +27,22 @@ options:
 Records are in the import format (npm run import reads them back), oldest first. When a running
 server holds the embedded folder, the records come through it (GET /export.ndjson).`;
 
+/**
+ * Writes `text`, waiting while `out` is full. Throws the stream's error (ENOSPC, EIO...) once it
+ * has failed: a failed write is never waited on for ever, nor taken for a written one.
+ */
 async function write(out: Writable, text: string): Promise<void> {
+  if (out.errored) throw out.errored;
+  // events.once rejects when 'error' comes first
   if (!out.write(text)) await once(out, 'drain');
+}
+
+/** Ends `out` (a file) and waits until what was written is flushed; throws the stream's error. */
+async function finish(out: Writable): Promise<void> {
+  if (out.errored) throw out.errored;
+  const finished = once(out, 'finish');
+  out.end();
+  await finished;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -69,6 +83,20 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  // a path as the user typed it, from where they typed it (npm runs scripts in the project folder);
+  // opened first, so that one that cannot be written (a folder, a missing folder, no permission)
+  // stops the command before it reads anything
+  const outFile =
+    values.out === undefined ? undefined : path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out);
+  let outFd: number | undefined;
+  if (outFile) {
+    try {
+      outFd = fs.openSync(outFile, 'w');
+    } catch (error) {
+      console.error(`newsgraph: cannot write --out ${values.out}: ${(error as Error).message}`);
+      return 2;
+    }
+  }
   let remote: { port: number; token: string } | undefined;
   try {
     // one pass over the data: a small cache, as PGlite keeps what its cache ever held
@@ -81,10 +109,9 @@ async function main(argv: string[]): Promise<number> {
     if (!error.owner?.port || !token) throw error;
     remote = { port: error.owner.port, token };
   }
-  // a path as the user typed it, from where they typed it (npm runs scripts in the project folder)
-  const outFile =
-    values.out === undefined ? undefined : path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out);
-  const out: Writable = outFile ? fs.createWriteStream(outFile) : process.stdout;
+  const out: Writable = outFd !== undefined ? fs.createWriteStream('', { fd: outFd }) : process.stdout;
+  // a failed write is thrown where it is written (write, finish), not as an unhandled 'error'
+  if (outFd !== undefined) out.on('error', () => undefined);
   // a reader that stops early (| head) closes the pipe: that ends the export, quietly
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
@@ -127,11 +154,14 @@ async function main(argv: string[]): Promise<number> {
       }
       progress(counts, 0, true);
     }
+    if (outFd !== undefined) await finish(out);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (outFd === undefined || !out.errored || typeof code !== 'string') throw error;
+    console.error(`newsgraph: writing --out ${values.out} failed: ${(error as Error).message}`);
+    return 1;
   } finally {
-    if (outFile) {
-      out.end();
-      await once(out, 'finish');
-    }
+    if (outFd !== undefined && !out.writableFinished) out.destroy();
   }
   return 0;
 }
