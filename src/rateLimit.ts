@@ -138,8 +138,9 @@ function bucketOf(
 
 /**
  * Counts one request of a client in its bucket: past `limit`, what to answer (the message, and the
- * seconds until the window resets); null within it, for a limit of 0 (none), and when the store
- * fails (the request is served, and a warning logged).
+ * seconds until the window resets); null within it, for a limit of 0 (none: then not counted,
+ * unless `always`), and when the store fails (the request is served, and a warning logged).
+ * `first`: the request opened its bucket's window (the first of that bucket in it).
  */
 async function countRequest(
   settings: RateLimitSettings,
@@ -147,20 +148,58 @@ async function countRequest(
   log: Logger,
   bucket: string,
   limit: number,
-): Promise<{ message: string; retryAfter: number } | null> {
-  if (limit === 0) return null;
+  always = false,
+): Promise<{ refused: { message: string; retryAfter: number } | null; first: boolean }> {
+  if (limit === 0 && !always) return { refused: null, first: false };
   let window: WindowCount;
   try {
     window = await store.hit(bucket, settings.windowMs);
   } catch (error) {
     log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
-    return null;
+    return { refused: null, first: false };
   }
-  if (window.count <= limit) return null;
+  const first = window.count === 1;
+  if (limit === 0 || window.count <= limit) return { refused: null, first };
   return {
-    message: `Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`,
-    retryAfter: Math.max(1, Math.ceil(window.resetMs / 1000)),
+    refused: {
+      message: `Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`,
+      retryAfter: Math.max(1, Math.ceil(window.resetMs / 1000)),
+    },
+    first,
   };
+}
+
+/**
+ * Counts one request of a client (countRequest in bucketOf's bucket). A Bearer token not seen in
+ * the window (the first request of its bucket) is also counted against its address, in a bucket
+ * of its own with the anonymous limit: every made-up token would otherwise be a fresh bucket, and
+ * a client sending a new one each time (each answered 401) would never be limited. So an address
+ * may bring at most RATE_LIMIT_ANONYMOUS tokens new to the window (RATE_LIMITED past that), and a
+ * key's further requests cost its address nothing.
+ */
+async function countClient(
+  settings: RateLimitSettings,
+  store: CounterStore,
+  log: Logger,
+  client: { bucket: string; kind: 'key' | 'anonymous'; limit: number },
+  address: () => string,
+): Promise<{ message: string; retryAfter: number } | null> {
+  const { refused, first } = await countRequest(
+    settings,
+    store,
+    log,
+    client.bucket,
+    client.limit,
+    client.kind === 'key',
+  );
+  if (refused || client.kind !== 'key' || !first) return refused;
+  const news = await countRequest(settings, store, log, `newkey:${address()}`, settings.anonymous);
+  return news.refused
+    ? {
+        message: `Rate limit of ${settings.anonymous} new API keys per ${settings.windowMs / 1000} s from one address exceeded`,
+        retryAfter: news.refused.retryAfter,
+      }
+    : null;
 }
 
 /**
@@ -178,8 +217,13 @@ export async function socketMessageRefusal(
   authorization: string | null | undefined,
   address: string,
 ): Promise<GraphQLError | null> {
-  const { bucket, limit } = bucketOf(settings, authorization, () => address);
-  const refused = await countRequest(settings, store, log, bucket, limit);
+  const refused = await countClient(
+    settings,
+    store,
+    log,
+    bucketOf(settings, authorization, () => address),
+    () => address,
+  );
   return refused
     ? new GraphQLError(refused.message, { extensions: { code: 'RATE_LIMITED', retryAfter: refused.retryAfter } })
     : null;
@@ -212,9 +256,9 @@ export function useRateLimits(settings: RateLimitSettings, store: CounterStore, 
     async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (EXEMPT.has(url.pathname) || request.method === 'OPTIONS') return;
       if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return; // the GraphiQL page
-      const { bucket, kind, limit } = bucketOf(settings, request.headers.get('authorization'), () =>
-        clientAddress(request, serverContext, settings.trustProxy),
-      );
+      const address = () => clientAddress(request, serverContext, settings.trustProxy);
+      const client = bucketOf(settings, request.headers.get('authorization'), address);
+      const { bucket, kind } = client;
       if (settings.concurrent > 0) {
         const busy = inFlight.get(bucket) ?? 0;
         if (busy >= settings.concurrent) {
@@ -240,7 +284,7 @@ export function useRateLimits(settings: RateLimitSettings, store: CounterStore, 
         inFlight.set(bucket, busy + 1);
         counted.set(request, bucket);
       }
-      const refused = await countRequest(settings, store, log, bucket, limit);
+      const refused = await countClient(settings, store, log, client, address);
       if (!refused) return;
       release(request); // refused: it is not in flight
       metrics.rateLimited.inc({ kind });

@@ -91,6 +91,23 @@ describe('rate limits (in memory)', () => {
     expect((await ask(yoga, withKey)).status).toBe(429);
   });
 
+  it('limits an address that sends a made-up key each time, as it limits an anonymous one', async () => {
+    const yoga = server({ perKey: 0 }, new MemoryStore());
+    const from = { 'x-forwarded-for': '203.0.113.70' };
+    const made = () => `Bearer ngk_${randomUUID().replaceAll('-', '')}${randomUUID().replaceAll('-', '').slice(0, 11)}`;
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await ask(yoga, { ...from, authorization: made() })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    const refused = await ask(yoga, { ...from, authorization: made() });
+    expect(refused.body.errors?.[0]?.extensions.code).toBe('RATE_LIMITED');
+    expect(refused.statements).toEqual([]);
+    // a key already seen in the window costs its address nothing more
+    const other = { 'x-forwarded-for': '203.0.113.71', authorization: `Bearer ${key}` };
+    for (let i = 0; i < 8; i++) expect((await ask(yoga, other)).status).toBe(200);
+    // and another address is not affected
+    expect((await ask(yoga, { 'x-forwarded-for': '203.0.113.72', authorization: made() })).status).toBe(401);
+  });
+
   it('ignores X-Forwarded-For unless the proxy is trusted', async () => {
     const yoga = server({ trustProxy: false }, new MemoryStore());
     for (let i = 0; i < 3; i++) await ask(yoga, { 'x-forwarded-for': `192.0.2.${i}` });
