@@ -24,6 +24,8 @@ export interface WindowCount {
  */
 export interface CounterStore {
   hit(bucket: string, windowMs: number): Promise<WindowCount>;
+  /** The bucket's count in its current window, without counting (0 when none is open). */
+  peek(bucket: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,11 @@ export class MemoryStore implements CounterStore {
     }
     entry.count += 1;
     return { count: entry.count, resetMs: entry.resetAt - now };
+  }
+
+  async peek(bucket: string, now = Date.now()): Promise<number> {
+    const entry = this.windows.get(bucket);
+    return entry && entry.resetAt > now ? entry.count : 0;
   }
 
   private prune(now: number): void {
@@ -78,6 +85,10 @@ export class RedisStore implements CounterStore {
       number,
     ];
     return { count, resetMs: ttl };
+  }
+
+  async peek(bucket: string): Promise<number> {
+    return Number((await this.redis.get(`${this.prefix}${bucket}`)) ?? 0);
   }
 
   async close(): Promise<void> {
@@ -138,9 +149,8 @@ function bucketOf(
 
 /**
  * Counts one request of a client in its bucket: past `limit`, what to answer (the message, and the
- * seconds until the window resets); null within it, for a limit of 0 (none: then not counted,
- * unless `always`), and when the store fails (the request is served, and a warning logged).
- * `first`: the request opened its bucket's window (the first of that bucket in it).
+ * seconds until the window resets); null within it, for a limit of 0 (none), and when the store
+ * fails (the request is served, and a warning logged).
  */
 async function countRequest(
   settings: RateLimitSettings,
@@ -148,34 +158,31 @@ async function countRequest(
   log: Logger,
   bucket: string,
   limit: number,
-  always = false,
-): Promise<{ refused: { message: string; retryAfter: number } | null; first: boolean }> {
-  if (limit === 0 && !always) return { refused: null, first: false };
+): Promise<{ message: string; retryAfter: number } | null> {
+  if (limit === 0) return null;
   let window: WindowCount;
   try {
     window = await store.hit(bucket, settings.windowMs);
   } catch (error) {
     log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
-    return { refused: null, first: false };
+    return null;
   }
-  const first = window.count === 1;
-  if (limit === 0 || window.count <= limit) return { refused: null, first };
+  if (window.count <= limit) return null;
   return {
-    refused: {
-      message: `Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`,
-      retryAfter: Math.max(1, Math.ceil(window.resetMs / 1000)),
-    },
-    first,
+    message: `Rate limit of ${limit} requests per ${settings.windowMs / 1000} s exceeded`,
+    retryAfter: Math.max(1, Math.ceil(window.resetMs / 1000)),
   };
 }
 
+/** The bucket of an address's requests whose key was refused (unknown, revoked: answered 401). */
+const refusedKeysOf = (address: string) => `badkey:${address}`;
+
 /**
- * Counts one request of a client (countRequest in bucketOf's bucket). A Bearer token not seen in
- * the window (the first request of its bucket) is also counted against its address, in a bucket
- * of its own with the anonymous limit: every made-up token would otherwise be a fresh bucket, and
- * a client sending a new one each time (each answered 401) would never be limited. So an address
- * may bring at most RATE_LIMIT_ANONYMOUS tokens new to the window (RATE_LIMITED past that), and a
- * key's further requests cost its address nothing.
+ * Counts one request of a client (countRequest in bucketOf's bucket). A request with a key is
+ * first refused while its address has had RATE_LIMIT_ANONYMOUS requests refused for their key
+ * (countRefusedKey) in the window: each made-up key would otherwise be a fresh bucket of its own,
+ * and a client sending new ones would never be limited, each costing a lookup. Any key from that
+ * address waits for the window, as an anonymous client over its budget does.
  */
 async function countClient(
   settings: RateLimitSettings,
@@ -184,22 +191,39 @@ async function countClient(
   client: { bucket: string; kind: 'key' | 'anonymous'; limit: number },
   address: () => string,
 ): Promise<{ message: string; retryAfter: number } | null> {
-  const { refused, first } = await countRequest(
-    settings,
-    store,
-    log,
-    client.bucket,
-    client.limit,
-    client.kind === 'key',
-  );
-  if (refused || client.kind !== 'key' || !first) return refused;
-  const news = await countRequest(settings, store, log, `newkey:${address()}`, settings.anonymous);
-  return news.refused
-    ? {
-        message: `Rate limit of ${settings.anonymous} new API keys per ${settings.windowMs / 1000} s from one address exceeded`,
-        retryAfter: news.refused.retryAfter,
-      }
-    : null;
+  if (client.kind === 'key' && settings.anonymous > 0) {
+    let refusedKeys = 0;
+    try {
+      refusedKeys = await store.peek(refusedKeysOf(address()));
+    } catch (error) {
+      log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
+    }
+    if (refusedKeys >= settings.anonymous) {
+      return {
+        message: `Rate limit of ${settings.anonymous} requests with a refused API key per ${settings.windowMs / 1000} s from one address exceeded`,
+        retryAfter: Math.max(1, Math.ceil(settings.windowMs / 1000)),
+      };
+    }
+  }
+  return countRequest(settings, store, log, client.bucket, client.limit);
+}
+
+/**
+ * Counts a request from `address` whose API key was refused (unknown or revoked: 401), for
+ * countClient. A store failure is logged, as for any count.
+ */
+export async function countRefusedKey(
+  settings: RateLimitSettings,
+  store: CounterStore,
+  log: Logger,
+  address: string,
+): Promise<void> {
+  if (settings.anonymous === 0) return;
+  try {
+    await store.hit(refusedKeysOf(address), settings.windowMs);
+  } catch (error) {
+    log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; refused key not counted');
+  }
 }
 
 /**
@@ -250,8 +274,11 @@ export function useRateLimits(settings: RateLimitSettings, store: CounterStore, 
     else inFlight.delete(bucket);
   };
   return {
-    onResponse({ request }) {
+    async onResponse({ request, response, serverContext }) {
       release(request);
+      if (response.status === 401 && bearerToken(request.headers.get('authorization'))) {
+        await countRefusedKey(settings, store, log, clientAddress(request, serverContext, settings.trustProxy));
+      }
     },
     async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (EXEMPT.has(url.pathname) || request.method === 'OPTIONS') return;

@@ -91,20 +91,24 @@ describe('rate limits (in memory)', () => {
     expect((await ask(yoga, withKey)).status).toBe(429);
   });
 
-  it('limits an address that sends a made-up key each time, as it limits an anonymous one', async () => {
+  it('limits an address whose keys are refused, as it limits an anonymous one, whether each key is new or not', async () => {
     const yoga = server({ perKey: 0 }, new MemoryStore());
     const from = { 'x-forwarded-for': '203.0.113.70' };
     const made = () => `Bearer ngk_${randomUUID().replaceAll('-', '')}${randomUUID().replaceAll('-', '').slice(0, 11)}`;
+    const repeated = made();
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await ask(yoga, { ...from, authorization: made() })).status);
-    expect(statuses).toEqual([401, 401, 401, 429, 429]);
-    const refused = await ask(yoga, { ...from, authorization: made() });
-    expect(refused.body.errors?.[0]?.extensions.code).toBe('RATE_LIMITED');
-    expect(refused.statements).toEqual([]);
-    // a key already seen in the window costs its address nothing more
+    for (let i = 0; i < 3; i++) statuses.push((await ask(yoga, { ...from, authorization: made() })).status);
+    // a key used again, and a valid key, from that address wait for the window too, running nothing
+    for (const authorization of [made(), repeated, repeated, `Bearer ${key}`]) {
+      const refused = await ask(yoga, { ...from, authorization });
+      statuses.push(refused.status);
+      expect(refused.body.errors?.[0]?.extensions.code).toBe('RATE_LIMITED');
+      expect(refused.statements).toEqual([]);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429]);
+    // a valid key elsewhere counts nothing against its address, and another address is not affected
     const other = { 'x-forwarded-for': '203.0.113.71', authorization: `Bearer ${key}` };
     for (let i = 0; i < 8; i++) expect((await ask(yoga, other)).status).toBe(200);
-    // and another address is not affected
     expect((await ask(yoga, { 'x-forwarded-for': '203.0.113.72', authorization: made() })).status).toBe(401);
   });
 
@@ -125,6 +129,13 @@ describe('rate limits shared through Redis', () => {
     for (let i = 0; i < 6; i++) statuses.push((await ask(i % 2 ? two : one, client)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
     expect((await ask(two, { 'x-forwarded-for': '203.0.113.51' })).status).toBe(200);
+    // and one count of requests whose key was refused
+    const refusedKeys = [];
+    for (let i = 0; i < 5; i++) {
+      const authorization = `Bearer ngk_${randomUUID().replaceAll('-', '')}${randomUUID().replaceAll('-', '').slice(0, 11)}`;
+      refusedKeys.push((await ask(i % 2 ? two : one, { 'x-forwarded-for': '203.0.113.52', authorization })).status);
+    }
+    expect(refusedKeys).toEqual([401, 401, 401, 401, 429]);
   });
 
   it('serves rather than refuses everyone when Redis is unreachable', async () => {
