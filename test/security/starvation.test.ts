@@ -265,12 +265,13 @@ describe(`starvation (real process, ${serverUrl ? 'PostgreSQL server' : 'embedde
       write.signal,
       `Bearer ${KEY}`,
     );
-    await expect.poll(waiting).toBe(base + 4);
+    // (patient polls: under CI's load a closed connection can take over a second to be noticed)
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(base + 4);
     reads.abort();
     write.abort();
     expect(await Promise.all([...left, filed])).toEqual(['left', 'left', 'left', 'left']);
     // the three reads left the queue at once; the write waits on for its turn
-    await expect.poll(waiting).toBe(base + 1);
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(base + 1);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^newsgraph_abandoned_queries_total 3$/m);
     // their errors reach nobody: they are not counted as GraphQL errors
