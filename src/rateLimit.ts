@@ -24,8 +24,8 @@ export interface WindowCount {
  */
 export interface CounterStore {
   hit(bucket: string, windowMs: number): Promise<WindowCount>;
-  /** The bucket's count in its current window, without counting (0 when none is open). */
-  peek(bucket: string): Promise<number>;
+  /** The bucket's count in its current window and the time left in it, without counting (count 0 when none is open). */
+  peek(bucket: string): Promise<WindowCount>;
   close(): Promise<void>;
 }
 
@@ -44,9 +44,11 @@ export class MemoryStore implements CounterStore {
     return { count: entry.count, resetMs: entry.resetAt - now };
   }
 
-  async peek(bucket: string, now = Date.now()): Promise<number> {
+  async peek(bucket: string, now = Date.now()): Promise<WindowCount> {
     const entry = this.windows.get(bucket);
-    return entry && entry.resetAt > now ? entry.count : 0;
+    return entry && entry.resetAt > now
+      ? { count: entry.count, resetMs: entry.resetAt - now }
+      : { count: 0, resetMs: 0 };
   }
 
   private prune(now: number): void {
@@ -63,6 +65,12 @@ if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return { count, ttl }`;
+
+/** A bucket's count and the time left in its window, in one round trip (count 0 when none is open). */
+const PEEK_SCRIPT = `
+local count = redis.call('GET', KEYS[1])
+if not count then return { 0, 0 } end
+return { tonumber(count), redis.call('PTTL', KEYS[1]) }`;
 
 /**
  * Counters in Redis at `prefix` + bucket, shared by replicas: one atomic script per hit (INCR, and
@@ -87,8 +95,9 @@ export class RedisStore implements CounterStore {
     return { count, resetMs: ttl };
   }
 
-  async peek(bucket: string): Promise<number> {
-    return Number((await this.redis.get(`${this.prefix}${bucket}`)) ?? 0);
+  async peek(bucket: string): Promise<WindowCount> {
+    const [count, ttl] = (await this.redis.eval(PEEK_SCRIPT, 1, `${this.prefix}${bucket}`)) as [number, number];
+    return { count, resetMs: Math.max(0, ttl) };
   }
 
   async close(): Promise<void> {
@@ -182,7 +191,8 @@ const refusedKeysOf = (address: string) => `badkey:${address}`;
  * first refused while its address has had RATE_LIMIT_ANONYMOUS requests refused for their key
  * (countRefusedKey) in the window: each made-up key would otherwise be a fresh bucket of its own,
  * and a client sending new ones would never be limited, each costing a lookup. Any key from that
- * address waits for the window, as an anonymous client over its budget does.
+ * address waits for the window to end (Retry-After: the seconds left in it), as an anonymous
+ * client over its budget does.
  */
 async function countClient(
   settings: RateLimitSettings,
@@ -192,16 +202,16 @@ async function countClient(
   address: () => string,
 ): Promise<{ message: string; retryAfter: number } | null> {
   if (client.kind === 'key' && settings.anonymous > 0) {
-    let refusedKeys = 0;
+    let refusedKeys: WindowCount = { count: 0, resetMs: 0 };
     try {
       refusedKeys = await store.peek(refusedKeysOf(address()));
     } catch (error) {
       log.warn({ err: { message: (error as Error).message } }, 'rate limiter unavailable; request allowed');
     }
-    if (refusedKeys >= settings.anonymous) {
+    if (refusedKeys.count >= settings.anonymous) {
       return {
         message: `Rate limit of ${settings.anonymous} requests with a refused API key per ${settings.windowMs / 1000} s from one address exceeded`,
-        retryAfter: Math.max(1, Math.ceil(settings.windowMs / 1000)),
+        retryAfter: Math.max(1, Math.ceil(refusedKeys.resetMs / 1000)),
       };
     }
   }

@@ -112,6 +112,10 @@ describe('rate limits (in memory)', () => {
     expect((await ask(yoga, { 'x-forwarded-for': '203.0.113.72', authorization: made() })).status).toBe(401);
   });
 
+  it('tells a refused-key address to retry when its window ends, not a whole window later', async () => {
+    await retryAfterIsTimeLeft(new MemoryStore(), {});
+  });
+
   it('ignores X-Forwarded-For unless the proxy is trusted', async () => {
     const yoga = server({ trustProxy: false }, new MemoryStore());
     for (let i = 0; i < 3; i++) await ask(yoga, { 'x-forwarded-for': `192.0.2.${i}` });
@@ -119,7 +123,27 @@ describe('rate limits (in memory)', () => {
   });
 });
 
+/**
+ * An address's refused-key window opened 10 s long (as if 50 s of a 60 s window had passed): a
+ * keyed request from it is told to retry within those 10 s.
+ */
+async function retryAfterIsTimeLeft(counters: CounterStore, limits: Partial<RateLimitSettings>) {
+  const yoga = server({ anonymous: 2, ...limits }, counters);
+  const address = `203.0.113.${80 + stores.length}`;
+  for (let i = 0; i < 2; i++) await counters.hit(`badkey:${address}`, 10_000);
+  const refused = await ask(yoga, { 'x-forwarded-for': address, authorization: `Bearer ${key}` });
+  expect(refused.status).toBe(429);
+  expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+  expect(Number(refused.retryAfter)).toBeLessThanOrEqual(10);
+  expect(refused.body.errors?.[0]?.extensions).toMatchObject({ retryAfter: Number(refused.retryAfter) });
+}
+
 describe('rate limits shared through Redis', () => {
+  it('tells a refused-key address to retry when its window ends, not a whole window later', async () => {
+    const prefix = `newsgraph-test:${randomUUID()}:`;
+    await retryAfterIsTimeLeft(new RedisStore(REDIS_URL, prefix), { redisUrl: REDIS_URL, redisPrefix: prefix });
+  });
+
   it('two server instances share one budget per client', async () => {
     const prefix = `newsgraph-test:${randomUUID()}:`;
     const one = server({ anonymous: 4, redisUrl: REDIS_URL, redisPrefix: prefix }, new RedisStore(REDIS_URL, prefix));
