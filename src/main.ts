@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   const { createServer, GRAPHQL_ENDPOINT } = await import('./yoga.ts');
   const { Lifecycle, headAsGet, withRequestScope } = await import('./http.ts');
   const lifecycle = new Lifecycle();
-  const { createCounterStore, socketMessageRefusal } = await import('./rateLimit.ts');
+  const { createCounterStore, socketRateLimits } = await import('./rateLimit.ts');
   // one set of rate-limit counters for HTTP requests and WebSocket messages
   const counters = createCounterStore(settings.rateLimits);
   const yoga = createServer(settings, { lifecycle, logger: log, counters });
@@ -215,8 +215,7 @@ async function main(): Promise<void> {
     maxTokens: settings.limits.maxTokens,
     trustedDocuments: settings.trustedDocuments,
     suggestions: !settings.production,
-    rateLimit: (authorization, address) =>
-      socketMessageRefusal(settings.rateLimits, counters, log, authorization, address),
+    rateLimit: socketRateLimits(settings.rateLimits, counters, log),
     trustProxy: settings.rateLimits.trustProxy,
   });
 

@@ -236,31 +236,47 @@ export async function countRefusedKey(
   }
 }
 
+/** The rate limits of GraphQL over WebSocket (websocket.ts), for a socket's client address. */
+export interface SocketRateLimits {
+  /**
+   * A `connection_init` whose `authorization` is a Bearer token (its lookup is a request's): counted
+   * as a request of that key, after the refused-key check of its address; the error past them
+   * (RATE_LIMITED, `retryAfter` in seconds), else null. Without a token: null, uncounted.
+   */
+  connect(authorization: string | null | undefined, address: string): Promise<GraphQLError | null>;
+  /** A `subscribe` message: counted as a request of its client; the error past the limits, else null. */
+  message(authorization: string | null | undefined, address: string): Promise<GraphQLError | null>;
+  /** A `connection_init` whose key was refused (4403), counted against its address as an HTTP 401 is. */
+  keyRefused(authorization: string | null | undefined, address: string): Promise<void>;
+}
+
 /**
- * Counts one GraphQL over WebSocket `subscribe` message as a request of its client (`authorization`
- * as the socket gave it, `address` its peer or forwarded address), in the same buckets, limits and
- * counters as HTTP requests: graphql-ws runs none of Yoga's request hooks, and one socket could
- * otherwise send thousands of messages, each parsed and validated before any other limit applies.
- * Past the limit, a GraphQLError RATE_LIMITED with `retryAfter` (seconds); else null. A store that
- * fails lets the message through, with a warning, as for HTTP.
+ * GraphQL over WebSocket's rate limits, in the same buckets, limits and counters as HTTP requests:
+ * graphql-ws runs none of Yoga's request hooks, and one socket could otherwise send thousands of
+ * `subscribe` messages, each parsed and validated before any other limit applies, and a client
+ * open sockets with one made-up key after another, each looked up. A store that fails lets the
+ * message through, with a warning, as for HTTP.
  */
-export async function socketMessageRefusal(
-  settings: RateLimitSettings,
-  store: CounterStore,
-  log: Logger,
-  authorization: string | null | undefined,
-  address: string,
-): Promise<GraphQLError | null> {
-  const refused = await countClient(
-    settings,
-    store,
-    log,
-    bucketOf(settings, authorization, () => address),
-    () => address,
-  );
-  return refused
-    ? new GraphQLError(refused.message, { extensions: { code: 'RATE_LIMITED', retryAfter: refused.retryAfter } })
-    : null;
+export function socketRateLimits(settings: RateLimitSettings, store: CounterStore, log: Logger): SocketRateLimits {
+  const count = async (authorization: string | null | undefined, address: string) => {
+    const refused = await countClient(
+      settings,
+      store,
+      log,
+      bucketOf(settings, authorization, () => address),
+      () => address,
+    );
+    return refused
+      ? new GraphQLError(refused.message, { extensions: { code: 'RATE_LIMITED', retryAfter: refused.retryAfter } })
+      : null;
+  };
+  return {
+    connect: async (authorization, address) => (bearerToken(authorization) ? count(authorization, address) : null),
+    message: count,
+    keyRefused: async (authorization, address) => {
+      if (bearerToken(authorization)) await countRefusedKey(settings, store, log, address);
+    },
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import { withoutSchemaHints } from './http.ts';
 import { variablesRefusal } from './input/boundary.ts';
 import { tokenLimitError } from './limits.ts';
 import { answerBadHandshake, routeUpgrade } from './malformedRequests.ts';
-import { clientAddress } from './rateLimit.ts';
+import { addressOf, type SocketRateLimits } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
 
 /** The type of the operation `text` runs, or undefined when it does not parse (Yoga's parse then says why). */
@@ -109,6 +109,23 @@ function writtenBy(payload: { query: string; variables?: unknown }): string {
 }
 
 /**
+ * Closes `socket` refused by the rate limits when it says who it is: 1013 Try Again Later (RFC 6455
+ * close code registry), the reason `RATE_LIMITED: <message>; retry after <n> s`, cut to the 123
+ * bytes a close reason may hold. graphql-ws clients retry it with their back-off (4429 would be
+ * final for them).
+ */
+function closeRateLimited(socket: WebSocket, refused: GraphQLError): void {
+  const reason = `RATE_LIMITED: ${refused.message}; retry after ${String(refused.extensions.retryAfter)} s`;
+  socket.close(
+    1013,
+    Buffer.from(reason)
+      .subarray(0, 123)
+      .toString()
+      .replace(/\uFFFD+$/, ''),
+  );
+}
+
+/**
  * `error` without the `http` extension (Yoga's status for an HTTP answer, which a socket message
  * has not): a socket's errors carry what HTTP's answers carry in their body, no more.
  */
@@ -133,7 +150,9 @@ function withoutHttp(error: GraphQLError): GraphQLError {
  * shape limits, the input boundary and the query cost when the subscription starts).
  * Queries and mutations are refused here: they go over HTTP. graphql-ws does not run Yoga's
  * request hooks, so what they do for HTTP is done here too, from the same functions: the rate
- * limits (`rateLimit`: each `subscribe` message counts as a request, RATE_LIMITED past them), the
+ * limits (`rateLimit`: each `subscribe` message counts as a request, RATE_LIMITED past them, and
+ * so does a `connection_init` with a key, closed with 1013 past them; a key refused there counts
+ * against the address as an HTTP 401 does), the
  * trusted documents (`documentId` in the payload; with TRUSTED_DOCUMENTS_ONLY a query text is
  * refused, PERSISTED_QUERY_ONLY), the token limit before parsing (TOO_MANY_TOKENS), and, without
  * `suggestions` (production), error messages that name only what the client wrote
@@ -150,11 +169,11 @@ export function attachWebSockets(
     trustedDocuments: TrustedDocumentSettings;
     suggestions: boolean;
     /**
-     * Counts each `subscribe` message as a request of its client (`authorization` as the socket
-     * gave it, `address` its client address): a RATE_LIMITED error past the limit (rateLimit.ts
-     * socketMessageRefusal), else null. None: not counted.
+     * Counts a keyed `connection_init` and each `subscribe` message as requests of their client
+     * (`authorization` as the socket gave it, `address` its client address), and refused keys
+     * (rateLimit.ts socketRateLimits). None: not counted.
      */
-    rateLimit?: (authorization: string | undefined, address: string) => Promise<GraphQLError | null>;
+    rateLimit?: SocketRateLimits;
     /** Take the client address from X-Forwarded-For (TRUST_PROXY), as HTTP requests do. */
     trustProxy?: boolean;
   },
@@ -162,6 +181,15 @@ export function attachWebSockets(
   const forSocket = (errors: readonly GraphQLError[], payload: { query: string; variables?: unknown }) =>
     (options.suggestions ? errors : withoutSchemaHints(errors, writtenBy(payload))).map(withoutHttp);
   const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
+  // the client address of a socket's upgrade request, as HTTP requests take theirs
+  const addressOfSocket = (upgrade: IncomingMessage) => {
+    const forwarded = upgrade.headers['x-forwarded-for'];
+    return addressOf(
+      typeof forwarded === 'string' ? forwarded : undefined,
+      upgrade.socket.remoteAddress,
+      options.trustProxy ?? false,
+    );
+  };
   // handshakes on the path come here; other Upgrade requests are served as plain requests, and a
   // malformed handshake is answered in JSON (malformedRequests.ts)
   // once closing, a handshake is answered as the plain request it also is (503 while draining)
@@ -179,19 +207,29 @@ export function attachWebSockets(
       // The key is checked once the client says who it is (connection_init): an `authorization`
       // that is not a string, is not "Bearer <API key>", or names no live key is refused there
       // (graphql-ws closes with 4403 Forbidden), as HTTP refuses it (401), never taken as anonymous
-      // (null is no key, as when none is sent).
+      // (null is no key, as when none is sent). A key's lookup counts as one of its requests, and
+      // a refused one against its address, as over HTTP: sockets opened one after another with
+      // made-up keys are limited (1013) as such HTTP requests are (429).
       // Each subscription checks it again when it starts (a key may be revoked meanwhile).
       onConnect: async (ctx) => {
         const given = ctx.connectionParams?.authorization;
         const authorization = given == null ? ctx.extra.request.headers.authorization : given;
         if (authorization === undefined) return true;
         if (typeof authorization !== 'string') return false;
+        const address = addressOfSocket(ctx.extra.request);
+        const refused = await options.rateLimit?.connect(authorization, address);
+        if (refused) {
+          // graphql-ws's own close (4403) that follows is then a no-op
+          closeRateLimited(ctx.extra.socket, refused);
+          return false;
+        }
         try {
           await authenticate(prisma, authorization);
           return true;
         } catch (error) {
-          if (error instanceof AuthenticationError) return false;
-          throw error;
+          if (!(error instanceof AuthenticationError)) throw error;
+          await options.rateLimit?.keyRefused(authorization, address);
+          return false;
         }
       },
       // no HTTP status in a message; in production, messages name only what the client wrote (its
@@ -213,10 +251,7 @@ export function attachWebSockets(
         if (typeof forwarded === 'string') headers.set('x-forwarded-for', forwarded);
         const request = new Request(`http://localhost${options.path}`, { headers });
         // counted first, before anything reads the message
-        const refused = await options.rateLimit?.(
-          authorization,
-          clientAddress(request, { req: upgrade }, options.trustProxy ?? false),
-        );
+        const refused = await options.rateLimit?.message(authorization, addressOfSocket(upgrade));
         if (refused) return [refused];
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           request,

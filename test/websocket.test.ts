@@ -1,11 +1,11 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GraphQLError } from 'graphql';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { config, type TrustedDocumentSettings } from '../src/config.ts';
+import { config, type RateLimitSettings, type TrustedDocumentSettings } from '../src/config.ts';
 import { createLogger } from '../src/observability.ts';
-import { MemoryStore, socketMessageRefusal } from '../src/rateLimit.ts';
+import { MemoryStore, socketRateLimits, type CounterStore } from '../src/rateLimit.ts';
 import { attachWebSockets } from '../src/websocket.ts';
 import { createServer } from '../src/yoga.ts';
 import { execute } from './support/api.ts';
@@ -38,16 +38,20 @@ interface Socket {
 
 const opened: Socket[] = [];
 
-/** An HTTP server with the API's GraphQL over WebSocket on it, for `overrides` of the settings. */
+/**
+ * An HTTP server with the API's GraphQL over WebSocket on it, for `overrides` of the settings;
+ * with `limits`, HTTP requests and socket messages count in its store.
+ */
 async function socketServer(
   overrides: {
     trustedDocuments?: TrustedDocumentSettings;
     production?: boolean;
   },
-  rateLimit?: (authorization: string | undefined, address: string) => Promise<GraphQLError | null>,
+  limits?: { settings: RateLimitSettings; store: CounterStore },
 ): Promise<Socket> {
-  const settings = { ...config(), ...overrides };
-  const yoga = createServer(settings, { logger: createLogger('silent') });
+  const settings = { ...config(), ...overrides, ...(limits && { rateLimits: limits.settings }) };
+  const logger = createLogger('silent');
+  const yoga = createServer(settings, { logger, ...(limits && { counters: limits.store }) });
   const server: Server = createHttpServer(yoga);
   const close = attachWebSockets(server, yoga, {
     path: '/graphql',
@@ -55,7 +59,7 @@ async function socketServer(
     maxTokens: settings.limits.maxTokens,
     trustedDocuments: settings.trustedDocuments,
     suggestions: !settings.production,
-    rateLimit,
+    rateLimit: limits && socketRateLimits(limits.settings, limits.store, logger),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const socket = {
@@ -105,6 +109,24 @@ function subscribe(
       if (code !== 1000 && code !== 1005) received.push({ type: 'closed', payload: { code, reason: String(reason) } });
       resolve(received);
     });
+  });
+}
+
+/**
+ * How a socket that sends `connection_init` with `authorization` ends: code 0 when acknowledged
+ * (then closed by the client), else the server's close code and reason.
+ */
+function connect(url: string, authorization: string | undefined): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
+    socket.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { type: string }).type !== 'connection_ack') return;
+      socket.close();
+      resolve({ code: 0, reason: '' });
+    });
+    socket.on('close', (code, reason) => resolve({ code, reason: String(reason) }));
+    socket.on('error', reject);
   });
 }
 
@@ -294,10 +316,7 @@ describe('GraphQL over WebSocket', () => {
 
   it('counts each subscribe message against the rate limit, before reading it', async () => {
     const settings = { ...config().rateLimits, anonymous: 3, perKey: 5, windowMs: 60_000 };
-    const store = new MemoryStore();
-    const { url } = await socketServer({}, (authorization, address) =>
-      socketMessageRefusal(settings, store, createLogger('silent'), authorization, address),
-    );
+    const { url } = await socketServer({}, { settings, store: new MemoryStore() });
     // a document that does not parse: parsed (and refused for it) while within the limit
     const codes: unknown[] = [];
     for (let i = 0; i < 5; i++) codes.push(...codesOf(await subscribe(url, { query: '{' })));
@@ -310,6 +329,33 @@ describe('GraphQL over WebSocket', () => {
     ]);
     const [refused] = await subscribe(url, { query: '{' });
     expect(refused!.payload[0].extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) });
+  });
+
+  it("counts a socket's key as a request, and limits made-up keys as HTTP does (1013, then 429 over HTTP)", async () => {
+    const settings = { ...config().rateLimits, anonymous: 2, perKey: 2, windowMs: 60_000, concurrent: 0 };
+    const { url } = await socketServer({}, { settings, store: new MemoryStore() });
+    const made = () => `Bearer ngk_${randomUUID().replaceAll('-', '')}${randomUUID().replaceAll('-', '').slice(0, 11)}`;
+    const outcomes = [];
+    for (const authorization of [made(), made(), made(), editor.authorization, undefined]) {
+      outcomes.push(await connect(url, authorization));
+    }
+    expect(outcomes.map((outcome) => outcome.code)).toEqual([4403, 4403, 1013, 1013, 0]);
+    expect(outcomes[2]!.reason).toMatch(
+      /^RATE_LIMITED: Rate limit of 2 requests with a refused API key per 60 s from one address exceeded; retry after \d+ s$/,
+    );
+    // the same count as HTTP's: a keyed request from that address waits too
+    const http = await fetch(url.replace('ws:', 'http:'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...editor },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(http.status).toBe(429);
+
+    // a valid key's connections count against its budget (RATE_LIMIT_PER_KEY)
+    const keyed = await socketServer({}, { settings, store: new MemoryStore() });
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await connect(keyed.url, editor.authorization)).code);
+    expect(codes).toEqual([0, 0, 1013]);
   });
 
   it('in production, names in errors only what the client wrote, as HTTP does', async () => {
