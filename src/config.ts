@@ -189,6 +189,8 @@ export const EnvSchema = z.object({
   SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(0).max(100_000).default(50),
   /** Open anonymous subscriptions one client address may hold in this process. */
   SUBSCRIPTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(100_000).default(10),
+  /** Open WebSockets one client address may hold in this process (0: no limit); more are refused (429) at the handshake. */
+  WEBSOCKETS_PER_ADDRESS: z.coerce.number().int().min(0).max(100_000).default(50),
   /** The Redis pub/sub channel of article events (with REDIS_URL): processes sharing it see each other's writes. */
   EVENTS_CHANNEL: z.string().min(1).max(200).default('newsgraph:articleEvents'),
   /** Days a trashed article is kept before the server purges it for good (0: never). */
@@ -211,6 +213,8 @@ export type Config = {
   stories: { similarity: number; titleSimilarity: number; windowHours: number };
   limits: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
   maxBodyBytes: number;
+  /** Open WebSockets per client address in this process (0: no limit). */
+  websocketsPerAddress: number;
   batchLimit: number;
   corsOrigins: string[];
   graphiql: boolean;
@@ -398,6 +402,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       maxCost: e.MAX_COST,
     },
     maxBodyBytes: e.MAX_BODY_BYTES,
+    websocketsPerAddress: e.WEBSOCKETS_PER_ADDRESS,
     batchLimit: e.BATCH_LIMIT,
     corsOrigins: e.CORS_ORIGINS,
     graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',

@@ -217,6 +217,7 @@ async function main(): Promise<void> {
     suggestions: !settings.production,
     rateLimit: socketRateLimits(settings.rateLimits, counters, log),
     trustProxy: settings.rateLimits.trustProxy,
+    perAddress: settings.websocketsPerAddress,
   });
 
   // Graceful shutdown: readiness fails at once, no new connections are accepted, requests in

@@ -206,6 +206,16 @@ function answerJson(res: ServerResponse, [status, , code, message]: Description)
 }
 
 /**
+ * Answers a WebSocket handshake the server will not take with `status` and a JSON error body
+ * (`code`, `message`, `extensions`), `headers` (CRLF-terminated lines) added, and closes the
+ * connection; counted as a refused request.
+ */
+export function refuseHandshake(socket: Duplex, refusal: Description, headers = ''): void {
+  refusedRequests.inc({ status: refusal[0] });
+  endWith(socket, refusal, headers);
+}
+
+/**
  * Routes an HTTP Upgrade request (the server's `upgrade` event, which Node raises for every request
  * carrying `Connection: upgrade` once anything listens for WebSockets). A WebSocket handshake
  * (`Upgrade: websocket`) on `path` (or `path/`) goes to `accept` once every earlier request of the
@@ -321,7 +331,8 @@ export function trackResponse(req: IncomingMessage, res: ServerResponse): void {
   res.once('close', done);
 }
 
-type Description = [
+/** An HTTP refusal: its status, reason phrase, error code, message and further extensions. */
+export type Description = [
   status: number,
   reason: string,
   code: string,

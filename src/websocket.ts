@@ -11,7 +11,7 @@ import type { TrustedDocumentSettings } from './config.ts';
 import { withoutSchemaHints } from './http.ts';
 import { variablesRefusal } from './input/boundary.ts';
 import { tokenLimitError } from './limits.ts';
-import { answerBadHandshake, routeUpgrade } from './malformedRequests.ts';
+import { answerBadHandshake, refuseHandshake, routeUpgrade } from './malformedRequests.ts';
 import { addressOf, type SocketRateLimits } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
 
@@ -156,8 +156,8 @@ function withoutHttp(error: GraphQLError): GraphQLError {
  * trusted documents (`documentId` in the payload; with TRUSTED_DOCUMENTS_ONLY a query text is
  * refused, PERSISTED_QUERY_ONLY), the token limit before parsing (TOO_MANY_TOKENS), and, without
  * `suggestions` (production), error messages that name only what the client wrote
- * (withoutSchemaHints). Messages are at most `maxPayload` bytes. Returns a function that closes
- * every socket.
+ * (withoutSchemaHints). Messages are at most `maxPayload` bytes; a client address holds at most
+ * `perAddress` sockets at once. Returns a function that closes every socket.
  */
 export function attachWebSockets(
   server: Server,
@@ -176,6 +176,11 @@ export function attachWebSockets(
     rateLimit?: SocketRateLimits;
     /** Take the client address from X-Forwarded-For (TRUST_PROXY), as HTTP requests do. */
     trustProxy?: boolean;
+    /**
+     * Open sockets one client address may hold (WEBSOCKETS_PER_ADDRESS; 0 or none: no limit): a
+     * handshake past them is answered 429 RATE_LIMITED (`sockets`: the limit, Retry-After: 1).
+     */
+    perAddress?: number;
   },
 ): () => Promise<void> {
   const forSocket = (errors: readonly GraphQLError[], payload: { query: string; variables?: unknown }) =>
@@ -194,10 +199,38 @@ export function attachWebSockets(
   // malformed handshake is answered in JSON (malformedRequests.ts)
   // once closing, a handshake is answered as the plain request it also is (503 while draining)
   let closing = false;
+  // open sockets per client address: each holds memory and a descriptor for as long as its client
+  // keeps it, initialised or not, so one address could otherwise open them without end; a slot is
+  // taken before the handshake and given back when its connection closes, however it ends
+  const openSockets = new Map<string, number>();
+  const perAddress = options.perAddress ?? 0;
+  const accept = (request: IncomingMessage, upgraded: Duplex, rest: Buffer) => {
+    const address = addressOfSocket(request);
+    const open = openSockets.get(address) ?? 0;
+    if (perAddress > 0 && open >= perAddress) {
+      refuseHandshake(
+        upgraded,
+        [
+          429,
+          'Too Many Requests',
+          'RATE_LIMITED',
+          `At most ${perAddress} open WebSockets per client address; close one first`,
+          { retryAfter: 1, sockets: perAddress },
+        ],
+        'Retry-After: 1\r\n',
+      );
+      return;
+    }
+    openSockets.set(address, open + 1);
+    upgraded.once('close', () => {
+      const left = (openSockets.get(address) ?? 1) - 1;
+      if (left > 0) openSockets.set(address, left);
+      else openSockets.delete(address);
+    });
+    sockets.handleUpgrade(request, upgraded, rest, (ws) => sockets.emit('connection', ws, request));
+  };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    routeUpgrade(server, req, socket, head, closing ? null : options.path, (request, upgraded, rest) =>
-      sockets.handleUpgrade(request, upgraded, rest, (ws) => sockets.emit('connection', ws, request)),
-    ),
+    routeUpgrade(server, req, socket, head, closing ? null : options.path, accept),
   );
   sockets.on('wsClientError', answerBadHandshake);
   // before graphql-ws's own listener (useServer below), which must not see the client's faults

@@ -46,6 +46,7 @@ async function socketServer(
   overrides: {
     trustedDocuments?: TrustedDocumentSettings;
     production?: boolean;
+    websocketsPerAddress?: number;
   },
   limits?: { settings: RateLimitSettings; store: CounterStore },
 ): Promise<Socket> {
@@ -60,6 +61,7 @@ async function socketServer(
     trustedDocuments: settings.trustedDocuments,
     suggestions: !settings.production,
     rateLimit: limits && socketRateLimits(limits.settings, limits.store, logger),
+    perAddress: settings.websocketsPerAddress,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const socket = {
@@ -356,6 +358,59 @@ describe('GraphQL over WebSocket', () => {
     const codes = [];
     for (let i = 0; i < 3; i++) codes.push((await connect(keyed.url, editor.authorization)).code);
     expect(codes).toEqual([0, 0, 1013]);
+  });
+
+  it('lets a client address hold WEBSOCKETS_PER_ADDRESS open sockets, initialised or not; more are refused (429)', async () => {
+    const { url } = await socketServer({ websocketsPerAddress: 3 });
+    // a handshake: the open socket, or the status, Retry-After and body it was refused with
+    const handshake = () =>
+      new Promise<{ socket?: WebSocket; status?: number; retryAfter?: string; body?: any }>((resolve, reject) => {
+        const socket = new WebSocket(url, 'graphql-transport-ws');
+        socket.on('open', () => resolve({ socket }));
+        socket.on('unexpected-response', (_request, response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode,
+              retryAfter: response.headers['retry-after'],
+              body: JSON.parse(body),
+            }),
+          );
+        });
+        socket.on('error', (error) => {
+          if (!/Unexpected server response/.test(error.message)) reject(error);
+        });
+      });
+    const held = [await handshake(), await handshake(), await handshake()];
+    expect(held.every((outcome) => outcome.socket)).toBe(true);
+    held[0]!.socket!.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    for (let i = 0; i < 2; i++) {
+      const refused = await handshake();
+      expect(refused).toEqual({
+        status: 429,
+        retryAfter: '1',
+        body: {
+          errors: [
+            {
+              message: 'At most 3 open WebSockets per client address; close one first',
+              extensions: { code: 'RATE_LIMITED', retryAfter: 1, sockets: 3 },
+            },
+          ],
+        },
+      });
+    }
+    // a closed socket gives its slot back (refused handshakes took none)
+    held[0]!.socket!.terminate();
+    await expect
+      .poll(async () => {
+        const outcome = await handshake();
+        if (outcome.socket) held.push(outcome);
+        return Boolean(outcome.socket);
+      })
+      .toBe(true);
+    expect((await handshake()).status).toBe(429);
+    for (const outcome of held) outcome.socket?.terminate();
   });
 
   it('in production, names in errors only what the client wrote, as HTTP does', async () => {
