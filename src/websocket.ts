@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, GraphQLError, parse as parseDocument, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -14,15 +14,6 @@ import { tokenLimitError } from './limits.ts';
 import { answerBadHandshake, refuseHandshake, routeUpgrade } from './malformedRequests.ts';
 import { addressOf, type SocketRateLimits } from './rateLimit.ts';
 import { trustedDocumentText } from './trustedDocuments.ts';
-
-/** The type of the operation `text` runs, or undefined when it does not parse (Yoga's parse then says why). */
-function operationKind(text: string, operationName: string | null | undefined): string | undefined {
-  try {
-    return getOperationAST(parseDocument(text), operationName)?.operation;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The refusal of a query or mutation sent over WebSocket. */
 function notOverWebSocket(): GraphQLError {
@@ -282,7 +273,9 @@ export function attachWebSockets(
         if (authorization) headers.set('authorization', authorization);
         const forwarded = upgrade.headers['x-forwarded-for'];
         if (typeof forwarded === 'string') headers.set('x-forwarded-for', forwarded);
-        const request = new Request(`http://localhost${options.path}`, { headers });
+        // POST, as a GraphQL-over-HTTP request with a body: the upgrade's GET would have Yoga's
+        // parse refuse a mutation "only from a POST request" before this says where it belongs
+        const request = new Request(`http://localhost${options.path}`, { method: 'POST', headers });
         // counted first, before anything reads the message
         const refused = await options.rateLimit?.message(authorization, addressOfSocket(upgrade));
         if (refused) return [refused];
@@ -303,10 +296,6 @@ export function attachWebSockets(
         if (tooLarge) return [tooLarge];
         let document;
         try {
-          // a query or mutation is told so first: Yoga's parse applies HTTP's rules to the
-          // upgrade's GET (a mutation "only from a POST request")
-          const kind = operationKind(text, payload.operationName);
-          if (kind === 'query' || kind === 'mutation') return [notOverWebSocket()];
           document = parse(text);
         } catch (error) {
           return [
@@ -317,12 +306,12 @@ export function attachWebSockets(
                 }),
           ];
         }
+        // a query or mutation is told so before validation (HTTP-only rules, a field it misspelt)
+        const operation = getOperationAST(document, payload.operationName);
+        if (operation?.operation === 'query' || operation?.operation === 'mutation') return [notOverWebSocket()];
         const errors = validate(schema, document);
         if (errors.length) return errors;
-        const operation = getOperationAST(document, payload.operationName);
-        if (operation?.operation !== 'subscription') {
-          return [notOverWebSocket()];
-        }
+        if (operation?.operation !== 'subscription') return [notOverWebSocket()];
         let contextValue;
         try {
           contextValue = await contextFactory();
