@@ -852,19 +852,39 @@ async function* readCsv(
       `line ${line}: the bytes are not valid UTF-8 (save the file as UTF-8); reading stops`,
     );
   };
+  // where the last line break fed ends (bytes): a record ending after it is not complete
+  let fed = 0;
+  let brokenAt = 0;
+  // Before bytes that are not UTF-8: csv-parse holds the last records it was fed (it looks ahead
+  // for a CRLF) until more comes or it ends, and they must not be lost. Ended, it also yields the
+  // record those bytes cut short, or an error for its open quote: dropped, notUtf8 says why.
+  const cutShort = async () => {
+    const before = failed;
+    await feed(null);
+    failed = before;
+    const complete = rows.filter((row) => row.end <= brokenAt);
+    rows.splice(0, rows.length, ...complete);
+  };
   try {
     for await (const chunk of bytes) {
       const { invalidAt } = text.decode(chunk);
       const valid = invalidAt === undefined ? chunk : chunk.subarray(0, invalidAt);
       lines.push(valid);
+      const lastBreak = Math.max(valid.lastIndexOf(0x0a), valid.lastIndexOf(0x0d));
+      if (lastBreak >= 0) brokenAt = fed + lastBreak + 1;
+      fed += valid.length;
       await feed(valid);
       if (!(yield* take())) return;
       if (invalidAt !== undefined) {
+        await cutShort();
+        if (!(yield* take())) return;
         yield notUtf8();
         return;
       }
     }
     if (text.decode(null).invalidAt !== undefined) {
+      await cutShort();
+      if (!(yield* take())) return;
       yield notUtf8();
       return;
     }
