@@ -824,6 +824,79 @@ describe('an XML text too long to hold', () => {
   });
 });
 
+describe('UTF-16 inputs (with a byte order mark)', () => {
+  /** `text` in UTF-16 with its byte order mark, little- or big-endian (code units as they are, lone surrogates too). */
+  const utf16 = (text: string, order: 'LE' | 'BE') => {
+    const bytes = Buffer.from(`\uFEFF${text}`, 'utf16le');
+    return order === 'LE' ? bytes : bytes.swap16();
+  };
+  const NDJSON = '{"title":"Écho 🦘","priority":3}\r\n\n{"title":"B"}\n';
+  const CSV = 'title,authors\nÉcho 🦘,Ann|Bob\n"two\nlines",Cy\n';
+  const JSON_ARRAY = '[\n  {"title":"Écho 🦘"},\n  {"title":"B"}\n]';
+
+  for (const order of ['LE', 'BE'] as const) {
+    it(`reads every format in UTF-16${order} as it reads the same text in UTF-8, whatever the chunks`, async () => {
+      // 1- and 7-byte chunks cut code units and surrogate pairs (read() tries both)
+      for (const [text, format] of [
+        [NDJSON, 'ndjson'],
+        [CSV, 'csv'],
+        [JSON_ARRAY, 'json'],
+        [RSS, 'rss'],
+        [ATOM, 'atom'],
+      ] as const) {
+        const expected = await read(text, format);
+        expect(expected.length, format).toBeGreaterThan(1);
+        expect(await read(utf16(text, order), format), format).toEqual(expected);
+      }
+      // a declaration naming UTF-16, or another encoding: the mark decides (XML 1.0 appendix F)
+      for (const declared of ['UTF-16', 'ISO-8859-1']) {
+        expect(await read(utf16(RSS.replace('UTF-8', declared), order), 'rss')).toEqual(await read(RSS, 'rss'));
+      }
+    });
+
+    it(`refuses what is not UTF-16${order} where it is, and reads on as for bytes that are not UTF-8`, async () => {
+      // a lone high surrogate, a lone low one, and a high one cut off by the end of the input
+      const text = '{"title":"\uD83Dx"}\n{"title":"ok"}\n{"title":"\uDE18"}\n{"title":"🦘"}\n{"title":"\uD83D';
+      expect(await read(utf16(text, order), 'ndjson')).toEqual([
+        error(1, 'INVALID_JSON', `line 1 is not valid UTF-16${order}`),
+        { line: 2, record: { title: 'ok' } },
+        error(3, 'INVALID_JSON', `line 3 is not valid UTF-16${order}`),
+        { line: 4, record: { title: '🦘' } },
+        error(5, 'INVALID_JSON', `line 5 is not valid UTF-16${order}`),
+      ]);
+      // an odd byte at the end
+      expect(await read(Buffer.concat([utf16('{"title":"a"}\n', order), Buffer.of(0x7b)]), 'ndjson')).toEqual([
+        { line: 1, record: { title: 'a' } },
+        error(2, 'INVALID_JSON', `line 2 is not valid UTF-16${order}`),
+      ]);
+      expect(await read(utf16('title\nok\nA\uDC00\nnever\n', order), 'csv')).toEqual([
+        { line: 2, record: { title: 'ok' } },
+        error(
+          3,
+          'INVALID_CSV',
+          `line 3: the bytes are not valid UTF-16${order} (save the file as UTF-8); reading stops`,
+        ),
+      ]);
+      expect(
+        await read(utf16('<rss><channel>\n<item><title>\uD800</title></item></channel></rss>', order), 'rss'),
+      ).toEqual([error(2, 'INVALID_XML', `line 2: the bytes are not valid UTF-16${order}`)]);
+    });
+
+    it(`sniffs the format of a UTF-16${order} stream`, async () => {
+      for (const [text, format] of [
+        [NDJSON, 'ndjson'],
+        [CSV, 'csv'],
+        [JSON_ARRAY, 'json'],
+        [ATOM, 'atom'],
+      ] as const) {
+        const sniffed = await detectStreamFormat(chunked(utf16(text, order), 5), '-');
+        expect(sniffed.format).toBe(format);
+        expect(await collect(sniffed.input, sniffed.format)).toEqual(await read(text, format));
+      }
+    });
+  }
+});
+
 describe('rfc822ToIso', () => {
   it('turns RFC 822 / RFC 2822 dates into ISO-8601 UTC', () => {
     expect(rfc822ToIso('Tue, 07 Apr 2026 11:24:00 +1000')).toBe('2026-04-07T01:24:00Z');

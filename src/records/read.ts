@@ -89,7 +89,7 @@ const EXTENSIONS = new Map<string, RecordFormat>([
  * The format of an input, from the file name's extension (case-insensitive): `.ndjson`/`.jsonl`
  * ndjson, `.json` json, `.csv` csv, `.rss` rss, `.atom` atom, and `.xml` rss unless `head`'s root
  * element is an Atom `<feed>`. Without a known extension (`name` null or `-` for stdin), sniffed
- * from the first non-blank characters of `head` (a UTF-8 BOM is skipped): `[` json, `{` ndjson,
+ * from the first non-blank characters of `head` (a byte order mark is skipped): `[` json, `{` ndjson,
  * `<` rss, or atom when the root element (after any XML declaration, comments, processing
  * instructions and DOCTYPE) is `feed`; anything else, an empty head included, csv (a header row).
  */
@@ -129,7 +129,7 @@ export async function detectStreamFormat(
       buffered.push(chunk);
       size += chunk.length;
     }
-    const head = Buffer.concat(buffered).toString('utf8');
+    const head = headText(Buffer.concat(buffered));
     const complete = ended || size >= SNIFF_BYTES;
     if (extension === 'xml') {
       const root = xmlRoot(head);
@@ -152,6 +152,12 @@ export async function detectStreamFormat(
     }
   }
   return { format, input: replay() };
+}
+
+/** The text of an input's first bytes, for sniffing: UTF-16 when a byte order mark says so, else UTF-8. */
+function headText(bytes: Buffer): string {
+  const mark = MARKS.find((candidate) => candidate.bytes.every((byte, i) => bytes[i] === byte));
+  return new TextDecoder(mark?.encoding ?? 'UTF-8').decode(bytes);
 }
 
 /** The format `head` starts with; undefined when more text is needed (and `complete` is false). */
@@ -214,7 +220,9 @@ function xmlRoot(head: string): string | undefined {
  * Reads `input` as `format`, one `SourceRecord` at a time, in input order, pulled by the
  * consumer (`for await`): the next input chunk is read only when the records of the previous one
  * have been taken, so memory is bounded by a chunk plus one record (`options.maxRecordBytes`).
- * Breaking out of the loop closes `input`. A UTF-8 byte order mark is skipped. An empty input
+ * Breaking out of the loop closes `input`. A UTF-8 byte order mark is skipped; an input that
+ * starts with a UTF-16 one (LE or BE) is read as UTF-16, and its bytes that are not are refused
+ * as other inputs' bytes that are not UTF-8 are ("not valid UTF-16LE"). An empty input
  * (no bytes, or only blank lines / white space) yields nothing in every format.
  *
  * - ndjson (NDJSON spec, ndjson.org; JSON Lines): one JSON object (RFC 8259) per line, LF or
@@ -248,17 +256,18 @@ export async function* readRecords(
 ): AsyncGenerator<SourceRecord> {
   const max = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('maxRecordBytes must be a positive integer');
-  const bytes = withoutBom(input);
+  const found: InputEncoding = { encoding: 'UTF-8' };
+  const bytes = asUtf8(input, found);
   switch (format) {
     case 'ndjson':
-      return yield* readNdjson(bytes, max);
+      return yield* readNdjson(bytes, max, found);
     case 'json':
-      return yield* readJsonArray(bytes, max);
+      return yield* readJsonArray(bytes, max, found);
     case 'csv':
-      return yield* readCsv(bytes, options.map ?? {}, max);
+      return yield* readCsv(bytes, options.map ?? {}, max, found);
     case 'rss':
     case 'atom':
-      return yield* readFeed(bytes, format, max);
+      return yield* readFeed(bytes, format, max, found);
     default:
       throw new TypeError(`unknown record format ${JSON.stringify(format)}`);
   }
@@ -273,28 +282,108 @@ function toBytes(chunk: unknown): Uint8Array {
   throw new TypeError('record input chunks must be strings or bytes');
 }
 
-const BOM = [0xef, 0xbb, 0xbf];
+/**
+ * The byte order marks an input may start with (the Unicode Standard, section 23.8; RFC 2781
+ * section 3.2 for UTF-16), and the encoding each names.
+ */
+const MARKS: { bytes: number[]; encoding: 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' }[] = [
+  { bytes: [0xef, 0xbb, 0xbf], encoding: 'UTF-8' },
+  { bytes: [0xff, 0xfe], encoding: 'UTF-16LE' },
+  { bytes: [0xfe, 0xff], encoding: 'UTF-16BE' },
+];
 
-/** The input's chunks as bytes, without a leading UTF-8 byte order mark, empty chunks dropped. */
-async function* withoutBom(input: Input): AsyncGenerator<Uint8Array> {
+/** The input's encoding as its byte order mark names it (UTF-8 without one), found by `asUtf8`. */
+interface InputEncoding {
+  encoding: 'UTF-8' | 'UTF-16LE' | 'UTF-16BE';
+}
+
+/**
+ * The input's chunks as UTF-8 bytes, empty chunks dropped: a leading UTF-8 byte order mark is
+ * skipped, and an input that starts with a UTF-16 one (as spreadsheets save "Unicode text", and
+ * as XML 1.0 section 4.3.3 requires processors to read) is transcoded, with the mark's encoding
+ * set in `found`. Every other input passes as it is (the readers refuse what is not UTF-8).
+ */
+async function* asUtf8(input: Input, found: InputEncoding): AsyncGenerator<Uint8Array> {
   let head: Uint8Array | null = new Uint8Array(0);
+  let utf16: Utf16ToUtf8 | null = null;
   for await (const value of input as AsyncIterable<string | Uint8Array>) {
     let chunk = toBytes(value);
     if (head !== null) {
       chunk = head.length > 0 ? Buffer.concat([head, chunk]) : chunk;
-      const n = Math.min(chunk.length, 3);
-      if (chunk.subarray(0, n).every((byte, i) => byte === BOM[i])) {
-        if (n < 3) {
-          head = chunk; // could still be a BOM: wait for more bytes
-          continue;
-        }
-        chunk = chunk.subarray(3);
+      const mark = MARKS.find((candidate) => candidate.bytes.every((byte, i) => chunk[i] === byte));
+      if (
+        !mark &&
+        MARKS.some(
+          (candidate) => chunk.length < candidate.bytes.length && chunk.every((b, i) => b === candidate.bytes[i]),
+        )
+      ) {
+        head = chunk; // could still be a mark: wait for more bytes
+        continue;
       }
       head = null;
+      if (mark) {
+        chunk = chunk.subarray(mark.bytes.length);
+        found.encoding = mark.encoding;
+        if (mark.encoding !== 'UTF-8') utf16 = new Utf16ToUtf8(mark.encoding === 'UTF-16LE');
+      }
     }
+    if (utf16) chunk = utf16.push(chunk);
     if (chunk.length > 0) yield chunk;
   }
   if (head !== null && head.length > 0) yield head;
+  const rest = utf16?.end();
+  if (rest?.length) yield rest;
+}
+
+/** A byte that is never UTF-8: what stands for a UTF-16 code unit that is no character, so the reader refuses it there. */
+const NOT_UTF8 = Uint8Array.of(0xff);
+
+/**
+ * UTF-16 (RFC 2781) to UTF-8, a chunk at a time: a code unit cut by a chunk's end, or a high
+ * surrogate that may pair with the next chunk's first unit, waits for it. A lone surrogate or an
+ * odd byte at the end becomes NOT_UTF8 (never U+FFFD: nothing the client sent is replaced).
+ */
+class Utf16ToUtf8 {
+  private carry: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly littleEndian: boolean) {}
+
+  private unit(bytes: Uint8Array, at: number): number {
+    return this.littleEndian ? bytes[at]! | (bytes[at + 1]! << 8) : (bytes[at]! << 8) | bytes[at + 1]!;
+  }
+
+  push(chunk: Uint8Array): Uint8Array {
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    let end = bytes.length & ~1;
+    if (end >= 2 && (this.unit(bytes, end - 2) & 0xfc00) === 0xd800) end -= 2;
+    this.carry = bytes.slice(end);
+    const out: Uint8Array[] = [];
+    let from = 0;
+    const valid = (to: number) => {
+      if (to <= from) return;
+      const units = Buffer.from(bytes.subarray(from, to));
+      if (!this.littleEndian) units.swap16();
+      out.push(Buffer.from(units.toString('utf16le'), 'utf8'));
+    };
+    for (let at = 0; at < end; at += 2) {
+      const unit = this.unit(bytes, at) & 0xfc00;
+      if (unit === 0xd800 && (this.unit(bytes, at + 2) & 0xfc00) === 0xdc00) at += 2;
+      else if (unit === 0xd800 || unit === 0xdc00) {
+        valid(at);
+        out.push(NOT_UTF8);
+        from = at + 2;
+      }
+    }
+    valid(end);
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /** What is left at the end of the input: nothing, or NOT_UTF8 for a lone high surrogate or an odd byte. */
+  end(): Uint8Array {
+    const left = this.carry.length;
+    this.carry = new Uint8Array(0);
+    return left > 0 ? NOT_UTF8 : new Uint8Array(0);
+  }
 }
 
 const utf8 = () => new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -381,7 +470,11 @@ function put(record: Record<string, unknown>, key: string, value: unknown): void
 
 const JSON_BLANK = /^[ \t\r]*$/;
 
-async function* readNdjson(bytes: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<SourceRecord> {
+async function* readNdjson(
+  bytes: AsyncIterable<Uint8Array>,
+  max: number,
+  found: InputEncoding,
+): AsyncGenerator<SourceRecord> {
   const decoder = utf8();
   let pieces: Uint8Array[] = [];
   let size = 0;
@@ -399,7 +492,7 @@ async function* readNdjson(bytes: AsyncIterable<Uint8Array>, max: number): Async
     try {
       text = decoder.decode(joinPieces(parts));
     } catch {
-      return failure(line, 'INVALID_JSON', `line ${line} is not valid UTF-8`);
+      return failure(line, 'INVALID_JSON', `line ${line} is not valid ${found.encoding}`);
     }
     if (JSON_BLANK.test(text)) return undefined;
     let value: unknown;
@@ -491,7 +584,11 @@ function endsScalar(byte: number): boolean {
  * strings, escapes and bracket nesting only); JSON.parse then parses and checks each element.
  * (stream-json's tokens carry no positions, so it cannot tell the line an element starts on.)
  */
-async function* readJsonArray(bytes: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<SourceRecord> {
+async function* readJsonArray(
+  bytes: AsyncIterable<Uint8Array>,
+  max: number,
+  found: InputEncoding,
+): AsyncGenerator<SourceRecord> {
   const decoder = utf8();
   let state: JsonState = 'beforeArray';
   let line = 1;
@@ -520,7 +617,7 @@ async function* readJsonArray(bytes: AsyncIterable<Uint8Array>, max: number): As
     try {
       value = JSON.parse(decoder.decode(joinPieces(parts)));
     } catch (error) {
-      const why = error instanceof SyntaxError ? error.message : 'not valid UTF-8';
+      const why = error instanceof SyntaxError ? error.message : `not valid ${found.encoding}`;
       return failure(elementLine, 'INVALID_JSON', `the array element at line ${elementLine} is not JSON: ${why}`);
     }
     if (!isObject(value)) {
@@ -763,6 +860,7 @@ async function* readCsv(
   bytes: AsyncIterable<Uint8Array>,
   map: Record<string, string>,
   max: number,
+  found: InputEncoding,
 ): AsyncGenerator<SourceRecord> {
   const fromHeader = new Map<string, string>();
   for (const [field, header] of Object.entries(map)) fromHeader.set(header, field);
@@ -849,7 +947,7 @@ async function* readCsv(
     return failure(
       line,
       'INVALID_CSV',
-      `line ${line}: the bytes are not valid UTF-8 (save the file as UTF-8); reading stops`,
+      `line ${line}: the bytes are not valid ${found.encoding} (save the file as UTF-8); reading stops`,
     );
   };
   // where the last line break fed ends (bytes): a record ending after it is not complete
@@ -1026,6 +1124,7 @@ async function* readFeed(
   bytes: AsyncIterable<Uint8Array>,
   kind: 'rss' | 'atom',
   max: number,
+  found: InputEncoding,
 ): AsyncGenerator<SourceRecord> {
   const ready: SourceRecord[] = [];
   const parser = new SaxesParser({ xmlns: true, position: true, additionalNamespaces: { content: CONTENT, dc: DC } });
@@ -1220,7 +1319,8 @@ async function* readFeed(
       return false;
     }
     if (invalidAt === undefined) return true;
-    yield failure(parser.line, 'INVALID_XML', `line ${parser.line}: the bytes are not valid ${decoder!.encoding}`);
+    const encoding = found.encoding === 'UTF-8' ? decoder!.encoding : found.encoding;
+    yield failure(parser.line, 'INVALID_XML', `line ${parser.line}: the bytes are not valid ${encoding}`);
     return false;
   }
   function* start(): Generator<SourceRecord, boolean> {
@@ -1230,7 +1330,8 @@ async function* readFeed(
       bytes.subarray(0, 512).toString('latin1'),
     )?.[1];
     try {
-      decoder = new StrictText(declared ?? 'utf-8');
+      // a UTF-16 byte order mark outranks the declaration (XML 1.0 appendix F): transcoded already
+      decoder = new StrictText(found.encoding === 'UTF-8' ? (declared ?? 'utf-8') : 'utf-8');
     } catch {
       yield failure(1, 'INVALID_XML', `line 1: unsupported encoding "${declared}"`);
       return false;
