@@ -145,6 +145,21 @@ describe('NDJSON', () => {
     ]);
   });
 
+  it('says why a file whose lines end with CR alone is one line that is not JSON', async () => {
+    expect(await read('{"title":"A"}\r{"title":"B"}\r', 'ndjson')).toEqual([
+      error(
+        1,
+        'INVALID_JSON',
+        expect.stringMatching(
+          /^line 1 is not JSON: .*\(its lines end with CR alone: NDJSON lines end with LF or CRLF\)$/,
+        ),
+      ),
+    ]);
+    expect(await read('{"title": }\r\n', 'ndjson')).toEqual([
+      error(1, 'INVALID_JSON', expect.not.stringMatching(/CR alone/)),
+    ]);
+  });
+
   it('reports a line that is not UTF-8 as INVALID_JSON', async () => {
     const bad = Buffer.concat([
       Buffer.from('{"title":"'),

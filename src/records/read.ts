@@ -499,7 +499,9 @@ async function* readNdjson(
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return failure(line, 'INVALID_JSON', `line ${line} is not JSON: ${(error as Error).message}`);
+      // a CR inside the line: a file whose lines end with CR alone (classic Mac OS), read as one line
+      const lone = /\r[^\r]/.test(text) ? ' (its lines end with CR alone: NDJSON lines end with LF or CRLF)' : '';
+      return failure(line, 'INVALID_JSON', `line ${line} is not JSON: ${(error as Error).message}${lone}`);
     }
     if (!isObject(value)) {
       return failure(line, 'NOT_AN_OBJECT', `line ${line} is ${describe(value)}, not a JSON object`);
