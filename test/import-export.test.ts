@@ -1033,6 +1033,17 @@ describe('import', () => {
       expect(fs.readFileSync(one, 'utf8')).toBe(kept);
       expect(fs.readFileSync(`${one}.rejects.ndjson`, 'utf8')).toBe(fs.readFileSync(two, 'utf8'));
     }
+    // a rejects file that cannot keep what is written (fsync fails) is refused before any record is filed
+    const fresh = path.join(work, 'fresh.ndjson');
+    fs.writeFileSync(fresh, `${JSON.stringify({ ...shared, title: 'Fresh', url: 'https://two.example/fresh' })}\n`);
+    const unkept = await command('import', [fresh, '--rejects', '/proc/self/status'], env);
+    expect(unkept.code).toBe(2);
+    expect(unkept.stderr).toMatch(
+      /^Cannot write the rejects file \/proc\/self\/status: EINVAL.*; give --rejects another FILE\./,
+    );
+    expect((await command('import', [fresh], env)).stdout.trim().split('\n').at(-1)).toBe(
+      'created 1, updated 0, unchanged 0, rejected 0',
+    );
     const refusedAs = await command('import', [one, '--as', ' '], env);
     expect(refusedAs.code).toBe(2);
     // a default no record could have stops the command before any record is read

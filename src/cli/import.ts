@@ -235,20 +235,40 @@ function writtenNumber(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
+/** A rejects file that cannot be opened for writing, or cannot keep what is written (fsync fails). */
+class RejectsUnwritable extends Error {
+  constructor(
+    readonly file: string,
+    cause: Error,
+  ) {
+    super(`cannot write the rejects file ${file}: ${cause.message}`);
+  }
+}
+
 /**
  * Claims the rejects files an import writes: each opened (created when missing, not truncated) and
  * locked exclusively with an advisory lock of the operating system, as the embedded folder is
  * (db/folderLock.ts): the kernel drops it when the process ends, however it ends. Two imports
  * writing one rejects file (the same FILE twice at once) would truncate and remove it under each
  * other, and share its saved position. Returns the path another process holds, or undefined; what
- * it claimed stays claimed until the process exits.
+ * it claimed stays claimed until the process exits. Throws RejectsUnwritable for a file it cannot
+ * open for appending or fsync.
  */
 function claimRejects(files: readonly string[]): string | undefined {
   const claimed: number[] = [];
   const release = () => claimed.forEach((fd) => fs.closeSync(fd));
   for (const file of new Set(files)) {
     for (;;) {
-      const fd = fs.openSync(file, 'a');
+      let fd: number;
+      try {
+        fd = fs.openSync(file, 'a');
+        // what takes writes but cannot keep them (a file of /proc or /sys) is refused here, before
+        // any record is filed, not when the rejects are flushed at the end
+        fs.fsyncSync(fd);
+      } catch (error) {
+        release();
+        throw new RejectsUnwritable(file, error as Error);
+      }
       if (!tryLock(fd)) {
         fs.closeSync(fd);
         release();
@@ -346,7 +366,13 @@ async function main(argv: string[]): Promise<number> {
       return usage(`The rejects file ${rejects} is also an input; give --rejects another FILE.`);
     }
   }
-  const busy = claimRejects(files.map(rejectsOf));
+  let busy: string | undefined;
+  try {
+    busy = claimRejects(files.map(rejectsOf));
+  } catch (error) {
+    if (!(error instanceof RejectsUnwritable)) throw error;
+    return usage(`${error.message[0]!.toUpperCase()}${error.message.slice(1)}; give --rejects another FILE.`);
+  }
   if (busy !== undefined) {
     console.error(
       `newsgraph: another import is writing ${busy}; wait for it or stop it, or give this one its own --rejects FILE.`,
