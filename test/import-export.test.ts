@@ -1000,6 +1000,38 @@ describe('import', () => {
     expect(fed.code).toBe(0);
     expect(fs.existsSync(`${rss}.rejects.ndjson`)).toBe(false);
 
+    const exported = await command('export', ['--filter', '{"NOT":{"source":{"equals":"Feed Weekly"}}}'], env);
+    expect(exported.code).toBe(0);
+    const records = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(records.map((r) => [r.title, r.authors, r.topics, r.priority])).toEqual([
+      ['First from a sheet', ['Ann One', 'Bob Two'], ['Budget'], 3],
+      ['Second, with a comma', [], [], 3],
+    ]);
+    expect(
+      (await command('export', [], env)).stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).title),
+    ).toEqual(['First from a sheet', 'Second, with a comma', 'From a feed & more']);
+    // an --out that cannot be written: one line, and never exit 0 (nor a wait for ever)
+    for (const [out, code, said] of [
+      ['/dev/full', 1, /^newsgraph: writing --out \/dev\/full failed: ENOSPC/],
+      [work, 2, /^newsgraph: cannot write --out .*: EISDIR/],
+      [path.join(work, 'missing', 'x.ndjson'), 2, /^newsgraph: cannot write --out .*: ENOENT/],
+    ] as const) {
+      const failed = await command('export', ['--out', out], env);
+      expect([failed.code, failed.stderr.split('\n').filter((line) => !line.startsWith('{'))], out).toEqual([
+        code,
+        [expect.stringMatching(said), ''],
+      ]);
+    }
+  });
+
+  it('imports a link in two files of one command once, and never empties an input as a rejects file', async () => {
+    const env = await emptyDatabase({ migrated: true });
     // a link in two files of one command is imported once, from the first
     const one = path.join(work, 'one.ndjson');
     const two = path.join(work, 'two.ndjson');
@@ -1033,15 +1065,20 @@ describe('import', () => {
       expect(fs.readFileSync(one, 'utf8')).toBe(kept);
       expect(fs.readFileSync(`${one}.rejects.ndjson`, 'utf8')).toBe(fs.readFileSync(two, 'utf8'));
     }
-    // a rejects file that cannot keep what is written (fsync fails) is refused before any record is filed
-    const fresh = path.join(work, 'fresh.ndjson');
-    fs.writeFileSync(fresh, `${JSON.stringify({ ...shared, title: 'Fresh', url: 'https://two.example/fresh' })}\n`);
-    const unkept = await command('import', [fresh, '--rejects', '/proc/self/status'], env);
+  });
+
+  it('refuses a rejects file that cannot keep what is written, and defaults no record could have, before filing', async () => {
+    const env = await emptyDatabase({ migrated: true });
+    const shared = { source: 'Two Files', publishedAt: '2025-01-03T00:00:00Z', priority: 1 };
+    const one = path.join(work, 'defaults.ndjson');
+    fs.writeFileSync(one, `${JSON.stringify({ ...shared, title: 'Defaults', url: 'https://two.example/defaults' })}\n`);
+    // fsync fails on a /proc file
+    const unkept = await command('import', [one, '--rejects', '/proc/self/status'], env);
     expect(unkept.code).toBe(2);
     expect(unkept.stderr).toMatch(
       /^Cannot write the rejects file \/proc\/self\/status: EINVAL.*; give --rejects another FILE\./,
     );
-    expect((await command('import', [fresh], env)).stdout.trim().split('\n').at(-1)).toBe(
+    expect((await command('import', [one], env)).stdout.trim().split('\n').at(-1)).toBe(
       'created 1, updated 0, unchanged 0, rejected 0',
     );
     const refusedAs = await command('import', [one, '--as', ' '], env);
@@ -1056,30 +1093,6 @@ describe('import', () => {
     ] as const) {
       const refused = await command('import', [one, ...set.flatMap((item) => ['--set', item])], env);
       expect([refused.code, refused.stderr.split('\n')[0]], set.join(' ')).toEqual([2, said]);
-    }
-
-    const exported = await command('export', ['--filter', '{"NOT":{"source":{"equals":"Two Files"}}}'], env);
-    expect(exported.code).toBe(0);
-    const records = exported.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    expect(records.map((r) => [r.title, r.authors, r.topics, r.priority])).toEqual([
-      ['First from a sheet', ['Ann One', 'Bob Two'], ['Budget'], 3],
-      ['Second, with a comma', [], [], 3],
-      ['From a feed & more', ['Cleo Three'], ['Budget'], 2],
-    ]);
-    // an --out that cannot be written: one line, and never exit 0 (nor a wait for ever)
-    for (const [out, code, said] of [
-      ['/dev/full', 1, /^newsgraph: writing --out \/dev\/full failed: ENOSPC/],
-      [work, 2, /^newsgraph: cannot write --out .*: EISDIR/],
-      [path.join(work, 'missing', 'x.ndjson'), 2, /^newsgraph: cannot write --out .*: ENOENT/],
-    ] as const) {
-      const failed = await command('export', ['--out', out], env);
-      expect([failed.code, failed.stderr.split('\n').filter((line) => !line.startsWith('{'))], out).toEqual([
-        code,
-        [expect.stringMatching(said), ''],
-      ]);
     }
   });
 
