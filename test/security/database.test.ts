@@ -14,6 +14,14 @@ vi.hoisted(() => {
 });
 
 const { createServer } = await import('../../src/yoga.ts');
+const { prisma } = await import('../../src/db/client.ts');
+const { callers } = await import('../support/keys.ts');
+const { writeRetries, WRITE_ATTEMPTS } = await import('../../src/resolvers/writing/transaction.ts');
+
+/** Writes run again after a lock wait past LOCK_TIMEOUT_MS, so far. */
+async function lockRetries(): Promise<number> {
+  return (await writeRetries.get()).values.find((v) => v.labels.reason === 'lock')?.value ?? 0;
+}
 
 /** Slow statements end with a clear error; losing the database is survivable. */
 
@@ -44,6 +52,64 @@ describe.runIf(serverUrl)('statement timeout (PostgreSQL server)', () => {
       await blocker.query('ROLLBACK');
       await blocker.end();
     }
+  });
+
+  it('files a write that waited past LOCK_TIMEOUT_MS once the lock is free (a line of writes on one author), and ends one stuck behind a lock with DATABASE_TIMEOUT, nothing written', async () => {
+    const yoga = createServer();
+    const { editor } = await callers();
+    const author = await prisma.author.create({ data: { name: `Queued Writer ${Date.now()}` } });
+    const file = async (url: string) => {
+      const response = await yoga.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...editor },
+        body: JSON.stringify({
+          query: `mutation ($input: CreateArticleInput!) { createArticle(input: $input) { __typename } }`,
+          variables: {
+            input: {
+              title: 'Queued',
+              url,
+              source: 'Queue',
+              publishedAt: '2026-02-01T00:00:00Z',
+              priority: 2,
+              authors: [{ name: author.name }],
+            },
+          },
+        }),
+      });
+      return (await response.json()) as {
+        data?: { createArticle: { __typename: string } } | null;
+        errors?: { extensions: { code: string; reason?: string } }[];
+      };
+    };
+    const blocker = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await blocker.connect();
+    try {
+      // the row every write naming this author updates (its article count), held for 3.5 lock waits
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM "Author" WHERE "id" = $1 FOR UPDATE', [author.id]);
+      const before = await lockRetries();
+      const filing = file('https://queue.example/waited');
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      await blocker.query('ROLLBACK');
+      expect(await filing).toEqual({ data: { createArticle: { __typename: 'CreateArticleSuccess' } } });
+      expect(await lockRetries()).toBeGreaterThan(before);
+      expect(await prisma.author.findUniqueOrThrow({ where: { id: author.id } })).toMatchObject({ articleCount: 1 });
+
+      // held for good: every attempt waits, the last one's lock wait is the answer
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM "Author" WHERE "id" = $1 FOR UPDATE', [author.id]);
+      const stuck = await lockRetries();
+      const answer = await file('https://queue.example/stuck');
+      expect(answer.errors?.map((e) => [e.extensions.code, e.extensions.reason])).toEqual([
+        ['DATABASE_TIMEOUT', 'lock'],
+      ]);
+      expect((await lockRetries()) - stuck).toBe(WRITE_ATTEMPTS - 1);
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    expect(await prisma.article.count({ where: { url: 'https://queue.example/stuck' } })).toBe(0);
+    expect(await prisma.author.findUniqueOrThrow({ where: { id: author.id } })).toMatchObject({ articleCount: 1 });
   });
 });
 

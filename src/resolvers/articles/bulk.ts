@@ -246,14 +246,19 @@ export async function upsertArticles(
     const deadline = currentDeadline();
     let settled: Map<number, BulkResult | 'later'>;
     try {
-      settled = await writeTransaction(db, async (tx) => {
-        const stop = deadline ? await cancelOnExpiry(tx, deadline) : undefined;
-        try {
-          return await fileBatch(tx, checked, by, now);
-        } finally {
-          stop?.();
-        }
-      });
+      settled = await writeTransaction(
+        db,
+        async (tx) => {
+          const stop = deadline ? await cancelOnExpiry(tx, deadline) : undefined;
+          try {
+            return await fileBatch(tx, checked, by, now);
+          } finally {
+            stop?.();
+          }
+        },
+        // its lock waits are BATCH_WAIT_S long already (fileBatch)
+        { lockWaits: 'fail' },
+      );
     } catch (error) {
       // cancelled (cancelOnExpiry), or failed after the request was answered 503: rolled back
       if (deadline?.isExpired) throw new RequestTimedOut();

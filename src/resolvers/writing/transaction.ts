@@ -69,19 +69,25 @@ export const replicaWaitTimeouts = new Counter({
 
 /**
  * Write transactions run again, by reason: `deadlock` (40P01) and `serialization` (40001) should
- * stay at 0 given the lock order; `changed` counts RetryTransaction. Registered by createMetrics.
+ * stay at 0 given the lock order; `changed` counts RetryTransaction; `lock` counts waits past
+ * LOCK_TIMEOUT_MS (55P03), the line of writes on one author's or topic's row (its article count)
+ * being longer than that. Registered by createMetrics.
  */
 export const writeRetries = new Counter({
   name: 'newsgraph_write_retries_total',
-  help: 'Write transactions run again: deadlock, serialization or changed (a row read changed under it)',
+  help: 'Write transactions run again: deadlock, serialization, lock (a lock wait past LOCK_TIMEOUT_MS) or changed (a row read changed under it)',
   labelNames: ['reason'],
   registers: [],
 });
 
-function retryReason(error: unknown): 'deadlock' | 'serialization' | 'changed' {
+function retryReason(error: unknown): 'deadlock' | 'serialization' | 'lock' | 'changed' {
   if (error instanceof RetryTransaction) return 'changed';
-  return sqlState(error) === '40P01' ? 'deadlock' : 'serialization';
+  const state = sqlState(error);
+  return state === '40P01' ? 'deadlock' : state === '55P03' ? 'lock' : 'serialization';
 }
+
+/** A statement of the transaction waited past lock_timeout (55P03, lock_not_available): it was rolled back. */
+const isLockWait = (error: unknown) => sqlState(error) === '55P03';
 
 /** What to do once each transaction commits (afterCommitOf), by its client. */
 const commitHooks = new WeakMap<Tx, (() => void)[]>();
@@ -100,6 +106,12 @@ export function afterCommitOf(tx: Tx, hook: () => void): void {
  * Runs `work` in one transaction and commits it, retrying the whole of it (up to WRITE_ATTEMPTS,
  * with a short random back-off) when PostgreSQL aborts it as a deadlock victim or a
  * serialization failure (SQLSTATE 40P01, 40001), or when `work` throws RetryTransaction.
+ * A wait for a lock past LOCK_TIMEOUT_MS (55P03) is retried too (unless `lockWaits: 'fail'`):
+ * the rows every write of one author or topic updates (its article count) are held until each
+ * commits, so a burst of such writes queues, and the last of twenty could wait longer than one
+ * lock wait may; nothing was written, and the attempt queues again. A lock held for good still
+ * ends the write, with the last attempt's DATABASE_TIMEOUT (reason lock), after WRITE_ATTEMPTS
+ * waits or the request's deadline, whichever comes first.
  * Under a request deadline (see deadline.ts) it does not begin, retry or commit once the request
  * has timed out: the transaction rolls back and RequestTimedOut is thrown.
  * Errors of `work` (ValidationError, NotFoundError...) roll the transaction back and propagate.
@@ -109,13 +121,16 @@ export function afterCommitOf(tx: Tx, hook: () => void): void {
  * found aborted, the error propagates; not told within COMMIT_OUTCOME_WAIT_MS (the database
  * still unreachable), CommitOutcomeUnknown (503 DATABASE_UNAVAILABLE, reason `commit unknown`).
  * `bookkeeping`: a write the client did not ask for (a key's lastUsedAt), which a timed-out
- * request does not make, but whose commit does not stop the request from being answered 503.
+ * request does not make, but whose commit does not stop the request from being answered 503;
+ * it never waits for a lock twice. `lockWaits: 'fail'`: for a transaction that sets its own,
+ * longer lock_timeout (a bulk batch).
  */
 export async function writeTransaction<T>(
   db: Db,
   work: (tx: Tx) => Promise<T>,
-  options: { bookkeeping?: boolean } = {},
+  options: { bookkeeping?: boolean; lockWaits?: 'retry' | 'fail' } = {},
 ): Promise<T> {
+  const retryLockWaits = !options.bookkeeping && options.lockWaits !== 'fail';
   const deadline = currentDeadline();
   const server = config().database.kind === 'postgres';
   for (let attempt = 1; ; attempt++) {
@@ -151,7 +166,10 @@ export async function writeTransaction<T>(
       if (committed) return finish(result, hooks, options.bookkeeping);
       // not known either way: never answered as "nothing was written"
       if (lost && outcome === undefined) throw new CommitOutcomeUnknown(error);
-      if (!(error instanceof RetryTransaction || isRetryable(error))) throw error;
+      const lockWait = retryLockWaits && isLockWait(error);
+      if (!(error instanceof RetryTransaction || isRetryable(error) || lockWait)) throw error;
+      // the lock is still held after every wait: the lock wait's own DATABASE_TIMEOUT
+      if (lockWait && attempt >= WRITE_ATTEMPTS) throw error;
       writeRetries.inc({ reason: retryReason(error) });
       if (attempt >= WRITE_ATTEMPTS) throw new WriteContention(WRITE_ATTEMPTS, error);
       await sleep(Math.round(Math.random() * 20 * 2 ** attempt));
