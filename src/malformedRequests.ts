@@ -66,17 +66,18 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
     const last = lastResponse.get(socket);
     const ownAnswer = last && !last.req.complete && last.headersSent ? last : undefined;
     if (!socket.writable || (ownAnswer && !ownAnswer.writableFinished)) socket.destroy();
-    else if (ownAnswer) socket.end();
+    else if (ownAnswer) closeAfter(socket);
     else endWith(socket, [status, reason, code, message, extensions]);
     return true;
   };
   if (!answer()) waiting.set(socket, answer);
 }
 
-/** Writes a whole JSON error response on a connection no HTTP parser owns any more, and closes it. */
+/** Writes a whole JSON error response on a connection no HTTP parser owns any more, and closes it (closeAfter). */
 function endWith(socket: Duplex, [status, reason, code, message, extensions]: Description, headers = ''): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
-  socket.end(
+  closeAfter(
+    socket,
     `HTTP/1.1 ${status} ${reason}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
@@ -85,6 +86,38 @@ function endWith(socket: Duplex, [status, reason, code, message, extensions]: De
       'Connection: close\r\n\r\n' +
       body,
   );
+}
+
+/** How long a connection the server has ended waits for the client's end before it is destroyed, ms. */
+export const CLOSE_LINGER_MS = 2_000;
+
+/**
+ * Ends `socket` after `last` and closes it whole: the server's side ends (FIN) and what the client
+ * still sends is read and dropped, so the answer is not lost to a reset, until the client ends
+ * its side or CLOSE_LINGER_MS pass; then it is destroyed. Node's HTTP server allows half-open
+ * connections, so `end()` alone left one whose client never ends (FIN-WAIT-2) holding its
+ * descriptor for good.
+ */
+function closeAfter(socket: Duplex, last?: string): void {
+  const timer = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.resume();
+  socket.end(last);
+}
+
+/**
+ * Keeps an error on a connection the HTTP server has handed over (an Upgrade request, a refused
+ * one) from crashing the process: the HTTP server's own 'error' listener is gone once it raises
+ * 'upgrade', and a client that resets after its answer (ECONNRESET) raised an unhandled 'error'.
+ * The socket is destroyed by the error itself; nothing is left to answer.
+ */
+function ignoreResets(socket: Duplex): void {
+  if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 /**
@@ -211,6 +244,7 @@ function answerJson(res: ServerResponse, [status, , code, message]: Description)
  * connection; counted as a refused request.
  */
 export function refuseHandshake(socket: Duplex, refusal: Description, headers = ''): void {
+  ignoreResets(socket);
   refusedRequests.inc({ status: refusal[0] });
   endWith(socket, refusal, headers);
 }
@@ -234,6 +268,7 @@ export function routeUpgrade(
   path: string | null,
   accept: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): void {
+  ignoreResets(socket);
   const refusal = hostOrTargetRefusal(req);
   // the endpoint's paths as Yoga serves them (with or without a trailing slash); ws itself refuses
   // a handshake by another method (405)
@@ -252,6 +287,8 @@ export function routeUpgrade(
       endWith(socket, refusal);
     } else if (websocket) accept(req, socket, head);
     else {
+      // the HTTP server's own error handling takes the connection back (its clientError answers)
+      socket.off('error', destroyOnError);
       socket.unshift(Buffer.concat([withoutUpgrade(req), head]));
       // a keep-alive timer an earlier answer left on the connection would close it mid-request
       (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);

@@ -565,4 +565,52 @@ describe('requests Node would answer without a body, and Upgrade offers the serv
     socket.destroy();
     expect(first).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
   });
+
+  it('survives a client that resets after its Upgrade request is refused, and closes a refused connection whose client never ends it', async () => {
+    const { port, hostname } = new URL(server.url);
+    const handshake =
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    const refused = [
+      `GET /graphql HTTP/1.1\r\nHost: a b\r\n${handshake}\r\n`,
+      `GET /graphql?x=%FF HTTP/1.1\r\nHost: x\r\n${handshake}\r\n`,
+      // behind an earlier request of the connection, answered first
+      `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /graphql HTTP/1.1\r\nHost: a b\r\n${handshake}\r\n`,
+    ];
+    /** A connection (half-open allowed: it never ends its side) that has been sent `request` and answered 400. */
+    const answered = async (request: string) => {
+      const socket = net.connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+      socket.write(request);
+      let received = '';
+      await new Promise<void>((resolve, reject) => {
+        socket.on('data', (chunk) => {
+          received += chunk.toString();
+          if (/HTTP\/1\.1 400 [^]*\}$/.test(received)) resolve();
+        });
+        socket.on('error', reject);
+      });
+      return socket;
+    };
+    for (const request of refused) {
+      // a reset (RST) once the refusal has arrived: the server raised an unhandled 'error' and died
+      (await answered(request)).resetAndDestroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+    // the server ends its side, and closes the connection once CLOSE_LINGER_MS (2 s) pass: bytes
+    // the client sends after that are answered with a reset, not kept on a half-open connection
+    const lingering = await answered(refused[0]!);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const closed = await new Promise<string>((resolve) => {
+      lingering.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      lingering.on('close', () => resolve('closed'));
+      // the first write is answered with a reset, which the second one is told of
+      lingering.write('more bytes\r\n');
+      setTimeout(() => lingering.write('more bytes\r\n'), 200);
+      setTimeout(() => resolve('still open'), 2_000);
+    });
+    lingering.destroy();
+    expect(closed).toMatch(/ECONNRESET|EPIPE/);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
 });
