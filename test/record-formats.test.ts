@@ -113,6 +113,15 @@ describe('detectFormat', () => {
     const named = await detectStreamFormat(never(), 'a.csv');
     expect([named.format, pulled]).toEqual(['csv', 0]); // the extension decides: nothing read
     expect(await detectStreamFormat(Readable.from([]), '-').then((r) => r.format)).toBe('csv');
+    // a UTF-8 byte order mark, or a character, cut by a chunk's end: more bytes decide
+    for (const text of ['\uFEFF{"a":1}\n', '\uFEFF[{"a":1}]', '\uFEFF\u00A0{"a":1}\n']) {
+      for (const size of [1, 2]) {
+        const cut = await detectStreamFormat(chunked(text, size), '-');
+        expect(cut.format, `${JSON.stringify(text)} in ${size}-byte chunks`).toBe(
+          text.includes('[') ? 'json' : 'ndjson',
+        );
+      }
+    }
   });
 });
 
@@ -862,6 +871,19 @@ describe('UTF-16 inputs (with a byte order mark)', () => {
         const expected = await read(text, format);
         expect(expected.length, format).toBeGreaterThan(1);
         expect(await read(utf16(text, order), format), format).toEqual(expected);
+      }
+      // from a stream (stdin), whatever its first chunks hold: part of the mark, or of a code unit
+      for (const [text, format] of [
+        [NDJSON, 'ndjson'],
+        [CSV, 'csv'],
+        [JSON_ARRAY, 'json'],
+        [ATOM, 'atom'],
+      ] as const) {
+        for (const size of [1, 2, 3, 5]) {
+          const sniffed = await detectStreamFormat(chunked(utf16(text, order), size), '-');
+          expect(sniffed.format, `${format} in ${size}-byte chunks`).toBe(format);
+          expect(await collect(sniffed.input, sniffed.format)).toEqual(await read(text, format));
+        }
       }
       // a declaration naming UTF-16, or another encoding: the mark decides (XML 1.0 appendix F)
       for (const declared of ['UTF-16', 'ISO-8859-1']) {

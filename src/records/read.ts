@@ -129,8 +129,9 @@ export async function detectStreamFormat(
       buffered.push(chunk);
       size += chunk.length;
     }
-    const head = headText(Buffer.concat(buffered));
     const complete = ended || size >= SNIFF_BYTES;
+    const head = headText(Buffer.concat(buffered), complete);
+    if (head === undefined) continue;
     if (extension === 'xml') {
       const root = xmlRoot(head);
       if (root !== undefined || complete) format = root === 'feed' ? 'atom' : 'rss';
@@ -154,10 +155,19 @@ export async function detectStreamFormat(
   return { format, input: replay() };
 }
 
-/** The text of an input's first bytes, for sniffing: UTF-16 when a byte order mark says so, else UTF-8. */
-function headText(bytes: Buffer): string {
+/**
+ * The text of an input's first bytes, for sniffing: UTF-16 when a byte order mark says so, else
+ * UTF-8. Unless `complete`, a character cut by the end of `bytes` is left out, and undefined
+ * when `bytes` could still be the start of a byte order mark (`FF`, `EF BB`): more bytes decide
+ * (a first chunk of one byte of UTF-16 was sniffed as CSV, and every record refused).
+ */
+function headText(bytes: Buffer, complete: boolean): string | undefined {
+  const partialMark = MARKS.some(
+    (candidate) => bytes.length < candidate.bytes.length && bytes.every((byte, i) => byte === candidate.bytes[i]),
+  );
+  if (partialMark && !complete) return undefined;
   const mark = MARKS.find((candidate) => candidate.bytes.every((byte, i) => bytes[i] === byte));
-  return new TextDecoder(mark?.encoding ?? 'UTF-8').decode(bytes);
+  return new TextDecoder(mark?.encoding ?? 'UTF-8').decode(bytes, { stream: !complete });
 }
 
 /** The format `head` starts with; undefined when more text is needed (and `complete` is false). */
