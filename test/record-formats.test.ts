@@ -433,6 +433,16 @@ describe('CSV', () => {
         error(3, 'INVALID_CSV', 'line 3: the bytes are not valid UTF-8 (save the file as UTF-8); reading stops'),
       ]);
     }
+    // a CR ends no line in a file of LF (or CRLF) lines: the row it ends is cut short too
+    for (const text of [
+      'title,url\nA,https://a.example/1\nB,https://a.example/2\r\xff',
+      'title,url\r\nA,https://a.example/1\r\nB,https://a.example/2\r\xff',
+    ]) {
+      expect(await read(Buffer.from(text, 'latin1'), 'csv'), JSON.stringify(text)).toEqual([
+        { line: 2, record: { title: 'A', url: 'https://a.example/1' } },
+        error(3, 'INVALID_CSV', 'line 3: the bytes are not valid UTF-8 (save the file as UTF-8); reading stops'),
+      ]);
+    }
     const cut = Buffer.concat([Buffer.from('title\nok\nZo'), Buffer.from('ë').subarray(0, 1)]);
     expect(await read(cut, 'csv')).toEqual([
       { line: 2, record: { title: 'ok' } },

@@ -980,10 +980,13 @@ async function* readCsv(
       const { invalidAt } = text.decode(chunk);
       const valid = invalidAt === undefined ? chunk : chunk.subarray(0, invalidAt);
       lines.push(valid);
-      const lastBreak = Math.max(valid.lastIndexOf(0x0a), valid.lastIndexOf(0x0d));
+      await feed(valid);
+      // a CR breaks a line only where the file's lines end with CR alone (as csv-parse found
+      // them): in a file of LF or CRLF lines, a row ending in CR before the bad bytes is cut short
+      const crAlone = parser.options.record_delimiter.some((end) => end.length === 1 && end[0] === 0x0d);
+      const lastBreak = Math.max(valid.lastIndexOf(0x0a), crAlone ? valid.lastIndexOf(0x0d) : -1);
       if (lastBreak >= 0) brokenAt = fed + lastBreak + 1;
       fed += valid.length;
-      await feed(valid);
       if (!(yield* take())) return;
       if (invalidAt !== undefined) {
         await cutShort();
