@@ -101,19 +101,28 @@ function writtenBy(payload: { query: string; variables?: unknown }): string {
 
 /**
  * Closes `socket` refused by the rate limits when it says who it is: 1013 Try Again Later (RFC 6455
- * close code registry), the reason `RATE_LIMITED: <message>; retry after <n> s`, cut to the 123
- * bytes a close reason may hold. graphql-ws clients retry it with their back-off (4429 would be
- * final for them).
+ * close code registry), the reason rateLimitedReason gives. graphql-ws clients retry it with their
+ * back-off (4429 would be final for them).
  */
 function closeRateLimited(socket: WebSocket, refused: GraphQLError): void {
-  const reason = `RATE_LIMITED: ${refused.message}; retry after ${String(refused.extensions.retryAfter)} s`;
-  socket.close(
-    1013,
-    Buffer.from(reason)
-      .subarray(0, 123)
-      .toString()
-      .replace(/\uFFFD+$/, ''),
-  );
+  socket.close(1013, rateLimitedReason(refused.message, String(refused.extensions.retryAfter)));
+}
+
+/** Most bytes of a close frame's reason (RFC 6455 section 5.5: 125 bytes of payload, 2 of them the code). */
+const CLOSE_REASON_BYTES = 123;
+
+/**
+ * The close reason of a socket refused by the rate limits: `RATE_LIMITED: <message>; retry after
+ * <retryAfter> s`, at most 123 bytes of UTF-8. A longer message is cut (at a character's end),
+ * never the code or the number of seconds a client reads from its end.
+ */
+export function rateLimitedReason(message: string, retryAfter: number | string): string {
+  const head = Buffer.from(`RATE_LIMITED: ${message}`);
+  const tail = `; retry after ${retryAfter} s`;
+  let end = Math.min(head.length, CLOSE_REASON_BYTES - Buffer.byteLength(tail));
+  // not inside a character: back to the first byte of the one cut (UTF-8 continuation bytes are 10xxxxxx)
+  if (end < head.length) while (end > 0 && (head[end]! & 0xc0) === 0x80) end--;
+  return head.subarray(0, end).toString() + tail;
 }
 
 /**

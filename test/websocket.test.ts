@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { config, type RateLimitSettings, type TrustedDocumentSettings } from '../src/config.ts';
 import { createLogger } from '../src/observability.ts';
 import { MemoryStore, socketRateLimits, type CounterStore } from '../src/rateLimit.ts';
-import { attachWebSockets } from '../src/websocket.ts';
+import { attachWebSockets, rateLimitedReason } from '../src/websocket.ts';
 import { createServer } from '../src/yoga.ts';
 import { execute } from './support/api.ts';
 import { callers } from './support/keys.ts';
@@ -331,6 +331,18 @@ describe('GraphQL over WebSocket', () => {
     ]);
     const [refused] = await subscribe(url, { query: '{' });
     expect(refused!.payload[0].extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) });
+  });
+
+  it('says when to retry in a rate-limited close reason, whole, within the 123 bytes a reason may hold', () => {
+    expect(rateLimitedReason('Too many requests', 7)).toBe('RATE_LIMITED: Too many requests; retry after 7 s');
+    for (const message of ['x'.repeat(200), 'é'.repeat(100), '🦘'.repeat(50), `a${'🦘'.repeat(50)}`]) {
+      const reason = rateLimitedReason(message, 86_400);
+      expect(Buffer.byteLength(reason), message).toBeLessThanOrEqual(123);
+      expect(reason, message).toMatch(/^RATE_LIMITED: .+; retry after 86400 s$/u);
+      // cut at a character's end: nothing replaced
+      expect(reason, message).not.toContain('\uFFFD');
+      expect(message.startsWith(reason.slice('RATE_LIMITED: '.length, -'; retry after 86400 s'.length))).toBe(true);
+    }
   });
 
   it("counts a socket's key as a request, and limits made-up keys as HTTP does (1013, then 429 over HTTP)", async () => {
