@@ -156,6 +156,22 @@ export async function detectStreamFormat(
 }
 
 /**
+ * Whether `text`, a line that is not JSON, is lines that end with CR alone (classic Mac OS), read
+ * as one: it holds a CR before more text, and what comes before its first CR is JSON. A CR
+ * inside a string (which JSON refuses unescaped) is not taken for one.
+ */
+function crLines(text: string): boolean {
+  const cr = text.search(/\r[^\r]/);
+  if (cr === -1) return false;
+  try {
+    JSON.parse(text.slice(0, cr));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The text of an input's first bytes, for sniffing: UTF-16 when a byte order mark says so, else
  * UTF-8. Unless `complete`, a character cut by the end of `bytes` is left out, and undefined
  * when `bytes` could still be the start of a byte order mark (`FF`, `EF BB`): more bytes decide
@@ -509,8 +525,7 @@ async function* readNdjson(
     try {
       value = JSON.parse(text);
     } catch (error) {
-      // a CR inside the line: a file whose lines end with CR alone (classic Mac OS), read as one line
-      const lone = /\r[^\r]/.test(text) ? ' (its lines end with CR alone: NDJSON lines end with LF or CRLF)' : '';
+      const lone = crLines(text) ? ' (its lines end with CR alone: NDJSON lines end with LF or CRLF)' : '';
       return failure(line, 'INVALID_JSON', `line ${line} is not JSON: ${(error as Error).message}${lone}`);
     }
     if (!isObject(value)) {
