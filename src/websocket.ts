@@ -105,7 +105,7 @@ function writtenBy(payload: { query: string; variables?: unknown }): string {
  * back-off (4429 would be final for them).
  */
 function closeRateLimited(socket: WebSocket, refused: GraphQLError): void {
-  socket.close(1013, rateLimitedReason(refused.message, String(refused.extensions.retryAfter)));
+  socket.close(1013, rateLimitedReason(refused.message, Number(refused.extensions.retryAfter)));
 }
 
 /** Most bytes of a close frame's reason (RFC 6455 section 5.5: 125 bytes of payload, 2 of them the code). */
@@ -116,10 +116,10 @@ const CLOSE_REASON_BYTES = 123;
  * <retryAfter> s`, at most 123 bytes of UTF-8. A longer message is cut (at a character's end),
  * never the code or the number of seconds a client reads from its end.
  */
-export function rateLimitedReason(message: string, retryAfter: number | string): string {
+export function rateLimitedReason(message: string, retryAfter: number): string {
   const head = Buffer.from(`RATE_LIMITED: ${message}`);
   const tail = `; retry after ${retryAfter} s`;
-  let end = Math.min(head.length, CLOSE_REASON_BYTES - Buffer.byteLength(tail));
+  let end = Math.max(0, Math.min(head.length, CLOSE_REASON_BYTES - Buffer.byteLength(tail)));
   // not inside a character: back to the first byte of the one cut (UTF-8 continuation bytes are 10xxxxxx)
   if (end < head.length) while (end > 0 && (head[end]! & 0xc0) === 0x80) end--;
   return head.subarray(0, end).toString() + tail;

@@ -155,6 +155,16 @@ describe('NDJSON', () => {
   });
 
   it('says why a file whose lines end with CR alone is one line that is not JSON', async () => {
+    // a blank line first, or a broken record first, and lines that are JSON after it
+    for (const text of ['\r {"title":"A"}\r{"title":"B"}\r', '{"title":"A"\r{"title":"B"}\r']) {
+      expect(await read(text, 'ndjson'), JSON.stringify(text)).toEqual([
+        error(
+          1,
+          'INVALID_JSON',
+          expect.stringMatching(/\(its lines end with CR alone: NDJSON lines end with LF or CRLF\)$/),
+        ),
+      ]);
+    }
     expect(await read('{"title":"A"}\r{"title":"B"}\r', 'ndjson')).toEqual([
       error(
         1,

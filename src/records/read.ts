@@ -157,18 +157,22 @@ export async function detectStreamFormat(
 
 /**
  * Whether `text`, a line that is not JSON, is lines that end with CR alone (classic Mac OS), read
- * as one: it holds a CR before more text, and what comes before its first CR is JSON. A CR
- * inside a string (which JSON refuses unescaped) is not taken for one.
+ * as one: it holds more than one piece of text between CRs, and one of them is JSON. A CR inside
+ * a string (which JSON refuses unescaped) splits no piece that is JSON.
  */
 function crLines(text: string): boolean {
-  const cr = text.search(/\r[^\r]/);
-  if (cr === -1) return false;
-  try {
-    JSON.parse(text.slice(0, cr));
-    return true;
-  } catch {
-    return false;
-  }
+  const pieces = text.split('\r').filter((piece) => !JSON_BLANK.test(piece));
+  return (
+    pieces.length > 1 &&
+    pieces.some((piece) => {
+      try {
+        JSON.parse(piece);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
 }
 
 /**
