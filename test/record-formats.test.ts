@@ -895,19 +895,6 @@ describe('UTF-16 inputs (with a byte order mark)', () => {
         expect(expected.length, format).toBeGreaterThan(1);
         expect(await read(utf16(text, order), format), format).toEqual(expected);
       }
-      // from a stream (stdin), whatever its first chunks hold: part of the mark, or of a code unit
-      for (const [text, format] of [
-        [NDJSON, 'ndjson'],
-        [CSV, 'csv'],
-        [JSON_ARRAY, 'json'],
-        [ATOM, 'atom'],
-      ] as const) {
-        for (const size of [1, 2, 3, 5]) {
-          const sniffed = await detectStreamFormat(chunked(utf16(text, order), size), '-');
-          expect(sniffed.format, `${format} in ${size}-byte chunks`).toBe(format);
-          expect(await collect(sniffed.input, sniffed.format)).toEqual(await read(text, format));
-        }
-      }
       // a declaration naming UTF-16, or another encoding: the mark decides (XML 1.0 appendix F)
       for (const declared of ['UTF-16', 'ISO-8859-1']) {
         expect(await read(utf16(RSS.replace('UTF-8', declared), order), 'rss')).toEqual(await read(RSS, 'rss'));
@@ -942,16 +929,18 @@ describe('UTF-16 inputs (with a byte order mark)', () => {
       ).toEqual([error(2, 'INVALID_XML', `line 2: the bytes are not valid UTF-16${order}`)]);
     });
 
-    it(`sniffs the format of a UTF-16${order} stream`, async () => {
+    it(`sniffs the format of a UTF-16${order} stream, whatever its first chunks hold: part of the mark, or of a code unit`, async () => {
       for (const [text, format] of [
         [NDJSON, 'ndjson'],
         [CSV, 'csv'],
         [JSON_ARRAY, 'json'],
         [ATOM, 'atom'],
       ] as const) {
-        const sniffed = await detectStreamFormat(chunked(utf16(text, order), 5), '-');
-        expect(sniffed.format).toBe(format);
-        expect(await collect(sniffed.input, sniffed.format)).toEqual(await read(text, format));
+        for (const size of [1, 2, 3, 5]) {
+          const sniffed = await detectStreamFormat(chunked(utf16(text, order), size), '-');
+          expect(sniffed.format, `${format} in ${size}-byte chunks`).toBe(format);
+          expect(await collect(sniffed.input, sniffed.format)).toEqual(await read(text, format));
+        }
       }
     });
   }
