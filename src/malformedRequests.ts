@@ -107,15 +107,11 @@ function closeAfter(socket: Duplex, last?: string): void {
 }
 
 /**
- * Keeps an error on a connection the HTTP server has handed over (an Upgrade request, a refused
- * one) from crashing the process: the HTTP server's own 'error' listener is gone once it raises
- * 'upgrade', and a client that resets after its answer (ECONNRESET) raised an unhandled 'error'.
- * The socket is destroyed by the error itself; nothing is left to answer.
+ * The 'error' listener of a connection the HTTP server has handed over (an Upgrade request): the
+ * HTTP server's own is gone once it raises 'upgrade', and a client that reset after its answer
+ * (ECONNRESET) raised an unhandled 'error' that ended the process. The error has ended the
+ * connection; nothing is left to answer.
  */
-function ignoreResets(socket: Duplex): void {
-  if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
-}
-
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
@@ -244,7 +240,6 @@ function answerJson(res: ServerResponse, [status, , code, message]: Description)
  * connection; counted as a refused request.
  */
 export function refuseHandshake(socket: Duplex, refusal: Description, headers = ''): void {
-  ignoreResets(socket);
   refusedRequests.inc({ status: refusal[0] });
   endWith(socket, refusal, headers);
 }
@@ -268,7 +263,8 @@ export function routeUpgrade(
   path: string | null,
   accept: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): void {
-  ignoreResets(socket);
+  // before any answer, accept's refusal (refuseHandshake) included
+  socket.on('error', destroyOnError);
   const refusal = hostOrTargetRefusal(req);
   // the endpoint's paths as Yoga serves them (with or without a trailing slash); ws itself refuses
   // a handshake by another method (405)
