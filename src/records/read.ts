@@ -182,12 +182,8 @@ function crLines(text: string): boolean {
  * (a first chunk of one byte of UTF-16 was sniffed as CSV, and every record refused).
  */
 function headText(bytes: Buffer, complete: boolean): string | undefined {
-  const partialMark = MARKS.some(
-    (candidate) => bytes.length < candidate.bytes.length && bytes.every((byte, i) => byte === candidate.bytes[i]),
-  );
-  if (partialMark && !complete) return undefined;
-  const mark = MARKS.find((candidate) => candidate.bytes.every((byte, i) => bytes[i] === byte));
-  return new TextDecoder(mark?.encoding ?? 'UTF-8').decode(bytes, { stream: !complete });
+  if (!complete && isMarkBegun(bytes)) return undefined;
+  return new TextDecoder(markOf(bytes)?.encoding ?? 'UTF-8').decode(bytes, { stream: !complete });
 }
 
 /** The format `head` starts with; undefined when more text is needed (and `complete` is false). */
@@ -322,6 +318,18 @@ const MARKS: { bytes: number[]; encoding: 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' }[] 
   { bytes: [0xfe, 0xff], encoding: 'UTF-16BE' },
 ];
 
+/** The byte order mark `bytes` start with, if any. */
+function markOf(bytes: Uint8Array): (typeof MARKS)[number] | undefined {
+  return MARKS.find((candidate) => candidate.bytes.every((byte, i) => bytes[i] === byte));
+}
+
+/** Whether `bytes` are the start of a byte order mark and not all of it (none yet too): more bytes decide. */
+function isMarkBegun(bytes: Uint8Array): boolean {
+  return MARKS.some(
+    (candidate) => bytes.length < candidate.bytes.length && bytes.every((byte, i) => byte === candidate.bytes[i]),
+  );
+}
+
 /** The input's encoding as its byte order mark names it (UTF-8 without one), found by `asUtf8`. */
 interface InputEncoding {
   encoding: 'UTF-8' | 'UTF-16LE' | 'UTF-16BE';
@@ -340,13 +348,8 @@ async function* asUtf8(input: Input, found: InputEncoding): AsyncGenerator<Uint8
     let chunk = toBytes(value);
     if (head !== null) {
       chunk = head.length > 0 ? Buffer.concat([head, chunk]) : chunk;
-      const mark = MARKS.find((candidate) => candidate.bytes.every((byte, i) => chunk[i] === byte));
-      if (
-        !mark &&
-        MARKS.some(
-          (candidate) => chunk.length < candidate.bytes.length && chunk.every((b, i) => b === candidate.bytes[i]),
-        )
-      ) {
+      const mark = markOf(chunk);
+      if (!mark && isMarkBegun(chunk)) {
         head = chunk; // could still be a mark: wait for more bytes
         continue;
       }
