@@ -606,6 +606,16 @@ describe('API keys through the running server', () => {
     expect(kinds.filter((k) => k === 'ValidationError')).toHaveLength(9);
     expect(await prisma.apiKey.count({ where: { name: 'raced-key' } })).toBe(1);
   });
+
+  it('revokes every key of concurrent revocations by one ADMIN key (no lock upgrade between them)', async () => {
+    const names = Array.from({ length: 10 }, (_, i) => `revoked-at-once-${i}`);
+    for (const name of names) await createApiKey(prisma, name, 'EDITOR');
+    const results = await Promise.all(names.map((name) => execute(Keys.revoke, { input: { name } }, as.admin)));
+    expect(results.map((r) => [r.status, r.data?.revokeApiKey?.__typename])).toEqual(
+      names.map(() => [200, 'RevokeApiKeySuccess']),
+    );
+    expect(await prisma.apiKey.count({ where: { name: { in: names }, revokedAt: null } })).toBe(0);
+  });
 });
 
 describe('npm run apikey', () => {

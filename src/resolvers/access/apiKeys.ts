@@ -125,10 +125,12 @@ export function listApiKeys(db: Db) {
 export async function revokeApiKey(db: Db, name: string, actor?: Viewer, now = new Date()) {
   const refuse = (code: string, message: string) => new ValidationError([{ path: ['input', 'name'], code, message }]);
   return writeTransaction(db, async (tx) => {
-    await assertStillActive(tx, actor);
-    // every active ADMIN key, locked in id order: two revocations cannot each leave the other last
+    // every active ADMIN key, locked in id order: two revocations cannot each leave the other last.
+    // Taken before the actor's check: the actor is one of these rows (revoking needs ADMIN), and a
+    // share lock taken first would be upgraded here, so concurrent revocations deadlocked each other
     const admins = await tx.$queryRaw<{ name: string }[]>`
       SELECT "name" FROM "ApiKey" WHERE "role" = 'ADMIN' AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`;
+    await assertStillActive(tx, actor);
     if (admins.length === 1 && admins[0]!.name === name.trim()) {
       throw refuse('LAST_ADMIN', 'This is the last active ADMIN key: create another ADMIN key first');
     }
