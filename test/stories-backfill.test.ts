@@ -68,9 +68,10 @@ it('backfills stories oldest first, and goes on where an interrupted run stopped
   expect(again.at(-1)).toEqual([22, 22]);
   expect(await prisma.articleFingerprint.count()).toBe(30);
   // every copy in its story: 10 stories of 3, the earliest of each its lead
-  const stories = await prisma.story.findMany({ select: { articleCount: true, lead: { select: { title: true } } } });
+  const stories = await prisma.$queryRaw<{ articleCount: number; title: string }[]>`
+    SELECT s."articleCount", a."title" FROM "Story" s JOIN "Article" a ON a."id" = s."leadId"`;
   expect(stories.map((story) => story.articleCount)).toEqual(Array(10).fill(3));
-  expect(stories.map((story) => Number(story.lead!.title.split(' ')[1]) % 3)).toEqual(Array(10).fill(0));
+  expect(stories.map((story) => Number(story.title.split(' ')[1]) % 3)).toEqual(Array(10).fill(0));
   // a second full run has nothing to read
   expect((await backfillStories(prisma)).articles).toBe(0);
 });

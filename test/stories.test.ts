@@ -745,6 +745,146 @@ describe('collapsed lists', () => {
   });
 });
 
+const Restore = graphql(`
+  mutation StoryRestore($input: TrashedArticleInput!) {
+    restoreArticle(input: $input) {
+      __typename
+    }
+  }
+`);
+
+describe(`concurrent corrections of the same stories (${serverUrl ? 'PostgreSQL server' : 'PGlite'})`, () => {
+  /** One story of `n` articles of distinct texts, grouped by an editor; returns its id and members, in id order. */
+  async function storyOf(seed: string, n: number): Promise<{ story: string; members: string[] }> {
+    const filedArticles = [];
+    for (let i = 0; i < n; i++)
+      filedArticles.push(
+        await file({ title: `Cluster ${seed} ${i}`, body: wire(`${seed}${i}`).join('\n\n'), tag: seed }),
+      );
+    const [target, ...sources] = filedArticles.map((article) => article.story);
+    const merged = await execute(
+      Merge,
+      { input: { sourceIds: sources.map((s) => s.id), targetId: target!.id, expectedVersion: target!.version } },
+      as.editor,
+    );
+    expect(merged.data?.mergeStories.__typename, JSON.stringify(merged)).toBe('MergeStoriesSuccess');
+    return { story: target!.id, members: filedArticles.map((article) => article.id) };
+  }
+
+  const versionOf = async (table: 'article' | 'story', id: string) =>
+    table === 'article'
+      ? (await prisma.article.findUniqueOrThrow({ where: { id: dbId(id) } })).version
+      : (await prisma.story.findUniqueOrThrow({ where: { id: dbId(id) } })).version;
+
+  /** The outcome of one request: its result type (and code), or its errors' codes. */
+  function outcome(result: { errors?: readonly { extensions?: { code?: unknown } }[]; data?: unknown }): string {
+    if (result.errors?.length) return `error:${result.errors.map((e) => e.extensions?.code).join(',')}`;
+    return Object.values(result.data as Record<string, { __typename: string }>)[0]!.__typename;
+  }
+
+  it('merges both ways, detaches, sets leads, trashes and restores members at once: typed answers, no deadlock, stories that add up', async () => {
+    const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
+    const deadlocks = async () =>
+      (await writeRetries.get()).values.find((v) => v.labels.reason === 'deadlock')?.value ?? 0;
+    const before = await deadlocks();
+    const seen: string[] = [];
+    for (let round = 0; round < (serverUrl ? 6 : 1); round++) {
+      const a = await storyOf(`cra${round}x`, 6);
+      const b = await storyOf(`crb${round}x`, 6);
+      // one member of each is in the trash, pinned to its story: restoring it rejoins the story
+      for (const trashed of [a.members[5]!, b.members[5]!])
+        expect((await execute(Delete, { input: { id: trashed } }, as.editor)).data?.deleteArticle.__typename).toBe(
+          'DeleteArticleSuccess',
+        );
+      const [va, vb] = [await versionOf('story', a.story), await versionOf('story', b.story)];
+      const requests: Promise<string>[] = [];
+      for (const [one, other, version, otherVersion] of [
+        [a, b, va, vb],
+        [b, a, vb, va],
+      ] as const) {
+        requests.push(
+          execute(
+            Merge,
+            { input: { sourceIds: [one.story], targetId: other.story, expectedVersion: otherVersion } },
+            as.editor,
+          ).then(outcome),
+          execute(
+            Detach,
+            { input: { articleId: one.members[1]!, expectedVersion: await versionOf('article', one.members[1]!) } },
+            as.editor,
+          ).then(outcome),
+          execute(
+            Lead,
+            { input: { storyId: one.story, articleId: one.members[2]!, expectedVersion: version } },
+            as.editor,
+          ).then(outcome),
+          execute(Delete, { input: { id: one.members[0]! } }, as.editor).then(outcome),
+          execute(Delete, { input: { id: one.members[3]! } }, as.editor).then(outcome),
+          execute(Restore, { input: { id: one.members[5]! } }, as.editor).then(outcome),
+          execute(
+            Update,
+            {
+              input: {
+                id: one.members[4]!,
+                expectedVersion: await versionOf('article', one.members[4]!),
+                publishedAt: '2026-03-01T00:00:00Z',
+              },
+            },
+            as.editor,
+          ).then(outcome),
+        );
+      }
+      const results = await Promise.all(requests);
+      seen.push(...results);
+      // a lost race is a typed answer (a version moved, a story merged away), never an error
+      expect(results.filter((r) => r.startsWith('error:'))).toEqual([]);
+      expect(results.filter((r) => r === 'DeleteArticleSuccess' || r === 'RestoreArticleSuccess')).toHaveLength(6);
+    }
+    // every story has a member, counts them, and leads with one of them
+    const [broken] = await prisma.$queryRaw<{ empty: number; miscounted: number; strayLead: number }[]>`
+      SELECT
+        (SELECT count(*)::int FROM "Story" s WHERE NOT EXISTS (SELECT 1 FROM "Article" a WHERE a."storyId" = s."id")) AS "empty",
+        (SELECT count(*)::int FROM "Story" s
+          WHERE s."articleCount" <> (SELECT count(*) FROM "Article" a WHERE a."storyId" = s."id")) AS "miscounted",
+        (SELECT count(*)::int FROM "Story" s
+          WHERE NOT EXISTS (SELECT 1 FROM "Article" a WHERE a."id" = s."leadId" AND a."storyId" = s."id")) AS "strayLead"`;
+    expect(broken).toEqual({ empty: 0, miscounted: 0, strayLead: 0 });
+    // the lock order leaves PostgreSQL no cycle to break (a retry is only the safety net)
+    expect((await deadlocks()) - before).toBe(0);
+    const tally = new Map<string, number>();
+    for (const result of seen) tally.set(result, (tally.get(result) ?? 0) + 1);
+    console.info('concurrent story corrections:', Object.fromEntries(tally));
+  }, 120_000);
+
+  it('trashes every member of a story at once, and detaches them: the lead passes on without a deadlock', async () => {
+    const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
+    const deadlocks = async () =>
+      (await writeRetries.get()).values.find((v) => v.labels.reason === 'deadlock')?.value ?? 0;
+    const before = await deadlocks();
+    for (let round = 0; round < (serverUrl ? 8 : 1); round++) {
+      const { story, members } = await storyOf(`crd${round}x`, 8);
+      // each delete of the lead hands the lead to the next member, which another request holds
+      const results = await Promise.all(
+        members.map(async (id, i) =>
+          i % 2 === 0
+            ? outcome(await execute(Delete, { input: { id } }, as.editor))
+            : outcome(
+                await execute(
+                  Detach,
+                  { input: { articleId: id, expectedVersion: await versionOf('article', id) } },
+                  as.editor,
+                ),
+              ),
+        ),
+      );
+      expect(results.filter((r) => r.startsWith('error:'))).toEqual([]);
+      expect(results.filter((r) => r === 'DeleteArticleSuccess')).toHaveLength(4);
+      expect(await prisma.story.count({ where: { id: dbId(story), articles: { none: {} } } })).toBe(0);
+    }
+    expect((await deadlocks()) - before).toBe(0);
+  }, 120_000);
+});
+
 describe.skipIf(!serverUrl)('concurrent copies (PostgreSQL server)', () => {
   it('two copies joining one story at once never stretch it past the window', async () => {
     for (let round = 0; round < 6; round++) {

@@ -153,6 +153,7 @@ type Documents = {
     "\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.StoryDeleteDocument,
     "\n  mutation StoryUpsert($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on UpsertArticleSuccess {\n        created\n        article {\n          id\n          story {\n            id\n            articleCount\n          }\n        }\n      }\n    }\n  }\n": typeof types.StoryUpsertDocument,
     "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n": typeof types.StoryFacetsDocument,
+    "\n  mutation StoryRestore($input: TrashedArticleInput!) {\n    restoreArticle(input: $input) {\n      __typename\n    }\n  }\n": typeof types.StoryRestoreDocument,
     "\n  mutation HookSave($input: CreateSavedSearchInput!) {\n    createSavedSearch(input: $input) {\n      ... on CreateSavedSearchSuccess {\n        savedSearch {\n          id\n        }\n      }\n    }\n  }\n": typeof types.HookSaveDocument,
     "\n  mutation HookCreate($input: CreateWebhookInput!) {\n    createWebhook(input: $input) {\n      __typename\n      ... on CreateWebhookSuccess {\n        webhook {\n          id\n          url\n          enabled\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n          message\n        }\n      }\n    }\n  }\n": typeof types.HookCreateDocument,
     "\n  mutation HookEnable($input: WebhookRefInput!) {\n    enableWebhook(input: $input) {\n      __typename\n      ... on EnableWebhookSuccess {\n        webhook {\n          enabled\n          disabledReason\n        }\n      }\n    }\n  }\n": typeof types.HookEnableDocument,
@@ -301,6 +302,7 @@ const documents: Documents = {
     "\n  mutation StoryDelete($input: DeleteArticleInput!) {\n    deleteArticle(input: $input) {\n      __typename\n    }\n  }\n": types.StoryDeleteDocument,
     "\n  mutation StoryUpsert($input: CreateArticleInput!) {\n    upsertArticle(input: $input) {\n      __typename\n      ... on UpsertArticleSuccess {\n        created\n        article {\n          id\n          story {\n            id\n            articleCount\n          }\n        }\n      }\n    }\n  }\n": types.StoryUpsertDocument,
     "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n": types.StoryFacetsDocument,
+    "\n  mutation StoryRestore($input: TrashedArticleInput!) {\n    restoreArticle(input: $input) {\n      __typename\n    }\n  }\n": types.StoryRestoreDocument,
     "\n  mutation HookSave($input: CreateSavedSearchInput!) {\n    createSavedSearch(input: $input) {\n      ... on CreateSavedSearchSuccess {\n        savedSearch {\n          id\n        }\n      }\n    }\n  }\n": types.HookSaveDocument,
     "\n  mutation HookCreate($input: CreateWebhookInput!) {\n    createWebhook(input: $input) {\n      __typename\n      ... on CreateWebhookSuccess {\n        webhook {\n          id\n          url\n          enabled\n        }\n      }\n      ... on ValidationError {\n        fields {\n          path\n          code\n          message\n        }\n      }\n    }\n  }\n": types.HookCreateDocument,
     "\n  mutation HookEnable($input: WebhookRefInput!) {\n    enableWebhook(input: $input) {\n      __typename\n      ... on EnableWebhookSuccess {\n        webhook {\n          enabled\n          disabledReason\n        }\n      }\n    }\n  }\n": types.HookEnableDocument,
@@ -880,6 +882,10 @@ export function graphql(source: "\n  mutation StoryUpsert($input: CreateArticleI
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n"): (typeof documents)["\n  query StoryFacets($filter: ArticleFilter) {\n    articleFacets(filter: $filter, collapse: STORY) {\n      total\n      totalExact\n      sources {\n        source\n        count\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StoryRestore($input: TrashedArticleInput!) {\n    restoreArticle(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation StoryRestore($input: TrashedArticleInput!) {\n    restoreArticle(input: $input) {\n      __typename\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -822,8 +822,7 @@ export async function restoreArticle(db: Db, input: { id: { id: string | number 
           "storyId", "storyPinned", "separatedFrom")
         SELECT r."id", r."title", r."url", ${trashed.urlKey}, r."source", r."publishedAt", r."createdAt", r."updatedAt",
           r."priority", r."isAustralian", r."description", r."summary", r."body", r."version", r."createdBy", r."updatedBy",
-          CASE WHEN r."storyPinned" AND EXISTS (SELECT 1 FROM "Story" s WHERE s."id" = r."storyId") THEN r."storyId" END,
-          r."storyPinned" AND EXISTS (SELECT 1 FROM "Story" s WHERE s."id" = r."storyId"), r."separatedFrom"
+          NULL, false, r."separatedFrom"
         FROM jsonb_populate_record(NULL::"Article", ${trashed.row}::jsonb) r`;
       const issues = new Issues();
       const authors = await refsOf(tx, 'Author', trashed.authors, issues, ['input', 'authors']);
@@ -834,7 +833,7 @@ export async function restoreArticle(db: Db, input: { id: { id: string | number 
         await replaceTopics(tx, issues, id, topics, ['input', 'topics'], true);
       });
       await recordRelinked(tx, id, trashed, recordedName(viewer));
-      await detectStory(tx, id);
+      if (!(await rejoinPinnedStory(tx, id, trashed.row))) await detectStory(tx, id);
       await recordCreated(tx, [id]);
     });
   } catch (error) {
@@ -845,6 +844,26 @@ export async function restoreArticle(db: Db, input: { id: { id: string | number 
     throw error;
   }
   return { id };
+}
+
+/**
+ * Puts a restored article (inserted by this transaction into a story of its own, its authors and
+ * topics linked) back into the story an editor had pinned it to, when its trashed `row` was pinned
+ * and that story still exists; true when it did. The story is locked after the article's authors
+ * and topics (step 7 of the lock order): inserting the article straight into it locked the story
+ * (its triggers) before them, which deadlocked with a write holding those topics and waiting for
+ * the story, and an existence check without a lock met a story a concurrent merge was deleting
+ * (23503 on commit: a 500). The story of its own, left empty, is deleted by the triggers.
+ */
+async function rejoinPinnedStory(tx: Tx, id: number, row: Record<string, unknown>): Promise<boolean> {
+  const storyId = row.storyPinned === true && typeof row.storyId === 'number' ? row.storyId : null;
+  if (storyId === null) return false;
+  // waits for a merge or deletion of the story to commit; then sees it gone
+  const [story] = await tx.$queryRaw<{ id: number }[]>`
+    SELECT "id" FROM "Story" WHERE "id" = ${storyId} FOR NO KEY UPDATE`;
+  if (!story) return false;
+  await tx.$executeRaw`UPDATE "Article" SET "storyId" = ${storyId}, "storyPinned" = true WHERE "id" = ${id}`;
+  return true;
 }
 
 /**
