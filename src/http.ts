@@ -1,13 +1,14 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { prisma } from './db/client.ts';
-import { NOT_UTF8_QUERY, queryIsUtf8 } from './malformedRequests.ts';
+import { closeAfter, NOT_UTF8_QUERY, queryIsUtf8 } from './malformedRequests.ts';
 import { addressOf, clientKey } from './rateLimit.ts';
 import { UserInputError } from './errors.ts';
 import { RequestDeadline } from './deadline.ts';
 import { outsideHeaders } from './outsideHeaders.ts';
-import { RequestScope, withScope } from './requestScope.ts';
+import { currentScope, RequestScope, withScope } from './requestScope.ts';
 
 /** HTTP-level protections and operations endpoints, as Yoga plugins. */
 
@@ -37,11 +38,14 @@ export class BodyNotReceived extends Error {
 }
 
 /**
- * Reads at most `limit` bytes of a request's body; null when it is longer (reading stops there, the
- * rest is not read). Throws BodyNotReceived when the body ends early.
+ * Reads at most `limit` bytes of a request's body; null when it is longer: unread when its
+ * Content-Length says so, else reading stops past `limit` (the rest is not read, and the answer
+ * closes the connection: withRequestScope). Throws BodyNotReceived when the body ends early.
  */
 export async function readBodyBytes(request: Request, limit: number): Promise<Buffer | null> {
   if (!request.body) return Buffer.alloc(0);
+  // refused by its length, unread: Node drops it after the answer, and the connection stays open
+  if (Number(request.headers.get('content-length') ?? 0) > limit) return null;
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -52,6 +56,8 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Bu
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
+      const scope = currentScope();
+      if (scope) scope.bodyAbandoned = true;
       await reader.cancel().catch(() => undefined);
       return null;
     }
@@ -500,6 +506,30 @@ function requestClient(req: import('node:http').IncomingMessage, trustProxy: boo
  * connection before the answer abandons a request that only reads: it takes no more turns at the
  * database (RequestScope.clientGone); a write runs on.
  */
+/**
+ * An answer to a request whose body the server stopped reading part-way (`scope.bodyAbandoned`:
+ * a 413 for a body past its limit) says `Connection: close`, and the connection closes once it is
+ * sent (RFC 9112 section 9.6; RFC 9110 section 15.5.14: the server may close the connection so
+ * the client stops sending). Kept alive, the connection waited for the rest of a body no one
+ * would read, and the client's next request on it stalled until the socket reset. The close
+ * lingers (closeAfter: what the client still sends is read and dropped for a while), so the
+ * answer is not lost to a reset while the client is still sending. A body never read at all (a
+ * 413 by its Content-Length) is read and dropped by Node after the answer, and the connection
+ * stays open.
+ */
+function closeWhenBodyAbandoned(req: IncomingMessage, res: ServerResponse, scope: RequestScope): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    if (scope.bodyAbandoned && !req.complete) {
+      this.setHeader('connection', 'close');
+      // what Node calls once the answer is sent on a connection that closes
+      const socket = this.socket as (Duplex & { destroySoon?: () => void }) | null;
+      if (socket) socket.destroySoon = () => closeAfter(socket);
+    }
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+}
+
 export function withRequestScope(
   handler: NodeHandler,
   options: { timeoutMs: number; statementsAtOnce: number; corsOrigins?: readonly string[]; trustProxy?: boolean },
@@ -509,6 +539,7 @@ export function withRequestScope(
     const client = requestClient(req, trustProxy);
     // a client that closes its connection before the answer abandons a read it asked for
     const whenGone = (scope: RequestScope) => {
+      closeWhenBodyAbandoned(req, res, scope);
       res.once('close', () => {
         if (!res.writableFinished) scope.clientGone();
       });

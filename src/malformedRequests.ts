@@ -98,7 +98,7 @@ export const CLOSE_LINGER_MS = 2_000;
  * connections, so `end()` alone left one whose client never ends (FIN-WAIT-2) holding its
  * descriptor for good.
  */
-function closeAfter(socket: Duplex, last?: string): void {
+export function closeAfter(socket: Duplex, last?: string): void {
   const timer = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
   socket.once('close', () => clearTimeout(timer));
   socket.once('end', () => socket.destroy());

@@ -18,6 +18,11 @@ export class RequestScope {
   readsFromReplica = false;
   /** A write of this request found the replicas late (REPLICA_WAIT_MS passed): later writes do not wait again. */
   replicasLate = false;
+  /**
+   * The server stopped reading the request's body before its end (http.ts readBodyBytes, past a
+   * size limit): the connection cannot carry another request, so the answer closes it.
+   */
+  bodyAbandoned = false;
   /** The request's id (observability.ts requestIdOf), once the server has read it: for log lines outside execution. */
   requestId: string | undefined;
   /**
