@@ -1,4 +1,5 @@
 import Parser from 'rss-parser';
+import { SaxesParser } from 'saxes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../src/db/client.ts';
 import { decodeGlobalID } from '../src/schema/builder.ts';
@@ -621,19 +622,41 @@ describe('feeds', () => {
           publishedAt: '2026-02-03T00:00:00Z',
           priority: 3,
           summary: 'A summary with ]]> and <b>tags</b>',
+          authors: [{ name: 'Writer <b>"Bold"</b> & Co' }],
+          topics: [{ name: 'Topic <i>"a" & b</i>' }],
         },
       },
       as.editor,
     );
     const parser = new Parser();
+    /** What a reader shows of a text the feed gives as HTML (Atom type="html", RSS item titles). */
+    const shown = (html: string) =>
+      html.replace(
+        /&(lt|gt|quot|#39|amp);/g,
+        (_, name: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[name]!,
+      );
     for (const format of ['rss', 'atom']) {
       const text = await (await get(saved.feeds.rss.replace(/\.rss$/, `.${format}`))).text();
       // XML 1.0's Char production: nothing else may appear in the document
       expect(text).not.toMatch(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u);
-      // markup in a title is its text (CDATA), never an element
-      expect(text).not.toMatch(/<script>(?![^[]*\]\]>)/);
+      // well-formed XML (a strict parser), whatever the names in its attributes (Atom categories)
+      const strict = new SaxesParser();
+      let malformed: Error | undefined;
+      strict.on('error', (error) => (malformed ??= error));
+      strict.write(text).close();
+      expect(malformed, format).toBeUndefined();
+      // markup in any text is escaped for a reader that takes it as HTML: never an element, even in CDATA
+      expect(text).not.toContain('<script>');
+      expect(text).not.toContain('<b>');
+      expect(text).not.toContain('<i>');
       const feed = await parser.parseString(text);
-      expect(feed.items[0]!.title).toBe('Non-characters  ]]> <script>alert(1)</script> & more');
+      expect(shown(feed.items[0]!.title!)).toBe('Non-characters  ]]> <script>alert(1)</script> & more');
+      if (format === 'atom') {
+        // RFC 4287 4.2.2: every category has its term
+        expect(text).toContain(
+          '<category label="Topic &lt;i>&quot;a&quot; &amp; b&lt;/i>" term="Topic &lt;i>&quot;a&quot; &amp; b&lt;/i>"/>',
+        );
+      }
     }
     const json = (await (await get(saved.feeds.json)).json()) as { items: { title: string }[] };
     expect(json.items[0]!.title).toBe('Non-characters \ufffe\uffff ]]> <script>alert(1)</script> & more');

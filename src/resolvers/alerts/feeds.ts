@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Feed } from 'feed';
 import type { Db } from '../../db/client.ts';
 import { listArticles, searchArticles } from '../articles/list.ts';
@@ -110,6 +110,17 @@ export async function renderFeed(
   // RSS and Atom are XML 1.0, whose documents cannot hold some characters a text may (U+FFFE,
   // U+FFFF, C0 controls but tab and newlines): they are left out of the XML formats
   const text = (value: string) => (format === 'json' ? value : xmlText(value));
+  // Atom's <title type="html"> and RSS's item <title> (which readers take as HTML: RSS Best
+  // Practices Profile, "title") hold HTML: our plain text is escaped, so a reader shows it
+  const html = (value: string) => (format === 'json' ? value : escapeHtml(xmlText(value)));
+  // an Atom <category>'s attributes: the library escapes & and " there, not <, which XML 1.0
+  // forbids in an attribute value (AttValue): a topic named "a<b" made the whole feed unreadable
+  const lessThan = format === 'atom' ? `\u{F0000}${randomUUID()}\u{F0000}` : '<';
+  const category = (name: string) => {
+    const value = text(name).replaceAll('<', lessThan);
+    // RFC 4287 section 4.2.2: term is required; label is what a reader shows
+    return format === 'atom' ? { name: value, term: value } : { name: value };
+  };
   const feed = new Feed({
     id: `${self}.atom`,
     title: text(saved.name),
@@ -123,7 +134,7 @@ export async function renderFeed(
   for (const row of rows) {
     const shownText = row.summary || row.description || row.title;
     feed.addItem({
-      title: text(row.title),
+      title: html(row.title),
       id: `urn:newsgraph:article:${row.id}`,
       guid: `urn:newsgraph:article:${row.id}`,
       link: row.url,
@@ -136,14 +147,14 @@ export async function renderFeed(
       ...(row.authors.length && format !== 'rss'
         ? { author: row.authors.map((byline) => ({ name: text(byline.author.name) })) }
         : {}),
-      category: [{ name: text(row.source) }, ...row.topics.map((tag) => ({ name: text(tag.topic.name) }))],
+      category: [category(row.source), ...row.topics.map((tag) => category(tag.topic.name))],
     });
   }
   const body =
     format === 'rss'
       ? feed.rss2()
       : format === 'atom'
-        ? feed.atom1()
+        ? feed.atom1().replaceAll(lessThan, '&lt;')
         : jsonFeed11(
             feed.json1(),
             rows.map((row) => ({
