@@ -495,18 +495,6 @@ function requestClient(req: import('node:http').IncomingMessage, trustProxy: boo
 }
 
 /**
- * Runs each request in its RequestScope (requestScope.ts): at most `statementsAtOnce` database
- * statements at a time, and, when `timeoutMs` > 0, a deadline. Past the deadline the request is
- * answered 503 REQUEST_TIMEOUT instead of leaving the client on a hung socket (408 when its body is
- * still arriving: the client's delay, not the server's), and only when that is true of its writes:
- * a 503 or 408 is sent only if none of its transactions has begun to commit, and
- * every transaction of a timed-out request rolls back instead of committing (deadline.ts). A
- * request whose write is committing or committed is answered when it finishes, late but true.
- * (Reads may run on after a 503; the statement timeout bounds them.) A client that closes its
- * connection before the answer abandons a request that only reads: it takes no more turns at the
- * database (RequestScope.clientGone); a write runs on.
- */
-/**
  * An answer to a request whose body the server stopped reading part-way (`scope.bodyAbandoned`:
  * a 413 for a body past its limit) says `Connection: close`, and the connection closes once it is
  * sent (RFC 9112 section 9.6; RFC 9110 section 15.5.14: the server may close the connection so
@@ -530,6 +518,18 @@ function closeWhenBodyAbandoned(req: IncomingMessage, res: ServerResponse, scope
   } as ServerResponse['writeHead'];
 }
 
+/**
+ * Runs each request in its RequestScope (requestScope.ts): at most `statementsAtOnce` database
+ * statements at a time, and, when `timeoutMs` > 0, a deadline. Past the deadline the request is
+ * answered 503 REQUEST_TIMEOUT instead of leaving the client on a hung socket (408 when its body is
+ * still arriving: the client's delay, not the server's), and only when that is true of its writes:
+ * a 503 or 408 is sent only if none of its transactions has begun to commit, and
+ * every transaction of a timed-out request rolls back instead of committing (deadline.ts). A
+ * request whose write is committing or committed is answered when it finishes, late but true.
+ * (Reads may run on after a 503; the statement timeout bounds them.) A client that closes its
+ * connection before the answer abandons a request that only reads: it takes no more turns at the
+ * database (RequestScope.clientGone); a write runs on.
+ */
 export function withRequestScope(
   handler: NodeHandler,
   options: { timeoutMs: number; statementsAtOnce: number; corsOrigins?: readonly string[]; trustProxy?: boolean },
