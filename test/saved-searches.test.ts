@@ -477,6 +477,100 @@ describe('changes', () => {
   });
 });
 
+const MergeAuthors = graphql(`
+  mutation SavedMergeAuthors($input: MergeAuthorsInput!) {
+    mergeAuthors(input: $input) {
+      __typename
+    }
+  }
+`);
+
+const MergeTopics = graphql(`
+  mutation SavedMergeTopics($input: MergeTopicsInput!) {
+    mergeTopics(input: $input) {
+      __typename
+    }
+  }
+`);
+
+describe('a saved search naming an author or topic merged away', () => {
+  it('follows the merge: the same articles, the target id in its filter, a new version, and its feed', async () => {
+    const file = async (n: number, author: string, topic: string) => {
+      const result = await execute(
+        FileArticle,
+        {
+          input: {
+            title: `Merged away ${n}`,
+            url: `https://example.com/merged-away/${n}`,
+            source: 'Merge Wire',
+            publishedAt: new Date(Date.UTC(2026, 5, 1 + n)).toISOString(),
+            priority: 2,
+            authors: [{ name: author }],
+            topics: [{ name: topic }],
+          },
+        },
+        as.editor,
+      );
+      expect(result.data?.createArticle.__typename).toBe('CreateArticleSuccess');
+    };
+    await file(1, 'Merged Source Writer', 'Merged Source Topic');
+    await file(2, 'Merged Source Writer', 'Merged Source Topic');
+    await file(3, 'Merged Target Writer', 'Merged Target Topic');
+    const idOf = async (kind: 'author' | 'topic', name: string) =>
+      Buffer.from(
+        `${kind === 'author' ? 'Author' : 'Topic'}:${
+          kind === 'author'
+            ? (await prisma.author.findFirstOrThrow({ where: { name } })).id
+            : (await prisma.topic.findFirstOrThrow({ where: { name } })).id
+        }`,
+      ).toString('base64');
+    const [sourceAuthor, targetAuthor, sourceTopic, targetTopic] = await Promise.all([
+      idOf('author', 'Merged Source Writer'),
+      idOf('author', 'Merged Target Writer'),
+      idOf('topic', 'Merged Source Topic'),
+      idOf('topic', 'Merged Target Topic'),
+    ]);
+    const byAuthor = await created({
+      name: 'by a merged author',
+      filter: { authors: { some: { id: { in: [sourceAuthor, targetAuthor] } } } },
+    });
+    const byTopic = await created({
+      name: 'by a merged topic',
+      filter: { AND: [{ topics: { some: { id: { equals: sourceTopic } } } }, { source: { equals: 'Merge Wire' } }] },
+    });
+    const total = async (id: string) =>
+      (await execute(SavedPage, { id, first: 10, since: '2026-01-01T00:00:00Z' }, as.editor)).data!.savedSearch!
+        .articles!.totalCount;
+    expect(await total(byAuthor.id)).toBe(3);
+    expect(await total(byTopic.id)).toBe(2);
+
+    const merged = await Promise.all([
+      execute(MergeAuthors, { input: { sourceIds: [sourceAuthor], targetId: targetAuthor } }, as.admin),
+      execute(MergeTopics, { input: { sourceIds: [sourceTopic], targetId: targetTopic } }, as.admin),
+    ]);
+    expect(merged.map((r) => Object.values(r.data!)[0]!.__typename)).toEqual([
+      'MergeAuthorsSuccess',
+      'MergeTopicsSuccess',
+    ]);
+    // the same articles as before the merge, never an empty list
+    expect(await total(byAuthor.id)).toBe(3);
+    expect(await total(byTopic.id)).toBe(3);
+    const after = await prisma.savedSearch.findMany({
+      where: { id: { in: [byAuthor.id, byTopic.id].map((id) => Number(decodeGlobalID(id).id)) } },
+      orderBy: { id: 'asc' },
+    });
+    expect(after.map((row) => [row.filter, row.version])).toEqual([
+      [{ authors: { some: { id: { in: [targetAuthor] } } } }, byAuthor.version + 1],
+      [
+        { AND: [{ topics: { some: { id: { equals: targetTopic } } } }, { source: { equals: 'Merge Wire' } }] },
+        byTopic.version + 1,
+      ],
+    ]);
+    const feed = await yoga.fetch(byTopic.feeds.json.replace(/^https?:\/\/[^/]+/, 'http://newsgraph.test'));
+    expect(((await feed.json()) as { items: unknown[] }).items).toHaveLength(3);
+  });
+});
+
 describe('feeds', () => {
   const get = (url: string, headers: Record<string, string> = {}, method = 'GET') =>
     yoga.fetch(url.replace(/^https?:\/\/[^/]+/, 'http://newsgraph.test'), { method, headers });

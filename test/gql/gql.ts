@@ -126,6 +126,8 @@ type Documents = {
     "\n      query SavedPaged($first: Int, $last: Int) {\n        savedSearches(first: $first, last: $last) {\n          edges {\n            node {\n              id\n            }\n          }\n        }\n      }\n    ": typeof types.SavedPagedDocument,
     "\n      query SavedCursorPage($first: Int, $after: String, $last: Int, $before: String) {\n        savedSearches(first: $first, after: $after, last: $last, before: $before) {\n          edges {\n            cursor\n            node {\n              id\n            }\n          }\n          pageInfo {\n            endCursor\n          }\n        }\n      }\n    ": typeof types.SavedCursorPageDocument,
     "\n      query SavedNode($id: ID!) {\n        node(id: $id) {\n          id\n        }\n      }\n    ": typeof types.SavedNodeDocument,
+    "\n  mutation SavedMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": typeof types.SavedMergeAuthorsDocument,
+    "\n  mutation SavedMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n": typeof types.SavedMergeTopicsDocument,
     "\n      mutation SavedLeave($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    ": typeof types.SavedLeaveDocument,
     "\n      query SavedFeeds($id: ID!) {\n        node(id: $id) {\n          ... on SavedSearch {\n            feeds {\n              rss\n            }\n          }\n        }\n      }\n    ": typeof types.SavedFeedsDocument,
     "\n    query SavedOutdated($ids: [ID!]!) {\n      nodes(ids: $ids) {\n        ... on SavedSearch {\n          name\n          refusals {\n            path\n            code\n          }\n          newSince(time: \"2000-01-01T00:00:00Z\")\n          articles(first: 1) {\n            totalCount\n          }\n        }\n      }\n    }\n  ": typeof types.SavedOutdatedDocument,
@@ -275,6 +277,8 @@ const documents: Documents = {
     "\n      query SavedPaged($first: Int, $last: Int) {\n        savedSearches(first: $first, last: $last) {\n          edges {\n            node {\n              id\n            }\n          }\n        }\n      }\n    ": types.SavedPagedDocument,
     "\n      query SavedCursorPage($first: Int, $after: String, $last: Int, $before: String) {\n        savedSearches(first: $first, after: $after, last: $last, before: $before) {\n          edges {\n            cursor\n            node {\n              id\n            }\n          }\n          pageInfo {\n            endCursor\n          }\n        }\n      }\n    ": types.SavedCursorPageDocument,
     "\n      query SavedNode($id: ID!) {\n        node(id: $id) {\n          id\n        }\n      }\n    ": types.SavedNodeDocument,
+    "\n  mutation SavedMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n": types.SavedMergeAuthorsDocument,
+    "\n  mutation SavedMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n": types.SavedMergeTopicsDocument,
     "\n      mutation SavedLeave($input: UpdateArticleInput!) {\n        updateArticle(input: $input) {\n          __typename\n        }\n      }\n    ": types.SavedLeaveDocument,
     "\n      query SavedFeeds($id: ID!) {\n        node(id: $id) {\n          ... on SavedSearch {\n            feeds {\n              rss\n            }\n          }\n        }\n      }\n    ": types.SavedFeedsDocument,
     "\n    query SavedOutdated($ids: [ID!]!) {\n      nodes(ids: $ids) {\n        ... on SavedSearch {\n          name\n          refusals {\n            path\n            code\n          }\n          newSince(time: \"2000-01-01T00:00:00Z\")\n          articles(first: 1) {\n            totalCount\n          }\n        }\n      }\n    }\n  ": types.SavedOutdatedDocument,
@@ -774,6 +778,14 @@ export function graphql(source: "\n      query SavedCursorPage($first: Int, $aft
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n      query SavedNode($id: ID!) {\n        node(id: $id) {\n          id\n        }\n      }\n    "): (typeof documents)["\n      query SavedNode($id: ID!) {\n        node(id: $id) {\n          id\n        }\n      }\n    "];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SavedMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation SavedMergeAuthors($input: MergeAuthorsInput!) {\n    mergeAuthors(input: $input) {\n      __typename\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SavedMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n"): (typeof documents)["\n  mutation SavedMergeTopics($input: MergeTopicsInput!) {\n    mergeTopics(input: $input) {\n      __typename\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

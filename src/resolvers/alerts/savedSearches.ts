@@ -26,7 +26,8 @@ import { articleCondition, type ArticleFilterInput } from '../lists/filter.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { characterProblem } from '../../input/text.ts';
 import { checkExpectedVersion, checkName, checkNotNull, Issues } from '../writing/validation.ts';
-import { recordedName, requireRole, writeTransaction } from '../writing/transaction.ts';
+import { recordedName, requireRole, writeTransaction, type Tx } from '../writing/transaction.ts';
+import { encodeGlobalID } from '../../schema/builder.ts';
 import type { Watch } from './match.ts';
 
 /**
@@ -416,4 +417,55 @@ export async function rotateFeedToken(db: Db, input: { id: { id: string | number
     if (!rows.count) throw new NotFoundError('SavedSearch', id);
     return { id };
   });
+}
+
+/**
+ * Points the saved searches whose filter names an author or topic (`typename`) of `sources` by id
+ * (an `id: { equals, in }` condition, at any depth) at `target` instead, in the transaction of
+ * the merge that takes the sources away (mergeAuthors, mergeTopics), moving each one's version.
+ * Their lists, feeds, webhooks and new subscriptions then show the merged articles, as the
+ * question did before the merge; they went empty without a word. Rows locked FOR UPDATE after
+ * everything else the merge locks (the last step of the lock order, writing/transaction.ts).
+ * Returns how many saved searches changed.
+ */
+export async function retargetSavedSearches(
+  tx: Tx,
+  typename: 'Author' | 'Topic',
+  sources: readonly number[],
+  target: number,
+): Promise<number> {
+  const into = encodeGlobalID(typename, target);
+  const moved = new Map(sources.map((id) => [encodeGlobalID(typename, id), into]));
+  // a global ID is base64: no LIKE wildcard or escape in it
+  const rows = await tx.$queryRaw<{ id: number; filter: Prisma.JsonValue }[]>`
+    SELECT "id", "filter" FROM "SavedSearch"
+    WHERE "filter"::text LIKE ANY(${[...moved.keys()].map((id) => `%"${id}"%`)}::text[])
+    ORDER BY "id" FOR UPDATE`;
+  let changed = 0;
+  for (const row of rows) {
+    const filter = retargetIds(row.filter, moved);
+    if (JSON.stringify(filter) === JSON.stringify(row.filter)) continue;
+    await tx.$executeRaw`
+      UPDATE "SavedSearch" SET "filter" = ${JSON.stringify(filter)}::jsonb, "version" = "version" + 1, "updatedAt" = now()
+      WHERE "id" = ${row.id}`;
+    changed += 1;
+  }
+  return changed;
+}
+
+/** `value` (a stored filter) with the IDs of every `id: { equals, in }` condition moved as `moved` says (`in` without repeats). */
+function retargetIds(value: Prisma.JsonValue, moved: ReadonlyMap<string, string>): Prisma.JsonValue {
+  if (Array.isArray(value)) return value.map((item) => retargetIds(item, moved));
+  if (value === null || typeof value !== 'object') return value;
+  const move = (id: Prisma.JsonValue) => (typeof id === 'string' ? (moved.get(id) ?? id) : id);
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => {
+      if (key !== 'id' || field === null || typeof field !== 'object' || Array.isArray(field))
+        return [key, retargetIds(field ?? null, moved)];
+      const ids = { ...field };
+      if ('equals' in ids) ids.equals = move(ids.equals ?? null);
+      if (Array.isArray(ids.in)) ids.in = [...new Set(ids.in.map(move))];
+      return [key, ids];
+    }),
+  );
 }

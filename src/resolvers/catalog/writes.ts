@@ -8,6 +8,7 @@ import { freeSlug } from '../writing/references.ts';
 import { isSlug, SLUG_MAX, slugify } from './slugs.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { checkMergeIds, checkName, checkText, Issues, type MergeIds } from '../writing/validation.ts';
+import { retargetSavedSearches } from '../alerts/savedSearches.ts';
 import {
   lockNames,
   lockRows,
@@ -227,6 +228,7 @@ export async function mergeAuthors(db: Db, input: MergeInput, viewer: Viewer) {
     await recordRevisions(tx, await recorded(articleIds), 'MERGED', recordedName(viewer));
     await tx.author.deleteMany({ where: { id: { in: sources } } });
     await recordMergeTargets(tx, 'Author', sources, target);
+    await retargetSavedSearches(tx, 'Author', sources, target);
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });
 }
@@ -365,6 +367,7 @@ export async function mergeTopics(db: Db, input: MergeInput, viewer: Viewer) {
     await recordRevisions(tx, await recorded(articleIds), 'MERGED', recordedName(viewer));
     await tx.topic.deleteMany({ where: { id: { in: sources } } });
     await recordMergeTargets(tx, 'Topic', sources, target);
+    await retargetSavedSearches(tx, 'Topic', sources, target);
     return { id: target, mergedIds: sources, articlesMoved: articleIds.length };
   });
 }

@@ -30,7 +30,8 @@ import { hasRole, type Role, type Viewer } from '../access/viewer.ts';
  *      an article joins, leaves or changes date or source; the story mutations lock them after
  *      their articles; restoreArticle inserts its article into a story of its own and moves it to
  *      the story it was pinned to after linking its authors and topics). No statement locks an
- *      article once it holds a story: a story's lead has no foreign key (prisma/schema.prisma).
+ *      article once it holds a story: a story's lead has no foreign key (prisma/schema.prisma);
+ *   8. saved searches, by id (a merge retargets those naming its sources: retargetSavedSearches).
  * Two writes therefore never wait for each other in a cycle, so PostgreSQL has no deadlock to
  * break; `writeTransaction` still retries one, and serialization failures, as a safety net.
  */
