@@ -397,6 +397,11 @@ function cleanMessage(message: string, text: string | undefined): string {
   return stripped;
 }
 
+/** `message` without graphql-js's suggestions (production: see useSchemaExposure). */
+export function withoutSuggestions(message: string): string {
+  return cleanMessage(message, undefined);
+}
+
 /**
  * `errors` with production messages (cleanMessage against `text`, what the request wrote):
  * GraphQLErrors keep their path, locations and extensions; plain error objects keep their other

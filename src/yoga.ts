@@ -242,10 +242,12 @@ export function createServer(
       ...(allowed.size ? [useVaryOrigin()] : []),
       useRateLimits(settings.rateLimits, counters, logger, metrics),
       useFeeds((requestId, error) => logDatabaseFailure(logger, requestId, error)),
-      useTransfer((requestId, error) =>
-        databaseFailure(error)
-          ? logDatabaseFailure(logger, requestId, error)
-          : logger.error({ requestId, err: error }, 'bulk import or export failed'),
+      useTransfer(
+        (requestId, error) =>
+          databaseFailure(error)
+            ? logDatabaseFailure(logger, requestId, error)
+            : logger.error({ requestId, err: error }, 'bulk import or export failed'),
+        { suggestions: !settings.production },
       ),
       // a document id becomes its text before the token, input and query limits read it
       ...(trustedDocuments ? [trustedDocuments] : []),

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { prisma } from '../db/client.ts';
 import { databaseFailure } from '../db/errors.ts';
-import { BodyNotReceived, readBodyBytes } from '../http.ts';
+import { BodyNotReceived, readBodyBytes, withoutSuggestions } from '../http.ts';
 import { clientKey } from '../rateLimit.ts';
 import { UserInputError } from '../errors.ts';
 import { requestIdOf } from '../observability.ts';
@@ -183,8 +183,13 @@ async function postedQuestion(request: Request): Promise<ExportQuestion | Refusa
 /**
  * Yoga plugin serving /export.ndjson, /export.csv and /import.ndjson (see above); `logFailure` logs
  * what failed: a database failure is answered 503, anything else 500 without details.
+ * `suggestions: false` (production, as on /graphql: useSchemaExposure): no graphql-js "Did you
+ * mean" in a refusal, which named the filter fields a misspelt one was close to.
  */
-export function useTransfer(logFailure: (requestId: string, error: unknown) => void): Plugin {
+export function useTransfer(
+  logFailure: (requestId: string, error: unknown) => void,
+  options: { suggestions: boolean } = { suggestions: true },
+): Plugin {
   return {
     async onRequest({ url, request, endResponse, fetchAPI }) {
       const route = /^\/(export\.ndjson|export\.csv|import\.ndjson)$/.exec(url.pathname)?.[1];
@@ -197,10 +202,20 @@ export function useTransfer(logFailure: (requestId: string, error: unknown) => v
         extensions: Record<string, unknown> = {},
       ) =>
         endResponse(
-          new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] }), {
-            status,
-            headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-          }),
+          new fetchAPI.Response(
+            JSON.stringify({
+              errors: [
+                {
+                  message: options.suggestions ? message : withoutSuggestions(message),
+                  extensions: { code, ...extensions },
+                },
+              ],
+            }),
+            {
+              status,
+              headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+            },
+          ),
         );
       // an export's question fits a URL, or a JSON body when it does not (a URL past about 16 KB
       // is refused by Node's HTTP parser with an empty 431)

@@ -4,6 +4,7 @@ import { prisma } from '../../src/db/client.ts';
 import { createApiKey } from '../../src/resolvers/access/apiKeys.ts';
 import { createServer } from '../../src/yoga.ts';
 import { recordStatements } from '../support/api.ts';
+import { callers } from '../support/keys.ts';
 
 /** Browser-facing protections: CSRF, CORS, and what production mode hides. */
 
@@ -124,6 +125,22 @@ describe('production mode', () => {
     expect((await ask(createServer(), '{ articlez { totalCount } }')).errors![0]!.message).toMatch(/Did you mean/);
     const message = (await ask(production(), '{ articlez { totalCount } }')).errors![0]!.message;
     expect(message).toBe('Cannot query field "articlez" on type "Query".');
+  });
+
+  it('gives no field suggestions on the export endpoints either', async () => {
+    const { editor } = await callers();
+    const refusal = async (yoga: ReturnType<typeof createServer>) => {
+      const response = await yoga.fetch(
+        `http://newsgraph.test/export.ndjson?filter=${encodeURIComponent('{"titel":{"contains":"reef"}}')}`,
+        { headers: editor },
+      );
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { errors: { message: string }[] }).errors[0]!.message;
+    };
+    expect(await refusal(createServer())).toMatch(/Did you mean "title"/);
+    const message = await refusal(production());
+    expect(message).toMatch(/titel/);
+    expect(message).not.toMatch(/Did you mean|"title"/);
   });
 
   it('refuses introspection unless enabled', async () => {
