@@ -286,7 +286,12 @@ describe('articleHistogram', () => {
       ['WEEK', 'America/Los_Angeles'],
     ] as const) {
       const early = { interval, timeZone, from: '0001-01-01T00:00:00Z', to: '0003-01-01T00:00:00Z' };
-      expect(codes(await execute(Histogram, early)), `${interval} ${timeZone}`).toEqual(['BAD_USER_INPUT']);
+      const refused = await execute(Histogram, early);
+      expect(codes(refused), `${interval} ${timeZone}`).toEqual(['BAD_USER_INPUT']);
+      // what to send instead, in words a user reads (not "within the year 1 or after")
+      expect(refused.errors![0]!.message).toBe(
+        '"from": must be 0002-01-02T00:00:00.000Z or later, so that the first bucket, in any time zone, starts no earlier than 0001-01-01T00:00:00Z (the earliest DateTime)',
+      );
     }
     // the earliest `from` answers, in the zones furthest east and west
     for (const timeZone of ['Pacific/Kiritimati', 'Etc/GMT+12']) {

@@ -96,7 +96,10 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   const from = boundMs(args.from, 'gte');
   const to = boundMs(args.to, 'lt');
   if (from.getTime() < EARLIEST_FROM.getTime()) {
-    refuse('from', `must be ${EARLIEST_FROM.toISOString()} or later: a bucket must start within the year 1 or after`);
+    refuse(
+      'from',
+      `must be ${EARLIEST_FROM.toISOString()} or later, so that the first bucket, in any time zone, starts no earlier than 0001-01-01T00:00:00Z (the earliest DateTime)`,
+    );
   }
   if (to.getTime() <= from.getTime()) refuse('to', 'must be later than "from"');
   // a first bound, before any SQL runs; the buckets themselves are counted below
