@@ -805,6 +805,29 @@ describe('import', () => {
     expect((await prisma.article.aggregate({ _sum: { version: true } }))._sum.version).toBe(versions._sum.version);
   });
 
+  it('lists every field error of a record at once, each once, whichever field did not convert', async () => {
+    const base = { title: 'Every error', source: 'Errors Wire', publishedAt: '2026-01-01T00:00:00Z', priority: 2 };
+    const records = [
+      // a date that does not parse, beside a priority out of range and a flag of the wrong type
+      { ...base, url: 'https://every-error.example/1', publishedAt: 'yesterday', priority: 9, isAustralian: 'yes' },
+      // a null where a value is required: one REQUIRED, not two
+      { ...base, url: 'https://every-error.example/2', priority: null },
+      // a field that does not convert is not also REQUIRED; the link's own error still shows
+      { ...base, url: 'not a link', publishedAt: 7, title: '' },
+    ];
+    const out: ImportOutcome[] = [];
+    const source = readRecords(Readable.from(records.map((record) => ndjsonLine(record))), 'ndjson');
+    for await (const outcome of importRecords(prisma, source, importer)) out.push(outcome);
+    const found = out.map((outcome) =>
+      outcome.status === 'rejected' ? outcome.errors.map((error) => `${error.path.join('.')} ${error.code}`) : [],
+    );
+    expect(found).toEqual([
+      ['publishedAt INVALID_DATE', 'isAustralian INVALID_TYPE', 'priority OUT_OF_RANGE'],
+      ['priority REQUIRED'],
+      ['publishedAt INVALID_DATE', 'url INVALID_URL', 'title REQUIRED'],
+    ]);
+  });
+
   it('rejects a record the database refuses to store, filing the rest of its batch, so that the import goes on', async () => {
     // a record our checks let through but the database refuses (as a body whose search vector
     // passed 1 MB once was), stood in for by a trigger

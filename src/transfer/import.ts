@@ -290,7 +290,10 @@ export async function* screenRecords(
     }
     const converted = recordToInput(item.record, options.defaults);
     if ('errors' in converted) {
-      if (line > resumeAfter) yield { line, rejected: { record: item.record, errors: converted.errors } };
+      if (line > resumeAfter) {
+        const errors = [...converted.errors, ...otherErrors(item.record, converted.errors, options.defaults, now)];
+        yield { line, rejected: { record: item.record, errors } };
+      }
       continue;
     }
     let urlKey: string;
@@ -332,6 +335,34 @@ export async function* screenRecords(
         separationKeys,
       };
     }
+  }
+}
+
+/**
+ * The errors the API's checks find in the fields of `record` that converted (those without a
+ * conversion error in `refused`), so that a rejects line lists every field's error at once, as
+ * a ValidationError does, and not only that a date did not parse.
+ */
+function otherErrors(
+  record: Record<string, unknown>,
+  refused: readonly RecordError[],
+  defaults: Record<string, unknown> | undefined,
+  now: Date,
+): RecordError[] {
+  const bad = new Set(refused.map((error) => error.path[0]));
+  const keep = ([field]: [string, unknown]) => !bad.has(field);
+  const rest = recordToInput(
+    Object.fromEntries(Object.entries(record).filter(keep)),
+    Object.fromEntries(Object.entries(defaults ?? {}).filter(keep)),
+  );
+  if ('errors' in rest) return [];
+  try {
+    checkImportedArticle(rest.input, rest, now);
+    return [];
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    // a field left out here is refused already: not REQUIRED as well
+    return errorsOf(error).filter((found) => !bad.has(found.path[0]));
   }
 }
 

@@ -131,7 +131,8 @@ function checkFields(issues: Issues, input: ArticleFieldsInput, required: readon
   const at = (field: string) => ['input', field];
   const data: CheckedFields['data'] = {};
   for (const field of required) {
-    if (input[field as keyof ArticleFieldsInput] == null) issues.add(at(field), 'REQUIRED', 'Required');
+    // null: checkNotNull below says so, once
+    if (input[field as keyof ArticleFieldsInput] === undefined) issues.add(at(field), 'REQUIRED', 'Required');
   }
   if (checkNotNull(issues, at('url'), input.url)) {
     const url = checkText(issues, at('url'), input.url!, { min: 1, max: TEXT_LIMITS.url });
