@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createServer as createHttpServer, maxHeaderSize, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { config, ConfigError } from './config.ts';
-import { announceLocalToken, announcePort, FolderInUseError } from './db/folderLock.ts';
+import { announceLocalToken, announcePort, FolderInUseError, servesFolders } from './db/folderLock.ts';
 import {
   answerConnect,
   answerExpectation,
@@ -121,7 +121,8 @@ async function main(): Promise<void> {
   const { connectionProblem } = await import('./db/errors.ts');
   const { EmbeddedFolderError } = await import('./db/embedded.ts');
   try {
-    // Takes the embedded database folder (or stops here: one owner per folder).
+    // Takes the embedded database folder (or stops here: one owner per folder), as a server's.
+    servesFolders();
     await connect();
     if (settings.migrateOnStart) {
       const applied = await migrateDatabase();

@@ -76,6 +76,11 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
       const owner = await start(embedded(dir));
       const key = adminKeyIn(owner.output())!;
       expect(key).toBeDefined();
+      // the lock file says a server holds the folder (a command refused during its start is told so)
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'newsgraph.lock'), 'utf8'))).toMatchObject({
+        pid: owner.pid,
+        server: true,
+      });
       const filed = await post(
         owner,
         `mutation { createArticle(input: { title: "Filed before the intruders", url: "https://news.example/owner-1",
@@ -167,6 +172,38 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
       const free = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
       expect(free.code).toBe(0);
       expect(free.output).toMatch(/^local-admin\tADMIN/m);
+    },
+    REAL_PROCESSES_MS,
+  );
+
+  it(
+    'tells a command refused by a server that is still starting (not listening yet) to run again once it listens',
+    async () => {
+      const dir = path.join(root, 'held-by-starting-server');
+      // the folder taken as a server takes it, before it listens (main.ts: servesFolders, then connect)
+      const holder = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `const lock = await import('./src/db/folderLock.ts'); lock.servesFolders(); lock.lockFolder(${JSON.stringify(dir)}); console.log('held'); setInterval(() => {}, 60_000);`,
+        ],
+        { cwd: path.resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+        const listed = await runScript('src/cli/apikey.ts', ['list'], embedded(dir));
+        expect(listed.code).toBe(1);
+        expect(listed.output.trim()).toMatch(
+          new RegExp(
+            `is in use by process ${holder.pid} \\([^)]+\\); that server is still starting: once it listens, run this again \\(or manage keys through that server instead`,
+          ),
+        );
+        expect(listed.output).not.toMatch(/wait for that command/);
+      } finally {
+        holder.kill('SIGKILL');
+      }
     },
     REAL_PROCESSES_MS,
   );

@@ -18,9 +18,15 @@ export function runCli(main: () => Promise<number>, whenHeld: string): void {
     })
     .catch(async (error: unknown) => {
       if (error instanceof FolderInUseError) {
-        // `whenHeld` advises about a server; an owner that does not listen is a command
+        // `whenHeld` advises about a server; a server not listening yet is starting; any other
+        // owner that does not listen is a command
+        const owner = error.owner;
         const advice =
-          error.owner && !error.owner.port ? 'wait for that command to end, then run this again.' : whenHeld;
+          owner && !owner.port
+            ? owner.server
+              ? `that server is still starting: once it listens, run this again (or ${whenHeld.replace(/\.$/, '')}).`
+              : 'wait for that command to end, then run this again.'
+            : whenHeld;
         console.error(`newsgraph: ${error.message}; ${advice}`);
       } else if (error instanceof WriteContention) {
         // not the connection: other writes kept changing the same rows; what was filed stays

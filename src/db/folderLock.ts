@@ -32,6 +32,8 @@ export interface FolderOwner {
   command: string;
   /** ISO-8601 instant the owner took the folder. */
   since: string;
+  /** True for an API server (src/main.ts), from the moment it takes the folder (servesFolders). */
+  server?: boolean;
   /** The HTTP port, once an API server listens. */
   port?: number;
 }
@@ -166,7 +168,15 @@ export function lockFolder(folder: string): FolderLock {
   const file = path.join(absolute, LOCK_FILE);
   const fd = tryLockFile(file, true);
   if (fd === null) throw new FolderInUseError(absolute, ownerOf(file));
-  const lock: HeldLock = { fd, owner: { pid: process.pid, command: ownCommand(), since: new Date().toISOString() } };
+  const lock: HeldLock = {
+    fd,
+    owner: {
+      pid: process.pid,
+      command: ownCommand(),
+      since: new Date().toISOString(),
+      ...(isServer && { server: true }),
+    },
+  };
   if (!lockDataFile(absolute, lock)) {
     // the lock file was removed or replaced under a running owner, which still holds the database
     releaseLock(lock);
@@ -187,6 +197,17 @@ export function lockFolder(folder: string): FolderLock {
       releaseLock(lock);
     },
   };
+}
+
+let isServer = false;
+
+/**
+ * Marks the folders this process takes from now on as an API server's (FolderOwner.server), so
+ * that a command refused while the server is still starting is told to wait for it to listen,
+ * not for "that command" to end.
+ */
+export function servesFolders(): void {
+  isServer = true;
 }
 
 /** Records the HTTP port in the lock files this process holds, for the message others get. */
