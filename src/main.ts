@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createServer as createHttpServer, maxHeaderSize, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { config, ConfigError } from './config.ts';
-import { announceLocalToken, announcePort, FolderInUseError, servesFolders } from './db/folderLock.ts';
+import { announceLocalToken, announcePort, FolderInUseError, keepOwnerFiles, servesFolders } from './db/folderLock.ts';
 import {
   answerConnect,
   answerExpectation,
@@ -153,6 +153,8 @@ async function main(): Promise<void> {
   // (imported here, not above: its modules open the database, which needs the settings read first)
   const { acceptLocalToken } = await import('./transfer/http.ts');
   acceptLocalToken(announceLocalToken());
+  // its lock and token files come back if someone removes them while it runs
+  keepOwnerFiles();
   if (settings.seedDemoData) {
     const { seedDemoData } = await import('./seed/demo.ts');
     const inserted = await seedDemoData(prisma);

@@ -128,6 +128,8 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
       expect(migrate.output.trim()).toMatch(ownerLine);
 
       // removing or replacing the lock file does not let anyone in: the owner holds the database too
+      // (and writes the lock file again within a second: a refusal then names it)
+      const heldBy = `(another process|process ${owner.pid} \\(src/main\\.ts, listening on port \\d+, since [^)]+\\))`;
       fs.rmSync(path.join(dir, 'newsgraph.lock'));
       const afterRemoval = await runScript(
         'src/cli/apikey.ts',
@@ -135,10 +137,10 @@ describe.skipIf(serverUrl)('one owner per embedded database folder (real process
         embedded(dir),
       );
       expect(afterRemoval.code).toBe(1);
-      expect(afterRemoval.output.trim()).toMatch(/is in use by another process; .*createApiKey/);
+      expect(afterRemoval.output.trim()).toMatch(new RegExp(`is in use by ${heldBy}; .*createApiKey`));
       const thirdServer = await runScript('src/main.ts', [], { ...embedded(dir), PORT: '0' }, 30_000);
       expect(thirdServer.code).toBe(1);
-      expect(thirdServer.output).toMatch(/is in use by another process; stop it first/);
+      expect(thirdServer.output).toMatch(new RegExp(`is in use by ${heldBy}; stop it first`));
 
       // the refused processes wrote nothing (but the lock file they found missing), and the owner serves as before
       expect(listing(dir)).toEqual(before);

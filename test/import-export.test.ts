@@ -1599,6 +1599,23 @@ describe.runIf(embeddedPass)('import and export while a server holds the embedde
       const nested = await command('export', ['--filter', `${'{"NOT":'.repeat(3000)}{}${'}'.repeat(3000)}`], env);
       expect(nested.code).toBe(2);
       expect(nested.stderr).toMatch(/answered 400: .*BAD_USER_INPUT/);
+      // its lock and token files removed under it (a clean-up of the folder): the server writes
+      // them again, and the commands still go through it, never beside it
+      const lockFile = path.join(folder, 'newsgraph.lock');
+      fs.rmSync(lockFile);
+      fs.rmSync(path.join(folder, 'newsgraph.token'));
+      for (
+        let i = 0;
+        i < 100 && !(fs.existsSync(lockFile) && fs.readFileSync(lockFile, 'utf8').includes('"port"'));
+        i++
+      )
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      const afterCleanUp = await command('export', [], env);
+      expect(afterCleanUp.code, afterCleanUp.stderr).toBe(0);
+      expect(afterCleanUp.stdout.trim().split('\n')).toHaveLength(36);
+      const importedAgain = await command('import', [file, '--as', 'held-importer'], env);
+      expect(importedAgain.stderr).toMatch(/importing through it/);
+      expect(importedAgain.stdout.trim().split('\n').at(-1)).toBe('created 0, updated 0, unchanged 36, rejected 4');
     } finally {
       await server.stop();
     }

@@ -230,21 +230,68 @@ export const TOKEN_FILE = 'newsgraph.token';
 export function announceLocalToken(): string | null {
   if (!held.size) return null;
   const token = `ngl_${crypto.randomBytes(32).toString('base64url')}`;
-  for (const folder of held.keys()) {
-    const file = path.join(folder, TOKEN_FILE);
-    const fd = fs.openSync(
-      file,
-      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
-      0o600,
-    );
-    try {
-      fs.fchmodSync(fd, 0o600);
-      fs.writeSync(fd, `${token}\n`, 0, 'utf8');
-    } finally {
-      fs.closeSync(fd);
+  localToken = token;
+  for (const folder of held.keys()) writeToken(folder, token);
+  return token;
+}
+
+/** The token announceLocalToken wrote last (kept so that keepOwnerFiles can write it again). */
+let localToken: string | null = null;
+
+/** Writes `token` into `<folder>/newsgraph.token` (mode 0600, never through a symbolic link). */
+function writeToken(folder: string, token: string): void {
+  const fd = fs.openSync(
+    path.join(folder, TOKEN_FILE),
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    fs.fchmodSync(fd, 0o600);
+    fs.writeSync(fd, `${token}\n`, 0, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes the lock file and the token file of every folder this process holds again whenever
+ * they are gone or replaced (checked every `intervalMs`), as a server does: someone cleaning up
+ * a folder deleted them under a running server, which still held the database (PG_VERSION), and
+ * from then on the import and export commands could neither reach it (no port, no token) nor open
+ * the folder themselves. The new lock file is locked before it is written; one a refused
+ * process holds for a moment is tried again next time. Returns a function that stops it.
+ */
+export function keepOwnerFiles(intervalMs = OWNER_FILES_CHECK_MS): () => void {
+  const timer = setInterval(() => {
+    for (const [folder, lock] of held) {
+      try {
+        restoreOwnerFiles(folder, lock);
+      } catch {
+        // the folder itself is gone or unwritable: nothing to restore now
+      }
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** How often keepOwnerFiles checks the owner's files, ms. */
+export const OWNER_FILES_CHECK_MS = 1_000;
+
+function restoreOwnerFiles(folder: string, lock: HeldLock): void {
+  const file = path.join(folder, LOCK_FILE);
+  const current = fs.statSync(file, { throwIfNoEntry: false });
+  if (!current || current.ino !== fs.fstatSync(lock.fd).ino) {
+    const fd = tryLockFile(file, true);
+    if (fd !== null) {
+      // the old descriptor locks a file nobody can open any more
+      unlock(lock.fd);
+      fs.closeSync(lock.fd);
+      lock.fd = fd;
+      writeOwner(lock);
     }
   }
-  return token;
+  if (localToken !== null && readLocalToken(folder) !== localToken) writeToken(folder, localToken);
 }
 
 /** The local transfer token the owner of `folder` wrote (announceLocalToken); null when there is none or it cannot be read. */
