@@ -543,6 +543,23 @@ describe('a saved search naming an author or topic merged away', () => {
         .articles!.totalCount;
     expect(await total(byAuthor.id)).toBe(3);
     expect(await total(byTopic.id)).toBe(2);
+    // subscriptions opened before the merge: on the saved search, and on the source author's id
+    const subscribe = (query: string, variables: Record<string, unknown>) =>
+      subscribeSse(
+        (url, init) => Promise.resolve(yoga.fetch(url, init)),
+        'http://newsgraph.test/graphql',
+        query,
+        variables,
+        as.editor,
+      );
+    const savedLive = await subscribe(
+      'subscription ($id: ID) { articleMatched(savedSearchId: $id) { reason article { title } } }',
+      { id: byTopic.id },
+    );
+    const authorLive = await subscribe(
+      'subscription ($filter: ArticleFilter) { articleMatched(filter: $filter) { reason article { title } } }',
+      { filter: { authors: { some: { id: { equals: sourceAuthor } } } } },
+    );
 
     const merged = await Promise.all([
       execute(MergeAuthors, { input: { sourceIds: [sourceAuthor], targetId: targetAuthor } }, as.admin),
@@ -568,6 +585,18 @@ describe('a saved search naming an author or topic merged away', () => {
     ]);
     const feed = await yoga.fetch(byTopic.feeds.json.replace(/^https?:\/\/[^/]+/, 'http://newsgraph.test'));
     expect(((await feed.json()) as { items: unknown[] }).items).toHaveLength(3);
+    try {
+      // the merge moved articles that matched already: nothing new to tell
+      expect(await authorLive.next(1_000)).toBeNull();
+      // an article of the target, filed after the merge, is a new match of both questions
+      await file(4, 'Merged Target Writer', 'Merged Target Topic');
+      const created = { articleMatched: { reason: 'CREATED', article: { title: 'Merged away 4' } } };
+      expect(await savedLive.next(5_000)).toEqual({ data: created });
+      expect(await authorLive.next(5_000)).toEqual({ data: created });
+    } finally {
+      await savedLive.close();
+      await authorLive.close();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { tsQuery } from '../articles/search.ts';
-import type { Condition } from '../lists/condition.ts';
+import type { Condition, Relation } from '../lists/condition.ts';
 import { and, tableScope, toSql } from '../lists/sqlWhere.ts';
 import type { ArticleEventMessage } from './events.ts';
 
@@ -79,13 +79,32 @@ export async function newMatchesOfEach(
   watches: readonly Watch[],
 ): Promise<boolean[][]> {
   if (!watches.length || !events.length) return events.map(() => watches.map(() => false));
+  const followed = await followingMerges(db, watches);
+  // the article before an update matched if it matched the question as asked (an author's
+  // article, before the merge moved it to the target) or as it reads now (the target's already)
+  const before = followed.map((watch, at) =>
+    watch === watches[at]
+      ? watch
+      : { ...watch, condition: { kind: 'any', parts: [watches[at]!.condition, watch.condition] } as Condition },
+  );
+  return matchEach(db, events, followed, before);
+}
+
+/** newMatchesOfEach of `watches`, whose articles before an update are judged by `asBefore` (same order). */
+async function matchEach(
+  db: Db,
+  events: readonly ArticleEventMessage[],
+  watches: readonly Watch[],
+  asBefore: readonly Watch[],
+): Promise<boolean[][]> {
   // PostgreSQL's select list holds at most 1,664 entries: many questions take a statement per chunk
   if (watches.length > MAX_WATCHES_PER_STATEMENT || events.length > MAX_EVENTS_PER_STATEMENT) {
     const result: boolean[][] = events.map(() => []);
     for (let first = 0; first < events.length; first += MAX_EVENTS_PER_STATEMENT) {
       const some = events.slice(first, first + MAX_EVENTS_PER_STATEMENT);
       for (let start = 0; start < watches.length; start += MAX_WATCHES_PER_STATEMENT) {
-        const part = await newMatchesOfEach(db, some, watches.slice(start, start + MAX_WATCHES_PER_STATEMENT));
+        const end = start + MAX_WATCHES_PER_STATEMENT;
+        const part = await matchEach(db, some, watches.slice(start, end), asBefore.slice(start, end));
         part.forEach((row, index) => result[first + index]!.push(...row));
       }
     }
@@ -109,7 +128,7 @@ export async function newMatchesOfEach(
     const before = await matchedBefore(
       db,
       BigInt(event.id),
-      watches.filter((_, at) => after[at]),
+      asBefore.filter((_, at) => after[at]),
     );
     let next = 0;
     result.push(after.map((matches) => matches && !before[next++]));
@@ -122,3 +141,72 @@ export const MAX_EVENTS_PER_STATEMENT = 200;
 
 /** Distinct questions one statement evaluates (PostgreSQL's select list holds at most 1,664). */
 export const MAX_WATCHES_PER_STATEMENT = 1_000;
+
+/** The ids an `id` condition of `condition` names, by relation (authors, topics). */
+function relatedIds(condition: Condition, relation: Relation | null, into: Record<Relation, Set<number>>): void {
+  switch (condition.kind) {
+    case 'all':
+    case 'any':
+      for (const part of condition.parts) relatedIds(part, relation, into);
+      return;
+    case 'not':
+      return relatedIds(condition.part, relation, into);
+    case 'related':
+      return relatedIds(condition.condition, condition.relation, into);
+    case 'compare':
+      if (relation && condition.column === 'id' && typeof condition.value === 'number')
+        into[relation].add(condition.value);
+      return;
+    case 'in':
+      if (relation && condition.column === 'id') for (const id of condition.values) into[relation].add(id);
+      return;
+    default:
+      return;
+  }
+}
+
+/** `condition` with each related `id` that `moved` maps (a merged-away author or topic) replaced by its target. */
+function movedIds(
+  condition: Condition,
+  relation: Relation | null,
+  moved: Record<Relation, Map<number, number>>,
+): Condition {
+  switch (condition.kind) {
+    case 'all':
+    case 'any':
+      return { ...condition, parts: condition.parts.map((part) => movedIds(part, relation, moved)) };
+    case 'not':
+      return { ...condition, part: movedIds(condition.part, relation, moved) };
+    case 'related':
+      return { ...condition, condition: movedIds(condition.condition, condition.relation, moved) };
+    case 'compare':
+      if (!relation || condition.column !== 'id' || typeof condition.value !== 'number') return condition;
+      return { ...condition, value: moved[relation].get(condition.value) ?? condition.value };
+    case 'in':
+      if (!relation || condition.column !== 'id') return condition;
+      return { ...condition, values: [...new Set(condition.values.map((id) => moved[relation].get(id) ?? id))] };
+    default:
+      return condition;
+  }
+}
+
+/**
+ * `watches` with every author or topic they name by id that a merge took away (AuthorMerge,
+ * TopicMerge: the last target) named by the one it was merged into: a question asked about an
+ * author goes on matching that author's articles once they are the target's, as a saved search
+ * does (mergeAuthors and mergeTopics retarget those: retargetSavedSearches), also for a
+ * subscription opened before the merge. One statement when a watch names an id, none otherwise.
+ */
+async function followingMerges(db: Db, watches: readonly Watch[]): Promise<readonly Watch[]> {
+  const named: Record<Relation, Set<number>> = { authors: new Set(), topics: new Set() };
+  for (const watch of watches) relatedIds(watch.condition, null, named);
+  if (!named.authors.size && !named.topics.size) return watches;
+  const rows = await db.$queryRaw<{ relation: Relation; fromId: number; intoId: number }[]>`
+    SELECT 'authors' AS "relation", "fromId", "intoId" FROM "AuthorMerge" WHERE "fromId" = ANY(${[...named.authors]}::int[])
+    UNION ALL
+    SELECT 'topics', "fromId", "intoId" FROM "TopicMerge" WHERE "fromId" = ANY(${[...named.topics]}::int[])`;
+  if (!rows.length) return watches;
+  const moved: Record<Relation, Map<number, number>> = { authors: new Map(), topics: new Map() };
+  for (const row of rows) moved[row.relation].set(row.fromId, row.intoId);
+  return watches.map((watch) => ({ ...watch, condition: movedIds(watch.condition, null, moved) }));
+}
