@@ -1,9 +1,8 @@
 import net from 'node:net';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPGlite } from '../../src/db/pglite.ts';
 import { hashKey } from '../../src/resolvers/access/apiKeys.ts';
 import { EXPORT_BODY_BYTES, IMPORT_BODY_BYTES } from '../../src/transfer/http.ts';
+import { prepareFileDatabase } from '../support/prepare.ts';
 import { startServer, type RunningServer } from '../support/process.ts';
 import { serverUrl } from '../support/targets.ts';
 
@@ -24,17 +23,7 @@ const GRAPHQL_BODY_BYTES = 1_000_000;
 let server: RunningServer;
 
 beforeAll(async () => {
-  // this file's database, prepared before the server takes it (one owner per embedded folder)
-  if (serverUrl) {
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(SETUP);
-    await client.end();
-  } else {
-    const db = await openPGlite(process.env.PGLITE_DIR!);
-    await db.exec(SETUP);
-    await db.close();
-  }
+  await prepareFileDatabase(SETUP);
   server = await startServer({
     MAX_BODY_BYTES: String(GRAPHQL_BODY_BYTES),
     MIGRATE_ON_START: 'false',

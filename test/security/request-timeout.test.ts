@@ -1,8 +1,7 @@
 import net from 'node:net';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPGlite } from '../../src/db/pglite.ts';
 import { hashKey } from '../../src/resolvers/access/apiKeys.ts';
+import { prepareFileDatabase } from '../support/prepare.ts';
 import { startServer, type RunningServer } from '../support/process.ts';
 import { serverUrl } from '../support/targets.ts';
 
@@ -27,17 +26,7 @@ const SETUP = `
 let server: RunningServer;
 
 beforeAll(async () => {
-  // this file's database, prepared before the server takes it (one owner per embedded folder)
-  if (serverUrl) {
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(SETUP);
-    await client.end();
-  } else {
-    const db = await openPGlite(process.env.PGLITE_DIR!);
-    await db.exec(SETUP);
-    await db.close();
-  }
+  await prepareFileDatabase(SETUP);
   server = await startServer({
     REQUEST_TIMEOUT_MS: '600',
     STATEMENT_TIMEOUT_MS: '0',
