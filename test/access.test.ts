@@ -616,6 +616,31 @@ describe('API keys through the running server', () => {
     );
     expect(await prisma.apiKey.count({ where: { name: { in: names }, revokedAt: null } })).toBe(0);
   });
+
+  it('lets one of two ADMIN keys revoking each other at once win; the other is refused as revoked', async () => {
+    for (let round = 0; round < 5; round++) {
+      const [one, two] = await Promise.all(
+        ['one', 'two'].map((side) => createApiKey(prisma, `mutual-${side}-${round}`, 'ADMIN')),
+      );
+      const results = await Promise.all(
+        [
+          [one!, `mutual-two-${round}`],
+          [two!, `mutual-one-${round}`],
+        ].map(([key, name]) =>
+          execute(Keys.revoke, { input: { name } }, { authorization: `Bearer ${(key as { secret: string }).secret}` }),
+        ),
+      );
+      const outcomes = results
+        .map((r) => r.data?.revokeApiKey?.__typename ?? r.errors?.map((e) => e.extensions?.code).join(','))
+        .sort();
+      expect(outcomes).toEqual(['RevokeApiKeySuccess', 'UNAUTHENTICATED']);
+      expect(
+        await prisma.apiKey.count({
+          where: { name: { in: [`mutual-one-${round}`, `mutual-two-${round}`] }, revokedAt: null },
+        }),
+      ).toBe(1);
+    }
+  });
 });
 
 describe('npm run apikey', () => {
