@@ -624,10 +624,10 @@ describe('API keys through the running server', () => {
       );
       const results = await Promise.all(
         [
-          [one!, `mutual-two-${round}`],
-          [two!, `mutual-one-${round}`],
-        ].map(([key, name]) =>
-          execute(Keys.revoke, { input: { name } }, { authorization: `Bearer ${(key as { secret: string }).secret}` }),
+          [one!.secret, `mutual-two-${round}`],
+          [two!.secret, `mutual-one-${round}`],
+        ].map(([secret, name]) =>
+          execute(Keys.revoke, { input: { name: name! } }, { authorization: `Bearer ${secret}` }),
         ),
       );
       const outcomes = results
