@@ -7,7 +7,7 @@ import { upsertArticle, type CreateArticleInput } from '../src/resolvers/article
 import { CANDIDATES_PER_BUCKET } from '../src/resolvers/stories/detect.ts';
 import { fingerprint, SIGNATURE_SIZE } from '../src/resolvers/stories/fingerprint.ts';
 import { graphql } from './gql/index.ts';
-import { codes, execute, recordStatements } from './support/api.ts';
+import { codes, execute, recordStatements, yoga } from './support/api.ts';
 import { callers, type Caller } from './support/keys.ts';
 import { serverUrl } from './support/targets.ts';
 
@@ -854,6 +854,106 @@ describe(`concurrent corrections of the same stories (${serverUrl ? 'PostgreSQL 
     const tally = new Map<string, number>();
     for (const result of seen) tally.set(result, (tally.get(result) ?? 0) + 1);
     console.info('concurrent story corrections:', Object.fromEntries(tally));
+  }, 120_000);
+
+  it('reads the lead of a story whose articles go to the trash meanwhile: an article, or NOT_FOUND, never a null', async () => {
+    const read = async (body: object) => {
+      const response = await yoga.fetch('http://newsgraph.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+    };
+    const codes: string[] = [];
+    for (let round = 0; round < (serverUrl ? 6 : 2); round++) {
+      const { story, members } = await storyOf(`lr${round}x`, 4);
+      const version = await versionOf('story', story);
+      expect(
+        (
+          await execute(
+            Lead,
+            { input: { storyId: story, articleId: members[2]!, expectedVersion: version } },
+            as.editor,
+          )
+        ).data?.setStoryLead.__typename,
+      ).toBe('SetStoryLeadSuccess');
+      const queries = [
+        'query ($id: ID!) { node(id: $id) { ... on Story { lead { id title } } } }',
+        '{ stories(first: 20) { edges { node { lead { id } } } } }',
+        '{ articles(first: 30, filter: { source: { startsWith: "Paper" } }) { edges { node { story { lead { id } } } } } }',
+      ];
+      let deleting = true;
+      const deleted = Promise.all(members.map((id) => execute(Delete, { input: { id } }, as.editor))).finally(
+        () => (deleting = false),
+      );
+      // reads of the lead for as long as the deletes run
+      do {
+        for (const answer of await Promise.all(queries.map((query) => read({ query, variables: { id: story } }))))
+          for (const error of answer.errors ?? []) codes.push(String(error.extensions?.code));
+      } while (deleting);
+      for (const result of await deleted) expect(result.data?.deleteArticle.__typename).toBe('DeleteArticleSuccess');
+    }
+    // a lead read by id after the story: when it went to the trash in between, the story's lead now
+    expect(codes.filter((code) => code !== 'NOT_FOUND')).toEqual([]);
+  }, 120_000);
+
+  it('moves the dates of members while copies of them are filed: no deadlock, every copy in the story', async () => {
+    const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
+    const deadlocks = async () =>
+      (await writeRetries.get()).values.find((v) => v.labels.reason === 'deadlock')?.value ?? 0;
+    const before = await deadlocks();
+    for (let round = 0; round < (serverUrl ? 3 : 1); round++) {
+      const body = wire(`cdt${round}x`).join('\n\n');
+      const members = [];
+      for (let i = 0; i < 6; i++)
+        members.push(
+          await file({ title: `Dated ${round} ${i}`, body, tag: `cdt${round}`, publishedAt: '2026-03-02T00:00:00Z' }),
+        );
+      expect(new Set(members.map((member) => member.story.id)).size).toBe(1);
+      // a date change locks the story in its UPDATE; a copy holds the detector's buckets and waits for the story
+      const results = await Promise.all([
+        ...members.map(async (member, i) =>
+          outcome(
+            await execute(
+              Update,
+              {
+                input: {
+                  id: member.id,
+                  expectedVersion: await versionOf('article', member.id),
+                  publishedAt: `2026-03-02T0${i + 1}:00:00Z`,
+                },
+              },
+              as.editor,
+            ),
+          ),
+        ),
+        ...Array.from({ length: 12 }, async (_, i) =>
+          outcome(
+            await execute(
+              Create,
+              {
+                input: {
+                  title: `Dated copy ${round} ${i}`,
+                  url: `https://stories.example/dated/${round}/${i}`,
+                  source: `Copy Desk ${i}`,
+                  publishedAt: '2026-03-02T03:00:00Z',
+                  priority: 3,
+                  body,
+                  topics: [{ name: `cdt${round}` }],
+                },
+              },
+              as.editor,
+            ),
+          ),
+        ),
+      ]);
+      expect(results.filter((r) => r.startsWith('error:'))).toEqual([]);
+      expect(results.filter((r) => r === 'UpdateArticleSuccess' || r === 'CreateArticleSuccess')).toHaveLength(18);
+      const story = await prisma.story.findUniqueOrThrow({ where: { id: dbId(members[0]!.story.id) } });
+      expect(story.articleCount).toBe(18);
+    }
+    expect((await deadlocks()) - before).toBe(0);
   }, 120_000);
 
   it('trashes every member of a story at once, and detaches them: the lead passes on without a deadlock', async () => {

@@ -1,6 +1,13 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { prisma } from '../db/client.ts';
-import { ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../errors.ts';
+import {
+  ErrorCode,
+  ForbiddenError,
+  NotFoundError,
+  UserInputError,
+  ValidationError,
+  VersionConflictError,
+} from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import {
   findArticle,
@@ -17,7 +24,7 @@ import { countArticlesOf } from '../resolvers/catalog/counts.ts';
 import { detachArticle, MAX_MERGE_STORIES, mergeStories, setStoryLead } from '../resolvers/stories/writes.ts';
 import { Article, ArticleConnection, articleListArgs } from './article.ts';
 import { readBack } from './articleMutations.ts';
-import { builder } from './builder.ts';
+import { builder, encodeGlobalID } from './builder.ts';
 import { cappedCountField, selectingId, totalCountField } from './common.ts';
 import { selectsAny } from './lookahead.ts';
 import './errors.ts';
@@ -26,6 +33,29 @@ import './errors.ts';
  * Stories: an article and its syndicated copies and near-duplicates, found by the story detector
  * (src/resolvers/stories/detect.ts) and corrected by editors.
  */
+
+/**
+ * The lead of `story` (read with its `leadId`), with the Article fields `query` selects. The leads
+ * of a page of stories take one statement: Prisma batches the findUnique calls of one tick that
+ * select the same fields (leadId is no foreign key; see prisma/schema.prisma). A lead moved to the
+ * trash after the story was read is not there any more: the story's lead as it is now is read
+ * (a few times, while trash moves go on); a story whose every article went to the trash
+ * meanwhile answers NOT_FOUND (read it again), never a null where the schema promises an article.
+ */
+async function leadOf(story: { id: number; leadId: number | null }, query: ArticleSelection) {
+  let leadId = story.leadId;
+  for (let attempt = 0; attempt < 3 && leadId !== null; attempt++) {
+    const lead = await findArticle(prisma, { id: leadId }, query);
+    if (lead) return lead;
+    const [now] = await prisma.$queryRaw<{ leadId: number | null }[]>`
+      SELECT "leadId" FROM "Story" WHERE "id" = ${story.id}`;
+    leadId = now?.leadId ?? null;
+  }
+  throw new UserInputError(
+    ErrorCode.NOT_FOUND,
+    `The articles of story ${encodeGlobalID('Story', story.id)} moved to the trash while it was read; read it again`,
+  );
+}
 
 /**
  * The Story node. Its columns other than the id and version are kept by the database (see the
@@ -42,10 +72,8 @@ export const Story = builder.prismaNode('Story', {
       type: 'Article',
       description:
         'The earliest-published member (ties: the first filed), unless an editor chose another (`leadChosen`).',
-      select: { leadId: true },
-      // the leads of a page of stories, in one statement: Prisma batches the findUnique calls of
-      // one tick that select the same fields (leadId is no foreign key; see prisma/schema.prisma)
-      resolve: async (query, story) => (await findArticle(prisma, { id: story.leadId! }, query))!,
+      select: { id: true, leadId: true },
+      resolve: (query, story) => leadOf(story, query),
     }),
     leadChosen: t.exposeBoolean('leadChosen', { description: 'An editor chose the lead (setStoryLead).' }),
     articleCount: t.exposeInt('articleCount', { description: 'Members, at least 1.' }),
