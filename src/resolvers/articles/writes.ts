@@ -29,7 +29,7 @@ import {
   type Ref,
   type RefInput,
 } from '../writing/references.ts';
-import { applyStoryDecisions, detectStory, placeInStoryOf } from '../stories/detect.ts';
+import { applyStoryDecisions, detectStory, lockBucketsBeforeChange, placeInStoryOf } from '../stories/detect.ts';
 import { restoreSeparations } from '../stories/writes.ts';
 import { checkUrl, normalizeUrl } from './urls.ts';
 import { checkExpectedVersion, checkNotNull, checkText, Issues } from '../writing/validation.ts';
@@ -364,6 +364,13 @@ async function applyChanges(
   if (!linksChanged && Object.keys(changed).length === 0) {
     await recorded([]);
     return { columns: [], changed: false };
+  }
+  // the detector's buckets before the UPDATE locks the story (lockBucketsBeforeChange)
+  if (STORY_COLUMNS.some((column) => column in changed)) {
+    await lockBucketsBeforeChange(tx, id, {
+      title: changed.title as string | undefined,
+      body: changed.body as string | undefined,
+    });
   }
   await tx.article.update({
     where: { id },

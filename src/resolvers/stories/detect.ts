@@ -73,6 +73,28 @@ async function lockBuckets(tx: Tx, buckets: readonly number[]): Promise<void> {
     UNION ALL
     SELECT 1 FROM (SELECT pg_advisory_xact_lock(${STORY_BUCKET_LOCK}::int, b) FROM unnest(${[...buckets]}::int[]) AS b ORDER BY b) AS l`;
 }
+/**
+ * Step 6 of the lock order for an article about to change what the detector reads (its title,
+ * body or date): the buckets of its text as the change leaves it (`text`: the new title and body,
+ * where they change), taken before the change's UPDATE. The Article triggers lock its story
+ * (step 7) in that UPDATE when the date changes, and detectStory, after it, took the buckets: it
+ * then waited for a copy being filed that held the buckets and waited for the story (PostgreSQL
+ * broke the cycle as a deadlock, over and over under a burst of copies). detectStory takes them
+ * again at no cost.
+ */
+export async function lockBucketsBeforeChange(tx: Tx, articleId: number, text: Partial<ArticleText>): Promise<void> {
+  if (holdingDetector.has(tx)) return;
+  let { title, body } = text;
+  if (title === undefined || body === undefined) {
+    const [row] = await tx.$queryRaw<{ title: string; body: string | null }[]>`
+      SELECT "title", "body" FROM "Article" WHERE "id" = ${articleId}`;
+    if (!row) return;
+    title ??= row.title;
+    body ??= row.body ?? '';
+  }
+  await lockBuckets(tx, fingerprint({ title, body: body ?? '' }).buckets);
+}
+
 /** Most candidates read from one bucket. */
 export const CANDIDATES_PER_BUCKET = 50;
 
