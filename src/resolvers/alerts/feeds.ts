@@ -121,10 +121,13 @@ export async function renderFeed(
     // RFC 4287 section 4.2.2: term is required; label is what a reader shows
     return format === 'atom' ? { name: value, term: value } : { name: value };
   };
+  // RSS's channel title and description too: aggregators take them as HTML; Atom's feed title
+  // is text (no type), which XML escaping keeps text
+  const channel = (value: string) => (format === 'rss' ? html(value) : text(value));
   const feed = new Feed({
     id: `${self}.atom`,
-    title: text(saved.name),
-    description: text(`Newsgraph saved search "${saved.name}": its newest ${FEED_SIZE} matches`),
+    title: channel(saved.name),
+    description: channel(`Newsgraph saved search "${saved.name}": its newest ${FEED_SIZE} matches`),
     link: publicUrl,
     updated: lastModified,
     generator: 'Newsgraph',
