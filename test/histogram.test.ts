@@ -290,7 +290,7 @@ describe('articleHistogram', () => {
       expect(codes(refused), `${interval} ${timeZone}`).toEqual(['BAD_USER_INPUT']);
       // what to send instead, in words a user reads (not "within the year 1 or after")
       expect(refused.errors![0]!.message).toBe(
-        '"from": must be 0002-01-02T00:00:00.000Z or later, so that the first bucket, in any time zone, starts no earlier than 0001-01-01T00:00:00Z (the earliest DateTime)',
+        '"from": must be 0002-01-02T00:00:00.000Z or later, whatever the interval and time zone (the earliest "from" whose year, in any zone, starts after 0001-01-01T00:00:00Z, the earliest DateTime)',
       );
     }
     // the earliest `from` answers, in the zones furthest east and west

@@ -98,7 +98,7 @@ export async function articleHistogram(db: Db, args: HistogramArgs): Promise<His
   if (from.getTime() < EARLIEST_FROM.getTime()) {
     refuse(
       'from',
-      `must be ${EARLIEST_FROM.toISOString()} or later, so that the first bucket, in any time zone, starts no earlier than 0001-01-01T00:00:00Z (the earliest DateTime)`,
+      `must be ${EARLIEST_FROM.toISOString()} or later, whatever the interval and time zone (the earliest \"from\" whose year, in any zone, starts after 0001-01-01T00:00:00Z, the earliest DateTime)`,
     );
   }
   if (to.getTime() <= from.getTime()) refuse('to', 'must be later than "from"');
