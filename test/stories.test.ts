@@ -771,6 +771,12 @@ describe(`concurrent corrections of the same stories (${serverUrl ? 'PostgreSQL 
     return { story: target!.id, members: filedArticles.map((article) => article.id) };
   }
 
+  /** Write transactions PostgreSQL aborted as deadlock victims so far (run again by writeTransaction). */
+  const deadlocks = async () => {
+    const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
+    return (await writeRetries.get()).values.find((v) => v.labels.reason === 'deadlock')?.value ?? 0;
+  };
+
   const versionOf = async (table: 'article' | 'story', id: string) =>
     table === 'article'
       ? (await prisma.article.findUniqueOrThrow({ where: { id: dbId(id) } })).version
@@ -783,9 +789,6 @@ describe(`concurrent corrections of the same stories (${serverUrl ? 'PostgreSQL 
   }
 
   it('merges both ways, detaches, sets leads, trashes and restores members at once: typed answers, no deadlock, stories that add up', async () => {
-    const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
-    const deadlocks = async () =>
-      (await writeRetries.get()).values.find((v) => v.labels.reason === 'deadlock')?.value ?? 0;
     const before = await deadlocks();
     const seen: string[] = [];
     for (let round = 0; round < (serverUrl ? 6 : 1); round++) {
@@ -899,9 +902,6 @@ describe(`concurrent corrections of the same stories (${serverUrl ? 'PostgreSQL 
   }, 120_000);
 
   it('moves the dates of members while copies of them are filed: no deadlock, every copy in the story', async () => {
-    const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
-    const deadlocks = async () =>
-      (await writeRetries.get()).values.find((v) => v.labels.reason === 'deadlock')?.value ?? 0;
     const before = await deadlocks();
     for (let round = 0; round < (serverUrl ? 3 : 1); round++) {
       const body = wire(`cdt${round}x`).join('\n\n');
@@ -957,9 +957,6 @@ describe(`concurrent corrections of the same stories (${serverUrl ? 'PostgreSQL 
   }, 120_000);
 
   it('trashes every member of a story at once, and detaches them: the lead passes on without a deadlock', async () => {
-    const { writeRetries } = await import('../src/resolvers/writing/transaction.ts');
-    const deadlocks = async () =>
-      (await writeRetries.get()).values.find((v) => v.labels.reason === 'deadlock')?.value ?? 0;
     const before = await deadlocks();
     for (let round = 0; round < (serverUrl ? 8 : 1); round++) {
       const { story, members } = await storyOf(`crd${round}x`, 8);
