@@ -441,16 +441,17 @@ export async function retargetSavedSearches(
     SELECT "id", "filter" FROM "SavedSearch"
     WHERE "filter"::text LIKE ANY(${[...moved.keys()].map((id) => `%"${id}"%`)}::text[])
     ORDER BY "id" FOR UPDATE`;
-  let changed = 0;
-  for (const row of rows) {
-    const filter = retargetIds(row.filter, moved);
-    if (JSON.stringify(filter) === JSON.stringify(row.filter)) continue;
-    await tx.$executeRaw`
-      UPDATE "SavedSearch" SET "filter" = ${JSON.stringify(filter)}::jsonb, "version" = "version" + 1, "updatedAt" = now()
-      WHERE "id" = ${row.id}`;
-    changed += 1;
-  }
-  return changed;
+  const changed = rows
+    .map((row) => ({ id: row.id, before: row.filter, filter: retargetIds(row.filter, moved) }))
+    .filter((row) => JSON.stringify(row.filter) !== JSON.stringify(row.before))
+    .map(({ id, filter }) => ({ id, filter }));
+  if (!changed.length) return 0;
+  // every one in one statement
+  await tx.$executeRaw`
+    UPDATE "SavedSearch" s SET "filter" = r."filter", "version" = s."version" + 1, "updatedAt" = now()
+    FROM jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) AS r("id" int, "filter" jsonb)
+    WHERE s."id" = r."id"`;
+  return changed.length;
 }
 
 /** `value` (a stored filter) with the IDs of every `id: { equals, in }` condition moved as `moved` says (`in` without repeats). */
