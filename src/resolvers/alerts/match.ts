@@ -142,49 +142,29 @@ export const MAX_EVENTS_PER_STATEMENT = 200;
 /** Distinct questions one statement evaluates (PostgreSQL's select list holds at most 1,664). */
 export const MAX_WATCHES_PER_STATEMENT = 1_000;
 
-/** The ids an `id` condition of `condition` names, by relation (authors, topics). */
-function relatedIds(condition: Condition, relation: Relation | null, into: Record<Relation, Set<number>>): void {
-  switch (condition.kind) {
-    case 'all':
-    case 'any':
-      for (const part of condition.parts) relatedIds(part, relation, into);
-      return;
-    case 'not':
-      return relatedIds(condition.part, relation, into);
-    case 'related':
-      return relatedIds(condition.condition, condition.relation, into);
-    case 'compare':
-      if (relation && condition.column === 'id' && typeof condition.value === 'number')
-        into[relation].add(condition.value);
-      return;
-    case 'in':
-      if (relation && condition.column === 'id') for (const id of condition.values) into[relation].add(id);
-      return;
-    default:
-      return;
-  }
-}
-
-/** `condition` with each related `id` that `moved` maps (a merged-away author or topic) replaced by its target. */
-function movedIds(
+/**
+ * `condition` with the id of each author or topic an `id` condition names (inside a `related`
+ * one) replaced by `map(relation, id)`; what `map` returns unchanged leaves that part as it was.
+ */
+function mapRelatedIds(
   condition: Condition,
-  relation: Relation | null,
-  moved: Record<Relation, Map<number, number>>,
+  map: (relation: Relation, id: number) => number,
+  relation: Relation | null = null,
 ): Condition {
   switch (condition.kind) {
     case 'all':
     case 'any':
-      return { ...condition, parts: condition.parts.map((part) => movedIds(part, relation, moved)) };
+      return { ...condition, parts: condition.parts.map((part) => mapRelatedIds(part, map, relation)) };
     case 'not':
-      return { ...condition, part: movedIds(condition.part, relation, moved) };
+      return { ...condition, part: mapRelatedIds(condition.part, map, relation) };
     case 'related':
-      return { ...condition, condition: movedIds(condition.condition, condition.relation, moved) };
+      return { ...condition, condition: mapRelatedIds(condition.condition, map, condition.relation) };
     case 'compare':
       if (!relation || condition.column !== 'id' || typeof condition.value !== 'number') return condition;
-      return { ...condition, value: moved[relation].get(condition.value) ?? condition.value };
+      return { ...condition, value: map(relation, condition.value) };
     case 'in':
       if (!relation || condition.column !== 'id') return condition;
-      return { ...condition, values: [...new Set(condition.values.map((id) => moved[relation].get(id) ?? id))] };
+      return { ...condition, values: [...new Set(condition.values.map((id) => map(relation, id)))] };
     default:
       return condition;
   }
@@ -199,7 +179,7 @@ function movedIds(
  */
 async function followingMerges(db: Db, watches: readonly Watch[]): Promise<readonly Watch[]> {
   const named: Record<Relation, Set<number>> = { authors: new Set(), topics: new Set() };
-  for (const watch of watches) relatedIds(watch.condition, null, named);
+  for (const watch of watches) mapRelatedIds(watch.condition, (relation, id) => (named[relation].add(id), id));
   if (!named.authors.size && !named.topics.size) return watches;
   const rows = await db.$queryRaw<{ relation: Relation; fromId: number; intoId: number }[]>`
     SELECT 'authors' AS "relation", "fromId", "intoId" FROM "AuthorMerge" WHERE "fromId" = ANY(${[...named.authors]}::int[])
@@ -208,5 +188,8 @@ async function followingMerges(db: Db, watches: readonly Watch[]): Promise<reado
   if (!rows.length) return watches;
   const moved: Record<Relation, Map<number, number>> = { authors: new Map(), topics: new Map() };
   for (const row of rows) moved[row.relation].set(row.fromId, row.intoId);
-  return watches.map((watch) => ({ ...watch, condition: movedIds(watch.condition, null, moved) }));
+  return watches.map((watch) => ({
+    ...watch,
+    condition: mapRelatedIds(watch.condition, (relation, id) => moved[relation].get(id) ?? id),
+  }));
 }
